@@ -1,0 +1,15 @@
+//! # Attribution primitives
+//!
+//! The one definition of what the runtime and the off-chain worker must agree on: ids, the account
+//! and balance types, signing domains, proof payloads, Merkle helpers, the interfaces pallets use to
+//! talk to each other, and the runtime API declarations. Everything here is `no_std` and
+//! SCALE-encoded identically on both sides.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod ids;
+pub mod signing;
+pub mod traits;
+
+pub use ids::*;

@@ -1,0 +1,47 @@
+//! Signing domains for off-chain proofs.
+//!
+//! A proof signature covers `domain tag || SCALE(payload)`. Each proof kind has its own tag, so a
+//! signature made for one kind can never be replayed as another, nor as a transaction.
+
+use alloc::vec::Vec;
+use codec::Encode;
+
+/// Tag of a worker's signed training proof.
+pub const TRAINING_PROOF_DOMAIN: &[u8] = b"attribution-chain/training-proof/v1";
+/// Tag of a user's authorization to spend on one inference request.
+pub const INFERENCE_AUTHORIZATION_DOMAIN: &[u8] = b"attribution-chain/inference-authorization/v1";
+/// Tag of a worker's signed batch of inference records.
+pub const INFERENCE_BATCH_DOMAIN: &[u8] = b"attribution-chain/inference-batch/v1";
+
+/// The exact bytes a signer signs for `payload` under `domain`.
+pub fn signing_message<T: Encode>(domain: &[u8], payload: &T) -> Vec<u8> {
+    let mut message = Vec::with_capacity(domain.len() + payload.size_hint());
+    message.extend_from_slice(domain);
+    payload.encode_to(&mut message);
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_is_domain_then_scale_payload() {
+        let payload = (7u32, [1u8; 4]);
+        let message = signing_message(TRAINING_PROOF_DOMAIN, &payload);
+        assert_eq!(&message[..TRAINING_PROOF_DOMAIN.len()], TRAINING_PROOF_DOMAIN);
+        assert_eq!(&message[TRAINING_PROOF_DOMAIN.len()..], payload.encode().as_slice());
+    }
+
+    #[test]
+    fn domains_are_distinct_and_none_is_a_prefix_of_another() {
+        let domains = [TRAINING_PROOF_DOMAIN, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN];
+        for (i, a) in domains.iter().enumerate() {
+            for (j, b) in domains.iter().enumerate() {
+                if i != j {
+                    assert!(!a.starts_with(b), "{i} starts with {j}");
+                }
+            }
+        }
+    }
+}
