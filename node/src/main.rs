@@ -1,1 +1,12 @@
-fn main() {}
+//! `attribution-node`: the Attribution Chain validator node.
+
+mod benchmarking;
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+    command::run()
+}

@@ -1,1 +1,165 @@
-//! Harness for end-to-end tests.
+//! Harness for the end-to-end tests: starts real `attribution-node` processes on loopback ports,
+//! waits until they answer RPC, and stops them when dropped.
+//!
+//! The binary is taken from `ATTRIBUTION_NODE` if set, else from the cargo target directory
+//! (`CARGO_TARGET_DIR` or `<workspace>/target`), debug profile.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use subxt::{
+    rpcs::{rpc_params, RpcClient},
+    OnlineClient, SubstrateConfig,
+};
+
+/// How long a debug node may take to start answering RPC (it compiles the runtime first).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The well-known libp2p identity of node key `0x…01`, used to make one node a bootnode.
+pub const BOOTNODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+pub const BOOTNODE_PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+
+/// The node binary under test.
+pub fn node_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("ATTRIBUTION_NODE") {
+        return Ok(path.into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug/attribution-node");
+    if !path.exists() {
+        bail!("{} not found: build it with `cargo build -p attribution-node` or set ATTRIBUTION_NODE", path.display());
+    }
+    Ok(path)
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running node; killed (and its temporary base path removed) on drop.
+pub struct Node {
+    child: Child,
+    /// The node's base path and log file live here.
+    dir: tempfile::TempDir,
+    pub rpc_port: u16,
+    pub p2p_port: u16,
+    pub prometheus_port: u16,
+}
+
+impl Node {
+    /// Starts `attribution-node` with `args` plus fresh loopback ports and a base path (unless
+    /// `args` has `--tmp`).
+    pub fn start(args: &[&str]) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (rpc_port, p2p_port, prometheus_port) = (free_port()?, free_port()?, free_port()?);
+        let log = std::fs::File::create(dir.path().join("node.log"))?;
+        let mut command = Command::new(node_binary()?);
+        command.args(args);
+        // `--tmp` makes the node pick its own throw-away base path.
+        if !args.contains(&"--tmp") {
+            command.args(["--base-path", &dir.path().join("db").to_string_lossy()]);
+        }
+        let child = command
+            .args(["--rpc-port", &rpc_port.to_string()])
+            .args(["--port", &p2p_port.to_string()])
+            .args(["--prometheus-port", &prometheus_port.to_string()])
+            .args(["--no-telemetry", "--no-mdns", "--rpc-cors", "all"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting attribution-node")?;
+        Ok(Self { child, dir, rpc_port, p2p_port, prometheus_port })
+    }
+
+    /// The node's WebSocket/HTTP RPC endpoint.
+    pub fn rpc_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// The multiaddress other nodes can use to reach this one, if it runs with [`BOOTNODE_KEY`].
+    pub fn bootnode_address(&self) -> String {
+        format!("/ip4/127.0.0.1/tcp/{}/p2p/{BOOTNODE_PEER_ID}", self.p2p_port)
+    }
+
+    /// The last lines of the node's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default();
+        let lines: Vec<_> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// A raw JSON-RPC client, once the node answers `system_health`.
+    pub async fn rpc(&mut self) -> Result<RpcClient> {
+        let started = Instant::now();
+        loop {
+            if !self.is_running() {
+                bail!("the node exited during startup:\n{}", self.log_tail());
+            }
+            if let Ok(client) = RpcClient::from_insecure_url(self.rpc_url()).await {
+                if client.request::<serde_json::Value>("system_health", rpc_params![]).await.is_ok() {
+                    return Ok(client);
+                }
+            }
+            if started.elapsed() > STARTUP_TIMEOUT {
+                bail!("the node did not answer RPC within {STARTUP_TIMEOUT:?}:\n{}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// A subxt client, once the node answers RPC.
+    pub async fn client(&mut self) -> Result<(RpcClient, OnlineClient<SubstrateConfig>)> {
+        let rpc = self.rpc().await?;
+        let client = OnlineClient::from_rpc_client(rpc.clone()).await?;
+        Ok((rpc, client))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The number of the latest finalized block.
+pub async fn finalized_number(rpc: &RpcClient) -> Result<u64> {
+    let hash: String = rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
+    let header: serde_json::Value = rpc.request("chain_getHeader", rpc_params![hash]).await?;
+    let number = header["number"].as_str().ok_or_else(|| anyhow!("header without number: {header}"))?;
+    Ok(u64::from_str_radix(number.trim_start_matches("0x"), 16)?)
+}
+
+/// Waits until the finalized block number reaches `target`.
+pub async fn wait_finalized(rpc: &RpcClient, target: u64, timeout: Duration) -> Result<u64> {
+    let started = Instant::now();
+    loop {
+        let number = finalized_number(rpc).await?;
+        if number >= target {
+            return Ok(number);
+        }
+        if started.elapsed() > timeout {
+            bail!("finalized block stayed at #{number}, wanted #{target} within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The hash of block `number` on the node's best chain.
+pub async fn block_hash(rpc: &RpcClient, number: u64) -> Result<String> {
+    rpc.request::<Option<String>>("chain_getBlockHash", rpc_params![number])
+        .await?
+        .ok_or_else(|| anyhow!("no block #{number}"))
+}

@@ -1,0 +1,35 @@
+# Shared by the scripts: paths, building the node, waiting for RPC.
+# shellcheck shell=bash
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/attribution-chain/target}
+PROFILE=${PROFILE:-debug}
+NODE="$CARGO_TARGET_DIR/$PROFILE/attribution-node"
+
+build_node() {
+  bash "$ROOT/scripts/setup"
+  local flags=()
+  [ "$PROFILE" = release ] && flags+=(--release)
+  echo "building attribution-node ($PROFILE) into $CARGO_TARGET_DIR ..."
+  (cd "$ROOT" && cargo build -p attribution-node "${flags[@]}")
+}
+
+# wait_rpc PORT: waits until the node on PORT answers system_health (at most 5 minutes).
+wait_rpc() {
+  local port=$1
+  for _ in $(seq 1 300); do
+    if curl -sf -H 'Content-Type: application/json' \
+      -d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' \
+      "http://127.0.0.1:$port" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "node on port $port did not answer RPC" >&2
+  return 1
+}
+
+# rpc PORT METHOD: prints the result of a parameterless RPC call.
+rpc() {
+  curl -s -H 'Content-Type: application/json' \
+    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":[]}" "http://127.0.0.1:$1"
+}
