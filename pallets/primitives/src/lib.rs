@@ -8,7 +8,9 @@
 
 extern crate alloc;
 
+pub mod compute;
 pub mod ids;
+pub mod models;
 pub mod signing;
 pub mod traits;
 

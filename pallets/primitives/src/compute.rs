@@ -1,0 +1,241 @@
+//! GPU operators, training jobs and the signed training proof a worker submits.
+//!
+//! [`SignedTrainingProof`] is the one definition of the proof: the worker builds and signs it, the runtime
+//! decodes and verifies it. The signature covers
+//! [`signing_message`]`(`[`TRAINING_PROOF_DOMAIN`]`, &payload)`.
+
+use crate::{
+    models::{Cid, EvalMetrics, TrainingMethod},
+    signing::{signing_message, TRAINING_PROOF_DOMAIN},
+    traits::PoolId,
+    AccountId, Balance, BlockNumber, ContributionId, Hash, JobId, ModelId,
+};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::{sr25519, ConstU32};
+use sp_runtime::{traits::Verify, BoundedVec};
+
+/// Longest GPU model description (e.g. `NVIDIA RTX 4090`), in bytes.
+pub const MAX_GPU_MODEL_LEN: u32 = 64;
+/// Longest inference endpoint URL, in bytes.
+pub const MAX_ENDPOINT_LEN: u32 = 256;
+/// Most contribution ids one training proof may list.
+pub const MAX_PROOF_CONTRIBUTIONS: u32 = 1024;
+
+/// An operator's inference endpoint (an `http(s)://` URL, UTF-8).
+pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
+/// The contributions a training run used, strictly ascending (so each appears once).
+pub type ContributionList = BoundedVec<ContributionId, ConstU32<MAX_PROOF_CONTRIBUTIONS>>;
+
+/// What an operator trains and serves on.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Hardware {
+    /// The GPU model (UTF-8), or `cpu` for CPU-only workers.
+    pub gpu_model: BoundedVec<u8, ConstU32<MAX_GPU_MODEL_LEN>>,
+    /// Memory per GPU in MiB.
+    pub gpu_memory_mib: u32,
+    /// Number of GPUs.
+    pub gpu_count: u32,
+}
+
+/// A registered GPU operator.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct OperatorInfo<Balance> {
+    /// The sr25519 key its worker signs proofs with (not the account key).
+    pub worker_key: sr25519::Public,
+    /// What it runs on.
+    pub hardware: Hardware,
+    /// Where it serves inference.
+    pub endpoint: Endpoint,
+    /// OPEN held from the operator's account as stake (may fall below the minimum after a slash).
+    pub stake: Balance,
+    /// The job it has claimed, until that job is settled, rejected or its claim released.
+    pub current_job: Option<JobId>,
+}
+
+/// Where a training job is in its life.
+///
+/// ```text
+/// Open ──claim──▶ Claimed ──proof──▶ Proven ──window passes, settle──▶ (settled, removed)
+///  ▲  │              │                  │ ▲
+///  │  cancel         claim expires      challenge │ not fraud
+///  │  (removed)      (release, slash)   ▼ │
+///  └─────────────────┘               Challenged ──fraud──▶ (rejected, removed)
+/// ```
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum JobStatus<AccountId, Balance, BlockNumber> {
+    /// Waiting for an operator.
+    Open,
+    /// An operator is training; its proof must arrive by `expires_at` (inclusive).
+    Claimed {
+        operator: AccountId,
+        expires_at: BlockNumber,
+    },
+    /// A proof was accepted; it may be challenged until `challenge_end` (inclusive).
+    Proven {
+        operator: AccountId,
+        challenge_end: BlockNumber,
+    },
+    /// A challenge awaits resolution.
+    Challenged {
+        operator: AccountId,
+        challenge_end: BlockNumber,
+        challenger: AccountId,
+        bond: Balance,
+    },
+}
+
+/// A posted training job. Its budget is escrowed in the compute pallet's account while it exists.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct JobInfo<AccountId, Balance, BlockNumber> {
+    /// Who posted it; owns the adapter.
+    pub developer: AccountId,
+    /// The adapter this job trains (in pallet-models, status `Training` until a proof arrives).
+    pub model: ModelId,
+    /// The base model to fine-tune.
+    pub base_model: ModelId,
+    /// The datanet version to train on.
+    pub pool: PoolId,
+    /// That version's Merkle root.
+    pub dataset_root: Hash,
+    /// The training method.
+    pub method: TrainingMethod,
+    /// blake2-256 of the hyper-parameters file.
+    pub hyperparameters_hash: Hash,
+    /// OPEN paid on settlement (operator and the version's contributors).
+    pub budget: Balance,
+    /// Last block in which the job may be claimed or proven.
+    pub deadline: BlockNumber,
+    /// Where it is.
+    pub status: JobStatus<AccountId, Balance, BlockNumber>,
+    /// blake2-256 of the accepted signed proof, once there is one.
+    pub proof_hash: Option<Hash>,
+}
+
+/// What a worker attests to after training. Hashes are blake2-256 of the files' bytes.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct TrainingProof {
+    /// The job trained.
+    pub job: JobId,
+    /// The worker key that signs this payload; must be the claiming operator's registered key.
+    pub worker_key: sr25519::Public,
+    /// Hash of the base model's weights, as registered in pallet-models.
+    pub base_model_hash: Hash,
+    /// Merkle root of the datanet version trained on, as published in pallet-datanets.
+    pub dataset_root: Hash,
+    /// Hash of the hyper-parameters file trained with, as posted in the job.
+    pub hyperparameters_hash: Hash,
+    /// Hash of the adapter weights file produced.
+    pub adapter_hash: Hash,
+    /// Where the adapter can be fetched.
+    pub adapter_cid: Cid,
+    /// Optimizer steps run.
+    pub steps: u64,
+    /// Tokens trained on.
+    pub tokens: u64,
+    /// Final loss and evaluation ROUGE, parts per million (see [`EvalMetrics`]).
+    pub metrics: EvalMetrics,
+    /// Binary Merkle root over the checkpoint hashes taken every K steps (K is in the hyper-parameters).
+    pub checkpoint_root: Hash,
+    /// The contributions of the version used, strictly ascending.
+    pub contributions: ContributionList,
+}
+
+/// A training proof with the worker's signature over
+/// `TRAINING_PROOF_DOMAIN || SCALE(payload)`.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct SignedTrainingProof {
+    pub payload: TrainingProof,
+    pub signature: sr25519::Signature,
+}
+
+impl SignedTrainingProof {
+    /// Whether `signature` is `payload.worker_key`'s signature over the domain-tagged payload.
+    pub fn verify(&self) -> bool {
+        let message = signing_message(TRAINING_PROOF_DOMAIN, &self.payload);
+        self.signature
+            .verify(message.as_slice(), &self.payload.worker_key)
+    }
+
+    /// Signs `payload` with `pair`; `payload.worker_key` should be `pair`'s public key.
+    #[cfg(feature = "std")]
+    pub fn sign(payload: TrainingProof, pair: &sr25519::Pair) -> Self {
+        use sp_core::Pair as _;
+        let signature = pair.sign(&signing_message(TRAINING_PROOF_DOMAIN, &payload));
+        Self { payload, signature }
+    }
+}
+
+sp_api::decl_runtime_apis! {
+    /// Queries of GPU operators and training jobs.
+    pub trait ComputeApi {
+        /// A registered operator.
+        fn operator(who: AccountId) -> Option<OperatorInfo<Balance>>;
+        /// A job that is open, claimed, proven or challenged (settled and cancelled jobs are removed).
+        fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>>;
+        /// Up to `max` jobs waiting for an operator, lowest ids first from `from`.
+        fn open_jobs(from: JobId, max: u32) -> alloc::vec::Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)>;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sp_core::Pair;
+
+    fn payload(worker_key: sr25519::Public) -> TrainingProof {
+        TrainingProof {
+            job: 3,
+            worker_key,
+            base_model_hash: Hash::repeat_byte(1),
+            dataset_root: Hash::repeat_byte(2),
+            hyperparameters_hash: Hash::repeat_byte(3),
+            adapter_hash: Hash::repeat_byte(4),
+            adapter_cid: Cid::truncate_from(b"bafkexample".to_vec()),
+            steps: 100,
+            tokens: 51_200,
+            metrics: EvalMetrics {
+                final_loss_ppm: 1_250_000,
+                eval_rouge_ppm: 410_000,
+            },
+            checkpoint_root: Hash::repeat_byte(5),
+            contributions: ContributionList::truncate_from(alloc::vec![1, 2, 5]),
+        }
+    }
+
+    #[test]
+    fn signed_proof_verifies_and_any_change_breaks_it() {
+        let pair = sr25519::Pair::from_seed(&[7; 32]);
+        let proof = SignedTrainingProof::sign(payload(pair.public()), &pair);
+        assert!(proof.verify());
+
+        let mut tampered = proof.clone();
+        tampered.payload.steps += 1;
+        assert!(!tampered.verify());
+
+        let other = sr25519::Pair::from_seed(&[8; 32]);
+        let mut rekeyed = proof;
+        rekeyed.payload.worker_key = other.public();
+        assert!(!rekeyed.verify());
+    }
+
+    #[test]
+    fn signature_without_domain_tag_is_refused() {
+        let pair = sr25519::Pair::from_seed(&[7; 32]);
+        let payload = payload(pair.public());
+        let signature = pair.sign(&payload.encode());
+        assert!(!SignedTrainingProof { payload, signature }.verify());
+    }
+}
