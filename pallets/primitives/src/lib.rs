@@ -9,7 +9,9 @@
 extern crate alloc;
 
 pub mod compute;
+pub mod datanets;
 pub mod ids;
+pub mod merkle;
 pub mod models;
 pub mod signing;
 pub mod traits;
