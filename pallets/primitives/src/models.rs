@@ -232,7 +232,7 @@ pub struct ModelRecord<AccountId, Balance, BlockNumber> {
 
 /// A model together with the base model it was trained from: the answer of [`ModelsApi::model`].
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
-pub struct ModelWithLineage {
+pub struct ModelWithLineage<AccountId, Balance, BlockNumber> {
     /// Its id.
     pub id: ModelId,
     /// Its record.
@@ -265,7 +265,7 @@ sp_api::decl_runtime_apis! {
     /// Queries of the model registry.
     pub trait ModelsApi {
         /// A model with its full lineage, `None` if there is no such model.
-        fn model(id: ModelId) -> Option<ModelWithLineage>;
+        fn model(id: ModelId) -> Option<ModelWithLineage<AccountId, Balance, BlockNumber>>;
         /// The model whose weights (base) or adapter (trained) file has this hash.
         fn model_by_artifact(hash: Hash) -> Option<ModelId>;
         /// The adapters trained on a datanet (any version), at most `max` of them, lowest ids first.
