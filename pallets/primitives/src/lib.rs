@@ -13,6 +13,7 @@ pub mod datanets;
 pub mod ids;
 pub mod merkle;
 pub mod models;
+pub mod rewards;
 pub mod signing;
 pub mod traits;
 
