@@ -1,0 +1,79 @@
+//! What the runtime answers [`DatanetsApi`](attribution_primitives::datanets::DatanetsApi) with.
+//! Read-only; pages are cut to [`MAX_PAGE_LEN`] entries.
+
+use crate::{
+    pallet::{ContributionOf, DatanetOf},
+    Announcement, Config, ContributionByHash, ContributionByPosition, Contributions, ContributionsPage,
+    ContributorStats, Datanets, Hash, ManifestPage, Manifests, Pallet, Stats, Versions, MAX_PAGE_LEN,
+};
+use alloc::vec::Vec;
+use attribution_primitives::{
+    datanets::VersionInfo,
+    Balance, DatanetId, VersionIndex,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+
+impl<T: Config> Pallet<T> {
+    /// [`DatanetsApi::datanet`](attribution_primitives::datanets::DatanetsApi::datanet).
+    pub fn datanet_info(id: DatanetId) -> Option<DatanetOf<T>> {
+        Datanets::<T>::get(id)
+    }
+
+    /// [`DatanetsApi::version`](attribution_primitives::datanets::DatanetsApi::version).
+    pub fn version_info(datanet: DatanetId, version: VersionIndex) -> Option<VersionInfo<BlockNumberFor<T>>> {
+        Versions::<T>::get(datanet, version)
+    }
+
+    /// [`DatanetsApi::contributions`](attribution_primitives::datanets::DatanetsApi::contributions):
+    /// positions `start .. start + min(limit, MAX_PAGE_LEN)` of the datanet's announcements that
+    /// still exist. Empty for an unknown datanet.
+    pub fn contributions_page(
+        datanet: DatanetId,
+        start: u32,
+        limit: u32,
+    ) -> ContributionsPage<T::AccountId, Balance, BlockNumberFor<T>> {
+        let announced = Datanets::<T>::get(datanet).map_or(0, |info| info.announced);
+        let end = start.saturating_add(limit.min(MAX_PAGE_LEN)).min(announced);
+        let contributions: Vec<(_, ContributionOf<T>)> = (start..end)
+            .filter_map(|position| ContributionByPosition::<T>::get(datanet, position))
+            .filter_map(|id| Contributions::<T>::get(id).map(|record| (id, record)))
+            .collect();
+        ContributionsPage { contributions, next: (end < announced).then_some(end) }
+    }
+
+    /// [`DatanetsApi::contributor_stats`](attribution_primitives::datanets::DatanetsApi::contributor_stats).
+    pub fn contributor_stats(who: &T::AccountId) -> ContributorStats<Balance> {
+        Stats::<T>::get(who)
+    }
+
+    /// [`DatanetsApi::announced`](attribution_primitives::datanets::DatanetsApi::announced): the
+    /// first contribution of any datanet announcing exactly this hash and size. Every stored
+    /// contribution is pending, approved or published (rejected ones are removed).
+    pub fn announcement(content_hash: Hash, size: u64) -> Option<Announcement> {
+        ContributionByHash::<T>::iter_prefix(content_hash).find_map(|(datanet, id)| {
+            let record = Contributions::<T>::get(id).filter(|record| record.size == size)?;
+            let info = Datanets::<T>::get(datanet)?;
+            Some(Announcement {
+                contribution: id,
+                datanet,
+                kind: info.kind,
+                max_contribution_bytes: info.rules.max_contribution_bytes,
+                status: record.status,
+            })
+        })
+    }
+
+    /// [`DatanetsApi::version_manifest`](attribution_primitives::datanets::DatanetsApi::version_manifest):
+    /// entries `start .. start + min(limit, MAX_PAGE_LEN)` of a published version's manifest.
+    pub fn manifest_page(datanet: DatanetId, version: VersionIndex, start: u32, limit: u32) -> Option<ManifestPage> {
+        let info = Versions::<T>::get(datanet, version)?;
+        let manifest = Manifests::<T>::get(datanet, version).unwrap_or_default();
+        let entries = manifest
+            .iter()
+            .skip(start as usize)
+            .take(limit.min(MAX_PAGE_LEN) as usize)
+            .cloned()
+            .collect();
+        Some(ManifestPage { merkle_root: info.merkle_root, total: info.contributions, start, entries })
+    }
+}
