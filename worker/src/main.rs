@@ -1,1 +1,4 @@
-fn main() {}
+fn main() {
+    let device = burn::tensor::Device::default();
+    let _ = device;
+}

@@ -1,0 +1,164 @@
+//! Hugging Face checkpoints on disk: `config.json` + `model.safetensors` (`f32`, `f16` or
+//! `bf16`), held on the host as `f32` in the file's own layout and names.
+
+use crate::model::LlamaConfig;
+use anyhow::{bail, ensure, Context, Result};
+use half::{bf16, f16};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A tensor on the host: row-major `f32` values and the file's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+impl HostTensor {
+    /// The transpose of a 2-D tensor (Hugging Face stores linear weights as `[out, in]`).
+    pub fn transposed(&self) -> HostTensor {
+        let [rows, cols] = [self.shape[0], self.shape[1]];
+        let mut values = vec![0.0; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                values[c * rows + r] = self.values[r * cols + c];
+            }
+        }
+        HostTensor {
+            shape: vec![cols, rows],
+            values,
+        }
+    }
+}
+
+/// Storage precision of a written checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredDtype {
+    F32,
+    F16,
+    Bf16,
+}
+
+/// A model's configuration and named weights.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub config: LlamaConfig,
+    pub tensors: BTreeMap<String, HostTensor>,
+}
+
+impl Checkpoint {
+    /// Reads `dir/config.json` and `dir/model.safetensors`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let config_path = dir.join("config.json");
+        let config: LlamaConfig = serde_json::from_slice(
+            &std::fs::read(&config_path).with_context(|| format!("reading {}", config_path.display()))?,
+        )
+        .with_context(|| format!("parsing {}", config_path.display()))?;
+        config.validate()?;
+        let tensors = read_safetensors(&dir.join("model.safetensors"))?;
+        Ok(Self { config, tensors })
+    }
+
+    /// Writes `config.json` and `model.safetensors` into `dir`.
+    pub fn save(&self, dir: &Path, dtype: StoredDtype) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&self.config)?)?;
+        write_safetensors(&self.tensors, dtype, &dir.join("model.safetensors"))
+    }
+
+    /// A randomly initialised model for tests and benchmarks where no pretrained checkpoint can
+    /// be downloaded: uniform weights with standard deviation 0.02 in the projections and
+    /// `1/sqrt(hidden_size)` in the embeddings and head (so logits can reach a useful range
+    /// through a frozen head), norms 1.
+    pub fn random(config: LlamaConfig, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let vocab_std = 1.0 / (config.hidden_size as f32).sqrt();
+        let mut tensors = BTreeMap::new();
+        for (name, shape) in config.tensor_shapes() {
+            let len = shape.iter().product();
+            let std = if shape[0] == config.vocab_size { vocab_std } else { 0.02 };
+            let bound = std * 3f32.sqrt();
+            let values = if shape.len() == 1 {
+                vec![1.0; len]
+            } else {
+                (0..len).map(|_| rng.random_range(-bound..bound)).collect()
+            };
+            tensors.insert(name, HostTensor { shape, values });
+        }
+        Self { config, tensors }
+    }
+
+    /// The tensor `name`, checked to have `shape`.
+    pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<&HostTensor> {
+        let tensor = self
+            .tensors
+            .get(name)
+            .with_context(|| format!("checkpoint has no tensor `{name}`"))?;
+        ensure!(
+            tensor.shape == shape,
+            "checkpoint tensor `{name}` has shape {:?}, but config.json implies {:?}",
+            tensor.shape,
+            shape
+        );
+        Ok(tensor)
+    }
+}
+
+/// Reads every tensor of a safetensors file as `f32`.
+pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, HostTensor>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = SafeTensors::deserialize(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    file.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let values = decode(&view).with_context(|| format!("tensor `{name}` in {}", path.display()))?;
+            Ok((
+                name,
+                HostTensor {
+                    shape: view.shape().to_vec(),
+                    values,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Writes `tensors` as a safetensors file in `dtype`.
+pub fn write_safetensors(tensors: &BTreeMap<String, HostTensor>, dtype: StoredDtype, path: &Path) -> Result<()> {
+    let encoded: Vec<(&String, Vec<u8>, &HostTensor)> = tensors
+        .iter()
+        .map(|(name, tensor)| (name, encode(&tensor.values, dtype), tensor))
+        .collect();
+    let st_dtype = match dtype {
+        StoredDtype::F32 => Dtype::F32,
+        StoredDtype::F16 => Dtype::F16,
+        StoredDtype::Bf16 => Dtype::BF16,
+    };
+    let views = encoded
+        .iter()
+        .map(|(name, bytes, tensor)| Ok((name.as_str(), TensorView::new(st_dtype, tensor.shape.clone(), bytes)?)))
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize_to_file(views, None, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn decode(view: &TensorView<'_>) -> Result<Vec<f32>> {
+    let data = view.data();
+    Ok(match view.dtype() {
+        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => data.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::BF16 => data.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        other => bail!("unsupported dtype {other:?} (expected F32, F16 or BF16)"),
+    })
+}
+
+fn encode(values: &[f32], dtype: StoredDtype) -> Vec<u8> {
+    match dtype {
+        StoredDtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        StoredDtype::F16 => values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(),
+        StoredDtype::Bf16 => values.iter().flat_map(|v| bf16::from_f32(*v).to_le_bytes()).collect(),
+    }
+}

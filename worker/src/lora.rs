@@ -1,0 +1,152 @@
+//! Low-rank adapters (Hu et al. 2021): `y = x·W + (alpha/r)·(dropout(x)·A)·B`.
+//!
+//! `W` stays frozen and untracked, so backpropagation computes only `∂L/∂x`, `∂L/∂A` and
+//! `∂L/∂B`: no weight-shaped gradient and no dense `W + A·B` is ever formed. `B` starts at zero,
+//! so an untrained adapter leaves the model exactly as it was.
+
+use anyhow::{bail, ensure, Result};
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig};
+use burn::tensor::module::linear;
+use burn::tensor::{Device, Distribution, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// A projection of the Llama block that an adapter can target (PEFT's `target_modules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetModule {
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+impl TargetModule {
+    /// Every projection, in checkpoint order.
+    pub const ALL: [TargetModule; 7] = [
+        TargetModule::Q,
+        TargetModule::K,
+        TargetModule::V,
+        TargetModule::O,
+        TargetModule::Gate,
+        TargetModule::Up,
+        TargetModule::Down,
+    ];
+
+    /// The Hugging Face module name (`q_proj`, ...).
+    pub fn hf_name(self) -> &'static str {
+        match self {
+            TargetModule::Q => "q_proj",
+            TargetModule::K => "k_proj",
+            TargetModule::V => "v_proj",
+            TargetModule::O => "o_proj",
+            TargetModule::Gate => "gate_proj",
+            TargetModule::Up => "up_proj",
+            TargetModule::Down => "down_proj",
+        }
+    }
+
+    /// Parses `q`, `q_proj`, `gate`, `gate_proj`, ...
+    pub fn parse(name: &str) -> Result<Self> {
+        let short = name.strip_suffix("_proj").unwrap_or(name);
+        Ok(match short {
+            "q" => TargetModule::Q,
+            "k" => TargetModule::K,
+            "v" => TargetModule::V,
+            "o" => TargetModule::O,
+            "gate" => TargetModule::Gate,
+            "up" => TargetModule::Up,
+            "down" => TargetModule::Down,
+            _ => bail!(
+                "unknown LoRA target module `{name}`: expected one of q, k, v, o, gate, up, down"
+            ),
+        })
+    }
+}
+
+/// Hyper-parameters of the adapters.
+#[derive(Config, Debug)]
+pub struct LoraConfig {
+    /// Rank `r` of `A: [d_in, r]` and `B: [r, d_out]`.
+    pub rank: usize,
+    /// Scale numerator: the update is multiplied by `alpha / rank`.
+    pub alpha: f64,
+    /// Dropout on the adapter's input.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Projection names (`q`, `k_proj`, ...); see [`TargetModule::parse`].
+    #[config(default = "vec![\"q\".into(), \"v\".into()]")]
+    pub targets: Vec<String>,
+}
+
+impl LoraConfig {
+    /// Checks the values and resolves the target names.
+    pub fn validate(&self) -> Result<Vec<TargetModule>> {
+        ensure!(self.rank > 0, "LoRA rank must be at least 1 (got 0)");
+        ensure!(
+            (0.0..1.0).contains(&self.dropout),
+            "LoRA dropout must be in [0, 1) (got {})",
+            self.dropout
+        );
+        ensure!(!self.targets.is_empty(), "LoRA needs at least one target module");
+        self.targets.iter().map(|t| TargetModule::parse(t)).collect()
+    }
+
+    /// `alpha / rank`.
+    pub fn scale(&self) -> f64 {
+        self.alpha / self.rank as f64
+    }
+
+    /// A fresh adapter for a `[d_in, d_out]` weight: `A` as PEFT initialises it
+    /// (Kaiming-uniform, bound `1/sqrt(d_in)`), `B` zero.
+    pub fn init(&self, d_in: usize, d_out: usize, device: &Device) -> LoraAdapter {
+        let bound = 1.0 / (d_in as f64).sqrt();
+        let a = Tensor::random([d_in, self.rank], Distribution::Uniform(-bound, bound), device);
+        let b = Tensor::zeros([self.rank, d_out], device);
+        self.from_factors(a, b)
+    }
+
+    /// An adapter from given factors `a: [d_in, r]`, `b: [r, d_out]`.
+    pub fn from_factors(&self, a: Tensor<2>, b: Tensor<2>) -> LoraAdapter {
+        LoraAdapter {
+            a: Param::from_tensor(a),
+            b: Param::from_tensor(b),
+            scale: self.scale(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+/// The trainable pair `A`, `B` attached to one frozen projection.
+#[derive(Module, Debug)]
+pub struct LoraAdapter {
+    /// `[d_in, r]`
+    pub a: Param<Tensor<2>>,
+    /// `[r, d_out]`
+    pub b: Param<Tensor<2>>,
+    /// `alpha / r`
+    pub scale: f64,
+    dropout: Dropout,
+}
+
+impl LoraAdapter {
+    /// The update `(alpha/r)·(dropout(x)·A)·B`.
+    ///
+    /// - input: `[..., d_in]`
+    /// - output: `[..., d_out]`
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        // Scaling the rank-r activation costs r/d_out of scaling the output.
+        let down = linear(self.dropout.forward(x), self.a.val(), None).mul_scalar(self.scale);
+        linear(down, self.b.val(), None)
+    }
+
+    /// The dense update `(alpha/r)·A·B`, used only to merge an adapter into its base weight.
+    ///
+    /// Output: `[d_in, d_out]`.
+    pub fn delta_weight(&self) -> Tensor<2> {
+        self.a.val().matmul(self.b.val()).mul_scalar(self.scale)
+    }
+}

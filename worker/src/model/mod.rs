@@ -1,0 +1,372 @@
+//! A Llama-architecture causal language model (RMSNorm, RoPE, SwiGLU, grouped-query attention,
+//! tied or untied embeddings), configured from a Hugging Face `config.json`.
+
+mod attention;
+mod mlp;
+mod projection;
+mod rms_norm;
+mod rope;
+
+pub use attention::Attention;
+pub use mlp::Mlp;
+pub use projection::{BaseWeight, PackedWeight, Projection};
+pub use rms_norm::RmsNorm;
+pub use rope::RotaryEmbedding;
+
+use crate::checkpoint::{Checkpoint, HostTensor};
+use crate::lora::TargetModule;
+use crate::nf4::Nf4Matrix;
+use crate::tuning::Method;
+use anyhow::{ensure, Result};
+use burn::module::{Module, Param};
+use burn::tensor::module::{embedding, linear};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The fields of a Hugging Face Llama `config.json` this model reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    #[serde(default)]
+    pub num_key_value_heads: Option<usize>,
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    #[serde(default = "default_eps")]
+    pub rms_norm_eps: f64,
+    #[serde(default = "default_theta")]
+    pub rope_theta: f64,
+    #[serde(default = "default_positions")]
+    pub max_position_embeddings: usize,
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+}
+
+fn default_model_type() -> String {
+    "llama".into()
+}
+fn default_eps() -> f64 {
+    1e-6
+}
+fn default_theta() -> f64 {
+    10_000.0
+}
+fn default_positions() -> usize {
+    2048
+}
+
+impl LlamaConfig {
+    /// A small configuration; the rest of the fields take Llama's defaults.
+    pub fn small(vocab_size: usize, hidden_size: usize, intermediate_size: usize, layers: usize, heads: usize, kv_heads: usize) -> Self {
+        Self {
+            model_type: default_model_type(),
+            vocab_size,
+            hidden_size,
+            intermediate_size,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            num_key_value_heads: Some(kv_heads),
+            head_dim: None,
+            rms_norm_eps: default_eps(),
+            rope_theta: default_theta(),
+            max_position_embeddings: 512,
+            tie_word_embeddings: true,
+            bos_token_id: None,
+            eos_token_id: None,
+        }
+    }
+
+    pub fn kv_heads(&self) -> usize {
+        self.num_key_value_heads.unwrap_or(self.num_attention_heads)
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads)
+    }
+
+    /// Rejects configurations this model cannot run.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(self.model_type == "llama", "model_type `{}` is not supported (expected `llama`)", self.model_type);
+        ensure!(self.num_attention_heads > 0 && self.kv_heads() > 0, "config.json: head counts must be positive");
+        ensure!(
+            self.num_attention_heads % self.kv_heads() == 0,
+            "config.json: num_attention_heads ({}) must be a multiple of num_key_value_heads ({})",
+            self.num_attention_heads,
+            self.kv_heads()
+        );
+        ensure!(self.head_dim() % 2 == 0, "config.json: head_dim must be even for rotary embeddings");
+        Ok(())
+    }
+
+    /// `[d_in, d_out]` of a projection (our layout; Hugging Face stores the transpose).
+    pub fn projection_shape(&self, target: TargetModule) -> [usize; 2] {
+        let (d, ff) = (self.hidden_size, self.intermediate_size);
+        let (q, kv) = (self.num_attention_heads * self.head_dim(), self.kv_heads() * self.head_dim());
+        match target {
+            TargetModule::Q => [d, q],
+            TargetModule::K | TargetModule::V => [d, kv],
+            TargetModule::O => [q, d],
+            TargetModule::Gate | TargetModule::Up => [d, ff],
+            TargetModule::Down => [ff, d],
+        }
+    }
+
+    /// Every tensor of the checkpoint with its Hugging Face name and shape.
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let d = self.hidden_size;
+        let mut shapes = vec![("model.embed_tokens.weight".to_string(), vec![self.vocab_size, d])];
+        for layer in 0..self.num_hidden_layers {
+            for target in TargetModule::ALL {
+                let [d_in, d_out] = self.projection_shape(target);
+                shapes.push((format!("{}.weight", projection_path(layer, target)), vec![d_out, d_in]));
+            }
+            shapes.push((format!("model.layers.{layer}.input_layernorm.weight"), vec![d]));
+            shapes.push((format!("model.layers.{layer}.post_attention_layernorm.weight"), vec![d]));
+        }
+        shapes.push(("model.norm.weight".to_string(), vec![d]));
+        if !self.tie_word_embeddings {
+            shapes.push(("lm_head.weight".to_string(), vec![self.vocab_size, d]));
+        }
+        shapes
+    }
+}
+
+/// A host tensor as a parameter on `device`.
+fn host_param<const D: usize>(tensor: &HostTensor, trainable: bool, device: &Device) -> Param<Tensor<D>> {
+    let data = TensorData::new(tensor.values.clone(), tensor.shape.clone());
+    Param::from_tensor(Tensor::from_data(data, device)).set_require_grad(trainable)
+}
+
+/// Hugging Face module path of a projection: `model.layers.3.self_attn.q_proj`.
+pub fn projection_path(layer: usize, target: TargetModule) -> String {
+    let block = match target {
+        TargetModule::Q | TargetModule::K | TargetModule::V | TargetModule::O => "self_attn",
+        TargetModule::Gate | TargetModule::Up | TargetModule::Down => "mlp",
+    };
+    format!("model.layers.{layer}.{block}.{}", target.hf_name())
+}
+
+/// One transformer block: pre-norm attention and pre-norm MLP, each with a residual.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub input_norm: RmsNorm,
+    pub attention: Attention,
+    pub post_attention_norm: RmsNorm,
+    pub mlp: Mlp,
+}
+
+impl Block {
+    /// - input: `[batch, seq, d_model]`
+    /// - output: `[batch, seq, d_model]`
+    pub fn forward(&self, x: Tensor<3>, rope: &RotaryEmbedding) -> Tensor<3> {
+        let x = x.clone() + self.attention.forward(self.input_norm.forward(x), rope);
+        x.clone() + self.mlp.forward(self.post_attention_norm.forward(x))
+    }
+
+    fn projection_mut(&mut self, target: TargetModule) -> &mut Projection {
+        match target {
+            TargetModule::Q => &mut self.attention.q_proj,
+            TargetModule::K => &mut self.attention.k_proj,
+            TargetModule::V => &mut self.attention.v_proj,
+            TargetModule::O => &mut self.attention.o_proj,
+            TargetModule::Gate => &mut self.mlp.gate_proj,
+            TargetModule::Up => &mut self.mlp.up_proj,
+            TargetModule::Down => &mut self.mlp.down_proj,
+        }
+    }
+
+    /// The projection `target`.
+    pub fn projection(&self, target: TargetModule) -> &Projection {
+        match target {
+            TargetModule::Q => &self.attention.q_proj,
+            TargetModule::K => &self.attention.k_proj,
+            TargetModule::V => &self.attention.v_proj,
+            TargetModule::O => &self.attention.o_proj,
+            TargetModule::Gate => &self.mlp.gate_proj,
+            TargetModule::Up => &self.mlp.up_proj,
+            TargetModule::Down => &self.mlp.down_proj,
+        }
+    }
+}
+
+/// The causal language model.
+#[derive(Module, Debug)]
+pub struct Llama {
+    /// `[vocab, d_model]`
+    pub embed_tokens: Param<Tensor<2>>,
+    pub layers: Vec<Block>,
+    pub norm: RmsNorm,
+    /// `[d_model, vocab]`; `None` when tied to `embed_tokens`.
+    pub lm_head: Option<Param<Tensor<2>>>,
+    pub rope: RotaryEmbedding,
+}
+
+impl Llama {
+    /// Builds the model from a checkpoint, setting up `method`'s trainable parameters: all of
+    /// them for full fine-tuning; adapters or prefixes over a frozen (for QLoRA, NF4) base
+    /// otherwise.
+    pub fn from_checkpoint(checkpoint: &Checkpoint, method: &Method, device: &Device) -> Result<Self> {
+        let config = &checkpoint.config;
+        config.validate()?;
+        let train_base = matches!(method, Method::Full);
+        let targets = method.lora().map(|lora| lora.validate()).transpose()?.unwrap_or_default();
+        let norm = |name: String| -> Result<RmsNorm> {
+            Ok(RmsNorm {
+                gamma: host_param(checkpoint.tensor(&name, &[config.hidden_size])?, train_base, device),
+                eps: config.rms_norm_eps,
+            })
+        };
+
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for layer in 0..config.num_hidden_layers {
+            let mut projections = BTreeMap::new();
+            for target in TargetModule::ALL {
+                let [d_in, d_out] = config.projection_shape(target);
+                let name = format!("{}.weight", projection_path(layer, target));
+                let weight = checkpoint.tensor(&name, &[d_out, d_in])?.transposed();
+                let base = match method {
+                    Method::Qlora(_) => BaseWeight::Nf4(PackedWeight::new(
+                        Nf4Matrix::quantize(&weight.values, [d_in, d_out])?,
+                        device,
+                    )),
+                    _ => BaseWeight::Dense(host_param(&weight, train_base, device)),
+                };
+                let lora = match method.lora() {
+                    Some(lora) if targets.contains(&target) => Some(lora.init(d_in, d_out, device)),
+                    _ => None,
+                };
+                projections.insert(target.hf_name(), Projection { base, lora });
+            }
+            let mut take = |target: TargetModule| projections.remove(target.hf_name()).expect("built above");
+            let prefix = match method {
+                Method::PTuning(prefix) => Some(prefix.init(config.kv_heads(), config.head_dim(), device)),
+                _ => None,
+            };
+            layers.push(Block {
+                input_norm: norm(format!("model.layers.{layer}.input_layernorm.weight"))?,
+                attention: Attention {
+                    q_proj: take(TargetModule::Q),
+                    k_proj: take(TargetModule::K),
+                    v_proj: take(TargetModule::V),
+                    o_proj: take(TargetModule::O),
+                    prefix,
+                    n_heads: config.num_attention_heads,
+                    n_kv_heads: config.kv_heads(),
+                    head_dim: config.head_dim(),
+                },
+                post_attention_norm: norm(format!("model.layers.{layer}.post_attention_layernorm.weight"))?,
+                mlp: Mlp {
+                    gate_proj: take(TargetModule::Gate),
+                    up_proj: take(TargetModule::Up),
+                    down_proj: take(TargetModule::Down),
+                },
+            });
+        }
+        let embed_shape = [config.vocab_size, config.hidden_size];
+        let lm_head = if config.tie_word_embeddings {
+            None
+        } else {
+            Some(host_param(
+                &checkpoint.tensor("lm_head.weight", &embed_shape)?.transposed(),
+                train_base,
+                device,
+            ))
+        };
+        Ok(Self {
+            embed_tokens: host_param(
+                checkpoint.tensor("model.embed_tokens.weight", &embed_shape)?,
+                train_base,
+                device,
+            ),
+            layers,
+            norm: norm("model.norm.weight".into())?,
+            lm_head,
+            rope: RotaryEmbedding::new(config.head_dim(), config.max_position_embeddings, config.rope_theta, device),
+        })
+    }
+
+    /// - tokens: `[batch, seq]`
+    /// - output (logits): `[batch, seq, vocab]`
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let mut x = embedding(self.embed_tokens.val(), tokens);
+        for layer in &self.layers {
+            x = layer.forward(x, &self.rope);
+        }
+        let x = self.norm.forward(x);
+        let head = match &self.lm_head {
+            Some(head) => head.val(),
+            None => self.embed_tokens.val().transpose(),
+        };
+        linear(x, head, None)
+    }
+
+    /// Applies `f` to every projection, with its Hugging Face module path.
+    pub fn map_projections(mut self, mut f: impl FnMut(&str, Projection) -> Result<Projection>) -> Result<Self> {
+        let device = self.embed_tokens.val().device();
+        for (index, layer) in self.layers.iter_mut().enumerate() {
+            for target in TargetModule::ALL {
+                let slot = layer.projection_mut(target);
+                let placeholder = Projection {
+                    base: BaseWeight::Dense(Param::from_tensor(Tensor::zeros([1, 1], &device))),
+                    lora: None,
+                };
+                let projection = std::mem::replace(slot, placeholder);
+                *slot = f(&projection_path(index, target), projection)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Folds every adapter into its base weight.
+    pub fn merge_adapters(self) -> Self {
+        self.map_projections(|_, projection| Ok(projection.merge()))
+            .expect("merging cannot fail")
+    }
+
+    /// The model's weights in Hugging Face layout and names (adapters must be merged first to
+    /// be included).
+    pub fn to_checkpoint(&self, config: &LlamaConfig) -> Checkpoint {
+        let host = |tensor: Tensor<2>| {
+            let shape = tensor.dims().to_vec();
+            HostTensor {
+                shape,
+                values: tensor.into_data().try_to_vec::<f32>().expect("f32 tensor"),
+            }
+        };
+        let norm = |norm: &RmsNorm| HostTensor {
+            shape: vec![config.hidden_size],
+            values: norm.gamma.val().into_data().try_to_vec::<f32>().expect("f32 tensor"),
+        };
+        let mut tensors = BTreeMap::new();
+        tensors.insert("model.embed_tokens.weight".into(), host(self.embed_tokens.val()));
+        for (index, layer) in self.layers.iter().enumerate() {
+            for target in TargetModule::ALL {
+                let weight = host(layer.projection(target).base.tensor()).transposed();
+                tensors.insert(format!("{}.weight", projection_path(index, target)), weight);
+            }
+            tensors.insert(format!("model.layers.{index}.input_layernorm.weight"), norm(&layer.input_norm));
+            tensors.insert(
+                format!("model.layers.{index}.post_attention_layernorm.weight"),
+                norm(&layer.post_attention_norm),
+            );
+        }
+        tensors.insert("model.norm.weight".into(), norm(&self.norm));
+        if let Some(head) = &self.lm_head {
+            tensors.insert("lm_head.weight".into(), host(head.val()).transposed());
+        }
+        Checkpoint {
+            config: config.clone(),
+            tensors,
+        }
+    }
+}

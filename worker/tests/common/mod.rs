@@ -1,0 +1,54 @@
+//! A tiny model directory in Hugging Face layout, written and read back with the real code.
+
+#![allow(dead_code)]
+
+use attribution_worker::checkpoint::{Checkpoint, StoredDtype};
+use attribution_worker::data::{encode, load_tokenizer, Encoded, SpecialTokens};
+use attribution_worker::model::{Llama, LlamaConfig};
+use attribution_worker::synthetic::{SyntheticTask, BOS, EOS, PAD};
+use attribution_worker::tuning::Method;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use std::path::Path;
+
+pub const TASK: SyntheticTask = SyntheticTask { words: 24, prompt_words: 3 };
+
+/// Grouped-query attention (4 query heads over 2 key/value heads), untied head.
+pub fn config() -> LlamaConfig {
+    let mut config = TASK.config(32, 64, 2, 4, 2);
+    config.tie_word_embeddings = false;
+    config
+}
+
+pub fn write_model(dir: &Path, dtype: StoredDtype) {
+    TASK.write_model_dir(config(), 7, dtype, dir).unwrap();
+}
+
+pub fn load(dir: &Path, method: &Method, device: &Device) -> Llama {
+    Llama::from_checkpoint(&Checkpoint::load(dir).unwrap(), method, device).unwrap()
+}
+
+pub fn special() -> SpecialTokens {
+    SpecialTokens { bos: Some(BOS), eos: Some(EOS), pad: PAD }
+}
+
+pub fn encoded(dir: &Path, count: usize, seed: u64) -> Vec<Encoded> {
+    let tokenizer = load_tokenizer(&dir.join("tokenizer.json")).unwrap();
+    TASK.examples(count, seed)
+        .iter()
+        .map(|e| encode(&tokenizer, e, special(), 32).unwrap())
+        .collect()
+}
+
+pub fn tokens(device: &Device) -> Tensor<2, Int> {
+    let ids: Vec<i64> = vec![1, 5, 9, 13, 4, 7, 11, 2, 1, 6, 8, 10, 4, 12, 14, 2];
+    Tensor::from_data(TensorData::new(ids, [2, 8]), device)
+}
+
+pub fn values(t: Tensor<3>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}

@@ -1,0 +1,72 @@
+mod common;
+
+use attribution_worker::lora::LoraConfig;
+use attribution_worker::tuning::Method;
+use burn::tensor::{Device, Distribution, Tensor};
+use common::*;
+
+fn all_targets(rank: usize) -> LoraConfig {
+    LoraConfig::new(rank, 16.0).with_targets(["q", "k", "v", "o", "gate", "up", "down"].map(String::from).to_vec())
+}
+
+#[test]
+fn zero_b_gives_exactly_the_base_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    write_model(dir.path(), attribution_worker::checkpoint::StoredDtype::F32);
+    let device = Device::default();
+    let base = load(dir.path(), &Method::Full, &device);
+    let adapted = load(dir.path(), &Method::Lora(all_targets(4)), &device);
+    assert_eq!(values(base.forward(tokens(&device))), values(adapted.forward(tokens(&device))));
+}
+
+#[test]
+fn merged_adapter_equals_unmerged() {
+    let dir = tempfile::tempdir().unwrap();
+    write_model(dir.path(), attribution_worker::checkpoint::StoredDtype::F32);
+    let device = Device::default();
+    let lora = all_targets(4);
+    let model = load(dir.path(), &Method::Lora(lora.clone()), &device)
+        .map_projections(|_, mut projection| {
+            let adapter = projection.lora.take().unwrap();
+            let [r, d_out] = adapter.b.shape().dims();
+            let b = Tensor::random([r, d_out], Distribution::Normal(0.0, 0.1), &device);
+            projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+            Ok(projection)
+        })
+        .unwrap();
+    let unmerged = values(model.forward(tokens(&device)));
+    let base = values(load(dir.path(), &Method::Full, &device).forward(tokens(&device)));
+    assert!(max_abs_diff(&unmerged, &base) > 1e-3, "the adapter must change the output");
+    let merged = values(model.merge_adapters().forward(tokens(&device)));
+    assert!(max_abs_diff(&unmerged, &merged) < 1e-5);
+}
+
+#[test]
+fn only_adapters_are_trainable() {
+    let dir = tempfile::tempdir().unwrap();
+    write_model(dir.path(), attribution_worker::checkpoint::StoredDtype::F32);
+    let device = Device::default().autodiff();
+    let model = load(dir.path(), &Method::Lora(all_targets(2)), &device);
+    let logits = model.forward(tokens(&device));
+    let grads = logits.sum().backward();
+    let layer = &model.layers[0];
+    let q = &layer.attention.q_proj;
+    assert!(q.lora.as_ref().unwrap().a.val().grad(&grads).is_some());
+    match &q.base {
+        attribution_worker::model::BaseWeight::Dense(w) => assert!(w.val().grad(&grads).is_none()),
+        other => panic!("expected a dense base, got {other:?}"),
+    }
+    assert!(model.embed_tokens.val().grad(&grads).is_none());
+}
+
+#[test]
+fn bad_adapter_settings_are_refused() {
+    let err = LoraConfig::new(0, 16.0).validate().unwrap_err().to_string();
+    assert!(err.contains("rank must be at least 1"), "{err}");
+    let err = LoraConfig::new(8, 16.0)
+        .with_targets(vec!["q".into(), "attn_proj".into()])
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown LoRA target module `attn_proj`"), "{err}");
+}
