@@ -121,19 +121,20 @@ pub use pallet::*;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod queries;
 #[cfg(test)]
 mod tests;
-mod queries;
 #[cfg(any(feature = "try-runtime", test))]
 mod try_state;
 pub mod weights;
 
 pub use attribution_primitives::{
     datanets::{
-        Announcement, ContributionInfo, ContributionMetadata, ContributionStatus, ContributionsPage,
-        ContributorStats, DataKind, DatanetDescription, DatanetInfo, DatanetName, DatanetRules,
-        LicenseTag, ManifestEntry, ManifestPage, VersionInfo, DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES,
-        DEFAULT_MAX_CONTRIBUTION_BYTES, MAX_CURATORS, MAX_PAGE_LEN,
+        Announcement, ContributionInfo, ContributionMetadata, ContributionStatus,
+        ContributionsPage, ContributorStats, DataKind, DatanetDescription, DatanetInfo,
+        DatanetName, DatanetRules, LicenseTag, ManifestEntry, ManifestPage, VersionInfo,
+        DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES, DEFAULT_MAX_CONTRIBUTION_BYTES, MAX_CURATORS,
+        MAX_PAGE_LEN,
     },
     traits::{DatanetsInspect, PoolId, VersionMember, VersionSummary},
     Balance, ContributionId, DatanetId, Hash, VersionIndex,
@@ -206,8 +207,10 @@ pub mod pallet {
         DatanetInfo<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
     pub(crate) type ContributionOf<T> =
         ContributionInfo<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
-    pub(crate) type ContributionIds<T> = BoundedVec<ContributionId, <T as Config>::MaxContributionsPerVersion>;
-    pub(crate) type Manifest<T> = BoundedVec<ManifestEntry, <T as Config>::MaxContributionsPerVersion>;
+    pub(crate) type ContributionIds<T> =
+        BoundedVec<ContributionId, <T as Config>::MaxContributionsPerVersion>;
+    pub(crate) type Manifest<T> =
+        BoundedVec<ManifestEntry, <T as Config>::MaxContributionsPerVersion>;
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -266,7 +269,8 @@ pub mod pallet {
 
     /// Contributions by id. Rejected contributions are removed.
     #[pallet::storage]
-    pub type Contributions<T: Config> = StorageMap<_, Twox64Concat, ContributionId, ContributionOf<T>>;
+    pub type Contributions<T: Config> =
+        StorageMap<_, Twox64Concat, ContributionId, ContributionOf<T>>;
 
     /// Contributions by content hash and datanet: refuses duplicates, and tells a content store
     /// whether bytes are announced.
@@ -281,12 +285,19 @@ pub mod pallet {
 
     /// Approved contributions waiting for a datanet's next version, in approval order.
     #[pallet::storage]
-    pub type Unpublished<T: Config> = StorageMap<_, Twox64Concat, DatanetId, ContributionIds<T>, ValueQuery>;
+    pub type Unpublished<T: Config> =
+        StorageMap<_, Twox64Concat, DatanetId, ContributionIds<T>, ValueQuery>;
 
     /// Published versions.
     #[pallet::storage]
-    pub type Versions<T: Config> =
-        StorageDoubleMap<_, Twox64Concat, DatanetId, Twox64Concat, VersionIndex, VersionInfo<BlockNumberFor<T>>>;
+    pub type Versions<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        DatanetId,
+        Twox64Concat,
+        VersionIndex,
+        VersionInfo<BlockNumberFor<T>>,
+    >;
 
     /// Each published version's manifest: its contributions in leaf order.
     #[pallet::storage]
@@ -295,8 +306,15 @@ pub mod pallet {
 
     /// Each account's points in each published version, written once at publish.
     #[pallet::storage]
-    pub type Points<T: Config> =
-        StorageDoubleMap<_, Blake2_128Concat, PoolId, Blake2_128Concat, T::AccountId, u128, ValueQuery>;
+    pub type Points<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        PoolId,
+        Blake2_128Concat,
+        T::AccountId,
+        u128,
+        ValueQuery,
+    >;
 
     /// What each account announced to each datanet on its last contributing day.
     #[pallet::storage]
@@ -312,17 +330,29 @@ pub mod pallet {
 
     /// Each contributor's totals over all datanets.
     #[pallet::storage]
-    pub type Stats<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ContributorStats<Balance>, ValueQuery>;
+    pub type Stats<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, ContributorStats<Balance>, ValueQuery>;
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
         /// A datanet was created and `deposit` held from its owner.
-        DatanetCreated { datanet: DatanetId, owner: T::AccountId, kind: DataKind, deposit: Balance },
+        DatanetCreated {
+            datanet: DatanetId,
+            owner: T::AccountId,
+            kind: DataKind,
+            deposit: Balance,
+        },
         /// The owner made `curator` a curator.
-        CuratorAdded { datanet: DatanetId, curator: T::AccountId },
+        CuratorAdded {
+            datanet: DatanetId,
+            curator: T::AccountId,
+        },
         /// The owner removed `curator`.
-        CuratorRemoved { datanet: DatanetId, curator: T::AccountId },
+        CuratorRemoved {
+            datanet: DatanetId,
+            curator: T::AccountId,
+        },
         /// A contribution was announced and its bond held.
         Contributed {
             contribution: ContributionId,
@@ -333,7 +363,12 @@ pub mod pallet {
             bond: Balance,
         },
         /// A contribution was approved, its bond returned; it joins the next version.
-        Approved { contribution: ContributionId, datanet: DatanetId, curator: T::AccountId, weight: u128 },
+        Approved {
+            contribution: ContributionId,
+            datanet: DatanetId,
+            curator: T::AccountId,
+            weight: u128,
+        },
         /// A contribution was rejected and removed; `slashed` of its bond went to the treasury
         /// (zero unless spam), the rest returned.
         Rejected {
@@ -431,8 +466,8 @@ pub mod pallet {
             let owner = ensure_signed(origin)?;
             ensure!(!name.is_empty(), Error::<T>::EmptyName);
             let name = DatanetName::try_from(name).map_err(|_| Error::<T>::NameTooLong)?;
-            let description =
-                DatanetDescription::try_from(description).map_err(|_| Error::<T>::DescriptionTooLong)?;
+            let description = DatanetDescription::try_from(description)
+                .map_err(|_| Error::<T>::DescriptionTooLong)?;
             let rules = Self::rules_from(rules)?;
             let datanet = NextDatanetId::<T>::get();
             let next = datanet.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -456,20 +491,34 @@ pub mod pallet {
                 },
             );
             NextDatanetId::<T>::put(next);
-            Self::deposit_event(Event::DatanetCreated { datanet, owner, kind, deposit });
+            Self::deposit_event(Event::DatanetCreated {
+                datanet,
+                owner,
+                kind,
+                deposit,
+            });
             Ok(())
         }
 
         /// Lets `curator` approve and reject contributions. Owner only.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::add_curator(MAX_CURATORS))]
-        pub fn add_curator(origin: OriginFor<T>, datanet: DatanetId, curator: T::AccountId) -> DispatchResult {
+        pub fn add_curator(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            curator: T::AccountId,
+        ) -> DispatchResult {
             let owner = ensure_signed(origin)?;
             Datanets::<T>::try_mutate(datanet, |info| {
                 let info = info.as_mut().ok_or(Error::<T>::UnknownDatanet)?;
                 ensure!(info.owner == owner, Error::<T>::NotOwner);
-                ensure!(curator != owner && !info.curators.contains(&curator), Error::<T>::AlreadyCurator);
-                info.curators.try_push(curator.clone()).map_err(|_| Error::<T>::TooManyCurators)?;
+                ensure!(
+                    curator != owner && !info.curators.contains(&curator),
+                    Error::<T>::AlreadyCurator
+                );
+                info.curators
+                    .try_push(curator.clone())
+                    .map_err(|_| Error::<T>::TooManyCurators)?;
                 Ok::<_, DispatchError>(())
             })?;
             Self::deposit_event(Event::CuratorAdded { datanet, curator });
@@ -479,13 +528,20 @@ pub mod pallet {
         /// Takes curation rights away from `curator`. Owner only.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::remove_curator(MAX_CURATORS))]
-        pub fn remove_curator(origin: OriginFor<T>, datanet: DatanetId, curator: T::AccountId) -> DispatchResult {
+        pub fn remove_curator(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+            curator: T::AccountId,
+        ) -> DispatchResult {
             let owner = ensure_signed(origin)?;
             Datanets::<T>::try_mutate(datanet, |info| {
                 let info = info.as_mut().ok_or(Error::<T>::UnknownDatanet)?;
                 ensure!(info.owner == owner, Error::<T>::NotOwner);
-                let index =
-                    info.curators.iter().position(|c| *c == curator).ok_or(Error::<T>::CuratorNotFound)?;
+                let index = info
+                    .curators
+                    .iter()
+                    .position(|c| *c == curator)
+                    .ok_or(Error::<T>::CuratorNotFound)?;
                 info.curators.remove(index);
                 Ok::<_, DispatchError>(())
             })?;
@@ -508,10 +564,14 @@ pub mod pallet {
             let contributor = ensure_signed(origin)?;
             let mut info = Datanets::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
             ensure!(size > 0, Error::<T>::EmptyContribution);
-            ensure!(size <= info.rules.max_contribution_bytes, Error::<T>::ContributionTooLarge);
+            ensure!(
+                size <= info.rules.max_contribution_bytes,
+                Error::<T>::ContributionTooLarge
+            );
             ensure!(!license.is_empty(), Error::<T>::EmptyLicense);
             let license = LicenseTag::try_from(license).map_err(|_| Error::<T>::LicenseTooLong)?;
-            let metadata = ContributionMetadata::try_from(metadata).map_err(|_| Error::<T>::MetadataTooLong)?;
+            let metadata = ContributionMetadata::try_from(metadata)
+                .map_err(|_| Error::<T>::MetadataTooLong)?;
             ensure!(
                 !ContributionByHash::<T>::contains_key(content_hash, datanet),
                 Error::<T>::DuplicateContribution
@@ -550,7 +610,14 @@ pub mod pallet {
                 stats.pending = stats.pending.saturating_add(1);
                 stats.bond_held = stats.bond_held.saturating_add(bond);
             });
-            Self::deposit_event(Event::Contributed { contribution, datanet, contributor, content_hash, size, bond });
+            Self::deposit_event(Event::Contributed {
+                contribution,
+                datanet,
+                contributor,
+                content_hash,
+                size,
+                bond,
+            });
             Ok(())
         }
 
@@ -576,13 +643,21 @@ pub mod pallet {
                 stats.bond_held = stats.bond_held.saturating_sub(record.bond);
             });
             info.pending = info.pending.saturating_sub(1);
-            info.approved_unpublished = info.approved_unpublished.checked_add(1).ok_or(Error::<T>::Overflow)?;
+            info.approved_unpublished = info
+                .approved_unpublished
+                .checked_add(1)
+                .ok_or(Error::<T>::Overflow)?;
             record.status = ContributionStatus::Approved;
             record.bond = Zero::zero();
             let (datanet, weight) = (record.datanet, record.weight());
             Datanets::<T>::insert(datanet, info);
             Contributions::<T>::insert(contribution, record);
-            Self::deposit_event(Event::Approved { contribution, datanet, curator, weight });
+            Self::deposit_event(Event::Approved {
+                contribution,
+                datanet,
+                curator,
+                weight,
+            });
             Ok(())
         }
 
@@ -590,7 +665,11 @@ pub mod pallet {
         /// moved to the treasury when `spam`.
         #[pallet::call_index(5)]
         #[pallet::weight(T::WeightInfo::reject())]
-        pub fn reject(origin: OriginFor<T>, contribution: ContributionId, spam: bool) -> DispatchResult {
+        pub fn reject(
+            origin: OriginFor<T>,
+            contribution: ContributionId,
+            spam: bool,
+        ) -> DispatchResult {
             let curator = ensure_signed(origin)?;
             let (record, mut info) = Self::pending_for_curator(contribution, &curator)?;
             let reason = HoldReason::ContributionBond.into();
@@ -624,7 +703,13 @@ pub mod pallet {
             Contributions::<T>::remove(contribution);
             ContributionByHash::<T>::remove(record.content_hash, datanet);
             ContributionByPosition::<T>::remove(datanet, record.position);
-            Self::deposit_event(Event::Rejected { contribution, datanet, curator, spam, slashed });
+            Self::deposit_event(Event::Rejected {
+                contribution,
+                datanet,
+                curator,
+                spam,
+                slashed,
+            });
             Ok(())
         }
 
@@ -632,7 +717,10 @@ pub mod pallet {
         /// version (owner only). Weighed by the number of contributions frozen.
         #[pallet::call_index(6)]
         #[pallet::weight(T::WeightInfo::publish_version(T::MaxContributionsPerVersion::get()))]
-        pub fn publish_version(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResultWithPostInfo {
+        pub fn publish_version(
+            origin: OriginFor<T>,
+            datanet: DatanetId,
+        ) -> DispatchResultWithPostInfo {
             let owner = ensure_signed(origin)?;
             let mut info = Datanets::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
             ensure!(info.owner == owner, Error::<T>::NotOwner);
@@ -644,13 +732,24 @@ pub mod pallet {
             let mut points = BTreeMap::<T::AccountId, u128>::new();
             let (mut total_weight, mut total_bytes) = (0u128, 0u64);
             for &contribution in queued.iter() {
-                let mut record = Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
+                let mut record =
+                    Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
                 let weight = record.weight();
-                total_weight = total_weight.checked_add(weight).ok_or(Error::<T>::Overflow)?;
-                total_bytes = total_bytes.checked_add(record.size).ok_or(Error::<T>::Overflow)?;
+                total_weight = total_weight
+                    .checked_add(weight)
+                    .ok_or(Error::<T>::Overflow)?;
+                total_bytes = total_bytes
+                    .checked_add(record.size)
+                    .ok_or(Error::<T>::Overflow)?;
                 let account_points = points.entry(record.contributor.clone()).or_default();
-                *account_points = account_points.checked_add(weight).ok_or(Error::<T>::Overflow)?;
-                entries.push(ManifestEntry { contribution, content_hash: record.content_hash, size: record.size });
+                *account_points = account_points
+                    .checked_add(weight)
+                    .ok_or(Error::<T>::Overflow)?;
+                entries.push(ManifestEntry {
+                    contribution,
+                    content_hash: record.content_hash,
+                    size: record.size,
+                });
                 record.status = ContributionStatus::Published(version);
                 Contributions::<T>::insert(contribution, record);
             }
@@ -691,9 +790,13 @@ pub mod pallet {
 
     impl<T: Config> Pallet<T> {
         /// The creator's overrides with defaults filled in, checked against the bounds.
-        fn rules_from(overrides: RuleOverrides<Balance>) -> Result<DatanetRules<Balance>, Error<T>> {
+        fn rules_from(
+            overrides: RuleOverrides<Balance>,
+        ) -> Result<DatanetRules<Balance>, Error<T>> {
             let rules = DatanetRules {
-                max_contribution_bytes: overrides.max_contribution_bytes.unwrap_or(DEFAULT_MAX_CONTRIBUTION_BYTES),
+                max_contribution_bytes: overrides
+                    .max_contribution_bytes
+                    .unwrap_or(DEFAULT_MAX_CONTRIBUTION_BYTES),
                 daily_bytes: overrides.daily_bytes.unwrap_or(DEFAULT_DAILY_BYTES),
                 daily_files: overrides.daily_files.unwrap_or(DEFAULT_DAILY_FILES),
                 bond: overrides.bond.unwrap_or_else(T::MinContributionBond::get),
@@ -706,7 +809,10 @@ pub mod pallet {
                 rules.max_contribution_bytes <= T::MaxContributionBytes::get(),
                 Error::<T>::ContributionLimitTooLarge
             );
-            ensure!(rules.bond >= T::MinContributionBond::get(), Error::<T>::BondTooLow);
+            ensure!(
+                rules.bond >= T::MinContributionBond::get(),
+                Error::<T>::BondTooLow
+            );
             Ok(rules)
         }
 
@@ -731,7 +837,11 @@ pub mod pallet {
             let today = Self::day(frame_system::Pallet::<T>::block_number());
             let mut usage = Usage::<T>::get(datanet, who);
             if usage.day != today {
-                usage = DailyUsage { day: today, bytes: 0, files: 0 };
+                usage = DailyUsage {
+                    day: today,
+                    bytes: 0,
+                    files: 0,
+                };
             }
             usage.files = usage
                 .files
@@ -751,10 +861,17 @@ pub mod pallet {
             contribution: ContributionId,
             who: &T::AccountId,
         ) -> Result<(ContributionOf<T>, DatanetOf<T>), Error<T>> {
-            let record = Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
+            let record =
+                Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
             let info = Datanets::<T>::get(record.datanet).ok_or(Error::<T>::UnknownDatanet)?;
-            ensure!(info.owner == *who || info.curators.contains(who), Error::<T>::NotCurator);
-            ensure!(record.status == ContributionStatus::Pending, Error::<T>::NotPending);
+            ensure!(
+                info.owner == *who || info.curators.contains(who),
+                Error::<T>::NotCurator
+            );
+            ensure!(
+                record.status == ContributionStatus::Pending,
+                Error::<T>::NotPending
+            );
             Ok((record, info))
         }
     }
@@ -774,8 +891,13 @@ pub mod pallet {
             contribution: ContributionId,
         ) -> Option<VersionMember<T::AccountId>> {
             Contributions::<T>::get(contribution)
-                .filter(|c| c.datanet == datanet && c.status == ContributionStatus::Published(version))
-                .map(|c| VersionMember { weight: c.weight(), contributor: c.contributor })
+                .filter(|c| {
+                    c.datanet == datanet && c.status == ContributionStatus::Published(version)
+                })
+                .map(|c| VersionMember {
+                    weight: c.weight(),
+                    contributor: c.contributor,
+                })
         }
 
         fn points(datanet: DatanetId, version: VersionIndex, who: &T::AccountId) -> u128 {

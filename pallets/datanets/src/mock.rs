@@ -72,7 +72,9 @@ pub struct ExtBuilder;
 
 impl ExtBuilder {
     pub fn build(self) -> sp_io::TestExternalities {
-        let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+        let mut storage = frame_system::GenesisConfig::<Test>::default()
+            .build_storage()
+            .unwrap();
         pallet_balances::GenesisConfig::<Test> {
             balances: vec![
                 (OWNER, FUNDS),
@@ -140,7 +142,11 @@ pub fn datanet_with(rules: RuleOverrides<Balance>) -> DatanetId {
         DataKind::Text,
         rules,
     ));
-    assert_ok!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, CURATOR));
+    assert_ok!(Datanets::add_curator(
+        RuntimeOrigin::signed(OWNER),
+        id,
+        CURATOR
+    ));
     id
 }
 
@@ -160,5 +166,8 @@ pub fn contribute(who: AccountId, datanet: DatanetId, n: u8, size: u64) -> Contr
 
 /// `CURATOR` approves `contribution`.
 pub fn approve(contribution: ContributionId) {
-    assert_ok!(Datanets::approve(RuntimeOrigin::signed(CURATOR), contribution));
+    assert_ok!(Datanets::approve(
+        RuntimeOrigin::signed(CURATOR),
+        contribution
+    ));
 }

@@ -3,14 +3,12 @@
 
 use crate::{
     pallet::{ContributionOf, DatanetOf},
-    Announcement, Config, ContributionByHash, ContributionByPosition, Contributions, ContributionsPage,
-    ContributorStats, Datanets, Hash, ManifestPage, Manifests, Pallet, Stats, Versions, MAX_PAGE_LEN,
+    Announcement, Config, ContributionByHash, ContributionByPosition, Contributions,
+    ContributionsPage, ContributorStats, Datanets, Hash, ManifestPage, Manifests, Pallet, Stats,
+    Versions, MAX_PAGE_LEN,
 };
 use alloc::vec::Vec;
-use attribution_primitives::{
-    datanets::VersionInfo,
-    Balance, DatanetId, VersionIndex,
-};
+use attribution_primitives::{datanets::VersionInfo, Balance, DatanetId, VersionIndex};
 use frame_system::pallet_prelude::BlockNumberFor;
 
 impl<T: Config> Pallet<T> {
@@ -20,7 +18,10 @@ impl<T: Config> Pallet<T> {
     }
 
     /// [`DatanetsApi::version`](attribution_primitives::datanets::DatanetsApi::version).
-    pub fn version_info(datanet: DatanetId, version: VersionIndex) -> Option<VersionInfo<BlockNumberFor<T>>> {
+    pub fn version_info(
+        datanet: DatanetId,
+        version: VersionIndex,
+    ) -> Option<VersionInfo<BlockNumberFor<T>>> {
         Versions::<T>::get(datanet, version)
     }
 
@@ -38,7 +39,10 @@ impl<T: Config> Pallet<T> {
             .filter_map(|position| ContributionByPosition::<T>::get(datanet, position))
             .filter_map(|id| Contributions::<T>::get(id).map(|record| (id, record)))
             .collect();
-        ContributionsPage { contributions, next: (end < announced).then_some(end) }
+        ContributionsPage {
+            contributions,
+            next: (end < announced).then_some(end),
+        }
     }
 
     /// [`DatanetsApi::contributor_stats`](attribution_primitives::datanets::DatanetsApi::contributor_stats).
@@ -65,7 +69,12 @@ impl<T: Config> Pallet<T> {
 
     /// [`DatanetsApi::version_manifest`](attribution_primitives::datanets::DatanetsApi::version_manifest):
     /// entries `start .. start + min(limit, MAX_PAGE_LEN)` of a published version's manifest.
-    pub fn manifest_page(datanet: DatanetId, version: VersionIndex, start: u32, limit: u32) -> Option<ManifestPage> {
+    pub fn manifest_page(
+        datanet: DatanetId,
+        version: VersionIndex,
+        start: u32,
+        limit: u32,
+    ) -> Option<ManifestPage> {
         let info = Versions::<T>::get(datanet, version)?;
         let manifest = Manifests::<T>::get(datanet, version).unwrap_or_default();
         let entries = manifest
@@ -74,6 +83,11 @@ impl<T: Config> Pallet<T> {
             .take(limit.min(MAX_PAGE_LEN) as usize)
             .cloned()
             .collect();
-        Some(ManifestPage { merkle_root: info.merkle_root, total: info.contributions, start, entries })
+        Some(ManifestPage {
+            merkle_root: info.merkle_root,
+            total: info.contributions,
+            start,
+            entries,
+        })
     }
 }

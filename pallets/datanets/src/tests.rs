@@ -1,32 +1,56 @@
 //! Stories of datanets: creation, curators, contributions, curation and versions.
 
 use crate::{
-    mock::*, pallet::Error, ContributionByHash, ContributionByPosition, ContributionStatus, Contributions,
-    ContributorStats, DailyUsage, DataKind, DatanetRules, Datanets as DatanetsStorage, DatanetsInspect, Event,
-    HoldReason, ManifestEntry, Manifests, NextContributionId, NextDatanetId, Points, PoolId, RuleOverrides, Stats,
-    Unpublished, Usage, VersionMember, VersionSummary, Versions, WeightInfo, DEFAULT_DAILY_BYTES,
-    DEFAULT_DAILY_FILES, DEFAULT_MAX_CONTRIBUTION_BYTES, MAX_CURATORS,
+    mock::*, pallet::Error, ContributionByHash, ContributionByPosition, ContributionStatus,
+    Contributions, ContributorStats, DailyUsage, DataKind, DatanetRules,
+    Datanets as DatanetsStorage, DatanetsInspect, Event, HoldReason, ManifestEntry, Manifests,
+    NextContributionId, NextDatanetId, Points, PoolId, RuleOverrides, Stats, Unpublished, Usage,
+    VersionMember, VersionSummary, Versions, WeightInfo, DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES,
+    DEFAULT_MAX_CONTRIBUTION_BYTES, MAX_CURATORS,
 };
 use attribution_primitives::{
-    datanets::{MAX_DESCRIPTION_LEN, MAX_LICENSE_LEN, MAX_METADATA_LEN, MAX_NAME_LEN, MAX_PAGE_LEN},
+    datanets::{
+        MAX_DESCRIPTION_LEN, MAX_LICENSE_LEN, MAX_METADATA_LEN, MAX_NAME_LEN, MAX_PAGE_LEN,
+    },
     merkle, Hash,
 };
-use frame_support::{
-    assert_noop, assert_ok,
-    traits::fungible::InspectHold,
-};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
 use sp_runtime::{DispatchError, TokenError};
 
 fn held(reason: HoldReason, who: AccountId) -> u128 {
     Balances::balance_on_hold(&RuntimeHoldReason::Datanets(reason), &who)
 }
 
-fn create(name: &[u8], description: &[u8], rules: RuleOverrides<u128>) -> sp_runtime::DispatchResult {
-    Datanets::create_datanet(RuntimeOrigin::signed(OWNER), name.to_vec(), description.to_vec(), DataKind::Text, rules)
+fn create(
+    name: &[u8],
+    description: &[u8],
+    rules: RuleOverrides<u128>,
+) -> sp_runtime::DispatchResult {
+    Datanets::create_datanet(
+        RuntimeOrigin::signed(OWNER),
+        name.to_vec(),
+        description.to_vec(),
+        DataKind::Text,
+        rules,
+    )
 }
 
-fn announce(who: AccountId, datanet: u32, hash: Hash, size: u64, license: &[u8], metadata: &[u8]) -> sp_runtime::DispatchResult {
-    Datanets::contribute(RuntimeOrigin::signed(who), datanet, hash, size, license.to_vec(), metadata.to_vec())
+fn announce(
+    who: AccountId,
+    datanet: u32,
+    hash: Hash,
+    size: u64,
+    license: &[u8],
+    metadata: &[u8],
+) -> sp_runtime::DispatchResult {
+    Datanets::contribute(
+        RuntimeOrigin::signed(who),
+        datanet,
+        hash,
+        size,
+        license.to_vec(),
+        metadata.to_vec(),
+    )
 }
 
 mod create_datanet {
@@ -34,7 +58,7 @@ mod create_datanet {
 
     #[test]
     fn holds_the_deposit_and_fills_in_default_rules() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             assert_ok!(Datanets::create_datanet(
                 RuntimeOrigin::signed(OWNER),
                 b"speech".to_vec(),
@@ -43,7 +67,15 @@ mod create_datanet {
                 RuleOverrides::default(),
             ));
 
-            assert_eq!(last_event(), Event::DatanetCreated { datanet: 0, owner: OWNER, kind: DataKind::Audio, deposit: DEPOSIT });
+            assert_eq!(
+                last_event(),
+                Event::DatanetCreated {
+                    datanet: 0,
+                    owner: OWNER,
+                    kind: DataKind::Audio,
+                    deposit: DEPOSIT
+                }
+            );
             let info = DatanetsStorage::<Test>::get(0).unwrap();
             assert_eq!(info.owner, OWNER);
             assert_eq!(info.name.to_vec(), b"speech".to_vec());
@@ -57,7 +89,10 @@ mod create_datanet {
                     bond: MIN_BOND,
                 }
             );
-            assert_eq!((info.deposit, info.created_at, info.versions), (DEPOSIT, 1, 0));
+            assert_eq!(
+                (info.deposit, info.created_at, info.versions),
+                (DEPOSIT, 1, 0)
+            );
             assert_eq!(held(HoldReason::DatanetDeposit, OWNER), DEPOSIT);
             assert_eq!(free(OWNER), FUNDS - DEPOSIT);
             assert_eq!(NextDatanetId::<Test>::get(), 1);
@@ -66,7 +101,7 @@ mod create_datanet {
 
     #[test]
     fn keeps_the_rules_the_owner_sets() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let rules = RuleOverrides {
                 max_contribution_bytes: Some(MAX_BYTES_LIMIT),
                 daily_bytes: Some(1),
@@ -76,14 +111,19 @@ mod create_datanet {
             assert_ok!(create(b"n", b"", rules));
             assert_eq!(
                 DatanetsStorage::<Test>::get(0).unwrap().rules,
-                DatanetRules { max_contribution_bytes: MAX_BYTES_LIMIT, daily_bytes: 1, daily_files: 3, bond: 77 }
+                DatanetRules {
+                    max_contribution_bytes: MAX_BYTES_LIMIT,
+                    daily_bytes: 1,
+                    daily_files: 3,
+                    bond: 77
+                }
             );
         });
     }
 
     #[test]
     fn accepts_name_and_description_at_their_bounds() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let name = vec![b'n'; MAX_NAME_LEN as usize];
             let description = vec![b'd'; MAX_DESCRIPTION_LEN as usize];
             assert_ok!(create(&name, &description, RuleOverrides::default()));
@@ -92,10 +132,13 @@ mod create_datanet {
 
     #[test]
     fn refuses_malformed_names_and_descriptions() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let default = RuleOverrides::default();
             assert_noop!(create(b"", b"d", default), Error::<Test>::EmptyName);
-            assert_noop!(create(&vec![b'n'; MAX_NAME_LEN as usize + 1], b"d", default), Error::<Test>::NameTooLong);
+            assert_noop!(
+                create(&vec![b'n'; MAX_NAME_LEN as usize + 1], b"d", default),
+                Error::<Test>::NameTooLong
+            );
             assert_noop!(
                 create(b"n", &vec![b'd'; MAX_DESCRIPTION_LEN as usize + 1], default),
                 Error::<Test>::DescriptionTooLong
@@ -105,20 +148,43 @@ mod create_datanet {
 
     #[test]
     fn refuses_zero_limits_oversize_limits_and_low_bonds() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             for zero in [
-                RuleOverrides { max_contribution_bytes: Some(0), ..Default::default() },
-                RuleOverrides { daily_bytes: Some(0), ..Default::default() },
-                RuleOverrides { daily_files: Some(0), ..Default::default() },
+                RuleOverrides {
+                    max_contribution_bytes: Some(0),
+                    ..Default::default()
+                },
+                RuleOverrides {
+                    daily_bytes: Some(0),
+                    ..Default::default()
+                },
+                RuleOverrides {
+                    daily_files: Some(0),
+                    ..Default::default()
+                },
             ] {
                 assert_noop!(create(b"n", b"", zero), Error::<Test>::ZeroLimit);
             }
             assert_noop!(
-                create(b"n", b"", RuleOverrides { max_contribution_bytes: Some(MAX_BYTES_LIMIT + 1), ..Default::default() }),
+                create(
+                    b"n",
+                    b"",
+                    RuleOverrides {
+                        max_contribution_bytes: Some(MAX_BYTES_LIMIT + 1),
+                        ..Default::default()
+                    }
+                ),
                 Error::<Test>::ContributionLimitTooLarge
             );
             assert_noop!(
-                create(b"n", b"", RuleOverrides { bond: Some(MIN_BOND - 1), ..Default::default() }),
+                create(
+                    b"n",
+                    b"",
+                    RuleOverrides {
+                        bond: Some(MIN_BOND - 1),
+                        ..Default::default()
+                    }
+                ),
                 Error::<Test>::BondTooLow
             );
         });
@@ -126,13 +192,25 @@ mod create_datanet {
 
     #[test]
     fn needs_the_deposit_and_a_signed_origin() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             assert_noop!(
-                Datanets::create_datanet(RuntimeOrigin::signed(POOR), b"n".to_vec(), vec![], DataKind::Text, Default::default()),
+                Datanets::create_datanet(
+                    RuntimeOrigin::signed(POOR),
+                    b"n".to_vec(),
+                    vec![],
+                    DataKind::Text,
+                    Default::default()
+                ),
                 TokenError::FundsUnavailable
             );
             assert_noop!(
-                Datanets::create_datanet(RuntimeOrigin::none(), b"n".to_vec(), vec![], DataKind::Text, Default::default()),
+                Datanets::create_datanet(
+                    RuntimeOrigin::none(),
+                    b"n".to_vec(),
+                    vec![],
+                    DataKind::Text,
+                    Default::default()
+                ),
                 DispatchError::BadOrigin
             );
         });
@@ -140,9 +218,12 @@ mod create_datanet {
 
     #[test]
     fn refuses_when_ids_run_out() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             NextDatanetId::<Test>::put(u32::MAX);
-            assert_noop!(create(b"n", b"", RuleOverrides::default()), Error::<Test>::Overflow);
+            assert_noop!(
+                create(b"n", b"", RuleOverrides::default()),
+                Error::<Test>::Overflow
+            );
         });
     }
 }
@@ -152,43 +233,96 @@ mod curators {
 
     #[test]
     fn owner_adds_and_removes_curators() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_eq!(last_event(), Event::CuratorAdded { datanet: id, curator: CURATOR });
-            assert_eq!(DatanetsStorage::<Test>::get(id).unwrap().curators.to_vec(), vec![CURATOR]);
+            assert_eq!(
+                last_event(),
+                Event::CuratorAdded {
+                    datanet: id,
+                    curator: CURATOR
+                }
+            );
+            assert_eq!(
+                DatanetsStorage::<Test>::get(id).unwrap().curators.to_vec(),
+                vec![CURATOR]
+            );
 
-            assert_ok!(Datanets::remove_curator(RuntimeOrigin::signed(OWNER), id, CURATOR));
-            assert_eq!(last_event(), Event::CuratorRemoved { datanet: id, curator: CURATOR });
-            assert!(DatanetsStorage::<Test>::get(id).unwrap().curators.is_empty());
+            assert_ok!(Datanets::remove_curator(
+                RuntimeOrigin::signed(OWNER),
+                id,
+                CURATOR
+            ));
+            assert_eq!(
+                last_event(),
+                Event::CuratorRemoved {
+                    datanet: id,
+                    curator: CURATOR
+                }
+            );
+            assert!(DatanetsStorage::<Test>::get(id)
+                .unwrap()
+                .curators
+                .is_empty());
 
             // A removed curator can no longer curate.
             let c = contribute(ALICE, id, 1, 100);
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(CURATOR), c), Error::<Test>::NotCurator);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CURATOR), c),
+                Error::<Test>::NotCurator
+            );
         });
     }
 
     #[test]
     fn only_the_owner_manages_curators_of_a_known_datanet() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(CURATOR), id, BOB), Error::<Test>::NotOwner);
-            assert_noop!(Datanets::remove_curator(RuntimeOrigin::signed(CURATOR), id, CURATOR), Error::<Test>::NotOwner);
-            assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), 9, BOB), Error::<Test>::UnknownDatanet);
-            assert_noop!(Datanets::remove_curator(RuntimeOrigin::signed(OWNER), 9, BOB), Error::<Test>::UnknownDatanet);
+            assert_noop!(
+                Datanets::add_curator(RuntimeOrigin::signed(CURATOR), id, BOB),
+                Error::<Test>::NotOwner
+            );
+            assert_noop!(
+                Datanets::remove_curator(RuntimeOrigin::signed(CURATOR), id, CURATOR),
+                Error::<Test>::NotOwner
+            );
+            assert_noop!(
+                Datanets::add_curator(RuntimeOrigin::signed(OWNER), 9, BOB),
+                Error::<Test>::UnknownDatanet
+            );
+            assert_noop!(
+                Datanets::remove_curator(RuntimeOrigin::signed(OWNER), 9, BOB),
+                Error::<Test>::UnknownDatanet
+            );
         });
     }
 
     #[test]
     fn refuses_duplicates_the_owner_unknown_curators_and_too_many() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, CURATOR), Error::<Test>::AlreadyCurator);
-            assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, OWNER), Error::<Test>::AlreadyCurator);
-            assert_noop!(Datanets::remove_curator(RuntimeOrigin::signed(OWNER), id, BOB), Error::<Test>::CuratorNotFound);
+            assert_noop!(
+                Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, CURATOR),
+                Error::<Test>::AlreadyCurator
+            );
+            assert_noop!(
+                Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, OWNER),
+                Error::<Test>::AlreadyCurator
+            );
+            assert_noop!(
+                Datanets::remove_curator(RuntimeOrigin::signed(OWNER), id, BOB),
+                Error::<Test>::CuratorNotFound
+            );
             for curator in 1..MAX_CURATORS as u64 {
-                assert_ok!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, 1000 + curator));
+                assert_ok!(Datanets::add_curator(
+                    RuntimeOrigin::signed(OWNER),
+                    id,
+                    1000 + curator
+                ));
             }
-            assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, 5000), Error::<Test>::TooManyCurators);
+            assert_noop!(
+                Datanets::add_curator(RuntimeOrigin::signed(OWNER), id, 5000),
+                Error::<Test>::TooManyCurators
+            );
         });
     }
 }
@@ -198,25 +332,52 @@ mod contribute {
 
     #[test]
     fn announces_holds_the_bond_and_counts_the_day() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             assert_ok!(announce(ALICE, id, blob(1), 1234, b"MIT", b"{\"rows\":3}"));
 
             assert_eq!(
                 last_event(),
-                Event::Contributed { contribution: 0, datanet: id, contributor: ALICE, content_hash: blob(1), size: 1234, bond: MIN_BOND }
+                Event::Contributed {
+                    contribution: 0,
+                    datanet: id,
+                    contributor: ALICE,
+                    content_hash: blob(1),
+                    size: 1234,
+                    bond: MIN_BOND
+                }
             );
             let record = Contributions::<Test>::get(0).unwrap();
-            assert_eq!((record.datanet, record.position, record.contributor), (id, 0, ALICE));
-            assert_eq!((record.content_hash, record.size, record.bond), (blob(1), 1234, MIN_BOND));
+            assert_eq!(
+                (record.datanet, record.position, record.contributor),
+                (id, 0, ALICE)
+            );
+            assert_eq!(
+                (record.content_hash, record.size, record.bond),
+                (blob(1), 1234, MIN_BOND)
+            );
             assert_eq!(record.license.to_vec(), b"MIT".to_vec());
             assert_eq!(record.metadata.to_vec(), b"{\"rows\":3}".to_vec());
             assert_eq!(record.status, ContributionStatus::Pending);
             assert_eq!(ContributionByHash::<Test>::get(blob(1), id), Some(0));
             assert_eq!(ContributionByPosition::<Test>::get(id, 0), Some(0));
             assert_eq!(held(HoldReason::ContributionBond, ALICE), MIN_BOND);
-            assert_eq!(Usage::<Test>::get(id, ALICE), DailyUsage { day: 0, bytes: 1234, files: 1 });
-            assert_eq!(Stats::<Test>::get(ALICE), ContributorStats { pending: 1, bond_held: MIN_BOND, ..Default::default() });
+            assert_eq!(
+                Usage::<Test>::get(id, ALICE),
+                DailyUsage {
+                    day: 0,
+                    bytes: 1234,
+                    files: 1
+                }
+            );
+            assert_eq!(
+                Stats::<Test>::get(ALICE),
+                ContributorStats {
+                    pending: 1,
+                    bond_held: MIN_BOND,
+                    ..Default::default()
+                }
+            );
             let info = DatanetsStorage::<Test>::get(id).unwrap();
             assert_eq!((info.announced, info.pending), (1, 1));
             assert_eq!(NextContributionId::<Test>::get(), 1);
@@ -225,29 +386,66 @@ mod contribute {
 
     #[test]
     fn refuses_unknown_datanets_empty_and_oversize_blobs() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_noop!(announce(ALICE, 9, blob(1), 1, b"MIT", b""), Error::<Test>::UnknownDatanet);
-            assert_noop!(announce(ALICE, id, blob(1), 0, b"MIT", b""), Error::<Test>::EmptyContribution);
             assert_noop!(
-                announce(ALICE, id, blob(1), DEFAULT_MAX_CONTRIBUTION_BYTES + 1, b"MIT", b""),
+                announce(ALICE, 9, blob(1), 1, b"MIT", b""),
+                Error::<Test>::UnknownDatanet
+            );
+            assert_noop!(
+                announce(ALICE, id, blob(1), 0, b"MIT", b""),
+                Error::<Test>::EmptyContribution
+            );
+            assert_noop!(
+                announce(
+                    ALICE,
+                    id,
+                    blob(1),
+                    DEFAULT_MAX_CONTRIBUTION_BYTES + 1,
+                    b"MIT",
+                    b""
+                ),
                 Error::<Test>::ContributionTooLarge
             );
-            assert_ok!(announce(ALICE, id, blob(1), DEFAULT_MAX_CONTRIBUTION_BYTES, b"MIT", b""));
+            assert_ok!(announce(
+                ALICE,
+                id,
+                blob(1),
+                DEFAULT_MAX_CONTRIBUTION_BYTES,
+                b"MIT",
+                b""
+            ));
         });
     }
 
     #[test]
     fn refuses_malformed_license_and_metadata() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_noop!(announce(ALICE, id, blob(1), 1, b"", b""), Error::<Test>::EmptyLicense);
             assert_noop!(
-                announce(ALICE, id, blob(1), 1, &vec![b'l'; MAX_LICENSE_LEN as usize + 1], b""),
+                announce(ALICE, id, blob(1), 1, b"", b""),
+                Error::<Test>::EmptyLicense
+            );
+            assert_noop!(
+                announce(
+                    ALICE,
+                    id,
+                    blob(1),
+                    1,
+                    &vec![b'l'; MAX_LICENSE_LEN as usize + 1],
+                    b""
+                ),
                 Error::<Test>::LicenseTooLong
             );
             assert_noop!(
-                announce(ALICE, id, blob(1), 1, b"MIT", &vec![b'm'; MAX_METADATA_LEN as usize + 1]),
+                announce(
+                    ALICE,
+                    id,
+                    blob(1),
+                    1,
+                    b"MIT",
+                    &vec![b'm'; MAX_METADATA_LEN as usize + 1]
+                ),
                 Error::<Test>::MetadataTooLong
             );
         });
@@ -255,46 +453,79 @@ mod contribute {
 
     #[test]
     fn refuses_a_hash_already_in_the_datanet_but_not_in_another() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let other = text_datanet();
             contribute(ALICE, id, 1, 100);
-            assert_noop!(announce(BOB, id, blob(1), 100, b"MIT", b""), Error::<Test>::DuplicateContribution);
+            assert_noop!(
+                announce(BOB, id, blob(1), 100, b"MIT", b""),
+                Error::<Test>::DuplicateContribution
+            );
             // Replayed by the same account, with another size: still a duplicate.
-            assert_noop!(announce(ALICE, id, blob(1), 99, b"MIT", b""), Error::<Test>::DuplicateContribution);
+            assert_noop!(
+                announce(ALICE, id, blob(1), 99, b"MIT", b""),
+                Error::<Test>::DuplicateContribution
+            );
             contribute(BOB, other, 1, 100);
 
             // Still refused once approved and once published.
             approve(0);
-            assert_noop!(announce(BOB, id, blob(1), 100, b"MIT", b""), Error::<Test>::DuplicateContribution);
+            assert_noop!(
+                announce(BOB, id, blob(1), 100, b"MIT", b""),
+                Error::<Test>::DuplicateContribution
+            );
             assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
-            assert_noop!(announce(BOB, id, blob(1), 100, b"MIT", b""), Error::<Test>::DuplicateContribution);
+            assert_noop!(
+                announce(BOB, id, blob(1), 100, b"MIT", b""),
+                Error::<Test>::DuplicateContribution
+            );
         });
     }
 
     #[test]
     fn enforces_daily_files_per_account_and_resets_the_next_day() {
-        ExtBuilder::default().build_and_execute(|| {
-            let id = datanet_with(RuleOverrides { daily_files: Some(2), ..Default::default() });
+        ExtBuilder.build_and_execute(|| {
+            let id = datanet_with(RuleOverrides {
+                daily_files: Some(2),
+                ..Default::default()
+            });
             contribute(ALICE, id, 1, 10);
             contribute(ALICE, id, 2, 10);
-            assert_noop!(announce(ALICE, id, blob(3), 10, b"MIT", b""), Error::<Test>::DailyFilesExceeded);
+            assert_noop!(
+                announce(ALICE, id, blob(3), 10, b"MIT", b""),
+                Error::<Test>::DailyFilesExceeded
+            );
             // Another account has its own allowance.
             contribute(BOB, id, 3, 10);
 
             System::set_block_number(BLOCKS_PER_DAY);
             contribute(ALICE, id, 4, 10);
-            assert_eq!(Usage::<Test>::get(id, ALICE), DailyUsage { day: 1, bytes: 10, files: 1 });
+            assert_eq!(
+                Usage::<Test>::get(id, ALICE),
+                DailyUsage {
+                    day: 1,
+                    bytes: 10,
+                    files: 1
+                }
+            );
         });
     }
 
     #[test]
     fn enforces_daily_bytes_per_account_and_resets_the_next_day() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             contribute(ALICE, id, 1, DEFAULT_MAX_CONTRIBUTION_BYTES);
-            contribute(ALICE, id, 2, DEFAULT_DAILY_BYTES - DEFAULT_MAX_CONTRIBUTION_BYTES);
-            assert_noop!(announce(ALICE, id, blob(3), 1, b"MIT", b""), Error::<Test>::DailyBytesExceeded);
+            contribute(
+                ALICE,
+                id,
+                2,
+                DEFAULT_DAILY_BYTES - DEFAULT_MAX_CONTRIBUTION_BYTES,
+            );
+            assert_noop!(
+                announce(ALICE, id, blob(3), 1, b"MIT", b""),
+                Error::<Test>::DailyBytesExceeded
+            );
             contribute(BOB, id, 3, 1);
 
             System::set_block_number(2 * BLOCKS_PER_DAY + 3);
@@ -304,18 +535,24 @@ mod contribute {
 
     #[test]
     fn refuses_contributors_who_cannot_pay_the_bond() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_noop!(announce(POOR, id, blob(1), 1, b"MIT", b""), TokenError::FundsUnavailable);
+            assert_noop!(
+                announce(POOR, id, blob(1), 1, b"MIT", b""),
+                TokenError::FundsUnavailable
+            );
         });
     }
 
     #[test]
     fn refuses_when_ids_run_out() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             NextContributionId::<Test>::put(u64::MAX);
-            assert_noop!(announce(ALICE, id, blob(1), 1, b"MIT", b""), Error::<Test>::Overflow);
+            assert_noop!(
+                announce(ALICE, id, blob(1), 1, b"MIT", b""),
+                Error::<Test>::Overflow
+            );
         });
     }
 }
@@ -325,22 +562,37 @@ mod curation {
 
     #[test]
     fn approval_returns_the_bond_and_queues_for_the_next_version() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let c = contribute(ALICE, id, 1, 300);
             assert_eq!(free(ALICE), FUNDS - MIN_BOND);
 
             approve(c);
 
-            assert_eq!(last_event(), Event::Approved { contribution: c, datanet: id, curator: CURATOR, weight: 300 });
+            assert_eq!(
+                last_event(),
+                Event::Approved {
+                    contribution: c,
+                    datanet: id,
+                    curator: CURATOR,
+                    weight: 300
+                }
+            );
             assert_eq!(free(ALICE), FUNDS);
             assert_eq!(held(HoldReason::ContributionBond, ALICE), 0);
             let record = Contributions::<Test>::get(c).unwrap();
-            assert_eq!((record.status, record.bond), (ContributionStatus::Approved, 0));
+            assert_eq!(
+                (record.status, record.bond),
+                (ContributionStatus::Approved, 0)
+            );
             assert_eq!(Unpublished::<Test>::get(id).to_vec(), vec![c]);
             assert_eq!(
                 Stats::<Test>::get(ALICE),
-                ContributorStats { approved: 1, approved_bytes: 300, ..Default::default() }
+                ContributorStats {
+                    approved: 1,
+                    approved_bytes: 300,
+                    ..Default::default()
+                }
             );
             let info = DatanetsStorage::<Test>::get(id).unwrap();
             assert_eq!((info.pending, info.approved_unpublished), (0, 1));
@@ -349,7 +601,7 @@ mod curation {
 
     #[test]
     fn the_owner_curates_too() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let c = contribute(ALICE, id, 1, 300);
             assert_ok!(Datanets::approve(RuntimeOrigin::signed(OWNER), c));
@@ -360,7 +612,7 @@ mod curation {
 
     #[test]
     fn plain_rejection_returns_the_bond_and_frees_the_hash() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let c = contribute(ALICE, id, 1, 300);
 
@@ -368,14 +620,26 @@ mod curation {
 
             assert_eq!(
                 last_event(),
-                Event::Rejected { contribution: c, datanet: id, curator: CURATOR, spam: false, slashed: 0 }
+                Event::Rejected {
+                    contribution: c,
+                    datanet: id,
+                    curator: CURATOR,
+                    spam: false,
+                    slashed: 0
+                }
             );
             assert_eq!(free(ALICE), FUNDS);
             assert_eq!(free(TREASURY), ED);
             assert!(Contributions::<Test>::get(c).is_none());
             assert!(ContributionByHash::<Test>::get(blob(1), id).is_none());
             assert!(ContributionByPosition::<Test>::get(id, 0).is_none());
-            assert_eq!(Stats::<Test>::get(ALICE), ContributorStats { rejected: 1, ..Default::default() });
+            assert_eq!(
+                Stats::<Test>::get(ALICE),
+                ContributorStats {
+                    rejected: 1,
+                    ..Default::default()
+                }
+            );
             // The same bytes may be announced again (the day's allowance still counts them).
             contribute(ALICE, id, 1, 300);
         });
@@ -383,22 +647,35 @@ mod curation {
 
     #[test]
     fn spam_rejection_slashes_the_bond_to_the_treasury() {
-        ExtBuilder::default().build_and_execute(|| {
-            let id = datanet_with(RuleOverrides { bond: Some(40), ..Default::default() });
+        ExtBuilder.build_and_execute(|| {
+            let id = datanet_with(RuleOverrides {
+                bond: Some(40),
+                ..Default::default()
+            });
             let c = contribute(ALICE, id, 1, 300);
 
             assert_ok!(Datanets::reject(RuntimeOrigin::signed(CURATOR), c, true));
 
             assert_eq!(
                 last_event(),
-                Event::Rejected { contribution: c, datanet: id, curator: CURATOR, spam: true, slashed: 40 }
+                Event::Rejected {
+                    contribution: c,
+                    datanet: id,
+                    curator: CURATOR,
+                    spam: true,
+                    slashed: 40
+                }
             );
             assert_eq!(free(ALICE), FUNDS - 40);
             assert_eq!(held(HoldReason::ContributionBond, ALICE), 0);
             assert_eq!(free(TREASURY), ED + 40);
             assert_eq!(
                 Stats::<Test>::get(ALICE),
-                ContributorStats { slashed: 1, bond_slashed: 40, ..Default::default() }
+                ContributorStats {
+                    slashed: 1,
+                    bond_slashed: 40,
+                    ..Default::default()
+                }
             );
             assert!(Contributions::<Test>::get(c).is_none());
         });
@@ -406,46 +683,79 @@ mod curation {
 
     #[test]
     fn only_owner_or_curators_curate() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let c = contribute(ALICE, id, 1, 300);
             // Not even the contributor themself.
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(ALICE), c), Error::<Test>::NotCurator);
-            assert_noop!(Datanets::reject(RuntimeOrigin::signed(BOB), c, true), Error::<Test>::NotCurator);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(ALICE), c),
+                Error::<Test>::NotCurator
+            );
+            assert_noop!(
+                Datanets::reject(RuntimeOrigin::signed(BOB), c, true),
+                Error::<Test>::NotCurator
+            );
             // A curator of another datanet is a stranger here.
             let other = text_datanet();
-            assert_ok!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), other, CHARLIE));
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(CHARLIE), c), Error::<Test>::NotCurator);
+            assert_ok!(Datanets::add_curator(
+                RuntimeOrigin::signed(OWNER),
+                other,
+                CHARLIE
+            ));
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CHARLIE), c),
+                Error::<Test>::NotCurator
+            );
         });
     }
 
     #[test]
     fn unknown_and_already_curated_contributions_are_refused() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(CURATOR), 7), Error::<Test>::UnknownContribution);
-            assert_noop!(Datanets::reject(RuntimeOrigin::signed(CURATOR), 7, false), Error::<Test>::UnknownContribution);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CURATOR), 7),
+                Error::<Test>::UnknownContribution
+            );
+            assert_noop!(
+                Datanets::reject(RuntimeOrigin::signed(CURATOR), 7, false),
+                Error::<Test>::UnknownContribution
+            );
             let c = contribute(ALICE, id, 1, 300);
             approve(c);
             // Replayed or out of order.
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(CURATOR), c), Error::<Test>::NotPending);
-            assert_noop!(Datanets::reject(RuntimeOrigin::signed(CURATOR), c, true), Error::<Test>::NotPending);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CURATOR), c),
+                Error::<Test>::NotPending
+            );
+            assert_noop!(
+                Datanets::reject(RuntimeOrigin::signed(CURATOR), c, true),
+                Error::<Test>::NotPending
+            );
             let d = contribute(ALICE, id, 2, 300);
             assert_ok!(Datanets::reject(RuntimeOrigin::signed(CURATOR), d, false));
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(CURATOR), d), Error::<Test>::UnknownContribution);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CURATOR), d),
+                Error::<Test>::UnknownContribution
+            );
         });
     }
 
     #[test]
     fn approvals_beyond_a_full_version_wait_for_the_publish() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            let ids: Vec<_> = (1..=MAX_PER_VERSION as u8 + 1).map(|n| contribute(ALICE, id, n, 10)).collect();
+            let ids: Vec<_> = (1..=MAX_PER_VERSION as u8 + 1)
+                .map(|n| contribute(ALICE, id, n, 10))
+                .collect();
             for &c in &ids[..MAX_PER_VERSION as usize] {
                 approve(c);
             }
             let last = ids[MAX_PER_VERSION as usize];
-            assert_noop!(Datanets::approve(RuntimeOrigin::signed(CURATOR), last), Error::<Test>::VersionFull);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CURATOR), last),
+                Error::<Test>::VersionFull
+            );
 
             assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
             approve(last);
@@ -474,7 +784,7 @@ mod publish_version {
 
     #[test]
     fn freezes_the_approved_set_with_its_root_manifest_and_points() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let (id, ids) = curated_datanet();
             System::set_block_number(5);
 
@@ -484,46 +794,79 @@ mod publish_version {
             let root = merkle::root(&leaves);
             assert_eq!(
                 last_event(),
-                Event::VersionPublished { datanet: id, version: 1, merkle_root: root, contributions: 4, total_weight: 407 }
+                Event::VersionPublished {
+                    datanet: id,
+                    version: 1,
+                    merkle_root: root,
+                    contributions: 4,
+                    total_weight: 407
+                }
             );
             let version = Versions::<Test>::get(id, 1).unwrap();
-            assert_eq!((version.merkle_root, version.contributions, version.total_weight), (root, 4, 407));
+            assert_eq!(
+                (
+                    version.merkle_root,
+                    version.contributions,
+                    version.total_weight
+                ),
+                (root, 4, 407)
+            );
             assert_eq!((version.total_bytes, version.published_at), (407, 5));
             let manifest = Manifests::<Test>::get(id, 1).unwrap();
             assert_eq!(
                 manifest[1],
-                ManifestEntry { contribution: ids[1], content_hash: blob(2), size: 250 }
+                ManifestEntry {
+                    contribution: ids[1],
+                    content_hash: blob(2),
+                    size: 250
+                }
             );
             // Every manifest entry proves its membership against the root.
             for (index, entry) in manifest.iter().enumerate() {
                 let proof = merkle::proof(&leaves, index as u32).unwrap();
-                assert!(merkle::verify(&version.merkle_root, &entry.content_hash, &proof));
+                assert!(merkle::verify(
+                    &version.merkle_root,
+                    &entry.content_hash,
+                    &proof
+                ));
             }
-            let pool = PoolId { datanet: id, version: 1 };
+            let pool = PoolId {
+                datanet: id,
+                version: 1,
+            };
             assert_eq!(Points::<Test>::get(pool, ALICE), 150);
             assert_eq!(Points::<Test>::get(pool, BOB), 250);
             assert_eq!(Points::<Test>::get(pool, CHARLIE), 7);
             for &c in &ids {
-                assert_eq!(Contributions::<Test>::get(c).unwrap().status, ContributionStatus::Published(1));
+                assert_eq!(
+                    Contributions::<Test>::get(c).unwrap().status,
+                    ContributionStatus::Published(1)
+                );
             }
             assert!(Unpublished::<Test>::get(id).is_empty());
             let info = DatanetsStorage::<Test>::get(id).unwrap();
-            assert_eq!((info.versions, info.approved_unpublished, info.pending), (1, 0, 1));
+            assert_eq!(
+                (info.versions, info.approved_unpublished, info.pending),
+                (1, 0, 1)
+            );
         });
     }
 
     #[test]
     fn is_weighed_by_the_contributions_it_freezes() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let (id, _) = curated_datanet();
             let info = Datanets::publish_version(RuntimeOrigin::signed(OWNER), id).unwrap();
-            assert_eq!(info.actual_weight, Some(<() as WeightInfo>::publish_version(4)));
+            assert_eq!(
+                info.actual_weight,
+                Some(<() as WeightInfo>::publish_version(4))
+            );
         });
     }
 
     #[test]
     fn later_approvals_go_to_the_next_version_and_earlier_versions_never_change() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let (id, _) = curated_datanet();
             assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
             let first = Versions::<Test>::get(id, 1).unwrap();
@@ -539,21 +882,51 @@ mod publish_version {
             let second = Versions::<Test>::get(id, 2).unwrap();
             assert_eq!((second.contributions, second.total_weight), (2, 1002));
             assert_eq!(second.merkle_root, merkle::root(&[blob(5), blob(6)]));
-            assert_eq!(Points::<Test>::get(PoolId { datanet: id, version: 2 }, ALICE), 0);
-            assert_eq!(Points::<Test>::get(PoolId { datanet: id, version: 2 }, BOB), 999);
-            assert_eq!(Contributions::<Test>::get(4).unwrap().status, ContributionStatus::Published(2));
+            assert_eq!(
+                Points::<Test>::get(
+                    PoolId {
+                        datanet: id,
+                        version: 2
+                    },
+                    ALICE
+                ),
+                0
+            );
+            assert_eq!(
+                Points::<Test>::get(
+                    PoolId {
+                        datanet: id,
+                        version: 2
+                    },
+                    BOB
+                ),
+                999
+            );
+            assert_eq!(
+                Contributions::<Test>::get(4).unwrap().status,
+                ContributionStatus::Published(2)
+            );
         });
     }
 
     #[test]
     fn only_the_owner_publishes_something_of_a_known_datanet() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let (id, _) = curated_datanet();
-            assert_noop!(Datanets::publish_version(RuntimeOrigin::signed(CURATOR), id), Error::<Test>::NotOwner);
-            assert_noop!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), 9), Error::<Test>::UnknownDatanet);
+            assert_noop!(
+                Datanets::publish_version(RuntimeOrigin::signed(CURATOR), id),
+                Error::<Test>::NotOwner
+            );
+            assert_noop!(
+                Datanets::publish_version(RuntimeOrigin::signed(OWNER), 9),
+                Error::<Test>::UnknownDatanet
+            );
             assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
             // Replayed: nothing approved since.
-            assert_noop!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id), Error::<Test>::NothingToPublish);
+            assert_noop!(
+                Datanets::publish_version(RuntimeOrigin::signed(OWNER), id),
+                Error::<Test>::NothingToPublish
+            );
         });
     }
 }
@@ -563,7 +936,7 @@ mod inspect {
 
     #[test]
     fn answers_versions_members_and_points() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let a = contribute(ALICE, id, 1, 100);
             let b = contribute(BOB, id, 2, 20);
@@ -571,20 +944,43 @@ mod inspect {
             approve(b);
             let pending = contribute(BOB, id, 3, 5);
             assert_eq!(<Datanets as DatanetsInspect<_>>::version(id, 1), None);
-            assert_eq!(<Datanets as DatanetsInspect<_>>::member(id, 1, a), None, "approved but not published");
+            assert_eq!(
+                <Datanets as DatanetsInspect<_>>::member(id, 1, a),
+                None,
+                "approved but not published"
+            );
             assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
 
             assert_eq!(
                 <Datanets as DatanetsInspect<_>>::version(id, 1),
-                Some(VersionSummary { merkle_root: merkle::root(&[blob(1), blob(2)]), contributions: 2, total_weight: 120 })
+                Some(VersionSummary {
+                    merkle_root: merkle::root(&[blob(1), blob(2)]),
+                    contributions: 2,
+                    total_weight: 120
+                })
             );
             assert_eq!(
                 <Datanets as DatanetsInspect<_>>::member(id, 1, a),
-                Some(VersionMember { contributor: ALICE, weight: 100 })
+                Some(VersionMember {
+                    contributor: ALICE,
+                    weight: 100
+                })
             );
-            assert_eq!(<Datanets as DatanetsInspect<_>>::member(id, 2, a), None, "wrong version");
-            assert_eq!(<Datanets as DatanetsInspect<_>>::member(id + 1, 1, a), None, "wrong datanet");
-            assert_eq!(<Datanets as DatanetsInspect<_>>::member(id, 1, pending), None, "pending");
+            assert_eq!(
+                <Datanets as DatanetsInspect<_>>::member(id, 2, a),
+                None,
+                "wrong version"
+            );
+            assert_eq!(
+                <Datanets as DatanetsInspect<_>>::member(id + 1, 1, a),
+                None,
+                "wrong datanet"
+            );
+            assert_eq!(
+                <Datanets as DatanetsInspect<_>>::member(id, 1, pending),
+                None,
+                "pending"
+            );
             assert_eq!(<Datanets as DatanetsInspect<_>>::points(id, 1, &BOB), 20);
             assert_eq!(<Datanets as DatanetsInspect<_>>::points(id, 1, &CHARLIE), 0);
         });
@@ -596,42 +992,68 @@ mod queries {
 
     #[test]
     fn pages_contributions_in_announcement_order_skipping_rejected_ones() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let other = text_datanet();
             let ids: Vec<_> = (1..=5).map(|n| contribute(ALICE, id, n, 10)).collect();
             contribute(BOB, other, 9, 10);
-            assert_ok!(Datanets::reject(RuntimeOrigin::signed(CURATOR), ids[1], false));
+            assert_ok!(Datanets::reject(
+                RuntimeOrigin::signed(CURATOR),
+                ids[1],
+                false
+            ));
 
             let first = Datanets::contributions_page(id, 0, 3);
             let got: Vec<_> = first.contributions.iter().map(|(c, _)| *c).collect();
             assert_eq!(got, vec![ids[0], ids[2]]);
             assert_eq!(first.next, Some(3));
             let second = Datanets::contributions_page(id, 3, 3);
-            assert_eq!(second.contributions.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![ids[3], ids[4]]);
+            assert_eq!(
+                second
+                    .contributions
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect::<Vec<_>>(),
+                vec![ids[3], ids[4]]
+            );
             assert_eq!(second.next, None);
-            assert!(Datanets::contributions_page(9, 0, 3).contributions.is_empty());
+            assert!(Datanets::contributions_page(9, 0, 3)
+                .contributions
+                .is_empty());
             // Huge limits are cut to a page; huge starts are empty.
-            assert_eq!(Datanets::contributions_page(id, 0, u32::MAX).contributions.len(), 4);
-            assert!(Datanets::contributions_page(id, u32::MAX, u32::MAX).contributions.is_empty());
+            assert_eq!(
+                Datanets::contributions_page(id, 0, u32::MAX)
+                    .contributions
+                    .len(),
+                4
+            );
+            assert!(Datanets::contributions_page(id, u32::MAX, u32::MAX)
+                .contributions
+                .is_empty());
         });
     }
 
     #[test]
     fn tells_whether_bytes_are_announced_by_hash_and_size() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let c = contribute(ALICE, id, 1, 10);
             let announcement = Datanets::announcement(blob(1), 10).unwrap();
             assert_eq!((announcement.contribution, announcement.datanet), (c, id));
             assert_eq!(announcement.kind, DataKind::Text);
-            assert_eq!(announcement.max_contribution_bytes, DEFAULT_MAX_CONTRIBUTION_BYTES);
+            assert_eq!(
+                announcement.max_contribution_bytes,
+                DEFAULT_MAX_CONTRIBUTION_BYTES
+            );
             assert_eq!(announcement.status, ContributionStatus::Pending);
             assert_eq!(Datanets::announcement(blob(1), 11), None, "wrong size");
             assert_eq!(Datanets::announcement(blob(2), 10), None, "unannounced");
 
             approve(c);
-            assert_eq!(Datanets::announcement(blob(1), 10).unwrap().status, ContributionStatus::Approved);
+            assert_eq!(
+                Datanets::announcement(blob(1), 10).unwrap().status,
+                ContributionStatus::Approved
+            );
             let d = contribute(ALICE, id, 2, 10);
             assert_ok!(Datanets::reject(RuntimeOrigin::signed(CURATOR), d, true));
             assert_eq!(Datanets::announcement(blob(2), 10), None, "rejected");
@@ -640,7 +1062,7 @@ mod queries {
 
     #[test]
     fn pages_a_version_manifest() {
-        ExtBuilder::default().build_and_execute(|| {
+        ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             for n in 1..=3 {
                 let c = contribute(ALICE, id, n, u64::from(n));
@@ -652,9 +1074,21 @@ mod queries {
             let page = Datanets::manifest_page(id, 1, 1, 10).unwrap();
             assert_eq!((page.total, page.start), (3, 1));
             assert_eq!(page.merkle_root, merkle::root(&[blob(1), blob(2), blob(3)]));
-            assert_eq!(page.entries.iter().map(|e| e.content_hash).collect::<Vec<_>>(), vec![blob(2), blob(3)]);
-            assert_eq!(Datanets::manifest_page(id, 1, 0, 1).unwrap().entries.len(), 1);
-            assert!(Datanets::manifest_page(id, 1, 5, MAX_PAGE_LEN).unwrap().entries.is_empty());
+            assert_eq!(
+                page.entries
+                    .iter()
+                    .map(|e| e.content_hash)
+                    .collect::<Vec<_>>(),
+                vec![blob(2), blob(3)]
+            );
+            assert_eq!(
+                Datanets::manifest_page(id, 1, 0, 1).unwrap().entries.len(),
+                1
+            );
+            assert!(Datanets::manifest_page(id, 1, 5, MAX_PAGE_LEN)
+                .unwrap()
+                .entries
+                .is_empty());
             assert_eq!(Datanets::version_info(id, 1).unwrap().contributions, 3);
             assert_eq!(Datanets::datanet_info(id).unwrap().versions, 1);
             assert_eq!(Datanets::contributor_stats(&ALICE).approved, 3);
@@ -666,7 +1100,7 @@ mod invariants {
     use super::*;
 
     fn with_curated_state(corrupt: impl FnOnce(), expected: &'static str) {
-        ExtBuilder::default().build().execute_with(|| {
+        ExtBuilder.build().execute_with(|| {
             let id = text_datanet();
             let a = contribute(ALICE, id, 1, 100);
             approve(a);
@@ -698,7 +1132,16 @@ mod invariants {
     #[test]
     fn detects_points_that_differ_from_the_weights() {
         with_curated_state(
-            || Points::<Test>::insert(PoolId { datanet: 0, version: 1 }, ALICE, 1),
+            || {
+                Points::<Test>::insert(
+                    PoolId {
+                        datanet: 0,
+                        version: 1,
+                    },
+                    ALICE,
+                    1,
+                )
+            },
             "version points differ from its contributors' weights",
         );
     }

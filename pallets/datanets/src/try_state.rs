@@ -1,9 +1,9 @@
 //! Every invariant of the pallet, checked against the whole state (tests and try-runtime only).
 
 use crate::{
-    pallet::DatanetOf, Config, ContributionByHash, ContributionByPosition, ContributionStatus, Contributions,
-    Datanets, HoldReason, Manifests, NextContributionId, NextDatanetId, Pallet, Points, PoolId, Stats,
-    Unpublished, Versions,
+    pallet::DatanetOf, Config, ContributionByHash, ContributionByPosition, ContributionStatus,
+    Contributions, Datanets, HoldReason, Manifests, NextContributionId, NextDatanetId, Pallet,
+    Points, PoolId, Stats, Unpublished, Versions,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use attribution_primitives::{merkle, Balance, DatanetId, Hash};
@@ -27,7 +27,9 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Contributions against their indexes, their datanets' counters, the stats and the holds.
-    fn check_contributions(datanets: &BTreeMap<DatanetId, DatanetOf<T>>) -> Result<(), TryRuntimeError> {
+    fn check_contributions(
+        datanets: &BTreeMap<DatanetId, DatanetOf<T>>,
+    ) -> Result<(), TryRuntimeError> {
         let next_id = NextContributionId::<T>::get();
         let mut tallies = BTreeMap::<DatanetId, DatanetTally>::new();
         // Per contributor: (pending count, bonds held).
@@ -35,9 +37,17 @@ impl<T: Config> Pallet<T> {
         let mut count = 0usize;
         for (id, record) in Contributions::<T>::iter() {
             count += 1;
-            ensure!(id < next_id, "contribution id at or past NextContributionId");
-            let info = datanets.get(&record.datanet).ok_or("contribution of an unknown datanet")?;
-            ensure!(record.position < info.announced, "position past the datanet's announcements");
+            ensure!(
+                id < next_id,
+                "contribution id at or past NextContributionId"
+            );
+            let info = datanets
+                .get(&record.datanet)
+                .ok_or("contribution of an unknown datanet")?;
+            ensure!(
+                record.position < info.announced,
+                "position past the datanet's announcements"
+            );
             ensure!(
                 ContributionByHash::<T>::get(record.content_hash, record.datanet) == Some(id),
                 "contribution not indexed by its hash"
@@ -46,7 +56,10 @@ impl<T: Config> Pallet<T> {
                 ContributionByPosition::<T>::get(record.datanet, record.position) == Some(id),
                 "contribution not indexed by its position"
             );
-            ensure!(record.size > 0 && record.size <= info.rules.max_contribution_bytes, "size out of the rules");
+            ensure!(
+                record.size > 0 && record.size <= info.rules.max_contribution_bytes,
+                "size out of the rules"
+            );
             let tally = tallies.entry(record.datanet).or_default();
             match record.status {
                 ContributionStatus::Pending => {
@@ -54,7 +67,7 @@ impl<T: Config> Pallet<T> {
                     let entry = pending.entry(record.contributor.clone()).or_default();
                     entry.0 += 1;
                     entry.1 += record.bond;
-                },
+                }
                 ContributionStatus::Approved => {
                     ensure!(record.bond == 0, "approved contribution still bonded");
                     tally.approved_unpublished += 1;
@@ -62,25 +75,43 @@ impl<T: Config> Pallet<T> {
                         Unpublished::<T>::get(record.datanet).contains(&id),
                         "approved contribution not queued for the next version"
                     );
-                },
+                }
                 ContributionStatus::Published(version) => {
                     ensure!(record.bond == 0, "published contribution still bonded");
-                    ensure!(version >= 1 && version <= info.versions, "published in an unknown version");
-                },
+                    ensure!(
+                        version >= 1 && version <= info.versions,
+                        "published in an unknown version"
+                    );
+                }
             }
         }
-        ensure!(ContributionByHash::<T>::iter().count() == count, "stale hash index entries");
-        ensure!(ContributionByPosition::<T>::iter().count() == count, "stale position index entries");
+        ensure!(
+            ContributionByHash::<T>::iter().count() == count,
+            "stale hash index entries"
+        );
+        ensure!(
+            ContributionByPosition::<T>::iter().count() == count,
+            "stale position index entries"
+        );
 
         for (id, info) in datanets {
             let tally = tallies.remove(id).unwrap_or_default();
-            ensure!(info.pending == tally.pending, "datanet pending counter wrong");
-            ensure!(info.approved_unpublished == tally.approved_unpublished, "datanet approved counter wrong");
+            ensure!(
+                info.pending == tally.pending,
+                "datanet pending counter wrong"
+            );
+            ensure!(
+                info.approved_unpublished == tally.approved_unpublished,
+                "datanet approved counter wrong"
+            );
             ensure!(
                 Unpublished::<T>::get(id).len() == tally.approved_unpublished as usize,
                 "queue for the next version holds other than the approved contributions"
             );
-            ensure!(!info.curators.contains(&info.owner), "owner listed as a curator");
+            ensure!(
+                !info.curators.contains(&info.owner),
+                "owner listed as a curator"
+            );
         }
         ensure!(
             Unpublished::<T>::iter_keys().all(|id| datanets.contains_key(&id)),
@@ -90,10 +121,19 @@ impl<T: Config> Pallet<T> {
         for (who, stats) in Stats::<T>::iter() {
             let (count, bonds) = pending.remove(&who).unwrap_or_default();
             ensure!(stats.pending == count, "stats pending count wrong");
-            ensure!(stats.bond_held == bonds, "stats bond_held differs from pending bonds");
-            ensure!(Self::held(HoldReason::ContributionBond, &who) == bonds, "held bonds differ from pending bonds");
+            ensure!(
+                stats.bond_held == bonds,
+                "stats bond_held differs from pending bonds"
+            );
+            ensure!(
+                Self::held(HoldReason::ContributionBond, &who) == bonds,
+                "held bonds differ from pending bonds"
+            );
         }
-        ensure!(pending.is_empty(), "pending contributions of an account without stats");
+        ensure!(
+            pending.is_empty(),
+            "pending contributions of an account without stats"
+        );
         Ok(())
     }
 
@@ -111,7 +151,10 @@ impl<T: Config> Pallet<T> {
             *deposits.entry(info.owner.clone()).or_default() += info.deposit;
         }
         for (owner, deposit) in deposits {
-            ensure!(Self::held(HoldReason::DatanetDeposit, &owner) == deposit, "held deposit differs");
+            ensure!(
+                Self::held(HoldReason::DatanetDeposit, &owner) == deposit,
+                "held deposit differs"
+            );
         }
         Ok(())
     }
@@ -122,18 +165,28 @@ impl<T: Config> Pallet<T> {
         for (datanet, info) in datanets {
             for version in 1..=info.versions {
                 versions += 1;
-                let summary = Versions::<T>::get(datanet, version).ok_or("a published version is missing")?;
-                let manifest = Manifests::<T>::get(datanet, version).ok_or("a version's manifest is missing")?;
-                ensure!(summary.contributions as usize == manifest.len(), "version count differs from manifest");
+                let summary =
+                    Versions::<T>::get(datanet, version).ok_or("a published version is missing")?;
+                let manifest = Manifests::<T>::get(datanet, version)
+                    .ok_or("a version's manifest is missing")?;
+                ensure!(
+                    summary.contributions as usize == manifest.len(),
+                    "version count differs from manifest"
+                );
                 ensure!(!manifest.is_empty(), "empty version");
                 let leaves: Vec<Hash> = manifest.iter().map(|entry| entry.content_hash).collect();
-                ensure!(summary.merkle_root == merkle::root(&leaves), "version root differs from its manifest's");
+                ensure!(
+                    summary.merkle_root == merkle::root(&leaves),
+                    "version root differs from its manifest's"
+                );
                 let mut points = BTreeMap::<T::AccountId, u128>::new();
                 let (mut weight, mut bytes) = (0u128, 0u64);
                 for entry in manifest.iter() {
-                    let record = Contributions::<T>::get(entry.contribution).ok_or("manifest lists a missing contribution")?;
+                    let record = Contributions::<T>::get(entry.contribution)
+                        .ok_or("manifest lists a missing contribution")?;
                     ensure!(
-                        record.datanet == *datanet && record.status == ContributionStatus::Published(version),
+                        record.datanet == *datanet
+                            && record.status == ContributionStatus::Published(version),
                         "manifest lists a contribution of another version"
                     );
                     ensure!(
@@ -144,17 +197,38 @@ impl<T: Config> Pallet<T> {
                     bytes += record.size;
                     *points.entry(record.contributor).or_default() += record.weight();
                 }
-                ensure!(summary.total_weight == weight, "version total weight differs from its manifest's");
-                ensure!(summary.total_bytes == bytes, "version total bytes differ from its manifest's");
-                let pool = PoolId { datanet: *datanet, version };
+                ensure!(
+                    summary.total_weight == weight,
+                    "version total weight differs from its manifest's"
+                );
+                ensure!(
+                    summary.total_bytes == bytes,
+                    "version total bytes differ from its manifest's"
+                );
+                let pool = PoolId {
+                    datanet: *datanet,
+                    version,
+                };
                 let stored: BTreeMap<T::AccountId, u128> = Points::<T>::iter_prefix(pool).collect();
-                ensure!(stored == points, "version points differ from its contributors' weights");
+                ensure!(
+                    stored == points,
+                    "version points differ from its contributors' weights"
+                );
                 point_entries += stored.len();
             }
         }
-        ensure!(Versions::<T>::iter().count() == versions, "version beyond a datanet's count");
-        ensure!(Manifests::<T>::iter().count() == versions, "manifest without a version");
-        ensure!(Points::<T>::iter().count() == point_entries, "points of an unpublished version");
+        ensure!(
+            Versions::<T>::iter().count() == versions,
+            "version beyond a datanet's count"
+        );
+        ensure!(
+            Manifests::<T>::iter().count() == versions,
+            "manifest without a version"
+        );
+        ensure!(
+            Points::<T>::iter().count() == point_entries,
+            "points of an unpublished version"
+        );
         Ok(())
     }
 }
