@@ -1,1 +1,917 @@
+//! # Compute
+//!
+//! GPU operators and the training jobs they run: a developer posts a fine-tune with an escrowed
+//! budget, an operator claims it, its worker trains and submits a signed training proof, a
+//! challenge window opens, and unchallenged proofs settle: the operator and the datanet version's
+//! contributors are paid and the adapter becomes an active model.
+//!
+//! ## Index
+//!
+//! * [Key terms](#key-terms)
+//! * [Usage](#usage)
+//! * [Implementor's guide](#implementors-guide)
+//! * [Design](#design)
+//!
+//! ## Key terms
+//!
+//! * operator: an account in [`Operators`] ([`OperatorInfo`]) with OPEN held as stake
+//!   ([`HoldReason::OperatorStake`]), a worker key, its hardware and an inference endpoint.
+//! * worker key: the sr25519 key the operator's `attribution-worker` signs proofs with. It is not
+//!   the operator's account key, may be rotated, and is registered by one operator only
+//!   ([`WorkerKeys`]).
+//! * job: a fine-tune request in [`Jobs`] ([`JobInfo`]): base model, datanet version (a
+//!   [`PoolId`]) and its Merkle root, method, hyper-parameters hash, budget and deadline. Posting it
+//!   creates its adapter in pallet-models with status `Training`.
+//! * budget: OPEN held from the developer ([`HoldReason::JobBudget`]) while the job exists.
+//! * claim: an operator's exclusive right to prove a job until the claim expires
+//!   ([`Config::ClaimTimeout`], never past the job's deadline).
+//! * training proof: a [`SignedTrainingProof`] from the primitives crate: the [`TrainingProof`]
+//!   payload signed by the worker key over `TRAINING_PROOF_DOMAIN || SCALE(payload)`.
+//! * challenge window: [`Config::ChallengePeriod`] blocks after a proof is accepted, during which
+//!   any other operator may challenge it with a bond ([`Config::ChallengeBond`],
+//!   [`HoldReason::ChallengeBond`]).
+//!
+//! ## Usage
+//!
+//! ### Operators
+//!
+//! * [`Call::register_operator`]: holds at least [`Config::MinOperatorStake`] and records the
+//!   worker key, hardware (GPU model, memory, count) and an `http(s)://` inference endpoint.
+//! * [`Call::rotate_worker_key`]: replaces the worker key; proofs must be signed by the current one.
+//! * [`Call::update_operator`]: replaces the hardware and/or the endpoint.
+//! * [`Call::deregister_operator`]: releases the stake; refused while the operator has a job.
+//!
+//! ### Developers
+//!
+//! * [`Call::request_training`]: posts a job on a published datanet version and an `Active` base
+//!   model, holds the budget (at least [`Config::MinJobBudget`]) and creates the adapter
+//!   (`Training`) owned by the developer.
+//! * [`Call::cancel_job`]: while nobody has claimed the job, removes it and its adapter and releases
+//!   the budget.
+//!
+//! ### Jobs
+//!
+//! * [`Call::claim_job`]: an operator with no other job and at least the minimum stake claims an
+//!   open job before its deadline.
+//! * [`Call::release_expired_claim`]: anyone reopens a job whose claim expired without a proof;
+//!   [`Config::ClaimTimeoutSlash`] of the claimer's stake goes to the treasury.
+//! * [`Call::submit_training_proof`]: the claimer submits its worker's signed proof before the
+//!   claim expires. The runtime checks the signature against the operator's registered worker key,
+//!   the job, the base model's weights hash, the version's Merkle root, the hyper-parameters hash
+//!   and that every listed contribution belongs to the version. The adapter becomes
+//!   `Challengeable` and the challenge window opens.
+//! * [`Call::challenge`]: another registered operator disputes a proof within the window, holding
+//!   [`Config::ChallengeBond`].
+//! * [`Call::resolve_challenge`]: [`Config::ChallengeOrigin`] (root, later governance) decides.
+//!   Fraud: the prover's whole stake is slashed, [`Config::ChallengerShare`] of it to the
+//!   challenger and the rest to the treasury, the prover is deregistered, the challenger's bond is
+//!   released, the budget returns to the developer and the adapter is `Rejected`. No fraud: the bond
+//!   goes to the treasury and the proof may settle once its window has passed.
+//! * [`Call::settle`]: anyone, after the window and with no challenge pending, pays the budget:
+//!   [`Config::ContributorShare`] to the version's pool through [`RewardsCredit::credit_pool`] and
+//!   the rest to the operator through [`RewardsCredit::credit_account`] (source `Compute`). The
+//!   adapter becomes `Active` and the job is removed, so it cannot settle twice.
+//!
+//! ## Implementor's guide
+//!
+//! * The [`ComputeApi`](attribution_primitives::compute::ComputeApi) runtime API is answered by
+//!   [`Pallet::operator`], [`Pallet::job`] and [`Pallet::open_jobs`]; the model lineage by
+//!   pallet-models' `ModelsApi`.
+//! * A worker signs with [`SignedTrainingProof::sign`] (std) and the chain verifies with
+//!   [`SignedTrainingProof::verify`]: both use the primitives crate, so the bytes agree.
+//! * The contribution list must be strictly ascending and at most
+//!   [`MAX_PROOF_CONTRIBUTIONS`](attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS) long;
+//!   ROUGE is in parts per million (≤ 1 000 000), loss in parts per million of a nat.
+//! * Settled, cancelled and rejected jobs are removed; their history is in the events and in the
+//!   adapter's lineage.
+//! * The developer and operator are paid through pallet-rewards, so they claim there.
+//!
+//! ## Design
+//!
+//! ### Goals
+//!
+//! * Every call touches a constant number of storage items, except the proof, which reads one
+//!   version membership per listed contribution (bounded, and weighed per contribution).
+//! * No hook does work: expiry and settlement are explicit calls anyone can make.
+//! * OPEN is never created or lost: every amount held is released, slashed to a named account or
+//!   paid through pallet-rewards.
+//!
+//! ### Funds
+//!
+//! All funds are holds on their owners' accounts: stakes on operators, budgets on developers, bonds
+//! on challengers. There is no pallet account. At settlement the budget is released and paid from
+//! the developer's account to pallet-rewards in the same call.
+//!
+//! ### Arithmetic
+//!
+//! ```text
+//! contributors = ContributorShare * budget                 (Perbill, rounded down)
+//! operator     = budget - contributors
+//! claim slash  = ClaimTimeoutSlash * stake                 (Perbill, rounded down)
+//! fraud        : challenger = ChallengerShare * stake, treasury = stake - challenger
+//! claim expiry = min(claimed_at + ClaimTimeout, deadline)
+//! window end   = proven_at + ChallengePeriod               (challenge allowed while now <= end,
+//!                                                           settle once now > end)
+//! ```
+//!
+//! ### Invariants (checked by `do_try_state`)
+//!
+//! ```text
+//! for every developer:  held JobBudget     == sum of the budgets of their jobs
+//! for every operator:   held OperatorStake == its recorded stake
+//!                       WorkerKeys[its key] == it, and WorkerKeys has one entry per operator
+//!                       current_job == Some(j) iff job j is Claimed/Proven/Challenged by it
+//! for every challenger: held ChallengeBond == sum of the bonds of the jobs it challenges
+//! for every job:        id < NextJobId;  proof_hash is Some iff Proven or Challenged
+//! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use attribution_primitives::{
+    compute::{
+        Endpoint, Hardware, JobInfo, JobStatus, OperatorInfo, SignedTrainingProof, TrainingProof,
+    },
+    models::{ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec},
+    traits::{DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit},
+    Balance, ContributionId, Hash, JobId, ModelId,
+};
+pub use weights::WeightInfo;
+
+/// Sets up what the benchmarks need from other pallets.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+    /// Registers an `Active` base model owned by `owner` whose weights hash is `weights_hash`.
+    fn base_model(owner: &AccountId, weights_hash: Hash) -> ModelId;
+    /// Publishes a datanet version of `contributions` contributions by `contributor`, so that
+    /// `DatanetsInspect` answers for the pool and each contribution, and pallet-rewards can credit
+    /// the pool. Returns the pool, its Merkle root and the contribution ids, ascending.
+    fn datanet_version(
+        contributor: &AccountId,
+        contributions: u32,
+    ) -> (PoolId, Hash, alloc::vec::Vec<ContributionId>);
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use alloc::vec::Vec;
+    use frame_support::{
+        pallet_prelude::*,
+        traits::{
+            fungible::{Mutate, MutateHold},
+            tokens::{Fortitude, Precision, Restriction},
+        },
+    };
+    use frame_system::pallet_prelude::*;
+    use sp_core::sr25519;
+    use sp_runtime::{traits::Saturating, Perbill};
+
+    /// A job as this runtime stores it.
+    pub type JobInfoOf<T> = JobInfo<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
+    /// A job status as this runtime stores it.
+    pub type JobStatusOf<T> = JobStatus<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
+
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
+
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// The OPEN token.
+        type Currency: Mutate<Self::AccountId, Balance = Balance>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+        /// The runtime's hold reasons, which include this pallet's [`HoldReason`].
+        type RuntimeHoldReason: From<HoldReason>;
+        /// The model registry: base weights hashes, and the adapters' lifecycle.
+        type Models: ModelsInspect<Self::AccountId> + ModelsRegistry<Self::AccountId>;
+        /// Published datanet versions: Merkle roots and membership.
+        type Datanets: DatanetsInspect<Self::AccountId>;
+        /// Pays settled budgets to the operator and the version's contributors.
+        type Rewards: RewardsCredit<Self::AccountId, Balance>;
+        /// Resolves challenges (root, later governance).
+        type ChallengeOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+        /// Receives slashed stakes and bonds.
+        type Treasury: Get<Self::AccountId>;
+        /// Least stake an operator registers with, and must still hold to claim a job.
+        #[pallet::constant]
+        type MinOperatorStake: Get<Balance>;
+        /// Least budget of a training job.
+        #[pallet::constant]
+        type MinJobBudget: Get<Balance>;
+        /// Blocks a claim lasts before anyone may release it.
+        #[pallet::constant]
+        type ClaimTimeout: Get<BlockNumberFor<Self>>;
+        /// Share of the claimer's stake slashed when its claim expires.
+        #[pallet::constant]
+        type ClaimTimeoutSlash: Get<Perbill>;
+        /// Blocks after a proof during which it may be challenged.
+        #[pallet::constant]
+        type ChallengePeriod: Get<BlockNumberFor<Self>>;
+        /// OPEN a challenger holds while its challenge is pending.
+        #[pallet::constant]
+        type ChallengeBond: Get<Balance>;
+        /// Share of a fraudulent prover's stake paid to the challenger (the rest to the treasury).
+        #[pallet::constant]
+        type ChallengerShare: Get<Perbill>;
+        /// Share of a settled budget paid to the datanet version's contributors.
+        #[pallet::constant]
+        type ContributorShare: Get<Perbill>;
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+        /// Creates base models and datanet versions for the benchmarks.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+    }
+
+    /// Why this pallet holds OPEN.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// An operator's stake.
+        OperatorStake,
+        /// A training job's budget, held from its developer.
+        JobBudget,
+        /// A challenger's bond.
+        ChallengeBond,
+    }
+
+    /// Registered operators.
+    #[pallet::storage]
+    pub type Operators<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, OperatorInfo<Balance>>;
+
+    /// The operator each worker key belongs to.
+    #[pallet::storage]
+    pub type WorkerKeys<T: Config> = StorageMap<_, Blake2_128Concat, sr25519::Public, T::AccountId>;
+
+    /// The id the next job will get.
+    #[pallet::storage]
+    pub type NextJobId<T: Config> = StorageValue<_, JobId, ValueQuery>;
+
+    /// Jobs not yet settled, cancelled or rejected.
+    #[pallet::storage]
+    pub type Jobs<T: Config> = StorageMap<_, Blake2_128Concat, JobId, JobInfoOf<T>>;
+
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// An operator registered with `stake` held.
+        OperatorRegistered { operator: T::AccountId, worker_key: sr25519::Public, stake: Balance },
+        /// An operator replaced its worker key.
+        WorkerKeyRotated { operator: T::AccountId, old: sr25519::Public, new: sr25519::Public },
+        /// An operator changed its hardware or endpoint.
+        OperatorUpdated { operator: T::AccountId },
+        /// An operator left; `released` is the stake returned.
+        OperatorDeregistered { operator: T::AccountId, released: Balance },
+        /// A developer posted a job; `model` is its adapter, in `Training`.
+        JobPosted {
+            job: JobId,
+            developer: T::AccountId,
+            model: ModelId,
+            base_model: ModelId,
+            pool: PoolId,
+            budget: Balance,
+            deadline: BlockNumberFor<T>,
+        },
+        /// The developer cancelled an unclaimed job; the budget was released.
+        JobCancelled { job: JobId, refunded: Balance },
+        /// An operator claimed a job; its proof is due by `expires_at`.
+        JobClaimed { job: JobId, operator: T::AccountId, expires_at: BlockNumberFor<T> },
+        /// An expired claim was released: the job is open again and `slashed` went to the treasury.
+        ClaimReleased { job: JobId, operator: T::AccountId, slashed: Balance },
+        /// A training proof was accepted; it may be challenged until `challenge_end`.
+        ProofAccepted {
+            job: JobId,
+            operator: T::AccountId,
+            model: ModelId,
+            proof_hash: Hash,
+            adapter_hash: Hash,
+            challenge_end: BlockNumberFor<T>,
+        },
+        /// An operator challenged a proof, holding `bond`; `evidence` is the hash of its case.
+        Challenged { job: JobId, challenger: T::AccountId, bond: Balance, evidence: Hash },
+        /// Fraud was proven: the prover's stake was slashed and the budget returned to the developer.
+        FraudProven {
+            job: JobId,
+            operator: T::AccountId,
+            challenger: T::AccountId,
+            to_challenger: Balance,
+            to_treasury: Balance,
+            refunded: Balance,
+        },
+        /// A challenge was dismissed: its bond went to the treasury.
+        ChallengeDismissed { job: JobId, challenger: T::AccountId, slashed: Balance },
+        /// A job settled: the budget was paid and the adapter is `Active`.
+        JobSettled {
+            job: JobId,
+            model: ModelId,
+            operator: T::AccountId,
+            operator_paid: Balance,
+            contributors_paid: Balance,
+        },
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The caller is already a registered operator.
+        AlreadyOperator,
+        /// The caller (or the challenger) is not a registered operator.
+        NotOperator,
+        /// The stake is below [`Config::MinOperatorStake`].
+        StakeTooLow,
+        /// Another operator registered this worker key.
+        WorkerKeyInUse,
+        /// The endpoint is not an `http://` or `https://` URL.
+        InvalidEndpoint,
+        /// The GPU model is empty, or the memory or count is zero.
+        InvalidHardware,
+        /// An update changes nothing.
+        NothingToUpdate,
+        /// The operator has a job until it is settled, rejected or released.
+        OperatorBusy,
+        /// The budget is below [`Config::MinJobBudget`].
+        BudgetTooLow,
+        /// The deadline has passed (or, for a new job, is not in the future).
+        DeadlinePassed,
+        /// The datanet version is not published.
+        VersionNotFound,
+        /// No job has this id.
+        JobNotFound,
+        /// Only the job's developer may do this.
+        NotDeveloper,
+        /// The job is not open.
+        JobNotOpen,
+        /// The job is not claimed.
+        JobNotClaimed,
+        /// The job is claimed by another operator.
+        NotClaimer,
+        /// The claim has expired; the proof came too late.
+        ClaimExpired,
+        /// The claim has not expired yet.
+        ClaimNotExpired,
+        /// The proof is signed for a worker key that is not the claimer's registered one.
+        WrongWorkerKey,
+        /// The signature does not verify over the domain-tagged payload.
+        BadSignature,
+        /// This proof was already accepted.
+        ProofReplayed,
+        /// The proof's base model hash is not the job's base model's weights hash.
+        BaseModelMismatch,
+        /// The proof's dataset root is not the version's Merkle root.
+        DatasetRootMismatch,
+        /// The proof's hyper-parameters hash is not the job's.
+        HyperParametersMismatch,
+        /// The proof lists no contributions.
+        NoContributions,
+        /// The contribution ids are not strictly ascending.
+        ContributionsNotSorted,
+        /// A listed contribution is not part of the version.
+        ContributionNotInVersion,
+        /// The proof has an empty CID, zero steps or tokens, or a ROUGE above one.
+        MalformedProof,
+        /// The job has no proof waiting in its challenge window.
+        JobNotProven,
+        /// The challenge window has closed.
+        ChallengeWindowClosed,
+        /// The challenge window is still open.
+        ChallengeWindowOpen,
+        /// A challenge of this proof awaits resolution.
+        ChallengePending,
+        /// An operator cannot challenge its own proof.
+        OwnProof,
+        /// The job has no pending challenge.
+        NotChallenged,
+        /// Every job id is taken.
+        JobIdsExhausted,
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            assert!(T::MinJobBudget::get() > 0, "a job must have a budget");
+            assert!(!T::ClaimTimeout::get().is_zero(), "a claim must last at least one block");
+            assert!(!T::ChallengePeriod::get().is_zero(), "a challenge window must last at least one block");
+        }
+
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Registers the caller as an operator, holding `stake`.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::register_operator())]
+        pub fn register_operator(
+            origin: OriginFor<T>,
+            worker_key: sr25519::Public,
+            hardware: Hardware,
+            endpoint: Endpoint,
+            stake: Balance,
+        ) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            ensure!(!Operators::<T>::contains_key(&operator), Error::<T>::AlreadyOperator);
+            ensure!(stake >= T::MinOperatorStake::get(), Error::<T>::StakeTooLow);
+            ensure!(!WorkerKeys::<T>::contains_key(worker_key), Error::<T>::WorkerKeyInUse);
+            Self::ensure_valid_hardware(&hardware)?;
+            Self::ensure_valid_endpoint(&endpoint)?;
+
+            T::Currency::hold(&HoldReason::OperatorStake.into(), &operator, stake)?;
+            WorkerKeys::<T>::insert(worker_key, &operator);
+            Operators::<T>::insert(&operator, OperatorInfo { worker_key, hardware, endpoint, stake, current_job: None });
+            Self::deposit_event(Event::OperatorRegistered { operator, worker_key, stake });
+            Ok(())
+        }
+
+        /// Replaces the caller's worker key.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::rotate_worker_key())]
+        pub fn rotate_worker_key(origin: OriginFor<T>, new: sr25519::Public) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            ensure!(!WorkerKeys::<T>::contains_key(new), Error::<T>::WorkerKeyInUse);
+            let old = Operators::<T>::try_mutate(&operator, |entry| {
+                let info = entry.as_mut().ok_or(Error::<T>::NotOperator)?;
+                Ok::<_, Error<T>>(core::mem::replace(&mut info.worker_key, new))
+            })?;
+            WorkerKeys::<T>::remove(old);
+            WorkerKeys::<T>::insert(new, &operator);
+            Self::deposit_event(Event::WorkerKeyRotated { operator, old, new });
+            Ok(())
+        }
+
+        /// Replaces the caller's hardware description and/or inference endpoint.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::update_operator())]
+        pub fn update_operator(
+            origin: OriginFor<T>,
+            hardware: Option<Hardware>,
+            endpoint: Option<Endpoint>,
+        ) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            ensure!(hardware.is_some() || endpoint.is_some(), Error::<T>::NothingToUpdate);
+            Operators::<T>::try_mutate(&operator, |entry| {
+                let info = entry.as_mut().ok_or(Error::<T>::NotOperator)?;
+                if let Some(hardware) = hardware {
+                    Self::ensure_valid_hardware(&hardware)?;
+                    info.hardware = hardware;
+                }
+                if let Some(endpoint) = endpoint {
+                    Self::ensure_valid_endpoint(&endpoint)?;
+                    info.endpoint = endpoint;
+                }
+                Ok::<_, DispatchError>(())
+            })?;
+            Self::deposit_event(Event::OperatorUpdated { operator });
+            Ok(())
+        }
+
+        /// Deregisters the caller and releases its stake. Refused while it has a job.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::deregister_operator())]
+        pub fn deregister_operator(origin: OriginFor<T>) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            let info = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+            ensure!(info.current_job.is_none(), Error::<T>::OperatorBusy);
+            let released =
+                T::Currency::release(&HoldReason::OperatorStake.into(), &operator, info.stake, Precision::BestEffort)?;
+            WorkerKeys::<T>::remove(info.worker_key);
+            Operators::<T>::remove(&operator);
+            Self::deposit_event(Event::OperatorDeregistered { operator, released });
+            Ok(())
+        }
+
+        /// Posts a training job: holds `budget` from the caller and creates the adapter `name`,
+        /// owned by the caller, in `Training`.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::request_training())]
+        #[allow(clippy::too_many_arguments)]
+        pub fn request_training(
+            origin: OriginFor<T>,
+            name: ModelName,
+            base_model: ModelId,
+            pool: PoolId,
+            method: TrainingMethod,
+            hyperparameters_hash: Hash,
+            budget: Balance,
+            deadline: BlockNumberFor<T>,
+        ) -> DispatchResult {
+            let developer = ensure_signed(origin)?;
+            ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetTooLow);
+            ensure!(deadline > frame_system::Pallet::<T>::block_number(), Error::<T>::DeadlinePassed);
+            let version = T::Datanets::version(pool.datanet, pool.version).ok_or(Error::<T>::VersionNotFound)?;
+
+            let job = NextJobId::<T>::get();
+            NextJobId::<T>::put(job.checked_add(1).ok_or(Error::<T>::JobIdsExhausted)?);
+            let spec = TrainingSpec {
+                base_model,
+                pool,
+                dataset_root: version.merkle_root,
+                method,
+                hyperparameters_hash,
+                job,
+            };
+            let model = T::Models::begin_training(&developer, name, spec)?;
+            T::Currency::hold(&HoldReason::JobBudget.into(), &developer, budget)?;
+            Jobs::<T>::insert(
+                job,
+                JobInfo {
+                    developer: developer.clone(),
+                    model,
+                    base_model,
+                    pool,
+                    dataset_root: version.merkle_root,
+                    method,
+                    hyperparameters_hash,
+                    budget,
+                    deadline,
+                    status: JobStatus::Open,
+                    proof_hash: None,
+                },
+            );
+            Self::deposit_event(Event::JobPosted { job, developer, model, base_model, pool, budget, deadline });
+            Ok(())
+        }
+
+        /// Cancels an unclaimed job of the caller's: removes it and its adapter, releases the budget.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::cancel_job())]
+        pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            ensure!(info.developer == who, Error::<T>::NotDeveloper);
+            ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
+            let refunded = Self::release_budget(&info)?;
+            T::Models::abandon(info.model)?;
+            Jobs::<T>::remove(job);
+            Self::deposit_event(Event::JobCancelled { job, refunded });
+            Ok(())
+        }
+
+        /// Claims an open job for the caller until `min(now + ClaimTimeout, deadline)`.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::claim_job())]
+        pub fn claim_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+            ensure!(op.current_job.is_none(), Error::<T>::OperatorBusy);
+            ensure!(op.stake >= T::MinOperatorStake::get(), Error::<T>::StakeTooLow);
+            let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(now <= info.deadline, Error::<T>::DeadlinePassed);
+
+            let expires_at = now.saturating_add(T::ClaimTimeout::get()).min(info.deadline);
+            info.status = JobStatus::Claimed { operator: operator.clone(), expires_at };
+            op.current_job = Some(job);
+            Jobs::<T>::insert(job, info);
+            Operators::<T>::insert(&operator, op);
+            Self::deposit_event(Event::JobClaimed { job, operator, expires_at });
+            Ok(())
+        }
+
+        /// Reopens a job whose claim expired without a proof and slashes
+        /// [`Config::ClaimTimeoutSlash`] of the claimer's stake to the treasury. Anyone may call it.
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::release_expired_claim())]
+        pub fn release_expired_claim(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+            ensure_signed(origin)?;
+            let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let JobStatus::Claimed { operator, expires_at } = info.status.clone() else {
+                return Err(Error::<T>::JobNotClaimed.into());
+            };
+            ensure!(frame_system::Pallet::<T>::block_number() > expires_at, Error::<T>::ClaimNotExpired);
+
+            let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+            let slashed = Self::slash_stake(&operator, T::ClaimTimeoutSlash::get().mul_floor(op.stake), &T::Treasury::get())?;
+            op.stake = op.stake.saturating_sub(slashed);
+            op.current_job = None;
+            Operators::<T>::insert(&operator, op);
+            info.status = JobStatus::Open;
+            Jobs::<T>::insert(job, info);
+            Self::deposit_event(Event::ClaimReleased { job, operator, slashed });
+            Ok(())
+        }
+
+        /// Submits the signed training proof of the job the caller claimed.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::submit_training_proof(proof.payload.contributions.len() as u32))]
+        pub fn submit_training_proof(origin: OriginFor<T>, proof: SignedTrainingProof) -> DispatchResult {
+            let operator = ensure_signed(origin)?;
+            let op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+            let job = proof.payload.job;
+            let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let proof_hash = Hash::from(sp_io::hashing::blake2_256(&proof.payload.encode()));
+            let expires_at = match &info.status {
+                JobStatus::Claimed { operator: claimer, expires_at } => {
+                    ensure!(*claimer == operator, Error::<T>::NotClaimer);
+                    *expires_at
+                },
+                _ if info.proof_hash == Some(proof_hash) => return Err(Error::<T>::ProofReplayed.into()),
+                _ => return Err(Error::<T>::JobNotClaimed.into()),
+            };
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(now <= expires_at, Error::<T>::ClaimExpired);
+            Self::verify_proof(&op, &info, &proof)?;
+
+            let payload = proof.payload;
+            let adapter_hash = payload.adapter_hash;
+            T::Models::propose(
+                info.model,
+                TrainedArtifact {
+                    trainer: operator.clone(),
+                    proof_hash,
+                    adapter_hash,
+                    adapter_cid: payload.adapter_cid,
+                    checkpoint_root: payload.checkpoint_root,
+                    steps: payload.steps,
+                    tokens: payload.tokens,
+                    contributions_used: payload.contributions.len() as u32,
+                    metrics: payload.metrics,
+                },
+            )?;
+            let challenge_end = now.saturating_add(T::ChallengePeriod::get());
+            info.status = JobStatus::Proven { operator: operator.clone(), challenge_end };
+            info.proof_hash = Some(proof_hash);
+            let model = info.model;
+            Jobs::<T>::insert(job, info);
+            Self::deposit_event(Event::ProofAccepted { job, operator, model, proof_hash, adapter_hash, challenge_end });
+            Ok(())
+        }
+
+        /// Challenges a proof within its window, holding [`Config::ChallengeBond`] from the caller,
+        /// a registered operator other than the prover. `evidence` is the hash of the case made
+        /// off chain.
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::challenge())]
+        pub fn challenge(origin: OriginFor<T>, job: JobId, evidence: Hash) -> DispatchResult {
+            let challenger = ensure_signed(origin)?;
+            ensure!(Operators::<T>::contains_key(&challenger), Error::<T>::NotOperator);
+            let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let (operator, challenge_end) = match &info.status {
+                JobStatus::Proven { operator, challenge_end } => (operator.clone(), *challenge_end),
+                JobStatus::Challenged { .. } => return Err(Error::<T>::ChallengePending.into()),
+                _ => return Err(Error::<T>::JobNotProven.into()),
+            };
+            ensure!(operator != challenger, Error::<T>::OwnProof);
+            ensure!(frame_system::Pallet::<T>::block_number() <= challenge_end, Error::<T>::ChallengeWindowClosed);
+
+            let bond = T::ChallengeBond::get();
+            T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
+            info.status = JobStatus::Challenged { operator, challenge_end, challenger: challenger.clone(), bond };
+            Jobs::<T>::insert(job, info);
+            Self::deposit_event(Event::Challenged { job, challenger, bond, evidence });
+            Ok(())
+        }
+
+        /// Resolves a pending challenge. `fraud`: the prover is slashed and deregistered, the
+        /// adapter rejected and the budget returned. Otherwise the challenger's bond is slashed.
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::resolve_challenge())]
+        pub fn resolve_challenge(origin: OriginFor<T>, job: JobId, fraud: bool) -> DispatchResult {
+            T::ChallengeOrigin::ensure_origin(origin)?;
+            let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let JobStatus::Challenged { operator, challenge_end, challenger, bond } = info.status.clone() else {
+                return Err(Error::<T>::NotChallenged.into());
+            };
+            if fraud {
+                Self::punish_fraud(job, &info, operator, challenger, bond)
+            } else {
+                let slashed = T::Currency::transfer_on_hold(
+                    &HoldReason::ChallengeBond.into(),
+                    &challenger,
+                    &T::Treasury::get(),
+                    bond,
+                    Precision::BestEffort,
+                    Restriction::Free,
+                    Fortitude::Force,
+                )?;
+                info.status = JobStatus::Proven { operator, challenge_end };
+                Jobs::<T>::insert(job, info);
+                Self::deposit_event(Event::ChallengeDismissed { job, challenger, slashed });
+                Ok(())
+            }
+        }
+
+        /// Settles a proven job once its challenge window has passed: pays the budget and activates
+        /// the adapter. Anyone may call it.
+        #[pallet::call_index(11)]
+        #[pallet::weight(T::WeightInfo::settle())]
+        pub fn settle(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+            ensure_signed(origin)?;
+            let info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let (operator, challenge_end) = match &info.status {
+                JobStatus::Proven { operator, challenge_end } => (operator.clone(), *challenge_end),
+                JobStatus::Challenged { .. } => return Err(Error::<T>::ChallengePending.into()),
+                _ => return Err(Error::<T>::JobNotProven.into()),
+            };
+            ensure!(frame_system::Pallet::<T>::block_number() > challenge_end, Error::<T>::ChallengeWindowOpen);
+
+            let budget = Self::release_budget(&info)?;
+            let contributors_paid = T::ContributorShare::get().mul_floor(budget);
+            let operator_paid = budget.saturating_sub(contributors_paid);
+            if contributors_paid > 0 {
+                T::Rewards::credit_pool(&info.developer, info.pool, contributors_paid)?;
+            }
+            if operator_paid > 0 {
+                T::Rewards::credit_account(&info.developer, &operator, RewardSource::Compute, operator_paid)?;
+            }
+            T::Models::activate(info.model)?;
+            Self::free_operator(&operator);
+            Jobs::<T>::remove(job);
+            Self::deposit_event(Event::JobSettled { job, model: info.model, operator, operator_paid, contributors_paid });
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// A registered operator (for the runtime API).
+        pub fn operator(who: T::AccountId) -> Option<OperatorInfo<Balance>> {
+            Operators::<T>::get(who)
+        }
+
+        /// A job that is not yet settled, cancelled or rejected (for the runtime API).
+        pub fn job(id: JobId) -> Option<JobInfoOf<T>> {
+            Jobs::<T>::get(id)
+        }
+
+        /// Up to `max` open jobs with ids from `from`, lowest first (for the runtime API; it scans
+        /// the jobs, so it is for off-chain callers only).
+        pub fn open_jobs(from: JobId, max: u32) -> Vec<(JobId, JobInfoOf<T>)> {
+            let mut open: Vec<_> =
+                Jobs::<T>::iter().filter(|(id, info)| *id >= from && info.status == JobStatus::Open).collect();
+            open.sort_unstable_by_key(|(id, _)| *id);
+            open.truncate(max as usize);
+            open
+        }
+
+        fn ensure_valid_hardware(hardware: &Hardware) -> DispatchResult {
+            ensure!(
+                !hardware.gpu_model.is_empty() && hardware.gpu_memory_mib > 0 && hardware.gpu_count > 0,
+                Error::<T>::InvalidHardware
+            );
+            Ok(())
+        }
+
+        fn ensure_valid_endpoint(endpoint: &Endpoint) -> DispatchResult {
+            let url = endpoint.as_slice();
+            let rest = url
+                .strip_prefix(b"https://".as_slice())
+                .or_else(|| url.strip_prefix(b"http://".as_slice()))
+                .ok_or(Error::<T>::InvalidEndpoint)?;
+            ensure!(!rest.is_empty() && !rest.iter().any(|b| b.is_ascii_whitespace()), Error::<T>::InvalidEndpoint);
+            Ok(())
+        }
+
+        /// Checks everything in `proof` the chain can check against `op` and `job`.
+        fn verify_proof(op: &OperatorInfo<Balance>, job: &JobInfoOf<T>, proof: &SignedTrainingProof) -> DispatchResult {
+            let payload = &proof.payload;
+            ensure!(payload.worker_key == op.worker_key, Error::<T>::WrongWorkerKey);
+            ensure!(proof.verify(), Error::<T>::BadSignature);
+            ensure!(
+                T::Models::base_weights_hash(job.base_model) == Some(payload.base_model_hash),
+                Error::<T>::BaseModelMismatch
+            );
+            let version =
+                T::Datanets::version(job.pool.datanet, job.pool.version).ok_or(Error::<T>::VersionNotFound)?;
+            ensure!(version.merkle_root == payload.dataset_root, Error::<T>::DatasetRootMismatch);
+            ensure!(payload.hyperparameters_hash == job.hyperparameters_hash, Error::<T>::HyperParametersMismatch);
+            ensure!(
+                !payload.adapter_cid.is_empty() &&
+                    payload.steps > 0 && payload.tokens > 0 &&
+                    payload.metrics.eval_rouge_ppm <= attribution_primitives::PARTS_PER_MILLION,
+                Error::<T>::MalformedProof
+            );
+            ensure!(!payload.contributions.is_empty(), Error::<T>::NoContributions);
+            ensure!(payload.contributions.windows(2).all(|w| w[0] < w[1]), Error::<T>::ContributionsNotSorted);
+            for contribution in payload.contributions.iter() {
+                ensure!(
+                    T::Datanets::member(job.pool.datanet, job.pool.version, *contribution).is_some(),
+                    Error::<T>::ContributionNotInVersion
+                );
+            }
+            Ok(())
+        }
+
+        fn release_budget(job: &JobInfoOf<T>) -> Result<Balance, DispatchError> {
+            T::Currency::release(&HoldReason::JobBudget.into(), &job.developer, job.budget, Precision::BestEffort)
+        }
+
+        /// Moves up to `amount` of `operator`'s stake to `to`; returns what moved.
+        fn slash_stake(operator: &T::AccountId, amount: Balance, to: &T::AccountId) -> Result<Balance, DispatchError> {
+            T::Currency::transfer_on_hold(
+                &HoldReason::OperatorStake.into(),
+                operator,
+                to,
+                amount,
+                Precision::BestEffort,
+                Restriction::Free,
+                Fortitude::Force,
+            )
+        }
+
+        fn free_operator(operator: &T::AccountId) {
+            Operators::<T>::mutate(operator, |entry| {
+                if let Some(op) = entry {
+                    op.current_job = None;
+                }
+            });
+        }
+
+        fn punish_fraud(
+            job: JobId,
+            info: &JobInfoOf<T>,
+            operator: T::AccountId,
+            challenger: T::AccountId,
+            bond: Balance,
+        ) -> DispatchResult {
+            T::Currency::release(&HoldReason::ChallengeBond.into(), &challenger, bond, Precision::BestEffort)?;
+            let op = Operators::<T>::take(&operator).ok_or(Error::<T>::NotOperator)?;
+            WorkerKeys::<T>::remove(op.worker_key);
+            let to_challenger =
+                Self::slash_stake(&operator, T::ChallengerShare::get().mul_floor(op.stake), &challenger)?;
+            let to_treasury =
+                Self::slash_stake(&operator, op.stake.saturating_sub(to_challenger), &T::Treasury::get())?;
+            let refunded = Self::release_budget(info)?;
+            T::Models::reject(info.model)?;
+            Jobs::<T>::remove(job);
+            Self::deposit_event(Event::FraudProven { job, operator, challenger, to_challenger, to_treasury, refunded });
+            Ok(())
+        }
+
+        /// Checks every invariant listed in the crate docs.
+        #[cfg(any(feature = "try-runtime", feature = "std"))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            use alloc::collections::btree_map::BTreeMap;
+            use frame_support::traits::fungible::InspectHold;
+
+            fn held<T: Config>(reason: HoldReason, who: &T::AccountId) -> Balance {
+                T::Currency::balance_on_hold(&reason.into(), who)
+            }
+
+            let mut budgets: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+            let mut bonds: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+            let next = NextJobId::<T>::get();
+            for (id, info) in Jobs::<T>::iter() {
+                ensure!(id < next, "job id not below NextJobId");
+                let budget = budgets.entry(info.developer.clone()).or_default();
+                *budget = budget.saturating_add(info.budget);
+                let worker = match &info.status {
+                    JobStatus::Open => None,
+                    JobStatus::Claimed { operator, .. } => Some(operator),
+                    JobStatus::Proven { operator, .. } => Some(operator),
+                    JobStatus::Challenged { operator, challenger, bond, .. } => {
+                        let held = bonds.entry(challenger.clone()).or_default();
+                        *held = held.saturating_add(*bond);
+                        Some(operator)
+                    },
+                };
+                let proven = matches!(info.status, JobStatus::Proven { .. } | JobStatus::Challenged { .. });
+                ensure!(info.proof_hash.is_some() == proven, "proof hash does not match the job status");
+                if let Some(operator) = worker {
+                    let current = Operators::<T>::get(operator).and_then(|op| op.current_job);
+                    ensure!(current == Some(id), "a job's operator does not have it as its current job");
+                }
+            }
+            for (developer, budget) in budgets {
+                ensure!(held::<T>(HoldReason::JobBudget, &developer) == budget, "held budget differs from jobs");
+            }
+            for (challenger, bond) in bonds {
+                ensure!(held::<T>(HoldReason::ChallengeBond, &challenger) == bond, "held bond differs from challenges");
+            }
+            let mut operators = 0usize;
+            for (who, op) in Operators::<T>::iter() {
+                operators = operators.saturating_add(1);
+                ensure!(held::<T>(HoldReason::OperatorStake, &who) == op.stake, "held stake differs from record");
+                ensure!(WorkerKeys::<T>::get(op.worker_key) == Some(who.clone()), "worker key not indexed");
+                if let Some(job) = op.current_job {
+                    let status = Jobs::<T>::get(job).map(|info| info.status);
+                    let works_on_it = match status {
+                        Some(JobStatus::Claimed { operator, .. }) |
+                        Some(JobStatus::Proven { operator, .. }) |
+                        Some(JobStatus::Challenged { operator, .. }) => operator == who,
+                        _ => false,
+                    };
+                    ensure!(works_on_it, "an operator's current job is not claimed or proven by it");
+                }
+            }
+            ensure!(WorkerKeys::<T>::iter().count() == operators, "stale worker key entries");
+            Ok(())
+        }
+    }
+
+    impl<T: Config> OperatorsInspect<T::AccountId> for Pallet<T> {
+        fn worker_key(operator: &T::AccountId) -> Option<sr25519::Public> {
+            Operators::<T>::get(operator).map(|op| op.worker_key)
+        }
+    }
+}

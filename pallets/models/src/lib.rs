@@ -448,7 +448,7 @@ pub mod pallet {
         }
 
         /// Checks every invariant listed in the crate docs.
-        #[cfg(any(feature = "try-runtime", test))]
+        #[cfg(any(feature = "try-runtime", feature = "std"))]
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
             use alloc::collections::btree_map::BTreeMap;
             use frame_support::traits::fungible::InspectHold;

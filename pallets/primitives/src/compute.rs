@@ -116,7 +116,7 @@ pub struct JobInfo<AccountId, Balance, BlockNumber> {
     pub deadline: BlockNumber,
     /// Where it is.
     pub status: JobStatus<AccountId, Balance, BlockNumber>,
-    /// blake2-256 of the accepted signed proof, once there is one.
+    /// blake2-256 of the accepted proof's SCALE-encoded payload, once there is one.
     pub proof_hash: Option<Hash>,
 }
 

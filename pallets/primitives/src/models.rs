@@ -138,7 +138,8 @@ pub struct TrainingSpec {
 pub struct TrainedArtifact<AccountId> {
     /// The operator whose worker trained it.
     pub trainer: AccountId,
-    /// blake2-256 of the SCALE-encoded signed training proof.
+    /// blake2-256 of the SCALE-encoded training proof payload (the signature is not part of it, as
+    /// sr25519 signatures are randomized).
     pub proof_hash: Hash,
     /// Hash of the adapter's weights file (safetensors).
     pub adapter_hash: Hash,

@@ -1,0 +1,962 @@
+//! Stories of operators, jobs, proofs, challenges and settlements.
+
+use crate::{
+    mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, NextJobId, OperatorInfo, Operators,
+    OperatorsInspect, SignedTrainingProof, TrainingMethod, TrainingProof, WorkerKeys,
+};
+use attribution_primitives::{
+    compute::ContributionList,
+    models::{Cid, EvalMetrics, ModelKind, ModelStatus},
+    signing::signing_message,
+    traits::RewardSource,
+    ContributionId, Hash, JobId, ModelId,
+};
+use codec::{Decode, Encode};
+use frame_support::{
+    assert_noop, assert_ok,
+    traits::{fungible::InspectHold, Hooks},
+};
+use sp_core::{sr25519, Pair};
+use sp_runtime::{DispatchError, TokenError};
+
+const BUDGET: Balance = 1_000;
+const DEADLINE: u64 = 100;
+/// The model id of the base model `setup` registers.
+const BASE: ModelId = 0;
+
+type Balance = attribution_primitives::Balance;
+
+fn held(reason: HoldReason, who: AccountId) -> Balance {
+    Balances::balance_on_hold(&reason.into(), &who)
+}
+
+fn register(operator: AccountId, seed: u8) {
+    assert_ok!(Compute::register_operator(
+        RuntimeOrigin::signed(operator),
+        worker(seed).public(),
+        hardware(),
+        endpoint(b"https://gpu.example:8080"),
+        MIN_STAKE,
+    ));
+}
+
+fn post_job(budget: Balance, deadline: u64) -> JobId {
+    let job = NextJobId::<Test>::get();
+    assert_ok!(Compute::request_training(
+        RuntimeOrigin::signed(DEV),
+        model_name(b"smol-legal"),
+        BASE,
+        POOL,
+        TrainingMethod::Lora,
+        HYPER,
+        budget,
+        deadline,
+    ));
+    job
+}
+
+/// A base model, a published version of contributions 1..=5, operators A and B, and an open job.
+fn setup() -> JobId {
+    assert_ok!(Models::register_base_model(
+        RuntimeOrigin::signed(MODEL_OWNER),
+        model_name(b"smollm-135m"),
+        base_model(BASE_HASH)
+    ));
+    MockDatanets::publish(POOL, ROOT, 1..=5);
+    register(OP_A, 0xA);
+    register(OP_B, 0xB);
+    post_job(BUDGET, DEADLINE)
+}
+
+/// A payload that passes every check for `job`, attested by `key`.
+fn payload(job: JobId, key: sr25519::Public) -> TrainingProof {
+    TrainingProof {
+        job,
+        worker_key: key,
+        base_model_hash: BASE_HASH,
+        dataset_root: ROOT,
+        hyperparameters_hash: HYPER,
+        adapter_hash: Hash::repeat_byte(0xAD),
+        adapter_cid: Cid::truncate_from(b"bafkadapter".to_vec()),
+        steps: 200,
+        tokens: 102_400,
+        metrics: EvalMetrics { final_loss_ppm: 1_700_000, eval_rouge_ppm: 380_000 },
+        checkpoint_root: Hash::repeat_byte(0xC0),
+        contributions: ContributionList::truncate_from(vec![1, 3, 5]),
+    }
+}
+
+/// `payload` as operator A's worker signs it.
+fn proof_by_a(payload: TrainingProof) -> SignedTrainingProof {
+    SignedTrainingProof::sign(payload, &worker(0xA))
+}
+
+fn submit(operator: AccountId, proof: SignedTrainingProof) -> sp_runtime::DispatchResult {
+    Compute::submit_training_proof(RuntimeOrigin::signed(operator), proof)
+}
+
+/// `setup`, claimed by A at block 1 and proven at block 2 (window ends at 2 + CHALLENGE_PERIOD).
+fn proven_job() -> JobId {
+    let job = setup();
+    assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+    run_to(2);
+    assert_ok!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))));
+    job
+}
+
+fn status(job: JobId) -> JobStatus<AccountId, Balance, u64> {
+    Jobs::<Test>::get(job).unwrap().status
+}
+
+fn model_status(model: ModelId) -> ModelStatus {
+    pallet_models::Models::<Test>::get(model).unwrap().status
+}
+
+fn last_event() -> Event<Test> {
+    compute_events().pop().expect("an event was deposited")
+}
+
+#[test]
+fn integrity_test_accepts_the_mock_configuration() {
+    ExtBuilder.build_and_execute(|| {
+        <Compute as Hooks<u64>>::integrity_test();
+        assert_eq!(NextJobId::<Test>::get(), 0);
+    });
+}
+
+mod register_operator {
+    use super::*;
+
+    #[test]
+    fn registers_with_stake_held_and_key_indexed() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+
+            assert_eq!(
+                Operators::<Test>::get(OP_A),
+                Some(OperatorInfo {
+                    worker_key: worker(0xA).public(),
+                    hardware: hardware(),
+                    endpoint: endpoint(b"https://gpu.example:8080"),
+                    stake: MIN_STAKE,
+                    current_job: None,
+                })
+            );
+            assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), Some(OP_A));
+            assert_eq!(held(HoldReason::OperatorStake, OP_A), MIN_STAKE);
+            assert_eq!(Compute::worker_key(&OP_A), Some(worker(0xA).public()));
+            assert_eq!(Compute::worker_key(&OP_B), None);
+            assert_eq!(Compute::operator(OP_A).map(|op| op.stake), Some(MIN_STAKE));
+            assert_eq!(
+                last_event(),
+                Event::OperatorRegistered { operator: OP_A, worker_key: worker(0xA).public(), stake: MIN_STAKE }
+            );
+        });
+    }
+
+    #[test]
+    fn refuses_a_second_registration_a_low_stake_and_a_taken_key() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            let register_b = |key: sr25519::Public, stake| {
+                Compute::register_operator(RuntimeOrigin::signed(OP_B), key, hardware(), endpoint(b"http://b"), stake)
+            };
+            assert_noop!(
+                Compute::register_operator(
+                    RuntimeOrigin::signed(OP_A),
+                    worker(0xC).public(),
+                    hardware(),
+                    endpoint(b"http://a"),
+                    MIN_STAKE
+                ),
+                Error::<Test>::AlreadyOperator
+            );
+            assert_noop!(register_b(worker(0xB).public(), MIN_STAKE - 1), Error::<Test>::StakeTooLow);
+            assert_noop!(register_b(worker(0xA).public(), MIN_STAKE), Error::<Test>::WorkerKeyInUse);
+            assert_noop!(register_b(worker(0xB).public(), FUNDS * 2), TokenError::FundsUnavailable);
+        });
+    }
+
+    #[test]
+    fn refuses_malformed_hardware_and_endpoints() {
+        ExtBuilder.build_and_execute(|| {
+            let try_register = |hardware, url: &[u8]| {
+                Compute::register_operator(
+                    RuntimeOrigin::signed(OP_A),
+                    worker(0xA).public(),
+                    hardware,
+                    endpoint(url),
+                    MIN_STAKE,
+                )
+            };
+            let mut no_gpu = hardware();
+            no_gpu.gpu_model = Default::default();
+            assert_noop!(try_register(no_gpu, b"http://a"), Error::<Test>::InvalidHardware);
+            let mut no_memory = hardware();
+            no_memory.gpu_memory_mib = 0;
+            assert_noop!(try_register(no_memory, b"http://a"), Error::<Test>::InvalidHardware);
+            let mut no_count = hardware();
+            no_count.gpu_count = 0;
+            assert_noop!(try_register(no_count, b"http://a"), Error::<Test>::InvalidHardware);
+
+            for url in [&b""[..], b"ftp://a", b"http://", b"https://a b", b"gpu.example"] {
+                assert_noop!(try_register(hardware(), url), Error::<Test>::InvalidEndpoint);
+            }
+        });
+    }
+
+    #[test]
+    fn an_oversize_endpoint_does_not_decode() {
+        ExtBuilder.build_and_execute(|| {
+            let long = vec![b'a'; attribution_primitives::compute::MAX_ENDPOINT_LEN as usize + 1];
+            assert!(crate::Endpoint::decode(&mut &long.encode()[..]).is_err());
+        });
+    }
+}
+
+mod rotate_worker_key {
+    use super::*;
+
+    #[test]
+    fn rotation_replaces_the_key_and_frees_the_old_one() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            assert_ok!(Compute::rotate_worker_key(RuntimeOrigin::signed(OP_A), worker(0xAA).public()));
+
+            assert_eq!(Compute::worker_key(&OP_A), Some(worker(0xAA).public()));
+            assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), None);
+            assert_eq!(
+                last_event(),
+                Event::WorkerKeyRotated { operator: OP_A, old: worker(0xA).public(), new: worker(0xAA).public() }
+            );
+            // The old key may now be registered by someone else.
+            register(OP_B, 0xA);
+        });
+    }
+
+    #[test]
+    fn proofs_signed_with_the_rotated_out_key_are_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_ok!(Compute::rotate_worker_key(RuntimeOrigin::signed(OP_A), worker(0xAA).public()));
+            assert_noop!(
+                submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))),
+                Error::<Test>::WrongWorkerKey
+            );
+            let fresh = SignedTrainingProof::sign(payload(job, worker(0xAA).public()), &worker(0xAA));
+            assert_ok!(submit(OP_A, fresh));
+        });
+    }
+
+    #[test]
+    fn refuses_strangers_and_taken_keys() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            register(OP_B, 0xB);
+            assert_noop!(
+                Compute::rotate_worker_key(RuntimeOrigin::signed(STRANGER), worker(0xC).public()),
+                Error::<Test>::NotOperator
+            );
+            assert_noop!(
+                Compute::rotate_worker_key(RuntimeOrigin::signed(OP_A), worker(0xB).public()),
+                Error::<Test>::WorkerKeyInUse
+            );
+        });
+    }
+}
+
+mod update_operator {
+    use super::*;
+
+    #[test]
+    fn replaces_hardware_and_endpoint() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            let mut h100 = hardware();
+            h100.gpu_model = b"NVIDIA H100".to_vec().try_into().unwrap();
+            h100.gpu_memory_mib = 81_920;
+            h100.gpu_count = 8;
+            assert_ok!(Compute::update_operator(
+                RuntimeOrigin::signed(OP_A),
+                Some(h100.clone()),
+                Some(endpoint(b"https://h100.example"))
+            ));
+            let op = Operators::<Test>::get(OP_A).unwrap();
+            assert_eq!(op.hardware, h100);
+            assert_eq!(op.endpoint, endpoint(b"https://h100.example"));
+            assert_eq!(last_event(), Event::OperatorUpdated { operator: OP_A });
+        });
+    }
+
+    #[test]
+    fn refuses_empty_malformed_and_stranger_updates() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            let a = || RuntimeOrigin::signed(OP_A);
+            assert_noop!(Compute::update_operator(a(), None, None), Error::<Test>::NothingToUpdate);
+            assert_noop!(
+                Compute::update_operator(RuntimeOrigin::signed(STRANGER), None, Some(endpoint(b"http://x"))),
+                Error::<Test>::NotOperator
+            );
+            assert_noop!(
+                Compute::update_operator(a(), None, Some(endpoint(b"gopher://x"))),
+                Error::<Test>::InvalidEndpoint
+            );
+            let mut broken = hardware();
+            broken.gpu_count = 0;
+            assert_noop!(Compute::update_operator(a(), Some(broken), None), Error::<Test>::InvalidHardware);
+        });
+    }
+}
+
+mod deregister_operator {
+    use super::*;
+
+    #[test]
+    fn releases_the_stake_and_the_key() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)));
+            assert_eq!(Operators::<Test>::get(OP_A), None);
+            assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), None);
+            assert_eq!(held(HoldReason::OperatorStake, OP_A), 0);
+            assert_eq!(free(OP_A), FUNDS);
+            assert_eq!(last_event(), Event::OperatorDeregistered { operator: OP_A, released: MIN_STAKE });
+        });
+    }
+
+    #[test]
+    fn refuses_strangers_and_busy_operators() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_noop!(Compute::deregister_operator(RuntimeOrigin::signed(STRANGER)), Error::<Test>::NotOperator);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_noop!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)), Error::<Test>::OperatorBusy);
+        });
+    }
+}
+
+mod request_training {
+    use super::*;
+
+    #[test]
+    fn posts_a_job_holds_the_budget_and_creates_the_adapter() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+
+            let info = Jobs::<Test>::get(job).unwrap();
+            assert_eq!(
+                info,
+                JobInfo {
+                    developer: DEV,
+                    model: 1,
+                    base_model: BASE,
+                    pool: POOL,
+                    dataset_root: ROOT,
+                    method: TrainingMethod::Lora,
+                    hyperparameters_hash: HYPER,
+                    budget: BUDGET,
+                    deadline: DEADLINE,
+                    status: JobStatus::Open,
+                    proof_hash: None,
+                }
+            );
+            assert_eq!(held(HoldReason::JobBudget, DEV), BUDGET);
+            let adapter = pallet_models::Models::<Test>::get(info.model).unwrap();
+            assert_eq!(adapter.owner, DEV);
+            assert_eq!(adapter.status, ModelStatus::Training);
+            let ModelKind::Adapter(lineage) = adapter.kind else { panic!("an adapter") };
+            assert_eq!(lineage.spec.job, job);
+            assert_eq!(lineage.spec.dataset_root, ROOT);
+            assert_eq!(
+                last_event(),
+                Event::JobPosted {
+                    job,
+                    developer: DEV,
+                    model: 1,
+                    base_model: BASE,
+                    pool: POOL,
+                    budget: BUDGET,
+                    deadline: DEADLINE
+                }
+            );
+            assert_eq!(Compute::job(job), Some(info.clone()));
+            assert_eq!(Compute::open_jobs(0, 10), vec![(job, info)]);
+        });
+    }
+
+    #[test]
+    fn refuses_low_budgets_past_deadlines_and_unknown_versions() {
+        ExtBuilder.build_and_execute(|| {
+            setup();
+            let request = |base, pool, budget, deadline| {
+                Compute::request_training(
+                    RuntimeOrigin::signed(DEV),
+                    model_name(b"x"),
+                    base,
+                    pool,
+                    TrainingMethod::Qlora,
+                    HYPER,
+                    budget,
+                    deadline,
+                )
+            };
+            assert_noop!(request(BASE, POOL, MIN_BUDGET - 1, DEADLINE), Error::<Test>::BudgetTooLow);
+            assert_noop!(request(BASE, POOL, BUDGET, 1), Error::<Test>::DeadlinePassed);
+            let unpublished = crate::PoolId { datanet: POOL.datanet, version: POOL.version + 1 };
+            assert_noop!(request(BASE, unpublished, BUDGET, DEADLINE), Error::<Test>::VersionNotFound);
+            assert_noop!(
+                request(42, POOL, BUDGET, DEADLINE),
+                pallet_models::Error::<Test>::BaseModelNotActive
+            );
+            assert_noop!(request(BASE, POOL, FUNDS * 2, DEADLINE), TokenError::FundsUnavailable);
+            NextJobId::<Test>::put(JobId::MAX);
+            assert_noop!(request(BASE, POOL, BUDGET, DEADLINE), Error::<Test>::JobIdsExhausted);
+        });
+    }
+}
+
+mod cancel_job {
+    use super::*;
+
+    #[test]
+    fn the_developer_cancels_an_open_job_and_gets_the_budget_back() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            let model = Jobs::<Test>::get(job).unwrap().model;
+            assert_ok!(Compute::cancel_job(RuntimeOrigin::signed(DEV), job));
+            assert_eq!(Jobs::<Test>::get(job), None);
+            assert_eq!(pallet_models::Models::<Test>::get(model), None);
+            assert_eq!(held(HoldReason::JobBudget, DEV), 0);
+            assert_eq!(free(DEV), FUNDS);
+            assert_eq!(last_event(), Event::JobCancelled { job, refunded: BUDGET });
+        });
+    }
+
+    #[test]
+    fn refuses_others_claimed_and_unknown_jobs() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_noop!(Compute::cancel_job(RuntimeOrigin::signed(OP_A), job), Error::<Test>::NotDeveloper);
+            assert_noop!(Compute::cancel_job(RuntimeOrigin::signed(DEV), 99), Error::<Test>::JobNotFound);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_noop!(Compute::cancel_job(RuntimeOrigin::signed(DEV), job), Error::<Test>::JobNotOpen);
+        });
+    }
+}
+
+mod claim_job {
+    use super::*;
+
+    #[test]
+    fn an_operator_claims_until_the_timeout_or_the_deadline() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let expires_at = 1 + CLAIM_TIMEOUT;
+            assert_eq!(status(job), JobStatus::Claimed { operator: OP_A, expires_at });
+            assert_eq!(Operators::<Test>::get(OP_A).unwrap().current_job, Some(job));
+            assert_eq!(last_event(), Event::JobClaimed { job, operator: OP_A, expires_at });
+            assert!(Compute::open_jobs(0, 10).is_empty());
+
+            // A deadline sooner than the timeout caps the claim.
+            let soon = post_job(BUDGET, 4);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), soon));
+            assert_eq!(status(soon), JobStatus::Claimed { operator: OP_B, expires_at: 4 });
+        });
+    }
+
+    #[test]
+    fn one_job_at_a_time() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            let second = post_job(BUDGET, DEADLINE);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_A), second), Error::<Test>::OperatorBusy);
+        });
+    }
+
+    #[test]
+    fn refuses_strangers_taken_late_and_unknown_jobs() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(STRANGER), job), Error::<Test>::NotOperator);
+            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_A), 99), Error::<Test>::JobNotFound);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_B), job), Error::<Test>::JobNotOpen);
+
+            let late = post_job(BUDGET, 5);
+            run_to(6);
+            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_B), late), Error::<Test>::DeadlinePassed);
+        });
+    }
+
+    #[test]
+    fn an_operator_slashed_below_the_minimum_cannot_claim() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            run_to(2 + CLAIM_TIMEOUT);
+            assert_ok!(Compute::release_expired_claim(RuntimeOrigin::signed(STRANGER), job));
+            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job), Error::<Test>::StakeTooLow);
+        });
+    }
+}
+
+mod release_expired_claim {
+    use super::*;
+
+    #[test]
+    fn anyone_reopens_an_expired_claim_and_part_of_the_stake_goes_to_the_treasury() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            run_to(2 + CLAIM_TIMEOUT);
+            assert_ok!(Compute::release_expired_claim(RuntimeOrigin::signed(STRANGER), job));
+
+            let slashed = MIN_STAKE / 10;
+            assert_eq!(status(job), JobStatus::Open);
+            let op = Operators::<Test>::get(OP_A).unwrap();
+            assert_eq!(op.current_job, None);
+            assert_eq!(op.stake, MIN_STAKE - slashed);
+            assert_eq!(held(HoldReason::OperatorStake, OP_A), MIN_STAKE - slashed);
+            assert_eq!(free(TREASURY), ED + slashed);
+            assert_eq!(last_event(), Event::ClaimReleased { job, operator: OP_A, slashed });
+
+            // The job is open again for another operator.
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), job));
+        });
+    }
+
+    #[test]
+    fn refuses_live_claims_and_unclaimed_jobs() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            let release = || Compute::release_expired_claim(RuntimeOrigin::signed(STRANGER), job);
+            assert_noop!(release(), Error::<Test>::JobNotClaimed);
+            assert_noop!(
+                Compute::release_expired_claim(RuntimeOrigin::signed(STRANGER), 99),
+                Error::<Test>::JobNotFound
+            );
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            run_to(1 + CLAIM_TIMEOUT);
+            assert_noop!(release(), Error::<Test>::ClaimNotExpired);
+        });
+    }
+}
+
+mod submit_training_proof {
+    use super::*;
+
+    #[test]
+    fn a_valid_proof_makes_the_adapter_challengeable() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let proof = proof_by_a(payload(job, worker(0xA).public()));
+            let proof_hash = Hash::from(sp_io::hashing::blake2_256(&proof.payload.encode()));
+            let challenge_end = 2 + CHALLENGE_PERIOD;
+
+            let info = Jobs::<Test>::get(job).unwrap();
+            assert_eq!(info.status, JobStatus::Proven { operator: OP_A, challenge_end });
+            assert_eq!(info.proof_hash, Some(proof_hash));
+            assert_eq!(model_status(info.model), ModelStatus::Challengeable);
+            let lineage = pallet_models::Pallet::<Test>::model_with_lineage(info.model).unwrap();
+            let ModelKind::Adapter(lineage) = lineage.model.kind else { panic!("an adapter") };
+            let artifact = lineage.artifact.unwrap();
+            assert_eq!(artifact.trainer, OP_A);
+            assert_eq!(artifact.proof_hash, proof_hash);
+            assert_eq!(artifact.adapter_hash, Hash::repeat_byte(0xAD));
+            assert_eq!(artifact.contributions_used, 3);
+            assert_eq!(
+                last_event(),
+                Event::ProofAccepted {
+                    job,
+                    operator: OP_A,
+                    model: info.model,
+                    proof_hash,
+                    adapter_hash: Hash::repeat_byte(0xAD),
+                    challenge_end
+                }
+            );
+        });
+    }
+
+    #[test]
+    fn a_forged_signature_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let forged = SignedTrainingProof {
+                payload: payload(job, worker(0xA).public()),
+                signature: sr25519::Signature::from_raw([7; 64]),
+            };
+            assert_noop!(submit(OP_A, forged), Error::<Test>::BadSignature);
+
+            // Signed by B's key while claiming to be A's worker.
+            let impostor = SignedTrainingProof::sign(payload(job, worker(0xA).public()), &worker(0xB));
+            assert_noop!(submit(OP_A, impostor), Error::<Test>::BadSignature);
+
+            // Changed after signing.
+            let mut tampered = proof_by_a(payload(job, worker(0xA).public()));
+            tampered.payload.steps += 1;
+            assert_noop!(submit(OP_A, tampered), Error::<Test>::BadSignature);
+
+            // Signed without the domain tag.
+            let bare = payload(job, worker(0xA).public());
+            let signature = worker(0xA).sign(&bare.encode());
+            assert_noop!(submit(OP_A, SignedTrainingProof { payload: bare, signature }), Error::<Test>::BadSignature);
+
+            // Signed under another proof kind's domain.
+            let other_kind = payload(job, worker(0xA).public());
+            let signature = worker(0xA).sign(&signing_message(
+                attribution_primitives::signing::INFERENCE_BATCH_DOMAIN,
+                &other_kind,
+            ));
+            assert_noop!(
+                submit(OP_A, SignedTrainingProof { payload: other_kind, signature }),
+                Error::<Test>::BadSignature
+            );
+        });
+    }
+
+    #[test]
+    fn a_proof_signed_by_another_operators_key_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let by_b = SignedTrainingProof::sign(payload(job, worker(0xB).public()), &worker(0xB));
+            assert!(by_b.verify());
+            assert_noop!(submit(OP_A, by_b), Error::<Test>::WrongWorkerKey);
+        });
+    }
+
+    #[test]
+    fn only_the_claimer_proves_a_claimed_job() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            let by_b = SignedTrainingProof::sign(payload(job, worker(0xB).public()), &worker(0xB));
+            assert_noop!(submit(OP_B, by_b.clone()), Error::<Test>::JobNotClaimed);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_noop!(submit(OP_B, by_b), Error::<Test>::NotClaimer);
+            assert_noop!(
+                submit(STRANGER, proof_by_a(payload(job, worker(0xA).public()))),
+                Error::<Test>::NotOperator
+            );
+            assert_noop!(submit(OP_A, proof_by_a(payload(99, worker(0xA).public()))), Error::<Test>::JobNotFound);
+        });
+    }
+
+    #[test]
+    fn a_proof_after_the_claim_expired_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            run_to(2 + CLAIM_TIMEOUT);
+            assert_noop!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))), Error::<Test>::ClaimExpired);
+        });
+    }
+
+    #[test]
+    fn a_replayed_proof_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let replay = proof_by_a(payload(job, worker(0xA).public()));
+            assert_noop!(submit(OP_A, replay.clone()), Error::<Test>::ProofReplayed);
+            assert_noop!(submit(OP_B, replay), Error::<Test>::ProofReplayed);
+        });
+    }
+
+    #[test]
+    fn hashes_that_do_not_match_the_chain_are_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let with = |change: fn(&mut TrainingProof)| {
+                let mut p = payload(job, worker(0xA).public());
+                change(&mut p);
+                proof_by_a(p)
+            };
+            assert_noop!(
+                submit(OP_A, with(|p| p.base_model_hash = Hash::repeat_byte(0xBB))),
+                Error::<Test>::BaseModelMismatch
+            );
+            assert_noop!(
+                submit(OP_A, with(|p| p.dataset_root = Hash::repeat_byte(0xBB))),
+                Error::<Test>::DatasetRootMismatch
+            );
+            assert_noop!(
+                submit(OP_A, with(|p| p.hyperparameters_hash = Hash::repeat_byte(0xBB))),
+                Error::<Test>::HyperParametersMismatch
+            );
+            // The adapter may not pose as an already registered model.
+            assert_noop!(
+                submit(OP_A, with(|p| p.adapter_hash = BASE_HASH)),
+                pallet_models::Error::<Test>::ArtifactAlreadyRegistered
+            );
+        });
+    }
+
+    #[test]
+    fn contribution_lists_must_be_sorted_and_in_the_version() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let listing = |ids: Vec<ContributionId>| {
+                let mut p = payload(job, worker(0xA).public());
+                p.contributions = ContributionList::truncate_from(ids);
+                proof_by_a(p)
+            };
+            assert_noop!(submit(OP_A, listing(vec![])), Error::<Test>::NoContributions);
+            assert_noop!(submit(OP_A, listing(vec![3, 1])), Error::<Test>::ContributionsNotSorted);
+            assert_noop!(submit(OP_A, listing(vec![1, 1])), Error::<Test>::ContributionsNotSorted);
+            assert_noop!(submit(OP_A, listing(vec![1, 6])), Error::<Test>::ContributionNotInVersion);
+        });
+    }
+
+    #[test]
+    fn malformed_artifacts_are_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let with = |change: fn(&mut TrainingProof)| {
+                let mut p = payload(job, worker(0xA).public());
+                change(&mut p);
+                proof_by_a(p)
+            };
+            assert_noop!(submit(OP_A, with(|p| p.adapter_cid = Cid::default())), Error::<Test>::MalformedProof);
+            assert_noop!(submit(OP_A, with(|p| p.steps = 0)), Error::<Test>::MalformedProof);
+            assert_noop!(submit(OP_A, with(|p| p.tokens = 0)), Error::<Test>::MalformedProof);
+            assert_noop!(
+                submit(OP_A, with(|p| p.metrics.eval_rouge_ppm = 1_000_001)),
+                Error::<Test>::MalformedProof
+            );
+        });
+    }
+
+    #[test]
+    fn a_proof_listing_too_many_contributions_does_not_decode() {
+        ExtBuilder.build_and_execute(|| {
+            let proof = proof_by_a(payload(0, worker(0xA).public()));
+            let mut bytes = proof.payload.encode();
+            // Re-encode with an over-long contribution list in place of the bounded one.
+            let listed = proof.payload.contributions.encode();
+            let too_many: Vec<ContributionId> =
+                (0..=ContributionId::from(attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS)).collect();
+            let cut = bytes.len() - listed.len();
+            bytes.truncate(cut);
+            bytes.extend(too_many.encode());
+            assert!(TrainingProof::decode(&mut &bytes[..]).is_err());
+        });
+    }
+
+    #[test]
+    fn a_proof_for_a_vanished_version_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let mut info = Jobs::<Test>::get(job).unwrap();
+            info.pool.version += 1;
+            Jobs::<Test>::insert(job, info);
+            assert_noop!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))), Error::<Test>::VersionNotFound);
+        });
+    }
+}
+
+mod challenge {
+    use super::*;
+
+    #[test]
+    fn another_operator_challenges_within_the_window() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let evidence = Hash::repeat_byte(0xEE);
+            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, evidence));
+            assert_eq!(
+                status(job),
+                JobStatus::Challenged { operator: OP_A, challenge_end: 2 + CHALLENGE_PERIOD, challenger: OP_B, bond: BOND }
+            );
+            assert_eq!(held(HoldReason::ChallengeBond, OP_B), BOND);
+            assert_eq!(last_event(), Event::Challenged { job, challenger: OP_B, bond: BOND, evidence });
+        });
+    }
+
+    #[test]
+    fn refuses_strangers_own_proofs_pending_and_unproven_jobs() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let evidence = Hash::zero();
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(STRANGER), job, evidence),
+                Error::<Test>::NotOperator
+            );
+            assert_noop!(Compute::challenge(RuntimeOrigin::signed(OP_A), job, evidence), Error::<Test>::OwnProof);
+            assert_noop!(Compute::challenge(RuntimeOrigin::signed(OP_B), 99, evidence), Error::<Test>::JobNotFound);
+            let open = post_job(BUDGET, DEADLINE);
+            assert_noop!(Compute::challenge(RuntimeOrigin::signed(OP_B), open, evidence), Error::<Test>::JobNotProven);
+
+            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, evidence));
+            register(OP_C, 0xC);
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(OP_C), job, evidence),
+                Error::<Test>::ChallengePending
+            );
+        });
+    }
+
+    #[test]
+    fn a_challenge_after_the_window_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()),
+                Error::<Test>::ChallengeWindowClosed
+            );
+        });
+    }
+
+    #[test]
+    fn a_challenger_without_the_bond_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let spendable = free(OP_B) - ED;
+            assert_ok!(<Balances as frame_support::traits::fungible::Mutate<AccountId>>::transfer(
+                &OP_B,
+                &STRANGER,
+                spendable - BOND / 2,
+                frame_support::traits::tokens::Preservation::Preserve
+            ));
+            assert!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()).is_err());
+            assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
+        });
+    }
+}
+
+mod resolve_challenge {
+    use super::*;
+
+    #[test]
+    fn proven_fraud_slashes_the_prover_rejects_the_adapter_and_refunds_the_developer() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let model = Jobs::<Test>::get(job).unwrap().model;
+            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            assert_ok!(Compute::resolve_challenge(RuntimeOrigin::root(), job, true));
+
+            let to_challenger = MIN_STAKE / 2;
+            let to_treasury = MIN_STAKE - to_challenger;
+            assert_eq!(Operators::<Test>::get(OP_A), None);
+            assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), None);
+            assert_eq!(held(HoldReason::OperatorStake, OP_A), 0);
+            assert_eq!(free(OP_A), FUNDS - MIN_STAKE);
+            assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
+            assert_eq!(free(OP_B), FUNDS - MIN_STAKE + to_challenger);
+            assert_eq!(free(TREASURY), ED + to_treasury);
+            assert_eq!(held(HoldReason::JobBudget, DEV), 0);
+            assert_eq!(free(DEV), FUNDS);
+            assert_eq!(Jobs::<Test>::get(job), None);
+            assert_eq!(model_status(model), ModelStatus::Rejected);
+            assert_eq!(
+                last_event(),
+                Event::FraudProven { job, operator: OP_A, challenger: OP_B, to_challenger, to_treasury, refunded: BUDGET }
+            );
+            assert!(MockRewards::credits().is_empty());
+        });
+    }
+
+    #[test]
+    fn a_dismissed_challenge_loses_its_bond_and_the_proof_settles() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            assert_ok!(Compute::resolve_challenge(RuntimeOrigin::root(), job, false));
+
+            assert_eq!(status(job), JobStatus::Proven { operator: OP_A, challenge_end: 2 + CHALLENGE_PERIOD });
+            assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
+            assert_eq!(free(OP_B), FUNDS - MIN_STAKE - BOND);
+            assert_eq!(free(TREASURY), ED + BOND);
+            assert_eq!(last_event(), Event::ChallengeDismissed { job, challenger: OP_B, slashed: BOND });
+
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+        });
+    }
+
+    #[test]
+    fn only_the_challenge_origin_resolves_pending_challenges() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            assert_noop!(Compute::resolve_challenge(RuntimeOrigin::root(), job, true), Error::<Test>::NotChallenged);
+            assert_noop!(Compute::resolve_challenge(RuntimeOrigin::root(), 99, true), Error::<Test>::JobNotFound);
+            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            assert_noop!(
+                Compute::resolve_challenge(RuntimeOrigin::signed(OP_B), job, true),
+                DispatchError::BadOrigin
+            );
+        });
+    }
+}
+
+mod settle {
+    use super::*;
+
+    #[test]
+    fn after_the_window_the_budget_pays_operator_and_contributors_and_the_adapter_is_active() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let model = Jobs::<Test>::get(job).unwrap().model;
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+
+            let contributors_paid = BUDGET * 30 / 100;
+            let operator_paid = BUDGET - contributors_paid;
+            assert_eq!(
+                MockRewards::credits(),
+                vec![
+                    Credit::Pool { payer: DEV, pool: POOL, amount: contributors_paid },
+                    Credit::Account { payer: DEV, who: OP_A, source: RewardSource::Compute, amount: operator_paid },
+                ]
+            );
+            assert_eq!(held(HoldReason::JobBudget, DEV), 0);
+            assert_eq!(free(DEV), FUNDS - BUDGET);
+            assert_eq!(free(REWARDS_POT), ED + BUDGET);
+            assert_eq!(model_status(model), ModelStatus::Active);
+            assert_eq!(Operators::<Test>::get(OP_A).unwrap().current_job, None);
+            assert_eq!(Jobs::<Test>::get(job), None);
+            assert_eq!(
+                last_event(),
+                Event::JobSettled { job, model, operator: OP_A, operator_paid, contributors_paid }
+            );
+
+            // The operator is free to leave or take the next job.
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)));
+        });
+    }
+
+    #[test]
+    fn double_settlement_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+            assert_noop!(Compute::settle(RuntimeOrigin::signed(STRANGER), job), Error::<Test>::JobNotFound);
+            assert_eq!(MockRewards::credits().len(), 2);
+        });
+    }
+
+    #[test]
+    fn refuses_open_windows_pending_challenges_and_unproven_jobs() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let settle = |job| Compute::settle(RuntimeOrigin::signed(STRANGER), job);
+            run_to(2 + CHALLENGE_PERIOD);
+            assert_noop!(settle(job), Error::<Test>::ChallengeWindowOpen);
+            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_noop!(settle(job), Error::<Test>::ChallengePending);
+            let open = post_job(BUDGET, DEADLINE);
+            assert_noop!(settle(open), Error::<Test>::JobNotProven);
+        });
+    }
+}
