@@ -50,21 +50,31 @@ impl<T: Config> Pallet<T> {
         Stats::<T>::get(who)
     }
 
-    /// [`DatanetsApi::announced`](attribution_primitives::datanets::DatanetsApi::announced): the
-    /// first contribution of any datanet announcing exactly this hash and size. Every stored
-    /// contribution is pending, approved or published (rejected ones are removed).
+    /// [`DatanetsApi::announced`](attribution_primitives::datanets::DatanetsApi::announced): a
+    /// contribution of any datanet announcing this hash, one of exactly `size` bytes if there is
+    /// one. Every stored contribution is pending, approved or published (rejected ones are removed).
     pub fn announcement(content_hash: Hash, size: u64) -> Option<Announcement> {
-        ContributionByHash::<T>::iter_prefix(content_hash).find_map(|(datanet, id)| {
-            let record = Contributions::<T>::get(id).filter(|record| record.size == size)?;
-            let info = Datanets::<T>::get(datanet)?;
-            Some(Announcement {
+        let mut any = None;
+        for (datanet, id) in ContributionByHash::<T>::iter_prefix(content_hash) {
+            let (Some(record), Some(info)) =
+                (Contributions::<T>::get(id), Datanets::<T>::get(datanet))
+            else {
+                continue;
+            };
+            let announcement = Announcement {
                 contribution: id,
                 datanet,
                 kind: info.kind,
                 max_contribution_bytes: info.rules.max_contribution_bytes,
+                size: record.size,
                 status: record.status,
-            })
-        })
+            };
+            if record.size == size {
+                return Some(announcement);
+            }
+            any.get_or_insert(announcement);
+        }
+        any
     }
 
     /// [`DatanetsApi::version_manifest`](attribution_primitives::datanets::DatanetsApi::version_manifest):

@@ -1046,7 +1046,13 @@ mod queries {
                 DEFAULT_MAX_CONTRIBUTION_BYTES
             );
             assert_eq!(announcement.status, ContributionStatus::Pending);
-            assert_eq!(Datanets::announcement(blob(1), 11), None, "wrong size");
+            assert_eq!(announcement.size, 10);
+            // Asked with another size: the announcement tells the size it announces.
+            assert_eq!(
+                Datanets::announcement(blob(1), 11).unwrap().size,
+                10,
+                "wrong size"
+            );
             assert_eq!(Datanets::announcement(blob(2), 10), None, "unannounced");
 
             approve(c);
@@ -1057,6 +1063,15 @@ mod queries {
             let d = contribute(ALICE, id, 2, 10);
             assert_ok!(Datanets::reject(RuntimeOrigin::signed(CURATOR), d, true));
             assert_eq!(Datanets::announcement(blob(2), 10), None, "rejected");
+
+            // The same hash announced with a bogus size elsewhere does not hide the right one.
+            let other = text_datanet();
+            contribute(BOB, other, 3, 99);
+            let right = contribute(BOB, id, 3, 7);
+            assert_eq!(
+                Datanets::announcement(blob(3), 7).unwrap().contribution,
+                right
+            );
         });
     }
 

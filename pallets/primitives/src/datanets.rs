@@ -42,7 +42,16 @@ pub type Curators<AccountId> = BoundedVec<AccountId, ConstU32<MAX_CURATORS>>;
 
 /// What a datanet's contributions hold.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum DataKind {
@@ -57,7 +66,16 @@ pub enum DataKind {
 
 /// The rules a datanet's contributions follow, fixed when it is created.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct DatanetRules<Balance> {
@@ -110,7 +128,16 @@ pub struct DatanetInfo<AccountId, Balance, BlockNumber> {
 ///    └──reject──▶ (removed; bond released, or slashed when spam)
 /// ```
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum ContributionStatus {
@@ -206,7 +233,10 @@ pub struct ManifestPage {
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
 pub struct ContributionsPage<AccountId, Balance, BlockNumber> {
     /// The contributions at positions `start .. next` that still exist (rejected ones are gone).
-    pub contributions: Vec<(ContributionId, ContributionInfo<AccountId, Balance, BlockNumber>)>,
+    pub contributions: Vec<(
+        ContributionId,
+        ContributionInfo<AccountId, Balance, BlockNumber>,
+    )>,
     /// The position to ask for next, `None` when this page reached the last announcement.
     pub next: Option<u32>,
 }
@@ -255,6 +285,9 @@ pub struct Announcement {
     pub kind: DataKind,
     /// The datanet's largest contribution.
     pub max_contribution_bytes: u64,
+    /// The size the contribution announces; differs from the asked size only when no
+    /// contribution announces the hash with that size.
+    pub size: u64,
     /// Pending, approved or published.
     pub status: ContributionStatus,
 }
@@ -279,8 +312,9 @@ sp_api::decl_runtime_apis! {
         ) -> ContributionsPage<AccountId, Balance, BlockNumber>;
         /// What `who` has contributed over all datanets.
         fn contributor_stats(who: AccountId) -> ContributorStats<Balance>;
-        /// A pending, approved or published contribution of exactly these bytes (hash and size),
-        /// in any datanet; `None` if no contribution pays for storing them.
+        /// A pending, approved or published contribution announcing this hash, in any datanet:
+        /// one announcing `size` bytes if there is one, otherwise any (so a caller can tell a
+        /// wrong size from an unannounced hash); `None` if no contribution announces the hash.
         fn announced(content_hash: Hash, size: u64) -> Option<Announcement>;
         /// Entries `start .. start + limit` of a published version's manifest, `None` if the version
         /// is not published.

@@ -112,7 +112,11 @@ pub fn proof(leaves: &[Hash], index: u32) -> Option<MerkleProof> {
     let mut position = index as usize;
     let mut siblings = Siblings::default();
     while level.len() > 1 {
-        let sibling = if position % 2 == 1 { level.get(position - 1) } else { level.get(position + 1) };
+        let sibling = if position % 2 == 1 {
+            level.get(position - 1)
+        } else {
+            level.get(position + 1)
+        };
         if let Some(sibling) = sibling {
             // At most 32 levels for u32 leaves, the bound of `Siblings`.
             siblings.try_push(*sibling).ok()?;
@@ -120,7 +124,11 @@ pub fn proof(leaves: &[Hash], index: u32) -> Option<MerkleProof> {
         level = next_level(&level);
         position /= 2;
     }
-    Some(MerkleProof { leaf_index: index, leaf_count, siblings })
+    Some(MerkleProof {
+        leaf_index: index,
+        leaf_count,
+        siblings,
+    })
 }
 
 /// Whether `proof` shows `leaf` under `root`. Rejects proofs with too few or too many siblings.
@@ -134,10 +142,14 @@ pub fn verify(root: &Hash, leaf: &Hash, proof: &MerkleProof) -> bool {
     let mut siblings = proof.siblings.iter();
     while width > 1 {
         if position % 2 == 1 {
-            let Some(left) = siblings.next() else { return false };
+            let Some(left) = siblings.next() else {
+                return false;
+            };
             node = inner_node(left, &node);
         } else if position + 1 < width {
-            let Some(right) = siblings.next() else { return false };
+            let Some(right) = siblings.next() else {
+                return false;
+            };
             node = inner_node(&node, right);
         }
         // else: the odd last node, carried up unchanged.
@@ -213,11 +225,26 @@ mod tests {
             for index in 0..u32::from(n) {
                 let good = proof(&leaves, index).unwrap();
                 let leaf = leaves[index as usize];
-                assert!(!verify(&root, &Hash::repeat_byte(0xee), &good), "foreign leaf");
-                assert!(!verify(&Hash::repeat_byte(0xee), &leaf, &good), "foreign root");
-                let moved = MerkleProof { leaf_index: (index + 1) % u32::from(n), ..good.clone() };
-                assert!(!verify(&root, &leaf, &moved), "leaf {index} of {n} at another index");
-                let past_end = MerkleProof { leaf_index: u32::from(n), ..good.clone() };
+                assert!(
+                    !verify(&root, &Hash::repeat_byte(0xee), &good),
+                    "foreign leaf"
+                );
+                assert!(
+                    !verify(&Hash::repeat_byte(0xee), &leaf, &good),
+                    "foreign root"
+                );
+                let moved = MerkleProof {
+                    leaf_index: (index + 1) % u32::from(n),
+                    ..good.clone()
+                };
+                assert!(
+                    !verify(&root, &leaf, &moved),
+                    "leaf {index} of {n} at another index"
+                );
+                let past_end = MerkleProof {
+                    leaf_index: u32::from(n),
+                    ..good.clone()
+                };
                 assert!(!verify(&root, &leaf, &past_end));
             }
         }
