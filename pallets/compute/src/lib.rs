@@ -143,7 +143,9 @@ pub use attribution_primitives::{
         Endpoint, Hardware, JobInfo, JobStatus, OperatorInfo, SignedTrainingProof, TrainingProof,
     },
     models::{ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec},
-    traits::{DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit},
+    traits::{
+        DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit,
+    },
     Balance, ContributionId, Hash, JobId, ModelId,
 };
 pub use weights::WeightInfo;
@@ -165,7 +167,7 @@ pub trait BenchmarkHelper<AccountId> {
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use alloc::vec::Vec;
+    use alloc::{boxed::Box, vec::Vec};
     use frame_support::{
         pallet_prelude::*,
         traits::{
@@ -178,9 +180,11 @@ pub mod pallet {
     use sp_runtime::{traits::Saturating, Perbill};
 
     /// A job as this runtime stores it.
-    pub type JobInfoOf<T> = JobInfo<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
+    pub type JobInfoOf<T> =
+        JobInfo<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
     /// A job status as this runtime stores it.
-    pub type JobStatusOf<T> = JobStatus<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
+    pub type JobStatusOf<T> =
+        JobStatus<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -246,7 +250,8 @@ pub mod pallet {
 
     /// Registered operators.
     #[pallet::storage]
-    pub type Operators<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, OperatorInfo<Balance>>;
+    pub type Operators<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, OperatorInfo<Balance>>;
 
     /// The operator each worker key belongs to.
     #[pallet::storage]
@@ -264,13 +269,24 @@ pub mod pallet {
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
         /// An operator registered with `stake` held.
-        OperatorRegistered { operator: T::AccountId, worker_key: sr25519::Public, stake: Balance },
+        OperatorRegistered {
+            operator: T::AccountId,
+            worker_key: sr25519::Public,
+            stake: Balance,
+        },
         /// An operator replaced its worker key.
-        WorkerKeyRotated { operator: T::AccountId, old: sr25519::Public, new: sr25519::Public },
+        WorkerKeyRotated {
+            operator: T::AccountId,
+            old: sr25519::Public,
+            new: sr25519::Public,
+        },
         /// An operator changed its hardware or endpoint.
         OperatorUpdated { operator: T::AccountId },
         /// An operator left; `released` is the stake returned.
-        OperatorDeregistered { operator: T::AccountId, released: Balance },
+        OperatorDeregistered {
+            operator: T::AccountId,
+            released: Balance,
+        },
         /// A developer posted a job; `model` is its adapter, in `Training`.
         JobPosted {
             job: JobId,
@@ -284,9 +300,17 @@ pub mod pallet {
         /// The developer cancelled an unclaimed job; the budget was released.
         JobCancelled { job: JobId, refunded: Balance },
         /// An operator claimed a job; its proof is due by `expires_at`.
-        JobClaimed { job: JobId, operator: T::AccountId, expires_at: BlockNumberFor<T> },
+        JobClaimed {
+            job: JobId,
+            operator: T::AccountId,
+            expires_at: BlockNumberFor<T>,
+        },
         /// An expired claim was released: the job is open again and `slashed` went to the treasury.
-        ClaimReleased { job: JobId, operator: T::AccountId, slashed: Balance },
+        ClaimReleased {
+            job: JobId,
+            operator: T::AccountId,
+            slashed: Balance,
+        },
         /// A training proof was accepted; it may be challenged until `challenge_end`.
         ProofAccepted {
             job: JobId,
@@ -297,7 +321,12 @@ pub mod pallet {
             challenge_end: BlockNumberFor<T>,
         },
         /// An operator challenged a proof, holding `bond`; `evidence` is the hash of its case.
-        Challenged { job: JobId, challenger: T::AccountId, bond: Balance, evidence: Hash },
+        Challenged {
+            job: JobId,
+            challenger: T::AccountId,
+            bond: Balance,
+            evidence: Hash,
+        },
         /// Fraud was proven: the prover's stake was slashed and the budget returned to the developer.
         FraudProven {
             job: JobId,
@@ -308,7 +337,11 @@ pub mod pallet {
             refunded: Balance,
         },
         /// A challenge was dismissed: its bond went to the treasury.
-        ChallengeDismissed { job: JobId, challenger: T::AccountId, slashed: Balance },
+        ChallengeDismissed {
+            job: JobId,
+            challenger: T::AccountId,
+            slashed: Balance,
+        },
         /// A job settled: the budget was paid and the adapter is `Active`.
         JobSettled {
             job: JobId,
@@ -397,8 +430,14 @@ pub mod pallet {
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
         fn integrity_test() {
             assert!(T::MinJobBudget::get() > 0, "a job must have a budget");
-            assert!(!T::ClaimTimeout::get().is_zero(), "a claim must last at least one block");
-            assert!(!T::ChallengePeriod::get().is_zero(), "a challenge window must last at least one block");
+            assert!(
+                !T::ClaimTimeout::get().is_zero(),
+                "a claim must last at least one block"
+            );
+            assert!(
+                !T::ChallengePeriod::get().is_zero(),
+                "a challenge window must last at least one block"
+            );
         }
 
         #[cfg(feature = "try-runtime")]
@@ -420,16 +459,35 @@ pub mod pallet {
             stake: Balance,
         ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
-            ensure!(!Operators::<T>::contains_key(&operator), Error::<T>::AlreadyOperator);
+            ensure!(
+                !Operators::<T>::contains_key(&operator),
+                Error::<T>::AlreadyOperator
+            );
             ensure!(stake >= T::MinOperatorStake::get(), Error::<T>::StakeTooLow);
-            ensure!(!WorkerKeys::<T>::contains_key(worker_key), Error::<T>::WorkerKeyInUse);
+            ensure!(
+                !WorkerKeys::<T>::contains_key(worker_key),
+                Error::<T>::WorkerKeyInUse
+            );
             Self::ensure_valid_hardware(&hardware)?;
             Self::ensure_valid_endpoint(&endpoint)?;
 
             T::Currency::hold(&HoldReason::OperatorStake.into(), &operator, stake)?;
             WorkerKeys::<T>::insert(worker_key, &operator);
-            Operators::<T>::insert(&operator, OperatorInfo { worker_key, hardware, endpoint, stake, current_job: None });
-            Self::deposit_event(Event::OperatorRegistered { operator, worker_key, stake });
+            Operators::<T>::insert(
+                &operator,
+                OperatorInfo {
+                    worker_key,
+                    hardware,
+                    endpoint,
+                    stake,
+                    current_job: None,
+                },
+            );
+            Self::deposit_event(Event::OperatorRegistered {
+                operator,
+                worker_key,
+                stake,
+            });
             Ok(())
         }
 
@@ -438,7 +496,10 @@ pub mod pallet {
         #[pallet::weight(T::WeightInfo::rotate_worker_key())]
         pub fn rotate_worker_key(origin: OriginFor<T>, new: sr25519::Public) -> DispatchResult {
             let operator = ensure_signed(origin)?;
-            ensure!(!WorkerKeys::<T>::contains_key(new), Error::<T>::WorkerKeyInUse);
+            ensure!(
+                !WorkerKeys::<T>::contains_key(new),
+                Error::<T>::WorkerKeyInUse
+            );
             let old = Operators::<T>::try_mutate(&operator, |entry| {
                 let info = entry.as_mut().ok_or(Error::<T>::NotOperator)?;
                 Ok::<_, Error<T>>(core::mem::replace(&mut info.worker_key, new))
@@ -458,7 +519,10 @@ pub mod pallet {
             endpoint: Option<Endpoint>,
         ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
-            ensure!(hardware.is_some() || endpoint.is_some(), Error::<T>::NothingToUpdate);
+            ensure!(
+                hardware.is_some() || endpoint.is_some(),
+                Error::<T>::NothingToUpdate
+            );
             Operators::<T>::try_mutate(&operator, |entry| {
                 let info = entry.as_mut().ok_or(Error::<T>::NotOperator)?;
                 if let Some(hardware) = hardware {
@@ -482,8 +546,12 @@ pub mod pallet {
             let operator = ensure_signed(origin)?;
             let info = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
             ensure!(info.current_job.is_none(), Error::<T>::OperatorBusy);
-            let released =
-                T::Currency::release(&HoldReason::OperatorStake.into(), &operator, info.stake, Precision::BestEffort)?;
+            let released = T::Currency::release(
+                &HoldReason::OperatorStake.into(),
+                &operator,
+                info.stake,
+                Precision::BestEffort,
+            )?;
             WorkerKeys::<T>::remove(info.worker_key);
             Operators::<T>::remove(&operator);
             Self::deposit_event(Event::OperatorDeregistered { operator, released });
@@ -507,8 +575,12 @@ pub mod pallet {
         ) -> DispatchResult {
             let developer = ensure_signed(origin)?;
             ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetTooLow);
-            ensure!(deadline > frame_system::Pallet::<T>::block_number(), Error::<T>::DeadlinePassed);
-            let version = T::Datanets::version(pool.datanet, pool.version).ok_or(Error::<T>::VersionNotFound)?;
+            ensure!(
+                deadline > frame_system::Pallet::<T>::block_number(),
+                Error::<T>::DeadlinePassed
+            );
+            let version = T::Datanets::version(pool.datanet, pool.version)
+                .ok_or(Error::<T>::VersionNotFound)?;
 
             let job = NextJobId::<T>::get();
             NextJobId::<T>::put(job.checked_add(1).ok_or(Error::<T>::JobIdsExhausted)?);
@@ -538,7 +610,15 @@ pub mod pallet {
                     proof_hash: None,
                 },
             );
-            Self::deposit_event(Event::JobPosted { job, developer, model, base_model, pool, budget, deadline });
+            Self::deposit_event(Event::JobPosted {
+                job,
+                developer,
+                model,
+                base_model,
+                pool,
+                budget,
+                deadline,
+            });
             Ok(())
         }
 
@@ -564,18 +644,30 @@ pub mod pallet {
             let operator = ensure_signed(origin)?;
             let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
             ensure!(op.current_job.is_none(), Error::<T>::OperatorBusy);
-            ensure!(op.stake >= T::MinOperatorStake::get(), Error::<T>::StakeTooLow);
+            ensure!(
+                op.stake >= T::MinOperatorStake::get(),
+                Error::<T>::StakeTooLow
+            );
             let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
             ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
             let now = frame_system::Pallet::<T>::block_number();
             ensure!(now <= info.deadline, Error::<T>::DeadlinePassed);
 
-            let expires_at = now.saturating_add(T::ClaimTimeout::get()).min(info.deadline);
-            info.status = JobStatus::Claimed { operator: operator.clone(), expires_at };
+            let expires_at = now
+                .saturating_add(T::ClaimTimeout::get())
+                .min(info.deadline);
+            info.status = JobStatus::Claimed {
+                operator: operator.clone(),
+                expires_at,
+            };
             op.current_job = Some(job);
             Jobs::<T>::insert(job, info);
             Operators::<T>::insert(&operator, op);
-            Self::deposit_event(Event::JobClaimed { job, operator, expires_at });
+            Self::deposit_event(Event::JobClaimed {
+                job,
+                operator,
+                expires_at,
+            });
             Ok(())
         }
 
@@ -586,37 +678,61 @@ pub mod pallet {
         pub fn release_expired_claim(origin: OriginFor<T>, job: JobId) -> DispatchResult {
             ensure_signed(origin)?;
             let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-            let JobStatus::Claimed { operator, expires_at } = info.status.clone() else {
+            let JobStatus::Claimed {
+                operator,
+                expires_at,
+            } = info.status.clone()
+            else {
                 return Err(Error::<T>::JobNotClaimed.into());
             };
-            ensure!(frame_system::Pallet::<T>::block_number() > expires_at, Error::<T>::ClaimNotExpired);
+            ensure!(
+                frame_system::Pallet::<T>::block_number() > expires_at,
+                Error::<T>::ClaimNotExpired
+            );
 
             let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-            let slashed = Self::slash_stake(&operator, T::ClaimTimeoutSlash::get().mul_floor(op.stake), &T::Treasury::get())?;
+            let slashed = Self::slash_stake(
+                &operator,
+                T::ClaimTimeoutSlash::get().mul_floor(op.stake),
+                &T::Treasury::get(),
+            )?;
             op.stake = op.stake.saturating_sub(slashed);
             op.current_job = None;
             Operators::<T>::insert(&operator, op);
             info.status = JobStatus::Open;
             Jobs::<T>::insert(job, info);
-            Self::deposit_event(Event::ClaimReleased { job, operator, slashed });
+            Self::deposit_event(Event::ClaimReleased {
+                job,
+                operator,
+                slashed,
+            });
             Ok(())
         }
 
         /// Submits the signed training proof of the job the caller claimed.
         #[pallet::call_index(8)]
         #[pallet::weight(T::WeightInfo::submit_training_proof(proof.payload.contributions.len() as u32))]
-        pub fn submit_training_proof(origin: OriginFor<T>, proof: SignedTrainingProof) -> DispatchResult {
+        pub fn submit_training_proof(
+            origin: OriginFor<T>,
+            proof: Box<SignedTrainingProof>,
+        ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
+            let proof = *proof;
             let op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
             let job = proof.payload.job;
             let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
             let proof_hash = Hash::from(sp_io::hashing::blake2_256(&proof.payload.encode()));
             let expires_at = match &info.status {
-                JobStatus::Claimed { operator: claimer, expires_at } => {
+                JobStatus::Claimed {
+                    operator: claimer,
+                    expires_at,
+                } => {
                     ensure!(*claimer == operator, Error::<T>::NotClaimer);
                     *expires_at
-                },
-                _ if info.proof_hash == Some(proof_hash) => return Err(Error::<T>::ProofReplayed.into()),
+                }
+                _ if info.proof_hash == Some(proof_hash) => {
+                    return Err(Error::<T>::ProofReplayed.into())
+                }
                 _ => return Err(Error::<T>::JobNotClaimed.into()),
             };
             let now = frame_system::Pallet::<T>::block_number();
@@ -640,11 +756,21 @@ pub mod pallet {
                 },
             )?;
             let challenge_end = now.saturating_add(T::ChallengePeriod::get());
-            info.status = JobStatus::Proven { operator: operator.clone(), challenge_end };
+            info.status = JobStatus::Proven {
+                operator: operator.clone(),
+                challenge_end,
+            };
             info.proof_hash = Some(proof_hash);
             let model = info.model;
             Jobs::<T>::insert(job, info);
-            Self::deposit_event(Event::ProofAccepted { job, operator, model, proof_hash, adapter_hash, challenge_end });
+            Self::deposit_event(Event::ProofAccepted {
+                job,
+                operator,
+                model,
+                proof_hash,
+                adapter_hash,
+                challenge_end,
+            });
             Ok(())
         }
 
@@ -655,21 +781,40 @@ pub mod pallet {
         #[pallet::weight(T::WeightInfo::challenge())]
         pub fn challenge(origin: OriginFor<T>, job: JobId, evidence: Hash) -> DispatchResult {
             let challenger = ensure_signed(origin)?;
-            ensure!(Operators::<T>::contains_key(&challenger), Error::<T>::NotOperator);
+            ensure!(
+                Operators::<T>::contains_key(&challenger),
+                Error::<T>::NotOperator
+            );
             let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
             let (operator, challenge_end) = match &info.status {
-                JobStatus::Proven { operator, challenge_end } => (operator.clone(), *challenge_end),
+                JobStatus::Proven {
+                    operator,
+                    challenge_end,
+                } => (operator.clone(), *challenge_end),
                 JobStatus::Challenged { .. } => return Err(Error::<T>::ChallengePending.into()),
                 _ => return Err(Error::<T>::JobNotProven.into()),
             };
             ensure!(operator != challenger, Error::<T>::OwnProof);
-            ensure!(frame_system::Pallet::<T>::block_number() <= challenge_end, Error::<T>::ChallengeWindowClosed);
+            ensure!(
+                frame_system::Pallet::<T>::block_number() <= challenge_end,
+                Error::<T>::ChallengeWindowClosed
+            );
 
             let bond = T::ChallengeBond::get();
             T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
-            info.status = JobStatus::Challenged { operator, challenge_end, challenger: challenger.clone(), bond };
+            info.status = JobStatus::Challenged {
+                operator,
+                challenge_end,
+                challenger: challenger.clone(),
+                bond,
+            };
             Jobs::<T>::insert(job, info);
-            Self::deposit_event(Event::Challenged { job, challenger, bond, evidence });
+            Self::deposit_event(Event::Challenged {
+                job,
+                challenger,
+                bond,
+                evidence,
+            });
             Ok(())
         }
 
@@ -680,7 +825,13 @@ pub mod pallet {
         pub fn resolve_challenge(origin: OriginFor<T>, job: JobId, fraud: bool) -> DispatchResult {
             T::ChallengeOrigin::ensure_origin(origin)?;
             let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-            let JobStatus::Challenged { operator, challenge_end, challenger, bond } = info.status.clone() else {
+            let JobStatus::Challenged {
+                operator,
+                challenge_end,
+                challenger,
+                bond,
+            } = info.status.clone()
+            else {
                 return Err(Error::<T>::NotChallenged.into());
             };
             if fraud {
@@ -695,9 +846,16 @@ pub mod pallet {
                     Restriction::Free,
                     Fortitude::Force,
                 )?;
-                info.status = JobStatus::Proven { operator, challenge_end };
+                info.status = JobStatus::Proven {
+                    operator,
+                    challenge_end,
+                };
                 Jobs::<T>::insert(job, info);
-                Self::deposit_event(Event::ChallengeDismissed { job, challenger, slashed });
+                Self::deposit_event(Event::ChallengeDismissed {
+                    job,
+                    challenger,
+                    slashed,
+                });
                 Ok(())
             }
         }
@@ -710,11 +868,17 @@ pub mod pallet {
             ensure_signed(origin)?;
             let info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
             let (operator, challenge_end) = match &info.status {
-                JobStatus::Proven { operator, challenge_end } => (operator.clone(), *challenge_end),
+                JobStatus::Proven {
+                    operator,
+                    challenge_end,
+                } => (operator.clone(), *challenge_end),
                 JobStatus::Challenged { .. } => return Err(Error::<T>::ChallengePending.into()),
                 _ => return Err(Error::<T>::JobNotProven.into()),
             };
-            ensure!(frame_system::Pallet::<T>::block_number() > challenge_end, Error::<T>::ChallengeWindowOpen);
+            ensure!(
+                frame_system::Pallet::<T>::block_number() > challenge_end,
+                Error::<T>::ChallengeWindowOpen
+            );
 
             let budget = Self::release_budget(&info)?;
             let contributors_paid = T::ContributorShare::get().mul_floor(budget);
@@ -723,12 +887,23 @@ pub mod pallet {
                 T::Rewards::credit_pool(&info.developer, info.pool, contributors_paid)?;
             }
             if operator_paid > 0 {
-                T::Rewards::credit_account(&info.developer, &operator, RewardSource::Compute, operator_paid)?;
+                T::Rewards::credit_account(
+                    &info.developer,
+                    &operator,
+                    RewardSource::Compute,
+                    operator_paid,
+                )?;
             }
             T::Models::activate(info.model)?;
             Self::free_operator(&operator);
             Jobs::<T>::remove(job);
-            Self::deposit_event(Event::JobSettled { job, model: info.model, operator, operator_paid, contributors_paid });
+            Self::deposit_event(Event::JobSettled {
+                job,
+                model: info.model,
+                operator,
+                operator_paid,
+                contributors_paid,
+            });
             Ok(())
         }
     }
@@ -747,8 +922,9 @@ pub mod pallet {
         /// Up to `max` open jobs with ids from `from`, lowest first (for the runtime API; it scans
         /// the jobs, so it is for off-chain callers only).
         pub fn open_jobs(from: JobId, max: u32) -> Vec<(JobId, JobInfoOf<T>)> {
-            let mut open: Vec<_> =
-                Jobs::<T>::iter().filter(|(id, info)| *id >= from && info.status == JobStatus::Open).collect();
+            let mut open: Vec<_> = Jobs::<T>::iter()
+                .filter(|(id, info)| *id >= from && info.status == JobStatus::Open)
+                .collect();
             open.sort_unstable_by_key(|(id, _)| *id);
             open.truncate(max as usize);
             open
@@ -756,7 +932,9 @@ pub mod pallet {
 
         fn ensure_valid_hardware(hardware: &Hardware) -> DispatchResult {
             ensure!(
-                !hardware.gpu_model.is_empty() && hardware.gpu_memory_mib > 0 && hardware.gpu_count > 0,
+                !hardware.gpu_model.is_empty()
+                    && hardware.gpu_memory_mib > 0
+                    && hardware.gpu_count > 0,
                 Error::<T>::InvalidHardware
             );
             Ok(())
@@ -768,34 +946,58 @@ pub mod pallet {
                 .strip_prefix(b"https://".as_slice())
                 .or_else(|| url.strip_prefix(b"http://".as_slice()))
                 .ok_or(Error::<T>::InvalidEndpoint)?;
-            ensure!(!rest.is_empty() && !rest.iter().any(|b| b.is_ascii_whitespace()), Error::<T>::InvalidEndpoint);
+            ensure!(
+                !rest.is_empty() && !rest.iter().any(|b| b.is_ascii_whitespace()),
+                Error::<T>::InvalidEndpoint
+            );
             Ok(())
         }
 
         /// Checks everything in `proof` the chain can check against `op` and `job`.
-        fn verify_proof(op: &OperatorInfo<Balance>, job: &JobInfoOf<T>, proof: &SignedTrainingProof) -> DispatchResult {
+        fn verify_proof(
+            op: &OperatorInfo<Balance>,
+            job: &JobInfoOf<T>,
+            proof: &SignedTrainingProof,
+        ) -> DispatchResult {
             let payload = &proof.payload;
-            ensure!(payload.worker_key == op.worker_key, Error::<T>::WrongWorkerKey);
+            ensure!(
+                payload.worker_key == op.worker_key,
+                Error::<T>::WrongWorkerKey
+            );
             ensure!(proof.verify(), Error::<T>::BadSignature);
             ensure!(
                 T::Models::base_weights_hash(job.base_model) == Some(payload.base_model_hash),
                 Error::<T>::BaseModelMismatch
             );
-            let version =
-                T::Datanets::version(job.pool.datanet, job.pool.version).ok_or(Error::<T>::VersionNotFound)?;
-            ensure!(version.merkle_root == payload.dataset_root, Error::<T>::DatasetRootMismatch);
-            ensure!(payload.hyperparameters_hash == job.hyperparameters_hash, Error::<T>::HyperParametersMismatch);
+            let version = T::Datanets::version(job.pool.datanet, job.pool.version)
+                .ok_or(Error::<T>::VersionNotFound)?;
             ensure!(
-                !payload.adapter_cid.is_empty() &&
-                    payload.steps > 0 && payload.tokens > 0 &&
-                    payload.metrics.eval_rouge_ppm <= attribution_primitives::PARTS_PER_MILLION,
+                version.merkle_root == payload.dataset_root,
+                Error::<T>::DatasetRootMismatch
+            );
+            ensure!(
+                payload.hyperparameters_hash == job.hyperparameters_hash,
+                Error::<T>::HyperParametersMismatch
+            );
+            ensure!(
+                !payload.adapter_cid.is_empty()
+                    && payload.steps > 0
+                    && payload.tokens > 0
+                    && payload.metrics.eval_rouge_ppm <= attribution_primitives::PARTS_PER_MILLION,
                 Error::<T>::MalformedProof
             );
-            ensure!(!payload.contributions.is_empty(), Error::<T>::NoContributions);
-            ensure!(payload.contributions.windows(2).all(|w| w[0] < w[1]), Error::<T>::ContributionsNotSorted);
+            ensure!(
+                !payload.contributions.is_empty(),
+                Error::<T>::NoContributions
+            );
+            ensure!(
+                payload.contributions.windows(2).all(|w| w[0] < w[1]),
+                Error::<T>::ContributionsNotSorted
+            );
             for contribution in payload.contributions.iter() {
                 ensure!(
-                    T::Datanets::member(job.pool.datanet, job.pool.version, *contribution).is_some(),
+                    T::Datanets::member(job.pool.datanet, job.pool.version, *contribution)
+                        .is_some(),
                     Error::<T>::ContributionNotInVersion
                 );
             }
@@ -803,11 +1005,20 @@ pub mod pallet {
         }
 
         fn release_budget(job: &JobInfoOf<T>) -> Result<Balance, DispatchError> {
-            T::Currency::release(&HoldReason::JobBudget.into(), &job.developer, job.budget, Precision::BestEffort)
+            T::Currency::release(
+                &HoldReason::JobBudget.into(),
+                &job.developer,
+                job.budget,
+                Precision::BestEffort,
+            )
         }
 
         /// Moves up to `amount` of `operator`'s stake to `to`; returns what moved.
-        fn slash_stake(operator: &T::AccountId, amount: Balance, to: &T::AccountId) -> Result<Balance, DispatchError> {
+        fn slash_stake(
+            operator: &T::AccountId,
+            amount: Balance,
+            to: &T::AccountId,
+        ) -> Result<Balance, DispatchError> {
             T::Currency::transfer_on_hold(
                 &HoldReason::OperatorStake.into(),
                 operator,
@@ -834,17 +1045,35 @@ pub mod pallet {
             challenger: T::AccountId,
             bond: Balance,
         ) -> DispatchResult {
-            T::Currency::release(&HoldReason::ChallengeBond.into(), &challenger, bond, Precision::BestEffort)?;
+            T::Currency::release(
+                &HoldReason::ChallengeBond.into(),
+                &challenger,
+                bond,
+                Precision::BestEffort,
+            )?;
             let op = Operators::<T>::take(&operator).ok_or(Error::<T>::NotOperator)?;
             WorkerKeys::<T>::remove(op.worker_key);
-            let to_challenger =
-                Self::slash_stake(&operator, T::ChallengerShare::get().mul_floor(op.stake), &challenger)?;
-            let to_treasury =
-                Self::slash_stake(&operator, op.stake.saturating_sub(to_challenger), &T::Treasury::get())?;
+            let to_challenger = Self::slash_stake(
+                &operator,
+                T::ChallengerShare::get().mul_floor(op.stake),
+                &challenger,
+            )?;
+            let to_treasury = Self::slash_stake(
+                &operator,
+                op.stake.saturating_sub(to_challenger),
+                &T::Treasury::get(),
+            )?;
             let refunded = Self::release_budget(info)?;
             T::Models::reject(info.model)?;
             Jobs::<T>::remove(job);
-            Self::deposit_event(Event::FraudProven { job, operator, challenger, to_challenger, to_treasury, refunded });
+            Self::deposit_event(Event::FraudProven {
+                job,
+                operator,
+                challenger,
+                to_challenger,
+                to_treasury,
+                refunded,
+            });
             Ok(())
         }
 
@@ -869,42 +1098,74 @@ pub mod pallet {
                     JobStatus::Open => None,
                     JobStatus::Claimed { operator, .. } => Some(operator),
                     JobStatus::Proven { operator, .. } => Some(operator),
-                    JobStatus::Challenged { operator, challenger, bond, .. } => {
+                    JobStatus::Challenged {
+                        operator,
+                        challenger,
+                        bond,
+                        ..
+                    } => {
                         let held = bonds.entry(challenger.clone()).or_default();
                         *held = held.saturating_add(*bond);
                         Some(operator)
-                    },
+                    }
                 };
-                let proven = matches!(info.status, JobStatus::Proven { .. } | JobStatus::Challenged { .. });
-                ensure!(info.proof_hash.is_some() == proven, "proof hash does not match the job status");
+                let proven = matches!(
+                    info.status,
+                    JobStatus::Proven { .. } | JobStatus::Challenged { .. }
+                );
+                ensure!(
+                    info.proof_hash.is_some() == proven,
+                    "proof hash does not match the job status"
+                );
                 if let Some(operator) = worker {
                     let current = Operators::<T>::get(operator).and_then(|op| op.current_job);
-                    ensure!(current == Some(id), "a job's operator does not have it as its current job");
+                    ensure!(
+                        current == Some(id),
+                        "a job's operator does not have it as its current job"
+                    );
                 }
             }
             for (developer, budget) in budgets {
-                ensure!(held::<T>(HoldReason::JobBudget, &developer) == budget, "held budget differs from jobs");
+                ensure!(
+                    held::<T>(HoldReason::JobBudget, &developer) == budget,
+                    "held budget differs from jobs"
+                );
             }
             for (challenger, bond) in bonds {
-                ensure!(held::<T>(HoldReason::ChallengeBond, &challenger) == bond, "held bond differs from challenges");
+                ensure!(
+                    held::<T>(HoldReason::ChallengeBond, &challenger) == bond,
+                    "held bond differs from challenges"
+                );
             }
             let mut operators = 0usize;
             for (who, op) in Operators::<T>::iter() {
                 operators = operators.saturating_add(1);
-                ensure!(held::<T>(HoldReason::OperatorStake, &who) == op.stake, "held stake differs from record");
-                ensure!(WorkerKeys::<T>::get(op.worker_key) == Some(who.clone()), "worker key not indexed");
+                ensure!(
+                    held::<T>(HoldReason::OperatorStake, &who) == op.stake,
+                    "held stake differs from record"
+                );
+                ensure!(
+                    WorkerKeys::<T>::get(op.worker_key) == Some(who.clone()),
+                    "worker key not indexed"
+                );
                 if let Some(job) = op.current_job {
                     let status = Jobs::<T>::get(job).map(|info| info.status);
                     let works_on_it = match status {
-                        Some(JobStatus::Claimed { operator, .. }) |
-                        Some(JobStatus::Proven { operator, .. }) |
-                        Some(JobStatus::Challenged { operator, .. }) => operator == who,
+                        Some(JobStatus::Claimed { operator, .. })
+                        | Some(JobStatus::Proven { operator, .. })
+                        | Some(JobStatus::Challenged { operator, .. }) => operator == who,
                         _ => false,
                     };
-                    ensure!(works_on_it, "an operator's current job is not claimed or proven by it");
+                    ensure!(
+                        works_on_it,
+                        "an operator's current job is not claimed or proven by it"
+                    );
                 }
             }
-            ensure!(WorkerKeys::<T>::iter().count() == operators, "stale worker key entries");
+            ensure!(
+                WorkerKeys::<T>::iter().count() == operators,
+                "stale worker key entries"
+            );
             Ok(())
         }
     }

@@ -10,11 +10,7 @@ use attribution_primitives::{
 };
 use frame_support::{
     derive_impl, parameter_types,
-    traits::{
-        fungible::Mutate,
-        tokens::Preservation,
-        ConstU128, ConstU64,
-    },
+    traits::{fungible::Mutate, tokens::Preservation, ConstU128, ConstU64},
 };
 use frame_system::EnsureRoot;
 use sp_core::{sr25519, Pair};
@@ -116,8 +112,17 @@ struct MockVersion {
 /// A credit the rewards stand-in received.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Credit {
-    Pool { payer: AccountId, pool: PoolId, amount: Balance },
-    Account { payer: AccountId, who: AccountId, source: RewardSource, amount: Balance },
+    Pool {
+        payer: AccountId,
+        pool: PoolId,
+        amount: Balance,
+    },
+    Account {
+        payer: AccountId,
+        who: AccountId,
+        source: RewardSource,
+        amount: Balance,
+    },
 }
 
 thread_local! {
@@ -130,20 +135,34 @@ pub struct MockDatanets;
 
 impl MockDatanets {
     /// Publishes `pool` with Merkle root `root` and the given contributions, all by [`CONTRIBUTOR`].
-    pub fn publish(pool: PoolId, root: Hash, contributions: impl IntoIterator<Item = ContributionId>) {
-        let members = contributions.into_iter().map(|id| (id, CONTRIBUTOR)).collect();
-        VERSIONS.with(|versions| versions.borrow_mut().insert(pool, MockVersion { root, members }));
+    pub fn publish(
+        pool: PoolId,
+        root: Hash,
+        contributions: impl IntoIterator<Item = ContributionId>,
+    ) {
+        let members = contributions
+            .into_iter()
+            .map(|id| (id, CONTRIBUTOR))
+            .collect();
+        VERSIONS.with(|versions| {
+            versions
+                .borrow_mut()
+                .insert(pool, MockVersion { root, members })
+        });
     }
 }
 
 impl DatanetsInspect<AccountId> for MockDatanets {
     fn version(datanet: DatanetId, version: VersionIndex) -> Option<VersionSummary> {
         VERSIONS.with(|versions| {
-            versions.borrow().get(&PoolId { datanet, version }).map(|v| VersionSummary {
-                merkle_root: v.root,
-                contributions: v.members.len() as u32,
-                total_weight: v.members.len() as u128,
-            })
+            versions
+                .borrow()
+                .get(&PoolId { datanet, version })
+                .map(|v| VersionSummary {
+                    merkle_root: v.root,
+                    contributions: v.members.len() as u32,
+                    total_weight: v.members.len() as u128,
+                })
         })
     }
 
@@ -157,7 +176,10 @@ impl DatanetsInspect<AccountId> for MockDatanets {
                 .borrow()
                 .get(&PoolId { datanet, version })
                 .and_then(|v| v.members.get(&contribution).copied())
-                .map(|contributor| VersionMember { contributor, weight: 1 })
+                .map(|contributor| VersionMember {
+                    contributor,
+                    weight: 1,
+                })
         })
     }
 
@@ -181,7 +203,12 @@ impl MockRewards {
     }
 
     fn take(payer: &AccountId, amount: Balance, credit: Credit) -> DispatchResult {
-        <Balances as Mutate<AccountId>>::transfer(payer, &REWARDS_POT, amount, Preservation::Preserve)?;
+        <Balances as Mutate<AccountId>>::transfer(
+            payer,
+            &REWARDS_POT,
+            amount,
+            Preservation::Preserve,
+        )?;
         CREDITS.with(|credits| credits.borrow_mut().push(credit));
         Ok(())
     }
@@ -189,11 +216,33 @@ impl MockRewards {
 
 impl RewardsCredit<AccountId, Balance> for MockRewards {
     fn credit_pool(payer: &AccountId, pool: PoolId, amount: Balance) -> DispatchResult {
-        Self::take(payer, amount, Credit::Pool { payer: *payer, pool, amount })
+        Self::take(
+            payer,
+            amount,
+            Credit::Pool {
+                payer: *payer,
+                pool,
+                amount,
+            },
+        )
     }
 
-    fn credit_account(payer: &AccountId, who: &AccountId, source: RewardSource, amount: Balance) -> DispatchResult {
-        Self::take(payer, amount, Credit::Account { payer: *payer, who: *who, source, amount })
+    fn credit_account(
+        payer: &AccountId,
+        who: &AccountId,
+        source: RewardSource,
+        amount: Balance,
+    ) -> DispatchResult {
+        Self::take(
+            payer,
+            amount,
+            Credit::Account {
+                payer: *payer,
+                who: *who,
+                source,
+                amount,
+            },
+        )
     }
 }
 
@@ -202,12 +251,19 @@ impl crate::BenchmarkHelper<AccountId> for MockDatanets {
     fn base_model(owner: &AccountId, weights_hash: Hash) -> attribution_primitives::ModelId {
         Balances::set_balance(owner, FUNDS);
         let id = pallet_models::NextModelId::<Test>::get();
-        Models::register_base_model(RuntimeOrigin::signed(*owner), model_name(b"bench"), base_model(weights_hash))
-            .expect("the owner is funded and the model is valid");
+        Models::register_base_model(
+            RuntimeOrigin::signed(*owner),
+            model_name(b"bench"),
+            base_model(weights_hash),
+        )
+        .expect("the owner is funded and the model is valid");
         id
     }
 
-    fn datanet_version(_contributor: &AccountId, contributions: u32) -> (PoolId, Hash, Vec<ContributionId>) {
+    fn datanet_version(
+        _contributor: &AccountId,
+        contributions: u32,
+    ) -> (PoolId, Hash, Vec<ContributionId>) {
         let ids: Vec<ContributionId> = (1..=ContributionId::from(contributions)).collect();
         Self::publish(POOL, ROOT, ids.clone());
         (POOL, ROOT, ids)
@@ -215,7 +271,10 @@ impl crate::BenchmarkHelper<AccountId> for MockDatanets {
 }
 
 /// The version jobs train on in the tests, and its root.
-pub const POOL: PoolId = PoolId { datanet: 3, version: 1 };
+pub const POOL: PoolId = PoolId {
+    datanet: 3,
+    version: 1,
+};
 pub const ROOT: Hash = Hash::repeat_byte(0x77);
 /// The base model's weights hash.
 pub const BASE_HASH: Hash = Hash::repeat_byte(0x11);
@@ -247,7 +306,11 @@ pub fn model_name(text: &[u8]) -> attribution_primitives::models::ModelName {
 }
 
 pub fn hardware() -> Hardware {
-    Hardware { gpu_model: b"NVIDIA RTX 4090".to_vec().try_into().unwrap(), gpu_memory_mib: 24_576, gpu_count: 1 }
+    Hardware {
+        gpu_model: b"NVIDIA RTX 4090".to_vec().try_into().unwrap(),
+        gpu_memory_mib: 24_576,
+        gpu_count: 1,
+    }
 }
 
 pub fn endpoint(url: &[u8]) -> Endpoint {
@@ -266,10 +329,33 @@ impl ExtBuilder {
     pub fn build(self) -> sp_io::TestExternalities {
         VERSIONS.with(|versions| versions.borrow_mut().clear());
         CREDITS.with(|credits| credits.borrow_mut().clear());
-        let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-        let funded = [DEV, MODEL_OWNER, OP_A, OP_B, OP_C, STRANGER, TREASURY, REWARDS_POT];
+        let mut storage = frame_system::GenesisConfig::<Test>::default()
+            .build_storage()
+            .unwrap();
+        let funded = [
+            DEV,
+            MODEL_OWNER,
+            OP_A,
+            OP_B,
+            OP_C,
+            STRANGER,
+            TREASURY,
+            REWARDS_POT,
+        ];
         pallet_balances::GenesisConfig::<Test> {
-            balances: funded.iter().map(|who| (*who, if *who == TREASURY || *who == REWARDS_POT { ED } else { FUNDS })).collect(),
+            balances: funded
+                .iter()
+                .map(|who| {
+                    (
+                        *who,
+                        if *who == TREASURY || *who == REWARDS_POT {
+                            ED
+                        } else {
+                            FUNDS
+                        },
+                    )
+                })
+                .collect(),
             ..Default::default()
         }
         .assimilate_storage(&mut storage)

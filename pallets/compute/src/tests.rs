@@ -1,8 +1,8 @@
 //! Stories of operators, jobs, proofs, challenges and settlements.
 
 use crate::{
-    mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, NextJobId, OperatorInfo, Operators,
-    OperatorsInspect, SignedTrainingProof, TrainingMethod, TrainingProof, WorkerKeys,
+    mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, NextJobId, OperatorInfo,
+    Operators, OperatorsInspect, SignedTrainingProof, TrainingMethod, TrainingProof, WorkerKeys,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -80,7 +80,10 @@ fn payload(job: JobId, key: sr25519::Public) -> TrainingProof {
         adapter_cid: Cid::truncate_from(b"bafkadapter".to_vec()),
         steps: 200,
         tokens: 102_400,
-        metrics: EvalMetrics { final_loss_ppm: 1_700_000, eval_rouge_ppm: 380_000 },
+        metrics: EvalMetrics {
+            final_loss_ppm: 1_700_000,
+            eval_rouge_ppm: 380_000,
+        },
         checkpoint_root: Hash::repeat_byte(0xC0),
         contributions: ContributionList::truncate_from(vec![1, 3, 5]),
     }
@@ -92,7 +95,7 @@ fn proof_by_a(payload: TrainingProof) -> SignedTrainingProof {
 }
 
 fn submit(operator: AccountId, proof: SignedTrainingProof) -> sp_runtime::DispatchResult {
-    Compute::submit_training_proof(RuntimeOrigin::signed(operator), proof)
+    Compute::submit_training_proof(RuntimeOrigin::signed(operator), Box::new(proof))
 }
 
 /// `setup`, claimed by A at block 1 and proven at block 2 (window ends at 2 + CHALLENGE_PERIOD).
@@ -149,7 +152,11 @@ mod register_operator {
             assert_eq!(Compute::operator(OP_A).map(|op| op.stake), Some(MIN_STAKE));
             assert_eq!(
                 last_event(),
-                Event::OperatorRegistered { operator: OP_A, worker_key: worker(0xA).public(), stake: MIN_STAKE }
+                Event::OperatorRegistered {
+                    operator: OP_A,
+                    worker_key: worker(0xA).public(),
+                    stake: MIN_STAKE
+                }
             );
         });
     }
@@ -159,7 +166,13 @@ mod register_operator {
         ExtBuilder.build_and_execute(|| {
             register(OP_A, 0xA);
             let register_b = |key: sr25519::Public, stake| {
-                Compute::register_operator(RuntimeOrigin::signed(OP_B), key, hardware(), endpoint(b"http://b"), stake)
+                Compute::register_operator(
+                    RuntimeOrigin::signed(OP_B),
+                    key,
+                    hardware(),
+                    endpoint(b"http://b"),
+                    stake,
+                )
             };
             assert_noop!(
                 Compute::register_operator(
@@ -171,9 +184,18 @@ mod register_operator {
                 ),
                 Error::<Test>::AlreadyOperator
             );
-            assert_noop!(register_b(worker(0xB).public(), MIN_STAKE - 1), Error::<Test>::StakeTooLow);
-            assert_noop!(register_b(worker(0xA).public(), MIN_STAKE), Error::<Test>::WorkerKeyInUse);
-            assert_noop!(register_b(worker(0xB).public(), FUNDS * 2), TokenError::FundsUnavailable);
+            assert_noop!(
+                register_b(worker(0xB).public(), MIN_STAKE - 1),
+                Error::<Test>::StakeTooLow
+            );
+            assert_noop!(
+                register_b(worker(0xA).public(), MIN_STAKE),
+                Error::<Test>::WorkerKeyInUse
+            );
+            assert_noop!(
+                register_b(worker(0xB).public(), FUNDS * 2),
+                TokenError::FundsUnavailable
+            );
         });
     }
 
@@ -191,16 +213,34 @@ mod register_operator {
             };
             let mut no_gpu = hardware();
             no_gpu.gpu_model = Default::default();
-            assert_noop!(try_register(no_gpu, b"http://a"), Error::<Test>::InvalidHardware);
+            assert_noop!(
+                try_register(no_gpu, b"http://a"),
+                Error::<Test>::InvalidHardware
+            );
             let mut no_memory = hardware();
             no_memory.gpu_memory_mib = 0;
-            assert_noop!(try_register(no_memory, b"http://a"), Error::<Test>::InvalidHardware);
+            assert_noop!(
+                try_register(no_memory, b"http://a"),
+                Error::<Test>::InvalidHardware
+            );
             let mut no_count = hardware();
             no_count.gpu_count = 0;
-            assert_noop!(try_register(no_count, b"http://a"), Error::<Test>::InvalidHardware);
+            assert_noop!(
+                try_register(no_count, b"http://a"),
+                Error::<Test>::InvalidHardware
+            );
 
-            for url in [&b""[..], b"ftp://a", b"http://", b"https://a b", b"gpu.example"] {
-                assert_noop!(try_register(hardware(), url), Error::<Test>::InvalidEndpoint);
+            for url in [
+                &b""[..],
+                b"ftp://a",
+                b"http://",
+                b"https://a b",
+                b"gpu.example",
+            ] {
+                assert_noop!(
+                    try_register(hardware(), url),
+                    Error::<Test>::InvalidEndpoint
+                );
             }
         });
     }
@@ -221,13 +261,20 @@ mod rotate_worker_key {
     fn rotation_replaces_the_key_and_frees_the_old_one() {
         ExtBuilder.build_and_execute(|| {
             register(OP_A, 0xA);
-            assert_ok!(Compute::rotate_worker_key(RuntimeOrigin::signed(OP_A), worker(0xAA).public()));
+            assert_ok!(Compute::rotate_worker_key(
+                RuntimeOrigin::signed(OP_A),
+                worker(0xAA).public()
+            ));
 
             assert_eq!(Compute::worker_key(&OP_A), Some(worker(0xAA).public()));
             assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), None);
             assert_eq!(
                 last_event(),
-                Event::WorkerKeyRotated { operator: OP_A, old: worker(0xA).public(), new: worker(0xAA).public() }
+                Event::WorkerKeyRotated {
+                    operator: OP_A,
+                    old: worker(0xA).public(),
+                    new: worker(0xAA).public()
+                }
             );
             // The old key may now be registered by someone else.
             register(OP_B, 0xA);
@@ -239,12 +286,16 @@ mod rotate_worker_key {
         ExtBuilder.build_and_execute(|| {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
-            assert_ok!(Compute::rotate_worker_key(RuntimeOrigin::signed(OP_A), worker(0xAA).public()));
+            assert_ok!(Compute::rotate_worker_key(
+                RuntimeOrigin::signed(OP_A),
+                worker(0xAA).public()
+            ));
             assert_noop!(
                 submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))),
                 Error::<Test>::WrongWorkerKey
             );
-            let fresh = SignedTrainingProof::sign(payload(job, worker(0xAA).public()), &worker(0xAA));
+            let fresh =
+                SignedTrainingProof::sign(payload(job, worker(0xAA).public()), &worker(0xAA));
             assert_ok!(submit(OP_A, fresh));
         });
     }
@@ -294,9 +345,16 @@ mod update_operator {
         ExtBuilder.build_and_execute(|| {
             register(OP_A, 0xA);
             let a = || RuntimeOrigin::signed(OP_A);
-            assert_noop!(Compute::update_operator(a(), None, None), Error::<Test>::NothingToUpdate);
             assert_noop!(
-                Compute::update_operator(RuntimeOrigin::signed(STRANGER), None, Some(endpoint(b"http://x"))),
+                Compute::update_operator(a(), None, None),
+                Error::<Test>::NothingToUpdate
+            );
+            assert_noop!(
+                Compute::update_operator(
+                    RuntimeOrigin::signed(STRANGER),
+                    None,
+                    Some(endpoint(b"http://x"))
+                ),
                 Error::<Test>::NotOperator
             );
             assert_noop!(
@@ -305,7 +363,10 @@ mod update_operator {
             );
             let mut broken = hardware();
             broken.gpu_count = 0;
-            assert_noop!(Compute::update_operator(a(), Some(broken), None), Error::<Test>::InvalidHardware);
+            assert_noop!(
+                Compute::update_operator(a(), Some(broken), None),
+                Error::<Test>::InvalidHardware
+            );
         });
     }
 }
@@ -322,7 +383,13 @@ mod deregister_operator {
             assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), None);
             assert_eq!(held(HoldReason::OperatorStake, OP_A), 0);
             assert_eq!(free(OP_A), FUNDS);
-            assert_eq!(last_event(), Event::OperatorDeregistered { operator: OP_A, released: MIN_STAKE });
+            assert_eq!(
+                last_event(),
+                Event::OperatorDeregistered {
+                    operator: OP_A,
+                    released: MIN_STAKE
+                }
+            );
         });
     }
 
@@ -330,9 +397,15 @@ mod deregister_operator {
     fn refuses_strangers_and_busy_operators() {
         ExtBuilder.build_and_execute(|| {
             let job = setup();
-            assert_noop!(Compute::deregister_operator(RuntimeOrigin::signed(STRANGER)), Error::<Test>::NotOperator);
+            assert_noop!(
+                Compute::deregister_operator(RuntimeOrigin::signed(STRANGER)),
+                Error::<Test>::NotOperator
+            );
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
-            assert_noop!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)), Error::<Test>::OperatorBusy);
+            assert_noop!(
+                Compute::deregister_operator(RuntimeOrigin::signed(OP_A)),
+                Error::<Test>::OperatorBusy
+            );
         });
     }
 }
@@ -366,7 +439,9 @@ mod request_training {
             let adapter = pallet_models::Models::<Test>::get(info.model).unwrap();
             assert_eq!(adapter.owner, DEV);
             assert_eq!(adapter.status, ModelStatus::Training);
-            let ModelKind::Adapter(lineage) = adapter.kind else { panic!("an adapter") };
+            let ModelKind::Adapter(lineage) = adapter.kind else {
+                panic!("an adapter")
+            };
             assert_eq!(lineage.spec.job, job);
             assert_eq!(lineage.spec.dataset_root, ROOT);
             assert_eq!(
@@ -402,17 +477,35 @@ mod request_training {
                     deadline,
                 )
             };
-            assert_noop!(request(BASE, POOL, MIN_BUDGET - 1, DEADLINE), Error::<Test>::BudgetTooLow);
-            assert_noop!(request(BASE, POOL, BUDGET, 1), Error::<Test>::DeadlinePassed);
-            let unpublished = crate::PoolId { datanet: POOL.datanet, version: POOL.version + 1 };
-            assert_noop!(request(BASE, unpublished, BUDGET, DEADLINE), Error::<Test>::VersionNotFound);
+            assert_noop!(
+                request(BASE, POOL, MIN_BUDGET - 1, DEADLINE),
+                Error::<Test>::BudgetTooLow
+            );
+            assert_noop!(
+                request(BASE, POOL, BUDGET, 1),
+                Error::<Test>::DeadlinePassed
+            );
+            let unpublished = crate::PoolId {
+                datanet: POOL.datanet,
+                version: POOL.version + 1,
+            };
+            assert_noop!(
+                request(BASE, unpublished, BUDGET, DEADLINE),
+                Error::<Test>::VersionNotFound
+            );
             assert_noop!(
                 request(42, POOL, BUDGET, DEADLINE),
                 pallet_models::Error::<Test>::BaseModelNotActive
             );
-            assert_noop!(request(BASE, POOL, FUNDS * 2, DEADLINE), TokenError::FundsUnavailable);
+            assert_noop!(
+                request(BASE, POOL, FUNDS * 2, DEADLINE),
+                TokenError::FundsUnavailable
+            );
             NextJobId::<Test>::put(JobId::MAX);
-            assert_noop!(request(BASE, POOL, BUDGET, DEADLINE), Error::<Test>::JobIdsExhausted);
+            assert_noop!(
+                request(BASE, POOL, BUDGET, DEADLINE),
+                Error::<Test>::JobIdsExhausted
+            );
         });
     }
 }
@@ -430,7 +523,13 @@ mod cancel_job {
             assert_eq!(pallet_models::Models::<Test>::get(model), None);
             assert_eq!(held(HoldReason::JobBudget, DEV), 0);
             assert_eq!(free(DEV), FUNDS);
-            assert_eq!(last_event(), Event::JobCancelled { job, refunded: BUDGET });
+            assert_eq!(
+                last_event(),
+                Event::JobCancelled {
+                    job,
+                    refunded: BUDGET
+                }
+            );
         });
     }
 
@@ -438,10 +537,19 @@ mod cancel_job {
     fn refuses_others_claimed_and_unknown_jobs() {
         ExtBuilder.build_and_execute(|| {
             let job = setup();
-            assert_noop!(Compute::cancel_job(RuntimeOrigin::signed(OP_A), job), Error::<Test>::NotDeveloper);
-            assert_noop!(Compute::cancel_job(RuntimeOrigin::signed(DEV), 99), Error::<Test>::JobNotFound);
+            assert_noop!(
+                Compute::cancel_job(RuntimeOrigin::signed(OP_A), job),
+                Error::<Test>::NotDeveloper
+            );
+            assert_noop!(
+                Compute::cancel_job(RuntimeOrigin::signed(DEV), 99),
+                Error::<Test>::JobNotFound
+            );
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
-            assert_noop!(Compute::cancel_job(RuntimeOrigin::signed(DEV), job), Error::<Test>::JobNotOpen);
+            assert_noop!(
+                Compute::cancel_job(RuntimeOrigin::signed(DEV), job),
+                Error::<Test>::JobNotOpen
+            );
         });
     }
 }
@@ -455,15 +563,34 @@ mod claim_job {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             let expires_at = 1 + CLAIM_TIMEOUT;
-            assert_eq!(status(job), JobStatus::Claimed { operator: OP_A, expires_at });
+            assert_eq!(
+                status(job),
+                JobStatus::Claimed {
+                    operator: OP_A,
+                    expires_at
+                }
+            );
             assert_eq!(Operators::<Test>::get(OP_A).unwrap().current_job, Some(job));
-            assert_eq!(last_event(), Event::JobClaimed { job, operator: OP_A, expires_at });
+            assert_eq!(
+                last_event(),
+                Event::JobClaimed {
+                    job,
+                    operator: OP_A,
+                    expires_at
+                }
+            );
             assert!(Compute::open_jobs(0, 10).is_empty());
 
             // A deadline sooner than the timeout caps the claim.
             let soon = post_job(BUDGET, 4);
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), soon));
-            assert_eq!(status(soon), JobStatus::Claimed { operator: OP_B, expires_at: 4 });
+            assert_eq!(
+                status(soon),
+                JobStatus::Claimed {
+                    operator: OP_B,
+                    expires_at: 4
+                }
+            );
         });
     }
 
@@ -473,7 +600,10 @@ mod claim_job {
             let job = setup();
             let second = post_job(BUDGET, DEADLINE);
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
-            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_A), second), Error::<Test>::OperatorBusy);
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_A), second),
+                Error::<Test>::OperatorBusy
+            );
         });
     }
 
@@ -481,14 +611,26 @@ mod claim_job {
     fn refuses_strangers_taken_late_and_unknown_jobs() {
         ExtBuilder.build_and_execute(|| {
             let job = setup();
-            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(STRANGER), job), Error::<Test>::NotOperator);
-            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_A), 99), Error::<Test>::JobNotFound);
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(STRANGER), job),
+                Error::<Test>::NotOperator
+            );
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_A), 99),
+                Error::<Test>::JobNotFound
+            );
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
-            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_B), job), Error::<Test>::JobNotOpen);
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_B), job),
+                Error::<Test>::JobNotOpen
+            );
 
             let late = post_job(BUDGET, 5);
             run_to(6);
-            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_B), late), Error::<Test>::DeadlinePassed);
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_B), late),
+                Error::<Test>::DeadlinePassed
+            );
         });
     }
 
@@ -498,8 +640,14 @@ mod claim_job {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             run_to(2 + CLAIM_TIMEOUT);
-            assert_ok!(Compute::release_expired_claim(RuntimeOrigin::signed(STRANGER), job));
-            assert_noop!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job), Error::<Test>::StakeTooLow);
+            assert_ok!(Compute::release_expired_claim(
+                RuntimeOrigin::signed(STRANGER),
+                job
+            ));
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_A), job),
+                Error::<Test>::StakeTooLow
+            );
         });
     }
 }
@@ -513,7 +661,10 @@ mod release_expired_claim {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             run_to(2 + CLAIM_TIMEOUT);
-            assert_ok!(Compute::release_expired_claim(RuntimeOrigin::signed(STRANGER), job));
+            assert_ok!(Compute::release_expired_claim(
+                RuntimeOrigin::signed(STRANGER),
+                job
+            ));
 
             let slashed = MIN_STAKE / 10;
             assert_eq!(status(job), JobStatus::Open);
@@ -522,7 +673,14 @@ mod release_expired_claim {
             assert_eq!(op.stake, MIN_STAKE - slashed);
             assert_eq!(held(HoldReason::OperatorStake, OP_A), MIN_STAKE - slashed);
             assert_eq!(free(TREASURY), ED + slashed);
-            assert_eq!(last_event(), Event::ClaimReleased { job, operator: OP_A, slashed });
+            assert_eq!(
+                last_event(),
+                Event::ClaimReleased {
+                    job,
+                    operator: OP_A,
+                    slashed
+                }
+            );
 
             // The job is open again for another operator.
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), job));
@@ -558,11 +716,19 @@ mod submit_training_proof {
             let challenge_end = 2 + CHALLENGE_PERIOD;
 
             let info = Jobs::<Test>::get(job).unwrap();
-            assert_eq!(info.status, JobStatus::Proven { operator: OP_A, challenge_end });
+            assert_eq!(
+                info.status,
+                JobStatus::Proven {
+                    operator: OP_A,
+                    challenge_end
+                }
+            );
             assert_eq!(info.proof_hash, Some(proof_hash));
             assert_eq!(model_status(info.model), ModelStatus::Challengeable);
             let lineage = pallet_models::Pallet::<Test>::model_with_lineage(info.model).unwrap();
-            let ModelKind::Adapter(lineage) = lineage.model.kind else { panic!("an adapter") };
+            let ModelKind::Adapter(lineage) = lineage.model.kind else {
+                panic!("an adapter")
+            };
             let artifact = lineage.artifact.unwrap();
             assert_eq!(artifact.trainer, OP_A);
             assert_eq!(artifact.proof_hash, proof_hash);
@@ -594,7 +760,8 @@ mod submit_training_proof {
             assert_noop!(submit(OP_A, forged), Error::<Test>::BadSignature);
 
             // Signed by B's key while claiming to be A's worker.
-            let impostor = SignedTrainingProof::sign(payload(job, worker(0xA).public()), &worker(0xB));
+            let impostor =
+                SignedTrainingProof::sign(payload(job, worker(0xA).public()), &worker(0xB));
             assert_noop!(submit(OP_A, impostor), Error::<Test>::BadSignature);
 
             // Changed after signing.
@@ -605,7 +772,16 @@ mod submit_training_proof {
             // Signed without the domain tag.
             let bare = payload(job, worker(0xA).public());
             let signature = worker(0xA).sign(&bare.encode());
-            assert_noop!(submit(OP_A, SignedTrainingProof { payload: bare, signature }), Error::<Test>::BadSignature);
+            assert_noop!(
+                submit(
+                    OP_A,
+                    SignedTrainingProof {
+                        payload: bare,
+                        signature
+                    }
+                ),
+                Error::<Test>::BadSignature
+            );
 
             // Signed under another proof kind's domain.
             let other_kind = payload(job, worker(0xA).public());
@@ -614,7 +790,13 @@ mod submit_training_proof {
                 &other_kind,
             ));
             assert_noop!(
-                submit(OP_A, SignedTrainingProof { payload: other_kind, signature }),
+                submit(
+                    OP_A,
+                    SignedTrainingProof {
+                        payload: other_kind,
+                        signature
+                    }
+                ),
                 Error::<Test>::BadSignature
             );
         });
@@ -643,7 +825,10 @@ mod submit_training_proof {
                 submit(STRANGER, proof_by_a(payload(job, worker(0xA).public()))),
                 Error::<Test>::NotOperator
             );
-            assert_noop!(submit(OP_A, proof_by_a(payload(99, worker(0xA).public()))), Error::<Test>::JobNotFound);
+            assert_noop!(
+                submit(OP_A, proof_by_a(payload(99, worker(0xA).public()))),
+                Error::<Test>::JobNotFound
+            );
         });
     }
 
@@ -653,7 +838,10 @@ mod submit_training_proof {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             run_to(2 + CLAIM_TIMEOUT);
-            assert_noop!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))), Error::<Test>::ClaimExpired);
+            assert_noop!(
+                submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))),
+                Error::<Test>::ClaimExpired
+            );
         });
     }
 
@@ -686,7 +874,10 @@ mod submit_training_proof {
                 Error::<Test>::DatasetRootMismatch
             );
             assert_noop!(
-                submit(OP_A, with(|p| p.hyperparameters_hash = Hash::repeat_byte(0xBB))),
+                submit(
+                    OP_A,
+                    with(|p| p.hyperparameters_hash = Hash::repeat_byte(0xBB))
+                ),
                 Error::<Test>::HyperParametersMismatch
             );
             // The adapter may not pose as an already registered model.
@@ -707,10 +898,22 @@ mod submit_training_proof {
                 p.contributions = ContributionList::truncate_from(ids);
                 proof_by_a(p)
             };
-            assert_noop!(submit(OP_A, listing(vec![])), Error::<Test>::NoContributions);
-            assert_noop!(submit(OP_A, listing(vec![3, 1])), Error::<Test>::ContributionsNotSorted);
-            assert_noop!(submit(OP_A, listing(vec![1, 1])), Error::<Test>::ContributionsNotSorted);
-            assert_noop!(submit(OP_A, listing(vec![1, 6])), Error::<Test>::ContributionNotInVersion);
+            assert_noop!(
+                submit(OP_A, listing(vec![])),
+                Error::<Test>::NoContributions
+            );
+            assert_noop!(
+                submit(OP_A, listing(vec![3, 1])),
+                Error::<Test>::ContributionsNotSorted
+            );
+            assert_noop!(
+                submit(OP_A, listing(vec![1, 1])),
+                Error::<Test>::ContributionsNotSorted
+            );
+            assert_noop!(
+                submit(OP_A, listing(vec![1, 6])),
+                Error::<Test>::ContributionNotInVersion
+            );
         });
     }
 
@@ -724,9 +927,18 @@ mod submit_training_proof {
                 change(&mut p);
                 proof_by_a(p)
             };
-            assert_noop!(submit(OP_A, with(|p| p.adapter_cid = Cid::default())), Error::<Test>::MalformedProof);
-            assert_noop!(submit(OP_A, with(|p| p.steps = 0)), Error::<Test>::MalformedProof);
-            assert_noop!(submit(OP_A, with(|p| p.tokens = 0)), Error::<Test>::MalformedProof);
+            assert_noop!(
+                submit(OP_A, with(|p| p.adapter_cid = Cid::default())),
+                Error::<Test>::MalformedProof
+            );
+            assert_noop!(
+                submit(OP_A, with(|p| p.steps = 0)),
+                Error::<Test>::MalformedProof
+            );
+            assert_noop!(
+                submit(OP_A, with(|p| p.tokens = 0)),
+                Error::<Test>::MalformedProof
+            );
             assert_noop!(
                 submit(OP_A, with(|p| p.metrics.eval_rouge_ppm = 1_000_001)),
                 Error::<Test>::MalformedProof
@@ -741,8 +953,10 @@ mod submit_training_proof {
             let mut bytes = proof.payload.encode();
             // Re-encode with an over-long contribution list in place of the bounded one.
             let listed = proof.payload.contributions.encode();
-            let too_many: Vec<ContributionId> =
-                (0..=ContributionId::from(attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS)).collect();
+            let too_many: Vec<ContributionId> = (0..=ContributionId::from(
+                attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS,
+            ))
+                .collect();
             let cut = bytes.len() - listed.len();
             bytes.truncate(cut);
             bytes.extend(too_many.encode());
@@ -758,7 +972,10 @@ mod submit_training_proof {
             let mut info = Jobs::<Test>::get(job).unwrap();
             info.pool.version += 1;
             Jobs::<Test>::insert(job, info);
-            assert_noop!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))), Error::<Test>::VersionNotFound);
+            assert_noop!(
+                submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))),
+                Error::<Test>::VersionNotFound
+            );
         });
     }
 }
@@ -771,13 +988,30 @@ mod challenge {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
             let evidence = Hash::repeat_byte(0xEE);
-            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, evidence));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                evidence
+            ));
             assert_eq!(
                 status(job),
-                JobStatus::Challenged { operator: OP_A, challenge_end: 2 + CHALLENGE_PERIOD, challenger: OP_B, bond: BOND }
+                JobStatus::Challenged {
+                    operator: OP_A,
+                    challenge_end: 2 + CHALLENGE_PERIOD,
+                    challenger: OP_B,
+                    bond: BOND
+                }
             );
             assert_eq!(held(HoldReason::ChallengeBond, OP_B), BOND);
-            assert_eq!(last_event(), Event::Challenged { job, challenger: OP_B, bond: BOND, evidence });
+            assert_eq!(
+                last_event(),
+                Event::Challenged {
+                    job,
+                    challenger: OP_B,
+                    bond: BOND,
+                    evidence
+                }
+            );
         });
     }
 
@@ -790,12 +1024,25 @@ mod challenge {
                 Compute::challenge(RuntimeOrigin::signed(STRANGER), job, evidence),
                 Error::<Test>::NotOperator
             );
-            assert_noop!(Compute::challenge(RuntimeOrigin::signed(OP_A), job, evidence), Error::<Test>::OwnProof);
-            assert_noop!(Compute::challenge(RuntimeOrigin::signed(OP_B), 99, evidence), Error::<Test>::JobNotFound);
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(OP_A), job, evidence),
+                Error::<Test>::OwnProof
+            );
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(OP_B), 99, evidence),
+                Error::<Test>::JobNotFound
+            );
             let open = post_job(BUDGET, DEADLINE);
-            assert_noop!(Compute::challenge(RuntimeOrigin::signed(OP_B), open, evidence), Error::<Test>::JobNotProven);
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(OP_B), open, evidence),
+                Error::<Test>::JobNotProven
+            );
 
-            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, evidence));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                evidence
+            ));
             register(OP_C, 0xC);
             assert_noop!(
                 Compute::challenge(RuntimeOrigin::signed(OP_C), job, evidence),
@@ -821,7 +1068,9 @@ mod challenge {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
             let spendable = free(OP_B) - ED;
-            assert_ok!(<Balances as frame_support::traits::fungible::Mutate<AccountId>>::transfer(
+            assert_ok!(<Balances as frame_support::traits::fungible::Mutate<
+                AccountId,
+            >>::transfer(
                 &OP_B,
                 &STRANGER,
                 spendable - BOND / 2,
@@ -841,7 +1090,11 @@ mod resolve_challenge {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
             let model = Jobs::<Test>::get(job).unwrap().model;
-            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
             assert_ok!(Compute::resolve_challenge(RuntimeOrigin::root(), job, true));
 
             let to_challenger = MIN_STAKE / 2;
@@ -859,7 +1112,14 @@ mod resolve_challenge {
             assert_eq!(model_status(model), ModelStatus::Rejected);
             assert_eq!(
                 last_event(),
-                Event::FraudProven { job, operator: OP_A, challenger: OP_B, to_challenger, to_treasury, refunded: BUDGET }
+                Event::FraudProven {
+                    job,
+                    operator: OP_A,
+                    challenger: OP_B,
+                    to_challenger,
+                    to_treasury,
+                    refunded: BUDGET
+                }
             );
             assert!(MockRewards::credits().is_empty());
         });
@@ -869,14 +1129,35 @@ mod resolve_challenge {
     fn a_dismissed_challenge_loses_its_bond_and_the_proof_settles() {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
-            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
-            assert_ok!(Compute::resolve_challenge(RuntimeOrigin::root(), job, false));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            assert_ok!(Compute::resolve_challenge(
+                RuntimeOrigin::root(),
+                job,
+                false
+            ));
 
-            assert_eq!(status(job), JobStatus::Proven { operator: OP_A, challenge_end: 2 + CHALLENGE_PERIOD });
+            assert_eq!(
+                status(job),
+                JobStatus::Proven {
+                    operator: OP_A,
+                    challenge_end: 2 + CHALLENGE_PERIOD
+                }
+            );
             assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
             assert_eq!(free(OP_B), FUNDS - MIN_STAKE - BOND);
             assert_eq!(free(TREASURY), ED + BOND);
-            assert_eq!(last_event(), Event::ChallengeDismissed { job, challenger: OP_B, slashed: BOND });
+            assert_eq!(
+                last_event(),
+                Event::ChallengeDismissed {
+                    job,
+                    challenger: OP_B,
+                    slashed: BOND
+                }
+            );
 
             run_to(3 + CHALLENGE_PERIOD);
             assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
@@ -887,9 +1168,19 @@ mod resolve_challenge {
     fn only_the_challenge_origin_resolves_pending_challenges() {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
-            assert_noop!(Compute::resolve_challenge(RuntimeOrigin::root(), job, true), Error::<Test>::NotChallenged);
-            assert_noop!(Compute::resolve_challenge(RuntimeOrigin::root(), 99, true), Error::<Test>::JobNotFound);
-            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            assert_noop!(
+                Compute::resolve_challenge(RuntimeOrigin::root(), job, true),
+                Error::<Test>::NotChallenged
+            );
+            assert_noop!(
+                Compute::resolve_challenge(RuntimeOrigin::root(), 99, true),
+                Error::<Test>::JobNotFound
+            );
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
             assert_noop!(
                 Compute::resolve_challenge(RuntimeOrigin::signed(OP_B), job, true),
                 DispatchError::BadOrigin
@@ -914,8 +1205,17 @@ mod settle {
             assert_eq!(
                 MockRewards::credits(),
                 vec![
-                    Credit::Pool { payer: DEV, pool: POOL, amount: contributors_paid },
-                    Credit::Account { payer: DEV, who: OP_A, source: RewardSource::Compute, amount: operator_paid },
+                    Credit::Pool {
+                        payer: DEV,
+                        pool: POOL,
+                        amount: contributors_paid
+                    },
+                    Credit::Account {
+                        payer: DEV,
+                        who: OP_A,
+                        source: RewardSource::Compute,
+                        amount: operator_paid
+                    },
                 ]
             );
             assert_eq!(held(HoldReason::JobBudget, DEV), 0);
@@ -926,7 +1226,13 @@ mod settle {
             assert_eq!(Jobs::<Test>::get(job), None);
             assert_eq!(
                 last_event(),
-                Event::JobSettled { job, model, operator: OP_A, operator_paid, contributors_paid }
+                Event::JobSettled {
+                    job,
+                    model,
+                    operator: OP_A,
+                    operator_paid,
+                    contributors_paid
+                }
             );
 
             // The operator is free to leave or take the next job.
@@ -940,7 +1246,10 @@ mod settle {
             let job = proven_job();
             run_to(3 + CHALLENGE_PERIOD);
             assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
-            assert_noop!(Compute::settle(RuntimeOrigin::signed(STRANGER), job), Error::<Test>::JobNotFound);
+            assert_noop!(
+                Compute::settle(RuntimeOrigin::signed(STRANGER), job),
+                Error::<Test>::JobNotFound
+            );
             assert_eq!(MockRewards::credits().len(), 2);
         });
     }
@@ -952,7 +1261,11 @@ mod settle {
             let settle = |job| Compute::settle(RuntimeOrigin::signed(STRANGER), job);
             run_to(2 + CHALLENGE_PERIOD);
             assert_noop!(settle(job), Error::<Test>::ChallengeWindowOpen);
-            assert_ok!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
             run_to(3 + CHALLENGE_PERIOD);
             assert_noop!(settle(job), Error::<Test>::ChallengePending);
             let open = post_job(BUDGET, DEADLINE);

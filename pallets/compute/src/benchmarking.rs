@@ -1,0 +1,347 @@
+//! Benchmarks of compute's calls. Worker keys live in the benchmark's keystore, so proofs carry
+//! real sr25519 signatures and their verification is measured.
+
+use super::*;
+use crate::Pallet as Compute;
+use alloc::{boxed::Box, vec};
+use attribution_primitives::{
+    compute::{ContributionList, MAX_ENDPOINT_LEN, MAX_GPU_MODEL_LEN, MAX_PROOF_CONTRIBUTIONS},
+    models::{Cid, EvalMetrics},
+    signing::{signing_message, TRAINING_PROOF_DOMAIN},
+};
+use frame_benchmarking::v2::*;
+use frame_support::traits::{
+    fungible::{Inspect, Mutate},
+    EnsureOrigin, Get,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, Pallet as System, RawOrigin};
+use sp_core::sr25519;
+use sp_runtime::{traits::Saturating, KeyTypeId};
+
+/// Where the benchmark keeps its worker keys.
+const WORKER_KEY_TYPE: KeyTypeId = KeyTypeId(*b"acwk");
+const BASE_HASH: Hash = Hash::repeat_byte(0x11);
+const HYPER: Hash = Hash::repeat_byte(0x22);
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+    let who: T::AccountId = account(name, index, 0);
+    let amount = T::MinOperatorStake::get()
+        .saturating_add(T::ChallengeBond::get())
+        .saturating_add(T::MinJobBudget::get())
+        .saturating_mul(4)
+        .saturating_add(T::Currency::minimum_balance().saturating_mul(100));
+    T::Currency::set_balance(&who, amount);
+    who
+}
+
+fn worker_key() -> sr25519::Public {
+    sp_io::crypto::sr25519_generate(WORKER_KEY_TYPE, None)
+}
+
+fn hardware() -> Hardware {
+    Hardware {
+        gpu_model: vec![b'g'; MAX_GPU_MODEL_LEN as usize]
+            .try_into()
+            .expect("at the bound"),
+        gpu_memory_mib: 81_920,
+        gpu_count: 8,
+    }
+}
+
+fn endpoint() -> Endpoint {
+    let mut url = b"https://".to_vec();
+    url.resize(MAX_ENDPOINT_LEN as usize, b'e');
+    Endpoint::truncate_from(url)
+}
+
+fn operator<T: Config>(index: u32) -> (T::AccountId, sr25519::Public) {
+    let who = funded::<T>("operator", index);
+    let key = worker_key();
+    Compute::<T>::register_operator(
+        RawOrigin::Signed(who.clone()).into(),
+        key,
+        hardware(),
+        endpoint(),
+        T::MinOperatorStake::get(),
+    )
+    .expect("the operator is funded and its record valid");
+    (who, key)
+}
+
+/// An open job on a version of `contributions` contributions; returns it with that version's ids.
+fn open_job<T: Config>(contributions: u32) -> (JobId, T::AccountId, Vec<ContributionId>) {
+    let owner = funded::<T>("model-owner", 0);
+    let base_model = T::BenchmarkHelper::base_model(&owner, BASE_HASH);
+    let (pool, _, ids) = T::BenchmarkHelper::datanet_version(&owner, contributions);
+    let developer = funded::<T>("developer", 0);
+    let job = NextJobId::<T>::get();
+    let deadline = System::<T>::block_number().saturating_add(1_000u32.into());
+    Compute::<T>::request_training(
+        RawOrigin::Signed(developer.clone()).into(),
+        ModelName::truncate_from(vec![b'm'; ModelName::bound()]),
+        base_model,
+        pool,
+        TrainingMethod::Qlora,
+        HYPER,
+        T::MinJobBudget::get(),
+        deadline,
+    )
+    .expect("the developer is funded and the version published");
+    (job, developer, ids)
+}
+
+fn signed_proof<T: Config>(
+    job: JobId,
+    key: sr25519::Public,
+    contributions: Vec<ContributionId>,
+) -> SignedTrainingProof {
+    let info = Jobs::<T>::get(job).expect("the job exists");
+    let payload = TrainingProof {
+        job,
+        worker_key: key,
+        base_model_hash: BASE_HASH,
+        dataset_root: info.dataset_root,
+        hyperparameters_hash: HYPER,
+        adapter_hash: Hash::repeat_byte(0xAD),
+        adapter_cid: Cid::truncate_from(vec![b'c'; Cid::bound()]),
+        steps: 1_000,
+        tokens: 1_000_000,
+        metrics: EvalMetrics {
+            final_loss_ppm: 1_500_000,
+            eval_rouge_ppm: 400_000,
+        },
+        checkpoint_root: Hash::repeat_byte(0xC0),
+        contributions: ContributionList::truncate_from(contributions),
+    };
+    let signature = sp_io::crypto::sr25519_sign(
+        WORKER_KEY_TYPE,
+        &key,
+        &signing_message(TRAINING_PROOF_DOMAIN, &payload),
+    )
+    .expect("the key is in the keystore");
+    SignedTrainingProof { payload, signature }
+}
+
+/// A job proven by a fresh operator; returns it and the operator.
+fn proven_job<T: Config>() -> (JobId, T::AccountId) {
+    let (job, _, ids) = open_job::<T>(1);
+    let (prover, key) = operator::<T>(0);
+    Compute::<T>::claim_job(RawOrigin::Signed(prover.clone()).into(), job)
+        .expect("the job is open");
+    Compute::<T>::submit_training_proof(
+        RawOrigin::Signed(prover.clone()).into(),
+        Box::new(signed_proof::<T>(job, key, ids)),
+    )
+    .expect("the proof is valid");
+    (job, prover)
+}
+
+fn advance<T: Config>(blocks: BlockNumberFor<T>) {
+    System::<T>::set_block_number(System::<T>::block_number().saturating_add(blocks));
+}
+
+fn ensure_treasury_exists<T: Config>() {
+    let treasury = T::Treasury::get();
+    if T::Currency::balance(&treasury) < T::Currency::minimum_balance() {
+        T::Currency::set_balance(&treasury, T::Currency::minimum_balance());
+    }
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    #[benchmark]
+    fn register_operator() {
+        let caller = funded::<T>("operator", 0);
+        let key = worker_key();
+
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(caller.clone()),
+            key,
+            hardware(),
+            endpoint(),
+            T::MinOperatorStake::get(),
+        );
+
+        assert_eq!(WorkerKeys::<T>::get(key), Some(caller));
+    }
+
+    #[benchmark]
+    fn rotate_worker_key() {
+        let (caller, _) = operator::<T>(0);
+        let new = worker_key();
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller.clone()), new);
+
+        assert_eq!(WorkerKeys::<T>::get(new), Some(caller));
+    }
+
+    #[benchmark]
+    fn update_operator() {
+        let (caller, _) = operator::<T>(0);
+        let mut updated = hardware();
+        updated.gpu_count = 1;
+
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(caller.clone()),
+            Some(updated.clone()),
+            Some(endpoint()),
+        );
+
+        assert_eq!(
+            Operators::<T>::get(caller).map(|op| op.hardware),
+            Some(updated)
+        );
+    }
+
+    #[benchmark]
+    fn deregister_operator() {
+        let (caller, _) = operator::<T>(0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller.clone()));
+
+        assert!(Operators::<T>::get(caller).is_none());
+    }
+
+    #[benchmark]
+    fn request_training() {
+        let owner = funded::<T>("model-owner", 0);
+        let base_model = T::BenchmarkHelper::base_model(&owner, BASE_HASH);
+        let (pool, _, _) = T::BenchmarkHelper::datanet_version(&owner, 1);
+        let developer = funded::<T>("developer", 0);
+        let job = NextJobId::<T>::get();
+        let deadline = System::<T>::block_number().saturating_add(1_000u32.into());
+
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(developer),
+            ModelName::truncate_from(vec![b'm'; ModelName::bound()]),
+            base_model,
+            pool,
+            TrainingMethod::Lora,
+            HYPER,
+            T::MinJobBudget::get(),
+            deadline,
+        );
+
+        assert!(Jobs::<T>::contains_key(job));
+    }
+
+    #[benchmark]
+    fn cancel_job() {
+        let (job, developer, _) = open_job::<T>(1);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(developer), job);
+
+        assert!(!Jobs::<T>::contains_key(job));
+    }
+
+    #[benchmark]
+    fn claim_job() {
+        let (job, _, _) = open_job::<T>(1);
+        let (caller, _) = operator::<T>(0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller.clone()), job);
+
+        assert_eq!(
+            Operators::<T>::get(caller).and_then(|op| op.current_job),
+            Some(job)
+        );
+    }
+
+    #[benchmark]
+    fn release_expired_claim() {
+        let (job, _, _) = open_job::<T>(1);
+        let (claimer, _) = operator::<T>(0);
+        Compute::<T>::claim_job(RawOrigin::Signed(claimer.clone()).into(), job)
+            .expect("the job is open");
+        ensure_treasury_exists::<T>();
+        advance::<T>(T::ClaimTimeout::get().saturating_add(1u32.into()));
+        let caller = funded::<T>("anyone", 0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), job);
+
+        assert_eq!(
+            Jobs::<T>::get(job).map(|info| info.status),
+            Some(JobStatus::Open)
+        );
+    }
+
+    #[benchmark]
+    fn submit_training_proof(c: Linear<1, MAX_PROOF_CONTRIBUTIONS>) {
+        let (job, _, ids) = open_job::<T>(c);
+        let (caller, key) = operator::<T>(0);
+        Compute::<T>::claim_job(RawOrigin::Signed(caller.clone()).into(), job)
+            .expect("the job is open");
+        let proof = Box::new(signed_proof::<T>(job, key, ids));
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), proof);
+
+        assert!(Jobs::<T>::get(job)
+            .and_then(|info| info.proof_hash)
+            .is_some());
+    }
+
+    #[benchmark]
+    fn challenge() {
+        let (job, _) = proven_job::<T>();
+        let (challenger, _) = operator::<T>(1);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(challenger), job, Hash::repeat_byte(0xEE));
+
+        assert!(matches!(
+            Jobs::<T>::get(job).map(|info| info.status),
+            Some(JobStatus::Challenged { .. })
+        ));
+    }
+
+    // The fraud branch: it slashes, releases and removes more than a dismissal does.
+    #[benchmark]
+    fn resolve_challenge() -> Result<(), BenchmarkError> {
+        let (job, prover) = proven_job::<T>();
+        let (challenger, _) = operator::<T>(1);
+        Compute::<T>::challenge(
+            RawOrigin::Signed(challenger).into(),
+            job,
+            Hash::repeat_byte(0xEE),
+        )
+        .expect("the proof is in its window");
+        ensure_treasury_exists::<T>();
+        let origin =
+            T::ChallengeOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, job, true);
+
+        assert!(Operators::<T>::get(prover).is_none());
+        Ok(())
+    }
+
+    #[benchmark]
+    fn settle() {
+        let (job, prover) = proven_job::<T>();
+        advance::<T>(T::ChallengePeriod::get().saturating_add(1u32.into()));
+        let caller = funded::<T>("anyone", 0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), job);
+
+        assert!(!Jobs::<T>::contains_key(job));
+        assert_eq!(
+            Operators::<T>::get(prover).and_then(|op| op.current_job),
+            None
+        );
+    }
+
+    impl_benchmark_test_suite!(Compute, crate::mock::ExtBuilder.build(), crate::mock::Test);
+}
