@@ -30,7 +30,12 @@ pub fn blake2b_256(bytes: &[u8]) -> [u8; 32] {
 
 /// Writes what `method` trains (a PEFT adapter, the prefixes, or the whole model) to
 /// `output.dir/checkpoint-{step}` and hashes it.
-pub fn write_trainable(model: &Llama, method: &Method, step: usize, output: &Output) -> Result<CheckpointRecord> {
+pub fn write_trainable(
+    model: &Llama,
+    method: &Method,
+    step: usize,
+    output: &Output,
+) -> Result<CheckpointRecord> {
     let dir = output.dir.join(format!("checkpoint-{step}"));
     let weights = match method {
         Method::Lora(lora) | Method::Qlora(lora) => {
@@ -44,7 +49,9 @@ pub fn write_trainable(model: &Llama, method: &Method, step: usize, output: &Out
             path
         }
         Method::Full => {
-            model.to_checkpoint(&output.model_config).save(&dir, StoredDtype::F32)?;
+            model
+                .to_checkpoint(&output.model_config)
+                .save(&dir, StoredDtype::F32)?;
             dir.join("model.safetensors")
         }
     };

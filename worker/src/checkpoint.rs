@@ -55,7 +55,8 @@ impl Checkpoint {
     pub fn load(dir: &Path) -> Result<Self> {
         let config_path = dir.join("config.json");
         let config: LlamaConfig = serde_json::from_slice(
-            &std::fs::read(&config_path).with_context(|| format!("reading {}", config_path.display()))?,
+            &std::fs::read(&config_path)
+                .with_context(|| format!("reading {}", config_path.display()))?,
         )
         .with_context(|| format!("parsing {}", config_path.display()))?;
         config.validate()?;
@@ -66,7 +67,10 @@ impl Checkpoint {
     /// Writes `config.json` and `model.safetensors` into `dir`.
     pub fn save(&self, dir: &Path, dtype: StoredDtype) -> Result<()> {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&self.config)?)?;
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(&self.config)?,
+        )?;
         write_safetensors(&self.tensors, dtype, &dir.join("model.safetensors"))
     }
 
@@ -80,7 +84,11 @@ impl Checkpoint {
         let mut tensors = BTreeMap::new();
         for (name, shape) in config.tensor_shapes() {
             let len = shape.iter().product();
-            let std = if shape[0] == config.vocab_size { vocab_std } else { 0.02 };
+            let std = if shape[0] == config.vocab_size {
+                vocab_std
+            } else {
+                0.02
+            };
             let bound = std * 3f32.sqrt();
             let values = if shape.len() == 1 {
                 vec![1.0; len]
@@ -111,11 +119,13 @@ impl Checkpoint {
 /// Reads every tensor of a safetensors file as `f32`.
 pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, HostTensor>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let file = SafeTensors::deserialize(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    let file =
+        SafeTensors::deserialize(&bytes).with_context(|| format!("parsing {}", path.display()))?;
     file.tensors()
         .into_iter()
         .map(|(name, view)| {
-            let values = decode(&view).with_context(|| format!("tensor `{name}` in {}", path.display()))?;
+            let values =
+                decode(&view).with_context(|| format!("tensor `{name}` in {}", path.display()))?;
             Ok((
                 name,
                 HostTensor {
@@ -128,7 +138,11 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, HostTensor>> {
 }
 
 /// Writes `tensors` as a safetensors file in `dtype`.
-pub fn write_safetensors(tensors: &BTreeMap<String, HostTensor>, dtype: StoredDtype, path: &Path) -> Result<()> {
+pub fn write_safetensors(
+    tensors: &BTreeMap<String, HostTensor>,
+    dtype: StoredDtype,
+    path: &Path,
+) -> Result<()> {
     let encoded: Vec<(&String, Vec<u8>, &HostTensor)> = tensors
         .iter()
         .map(|(name, tensor)| (name, encode(&tensor.values, dtype), tensor))
@@ -140,17 +154,32 @@ pub fn write_safetensors(tensors: &BTreeMap<String, HostTensor>, dtype: StoredDt
     };
     let views = encoded
         .iter()
-        .map(|(name, bytes, tensor)| Ok((name.as_str(), TensorView::new(st_dtype, tensor.shape.clone(), bytes)?)))
+        .map(|(name, bytes, tensor)| {
+            Ok((
+                name.as_str(),
+                TensorView::new(st_dtype, tensor.shape.clone(), bytes)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize_to_file(views, None, path).with_context(|| format!("writing {}", path.display()))
+    safetensors::serialize_to_file(views, None, path)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn decode(view: &TensorView<'_>) -> Result<Vec<f32>> {
     let data = view.data();
     Ok(match view.dtype() {
-        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::BF16 => data.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
         other => bail!("unsupported dtype {other:?} (expected F32, F16 or BF16)"),
     })
 }
@@ -158,7 +187,13 @@ fn decode(view: &TensorView<'_>) -> Result<Vec<f32>> {
 fn encode(values: &[f32], dtype: StoredDtype) -> Vec<u8> {
     match dtype {
         StoredDtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        StoredDtype::F16 => values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(),
-        StoredDtype::Bf16 => values.iter().flat_map(|v| bf16::from_f32(*v).to_le_bytes()).collect(),
+        StoredDtype::F16 => values
+            .iter()
+            .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+            .collect(),
+        StoredDtype::Bf16 => values
+            .iter()
+            .flat_map(|v| bf16::from_f32(*v).to_le_bytes())
+            .collect(),
     }
 }

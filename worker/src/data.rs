@@ -30,11 +30,25 @@ pub fn parse_jsonl(source: &str) -> Result<Vec<Example>> {
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line).with_context(|| format!("JSONL line {line_no}: not a valid row"))?;
+        let row: Row = serde_json::from_str(line)
+            .with_context(|| format!("JSONL line {line_no}: not a valid row"))?;
         let example = match row {
-            Row { prompt: Some(prompt), completion: Some(completion), text: None } => Example { prompt, completion },
-            Row { prompt: None, completion: None, text: Some(text) } => Example { prompt: String::new(), completion: text },
-            _ => bail!("JSONL line {line_no}: expected either `prompt` and `completion`, or `text` alone"),
+            Row {
+                prompt: Some(prompt),
+                completion: Some(completion),
+                text: None,
+            } => Example { prompt, completion },
+            Row {
+                prompt: None,
+                completion: None,
+                text: Some(text),
+            } => Example {
+                prompt: String::new(),
+                completion: text,
+            },
+            _ => bail!(
+                "JSONL line {line_no}: expected either `prompt` and `completion`, or `text` alone"
+            ),
         };
         examples.push(example);
     }
@@ -46,7 +60,8 @@ pub fn parse_jsonl(source: &str) -> Result<Vec<Example>> {
 
 /// Reads a JSONL file.
 pub fn read_jsonl(path: &Path) -> Result<Vec<Example>> {
-    let source = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse_jsonl(&source).with_context(|| format!("in {}", path.display()))
 }
 
@@ -71,9 +86,18 @@ pub struct SpecialTokens {
 }
 
 /// Tokenizes `prompt + completion`, truncated to `cutoff` tokens.
-pub fn encode(tokenizer: &Tokenizer, example: &Example, special: SpecialTokens, cutoff: usize) -> Result<Encoded> {
+pub fn encode(
+    tokenizer: &Tokenizer,
+    example: &Example,
+    special: SpecialTokens,
+    cutoff: usize,
+) -> Result<Encoded> {
     let ids = |text: &str| -> Result<Vec<u32>> {
-        Ok(tokenizer.encode(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
+        Ok(tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow!("tokenizing: {e}"))?
+            .get_ids()
+            .to_vec())
     };
     let mut tokens: Vec<u32> = special.bos.into_iter().collect();
     tokens.extend(ids(&example.prompt)?);
@@ -81,7 +105,10 @@ pub fn encode(tokenizer: &Tokenizer, example: &Example, special: SpecialTokens, 
     tokens.extend(ids(&example.completion)?);
     tokens.extend(special.eos);
     tokens.truncate(cutoff);
-    Ok(Encoded { tokens, prompt_len: prompt_len.min(cutoff) })
+    Ok(Encoded {
+        tokens,
+        prompt_len: prompt_len.min(cutoff),
+    })
 }
 
 /// A batch for next-token prediction.
@@ -99,14 +126,21 @@ pub struct Batch {
 
 /// Right-pads `examples` with `pad` to the longest of them.
 pub fn make_batch(examples: &[&Encoded], pad: u32, device: &Device) -> Batch {
-    let seq = examples.iter().map(|e| e.tokens.len()).max().unwrap_or(1).max(2) - 1;
+    let seq = examples
+        .iter()
+        .map(|e| e.tokens.len())
+        .max()
+        .unwrap_or(1)
+        .max(2)
+        - 1;
     let (mut inputs, mut targets, mut mask) = (Vec::new(), Vec::new(), Vec::new());
     for example in examples {
         let token = |i: usize| example.tokens.get(i).copied();
         for position in 0..seq {
             inputs.push(token(position).unwrap_or(pad) as i64);
             targets.push(token(position + 1).unwrap_or(pad) as i64);
-            let trained = position + 1 >= example.prompt_len.max(1) && position + 1 < example.tokens.len();
+            let trained =
+                position + 1 >= example.prompt_len.max(1) && position + 1 < example.tokens.len();
             mask.push(if trained { 1f32 } else { 0.0 });
         }
     }

@@ -5,11 +5,15 @@
 //! - [`lora`], [`nf4`], [`ptuning`], [`tuning`]: the fine-tuning methods.
 
 pub mod artifact;
+pub mod bench;
 pub mod checkpoint;
-pub mod lora;
-pub mod model;
 pub mod data;
+pub mod device;
 pub mod eval;
+pub mod job;
+pub mod lora;
+pub mod memory;
+pub mod model;
 pub mod nf4;
 pub mod peft;
 pub mod ptuning;

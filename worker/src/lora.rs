@@ -5,7 +5,6 @@
 //! so an untrained adapter leaves the model exactly as it was.
 
 use anyhow::{bail, ensure, Result};
-use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::module::linear;
@@ -68,21 +67,44 @@ impl TargetModule {
 }
 
 /// Hyper-parameters of the adapters.
-#[derive(Config, Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoraConfig {
     /// Rank `r` of `A: [d_in, r]` and `B: [r, d_out]`.
     pub rank: usize,
     /// Scale numerator: the update is multiplied by `alpha / rank`.
     pub alpha: f64,
     /// Dropout on the adapter's input.
-    #[config(default = 0.0)]
+    #[serde(default)]
     pub dropout: f64,
     /// Projection names (`q`, `k_proj`, ...); see [`TargetModule::parse`].
-    #[config(default = "vec![\"q\".into(), \"v\".into()]")]
+    #[serde(default = "default_targets")]
     pub targets: Vec<String>,
 }
 
+fn default_targets() -> Vec<String> {
+    vec!["q_proj".into(), "v_proj".into()]
+}
+
 impl LoraConfig {
+    /// Rank and alpha; no dropout, adapters on `q_proj` and `v_proj` (PEFT's Llama default).
+    pub fn new(rank: usize, alpha: f64) -> Self {
+        Self {
+            rank,
+            alpha,
+            dropout: 0.0,
+            targets: default_targets(),
+        }
+    }
+
+    pub fn with_dropout(self, dropout: f64) -> Self {
+        Self { dropout, ..self }
+    }
+
+    pub fn with_targets(self, targets: Vec<String>) -> Self {
+        Self { targets, ..self }
+    }
+
     /// Checks the values and resolves the target names.
     pub fn validate(&self) -> Result<Vec<TargetModule>> {
         ensure!(self.rank > 0, "LoRA rank must be at least 1 (got 0)");
@@ -91,8 +113,14 @@ impl LoraConfig {
             "LoRA dropout must be in [0, 1) (got {})",
             self.dropout
         );
-        ensure!(!self.targets.is_empty(), "LoRA needs at least one target module");
-        self.targets.iter().map(|t| TargetModule::parse(t)).collect()
+        ensure!(
+            !self.targets.is_empty(),
+            "LoRA needs at least one target module"
+        );
+        self.targets
+            .iter()
+            .map(|t| TargetModule::parse(t))
+            .collect()
     }
 
     /// `alpha / rank`.
@@ -104,7 +132,11 @@ impl LoraConfig {
     /// (Kaiming-uniform, bound `1/sqrt(d_in)`), `B` zero.
     pub fn init(&self, d_in: usize, d_out: usize, device: &Device) -> LoraAdapter {
         let bound = 1.0 / (d_in as f64).sqrt();
-        let a = Tensor::random([d_in, self.rank], Distribution::Uniform(-bound, bound), device);
+        let a = Tensor::random(
+            [d_in, self.rank],
+            Distribution::Uniform(-bound, bound),
+            device,
+        );
         let b = Tensor::zeros([self.rank, d_out], device);
         self.from_factors(a, b)
     }

@@ -1,4 +1,164 @@
-fn main() {
-    let device = burn::tensor::Device::default();
-    let _ = device;
+//! `attribution-worker`: fine-tune, evaluate and benchmark Llama-architecture models.
+
+use anyhow::{Context, Result};
+use attribution_worker::bench::{self, BenchConfig};
+use attribution_worker::checkpoint::StoredDtype;
+use attribution_worker::data::read_jsonl;
+use attribution_worker::device;
+use attribution_worker::eval::{evaluate, Generation};
+use attribution_worker::job::{Job, ModelDir};
+use attribution_worker::memory::PeakAllocator;
+use attribution_worker::model::Llama;
+use attribution_worker::peft;
+use attribution_worker::tuning::Method;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+#[global_allocator]
+static ALLOCATOR: PeakAllocator = PeakAllocator::new();
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Run on the CPU even when a GPU is available.
+    #[arg(long, global = true)]
+    cpu: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fine-tune a local checkpoint on a JSONL dataset as a job file describes.
+    Train {
+        #[arg(long)]
+        config: PathBuf,
+        /// Overrides `train.steps`.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Overrides `train.seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Overrides `output_dir`.
+        #[arg(long)]
+        output_dir: Option<PathBuf>,
+        /// Hides the progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Loss, perplexity and ROUGE of a model (with an optional PEFT adapter) on a JSONL file.
+    Eval {
+        #[arg(long)]
+        model_dir: PathBuf,
+        #[arg(long)]
+        adapter: Option<PathBuf>,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 512)]
+        cutoff: usize,
+        #[arg(long, default_value_t = 64)]
+        max_new_tokens: usize,
+    },
+    /// Fold a PEFT adapter into the base weights and write a full checkpoint.
+    Merge {
+        #[arg(long)]
+        model_dir: PathBuf,
+        #[arg(long)]
+        adapter: PathBuf,
+        #[arg(long)]
+        output_dir: PathBuf,
+    },
+    /// Measure every tuning method side by side on one synthetic model and task.
+    Bench {
+        #[command(flatten)]
+        config: BenchConfig,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let device = device::select(!cli.cpu);
+    match cli.command {
+        Command::Train {
+            config,
+            steps,
+            seed,
+            output_dir,
+            quiet,
+        } => {
+            let mut job = Job::load(&config)?;
+            job.train.steps = steps.unwrap_or(job.train.steps);
+            job.train.seed = seed.unwrap_or(job.train.seed);
+            job.train.progress &= !quiet;
+            job.output_dir = output_dir.unwrap_or(job.output_dir);
+            let report = job.run(&device)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::Eval {
+            model_dir,
+            adapter,
+            data,
+            cutoff,
+            max_new_tokens,
+        } => {
+            let dir = ModelDir::load(&model_dir)?;
+            let mut model = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, &device)?;
+            if let Some(adapter) = adapter {
+                model = peft::load_adapter(model, &adapter)?.0;
+            }
+            let examples = read_jsonl(&data)?;
+            let encoded = dir.encode(&examples, cutoff)?;
+            let generation = Generation {
+                max_new_tokens,
+                eos: dir.special.eos,
+                pad: dir.special.pad,
+            };
+            let report = evaluate(
+                &model,
+                &dir.tokenizer,
+                &examples,
+                &encoded,
+                generation,
+                &device,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::Merge {
+            model_dir,
+            adapter,
+            output_dir,
+        } => {
+            let dir = ModelDir::load(&model_dir)?;
+            let model = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, &device)?;
+            let (model, _) = peft::load_adapter(model, &adapter)?;
+            model
+                .merge_adapters()
+                .to_checkpoint(&dir.checkpoint.config)
+                .save(&output_dir, StoredDtype::F32)?;
+            std::fs::copy(
+                model_dir.join("tokenizer.json"),
+                output_dir.join("tokenizer.json"),
+            )
+            .context("copying tokenizer.json")?;
+            println!("merged checkpoint written to {}", output_dir.display());
+        }
+        Command::Bench { config, json } => {
+            let report = bench::run(&config, &ALLOCATOR, &device)?;
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+            }
+            println!("{}", report.markdown());
+        }
+    }
+    Ok(())
 }

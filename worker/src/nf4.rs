@@ -78,7 +78,11 @@ impl Nf4Matrix {
         let scale_mean = absmax.iter().sum::<f32>() / absmax.len().max(1) as f32;
         let scale_absmax: Vec<f32> = absmax
             .chunks(SCALE_BLOCK)
-            .map(|chunk| chunk.iter().fold(0f32, |m, c| m.max((c - scale_mean).abs())))
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .fold(0f32, |m, c| m.max((c - scale_mean).abs()))
+            })
             .collect();
         let scales = absmax
             .iter()
@@ -157,5 +161,8 @@ fn nearest_level(x: f32) -> u8 {
 
 /// Largest distance from any `x` in `[-1, 1]` to its nearest level: half the widest gap.
 pub fn level_error_bound() -> f32 {
-    LEVELS.windows(2).map(|w| (w[1] - w[0]) / 2.0).fold(0.0, f32::max)
+    LEVELS
+        .windows(2)
+        .map(|w| (w[1] - w[0]) / 2.0)
+        .fold(0.0, f32::max)
 }

@@ -61,8 +61,15 @@ impl PeftConfig {
 
     /// Our adapter settings from a PEFT description.
     pub fn to_lora(&self) -> Result<LoraConfig> {
-        ensure!(self.peft_type == "LORA", "adapter peft_type `{}` is not LORA", self.peft_type);
-        ensure!(!self.fan_in_fan_out, "fan_in_fan_out adapters are not supported");
+        ensure!(
+            self.peft_type == "LORA",
+            "adapter peft_type `{}` is not LORA",
+            self.peft_type
+        );
+        ensure!(
+            !self.fan_in_fan_out,
+            "fan_in_fan_out adapters are not supported"
+        );
         let lora = LoraConfig::new(self.r, self.lora_alpha)
             .with_dropout(self.lora_dropout)
             .with_targets(self.target_modules.clone());
@@ -98,18 +105,28 @@ fn host(tensor: Tensor<2>) -> HostTensor {
 }
 
 /// Writes `model`'s adapters into `dir` as a PEFT adapter.
-pub fn save_adapter(model: &Llama, lora: &LoraConfig, base_model: Option<String>, dir: &Path) -> Result<()> {
+pub fn save_adapter(
+    model: &Llama,
+    lora: &LoraConfig,
+    base_model: Option<String>,
+    dir: &Path,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let config = PeftConfig::from_lora(lora, base_model)?;
     std::fs::write(dir.join(CONFIG_FILE), serde_json::to_vec_pretty(&config)?)?;
-    write_safetensors(&adapter_tensors(model), StoredDtype::F32, &dir.join(WEIGHTS_FILE))
+    write_safetensors(
+        &adapter_tensors(model),
+        StoredDtype::F32,
+        &dir.join(WEIGHTS_FILE),
+    )
 }
 
 /// Attaches the PEFT adapter in `dir` to `model`, replacing any adapters it had.
 pub fn load_adapter(model: Llama, dir: &Path) -> Result<(Llama, LoraConfig)> {
     let config_path = dir.join(CONFIG_FILE);
     let config: PeftConfig = serde_json::from_slice(
-        &std::fs::read(&config_path).with_context(|| format!("reading {}", config_path.display()))?,
+        &std::fs::read(&config_path)
+            .with_context(|| format!("reading {}", config_path.display()))?,
     )
     .with_context(|| format!("parsing {}", config_path.display()))?;
     let lora = config.to_lora()?;
@@ -123,7 +140,9 @@ pub fn load_adapter(model: Llama, dir: &Path) -> Result<(Llama, LoraConfig)> {
         let [d_in, d_out] = projection.base.shape();
         let mut factor = |name: &str, shape: [usize; 2]| -> Result<Tensor<2>> {
             let key = key(path, name);
-            let tensor = tensors.remove(&key).with_context(|| format!("adapter has no tensor `{key}`"))?;
+            let tensor = tensors
+                .remove(&key)
+                .with_context(|| format!("adapter has no tensor `{key}`"))?;
             ensure!(
                 tensor.shape == shape,
                 "adapter tensor `{key}` has shape {:?}, but the model needs {:?}",
@@ -132,7 +151,10 @@ pub fn load_adapter(model: Llama, dir: &Path) -> Result<(Llama, LoraConfig)> {
             );
             let ours = tensor.transposed();
             let device = projection.base.tensor().device();
-            Ok(Tensor::from_data(TensorData::new(ours.values, ours.shape), &device))
+            Ok(Tensor::from_data(
+                TensorData::new(ours.values, ours.shape),
+                &device,
+            ))
         };
         let a = factor("lora_A", [lora.rank, d_in])?;
         let b = factor("lora_B", [d_out, lora.rank])?;

@@ -1,23 +1,46 @@
 //! P-tuning v2 (Liu et al. 2022): trainable key/value prefixes at every layer, the base model
 //! frozen. Every query attends to the `length` prefix positions before the sequence.
 
-use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Tensor};
+use serde::{Deserialize, Serialize};
 
 /// Prefix hyper-parameters.
-#[derive(Config, Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PrefixConfig {
     /// Prefix positions per layer (the P-tuning v2 reference setting is 128).
-    #[config(default = 128)]
+    #[serde(default = "default_length")]
     pub length: usize,
 }
 
+fn default_length() -> usize {
+    128
+}
+
+impl Default for PrefixConfig {
+    fn default() -> Self {
+        Self {
+            length: default_length(),
+        }
+    }
+}
+
 impl PrefixConfig {
+    pub fn with_length(self, length: usize) -> Self {
+        Self { length }
+    }
+
     /// A prefix for one layer with `kv_heads` heads of `head_dim`.
     pub fn init(&self, kv_heads: usize, head_dim: usize, device: &Device) -> Prefix {
         let shape = [kv_heads, self.length, head_dim];
-        let init = || Param::from_tensor(Tensor::random(shape, Distribution::Normal(0.0, 0.02), device));
+        let init = || {
+            Param::from_tensor(Tensor::random(
+                shape,
+                Distribution::Normal(0.0, 0.02),
+                device,
+            ))
+        };
         Prefix {
             key: init(),
             value: init(),

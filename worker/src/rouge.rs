@@ -20,8 +20,16 @@ impl Score {
         }
         let precision = overlap as f64 / predicted as f64;
         let recall = overlap as f64 / reference as f64;
-        let fmeasure = if overlap == 0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        Score { precision, recall, fmeasure }
+        let fmeasure = if overlap == 0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Score {
+            precision,
+            recall,
+            fmeasure,
+        }
     }
 }
 
@@ -38,7 +46,13 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let cleaned: String = text
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { ' ' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     cleaned.split_whitespace().map(str::to_string).collect()
 }
@@ -50,7 +64,11 @@ pub fn score(reference: &str, prediction: &str) -> RougeScores {
     RougeScores {
         rouge1: ngram_score(&reference, &prediction, 1),
         rouge2: ngram_score(&reference, &prediction, 2),
-        rouge_l: Score::new(lcs_len(&reference, &prediction), prediction.len(), reference.len()),
+        rouge_l: Score::new(
+            lcs_len(&reference, &prediction),
+            prediction.len(),
+            reference.len(),
+        ),
     }
 }
 
@@ -82,7 +100,11 @@ fn lcs_len(a: &[String], b: &[String]) -> usize {
         let mut diagonal = 0;
         for (j, y) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = if x == y { diagonal + 1 } else { above.max(row[j]) };
+            row[j + 1] = if x == y {
+                diagonal + 1
+            } else {
+                above.max(row[j])
+            };
             diagonal = above;
         }
     }

@@ -60,9 +60,15 @@ impl SyntheticTask {
         let mut rng = StdRng::seed_from_u64(seed);
         (0..count)
             .map(|_| {
-                let picks: Vec<usize> = (0..self.prompt_words).map(|_| rng.random_range(0..self.words)).collect();
+                let picks: Vec<usize> = (0..self.prompt_words)
+                    .map(|_| rng.random_range(0..self.words))
+                    .collect();
                 let prompt = picks.iter().map(|&w| word(w)).collect::<Vec<_>>().join(" ") + " =";
-                let completion = picks.iter().map(|&w| word(self.partner(w))).collect::<Vec<_>>().join(" ");
+                let completion = picks
+                    .iter()
+                    .map(|&w| word(self.partner(w)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 Example { prompt, completion }
             })
             .collect()
@@ -73,15 +79,35 @@ impl SyntheticTask {
     }
 
     /// A model configuration sized for the task.
-    pub fn config(&self, hidden: usize, intermediate: usize, layers: usize, heads: usize, kv_heads: usize) -> LlamaConfig {
-        let mut config = LlamaConfig::small(self.vocab_size(), hidden, intermediate, layers, heads, kv_heads);
+    pub fn config(
+        &self,
+        hidden: usize,
+        intermediate: usize,
+        layers: usize,
+        heads: usize,
+        kv_heads: usize,
+    ) -> LlamaConfig {
+        let mut config = LlamaConfig::small(
+            self.vocab_size(),
+            hidden,
+            intermediate,
+            layers,
+            heads,
+            kv_heads,
+        );
         config.bos_token_id = Some(BOS);
         config.eos_token_id = Some(EOS);
         config
     }
 
     /// Writes a random checkpoint and the tokenizer into `dir`, as a model download would.
-    pub fn write_model_dir(&self, config: LlamaConfig, seed: u64, dtype: StoredDtype, dir: &Path) -> Result<()> {
+    pub fn write_model_dir(
+        &self,
+        config: LlamaConfig,
+        seed: u64,
+        dtype: StoredDtype,
+        dir: &Path,
+    ) -> Result<()> {
         Checkpoint::random(config, seed).save(dir, dtype)?;
         self.tokenizer()?
             .save(dir.join("tokenizer.json"), false)

@@ -66,7 +66,10 @@ impl TrainConfig {
     fn validate(&self) -> Result<()> {
         ensure!(self.steps > 0, "steps must be at least 1");
         ensure!(self.batch_size > 0, "batch_size must be at least 1");
-        ensure!(self.grad_accumulation > 0, "grad_accumulation must be at least 1");
+        ensure!(
+            self.grad_accumulation > 0,
+            "grad_accumulation must be at least 1"
+        );
         ensure!(self.learning_rate > 0.0, "learning_rate must be positive");
         Ok(())
     }
@@ -104,6 +107,8 @@ pub struct TrainReport {
     pub checkpoints: Vec<CheckpointRecord>,
     pub trained_tokens: usize,
     pub seconds: f64,
+    /// Wall time of each optimizer step (without checkpoint writing).
+    pub step_seconds: Vec<f64>,
 }
 
 /// Where a run writes its checkpoints.
@@ -130,15 +135,21 @@ pub fn train(
     device.seed(config.seed);
     let mut optimizer_config = AdamWConfig::new().with_weight_decay(config.weight_decay);
     if config.max_grad_norm > 0.0 {
-        optimizer_config = optimizer_config.with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm)));
+        optimizer_config = optimizer_config
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm)));
     }
     let mut optimizer = optimizer_config.init();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = Vec::new();
 
-    let progress = if config.progress { ProgressBar::new(config.steps as u64) } else { ProgressBar::hidden() };
+    let progress = if config.progress {
+        ProgressBar::new(config.steps as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}").expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}")
+            .expect("valid template"),
     );
     let mut report = TrainReport {
         method: method.name().into(),
@@ -146,13 +157,22 @@ pub fn train(
         checkpoints: Vec::new(),
         trained_tokens: 0,
         seconds: 0.0,
+        step_seconds: Vec::with_capacity(config.steps),
     };
     let start = Instant::now();
     for step in 0..config.steps {
+        let step_start = Instant::now();
         let mut accumulator = GradientsAccumulator::<Llama>::new();
         let mut step_loss = 0.0;
         for _ in 0..config.grad_accumulation {
-            let batch = next_batch(examples, config.batch_size, &mut order, &mut rng, pad, device);
+            let batch = next_batch(
+                examples,
+                config.batch_size,
+                &mut order,
+                &mut rng,
+                pad,
+                device,
+            );
             let loss = masked_loss(model.forward(batch.inputs.clone()), &batch)
                 .div_scalar(config.grad_accumulation as f64);
             step_loss += loss.clone().into_scalar::<f32>();
@@ -161,6 +181,7 @@ pub fn train(
         }
         model = optimizer.step(config.learning_rate_at(step), model, accumulator.grads());
         report.losses.push(step_loss);
+        report.step_seconds.push(step_start.elapsed().as_secs_f64());
 
         let elapsed = start.elapsed().as_secs_f64();
         progress.set_message(format!(

@@ -36,7 +36,11 @@ fn tokenizer_json_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     write_model(dir.path(), StoredDtype::F32);
     let tokenizer = load_tokenizer(&dir.path().join("tokenizer.json")).unwrap();
-    let ids = tokenizer.encode("w3 w0 =", false).unwrap().get_ids().to_vec();
+    let ids = tokenizer
+        .encode("w3 w0 =", false)
+        .unwrap()
+        .get_ids()
+        .to_vec();
     assert_eq!(ids, [8, 5, 4]);
     assert_eq!(tokenizer.decode(&ids, true).unwrap(), "w3 w0 =");
 }
@@ -47,13 +51,20 @@ fn mismatched_shapes_are_refused() {
     write_model(dir.path(), StoredDtype::F32);
     let mut checkpoint = Checkpoint::load(dir.path()).unwrap();
     checkpoint.config.intermediate_size = 48;
-    let err = Llama::from_checkpoint(&checkpoint, &Method::Full, &Device::default()).unwrap_err().to_string();
+    let err = Llama::from_checkpoint(&checkpoint, &Method::Full, &Device::default())
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "checkpoint tensor `model.layers.0.mlp.gate_proj.weight` has shape [64, 32], but config.json implies [48, 32]"
     );
     checkpoint.config.intermediate_size = 64;
     checkpoint.config.num_key_value_heads = Some(3);
-    let err = Llama::from_checkpoint(&checkpoint, &Method::Full, &Device::default()).unwrap_err().to_string();
-    assert!(err.contains("must be a multiple of num_key_value_heads (3)"), "{err}");
+    let err = Llama::from_checkpoint(&checkpoint, &Method::Full, &Device::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("must be a multiple of num_key_value_heads (3)"),
+        "{err}"
+    );
 }

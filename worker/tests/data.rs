@@ -3,7 +3,8 @@ use burn::tensor::Device;
 
 #[test]
 fn rows_of_both_kinds_parse() {
-    let rows = parse_jsonl("{\"prompt\":\"a\",\"completion\":\"b\"}\n\n{\"text\":\"c d\"}\n").unwrap();
+    let rows =
+        parse_jsonl("{\"prompt\":\"a\",\"completion\":\"b\"}\n\n{\"text\":\"c d\"}\n").unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].prompt, "");
     assert_eq!(rows[1].completion, "c d");
@@ -11,19 +12,34 @@ fn rows_of_both_kinds_parse() {
 
 #[test]
 fn malformed_jsonl_names_the_line() {
-    let err = format!("{:#}", parse_jsonl("{\"text\":\"ok\"}\n{\"prompt\": \"x\"\n").unwrap_err());
+    let err = format!(
+        "{:#}",
+        parse_jsonl("{\"text\":\"ok\"}\n{\"prompt\": \"x\"\n").unwrap_err()
+    );
     assert!(err.contains("JSONL line 2"), "{err}");
     let err = parse_jsonl("{\"prompt\":\"x\"}").unwrap_err().to_string();
-    assert!(err.contains("line 1: expected either `prompt` and `completion`, or `text` alone"), "{err}");
+    assert!(
+        err.contains("line 1: expected either `prompt` and `completion`, or `text` alone"),
+        "{err}"
+    );
     let err = format!("{:#}", parse_jsonl("{\"txt\":\"x\"}").unwrap_err());
     assert!(err.contains("unknown field `txt`"), "{err}");
-    assert!(parse_jsonl("\n").unwrap_err().to_string().contains("no rows"));
+    assert!(parse_jsonl("\n")
+        .unwrap_err()
+        .to_string()
+        .contains("no rows"));
 }
 
 #[test]
 fn prompt_and_padding_are_masked() {
-    let a = Encoded { tokens: vec![1, 10, 11, 20, 21, 2], prompt_len: 3 };
-    let b = Encoded { tokens: vec![1, 12, 22, 2], prompt_len: 2 };
+    let a = Encoded {
+        tokens: vec![1, 10, 11, 20, 21, 2],
+        prompt_len: 3,
+    };
+    let b = Encoded {
+        tokens: vec![1, 12, 22, 2],
+        prompt_len: 2,
+    };
     let batch = make_batch(&[&a, &b], 0, &Device::default());
     assert_eq!(batch.inputs.dims(), [2, 5]);
     let mask = batch.mask.into_data().try_to_vec::<f32>().unwrap();

@@ -6,7 +6,11 @@ use burn::tensor::{Device, Distribution, Tensor};
 use common::*;
 
 fn all_targets(rank: usize) -> LoraConfig {
-    LoraConfig::new(rank, 16.0).with_targets(["q", "k", "v", "o", "gate", "up", "down"].map(String::from).to_vec())
+    LoraConfig::new(rank, 16.0).with_targets(
+        ["q", "k", "v", "o", "gate", "up", "down"]
+            .map(String::from)
+            .to_vec(),
+    )
 }
 
 #[test]
@@ -16,7 +20,10 @@ fn zero_b_gives_exactly_the_base_logits() {
     let device = Device::default();
     let base = load(dir.path(), &Method::Full, &device);
     let adapted = load(dir.path(), &Method::Lora(all_targets(4)), &device);
-    assert_eq!(values(base.forward(tokens(&device))), values(adapted.forward(tokens(&device))));
+    assert_eq!(
+        values(base.forward(tokens(&device))),
+        values(adapted.forward(tokens(&device)))
+    );
 }
 
 #[test]
@@ -36,7 +43,10 @@ fn merged_adapter_equals_unmerged() {
         .unwrap();
     let unmerged = values(model.forward(tokens(&device)));
     let base = values(load(dir.path(), &Method::Full, &device).forward(tokens(&device)));
-    assert!(max_abs_diff(&unmerged, &base) > 1e-3, "the adapter must change the output");
+    assert!(
+        max_abs_diff(&unmerged, &base) > 1e-3,
+        "the adapter must change the output"
+    );
     let merged = values(model.merge_adapters().forward(tokens(&device)));
     assert!(max_abs_diff(&unmerged, &merged) < 1e-5);
 }
@@ -68,5 +78,8 @@ fn bad_adapter_settings_are_refused() {
         .validate()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("unknown LoRA target module `attn_proj`"), "{err}");
+    assert!(
+        err.contains("unknown LoRA target module `attn_proj`"),
+        "{err}"
+    );
 }

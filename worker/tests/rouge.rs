@@ -6,7 +6,10 @@ fn close(a: f64, b: f64) {
 
 #[test]
 fn tokenizer_matches_rouge_score() {
-    assert_eq!(tokenize("The Cat's hat, 2024!"), ["the", "cat", "s", "hat", "2024"]);
+    assert_eq!(
+        tokenize("The Cat's hat, 2024!"),
+        ["the", "cat", "s", "hat", "2024"]
+    );
     assert!(tokenize("¿¡ --").is_empty());
 }
 
@@ -35,7 +38,10 @@ fn reference_values() {
 
     // Repeated n-grams are clipped: pred "the the the" against "the cat": overlap 1.
     let s = score("the cat", "the the the");
-    close(s.rouge1.fmeasure, 2.0 * (1.0 / 3.0) * 0.5 / (1.0 / 3.0 + 0.5));
+    close(
+        s.rouge1.fmeasure,
+        2.0 * (1.0 / 3.0) * 0.5 / (1.0 / 3.0 + 0.5),
+    );
 
     // Empty prediction scores zero.
     close(score("a b", "").rouge_l.fmeasure, 0.0);

@@ -37,7 +37,16 @@ fn loss_decreases(method: Method, learning_rate: f64) {
     write_model(dir.path(), StoredDtype::F32);
     let device = Device::default().autodiff();
     let model = load(dir.path(), &method, &device);
-    let (_, report) = train(model, &method, &encoded(dir.path(), 64, 1), PAD, &quick(60, learning_rate), None, &device).unwrap();
+    let (_, report) = train(
+        model,
+        &method,
+        &encoded(dir.path(), 64, 1),
+        PAD,
+        &quick(60, learning_rate),
+        None,
+        &device,
+    )
+    .unwrap();
     let (first, last) = (mean(&report.losses[..5]), mean(&report.losses[55..]));
     assert!(last < 0.9 * first, "{}: {first} -> {last}", method.name());
 }
@@ -55,7 +64,10 @@ fn qlora_loss_decreases() {
 #[test]
 fn p_tuning_loss_decreases() {
     // Prefixes move the output only through attention, so they take a larger step.
-    loss_decreases(Method::PTuning(PrefixConfig::new().with_length(8)), 1e-1);
+    loss_decreases(
+        Method::PTuning(PrefixConfig::default().with_length(8)),
+        1e-1,
+    );
 }
 
 #[test]
@@ -65,7 +77,12 @@ fn full_fine_tuning_loss_decreases() {
 
 #[test]
 fn learning_rate_warms_up_then_decays_to_zero() {
-    let config = TrainConfig { steps: 10, warmup_steps: 2, learning_rate: 1.0, ..TrainConfig::default() };
+    let config = TrainConfig {
+        steps: 10,
+        warmup_steps: 2,
+        learning_rate: 1.0,
+        ..TrainConfig::default()
+    };
     let rates: Vec<f64> = (0..10).map(|s| config.learning_rate_at(s)).collect();
     assert_eq!(&rates[..3], &[0.5, 1.0, 1.0]);
     assert!(rates.windows(2).skip(2).all(|w| w[1] < w[0]));
@@ -78,26 +95,52 @@ fn checkpoints_are_peft_adapters_with_hashes_and_runs_are_reproducible() {
     write_model(dir.path(), StoredDtype::F32);
     let device = Device::default().autodiff();
     let method = Method::Lora(lora());
-    let config = TrainConfig { checkpoint_every: 2, ..quick(4, 2e-2) };
+    let config = TrainConfig {
+        checkpoint_every: 2,
+        ..quick(4, 2e-2)
+    };
     let run = |out: &std::path::Path| {
-        let output = Output { dir: out.to_path_buf(), model_config: common::config(), base_model: None };
+        let output = Output {
+            dir: out.to_path_buf(),
+            model_config: common::config(),
+            base_model: None,
+        };
         device.seed(3);
         let model = load(dir.path(), &method, &device);
-        train(model, &method, &encoded(dir.path(), 32, 1), PAD, &config, Some(&output), &device).unwrap()
+        train(
+            model,
+            &method,
+            &encoded(dir.path(), 32, 1),
+            PAD,
+            &config,
+            Some(&output),
+            &device,
+        )
+        .unwrap()
     };
     let (out_a, out_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (trained, report) = run(out_a.path());
     let (_, again) = run(out_b.path());
     let steps: Vec<usize> = report.checkpoints.iter().map(|c| c.step).collect();
     assert_eq!(steps, [2, 4]);
-    let hashes = |r: &attribution_worker::train::TrainReport| r.checkpoints.iter().map(|c| c.hash.clone()).collect::<Vec<_>>();
-    assert_eq!(hashes(&report), hashes(&again), "same seed, same checkpoints");
+    let hashes = |r: &attribution_worker::train::TrainReport| {
+        r.checkpoints
+            .iter()
+            .map(|c| c.hash.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        hashes(&report),
+        hashes(&again),
+        "same seed, same checkpoints"
+    );
     assert_ne!(report.checkpoints[0].hash, report.checkpoints[1].hash);
 
     // The last checkpoint is a PEFT adapter that loads back to the same model.
     let adapter_dir = out_a.path().join("checkpoint-4");
     let infer = Device::default();
-    let (reloaded, config) = peft::load_adapter(load(dir.path(), &Method::Full, &infer), &adapter_dir).unwrap();
+    let (reloaded, config) =
+        peft::load_adapter(load(dir.path(), &Method::Full, &infer), &adapter_dir).unwrap();
     assert_eq!(config.targets, ["q_proj", "v_proj", "up_proj", "down_proj"]);
     let expected = values(trained.valid().forward(tokens(&infer)));
     assert!(max_abs_diff(&expected, &values(reloaded.forward(tokens(&infer)))) < 1e-5);

@@ -42,14 +42,19 @@ impl Attention {
             .div_scalar((self.head_dim as f64).sqrt());
         let mask = causal_mask(seq, keys, &device).unsqueeze::<4>();
         let weights = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
-        let out = weights.matmul(v).swap_dims(1, 2).reshape([batch, seq, self.n_heads * self.head_dim]);
+        let out =
+            weights
+                .matmul(v)
+                .swap_dims(1, 2)
+                .reshape([batch, seq, self.n_heads * self.head_dim]);
         self.o_proj.forward(out)
     }
 
     /// `[batch, seq, heads·head_dim]` -> `[batch, heads, seq, head_dim]`
     fn heads(&self, x: Tensor<3>, heads: usize) -> Tensor<4> {
         let [batch, seq, _] = x.dims();
-        x.reshape([batch, seq, heads, self.head_dim]).swap_dims(1, 2)
+        x.reshape([batch, seq, heads, self.head_dim])
+            .swap_dims(1, 2)
     }
 
     /// `[batch, kv_heads, keys, head_dim]` -> `[batch, heads, keys, head_dim]`
@@ -59,9 +64,12 @@ impl Attention {
             return x;
         }
         let [batch, kv_heads, keys, head_dim] = x.dims();
-        x.unsqueeze_dim::<5>(2)
-            .repeat_dim(2, groups)
-            .reshape([batch, kv_heads * groups, keys, head_dim])
+        x.unsqueeze_dim::<5>(2).repeat_dim(2, groups).reshape([
+            batch,
+            kv_heads * groups,
+            keys,
+            head_dim,
+        ])
     }
 }
 

@@ -67,7 +67,14 @@ fn default_positions() -> usize {
 
 impl LlamaConfig {
     /// A small configuration; the rest of the fields take Llama's defaults.
-    pub fn small(vocab_size: usize, hidden_size: usize, intermediate_size: usize, layers: usize, heads: usize, kv_heads: usize) -> Self {
+    pub fn small(
+        vocab_size: usize,
+        hidden_size: usize,
+        intermediate_size: usize,
+        layers: usize,
+        heads: usize,
+        kv_heads: usize,
+    ) -> Self {
         Self {
             model_type: default_model_type(),
             vocab_size,
@@ -91,27 +98,41 @@ impl LlamaConfig {
     }
 
     pub fn head_dim(&self) -> usize {
-        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads)
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads)
     }
 
     /// Rejects configurations this model cannot run.
     pub fn validate(&self) -> Result<()> {
-        ensure!(self.model_type == "llama", "model_type `{}` is not supported (expected `llama`)", self.model_type);
-        ensure!(self.num_attention_heads > 0 && self.kv_heads() > 0, "config.json: head counts must be positive");
         ensure!(
-            self.num_attention_heads % self.kv_heads() == 0,
+            self.model_type == "llama",
+            "model_type `{}` is not supported (expected `llama`)",
+            self.model_type
+        );
+        ensure!(
+            self.num_attention_heads > 0 && self.kv_heads() > 0,
+            "config.json: head counts must be positive"
+        );
+        ensure!(
+            self.num_attention_heads.is_multiple_of(self.kv_heads()),
             "config.json: num_attention_heads ({}) must be a multiple of num_key_value_heads ({})",
             self.num_attention_heads,
             self.kv_heads()
         );
-        ensure!(self.head_dim() % 2 == 0, "config.json: head_dim must be even for rotary embeddings");
+        ensure!(
+            self.head_dim().is_multiple_of(2),
+            "config.json: head_dim must be even for rotary embeddings"
+        );
         Ok(())
     }
 
     /// `[d_in, d_out]` of a projection (our layout; Hugging Face stores the transpose).
     pub fn projection_shape(&self, target: TargetModule) -> [usize; 2] {
         let (d, ff) = (self.hidden_size, self.intermediate_size);
-        let (q, kv) = (self.num_attention_heads * self.head_dim(), self.kv_heads() * self.head_dim());
+        let (q, kv) = (
+            self.num_attention_heads * self.head_dim(),
+            self.kv_heads() * self.head_dim(),
+        );
         match target {
             TargetModule::Q => [d, q],
             TargetModule::K | TargetModule::V => [d, kv],
@@ -124,14 +145,26 @@ impl LlamaConfig {
     /// Every tensor of the checkpoint with its Hugging Face name and shape.
     pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let d = self.hidden_size;
-        let mut shapes = vec![("model.embed_tokens.weight".to_string(), vec![self.vocab_size, d])];
+        let mut shapes = vec![(
+            "model.embed_tokens.weight".to_string(),
+            vec![self.vocab_size, d],
+        )];
         for layer in 0..self.num_hidden_layers {
             for target in TargetModule::ALL {
                 let [d_in, d_out] = self.projection_shape(target);
-                shapes.push((format!("{}.weight", projection_path(layer, target)), vec![d_out, d_in]));
+                shapes.push((
+                    format!("{}.weight", projection_path(layer, target)),
+                    vec![d_out, d_in],
+                ));
             }
-            shapes.push((format!("model.layers.{layer}.input_layernorm.weight"), vec![d]));
-            shapes.push((format!("model.layers.{layer}.post_attention_layernorm.weight"), vec![d]));
+            shapes.push((
+                format!("model.layers.{layer}.input_layernorm.weight"),
+                vec![d],
+            ));
+            shapes.push((
+                format!("model.layers.{layer}.post_attention_layernorm.weight"),
+                vec![d],
+            ));
         }
         shapes.push(("model.norm.weight".to_string(), vec![d]));
         if !self.tie_word_embeddings {
@@ -142,7 +175,11 @@ impl LlamaConfig {
 }
 
 /// A host tensor as a parameter on `device`.
-fn host_param<const D: usize>(tensor: &HostTensor, trainable: bool, device: &Device) -> Param<Tensor<D>> {
+fn host_param<const D: usize>(
+    tensor: &HostTensor,
+    trainable: bool,
+    device: &Device,
+) -> Param<Tensor<D>> {
     let data = TensorData::new(tensor.values.clone(), tensor.shape.clone());
     Param::from_tensor(Tensor::from_data(data, device)).set_require_grad(trainable)
 }
@@ -215,14 +252,26 @@ impl Llama {
     /// Builds the model from a checkpoint, setting up `method`'s trainable parameters: all of
     /// them for full fine-tuning; adapters or prefixes over a frozen (for QLoRA, NF4) base
     /// otherwise.
-    pub fn from_checkpoint(checkpoint: &Checkpoint, method: &Method, device: &Device) -> Result<Self> {
+    pub fn from_checkpoint(
+        checkpoint: &Checkpoint,
+        method: &Method,
+        device: &Device,
+    ) -> Result<Self> {
         let config = &checkpoint.config;
         config.validate()?;
         let train_base = matches!(method, Method::Full);
-        let targets = method.lora().map(|lora| lora.validate()).transpose()?.unwrap_or_default();
+        let targets = method
+            .lora()
+            .map(|lora| lora.validate())
+            .transpose()?
+            .unwrap_or_default();
         let norm = |name: String| -> Result<RmsNorm> {
             Ok(RmsNorm {
-                gamma: host_param(checkpoint.tensor(&name, &[config.hidden_size])?, train_base, device),
+                gamma: host_param(
+                    checkpoint.tensor(&name, &[config.hidden_size])?,
+                    train_base,
+                    device,
+                ),
                 eps: config.rms_norm_eps,
             })
         };
@@ -247,9 +296,12 @@ impl Llama {
                 };
                 projections.insert(target.hf_name(), Projection { base, lora });
             }
-            let mut take = |target: TargetModule| projections.remove(target.hf_name()).expect("built above");
+            let mut take =
+                |target: TargetModule| projections.remove(target.hf_name()).expect("built above");
             let prefix = match method {
-                Method::PTuning(prefix) => Some(prefix.init(config.kv_heads(), config.head_dim(), device)),
+                Method::PTuning(prefix) => {
+                    Some(prefix.init(config.kv_heads(), config.head_dim(), device))
+                }
                 _ => None,
             };
             layers.push(Block {
@@ -264,7 +316,9 @@ impl Llama {
                     n_kv_heads: config.kv_heads(),
                     head_dim: config.head_dim(),
                 },
-                post_attention_norm: norm(format!("model.layers.{layer}.post_attention_layernorm.weight"))?,
+                post_attention_norm: norm(format!(
+                    "model.layers.{layer}.post_attention_layernorm.weight"
+                ))?,
                 mlp: Mlp {
                     gate_proj: take(TargetModule::Gate),
                     up_proj: take(TargetModule::Up),
@@ -277,7 +331,9 @@ impl Llama {
             None
         } else {
             Some(host_param(
-                &checkpoint.tensor("lm_head.weight", &embed_shape)?.transposed(),
+                &checkpoint
+                    .tensor("lm_head.weight", &embed_shape)?
+                    .transposed(),
                 train_base,
                 device,
             ))
@@ -291,7 +347,12 @@ impl Llama {
             layers,
             norm: norm("model.norm.weight".into())?,
             lm_head,
-            rope: RotaryEmbedding::new(config.head_dim(), config.max_position_embeddings, config.rope_theta, device),
+            rope: RotaryEmbedding::new(
+                config.head_dim(),
+                config.max_position_embeddings,
+                config.rope_theta,
+                device,
+            ),
         })
     }
 
@@ -311,7 +372,10 @@ impl Llama {
     }
 
     /// Applies `f` to every projection, with its Hugging Face module path.
-    pub fn map_projections(mut self, mut f: impl FnMut(&str, Projection) -> Result<Projection>) -> Result<Self> {
+    pub fn map_projections(
+        mut self,
+        mut f: impl FnMut(&str, Projection) -> Result<Projection>,
+    ) -> Result<Self> {
         let device = self.embed_tokens.val().device();
         for (index, layer) in self.layers.iter_mut().enumerate() {
             for target in TargetModule::ALL {
@@ -345,16 +409,27 @@ impl Llama {
         };
         let norm = |norm: &RmsNorm| HostTensor {
             shape: vec![config.hidden_size],
-            values: norm.gamma.val().into_data().try_to_vec::<f32>().expect("f32 tensor"),
+            values: norm
+                .gamma
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 tensor"),
         };
         let mut tensors = BTreeMap::new();
-        tensors.insert("model.embed_tokens.weight".into(), host(self.embed_tokens.val()));
+        tensors.insert(
+            "model.embed_tokens.weight".into(),
+            host(self.embed_tokens.val()),
+        );
         for (index, layer) in self.layers.iter().enumerate() {
             for target in TargetModule::ALL {
                 let weight = host(layer.projection(target).base.tensor()).transposed();
                 tensors.insert(format!("{}.weight", projection_path(index, target)), weight);
             }
-            tensors.insert(format!("model.layers.{index}.input_layernorm.weight"), norm(&layer.input_norm));
+            tensors.insert(
+                format!("model.layers.{index}.input_layernorm.weight"),
+                norm(&layer.input_norm),
+            );
             tensors.insert(
                 format!("model.layers.{index}.post_attention_layernorm.weight"),
                 norm(&layer.post_attention_norm),

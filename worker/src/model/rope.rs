@@ -41,8 +41,8 @@ impl RotaryEmbedding {
     /// - output: `[batch, heads, seq, head_dim]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, seq, head_dim] = x.dims();
-        let cos = self.cos.clone().slice([0..seq]).unsqueeze::<4>();
-        let sin = self.sin.clone().slice([0..seq]).unsqueeze::<4>();
+        let cos = self.cos.clone().slice_dim(0, 0..seq).unsqueeze::<4>();
+        let sin = self.sin.clone().slice_dim(0, 0..seq).unsqueeze::<4>();
         let half = head_dim / 2;
         let first = x.clone().slice_dim(3, 0..half);
         let second = x.clone().slice_dim(3, half..head_dim);

@@ -10,7 +10,10 @@ use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::path::Path;
 
-pub const TASK: SyntheticTask = SyntheticTask { words: 24, prompt_words: 3 };
+pub const TASK: SyntheticTask = SyntheticTask {
+    words: 24,
+    prompt_words: 3,
+};
 
 /// Grouped-query attention (4 query heads over 2 key/value heads), untied head.
 pub fn config() -> LlamaConfig {
@@ -28,7 +31,11 @@ pub fn load(dir: &Path, method: &Method, device: &Device) -> Llama {
 }
 
 pub fn special() -> SpecialTokens {
-    SpecialTokens { bos: Some(BOS), eos: Some(EOS), pad: PAD }
+    SpecialTokens {
+        bos: Some(BOS),
+        eos: Some(EOS),
+        pad: PAD,
+    }
 }
 
 pub fn encoded(dir: &Path, count: usize, seed: u64) -> Vec<Encoded> {
@@ -50,5 +57,8 @@ pub fn values(t: Tensor<3>) -> Vec<f32> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }

@@ -1,0 +1,320 @@
+//! The `bench` subcommand: every method on the same model, data and batch in one run, so the
+//! ratios are measured side by side on one machine.
+//!
+//! - Speed: mean step time after warm-up, samples/s and peak heap for full fine-tuning, our
+//!   LoRA, burn's built-in LoRA (`Module::apply_lora`, which forms `W + s·A·B` and its dense
+//!   gradient), QLoRA and P-tuning v2 (prefix 128).
+//! - Storage: bytes of the frozen NF4 projections against the same weights in `f32`.
+//! - Quality: ROUGE-L of LoRA and QLoRA after the same steps on a held-out split of the
+//!   synthetic task.
+
+use crate::checkpoint::Checkpoint;
+use crate::data::{encode, Encoded, SpecialTokens};
+use crate::eval::{evaluate, EvalReport, Generation};
+use crate::lora::{LoraConfig, TargetModule};
+use crate::memory::PeakAllocator;
+use crate::model::{BaseWeight, Llama};
+use crate::ptuning::PrefixConfig;
+use crate::synthetic::{SyntheticTask, BOS, EOS, PAD};
+use crate::train::{train, TrainConfig};
+use crate::tuning::Method;
+use anyhow::Result;
+use burn::module::{Lora, Module, ModuleVisitor, Param, ParamGroup};
+use burn::tensor::{Device, Tensor};
+use clap::Args;
+use serde::Serialize;
+
+/// Sizes of the benchmark.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct BenchConfig {
+    #[arg(long, default_value_t = 512)]
+    pub hidden: usize,
+    #[arg(long, default_value_t = 1376)]
+    pub intermediate: usize,
+    #[arg(long, default_value_t = 4)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 8)]
+    pub heads: usize,
+    #[arg(long, default_value_t = 4)]
+    pub kv_heads: usize,
+    /// Content words of the synthetic vocabulary.
+    #[arg(long, default_value_t = 4000)]
+    pub words: usize,
+    /// Prompt words per example (the completion has as many).
+    #[arg(long, default_value_t = 30)]
+    pub prompt_words: usize,
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Timed steps per method (after `warmup` untimed ones).
+    #[arg(long, default_value_t = 8)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    #[arg(long, default_value_t = 16)]
+    pub rank: usize,
+    #[arg(long, default_value_t = 32.0)]
+    pub alpha: f64,
+    #[arg(long, default_value_t = 128)]
+    pub prefix_length: usize,
+    /// Steps of the LoRA-vs-QLoRA quality run (0 skips it).
+    #[arg(long, default_value_t = 300)]
+    pub quality_steps: usize,
+}
+
+/// One method's speed and memory.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedResult {
+    pub method: String,
+    pub step_ms: f64,
+    pub samples_per_second: f64,
+    pub peak_heap_bytes: usize,
+    pub trainable_params: usize,
+}
+
+/// Everything one `bench` run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub config: BenchConfig,
+    pub speed: Vec<SpeedResult>,
+    pub nf4_projection_bytes: usize,
+    pub f32_projection_bytes: usize,
+    pub lora_quality: Option<EvalReport>,
+    pub qlora_quality: Option<EvalReport>,
+}
+
+impl BenchReport {
+    fn step_ms(&self, method: &str) -> f64 {
+        self.speed
+            .iter()
+            .find(|r| r.method == method)
+            .map_or(f64::NAN, |r| r.step_ms)
+    }
+
+    /// The report as Markdown, ratios first.
+    pub fn markdown(&self) -> String {
+        let lora = self.step_ms("lora");
+        let mut out = String::from("| method | step (ms) | samples/s | peak heap (MiB) | trainable params |\n|---|---:|---:|---:|---:|\n");
+        for r in &self.speed {
+            out += &format!(
+                "| {} | {:.1} | {:.2} | {:.1} | {} |\n",
+                r.method,
+                r.step_ms,
+                r.samples_per_second,
+                r.peak_heap_bytes as f64 / (1 << 20) as f64,
+                r.trainable_params
+            );
+        }
+        out += &format!(
+            "\n| ratio | measured | target |\n|---|---:|---|\n\
+             | LoRA step / full fine-tuning step | {:.3} | <= 0.75 |\n\
+             | built-in LoRA step / our LoRA step | {:.3} | >= 1.25 |\n\
+             | P-tuning v2 (prefix {}) step / LoRA step | {:.3} | published 3.7 |\n\
+             | QLoRA step / LoRA step | {:.3} | |\n\
+             | NF4 frozen projection bytes / f32 | {:.4} | <= 0.14 |\n",
+            lora / self.step_ms("full"),
+            self.step_ms("builtin-lora") / lora,
+            self.config.prefix_length,
+            self.step_ms("p-tuning-v2") / lora,
+            self.step_ms("qlora") / lora,
+            self.nf4_projection_bytes as f64 / self.f32_projection_bytes as f64,
+        );
+        if let (Some(l), Some(q)) = (&self.lora_quality, &self.qlora_quality) {
+            out += &format!(
+                "\n| after {} steps | loss | ROUGE-1 | ROUGE-2 | ROUGE-L |\n|---|---:|---:|---:|---:|\n\
+                 | LoRA | {:.4} | {:.2} | {:.2} | {:.2} |\n| QLoRA | {:.4} | {:.2} | {:.2} | {:.2} |\n\
+                 | QLoRA - LoRA ROUGE-L | | | | {:+.2} (target within 1 point) |\n",
+                self.config.quality_steps,
+                l.loss,
+                l.rouge1,
+                l.rouge2,
+                l.rouge_l,
+                q.loss,
+                q.rouge1,
+                q.rouge2,
+                q.rouge_l,
+                q.rouge_l - l.rouge_l
+            );
+        }
+        out
+    }
+}
+
+/// Runs the benchmark on `device` (a plain device; autodiff is added here).
+pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Result<BenchReport> {
+    let task = SyntheticTask {
+        words: config.words,
+        prompt_words: config.prompt_words,
+    };
+    let model_config = task.config(
+        config.hidden,
+        config.intermediate,
+        config.layers,
+        config.heads,
+        config.kv_heads,
+    );
+    let checkpoint = Checkpoint::random(model_config, 11);
+    let tokenizer = task.tokenizer()?;
+    let special = SpecialTokens {
+        bos: Some(BOS),
+        eos: Some(EOS),
+        pad: PAD,
+    };
+    let encoded: Vec<Encoded> = task
+        .examples(256, 5)
+        .iter()
+        .map(|e| encode(&tokenizer, e, special, 4 * config.prompt_words + 8))
+        .collect::<Result<_>>()?;
+    let lora = LoraConfig::new(config.rank, config.alpha).with_targets(
+        TargetModule::ALL
+            .iter()
+            .map(|t| t.hf_name().to_string())
+            .collect(),
+    );
+    let train_config = TrainConfig {
+        steps: config.warmup + config.steps,
+        batch_size: config.batch_size,
+        learning_rate: 1e-4,
+        warmup_steps: 0,
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let autodiff = device.clone().autodiff();
+
+    let methods = [
+        ("full", Method::Full),
+        ("lora", Method::Lora(lora.clone())),
+        ("builtin-lora", Method::Full),
+        ("qlora", Method::Qlora(lora.clone())),
+        (
+            "p-tuning-v2",
+            Method::PTuning(PrefixConfig::default().with_length(config.prefix_length)),
+        ),
+    ];
+    let mut speed = Vec::new();
+    for (name, method) in &methods {
+        let baseline = memory.reset_peak();
+        autodiff.seed(1);
+        let mut model = Llama::from_checkpoint(&checkpoint, method, &autodiff)?;
+        if *name == "builtin-lora" {
+            let targets = TargetModule::ALL.iter().map(|t| t.hf_name()).collect();
+            model = model.no_grad().apply_lora(
+                Lora::new(config.rank, config.alpha)
+                    .set_param_group(ParamGroup::from_any_predicates(targets)),
+            );
+        }
+        let trainable_params = trainable(&model);
+        let (_, report) = train(model, method, &encoded, PAD, &train_config, None, &autodiff)?;
+        let timed = &report.step_seconds[config.warmup..];
+        let step = timed.iter().sum::<f64>() / timed.len() as f64;
+        let result = SpeedResult {
+            method: name.to_string(),
+            step_ms: 1e3 * step,
+            samples_per_second: config.batch_size as f64 / step,
+            peak_heap_bytes: memory.peak() - baseline,
+            trainable_params,
+        };
+        tracing::info!(?result, "measured");
+        speed.push(result);
+    }
+
+    let qlora_model = Llama::from_checkpoint(&checkpoint, &Method::Qlora(lora.clone()), device)?;
+    let (mut nf4_projection_bytes, mut f32_projection_bytes) = (0, 0);
+    for layer in &qlora_model.layers {
+        for target in TargetModule::ALL {
+            if let BaseWeight::Nf4(packed) = &layer.projection(target).base {
+                let [rows, cols] = packed.matrix.shape();
+                nf4_projection_bytes += packed.matrix.stored_bytes();
+                f32_projection_bytes += 4 * rows * cols;
+            }
+        }
+    }
+
+    let (lora_quality, qlora_quality) = if config.quality_steps > 0 {
+        (
+            Some(quality(&Method::Lora(lora.clone()), config, device)?),
+            Some(quality(&Method::Qlora(lora), config, device)?),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(BenchReport {
+        config: config.clone(),
+        speed,
+        nf4_projection_bytes,
+        f32_projection_bytes,
+        lora_quality,
+        qlora_quality,
+    })
+}
+
+/// Parameters that will receive gradients.
+fn trainable(model: &Llama) -> usize {
+    struct Count(usize);
+    impl ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if param.is_require_grad() {
+                self.0 += param.lazy_shape().num_elements();
+            }
+        }
+    }
+    let mut count = Count(0);
+    model.visit(&mut count);
+    count.0
+}
+
+/// LoRA-vs-QLoRA quality: a small model trained on the synthetic task for
+/// `config.quality_steps`, scored on 64 held-out examples.
+fn quality(method: &Method, config: &BenchConfig, device: &Device) -> Result<EvalReport> {
+    let task = SyntheticTask {
+        words: 64,
+        prompt_words: 4,
+    };
+    let checkpoint = Checkpoint::random(task.config(128, 344, 2, 4, 2), 3);
+    let tokenizer = task.tokenizer()?;
+    let special = SpecialTokens {
+        bos: Some(BOS),
+        eos: Some(EOS),
+        pad: PAD,
+    };
+    let encode_all = |examples: &[crate::data::Example]| -> Result<Vec<Encoded>> {
+        examples
+            .iter()
+            .map(|e| encode(&tokenizer, e, special, 32))
+            .collect()
+    };
+    let train_set = encode_all(&task.examples(2048, 21))?;
+    let held_out = task.examples(64, 22);
+    let autodiff = device.clone().autodiff();
+    autodiff.seed(2);
+    let model = Llama::from_checkpoint(&checkpoint, method, &autodiff)?;
+    let train_config = TrainConfig {
+        steps: config.quality_steps,
+        batch_size: 16,
+        learning_rate: 1e-2,
+        warmup_steps: config.quality_steps / 10,
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let (model, _) = train(
+        model,
+        method,
+        &train_set,
+        PAD,
+        &train_config,
+        None,
+        &autodiff,
+    )?;
+    let generation = Generation {
+        max_new_tokens: task.prompt_words + 1,
+        eos: Some(EOS),
+        pad: PAD,
+    };
+    evaluate(
+        &model.valid(),
+        &tokenizer,
+        &held_out,
+        &encode_all(&held_out)?,
+        generation,
+        device,
+    )
+}

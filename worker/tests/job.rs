@@ -1,0 +1,90 @@
+mod common;
+
+use attribution_worker::checkpoint::StoredDtype;
+use attribution_worker::job::Job;
+use burn::tensor::Device;
+use common::*;
+
+const JOB: &str = r#"
+model_dir = "model"
+data = "train.jsonl"
+output_dir = "out"
+cutoff = 32
+eval_fraction = 0.25
+max_new_tokens = 4
+
+[method]
+kind = "qlora"
+rank = 4
+alpha = 8.0
+targets = ["q", "v"]
+
+[train]
+steps = 4
+batch_size = 4
+checkpoint_every = 2
+progress = false
+"#;
+
+fn write_job(dir: &std::path::Path, job: &str) -> std::path::PathBuf {
+    write_model(&dir.join("model"), StoredDtype::Bf16);
+    let rows: Vec<String> = TASK
+        .examples(16, 9)
+        .iter()
+        .map(|e| serde_json::json!({"prompt": e.prompt, "completion": e.completion}).to_string())
+        .collect();
+    std::fs::write(dir.join("train.jsonl"), rows.join("\n")).unwrap();
+    std::fs::write(dir.join("job.toml"), job).unwrap();
+    dir.join("job.toml")
+}
+
+#[test]
+fn a_job_trains_evaluates_and_writes_hashed_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = Job::load(&write_job(dir.path(), JOB)).unwrap();
+    let report = job.run(&Device::default()).unwrap();
+    assert_eq!(report.train.losses.len(), 4);
+    assert_eq!(report.train.checkpoints.len(), 2);
+    for record in &report.train.checkpoints {
+        assert_eq!(
+            record.hash,
+            attribution_worker::artifact::hash_file(&record.path).unwrap()
+        );
+        assert!(record.path.ends_with("adapter_model.safetensors"));
+    }
+    let eval = report.eval.unwrap();
+    assert!(eval.loss.is_finite() && (0.0..=100.0).contains(&eval.rouge_l));
+    assert!(dir.path().join("out/metrics.json").exists());
+    assert!(dir
+        .path()
+        .join("out/checkpoint-4/adapter_config.json")
+        .exists());
+}
+
+#[test]
+fn bad_job_files_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_job(dir.path(), &JOB.replace("rank = 4", "rank = 0"));
+    assert!(Job::load(&path)
+        .unwrap_err()
+        .to_string()
+        .contains("LoRA rank must be at least 1"));
+    std::fs::write(&path, JOB.replace("[\"q\", \"v\"]", "[\"q\", \"qkv\"]")).unwrap();
+    assert!(Job::load(&path)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown LoRA target module `qkv`"));
+    std::fs::write(&path, JOB.replace("kind = \"qlora\"", "kind = \"prefix\"")).unwrap();
+    let err = format!("{:#}", Job::load(&path).unwrap_err());
+    assert!(err.contains("unknown variant `prefix`"), "{err}");
+    std::fs::write(&path, JOB).unwrap();
+    std::fs::write(dir.path().join("train.jsonl"), "{\"prompt\": 1}\n").unwrap();
+    let err = format!(
+        "{:#}",
+        Job::load(&path)
+            .unwrap()
+            .run(&Device::default())
+            .unwrap_err()
+    );
+    assert!(err.contains("JSONL line 1"), "{err}");
+}
