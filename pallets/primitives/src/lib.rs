@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod attribution;
 pub mod compute;
 pub mod datanets;
 pub mod ids;

@@ -8,7 +8,17 @@ use scale_info::TypeInfo;
 
 /// Rewards credited directly to one account and not yet claimed, by source.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct PendingRewards<Balance> {
@@ -26,7 +36,17 @@ pub struct PendingRewards<Balance> {
 /// points is entitled to `floor(p * credited / total_points)` over the pool's whole life, and has
 /// been paid `claimed` of it.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct RewardPool<Balance> {

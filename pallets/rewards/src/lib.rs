@@ -357,7 +357,7 @@ pub mod pallet {
         }
 
         /// Checks the invariants listed in the crate docs.
-        #[cfg(any(feature = "try-runtime", test))]
+        #[cfg(any(feature = "try-runtime", feature = "std"))]
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
             use sp_runtime::traits::Zero;
             let mut owed: Balance = 0;

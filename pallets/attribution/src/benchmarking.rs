@@ -1,0 +1,203 @@
+//! Benchmarks: one per call; `submit_inference_batch` over 1 to `MAX_BATCH_RECORDS` records, each
+//! from its own user with the full `MAX_ATTRIBUTION_ENTRIES` attribution entries.
+
+use super::*;
+use alloc::vec::Vec;
+use attribution_primitives::{
+    attribution::{AttributionEntry, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS},
+    signing::{signing_message, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN},
+    Hash, Signature, PARTS_PER_MILLION,
+};
+use codec::Encode;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{
+    fungible::{Inspect, Mutate},
+    EnsureOrigin, Get,
+};
+use frame_system::RawOrigin;
+use sp_core::{crypto::KeyTypeId, sr25519};
+use sp_runtime::Perbill;
+
+/// Keys the benchmarks generate in the keystore to sign with.
+const KEY_TYPE: KeyTypeId = KeyTypeId(*b"bnch");
+
+fn new_key() -> sr25519::Public {
+    sp_io::crypto::sr25519_generate(KEY_TYPE, None)
+}
+
+fn sign(key: &sr25519::Public, message: &[u8]) -> sr25519::Signature {
+    sp_io::crypto::sr25519_sign(KEY_TYPE, key, message)
+        .expect("the key was generated in the keystore")
+}
+
+fn unit<T: Config>() -> Balance {
+    T::Currency::minimum_balance().max(1)
+}
+
+/// An account with plenty of OPEN and `credit` of it already in its inference credit.
+fn user_with_credit<T: Config>(who: &AccountId, credit: Balance) {
+    T::Currency::set_balance(who, unit::<T>().saturating_mul(1_000_000_000));
+    Credits::<T>::insert(
+        who,
+        CreditInfo {
+            balance: credit,
+            withdrawal: None,
+        },
+    );
+    let escrow = Pallet::<T>::account_id();
+    T::Currency::set_balance(
+        &escrow,
+        T::Currency::balance(&escrow).saturating_add(credit),
+    );
+}
+
+/// A record by a fresh user, signed, charging `fee` with the full attribution.
+fn signed_record<T: Config>(model: ModelId, fee: Balance) -> InferenceRecord {
+    let key = new_key();
+    let user = AccountId::from(key);
+    user_with_credit::<T>(&user, fee);
+    let authorization = InferenceAuthorization {
+        user,
+        model,
+        prompt_hash: Hash::repeat_byte(1),
+        max_fee: fee,
+        nonce: 0,
+        expiry: BlockNumber::MAX,
+    };
+    let user_signature = Signature::Sr25519(sign(
+        &key,
+        &signing_message(INFERENCE_AUTHORIZATION_DOMAIN, &authorization),
+    ));
+    let weight_ppm = PARTS_PER_MILLION / MAX_ATTRIBUTION_ENTRIES;
+    let attribution: Vec<_> = (0..MAX_ATTRIBUTION_ENTRIES)
+        .map(|contribution| AttributionEntry {
+            contribution: contribution.into(),
+            weight_ppm,
+        })
+        .collect();
+    InferenceRecord {
+        authorization,
+        user_signature,
+        output_hash: Hash::repeat_byte(2),
+        tokens_in: 100,
+        tokens_out: 100,
+        fee,
+        attribution: attribution.try_into().expect("exactly the bound"),
+    }
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    #[benchmark]
+    fn deposit_credit() {
+        let who: AccountId = account("user", 0, 0);
+        user_with_credit::<T>(&who, unit::<T>());
+        let amount = unit::<T>().saturating_mul(1_000);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who.clone()), amount);
+
+        assert_eq!(
+            Credits::<T>::get(&who).map(|c| c.balance),
+            Some(unit::<T>().saturating_mul(1_001))
+        );
+    }
+
+    #[benchmark]
+    fn request_withdrawal() {
+        let who: AccountId = account("user", 0, 0);
+        user_with_credit::<T>(&who, unit::<T>().saturating_mul(1_000));
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who.clone()), unit::<T>());
+
+        assert!(Credits::<T>::get(&who).and_then(|c| c.withdrawal).is_some());
+    }
+
+    #[benchmark]
+    fn withdraw() -> Result<(), BenchmarkError> {
+        let who: AccountId = account("user", 0, 0);
+        user_with_credit::<T>(&who, unit::<T>().saturating_mul(1_000));
+        Pallet::<T>::request_withdrawal(RawOrigin::Signed(who.clone()).into(), unit::<T>())?;
+        let unlocks_at = Credits::<T>::get(&who)
+            .and_then(|c| c.withdrawal)
+            .map_or(0, |w| w.unlocks_at);
+        frame_system::Pallet::<T>::set_block_number(unlocks_at.into());
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who.clone()));
+
+        assert_eq!(
+            Credits::<T>::get(&who).map(|c| c.balance),
+            Some(unit::<T>().saturating_mul(999))
+        );
+        Ok(())
+    }
+
+    #[benchmark]
+    fn submit_inference_batch(r: Linear<1, MAX_BATCH_RECORDS>) {
+        let operator: AccountId = account("operator", 0, 0);
+        let worker = new_key();
+        T::BenchmarkHelper::register_operator(&operator, worker);
+        let model: ModelId = 1;
+        let owner: AccountId = account("owner", 0, 0);
+        T::BenchmarkHelper::serving_model(
+            model,
+            &owner,
+            PoolId {
+                datanet: 0,
+                version: 1,
+            },
+            MAX_ATTRIBUTION_ENTRIES,
+        );
+        let treasury = T::Treasury::get();
+        T::Currency::set_balance(&treasury, T::Currency::balance(&treasury).max(unit::<T>()));
+        // The oldest kept commitment is pruned too.
+        let retention = T::BatchRetention::get();
+        NextBatchId::<T>::put(retention);
+        let fee = unit::<T>().saturating_mul(1_000_000);
+        let records: Vec<_> = (0..r).map(|_| signed_record::<T>(model, fee)).collect();
+        let batch = InferenceBatch {
+            operator: operator.clone(),
+            nonce: 1,
+            records: records.try_into().expect("r is within the bound"),
+        };
+        let signature = sign(&worker, &signing_message(INFERENCE_BATCH_DOMAIN, &batch));
+        let hash = sp_io::hashing::blake2_256(&batch.encode());
+
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(operator),
+            SignedInferenceBatch { batch, signature },
+        );
+
+        assert_eq!(
+            Batches::<T>::get(retention).map(|c| c.hash),
+            Some(hash.into())
+        );
+    }
+
+    #[benchmark]
+    fn set_fee_split() -> Result<(), BenchmarkError> {
+        let origin =
+            T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let split = FeeSplit {
+            contribution_cap: Perbill::from_percent(50),
+            ..FeeSplit::default()
+        };
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, split);
+
+        assert_eq!(FeeSplitInForce::<T>::get(), split);
+        Ok(())
+    }
+
+    impl_benchmark_test_suite!(
+        Pallet,
+        crate::mock::ExtBuilder::default().build(),
+        crate::mock::Test
+    );
+}

@@ -1,0 +1,429 @@
+//! A runtime with balances, rewards and attribution, stand-ins for pallet-datanets, pallet-models
+//! and pallet-compute, and a cast of keys to sign with.
+
+use crate as pallet_attribution;
+use attribution_primitives::{
+    attribution::{
+        AttributionEntry, InferenceAuthorization, InferenceBatch, InferenceRecord,
+        SignedInferenceBatch,
+    },
+    traits::{
+        DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, ServingModel, VersionMember,
+        VersionSummary,
+    },
+    AccountId, Balance, ContributionId, DatanetId, Hash, ModelId, VersionIndex,
+};
+use frame_support::{derive_impl, parameter_types, traits::ConstU128, PalletId};
+use frame_system::EnsureRoot;
+use sp_core::{sr25519, Pair};
+use sp_runtime::{traits::IdentityLookup, BuildStorage};
+use std::{cell::RefCell, collections::BTreeMap};
+
+type Block = frame_system::mocking::MockBlockU32<Test>;
+
+pub const ED: Balance = 1;
+pub const USER_FUNDS: Balance = 1_000_000;
+/// Blocks between a withdrawal request and the withdrawal.
+pub const WITHDRAWAL_DELAY: u32 = 10;
+/// Batch commitments kept.
+pub const BATCH_RETENTION: u64 = 3;
+
+frame_support::construct_runtime!(
+    pub enum Test {
+        System: frame_system,
+        Balances: pallet_balances,
+        Rewards: pallet_rewards,
+        Attribution: pallet_attribution,
+    }
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+    type Block = Block;
+    type AccountId = AccountId;
+    type Lookup = IdentityLookup<AccountId>;
+    type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type Balance = Balance;
+    type ExistentialDeposit = ConstU128<ED>;
+    type AccountStore = System;
+}
+
+parameter_types! {
+    pub const RewardsPalletId: PalletId = PalletId(*b"ac/rewrd");
+    pub const AttributionPalletId: PalletId = PalletId(*b"ac/attrb");
+    pub TreasuryAccount: AccountId = treasury();
+    pub const WithdrawalDelay: u32 = WITHDRAWAL_DELAY;
+    pub const BatchRetention: u64 = BATCH_RETENTION;
+}
+
+impl pallet_rewards::Config for Test {
+    type Currency = Balances;
+    type Datanets = MockDatanets;
+    type PalletId = RewardsPalletId;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = MockDatanets;
+}
+
+impl pallet_attribution::Config for Test {
+    type Currency = Balances;
+    type Rewards = Rewards;
+    type Datanets = MockDatanets;
+    type Models = MockModels;
+    type Operators = MockOperators;
+    type Treasury = TreasuryAccount;
+    type PalletId = AttributionPalletId;
+    type WithdrawalDelay = WithdrawalDelay;
+    type BatchRetention = BatchRetention;
+    type AdminOrigin = EnsureRoot<AccountId>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = MockChain;
+}
+
+/// What the stand-ins answer: published versions (contributions by id, with contributor and
+/// weight), active models and registered operators.
+#[derive(Default)]
+struct MockState {
+    versions: BTreeMap<PoolId, BTreeMap<ContributionId, (AccountId, u128)>>,
+    models: BTreeMap<ModelId, ServingModel<AccountId>>,
+    operators: BTreeMap<AccountId, sr25519::Public>,
+}
+
+thread_local! {
+    static STATE: RefCell<MockState> = RefCell::new(MockState::default());
+}
+
+/// Stand-in for pallet-datanets.
+pub struct MockDatanets;
+/// Stand-in for pallet-models.
+pub struct MockModels;
+/// Stand-in for pallet-compute.
+pub struct MockOperators;
+/// Sets the stand-ins up.
+pub struct MockChain;
+
+impl MockChain {
+    pub fn publish(pool: PoolId, contributions: &[(ContributionId, AccountId, u128)]) {
+        let members = contributions
+            .iter()
+            .map(|(id, who, weight)| (*id, (who.clone(), *weight)))
+            .collect();
+        STATE.with(|state| state.borrow_mut().versions.insert(pool, members));
+    }
+
+    pub fn activate_model(model: ModelId, owner: AccountId, trained_on: Option<PoolId>) {
+        STATE.with(|state| {
+            state
+                .borrow_mut()
+                .models
+                .insert(model, ServingModel { owner, trained_on })
+        });
+    }
+
+    pub fn deactivate_model(model: ModelId) {
+        STATE.with(|state| state.borrow_mut().models.remove(&model));
+    }
+
+    pub fn register_operator(operator: AccountId, worker_key: sr25519::Public) {
+        STATE.with(|state| state.borrow_mut().operators.insert(operator, worker_key));
+    }
+}
+
+impl DatanetsInspect<AccountId> for MockDatanets {
+    fn version(datanet: DatanetId, version: VersionIndex) -> Option<VersionSummary> {
+        STATE.with(|state| {
+            state
+                .borrow()
+                .versions
+                .get(&PoolId { datanet, version })
+                .map(|members| VersionSummary {
+                    merkle_root: Hash::zero(),
+                    contributions: members.len() as u32,
+                    total_weight: members.values().map(|(_, weight)| weight).sum(),
+                })
+        })
+    }
+
+    fn member(
+        datanet: DatanetId,
+        version: VersionIndex,
+        contribution: ContributionId,
+    ) -> Option<VersionMember<AccountId>> {
+        STATE.with(|state| {
+            let state = state.borrow();
+            let (contributor, weight) = state
+                .versions
+                .get(&PoolId { datanet, version })?
+                .get(&contribution)?
+                .clone();
+            Some(VersionMember {
+                contributor,
+                weight,
+            })
+        })
+    }
+
+    fn points(datanet: DatanetId, version: VersionIndex, who: &AccountId) -> u128 {
+        STATE.with(|state| {
+            state
+                .borrow()
+                .versions
+                .get(&PoolId { datanet, version })
+                .map_or(0, |members| {
+                    members
+                        .values()
+                        .filter(|(contributor, _)| contributor == who)
+                        .map(|(_, weight)| weight)
+                        .sum()
+                })
+        })
+    }
+}
+
+impl ModelsInspect<AccountId> for MockModels {
+    fn serving_model(model: ModelId) -> Option<ServingModel<AccountId>> {
+        STATE.with(|state| state.borrow().models.get(&model).cloned())
+    }
+
+    fn base_weights_hash(_: ModelId) -> Option<Hash> {
+        None
+    }
+}
+
+impl OperatorsInspect<AccountId> for MockOperators {
+    fn worker_key(operator: &AccountId) -> Option<sr25519::Public> {
+        STATE.with(|state| state.borrow().operators.get(operator).copied())
+    }
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_rewards::BenchmarkHelper<AccountId> for MockDatanets {
+    fn create_pool(pool: PoolId, members: u32, who: &AccountId) {
+        let mut contributions = vec![(0, who.clone(), 1)];
+        contributions.extend((1..members).map(|id| (u64::from(id), AccountId::new([0xee; 32]), 1)));
+        MockChain::publish(pool, &contributions);
+    }
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper for MockChain {
+    fn register_operator(operator: &AccountId, worker_key: sr25519::Public) {
+        MockChain::register_operator(operator.clone(), worker_key);
+    }
+
+    fn serving_model(model: ModelId, owner: &AccountId, pool: PoolId, contributions: u32) {
+        let members: Vec<_> = (0..contributions)
+            .map(|id| {
+                let mut account = [0u8; 32];
+                account[..4].copy_from_slice(&id.to_le_bytes());
+                (u64::from(id), AccountId::new(account), 1)
+            })
+            .collect();
+        MockChain::publish(pool, &members);
+        MockChain::activate_model(model, owner.clone(), Some(pool));
+    }
+}
+
+fn account(seed: u8) -> AccountId {
+    AccountId::new([seed; 32])
+}
+
+pub fn key(seed: u8) -> sr25519::Pair {
+    sr25519::Pair::from_seed(&[seed; 32])
+}
+
+pub fn account_of(pair: &sr25519::Pair) -> AccountId {
+    pair.public().into()
+}
+
+/// The operator's account, which submits batches.
+pub fn operator() -> AccountId {
+    account(1)
+}
+/// The operator's worker key, which signs batches.
+pub fn worker() -> sr25519::Pair {
+    key(2)
+}
+/// Users who pay for inference.
+pub fn alice_key() -> sr25519::Pair {
+    key(3)
+}
+pub fn bob_key() -> sr25519::Pair {
+    key(4)
+}
+pub fn model_owner() -> AccountId {
+    account(5)
+}
+/// Contributor of contributions 100 (weight 60) and 102 (weight 10) of `VERSION`.
+pub fn carol() -> AccountId {
+    account(6)
+}
+/// Contributor of contribution 101 (weight 30) of `VERSION`.
+pub fn dave() -> AccountId {
+    account(7)
+}
+/// Contributor of contribution 200, in another datanet.
+pub fn erin() -> AccountId {
+    account(8)
+}
+pub fn treasury() -> AccountId {
+    account(9)
+}
+
+/// The version the adapter `ADAPTER` was trained on.
+pub const VERSION: PoolId = PoolId {
+    datanet: 0,
+    version: 1,
+};
+/// A version of another datanet.
+pub const OTHER_VERSION: PoolId = PoolId {
+    datanet: 1,
+    version: 1,
+};
+/// An active adapter trained on `VERSION`.
+pub const ADAPTER: ModelId = 1;
+/// An active base model: no lineage.
+pub const BASE_MODEL: ModelId = 2;
+/// A model that is not active.
+pub const RETIRED: ModelId = 3;
+
+/// Builds the test externalities with the cast above funded and registered.
+pub struct ExtBuilder {
+    endowed: Vec<(AccountId, Balance)>,
+}
+
+impl Default for ExtBuilder {
+    fn default() -> Self {
+        let alice = account_of(&alice_key());
+        let bob = account_of(&bob_key());
+        Self {
+            endowed: vec![(alice, USER_FUNDS), (bob, USER_FUNDS), (treasury(), ED)],
+        }
+    }
+}
+
+impl ExtBuilder {
+    pub fn build(self) -> sp_io::TestExternalities {
+        STATE.with(|state| *state.borrow_mut() = MockState::default());
+        MockChain::publish(
+            VERSION,
+            &[(100, carol(), 60), (101, dave(), 30), (102, carol(), 10)],
+        );
+        MockChain::publish(OTHER_VERSION, &[(200, erin(), 5)]);
+        MockChain::activate_model(ADAPTER, model_owner(), Some(VERSION));
+        MockChain::activate_model(BASE_MODEL, model_owner(), None);
+        MockChain::register_operator(operator(), worker().public());
+
+        let mut storage = frame_system::GenesisConfig::<Test>::default()
+            .build_storage()
+            .unwrap();
+        pallet_balances::GenesisConfig::<Test> {
+            balances: self.endowed,
+            ..Default::default()
+        }
+        .assimilate_storage(&mut storage)
+        .unwrap();
+        pallet_rewards::GenesisConfig::<Test>::default()
+            .assimilate_storage(&mut storage)
+            .unwrap();
+        pallet_attribution::GenesisConfig::<Test>::default()
+            .assimilate_storage(&mut storage)
+            .unwrap();
+        let mut ext = sp_io::TestExternalities::new(storage);
+        ext.register_extension(sp_keystore::KeystoreExt::new(
+            sp_keystore::testing::MemoryKeystore::new(),
+        ));
+        ext.execute_with(|| System::set_block_number(1));
+        ext
+    }
+
+    /// Runs `test`, then checks the invariants of both pallets.
+    pub fn build_and_execute(self, test: impl FnOnce()) {
+        self.build().execute_with(|| {
+            test();
+            Attribution::do_try_state().expect("attribution invariants hold after the test");
+            Rewards::do_try_state().expect("rewards invariants hold after the test");
+        })
+    }
+}
+
+/// A record for `user` on `model`, signed by `user`, charging `fee` of at most `max_fee`, with
+/// `attribution` as `(contribution, weight ppm)` and expiry at block 100.
+pub fn record(
+    user: &sr25519::Pair,
+    model: ModelId,
+    nonce: u64,
+    fee: Balance,
+    attribution: &[(ContributionId, u32)],
+) -> InferenceRecord {
+    let authorization = InferenceAuthorization {
+        user: account_of(user),
+        model,
+        prompt_hash: Hash::repeat_byte(0xaa),
+        max_fee: fee,
+        nonce,
+        expiry: 100,
+    };
+    signed_record(authorization, user, fee, attribution)
+}
+
+/// A record of `authorization` signed by `signer`.
+pub fn signed_record(
+    authorization: InferenceAuthorization,
+    signer: &sr25519::Pair,
+    fee: Balance,
+    attribution: &[(ContributionId, u32)],
+) -> InferenceRecord {
+    let user_signature = authorization.sign(signer);
+    InferenceRecord {
+        authorization,
+        user_signature,
+        output_hash: Hash::repeat_byte(0xbb),
+        tokens_in: 10,
+        tokens_out: 20,
+        fee,
+        attribution: attribution
+            .iter()
+            .map(|(contribution, weight_ppm)| AttributionEntry {
+                contribution: *contribution,
+                weight_ppm: *weight_ppm,
+            })
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("tests stay within the attribution bound"),
+    }
+}
+
+/// A batch of the operator signed by its worker key.
+pub fn batch(nonce: u64, records: Vec<InferenceRecord>) -> SignedInferenceBatch {
+    let batch = InferenceBatch {
+        operator: operator(),
+        nonce,
+        records: records.try_into().expect("within the bound"),
+    };
+    SignedInferenceBatch::sign(batch, &worker())
+}
+
+pub fn submit(signed: SignedInferenceBatch) -> sp_runtime::DispatchResult {
+    Attribution::submit_inference_batch(RuntimeOrigin::signed(operator()), signed)
+}
+
+pub fn balance(who: &AccountId) -> Balance {
+    Balances::free_balance(who)
+}
+
+/// The events this pallet deposited, oldest first.
+pub fn attribution_events() -> Vec<pallet_attribution::Event<Test>> {
+    System::events()
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Attribution(event) => Some(event),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,466 @@
+//! Inference payments: the user's signed authorization, the worker's signed batch of records, the
+//! fee split, inference credits, the per-user nonce window, and the runtime API of pallet-attribution.
+//!
+//! A user signs [`signing_message`]`(`[`INFERENCE_AUTHORIZATION_DOMAIN`]`, &authorization)` with the
+//! key of their account (any [`Signature`] scheme); the worker signs
+//! [`signing_message`]`(`[`INFERENCE_BATCH_DOMAIN`]`, &batch)` with its sr25519 worker key.
+
+use crate::{
+    signing::{signing_message, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN},
+    AccountId, Balance, BlockNumber, ContributionId, Hash, ModelId, Signature, PARTS_PER_MILLION,
+};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::{sr25519, ConstU32};
+use sp_runtime::{traits::Verify, BoundedVec, Perbill};
+
+/// Most attribution entries one record may carry (K).
+pub const MAX_ATTRIBUTION_ENTRIES: u32 = 16;
+/// Most records one batch may carry.
+pub const MAX_BATCH_RECORDS: u32 = 64;
+/// How far behind a user's highest used nonce a nonce may still be used (see [`NonceWindow`]).
+pub const NONCE_WINDOW: u64 = 128;
+
+/// One contribution's influence on an answer, in parts per million of the contributors' share.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+pub struct AttributionEntry {
+    pub contribution: ContributionId,
+    /// Parts per million; must be positive, and the entries of a record sum to at most
+    /// [`PARTS_PER_MILLION`].
+    pub weight_ppm: u32,
+}
+
+/// The attribution of one answer: at most [`MAX_ATTRIBUTION_ENTRIES`] entries, each contribution
+/// at most once.
+pub type Attribution = BoundedVec<AttributionEntry, ConstU32<MAX_ATTRIBUTION_ENTRIES>>;
+
+/// A user's permission to charge up to `max_fee` of their inference credit for one request.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct InferenceAuthorization {
+    /// Who pays, and whose key signs this.
+    pub user: AccountId,
+    /// The model asked; it must be active when the record is settled.
+    pub model: ModelId,
+    /// blake2-256 of the prompt.
+    pub prompt_hash: Hash,
+    /// The most the user accepts to pay.
+    pub max_fee: Balance,
+    /// Used once per user, within the window of [`NonceWindow`].
+    pub nonce: u64,
+    /// The last block at which the authorization may be settled.
+    pub expiry: BlockNumber,
+}
+
+impl InferenceAuthorization {
+    /// Whether `signature` is `self.user`'s signature over the domain-tagged authorization.
+    pub fn verify(&self, signature: &Signature) -> bool {
+        signature.verify(
+            signing_message(INFERENCE_AUTHORIZATION_DOMAIN, self).as_slice(),
+            &self.user,
+        )
+    }
+
+    /// The user's signature with `pair` (the key of `self.user`).
+    #[cfg(feature = "std")]
+    pub fn sign(&self, pair: &sr25519::Pair) -> Signature {
+        use sp_core::Pair as _;
+        pair.sign(&signing_message(INFERENCE_AUTHORIZATION_DOMAIN, self))
+            .into()
+    }
+}
+
+/// What a worker did for one authorization.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct InferenceRecord {
+    pub authorization: InferenceAuthorization,
+    /// The user's signature over the authorization.
+    pub user_signature: Signature,
+    /// blake2-256 of the answer.
+    pub output_hash: Hash,
+    pub tokens_in: u32,
+    pub tokens_out: u32,
+    /// What is charged; at most `authorization.max_fee`.
+    pub fee: Balance,
+    /// Contributions of the model's datanet version that shaped the answer.
+    pub attribution: Attribution,
+}
+
+/// Records a worker settles together.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct InferenceBatch {
+    /// The operator whose worker served the records; the batch is submitted from this account.
+    pub operator: AccountId,
+    /// Strictly increasing per operator.
+    pub nonce: u64,
+    pub records: BoundedVec<InferenceRecord, ConstU32<MAX_BATCH_RECORDS>>,
+}
+
+/// A batch with the worker key's signature over `INFERENCE_BATCH_DOMAIN || SCALE(batch)`.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct SignedInferenceBatch {
+    pub batch: InferenceBatch,
+    pub signature: sr25519::Signature,
+}
+
+impl SignedInferenceBatch {
+    /// Whether `signature` is `worker_key`'s signature over the domain-tagged batch.
+    pub fn verify(&self, worker_key: &sr25519::Public) -> bool {
+        self.signature.verify(
+            signing_message(INFERENCE_BATCH_DOMAIN, &self.batch).as_slice(),
+            worker_key,
+        )
+    }
+
+    /// Signs `batch` with the worker key `pair`.
+    #[cfg(feature = "std")]
+    pub fn sign(batch: InferenceBatch, pair: &sr25519::Pair) -> Self {
+        use sp_core::Pair as _;
+        let signature = pair.sign(&signing_message(INFERENCE_BATCH_DOMAIN, &batch));
+        Self { batch, signature }
+    }
+}
+
+/// How a fee is shared. The four shares sum to exactly 100%.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct FeeSplit {
+    /// To the model's owner.
+    pub model_owner: Perbill,
+    /// To the data contributors, by attribution weight (the rest to the version's pool).
+    pub contributors: Perbill,
+    /// To the operator that served the request.
+    pub operator: Perbill,
+    /// To the protocol treasury.
+    pub treasury: Perbill,
+    /// The most one contribution may take of the contributors' share in one record; what its
+    /// weight asks beyond that goes to the version's pool.
+    pub contribution_cap: Perbill,
+}
+
+impl Default for FeeSplit {
+    /// Model owner 30%, contributors 40%, operator 20%, treasury 10%; one contribution takes at
+    /// most 25% of the contributors' share of a record.
+    fn default() -> Self {
+        Self {
+            model_owner: Perbill::from_percent(30),
+            contributors: Perbill::from_percent(40),
+            operator: Perbill::from_percent(20),
+            treasury: Perbill::from_percent(10),
+            contribution_cap: Perbill::from_percent(25),
+        }
+    }
+}
+
+impl FeeSplit {
+    /// Whether the four shares sum to exactly 100%.
+    pub fn is_complete(&self) -> bool {
+        [
+            self.model_owner,
+            self.contributors,
+            self.operator,
+            self.treasury,
+        ]
+        .iter()
+        .map(|share| u64::from(share.deconstruct()))
+        .sum::<u64>()
+            == u64::from(Perbill::one().deconstruct())
+    }
+
+    /// Splits `fee` into (model owner, contributors, operator, treasury). The contributors' part
+    /// takes the rounding, so the parts always sum to `fee`.
+    pub fn split(&self, fee: Balance) -> FeeParts {
+        let model_owner = self.model_owner.mul_floor(fee);
+        let operator = self.operator.mul_floor(fee);
+        let treasury = self.treasury.mul_floor(fee);
+        let contributors = fee
+            .saturating_sub(model_owner)
+            .saturating_sub(operator)
+            .saturating_sub(treasury);
+        FeeParts {
+            model_owner,
+            contributors,
+            operator,
+            treasury,
+        }
+    }
+
+    /// What one contribution of weight `weight_ppm` is paid out of the contributors' part:
+    /// `min(weight, cap) * contributors`, rounded down.
+    pub fn contribution_share(&self, weight_ppm: u32, contributors: Balance) -> Balance {
+        // One ppm is exactly 1,000 parts per billion.
+        let weight = Perbill::from_parts(weight_ppm.min(PARTS_PER_MILLION).saturating_mul(1_000));
+        weight.min(self.contribution_cap).mul_floor(contributors)
+    }
+}
+
+/// A fee split into its recipients' parts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FeeParts {
+    pub model_owner: Balance,
+    pub contributors: Balance,
+    pub operator: Balance,
+    pub treasury: Balance,
+}
+
+/// A withdrawal of inference credit waiting for its delay.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct PendingWithdrawal {
+    pub amount: Balance,
+    /// The first block at which it may be withdrawn.
+    pub unlocks_at: BlockNumber,
+}
+
+/// A user's inference credit.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct CreditInfo {
+    /// What records may still be charged; includes an amount waiting to be withdrawn.
+    pub balance: Balance,
+    pub withdrawal: Option<PendingWithdrawal>,
+}
+
+/// The nonces a user has used, bounded: the highest one and a bitmap of the [`NONCE_WINDOW`]
+/// nonces at and below it. A nonce is fresh if it is above the highest, or within the window and
+/// not yet used; anything older than the window is refused. Users (or their wallet) should count
+/// up from 0; the window lets a worker settle up to [`NONCE_WINDOW`] requests out of order.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct NonceWindow {
+    /// The highest nonce used.
+    pub highest: u64,
+    /// Bit `i` set: nonce `highest - i` is used.
+    pub used: u128,
+}
+
+/// Why a nonce cannot be used.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StaleNonce {
+    /// Used before.
+    Used,
+    /// Older than the window: it can no longer be told whether it was used.
+    TooOld,
+}
+
+impl NonceWindow {
+    /// The window after the first nonce a user ever uses.
+    pub fn starting_at(nonce: u64) -> Self {
+        Self {
+            highest: nonce,
+            used: 1,
+        }
+    }
+
+    /// Marks `nonce` used, or says why it cannot be.
+    pub fn use_nonce(&mut self, nonce: u64) -> Result<(), StaleNonce> {
+        if nonce > self.highest {
+            let shift = nonce - self.highest;
+            self.used = if shift >= NONCE_WINDOW {
+                0
+            } else {
+                self.used << shift
+            };
+            self.used |= 1;
+            self.highest = nonce;
+            return Ok(());
+        }
+        let age = self.highest - nonce;
+        if age >= NONCE_WINDOW {
+            return Err(StaleNonce::TooOld);
+        }
+        let bit = 1u128 << age;
+        if self.used & bit != 0 {
+            return Err(StaleNonce::Used);
+        }
+        self.used |= bit;
+        Ok(())
+    }
+}
+
+/// The commitment kept on chain for a settled batch (records themselves are not stored).
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct BatchCommitment {
+    pub operator: AccountId,
+    /// The operator's batch nonce.
+    pub nonce: u64,
+    /// blake2-256 of the SCALE-encoded [`InferenceBatch`].
+    pub hash: Hash,
+    pub records: u32,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// Sum of the records' fees.
+    pub total_fee: Balance,
+    /// The block it was settled in.
+    pub settled_at: BlockNumber,
+}
+
+/// Sequence number of settled batches.
+pub type BatchId = u64;
+
+sp_api::decl_runtime_apis! {
+    /// What users and workers read from pallet-attribution.
+    pub trait AttributionApi {
+        /// `who`'s inference credit (zero if none).
+        fn credit(who: AccountId) -> CreditInfo;
+        /// The nonces `who` has used, `None` if none yet.
+        fn nonce_window(who: AccountId) -> Option<NonceWindow>;
+        /// The fee split in force.
+        fn fee_split() -> FeeSplit;
+        /// The commitment of a settled batch still kept.
+        fn batch(id: BatchId) -> Option<BatchCommitment>;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sp_core::Pair;
+
+    #[test]
+    fn nonce_window_accepts_fresh_nonces_in_any_order_within_the_window() {
+        let mut window = NonceWindow::starting_at(5);
+        assert_eq!(window.use_nonce(5), Err(StaleNonce::Used));
+        assert_eq!(window.use_nonce(7), Ok(()));
+        assert_eq!(window.use_nonce(6), Ok(()));
+        assert_eq!(window.use_nonce(6), Err(StaleNonce::Used));
+        assert_eq!(window.use_nonce(4), Ok(()));
+        assert_eq!(window.use_nonce(7 + NONCE_WINDOW), Ok(()));
+        assert_eq!(window.use_nonce(7), Err(StaleNonce::TooOld));
+        assert_eq!(window.use_nonce(8), Ok(()));
+        assert_eq!(window.use_nonce(8), Err(StaleNonce::Used));
+        // A jump beyond the window forgets everything below it.
+        assert_eq!(window.use_nonce(u64::MAX), Ok(()));
+        assert_eq!(window.use_nonce(u64::MAX), Err(StaleNonce::Used));
+        assert_eq!(window.use_nonce(u64::MAX - 1), Ok(()));
+    }
+
+    #[test]
+    fn default_fee_split_is_complete_and_parts_sum_to_the_fee() {
+        let split = FeeSplit::default();
+        assert!(split.is_complete());
+        let parts = split.split(1_001);
+        assert_eq!(
+            parts,
+            FeeParts {
+                model_owner: 300,
+                contributors: 401,
+                operator: 200,
+                treasury: 100
+            }
+        );
+        assert!(!FeeSplit {
+            treasury: Perbill::from_percent(11),
+            ..split
+        }
+        .is_complete());
+        assert_eq!(split.contribution_share(1_000_000, 400), 100);
+        assert_eq!(split.contribution_share(100_000, 400), 40);
+    }
+
+    #[test]
+    fn signatures_cover_the_domain_tagged_payloads() {
+        let user = sr25519::Pair::from_seed(&[1; 32]);
+        let worker = sr25519::Pair::from_seed(&[2; 32]);
+        let authorization = InferenceAuthorization {
+            user: user.public().into(),
+            model: 1,
+            prompt_hash: Hash::repeat_byte(3),
+            max_fee: 10,
+            nonce: 0,
+            expiry: 100,
+        };
+        let signature = authorization.sign(&user);
+        assert!(authorization.verify(&signature));
+        assert!(!InferenceAuthorization {
+            max_fee: 11,
+            ..authorization.clone()
+        }
+        .verify(&signature));
+
+        let record = InferenceRecord {
+            authorization,
+            user_signature: signature,
+            output_hash: Hash::repeat_byte(4),
+            tokens_in: 1,
+            tokens_out: 2,
+            fee: 10,
+            attribution: Default::default(),
+        };
+        let batch = InferenceBatch {
+            operator: worker.public().into(),
+            nonce: 1,
+            records: vec![record].try_into().unwrap(),
+        };
+        let signed = SignedInferenceBatch::sign(batch, &worker);
+        assert!(signed.verify(&worker.public()));
+        assert!(!signed.verify(&user.public()));
+    }
+}
