@@ -16,7 +16,7 @@ use crate::memory::PeakAllocator;
 use crate::model::{BaseWeight, Llama};
 use crate::ptuning::PrefixConfig;
 use crate::synthetic::{SyntheticTask, BOS, EOS, PAD};
-use crate::train::{train, TrainConfig};
+use crate::train::{train, TrainConfig, Trainer};
 use crate::tuning::Method;
 use anyhow::Result;
 use burn::module::{Lora, Module, ModuleVisitor, Param, ParamGroup};
@@ -172,9 +172,9 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
     );
     let train_config = TrainConfig {
         steps: config.warmup + config.steps,
+        warmup_steps: 1,
         batch_size: config.batch_size,
         learning_rate: 1e-4,
-        warmup_steps: 0,
         progress: false,
         ..TrainConfig::default()
     };
@@ -190,32 +190,73 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
             Method::PTuning(PrefixConfig::default().with_length(config.prefix_length)),
         ),
     ];
-    let mut speed = Vec::new();
+    let build = |name: &str, method: &Method| -> Result<Llama> {
+        autodiff.seed(1);
+        let model = Llama::from_checkpoint(&checkpoint, method, &autodiff)?;
+        if name != "builtin-lora" {
+            return Ok(model);
+        }
+        let targets = TargetModule::ALL.iter().map(|t| t.hf_name()).collect();
+        let lora = Lora::new(config.rank, config.alpha)
+            .set_param_group(ParamGroup::from_any_predicates(targets));
+        Ok(model.no_grad().apply_lora(lora))
+    };
+
+    // Memory, one method at a time: the heap high-water mark of building the model and
+    // taking two steps (weights, activations, gradients, optimizer state).
+    let mut memory_use = Vec::new();
     for (name, method) in &methods {
         let baseline = memory.reset_peak();
-        autodiff.seed(1);
-        let mut model = Llama::from_checkpoint(&checkpoint, method, &autodiff)?;
-        if *name == "builtin-lora" {
-            let targets = TargetModule::ALL.iter().map(|t| t.hf_name()).collect();
-            model = model.no_grad().apply_lora(
-                Lora::new(config.rank, config.alpha)
-                    .set_param_group(ParamGroup::from_any_predicates(targets)),
-            );
-        }
-        let trainable_params = trainable(&model);
-        let (_, report) = train(model, method, &encoded, PAD, &train_config, None, &autodiff)?;
-        let timed = &report.step_seconds[config.warmup..];
-        let step = timed.iter().sum::<f64>() / timed.len() as f64;
-        let result = SpeedResult {
-            method: name.to_string(),
-            step_ms: 1e3 * step,
-            samples_per_second: config.batch_size as f64 / step,
-            peak_heap_bytes: memory.peak() - baseline,
-            trainable_params,
-        };
-        tracing::info!(?result, "measured");
-        speed.push(result);
+        let model = build(name, method)?;
+        let params = trainable(&model);
+        let mut trainer = Trainer::new(model, &encoded, PAD, &train_config, &autodiff)?;
+        trainer.step();
+        trainer.step();
+        drop(trainer);
+        memory_use.push((memory.peak() - baseline, params));
     }
+
+    // Speed, all methods alive and stepped in turn, so load from other processes on the
+    // machine falls on every method alike.
+    let mut trainers = methods
+        .iter()
+        .map(|(name, method)| {
+            Trainer::new(
+                build(name, method)?,
+                &encoded,
+                PAD,
+                &train_config,
+                &autodiff,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut seconds = vec![0.0; methods.len()];
+    for round in 0..config.warmup + config.steps {
+        for (trainer, total) in trainers.iter_mut().zip(&mut seconds) {
+            let outcome = trainer.step();
+            if round >= config.warmup {
+                *total += outcome.seconds;
+            }
+        }
+    }
+    drop(trainers);
+    let speed = methods
+        .iter()
+        .zip(seconds.iter().zip(&memory_use))
+        .map(
+            |((name, _), (total, &(peak_heap_bytes, trainable_params)))| {
+                let step = total / config.steps as f64;
+                SpeedResult {
+                    method: name.to_string(),
+                    step_ms: 1e3 * step,
+                    samples_per_second: config.batch_size as f64 / step,
+                    peak_heap_bytes,
+                    trainable_params,
+                }
+            },
+        )
+        .collect::<Vec<_>>();
+    tracing::info!(?speed, "measured");
 
     let qlora_model = Llama::from_checkpoint(&checkpoint, &Method::Qlora(lora.clone()), device)?;
     let (mut nf4_projection_bytes, mut f32_projection_bytes) = (0, 0);

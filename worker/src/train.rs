@@ -9,7 +9,7 @@ use crate::tuning::Method;
 use anyhow::{ensure, Result};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -119,9 +119,100 @@ pub struct Output {
     pub base_model: Option<String>,
 }
 
-/// Trains `model` (built for `method` on an autodiff device) on `examples`.
+/// One optimizer's state over one model: the steps of a run, callable one at a time (the
+/// benchmark interleaves several trainers so that machine load hits every method alike).
+pub struct Trainer<'a> {
+    model: Option<Llama>,
+    optimizer: ModuleOptimizer,
+    sampler: Sampler<'a>,
+    config: TrainConfig,
+    device: Device,
+    steps_done: usize,
+}
+
+/// What one optimizer step did.
+#[derive(Debug, Clone, Copy)]
+pub struct StepOutcome {
+    pub loss: f32,
+    pub trained_tokens: usize,
+    pub seconds: f64,
+}
+
+impl<'a> Trainer<'a> {
+    /// A trainer for `model` (built on an autodiff `device`) over `examples`.
+    pub fn new(
+        model: Llama,
+        examples: &'a [Encoded],
+        pad: u32,
+        config: &TrainConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        config.validate()?;
+        ensure!(!examples.is_empty(), "no training examples");
+        ensure!(device.is_autodiff(), "training needs an autodiff device");
+        device.seed(config.seed);
+        let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay);
+        if config.max_grad_norm > 0.0 {
+            optimizer = optimizer
+                .with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm)));
+        }
+        Ok(Self {
+            model: Some(model),
+            optimizer: optimizer.init(),
+            sampler: Sampler {
+                examples,
+                order: Vec::new(),
+                rng: StdRng::seed_from_u64(config.seed),
+                pad,
+            },
+            config: config.clone(),
+            device: device.clone(),
+            steps_done: 0,
+        })
+    }
+
+    /// The model as trained so far.
+    pub fn model(&self) -> &Llama {
+        self.model.as_ref().expect("present between steps")
+    }
+
+    /// Consumes the trainer, returning the model.
+    pub fn into_model(self) -> Llama {
+        self.model.expect("present between steps")
+    }
+
+    /// One optimizer step over `grad_accumulation` micro-batches.
+    pub fn step(&mut self) -> StepOutcome {
+        let start = Instant::now();
+        let model = self.model.take().expect("present between steps");
+        let mut accumulator = GradientsAccumulator::<Llama>::new();
+        let (mut loss_sum, mut trained_tokens) = (0.0, 0);
+        for _ in 0..self.config.grad_accumulation {
+            let batch = self.sampler.next(self.config.batch_size, &self.device);
+            let loss = masked_loss(model.forward(batch.inputs.clone()), &batch)
+                .div_scalar(self.config.grad_accumulation as f64);
+            loss_sum += loss.clone().into_scalar::<f32>();
+            trained_tokens += batch.trained_tokens;
+            accumulator.accumulate(&model, GradientsParams::from_grads(loss.backward(), &model));
+        }
+        let learning_rate = self.config.learning_rate_at(self.steps_done);
+        self.model = Some(
+            self.optimizer
+                .step(learning_rate, model, accumulator.grads()),
+        );
+        self.steps_done += 1;
+        StepOutcome {
+            loss: loss_sum,
+            trained_tokens,
+            seconds: start.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Trains `model` (built for `method` on an autodiff device) on `examples` for `config.steps`,
+/// with a progress bar and the checkpoints `output` asks for.
 pub fn train(
-    mut model: Llama,
+    model: Llama,
     method: &Method,
     examples: &[Encoded],
     pad: u32,
@@ -129,19 +220,7 @@ pub fn train(
     output: Option<&Output>,
     device: &Device,
 ) -> Result<(Llama, TrainReport)> {
-    config.validate()?;
-    ensure!(!examples.is_empty(), "no training examples");
-    ensure!(device.is_autodiff(), "training needs an autodiff device");
-    device.seed(config.seed);
-    let mut optimizer_config = AdamWConfig::new().with_weight_decay(config.weight_decay);
-    if config.max_grad_norm > 0.0 {
-        optimizer_config = optimizer_config
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm)));
-    }
-    let mut optimizer = optimizer_config.init();
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut order: Vec<usize> = Vec::new();
-
+    let mut trainer = Trainer::new(model, examples, pad, config, device)?;
     let progress = if config.progress {
         ProgressBar::new(config.steps as u64)
     } else {
@@ -160,65 +239,48 @@ pub fn train(
         step_seconds: Vec::with_capacity(config.steps),
     };
     let start = Instant::now();
-    for step in 0..config.steps {
-        let step_start = Instant::now();
-        let mut accumulator = GradientsAccumulator::<Llama>::new();
-        let mut step_loss = 0.0;
-        for _ in 0..config.grad_accumulation {
-            let batch = next_batch(
-                examples,
-                config.batch_size,
-                &mut order,
-                &mut rng,
-                pad,
-                device,
-            );
-            let loss = masked_loss(model.forward(batch.inputs.clone()), &batch)
-                .div_scalar(config.grad_accumulation as f64);
-            step_loss += loss.clone().into_scalar::<f32>();
-            report.trained_tokens += batch.trained_tokens;
-            accumulator.accumulate(&model, GradientsParams::from_grads(loss.backward(), &model));
-        }
-        model = optimizer.step(config.learning_rate_at(step), model, accumulator.grads());
-        report.losses.push(step_loss);
-        report.step_seconds.push(step_start.elapsed().as_secs_f64());
-
-        let elapsed = start.elapsed().as_secs_f64();
+    for done in 1..=config.steps {
+        let outcome = trainer.step();
+        report.losses.push(outcome.loss);
+        report.step_seconds.push(outcome.seconds);
+        report.trained_tokens += outcome.trained_tokens;
         progress.set_message(format!(
-            "loss {step_loss:.4}  {:.0} tok/s",
-            report.trained_tokens as f64 / elapsed
+            "loss {:.4}  {:.0} tok/s",
+            outcome.loss,
+            report.trained_tokens as f64 / start.elapsed().as_secs_f64()
         ));
         progress.inc(1);
-        tracing::debug!(step, loss = step_loss, "step");
-        let done = step + 1;
+        tracing::debug!(step = done, loss = outcome.loss, "step");
         let due = config.checkpoint_every > 0 && done % config.checkpoint_every == 0;
         if let Some(output) = output.filter(|_| due || done == config.steps) {
-            let record = write_trainable(&model.valid(), method, done, output)?;
+            let record = write_trainable(&trainer.model().valid(), method, done, output)?;
             tracing::info!(step = done, hash = %record.hash, path = %record.path.display(), "checkpoint");
             report.checkpoints.push(record);
         }
     }
     progress.finish();
     report.seconds = start.elapsed().as_secs_f64();
-    Ok((model, report))
+    Ok((trainer.into_model(), report))
 }
 
-/// The next `batch_size` examples of a seeded shuffle, reshuffled each epoch.
-fn next_batch(
-    examples: &[Encoded],
-    batch_size: usize,
-    order: &mut Vec<usize>,
-    rng: &mut StdRng,
+/// Draws batches from a seeded shuffle, reshuffled each epoch.
+struct Sampler<'a> {
+    examples: &'a [Encoded],
+    order: Vec<usize>,
+    rng: StdRng,
     pad: u32,
-    device: &Device,
-) -> Batch {
-    let mut picked = Vec::with_capacity(batch_size);
-    while picked.len() < batch_size {
-        if order.is_empty() {
-            *order = (0..examples.len()).collect();
-            order.shuffle(rng);
+}
+
+impl Sampler<'_> {
+    fn next(&mut self, batch_size: usize, device: &Device) -> Batch {
+        let mut picked = Vec::with_capacity(batch_size);
+        while picked.len() < batch_size {
+            if self.order.is_empty() {
+                self.order = (0..self.examples.len()).collect();
+                self.order.shuffle(&mut self.rng);
+            }
+            picked.push(&self.examples[self.order.pop().expect("refilled above")]);
         }
-        picked.push(&examples[order.pop().expect("refilled above")]);
+        make_batch(&picked, self.pad, device)
     }
-    make_batch(&picked, pad, device)
 }
