@@ -1,0 +1,614 @@
+//! The `datanets_*` RPC methods.
+//!
+//! | method | params | result |
+//! |---|---|---|
+//! | `datanets_upload` | `bytes`: the blob as `0x`-prefixed hex | [`UploadReceipt`] |
+//! | `datanets_get` | `hash`: `0x`-prefixed hex blake2-256 | the blob as `0x`-prefixed hex |
+//! | `datanets_version` | `datanet`, `version` | [`VersionManifest`] |
+//!
+//! Blobs travel as `0x`-prefixed hex, like every byte string in Substrate's RPC (polkadot.js
+//! `u8aToHex`, subxt's `Bytes`). Hex doubles the size, so the node's RPC request cap
+//! (`--rpc-max-request-size`) must be at least [`max_request_bytes`] of the chain's largest
+//! contribution; the server refuses larger requests before reading them whole.
+//!
+//! An upload is checked in this order, each failure with its own [error code](codes):
+//! the hex length against [`ChainView::max_upload_bytes`] (before decoding), the hex itself, the
+//! announcement of the decoded bytes' hash, their size against the announcement and its datanet's
+//! limit, and for text datanets every JSONL row.
+
+use crate::{cid, jsonl, BlobStore};
+use attribution_primitives::{
+    datanets::{Announcement, DataKind, ManifestEntry},
+    ContributionId, DatanetId, Hash, VersionIndex,
+};
+use jsonrpsee::{
+    core::RpcResult,
+    proc_macros::rpc,
+    types::{ErrorObject, ErrorObjectOwned},
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// JSON-RPC error codes of the `datanets_*` methods.
+pub mod codes {
+    /// The blob is not `0x`-prefixed hex.
+    pub const INVALID_ENCODING: i32 = 7001;
+    /// The blob is larger than any contribution may be, or than its datanet allows.
+    pub const OVERSIZE: i32 = 7002;
+    /// No pending, approved or published contribution announces the blob's hash.
+    pub const UNANNOUNCED: i32 = 7003;
+    /// The blob's hash is announced, with another size.
+    pub const WRONG_SIZE: i32 = 7004;
+    /// A text blob is not valid JSONL rows; `data` holds `{ "line": n }` when a line is at fault.
+    pub const MALFORMED_JSONL: i32 = 7005;
+    /// The blob is not stored on this node.
+    pub const NOT_FOUND: i32 = 7006;
+    /// The datanet version is not published.
+    pub const UNKNOWN_VERSION: i32 = 7007;
+    /// The chain could not be queried.
+    pub const CHAIN: i32 = 7008;
+    /// The store could not read or write.
+    pub const STORAGE: i32 = 7009;
+}
+
+/// The smallest RPC request cap, in bytes, that lets a blob of `max_blob` bytes through as hex
+/// (its hex digits, `0x`, and room for the JSON-RPC envelope).
+pub fn max_request_bytes(max_blob: u64) -> u64 {
+    max_blob.saturating_mul(2).saturating_add(2 + 1024)
+}
+
+/// A chain query failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("chain query failed: {0}")]
+pub struct ChainError(pub String);
+
+/// A published version's manifest: its Merkle root and its entries in leaf order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub merkle_root: Hash,
+    pub entries: Vec<ManifestEntry>,
+}
+
+/// What the RPC needs from the chain at the best block. The node implements it with the
+/// `DatanetsApi` runtime API.
+pub trait ChainView: Send + Sync + 'static {
+    /// The largest contribution any datanet may accept (the pallet's `MaxContributionBytes`):
+    /// uploads declaring more are refused before they are decoded.
+    fn max_upload_bytes(&self) -> Result<u64, ChainError>;
+    /// `DatanetsApi::announced`: a contribution announcing this hash, one of this size if any.
+    fn announced(&self, content_hash: Hash, size: u64) -> Result<Option<Announcement>, ChainError>;
+    /// The whole manifest of a published version (all pages of `DatanetsApi::version_manifest`),
+    /// `None` if it is not published.
+    fn manifest(
+        &self,
+        datanet: DatanetId,
+        version: VersionIndex,
+    ) -> Result<Option<Manifest>, ChainError>;
+}
+
+/// What an accepted upload returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadReceipt {
+    /// blake2-256 of the bytes.
+    pub hash: Hash,
+    /// Their CIDv1 (raw, blake2b-256), to pin the same bytes to IPFS.
+    pub cid: String,
+    /// Their length.
+    pub size: u64,
+    /// The contribution that announces them.
+    pub contribution: ContributionId,
+    /// Its datanet.
+    pub datanet: DatanetId,
+}
+
+/// One blob of a version, as `datanets_version` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestBlob {
+    pub contribution: ContributionId,
+    pub hash: Hash,
+    pub size: u64,
+    pub cid: String,
+    /// Whether this node stores the blob.
+    pub stored: bool,
+}
+
+/// A version's manifest: fetch every blob, check each hash, recompute the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionManifest {
+    pub datanet: DatanetId,
+    pub version: VersionIndex,
+    /// `attribution_primitives::merkle::root` over the blobs' hashes in this order.
+    pub merkle_root: Hash,
+    pub blobs: Vec<ManifestBlob>,
+}
+
+#[rpc(server)]
+pub trait DatanetsRpc {
+    /// Stores a blob announced on chain; `bytes` is `0x`-prefixed hex.
+    #[method(name = "datanets_upload")]
+    fn upload(&self, bytes: String) -> RpcResult<UploadReceipt>;
+
+    /// A stored blob as `0x`-prefixed hex.
+    #[method(name = "datanets_get")]
+    fn get(&self, hash: Hash) -> RpcResult<String>;
+
+    /// The manifest of a published datanet version.
+    #[method(name = "datanets_version")]
+    fn version(&self, datanet: DatanetId, version: VersionIndex) -> RpcResult<VersionManifest>;
+}
+
+/// The `datanets_*` methods over a store and a view of the chain.
+pub struct Datanets<C> {
+    store: Arc<BlobStore>,
+    chain: C,
+}
+
+impl<C: ChainView> Datanets<C> {
+    pub fn new(store: Arc<BlobStore>, chain: C) -> Self {
+        Self { store, chain }
+    }
+}
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObject::owned(code, message.into(), None::<()>)
+}
+
+fn chain_error(error: ChainError) -> ErrorObjectOwned {
+    self::error(codes::CHAIN, error.to_string())
+}
+
+fn storage_error(error: std::io::Error) -> ErrorObjectOwned {
+    self::error(codes::STORAGE, format!("content store: {error}"))
+}
+
+impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
+    fn upload(&self, bytes: String) -> RpcResult<UploadReceipt> {
+        let max = self.chain.max_upload_bytes().map_err(chain_error)?;
+        let digits = bytes
+            .strip_prefix("0x")
+            .ok_or_else(|| error(codes::INVALID_ENCODING, "bytes must be 0x-prefixed hex"))?;
+        // Refused on its length alone, before anything is decoded.
+        let declared = (digits.len() / 2) as u64;
+        if declared > max {
+            return Err(error(
+                codes::OVERSIZE,
+                format!("{declared} bytes exceed the largest contribution, {max} bytes"),
+            ));
+        }
+        let blob = hex::decode(digits)
+            .map_err(|e| error(codes::INVALID_ENCODING, format!("bytes are not hex: {e}")))?;
+        let size = blob.len() as u64;
+        let hash = crate::content_hash(&blob);
+        let announcement = self
+            .chain
+            .announced(hash, size)
+            .map_err(chain_error)?
+            .ok_or_else(|| {
+                error(
+                    codes::UNANNOUNCED,
+                    format!("no contribution announces {hash:?}; announce it on chain first"),
+                )
+            })?;
+        if announcement.size != size {
+            return Err(error(
+                codes::WRONG_SIZE,
+                format!(
+                    "{hash:?} is announced with {} bytes, the upload has {size}",
+                    announcement.size
+                ),
+            ));
+        }
+        if size > announcement.max_contribution_bytes {
+            return Err(error(
+                codes::OVERSIZE,
+                format!(
+                    "{size} bytes exceed datanet {}'s limit of {}",
+                    announcement.datanet, announcement.max_contribution_bytes
+                ),
+            ));
+        }
+        if announcement.kind == DataKind::Text {
+            jsonl::validate(&blob).map_err(|e| {
+                ErrorObject::owned(
+                    codes::MALFORMED_JSONL,
+                    format!("malformed JSONL: {e}"),
+                    e.line().map(|line| serde_json::json!({ "line": line })),
+                )
+            })?;
+        }
+        self.store.put(&blob).map_err(storage_error)?;
+        Ok(UploadReceipt {
+            hash,
+            cid: cid(&hash),
+            size,
+            contribution: announcement.contribution,
+            datanet: announcement.datanet,
+        })
+    }
+
+    fn get(&self, hash: Hash) -> RpcResult<String> {
+        let blob = self
+            .store
+            .get(&hash)
+            .map_err(storage_error)?
+            .ok_or_else(|| {
+                error(
+                    codes::NOT_FOUND,
+                    format!("{hash:?} is not stored on this node"),
+                )
+            })?;
+        Ok(format!("0x{}", hex::encode(blob)))
+    }
+
+    fn version(&self, datanet: DatanetId, version: VersionIndex) -> RpcResult<VersionManifest> {
+        let manifest = self
+            .chain
+            .manifest(datanet, version)
+            .map_err(chain_error)?
+            .ok_or_else(|| {
+                error(
+                    codes::UNKNOWN_VERSION,
+                    format!("datanet {datanet} has no published version {version}"),
+                )
+            })?;
+        let blobs = manifest
+            .entries
+            .into_iter()
+            .map(|entry| ManifestBlob {
+                contribution: entry.contribution,
+                hash: entry.content_hash,
+                size: entry.size,
+                cid: cid(&entry.content_hash),
+                stored: self.store.contains(&entry.content_hash),
+            })
+            .collect();
+        Ok(VersionManifest {
+            datanet,
+            version,
+            merkle_root: manifest.merkle_root,
+            blobs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use attribution_primitives::{datanets::ContributionStatus, merkle};
+    use futures::executor::block_on;
+    use jsonrpsee::{core::server::MethodsError, RpcModule};
+    use std::{collections::BTreeMap, sync::Mutex};
+
+    const MAX: u64 = 256;
+    const TEXT: DatanetId = 0;
+    const IMAGES: DatanetId = 1;
+    const ROWS: &[u8] = b"{\"prompt\":\"2+2?\",\"completion\":\"4\"}\n{\"text\":\"hello\"}\n";
+
+    /// A chain whose announcements and manifests the tests set.
+    #[derive(Default)]
+    struct FakeChain {
+        /// hash -> (contribution, datanet, kind, announced size)
+        announced: Mutex<BTreeMap<Hash, (ContributionId, DatanetId, DataKind, u64)>>,
+        manifests: BTreeMap<(DatanetId, VersionIndex), Manifest>,
+        down: bool,
+    }
+
+    impl FakeChain {
+        fn announce(
+            &self,
+            contribution: ContributionId,
+            datanet: DatanetId,
+            kind: DataKind,
+            bytes: &[u8],
+            size: u64,
+        ) {
+            let hash = crate::content_hash(bytes);
+            self.announced
+                .lock()
+                .unwrap()
+                .insert(hash, (contribution, datanet, kind, size));
+        }
+    }
+
+    impl ChainView for Arc<FakeChain> {
+        fn max_upload_bytes(&self) -> Result<u64, ChainError> {
+            if self.down {
+                return Err(ChainError("node is syncing".into()));
+            }
+            Ok(MAX)
+        }
+        fn announced(
+            &self,
+            content_hash: Hash,
+            _size: u64,
+        ) -> Result<Option<Announcement>, ChainError> {
+            Ok(self.announced.lock().unwrap().get(&content_hash).map(
+                |&(contribution, datanet, kind, size)| {
+                    Announcement {
+                        contribution,
+                        datanet,
+                        kind,
+                        // The text datanet allows less than the chain-wide cap.
+                        max_contribution_bytes: if datanet == TEXT { MAX / 2 } else { MAX },
+                        size,
+                        status: ContributionStatus::Pending,
+                    }
+                },
+            ))
+        }
+        fn manifest(
+            &self,
+            datanet: DatanetId,
+            version: VersionIndex,
+        ) -> Result<Option<Manifest>, ChainError> {
+            if self.down {
+                return Err(ChainError("node is syncing".into()));
+            }
+            Ok(self.manifests.get(&(datanet, version)).cloned())
+        }
+    }
+
+    struct Setup {
+        module: RpcModule<Datanets<Arc<FakeChain>>>,
+        chain: Arc<FakeChain>,
+        dir: tempfile::TempDir,
+    }
+
+    fn setup_with(chain: FakeChain) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(BlobStore::open(dir.path()).unwrap());
+        let chain = Arc::new(chain);
+        Setup {
+            module: Datanets::new(store, chain.clone()).into_rpc(),
+            chain,
+            dir,
+        }
+    }
+
+    fn setup() -> Setup {
+        setup_with(FakeChain::default())
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        format!("0x{}", hex::encode(bytes))
+    }
+
+    fn upload(setup: &Setup, param: String) -> Result<UploadReceipt, MethodsError> {
+        block_on(setup.module.call("datanets_upload", (param,)))
+    }
+
+    /// The JSON-RPC error of a failed call.
+    fn rpc_error<T: std::fmt::Debug>(result: Result<T, MethodsError>) -> ErrorObjectOwned {
+        match result {
+            Err(MethodsError::JsonRpc(error)) => error,
+            other => panic!("expected a JSON-RPC error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn uploads_announced_rows_and_serves_them_back() {
+        let setup = setup();
+        setup
+            .chain
+            .announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64);
+
+        let receipt = upload(&setup, hex_of(ROWS)).unwrap();
+
+        let hash = crate::content_hash(ROWS);
+        assert_eq!(
+            receipt,
+            UploadReceipt {
+                hash,
+                cid: cid(&hash),
+                size: ROWS.len() as u64,
+                contribution: 7,
+                datanet: TEXT
+            }
+        );
+        assert!(receipt.cid.starts_with("bafk2bzace"));
+        let fetched: String = block_on(setup.module.call("datanets_get", (hash,))).unwrap();
+        assert_eq!(fetched, hex_of(ROWS));
+        // Uploading the same bytes again is harmless.
+        assert_eq!(upload(&setup, hex_of(ROWS)).unwrap(), receipt);
+    }
+
+    #[test]
+    fn binary_datanets_skip_the_row_check() {
+        let setup = setup();
+        let image = [0xffu8, 0xd8, 0xff, 0xe0, 0, 1];
+        setup
+            .chain
+            .announce(1, IMAGES, DataKind::Image, &image, image.len() as u64);
+        assert_eq!(upload(&setup, hex_of(&image)).unwrap().datanet, IMAGES);
+    }
+
+    #[test]
+    fn refuses_unannounced_bytes() {
+        let setup = setup();
+        let error = rpc_error(upload(&setup, hex_of(ROWS)));
+        assert_eq!(error.code(), codes::UNANNOUNCED);
+        assert!(error.message().contains("announce it on chain first"));
+        // Nothing was stored.
+        let get: Result<String, _> = block_on(
+            setup
+                .module
+                .call("datanets_get", (crate::content_hash(ROWS),)),
+        );
+        assert_eq!(rpc_error(get).code(), codes::NOT_FOUND);
+    }
+
+    #[test]
+    fn refuses_bytes_of_another_size_than_announced() {
+        let setup = setup();
+        setup
+            .chain
+            .announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64 + 1);
+        let error = rpc_error(upload(&setup, hex_of(ROWS)));
+        assert_eq!(error.code(), codes::WRONG_SIZE);
+    }
+
+    #[test]
+    fn refuses_oversize_uploads_by_their_length_before_decoding() {
+        let setup = setup();
+        // Not even hex: refused on length alone, so it was never decoded.
+        let huge = format!("0x{}", "zz".repeat(MAX as usize + 1));
+        let error = rpc_error(upload(&setup, huge));
+        assert_eq!(error.code(), codes::OVERSIZE);
+        assert!(error.message().contains(&format!("{}", MAX + 1)));
+    }
+
+    #[test]
+    fn refuses_bytes_beyond_their_datanets_limit() {
+        let setup = setup();
+        let rows = format!("{{\"text\":\"{}\"}}", "a".repeat(MAX as usize / 2));
+        setup
+            .chain
+            .announce(3, TEXT, DataKind::Text, rows.as_bytes(), rows.len() as u64);
+        assert!(rows.len() as u64 > MAX / 2 && rows.len() as u64 <= MAX);
+        assert_eq!(
+            rpc_error(upload(&setup, hex_of(rows.as_bytes()))).code(),
+            codes::OVERSIZE
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_encodings() {
+        let setup = setup();
+        for bad in [
+            "7b7d".to_string(),
+            "0x7b7".to_string(),
+            "0xnothex!".to_string(),
+        ] {
+            let error = rpc_error(upload(&setup, bad.clone()));
+            assert_eq!(error.code(), codes::INVALID_ENCODING, "{bad}");
+        }
+        // Not a string at all: the params do not parse.
+        let result: Result<UploadReceipt, _> =
+            block_on(setup.module.call("datanets_upload", (42,)));
+        assert_eq!(
+            rpc_error(result).code(),
+            jsonrpsee::types::error::INVALID_PARAMS_CODE
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_jsonl_with_its_line() {
+        let setup = setup();
+        let rows = b"{\"text\":\"ok\"}\n{\"prompt\":\"no completion\"}\n";
+        setup
+            .chain
+            .announce(9, TEXT, DataKind::Text, rows, rows.len() as u64);
+        let error = rpc_error(upload(&setup, hex_of(rows)));
+        assert_eq!(error.code(), codes::MALFORMED_JSONL);
+        assert!(error.message().contains("line 2"), "{}", error.message());
+        assert_eq!(error.data().map(|d| d.get()), Some("{\"line\":2}"));
+
+        let not_utf8 = b"{\"text\":\"\xff\"}";
+        setup
+            .chain
+            .announce(10, TEXT, DataKind::Text, not_utf8, not_utf8.len() as u64);
+        let error = rpc_error(upload(&setup, hex_of(not_utf8)));
+        assert_eq!(error.code(), codes::MALFORMED_JSONL);
+        assert!(error.message().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn reports_a_chain_it_cannot_query() {
+        let setup = setup_with(FakeChain {
+            down: true,
+            ..Default::default()
+        });
+        assert_eq!(rpc_error(upload(&setup, hex_of(ROWS))).code(), codes::CHAIN);
+        let result: Result<VersionManifest, _> =
+            block_on(setup.module.call("datanets_version", (0, 1)));
+        assert_eq!(rpc_error(result).code(), codes::CHAIN);
+    }
+
+    #[test]
+    fn get_refuses_unknown_and_malformed_hashes() {
+        let setup = setup();
+        let result: Result<String, _> =
+            block_on(setup.module.call("datanets_get", (Hash::repeat_byte(1),)));
+        assert_eq!(rpc_error(result).code(), codes::NOT_FOUND);
+        let result: Result<String, _> = block_on(setup.module.call("datanets_get", ("0x1234",)));
+        assert_eq!(
+            rpc_error(result).code(),
+            jsonrpsee::types::error::INVALID_PARAMS_CODE
+        );
+    }
+
+    #[test]
+    fn get_reports_a_blob_damaged_on_disk() {
+        let setup = setup();
+        setup
+            .chain
+            .announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64);
+        let hash = upload(&setup, hex_of(ROWS)).unwrap().hash;
+        std::fs::write(
+            setup.dir.path().join(hex::encode(hash.as_bytes())),
+            b"tampered",
+        )
+        .unwrap();
+        let result: Result<String, _> = block_on(setup.module.call("datanets_get", (hash,)));
+        assert_eq!(rpc_error(result).code(), codes::STORAGE);
+    }
+
+    #[test]
+    fn serves_a_version_manifest_that_verifies() {
+        let blobs: [&[u8]; 3] = [
+            b"{\"text\":\"a\"}",
+            b"{\"text\":\"b\"}",
+            b"{\"text\":\"c\"}",
+        ];
+        let hashes: Vec<Hash> = blobs.iter().map(|b| crate::content_hash(b)).collect();
+        let entries = hashes
+            .iter()
+            .zip(&blobs)
+            .enumerate()
+            .map(|(i, (hash, blob))| ManifestEntry {
+                contribution: i as u64,
+                content_hash: *hash,
+                size: blob.len() as u64,
+            })
+            .collect();
+        let mut chain = FakeChain::default();
+        chain.manifests.insert(
+            (TEXT, 1),
+            Manifest {
+                merkle_root: merkle::root(&hashes),
+                entries,
+            },
+        );
+        let setup = setup_with(chain);
+        setup
+            .chain
+            .announce(0, TEXT, DataKind::Text, blobs[0], blobs[0].len() as u64);
+        upload(&setup, hex_of(blobs[0])).unwrap();
+
+        let manifest: VersionManifest =
+            block_on(setup.module.call("datanets_version", (TEXT, 1))).unwrap();
+
+        assert_eq!((manifest.datanet, manifest.version), (TEXT, 1));
+        assert_eq!(
+            manifest.blobs.iter().map(|b| b.stored).collect::<Vec<_>>(),
+            vec![true, false, false]
+        );
+        assert_eq!(manifest.blobs[1].cid, cid(&hashes[1]));
+        let listed: Vec<Hash> = manifest.blobs.iter().map(|b| b.hash).collect();
+        assert_eq!(merkle::root(&listed), manifest.merkle_root);
+
+        let result: Result<VersionManifest, _> =
+            block_on(setup.module.call("datanets_version", (TEXT, 2)));
+        assert_eq!(rpc_error(result).code(), codes::UNKNOWN_VERSION);
+    }
+
+    #[test]
+    fn request_cap_fits_the_largest_blob_as_hex() {
+        let cap = max_request_bytes(5 * 1024 * 1024);
+        assert!(cap >= 2 * 5 * 1024 * 1024 + 2);
+        assert!(cap < 11 * 1024 * 1024);
+    }
+}
