@@ -39,7 +39,9 @@
 //!   worker key, hardware (GPU model, memory, count) and an `http(s)://` inference endpoint.
 //! * [`Call::rotate_worker_key`]: replaces the worker key; proofs must be signed by the current one.
 //! * [`Call::update_operator`]: replaces the hardware and/or the endpoint.
-//! * [`Call::deregister_operator`]: releases the stake; refused while the operator has a job.
+//! * [`Call::deregister_operator`]: releases the stake; refused while the operator has a job. An
+//!   operator whose stake was slashed below the minimum cannot claim jobs; it deregisters and
+//!   registers again with a full stake.
 //!
 //! ### Developers
 //!
@@ -82,6 +84,10 @@
 //! * The contribution list must be strictly ascending and at most
 //!   [`MAX_PROOF_CONTRIBUTIONS`](attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS) long;
 //!   ROUGE is in parts per million (≤ 1 000 000), loss in parts per million of a nat.
+//! * A proof is identified by `blake2_256(SCALE(payload))` (sr25519 signatures are randomized,
+//!   so the signature is left out): the same payload is refused a second time, however signed.
+//! * An operator keeps its job, and cannot claim another, until the job settles: the challenge
+//!   window is part of the job.
 //! * Settled, cancelled and rejected jobs are removed; their history is in the events and in the
 //!   adapter's lineage.
 //! * The developer and operator are paid through pallet-rewards, so they claim there.
@@ -691,7 +697,8 @@ pub mod pallet {
             );
 
             let mut op = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
-            let slashed = Self::slash_stake(
+            let slashed = Self::slash(
+                HoldReason::OperatorStake,
                 &operator,
                 T::ClaimTimeoutSlash::get().mul_floor(op.stake),
                 &T::Treasury::get(),
@@ -837,14 +844,11 @@ pub mod pallet {
             if fraud {
                 Self::punish_fraud(job, &info, operator, challenger, bond)
             } else {
-                let slashed = T::Currency::transfer_on_hold(
-                    &HoldReason::ChallengeBond.into(),
+                let slashed = Self::slash(
+                    HoldReason::ChallengeBond,
                     &challenger,
-                    &T::Treasury::get(),
                     bond,
-                    Precision::BestEffort,
-                    Restriction::Free,
-                    Fortitude::Force,
+                    &T::Treasury::get(),
                 )?;
                 info.status = JobStatus::Proven {
                     operator,
@@ -1013,15 +1017,17 @@ pub mod pallet {
             )
         }
 
-        /// Moves up to `amount` of `operator`'s stake to `to`; returns what moved.
-        fn slash_stake(
-            operator: &T::AccountId,
+        /// Moves up to `amount` held from `who` for `reason` to `to`'s free balance; returns what
+        /// moved.
+        fn slash(
+            reason: HoldReason,
+            who: &T::AccountId,
             amount: Balance,
             to: &T::AccountId,
         ) -> Result<Balance, DispatchError> {
             T::Currency::transfer_on_hold(
-                &HoldReason::OperatorStake.into(),
-                operator,
+                &reason.into(),
+                who,
                 to,
                 amount,
                 Precision::BestEffort,
@@ -1053,12 +1059,14 @@ pub mod pallet {
             )?;
             let op = Operators::<T>::take(&operator).ok_or(Error::<T>::NotOperator)?;
             WorkerKeys::<T>::remove(op.worker_key);
-            let to_challenger = Self::slash_stake(
+            let to_challenger = Self::slash(
+                HoldReason::OperatorStake,
                 &operator,
                 T::ChallengerShare::get().mul_floor(op.stake),
                 &challenger,
             )?;
-            let to_treasury = Self::slash_stake(
+            let to_treasury = Self::slash(
+                HoldReason::OperatorStake,
                 &operator,
                 op.stake.saturating_sub(to_challenger),
                 &T::Treasury::get(),
