@@ -813,3 +813,169 @@ mod invariants {
         });
     }
 }
+
+/// Random sequences of deposits, batches and claims across attribution and rewards keep OPEN
+/// conserved, and every recipient ends up with exactly the documented share.
+mod conservation_property {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// Attributions a record may carry: none, partial, capped, and every contribution of the version.
+    const PATTERNS: [&[(u64, u32)]; 4] = [
+        &[],
+        &[(100, 200_000), (101, 100_000)],
+        &[(100, 1_000_000)],
+        &[(101, 333_333), (102, 333_333), (100, 333_334)],
+    ];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Deposit {
+            user: bool,
+            amount: u128,
+        },
+        Settle {
+            user: bool,
+            fee: u128,
+            pattern: usize,
+            base_model: bool,
+        },
+        Claim {
+            who: usize,
+        },
+        ClaimPool {
+            who: usize,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (any::<bool>(), 1..20_000u128).prop_map(|(user, amount)| Op::Deposit { user, amount }),
+            (
+                any::<bool>(),
+                0..5_000u128,
+                0..PATTERNS.len(),
+                any::<bool>()
+            )
+                .prop_map(|(user, fee, pattern, base_model)| Op::Settle {
+                    user,
+                    fee,
+                    pattern,
+                    base_model
+                }),
+            (0..4usize).prop_map(|who| Op::Claim { who }),
+            (0..2usize).prop_map(|who| Op::ClaimPool { who }),
+        ]
+    }
+
+    fn user(bob: bool) -> sp_core::sr25519::Pair {
+        if bob {
+            bob_key()
+        } else {
+            alice_key()
+        }
+    }
+
+    fn everyone() -> Vec<crate::AccountId> {
+        vec![
+            account_of(&alice_key()),
+            account_of(&bob_key()),
+            treasury(),
+            carol(),
+            dave(),
+            model_owner(),
+            operator(),
+            Attribution::account_id(),
+            Rewards::account_id(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn deposits_batches_and_claims_conserve_open_and_pay_exact_shares(ops in proptest::collection::vec(op(), 1..60)) {
+            ExtBuilder::default().build_and_execute(|| {
+                let total_before: u128 = everyone().iter().map(balance).sum();
+                let split = FeeSplit::default();
+                let recipients = [carol(), dave(), model_owner(), operator()];
+                let mut credit: BTreeMap<bool, u128> = BTreeMap::new();
+                let mut nonce: BTreeMap<bool, u64> = BTreeMap::new();
+                let mut batch_nonce = 0;
+                let mut owed: BTreeMap<crate::AccountId, u128> = BTreeMap::new();
+                let mut paid: BTreeMap<crate::AccountId, u128> = BTreeMap::new();
+                let (mut pool_credited, mut treasury_paid) = (0u128, 0u128);
+
+                for op in ops {
+                    match op {
+                        Op::Deposit { user: u, amount } => {
+                            deposit(&user(u), amount);
+                            *credit.entry(u).or_default() += amount;
+                        },
+                        Op::Settle { user: u, fee, pattern, base_model } => {
+                            let attribution = if base_model { &[][..] } else { PATTERNS[pattern] };
+                            let model = if base_model { BASE_MODEL } else { ADAPTER };
+                            let next = nonce.entry(u).or_default();
+                            batch_nonce += 1;
+                            let result = submit(batch(batch_nonce, vec![record(&user(u), model, *next, fee, attribution)]));
+                            let available = credit.entry(u).or_default();
+                            if *available < fee {
+                                assert_eq!(result, Err(Error::<Test>::InsufficientCredit.into()));
+                                continue;
+                            }
+                            assert_ok!(result);
+                            *available -= fee;
+                            *next += 1;
+                            let parts = split.split(fee);
+                            *owed.entry(model_owner()).or_default() += parts.model_owner;
+                            *owed.entry(operator()).or_default() += parts.operator;
+                            treasury_paid += parts.treasury;
+                            let mut rest = parts.contributors;
+                            for (contribution, weight) in attribution {
+                                let share = split.contribution_share(*weight, parts.contributors);
+                                let contributor = if *contribution == 101 { dave() } else { carol() };
+                                *owed.entry(contributor).or_default() += share;
+                                rest -= share;
+                            }
+                            if base_model { treasury_paid += rest } else { pool_credited += rest }
+                        },
+                        Op::Claim { who } => {
+                            let who = recipients[who].clone();
+                            let pending = owed.get(&who).copied().unwrap_or(0) - paid.get(&who).copied().unwrap_or(0);
+                            let result = Rewards::claim(RuntimeOrigin::signed(who.clone()));
+                            if pending == 0 {
+                                assert_eq!(result, Err(pallet_rewards::Error::<Test>::NothingToClaim.into()));
+                            } else {
+                                assert_ok!(result);
+                                *paid.entry(who).or_default() += pending;
+                            }
+                        },
+                        Op::ClaimPool { who } => {
+                            // May find nothing pending; the amounts are checked at the end.
+                            let _ = Rewards::claim_pool(RuntimeOrigin::signed(recipients[who].clone()), VERSION);
+                        },
+                    }
+                    Attribution::do_try_state().expect("attribution conserves OPEN after every step");
+                    Rewards::do_try_state().expect("rewards conserves OPEN after every step");
+                    assert_eq!(everyone().iter().map(balance).sum::<u128>(), total_before, "no OPEN created or lost");
+                }
+
+                for who in &recipients {
+                    let _ = Rewards::claim(RuntimeOrigin::signed(who.clone()));
+                    let _ = Rewards::claim_pool(RuntimeOrigin::signed(who.clone()), VERSION);
+                }
+                // Carol has 70 of the version's 100 points, Dave 30.
+                let pool_share = |points: u128| points * pool_credited / 100;
+                assert_eq!(balance(&carol()), owed.get(&carol()).copied().unwrap_or(0) + pool_share(70));
+                assert_eq!(balance(&dave()), owed.get(&dave()).copied().unwrap_or(0) + pool_share(30));
+                assert_eq!(balance(&model_owner()), owed.get(&model_owner()).copied().unwrap_or(0));
+                assert_eq!(balance(&operator()), owed.get(&operator()).copied().unwrap_or(0));
+                assert_eq!(balance(&treasury()), ED + treasury_paid);
+                let dust = pool_credited - pool_share(70) - pool_share(30);
+                assert!(dust < 2, "less than a planck of dust per pool member");
+                assert_eq!(balance(&Rewards::account_id()), ED + dust);
+                assert_eq!(balance(&Attribution::account_id()), ED + credit.values().sum::<u128>());
+            });
+        }
+    }
+}
