@@ -70,8 +70,8 @@
 //!   unlocks: a withdrawal is announced at least `WithdrawalDelay` blocks ahead.
 //! * The fee split's defaults: model owner 30%, contributors 40%, operator 20%, treasury 10%;
 //!   one contribution takes at most 25% of the contributors' share of a record.
-//! * The treasury account must exist (the runtime endows it at genesis): its share is transferred
-//!   to it directly.
+//! * The treasury account must exist, since its part is transferred to it directly and may be below
+//!   the existential deposit: the genesis build endows it (and the pallet account) if needed.
 //!
 //! ## Design
 //!
@@ -306,11 +306,13 @@ pub mod pallet {
     #[pallet::genesis_build]
     impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
         fn build(&self) {
-            let account = Pallet::<T>::account_id();
+            // Keeps the credit account alive, and makes sure the treasury exists so that its part
+            // of a fee may be smaller than the existential deposit. Part of genesis issuance.
             let endowment = T::Currency::minimum_balance();
-            if T::Currency::balance(&account) < endowment {
-                // Keeps the credit account alive; part of genesis issuance, never paid out.
-                let _ = T::Currency::mint_into(&account, endowment);
+            for account in [Pallet::<T>::account_id(), T::Treasury::get()] {
+                if T::Currency::balance(&account) < endowment {
+                    let _ = T::Currency::mint_into(&account, endowment);
+                }
             }
         }
     }
