@@ -301,8 +301,9 @@ impl Default for ExtBuilder {
     fn default() -> Self {
         let alice = account_of(&alice_key());
         let bob = account_of(&bob_key());
+        // The treasury is endowed by the pallet's genesis build.
         Self {
-            endowed: vec![(alice, USER_FUNDS), (bob, USER_FUNDS), (treasury(), ED)],
+            endowed: vec![(alice, USER_FUNDS), (bob, USER_FUNDS)],
         }
     }
 }
