@@ -1273,3 +1273,122 @@ mod settle {
         });
     }
 }
+
+mod story {
+    use super::*;
+
+    #[test]
+    fn a_fine_tune_from_request_to_active_model_with_its_lineage() {
+        ExtBuilder.build_and_execute(|| {
+            let first = setup();
+            let second = post_job(2 * BUDGET, DEADLINE);
+            let third = post_job(BUDGET, DEADLINE);
+
+            // Workers find open jobs through the runtime API, lowest ids first.
+            let ids = |from, max| {
+                Compute::open_jobs(from, max)
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ids(0, 10), vec![first, second, third]);
+            assert_eq!(ids(1, 1), vec![second]);
+
+            // B takes the second job and proves it in the last block of its claim.
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), second));
+            assert_eq!(ids(0, 10), vec![first, third]);
+            run_to(1 + CLAIM_TIMEOUT);
+            let mut attested = payload(second, worker(0xB).public());
+            attested.contributions = ContributionList::truncate_from(vec![2, 4]);
+            assert_ok!(submit(
+                OP_B,
+                SignedTrainingProof::sign(attested, &worker(0xB))
+            ));
+
+            // Nobody challenges; anyone settles once the window has passed.
+            run_to(2 + CLAIM_TIMEOUT + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), second));
+
+            let contributors_paid = 2 * BUDGET * 30 / 100;
+            assert_eq!(
+                MockRewards::credits(),
+                vec![
+                    Credit::Pool {
+                        payer: DEV,
+                        pool: POOL,
+                        amount: contributors_paid
+                    },
+                    Credit::Account {
+                        payer: DEV,
+                        who: OP_B,
+                        source: RewardSource::Compute,
+                        amount: 2 * BUDGET - contributors_paid
+                    },
+                ]
+            );
+            // The other jobs' budgets stay held.
+            assert_eq!(held(HoldReason::JobBudget, DEV), 2 * BUDGET);
+
+            let adapter = pallet_models::Pallet::<Test>::model_with_lineage(2).unwrap();
+            assert_eq!(adapter.model.owner, DEV);
+            assert_eq!(adapter.model.status, ModelStatus::Active);
+            assert_eq!(
+                adapter.base.map(|(id, base)| (id, base.owner)),
+                Some((BASE, MODEL_OWNER))
+            );
+            let ModelKind::Adapter(lineage) = adapter.model.kind else {
+                panic!("an adapter")
+            };
+            assert_eq!(lineage.spec.job, second);
+            assert_eq!(lineage.spec.pool, POOL);
+            assert_eq!(lineage.spec.dataset_root, ROOT);
+            assert_eq!(lineage.spec.method, TrainingMethod::Lora);
+            let artifact = lineage.artifact.unwrap();
+            assert_eq!(artifact.trainer, OP_B);
+            assert_eq!(artifact.contributions_used, 2);
+            assert_eq!(
+                artifact.metrics,
+                EvalMetrics {
+                    final_loss_ppm: 1_700_000,
+                    eval_rouge_ppm: 380_000
+                }
+            );
+            assert_eq!(
+                <pallet_models::Pallet<Test> as crate::ModelsInspect<AccountId>>::serving_model(2),
+                Some(attribution_primitives::traits::ServingModel {
+                    owner: DEV,
+                    trained_on: Some(POOL)
+                })
+            );
+        });
+    }
+}
+
+mod invariants {
+    use super::*;
+
+    #[test]
+    fn try_state_notices_a_stake_or_budget_that_is_not_held() {
+        ExtBuilder.build().execute_with(|| {
+            let job = setup();
+            assert_ok!(Compute::do_try_state());
+
+            Operators::<Test>::mutate(OP_A, |op| op.as_mut().unwrap().stake += 1);
+            assert!(Compute::do_try_state().is_err());
+            Operators::<Test>::mutate(OP_A, |op| op.as_mut().unwrap().stake -= 1);
+
+            Jobs::<Test>::mutate(job, |info| info.as_mut().unwrap().budget += 1);
+            assert!(Compute::do_try_state().is_err());
+        });
+    }
+
+    #[test]
+    fn try_state_notices_an_operator_that_lost_track_of_its_job() {
+        ExtBuilder.build().execute_with(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            Operators::<Test>::mutate(OP_A, |op| op.as_mut().unwrap().current_job = None);
+            assert!(Compute::do_try_state().is_err());
+        });
+    }
+}

@@ -562,3 +562,36 @@ mod adapters {
         });
     }
 }
+
+mod bounds_and_invariants {
+    use super::*;
+    use codec::{Decode, Encode};
+
+    #[test]
+    fn oversize_names_licenses_and_cids_do_not_decode() {
+        ExtBuilder.build_and_execute(|| {
+            let long = |len: u32| vec![b'x'; len as usize + 1].encode();
+            use attribution_primitives::models::{
+                MAX_CID_LEN, MAX_LICENSE_LEN, MAX_MODEL_NAME_LEN,
+            };
+            assert!(crate::ModelName::decode(&mut &long(MAX_MODEL_NAME_LEN)[..]).is_err());
+            assert!(crate::License::decode(&mut &long(MAX_LICENSE_LEN)[..]).is_err());
+            assert!(crate::Cid::decode(&mut &long(MAX_CID_LEN)[..]).is_err());
+        });
+    }
+
+    #[test]
+    fn try_state_notices_an_unheld_deposit_and_a_stale_index() {
+        ExtBuilder.build().execute_with(|| {
+            let id = register(ALICE, 1);
+            assert_ok!(Models::do_try_state());
+
+            ModelRecords::<Test>::mutate(id, |record| record.as_mut().unwrap().deposit += 1);
+            assert!(Models::do_try_state().is_err());
+            ModelRecords::<Test>::mutate(id, |record| record.as_mut().unwrap().deposit -= 1);
+
+            ModelByArtifact::<Test>::insert(Hash::repeat_byte(0x42), id);
+            assert!(Models::do_try_state().is_err());
+        });
+    }
+}
