@@ -11,6 +11,9 @@
 //! (`--rpc-max-request-size`) must be at least [`max_request_bytes`] of the chain's largest
 //! contribution; the server refuses larger requests before reading them whole.
 //!
+//! The methods read and write files (an upload is flushed to disk before it is acknowledged), so
+//! they run on tokio's blocking pool, not on the RPC server's tasks.
+//!
 //! An upload is checked in this order, each failure with its own [error code](codes):
 //! the hex length against [`ChainView::max_upload_bytes`] (before decoding), the hex itself, the
 //! announcement of the decoded bytes' hash, their size against the announcement and its datanet's
@@ -128,15 +131,15 @@ pub struct VersionManifest {
 #[rpc(server)]
 pub trait DatanetsRpc {
     /// Stores a blob announced on chain; `bytes` is `0x`-prefixed hex.
-    #[method(name = "datanets_upload")]
+    #[method(name = "datanets_upload", blocking)]
     fn upload(&self, bytes: String) -> RpcResult<UploadReceipt>;
 
     /// A stored blob as `0x`-prefixed hex.
-    #[method(name = "datanets_get")]
+    #[method(name = "datanets_get", blocking)]
     fn get(&self, hash: Hash) -> RpcResult<String>;
 
     /// The manifest of a published datanet version.
-    #[method(name = "datanets_version")]
+    #[method(name = "datanets_version", blocking)]
     fn version(&self, datanet: DatanetId, version: VersionIndex) -> RpcResult<VersionManifest>;
 }
 
@@ -278,7 +281,15 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
 mod tests {
     use super::*;
     use attribution_primitives::{datanets::ContributionStatus, merkle};
-    use futures::executor::block_on;
+
+    /// Runs a call on a tokio runtime: the methods are `blocking`, so they need its blocking pool.
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
     use jsonrpsee::{core::server::MethodsError, RpcModule};
     use std::{collections::BTreeMap, sync::Mutex};
 

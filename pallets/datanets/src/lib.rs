@@ -69,7 +69,8 @@
 //! * Other pallets read published versions through [`DatanetsInspect`], implemented by [`Pallet`].
 //! * The runtime answers [`DatanetsApi`](attribution_primitives::datanets::DatanetsApi) with
 //!   [`Pallet::datanet_info`], [`Pallet::version_info`], [`Pallet::contributions_page`],
-//!   [`Pallet::contributor_stats`], [`Pallet::announcement`] and [`Pallet::manifest_page`].
+//!   [`Pallet::contributor_stats`], [`Pallet::announcement`], [`Pallet::max_contribution_bytes`] and
+//!   [`Pallet::manifest_page`].
 //! * A version's Merkle root is [`attribution_primitives::merkle::root`] over its manifest's content
 //!   hashes in manifest order; a worker that fetched every blob recomputes it to check the dataset.
 //! * Announce first, upload second: a node's content store refuses bytes until a pending, approved

@@ -9,6 +9,7 @@ use crate::{
 };
 use alloc::vec::Vec;
 use attribution_primitives::{datanets::VersionInfo, Balance, DatanetId, VersionIndex};
+use frame_support::traits::Get;
 use frame_system::pallet_prelude::BlockNumberFor;
 
 impl<T: Config> Pallet<T> {
@@ -75,6 +76,11 @@ impl<T: Config> Pallet<T> {
             any.get_or_insert(announcement);
         }
         any
+    }
+
+    /// [`DatanetsApi::max_contribution_bytes`](attribution_primitives::datanets::DatanetsApi::max_contribution_bytes).
+    pub fn max_contribution_bytes() -> u64 {
+        T::MaxContributionBytes::get()
     }
 
     /// [`DatanetsApi::version_manifest`](attribution_primitives::datanets::DatanetsApi::version_manifest):

@@ -1107,6 +1107,7 @@ mod queries {
             assert_eq!(Datanets::version_info(id, 1).unwrap().contributions, 3);
             assert_eq!(Datanets::datanet_info(id).unwrap().versions, 1);
             assert_eq!(Datanets::contributor_stats(&ALICE).approved, 3);
+            assert_eq!(Datanets::max_contribution_bytes(), MAX_BYTES_LIMIT);
         });
     }
 }
@@ -1158,6 +1159,14 @@ mod invariants {
                 )
             },
             "version points differ from its contributors' weights",
+        );
+    }
+
+    #[test]
+    fn detects_approved_stats_that_differ_from_the_contributions() {
+        with_curated_state(
+            || Stats::<Test>::mutate(ALICE, |stats| stats.approved_bytes = 1),
+            "stats approved count or bytes wrong",
         );
     }
 

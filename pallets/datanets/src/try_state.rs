@@ -32,8 +32,9 @@ impl<T: Config> Pallet<T> {
     ) -> Result<(), TryRuntimeError> {
         let next_id = NextContributionId::<T>::get();
         let mut tallies = BTreeMap::<DatanetId, DatanetTally>::new();
-        // Per contributor: (pending count, bonds held).
+        // Per contributor: (pending count, bonds held) and (approved count, approved bytes).
         let mut pending = BTreeMap::<T::AccountId, (u32, Balance)>::new();
+        let mut approved = BTreeMap::<T::AccountId, (u32, u64)>::new();
         let mut count = 0usize;
         for (id, record) in Contributions::<T>::iter() {
             count += 1;
@@ -61,6 +62,11 @@ impl<T: Config> Pallet<T> {
                 "size out of the rules"
             );
             let tally = tallies.entry(record.datanet).or_default();
+            if record.status != ContributionStatus::Pending {
+                let entry = approved.entry(record.contributor.clone()).or_default();
+                entry.0 += 1;
+                entry.1 += record.size;
+            }
             match record.status {
                 ContributionStatus::Pending => {
                     tally.pending += 1;
@@ -121,6 +127,10 @@ impl<T: Config> Pallet<T> {
         for (who, stats) in Stats::<T>::iter() {
             let (count, bonds) = pending.remove(&who).unwrap_or_default();
             ensure!(stats.pending == count, "stats pending count wrong");
+            ensure!(
+                (stats.approved, stats.approved_bytes) == approved.remove(&who).unwrap_or_default(),
+                "stats approved count or bytes wrong"
+            );
             ensure!(
                 stats.bond_held == bonds,
                 "stats bond_held differs from pending bonds"

@@ -316,6 +316,9 @@ sp_api::decl_runtime_apis! {
         /// one announcing `size` bytes if there is one, otherwise any (so a caller can tell a
         /// wrong size from an unannounced hash); `None` if no contribution announces the hash.
         fn announced(content_hash: Hash, size: u64) -> Option<Announcement>;
+        /// The largest contribution any datanet may accept, in bytes: a content store refuses
+        /// larger uploads before decoding them.
+        fn max_contribution_bytes() -> u64;
         /// Entries `start .. start + limit` of a published version's manifest, `None` if the version
         /// is not published.
         fn version_manifest(
