@@ -86,6 +86,9 @@
 //! * Reading a version for rewards is O(1): [`Points`] is filled once at publish, so
 //!   [`DatanetsInspect::points`] is one read however large the version.
 //! * Published versions never change; storage is bounded everywhere (`MaxEncodedLen`).
+//! * Nothing is left behind: a rejected contribution is removed with both its index entries. The
+//!   one entry kept per (datanet, contributor) is [`Usage`], a fixed-size record overwritten day
+//!   after day.
 //!
 //! ### Invariants (checked by `do_try_state`)
 //!

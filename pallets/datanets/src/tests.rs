@@ -1171,6 +1171,26 @@ mod invariants {
     }
 
     #[test]
+    fn detects_a_published_contribution_missing_from_its_manifest() {
+        ExtBuilder.build().execute_with(|| {
+            let id = text_datanet();
+            for n in 1..=2 {
+                let c = contribute(ALICE, id, n, 10);
+                approve(c);
+            }
+            assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
+            Manifests::<Test>::mutate(id, 1, |m| m.as_mut().unwrap().pop());
+            Versions::<Test>::mutate(id, 1, |v| v.as_mut().unwrap().contributions = 1);
+            assert_eq!(
+                Datanets::do_try_state(),
+                Err(DispatchError::Other(
+                    "a contribution published in a version is missing from its manifest"
+                ))
+            );
+        });
+    }
+
+    #[test]
     fn detects_a_stale_hash_index() {
         with_curated_state(
             || ContributionByHash::<Test>::insert(blob(9), 0, 42),

@@ -172,6 +172,12 @@ impl<T: Config> Pallet<T> {
     /// Every version against its manifest, the contributions it lists and its points.
     fn check_versions(datanets: &BTreeMap<DatanetId, DatanetOf<T>>) -> Result<(), TryRuntimeError> {
         let (mut versions, mut point_entries) = (0usize, 0usize);
+        let mut published = BTreeMap::<(DatanetId, u32), usize>::new();
+        for (_, record) in Contributions::<T>::iter() {
+            if let ContributionStatus::Published(version) = record.status {
+                *published.entry((record.datanet, version)).or_default() += 1;
+            }
+        }
         for (datanet, info) in datanets {
             for version in 1..=info.versions {
                 versions += 1;
@@ -184,6 +190,14 @@ impl<T: Config> Pallet<T> {
                     "version count differs from manifest"
                 );
                 ensure!(!manifest.is_empty(), "empty version");
+                ensure!(
+                    published
+                        .get(&(*datanet, version))
+                        .copied()
+                        .unwrap_or_default()
+                        == manifest.len(),
+                    "a contribution published in a version is missing from its manifest"
+                );
                 let leaves: Vec<Hash> = manifest.iter().map(|entry| entry.content_hash).collect();
                 ensure!(
                     summary.merkle_root == merkle::root(&leaves),
