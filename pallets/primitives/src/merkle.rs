@@ -194,6 +194,26 @@ mod tests {
     }
 
     #[test]
+    fn roots_match_an_independent_implementation() {
+        // Python: H = blake2b(digest_size=32); leaf = H(0x00 || x); node = H(0x01 || l || r).
+        let hex = |h: Hash| {
+            h.as_bytes()
+                .iter()
+                .map(|b| alloc::format!("{b:02x}"))
+                .collect::<alloc::string::String>()
+        };
+        let [a, b, c]: [Hash; 3] = leaves(3).try_into().unwrap();
+        assert_eq!(
+            hex(root(&[a])),
+            "6bf22d230bc6f17e2dc9bdce220e8696630a067ab5029fb66d91e6ecd74c7c54"
+        );
+        assert_eq!(
+            hex(root(&[a, b, c])),
+            "a7346514f635523b73d3adb12bf49a26cf1a8063afc422025e203cde74e5ecbe"
+        );
+    }
+
+    #[test]
     fn leaf_and_inner_prefixes_differ() {
         let (x, y) = (Hash::repeat_byte(1), Hash::repeat_byte(2));
         let mut concatenated = [0u8; 64];
