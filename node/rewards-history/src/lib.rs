@@ -31,6 +31,7 @@
 //!
 //! Keys sort by account, then block, then event order, so a page is one seek and a forward scan.
 
+pub mod amount;
 pub mod rpc;
 #[cfg(test)]
 mod tests;
@@ -57,13 +58,21 @@ pub enum HistoryEvent {
     /// `amount` became claimable, from `source`, paid in by `payer`.
     Credited {
         source: RewardSource,
+        #[serde(with = "amount")]
         amount: Balance,
         payer: AccountId,
     },
     /// The account claimed its direct credits.
-    Claimed { rewards: PendingRewards<Balance> },
+    Claimed {
+        #[serde(with = "amount::by_source")]
+        rewards: PendingRewards<Balance>,
+    },
     /// The account claimed `amount`, its share of `pool`.
-    PoolClaimed { pool: PoolId, amount: Balance },
+    PoolClaimed {
+        pool: PoolId,
+        #[serde(with = "amount")]
+        amount: Balance,
+    },
 }
 
 /// One entry of an account's history.

@@ -14,9 +14,9 @@ pub trait PendingSource: Send + Sync + 'static {
 /// Payout queries for dApps.
 #[rpc(server, namespace = "rewards")]
 pub trait RewardsHistoryApi {
-    /// `account`'s direct credits it can claim now, by source.
+    /// `account`'s direct credits it can claim now, by source (decimal strings of planck).
     #[method(name = "pending")]
-    fn pending(&self, account: AccountId) -> RpcResult<PendingRewards<Balance>>;
+    fn pending(&self, account: AccountId) -> RpcResult<Pending>;
 
     /// `account`'s credits and claims from block `from` (and event index `from_index`, default 0)
     /// on, oldest first, at most `limit` (at most 1,000).
@@ -29,6 +29,11 @@ pub trait RewardsHistoryApi {
         from_index: Option<u32>,
     ) -> RpcResult<HistoryPage>;
 }
+
+/// What `rewards_pending` answers: `{ data, model, compute }` as decimal strings.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Pending(#[serde(with = "crate::amount::by_source")] pub PendingRewards<Balance>);
 
 /// The server side of [`RewardsHistoryApiServer`].
 pub struct RewardsHistoryRpc<P> {
@@ -57,9 +62,10 @@ fn error(code: i32, message: impl ToString) -> ErrorObjectOwned {
 }
 
 impl<P: PendingSource> RewardsHistoryApiServer for RewardsHistoryRpc<P> {
-    fn pending(&self, account: AccountId) -> RpcResult<PendingRewards<Balance>> {
+    fn pending(&self, account: AccountId) -> RpcResult<Pending> {
         self.pending
             .pending(&account)
+            .map(Pending)
             .map_err(|e| error(error_code::RUNTIME, e))
     }
 

@@ -163,7 +163,7 @@ fn rpc_answers_pending_and_history_and_refuses_bad_limits() {
     };
     let rpc = RewardsHistoryRpc::new(store.clone(), FixedPending(Ok(pending)));
 
-    assert_eq!(rpc.pending(account(1)).unwrap(), pending);
+    assert_eq!(rpc.pending(account(1)).unwrap().0, pending);
     let page = rpc.history(account(1), 5, 1, Some(1)).unwrap();
     assert_eq!(page.entries.len(), 1);
     assert_eq!(page.entries[0].event_index, 2);
@@ -193,6 +193,23 @@ fn entries_serialize_for_dapps() {
     let json = serde_json::to_value(&entry).unwrap();
     assert_eq!(json["block"], 3);
     assert_eq!(json["event"]["credited"]["source"], "Data");
+    assert_eq!(json["event"]["credited"]["amount"], "5");
+    let big = HistoryEvent::Claimed {
+        rewards: PendingRewards {
+            data: u128::MAX,
+            model: 0,
+            compute: 1,
+        },
+    };
+    let json = serde_json::to_string(&big).unwrap();
+    assert_eq!(
+        json,
+        format!(
+            r#"{{"claimed":{{"rewards":{{"data":"{}","model":"0","compute":"1"}}}}}}"#,
+            u128::MAX
+        )
+    );
+    assert_eq!(serde_json::from_str::<HistoryEvent>(&json).unwrap(), big);
 }
 
 /// A runtime with rewards, to turn real `RuntimeEvent`s into entries.
