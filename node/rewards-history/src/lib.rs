@@ -12,11 +12,11 @@
 //! ## Wiring (node side)
 //!
 //! 1. Open the store under the node's base path: [`RewardsHistory::open`].
-//! 2. Spawn a task that, for every finality notification, indexes each newly finalized block in
-//!    order from [`RewardsHistory::last_indexed`] + 1: read `System::Events` at the block, turn
-//!    them into entries with [`history_entries`], and store them with
-//!    [`RewardsHistory::index_block`]. On start the same loop catches up, so the store survives
-//!    restarts and never misses a block.
+//! 2. Spawn [`follow::follow_finalized`] over the finality notifications (their block numbers),
+//!    with a `fetch` that reads a finalized block's hash and `System::Events` and turns them into
+//!    entries with [`history_entries`]. It indexes every block in order from
+//!    [`RewardsHistory::last_indexed`] + 1, so on start it catches up: the store survives restarts
+//!    and never misses a block.
 //! 3. Merge [`rpc::RewardsHistoryRpc`] into the node's RPC module, with a [`rpc::PendingSource`]
 //!    that calls the runtime API.
 //!
@@ -32,6 +32,7 @@
 //! Keys sort by account, then block, then event order, so a page is one seek and a forward scan.
 
 pub mod amount;
+pub mod follow;
 pub mod rpc;
 #[cfg(test)]
 mod tests;

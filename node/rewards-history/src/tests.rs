@@ -4,7 +4,9 @@ use crate::{
     rpc::{error_code, PendingSource, RewardsHistoryApiServer, RewardsHistoryRpc},
     Error, HistoryEntry, HistoryEvent, RewardSource, RewardsHistory,
 };
-use attribution_primitives::{rewards::PendingRewards, traits::PoolId, AccountId, Balance, Hash};
+use attribution_primitives::{
+    rewards::PendingRewards, traits::PoolId, AccountId, Balance, BlockNumber, Hash,
+};
 use std::sync::Arc;
 
 fn account(seed: u8) -> AccountId {
@@ -332,4 +334,41 @@ impl HistoryEvent {
             other => other,
         }
     }
+}
+
+#[test]
+fn following_finality_indexes_every_block_in_order_and_catches_up_after_a_restart() {
+    use crate::follow::{catch_up, follow_finalized};
+    let dir = tempfile::tempdir().unwrap();
+    // Block n credits account 1 with n; block 4 is not available at first.
+    let chain = |available: BlockNumber| {
+        move |n: BlockNumber| {
+            (n <= available).then(|| {
+                (
+                    Hash::repeat_byte(n as u8),
+                    vec![(account(1), 0, credited(n.into()))],
+                )
+            })
+        }
+    };
+    {
+        let store = RewardsHistory::open(dir.path()).unwrap();
+        let heads = futures::stream::iter(vec![2, 5]);
+        futures::executor::block_on(follow_finalized(&store, heads, chain(3))).unwrap();
+        assert_eq!(
+            store.last_indexed().unwrap(),
+            Some((3, Hash::repeat_byte(3)))
+        );
+    }
+    // After a restart the next head catches up from block 4.
+    let store = RewardsHistory::open(dir.path()).unwrap();
+    catch_up(&store, 6, &mut chain(10)).unwrap();
+    let blocks: Vec<_> = store
+        .history(&account(1), (0, 0), 100)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.block)
+        .collect();
+    assert_eq!(blocks, vec![1, 2, 3, 4, 5, 6]);
 }
