@@ -319,6 +319,17 @@ pub mod pallet {
 
     #[pallet::hooks]
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            assert!(
+                T::BatchRetention::get() > 0,
+                "at least the latest batch commitment must be kept"
+            );
+            assert!(
+                T::WithdrawalDelay::get() > 0,
+                "a worker must have at least a block to settle"
+            );
+        }
+
         #[cfg(feature = "try-runtime")]
         fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
             Self::do_try_state()
