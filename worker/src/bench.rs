@@ -9,7 +9,7 @@
 //!   synthetic task.
 
 use crate::checkpoint::Checkpoint;
-use crate::data::{encode, Encoded, SpecialTokens};
+use crate::data::{encode, Encoded, Example, SpecialTokens};
 use crate::eval::{evaluate, EvalReport, Generation};
 use crate::lora::{LoraConfig, TargetModule};
 use crate::memory::PeakAllocator;
@@ -38,7 +38,7 @@ pub struct BenchConfig {
     #[arg(long, default_value_t = 4)]
     pub kv_heads: usize,
     /// Content words of the synthetic vocabulary.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 4001)]
     pub words: usize,
     /// Prompt words per example (the completion has as many).
     #[arg(long, default_value_t = 30)]
@@ -57,8 +57,11 @@ pub struct BenchConfig {
     #[arg(long, default_value_t = 128)]
     pub prefix_length: usize,
     /// Steps of the LoRA-vs-QLoRA quality run (0 skips it).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 60)]
     pub quality_steps: usize,
+    /// Full fine-tuning steps that make the quality run's base model.
+    #[arg(long, default_value_t = 1500)]
+    pub pretrain_steps: usize,
 }
 
 /// One method's speed and memory.
@@ -78,8 +81,15 @@ pub struct BenchReport {
     pub speed: Vec<SpeedResult>,
     pub nf4_projection_bytes: usize,
     pub f32_projection_bytes: usize,
-    pub lora_quality: Option<EvalReport>,
-    pub qlora_quality: Option<EvalReport>,
+    pub quality: Vec<QualityResult>,
+}
+
+/// LoRA and QLoRA scored after the same number of steps.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualityResult {
+    pub steps: usize,
+    pub lora: EvalReport,
+    pub qlora: EvalReport,
 }
 
 impl BenchReport {
@@ -118,22 +128,21 @@ impl BenchReport {
             self.step_ms("qlora") / lora,
             self.nf4_projection_bytes as f64 / self.f32_projection_bytes as f64,
         );
-        if let (Some(l), Some(q)) = (&self.lora_quality, &self.qlora_quality) {
-            out += &format!(
-                "\n| after {} steps | loss | ROUGE-1 | ROUGE-2 | ROUGE-L |\n|---|---:|---:|---:|---:|\n\
-                 | LoRA | {:.4} | {:.2} | {:.2} | {:.2} |\n| QLoRA | {:.4} | {:.2} | {:.2} | {:.2} |\n\
-                 | QLoRA - LoRA ROUGE-L | | | | {:+.2} (target within 1 point) |\n",
-                self.config.quality_steps,
-                l.loss,
-                l.rouge1,
-                l.rouge2,
-                l.rouge_l,
-                q.loss,
-                q.rouge1,
-                q.rouge2,
-                q.rouge_l,
-                q.rouge_l - l.rouge_l
-            );
+        if !self.quality.is_empty() {
+            out += "\n| steps | method | held-out loss | ROUGE-1 | ROUGE-2 | ROUGE-L | QLoRA - LoRA ROUGE-L (target: within 1) |\n|---:|---|---:|---:|---:|---:|---:|\n";
+        }
+        for q in &self.quality {
+            for (name, r) in [("LoRA", &q.lora), ("QLoRA", &q.qlora)] {
+                let gap = if name == "QLoRA" {
+                    format!("{:+.2}", q.qlora.rouge_l - q.lora.rouge_l)
+                } else {
+                    String::new()
+                };
+                out += &format!(
+                    "| {} | {name} | {:.4} | {:.2} | {:.2} | {:.2} | {gap} |\n",
+                    q.steps, r.loss, r.rouge1, r.rouge2, r.rouge_l
+                );
+            }
         }
         out
     }
@@ -144,6 +153,8 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
     let task = SyntheticTask {
         words: config.words,
         prompt_words: config.prompt_words,
+        multiplier: 7,
+        shift: 3,
     };
     let model_config = task.config(
         config.hidden,
@@ -270,21 +281,21 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
         }
     }
 
-    let (lora_quality, qlora_quality) = if config.quality_steps > 0 {
-        (
-            Some(quality(&Method::Lora(lora.clone()), config, device)?),
-            Some(quality(&Method::Qlora(lora), config, device)?),
-        )
+    let quality = if config.quality_steps > 0 {
+        quality(
+            [&Method::Lora(lora.clone()), &Method::Qlora(lora)],
+            config,
+            device,
+        )?
     } else {
-        (None, None)
+        Vec::new()
     };
     Ok(BenchReport {
         config: config.clone(),
         speed,
         nf4_projection_bytes,
         f32_projection_bytes,
-        lora_quality,
-        qlora_quality,
+        quality,
     })
 }
 
@@ -303,59 +314,110 @@ fn trainable(model: &Llama) -> usize {
     count.0
 }
 
-/// LoRA-vs-QLoRA quality: a small model trained on the synthetic task for
-/// `config.quality_steps`, scored on 64 held-out examples.
-fn quality(method: &Method, config: &BenchConfig, device: &Device) -> Result<EvalReport> {
-    let task = SyntheticTask {
-        words: 64,
+/// LoRA-vs-QLoRA quality. A small base is first pretrained (full fine-tuning) on one permutation of
+/// the synthetic task, as a downloaded model would have been; each method then adapts it to
+/// another permutation for `config.quality_steps` and is scored on 256 held-out examples.
+fn quality(
+    methods: [&Method; 2],
+    config: &BenchConfig,
+    device: &Device,
+) -> Result<Vec<QualityResult>> {
+    let pretrain_task = SyntheticTask {
+        words: 61,
         prompt_words: 4,
+        multiplier: 7,
+        shift: 3,
     };
-    let checkpoint = Checkpoint::random(task.config(128, 344, 2, 4, 2), 3);
+    let task = SyntheticTask {
+        multiplier: 11,
+        shift: 20,
+        ..pretrain_task
+    };
+    let model_config = pretrain_task.config(128, 344, 2, 4, 2);
     let tokenizer = task.tokenizer()?;
     let special = SpecialTokens {
         bos: Some(BOS),
         eos: Some(EOS),
         pad: PAD,
     };
-    let encode_all = |examples: &[crate::data::Example]| -> Result<Vec<Encoded>> {
+    let encode_all = |examples: &[Example]| -> Result<Vec<Encoded>> {
         examples
             .iter()
             .map(|e| encode(&tokenizer, e, special, 32))
             .collect()
     };
-    let train_set = encode_all(&task.examples(2048, 21))?;
-    let held_out = task.examples(64, 22);
     let autodiff = device.clone().autodiff();
-    autodiff.seed(2);
-    let model = Llama::from_checkpoint(&checkpoint, method, &autodiff)?;
-    let train_config = TrainConfig {
-        steps: config.quality_steps,
+    let schedule = |steps: usize, learning_rate: f64| TrainConfig {
+        steps,
         batch_size: 16,
-        learning_rate: 1e-2,
-        warmup_steps: config.quality_steps / 10,
+        learning_rate,
+        warmup_steps: steps / 10,
         progress: false,
         ..TrainConfig::default()
     };
-    let (model, _) = train(
-        model,
-        method,
-        &train_set,
+
+    autodiff.seed(2);
+    let random = Llama::from_checkpoint(
+        &Checkpoint::random(model_config.clone(), 3),
+        &Method::Full,
+        &autodiff,
+    )?;
+    let pretrain_set = encode_all(&pretrain_task.examples(4096, 20))?;
+    let (pretrained, _) = train(
+        random,
+        &Method::Full,
+        &pretrain_set,
         PAD,
-        &train_config,
+        &schedule(config.pretrain_steps, 3e-3),
         None,
         &autodiff,
     )?;
+    let base = pretrained.valid().to_checkpoint(&model_config);
+
+    let train_set = encode_all(&task.examples(2048, 21))?;
+    let held_out = task.examples(256, 22);
+    let held_out_encoded = encode_all(&held_out)?;
     let generation = Generation {
         max_new_tokens: task.prompt_words + 1,
         eos: Some(EOS),
         pad: PAD,
     };
-    evaluate(
-        &model.valid(),
-        &tokenizer,
-        &held_out,
-        &encode_all(&held_out)?,
-        generation,
-        device,
-    )
+    // Scored a quarter and half of the way in (before the methods converge) and at the end.
+    let checkpoints = [
+        config.quality_steps / 4,
+        config.quality_steps / 2,
+        config.quality_steps,
+    ];
+    let mut reports = vec![Vec::new(); checkpoints.len()];
+    for method in methods {
+        autodiff.seed(2);
+        let model = Llama::from_checkpoint(&base, method, &autodiff)?;
+        let schedule = schedule(config.quality_steps, 5e-3);
+        let mut trainer = Trainer::new(model, &train_set, PAD, &schedule, &autodiff)?;
+        let mut done = 0;
+        for (at, scores) in checkpoints.iter().zip(&mut reports) {
+            while done < *at {
+                trainer.step();
+                done += 1;
+            }
+            let model = trainer.model().valid();
+            scores.push(evaluate(
+                &model,
+                &tokenizer,
+                &held_out,
+                &held_out_encoded,
+                generation,
+                device,
+            )?);
+        }
+    }
+    Ok(checkpoints
+        .iter()
+        .zip(reports)
+        .map(|(&steps, scores)| QualityResult {
+            steps,
+            lora: scores[0],
+            qlora: scores[1],
+        })
+        .collect())
 }

@@ -21,7 +21,7 @@ pub fn select(prefer_gpu: bool) -> Device {
     }
     #[cfg(not(feature = "cuda"))]
     if prefer_gpu {
-        tracing::warn!("built without the `cuda` feature; using the CPU backend");
+        tracing::info!("built without the `cuda` feature; using the CPU backend");
     }
     Device::flex()
 }

@@ -2,8 +2,9 @@
 //! and benchmarks on machines that cannot download a model or a data set.
 //!
 //! The task: the prompt is a few words followed by `=`, the completion spells each word's
-//! partner under a fixed permutation, so it takes attention (to find the word) and an
-//! embedding-level mapping (to translate it).
+//! partner under a fixed permutation `w -> (multiplier·w + shift) mod words`, so it takes
+//! attention (to find the word) and an embedding-level mapping (to translate it). Two
+//! permutations make two related tasks: one to pretrain a base on, one to fine-tune it to.
 
 use crate::checkpoint::{Checkpoint, StoredDtype};
 use crate::data::Example;
@@ -26,8 +27,11 @@ const SPECIALS: [&str; 5] = ["<pad>", "<s>", "</s>", "<unk>", "="];
 /// The translation task over `words` content words.
 #[derive(Debug, Clone, Copy)]
 pub struct SyntheticTask {
+    /// Content words; coprime with `multiplier`, so the mapping is a permutation.
     pub words: usize,
     pub prompt_words: usize,
+    pub multiplier: usize,
+    pub shift: usize,
 }
 
 impl SyntheticTask {
@@ -75,7 +79,7 @@ impl SyntheticTask {
     }
 
     fn partner(&self, w: usize) -> usize {
-        (w * 7 + 3) % self.words
+        (w * self.multiplier + self.shift) % self.words
     }
 
     /// A model configuration sized for the task.

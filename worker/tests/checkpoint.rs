@@ -12,19 +12,18 @@ fn half_precision_checkpoints_load_close_to_f32() {
     let device = Device::default();
     let f32_dir = tempfile::tempdir().unwrap();
     write_model(f32_dir.path(), StoredDtype::F32);
-    let reference = values(load(f32_dir.path(), &Method::Full, &device).forward(tokens(&device)));
+    let reference = logits(&load(f32_dir.path(), &Method::Full, &device), &device);
     for dtype in [StoredDtype::F16, StoredDtype::Bf16] {
         let dir = tempfile::tempdir().unwrap();
         write_model(dir.path(), dtype);
-        let logits = values(load(dir.path(), &Method::Full, &device).forward(tokens(&device)));
+        let logits = logits(&load(dir.path(), &Method::Full, &device), &device);
         assert!(max_abs_diff(&reference, &logits) < 1e-2, "{dtype:?}");
     }
 }
 
 #[test]
 fn saved_weights_load_back_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    write_model(dir.path(), StoredDtype::F32);
+    let dir = model_dir();
     let checkpoint = Checkpoint::load(dir.path()).unwrap();
     let model = Llama::from_checkpoint(&checkpoint, &Method::Full, &Device::default()).unwrap();
     let written = model.to_checkpoint(&checkpoint.config);
@@ -33,8 +32,7 @@ fn saved_weights_load_back_unchanged() {
 
 #[test]
 fn tokenizer_json_round_trips() {
-    let dir = tempfile::tempdir().unwrap();
-    write_model(dir.path(), StoredDtype::F32);
+    let dir = model_dir();
     let tokenizer = load_tokenizer(&dir.path().join("tokenizer.json")).unwrap();
     let ids = tokenizer
         .encode("w3 w0 =", false)
@@ -47,8 +45,7 @@ fn tokenizer_json_round_trips() {
 
 #[test]
 fn mismatched_shapes_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    write_model(dir.path(), StoredDtype::F32);
+    let dir = model_dir();
     let mut checkpoint = Checkpoint::load(dir.path()).unwrap();
     checkpoint.config.intermediate_size = 48;
     let err = Llama::from_checkpoint(&checkpoint, &Method::Full, &Device::default())

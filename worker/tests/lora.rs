@@ -15,21 +15,16 @@ fn all_targets(rank: usize) -> LoraConfig {
 
 #[test]
 fn zero_b_gives_exactly_the_base_logits() {
-    let dir = tempfile::tempdir().unwrap();
-    write_model(dir.path(), attribution_worker::checkpoint::StoredDtype::F32);
+    let dir = model_dir();
     let device = Device::default();
     let base = load(dir.path(), &Method::Full, &device);
     let adapted = load(dir.path(), &Method::Lora(all_targets(4)), &device);
-    assert_eq!(
-        values(base.forward(tokens(&device))),
-        values(adapted.forward(tokens(&device)))
-    );
+    assert_eq!(logits(&base, &device), logits(&adapted, &device));
 }
 
 #[test]
 fn merged_adapter_equals_unmerged() {
-    let dir = tempfile::tempdir().unwrap();
-    write_model(dir.path(), attribution_worker::checkpoint::StoredDtype::F32);
+    let dir = model_dir();
     let device = Device::default();
     let lora = all_targets(4);
     let model = load(dir.path(), &Method::Lora(lora.clone()), &device)
@@ -41,20 +36,19 @@ fn merged_adapter_equals_unmerged() {
             Ok(projection)
         })
         .unwrap();
-    let unmerged = values(model.forward(tokens(&device)));
-    let base = values(load(dir.path(), &Method::Full, &device).forward(tokens(&device)));
+    let unmerged = logits(&model, &device);
+    let base = logits(&load(dir.path(), &Method::Full, &device), &device);
     assert!(
         max_abs_diff(&unmerged, &base) > 1e-3,
         "the adapter must change the output"
     );
-    let merged = values(model.merge_adapters().forward(tokens(&device)));
+    let merged = logits(&model.merge_adapters(), &device);
     assert!(max_abs_diff(&unmerged, &merged) < 1e-5);
 }
 
 #[test]
 fn only_adapters_are_trainable() {
-    let dir = tempfile::tempdir().unwrap();
-    write_model(dir.path(), attribution_worker::checkpoint::StoredDtype::F32);
+    let dir = model_dir();
     let device = Device::default().autodiff();
     let model = load(dir.path(), &Method::Lora(all_targets(2)), &device);
     let logits = model.forward(tokens(&device));

@@ -13,6 +13,8 @@ use std::path::Path;
 pub const TASK: SyntheticTask = SyntheticTask {
     words: 24,
     prompt_words: 3,
+    multiplier: 7,
+    shift: 3,
 };
 
 /// Grouped-query attention (4 query heads over 2 key/value heads), untied head.
@@ -24,6 +26,13 @@ pub fn config() -> LlamaConfig {
 
 pub fn write_model(dir: &Path, dtype: StoredDtype) {
     TASK.write_model_dir(config(), 7, dtype, dir).unwrap();
+}
+
+/// A temporary directory holding the `f32` test model.
+pub fn model_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_model(dir.path(), StoredDtype::F32);
+    dir
 }
 
 pub fn load(dir: &Path, method: &Method, device: &Device) -> Llama {
@@ -51,8 +60,13 @@ pub fn tokens(device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(ids, [2, 8]), device)
 }
 
-pub fn values(t: Tensor<3>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
+/// The model's logits for [`tokens`], flattened.
+pub fn logits(model: &Llama, device: &Device) -> Vec<f32> {
+    model
+        .forward(tokens(device))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
