@@ -1,8 +1,17 @@
 //! Attribution Chain worker: fine-tunes Llama-architecture models with burn.
 //!
-//! - [`model`]: the Llama causal LM, configured from a Hugging Face `config.json`.
-//! - [`checkpoint`]: `config.json` + `model.safetensors` on disk.
-//! - [`lora`], [`nf4`], [`ptuning`], [`tuning`]: the fine-tuning methods.
+//! Following one training job through the modules:
+//!
+//! - [`job`]: the TOML job file, and running it end to end.
+//! - [`checkpoint`], [`data`]: a Hugging Face model directory (`config.json`,
+//!   `model.safetensors`, `tokenizer.json`) and JSONL training rows.
+//! - [`model`]: the Llama causal LM, built from a checkpoint for one [`tuning::Method`].
+//! - [`lora`], [`nf4`], [`ptuning`]: LoRA adapters, NF4 storage for QLoRA, P-tuning v2 prefixes.
+//! - [`train`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs.
+//! - [`artifact`], [`peft`]: checkpoints with their BLAKE2b-256 hashes, PEFT adapters.
+//! - [`eval`], [`rouge`]: held-out loss, perplexity and ROUGE.
+//! - [`device`]: CUDA when present, else the CPU.
+//! - [`bench`], [`memory`], [`synthetic`]: the side-by-side benchmark and its synthetic data.
 
 pub mod artifact;
 pub mod bench;
