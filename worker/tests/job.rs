@@ -1,6 +1,5 @@
 mod common;
 
-use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::job::Job;
 use burn::tensor::Device;
 use common::*;
@@ -25,18 +24,6 @@ batch_size = 4
 checkpoint_every = 2
 progress = false
 "#;
-
-fn write_job(dir: &std::path::Path, job: &str) -> std::path::PathBuf {
-    write_model(&dir.join("model"), StoredDtype::Bf16);
-    let rows: Vec<String> = TASK
-        .examples(16, 9)
-        .iter()
-        .map(|e| serde_json::json!({"prompt": e.prompt, "completion": e.completion}).to_string())
-        .collect();
-    std::fs::write(dir.join("train.jsonl"), rows.join("\n")).unwrap();
-    std::fs::write(dir.join("job.toml"), job).unwrap();
-    dir.join("job.toml")
-}
 
 #[test]
 fn a_job_trains_evaluates_and_writes_hashed_checkpoints() {

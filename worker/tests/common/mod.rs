@@ -76,3 +76,16 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// Writes a bf16 model, 16 JSONL rows and `job` (a job file) into `dir`; returns the job path.
+pub fn write_job(dir: &std::path::Path, job: &str) -> std::path::PathBuf {
+    write_model(&dir.join("model"), StoredDtype::Bf16);
+    let rows: Vec<String> = TASK
+        .examples(16, 9)
+        .iter()
+        .map(|e| serde_json::json!({"prompt": e.prompt, "completion": e.completion}).to_string())
+        .collect();
+    std::fs::write(dir.join("train.jsonl"), rows.join("\n")).unwrap();
+    std::fs::write(dir.join("job.toml"), job).unwrap();
+    dir.join("job.toml")
+}
