@@ -10,14 +10,7 @@ use burn::tensor::Device;
 use common::*;
 use std::process::Command;
 
-const JOB: &str = r#"
-model_dir = "model"
-data = "train.jsonl"
-output_dir = "out"
-cutoff = 32
-eval_fraction = 0.25
-max_new_tokens = 4
-
+const JOB_METHOD: &str = r#"
 [method]
 kind = "lora"
 rank = 2
@@ -46,7 +39,7 @@ fn worker(args: &[&str]) -> String {
 #[test]
 fn train_eval_and_merge_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let job = write_job(dir.path(), JOB);
+    let job = write_job(dir.path(), &job_toml(JOB_METHOD));
     let out = dir.path().join("run");
     let report: serde_json::Value = serde_json::from_str(&worker(&[
         "train",
@@ -64,28 +57,19 @@ fn train_eval_and_merge_from_the_command_line() {
 
     let model = dir.path().join("model");
     let adapter = out.join("checkpoint-2");
-    let eval: serde_json::Value = serde_json::from_str(&worker(&[
-        "eval",
-        "--model-dir",
-        model.to_str().unwrap(),
-        "--adapter",
-        adapter.to_str().unwrap(),
-        "--data",
-        dir.path().join("train.jsonl").to_str().unwrap(),
-    ]))
-    .unwrap();
+    let with_adapter = |command: &str, rest: [&str; 2]| {
+        let mut args = vec![command, "--model-dir", model.to_str().unwrap()];
+        args.extend(["--adapter", adapter.to_str().unwrap()]);
+        args.extend(rest);
+        worker(&args)
+    };
+    let data = dir.path().join("train.jsonl");
+    let eval: serde_json::Value =
+        serde_json::from_str(&with_adapter("eval", ["--data", data.to_str().unwrap()])).unwrap();
     assert!(eval["perplexity"].as_f64().unwrap() > 1.0);
 
     let merged = dir.path().join("merged");
-    worker(&[
-        "merge",
-        "--model-dir",
-        model.to_str().unwrap(),
-        "--adapter",
-        adapter.to_str().unwrap(),
-        "--output-dir",
-        merged.to_str().unwrap(),
-    ]);
+    with_adapter("merge", ["--output-dir", merged.to_str().unwrap()]);
     let device = Device::default();
     let base =
         Llama::from_checkpoint(&Checkpoint::load(&model).unwrap(), &Method::Full, &device).unwrap();

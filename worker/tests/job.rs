@@ -4,14 +4,7 @@ use attribution_worker::job::Job;
 use burn::tensor::Device;
 use common::*;
 
-const JOB: &str = r#"
-model_dir = "model"
-data = "train.jsonl"
-output_dir = "out"
-cutoff = 32
-eval_fraction = 0.25
-max_new_tokens = 4
-
+const JOB_METHOD: &str = r#"
 [method]
 kind = "qlora"
 rank = 4
@@ -25,10 +18,14 @@ checkpoint_every = 2
 progress = false
 "#;
 
+fn job() -> String {
+    job_toml(JOB_METHOD)
+}
+
 #[test]
 fn a_job_trains_evaluates_and_writes_hashed_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
-    let job = Job::load(&write_job(dir.path(), JOB)).unwrap();
+    let job = Job::load(&write_job(dir.path(), &job())).unwrap();
     let report = job.run(&Device::default()).unwrap();
     assert_eq!(report.train.losses.len(), 4);
     assert_eq!(report.train.checkpoints.len(), 2);
@@ -51,20 +48,24 @@ fn a_job_trains_evaluates_and_writes_hashed_checkpoints() {
 #[test]
 fn bad_job_files_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_job(dir.path(), &JOB.replace("rank = 4", "rank = 0"));
+    let path = write_job(dir.path(), &job().replace("rank = 4", "rank = 0"));
     assert!(Job::load(&path)
         .unwrap_err()
         .to_string()
         .contains("LoRA rank must be at least 1"));
-    std::fs::write(&path, JOB.replace("[\"q\", \"v\"]", "[\"q\", \"qkv\"]")).unwrap();
+    std::fs::write(&path, job().replace("[\"q\", \"v\"]", "[\"q\", \"qkv\"]")).unwrap();
     assert!(Job::load(&path)
         .unwrap_err()
         .to_string()
         .contains("unknown LoRA target module `qkv`"));
-    std::fs::write(&path, JOB.replace("kind = \"qlora\"", "kind = \"prefix\"")).unwrap();
+    std::fs::write(
+        &path,
+        job().replace("kind = \"qlora\"", "kind = \"prefix\""),
+    )
+    .unwrap();
     let err = format!("{:#}", Job::load(&path).unwrap_err());
     assert!(err.contains("unknown variant `prefix`"), "{err}");
-    std::fs::write(&path, JOB).unwrap();
+    std::fs::write(&path, job()).unwrap();
     std::fs::write(dir.path().join("train.jsonl"), "{\"prompt\": 1}\n").unwrap();
     let err = format!(
         "{:#}",

@@ -89,3 +89,16 @@ pub fn write_job(dir: &std::path::Path, job: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("job.toml"), job).unwrap();
     dir.join("job.toml")
 }
+
+/// A job file over the directory [`write_job`] fills: the paths, then `method_and_train`.
+pub fn job_toml(method_and_train: &str) -> String {
+    format!(
+        r#"model_dir = "model"
+data = "train.jsonl"
+output_dir = "out"
+cutoff = 32
+eval_fraction = 0.25
+max_new_tokens = 4
+{method_and_train}"#
+    )
+}
