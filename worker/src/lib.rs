@@ -7,7 +7,8 @@
 //!   `model.safetensors`, `tokenizer.json`) and JSONL training rows.
 //! - [`model`]: the Llama causal LM, built from a checkpoint for one [`tuning::Method`].
 //! - [`lora`], [`nf4`], [`ptuning`]: LoRA adapters, NF4 storage for QLoRA, P-tuning v2 prefixes.
-//! - [`train`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs.
+//! - [`train`], [`layerwise`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs;
+//!   block-by-block backpropagation for QLoRA.
 //! - [`artifact`], [`peft`]: checkpoints with their BLAKE2b-256 hashes, PEFT adapters.
 //! - [`eval`], [`rouge`]: held-out loss, perplexity and ROUGE.
 //! - [`device`]: CUDA when present, else the CPU.
@@ -20,6 +21,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod job;
+pub mod layerwise;
 pub mod lora;
 pub mod memory;
 pub mod model;

@@ -4,6 +4,7 @@
 
 use crate::artifact::{write_trainable, CheckpointRecord};
 use crate::data::{make_batch, Batch, Encoded};
+use crate::layerwise;
 use crate::model::{Llama, LlamaConfig};
 use crate::tuning::Method;
 use anyhow::{ensure, Result};
@@ -128,6 +129,8 @@ pub struct Trainer<'a> {
     config: TrainConfig,
     device: Device,
     steps_done: usize,
+    /// Backpropagate block by block (see [`layerwise`]); on for NF4 models.
+    layerwise: bool,
 }
 
 /// What one optimizer step did.
@@ -156,6 +159,7 @@ impl<'a> Trainer<'a> {
             optimizer = optimizer
                 .with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm)));
         }
+        let model_is_quantized = model.is_quantized();
         Ok(Self {
             model: Some(model),
             optimizer: optimizer.init(),
@@ -168,6 +172,7 @@ impl<'a> Trainer<'a> {
             config: config.clone(),
             device: device.clone(),
             steps_done: 0,
+            layerwise: model_is_quantized,
         })
     }
 
@@ -189,11 +194,18 @@ impl<'a> Trainer<'a> {
         let (mut loss_sum, mut trained_tokens) = (0.0, 0);
         for _ in 0..self.config.grad_accumulation {
             let batch = self.sampler.next(self.config.batch_size, &self.device);
-            let loss = masked_loss(model.forward(batch.inputs.clone()), &batch)
-                .div_scalar(self.config.grad_accumulation as f64);
-            loss_sum += loss.clone().into_scalar::<f32>();
+            let scale = self.config.grad_accumulation as f64;
+            let (loss, grads) = if self.layerwise {
+                layerwise::gradients(&model, &batch, scale)
+            } else {
+                let loss =
+                    masked_loss(model.forward(batch.inputs.clone()), &batch).div_scalar(scale);
+                let value = loss.clone().into_scalar::<f32>();
+                (value, GradientsParams::from_grads(loss.backward(), &model))
+            };
+            loss_sum += loss;
             trained_tokens += batch.trained_tokens;
-            accumulator.accumulate(&model, GradientsParams::from_grads(loss.backward(), &model));
+            accumulator.accumulate(&model, grads);
         }
         let learning_rate = self.config.learning_rate_at(self.steps_done);
         self.model = Some(

@@ -4,7 +4,7 @@ use attribution_worker::checkpoint::read_safetensors;
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::peft::{self, PeftConfig};
 use attribution_worker::tuning::Method;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::Device;
 use common::*;
 
 #[test]
@@ -12,15 +12,7 @@ fn export_import_round_trip_uses_peft_names() {
     let dir = model_dir();
     let device = Device::default();
     let lora = LoraConfig::new(3, 6.0).with_targets(vec!["q_proj".into(), "down".into()]);
-    let model = load(dir.path(), &Method::Lora(lora.clone()), &device)
-        .map_projections(|_, mut projection| {
-            if let Some(adapter) = projection.lora.take() {
-                let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.1), &device);
-                projection.lora = Some(lora.from_factors(adapter.a.val(), b));
-            }
-            Ok(projection)
-        })
-        .unwrap();
+    let model = load_with_trained_adapters(dir.path(), &lora, &device);
     let out = tempfile::tempdir().unwrap();
     peft::save_adapter(&model, &lora, Some("tiny-llama".into()), out.path()).unwrap();
 

@@ -201,16 +201,40 @@ impl Llama {
     /// - tokens: `[batch, seq]`
     /// - output (logits): `[batch, seq, vocab]`
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        let mut x = embedding(self.embed_tokens.val(), tokens);
+        let mut x = self.embed(tokens);
         for layer in &self.layers {
             x = layer.forward(x, &self.rope);
         }
-        let x = self.norm.forward(x);
+        self.head(x)
+    }
+
+    /// Token embeddings.
+    ///
+    /// - tokens: `[batch, seq]`
+    /// - output: `[batch, seq, d_model]`
+    pub fn embed(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        embedding(self.embed_tokens.val(), tokens)
+    }
+
+    /// Final norm and output projection.
+    ///
+    /// - input: `[batch, seq, d_model]`
+    /// - output (logits): `[batch, seq, vocab]`
+    pub fn head(&self, x: Tensor<3>) -> Tensor<3> {
         let head = match &self.lm_head {
             Some(head) => head.val(),
             None => self.embed_tokens.val().transpose(),
         };
-        linear(x, head, None)
+        linear(self.norm.forward(x), head, None)
+    }
+
+    /// Whether any projection is stored as NF4.
+    pub fn is_quantized(&self) -> bool {
+        self.layers.iter().any(|layer| {
+            TargetModule::ALL
+                .iter()
+                .any(|&t| matches!(layer.projection(t).base, BaseWeight::Nf4(_)))
+        })
     }
 
     /// Applies `f` to every projection, with its Hugging Face module path.

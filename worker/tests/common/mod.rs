@@ -4,10 +4,11 @@
 
 use attribution_worker::checkpoint::{Checkpoint, StoredDtype};
 use attribution_worker::data::{encode, load_tokenizer, Encoded, SpecialTokens};
+use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::{Llama, LlamaConfig};
 use attribution_worker::synthetic::{SyntheticTask, BOS, EOS, PAD};
 use attribution_worker::tuning::Method;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::path::Path;
 
 pub const TASK: SyntheticTask = SyntheticTask {
@@ -101,4 +102,18 @@ eval_fraction = 0.25
 max_new_tokens = 4
 {method_and_train}"#
     )
+}
+
+/// The model in `dir` with `lora` adapters whose `B` is random, as after some training (a fresh
+/// adapter's `B = 0` changes nothing).
+pub fn load_with_trained_adapters(dir: &Path, lora: &LoraConfig, device: &Device) -> Llama {
+    load(dir, &Method::Lora(lora.clone()), device)
+        .map_projections(|_, mut projection| {
+            if let Some(adapter) = projection.lora.take() {
+                let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.1), device);
+                projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+            }
+            Ok(projection)
+        })
+        .unwrap()
 }
