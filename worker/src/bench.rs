@@ -1,7 +1,7 @@
 //! The `bench` subcommand: every method on the same model, data and batch in one run, so the
 //! ratios are measured side by side on one machine.
 //!
-//! - Speed: mean step time after warm-up, samples/s and peak heap for full fine-tuning, our
+//! - Speed: median step time after warm-up, samples/s and peak heap for full fine-tuning, our
 //!   LoRA, burn's built-in LoRA (`Module::apply_lora`, which forms `W + s·A·B` and its dense
 //!   gradient), QLoRA and P-tuning v2 (prefix 128).
 //! - Storage: bytes of the frozen NF4 projections against the same weights in `f32`.
@@ -45,7 +45,7 @@ pub struct BenchConfig {
     pub prompt_words: usize,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
-    /// Timed steps per method (after `warmup` untimed ones).
+    /// Timed steps per method (after `warmup` untimed ones); the median is reported.
     #[arg(long, default_value_t = 8)]
     pub steps: usize,
     #[arg(long, default_value_t = 2)]
@@ -213,14 +213,16 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
         Ok(model.no_grad().apply_lora(lora))
     };
 
-    // Memory, one method at a time: the heap high-water mark of building the model and
-    // taking two steps (weights, activations, gradients, optimizer state).
+    // Memory, one method at a time: the heap high-water mark of two training steps over the
+    // built model (weights, activations, gradients, optimizer state), above what was in use
+    // before the model was built. Loading transients are not training memory.
     let mut memory_use = Vec::new();
     for (name, method) in &methods {
-        let baseline = memory.reset_peak();
+        let baseline = memory.current();
         let model = build(name, method)?;
         let params = trainable(&model);
         let mut trainer = Trainer::new(model, &encoded, PAD, &train_config, &autodiff)?;
+        memory.reset_peak();
         trainer.step();
         trainer.step();
         drop(trainer);
@@ -241,12 +243,12 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut seconds = vec![0.0; methods.len()];
+    let mut seconds = vec![Vec::with_capacity(config.steps); methods.len()];
     for round in 0..config.warmup + config.steps {
-        for (trainer, total) in trainers.iter_mut().zip(&mut seconds) {
+        for (trainer, times) in trainers.iter_mut().zip(&mut seconds) {
             let outcome = trainer.step();
             if round >= config.warmup {
-                *total += outcome.seconds;
+                times.push(outcome.seconds);
             }
         }
     }
@@ -255,8 +257,8 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
         .iter()
         .zip(seconds.iter().zip(&memory_use))
         .map(
-            |((name, _), (total, &(peak_heap_bytes, trainable_params)))| {
-                let step = total / config.steps as f64;
+            |((name, _), (times, &(peak_heap_bytes, trainable_params)))| {
+                let step = median(times);
                 SpeedResult {
                     method: name.to_string(),
                     step_ms: 1e3 * step,
@@ -297,6 +299,19 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
         f32_projection_bytes,
         quality,
     })
+}
+
+/// The middle value (mean of the middle two for an even count); robust to a step that another
+/// process on the machine slowed down.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
 }
 
 /// Parameters that will receive gradients.

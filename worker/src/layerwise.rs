@@ -2,8 +2,8 @@
 //! block's NF4 weights are expanded to `f32` only while that block runs, in the backward pass
 //! as in the forward pass.
 //!
-//! The forward pass keeps each block's input and drops the block's graph (and with it the
-//! expanded weights) as soon as its output exists. The backward pass walks the blocks from the
+//! The forward pass runs without autodiff and keeps only each block's input, so a block's
+//! expanded weights are dropped as soon as its output exists. The backward pass walks the blocks from the
 //! top, recomputes one block from its saved input, and backpropagates the surrogate
 //!
 //! ```text
@@ -11,24 +11,26 @@
 //! ```
 //!
 //! so it yields that block's parameter gradients and the gradient for the block below. The cost
-//! is one more forward pass per step. Dropout draws a new mask in the recomputation, so with
-//! adapter dropout the gradient is that of a slightly different mask than the loss was computed
-//! with.
+//! is one more forward pass per step. The first pass runs in evaluation mode, so adapter dropout
+//! applies only in the recomputation: with dropout, the gradient is an approximation.
 
 use crate::data::Batch;
 use crate::model::Llama;
 use crate::train::masked_loss;
+use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 
 /// The loss of `batch` divided by `scale`, and its parameter gradients.
 pub fn gradients(model: &Llama, batch: &Batch, scale: f64) -> (f32, GradientsParams) {
-    let mut x = model.embed(batch.inputs.clone()).detach();
+    // The forward pass runs outside autodiff, so it records no graph at all.
+    let untracked = model.valid();
+    let mut x = untracked.embed(batch.inputs.clone().inner());
     let mut inputs = Vec::with_capacity(model.layers.len());
-    for layer in &model.layers {
+    for layer in &untracked.layers {
         inputs.push(x.clone());
-        x = layer.forward(x, &model.rope).detach();
+        x = layer.forward(x, &untracked.rope);
     }
-    let top = x.require_grad();
+    let top = x.autodiff().require_grad();
     let loss = masked_loss(model.head(top.clone()), batch).div_scalar(scale);
     let value = loss.clone().into_scalar::<f32>();
     let mut grads = loss.backward();
@@ -38,7 +40,7 @@ pub fn gradients(model: &Llama, batch: &Batch, scale: f64) -> (f32, GradientsPar
     let mut accumulator = GradientsAccumulator::<Llama>::new();
     accumulator.accumulate(model, GradientsParams::from_grads(grads, model));
     for (layer, input) in model.layers.iter().zip(inputs).rev() {
-        let input = input.require_grad();
+        let input = input.autodiff().require_grad();
         let output = layer.forward(input.clone(), &model.rope);
         let mut grads = (output * upstream).sum().backward();
         upstream = input
