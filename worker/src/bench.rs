@@ -103,7 +103,7 @@ impl BenchReport {
     /// The report as Markdown, ratios first.
     pub fn markdown(&self) -> String {
         let lora = self.step_ms("lora");
-        let mut out = String::from("| method | step (ms) | samples/s | peak heap (MiB) | trainable params |\n|---|---:|---:|---:|---:|\n");
+        let mut out = String::from("| method | step (ms) | samples/s | peak heap in a step (MiB) | trainable params |\n|---|---:|---:|---:|---:|\n");
         for r in &self.speed {
             out += &format!(
                 "| {} | {:.1} | {:.2} | {:.1} | {} |\n",
