@@ -87,7 +87,7 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let device = device::select(!cli.cpu);
+    let select = |gpu_wanted: bool| device::select(gpu_wanted && !cli.cpu);
     match cli.command {
         Command::Train {
             config,
@@ -101,7 +101,7 @@ fn main() -> Result<()> {
             job.train.seed = seed.unwrap_or(job.train.seed);
             job.train.progress &= !quiet;
             job.output_dir = output_dir.unwrap_or(job.output_dir);
-            let report = job.run(&device)?;
+            let report = job.run(&select(job.gpu))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Eval {
@@ -111,6 +111,7 @@ fn main() -> Result<()> {
             cutoff,
             max_new_tokens,
         } => {
+            let device = select(true);
             let dir = ModelDir::load(&model_dir)?;
             let mut model = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, &device)?;
             if let Some(adapter) = adapter {
@@ -139,7 +140,7 @@ fn main() -> Result<()> {
             output_dir,
         } => {
             let dir = ModelDir::load(&model_dir)?;
-            let model = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, &device)?;
+            let model = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, &select(true))?;
             let (model, _) = peft::load_adapter(model, &adapter)?;
             model
                 .merge_adapters()
@@ -153,7 +154,7 @@ fn main() -> Result<()> {
             println!("merged checkpoint written to {}", output_dir.display());
         }
         Command::Bench { config, json } => {
-            let report = bench::run(&config, &ALLOCATOR, &device)?;
+            let report = bench::run(&config, &ALLOCATOR, &select(true))?;
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
             }
