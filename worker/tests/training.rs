@@ -1,29 +1,12 @@
 mod common;
 
-use attribution_worker::lora::LoraConfig;
-use attribution_worker::peft;
+use attribution_worker::checkpoint::{read_safetensors, Checkpoint};
 use attribution_worker::ptuning::PrefixConfig;
 use attribution_worker::synthetic::PAD;
 use attribution_worker::train::{train, Output, TrainConfig};
 use attribution_worker::tuning::Method;
-use burn::module::Module;
 use burn::tensor::Device;
 use common::*;
-
-fn quick(steps: usize, learning_rate: f64) -> TrainConfig {
-    TrainConfig {
-        steps,
-        batch_size: 8,
-        learning_rate,
-        warmup_steps: 2,
-        progress: false,
-        ..TrainConfig::default()
-    }
-}
-
-fn lora() -> LoraConfig {
-    LoraConfig::new(4, 8.0).with_targets(["q", "v", "up", "down"].map(String::from).to_vec())
-}
 
 fn mean(xs: &[f32]) -> f32 {
     xs.iter().sum::<f32>() / xs.len() as f32
@@ -88,57 +71,53 @@ fn learning_rate_warms_up_then_decays_to_zero() {
 }
 
 #[test]
-fn checkpoints_are_peft_adapters_with_hashes_and_runs_are_reproducible() {
+fn each_method_writes_what_it_trains() {
     let dir = model_dir();
     let device = Device::default().autodiff();
-    let method = Method::Lora(lora());
-    let config = TrainConfig {
-        checkpoint_every: 2,
-        ..quick(4, 2e-2)
-    };
-    let run = |out: &std::path::Path| {
+    let cases = [
+        (
+            Method::PTuning(PrefixConfig::default().with_length(4)),
+            "prefix.safetensors",
+        ),
+        (Method::Full, "model.safetensors"),
+    ];
+    for (method, file) in cases {
+        let out = tempfile::tempdir().unwrap();
         let output = Output {
-            dir: out.to_path_buf(),
+            dir: out.path().to_path_buf(),
             model_config: common::config(),
             base_model: None,
         };
-        device.seed(3);
         let model = load(dir.path(), &method, &device);
-        train(
+        let (_, report) = train(
             model,
             &method,
-            &encoded(dir.path(), 32, 1),
+            &encoded(dir.path(), 8, 1),
             PAD,
-            &config,
+            &quick(1, 1e-3),
             Some(&output),
             &device,
         )
-        .unwrap()
-    };
-    let (out_a, out_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (trained, report) = run(out_a.path());
-    let (_, again) = run(out_b.path());
-    let steps: Vec<usize> = report.checkpoints.iter().map(|c| c.step).collect();
-    assert_eq!(steps, [2, 4]);
-    let hashes = |r: &attribution_worker::train::TrainReport| {
-        r.checkpoints
-            .iter()
-            .map(|c| c.hash.clone())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        hashes(&report),
-        hashes(&again),
-        "same seed, same checkpoints"
-    );
-    assert_ne!(report.checkpoints[0].hash, report.checkpoints[1].hash);
-
-    // The last checkpoint is a PEFT adapter that loads back to the same model.
-    let adapter_dir = out_a.path().join("checkpoint-4");
-    let infer = Device::default();
-    let (reloaded, config) =
-        peft::load_adapter(load(dir.path(), &Method::Full, &infer), &adapter_dir).unwrap();
-    assert_eq!(config.targets, ["q_proj", "v_proj", "up_proj", "down_proj"]);
-    let expected = logits(&trained.valid(), &infer);
-    assert!(max_abs_diff(&expected, &logits(&reloaded, &infer)) < 1e-5);
+        .unwrap();
+        assert_eq!(
+            report.checkpoints[0].path,
+            out.path().join("checkpoint-1").join(file)
+        );
+        let tensors = read_safetensors(&report.checkpoints[0].path).unwrap();
+        match method {
+            // [kv_heads, length, head_dim]
+            Method::PTuning(_) => {
+                assert_eq!(
+                    tensors["model.layers.1.self_attn.prefix_value"].shape,
+                    [2, 4, 8]
+                );
+                assert_eq!(tensors.len(), 2 * 2);
+            }
+            _ => {
+                let checkpoint = Checkpoint::load(&out.path().join("checkpoint-1")).unwrap();
+                assert_eq!(checkpoint.config, common::config());
+                assert_eq!(checkpoint.tensors.len(), tensors.len());
+            }
+        }
+    }
 }

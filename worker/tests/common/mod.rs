@@ -7,6 +7,7 @@ use attribution_worker::data::{encode, load_tokenizer, Encoded, SpecialTokens};
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::{Llama, LlamaConfig};
 use attribution_worker::synthetic::{SyntheticTask, BOS, EOS, PAD};
+use attribution_worker::train::TrainConfig;
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::path::Path;
@@ -116,4 +117,21 @@ pub fn load_with_trained_adapters(dir: &Path, lora: &LoraConfig, device: &Device
             Ok(projection)
         })
         .unwrap()
+}
+
+/// A short run without a progress bar.
+pub fn quick(steps: usize, learning_rate: f64) -> TrainConfig {
+    TrainConfig {
+        steps,
+        batch_size: 8,
+        learning_rate,
+        warmup_steps: 2,
+        progress: false,
+        ..TrainConfig::default()
+    }
+}
+
+/// Rank-4 adapters on four projections.
+pub fn lora() -> LoraConfig {
+    LoraConfig::new(4, 8.0).with_targets(["q", "v", "up", "down"].map(String::from).to_vec())
 }
