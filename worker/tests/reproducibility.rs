@@ -4,8 +4,7 @@
 mod common;
 
 use attribution_worker::peft;
-use attribution_worker::synthetic::PAD;
-use attribution_worker::train::{train, Output, TrainConfig};
+use attribution_worker::train::TrainConfig;
 use attribution_worker::tuning::Method;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -21,23 +20,8 @@ fn checkpoints_are_peft_adapters_with_hashes_and_runs_are_reproducible() {
         ..quick(4, 2e-2)
     };
     let run = |out: &std::path::Path| {
-        let output = Output {
-            dir: out.to_path_buf(),
-            model_config: common::config(),
-            base_model: None,
-        };
         device.seed(3);
-        let model = load(dir.path(), &method, &device);
-        train(
-            model,
-            &method,
-            &encoded(dir.path(), 32, 1),
-            PAD,
-            &config,
-            Some(&output),
-            &device,
-        )
-        .unwrap()
+        train_on_task(dir.path(), &method, 32, &config, Some(out), &device)
     };
     let (out_a, out_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (trained, report) = run(out_a.path());

@@ -2,8 +2,7 @@ mod common;
 
 use attribution_worker::checkpoint::{read_safetensors, Checkpoint};
 use attribution_worker::ptuning::PrefixConfig;
-use attribution_worker::synthetic::PAD;
-use attribution_worker::train::{train, Output, TrainConfig};
+use attribution_worker::train::TrainConfig;
 use attribution_worker::tuning::Method;
 use burn::tensor::Device;
 use common::*;
@@ -17,17 +16,14 @@ fn mean(xs: &[f32]) -> f32 {
 fn loss_decreases(method: Method, learning_rate: f64) {
     let dir = model_dir();
     let device = Device::default().autodiff();
-    let model = load(dir.path(), &method, &device);
-    let (_, report) = train(
-        model,
+    let (_, report) = train_on_task(
+        dir.path(),
         &method,
-        &encoded(dir.path(), 64, 1),
-        PAD,
+        64,
         &quick(60, learning_rate),
         None,
         &device,
-    )
-    .unwrap();
+    );
     let (first, last) = (mean(&report.losses[..5]), mean(&report.losses[55..]));
     assert!(last < 0.9 * first, "{}: {first} -> {last}", method.name());
 }
@@ -83,22 +79,14 @@ fn each_method_writes_what_it_trains() {
     ];
     for (method, file) in cases {
         let out = tempfile::tempdir().unwrap();
-        let output = Output {
-            dir: out.path().to_path_buf(),
-            model_config: common::config(),
-            base_model: None,
-        };
-        let model = load(dir.path(), &method, &device);
-        let (_, report) = train(
-            model,
+        let (_, report) = train_on_task(
+            dir.path(),
             &method,
-            &encoded(dir.path(), 8, 1),
-            PAD,
+            8,
             &quick(1, 1e-3),
-            Some(&output),
+            Some(out.path()),
             &device,
-        )
-        .unwrap();
+        );
         assert_eq!(
             report.checkpoints[0].path,
             out.path().join("checkpoint-1").join(file)

@@ -7,7 +7,7 @@ use attribution_worker::data::{encode, load_tokenizer, Encoded, SpecialTokens};
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::{Llama, LlamaConfig};
 use attribution_worker::synthetic::{SyntheticTask, BOS, EOS, PAD};
-use attribution_worker::train::TrainConfig;
+use attribution_worker::train::{train, Output, TrainConfig, TrainReport};
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::path::Path;
@@ -134,4 +134,32 @@ pub fn quick(steps: usize, learning_rate: f64) -> TrainConfig {
 /// Rank-4 adapters on four projections.
 pub fn lora() -> LoraConfig {
     LoraConfig::new(4, 8.0).with_targets(["q", "v", "up", "down"].map(String::from).to_vec())
+}
+
+/// Loads the model in `dir` for `method` and trains it on `examples` task rows, writing
+/// checkpoints under `out` when given.
+pub fn train_on_task(
+    dir: &Path,
+    method: &Method,
+    examples: usize,
+    config: &TrainConfig,
+    out: Option<&Path>,
+    device: &Device,
+) -> (Llama, TrainReport) {
+    let output = out.map(|out| Output {
+        dir: out.to_path_buf(),
+        model_config: self::config(),
+        base_model: None,
+    });
+    let model = load(dir, method, device);
+    train(
+        model,
+        method,
+        &encoded(dir, examples, 1),
+        PAD,
+        config,
+        output.as_ref(),
+        device,
+    )
+    .unwrap()
 }
