@@ -120,8 +120,7 @@ impl Llama {
 
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for layer in 0..config.num_hidden_layers {
-            let mut projections = BTreeMap::new();
-            for target in TargetModule::ALL {
+            let projection = |target: TargetModule| -> Result<Projection> {
                 let [d_in, d_out] = config.projection_shape(target);
                 let name = format!("{}.weight", projection_path(layer, target));
                 let weight = checkpoint.tensor(&name, &[d_out, d_in])?.transposed();
@@ -136,10 +135,8 @@ impl Llama {
                     Some(lora) if targets.contains(&target) => Some(lora.init(d_in, d_out, device)),
                     _ => None,
                 };
-                projections.insert(target.hf_name(), Projection { base, lora });
-            }
-            let mut take =
-                |target: TargetModule| projections.remove(target.hf_name()).expect("built above");
+                Ok(Projection { base, lora })
+            };
             let prefix = match method {
                 Method::PTuning(prefix) => {
                     Some(prefix.init(config.kv_heads(), config.head_dim(), device))
@@ -149,10 +146,10 @@ impl Llama {
             layers.push(Block {
                 input_norm: norm(format!("model.layers.{layer}.input_layernorm.weight"))?,
                 attention: Attention {
-                    q_proj: take(TargetModule::Q),
-                    k_proj: take(TargetModule::K),
-                    v_proj: take(TargetModule::V),
-                    o_proj: take(TargetModule::O),
+                    q_proj: projection(TargetModule::Q)?,
+                    k_proj: projection(TargetModule::K)?,
+                    v_proj: projection(TargetModule::V)?,
+                    o_proj: projection(TargetModule::O)?,
                     prefix,
                     n_heads: config.num_attention_heads,
                     n_kv_heads: config.kv_heads(),
@@ -162,9 +159,9 @@ impl Llama {
                     "model.layers.{layer}.post_attention_layernorm.weight"
                 ))?,
                 mlp: Mlp {
-                    gate_proj: take(TargetModule::Gate),
-                    up_proj: take(TargetModule::Up),
-                    down_proj: take(TargetModule::Down),
+                    gate_proj: projection(TargetModule::Gate)?,
+                    up_proj: projection(TargetModule::Up)?,
+                    down_proj: projection(TargetModule::Down)?,
                 },
             });
         }
