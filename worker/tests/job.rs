@@ -13,7 +13,8 @@ targets = ["q", "v"]
 
 [train]
 steps = 4
-batch_size = 4
+batch_size = 2
+grad_accumulation = 2
 checkpoint_every = 2
 progress = false
 "#;
