@@ -7,7 +7,7 @@
 //!   `model.safetensors`, `tokenizer.json`) and JSONL training rows.
 //! - [`model`]: the Llama causal LM, built from a checkpoint for one [`tuning::Method`].
 //! - [`lora`], [`nf4`], [`ptuning`]: LoRA adapters, NF4 storage for QLoRA, P-tuning v2 prefixes.
-//! - [`train`], [`layerwise`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs;
+//! - [`train`], [`layerwise`], [`clipping`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs;
 //!   block-by-block backpropagation for QLoRA.
 //! - [`artifact`], [`peft`]: checkpoints with their BLAKE2b-256 hashes, PEFT adapters.
 //! - [`eval`], [`rouge`]: held-out loss, perplexity and ROUGE.
@@ -17,6 +17,7 @@
 pub mod artifact;
 pub mod bench;
 pub mod checkpoint;
+pub mod clipping;
 pub mod data;
 pub mod device;
 pub mod eval;

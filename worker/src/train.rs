@@ -1,14 +1,14 @@
-//! The training loop: AdamW, linear warmup then cosine decay, gradient clipping and
+//! The training loop: AdamW, linear warmup then cosine decay, global-norm gradient clipping and
 //! accumulation, fixed seeds, and checkpoints every K steps whose BLAKE2b-256 hashes the
 //! training proof commits to.
 
 use crate::artifact::{write_trainable, CheckpointRecord};
+use crate::clipping::clip_global_norm;
 use crate::data::{make_batch, Batch, Encoded};
 use crate::layerwise;
 use crate::model::{Llama, LlamaConfig};
 use crate::tuning::Method;
 use anyhow::{ensure, Result};
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
@@ -35,8 +35,8 @@ pub struct TrainConfig {
     /// Steps of linear warmup before the cosine decay to zero.
     pub warmup_steps: usize,
     pub weight_decay: f32,
-    /// Each parameter's gradient is rescaled to at most this L2 norm (burn's clipping is per
-    /// tensor); 0 disables clipping.
+    /// Gradients are scaled together so that their global L2 norm is at most this; 0 disables
+    /// clipping.
     pub max_grad_norm: f32,
     /// Seeds data order, adapter initialisation and dropout.
     pub seed: u64,
@@ -154,11 +154,7 @@ impl<'a> Trainer<'a> {
         ensure!(!examples.is_empty(), "no training examples");
         ensure!(device.is_autodiff(), "training needs an autodiff device");
         device.seed(config.seed);
-        let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay);
-        if config.max_grad_norm > 0.0 {
-            optimizer = optimizer
-                .with_grad_clipping(Some(GradientClippingConfig::Norm(config.max_grad_norm)));
-        }
+        let optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay);
         let model_is_quantized = model.is_quantized();
         Ok(Self {
             model: Some(model),
@@ -207,11 +203,12 @@ impl<'a> Trainer<'a> {
             trained_tokens += batch.trained_tokens;
             accumulator.accumulate(&model, grads);
         }
+        let mut grads = accumulator.grads();
+        if self.config.max_grad_norm > 0.0 {
+            grads = clip_global_norm(&model, grads, self.config.max_grad_norm);
+        }
         let learning_rate = self.config.learning_rate_at(self.steps_done);
-        self.model = Some(
-            self.optimizer
-                .step(learning_rate, model, accumulator.grads()),
-        );
+        self.model = Some(self.optimizer.step(learning_rate, model, grads));
         self.steps_done += 1;
         StepOutcome {
             loss: loss_sum,
