@@ -1,9 +1,12 @@
 //! Genesis presets: `development` (one validator, Alice) and `local_testnet` (four validators,
 //! Alice, Bob, Charlie and Dave). Both fund the well-known dev accounts and make Alice sudo.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, OPEN};
+use crate::{
+    configs::TreasuryAccount, AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig,
+    EXISTENTIAL_DEPOSIT, OPEN,
+};
 use alloc::{vec, vec::Vec};
-use frame_support::build_struct_json_patch;
+use frame_support::{build_struct_json_patch, traits::Get};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -28,10 +31,13 @@ const CHARLIE: Validator = (Sr25519Keyring::Charlie, Ed25519Keyring::Charlie);
 const DAVE: Validator = (Sr25519Keyring::Dave, Ed25519Keyring::Dave);
 
 fn genesis(validators: &[Validator], root: AccountId) -> Value {
-    let endowed = Sr25519Keyring::iter()
+    let mut endowed = Sr25519Keyring::iter()
         .filter(|k| !matches!(k, Sr25519Keyring::One | Sr25519Keyring::Two))
         .map(|k| (k.to_account_id(), ENDOWMENT))
         .collect::<Vec<_>>();
+    // The treasury exists from genesis, so fees and slashes below the existential deposit
+    // are kept rather than burned.
+    endowed.push((TreasuryAccount::get(), EXISTENTIAL_DEPOSIT));
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig { balances: endowed },
         aura: pallet_aura::GenesisConfig {
@@ -59,7 +65,7 @@ pub fn preset(id: &str) -> Option<Value> {
 
 /// The serialized preset for [`sp_genesis_builder::GenesisBuilder::get_preset`].
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
-    preset(id).map(|patch| patch.to_string().into_bytes())
+    preset(id).and_then(|patch| serde_json::to_vec(&patch).ok())
 }
 
 /// The preset names this runtime knows.

@@ -111,7 +111,8 @@ fn open_token_has_18_decimals_and_a_milli_open_existential_deposit() {
     assert_eq!(OPEN, 10u128.pow(18));
     assert_eq!(crate::TOKEN_DECIMALS, 18);
     assert_eq!(crate::TOKEN_SYMBOL, "OPEN");
-    assert_eq!(<Runtime as pallet_balances::Config>::ExistentialDeposit::get(), EXISTENTIAL_DEPOSIT);
+    let existential_deposit: Balance = <Runtime as pallet_balances::Config>::ExistentialDeposit::get();
+    assert_eq!(existential_deposit, EXISTENTIAL_DEPOSIT);
     assert_eq!(EXISTENTIAL_DEPOSIT, OPEN / 1000);
 }
 

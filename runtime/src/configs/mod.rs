@@ -1,7 +1,7 @@
 //! Configuration of every pallet in the runtime.
 
 use frame_support::{
-    derive_impl, parameter_types,
+    derive_impl, dispatch::DispatchClass, parameter_types,
     traits::{
         tokens::imbalance::ResolveTo, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8,
         VariantCountOf,
@@ -39,8 +39,10 @@ parameter_types! {
         Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND / 2, u64::MAX),
         NORMAL_DISPATCH_RATIO,
     );
-    pub RuntimeBlockLength: BlockLength =
-        BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+    pub RuntimeBlockLength: BlockLength = BlockLength::builder()
+        .max_length(5 * 1024 * 1024)
+        .modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
+        .build();
     pub const SS58Prefix: u16 = 42;
 
     /// The protocol treasury: receives transaction fees and slashed bonds until a treasury
