@@ -6,7 +6,7 @@ use crate::{
     cli::{Cli, Subcommand},
     service,
 };
-use attribution_runtime::{Block, EXISTENTIAL_DEPOSIT};
+use attribution_runtime::{opaque::Block, EXISTENTIAL_DEPOSIT};
 use frame_benchmarking_cli::{BenchmarkCmd, ExtrinsicFactory, SUBSTRATE_REFERENCE_HARDWARE};
 use sc_cli::SubstrateCli;
 use sc_service::PartialComponents;
