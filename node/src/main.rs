@@ -4,6 +4,8 @@ mod benchmarking;
 mod chain_spec;
 mod cli;
 mod command;
+mod content;
+mod payouts;
 mod rpc;
 mod service;
 

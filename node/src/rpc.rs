@@ -1,9 +1,18 @@
 //! The node's RPC methods beyond the standard ones sc-service provides (system, chain, state,
-//! author): account nonces, transaction fees, and the Attribution Chain methods (each merged here
-//! from its own module).
+//! author): account nonces, transaction fees, datanet blobs (`datanets_upload`, `datanets_get`,
+//! `datanets_version`) and payouts (`rewards_pending`, `rewards_history`).
 
 use std::sync::Arc;
 
+use attribution_content_store::{
+    rpc::{Datanets, DatanetsRpcServer},
+    BlobStore,
+};
+use attribution_primitives::{datanets::DatanetsApi, rewards::RewardsApi};
+use attribution_rewards_history::{
+    rpc::{RewardsHistoryApiServer, RewardsHistoryRpc},
+    RewardsHistory,
+};
 use attribution_runtime::{opaque::Block, AccountId, Balance, Nonce};
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
@@ -17,6 +26,10 @@ pub struct FullDeps<C, P> {
     pub client: Arc<C>,
     /// The transaction pool.
     pub pool: Arc<P>,
+    /// Datanet blobs uploaded to this node.
+    pub content_store: Arc<BlobStore>,
+    /// Indexed payout history.
+    pub rewards_history: Arc<RewardsHistory>,
 }
 
 /// All custom RPC methods of a full node.
@@ -33,14 +46,20 @@ where
     C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
     C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
     C::Api: BlockBuilder<Block>,
+    C::Api: DatanetsApi<Block>,
+    C::Api: RewardsApi<Block, AccountId, Balance>,
     P: TransactionPool + 'static,
 {
     use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
     use substrate_frame_rpc_system::{System, SystemApiServer};
 
-    let FullDeps { client, pool } = deps;
+    let FullDeps { client, pool, content_store, rewards_history } = deps;
     let mut module = RpcModule::new(());
     module.merge(System::new(client.clone(), pool).into_rpc())?;
-    module.merge(TransactionPayment::new(client).into_rpc())?;
+    module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+    let chain_view = crate::content::RuntimeChainView::new(client.clone());
+    module.merge(Datanets::new(content_store, chain_view).into_rpc())?;
+    let pending = crate::payouts::RuntimePending::new(client);
+    module.merge(RewardsHistoryRpc::new(rewards_history, pending).into_rpc())?;
     Ok(module)
 }

@@ -208,6 +208,18 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
         );
     }
 
+    // Node-side stores live beside the chain database, one directory per chain.
+    let chain_dir = config.base_path.config_dir(config.chain_spec.id());
+    let content_store = crate::content::open_store(&chain_dir)
+        .map_err(|e| ServiceError::Other(format!("opening the content store: {e}")))?;
+    let rewards_history = crate::payouts::open_history(&chain_dir)
+        .map_err(|e| ServiceError::Other(format!("opening the rewards history: {e}")))?;
+    task_manager.spawn_handle().spawn(
+        "rewards-history-indexer",
+        None,
+        crate::payouts::run_indexer(client.clone(), rewards_history.clone()),
+    );
+
     let role = config.role;
     let force_authoring = config.force_authoring;
     let name = config.network.node_name.clone();
@@ -218,7 +230,12 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
         let client = client.clone();
         let pool = transaction_pool.clone();
         Box::new(move |_| {
-            let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+            let deps = crate::rpc::FullDeps {
+                client: client.clone(),
+                pool: pool.clone(),
+                content_store: content_store.clone(),
+                rewards_history: rewards_history.clone(),
+            };
             crate::rpc::create_full(deps).map_err(Into::into)
         })
     };

@@ -16,9 +16,23 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use attribution_primitives::{
+    attribution::{BatchCommitment, BatchId, CreditInfo, FeeSplit, NonceWindow},
+    compute::{JobInfo, OperatorInfo},
+    datanets::{
+        Announcement, ContributionsPage, ContributorStats, Datanet, ManifestPage,
+        VersionInfo,
+    },
+    models::{ModelWithLineage},
+    rewards::{PendingRewards, RewardPool},
+    traits::PoolId,
+    BlockNumber, DatanetId, Hash, JobId, ModelId, VersionIndex,
+};
+
 use super::{
-    AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-    RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+    AccountId, Attribution, Aura, Balance, Block, Compute, Datanets, Executive, Grandpa,
+    InherentDataExt, Models, Nonce, Rewards, Runtime, RuntimeCall, RuntimeGenesisConfig,
+    SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -192,6 +206,90 @@ impl_runtime_apis! {
         }
         fn query_length_to_fee(length: u32) -> Balance {
             TransactionPayment::length_to_fee(length)
+        }
+    }
+
+    impl attribution_primitives::datanets::DatanetsApi<Block> for Runtime {
+        fn datanet(id: DatanetId) -> Option<Datanet> {
+            Datanets::datanet_info(id)
+        }
+        fn version(datanet: DatanetId, version: VersionIndex) -> Option<VersionInfo<BlockNumber>> {
+            Datanets::version_info(datanet, version)
+        }
+        fn contributions(
+            datanet: DatanetId,
+            start: u32,
+            limit: u32,
+        ) -> ContributionsPage<AccountId, Balance, BlockNumber> {
+            Datanets::contributions_page(datanet, start, limit)
+        }
+        fn contributor_stats(who: AccountId) -> ContributorStats<Balance> {
+            Datanets::contributor_stats(&who)
+        }
+        fn announced(content_hash: Hash, size: u64) -> Option<Announcement> {
+            Datanets::announcement(content_hash, size)
+        }
+        fn max_contribution_bytes() -> u64 {
+            Datanets::max_contribution_bytes()
+        }
+        fn version_manifest(
+            datanet: DatanetId,
+            version: VersionIndex,
+            start: u32,
+            limit: u32,
+        ) -> Option<ManifestPage> {
+            Datanets::manifest_page(datanet, version, start, limit)
+        }
+    }
+
+    impl attribution_primitives::models::ModelsApi<Block> for Runtime {
+        fn model(id: ModelId) -> Option<ModelWithLineage<AccountId, Balance, BlockNumber>> {
+            Models::model_with_lineage(id)
+        }
+        fn model_by_artifact(hash: Hash) -> Option<ModelId> {
+            Models::model_by_artifact(hash)
+        }
+        fn models_trained_on(datanet: DatanetId, max: u32) -> Vec<ModelId> {
+            Models::models_trained_on(datanet, max)
+        }
+    }
+
+    impl attribution_primitives::compute::ComputeApi<Block> for Runtime {
+        fn operator(who: AccountId) -> Option<OperatorInfo<Balance>> {
+            Compute::operator(who)
+        }
+        fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>> {
+            Compute::job(id)
+        }
+        fn open_jobs(from: JobId, max: u32) -> Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)> {
+            Compute::open_jobs(from, max)
+        }
+    }
+
+    impl attribution_primitives::rewards::RewardsApi<Block, AccountId, Balance> for Runtime {
+        fn pending_rewards(who: AccountId) -> PendingRewards<Balance> {
+            Rewards::pending_rewards(&who)
+        }
+        fn pending_pool_rewards(who: AccountId, pools: Vec<PoolId>) -> Vec<(PoolId, Balance)> {
+            Rewards::pending_pool_rewards(&who, pools)
+        }
+        fn pool(pool: PoolId) -> Option<RewardPool<Balance>> {
+            Rewards::pool(pool)
+        }
+    }
+
+    impl attribution_primitives::attribution::AttributionApi<Block> for Runtime {
+        fn credit(who: AccountId) -> CreditInfo {
+            Attribution::credit(&who)
+        }
+        fn nonce_window(who: AccountId) -> Option<NonceWindow> {
+            Attribution::nonce_window(&who)
+        }
+        fn fee_split() -> FeeSplit {
+            Attribution::fee_split()
+        }
+        fn batch(id: BatchId) -> Option<BatchCommitment> {
+            Attribution::batch(id)
         }
     }
 

@@ -6,7 +6,7 @@ use crate::{
     EXISTENTIAL_DEPOSIT, OPEN,
 };
 use alloc::{vec, vec::Vec};
-use frame_support::{build_struct_json_patch, traits::Get};
+use frame_support::build_struct_json_patch;
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;

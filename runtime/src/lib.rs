@@ -168,4 +168,20 @@ mod runtime {
 
     #[runtime::pallet_index(7)]
     pub type Utility = pallet_utility;
+
+    // The AI lifecycle, in the order a contribution travels.
+    #[runtime::pallet_index(10)]
+    pub type Datanets = pallet_datanets;
+
+    #[runtime::pallet_index(11)]
+    pub type Models = pallet_models;
+
+    #[runtime::pallet_index(12)]
+    pub type Compute = pallet_compute;
+
+    #[runtime::pallet_index(13)]
+    pub type Attribution = pallet_attribution;
+
+    #[runtime::pallet_index(14)]
+    pub type Rewards = pallet_rewards;
 }

@@ -1,0 +1,115 @@
+//! Configuration of the AI lifecycle pallets: datanets → models and compute → attribution →
+//! rewards. Each names the others it needs through the traits in `attribution-primitives`.
+
+use frame_support::{parameter_types, traits::ConstU128, PalletId};
+use frame_system::EnsureRoot;
+use sp_runtime::Perbill;
+
+use super::TreasuryAccount;
+use crate::{
+    AccountId, Balance, Balances, BlockNumber, Compute, Datanets, Models, Rewards, Runtime,
+    RuntimeHoldReason, DAYS, HOURS, MINUTES, OPEN,
+};
+
+parameter_types! {
+    /// Held while a datanet exists: pays for its storage.
+    pub const DatanetDeposit: Balance = 10 * OPEN;
+    /// The least bond an owner may ask per contribution.
+    pub const MinContributionBond: Balance = OPEN;
+    /// 5 MiB per contribution: its hex form still fits the node's default 15 MB RPC request cap.
+    pub const MaxContributionBytes: u64 = 5 * 1024 * 1024;
+    /// Daily upload limits reset every this many blocks.
+    pub const BlocksPerDay: BlockNumber = DAYS;
+    /// A version freezes at most this many contributions (bounds `publish_version`'s weight).
+    pub const MaxContributionsPerVersion: u32 = 1024;
+}
+
+impl pallet_datanets::Config for Runtime {
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Treasury = TreasuryAccount;
+    type DatanetDeposit = DatanetDeposit;
+    type MinContributionBond = MinContributionBond;
+    type MaxContributionBytes = MaxContributionBytes;
+    type BlocksPerDay = BlocksPerDay;
+    type MaxContributionsPerVersion = MaxContributionsPerVersion;
+    type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_models::Config for Runtime {
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type BaseModelDeposit = ConstU128<{ 10 * OPEN }>;
+    type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+    /// Share of an operator's stake slashed when its claim on a job times out.
+    pub const ClaimTimeoutSlash: Perbill = Perbill::from_percent(10);
+    /// Share of a fraudulent prover's stake that goes to the challenger (the rest to the treasury).
+    pub const ChallengerShare: Perbill = Perbill::from_percent(50);
+    /// Share of a training budget paid to the datanet version's contributors.
+    pub const ContributorShare: Perbill = Perbill::from_percent(30);
+    /// How long a claimed job may stay unproven.
+    pub const ClaimTimeout: BlockNumber = 2 * HOURS;
+    /// How long a training proof may be challenged before it settles (one minute).
+    pub const ChallengePeriod: BlockNumber = MINUTES;
+}
+
+impl pallet_compute::Config for Runtime {
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Models = Models;
+    type Datanets = Datanets;
+    type Rewards = Rewards;
+    /// Sudo resolves challenges until governance exists.
+    type ChallengeOrigin = EnsureRoot<AccountId>;
+    type Treasury = TreasuryAccount;
+    type MinOperatorStake = ConstU128<{ 100 * OPEN }>;
+    type MinJobBudget = ConstU128<{ OPEN }>;
+    type ClaimTimeout = ClaimTimeout;
+    type ClaimTimeoutSlash = ClaimTimeoutSlash;
+    type ChallengePeriod = ChallengePeriod;
+    type ChallengeBond = ConstU128<{ 10 * OPEN }>;
+    type ChallengerShare = ChallengerShare;
+    type ContributorShare = ContributorShare;
+    type WeightInfo = pallet_compute::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::helpers::Lifecycle;
+}
+
+parameter_types! {
+    pub const RewardsPalletId: PalletId = PalletId(*b"ac/rewrd");
+    pub const AttributionPalletId: PalletId = PalletId(*b"ac/attrb");
+    /// A user's credit stays chargeable this long after asking to withdraw it (10 minutes), so a
+    /// worker holding a signed authorization can always be paid.
+    pub const CreditWithdrawalDelay: BlockNumber = 10 * MINUTES;
+    /// Batch commitments kept on chain; older ones are pruned one per new batch.
+    pub const BatchRetention: u64 = 100_000;
+}
+
+impl pallet_rewards::Config for Runtime {
+    type Currency = Balances;
+    type Datanets = Datanets;
+    type PalletId = RewardsPalletId;
+    type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::helpers::Lifecycle;
+}
+
+impl pallet_attribution::Config for Runtime {
+    type Currency = Balances;
+    type Rewards = Rewards;
+    type Datanets = Datanets;
+    type Models = Models;
+    type Operators = Compute;
+    type Treasury = TreasuryAccount;
+    type PalletId = AttributionPalletId;
+    type WithdrawalDelay = CreditWithdrawalDelay;
+    type BatchRetention = BatchRetention;
+    /// Sudo sets the fee split until governance exists.
+    type AdminOrigin = EnsureRoot<AccountId>;
+    type WeightInfo = pallet_attribution::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::helpers::Lifecycle;
+}
