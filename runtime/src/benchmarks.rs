@@ -22,8 +22,8 @@ pub mod helpers {
     use attribution_primitives::{
         compute::{Endpoint, Hardware},
         datanets::{
-            ContributionInfo, ContributionStatus, DataKind, DatanetInfo, DatanetRules,
-            LicenseTag, ManifestEntry, VersionInfo, DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES,
+            ContributionInfo, ContributionStatus, DataKind, DatanetInfo, DatanetRules, LicenseTag,
+            ManifestEntry, VersionInfo, DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES,
             DEFAULT_MAX_CONTRIBUTION_BYTES,
         },
         merkle,
@@ -39,6 +39,7 @@ pub mod helpers {
         Get,
     };
     use sp_core::sr25519;
+    use sp_runtime::traits::{BlakeTwo256, Hash as HashT};
 
     use crate::{Balances, Compute, Datanets, Models, Runtime, RuntimeOrigin, System};
 
@@ -79,9 +80,13 @@ pub mod helpers {
         ModelName::truncate_from(b"bench".to_vec())
     }
 
+    fn blake2(bytes: &[u8]) -> Hash {
+        <BlakeTwo256 as HashT>::hash(bytes)
+    }
+
     /// The `n`th distinct content hash of the benchmarks' contributions.
     fn content_hash(n: u64) -> Hash {
-        Hash::from(sp_core::hashing::blake2_256(&n.to_le_bytes()))
+        blake2(&n.to_le_bytes())
     }
 
     /// Contributions are weighed by their size, so one byte each gives every one weight 1.
@@ -108,10 +113,7 @@ pub mod helpers {
         /// A datanet of a separate, funded owner with daily limits lifted, to which `contributor`
         /// announces `n` one-byte contributions, each approved at once (so only one bond is held
         /// at a time), then published as version 1.
-        fn datanet_version(
-            contributor: &AccountId,
-            n: u32,
-        ) -> (PoolId, Hash, Vec<ContributionId>) {
+        fn datanet_version(contributor: &AccountId, n: u32) -> (PoolId, Hash, Vec<ContributionId>) {
             let owner: AccountId = frame_benchmarking::account("datanet-owner", 0, 0);
             fund(
                 &owner,
@@ -215,8 +217,8 @@ pub mod helpers {
             let now = System::block_number();
             let PoolId { datanet, version } = pool;
 
-            let mut info = pallet_datanets::Datanets::<Runtime>::get(datanet).unwrap_or_else(|| {
-                DatanetInfo {
+            let mut info =
+                pallet_datanets::Datanets::<Runtime>::get(datanet).unwrap_or_else(|| DatanetInfo {
                     owner: owner.clone(),
                     name: b"bench".to_vec().try_into().expect("within the bound"),
                     description: Default::default(),
@@ -234,8 +236,7 @@ pub mod helpers {
                     pending: 0,
                     approved_unpublished: 0,
                     versions: 0,
-                }
-            });
+                });
             let mut entries = Vec::with_capacity(contributions as usize);
             for i in 0..contributions {
                 let id = ContributionId::from(i);
@@ -303,8 +304,8 @@ pub mod helpers {
             });
 
             let base_id = pallet_models::NextModelId::<Runtime>::get().max(model.saturating_add(1));
-            let base_hash = Hash::from(sp_core::hashing::blake2_256(&base_id.to_le_bytes()));
-            let adapter_hash = Hash::from(sp_core::hashing::blake2_256(&model.to_le_bytes()));
+            let base_hash = blake2(&base_id.to_le_bytes());
+            let adapter_hash = blake2(&model.to_le_bytes());
             let record = |kind| ModelRecord {
                 owner: owner.clone(),
                 name: name(),
@@ -313,7 +314,10 @@ pub mod helpers {
                 deposit: 0,
                 registered_at: now,
             };
-            pallet_models::Models::<Runtime>::insert(base_id, record(ModelKind::Base(base(base_hash))));
+            pallet_models::Models::<Runtime>::insert(
+                base_id,
+                record(ModelKind::Base(base(base_hash))),
+            );
             pallet_models::ModelByArtifact::<Runtime>::insert(base_hash, base_id);
             let lineage = Lineage {
                 spec: TrainingSpec {
