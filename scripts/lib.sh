@@ -10,7 +10,8 @@ build_node() {
   local flags=()
   [ "$PROFILE" = release ] && flags+=(--release)
   echo "building attribution-node ($PROFILE) into $CARGO_TARGET_DIR ..."
-  (cd "$ROOT" && cargo build -p attribution-node "${flags[@]}")
+  # The whole workspace, as scripts/test builds it: one feature set, so neither rebuilds the other.
+  (cd "$ROOT" && cargo build --workspace "${flags[@]}")
 }
 
 # wait_rpc PORT: waits until the node on PORT answers system_health (at most 5 minutes).
