@@ -47,7 +47,11 @@ pub struct TransferKeepAliveBuilder {
 
 impl TransferKeepAliveBuilder {
     pub fn new(client: Arc<FullClient>, dest: AccountId, value: Balance) -> Self {
-        Self { client, dest, value }
+        Self {
+            client,
+            dest,
+            value,
+        }
     }
 }
 
@@ -61,7 +65,11 @@ impl frame_benchmarking_cli::ExtrinsicBuilder for TransferKeepAliveBuilder {
     }
 
     fn build(&self, nonce: u32) -> std::result::Result<OpaqueExtrinsic, &'static str> {
-        let call = BalancesCall::transfer_keep_alive { dest: self.dest.clone().into(), value: self.value }.into();
+        let call = BalancesCall::transfer_keep_alive {
+            dest: self.dest.clone().into(),
+            value: self.value,
+        }
+        .into();
         Ok(signed_by_bob(&self.client, call, nonce)?.into())
     }
 }
@@ -73,7 +81,11 @@ fn signed_by_bob(
     nonce: u32,
 ) -> std::result::Result<runtime::UncheckedExtrinsic, &'static str> {
     let sender = Sr25519Keyring::Bob.pair();
-    let genesis_hash = client.block_hash(0).ok().flatten().ok_or("no genesis block")?;
+    let genesis_hash = client
+        .block_hash(0)
+        .ok()
+        .flatten()
+        .ok_or("no genesis block")?;
     let info = client.chain_info();
     let period = runtime::configs::BlockHashCount::get()
         .checked_next_power_of_two()
@@ -84,7 +96,10 @@ fn signed_by_bob(
         frame_system::CheckSpecVersion::new(),
         frame_system::CheckTxVersion::new(),
         frame_system::CheckGenesis::new(),
-        frame_system::CheckEra::from(sp_runtime::generic::Era::mortal(period, info.best_number.saturated_into())),
+        frame_system::CheckEra::from(sp_runtime::generic::Era::mortal(
+            period,
+            info.best_number.saturated_into(),
+        )),
         frame_system::CheckNonce::from(nonce),
         frame_system::CheckWeight::new(),
         pallet_transaction_payment::ChargeTransactionPayment::from(0),

@@ -1,6 +1,8 @@
 //! Chain specifications built from the runtime's genesis presets.
 
-use attribution_runtime::{genesis_config_presets as presets, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
+use attribution_runtime::{
+    genesis_config_presets as presets, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY,
+};
 use sc_service::ChainType;
 
 /// A chain specification of this runtime.
@@ -15,7 +17,12 @@ fn properties() -> sc_chain_spec::Properties {
     properties
 }
 
-fn from_preset(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Result<ChainSpec, String> {
+fn from_preset(
+    name: &str,
+    id: &str,
+    chain_type: ChainType,
+    preset: &str,
+) -> Result<ChainSpec, String> {
     let wasm = WASM_BINARY.ok_or("the runtime wasm was not built (SKIP_WASM_BUILD set?)")?;
     Ok(ChainSpec::builder(wasm, None)
         .with_name(name)
@@ -28,10 +35,20 @@ fn from_preset(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Res
 
 /// `--dev`: Alice alone authors and finalizes.
 pub fn development() -> Result<ChainSpec, String> {
-    from_preset("Attribution Development", "attribution_dev", ChainType::Development, presets::DEVELOPMENT_PRESET)
+    from_preset(
+        "Attribution Development",
+        "attribution_dev",
+        ChainType::Development,
+        presets::DEVELOPMENT_PRESET,
+    )
 }
 
 /// `--chain local`: Alice, Bob, Charlie and Dave validate.
 pub fn local_testnet() -> Result<ChainSpec, String> {
-    from_preset("Attribution Local Testnet", "attribution_local", ChainType::Local, presets::LOCAL_TESTNET_PRESET)
+    from_preset(
+        "Attribution Local Testnet",
+        "attribution_local",
+        ChainType::Local,
+        presets::LOCAL_TESTNET_PRESET,
+    )
 }

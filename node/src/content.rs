@@ -38,15 +38,25 @@ where
 {
     fn max_upload_bytes(&self) -> Result<u64, ChainError> {
         let best = self.client.info().best_hash;
-        self.client.runtime_api().max_contribution_bytes(best).map_err(chain_error)
+        self.client
+            .runtime_api()
+            .max_contribution_bytes(best)
+            .map_err(chain_error)
     }
 
     fn announced(&self, content_hash: Hash, size: u64) -> Result<Option<Announcement>, ChainError> {
         let best = self.client.info().best_hash;
-        self.client.runtime_api().announced(best, content_hash, size).map_err(chain_error)
+        self.client
+            .runtime_api()
+            .announced(best, content_hash, size)
+            .map_err(chain_error)
     }
 
-    fn manifest(&self, datanet: DatanetId, version: VersionIndex) -> Result<Option<Manifest>, ChainError> {
+    fn manifest(
+        &self,
+        datanet: DatanetId,
+        version: VersionIndex,
+    ) -> Result<Option<Manifest>, ChainError> {
         // Read every page at one block, so a manifest is never stitched from two states.
         let best = self.client.info().best_hash;
         let api = self.client.runtime_api();
@@ -59,10 +69,14 @@ where
             else {
                 return Ok(None);
             };
-            let done = page.entries.is_empty() || start.saturating_add(page.entries.len() as u32) >= page.total;
+            let done = page.entries.is_empty()
+                || start.saturating_add(page.entries.len() as u32) >= page.total;
             entries.extend(page.entries);
             if done {
-                return Ok(Some(Manifest { merkle_root: page.merkle_root, entries }));
+                return Ok(Some(Manifest {
+                    merkle_root: page.merkle_root,
+                    entries,
+                }));
             }
         }
     }

@@ -26,7 +26,11 @@ type EventRecords = Vec<frame_system::EventRecord<RuntimeEvent, attribution_prim
 
 /// The storage key of `System::Events` (frame-system keeps the storage item private).
 fn events_key() -> Vec<u8> {
-    [sp_io::hashing::twox_128(b"System"), sp_io::hashing::twox_128(b"Events")].concat()
+    [
+        sp_io::hashing::twox_128(b"System"),
+        sp_io::hashing::twox_128(b"Events"),
+    ]
+    .concat()
 }
 
 /// Reads finalized block `number`'s hash and its rewards history entries.
@@ -48,7 +52,12 @@ where
 /// Indexes finalized blocks into `history` for as long as the node runs.
 pub async fn run_indexer<C, B>(client: Arc<C>, history: Arc<RewardsHistory>)
 where
-    C: HeaderBackend<Block> + StorageProvider<Block, B> + BlockchainEvents<Block> + Send + Sync + 'static,
+    C: HeaderBackend<Block>
+        + StorageProvider<Block, B>
+        + BlockchainEvents<Block>
+        + Send
+        + Sync
+        + 'static,
     B: sc_client_api::Backend<Block>,
 {
     let mut fetch = |number| indexed_block(&*client, number);
@@ -56,7 +65,9 @@ where
         log::error!(target: "rewards-history", "catching up failed: {error}");
         return;
     }
-    let finalized = client.finality_notification_stream().map(|notification| *notification.header.number());
+    let finalized = client
+        .finality_notification_stream()
+        .map(|notification| *notification.header.number());
     if let Err(error) = follow_finalized(&history, finalized, fetch).await {
         log::error!(target: "rewards-history", "indexing stopped: {error}");
     }
@@ -80,11 +91,16 @@ where
 {
     fn pending(&self, who: &AccountId) -> Result<PendingRewards<Balance>, String> {
         let best = self.client.info().best_hash;
-        self.client.runtime_api().pending_rewards(best, who.clone()).map_err(|e| e.to_string())
+        self.client
+            .runtime_api()
+            .pending_rewards(best, who.clone())
+            .map_err(|e| e.to_string())
     }
 }
 
 /// Opens (creating if needed) the history store under the node's chain directory.
 pub fn open_history(chain_dir: &std::path::Path) -> Result<Arc<RewardsHistory>, String> {
-    RewardsHistory::open(&chain_dir.join("rewards-history")).map(Arc::new).map_err(|e| e.to_string())
+    RewardsHistory::open(&chain_dir.join("rewards-history"))
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }

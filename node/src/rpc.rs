@@ -53,7 +53,12 @@ where
     use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
     use substrate_frame_rpc_system::{System, SystemApiServer};
 
-    let FullDeps { client, pool, content_store, rewards_history } = deps;
+    let FullDeps {
+        client,
+        pool,
+        content_store,
+        rewards_history,
+    } = deps;
     let mut module = RpcModule::new(());
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client.clone()).into_rpc())?;

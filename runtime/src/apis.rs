@@ -20,10 +20,9 @@ use attribution_primitives::{
     attribution::{BatchCommitment, BatchId, CreditInfo, FeeSplit, NonceWindow},
     compute::{JobInfo, OperatorInfo},
     datanets::{
-        Announcement, ContributionsPage, ContributorStats, Datanet, ManifestPage,
-        VersionInfo,
+        Announcement, ContributionsPage, ContributorStats, Datanet, ManifestPage, VersionInfo,
     },
-    models::{ModelWithLineage},
+    models::ModelWithLineage,
     rewards::{PendingRewards, RewardPool},
     traits::PoolId,
     BlockNumber, DatanetId, Hash, JobId, ModelId, VersionIndex,

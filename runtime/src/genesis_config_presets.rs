@@ -41,7 +41,10 @@ fn genesis(validators: &[Validator], root: AccountId) -> Value {
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig { balances: endowed },
         aura: pallet_aura::GenesisConfig {
-            authorities: validators.iter().map(|(aura, _)| AuraId::from(aura.public())).collect::<Vec<_>>(),
+            authorities: validators
+                .iter()
+                .map(|(aura, _)| AuraId::from(aura.public()))
+                .collect::<Vec<_>>(),
         },
         grandpa: pallet_grandpa::GenesisConfig {
             authorities: validators
@@ -70,5 +73,8 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The preset names this runtime knows.
 pub fn preset_names() -> Vec<PresetId> {
-    vec![PresetId::from(DEVELOPMENT_PRESET), PresetId::from(LOCAL_TESTNET_PRESET)]
+    vec![
+        PresetId::from(DEVELOPMENT_PRESET),
+        PresetId::from(LOCAL_TESTNET_PRESET),
+    ]
 }

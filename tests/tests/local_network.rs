@@ -7,11 +7,25 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn four_validators_finalize_the_same_blocks() -> Result<()> {
-    let mut alice = Node::start(&["--chain", "local", "--alice", "--node-key", BOOTNODE_KEY, "--validator"])?;
+    let mut alice = Node::start(&[
+        "--chain",
+        "local",
+        "--alice",
+        "--node-key",
+        BOOTNODE_KEY,
+        "--validator",
+    ])?;
     let bootnode = alice.bootnode_address();
     let mut nodes = vec![];
     for name in ["--bob", "--charlie", "--dave"] {
-        nodes.push(Node::start(&["--chain", "local", name, "--validator", "--bootnodes", &bootnode])?);
+        nodes.push(Node::start(&[
+            "--chain",
+            "local",
+            name,
+            "--validator",
+            "--bootnodes",
+            &bootnode,
+        ])?);
     }
     let mut rpcs = vec![alice.rpc().await?];
     for node in &mut nodes {
@@ -29,9 +43,15 @@ async fn four_validators_finalize_the_same_blocks() -> Result<()> {
     for number in 1..=common {
         let expected = block_hash(&rpcs[0], number).await?;
         for rpc in &rpcs[1..] {
-            ensure!(block_hash(rpc, number).await? == expected, "validators disagree on block #{number}");
+            ensure!(
+                block_hash(rpc, number).await? == expected,
+                "validators disagree on block #{number}"
+            );
         }
     }
-    ensure!(alice.is_running() && nodes.iter_mut().all(Node::is_running), "all validators still run");
+    ensure!(
+        alice.is_running() && nodes.iter_mut().all(Node::is_running),
+        "all validators still run"
+    );
     Ok(())
 }

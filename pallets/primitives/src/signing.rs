@@ -29,13 +29,23 @@ mod tests {
     fn message_is_domain_then_scale_payload() {
         let payload = (7u32, [1u8; 4]);
         let message = signing_message(TRAINING_PROOF_DOMAIN, &payload);
-        assert_eq!(&message[..TRAINING_PROOF_DOMAIN.len()], TRAINING_PROOF_DOMAIN);
-        assert_eq!(&message[TRAINING_PROOF_DOMAIN.len()..], payload.encode().as_slice());
+        assert_eq!(
+            &message[..TRAINING_PROOF_DOMAIN.len()],
+            TRAINING_PROOF_DOMAIN
+        );
+        assert_eq!(
+            &message[TRAINING_PROOF_DOMAIN.len()..],
+            payload.encode().as_slice()
+        );
     }
 
     #[test]
     fn domains_are_distinct_and_none_is_a_prefix_of_another() {
-        let domains = [TRAINING_PROOF_DOMAIN, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN];
+        let domains = [
+            TRAINING_PROOF_DOMAIN,
+            INFERENCE_AUTHORIZATION_DOMAIN,
+            INFERENCE_BATCH_DOMAIN,
+        ];
         for (i, a) in domains.iter().enumerate() {
             for (j, b) in domains.iter().enumerate() {
                 if i != j {

@@ -10,7 +10,9 @@ use scale_info::TypeInfo;
 use sp_runtime::DispatchResult;
 
 /// A published, immutable version of a datanet as other pallets see it.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 pub struct VersionSummary {
     /// Binary Merkle root over the approved contribution hashes of the version.
     pub merkle_root: Hash,
@@ -21,7 +23,9 @@ pub struct VersionSummary {
 }
 
 /// A contribution that is part of a published version.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 pub struct VersionMember<AccountId> {
     /// Who contributed it (and is paid for it).
     pub contributor: AccountId,
@@ -46,7 +50,18 @@ pub trait DatanetsInspect<AccountId> {
 
 /// The reward pool of one published datanet version.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct PoolId {
@@ -55,7 +70,18 @@ pub struct PoolId {
 }
 
 /// Where a direct reward comes from, so payouts can be shown by source.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum RewardSource {
     /// Data contributed to a datanet.
@@ -72,11 +98,18 @@ pub trait RewardsCredit<AccountId, Balance> {
     /// Shares `amount` among the members of `pool` by their points.
     fn credit_pool(payer: &AccountId, pool: PoolId, amount: Balance) -> DispatchResult;
     /// Makes `amount` claimable by `who`.
-    fn credit_account(payer: &AccountId, who: &AccountId, source: RewardSource, amount: Balance) -> DispatchResult;
+    fn credit_account(
+        payer: &AccountId,
+        who: &AccountId,
+        source: RewardSource,
+        amount: Balance,
+    ) -> DispatchResult;
 }
 
 /// A model that may serve paid inference, with the lineage fee splitting needs.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 pub struct ServingModel<AccountId> {
     /// Who receives the model owner's share of fees.
     pub owner: AccountId,
