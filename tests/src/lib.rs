@@ -4,6 +4,8 @@
 //! The binary is taken from `ATTRIBUTION_NODE` if set, else from the cargo target directory
 //! (`CARGO_TARGET_DIR` or `<workspace>/target`), debug profile.
 
+pub mod chain;
+
 use anyhow::{anyhow, bail, Context, Result};
 use std::{
     net::TcpListener,

@@ -1,0 +1,344 @@
+//! Datanets against the real node: a datanet gets contributions from three accounts, their bytes
+//! are uploaded over RPC, approved and published as a version whose manifest and blobs can be
+//! fetched back and verified against the Merkle root. Bad input (unannounced, wrong size,
+//! oversize, malformed JSONL, duplicate hash, over the daily limits) gets its own clear error.
+
+use anyhow::{ensure, Context, Result};
+use attribution_e2e::chain::{
+    bytes_from_json, calls, content_hash, event, expect_dispatch_error, expect_rpc_error,
+    hash_from_json, hex_of, Chain, RuleOverrides,
+};
+use attribution_primitives::{
+    datanets::{
+        ContributionStatus, DataKind, ManifestPage, VersionInfo, DEFAULT_MAX_CONTRIBUTION_BYTES,
+    },
+    merkle, BlockNumber, ContributionId, DatanetId, Hash, VersionIndex,
+};
+use subxt::rpcs::rpc_params;
+use subxt_signer::sr25519::dev;
+
+/// JSON-RPC error codes of `datanets_*` (node/content-store/src/rpc.rs).
+const OVERSIZE: i32 = 7002;
+const UNANNOUNCED: i32 = 7003;
+const WRONG_SIZE: i32 = 7004;
+const MALFORMED_JSONL: i32 = 7005;
+const NOT_FOUND: i32 = 7006;
+const UNKNOWN_VERSION: i32 = 7007;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Result<()> {
+    let chain = Chain::start().await?;
+    let sample = chain.publish_sample_datanet().await?;
+    let (datanet, version) = (sample.pool.datanet, sample.pool.version);
+    ensure!(version == 1, "the first version is 1, got {version}");
+
+    // Each upload was acknowledged with the blob's hash, CID, size and announcing contribution.
+    for contribution in &sample.contributions {
+        let receipt = &contribution.receipt;
+        ensure!(
+            hash_from_json(&receipt["hash"])? == content_hash(&contribution.bytes),
+            "receipt hash: {receipt}"
+        );
+        ensure!(
+            receipt["size"] == contribution.bytes.len() as u64,
+            "receipt size: {receipt}"
+        );
+        ensure!(
+            receipt["contribution"] == contribution.id,
+            "receipt contribution: {receipt}"
+        );
+        ensure!(receipt["datanet"] == datanet, "receipt datanet: {receipt}");
+        let cid = receipt["cid"].as_str().context("receipt without cid")?;
+        ensure!(
+            cid.starts_with('b') && cid.len() > 50,
+            "a CIDv1 in base32: {cid}"
+        );
+    }
+
+    // The manifest over RPC lists the approved contributions in approval order, all stored here.
+    let manifest = chain
+        .rpc_call("datanets_version", rpc_params![datanet, version])
+        .await
+        .context("datanets_version")?;
+    ensure!(
+        manifest["datanet"] == datanet && manifest["version"] == version,
+        "{manifest}"
+    );
+    let merkle_root = hash_from_json(&manifest["merkleRoot"])?;
+    ensure!(
+        merkle_root == sample.merkle_root,
+        "manifest root is the published root"
+    );
+    let blobs = manifest["blobs"]
+        .as_array()
+        .context("manifest without blobs")?;
+    ensure!(blobs.len() == 3, "three blobs in the manifest: {manifest}");
+
+    // Every blob comes back from `datanets_get` with its hash and size; together they make the root.
+    let mut leaves = vec![];
+    for (blob, contribution) in blobs.iter().zip(&sample.contributions) {
+        let hash = hash_from_json(&blob["hash"])?;
+        ensure!(
+            blob["contribution"] == contribution.id,
+            "manifest order is approval order: {blob}"
+        );
+        ensure!(
+            blob["stored"] == true,
+            "the node stores every blob of the version: {blob}"
+        );
+        ensure!(
+            blob["cid"] == contribution.receipt["cid"],
+            "manifest CID matches the receipt"
+        );
+        let bytes = chain.download(hash).await.context("datanets_get")?;
+        ensure!(
+            content_hash(&bytes) == hash,
+            "blob {hash:?} hashes to its manifest hash"
+        );
+        ensure!(
+            blob["size"] == bytes.len() as u64,
+            "blob {hash:?} has its manifest size"
+        );
+        ensure!(
+            bytes == contribution.bytes,
+            "blob {hash:?} is the bytes uploaded"
+        );
+        leaves.push(hash);
+    }
+    ensure!(
+        merkle::root(&leaves) == merkle_root,
+        "the blobs' Merkle root is the manifest's"
+    );
+    for (index, leaf) in leaves.iter().enumerate() {
+        let proof = merkle::proof(&leaves, index as u32).context("proof of a leaf")?;
+        ensure!(
+            merkle::verify(&merkle_root, leaf, &proof),
+            "leaf {index} proves membership"
+        );
+    }
+
+    // The runtime API agrees with the RPC.
+    let info: Option<VersionInfo<BlockNumber>> = chain
+        .state_call("DatanetsApi_version", (datanet, version))
+        .await?;
+    let info = info.context("DatanetsApi_version knows the published version")?;
+    ensure!(
+        info.merkle_root == merkle_root && info.contributions == 3,
+        "{info:?}"
+    );
+    ensure!(
+        info.total_weight == sample.total_weight(),
+        "weights are sizes: {info:?}"
+    );
+    let page: Option<ManifestPage> = chain
+        .state_call(
+            "DatanetsApi_version_manifest",
+            (datanet, version, 0u32, 10u32),
+        )
+        .await?;
+    let page = page.context("DatanetsApi_version_manifest")?;
+    let api_leaves: Vec<Hash> = page.entries.iter().map(|e| e.content_hash).collect();
+    ensure!(
+        api_leaves == leaves && page.total == 3,
+        "runtime API manifest: {page:?}"
+    );
+    let announced: Option<attribution_primitives::datanets::Announcement> = chain
+        .state_call(
+            "DatanetsApi_announced",
+            (leaves[0], sample.contributions[0].bytes.len() as u64),
+        )
+        .await?;
+    ensure!(
+        announced.map(|a| a.status) == Some(ContributionStatus::Published(version)),
+        "published contributions are announced as published"
+    );
+
+    let unknown = chain
+        .rpc_call("datanets_version", rpc_params![datanet, version + 1])
+        .await;
+    expect_rpc_error(unknown, UNKNOWN_VERSION)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
+    let chain = Chain::start().await?;
+    let (alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
+    let datanet = chain
+        .create_datanet(&alice, "e2e-bad-input", RuleOverrides::default())
+        .await?;
+
+    let good = b"{\"prompt\":\"Capital of France?\",\"completion\":\"Paris\"}\n".to_vec();
+    let wrong_size = b"{\"text\":\"announced with another size\"}\n".to_vec();
+    let malformed =
+        b"{\"text\":\"fine\"}\n{\"prompt\":\"no completion\"}\n{\"text\":\"fine\"}\n".to_vec();
+    let too_large = DEFAULT_MAX_CONTRIBUTION_BYTES + 1;
+
+    // Round 1: Bob announces a good blob, Charlie announces one with a wrong size and Dave a
+    // malformed one; Ferdie announces more than a contribution may hold; Alice creates a datanet
+    // with small daily limits.
+    let limits = RuleOverrides {
+        daily_bytes: Some(100),
+        daily_files: Some(2),
+        ..Default::default()
+    };
+    let ferdie = dev::ferdie();
+    let results = chain
+        .submit_all(vec![
+            (
+                &bob,
+                calls::contribute(datanet, content_hash(&good), good.len() as u64, "MIT"),
+            ),
+            (
+                &charlie,
+                calls::contribute(
+                    datanet,
+                    content_hash(&wrong_size),
+                    wrong_size.len() as u64 + 5,
+                    "MIT",
+                ),
+            ),
+            (
+                &dave,
+                calls::contribute(
+                    datanet,
+                    content_hash(&malformed),
+                    malformed.len() as u64,
+                    "MIT",
+                ),
+            ),
+            (
+                &ferdie,
+                calls::contribute(datanet, Hash::repeat_byte(0xab), too_large, "MIT"),
+            ),
+            (
+                &alice,
+                calls::create_datanet(
+                    "e2e-limits",
+                    "two small files a day",
+                    DataKind::Text,
+                    limits,
+                ),
+            ),
+        ])
+        .await;
+    let mut results = results.into_iter();
+    let mut next = || results.next().context("one result per transaction");
+    let good_id = event::<ContributionId>(
+        &next()?.context("good contribution")?,
+        "Datanets",
+        "Contributed",
+    )?;
+    next()?.context("announcing with a wrong size is fine on chain")?;
+    next()?.context("announcing malformed rows is fine on chain")?;
+    expect_dispatch_error(next()?, "Datanets::ContributionTooLarge")?;
+    let limited = event::<DatanetId>(
+        &next()?.context("limits datanet")?,
+        "Datanets",
+        "DatanetCreated",
+    )?;
+
+    // Round 2: a duplicate hash, and Bob against the daily limits (100 bytes, 2 files): 60 bytes
+    // pass, 50 more exceed the bytes, 30 more pass, 10 more exceed the files.
+    let blob = |n: usize, tag: u8| vec![tag; n];
+    let results = chain
+        .submit_all(vec![
+            (
+                &dave,
+                calls::contribute(datanet, content_hash(&good), good.len() as u64, "MIT"),
+            ),
+            (
+                &bob,
+                calls::contribute(limited, content_hash(&blob(60, 1)), 60, "MIT"),
+            ),
+            (
+                &bob,
+                calls::contribute(limited, content_hash(&blob(50, 2)), 50, "MIT"),
+            ),
+            (
+                &bob,
+                calls::contribute(limited, content_hash(&blob(30, 3)), 30, "MIT"),
+            ),
+            (
+                &bob,
+                calls::contribute(limited, content_hash(&blob(10, 4)), 10, "MIT"),
+            ),
+        ])
+        .await;
+    let [duplicate, first, over_bytes, second, over_files]: [_; 5] = results
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("five results"))?;
+    expect_dispatch_error(duplicate, "Datanets::DuplicateContribution")?;
+    first.context("60 bytes are within the daily limits")?;
+    expect_dispatch_error(over_bytes, "Datanets::DailyBytesExceeded")?;
+    second.context("30 more bytes and a second file are within the daily limits")?;
+    expect_dispatch_error(over_files, "Datanets::DailyFilesExceeded")?;
+
+    // Uploads: only the announced blob with its announced size and well-formed rows is stored.
+    let receipt = chain
+        .upload(&good)
+        .await
+        .context("the announced blob uploads")?;
+    ensure!(receipt["contribution"] == good_id, "{receipt}");
+
+    let never = b"{\"text\":\"never announced\"}\n";
+    let error = expect_rpc_error(chain.upload(never).await, UNANNOUNCED)?;
+    ensure!(
+        error.message.contains("announce"),
+        "tells to announce first: {error}"
+    );
+
+    let error = expect_rpc_error(chain.upload(&wrong_size).await, WRONG_SIZE)?;
+    let (announced, sent) = (wrong_size.len() + 5, wrong_size.len());
+    ensure!(
+        error.message.contains(&announced.to_string()) && error.message.contains(&sent.to_string()),
+        "names both sizes: {error}"
+    );
+
+    let error = expect_rpc_error(chain.upload(&malformed).await, MALFORMED_JSONL)?;
+    ensure!(error.message.contains("line 2"), "names the line: {error}");
+    ensure!(
+        error.data == Some(serde_json::json!({ "line": 2 })),
+        "line in data: {error}"
+    );
+
+    // One byte over the largest contribution: 10 MiB of hex, more than the WebSocket client sends.
+    let oversize = vec![b'a'; too_large as usize];
+    let answer = chain
+        .http_rpc_call("datanets_upload", serde_json::json!([hex_of(&oversize)]))
+        .await;
+    let error = expect_rpc_error(answer, OVERSIZE)?;
+    ensure!(
+        error.message.contains(&too_large.to_string()),
+        "names the size: {error}"
+    );
+
+    for refused in [never.as_slice(), &wrong_size, &malformed, &oversize] {
+        let get = chain
+            .rpc_call(
+                "datanets_get",
+                rpc_params![hex_of(content_hash(refused).as_bytes())],
+            )
+            .await;
+        expect_rpc_error(get, NOT_FOUND).context("a refused upload is not stored")?;
+    }
+    let stored = chain.download(content_hash(&good)).await?;
+    ensure!(stored == good, "the accepted upload is served back");
+    ensure!(
+        bytes_from_json(&serde_json::json!(hex_of(&stored)))? == good,
+        "hex round trip"
+    );
+
+    // Nothing of the refused input was published: the datanet has no version yet.
+    let version: Option<VersionInfo<BlockNumber>> = chain
+        .state_call("DatanetsApi_version", (datanet, 1 as VersionIndex))
+        .await?;
+    ensure!(version.is_none(), "no version was published");
+    let mut node = chain.node;
+    ensure!(
+        node.is_running(),
+        "the node survived the bad input:\n{}",
+        node.log_tail()
+    );
+    Ok(())
+}
