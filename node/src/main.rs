@@ -1,5 +1,9 @@
 //! `attribution-node`: the Attribution Chain validator node.
 
+// sc-cli and sc-service fix the error types of every command and service builder (`sc_cli::Error`
+// is 176 bytes); boxing them here would only add conversions at each call.
+#![allow(clippy::result_large_err)]
+
 mod benchmarking;
 mod chain_spec;
 mod cli;
