@@ -16,13 +16,17 @@ async fn four_validators_finalize_the_same_blocks() -> Result<()> {
         "--validator",
     ])?;
     let bootnode = alice.bootnode_address();
+    // Validators of a non-dev chain need a persistent network key; each gets a distinct one.
     let mut nodes = vec![];
-    for name in ["--bob", "--charlie", "--dave"] {
+    for (name, node_key) in [("--bob", 2), ("--charlie", 3), ("--dave", 4)] {
+        let node_key = format!("{node_key:064x}");
         nodes.push(Node::start(&[
             "--chain",
             "local",
             name,
             "--validator",
+            "--node-key",
+            &node_key,
             "--bootnodes",
             &bootnode,
         ])?);
