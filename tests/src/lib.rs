@@ -35,7 +35,10 @@ pub fn node_binary() -> Result<PathBuf> {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let path = target.join("debug/attribution-node");
     if !path.exists() {
-        bail!("{} not found: build it with `cargo build -p attribution-node` or set ATTRIBUTION_NODE", path.display());
+        bail!(
+            "{} not found: build it with `cargo build -p attribution-node` or set ATTRIBUTION_NODE",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -77,7 +80,13 @@ impl Node {
             .stderr(log)
             .spawn()
             .context("starting attribution-node")?;
-        Ok(Self { child, dir, rpc_port, p2p_port, prometheus_port })
+        Ok(Self {
+            child,
+            dir,
+            rpc_port,
+            p2p_port,
+            prometheus_port,
+        })
     }
 
     /// The node's WebSocket/HTTP RPC endpoint.
@@ -87,7 +96,10 @@ impl Node {
 
     /// The multiaddress other nodes can use to reach this one, if it runs with [`BOOTNODE_KEY`].
     pub fn bootnode_address(&self) -> String {
-        format!("/ip4/127.0.0.1/tcp/{}/p2p/{BOOTNODE_PEER_ID}", self.p2p_port)
+        format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{BOOTNODE_PEER_ID}",
+            self.p2p_port
+        )
     }
 
     /// The last lines of the node's log, for failure messages.
@@ -110,12 +122,19 @@ impl Node {
                 bail!("the node exited during startup:\n{}", self.log_tail());
             }
             if let Ok(client) = RpcClient::from_insecure_url(self.rpc_url()).await {
-                if client.request::<serde_json::Value>("system_health", rpc_params![]).await.is_ok() {
+                if client
+                    .request::<serde_json::Value>("system_health", rpc_params![])
+                    .await
+                    .is_ok()
+                {
                     return Ok(client);
                 }
             }
             if started.elapsed() > STARTUP_TIMEOUT {
-                bail!("the node did not answer RPC within {STARTUP_TIMEOUT:?}:\n{}", self.log_tail());
+                bail!(
+                    "the node did not answer RPC within {STARTUP_TIMEOUT:?}:\n{}",
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -140,7 +159,9 @@ impl Drop for Node {
 pub async fn finalized_number(rpc: &RpcClient) -> Result<u64> {
     let hash: String = rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
     let header: serde_json::Value = rpc.request("chain_getHeader", rpc_params![hash]).await?;
-    let number = header["number"].as_str().ok_or_else(|| anyhow!("header without number: {header}"))?;
+    let number = header["number"]
+        .as_str()
+        .ok_or_else(|| anyhow!("header without number: {header}"))?;
     Ok(u64::from_str_radix(number.trim_start_matches("0x"), 16)?)
 }
 
