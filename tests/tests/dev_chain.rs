@@ -2,7 +2,10 @@
 //! over RPC, and refuses malformed and forged transactions without going down.
 
 use anyhow::{ensure, Context, Result};
-use attribution_e2e::{finalized_number, wait_finalized, Node};
+use attribution_e2e::{
+    chain::{hex_of, poll},
+    finalized_number, wait_finalized, Node,
+};
 use std::time::Duration;
 use subxt::{
     dynamic::{self, Value},
@@ -79,14 +82,7 @@ fn forge_signature(mut encoded: Vec<u8>) -> Result<Vec<u8>> {
 }
 
 async fn submit(rpc: &RpcClient, encoded: &[u8]) -> Result<String, String> {
-    let hex = format!(
-        "0x{}",
-        encoded
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    rpc.request::<String>("author_submitExtrinsic", rpc_params![hex])
+    rpc.request::<String>("author_submitExtrinsic", rpc_params![hex_of(encoded)])
         .await
         .map_err(|e| e.to_string())
 }
@@ -206,14 +202,15 @@ async fn malformed_and_forged_transactions_get_errors_and_the_node_keeps_running
         node.log_tail()
     );
     // The genuine transfer is finalized; the refused ones never are.
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while free_balance(&rpc, &client, recipient.public_key().0).await? == 0 {
-        ensure!(
-            std::time::Instant::now() < deadline,
-            "the genuine transfer was not finalized in time"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    poll(
+        "the genuine transfer is finalized",
+        Duration::from_secs(90),
+        || async {
+            let received = free_balance(&rpc, &client, recipient.public_key().0).await?;
+            Ok((received > 0).then_some(()))
+        },
+    )
+    .await?;
     let before = finalized_number(&rpc).await?;
     wait_finalized(&rpc, before + 2, Duration::from_secs(60)).await?;
     let received = free_balance(&rpc, &client, recipient.public_key().0).await?;
