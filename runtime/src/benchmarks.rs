@@ -166,8 +166,9 @@ pub mod helpers {
         }
     }
 
-    /// Writes only what `DatanetsInspect` reads for a pool's rewards (the version's total weight
-    /// and `who`'s points), so a pool of 100 000 members costs two writes to set up.
+    /// A published version with `members` real members of one point each, `who` among them: the
+    /// claim then reads its points from a map as large as the pool's, so the benchmark measures
+    /// what a deep trie costs as well.
     impl pallet_rewards::BenchmarkHelper<AccountId> for Lifecycle {
         fn create_pool(pool: PoolId, members: u32, who: &AccountId) {
             pallet_datanets::Versions::<Runtime>::insert(
@@ -182,6 +183,10 @@ pub mod helpers {
                 },
             );
             pallet_datanets::Points::<Runtime>::insert(pool, who, 1u128);
+            for index in 1..members {
+                let member: AccountId = frame_benchmarking::account("member", index, 0);
+                pallet_datanets::Points::<Runtime>::insert(pool, member, 1u128);
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use attribution_primitives::{
     attribution::SignedInferenceBatch,
     compute::{ContributionList, Endpoint, Hardware, SignedTrainingProof, TrainingProof},
-    datanets::DataKind,
+    datanets::{DataKind, RuleOverrides},
     merkle,
     models::{Architecture, BaseModel, Cid, EvalMetrics, ModelName, TrainingMethod},
     traits::PoolId,
@@ -66,7 +66,7 @@ pub mod calls {
         name: &str,
         description: &str,
         kind: DataKind,
-        rules: RuleOverrides,
+        rules: RuleOverrides<Balance>,
     ) -> Vec<u8> {
         let args = (name.as_bytes(), description.as_bytes(), kind, rules);
         call(pallet::DATANETS, 0, args)
@@ -152,16 +152,6 @@ pub mod calls {
     fn model_name(name: &str) -> ModelName {
         ModelName::truncate_from(name.as_bytes().to_vec())
     }
-}
-
-/// The rule overrides of `Datanets::create_datanet` (`pallet_datanets::RuleOverrides`, which the
-/// primitives crate does not export): `None` takes the pallet's default.
-#[derive(Clone, Copy, Debug, Default, Encode)]
-pub struct RuleOverrides {
-    pub max_contribution_bytes: Option<u64>,
-    pub daily_bytes: Option<u64>,
-    pub daily_files: Option<u32>,
-    pub bond: Option<Balance>,
 }
 
 /// The events of a finalized transaction.
@@ -547,7 +537,7 @@ impl Chain {
         &self,
         owner: &Keypair,
         name: &str,
-        rules: RuleOverrides,
+        rules: RuleOverrides<Balance>,
     ) -> Result<DatanetId> {
         let call =
             calls::create_datanet(name, "rows for the end-to-end tests", DataKind::Text, rules);

@@ -6,11 +6,12 @@
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
     bytes_from_json, calls, content_hash, event, expect_dispatch_error, expect_rpc_error,
-    hash_from_json, hex_of, Chain, RuleOverrides,
+    hash_from_json, hex_of, Chain,
 };
 use attribution_primitives::{
     datanets::{
-        ContributionStatus, DataKind, ManifestPage, VersionInfo, DEFAULT_MAX_CONTRIBUTION_BYTES,
+        ContributionStatus, DataKind, ManifestPage, RuleOverrides, VersionInfo,
+        DEFAULT_MAX_CONTRIBUTION_BYTES,
     },
     merkle, BlockNumber, ContributionId, DatanetId, Hash, VersionIndex,
 };

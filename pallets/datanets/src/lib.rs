@@ -136,39 +136,14 @@ pub use attribution_primitives::{
     datanets::{
         Announcement, ContributionInfo, ContributionMetadata, ContributionStatus,
         ContributionsPage, ContributorStats, DataKind, DatanetDescription, DatanetInfo,
-        DatanetName, DatanetRules, LicenseTag, ManifestEntry, ManifestPage, VersionInfo,
-        DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES, DEFAULT_MAX_CONTRIBUTION_BYTES, MAX_CURATORS,
-        MAX_PAGE_LEN,
+        DatanetName, DatanetRules, LicenseTag, ManifestEntry, ManifestPage, RuleOverrides,
+        VersionInfo, DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES, DEFAULT_MAX_CONTRIBUTION_BYTES,
+        MAX_CURATORS, MAX_PAGE_LEN,
     },
     traits::{DatanetsInspect, PoolId, VersionMember, VersionSummary},
     Balance, ContributionId, DatanetId, Hash, VersionIndex,
 };
 pub use weights::WeightInfo;
-
-/// The rules a creator may set; `None` takes the default.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Debug,
-    Default,
-    codec::Encode,
-    codec::Decode,
-    codec::DecodeWithMemTracking,
-    scale_info::TypeInfo,
-    codec::MaxEncodedLen,
-)]
-pub struct RuleOverrides<Balance> {
-    /// Largest contribution in bytes; default [`DEFAULT_MAX_CONTRIBUTION_BYTES`].
-    pub max_contribution_bytes: Option<u64>,
-    /// Bytes per account per day; default [`DEFAULT_DAILY_BYTES`].
-    pub daily_bytes: Option<u64>,
-    /// Contributions per account per day; default [`DEFAULT_DAILY_FILES`].
-    pub daily_files: Option<u32>,
-    /// Bond per contribution; default [`Config::MinContributionBond`].
-    pub bond: Option<Balance>,
-}
 
 /// What one account announced to one datanet on one day.
 #[derive(

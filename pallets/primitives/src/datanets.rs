@@ -89,6 +89,31 @@ pub struct DatanetRules<Balance> {
     pub bond: Balance,
 }
 
+/// The rules a creator may set; `None` takes the default.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+pub struct RuleOverrides<Balance> {
+    /// Largest contribution in bytes; default [`DEFAULT_MAX_CONTRIBUTION_BYTES`].
+    pub max_contribution_bytes: Option<u64>,
+    /// Bytes per account per day; default [`DEFAULT_DAILY_BYTES`].
+    pub daily_bytes: Option<u64>,
+    /// Contributions per account per day; default [`DEFAULT_DAILY_FILES`].
+    pub daily_files: Option<u32>,
+    /// Bond per contribution; default pallet-datanets' `MinContributionBond`.
+    pub bond: Option<Balance>,
+}
+
 /// A datanet.
 #[derive(
     Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,

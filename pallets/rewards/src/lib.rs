@@ -127,8 +127,7 @@ pub const POOL_MEMBERS_FOR_WEIGHT: u32 = 100_000;
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
     /// Makes `pool` a published version of `members` contributions of equal weight, one of which
-    /// belongs to `who`, so that [`DatanetsInspect`] answers for it. Must be cheap whatever
-    /// `members` is: a pool's size must not cost the benchmark's setup anything.
+    /// belongs to `who`, so that [`DatanetsInspect`] answers for it.
     fn create_pool(pool: PoolId, members: u32, who: &AccountId);
 }
 
