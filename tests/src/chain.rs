@@ -505,6 +505,11 @@ impl Chain {
         )
     }
 
+    /// The node's genesis block hash: off-chain proofs and authorizations are signed for it.
+    pub fn genesis_hash(&self) -> Hash {
+        Hash::from(self.client.genesis_hash().0)
+    }
+
     /// The number of the latest finalized block.
     pub async fn finalized(&self) -> Result<BlockNumber> {
         Ok(finalized_number(&self.rpc).await?.try_into()?)
@@ -746,7 +751,7 @@ impl Chain {
             checkpoint_root: merkle::root(&checkpoints),
             contributions: ContributionList::truncate_from(contributions),
         };
-        let proof = SignedTrainingProof::sign(payload.clone(), &worker);
+        let proof = SignedTrainingProof::sign(payload.clone(), &self.genesis_hash(), &worker);
         let events = self
             .execute(&operator, calls::submit_training_proof(&proof))
             .await

@@ -51,6 +51,7 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
     ensure!(who == user && amount == CREDIT, "credit deposited");
 
     let expiry = chain.finalized().await? + 200;
+    let genesis = chain.genesis_hash();
     let authorize = |nonce: u64, prompt: &[u8], max_fee: Balance| InferenceAuthorization {
         user: user.clone(),
         model: trained.model,
@@ -63,7 +64,7 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
                   fee: Balance,
                   attribution: Vec<AttributionEntry>| {
         InferenceRecord {
-            user_signature: authorization.sign(&user_pair),
+            user_signature: authorization.sign(&genesis, &user_pair),
             authorization,
             output_hash: content_hash(format!("answer for fee {fee}").as_bytes()),
             tokens_in: 12,
@@ -96,7 +97,7 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
             nonce,
             records: records.try_into().expect("a small batch"),
         };
-        SignedInferenceBatch::sign(batch, &trained.worker)
+        SignedInferenceBatch::sign(batch, &genesis, &trained.worker)
     };
 
     let split: FeeSplit = chain.state_call("AttributionApi_fee_split", ()).await?;

@@ -51,8 +51,9 @@ fn user_with_credit<T: Config>(who: &AccountId, credit: Balance) {
     );
 }
 
-/// A record by a fresh user, signed, charging `fee` with the full attribution.
-fn signed_record<T: Config>(model: ModelId, fee: Balance) -> InferenceRecord {
+/// A record by a fresh user, signed for the chain of `genesis`, charging `fee` with the full
+/// attribution.
+fn signed_record<T: Config>(genesis: &Hash, model: ModelId, fee: Balance) -> InferenceRecord {
     let key = new_key();
     let user = AccountId::from(key);
     user_with_credit::<T>(&user, fee);
@@ -66,7 +67,7 @@ fn signed_record<T: Config>(model: ModelId, fee: Balance) -> InferenceRecord {
     };
     let user_signature = Signature::Sr25519(sign(
         &key,
-        &signing_message(INFERENCE_AUTHORIZATION_DOMAIN, &authorization),
+        &signing_message(INFERENCE_AUTHORIZATION_DOMAIN, genesis, &authorization),
     ));
     let weight_ppm = PARTS_PER_MILLION / MAX_ATTRIBUTION_ENTRIES;
     let attribution: Vec<_> = (0..MAX_ATTRIBUTION_ENTRIES)
@@ -158,13 +159,19 @@ mod benchmarks {
         let retention = T::BatchRetention::get();
         NextBatchId::<T>::put(retention);
         let fee = unit::<T>().saturating_mul(1_000_000);
-        let records: Vec<_> = (0..r).map(|_| signed_record::<T>(model, fee)).collect();
+        let genesis = Pallet::<T>::genesis_hash();
+        let records: Vec<_> = (0..r)
+            .map(|_| signed_record::<T>(&genesis, model, fee))
+            .collect();
         let batch = InferenceBatch {
             operator: operator.clone(),
             nonce: 1,
             records: records.try_into().expect("r is within the bound"),
         };
-        let signature = sign(&worker, &signing_message(INFERENCE_BATCH_DOMAIN, &batch));
+        let signature = sign(
+            &worker,
+            &signing_message(INFERENCE_BATCH_DOMAIN, &genesis, &batch),
+        );
         let hash = sp_io::hashing::blake2_256(&batch.encode());
 
         #[extrinsic_call]

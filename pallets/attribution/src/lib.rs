@@ -63,6 +63,10 @@
 //!
 //! ## Implementor's guide
 //!
+//! * Users and workers sign for this chain: the signed message is
+//!   `domain tag || genesis block hash || SCALE(payload)` (see `attribution_primitives::signing`),
+//!   checked against [`Pallet::genesis_hash`]. An authorization or batch signed for another chain
+//!   fails as a bad signature.
 //! * Users: count authorization nonces up from 0. A nonce is accepted once, and at most
 //!   [`NONCE_WINDOW`](attribution_primitives::attribution::NONCE_WINDOW) behind the highest used.
 //! * Workers: accept an authorization only if the user's credit covers `max_fee` (runtime API
@@ -146,7 +150,7 @@ pub trait BenchmarkHelper {
 pub mod pallet {
     use super::*;
     use alloc::vec::Vec;
-    use attribution_primitives::PARTS_PER_MILLION;
+    use attribution_primitives::{Hash, PARTS_PER_MILLION};
     use frame_support::{
         pallet_prelude::*,
         traits::{
@@ -163,7 +167,7 @@ pub mod pallet {
 
     #[pallet::config]
     pub trait Config:
-        frame_system::Config<AccountId = AccountId, RuntimeEvent: From<Event<Self>>>
+        frame_system::Config<AccountId = AccountId, Hash = Hash, RuntimeEvent: From<Event<Self>>>
     {
         /// The OPEN token.
         type Currency: Mutate<AccountId, Balance = Balance>;
@@ -421,7 +425,11 @@ pub mod pallet {
             let batch = &signed.batch;
             ensure!(batch.operator == who, Error::<T>::NotBatchOperator);
             let worker_key = T::Operators::worker_key(&who).ok_or(Error::<T>::NotOperator)?;
-            ensure!(signed.verify(&worker_key), Error::<T>::BadWorkerSignature);
+            let genesis = Self::genesis_hash();
+            ensure!(
+                signed.verify(&genesis, &worker_key),
+                Error::<T>::BadWorkerSignature
+            );
             ensure!(!batch.records.is_empty(), Error::<T>::EmptyBatch);
             ensure!(
                 BatchNonces::<T>::get(&who).is_none_or(|last| batch.nonce > last),
@@ -443,7 +451,7 @@ pub mod pallet {
                 settled_at: now,
             };
             for record in &batch.records {
-                Self::settle(id, &who, record, now, &split)?;
+                Self::settle(id, &who, record, &genesis, now, &split)?;
                 commitment.tokens_in = commitment.tokens_in.saturating_add(record.tokens_in.into());
                 commitment.tokens_out = commitment
                     .tokens_out
@@ -503,6 +511,12 @@ pub mod pallet {
             Batches::<T>::get(id)
         }
 
+        /// This chain's genesis block hash, which authorizations and batches are signed for.
+        /// frame-system keeps block 0's hash for good (it prunes only later ones).
+        pub fn genesis_hash() -> Hash {
+            frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+        }
+
         fn now() -> BlockNumber {
             frame_system::Pallet::<T>::block_number().saturated_into()
         }
@@ -521,12 +535,13 @@ pub mod pallet {
             batch: BatchId,
             operator: &AccountId,
             record: &InferenceRecord,
+            genesis: &Hash,
             now: BlockNumber,
             split: &FeeSplit,
         ) -> DispatchResult {
             let auth = &record.authorization;
             ensure!(
-                auth.verify(&record.user_signature),
+                auth.verify(genesis, &record.user_signature),
                 Error::<T>::BadUserSignature
             );
             ensure!(now <= auth.expiry, Error::<T>::AuthorizationExpired);

@@ -353,6 +353,12 @@ impl ExtBuilder {
     }
 }
 
+/// The genesis hash authorizations and batches are signed for: what frame-system's genesis build
+/// stores as block 0's hash (`hash69`).
+pub fn genesis() -> Hash {
+    Hash::repeat_byte(69)
+}
+
 /// A record for `user` on `model`, signed by `user`, charging `fee` of at most `max_fee`, with
 /// `attribution` as `(contribution, weight ppm)` and expiry at block 100.
 pub fn record(
@@ -380,7 +386,7 @@ pub fn signed_record(
     fee: Balance,
     attribution: &[(ContributionId, u32)],
 ) -> InferenceRecord {
-    let user_signature = authorization.sign(signer);
+    let user_signature = authorization.sign(&genesis(), signer);
     InferenceRecord {
         authorization,
         user_signature,
@@ -407,7 +413,7 @@ pub fn batch(nonce: u64, records: Vec<InferenceRecord>) -> SignedInferenceBatch 
         nonce,
         records: records.try_into().expect("within the bound"),
     };
-    SignedInferenceBatch::sign(batch, &worker())
+    SignedInferenceBatch::sign(batch, &genesis(), &worker())
 }
 
 pub fn submit(signed: SignedInferenceBatch) -> sp_runtime::DispatchResult {

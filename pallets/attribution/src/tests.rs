@@ -8,6 +8,7 @@ use crate::{
 use attribution_primitives::{
     attribution::{InferenceBatch, MAX_BATCH_RECORDS, NONCE_WINDOW},
     rewards::{PendingRewards, RewardPool},
+    Hash,
 };
 use codec::{Decode, Encode};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Mutate};
@@ -529,7 +530,7 @@ mod rejections {
             deposit(&alice_key(), 5_000);
             // Bob signs an authorization that charges Alice.
             let mut forged = record(&alice_key(), ADAPTER, 0, 100, &[]);
-            forged.user_signature = forged.authorization.sign(&bob_key());
+            forged.user_signature = forged.authorization.sign(&genesis(), &bob_key());
             rejected(batch(1, vec![forged]), Error::<Test>::BadUserSignature);
 
             // Alice's signature does not cover a raised maximum fee.
@@ -547,6 +548,7 @@ mod rejections {
             let mut signed = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
             signed.signature = key(42).sign(&attribution_primitives::signing::signing_message(
                 attribution_primitives::signing::INFERENCE_BATCH_DOMAIN,
+                &genesis(),
                 &signed.batch,
             ));
             rejected(signed.clone(), Error::<Test>::BadWorkerSignature);
@@ -563,6 +565,31 @@ mod rejections {
     }
 
     #[test]
+    fn signed_for_another_chain() {
+        funded().build_and_execute(|| {
+            deposit(&alice_key(), 5_000);
+            let other_chain = Hash::repeat_byte(0x42);
+
+            // The worker's batch, signed for another chain.
+            let signed = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
+            let replayed = crate::SignedInferenceBatch::sign(signed.batch, &other_chain, &worker());
+            rejected(replayed, Error::<Test>::BadWorkerSignature);
+
+            // Alice's authorization, signed for another chain, in a batch signed for this one.
+            let mut replayed = record(&alice_key(), ADAPTER, 0, 100, &[]);
+            replayed.user_signature = replayed.authorization.sign(&other_chain, &alice_key());
+            rejected(batch(1, vec![replayed]), Error::<Test>::BadUserSignature);
+
+            // The same records signed for this chain settle.
+            assert_eq!(Attribution::genesis_hash(), genesis());
+            assert_ok!(submit(batch(
+                1,
+                vec![record(&alice_key(), ADAPTER, 0, 100, &[])]
+            )));
+        });
+    }
+
+    #[test]
     fn batches_from_someone_else_than_the_registered_operator() {
         funded().build_and_execute(|| {
             deposit(&alice_key(), 5_000);
@@ -575,7 +602,8 @@ mod rejections {
 
             let mut unregistered = signed.batch.clone();
             unregistered.operator = account_of(&bob_key());
-            let unregistered = crate::SignedInferenceBatch::sign(unregistered, &worker());
+            let unregistered =
+                crate::SignedInferenceBatch::sign(unregistered, &genesis(), &worker());
             let bob = RuntimeOrigin::signed(account_of(&bob_key()));
             assert_noop!(
                 Attribution::submit_inference_batch(bob, unregistered),

@@ -116,7 +116,11 @@ fn signed_proof<T: Config>(
     let signature = sp_io::crypto::sr25519_sign(
         WORKER_KEY_TYPE,
         &key,
-        &signing_message(TRAINING_PROOF_DOMAIN, &payload),
+        &signing_message(
+            TRAINING_PROOF_DOMAIN,
+            &Compute::<T>::genesis_hash(),
+            &payload,
+        ),
     )
     .expect("the key is in the keystore");
     SignedTrainingProof { payload, signature }

@@ -26,7 +26,9 @@
 //! * claim: an operator's exclusive right to prove a job until the claim expires
 //!   ([`Config::ClaimTimeout`], never past the job's deadline).
 //! * training proof: a [`SignedTrainingProof`] from the primitives crate: the [`TrainingProof`]
-//!   payload signed by the worker key over `TRAINING_PROOF_DOMAIN || SCALE(payload)`.
+//!   payload signed by the worker key over
+//!   `TRAINING_PROOF_DOMAIN || genesis hash || SCALE(payload)`, the genesis hash binding it to
+//!   this chain.
 //! * challenge window: [`Config::ChallengePeriod`] blocks after a proof is accepted, during which
 //!   any other operator may challenge it with a bond ([`Config::ChallengeBond`],
 //!   [`HoldReason::ChallengeBond`]).
@@ -80,7 +82,9 @@
 //!   [`Pallet::operator`], [`Pallet::job`] and [`Pallet::open_jobs`]; the model lineage by
 //!   pallet-models' `ModelsApi`.
 //! * A worker signs with [`SignedTrainingProof::sign`] (std) and the chain verifies with
-//!   [`SignedTrainingProof::verify`]: both use the primitives crate, so the bytes agree.
+//!   [`SignedTrainingProof::verify`]: both use the primitives crate, so the bytes agree. The worker
+//!   signs with the chain's genesis block hash (RPC `chain_getBlockHash(0)`); the chain verifies
+//!   with [`Pallet::genesis_hash`], so a proof made for another chain is a bad signature here.
 //! * The contribution list must be strictly ascending and at most
 //!   [`MAX_PROOF_CONTRIBUTIONS`](attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS) long;
 //!   ROUGE is in parts per million (≤ 1 000 000), loss in parts per million of a nat.
@@ -183,7 +187,10 @@ pub mod pallet {
     };
     use frame_system::pallet_prelude::*;
     use sp_core::sr25519;
-    use sp_runtime::{traits::Saturating, Perbill};
+    use sp_runtime::{
+        traits::{Saturating, Zero},
+        Perbill,
+    };
 
     /// A job as this runtime stores it.
     pub type JobInfoOf<T> =
@@ -196,7 +203,7 @@ pub mod pallet {
     pub struct Pallet<T>(_);
 
     #[pallet::config]
-    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+    pub trait Config: frame_system::Config<Hash = Hash, RuntimeEvent: From<Event<Self>>> {
         /// The OPEN token.
         type Currency: Mutate<Self::AccountId, Balance = Balance>
             + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
@@ -934,6 +941,12 @@ pub mod pallet {
             open
         }
 
+        /// This chain's genesis block hash, which training proofs are signed for. frame-system
+        /// keeps block 0's hash for good (it prunes only later ones).
+        pub fn genesis_hash() -> Hash {
+            frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+        }
+
         fn ensure_valid_hardware(hardware: &Hardware) -> DispatchResult {
             ensure!(
                 !hardware.gpu_model.is_empty()
@@ -968,7 +981,10 @@ pub mod pallet {
                 payload.worker_key == op.worker_key,
                 Error::<T>::WrongWorkerKey
             );
-            ensure!(proof.verify(), Error::<T>::BadSignature);
+            ensure!(
+                proof.verify(&Self::genesis_hash()),
+                Error::<T>::BadSignature
+            );
             ensure!(
                 T::Models::base_weights_hash(job.base_model) == Some(payload.base_model_hash),
                 Error::<T>::BaseModelMismatch

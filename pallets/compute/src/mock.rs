@@ -322,6 +322,12 @@ pub fn worker(seed: u8) -> sr25519::Pair {
     sr25519::Pair::from_seed(&[seed; 32])
 }
 
+/// The genesis hash proofs are signed for: what frame-system's genesis build stores as block 0's
+/// hash (`hash69`).
+pub fn genesis() -> Hash {
+    Hash::repeat_byte(69)
+}
+
 #[derive(Default)]
 pub struct ExtBuilder;
 

@@ -91,7 +91,7 @@ fn payload(job: JobId, key: sr25519::Public) -> TrainingProof {
 
 /// `payload` as operator A's worker signs it.
 fn proof_by_a(payload: TrainingProof) -> SignedTrainingProof {
-    SignedTrainingProof::sign(payload, &worker(0xA))
+    SignedTrainingProof::sign(payload, &genesis(), &worker(0xA))
 }
 
 fn submit(operator: AccountId, proof: SignedTrainingProof) -> sp_runtime::DispatchResult {
@@ -294,8 +294,11 @@ mod rotate_worker_key {
                 submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))),
                 Error::<Test>::WrongWorkerKey
             );
-            let fresh =
-                SignedTrainingProof::sign(payload(job, worker(0xAA).public()), &worker(0xAA));
+            let fresh = SignedTrainingProof::sign(
+                payload(job, worker(0xAA).public()),
+                &genesis(),
+                &worker(0xAA),
+            );
             assert_ok!(submit(OP_A, fresh));
         });
     }
@@ -760,8 +763,11 @@ mod submit_training_proof {
             assert_noop!(submit(OP_A, forged), Error::<Test>::BadSignature);
 
             // Signed by B's key while claiming to be A's worker.
-            let impostor =
-                SignedTrainingProof::sign(payload(job, worker(0xA).public()), &worker(0xB));
+            let impostor = SignedTrainingProof::sign(
+                payload(job, worker(0xA).public()),
+                &genesis(),
+                &worker(0xB),
+            );
             assert_noop!(submit(OP_A, impostor), Error::<Test>::BadSignature);
 
             // Changed after signing.
@@ -787,6 +793,7 @@ mod submit_training_proof {
             let other_kind = payload(job, worker(0xA).public());
             let signature = worker(0xA).sign(&signing_message(
                 attribution_primitives::signing::INFERENCE_BATCH_DOMAIN,
+                &genesis(),
                 &other_kind,
             ));
             assert_noop!(
@@ -803,12 +810,36 @@ mod submit_training_proof {
     }
 
     #[test]
+    fn a_proof_signed_for_another_chain_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let other_chain = Hash::repeat_byte(0x42);
+            let replayed = SignedTrainingProof::sign(
+                payload(job, worker(0xA).public()),
+                &other_chain,
+                &worker(0xA),
+            );
+            assert!(replayed.verify(&other_chain));
+            // `assert_noop` checks that no storage changed: no hold, no job status, no model.
+            assert_noop!(submit(OP_A, replayed), Error::<Test>::BadSignature);
+            // The same proof signed for this chain is accepted.
+            assert_eq!(Compute::genesis_hash(), genesis());
+            assert_ok!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))));
+        });
+    }
+
+    #[test]
     fn a_proof_signed_by_another_operators_key_is_refused() {
         ExtBuilder.build_and_execute(|| {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
-            let by_b = SignedTrainingProof::sign(payload(job, worker(0xB).public()), &worker(0xB));
-            assert!(by_b.verify());
+            let by_b = SignedTrainingProof::sign(
+                payload(job, worker(0xB).public()),
+                &genesis(),
+                &worker(0xB),
+            );
+            assert!(by_b.verify(&genesis()));
             assert_noop!(submit(OP_A, by_b), Error::<Test>::WrongWorkerKey);
         });
     }
@@ -817,7 +848,11 @@ mod submit_training_proof {
     fn only_the_claimer_proves_a_claimed_job() {
         ExtBuilder.build_and_execute(|| {
             let job = setup();
-            let by_b = SignedTrainingProof::sign(payload(job, worker(0xB).public()), &worker(0xB));
+            let by_b = SignedTrainingProof::sign(
+                payload(job, worker(0xB).public()),
+                &genesis(),
+                &worker(0xB),
+            );
             assert_noop!(submit(OP_B, by_b.clone()), Error::<Test>::JobNotClaimed);
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             assert_noop!(submit(OP_B, by_b), Error::<Test>::NotClaimer);
@@ -1302,7 +1337,7 @@ mod story {
             attested.contributions = ContributionList::truncate_from(vec![2, 4]);
             assert_ok!(submit(
                 OP_B,
-                SignedTrainingProof::sign(attested, &worker(0xB))
+                SignedTrainingProof::sign(attested, &genesis(), &worker(0xB))
             ));
 
             // Nobody challenges; anyone settles once the window has passed.

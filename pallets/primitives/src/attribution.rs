@@ -1,9 +1,12 @@
 //! Inference payments: the user's signed authorization, the worker's signed batch of records, the
 //! fee split, inference credits, the per-user nonce window, and the runtime API of pallet-attribution.
 //!
-//! A user signs [`signing_message`]`(`[`INFERENCE_AUTHORIZATION_DOMAIN`]`, &authorization)` with the
+//! A user signs
+//! [`signing_message`]`(`[`INFERENCE_AUTHORIZATION_DOMAIN`]`, &genesis, &authorization)` with the
 //! key of their account (any [`Signature`] scheme); the worker signs
-//! [`signing_message`]`(`[`INFERENCE_BATCH_DOMAIN`]`, &batch)` with its sr25519 worker key.
+//! [`signing_message`]`(`[`INFERENCE_BATCH_DOMAIN`]`, &genesis, &batch)` with its sr25519 worker
+//! key. `genesis` is the chain's genesis block hash, so neither signature is valid on another
+//! chain.
 
 use crate::{
     signing::{signing_message, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN},
@@ -65,20 +68,26 @@ pub struct InferenceAuthorization {
 }
 
 impl InferenceAuthorization {
-    /// Whether `signature` is `self.user`'s signature over the domain-tagged authorization.
-    pub fn verify(&self, signature: &Signature) -> bool {
+    /// Whether `signature` is `self.user`'s signature over the domain-tagged authorization for
+    /// the chain whose genesis block hash is `genesis`.
+    pub fn verify(&self, genesis: &Hash, signature: &Signature) -> bool {
         signature.verify(
-            signing_message(INFERENCE_AUTHORIZATION_DOMAIN, self).as_slice(),
+            signing_message(INFERENCE_AUTHORIZATION_DOMAIN, genesis, self).as_slice(),
             &self.user,
         )
     }
 
-    /// The user's signature with `pair` (the key of `self.user`).
+    /// The user's signature with `pair` (the key of `self.user`) for the chain whose genesis block
+    /// hash is `genesis`.
     #[cfg(feature = "std")]
-    pub fn sign(&self, pair: &sr25519::Pair) -> Signature {
+    pub fn sign(&self, genesis: &Hash, pair: &sr25519::Pair) -> Signature {
         use sp_core::Pair as _;
-        pair.sign(&signing_message(INFERENCE_AUTHORIZATION_DOMAIN, self))
-            .into()
+        pair.sign(&signing_message(
+            INFERENCE_AUTHORIZATION_DOMAIN,
+            genesis,
+            self,
+        ))
+        .into()
     }
 }
 
@@ -112,7 +121,8 @@ pub struct InferenceBatch {
     pub records: BoundedVec<InferenceRecord, ConstU32<MAX_BATCH_RECORDS>>,
 }
 
-/// A batch with the worker key's signature over `INFERENCE_BATCH_DOMAIN || SCALE(batch)`.
+/// A batch with the worker key's signature over
+/// `INFERENCE_BATCH_DOMAIN || genesis hash || SCALE(batch)`.
 #[derive(
     Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
@@ -122,19 +132,21 @@ pub struct SignedInferenceBatch {
 }
 
 impl SignedInferenceBatch {
-    /// Whether `signature` is `worker_key`'s signature over the domain-tagged batch.
-    pub fn verify(&self, worker_key: &sr25519::Public) -> bool {
+    /// Whether `signature` is `worker_key`'s signature over the domain-tagged batch for the chain
+    /// whose genesis block hash is `genesis`.
+    pub fn verify(&self, genesis: &Hash, worker_key: &sr25519::Public) -> bool {
         self.signature.verify(
-            signing_message(INFERENCE_BATCH_DOMAIN, &self.batch).as_slice(),
+            signing_message(INFERENCE_BATCH_DOMAIN, genesis, &self.batch).as_slice(),
             worker_key,
         )
     }
 
-    /// Signs `batch` with the worker key `pair`.
+    /// Signs `batch` with the worker key `pair` for the chain whose genesis block hash is
+    /// `genesis`.
     #[cfg(feature = "std")]
-    pub fn sign(batch: InferenceBatch, pair: &sr25519::Pair) -> Self {
+    pub fn sign(batch: InferenceBatch, genesis: &Hash, pair: &sr25519::Pair) -> Self {
         use sp_core::Pair as _;
-        let signature = pair.sign(&signing_message(INFERENCE_BATCH_DOMAIN, &batch));
+        let signature = pair.sign(&signing_message(INFERENCE_BATCH_DOMAIN, genesis, &batch));
         Self { batch, signature }
     }
 }
@@ -426,7 +438,9 @@ mod tests {
     }
 
     #[test]
-    fn signatures_cover_the_domain_tagged_payloads() {
+    fn signatures_cover_the_domain_tagged_payloads_for_one_chain() {
+        let genesis = Hash::repeat_byte(0x99);
+        let other_chain = Hash::repeat_byte(0x98);
         let user = sr25519::Pair::from_seed(&[1; 32]);
         let worker = sr25519::Pair::from_seed(&[2; 32]);
         let authorization = InferenceAuthorization {
@@ -437,13 +451,14 @@ mod tests {
             nonce: 0,
             expiry: 100,
         };
-        let signature = authorization.sign(&user);
-        assert!(authorization.verify(&signature));
+        let signature = authorization.sign(&genesis, &user);
+        assert!(authorization.verify(&genesis, &signature));
+        assert!(!authorization.verify(&other_chain, &signature));
         assert!(!InferenceAuthorization {
             max_fee: 11,
             ..authorization.clone()
         }
-        .verify(&signature));
+        .verify(&genesis, &signature));
 
         let record = InferenceRecord {
             authorization,
@@ -459,8 +474,9 @@ mod tests {
             nonce: 1,
             records: vec![record].try_into().unwrap(),
         };
-        let signed = SignedInferenceBatch::sign(batch, &worker);
-        assert!(signed.verify(&worker.public()));
-        assert!(!signed.verify(&user.public()));
+        let signed = SignedInferenceBatch::sign(batch, &genesis, &worker);
+        assert!(signed.verify(&genesis, &worker.public()));
+        assert!(!signed.verify(&other_chain, &worker.public()));
+        assert!(!signed.verify(&genesis, &user.public()));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! [`SignedTrainingProof`] is the one definition of the proof: the worker builds and signs it, the runtime
 //! decodes and verifies it. The signature covers
-//! [`signing_message`]`(`[`TRAINING_PROOF_DOMAIN`]`, &payload)`.
+//! [`signing_message`]`(`[`TRAINING_PROOF_DOMAIN`]`, &genesis, &payload)`, `genesis` being the
+//! chain's genesis block hash.
 
 use crate::{
     models::{Cid, EvalMetrics, TrainingMethod},
@@ -152,7 +153,7 @@ pub struct TrainingProof {
 }
 
 /// A training proof with the worker's signature over
-/// `TRAINING_PROOF_DOMAIN || SCALE(payload)`.
+/// `TRAINING_PROOF_DOMAIN || genesis hash || SCALE(payload)`.
 #[derive(
     Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
@@ -162,18 +163,20 @@ pub struct SignedTrainingProof {
 }
 
 impl SignedTrainingProof {
-    /// Whether `signature` is `payload.worker_key`'s signature over the domain-tagged payload.
-    pub fn verify(&self) -> bool {
-        let message = signing_message(TRAINING_PROOF_DOMAIN, &self.payload);
+    /// Whether `signature` is `payload.worker_key`'s signature over the domain-tagged payload for
+    /// the chain whose genesis block hash is `genesis`.
+    pub fn verify(&self, genesis: &Hash) -> bool {
+        let message = signing_message(TRAINING_PROOF_DOMAIN, genesis, &self.payload);
         self.signature
             .verify(message.as_slice(), &self.payload.worker_key)
     }
 
-    /// Signs `payload` with `pair`; `payload.worker_key` should be `pair`'s public key.
+    /// Signs `payload` with `pair` for the chain whose genesis block hash is `genesis`;
+    /// `payload.worker_key` should be `pair`'s public key.
     #[cfg(feature = "std")]
-    pub fn sign(payload: TrainingProof, pair: &sr25519::Pair) -> Self {
+    pub fn sign(payload: TrainingProof, genesis: &Hash, pair: &sr25519::Pair) -> Self {
         use sp_core::Pair as _;
-        let signature = pair.sign(&signing_message(TRAINING_PROOF_DOMAIN, &payload));
+        let signature = pair.sign(&signing_message(TRAINING_PROOF_DOMAIN, genesis, &payload));
         Self { payload, signature }
     }
 }
@@ -215,27 +218,44 @@ mod tests {
         }
     }
 
+    const GENESIS: Hash = Hash::repeat_byte(0x99);
+
     #[test]
     fn signed_proof_verifies_and_any_change_breaks_it() {
         let pair = sr25519::Pair::from_seed(&[7; 32]);
-        let proof = SignedTrainingProof::sign(payload(pair.public()), &pair);
-        assert!(proof.verify());
+        let proof = SignedTrainingProof::sign(payload(pair.public()), &GENESIS, &pair);
+        assert!(proof.verify(&GENESIS));
 
         let mut tampered = proof.clone();
         tampered.payload.steps += 1;
-        assert!(!tampered.verify());
+        assert!(!tampered.verify(&GENESIS));
 
         let other = sr25519::Pair::from_seed(&[8; 32]);
         let mut rekeyed = proof;
         rekeyed.payload.worker_key = other.public();
-        assert!(!rekeyed.verify());
+        assert!(!rekeyed.verify(&GENESIS));
     }
 
     #[test]
-    fn signature_without_domain_tag_is_refused() {
+    fn proof_signed_for_another_chain_is_refused() {
+        let pair = sr25519::Pair::from_seed(&[7; 32]);
+        let proof = SignedTrainingProof::sign(payload(pair.public()), &GENESIS, &pair);
+        assert!(!proof.verify(&Hash::repeat_byte(0x98)));
+    }
+
+    #[test]
+    fn signature_without_domain_tag_or_genesis_is_refused() {
         let pair = sr25519::Pair::from_seed(&[7; 32]);
         let payload = payload(pair.public());
-        let signature = pair.sign(&payload.encode());
-        assert!(!SignedTrainingProof { payload, signature }.verify());
+        let bare = pair.sign(&payload.encode());
+        let untagged = pair.sign(&(GENESIS, &payload).encode());
+        let chainless = pair.sign(&[TRAINING_PROOF_DOMAIN, &payload.encode()].concat());
+        for signature in [bare, untagged, chainless] {
+            let proof = SignedTrainingProof {
+                payload: payload.clone(),
+                signature,
+            };
+            assert!(!proof.verify(&GENESIS));
+        }
     }
 }

@@ -1,8 +1,12 @@
 //! Signing domains for off-chain proofs.
 //!
-//! A proof signature covers `domain tag || SCALE(payload)`. Each proof kind has its own tag, so a
-//! signature made for one kind can never be replayed as another, nor as a transaction.
+//! A proof signature covers `domain tag || genesis hash || SCALE(payload)`. Each proof kind has its
+//! own tag, so a signature made for one kind can never be replayed as another, nor as a
+//! transaction. The genesis block hash (32 bytes, as `CheckGenesis` does for extrinsics) binds the
+//! signature to one chain: a proof signed for a testnet cannot be replayed on another chain built
+//! from the same runtime, with the same ids and keys.
 
+use crate::Hash;
 use alloc::vec::Vec;
 use codec::Encode;
 
@@ -13,10 +17,13 @@ pub const INFERENCE_AUTHORIZATION_DOMAIN: &[u8] = b"attribution-chain/inference-
 /// Tag of a worker's signed batch of inference records.
 pub const INFERENCE_BATCH_DOMAIN: &[u8] = b"attribution-chain/inference-batch/v1";
 
-/// The exact bytes a signer signs for `payload` under `domain`.
-pub fn signing_message<T: Encode>(domain: &[u8], payload: &T) -> Vec<u8> {
-    let mut message = Vec::with_capacity(domain.len() + payload.size_hint());
+/// The exact bytes a signer signs for `payload` under `domain` on the chain whose genesis block
+/// hash is `genesis`.
+pub fn signing_message<T: Encode>(domain: &[u8], genesis: &Hash, payload: &T) -> Vec<u8> {
+    let genesis = genesis.as_bytes();
+    let mut message = Vec::with_capacity(domain.len() + genesis.len() + payload.size_hint());
     message.extend_from_slice(domain);
+    message.extend_from_slice(genesis);
     payload.encode_to(&mut message);
     message
 }
@@ -26,16 +33,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn message_is_domain_then_scale_payload() {
+    fn message_is_domain_then_genesis_then_scale_payload() {
         let payload = (7u32, [1u8; 4]);
-        let message = signing_message(TRAINING_PROOF_DOMAIN, &payload);
-        assert_eq!(
-            &message[..TRAINING_PROOF_DOMAIN.len()],
-            TRAINING_PROOF_DOMAIN
-        );
-        assert_eq!(
-            &message[TRAINING_PROOF_DOMAIN.len()..],
-            payload.encode().as_slice()
+        let genesis = Hash::repeat_byte(0x42);
+        let message = signing_message(TRAINING_PROOF_DOMAIN, &genesis, &payload);
+        let (domain, rest) = message.split_at(TRAINING_PROOF_DOMAIN.len());
+        let (chain, encoded) = rest.split_at(32);
+        assert_eq!(domain, TRAINING_PROOF_DOMAIN);
+        assert_eq!(chain, genesis.as_bytes());
+        assert_eq!(encoded, payload.encode().as_slice());
+        assert_ne!(
+            message,
+            signing_message(TRAINING_PROOF_DOMAIN, &Hash::repeat_byte(0x43), &payload)
         );
     }
 
