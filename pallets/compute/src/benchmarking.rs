@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::Pallet as Compute;
-use alloc::{boxed::Box, vec};
+use alloc::{boxed::Box, vec, vec::Vec};
 use attribution_primitives::{
     compute::{ContributionList, MAX_ENDPOINT_LEN, MAX_GPU_MODEL_LEN, MAX_PROOF_CONTRIBUTIONS},
     models::{Cid, EvalMetrics},

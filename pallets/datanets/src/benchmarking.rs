@@ -9,6 +9,7 @@ use attribution_primitives::datanets::{
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
 use frame_system::RawOrigin;
+use sp_runtime::traits::{BlakeTwo256, Hash as _};
 
 /// An account with more OPEN than any benchmark spends.
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
@@ -48,7 +49,7 @@ fn announce<T: Config>(who: &T::AccountId, datanet: DatanetId, n: u32) -> Contri
     Datanets::<T>::contribute(
         RawOrigin::Signed(who.clone()).into(),
         datanet,
-        Hash::from_low_u64_be(u64::from(n) + 1),
+        BlakeTwo256::hash_of(&n),
         1,
         vec![b'l'],
         vec![],

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::Pallet as ModelsPallet;
+use alloc::vec;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
 use frame_system::RawOrigin;
