@@ -207,3 +207,127 @@ fn transfer_that_would_kill_the_sender_fails_without_moving_funds() {
         assert_eq!(free(Bob), presets::ENDOWMENT);
     });
 }
+
+/// What the measured weights (`pallets/*/src/weights.rs`) allow in one block; the figures are
+/// printed for docs/performance.md (`cargo test -p attribution-runtime capacity -- --nocapture`).
+mod capacity {
+    use super::*;
+    use crate::configs::{RuntimeBlockLength, RuntimeBlockWeights};
+    use attribution_primitives::{
+        attribution::{
+            AttributionEntry, InferenceAuthorization, InferenceBatch, InferenceRecord,
+            SignedInferenceBatch, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS,
+        },
+        traits::PoolId,
+        Hash, PARTS_PER_MILLION,
+    };
+    use frame_support::dispatch::{DispatchClass, GetDispatchInfo};
+    use sp_core::sr25519;
+
+    /// A full batch: the most records, each with the most attribution entries.
+    fn full_batch() -> RuntimeCall {
+        let record = InferenceRecord {
+            authorization: InferenceAuthorization {
+                user: Bob.to_account_id(),
+                model: 1,
+                prompt_hash: Hash::repeat_byte(1),
+                max_fee: OPEN,
+                nonce: 0,
+                expiry: 1_000,
+            },
+            user_signature: sr25519::Signature::from_raw([2; 64]).into(),
+            output_hash: Hash::repeat_byte(3),
+            tokens_in: 512,
+            tokens_out: 512,
+            fee: OPEN,
+            attribution: (0..MAX_ATTRIBUTION_ENTRIES)
+                .map(|contribution| AttributionEntry {
+                    contribution: contribution.into(),
+                    weight_ppm: PARTS_PER_MILLION / MAX_ATTRIBUTION_ENTRIES,
+                })
+                .collect::<Vec<_>>()
+                .try_into()
+                .expect("within the bound"),
+        };
+        let batch = InferenceBatch {
+            operator: Alice.to_account_id(),
+            nonce: 1,
+            records: vec![record; MAX_BATCH_RECORDS as usize]
+                .try_into()
+                .expect("within the bound"),
+        };
+        let signed = SignedInferenceBatch {
+            batch,
+            signature: sr25519::Signature::from_raw([4; 64]),
+        };
+        RuntimeCall::Attribution(pallet_attribution::Call::submit_inference_batch { signed })
+    }
+
+    /// How many times `call`, signed, fits in a block's share for ordinary transactions: by
+    /// weight and by length.
+    fn per_block(call: &RuntimeCall) -> (u64, u64) {
+        let normal = RuntimeBlockWeights::get()
+            .get(DispatchClass::Normal)
+            .clone();
+        let max_weight = normal.max_total.expect("ordinary transactions are limited");
+        let weight = call.get_dispatch_info().total_weight() + normal.base_extrinsic;
+        let len = signed(call.clone(), Alice, Alice).encoded_size() as u64;
+        let max_len = u64::from(*RuntimeBlockLength::get().max.get(DispatchClass::Normal));
+        (max_weight.ref_time() / weight.ref_time(), max_len / len)
+    }
+
+    /// What a signed `call` costs its sender in fees, in OPEN's smallest unit.
+    fn fee(call: &RuntimeCall) -> Balance {
+        let len = signed(call.clone(), Alice, Alice).encoded_size() as u32;
+        pallet_transaction_payment::Pallet::<Runtime>::compute_fee(
+            len,
+            &call.get_dispatch_info(),
+            0,
+        )
+    }
+
+    #[test]
+    fn a_block_settles_hundreds_of_inference_records() {
+        externalities(presets::DEVELOPMENT_PRESET).execute_with(|| {
+            let (by_weight, by_length) = per_block(&full_batch());
+            let records = by_weight.min(by_length) * u64::from(MAX_BATCH_RECORDS);
+            println!(
+                "full batches ({MAX_BATCH_RECORDS} records) per block: {by_weight} by weight, \
+                 {by_length} by length; {records} records per block, {} per second",
+                records / 2
+            );
+            assert!(by_length > by_weight, "weight, not length, is the limit");
+            assert!(records >= 256, "{records} records per block");
+        });
+    }
+
+    #[test]
+    fn claiming_from_a_pool_costs_about_the_same_for_ten_or_a_hundred_thousand_members() {
+        use pallet_rewards::WeightInfo as _;
+        type Weights = <Runtime as pallet_rewards::Config>::WeightInfo;
+        externalities(presets::DEVELOPMENT_PRESET).execute_with(|| {
+            let db = <Runtime as frame_system::Config>::DbWeight::get();
+            let small = Weights::claim_pool(10);
+            let large = Weights::claim_pool(100_000);
+            let ratio = large.ref_time() as f64 / small.ref_time() as f64;
+            let claim = RuntimeCall::Rewards(pallet_rewards::Call::claim_pool {
+                pool: PoolId {
+                    datanet: 0,
+                    version: 1,
+                },
+            });
+            let fee = fee(&claim);
+            println!(
+                "claim_pool: {} µs at 10 members, {} µs at 100 000 (ratio {ratio:.3}; of which \
+                 database {} µs); fee {fee} ({:.6} OPEN); {} claims per block",
+                small.ref_time() / 1_000_000,
+                large.ref_time() / 1_000_000,
+                (db.reads(5) + db.writes(4)).ref_time() / 1_000_000,
+                fee as f64 / OPEN as f64,
+                per_block(&claim).0,
+            );
+            assert!(ratio < 1.25, "claim_pool grows with its pool: {ratio}");
+            assert!(fee < OPEN / 100, "a claim costs under 0.01 OPEN: {fee}");
+        });
+    }
+}

@@ -1,20 +1,18 @@
-//! Weights for `pallet_attribution`.
+//! Weights for `pallet_attribution`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! NOT YET GENERATED: benchmarks cannot run against the node this session. These values are
-//! derived by hand from the benchmarks' storage reads and writes with a conservative `ref_time`
-//! (two signature checks and up to 19 reward credits per record). Regenerate with:
-//!
-//! frame-omni-bencher v1 benchmark pallet --runtime <attribution_runtime.compact.compressed.wasm> \
-//!   --pallet pallet_attribution --extrinsic "*" --steps 50 --repeat 20 \
-//!   --template <frame-weight-template.hbs> --output pallets/attribution/src/weights.rs
+//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
 #![allow(unused_imports)]
 #![allow(missing_docs)]
 
-use frame_support::{traits::Get, weights::{Weight, constants::RocksDbWeight}};
 use core::marker::PhantomData;
+use frame_support::{
+	traits::Get,
+	weights::{constants::ParityDbWeight, RuntimeDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_attribution`.
 pub trait WeightInfo {
@@ -25,99 +23,106 @@ pub trait WeightInfo {
 	fn set_fee_split() -> Weight;
 }
 
-/// Weights for `pallet_attribution` using the Substrate node and recommended hardware.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+/// The measured weights, with the database costs of `D`.
+pub struct MeasuredWeight<D>(PhantomData<D>);
+
+/// The measured weights with the runtime's database costs.
+pub type SubstrateWeight<T> = MeasuredWeight<<T as frame_system::Config>::DbWeight>;
+
+impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Credits` (r:1 w:1)
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn deposit_credit() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `250`
-		//  Estimated: `6196`
-		Weight::from_parts(60_000_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured `410`, estimated `6196` bytes.
+		// Minimum execution time: 39_569_000 picoseconds.
+		Weight::from_parts(41_462_000, 6196)
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().writes(3_u64))
 	}
 	/// Storage: `Attribution::Credits` (r:1 w:1)
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn request_withdrawal() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `150`
-		//  Estimated: `3550`
-		Weight::from_parts(25_000_000, 3550)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured `96`, estimated `3550` bytes.
+		// Minimum execution time: 7_902_000 picoseconds.
+		Weight::from_parts(8_433_000, 3550)
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::Credits` (r:1 w:1)
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `350`
-		//  Estimated: `6196`
-		Weight::from_parts(60_000_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured `432`, estimated `6196` bytes.
+		// Minimum execution time: 41_172_000 picoseconds.
+		Weight::from_parts(43_064_000, 6196)
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().writes(3_u64))
 	}
-	/// Storage: `Attribution::BatchNonces` (r:1 w:1), `Attribution::NextBatchId` (r:1 w:1),
-	/// `Attribution::FeeSplitInForce` (r:1 w:0), `Attribution::Batches` (r:0 w:2), compute's worker key (r:1 w:0),
-	/// `System::Account` of the credit, rewards and treasury accounts (r:3 w:3)
-	/// Per record: `Attribution::Credits` (r:1 w:1), `Attribution::Nonces` (r:1 w:1), models (r:1 w:0),
-	/// datanets members (r:16 w:0), `Rewards::Pending` (r:18 w:18), `Rewards::Pools` (r:1 w:1)
+	/// Storage: `Compute::Operators` (r:1 w:0)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::BatchNonces` (r:1 w:1)
+	/// Proof: `Attribution::BatchNonces` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::NextBatchId` (r:1 w:1)
+	/// Proof: `Attribution::NextBatchId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::FeeSplitInForce` (r:1 w:0)
+	/// Proof: `Attribution::FeeSplitInForce` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:0)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Contributions` (r:16 w:0)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Nonces` (r:64 w:64)
+	/// Proof: `Attribution::Nonces` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Credits` (r:64 w:64)
+	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::Pending` (r:18 w:18)
+	/// Proof: `Rewards::Pending` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Batches` (r:0 w:2)
+	/// Proof: `Attribution::Batches` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 64]`.
 	fn submit_inference_batch(r: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `500 + r * (2000 ±0)`
-		//  Estimated: `9000 + r * (60000 ±0)`
-		Weight::from_parts(80_000_000, 9000)
-			// Standard Error: not measured
-			.saturating_add(Weight::from_parts(300_000_000, 60000).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().reads((38_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
-			.saturating_add(T::DbWeight::get().writes((21_u64).saturating_mul(r.into())))
+		// Proof size: measured `3701 + r * 77`, estimated `47710 + r * 2560` bytes.
+		// Minimum execution time: 743_530_000 picoseconds.
+		Weight::from_parts(747_465_000, 47710)
+			// Standard error: 3_583_282
+			.saturating_add(Weight::from_parts(646_098_230, 0).saturating_mul(r.into()))
+			.saturating_add(D::get().reads(43_u64))
+			.saturating_add(D::get().reads((2_u64).saturating_mul(r.into())))
+			.saturating_add(D::get().writes(25_u64))
+			.saturating_add(D::get().writes((2_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 2560).saturating_mul(r.into()))
 	}
 	/// Storage: `Attribution::FeeSplitInForce` (r:0 w:1)
 	/// Proof: `Attribution::FeeSplitInForce` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `MaxEncodedLen`)
 	fn set_fee_split() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `0`
-		//  Estimated: `0`
-		Weight::from_parts(10_000_000, 0)
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured `0`, estimated `0` bytes.
+		// Minimum execution time: 3_095_000 picoseconds.
+		Weight::from_parts(3_455_000, 0)
+			.saturating_add(D::get().writes(1_u64))
 	}
 }
 
-// For backwards compatibility and tests.
+/// For mocks: the measured weights with ParityDB's costs.
 impl WeightInfo for () {
 	fn deposit_credit() -> Weight {
-		Weight::from_parts(60_000_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		MeasuredWeight::<ParityDbWeight>::deposit_credit()
 	}
 	fn request_withdrawal() -> Weight {
-		Weight::from_parts(25_000_000, 3550)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		MeasuredWeight::<ParityDbWeight>::request_withdrawal()
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(60_000_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		MeasuredWeight::<ParityDbWeight>::withdraw()
 	}
 	fn submit_inference_batch(r: u32, ) -> Weight {
-		Weight::from_parts(80_000_000, 9000)
-			.saturating_add(Weight::from_parts(300_000_000, 60000).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().reads((38_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
-			.saturating_add(RocksDbWeight::get().writes((21_u64).saturating_mul(r.into())))
+		MeasuredWeight::<ParityDbWeight>::submit_inference_batch(r, )
 	}
 	fn set_fee_split() -> Weight {
-		Weight::from_parts(10_000_000, 0)
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		MeasuredWeight::<ParityDbWeight>::set_fee_split()
 	}
 }

@@ -1,21 +1,18 @@
-//! Weights for `pallet_compute`.
+//! Weights for `pallet_compute`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! NOT YET GENERATED: benchmarks cannot run against the node this session. These values are
-//! derived by hand from the benchmarks' storage reads and writes with a conservative `ref_time`
-//! (`submit_training_proof` adds one version-membership read and ~0.1 ms per listed contribution
-//! on top of an sr25519 verification). Regenerate with:
-//!
-//! frame-omni-bencher v1 benchmark pallet --runtime <attribution_runtime.compact.compressed.wasm> \
-//!   --pallet pallet_compute --extrinsic "*" --steps 50 --repeat 20 \
-//!   --template <frame-weight-template.hbs> --output pallets/compute/src/weights.rs
+//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
 #![allow(unused_imports)]
 #![allow(missing_docs)]
 
-use frame_support::{traits::Get, weights::{Weight, constants::RocksDbWeight}};
 use core::marker::PhantomData;
+use frame_support::{
+	traits::Get,
+	weights::{constants::ParityDbWeight, RuntimeDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_compute`.
 pub trait WeightInfo {
@@ -33,192 +30,246 @@ pub trait WeightInfo {
 	fn settle() -> Weight;
 }
 
-/// Weights for `pallet_compute` using the Substrate node and recommended hardware.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Compute::WorkerKeys (r:1 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:1 w:1)
+/// The measured weights, with the database costs of `D`.
+pub struct MeasuredWeight<D>(PhantomData<D>);
+
+/// The measured weights with the runtime's database costs.
+pub type SubstrateWeight<T> = MeasuredWeight<<T as frame_system::Config>::DbWeight>;
+
+impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::WorkerKeys` (r:1 w:1)
+	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn register_operator() -> Weight {
-		Weight::from_parts(70_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		// Proof size: measured `106`, estimated `3902` bytes.
+		// Minimum execution time: 42_954_000 picoseconds.
+		Weight::from_parts(45_317_000, 3902)
+			.saturating_add(D::get().reads(4_u64))
+			.saturating_add(D::get().writes(4_u64))
 	}
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Compute::WorkerKeys (r:1 w:2)
+	/// Storage: `Compute::WorkerKeys` (r:1 w:2)
+	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
 	fn rotate_worker_key() -> Weight {
-		Weight::from_parts(35_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured `563`, estimated `3902` bytes.
+		// Minimum execution time: 13_059_000 picoseconds.
+		Weight::from_parts(14_391_000, 3902)
+			.saturating_add(D::get().reads(2_u64))
+			.saturating_add(D::get().writes(3_u64))
 	}
-	/// Storage: Compute::Operators (r:1 w:1)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
 	fn update_operator() -> Weight {
-		Weight::from_parts(30_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured `495`, estimated `3902` bytes.
+		// Minimum execution time: 8_843_000 picoseconds.
+		Weight::from_parts(9_634_000, 3902)
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
 	}
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Compute::WorkerKeys (r:0 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:1 w:1)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::WorkerKeys` (r:0 w:1)
+	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn deregister_operator() -> Weight {
-		Weight::from_parts(60_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		// Proof size: measured `653`, estimated `3902` bytes.
+		// Minimum execution time: 36_174_000 picoseconds.
+		Weight::from_parts(38_988_000, 3902)
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().writes(4_u64))
 	}
-	/// Storage: Datanets version (r:1)
-	/// Storage: Compute::NextJobId (r:1 w:1)
-	/// Storage: Models::Models (r:1 w:1)
-	/// Storage: Models::NextModelId (r:1 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:1 w:1)
-	/// Storage: Compute::Jobs (r:0 w:1)
+	/// Storage: `Datanets::Versions` (r:1 w:0)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::NextJobId` (r:1 w:1)
+	/// Proof: `Compute::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Models::NextModelId` (r:1 w:1)
+	/// Proof: `Models::NextModelId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:0 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
 	fn request_training() -> Weight {
-		Weight::from_parts(110_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		// Proof size: measured `850`, estimated `3981` bytes.
+		// Minimum execution time: 53_180_000 picoseconds.
+		Weight::from_parts(56_495_000, 3981)
+			.saturating_add(D::get().reads(6_u64))
+			.saturating_add(D::get().writes(6_u64))
 	}
-	/// Storage: Compute::Jobs (r:1 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:1 w:1)
-	/// Storage: Models::Models (r:1 w:1)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		Weight::from_parts(80_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		// Proof size: measured `837`, estimated `3981` bytes.
+		// Minimum execution time: 43_224_000 picoseconds.
+		Weight::from_parts(46_028_000, 3981)
+			.saturating_add(D::get().reads(4_u64))
+			.saturating_add(D::get().writes(4_u64))
 	}
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Compute::Jobs (r:1 w:1)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
 	fn claim_job() -> Weight {
-		Weight::from_parts(45_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		// Proof size: measured `705`, estimated `3902` bytes.
+		// Minimum execution time: 14_492_000 picoseconds.
+		Weight::from_parts(15_934_000, 3902)
+			.saturating_add(D::get().reads(2_u64))
+			.saturating_add(D::get().writes(2_u64))
 	}
-	/// Storage: Compute::Jobs (r:1 w:1)
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:2 w:2)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn release_expired_claim() -> Weight {
-		Weight::from_parts(90_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+		// Proof size: measured `1115`, estimated `6196` bytes.
+		// Minimum execution time: 47_481_000 picoseconds.
+		Weight::from_parts(51_156_000, 6196)
+			.saturating_add(D::get().reads(5_u64))
+			.saturating_add(D::get().writes(5_u64))
 	}
-	/// Storage: Compute::Operators (r:1)
-	/// Storage: Compute::Jobs (r:1 w:1)
-	/// Storage: Models::Models (r:2 w:1)
-	/// Storage: Models::ModelByArtifact (r:1 w:1)
-	/// Storage: Datanets version (r:1)
-	/// Storage: Datanets membership (r:c)
+	/// Storage: `Compute::Operators` (r:1 w:0)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:2 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Versions` (r:1 w:0)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Contributions` (r:1024 w:0)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
+	/// Storage: `Models::ModelByArtifact` (r:1 w:1)
+	/// Proof: `Models::ModelByArtifact` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 1024]`.
 	fn submit_training_proof(c: u32, ) -> Weight {
-		Weight::from_parts(160_000_000, 8000)
-			// Standard Error: 1_000
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-			.saturating_add(Weight::from_parts(0, 2600).saturating_mul(c.into()))
+		// Proof size: measured `1747 + c * 139`, estimated `6972 + c * 2920` bytes.
+		// Minimum execution time: 80_059_000 picoseconds.
+		Weight::from_parts(54_831_165, 6972)
+			// Standard error: 13_026
+			.saturating_add(Weight::from_parts(3_350_506, 0).saturating_mul(c.into()))
+			.saturating_add(D::get().reads(7_u64))
+			.saturating_add(D::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(D::get().writes(3_u64))
+			.saturating_add(Weight::from_parts(0, 2920).saturating_mul(c.into()))
 	}
-	/// Storage: Compute::Operators (r:1)
-	/// Storage: Compute::Jobs (r:1 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:1 w:1)
+	/// Storage: `Compute::Operators` (r:1 w:0)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		Weight::from_parts(60_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured `829`, estimated `3902` bytes.
+		// Minimum execution time: 53_230_000 picoseconds.
+		Weight::from_parts(56_024_000, 3902)
+			.saturating_add(D::get().reads(4_u64))
+			.saturating_add(D::get().writes(3_u64))
 	}
-	/// Storage: Compute::Jobs (r:1 w:1)
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Compute::WorkerKeys (r:0 w:1)
-	/// Storage: Balances::Holds (r:3 w:3)
-	/// Storage: System::Account (r:4 w:4)
-	/// Storage: Models::Models (r:1 w:1)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:4 w:4)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:3 w:3)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::WorkerKeys` (r:0 w:1)
+	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn resolve_challenge() -> Weight {
-		Weight::from_parts(220_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(10_u64))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+		// Proof size: measured `2284`, estimated `11402` bytes.
+		// Minimum execution time: 140_400_000 picoseconds.
+		Weight::from_parts(151_677_000, 11402)
+			.saturating_add(D::get().reads(10_u64))
+			.saturating_add(D::get().writes(11_u64))
 	}
-	/// Storage: Compute::Jobs (r:1 w:1)
-	/// Storage: Compute::Operators (r:1 w:1)
-	/// Storage: Balances::Holds (r:1 w:1)
-	/// Storage: System::Account (r:2 w:2)
-	/// Storage: Rewards::Pools (r:1 w:1)
-	/// Storage: Rewards::Pending (r:1 w:1)
-	/// Storage: Datanets version (r:1)
-	/// Storage: Models::Models (r:1 w:1)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::Pools` (r:1 w:1)
+	/// Proof: `Rewards::Pools` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Versions` (r:1 w:0)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::Pending` (r:1 w:1)
+	/// Proof: `Rewards::Pending` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:1 w:1)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
-		Weight::from_parts(200_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+		// Proof size: measured `2331`, estimated `6196` bytes.
+		// Minimum execution time: 118_096_000 picoseconds.
+		Weight::from_parts(124_476_000, 6196)
+			.saturating_add(D::get().reads(9_u64))
+			.saturating_add(D::get().writes(8_u64))
 	}
 }
 
-// For backwards compatibility and tests.
+/// For mocks: the measured weights with ParityDB's costs.
 impl WeightInfo for () {
 	fn register_operator() -> Weight {
-		Weight::from_parts(70_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+		MeasuredWeight::<ParityDbWeight>::register_operator()
 	}
 	fn rotate_worker_key() -> Weight {
-		Weight::from_parts(35_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		MeasuredWeight::<ParityDbWeight>::rotate_worker_key()
 	}
 	fn update_operator() -> Weight {
-		Weight::from_parts(30_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		MeasuredWeight::<ParityDbWeight>::update_operator()
 	}
 	fn deregister_operator() -> Weight {
-		Weight::from_parts(60_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+		MeasuredWeight::<ParityDbWeight>::deregister_operator()
 	}
 	fn request_training() -> Weight {
-		Weight::from_parts(110_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+		MeasuredWeight::<ParityDbWeight>::request_training()
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(80_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+		MeasuredWeight::<ParityDbWeight>::cancel_job()
 	}
 	fn claim_job() -> Weight {
-		Weight::from_parts(45_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		MeasuredWeight::<ParityDbWeight>::claim_job()
 	}
 	fn release_expired_claim() -> Weight {
-		Weight::from_parts(90_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+		MeasuredWeight::<ParityDbWeight>::release_expired_claim()
 	}
 	fn submit_training_proof(c: u32, ) -> Weight {
-		Weight::from_parts(160_000_000, 8000)
-			// Standard Error: 1_000
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(c.into())))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-			.saturating_add(Weight::from_parts(0, 2600).saturating_mul(c.into()))
+		MeasuredWeight::<ParityDbWeight>::submit_training_proof(c, )
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(60_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		MeasuredWeight::<ParityDbWeight>::challenge()
 	}
 	fn resolve_challenge() -> Weight {
-		Weight::from_parts(220_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
-			.saturating_add(RocksDbWeight::get().writes(10_u64))
+		MeasuredWeight::<ParityDbWeight>::resolve_challenge()
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(200_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+		MeasuredWeight::<ParityDbWeight>::settle()
 	}
 }

@@ -1,20 +1,18 @@
-//! Weights for `pallet_datanets`.
+//! Weights for `pallet_datanets`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! NOT YET GENERATED: benchmarks cannot run against the node this session. These values are
-//! derived by hand from the benchmarks' storage reads and writes with a conservative `ref_time`.
-//! Regenerate with:
-//!
-//! frame-omni-bencher v1 benchmark pallet --runtime <attribution_runtime.compact.compressed.wasm> \
-//!   --pallet pallet_datanets --extrinsic "*" --steps 50 --repeat 20 \
-//!   --template <frame-weight-template.hbs> --output pallets/datanets/src/weights.rs
+//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
 #![allow(unused_imports)]
 #![allow(missing_docs)]
 
-use frame_support::{traits::Get, weights::{Weight, constants::RocksDbWeight}};
 use core::marker::PhantomData;
+use frame_support::{
+	traits::Get,
+	weights::{constants::ParityDbWeight, RuntimeDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_datanets`.
 pub trait WeightInfo {
@@ -27,155 +25,168 @@ pub trait WeightInfo {
 	fn publish_version(n: u32, ) -> Weight;
 }
 
-/// Weights for `pallet_datanets` using the Substrate node and recommended hardware.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+/// The measured weights, with the database costs of `D`.
+pub struct MeasuredWeight<D>(PhantomData<D>);
+
+/// The measured weights with the runtime's database costs.
+pub type SubstrateWeight<T> = MeasuredWeight<<T as frame_system::Config>::DbWeight>;
+
+impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Storage: `Datanets::NextDatanetId` (r:1 w:1)
-	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Datanets::NextDatanetId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:0 w:1)
-	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1733), added: 4208, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	fn create_datanet() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `200`
-		//  Estimated: `5198`
-		Weight::from_parts(60_000_000, 5198)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		// Proof size: measured `146`, estimated `3622` bytes.
+		// Minimum execution time: 38_447_000 picoseconds.
+		Weight::from_parts(40_150_000, 3622)
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().writes(4_u64))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
-	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1733), added: 4208, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 15]`.
 	fn add_curator(c: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `250 + c * (32 ±0)`
-		//  Estimated: `5198`
-		Weight::from_parts(25_000_000, 5198)
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured `177 + c * 32`, estimated `5187` bytes.
+		// Minimum execution time: 7_741_000 picoseconds.
+		Weight::from_parts(8_334_646, 5187)
+			// Standard error: 170
+			.saturating_add(Weight::from_parts(19_392, 0).saturating_mul(c.into()))
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
-	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1733), added: 4208, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 16]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `250 + c * (32 ±0)`
-		//  Estimated: `5198`
-		Weight::from_parts(25_000_000, 5198)
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured `177 + c * 32`, estimated `5187` bytes.
+		// Minimum execution time: 7_721_000 picoseconds.
+		Weight::from_parts(8_186_494, 5187)
+			// Standard error: 144
+			.saturating_add(Weight::from_parts(10_112, 0).saturating_mul(c.into()))
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributionByHash` (r:1 w:1)
+	/// Proof: `Datanets::ContributionByHash` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Usage` (r:1 w:1)
+	/// Proof: `Datanets::Usage` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::NextContributionId` (r:1 w:1)
-	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Datanets::NextContributionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Stats` (r:1 w:1)
+	/// Proof: `Datanets::Stats` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:0 w:1)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributionByPosition` (r:0 w:1)
+	/// Proof: `Datanets::ContributionByPosition` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn contribute() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `1100`
-		//  Estimated: `5198`
-		Weight::from_parts(90_000_000, 5198)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(9_u64))
+		// Proof size: measured `835`, estimated `5187` bytes.
+		// Minimum execution time: 59_268_000 picoseconds.
+		Weight::from_parts(63_314_000, 5187)
+			.saturating_add(D::get().reads(7_u64))
+			.saturating_add(D::get().writes(9_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Unpublished` (r:1 w:1)
-	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Datanets::Unpublished` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Stats` (r:1 w:1)
+	/// Proof: `Datanets::Stats` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	/// The range of component `u` is `[0, 1023]`.
 	fn approve(u: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `1500 + u * (8 ±0)`
-		//  Estimated: `9700`
-		Weight::from_parts(70_000_000, 9700)
-			.saturating_add(Weight::from_parts(20_000, 0).saturating_mul(u.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		// Proof size: measured `2497 + u * 9`, estimated `11671` bytes.
+		// Minimum execution time: 47_070_000 picoseconds.
+		Weight::from_parts(58_161_175, 11671)
+			// Standard error: 2_102
+			.saturating_add(Weight::from_parts(70_294, 0).saturating_mul(u.into()))
+			.saturating_add(D::get().reads(6_u64))
+			.saturating_add(D::get().writes(6_u64))
 	}
 	/// Storage: `Datanets::Contributions` (r:1 w:1)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Stats` (r:1 w:1)
+	/// Proof: `Datanets::Stats` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributionByHash` (r:0 w:1)
+	/// Proof: `Datanets::ContributionByHash` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::ContributionByPosition` (r:0 w:1)
+	/// Proof: `Datanets::ContributionByPosition` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn reject() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `1500`
-		//  Estimated: `6196`
-		Weight::from_parts(85_000_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+		// Proof size: measured `961`, estimated `6196` bytes.
+		// Minimum execution time: 51_497_000 picoseconds.
+		Weight::from_parts(54_361_000, 6196)
+			.saturating_add(D::get().reads(6_u64))
+			.saturating_add(D::get().writes(8_u64))
 	}
 	/// Storage: `Datanets::Datanets` (r:1 w:1)
+	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Unpublished` (r:1 w:1)
+	/// Proof: `Datanets::Unpublished` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:1024 w:1024)
-	/// Storage: `Datanets::Points` (r:0 w:1024)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Manifests` (r:0 w:1)
+	/// Proof: `Datanets::Manifests` (`max_values`: None, `max_size`: Some(49178), added: 51653, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Versions` (r:0 w:1)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Points` (r:0 w:1024)
+	/// Proof: `Datanets::Points` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 1024]`.
 	fn publish_version(n: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `1000 + n * (450 ±0)`
-		//  Estimated: `9700 + n * (2900 ±0)`
-		Weight::from_parts(40_000_000, 9700)
-			.saturating_add(Weight::from_parts(12_000_000, 2900).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
+		// Proof size: measured `391 + n * 135`, estimated `11671 + n * 2920` bytes.
+		// Minimum execution time: 21_723_000 picoseconds.
+		Weight::from_parts(21_833_000, 11671)
+			// Standard error: 79_498
+			.saturating_add(Weight::from_parts(8_410_400, 0).saturating_mul(n.into()))
+			.saturating_add(D::get().reads(2_u64))
+			.saturating_add(D::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(D::get().writes(4_u64))
+			.saturating_add(D::get().writes((2_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2920).saturating_mul(n.into()))
 	}
 }
 
-// For backwards compatibility and tests.
+/// For mocks: the measured weights with ParityDB's costs.
 impl WeightInfo for () {
 	fn create_datanet() -> Weight {
-		Weight::from_parts(60_000_000, 5198)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+		MeasuredWeight::<ParityDbWeight>::create_datanet()
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(25_000_000, 5198)
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		MeasuredWeight::<ParityDbWeight>::add_curator(c, )
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(25_000_000, 5198)
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		MeasuredWeight::<ParityDbWeight>::remove_curator(c, )
 	}
 	fn contribute() -> Weight {
-		Weight::from_parts(90_000_000, 5198)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().writes(9_u64))
+		MeasuredWeight::<ParityDbWeight>::contribute()
 	}
 	fn approve(u: u32, ) -> Weight {
-		Weight::from_parts(70_000_000, 9700)
-			.saturating_add(Weight::from_parts(20_000, 0).saturating_mul(u.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+		MeasuredWeight::<ParityDbWeight>::approve(u, )
 	}
 	fn reject() -> Weight {
-		Weight::from_parts(85_000_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+		MeasuredWeight::<ParityDbWeight>::reject()
 	}
 	fn publish_version(n: u32, ) -> Weight {
-		Weight::from_parts(40_000_000, 9700)
-			.saturating_add(Weight::from_parts(12_000_000, 2900).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
+		MeasuredWeight::<ParityDbWeight>::publish_version(n, )
 	}
 }

@@ -1,20 +1,18 @@
-//! Weights for `pallet_models`.
+//! Weights for `pallet_models`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! NOT YET GENERATED: benchmarks cannot run against the node this session. These values are
-//! derived by hand from the benchmarks' storage reads and writes with a conservative `ref_time`.
-//! Regenerate with:
-//!
-//! frame-omni-bencher v1 benchmark pallet --runtime <attribution_runtime.compact.compressed.wasm> \
-//!   --pallet pallet_models --extrinsic "*" --steps 50 --repeat 20 \
-//!   --template <frame-weight-template.hbs> --output pallets/models/src/weights.rs
+//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
 #![allow(unused_imports)]
 #![allow(missing_docs)]
 
-use frame_support::{traits::Get, weights::{Weight, constants::RocksDbWeight}};
 use core::marker::PhantomData;
+use frame_support::{
+	traits::Get,
+	weights::{constants::ParityDbWeight, RuntimeDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_models`.
 pub trait WeightInfo {
@@ -23,68 +21,59 @@ pub trait WeightInfo {
 	fn retire_model() -> Weight;
 }
 
-/// Weights for `pallet_models` using the Substrate node and recommended hardware.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+/// The measured weights, with the database costs of `D`.
+pub struct MeasuredWeight<D>(PhantomData<D>);
+
+/// The measured weights with the runtime's database costs.
+pub type SubstrateWeight<T> = MeasuredWeight<<T as frame_system::Config>::DbWeight>;
+
+impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Storage: `Models::ModelByArtifact` (r:1 w:1)
 	/// Proof: `Models::ModelByArtifact` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Models::NextModelId` (r:1 w:1)
 	/// Proof: `Models::NextModelId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:0 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(560), added: 3035, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
 	fn register_base_model() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `250`
-		//  Estimated: `3640`
-		Weight::from_parts(70_000_000, 3640)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+		// Proof size: measured `3`, estimated `3622` bytes.
+		// Minimum execution time: 40_280_000 picoseconds.
+		Weight::from_parts(43_545_000, 3622)
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().writes(4_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(560), added: 3035, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
 	fn update_base_model() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `600`
-		//  Estimated: `4025`
-		Weight::from_parts(30_000_000, 4025)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured `528`, estimated `3981` bytes.
+		// Minimum execution time: 8_582_000 picoseconds.
+		Weight::from_parts(9_364_000, 3981)
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(560), added: 3035, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn retire_model() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `800`
-		//  Estimated: `4025`
-		Weight::from_parts(55_000_000, 4025)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured `583`, estimated `3981` bytes.
+		// Minimum execution time: 33_710_000 picoseconds.
+		Weight::from_parts(36_565_000, 3981)
+			.saturating_add(D::get().reads(2_u64))
+			.saturating_add(D::get().writes(2_u64))
 	}
 }
 
-// For backwards compatibility and tests.
+/// For mocks: the measured weights with ParityDB's costs.
 impl WeightInfo for () {
 	fn register_base_model() -> Weight {
-		Weight::from_parts(70_000_000, 3640)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+		MeasuredWeight::<ParityDbWeight>::register_base_model()
 	}
 	fn update_base_model() -> Weight {
-		Weight::from_parts(30_000_000, 4025)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		MeasuredWeight::<ParityDbWeight>::update_base_model()
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(55_000_000, 4025)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		MeasuredWeight::<ParityDbWeight>::retire_model()
 	}
 }
