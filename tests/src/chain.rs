@@ -318,7 +318,7 @@ where
     }
 }
 
-/// A `--dev --tmp` node with its clients.
+/// A `--dev` node (its base path removed when it is dropped) with its clients.
 pub struct Chain {
     pub node: Node,
     pub rpc: RpcClient,
@@ -328,10 +328,19 @@ pub struct Chain {
 impl Chain {
     /// Starts a dev node and waits for its first finalized block.
     pub async fn start() -> Result<Self> {
-        let mut node = Node::start(&["--dev", "--tmp"])?;
+        let mut node = Node::start(&["--dev"])?;
         let (rpc, client) = node.client().await?;
         wait_finalized(&rpc, 1, Duration::from_secs(120)).await?;
         Ok(Self { node, rpc, client })
+    }
+
+    /// Restarts the node on its database and waits until it finalizes past where it was.
+    pub async fn restart(&mut self) -> Result<()> {
+        let finalized = finalized_number(&self.rpc).await?;
+        self.node.restart()?;
+        (self.rpc, self.client) = self.node.client().await?;
+        wait_finalized(&self.rpc, finalized + 1, Duration::from_secs(120)).await?;
+        Ok(())
     }
 
     /// Signs `call` by `signer`, submits it and waits until it is finalized.

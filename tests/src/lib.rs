@@ -51,6 +51,8 @@ pub fn free_port() -> Result<u16> {
 /// A running node; killed (and its temporary base path removed) on drop.
 pub struct Node {
     child: Child,
+    /// What it was started with, to start it again.
+    args: Vec<String>,
     /// The node's base path and log file live here.
     dir: tempfile::TempDir,
     pub rpc_port: u16,
@@ -64,29 +66,51 @@ impl Node {
     pub fn start(args: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let (rpc_port, p2p_port, prometheus_port) = (free_port()?, free_port()?, free_port()?);
-        let log = std::fs::File::create(dir.path().join("node.log"))?;
-        let mut command = Command::new(node_binary()?);
-        command.args(args);
+        let mut args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
         // `--tmp` makes the node pick its own throw-away base path.
-        if !args.contains(&"--tmp") {
-            command.args(["--base-path", &dir.path().join("db").to_string_lossy()]);
+        if !args.iter().any(|arg| arg == "--tmp") {
+            let base_path = dir.path().join("db").to_string_lossy().into_owned();
+            args.extend(["--base-path".into(), base_path]);
         }
-        let child = command
-            .args(["--rpc-port", &rpc_port.to_string()])
-            .args(["--port", &p2p_port.to_string()])
-            .args(["--prometheus-port", &prometheus_port.to_string()])
-            .args(["--no-telemetry", "--no-mdns", "--rpc-cors", "all"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("starting attribution-node")?;
+        for (flag, port) in [
+            ("--rpc-port", rpc_port),
+            ("--port", p2p_port),
+            ("--prometheus-port", prometheus_port),
+        ] {
+            args.extend([flag.into(), port.to_string()]);
+        }
+        args.extend(["--no-telemetry", "--no-mdns", "--rpc-cors", "all"].map(String::from));
+        let child = Self::spawn(&args, &dir)?;
         Ok(Self {
             child,
+            args,
             dir,
             rpc_port,
             p2p_port,
             prometheus_port,
         })
+    }
+
+    fn spawn(args: &[String], dir: &tempfile::TempDir) -> Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("node.log"))?;
+        Command::new(node_binary()?)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting attribution-node")
+    }
+
+    /// Stops the process and starts it again with the same base path and ports, as an operator
+    /// restarting a node would.
+    pub fn restart(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        self.child = Self::spawn(&self.args, &self.dir)?;
+        Ok(())
     }
 
     /// The node's WebSocket/HTTP RPC endpoint.

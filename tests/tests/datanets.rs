@@ -2,6 +2,7 @@
 //! are uploaded over RPC, approved and published as a version whose manifest and blobs can be
 //! fetched back and verified against the Merkle root. Bad input (unannounced, wrong size,
 //! oversize, malformed JSONL, duplicate hash, over the daily limits) gets its own clear error.
+//! The blobs survive a restart of the node.
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
@@ -28,7 +29,7 @@ const UNKNOWN_VERSION: i32 = 7007;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Result<()> {
-    let chain = Chain::start().await?;
+    let mut chain = Chain::start().await?;
     let sample = chain.publish_sample_datanet().await?;
     let (datanet, version) = (sample.pool.datanet, sample.pool.version);
     ensure!(version == 1, "the first version is 1, got {version}");
@@ -158,6 +159,29 @@ async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Res
         .rpc_call("datanets_version", rpc_params![datanet, version + 1])
         .await;
     expect_rpc_error(unknown, UNKNOWN_VERSION)?;
+
+    // A restarted node still serves every blob, still marked stored in the manifest.
+    chain.restart().await?;
+    let manifest = chain
+        .rpc_call("datanets_version", rpc_params![datanet, version])
+        .await
+        .context("datanets_version after a restart")?;
+    ensure!(
+        manifest["blobs"]
+            .as_array()
+            .is_some_and(|blobs| blobs.iter().all(|blob| blob["stored"] == true)),
+        "every blob is still stored after a restart: {manifest}"
+    );
+    for contribution in &sample.contributions {
+        let bytes = chain
+            .download(content_hash(&contribution.bytes))
+            .await
+            .context("datanets_get after a restart")?;
+        ensure!(
+            bytes == contribution.bytes,
+            "a blob survives the restart whole"
+        );
+    }
     Ok(())
 }
 
