@@ -6,7 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends protobuf-compil
 WORKDIR /src
 COPY . .
 RUN rustup target add wasm32v1-none && rustup component add rust-src \
-    && cargo build --locked --release -p attribution-node
+    && cargo build --locked --release -p attribution-node --features attribution-runtime/metadata-hash
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \

@@ -8,7 +8,8 @@ NODE="$CARGO_TARGET_DIR/$PROFILE/attribution-node"
 build_node() {
   bash "$ROOT/scripts/setup"
   local flags=()
-  [ "$PROFILE" = release ] && flags+=(--release)
+  # Release builds are what validators run: their runtime carries the metadata hash wallets check.
+  [ "$PROFILE" = release ] && flags+=(--release --features attribution-runtime/metadata-hash)
   echo "building attribution-node ($PROFILE) into $CARGO_TARGET_DIR ..."
   # The whole workspace, as scripts/test builds it: one feature set, so neither rebuilds the other.
   (cd "$ROOT" && cargo build --workspace "${flags[@]}")
