@@ -353,6 +353,17 @@ impl Chain {
         Ok(self.submit(signer, call).await?)
     }
 
+    /// [`Self::submit_all`] for a fixed number of transactions, so the results destructure.
+    pub async fn submit_each<const N: usize>(
+        &self,
+        txs: [(&Keypair, Vec<u8>); N],
+    ) -> [Result<Events, TxError>; N] {
+        let results = self.submit_all(txs.into()).await;
+        results
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("submit_all answers once per transaction"))
+    }
+
     /// Submits all `txs` at once (a signer's transactions get consecutive nonces, in order) and
     /// waits until each is finalized. One result per transaction, in order.
     pub async fn submit_all(&self, txs: Vec<(&Keypair, Vec<u8>)>) -> Vec<Result<Events, TxError>> {

@@ -233,15 +233,12 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
         .map(|(_, amount)| *amount)
         .context("Bob's pool share")?;
     ensure!(bob_pool_share > 0, "Bob has a share of the pool");
-    let results = chain
-        .submit_all(vec![
+    let [claim, claim_pool] = chain
+        .submit_each([
             (&bob.contributor, calls::claim()),
             (&bob.contributor, calls::claim_pool(pool)),
         ])
         .await;
-    let [claim, claim_pool]: [_; 2] = results
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("two results"))?;
     let claim_block = claim.context("Bob claims his direct credit")?;
     let (_, claimed) =
         event::<(AccountId, PendingRewards<Balance>)>(&claim_block, "Rewards", "Claimed")?;

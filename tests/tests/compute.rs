@@ -197,15 +197,12 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
     let bob_share = bob.bytes.len() as u128 * trained.contributors_paid / total;
     let operator_before = chain.balance(&operator).await?.0;
     let bob_before = chain.balance(&account(&bob.contributor)).await?.0;
-    let results = chain
-        .submit_all(vec![
+    let [operator_claim, bob_claim] = chain
+        .submit_each([
             (&trained.operator, calls::claim()),
             (&bob.contributor, calls::claim_pool(pool)),
         ])
         .await;
-    let [operator_claim, bob_claim]: [_; 2] = results
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("two results"))?;
     let (claimer, _) =
         event::<(AccountId, PendingRewards<Balance>)>(&operator_claim?, "Rewards", "Claimed")?;
     ensure!(claimer == operator, "the operator claimed");

@@ -266,8 +266,8 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
     // Round 2: a duplicate hash, and Bob against the daily limits (100 bytes, 2 files): 60 bytes
     // pass, 50 more exceed the bytes, 30 more pass, 10 more exceed the files.
     let blob = |n: usize, tag: u8| vec![tag; n];
-    let results = chain
-        .submit_all(vec![
+    let [duplicate, first, over_bytes, second, over_files] = chain
+        .submit_each([
             (
                 &dave,
                 calls::contribute(datanet, content_hash(&good), good.len() as u64, "MIT"),
@@ -290,9 +290,6 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
             ),
         ])
         .await;
-    let [duplicate, first, over_bytes, second, over_files]: [_; 5] = results
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("five results"))?;
     expect_dispatch_error(duplicate, "Datanets::DuplicateContribution")?;
     first.context("60 bytes are within the daily limits")?;
     expect_dispatch_error(over_bytes, "Datanets::DailyBytesExceeded")?;
