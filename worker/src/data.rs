@@ -1,9 +1,15 @@
 //! Training data: JSONL rows of `{"prompt", "completion"}` or `{"text"}`, tokenized with a
 //! Hugging Face `tokenizer.json`, batched with prompt tokens masked out of the loss.
+//!
+//! The row rules are the node's (`node/content-store/src/jsonl.rs`), so every published text
+//! contribution is trainable: an instruction row has string `prompt` and `completion` and no
+//! `text`; a text row has string `text` and neither of the others; a row with `text` and
+//! `prompt` or `completion` is refused as ambiguous; other fields are ignored; blank lines are
+//! skipped. Both sides test against `tests/fixtures/jsonl-rows.json`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use serde::Deserialize;
+use serde_json::Value;
 use std::path::Path;
 use tokenizers::Tokenizer;
 
@@ -14,15 +20,38 @@ pub struct Example {
     pub completion: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Row {
-    prompt: Option<String>,
-    completion: Option<String>,
-    text: Option<String>,
+/// One row as an example, or why it is not a row.
+fn parse_row(line: &str) -> std::result::Result<Example, String> {
+    let value: Value = serde_json::from_str(line).map_err(|error| format!("not JSON: {error}"))?;
+    let Value::Object(mut row) = value else {
+        return Err("not a JSON object".into());
+    };
+    match (
+        row.remove("prompt"),
+        row.remove("completion"),
+        row.remove("text"),
+    ) {
+        (Some(Value::String(prompt)), Some(Value::String(completion)), None) => {
+            Ok(Example { prompt, completion })
+        }
+        (None, None, Some(Value::String(text))) => Ok(Example {
+            prompt: String::new(),
+            completion: text,
+        }),
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            Err("`text` cannot be combined with `prompt` or `completion`".into())
+        }
+        (Some(_), _, None) | (_, Some(_), None) => {
+            Err("needs string `prompt` and `completion`".into())
+        }
+        (None, None, Some(_)) => Err("`text` must be a string".into()),
+        (None, None, None) => {
+            Err("needs string `prompt` and `completion`, or string `text`".into())
+        }
+    }
 }
 
-/// Parses JSONL; an error names the line and what is wrong with it.
+/// Parses JSONL; an error names the 1-based line and what is wrong with it.
 pub fn parse_jsonl(source: &str) -> Result<Vec<Example>> {
     let mut examples = Vec::new();
     for (index, line) in source.lines().enumerate() {
@@ -30,26 +59,8 @@ pub fn parse_jsonl(source: &str) -> Result<Vec<Example>> {
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line)
-            .with_context(|| format!("JSONL line {line_no}: not a valid row"))?;
-        let example = match row {
-            Row {
-                prompt: Some(prompt),
-                completion: Some(completion),
-                text: None,
-            } => Example { prompt, completion },
-            Row {
-                prompt: None,
-                completion: None,
-                text: Some(text),
-            } => Example {
-                prompt: String::new(),
-                completion: text,
-            },
-            _ => bail!(
-                "JSONL line {line_no}: expected either `prompt` and `completion`, or `text` alone"
-            ),
-        };
+        let example =
+            parse_row(line).map_err(|reason| anyhow!("JSONL line {line_no}: {reason}"))?;
         examples.push(example);
     }
     if examples.is_empty() {

@@ -1,9 +1,14 @@
 //! The row check of text datanets.
 //!
-//! A text contribution is UTF-8 JSONL: every non-empty line is a JSON object with either string
-//! `prompt` and `completion` fields (an instruction pair) or a string `text` field (plain text).
-//! Other fields are allowed. Lines may end in `\n` or `\r\n`; blank lines are skipped. Errors name
-//! the 1-based line.
+//! A text contribution is UTF-8 JSONL: every non-blank line is a JSON object that is either an
+//! instruction row (string `prompt` and string `completion`, no `text`) or a text row (string
+//! `text`, neither `prompt` nor `completion`). A row with `text` and `prompt` or `completion` is
+//! refused, as it is ambiguous which would be trained. Other fields are allowed and ignored; a
+//! `null` counts as present and is not a string. Lines may end in `\n` or `\r\n`; blank lines
+//! are skipped. Errors name the 1-based line.
+//!
+//! The worker (`worker/src/data.rs`) trains on exactly the rows accepted here: both test suites
+//! read the cases of `tests/fixtures/jsonl-rows.json`, so the two rule sets cannot drift.
 
 use serde_json::{Map, Value};
 
@@ -68,9 +73,17 @@ fn check_row(line: &str) -> Result<(), String> {
         is_string(&row, "completion"),
         is_string(&row, "text"),
     ) {
-        (Some(true), Some(true), _) | (None, None, Some(true)) => Ok(()),
-        (Some(_), _, _) | (_, Some(_), _) => Err("needs string `prompt` and `completion`".into()),
-        _ => Err("needs string `prompt` and `completion`, or string `text`".into()),
+        (Some(true), Some(true), None) | (None, None, Some(true)) => Ok(()),
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            Err("`text` cannot be combined with `prompt` or `completion`".into())
+        }
+        (Some(_), _, None) | (_, Some(_), None) => {
+            Err("needs string `prompt` and `completion`".into())
+        }
+        (None, None, Some(false)) => Err("`text` must be a string".into()),
+        (None, None, None) => {
+            Err("needs string `prompt` and `completion`, or string `text`".into())
+        }
     }
 }
 
@@ -87,8 +100,52 @@ mod tests {
 
     #[test]
     fn accepts_pairs_text_extra_fields_blank_lines_and_crlf() {
-        let rows = b"{\"prompt\":\"2+2?\",\"completion\":\"4\"}\n\n{\"text\":\"plain\",\"source\":\"wiki\"}\r\n   \n{\"prompt\":\"a\",\"completion\":\"b\",\"text\":\"c\"}";
+        let rows = b"{\"prompt\":\"2+2?\",\"completion\":\"4\"}\n\n{\"text\":\"plain\",\"source\":\"wiki\"}\r\n   \n{\"prompt\":\"a\",\"completion\":\"b\",\"id\":3}";
         assert_eq!(validate(rows), Ok(3));
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Fixture {
+        cases: Vec<Case>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        name: String,
+        jsonl: String,
+        accept: bool,
+        rows: Option<usize>,
+        line: Option<usize>,
+    }
+
+    /// The cases the worker's parser is tested with too.
+    #[test]
+    fn agrees_with_the_shared_fixture() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/jsonl-rows.json"
+        );
+        let fixture: Fixture =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("the fixture exists"))
+                .expect("the fixture parses");
+        assert!(fixture.cases.len() >= 20);
+        for case in fixture.cases {
+            let result = validate(case.jsonl.as_bytes());
+            if case.accept {
+                assert_eq!(result, Ok(case.rows.expect("rows")), "{}", case.name);
+            } else {
+                let error = result.expect_err(&case.name);
+                assert_eq!(error.line(), case.line, "{}: {error}", case.name);
+            }
+        }
+    }
+
+    #[test]
+    fn says_why_text_and_a_pair_together_are_refused() {
+        let error = validate(b"{\"prompt\":\"a\",\"completion\":\"b\",\"text\":\"c\"}")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`text` cannot be combined"), "{error}");
     }
 
     #[test]
