@@ -251,6 +251,9 @@ impl_runtime_apis! {
         fn models_trained_on(datanet: DatanetId, max: u32) -> Vec<ModelId> {
             Models::models_trained_on(datanet, max)
         }
+        fn proven_adapter(hash: Hash) -> Option<attribution_primitives::models::ProvenAdapter> {
+            Models::proven_adapter(hash)
+        }
     }
 
     impl attribution_primitives::compute::ComputeApi<Block> for Runtime {
@@ -262,6 +265,9 @@ impl_runtime_apis! {
         }
         fn open_jobs(from: JobId, max: u32) -> Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)> {
             Compute::open_jobs(from, max)
+        }
+        fn hyperparameters_job(hash: Hash) -> Option<JobId> {
+            Compute::hyperparameters_job(hash)
         }
     }
 

@@ -331,3 +331,41 @@ mod capacity {
         });
     }
 }
+
+mod quality_gate {
+    use super::*;
+    use frame_support::{assert_noop, assert_ok, dispatch::GetDispatchInfo};
+    use sp_runtime::{traits::Dispatchable, DispatchError};
+
+    fn set_bound(bound_ppm: u32) -> RuntimeCall {
+        RuntimeCall::Compute(pallet_compute::Call::set_max_regression { bound_ppm })
+    }
+
+    #[test]
+    fn new_versions_may_regress_five_percent_until_root_sets_another_bound() {
+        externalities(presets::DEVELOPMENT_PRESET).execute_with(|| {
+            assert_eq!(pallet_compute::MaxRegressionPpm::<Runtime>::get(), 50_000);
+            assert_noop!(
+                set_bound(10_000).dispatch(crate::RuntimeOrigin::signed(Alice.to_account_id())),
+                DispatchError::BadOrigin
+            );
+            assert_ok!(set_bound(10_000).dispatch(crate::RuntimeOrigin::root()));
+            assert_eq!(pallet_compute::MaxRegressionPpm::<Runtime>::get(), 10_000);
+            assert_noop!(
+                set_bound(1_000_001).dispatch(crate::RuntimeOrigin::root()),
+                pallet_compute::Error::<Runtime>::BoundTooLarge
+            );
+            assert!(set_bound(0).get_dispatch_info().total_weight().ref_time() > 0);
+            pallet_compute::Pallet::<Runtime>::do_try_state().expect("compute invariants hold");
+        });
+    }
+
+    #[test]
+    fn artifact_queries_answer_nothing_for_unknown_hashes() {
+        externalities(presets::DEVELOPMENT_PRESET).execute_with(|| {
+            let hash = attribution_primitives::Hash::repeat_byte(7);
+            assert_eq!(crate::Compute::hyperparameters_job(hash), None);
+            assert_eq!(crate::Models::proven_adapter(hash), None);
+        });
+    }
+}

@@ -68,32 +68,76 @@ fn operator<T: Config>(index: u32) -> (T::AccountId, sr25519::Public) {
     (who, key)
 }
 
-/// An open job on a version of `contributions` contributions; returns it with that version's ids.
-fn open_job<T: Config>(contributions: u32) -> (JobId, T::AccountId, Vec<ContributionId>) {
+/// A base model and a published version of `contributions` contributions, and a funded
+/// developer.
+struct Setup<T: Config> {
+    base_model: ModelId,
+    pool: PoolId,
+    ids: Vec<ContributionId>,
+    developer: T::AccountId,
+}
+
+fn setup<T: Config>(contributions: u32) -> Setup<T> {
     let owner = funded::<T>("model-owner", 0);
     let base_model = T::BenchmarkHelper::base_model(&owner, BASE_HASH);
     let (pool, _, ids) = T::BenchmarkHelper::datanet_version(&owner, contributions);
-    let developer = funded::<T>("developer", 0);
+    Setup {
+        base_model,
+        pool,
+        ids,
+        developer: funded::<T>("developer", 0),
+    }
+}
+
+/// Posts a job of `setup`'s developer, as a new version of `previous` if given.
+fn post<T: Config>(setup: &Setup<T>, previous: Option<ModelId>) -> JobId {
     let job = NextJobId::<T>::get();
     let deadline = System::<T>::block_number().saturating_add(1_000u32.into());
     Compute::<T>::request_training(
-        RawOrigin::Signed(developer.clone()).into(),
+        RawOrigin::Signed(setup.developer.clone()).into(),
         ModelName::truncate_from(vec![b'm'; ModelName::bound()]),
-        base_model,
-        pool,
+        setup.base_model,
+        setup.pool,
         TrainingMethod::Qlora,
         HYPER,
         T::MinJobBudget::get(),
         deadline,
+        previous,
     )
     .expect("the developer is funded and the version published");
-    (job, developer, ids)
+    job
+}
+
+/// An `Active` adapter of `setup`'s developer, trained (and settled) by operator 100.
+fn active_adapter<T: Config>(setup: &Setup<T>) -> ModelId {
+    let job = post::<T>(setup, None);
+    let model = Jobs::<T>::get(job).expect("just posted").model;
+    let (prover, key) = operator::<T>(100);
+    Compute::<T>::claim_job(RawOrigin::Signed(prover.clone()).into(), job)
+        .expect("the job is open");
+    let proof = signed_proof::<T>(job, key, setup.ids.clone(), Hash::repeat_byte(0xA0));
+    Compute::<T>::submit_training_proof(RawOrigin::Signed(prover.clone()).into(), Box::new(proof))
+        .expect("the proof is valid");
+    advance::<T>(T::ChallengePeriod::get().saturating_add(1u32.into()));
+    Compute::<T>::settle(RawOrigin::Signed(prover).into(), job).expect("the window passed");
+    model
+}
+
+/// An open job on a version of `contributions` contributions, a new version of an `Active`
+/// adapter (the worst case: its proof reads that adapter's metrics); returns it with its
+/// developer and the version's ids.
+fn open_job<T: Config>(contributions: u32) -> (JobId, T::AccountId, Vec<ContributionId>) {
+    let setup = setup::<T>(contributions);
+    let previous = active_adapter::<T>(&setup);
+    let job = post::<T>(&setup, Some(previous));
+    (job, setup.developer, setup.ids)
 }
 
 fn signed_proof<T: Config>(
     job: JobId,
     key: sr25519::Public,
     contributions: Vec<ContributionId>,
+    adapter_hash: Hash,
 ) -> SignedTrainingProof {
     let info = Jobs::<T>::get(job).expect("the job exists");
     let payload = TrainingProof {
@@ -102,14 +146,18 @@ fn signed_proof<T: Config>(
         base_model_hash: BASE_HASH,
         dataset_root: info.dataset_root,
         hyperparameters_hash: HYPER,
-        adapter_hash: Hash::repeat_byte(0xAD),
+        adapter_hash,
+        adapter_size: attribution_primitives::models::MAX_ADAPTER_BYTES,
         adapter_cid: Cid::truncate_from(vec![b'c'; Cid::bound()]),
         steps: 1_000,
         tokens: 1_000_000,
         metrics: EvalMetrics {
-            final_loss_ppm: 1_500_000,
-            eval_rouge_ppm: 400_000,
+            base_loss_ppm: 2_000_000,
+            adapted_loss_ppm: 1_500_000,
+            base_rouge_ppm: 300_000,
+            adapted_rouge_ppm: 400_000,
         },
+        held_out_root: Hash::repeat_byte(0xE0),
         checkpoint_root: Hash::repeat_byte(0xC0),
         contributions: ContributionList::truncate_from(contributions),
     };
@@ -134,7 +182,7 @@ fn proven_job<T: Config>() -> (JobId, T::AccountId) {
         .expect("the job is open");
     Compute::<T>::submit_training_proof(
         RawOrigin::Signed(prover.clone()).into(),
-        Box::new(signed_proof::<T>(job, key, ids)),
+        Box::new(signed_proof::<T>(job, key, ids, Hash::repeat_byte(0xAD))),
     )
     .expect("the proof is valid");
     (job, prover)
@@ -212,28 +260,32 @@ mod benchmarks {
         assert!(Operators::<T>::get(caller).is_none());
     }
 
+    // The worst case: a new version of an `Active` adapter, whose record is read and checked.
     #[benchmark]
     fn request_training() {
-        let owner = funded::<T>("model-owner", 0);
-        let base_model = T::BenchmarkHelper::base_model(&owner, BASE_HASH);
-        let (pool, _, _) = T::BenchmarkHelper::datanet_version(&owner, 1);
-        let developer = funded::<T>("developer", 0);
+        let setup = setup::<T>(1);
+        let previous = active_adapter::<T>(&setup);
         let job = NextJobId::<T>::get();
         let deadline = System::<T>::block_number().saturating_add(1_000u32.into());
 
         #[extrinsic_call]
         _(
-            RawOrigin::Signed(developer),
+            RawOrigin::Signed(setup.developer),
             ModelName::truncate_from(vec![b'm'; ModelName::bound()]),
-            base_model,
-            pool,
+            setup.base_model,
+            setup.pool,
             TrainingMethod::Lora,
             HYPER,
             T::MinJobBudget::get(),
             deadline,
+            Some(previous),
         );
 
-        assert!(Jobs::<T>::contains_key(job));
+        assert_eq!(
+            Jobs::<T>::get(job).and_then(|info| info.previous),
+            Some(previous)
+        );
+        assert_eq!(Compute::<T>::hyperparameters_job(HYPER), Some(job));
     }
 
     #[benchmark]
@@ -285,7 +337,7 @@ mod benchmarks {
         let (caller, key) = operator::<T>(0);
         Compute::<T>::claim_job(RawOrigin::Signed(caller.clone()).into(), job)
             .expect("the job is open");
-        let proof = Box::new(signed_proof::<T>(job, key, ids));
+        let proof = Box::new(signed_proof::<T>(job, key, ids, Hash::repeat_byte(0xAD)));
 
         #[extrinsic_call]
         _(RawOrigin::Signed(caller), proof);
@@ -345,6 +397,18 @@ mod benchmarks {
             Operators::<T>::get(prover).and_then(|op| op.current_job),
             None
         );
+    }
+
+    #[benchmark]
+    fn set_max_regression() -> Result<(), BenchmarkError> {
+        let origin =
+            T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, 250_000);
+
+        assert_eq!(MaxRegressionPpm::<T>::get(), 250_000);
+        Ok(())
     }
 
     impl_benchmark_test_suite!(Compute, crate::mock::ExtBuilder.build(), crate::mock::Test);

@@ -29,6 +29,11 @@
 //!   payload signed by the worker key over
 //!   `TRAINING_PROOF_DOMAIN || genesis hash || SCALE(payload)`, the genesis hash binding it to
 //!   this chain.
+//! * quality gate: a proof carries the held-out loss and ROUGE-L of the base model and of the
+//!   adapted model on the same held-out rows ([`EvalMetrics`](attribution_primitives::models::EvalMetrics),
+//!   the rows committed to by `held_out_root`). The adapted loss must be below the base loss, and a
+//!   new version of an adapter may not regress past [`MaxRegressionPpm`] of the previous
+//!   version's loss.
 //! * challenge window: [`Config::ChallengePeriod`] blocks after a proof is accepted, during which
 //!   any other operator may challenge it with a bond ([`Config::ChallengeBond`],
 //!   [`HoldReason::ChallengeBond`]).
@@ -49,7 +54,8 @@
 //!
 //! * [`Call::request_training`]: posts a job on a published datanet version and an `Active` base
 //!   model, holds the budget (at least [`Config::MinJobBudget`]) and creates the adapter
-//!   (`Training`) owned by the developer.
+//!   (`Training`) owned by the developer. Naming a `previous` adapter (an `Active` adapter of the
+//!   developer's on the same base model) makes the new one its next version.
 //! * [`Call::cancel_job`]: while nobody has claimed the job, removes it and its adapter and releases
 //!   the budget.
 //!
@@ -61,11 +67,14 @@
 //!   [`Config::ClaimTimeoutSlash`] of the claimer's stake goes to the treasury.
 //! * [`Call::submit_training_proof`]: the claimer submits its worker's signed proof before the
 //!   claim expires. The runtime checks the signature against the operator's registered worker key,
-//!   the job, the base model's weights hash, the version's Merkle root, the hyper-parameters hash
-//!   and that every listed contribution belongs to the version. The adapter becomes
-//!   `Challengeable` and the challenge window opens.
+//!   the job, the base model's weights hash, the version's Merkle root, the hyper-parameters hash,
+//!   the quality gate (below) and that every listed contribution belongs to the version. The
+//!   adapter becomes `Challengeable` and the challenge window opens.
 //! * [`Call::challenge`]: another registered operator disputes a proof within the window, holding
 //!   [`Config::ChallengeBond`].
+//! * [`Call::set_max_regression`]: [`Config::GovernanceOrigin`] (root, later governance) sets
+//!   [`MaxRegressionPpm`], how much worse than the version it replaces a new adapter's held-out
+//!   loss may be.
 //! * [`Call::resolve_challenge`]: [`Config::ChallengeOrigin`] (root, later governance) decides.
 //!   Fraud: the prover's whole stake is slashed, [`Config::ChallengerShare`] of it to the
 //!   challenger and the rest to the treasury, the prover is deregistered, the challenger's bond is
@@ -79,15 +88,22 @@
 //! ## Implementor's guide
 //!
 //! * The [`ComputeApi`](attribution_primitives::compute::ComputeApi) runtime API is answered by
-//!   [`Pallet::operator`], [`Pallet::job`] and [`Pallet::open_jobs`]; the model lineage by
-//!   pallet-models' `ModelsApi`.
+//!   [`Pallet::operator`], [`Pallet::job`], [`Pallet::open_jobs`] and
+//!   [`Pallet::hyperparameters_job`]; the model lineage by pallet-models' `ModelsApi`. A node's
+//!   content store accepts a hyper-parameters file (at most
+//!   [`MAX_HYPERPARAMETERS_BYTES`](attribution_primitives::compute::MAX_HYPERPARAMETERS_BYTES))
+//!   while `hyperparameters_job` answers for its hash, so a developer uploads it after posting
+//!   the job.
 //! * A worker signs with [`SignedTrainingProof::sign`] (std) and the chain verifies with
 //!   [`SignedTrainingProof::verify`]: both use the primitives crate, so the bytes agree. The worker
 //!   signs with the chain's genesis block hash (RPC `chain_getBlockHash(0)`); the chain verifies
 //!   with [`Pallet::genesis_hash`], so a proof made for another chain is a bad signature here.
 //! * The contribution list must be strictly ascending and at most
 //!   [`MAX_PROOF_CONTRIBUTIONS`](attribution_primitives::compute::MAX_PROOF_CONTRIBUTIONS) long;
-//!   ROUGE is in parts per million (≤ 1 000 000), loss in parts per million of a nat.
+//!   ROUGE is in parts per million (≤ 1 000 000), loss in parts per million of a nat. The worker
+//!   evaluates the base and the adapted model on the same held-out rows and commits to them with
+//!   `held_out_root` (`merkle::root` over each row's blake2-256, in order); the adapter size is the
+//!   weights file's length, which a node checks when the adapter is uploaded.
 //! * A proof is identified by `blake2_256(SCALE(payload))` (sr25519 signatures are randomized,
 //!   so the signature is left out): the same payload is refused a second time, however signed.
 //! * An operator keeps its job, and cannot claim another, until the job settles: the challenge
@@ -120,6 +136,9 @@
 //! claim slash  = ClaimTimeoutSlash * stake                 (Perbill, rounded down)
 //! fraud        : challenger = ChallengerShare * stake, treasury = stake - challenger
 //! claim expiry = min(claimed_at + ClaimTimeout, deadline)
+//! quality gate : adapted_loss < base_loss
+//!                with a previous version: adapted_loss <= floor(previous_adapted_loss
+//!                                          * (1_000_000 + MaxRegressionPpm) / 1_000_000)  (u128)
 //! window end   = proven_at + ChallengePeriod               (challenge allowed while now <= end,
 //!                                                           settle once now > end)
 //! ```
@@ -133,6 +152,8 @@
 //!                       current_job == Some(j) iff job j is Claimed/Proven/Challenged by it
 //! for every challenger: held ChallengeBond == sum of the bonds of the jobs it challenges
 //! for every job:        id < NextJobId;  proof_hash is Some iff Proven or Challenged
+//!                       JobsByHyperparameters[(its hash, id)] exists, and no other entries do
+//! MaxRegressionPpm <= 1_000_000
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -152,7 +173,9 @@ pub use attribution_primitives::{
     compute::{
         Endpoint, Hardware, JobInfo, JobStatus, OperatorInfo, SignedTrainingProof, TrainingProof,
     },
-    models::{ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec},
+    models::{
+        ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec, MAX_ADAPTER_BYTES,
+    },
     traits::{
         DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit,
     },
@@ -217,6 +240,12 @@ pub mod pallet {
         type Rewards: RewardsCredit<Self::AccountId, Balance>;
         /// Resolves challenges (root, later governance).
         type ChallengeOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+        /// Sets the quality gate's regression bound ([`MaxRegressionPpm`]).
+        type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+        /// The regression bound in force until governance sets one, in parts per million
+        /// (at most 1 000 000).
+        #[pallet::constant]
+        type DefaultMaxRegressionPpm: Get<u32>;
         /// Receives slashed stakes and bonds.
         type Treasury: Get<Self::AccountId>;
         /// Least stake an operator registers with, and must still hold to claim a job.
@@ -277,6 +306,19 @@ pub mod pallet {
     /// Jobs not yet settled, cancelled or rejected.
     #[pallet::storage]
     pub type Jobs<T: Config> = StorageMap<_, Blake2_128Concat, JobId, JobInfoOf<T>>;
+
+    /// The live jobs by their hyper-parameters hash: one entry per entry of [`Jobs`], so a node
+    /// can tell that a hyper-parameters file is announced with one read.
+    #[pallet::storage]
+    pub type JobsByHyperparameters<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, Hash, Blake2_128Concat, JobId, ()>;
+
+    /// How much worse than the version it replaces a new adapter's held-out loss may be, in
+    /// parts per million of that loss ([`Config::DefaultMaxRegressionPpm`] until governance sets
+    /// it; at most 1 000 000).
+    #[pallet::storage]
+    pub type MaxRegressionPpm<T: Config> =
+        StorageValue<_, u32, ValueQuery, T::DefaultMaxRegressionPpm>;
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -363,6 +405,8 @@ pub mod pallet {
             operator_paid: Balance,
             contributors_paid: Balance,
         },
+        /// Governance set the regression bound of new adapter versions.
+        MaxRegressionSet { bound_ppm: u32 },
     }
 
     #[pallet::error]
@@ -421,8 +465,20 @@ pub mod pallet {
         ContributionsNotSorted,
         /// A listed contribution is not part of the version.
         ContributionNotInVersion,
-        /// The proof has an empty CID, zero steps or tokens, or a ROUGE above one.
+        /// The proof has an empty CID, zero steps, tokens or adapter size, or a ROUGE above one.
         MalformedProof,
+        /// The adapter file is larger than
+        /// [`MAX_ADAPTER_BYTES`](attribution_primitives::models::MAX_ADAPTER_BYTES).
+        AdapterTooLarge,
+        /// The adapted model's held-out loss is not below the base model's.
+        NoImprovement,
+        /// The adapter's held-out loss exceeds its previous version's by more than
+        /// [`MaxRegressionPpm`].
+        Regressed,
+        /// The previous version named by the job has no trained artifact.
+        PreviousUntrained,
+        /// A regression bound above 1 000 000 ppm.
+        BoundTooLarge,
         /// The job has no proof waiting in its challenge window.
         JobNotProven,
         /// The challenge window has closed.
@@ -450,6 +506,10 @@ pub mod pallet {
             assert!(
                 !T::ChallengePeriod::get().is_zero(),
                 "a challenge window must last at least one block"
+            );
+            assert!(
+                T::DefaultMaxRegressionPpm::get() <= attribution_primitives::PARTS_PER_MILLION,
+                "the default regression bound is at most 1 000 000 ppm"
             );
         }
 
@@ -573,6 +633,15 @@ pub mod pallet {
 
         /// Posts a training job: holds `budget` from the caller and creates the adapter `name`,
         /// owned by the caller, in `Training`.
+        ///
+        /// # Conditions
+        ///
+        /// * `budget` is at least [`Config::MinJobBudget`] and the caller can hold it.
+        /// * `deadline` is in the future.
+        /// * `pool` is a published datanet version and `base_model` an `Active` base model.
+        /// * `previous`, if given, is an `Active` adapter of the caller's trained from
+        ///   `base_model`: the new adapter is its next version, and its held-out loss may exceed
+        ///   `previous`'s by at most [`MaxRegressionPpm`] when its proof arrives.
         #[pallet::call_index(4)]
         #[pallet::weight(T::WeightInfo::request_training())]
         #[allow(clippy::too_many_arguments)]
@@ -585,6 +654,7 @@ pub mod pallet {
             hyperparameters_hash: Hash,
             budget: Balance,
             deadline: BlockNumberFor<T>,
+            previous: Option<ModelId>,
         ) -> DispatchResult {
             let developer = ensure_signed(origin)?;
             ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetTooLow);
@@ -604,6 +674,7 @@ pub mod pallet {
                 method,
                 hyperparameters_hash,
                 job,
+                previous,
             };
             let model = T::Models::begin_training(&developer, name, spec)?;
             T::Currency::hold(&HoldReason::JobBudget.into(), &developer, budget)?;
@@ -617,12 +688,14 @@ pub mod pallet {
                     dataset_root: version.merkle_root,
                     method,
                     hyperparameters_hash,
+                    previous,
                     budget,
                     deadline,
                     status: JobStatus::Open,
                     proof_hash: None,
                 },
             );
+            JobsByHyperparameters::<T>::insert(hyperparameters_hash, job, ());
             Self::deposit_event(Event::JobPosted {
                 job,
                 developer,
@@ -645,7 +718,7 @@ pub mod pallet {
             ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
             let refunded = Self::release_budget(&info)?;
             T::Models::abandon(info.model)?;
-            Jobs::<T>::remove(job);
+            Self::remove_job(job, &info);
             Self::deposit_event(Event::JobCancelled { job, refunded });
             Ok(())
         }
@@ -724,6 +797,20 @@ pub mod pallet {
         }
 
         /// Submits the signed training proof of the job the caller claimed.
+        ///
+        /// # Conditions
+        ///
+        /// * The caller claimed the job and the claim has not expired.
+        /// * The proof is signed by the caller's registered worker key for this chain, and its
+        ///   base model hash, dataset root and hyper-parameters hash are the job's.
+        /// * CID non-empty; steps, tokens and adapter size non-zero; adapter size at most
+        ///   [`MAX_ADAPTER_BYTES`]; both ROUGE figures at most 1 000 000.
+        /// * Quality gate: the adapted model's held-out loss is below the base model's, and, for a
+        ///   new version of an adapter, at most `previous loss × (1 + MaxRegressionPpm / 10⁶)`.
+        /// * The contributions are non-empty, strictly ascending and all in the version.
+        ///
+        /// A refused proof changes nothing: the claim stays, and a better proof may follow until
+        /// it expires.
         #[pallet::call_index(8)]
         #[pallet::weight(T::WeightInfo::submit_training_proof(proof.payload.contributions.len() as u32))]
         pub fn submit_training_proof(
@@ -761,7 +848,9 @@ pub mod pallet {
                     trainer: operator.clone(),
                     proof_hash,
                     adapter_hash,
+                    adapter_size: payload.adapter_size,
                     adapter_cid: payload.adapter_cid,
+                    held_out_root: payload.held_out_root,
                     checkpoint_root: payload.checkpoint_root,
                     steps: payload.steps,
                     tokens: payload.tokens,
@@ -907,7 +996,7 @@ pub mod pallet {
             }
             T::Models::activate(info.model)?;
             Self::free_operator(&operator);
-            Jobs::<T>::remove(job);
+            Self::remove_job(job, &info);
             Self::deposit_event(Event::JobSettled {
                 job,
                 model: info.model,
@@ -915,6 +1004,27 @@ pub mod pallet {
                 operator_paid,
                 contributors_paid,
             });
+            Ok(())
+        }
+
+        /// Sets how much worse than the version it replaces a new adapter's held-out loss may
+        /// be, in parts per million of that loss ([`MaxRegressionPpm`]). Applies to proofs
+        /// submitted from now on.
+        ///
+        /// # Conditions
+        ///
+        /// * The origin is [`Config::GovernanceOrigin`].
+        /// * `bound_ppm` is at most 1 000 000 (a new version may be at most twice as bad).
+        #[pallet::call_index(12)]
+        #[pallet::weight(T::WeightInfo::set_max_regression())]
+        pub fn set_max_regression(origin: OriginFor<T>, bound_ppm: u32) -> DispatchResult {
+            T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(
+                bound_ppm <= attribution_primitives::PARTS_PER_MILLION,
+                Error::<T>::BoundTooLarge
+            );
+            MaxRegressionPpm::<T>::put(bound_ppm);
+            Self::deposit_event(Event::MaxRegressionSet { bound_ppm });
             Ok(())
         }
     }
@@ -939,6 +1049,12 @@ pub mod pallet {
             open.sort_unstable_by_key(|(id, _)| *id);
             open.truncate(max as usize);
             open
+        }
+
+        /// A live job posted with this hyper-parameters hash (for the runtime API: a content
+        /// store accepts the file while one exists). Reads one index entry.
+        pub fn hyperparameters_job(hash: Hash) -> Option<JobId> {
+            JobsByHyperparameters::<T>::iter_key_prefix(hash).next()
         }
 
         /// This chain's genesis block hash, which training proofs are signed for. frame-system
@@ -1003,9 +1119,26 @@ pub mod pallet {
                 !payload.adapter_cid.is_empty()
                     && payload.steps > 0
                     && payload.tokens > 0
-                    && payload.metrics.eval_rouge_ppm <= attribution_primitives::PARTS_PER_MILLION,
+                    && payload.adapter_size > 0
+                    && payload.metrics.rouge_in_range(),
                 Error::<T>::MalformedProof
             );
+            ensure!(
+                payload.adapter_size <= MAX_ADAPTER_BYTES,
+                Error::<T>::AdapterTooLarge
+            );
+            ensure!(payload.metrics.improves(), Error::<T>::NoImprovement);
+            if let Some(previous) = job.previous {
+                let earlier =
+                    T::Models::trained_metrics(previous).ok_or(Error::<T>::PreviousUntrained)?;
+                ensure!(
+                    payload.metrics.within_regression_bound(
+                        earlier.adapted_loss_ppm,
+                        MaxRegressionPpm::<T>::get()
+                    ),
+                    Error::<T>::Regressed
+                );
+            }
             ensure!(
                 !payload.contributions.is_empty(),
                 Error::<T>::NoContributions
@@ -1022,6 +1155,12 @@ pub mod pallet {
                 );
             }
             Ok(())
+        }
+
+        /// Removes a settled, cancelled or rejected job and its index entry.
+        fn remove_job(job: JobId, info: &JobInfoOf<T>) {
+            JobsByHyperparameters::<T>::remove(info.hyperparameters_hash, job);
+            Jobs::<T>::remove(job);
         }
 
         fn release_budget(job: &JobInfoOf<T>) -> Result<Balance, DispatchError> {
@@ -1089,7 +1228,7 @@ pub mod pallet {
             )?;
             let refunded = Self::release_budget(info)?;
             T::Models::reject(info.model)?;
-            Jobs::<T>::remove(job);
+            Self::remove_job(job, info);
             Self::deposit_event(Event::FraudProven {
                 job,
                 operator,
@@ -1114,8 +1253,14 @@ pub mod pallet {
             let mut budgets: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
             let mut bonds: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
             let next = NextJobId::<T>::get();
+            let mut jobs = 0usize;
             for (id, info) in Jobs::<T>::iter() {
+                jobs = jobs.saturating_add(1);
                 ensure!(id < next, "job id not below NextJobId");
+                ensure!(
+                    JobsByHyperparameters::<T>::contains_key(info.hyperparameters_hash, id),
+                    "job not indexed by its hyper-parameters hash"
+                );
                 let budget = budgets.entry(info.developer.clone()).or_default();
                 *budget = budget.saturating_add(info.budget);
                 let worker = match &info.status {
@@ -1189,6 +1334,14 @@ pub mod pallet {
             ensure!(
                 WorkerKeys::<T>::iter().count() == operators,
                 "stale worker key entries"
+            );
+            ensure!(
+                JobsByHyperparameters::<T>::iter_keys().count() == jobs,
+                "stale hyper-parameters index entries"
+            );
+            ensure!(
+                MaxRegressionPpm::<T>::get() <= attribution_primitives::PARTS_PER_MILLION,
+                "regression bound above 1 000 000 ppm"
             );
             Ok(())
         }

@@ -10,7 +10,7 @@ use attribution_primitives::{
 };
 use frame_support::{
     derive_impl, parameter_types,
-    traits::{fungible::Mutate, tokens::Preservation, ConstU128, ConstU64},
+    traits::{fungible::Mutate, tokens::Preservation, ConstU128, ConstU32, ConstU64},
 };
 use frame_system::EnsureRoot;
 use sp_core::{sr25519, Pair};
@@ -29,6 +29,8 @@ pub const CHALLENGE_PERIOD: u64 = 5;
 pub const BOND: Balance = 200;
 pub const MODEL_DEPOSIT: Balance = 50;
 pub const FUNDS: Balance = 100_000;
+/// The default regression bound of new adapter versions: 5 %.
+pub const MAX_REGRESSION: u32 = 50_000;
 
 /// Posts jobs.
 pub const DEV: AccountId = 1;
@@ -89,6 +91,8 @@ impl pallet_compute::Config for Test {
     type Datanets = MockDatanets;
     type Rewards = MockRewards;
     type ChallengeOrigin = EnsureRoot<AccountId>;
+    type GovernanceOrigin = EnsureRoot<AccountId>;
+    type DefaultMaxRegressionPpm = ConstU32<MAX_REGRESSION>;
     type Treasury = Treasury;
     type MinOperatorStake = ConstU128<MIN_STAKE>;
     type MinJobBudget = ConstU128<MIN_BUDGET>;

@@ -1,8 +1,9 @@
 //! Stories of operators, jobs, proofs, challenges and settlements.
 
 use crate::{
-    mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, NextJobId, OperatorInfo,
-    Operators, OperatorsInspect, SignedTrainingProof, TrainingMethod, TrainingProof, WorkerKeys,
+    mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, JobsByHyperparameters,
+    MaxRegressionPpm, NextJobId, OperatorInfo, Operators, OperatorsInspect, SignedTrainingProof,
+    TrainingMethod, TrainingProof, WorkerKeys,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -51,6 +52,7 @@ fn post_job(budget: Balance, deadline: u64) -> JobId {
         HYPER,
         budget,
         deadline,
+        None,
     ));
     job
 }
@@ -77,17 +79,24 @@ fn payload(job: JobId, key: sr25519::Public) -> TrainingProof {
         dataset_root: ROOT,
         hyperparameters_hash: HYPER,
         adapter_hash: Hash::repeat_byte(0xAD),
+        adapter_size: 4_194_304,
         adapter_cid: Cid::truncate_from(b"bafkadapter".to_vec()),
         steps: 200,
         tokens: 102_400,
-        metrics: EvalMetrics {
-            final_loss_ppm: 1_700_000,
-            eval_rouge_ppm: 380_000,
-        },
+        metrics: METRICS,
+        held_out_root: Hash::repeat_byte(0xE0),
         checkpoint_root: Hash::repeat_byte(0xC0),
         contributions: ContributionList::truncate_from(vec![1, 3, 5]),
     }
 }
+
+/// Held-out figures that pass the quality gate: the adapter's loss is below the base model's.
+const METRICS: EvalMetrics = EvalMetrics {
+    base_loss_ppm: 2_300_000,
+    adapted_loss_ppm: 1_700_000,
+    base_rouge_ppm: 210_000,
+    adapted_rouge_ppm: 380_000,
+};
 
 /// `payload` as operator A's worker signs it.
 fn proof_by_a(payload: TrainingProof) -> SignedTrainingProof {
@@ -432,6 +441,7 @@ mod request_training {
                     dataset_root: ROOT,
                     method: TrainingMethod::Lora,
                     hyperparameters_hash: HYPER,
+                    previous: None,
                     budget: BUDGET,
                     deadline: DEADLINE,
                     status: JobStatus::Open,
@@ -478,6 +488,7 @@ mod request_training {
                     HYPER,
                     budget,
                     deadline,
+                    None,
                 )
             };
             assert_noop!(
@@ -975,9 +986,29 @@ mod submit_training_proof {
                 Error::<Test>::MalformedProof
             );
             assert_noop!(
-                submit(OP_A, with(|p| p.metrics.eval_rouge_ppm = 1_000_001)),
+                submit(OP_A, with(|p| p.adapter_size = 0)),
                 Error::<Test>::MalformedProof
             );
+            assert_noop!(
+                submit(OP_A, with(|p| p.metrics.adapted_rouge_ppm = 1_000_001)),
+                Error::<Test>::MalformedProof
+            );
+            assert_noop!(
+                submit(OP_A, with(|p| p.metrics.base_rouge_ppm = 1_000_001)),
+                Error::<Test>::MalformedProof
+            );
+            assert_noop!(
+                submit(
+                    OP_A,
+                    with(|p| p.adapter_size = attribution_primitives::models::MAX_ADAPTER_BYTES + 1)
+                ),
+                Error::<Test>::AdapterTooLarge
+            );
+            // The largest adapter is fine.
+            assert_ok!(submit(
+                OP_A,
+                with(|p| p.adapter_size = attribution_primitives::models::MAX_ADAPTER_BYTES)
+            ));
         });
     }
 
@@ -1381,13 +1412,9 @@ mod story {
             let artifact = lineage.artifact.unwrap();
             assert_eq!(artifact.trainer, OP_B);
             assert_eq!(artifact.contributions_used, 2);
-            assert_eq!(
-                artifact.metrics,
-                EvalMetrics {
-                    final_loss_ppm: 1_700_000,
-                    eval_rouge_ppm: 380_000
-                }
-            );
+            assert_eq!(artifact.metrics, METRICS);
+            assert_eq!(artifact.adapter_size, 4_194_304);
+            assert_eq!(artifact.held_out_root, Hash::repeat_byte(0xE0));
             assert_eq!(
                 <pallet_models::Pallet<Test> as crate::ModelsInspect<AccountId>>::serving_model(2),
                 Some(attribution_primitives::traits::ServingModel {
@@ -1423,6 +1450,360 @@ mod invariants {
             let job = setup();
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             Operators::<Test>::mutate(OP_A, |op| op.as_mut().unwrap().current_job = None);
+            assert!(Compute::do_try_state().is_err());
+        });
+    }
+}
+
+mod quality_gate {
+    use super::*;
+    use attribution_primitives::models::ProvenAdapter;
+    use sp_runtime::DispatchError::BadOrigin;
+
+    /// `setup`, claimed by A: a proof of `metrics` for it, signed by A's worker.
+    fn claimed_with(metrics: EvalMetrics) -> (JobId, SignedTrainingProof) {
+        let job = setup();
+        assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+        let mut p = payload(job, worker(0xA).public());
+        p.metrics = metrics;
+        (job, proof_by_a(p))
+    }
+
+    #[test]
+    fn a_proof_whose_adapter_does_not_beat_the_base_model_is_refused_and_the_claim_stays() {
+        for adapted in [METRICS.base_loss_ppm, METRICS.base_loss_ppm + 1, u64::MAX] {
+            ExtBuilder.build_and_execute(|| {
+                let (job, proof) = claimed_with(EvalMetrics {
+                    adapted_loss_ppm: adapted,
+                    ..METRICS
+                });
+                assert_noop!(submit(OP_A, proof), Error::<Test>::NoImprovement);
+                // Nothing was lost: the claim stands and a better proof is accepted.
+                assert!(matches!(
+                    status(job),
+                    JobStatus::Claimed { operator: OP_A, .. }
+                ));
+                assert_ok!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))));
+                assert!(matches!(status(job), JobStatus::Proven { .. }));
+            });
+        }
+    }
+
+    #[test]
+    fn a_loss_just_below_the_base_models_passes() {
+        ExtBuilder.build_and_execute(|| {
+            let (_, proof) = claimed_with(EvalMetrics {
+                adapted_loss_ppm: METRICS.base_loss_ppm - 1,
+                ..METRICS
+            });
+            assert_ok!(submit(OP_A, proof));
+        });
+    }
+
+    #[test]
+    fn figures_changed_after_signing_break_the_signature() {
+        ExtBuilder.build_and_execute(|| {
+            let (job, mut proof) = claimed_with(EvalMetrics {
+                adapted_loss_ppm: METRICS.base_loss_ppm,
+                ..METRICS
+            });
+            // Lowering the loss after signing does not get past the gate.
+            proof.payload.metrics.adapted_loss_ppm -= 1;
+            assert_noop!(submit(OP_A, proof), Error::<Test>::BadSignature);
+            for forge in [
+                |p: &mut TrainingProof| p.held_out_root = Hash::repeat_byte(0xE1),
+                |p: &mut TrainingProof| p.adapter_size -= 1,
+                |p: &mut TrainingProof| p.metrics.base_loss_ppm += 1,
+            ] {
+                let mut proof = proof_by_a(payload(job, worker(0xA).public()));
+                forge(&mut proof.payload);
+                assert_noop!(submit(OP_A, proof), Error::<Test>::BadSignature);
+            }
+        });
+    }
+
+    /// `setup`'s job proven by A with [`METRICS`] and settled: adapter 1 is `Active`, owned by
+    /// DEV. Returns the block after settlement.
+    fn active_adapter() -> ModelId {
+        let job = proven_job();
+        run_to(3 + CHALLENGE_PERIOD);
+        assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+        let model = 1;
+        assert_eq!(model_status(model), ModelStatus::Active);
+        model
+    }
+
+    fn post_version_of(previous: ModelId) -> JobId {
+        let job = NextJobId::<Test>::get();
+        assert_ok!(Compute::request_training(
+            RuntimeOrigin::signed(DEV),
+            model_name(b"smol-legal-v2"),
+            BASE,
+            POOL,
+            TrainingMethod::Lora,
+            HYPER,
+            BUDGET,
+            DEADLINE,
+            Some(previous),
+        ));
+        job
+    }
+
+    /// A's proof of `job` with adapted loss `adapted` and a fresh adapter hash.
+    fn proof_with_loss(job: JobId, adapted: u64) -> SignedTrainingProof {
+        let mut p = payload(job, worker(0xA).public());
+        p.adapter_hash = Hash::repeat_byte(0xA2);
+        p.metrics.adapted_loss_ppm = adapted;
+        proof_by_a(p)
+    }
+
+    #[test]
+    fn a_new_version_records_its_previous_one() {
+        ExtBuilder.build_and_execute(|| {
+            let previous = active_adapter();
+            let job = post_version_of(previous);
+            let info = Jobs::<Test>::get(job).unwrap();
+            assert_eq!(info.previous, Some(previous));
+            let ModelKind::Adapter(lineage) =
+                pallet_models::Models::<Test>::get(info.model).unwrap().kind
+            else {
+                panic!("an adapter")
+            };
+            assert_eq!(lineage.spec.previous, Some(previous));
+        });
+    }
+
+    #[test]
+    fn a_new_version_may_regress_by_at_most_the_bound() {
+        ExtBuilder.build_and_execute(|| {
+            let previous = active_adapter();
+            let job = post_version_of(previous);
+            let model = Jobs::<Test>::get(job).unwrap().model;
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_eq!(MaxRegressionPpm::<Test>::get(), MAX_REGRESSION);
+            // 1.7 nats × 1.05 = 1.785 nats.
+            let limit = METRICS.adapted_loss_ppm * 105 / 100;
+            assert_noop!(
+                submit(OP_A, proof_with_loss(job, limit + 1)),
+                Error::<Test>::Regressed
+            );
+            assert!(matches!(
+                status(job),
+                JobStatus::Claimed { operator: OP_A, .. }
+            ));
+            assert_ok!(submit(OP_A, proof_with_loss(job, limit)));
+            assert_eq!(model_status(model), ModelStatus::Challengeable);
+        });
+    }
+
+    #[test]
+    fn governance_tightens_the_bound_for_later_proofs() {
+        ExtBuilder.build_and_execute(|| {
+            let previous = active_adapter();
+            let job = post_version_of(previous);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_ok!(Compute::set_max_regression(RuntimeOrigin::root(), 0));
+            assert_eq!(last_event(), Event::MaxRegressionSet { bound_ppm: 0 });
+            assert_noop!(
+                submit(OP_A, proof_with_loss(job, METRICS.adapted_loss_ppm + 1)),
+                Error::<Test>::Regressed
+            );
+            assert_ok!(submit(OP_A, proof_with_loss(job, METRICS.adapted_loss_ppm)));
+        });
+    }
+
+    #[test]
+    fn a_retired_previous_version_still_bounds_the_new_one() {
+        ExtBuilder.build_and_execute(|| {
+            let previous = active_adapter();
+            let job = post_version_of(previous);
+            assert_ok!(Models::retire_model(RuntimeOrigin::signed(DEV), previous));
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            assert_noop!(
+                submit(OP_A, proof_with_loss(job, METRICS.base_loss_ppm - 1)),
+                Error::<Test>::Regressed
+            );
+        });
+    }
+
+    #[test]
+    fn only_governance_sets_the_bound_and_only_up_to_one_million() {
+        ExtBuilder.build_and_execute(|| {
+            assert_noop!(
+                Compute::set_max_regression(RuntimeOrigin::signed(DEV), 10),
+                BadOrigin
+            );
+            assert_noop!(
+                Compute::set_max_regression(RuntimeOrigin::root(), 1_000_001),
+                Error::<Test>::BoundTooLarge
+            );
+            assert_noop!(
+                Compute::set_max_regression(RuntimeOrigin::root(), u32::MAX),
+                Error::<Test>::BoundTooLarge
+            );
+            assert_ok!(Compute::set_max_regression(
+                RuntimeOrigin::root(),
+                1_000_000
+            ));
+            assert_eq!(MaxRegressionPpm::<Test>::get(), 1_000_000);
+        });
+    }
+
+    #[test]
+    fn previous_must_be_an_active_adapter_of_the_callers_on_the_same_base() {
+        ExtBuilder.build_and_execute(|| {
+            let previous = active_adapter();
+            let request = |who, base, previous| {
+                Compute::request_training(
+                    RuntimeOrigin::signed(who),
+                    model_name(b"v2"),
+                    base,
+                    POOL,
+                    TrainingMethod::Lora,
+                    HYPER,
+                    BUDGET,
+                    DEADLINE,
+                    Some(previous),
+                )
+            };
+            // A base model, an unknown id, an adapter still training.
+            let training = post_job(BUDGET, DEADLINE);
+            let training_model = Jobs::<Test>::get(training).unwrap().model;
+            for not_active_adapter in [BASE, 42, training_model] {
+                assert_noop!(
+                    request(DEV, BASE, not_active_adapter),
+                    pallet_models::Error::<Test>::PreviousNotActiveAdapter
+                );
+            }
+            assert_noop!(
+                request(STRANGER, BASE, previous),
+                pallet_models::Error::<Test>::PreviousNotOwned
+            );
+            assert_ok!(Models::register_base_model(
+                RuntimeOrigin::signed(MODEL_OWNER),
+                model_name(b"other-base"),
+                base_model(Hash::repeat_byte(0x13))
+            ));
+            let other_base = pallet_models::NextModelId::<Test>::get() - 1;
+            assert_noop!(
+                request(DEV, other_base, previous),
+                pallet_models::Error::<Test>::PreviousBaseMismatch
+            );
+            assert_ok!(Models::retire_model(RuntimeOrigin::signed(DEV), previous));
+            assert_noop!(
+                request(DEV, BASE, previous),
+                pallet_models::Error::<Test>::PreviousNotActiveAdapter
+            );
+        });
+    }
+
+    #[test]
+    fn try_state_notices_a_bound_above_one_million() {
+        ExtBuilder.build().execute_with(|| {
+            MaxRegressionPpm::<Test>::put(1_000_001);
+            assert!(Compute::do_try_state().is_err());
+        });
+    }
+
+    #[test]
+    fn a_proven_adapter_is_announced_with_its_size_until_rejected() {
+        ExtBuilder.build_and_execute(|| {
+            let adapter = Hash::repeat_byte(0xAD);
+            let job = setup();
+            assert_eq!(Models::proven_adapter(adapter), None);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            run_to(2);
+            assert_ok!(submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))));
+            let announced = Some(ProvenAdapter {
+                model: 1,
+                size: 4_194_304,
+            });
+            assert_eq!(Models::proven_adapter(adapter), announced);
+            // A base model's weights are not an adapter; unknown hashes are nothing.
+            assert_eq!(Models::proven_adapter(BASE_HASH), None);
+            assert_eq!(Models::proven_adapter(Hash::repeat_byte(0x01)), None);
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            assert_ok!(Compute::resolve_challenge(RuntimeOrigin::root(), job, true));
+            assert_eq!(Models::proven_adapter(adapter), None);
+        });
+    }
+
+    #[test]
+    fn an_active_adapter_stays_announced() {
+        ExtBuilder.build_and_execute(|| {
+            let model = active_adapter();
+            assert_eq!(
+                Models::proven_adapter(Hash::repeat_byte(0xAD)),
+                Some(ProvenAdapter {
+                    model,
+                    size: 4_194_304
+                })
+            );
+        });
+    }
+}
+
+mod hyperparameters_index {
+    use super::*;
+
+    #[test]
+    fn a_live_job_announces_its_hyperparameters_until_it_is_removed() {
+        ExtBuilder.build_and_execute(|| {
+            assert_eq!(Compute::hyperparameters_job(HYPER), None);
+            let first = setup();
+            let second = post_job(BUDGET, DEADLINE);
+            assert!(Compute::hyperparameters_job(HYPER).is_some());
+            assert_eq!(Compute::hyperparameters_job(Hash::repeat_byte(0x23)), None);
+
+            assert_ok!(Compute::cancel_job(RuntimeOrigin::signed(DEV), first));
+            assert_eq!(Compute::hyperparameters_job(HYPER), Some(second));
+
+            // Proven and challenged jobs are live; fraud removes the job and its entry.
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), second));
+            assert_ok!(submit(
+                OP_A,
+                proof_by_a(payload(second, worker(0xA).public()))
+            ));
+            assert_eq!(Compute::hyperparameters_job(HYPER), Some(second));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                second,
+                Hash::zero()
+            ));
+            assert_eq!(Compute::hyperparameters_job(HYPER), Some(second));
+            assert_ok!(Compute::resolve_challenge(
+                RuntimeOrigin::root(),
+                second,
+                true
+            ));
+            assert_eq!(Compute::hyperparameters_job(HYPER), None);
+            assert_eq!(JobsByHyperparameters::<Test>::iter().count(), 0);
+        });
+    }
+
+    #[test]
+    fn settling_removes_the_entry() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+            assert_eq!(Compute::hyperparameters_job(HYPER), None);
+        });
+    }
+
+    #[test]
+    fn try_state_notices_a_missing_or_stale_entry() {
+        ExtBuilder.build().execute_with(|| {
+            let job = setup();
+            assert_ok!(Compute::do_try_state());
+            JobsByHyperparameters::<Test>::remove(HYPER, job);
+            assert!(Compute::do_try_state().is_err());
+            JobsByHyperparameters::<Test>::insert(HYPER, job, ());
+            JobsByHyperparameters::<Test>::insert(HYPER, job + 1, ());
             assert!(Compute::do_try_state().is_err());
         });
     }

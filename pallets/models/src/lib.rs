@@ -19,8 +19,8 @@
 //! * adapter: a model trained from a base model by a training job of pallet-compute. Its
 //!   [`Lineage`] holds what was requested ([`TrainingSpec`]: base model, datanet version and its
 //!   Merkle root, method, hyper-parameters hash, job) and, once a proof arrives, what was
-//!   delivered ([`TrainedArtifact`]: trainer, proof hash, adapter hash and CID, checkpoint root,
-//!   steps, tokens, evaluation metrics).
+//!   delivered ([`TrainedArtifact`]: trainer, proof hash, adapter hash, size and CID, held-out
+//!   root, checkpoint root, steps, tokens, held-out metrics of the base and the adapted model).
 //! * status: [`ModelStatus`]. Adapters go `Training → Challengeable → Active → Retired`, or
 //!   `Challengeable → Rejected` when their proof is shown to be fraudulent. Base models are
 //!   `Active` from registration until retired.
@@ -59,8 +59,14 @@
 //! ## Implementor's guide
 //!
 //! * The [`ModelsApi`](attribution_primitives::models::ModelsApi) runtime API is answered by
-//!   [`Pallet::model_with_lineage`], [`Pallet::model_by_artifact`] and
-//!   [`Pallet::models_trained_on`].
+//!   [`Pallet::model_with_lineage`], [`Pallet::model_by_artifact`],
+//!   [`Pallet::models_trained_on`] and [`Pallet::proven_adapter`]. A node's content store accepts
+//!   an adapter file only when `proven_adapter` answers for its hash with its exact size, so a
+//!   worker uploads the adapter after its proof was accepted.
+//! * A new version of an adapter names it as `previous` in its [`TrainingSpec`]: it must be an
+//!   `Active` adapter of the same owner and base model when the job is posted. pallet-compute
+//!   bounds the new version's held-out loss by the previous one's
+//!   ([`ModelsRegistry::trained_metrics`]).
 //! * Other pallets read models through [`ModelsInspect`]: only `Active` models may serve paid
 //!   inference; base weights hashes are answered for base models in any status, so a job posted
 //!   before its base model was retired can still be proven.
@@ -88,6 +94,8 @@
 //! for every model:   id < NextModelId
 //!                    base models are Active or Retired; adapters are Training iff they have no artifact
 //!                    an adapter's base is a base model
+//!                    an adapter's previous version (if any) is a proven adapter of the same
+//!                    owner and base model
 //!                    its artifact hash (if any) maps back to it in ModelByArtifact
 //! ModelByArtifact has exactly one entry per model with an artifact hash
 //! for every owner:   held ModelDeposit == sum of the deposits of their models
@@ -108,8 +116,9 @@ pub mod weights;
 
 pub use attribution_primitives::{
     models::{
-        Architecture, BaseModel, Cid, License, Lineage, ModelKind, ModelName, ModelRecord,
-        ModelStatus, ModelWithLineage, ModelsRegistry, TrainedArtifact, TrainingSpec,
+        Architecture, BaseModel, Cid, EvalMetrics, License, Lineage, ModelKind, ModelName,
+        ModelRecord, ModelStatus, ModelWithLineage, ModelsRegistry, ProvenAdapter, TrainedArtifact,
+        TrainingSpec,
     },
     traits::{ModelsInspect, ServingModel},
     Balance, DatanetId, Hash, ModelId,
@@ -234,6 +243,12 @@ pub mod pallet {
         NothingToUpdate,
         /// Every model id is taken.
         ModelIdsExhausted,
+        /// The model a new version is requested of is not an `Active` adapter.
+        PreviousNotActiveAdapter,
+        /// The model a new version is requested of belongs to someone else.
+        PreviousNotOwned,
+        /// The model a new version is requested of was trained from another base model.
+        PreviousBaseMismatch,
     }
 
     #[pallet::hooks]
@@ -387,6 +402,53 @@ pub mod pallet {
             found
         }
 
+        /// The proven adapter (`Challengeable` or `Active`) whose weights file has `hash`, with the
+        /// file's size (for the runtime API: what a content store may accept). One index read and
+        /// one record read.
+        pub fn proven_adapter(hash: Hash) -> Option<ProvenAdapter> {
+            let model = ModelByArtifact::<T>::get(hash)?;
+            let record = Models::<T>::get(model)?;
+            if !matches!(
+                record.status,
+                ModelStatus::Challengeable | ModelStatus::Active
+            ) {
+                return None;
+            }
+            match record.kind {
+                ModelKind::Adapter(Lineage {
+                    artifact: Some(artifact),
+                    ..
+                }) if artifact.adapter_hash == hash => Some(ProvenAdapter {
+                    model,
+                    size: artifact.adapter_size,
+                }),
+                _ => None,
+            }
+        }
+
+        /// `previous` may be succeeded by a new adapter of `owner` on `base_model`: it is an
+        /// `Active` adapter of `owner`'s trained from `base_model`.
+        fn ensure_previous_version(
+            owner: &T::AccountId,
+            base_model: ModelId,
+            previous: ModelId,
+        ) -> DispatchResult {
+            let record = Models::<T>::get(previous).ok_or(Error::<T>::PreviousNotActiveAdapter)?;
+            let ModelKind::Adapter(lineage) = &record.kind else {
+                return Err(Error::<T>::PreviousNotActiveAdapter.into());
+            };
+            ensure!(
+                record.status == ModelStatus::Active,
+                Error::<T>::PreviousNotActiveAdapter
+            );
+            ensure!(record.owner == *owner, Error::<T>::PreviousNotOwned);
+            ensure!(
+                lineage.spec.base_model == base_model,
+                Error::<T>::PreviousBaseMismatch
+            );
+            Ok(())
+        }
+
         fn architecture_is_consistent(a: &Architecture) -> bool {
             let dims = [
                 a.hidden_size,
@@ -476,6 +538,22 @@ pub mod pallet {
                             matches!(base.map(|b| b.kind), Some(ModelKind::Base(_))),
                             "adapter's base is not a base model"
                         );
+                        if let Some(previous) = lineage.spec.previous {
+                            let previous = Models::<T>::get(previous).map(|p| (p.owner, p.kind));
+                            let same_line = match previous {
+                                Some((owner, ModelKind::Adapter(earlier))) => {
+                                    owner == record.owner
+                                        && earlier.spec.base_model == lineage.spec.base_model
+                                        && earlier.artifact.is_some()
+                                }
+                                _ => false,
+                            };
+                            ensure!(
+                                same_line,
+                                "an adapter's previous version is not a proven adapter of the \
+                                 same owner and base model"
+                            );
+                        }
                         lineage.artifact.as_ref().map(|a| a.adapter_hash)
                     }
                 };
@@ -515,6 +593,9 @@ pub mod pallet {
                 matches!(base.kind, ModelKind::Base(_)) && base.status == ModelStatus::Active,
                 Error::<T>::BaseModelNotActive
             );
+            if let Some(previous) = spec.previous {
+                Self::ensure_previous_version(owner, spec.base_model, previous)?;
+            }
             let base_model = spec.base_model;
             let lineage = Lineage {
                 spec: spec.clone(),
@@ -596,6 +677,13 @@ pub mod pallet {
             )?;
             Self::deposit_event(Event::AdapterRejected { model });
             Ok(())
+        }
+
+        fn trained_metrics(model: ModelId) -> Option<EvalMetrics> {
+            match Models::<T>::get(model)?.kind {
+                ModelKind::Adapter(lineage) => lineage.artifact.map(|a| a.metrics),
+                ModelKind::Base(_) => None,
+            }
         }
     }
 

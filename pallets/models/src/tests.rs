@@ -38,6 +38,7 @@ fn spec(base_model: ModelId) -> TrainingSpec {
         method: TrainingMethod::Qlora,
         hyperparameters_hash: Hash::repeat_byte(0xee),
         job: 7,
+        previous: None,
     }
 }
 
@@ -46,14 +47,18 @@ fn artifact(adapter_seed: u8) -> TrainedArtifact<AccountId> {
         trainer: BOB,
         proof_hash: Hash::repeat_byte(0x50),
         adapter_hash: Hash::repeat_byte(adapter_seed),
+        adapter_size: 2_097_152,
         adapter_cid: cid(b"bafkadapter"),
+        held_out_root: Hash::repeat_byte(0x52),
         checkpoint_root: Hash::repeat_byte(0x51),
         steps: 300,
         tokens: 150_000,
         contributions_used: 12,
         metrics: EvalMetrics {
-            final_loss_ppm: 1_800_000,
-            eval_rouge_ppm: 420_000,
+            base_loss_ppm: 2_400_000,
+            adapted_loss_ppm: 1_800_000,
+            base_rouge_ppm: 300_000,
+            adapted_rouge_ppm: 420_000,
         },
     }
 }
@@ -591,6 +596,117 @@ mod bounds_and_invariants {
             ModelRecords::<Test>::mutate(id, |record| record.as_mut().unwrap().deposit -= 1);
 
             ModelByArtifact::<Test>::insert(Hash::repeat_byte(0x42), id);
+            assert!(Models::do_try_state().is_err());
+        });
+    }
+}
+
+mod versions_and_artifacts {
+    use super::*;
+    use attribution_primitives::models::ProvenAdapter;
+
+    /// BOB's adapter of ALICE's base model, proven with adapter hash `0xad…` and activated.
+    fn active_adapter() -> (ModelId, ModelId) {
+        let (base, adapter) = adapter_in_training();
+        assert_ok!(Models::propose(adapter, artifact(0xad)));
+        assert_ok!(Models::activate(adapter));
+        (base, adapter)
+    }
+
+    fn version_of(previous: ModelId, base: ModelId) -> TrainingSpec {
+        TrainingSpec {
+            previous: Some(previous),
+            ..spec(base)
+        }
+    }
+
+    #[test]
+    fn a_new_version_of_an_active_adapter_is_recorded_in_its_lineage() {
+        ExtBuilder.build_and_execute(|| {
+            let (base, previous) = active_adapter();
+            let next =
+                Models::begin_training(&BOB, name(b"v2"), version_of(previous, base)).unwrap();
+            let ModelKind::Adapter(lineage) = ModelRecords::<Test>::get(next).unwrap().kind else {
+                panic!("an adapter")
+            };
+            assert_eq!(lineage.spec.previous, Some(previous));
+            assert_eq!(
+                Models::trained_metrics(previous),
+                Some(artifact(0xad).metrics)
+            );
+            assert_eq!(Models::trained_metrics(next), None);
+            assert_eq!(Models::trained_metrics(base), None);
+        });
+    }
+
+    #[test]
+    fn refuses_previous_versions_that_are_not_active_adapters_of_the_owner_on_the_base() {
+        ExtBuilder.build_and_execute(|| {
+            let (base, previous) = active_adapter();
+            let other_base = register(ALICE, 2);
+            let training = Models::begin_training(&BOB, name(b"t"), spec(base)).unwrap();
+            for not_active_adapter in [base, training, 99] {
+                assert_noop!(
+                    Models::begin_training(&BOB, name(b"v2"), version_of(not_active_adapter, base)),
+                    Error::<Test>::PreviousNotActiveAdapter
+                );
+            }
+            assert_noop!(
+                Models::begin_training(&ALICE, name(b"v2"), version_of(previous, base)),
+                Error::<Test>::PreviousNotOwned
+            );
+            assert_noop!(
+                Models::begin_training(&BOB, name(b"v2"), version_of(previous, other_base)),
+                Error::<Test>::PreviousBaseMismatch
+            );
+        });
+    }
+
+    #[test]
+    fn only_challengeable_and_active_adapters_are_announced_to_content_stores() {
+        ExtBuilder.build_and_execute(|| {
+            let (base, adapter) = adapter_in_training();
+            let hash = Hash::repeat_byte(0xad);
+            assert_eq!(Models::proven_adapter(hash), None);
+            assert_ok!(Models::propose(adapter, artifact(0xad)));
+            let announced = Some(ProvenAdapter {
+                model: adapter,
+                size: 2_097_152,
+            });
+            assert_eq!(Models::proven_adapter(hash), announced);
+            assert_ok!(Models::activate(adapter));
+            assert_eq!(Models::proven_adapter(hash), announced);
+            assert_ok!(Models::retire_model(RuntimeOrigin::signed(BOB), adapter));
+            assert_eq!(Models::proven_adapter(hash), None);
+            // A base model's weights hash is not an adapter file.
+            let weights = base_model(1).weights_hash;
+            assert_eq!(ModelByArtifact::<Test>::get(weights), Some(base));
+            assert_eq!(Models::proven_adapter(weights), None);
+
+            let (_, rejected) = adapter_in_training_of(3);
+            assert_ok!(Models::propose(rejected, artifact(0xae)));
+            assert_ok!(Models::reject(rejected));
+            assert_eq!(Models::proven_adapter(Hash::repeat_byte(0xae)), None);
+        });
+    }
+
+    fn adapter_in_training_of(seed: u8) -> (ModelId, ModelId) {
+        let base = register(ALICE, seed);
+        let adapter = Models::begin_training(&BOB, name(b"x"), spec(base)).unwrap();
+        (base, adapter)
+    }
+
+    #[test]
+    fn try_state_notices_a_previous_version_that_is_not_a_proven_adapter() {
+        ExtBuilder.build().execute_with(|| {
+            let (base, _) = active_adapter();
+            let next = Models::begin_training(&BOB, name(b"v2"), spec(base)).unwrap();
+            assert_ok!(Models::do_try_state());
+            ModelRecords::<Test>::mutate(next, |record| {
+                if let Some(ModelKind::Adapter(lineage)) = record.as_mut().map(|r| &mut r.kind) {
+                    lineage.spec.previous = Some(base);
+                }
+            });
             assert!(Models::do_try_state().is_err());
         });
     }

@@ -22,6 +22,8 @@ pub const MAX_GPU_MODEL_LEN: u32 = 64;
 pub const MAX_ENDPOINT_LEN: u32 = 256;
 /// Most contribution ids one training proof may list.
 pub const MAX_PROOF_CONTRIBUTIONS: u32 = 1024;
+/// Largest hyper-parameters file a node's content store accepts, in bytes.
+pub const MAX_HYPERPARAMETERS_BYTES: u64 = 4096;
 
 /// An operator's inference endpoint (an `http(s)://` URL, UTF-8).
 pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
@@ -109,8 +111,12 @@ pub struct JobInfo<AccountId, Balance, BlockNumber> {
     pub dataset_root: Hash,
     /// The training method.
     pub method: TrainingMethod,
-    /// blake2-256 of the hyper-parameters file.
+    /// blake2-256 of the hyper-parameters file (at most [`MAX_HYPERPARAMETERS_BYTES`] long; any
+    /// node stores it while the job lives).
     pub hyperparameters_hash: Hash,
+    /// The adapter this job trains a new version of, if any: the new adapter's held-out loss may
+    /// exceed that one's by at most the bound governance sets.
+    pub previous: Option<ModelId>,
     /// OPEN paid on settlement (operator and the version's contributors).
     pub budget: Balance,
     /// Last block in which the job may be claimed or proven.
@@ -138,14 +144,21 @@ pub struct TrainingProof {
     pub hyperparameters_hash: Hash,
     /// Hash of the adapter weights file produced.
     pub adapter_hash: Hash,
+    /// Size of the adapter weights file in bytes, at most
+    /// [`MAX_ADAPTER_BYTES`](crate::models::MAX_ADAPTER_BYTES).
+    pub adapter_size: u64,
     /// Where the adapter can be fetched.
     pub adapter_cid: Cid,
     /// Optimizer steps run.
     pub steps: u64,
     /// Tokens trained on.
     pub tokens: u64,
-    /// Final loss and evaluation ROUGE, parts per million (see [`EvalMetrics`]).
+    /// Held-out loss and ROUGE-L of the base and of the adapted model, parts per million (see
+    /// [`EvalMetrics`]).
     pub metrics: EvalMetrics,
+    /// Binary Merkle root ([`crate::merkle::root`]) over the blake2-256 hashes of the held-out
+    /// rows' bytes, in order: the rows both models were evaluated on.
+    pub held_out_root: Hash,
     /// Binary Merkle root over the checkpoint hashes taken every K steps (K is in the hyper-parameters).
     pub checkpoint_root: Hash,
     /// The contributions of the version used, strictly ascending.
@@ -190,6 +203,9 @@ sp_api::decl_runtime_apis! {
         fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>>;
         /// Up to `max` jobs waiting for an operator, lowest ids first from `from`.
         fn open_jobs(from: JobId, max: u32) -> alloc::vec::Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)>;
+        /// A live job (open, claimed, proven or challenged) posted with this hyper-parameters hash,
+        /// any one of them if several: a content store accepts the file while one exists.
+        fn hyperparameters_job(hash: Hash) -> Option<JobId>;
     }
 }
 
@@ -206,13 +222,17 @@ mod tests {
             dataset_root: Hash::repeat_byte(2),
             hyperparameters_hash: Hash::repeat_byte(3),
             adapter_hash: Hash::repeat_byte(4),
+            adapter_size: 1_048_576,
             adapter_cid: Cid::truncate_from(b"bafkexample".to_vec()),
             steps: 100,
             tokens: 51_200,
             metrics: EvalMetrics {
-                final_loss_ppm: 1_250_000,
-                eval_rouge_ppm: 410_000,
+                base_loss_ppm: 2_100_000,
+                adapted_loss_ppm: 1_250_000,
+                base_rouge_ppm: 210_000,
+                adapted_rouge_ppm: 410_000,
             },
+            held_out_root: Hash::repeat_byte(6),
             checkpoint_root: Hash::repeat_byte(5),
             contributions: ContributionList::truncate_from(alloc::vec![1, 2, 5]),
         }
@@ -229,11 +249,49 @@ mod tests {
         let mut tampered = proof.clone();
         tampered.payload.steps += 1;
         assert!(!tampered.verify(&GENESIS));
+        for tamper in [
+            |p: &mut TrainingProof| p.metrics.adapted_loss_ppm -= 1,
+            |p: &mut TrainingProof| p.metrics.base_loss_ppm += 1,
+            |p: &mut TrainingProof| p.held_out_root = Hash::repeat_byte(7),
+            |p: &mut TrainingProof| p.adapter_size += 1,
+        ] {
+            let mut tampered = proof.clone();
+            tamper(&mut tampered.payload);
+            assert!(!tampered.verify(&GENESIS));
+        }
 
         let other = sr25519::Pair::from_seed(&[8; 32]);
         let mut rekeyed = proof;
         rekeyed.payload.worker_key = other.public();
         assert!(!rekeyed.verify(&GENESIS));
+    }
+
+    #[test]
+    fn metrics_compare_losses_and_bound_regressions() {
+        let metrics = |base, adapted| EvalMetrics {
+            base_loss_ppm: base,
+            adapted_loss_ppm: adapted,
+            base_rouge_ppm: 0,
+            adapted_rouge_ppm: 1_000_000,
+        };
+        assert!(metrics(2_000_000, 1_999_999).improves());
+        assert!(!metrics(2_000_000, 2_000_000).improves());
+        assert!(!metrics(2_000_000, 2_000_001).improves());
+        // 5 % over a previous loss of 1.0 is 1.05.
+        assert!(metrics(9, 1_050_000).within_regression_bound(1_000_000, 50_000));
+        assert!(!metrics(9, 1_050_001).within_regression_bound(1_000_000, 50_000));
+        assert!(metrics(9, 1_000_000).within_regression_bound(1_000_000, 0));
+        assert!(!metrics(9, 1_000_001).within_regression_bound(1_000_000, 0));
+        // No overflow at the extremes.
+        assert!(metrics(9, u64::MAX).within_regression_bound(u64::MAX, 0));
+        assert!(metrics(9, u64::MAX).within_regression_bound(u64::MAX, u32::MAX));
+        assert!(!metrics(9, 1).within_regression_bound(0, u32::MAX));
+        assert!(metrics(9, 0).rouge_in_range());
+        assert!(!EvalMetrics {
+            base_rouge_ppm: 1_000_001,
+            ..metrics(9, 0)
+        }
+        .rouge_in_range());
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub const MAX_MODEL_NAME_LEN: u32 = 64;
 pub const MAX_LICENSE_LEN: u32 = 64;
 /// Longest content identifier (a CIDv1 in its text form), in bytes.
 pub const MAX_CID_LEN: u32 = 128;
+/// Largest adapter weights file a node's content store accepts (64 MiB): a proof announcing a
+/// larger adapter is refused, so every proven adapter can be uploaded.
+pub const MAX_ADAPTER_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A model's human-readable name (UTF-8).
 pub type ModelName = BoundedVec<u8, ConstU32<MAX_MODEL_NAME_LEN>>;
@@ -90,8 +93,12 @@ pub enum TrainingMethod {
     Full,
 }
 
-/// Evaluation results of a trained adapter, fixed-point in parts per million
-/// ([`crate::PARTS_PER_MILLION`] = 1.0).
+/// Held-out evaluation of a trained adapter and of its base model, fixed-point in parts per
+/// million ([`crate::PARTS_PER_MILLION`] = 1.0).
+///
+/// Both models are evaluated on the same held-out rows (the proof's `held_out_root` commits to
+/// them), so the chain can compare them: an adapter is only accepted if
+/// `adapted_loss_ppm < base_loss_ppm`.
 #[derive(
     Clone,
     Copy,
@@ -106,10 +113,38 @@ pub enum TrainingMethod {
     MaxEncodedLen,
 )]
 pub struct EvalMetrics {
-    /// Final training loss (cross-entropy in nats) × 10⁶; a loss of 2.5 is `2_500_000`.
-    pub final_loss_ppm: u64,
-    /// ROUGE-L F1 on the evaluation split × 10⁶, in `0..=1_000_000`.
-    pub eval_rouge_ppm: u32,
+    /// The base model's mean cross-entropy on the held-out rows (nats) × 10⁶; 2.5 is `2_500_000`.
+    pub base_loss_ppm: u64,
+    /// The adapted model's mean cross-entropy on the same rows (nats) × 10⁶.
+    pub adapted_loss_ppm: u64,
+    /// The base model's ROUGE-L F1 on the held-out rows × 10⁶, in `0..=1_000_000`.
+    pub base_rouge_ppm: u32,
+    /// The adapted model's ROUGE-L F1 on the same rows × 10⁶, in `0..=1_000_000`.
+    pub adapted_rouge_ppm: u32,
+}
+
+impl EvalMetrics {
+    /// Whether both ROUGE figures are at most one.
+    pub fn rouge_in_range(&self) -> bool {
+        self.base_rouge_ppm <= crate::PARTS_PER_MILLION
+            && self.adapted_rouge_ppm <= crate::PARTS_PER_MILLION
+    }
+
+    /// Whether the adapted model's held-out loss is strictly below the base model's.
+    pub fn improves(&self) -> bool {
+        self.adapted_loss_ppm < self.base_loss_ppm
+    }
+
+    /// Whether this adapter's held-out loss is at most `previous_loss_ppm × (1 + bound_ppm / 10⁶)`
+    /// (rounded down), the rule a new version of a model must meet against the version it
+    /// replaces. Computed in `u128`, so it cannot overflow.
+    pub fn within_regression_bound(&self, previous_loss_ppm: u64, bound_ppm: u32) -> bool {
+        let million = u128::from(crate::PARTS_PER_MILLION);
+        let limit = u128::from(previous_loss_ppm)
+            .saturating_mul(million.saturating_add(u128::from(bound_ppm)))
+            / million;
+        u128::from(self.adapted_loss_ppm) <= limit
+    }
 }
 
 /// What a fine-tune is requested to be: known when the job is posted.
@@ -129,6 +164,10 @@ pub struct TrainingSpec {
     pub hyperparameters_hash: Hash,
     /// The training job in pallet-compute.
     pub job: JobId,
+    /// The adapter this one is a new version of: an `Active` adapter of the same owner and base
+    /// model when the job was posted. Its held-out loss bounds this one's (see
+    /// [`EvalMetrics::within_regression_bound`]).
+    pub previous: Option<ModelId>,
 }
 
 /// What a verified training proof adds to an adapter's lineage.
@@ -143,8 +182,12 @@ pub struct TrainedArtifact<AccountId> {
     pub proof_hash: Hash,
     /// Hash of the adapter's weights file (safetensors).
     pub adapter_hash: Hash,
+    /// Size of the adapter's weights file in bytes: a node stores the file only with this size.
+    pub adapter_size: u64,
     /// Where the adapter can be fetched.
     pub adapter_cid: Cid,
+    /// Merkle root over the blake2-256 hashes of the held-out rows the metrics were measured on.
+    pub held_out_root: Hash,
     /// Merkle root over the checkpoint hashes taken during training.
     pub checkpoint_root: Hash,
     /// Optimizer steps run.
@@ -153,7 +196,7 @@ pub struct TrainedArtifact<AccountId> {
     pub tokens: u64,
     /// Number of contributions the proof says were used.
     pub contributions_used: u32,
-    /// Evaluation results.
+    /// Held-out evaluation of the adapter and its base model.
     pub metrics: EvalMetrics,
 }
 
@@ -242,10 +285,24 @@ pub struct ModelWithLineage<AccountId, Balance, BlockNumber> {
     pub base: Option<(ModelId, ModelRecord<AccountId, Balance, BlockNumber>)>,
 }
 
+/// An adapter whose training proof was accepted, as a content store asks about its file: the
+/// answer of [`ModelsApi::proven_adapter`].
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct ProvenAdapter {
+    /// The adapter model.
+    pub model: ModelId,
+    /// Its weights file's size in bytes.
+    pub size: u64,
+}
+
 /// How pallet-compute drives an adapter through its life in pallet-models.
 pub trait ModelsRegistry<AccountId> {
     /// Creates an adapter in [`ModelStatus::Training`] owned by `owner`. Fails unless
-    /// `spec.base_model` is an `Active` base model.
+    /// `spec.base_model` is an `Active` base model and `spec.previous`, if any, is an `Active`
+    /// adapter owned by `owner` trained from the same base model.
     fn begin_training(
         owner: &AccountId,
         name: ModelName,
@@ -260,6 +317,9 @@ pub trait ModelsRegistry<AccountId> {
     fn activate(model: ModelId) -> DispatchResult;
     /// Fraud was proven: `Challengeable` → `Rejected`.
     fn reject(model: ModelId) -> DispatchResult;
+    /// The held-out evaluation of a proven adapter (any status after `Training`), `None` for a
+    /// base model, an adapter still training, or no model.
+    fn trained_metrics(model: ModelId) -> Option<EvalMetrics>;
 }
 
 sp_api::decl_runtime_apis! {
@@ -271,5 +331,8 @@ sp_api::decl_runtime_apis! {
         fn model_by_artifact(hash: Hash) -> Option<ModelId>;
         /// The adapters trained on a datanet (any version), at most `max` of them, lowest ids first.
         fn models_trained_on(datanet: DatanetId, max: u32) -> alloc::vec::Vec<ModelId>;
+        /// The proven adapter (`Challengeable` or `Active`) whose weights file has this hash, with
+        /// the file's size: what a content store may accept under this hash.
+        fn proven_adapter(hash: Hash) -> Option<ProvenAdapter>;
     }
 }

@@ -54,6 +54,10 @@ parameter_types! {
     pub const ClaimTimeout: BlockNumber = 2 * HOURS;
     /// How long a training proof may be challenged before it settles (one minute).
     pub const ChallengePeriod: BlockNumber = MINUTES;
+    /// A new version of an adapter may have a held-out loss up to 5 % above the version it
+    /// replaces (evaluation noise on a different held-out split), until governance sets another
+    /// bound.
+    pub const DefaultMaxRegressionPpm: u32 = 50_000;
 }
 
 impl pallet_compute::Config for Runtime {
@@ -64,6 +68,9 @@ impl pallet_compute::Config for Runtime {
     type Rewards = Rewards;
     /// Sudo resolves challenges until governance exists.
     type ChallengeOrigin = EnsureRoot<AccountId>;
+    /// Sudo sets the regression bound of new adapter versions until governance exists.
+    type GovernanceOrigin = EnsureRoot<AccountId>;
+    type DefaultMaxRegressionPpm = DefaultMaxRegressionPpm;
     type Treasury = TreasuryAccount;
     type MinOperatorStake = ConstU128<{ 100 * OPEN }>;
     type MinJobBudget = ConstU128<{ OPEN }>;
