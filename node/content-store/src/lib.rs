@@ -1,6 +1,7 @@
 //! # Content store
 //!
-//! Where a node keeps the bytes of datanet contributions. The chain holds only a contribution's
+//! Where a node keeps the bytes of datanet contributions and of training jobs (hyper-parameters
+//! files, adapter weights). The chain holds only a contribution's
 //! blake2-256 hash, size and bond; the bytes are uploaded to a node over RPC and kept here, named by
 //! their hash, so a worker can fetch a whole datanet version and check it against the version's
 //! Merkle root.
@@ -12,7 +13,12 @@
 //! * [`rpc`]: the `datanets_*` RPC methods, answering from a [`rpc::ChainView`] the node implements
 //!   with the `DatanetsApi` runtime API. Only bytes a pending, approved or published contribution
 //!   announces (same hash, same size) are stored: storage is paid for by a bond, never free.
+//! * [`artifacts`]: the `artifacts_*` RPC methods for the files of training jobs, answering from
+//!   an [`artifacts::ArtifactsView`] the node implements with the `ComputeApi` and `ModelsApi`
+//!   runtime APIs: a live job's hyper-parameters file, a proven adapter's weights file (same hash,
+//!   same size). Both are paid for by the job's budget.
 
+pub mod artifacts;
 mod blob_store;
 pub mod jsonl;
 pub mod rpc;

@@ -32,15 +32,19 @@ use jsonrpsee::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// JSON-RPC error codes of the `datanets_*` methods.
+/// JSON-RPC error codes of the `datanets_*` and `artifacts_*` methods.
 pub mod codes {
     /// The blob is not `0x`-prefixed hex.
     pub const INVALID_ENCODING: i32 = 7001;
-    /// The blob is larger than any contribution may be, or than its datanet allows.
+    /// The blob is larger than any contribution may be, or than its datanet allows (for
+    /// `artifacts_upload`: larger than the largest adapter, or a hyper-parameters file over its
+    /// limit).
     pub const OVERSIZE: i32 = 7002;
-    /// No pending, approved or published contribution announces the blob's hash.
+    /// No pending, approved or published contribution announces the blob's hash (for
+    /// `artifacts_upload`: no live job's hyper-parameters and no proven adapter have it).
     pub const UNANNOUNCED: i32 = 7003;
-    /// The blob's hash is announced, with another size.
+    /// The blob's hash is announced, with another size (for `artifacts_upload`: a proven adapter's
+    /// size).
     pub const WRONG_SIZE: i32 = 7004;
     /// A text blob is not valid JSONL rows; `data` holds `{ "line": n }` when a line is at fault.
     pub const MALFORMED_JSONL: i32 = 7005;
@@ -155,16 +159,27 @@ impl<C: ChainView> Datanets<C> {
     }
 }
 
-fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, message.into(), None::<()>)
 }
 
-fn chain_error(error: ChainError) -> ErrorObjectOwned {
+pub(crate) fn chain_error(error: ChainError) -> ErrorObjectOwned {
     self::error(codes::CHAIN, error.to_string())
 }
 
-fn storage_error(error: std::io::Error) -> ErrorObjectOwned {
+pub(crate) fn storage_error(error: std::io::Error) -> ErrorObjectOwned {
     self::error(codes::STORAGE, format!("content store: {error}"))
+}
+
+/// A stored blob as `0x`-prefixed hex (`datanets_get`, `artifacts_get`).
+pub(crate) fn get_hex(store: &BlobStore, hash: Hash) -> RpcResult<String> {
+    let blob = store.get(&hash).map_err(storage_error)?.ok_or_else(|| {
+        error(
+            codes::NOT_FOUND,
+            format!("{hash:?} is not stored on this node"),
+        )
+    })?;
+    Ok(format!("0x{}", hex::encode(blob)))
 }
 
 impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
@@ -233,17 +248,7 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
     }
 
     fn get(&self, hash: Hash) -> RpcResult<String> {
-        let blob = self
-            .store
-            .get(&hash)
-            .map_err(storage_error)?
-            .ok_or_else(|| {
-                error(
-                    codes::NOT_FOUND,
-                    format!("{hash:?} is not stored on this node"),
-                )
-            })?;
-        Ok(format!("0x{}", hex::encode(blob)))
+        get_hex(&self.store, hash)
     }
 
     fn version(&self, datanet: DatanetId, version: VersionIndex) -> RpcResult<VersionManifest> {
