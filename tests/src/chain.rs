@@ -108,6 +108,7 @@ pub mod calls {
         hyperparameters_hash: Hash,
         budget: Balance,
         deadline: BlockNumber,
+        previous: Option<ModelId>,
     ) -> Vec<u8> {
         let args = (
             model_name(name),
@@ -117,6 +118,7 @@ pub mod calls {
             hyperparameters_hash,
             budget,
             deadline,
+            previous,
         );
         call(pallet::COMPUTE, 4, args)
     }
@@ -525,6 +527,21 @@ impl Chain {
         )
     }
 
+    /// `artifacts_upload` of `bytes`: a live job's hyper-parameters or a proven adapter.
+    pub async fn upload_artifact(&self, bytes: &[u8]) -> Result<serde_json::Value> {
+        self.rpc_call("artifacts_upload", rpc_params![hex_of(bytes)])
+            .await
+    }
+
+    /// `artifacts_get` of `hash`, decoded.
+    pub async fn download_artifact(&self, hash: Hash) -> Result<Vec<u8>> {
+        bytes_from_json(
+            &self
+                .rpc_call("artifacts_get", rpc_params![hex_of(hash.as_bytes())])
+                .await?,
+        )
+    }
+
     /// The node's genesis block hash: off-chain proofs and authorizations are signed for it.
     pub fn genesis_hash(&self) -> Hash {
         Hash::from(self.client.genesis_hash().0)
@@ -709,6 +726,37 @@ impl Chain {
         Ok(())
     }
 
+    /// Posts a LoRA job of `developer`'s (a new version of `previous` if given) with the test
+    /// budget and a deadline 1 000 blocks ahead; returns the job and its adapter model.
+    pub async fn post_job(
+        &self,
+        developer: &Keypair,
+        name: &str,
+        base_model: ModelId,
+        pool: PoolId,
+        hyperparameters_hash: Hash,
+        previous: Option<ModelId>,
+    ) -> Result<(JobId, ModelId)> {
+        let deadline = self.finalized().await? + 1_000;
+        let call = calls::request_training(
+            name,
+            base_model,
+            pool,
+            TrainingMethod::Lora,
+            hyperparameters_hash,
+            TRAINING_BUDGET,
+            deadline,
+            previous,
+        );
+        let events = self
+            .execute(developer, call)
+            .await
+            .context("request_training")?;
+        let (job, _, model) =
+            event::<(JobId, AccountId, ModelId)>(&events, "Compute", "JobPosted")?;
+        Ok((job, model))
+    }
+
     /// The whole training flow: publishes the sample datanet, registers a base model (Ferdie) and
     /// an operator (Eve, worker key from a seed the test holds), posts a LoRA job, claims it,
     /// submits a signed proof, waits out the challenge window and settles.
@@ -724,53 +772,37 @@ impl Chain {
         )?;
 
         let developer_before = self.balance(&account(&developer)).await?;
-        let hyperparameters_hash =
-            content_hash(br#"{"rank":8,"alpha":16,"lr":0.0002,"steps":100}"#);
-        let deadline = self.finalized().await? + 1_000;
-        let call = calls::request_training(
-            "e2e-llama-tiny-lora",
-            base_model,
-            datanet.pool,
-            TrainingMethod::Lora,
-            hyperparameters_hash,
-            TRAINING_BUDGET,
-            deadline,
-        );
-        let events = self
-            .execute(&developer, call)
+        let hyperparameters = SAMPLE_HYPERPARAMETERS.to_vec();
+        let (job, model) = self
+            .post_job(
+                &developer,
+                "e2e-llama-tiny-lora",
+                base_model,
+                datanet.pool,
+                content_hash(&hyperparameters),
+                None,
+            )
+            .await?;
+        // The developer publishes the hyper-parameters once the job announces their hash.
+        let hyperparameters_receipt = self
+            .upload_artifact(&hyperparameters)
             .await
-            .context("request_training")?;
-        let (job, _, model) =
-            event::<(JobId, AccountId, ModelId)>(&events, "Compute", "JobPosted")?;
+            .context("artifacts_upload of the job's hyper-parameters")?;
 
         self.execute(&operator, calls::claim_job(job))
             .await
             .context("claim_job")?;
 
-        let mut contributions: Vec<ContributionId> =
-            datanet.contributions.iter().map(|c| c.id).collect();
-        contributions.sort_unstable();
-        let checkpoints = [
-            content_hash(b"checkpoint 50"),
-            content_hash(b"checkpoint 100"),
-        ];
-        let payload = TrainingProof {
+        let adapter = sample_adapter(0);
+        let payload = sample_proof(
             job,
-            worker_key: worker.public(),
-            base_model_hash: base.weights_hash,
-            dataset_root: datanet.merkle_root,
-            hyperparameters_hash,
-            adapter_hash: content_hash(b"e2e adapter weights (safetensors)"),
-            adapter_cid: Cid::truncate_from(b"bafk2bzaceadapterexample".to_vec()),
-            steps: 100,
-            tokens: 51_200,
-            metrics: EvalMetrics {
-                final_loss_ppm: 1_250_000,
-                eval_rouge_ppm: 410_000,
-            },
-            checkpoint_root: merkle::root(&checkpoints),
-            contributions: ContributionList::truncate_from(contributions),
-        };
+            &worker,
+            &base,
+            &datanet,
+            content_hash(&hyperparameters),
+            &adapter,
+            SAMPLE_METRICS,
+        );
         let proof = SignedTrainingProof::sign(payload.clone(), &self.genesis_hash(), &worker);
         let events = self
             .execute(&operator, calls::submit_training_proof(&proof))
@@ -786,6 +818,11 @@ impl Chain {
             proposed == model,
             "the proof proposed model {proposed}, the job trains {model}"
         );
+        // The worker publishes the adapter once its proof is accepted.
+        let adapter_receipt = self
+            .upload_artifact(&adapter)
+            .await
+            .context("artifacts_upload of the proven adapter")?;
 
         // `settle` needs a block after the window; the next block after this finalized one is.
         wait_finalized(
@@ -816,6 +853,10 @@ impl Chain {
             base_model,
             model,
             job,
+            hyperparameters,
+            hyperparameters_receipt,
+            adapter,
+            adapter_receipt,
             proof: payload,
             challenge_end,
             operator_paid,
@@ -834,6 +875,67 @@ pub const OPERATOR_STAKE: Balance = 100 * OPEN;
 pub const TRAINING_BUDGET: Balance = 50 * OPEN;
 /// Seed of the test's worker key (not a dev key).
 pub const WORKER_SEED: [u8; 32] = *b"attribution-e2e-worker-key-seed!";
+
+/// The hyper-parameters file of the test training job.
+pub const SAMPLE_HYPERPARAMETERS: &[u8] =
+    br#"{"method":"lora","rank":8,"alpha":16,"lr":0.0002,"steps":100,"checkpoint_every":50}"#;
+
+/// Held-out figures of the test adapter: 2.1 nats for the base model, 1.25 for the adapter.
+pub const SAMPLE_METRICS: EvalMetrics = EvalMetrics {
+    base_loss_ppm: 2_100_000,
+    adapted_loss_ppm: 1_250_000,
+    base_rouge_ppm: 180_000,
+    adapted_rouge_ppm: 410_000,
+};
+
+/// The weights file of test adapter `i` (64 KiB of bytes that differ per `i`).
+pub fn sample_adapter(i: u8) -> Vec<u8> {
+    let mut bytes = b"e2e adapter weights (safetensors) ".to_vec();
+    bytes.extend((0..64 * 1024u32).map(|n| (n as u8) ^ i));
+    bytes
+}
+
+/// A proof of `job` by `worker` for `adapter` trained on `datanet` with `metrics`: every
+/// contribution used, two checkpoints, and the last row of each contribution held out.
+pub fn sample_proof(
+    job: JobId,
+    worker: &sr25519::Pair,
+    base: &BaseModel,
+    datanet: &SampleDatanet,
+    hyperparameters_hash: Hash,
+    adapter: &[u8],
+    metrics: EvalMetrics,
+) -> TrainingProof {
+    let mut contributions: Vec<ContributionId> =
+        datanet.contributions.iter().map(|c| c.id).collect();
+    contributions.sort_unstable();
+    let checkpoints = [
+        content_hash(b"checkpoint 50"),
+        content_hash(b"checkpoint 100"),
+    ];
+    let held_out: Vec<Hash> = datanet
+        .contributions
+        .iter()
+        .filter_map(|c| c.bytes.split(|b| *b == b'\n').rfind(|row| !row.is_empty()))
+        .map(content_hash)
+        .collect();
+    TrainingProof {
+        job,
+        worker_key: worker.public(),
+        base_model_hash: base.weights_hash,
+        dataset_root: datanet.merkle_root,
+        hyperparameters_hash,
+        adapter_hash: content_hash(adapter),
+        adapter_size: adapter.len() as u64,
+        adapter_cid: Cid::truncate_from(b"bafk2bzaceadapterexample".to_vec()),
+        steps: 100,
+        tokens: 51_200,
+        metrics,
+        held_out_root: merkle::root(&held_out),
+        checkpoint_root: merkle::root(&checkpoints),
+        contributions: ContributionList::truncate_from(contributions),
+    }
+}
 
 /// JSONL rows of sample contribution `i`: prompt/completion rows and a text row.
 pub fn sample_rows(i: usize) -> Vec<u8> {
@@ -911,6 +1013,12 @@ pub struct TrainedAdapter {
     pub base_model: ModelId,
     pub model: ModelId,
     pub job: JobId,
+    /// The job's hyper-parameters file, and what `artifacts_upload` answered for it.
+    pub hyperparameters: Vec<u8>,
+    pub hyperparameters_receipt: serde_json::Value,
+    /// The adapter's weights file, and what `artifacts_upload` answered for it.
+    pub adapter: Vec<u8>,
+    pub adapter_receipt: serde_json::Value,
     pub proof: TrainingProof,
     pub challenge_end: BlockNumber,
     pub operator_paid: Balance,

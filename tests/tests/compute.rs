@@ -89,7 +89,12 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
     );
     ensure!(
         artifact.metrics == trained.proof.metrics,
-        "eval metrics: {artifact:?}"
+        "held-out metrics: {artifact:?}"
+    );
+    ensure!(
+        artifact.adapter_size == trained.adapter.len() as u64
+            && artifact.held_out_root == trained.proof.held_out_root,
+        "adapter size and held-out root: {artifact:?}"
     );
     ensure!(
         artifact.contributions_used == 3,
