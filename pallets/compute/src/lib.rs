@@ -198,6 +198,8 @@ pub trait BenchmarkHelper<AccountId> {
 }
 
 #[frame_support::pallet]
+// `request_training` takes eight arguments, and so does the call constructor the macro derives.
+#[allow(clippy::too_many_arguments)]
 pub mod pallet {
     use super::*;
     use alloc::{boxed::Box, vec::Vec};
