@@ -7,7 +7,6 @@
 //! the store is opened. Reads re-hash the bytes, so a file damaged on disk is reported, not served.
 
 use attribution_primitives::Hash;
-use cid::{multihash::Multihash, Cid};
 use sp_runtime::traits::{BlakeTwo256, Hash as _};
 use std::{
     fs, io,
@@ -16,10 +15,6 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-/// Multicodec of raw bytes.
-const RAW_CODEC: u64 = 0x55;
-/// Multihash code of blake2b-256.
-const BLAKE2B_256: u64 = 0xb220;
 /// Prefix of temporary files.
 const TEMP_PREFIX: &str = ".tmp-";
 
@@ -28,12 +23,9 @@ pub fn content_hash(bytes: &[u8]) -> Hash {
     BlakeTwo256::hash(bytes)
 }
 
-/// The CIDv1 of a blob with this hash: raw codec, blake2b-256 multihash, base32 lower (`b…`).
-pub fn cid(hash: &Hash) -> String {
-    let multihash = Multihash::<64>::wrap(BLAKE2B_256, hash.as_bytes())
-        .expect("a 32-byte digest always fits a 64-byte multihash");
-    Cid::new_v1(RAW_CODEC, multihash).to_string()
-}
+/// The CIDv1 of a blob with this hash (raw codec, blake2b-256 multihash, base32 lower), as the
+/// worker names the same bytes.
+pub use attribution_primitives::cid::cid_v1 as cid;
 
 /// Blobs named by their hash under one directory.
 #[derive(Debug)]

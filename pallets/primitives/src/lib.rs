@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub mod attribution;
+pub mod cid;
 pub mod compute;
 pub mod datanets;
 pub mod ids;
