@@ -1,6 +1,12 @@
-//! Hugging Face checkpoints on disk: `config.json` + `model.safetensors` (`f32`, `f16` or
-//! `bf16`), held on the host as `f32` in the file's own layout and names.
+//! Model weights on disk and the [`WeightSource`] a model is built from.
+//!
+//! - Hugging Face directories: `config.json` + `model.safetensors` (`f32`, `f16` or `bf16`),
+//!   held on the host as `f32` in the file's own layout and names ([`Checkpoint`]).
+//! - GGUF files (llama.cpp), decoded one tensor at a time ([`GgufLlama`]).
+//!
+//! [`ModelWeights::open`] takes either and gives tensors under the Hugging Face names and layout.
 
+use crate::gguf::{self, GgufLlama};
 use crate::model::LlamaConfig;
 use anyhow::{bail, ensure, Context, Result};
 use half::{bf16, f16};
@@ -9,7 +15,16 @@ use rand::{Rng, SeedableRng};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where a model's tensors come from, one at a time, under their Hugging Face names and layout
+/// (linear weights `[out, in]`).
+pub trait WeightSource {
+    fn config(&self) -> &LlamaConfig;
+
+    /// The tensor `name`, decoded to `f32` and checked to have `shape`.
+    fn read(&self, name: &str, shape: &[usize]) -> Result<HostTensor>;
+}
 
 /// A tensor on the host: row-major `f32` values and the file's shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +128,101 @@ impl Checkpoint {
             shape
         );
         Ok(tensor)
+    }
+}
+
+impl WeightSource for Checkpoint {
+    fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    fn read(&self, name: &str, shape: &[usize]) -> Result<HostTensor> {
+        self.tensor(name, shape).cloned()
+    }
+}
+
+/// A model's weights as stored: a Hugging Face directory (decoded to `f32` when opened) or a
+/// GGUF file (decoded tensor by tensor as a model is built, so a 4-bit file is never resident
+/// in `f32` as a whole).
+#[derive(Debug)]
+pub struct ModelWeights {
+    pub config: LlamaConfig,
+    stored: Stored,
+}
+
+#[derive(Debug)]
+enum Stored {
+    HuggingFace(Checkpoint),
+    Gguf(GgufLlama),
+}
+
+impl ModelWeights {
+    /// Opens a `.gguf` file, a Hugging Face directory (`config.json` + `model.safetensors`), or a
+    /// directory holding exactly one `.gguf` file and no `config.json`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() && !path.join("config.json").exists() {
+            return Self::open_gguf(&single_gguf(path)?);
+        }
+        if path.is_dir() {
+            let checkpoint = Checkpoint::load(path)?;
+            return Ok(Self {
+                config: checkpoint.config.clone(),
+                stored: Stored::HuggingFace(checkpoint),
+            });
+        }
+        Self::open_gguf(path)
+    }
+
+    fn open_gguf(path: &Path) -> Result<Self> {
+        let model = GgufLlama::open(path)?;
+        Ok(Self {
+            config: model.config().clone(),
+            stored: Stored::Gguf(model),
+        })
+    }
+
+    /// The GGUF file, when the weights come from one (its metadata holds the tokenizer).
+    pub fn gguf(&self) -> Option<&gguf::GgufFile> {
+        match &self.stored {
+            Stored::Gguf(model) => Some(model.file()),
+            Stored::HuggingFace(_) => None,
+        }
+    }
+}
+
+impl WeightSource for ModelWeights {
+    fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    fn read(&self, name: &str, shape: &[usize]) -> Result<HostTensor> {
+        match &self.stored {
+            Stored::HuggingFace(checkpoint) => checkpoint.read(name, shape),
+            Stored::Gguf(model) => model.read(name, shape),
+        }
+    }
+}
+
+/// The one `.gguf` file in `dir`.
+fn single_gguf(dir: &Path) -> Result<PathBuf> {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "gguf"))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!(
+            "{} has neither config.json (a Hugging Face model) nor a .gguf file",
+            dir.display()
+        ),
+        many => bail!(
+            "{} holds {} .gguf files and no config.json: name the file to use",
+            dir.display(),
+            many.len()
+        ),
     }
 }
 

@@ -1,7 +1,7 @@
 //! A training job as a TOML file (`attribution-worker train --config job.toml`).
 //!
 //! ```toml
-//! model_dir = "models/tiny-llama"   # config.json, model.safetensors, tokenizer.json
+//! model_dir = "models/tiny-llama"   # config.json, model.safetensors, tokenizer.json; or a .gguf
 //! data = "data/train.jsonl"
 //! output_dir = "runs/1"
 //! cutoff = 512                      # tokens per example, prompt included
@@ -21,9 +21,11 @@
 //! checkpoint_every = 50
 //! ```
 
-use crate::checkpoint::Checkpoint;
+use crate::chat_template::ChatTemplate;
+use crate::checkpoint::ModelWeights;
 use crate::data::{encode, load_tokenizer, read_jsonl, Encoded, Example, SpecialTokens};
 use crate::eval::{evaluate, EvalReport, Generation};
+use crate::gguf;
 use crate::model::Llama;
 use crate::train::{train, Output, TrainConfig, TrainReport};
 use crate::tuning::Method;
@@ -112,18 +114,31 @@ pub struct JobReport {
     pub eval: Option<EvalReport>,
 }
 
-/// A model directory's checkpoint, tokenizer and the token ids around text.
+/// A model to train or evaluate: its weights, tokenizer, the token ids around text and its chat
+/// template.
 pub struct ModelDir {
-    pub checkpoint: Checkpoint,
+    pub checkpoint: ModelWeights,
     pub tokenizer: Tokenizer,
     pub special: SpecialTokens,
+    /// `None` for models without one (most base models).
+    pub chat_template: Option<ChatTemplate>,
 }
 
 impl ModelDir {
-    /// Reads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let checkpoint = Checkpoint::load(dir)?;
-        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
+    /// Opens a GGUF file (tokenizer and chat template from its metadata) or a Hugging Face
+    /// directory: `config.json`, `model.safetensors`, `tokenizer.json`, and the chat template
+    /// from `chat_template.jinja` or `tokenizer_config.json` when present.
+    pub fn load(path: &Path) -> Result<Self> {
+        let checkpoint = ModelWeights::open(path)?;
+        if let Some(file) = checkpoint.gguf() {
+            return Ok(Self {
+                tokenizer: gguf::tokenizer::tokenizer(file)?,
+                special: gguf::tokenizer::special_tokens(file)?,
+                chat_template: gguf::tokenizer::chat_template(file)?,
+                checkpoint,
+            });
+        }
+        let tokenizer = load_tokenizer(&path.join("tokenizer.json"))?;
         let config = &checkpoint.config;
         // Padding is masked out of the loss, so any id will do; Llama has no pad token.
         let special = SpecialTokens {
@@ -131,10 +146,23 @@ impl ModelDir {
             eos: config.eos_token_id,
             pad: config.eos_token_id.unwrap_or(0),
         };
+        let token = |id: Option<u32>| {
+            id.and_then(|id| tokenizer.id_to_token(id))
+                .unwrap_or_default()
+        };
+        let chat_template = match hf_chat_template(path)? {
+            Some(source) => Some(ChatTemplate::new(
+                &source,
+                &token(config.bos_token_id),
+                &token(config.eos_token_id),
+            )?),
+            None => None,
+        };
         Ok(Self {
             checkpoint,
             tokenizer,
             special,
+            chat_template,
         })
     }
 
@@ -209,4 +237,28 @@ impl Job {
         )?;
         Ok(report)
     }
+}
+
+/// A Hugging Face directory's chat template: `chat_template.jinja` (transformers 5), else
+/// `chat_template` in `tokenizer_config.json` (a string, or named templates of which `default`).
+fn hf_chat_template(dir: &Path) -> Result<Option<String>> {
+    let jinja = dir.join("chat_template.jinja");
+    if jinja.exists() {
+        return Ok(Some(std::fs::read_to_string(&jinja)?));
+    }
+    let config = dir.join("tokenizer_config.json");
+    if !config.exists() {
+        return Ok(None);
+    }
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(&config)?)
+        .with_context(|| format!("parsing {}", config.display()))?;
+    Ok(match &config["chat_template"] {
+        serde_json::Value::String(source) => Some(source.clone()),
+        serde_json::Value::Array(named) => named
+            .iter()
+            .find(|t| t["name"] == "default")
+            .and_then(|t| t["template"].as_str())
+            .map(String::from),
+        _ => None,
+    })
 }

@@ -16,11 +16,13 @@
 
 pub mod artifact;
 pub mod bench;
+pub mod chat_template;
 pub mod checkpoint;
 pub mod clipping;
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod gguf;
 pub mod job;
 pub mod layerwise;
 pub mod lora;

@@ -1,11 +1,11 @@
 //! `attribution-worker`: fine-tune, evaluate and benchmark Llama-architecture models.
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Result};
 use attribution_worker::bench::{self, BenchConfig};
 use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::data::read_jsonl;
 use attribution_worker::device;
-use attribution_worker::eval::{evaluate, Generation};
+use attribution_worker::eval::{evaluate, held_out_loss, Generation};
 use attribution_worker::job::{Job, ModelDir};
 use attribution_worker::memory::PeakAllocator;
 use attribution_worker::model::Llama;
@@ -49,6 +49,7 @@ enum Command {
     },
     /// Loss, perplexity and ROUGE of a model (with an optional PEFT adapter) on a JSONL file.
     Eval {
+        /// A Hugging Face model directory or a .gguf file.
         #[arg(long)]
         model_dir: PathBuf,
         #[arg(long)]
@@ -57,6 +58,7 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value_t = 512)]
         cutoff: usize,
+        /// Longest greedy generation scored with ROUGE; 0 skips generation (ROUGE is null).
         #[arg(long, default_value_t = 64)]
         max_new_tokens: usize,
     },
@@ -119,19 +121,30 @@ fn main() -> Result<()> {
             }
             let examples = read_jsonl(&data)?;
             let encoded = dir.encode(&examples, cutoff)?;
-            let generation = Generation {
-                max_new_tokens,
-                eos: dir.special.eos,
-                pad: dir.special.pad,
+            let report = if max_new_tokens == 0 {
+                let loss = held_out_loss(&model, &encoded, 8, dir.special.pad, &device);
+                serde_json::json!({
+                    "loss": loss,
+                    "perplexity": loss.exp(),
+                    "rouge1": null,
+                    "rouge2": null,
+                    "rouge_l": null,
+                })
+            } else {
+                let generation = Generation {
+                    max_new_tokens,
+                    eos: dir.special.eos,
+                    pad: dir.special.pad,
+                };
+                serde_json::to_value(evaluate(
+                    &model,
+                    &dir.tokenizer,
+                    &examples,
+                    &encoded,
+                    generation,
+                    &device,
+                )?)?
             };
-            let report = evaluate(
-                &model,
-                &dir.tokenizer,
-                &examples,
-                &encoded,
-                generation,
-                &device,
-            )?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Merge {
@@ -146,11 +159,10 @@ fn main() -> Result<()> {
                 .merge_adapters()
                 .to_checkpoint(&dir.checkpoint.config)
                 .save(&output_dir, StoredDtype::F32)?;
-            std::fs::copy(
-                model_dir.join("tokenizer.json"),
-                output_dir.join("tokenizer.json"),
-            )
-            .context("copying tokenizer.json")?;
+            // Written from the loaded tokenizer: a GGUF base has no tokenizer.json to copy.
+            dir.tokenizer
+                .save(output_dir.join("tokenizer.json"), true)
+                .map_err(|e| anyhow!("writing tokenizer.json: {e}"))?;
             println!("merged checkpoint written to {}", output_dir.display());
         }
         Command::Bench { config, json } => {

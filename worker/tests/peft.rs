@@ -68,3 +68,107 @@ fn adapter_for_another_model_is_refused() {
         "{err}"
     );
 }
+
+/// `adapter_config.json` as PEFT 0.21 writes it for a model wrapped without a task type.
+fn peft_0_21_config(r: usize, alpha: f64, targets: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "alpha_pattern": {}, "auto_mapping": null, "base_model_name_or_path": "tiny-llama",
+        "bias": "none", "corda_config": null, "eva_config": null, "exclude_modules": null,
+        "fan_in_fan_out": false, "inference_mode": true, "init_lora_weights": true,
+        "layer_replication": null, "layers_pattern": null, "layers_to_transform": null,
+        "loftq_config": {}, "lora_alpha": alpha, "lora_bias": false, "lora_dropout": 0.05,
+        "megatron_config": null, "megatron_core": "megatron.core", "modules_to_save": null,
+        "peft_type": "LORA", "peft_version": "0.21.0", "qalora_group_size": 16, "r": r,
+        "rank_pattern": {}, "revision": null, "target_modules": targets,
+        "target_parameters": null, "task_type": null, "trainable_token_indices": null,
+        "use_dora": false, "use_qalora": false, "use_rslora": false
+    })
+}
+
+#[test]
+fn peft_0_21_adapters_load_and_options_we_cannot_honour_are_named() {
+    let dir = model_dir();
+    let device = Device::default();
+    let lora = LoraConfig::new(2, 4.0).with_targets(vec!["q_proj".into(), "v_proj".into()]);
+    let model = load_with_trained_adapters(dir.path(), &lora, &device);
+    let out = tempfile::tempdir().unwrap();
+    peft::save_adapter(&model, &lora, None, out.path()).unwrap();
+    let write = |config: &serde_json::Value| {
+        std::fs::write(
+            out.path().join(peft::CONFIG_FILE),
+            serde_json::to_vec_pretty(config).unwrap(),
+        )
+        .unwrap();
+    };
+    let load_err = || {
+        let err = peft::load_adapter(load(dir.path(), &Method::Full, &device), out.path())
+            .expect_err("refused");
+        format!("{err:#}")
+    };
+
+    let config = peft_0_21_config(2, 4.0, &["v_proj", "q_proj"]);
+    write(&config);
+    let (loaded, read) =
+        peft::load_adapter(load(dir.path(), &Method::Full, &device), out.path()).unwrap();
+    assert_eq!((read.rank, read.alpha), (2, 4.0));
+    assert!(max_abs_diff(&logits(&model, &device), &logits(&loaded, &device)) < 1e-6);
+
+    for (field, value, named) in [
+        ("use_dora", serde_json::json!(true), "use_dora = true"),
+        ("use_rslora", serde_json::json!(true), "use_rslora = true"),
+        (
+            "layers_to_transform",
+            serde_json::json!([0]),
+            "layers_to_transform = [0]",
+        ),
+        (
+            "rank_pattern",
+            serde_json::json!({"q_proj": 4}),
+            "rank_pattern",
+        ),
+        (
+            "alpha_pattern",
+            serde_json::json!({"q_proj": 8}),
+            "alpha_pattern",
+        ),
+        (
+            "modules_to_save",
+            serde_json::json!(["lm_head"]),
+            "modules_to_save",
+        ),
+        (
+            "fan_in_fan_out",
+            serde_json::json!(true),
+            "fan_in_fan_out = true",
+        ),
+        ("bias", serde_json::json!("lora_only"), "bias = `lora_only`"),
+        (
+            "init_lora_weights",
+            serde_json::json!("pissa"),
+            "init_lora_weights = `pissa`",
+        ),
+        (
+            "task_type",
+            serde_json::json!("SEQ_CLS"),
+            "task_type `SEQ_CLS`",
+        ),
+        (
+            "target_modules",
+            serde_json::json!(".*proj"),
+            "target_modules regex `.*proj`",
+        ),
+    ] {
+        let mut refused = config.clone();
+        refused[field] = value;
+        write(&refused);
+        let err = load_err();
+        assert!(err.contains(named), "{field}: {err}");
+    }
+
+    // "all-linear" names every projection; this adapter has only two, so the rest are missing.
+    let mut all = config.clone();
+    all["target_modules"] = serde_json::json!("all-linear");
+    write(&all);
+    let err = load_err();
+    assert!(err.contains("adapter has no tensor"), "{err}");
+}

@@ -1,36 +1,154 @@
-//! The model's hyper-parameters, read from a Hugging Face `config.json`, and the checkpoint
-//! layout they imply.
+//! The model's hyper-parameters, read from a Hugging Face `config.json` (as transformers 4 or
+//! 5 writes it) or GGUF metadata, and the checkpoint layout they imply.
 
 use crate::lora::TargetModule;
-use anyhow::{ensure, Result};
+use anyhow::{bail, ensure, Result};
 use serde::{Deserialize, Serialize};
 
 /// The fields of a Hugging Face Llama `config.json` this model reads.
+///
+/// Written in the transformers 4 form (top-level `rope_theta`), which transformers 5 still
+/// reads. Reading accepts both: transformers 5 moves the RoPE settings into
+/// `rope_parameters: {rope_theta, rope_type}`. Options that change the computation and that
+/// this model does not implement (RoPE scaling, projection biases, another activation) are
+/// refused by name rather than ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "HfConfig")]
 pub struct LlamaConfig {
-    #[serde(default = "default_model_type")]
     pub model_type: String,
     pub vocab_size: usize,
     pub hidden_size: usize,
     pub intermediate_size: usize,
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
-    #[serde(default)]
     pub num_key_value_heads: Option<usize>,
-    #[serde(default)]
     pub head_dim: Option<usize>,
-    #[serde(default = "default_eps")]
     pub rms_norm_eps: f64,
-    #[serde(default = "default_theta")]
     pub rope_theta: f64,
-    #[serde(default = "default_positions")]
     pub max_position_embeddings: usize,
-    #[serde(default)]
     pub tie_word_embeddings: bool,
-    #[serde(default)]
     pub bos_token_id: Option<u32>,
-    #[serde(default)]
+    /// The first id when `config.json` lists several.
     pub eos_token_id: Option<u32>,
+}
+
+/// `config.json` as written, before its variants are reconciled.
+#[derive(Deserialize)]
+struct HfConfig {
+    #[serde(default = "default_model_type")]
+    model_type: String,
+    vocab_size: usize,
+    hidden_size: usize,
+    intermediate_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    #[serde(default)]
+    num_key_value_heads: Option<usize>,
+    #[serde(default)]
+    head_dim: Option<usize>,
+    #[serde(default = "default_eps")]
+    rms_norm_eps: f64,
+    /// transformers 4.
+    #[serde(default)]
+    rope_theta: Option<f64>,
+    /// transformers 4.
+    #[serde(default)]
+    rope_scaling: Option<RopeParameters>,
+    /// transformers 5.
+    #[serde(default)]
+    rope_parameters: Option<RopeParameters>,
+    #[serde(default = "default_positions")]
+    max_position_embeddings: usize,
+    #[serde(default)]
+    tie_word_embeddings: bool,
+    #[serde(default)]
+    bos_token_id: Option<TokenIds>,
+    #[serde(default)]
+    eos_token_id: Option<TokenIds>,
+    #[serde(default)]
+    attention_bias: bool,
+    #[serde(default)]
+    mlp_bias: bool,
+    #[serde(default)]
+    hidden_act: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RopeParameters {
+    #[serde(default)]
+    rope_theta: Option<f64>,
+    /// transformers 4's `rope_scaling` may spell it `type`.
+    #[serde(default, alias = "type")]
+    rope_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TokenIds {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl TokenIds {
+    fn first(self) -> Option<u32> {
+        match self {
+            TokenIds::One(id) => Some(id),
+            TokenIds::Many(ids) => ids.first().copied(),
+        }
+    }
+}
+
+impl TryFrom<HfConfig> for LlamaConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(raw: HfConfig) -> Result<Self> {
+        for (field, rope) in [
+            ("rope_parameters", &raw.rope_parameters),
+            ("rope_scaling", &raw.rope_scaling),
+        ] {
+            if let Some(kind) = rope.as_ref().and_then(|r| r.rope_type.as_deref()) {
+                if kind != "default" {
+                    bail!("{field}.rope_type `{kind}` (RoPE scaling) is not supported; only `default` is");
+                }
+            }
+        }
+        for (field, set) in [
+            ("attention_bias", raw.attention_bias),
+            ("mlp_bias", raw.mlp_bias),
+        ] {
+            ensure!(
+                !set,
+                "{field} = true is not supported (the projections have no bias)"
+            );
+        }
+        if let Some(act) = raw.hidden_act.as_deref() {
+            ensure!(
+                act == "silu",
+                "hidden_act `{act}` is not supported (expected `silu`)"
+            );
+        }
+        let rope_theta = raw
+            .rope_parameters
+            .and_then(|r| r.rope_theta)
+            .or(raw.rope_theta)
+            .unwrap_or_else(default_theta);
+        Ok(Self {
+            model_type: raw.model_type,
+            vocab_size: raw.vocab_size,
+            hidden_size: raw.hidden_size,
+            intermediate_size: raw.intermediate_size,
+            num_hidden_layers: raw.num_hidden_layers,
+            num_attention_heads: raw.num_attention_heads,
+            num_key_value_heads: raw.num_key_value_heads,
+            head_dim: raw.head_dim,
+            rms_norm_eps: raw.rms_norm_eps,
+            rope_theta,
+            max_position_embeddings: raw.max_position_embeddings,
+            tie_word_embeddings: raw.tie_word_embeddings,
+            bos_token_id: raw.bos_token_id.and_then(TokenIds::first),
+            eos_token_id: raw.eos_token_id.and_then(TokenIds::first),
+        })
+    }
 }
 
 fn default_model_type() -> String {

@@ -15,7 +15,7 @@ pub use projection::{BaseWeight, PackedWeight, Projection};
 pub use rms_norm::RmsNorm;
 pub use rope::RotaryEmbedding;
 
-use crate::checkpoint::{Checkpoint, HostTensor};
+use crate::checkpoint::{Checkpoint, HostTensor, WeightSource};
 use crate::lora::TargetModule;
 use crate::nf4::Nf4Matrix;
 use crate::tuning::Method;
@@ -94,12 +94,16 @@ impl Llama {
     /// Builds the model from a checkpoint, setting up `method`'s trainable parameters: all of
     /// them for full fine-tuning; adapters or prefixes over a frozen (for QLoRA, NF4) base
     /// otherwise.
+    ///
+    /// Tensors are read from `checkpoint` one at a time, so for QLoRA a source that decodes on
+    /// demand (GGUF) never holds the base in `f32`: each projection is packed to NF4 and its
+    /// `f32` values dropped before the next is read.
     pub fn from_checkpoint(
-        checkpoint: &Checkpoint,
+        checkpoint: &impl WeightSource,
         method: &Method,
         device: &Device,
     ) -> Result<Self> {
-        let config = &checkpoint.config;
+        let config = checkpoint.config();
         config.validate()?;
         let train_base = matches!(method, Method::Full);
         let targets = method
@@ -110,7 +114,7 @@ impl Llama {
         let norm = |name: String| -> Result<RmsNorm> {
             Ok(RmsNorm {
                 gamma: host_param(
-                    checkpoint.tensor(&name, &[config.hidden_size])?,
+                    &checkpoint.read(&name, &[config.hidden_size])?,
                     train_base,
                     device,
                 ),
@@ -123,7 +127,7 @@ impl Llama {
             let projection = |target: TargetModule| -> Result<Projection> {
                 let [d_in, d_out] = config.projection_shape(target);
                 let name = format!("{}.weight", projection_path(layer, target));
-                let weight = checkpoint.tensor(&name, &[d_out, d_in])?.transposed();
+                let weight = checkpoint.read(&name, &[d_out, d_in])?.transposed();
                 let base = match method {
                     Method::Qlora(_) => BaseWeight::Nf4(PackedWeight::new(
                         Nf4Matrix::quantize(&weight.values, [d_in, d_out])?,
@@ -171,7 +175,7 @@ impl Llama {
         } else {
             Some(host_param(
                 &checkpoint
-                    .tensor("lm_head.weight", &embed_shape)?
+                    .read("lm_head.weight", &embed_shape)?
                     .transposed(),
                 train_base,
                 device,
@@ -179,7 +183,7 @@ impl Llama {
         };
         Ok(Self {
             embed_tokens: host_param(
-                checkpoint.tensor("model.embed_tokens.weight", &embed_shape)?,
+                &checkpoint.read("model.embed_tokens.weight", &embed_shape)?,
                 train_base,
                 device,
             ),

@@ -1,0 +1,112 @@
+//! QLoRA from a 4-bit GGUF never holds the base model in `f32`: each projection is decoded,
+//! packed to NF4 and dropped before the next is read. Measured with the counting allocator
+//! (its own test binary, so no other test's allocations are counted).
+
+use attribution_worker::checkpoint::{Checkpoint, WeightSource};
+use attribution_worker::gguf::{GgmlType, GgufLlama, GgufWriter, Value};
+use attribution_worker::lora::LoraConfig;
+use attribution_worker::memory::PeakAllocator;
+use attribution_worker::model::{Llama, LlamaConfig};
+use attribution_worker::tuning::Method;
+use burn::tensor::Device;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+
+#[global_allocator]
+static ALLOCATOR: PeakAllocator = PeakAllocator::new();
+
+/// Hidden 256, SwiGLU 1024, 4 layers: 16 MiB of projections in `f32`, stored as Q4_0.
+fn write_q4_0_model(path: &std::path::Path) -> LlamaConfig {
+    let config = LlamaConfig::small(64, 256, 1024, 4, 4, 4);
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut w = GgufWriter::new();
+    let u32_value = |v: usize| Value::U32(v as u32);
+    w.metadata("general.architecture", Value::String("llama".into()))
+        .metadata("llama.block_count", u32_value(config.num_hidden_layers))
+        .metadata("llama.embedding_length", u32_value(config.hidden_size))
+        .metadata(
+            "llama.feed_forward_length",
+            u32_value(config.intermediate_size),
+        )
+        .metadata(
+            "llama.attention.head_count",
+            u32_value(config.num_attention_heads),
+        )
+        .metadata("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5))
+        .metadata("llama.vocab_size", u32_value(config.vocab_size))
+        .metadata("llama.context_length", u32_value(64));
+    for (name, shape) in config.tensor_shapes() {
+        let gguf = attribution_worker::gguf::llama::gguf_name(&name).unwrap();
+        let len: usize = shape.iter().product();
+        if shape.len() == 1 {
+            w.f32_tensor(&gguf, &shape, &vec![1.0; len]).unwrap();
+            continue;
+        }
+        let scale = half::f16::from_f32(0.01).to_le_bytes();
+        let bytes: Vec<u8> = (0..len / 32)
+            .flat_map(|_| {
+                let mut block = scale.to_vec();
+                block.extend((0..16).map(|_| rng.random::<u8>()));
+                block
+            })
+            .collect();
+        w.tensor(&gguf, &shape, GgmlType::Q4_0, bytes).unwrap();
+    }
+    w.write(path).unwrap();
+    config
+}
+
+#[test]
+fn qlora_from_a_4_bit_gguf_streams_the_base_into_nf4() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q4_0.gguf");
+    let config = write_q4_0_model(&path);
+    let projections_f32: usize = config
+        .tensor_shapes()
+        .iter()
+        .filter(|(name, _)| name.contains("_proj"))
+        .map(|(_, shape)| 4 * shape.iter().product::<usize>())
+        .sum();
+    let device = Device::default();
+    let qlora = Method::Qlora(LoraConfig::new(4, 8.0));
+    let gguf = GgufLlama::open(&path).unwrap();
+
+    let before = ALLOCATOR.reset_peak();
+    let model = Llama::from_checkpoint(&gguf, &qlora, &device).unwrap();
+    let streamed = ALLOCATOR.peak() - before;
+    assert!(model.is_quantized());
+    drop(model);
+
+    // The same build after decoding every tensor first, as a Hugging Face directory is held.
+    let before = ALLOCATOR.reset_peak();
+    let tensors: BTreeMap<_, _> = config
+        .tensor_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let tensor = gguf.read(&name, &shape).unwrap();
+            (name, tensor)
+        })
+        .collect();
+    let decoded = Checkpoint {
+        config: config.clone(),
+        tensors,
+    };
+    let model = Llama::from_checkpoint(&decoded, &qlora, &device).unwrap();
+    let whole = ALLOCATOR.peak() - before;
+    drop(model);
+
+    let mib = |bytes: usize| bytes as f64 / (1 << 20) as f64;
+    eprintln!(
+        "projections in f32: {:.1} MiB; QLoRA build peak streamed from GGUF {:.1} MiB, \
+         after decoding the whole file {:.1} MiB",
+        mib(projections_f32),
+        mib(streamed),
+        mib(whole)
+    );
+    assert!(
+        streamed < projections_f32 / 2,
+        "streamed peak {streamed} bytes, f32 projections {projections_f32}"
+    );
+    assert!(whole > projections_f32, "whole-file peak {whole}");
+}
