@@ -3,8 +3,9 @@
 //! Following one training job through the modules:
 //!
 //! - [`job`]: the TOML job file, and running it end to end.
-//! - [`checkpoint`], [`data`]: a Hugging Face model directory (`config.json`,
-//!   `model.safetensors`, `tokenizer.json`) and JSONL training rows.
+//! - [`checkpoint`], [`gguf`], [`chat_template`], [`data`]: model weights from a Hugging Face
+//!   directory (`config.json`, `model.safetensors`, `tokenizer.json`) or a GGUF file, chat
+//!   templates, and JSONL training rows.
 //! - [`model`]: the Llama causal LM, built from a checkpoint for one [`tuning::Method`].
 //! - [`lora`], [`nf4`], [`ptuning`]: LoRA adapters, NF4 storage for QLoRA, P-tuning v2 prefixes.
 //! - [`train`], [`layerwise`], [`clipping`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs;
