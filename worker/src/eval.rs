@@ -7,11 +7,11 @@ use crate::rouge::mean_fmeasures;
 use crate::train::masked_loss;
 use anyhow::{anyhow, Result};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 /// Evaluation results; ROUGE values are F-measures in percent.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct EvalReport {
     pub loss: f64,
     pub perplexity: f64,

@@ -20,6 +20,7 @@ pub mod bench;
 pub mod chat_template;
 pub mod checkpoint;
 pub mod clipping;
+pub mod daemon;
 pub mod data;
 pub mod device;
 pub mod eval;

@@ -3,6 +3,7 @@
 use anyhow::{anyhow, Result};
 use attribution_worker::bench::{self, BenchConfig};
 use attribution_worker::checkpoint::StoredDtype;
+use attribution_worker::daemon::cli;
 use attribution_worker::data::read_jsonl;
 use attribution_worker::device;
 use attribution_worker::eval::{evaluate, held_out_loss, Generation};
@@ -10,6 +11,7 @@ use attribution_worker::job::{Job, ModelDir};
 use attribution_worker::memory::PeakAllocator;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
+use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -71,6 +73,27 @@ enum Command {
         #[arg(long)]
         output_dir: PathBuf,
     },
+    /// Operator keys (sr25519): generate a key file or show a key's public half.
+    Key {
+        #[command(subcommand)]
+        command: cli::KeyCommand,
+    },
+    /// Base models: what the chain registers of one.
+    Model {
+        #[command(subcommand)]
+        command: cli::ModelCommand,
+    },
+    /// The operator daemon: registers when asked, claims training jobs it can serve, trains,
+    /// proves, uploads the adapter and settles; serves GET /health and GET /status.
+    Run(cli::RunArgs),
+    /// Re-run a proven job's evaluation from public data and check the figures its proof
+    /// committed to; optionally challenge the proof when they do not hold.
+    Verify(cli::VerifyArgs),
+    /// A small random model and the rows of its synthetic task, for tests and trying things out.
+    Synthetic {
+        #[command(subcommand)]
+        command: SyntheticCommand,
+    },
     /// Measure every tuning method side by side on one synthetic model and task.
     Bench {
         #[command(flatten)]
@@ -78,6 +101,24 @@ enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyntheticCommand {
+    /// Write a random model directory (config.json, model.safetensors, tokenizer.json).
+    Model {
+        #[arg(long)]
+        output_dir: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Print `count` JSONL rows of the synthetic task.
+    Rows {
+        #[arg(long, default_value_t = 32)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -165,6 +206,32 @@ fn main() -> Result<()> {
                 .map_err(|e| anyhow!("writing tokenizer.json: {e}"))?;
             println!("merged checkpoint written to {}", output_dir.display());
         }
+        Command::Key { command } => cli::key(command)?,
+        Command::Model { command } => cli::model(command)?,
+        Command::Run(args) => tokio_runtime()?.block_on(cli::run(args, select(true)))?,
+        Command::Verify(args) => {
+            tokio_runtime()?.block_on(cli::verify_command(args, select(true)))?
+        }
+        Command::Synthetic { command } => match command {
+            SyntheticCommand::Model { output_dir, seed } => {
+                synthetic::TASK.write_model_dir(
+                    synthetic::TASK.config(32, 64, 2, 4, 2),
+                    seed,
+                    StoredDtype::F32,
+                    &output_dir,
+                )?;
+                println!("{}", output_dir.display());
+            }
+            SyntheticCommand::Rows { count, seed } => {
+                for example in synthetic::TASK.examples(count, seed) {
+                    let row = serde_json::json!({
+                        "prompt": example.prompt,
+                        "completion": example.completion,
+                    });
+                    println!("{row}");
+                }
+            }
+        },
         Command::Bench { config, json } => {
             let report = bench::run(&config, &ALLOCATOR, &select(true))?;
             if let Some(path) = json {
@@ -174,4 +241,10 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -24,6 +24,14 @@ pub const BOS: u32 = 1;
 pub const EOS: u32 = 2;
 const SPECIALS: [&str; 5] = ["<pad>", "<s>", "</s>", "<unk>", "="];
 
+/// The task of the `synthetic` command and the tests: 24 words, three to a prompt.
+pub const TASK: SyntheticTask = SyntheticTask {
+    words: 24,
+    prompt_words: 3,
+    multiplier: 7,
+    shift: 3,
+};
+
 /// The translation task over `words` content words.
 #[derive(Debug, Clone, Copy)]
 pub struct SyntheticTask {

@@ -172,6 +172,21 @@ impl<'a> Trainer<'a> {
         })
     }
 
+    /// Continues a run that stopped after `steps_done` optimizer steps, its parameters restored
+    /// from a checkpoint: the data order and the learning-rate schedule pick up where they
+    /// were. AdamW's moment estimates start again from zero (a warm restart).
+    pub fn resume_at(&mut self, steps_done: usize) {
+        for _ in 0..steps_done * self.config.grad_accumulation {
+            self.sampler.pick(self.config.batch_size);
+        }
+        self.steps_done = steps_done;
+    }
+
+    /// Optimizer steps done so far.
+    pub fn steps_done(&self) -> usize {
+        self.steps_done
+    }
+
     /// The model as trained so far.
     pub fn model(&self) -> &Llama {
         self.model.as_ref().expect("present between steps")
@@ -282,14 +297,24 @@ struct Sampler<'a> {
 
 impl Sampler<'_> {
     fn next(&mut self, batch_size: usize, device: &Device) -> Batch {
+        let picked: Vec<&Encoded> = self
+            .pick(batch_size)
+            .into_iter()
+            .map(|i| &self.examples[i])
+            .collect();
+        make_batch(&picked, self.pad, device)
+    }
+
+    /// The indexes of the next `batch_size` examples.
+    fn pick(&mut self, batch_size: usize) -> Vec<usize> {
         let mut picked = Vec::with_capacity(batch_size);
         while picked.len() < batch_size {
             if self.order.is_empty() {
                 self.order = (0..self.examples.len()).collect();
                 self.order.shuffle(&mut self.rng);
             }
-            picked.push(&self.examples[self.order.pop().expect("refilled above")]);
+            picked.push(self.order.pop().expect("refilled above"));
         }
-        make_batch(&picked, self.pad, device)
+        picked
     }
 }

@@ -6,18 +6,13 @@ use attribution_worker::checkpoint::{Checkpoint, StoredDtype};
 use attribution_worker::data::{encode, load_tokenizer, Encoded, SpecialTokens};
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::{Llama, LlamaConfig};
-use attribution_worker::synthetic::{SyntheticTask, BOS, EOS, PAD};
+use attribution_worker::synthetic::{BOS, EOS, PAD};
 use attribution_worker::train::{train, Output, TrainConfig, TrainReport};
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::path::Path;
 
-pub const TASK: SyntheticTask = SyntheticTask {
-    words: 24,
-    prompt_words: 3,
-    multiplier: 7,
-    shift: 3,
-};
+pub use attribution_worker::synthetic::TASK;
 
 /// Grouped-query attention (4 query heads over 2 key/value heads), untied head.
 pub fn config() -> LlamaConfig {

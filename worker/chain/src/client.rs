@@ -1,0 +1,360 @@
+//! A connection to an `attribution-node`: runtime API queries at the finalized head,
+//! transactions waited on until finalized, and the node's content store over RPC.
+
+use crate::runtime;
+use anyhow::{anyhow, Context, Result};
+use attribution_primitives::{
+    compute::{Endpoint, Hardware, JobInfo, OperatorInfo, SignedTrainingProof},
+    models::ModelWithLineage,
+    AccountId, Balance, BlockNumber, DatanetId, Hash, JobId, ModelId, VersionIndex,
+};
+use serde::Deserialize;
+use sp_core::sr25519;
+use std::time::Duration;
+use subxt::{
+    rpcs::{rpc_params, RpcClient},
+    utils::Static,
+    OnlineClient, SubstrateConfig,
+};
+use subxt_signer::sr25519::Keypair;
+
+/// A job as the chain reports it.
+pub type Job = JobInfo<AccountId, Balance, BlockNumber>;
+/// A model with its lineage.
+pub type Model = ModelWithLineage<AccountId, Balance, BlockNumber>;
+
+/// Largest RPC message the client sends or accepts: an adapter upload travels as hex.
+const MAX_MESSAGE_BYTES: u32 = 512 * 1024 * 1024;
+/// How long a transaction may take from submission to finality.
+const FINALITY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Why a chain operation failed, so callers can tell a refusal from a node that went away.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The runtime refused the transaction (`Pallet::Error`).
+    #[error("the chain refused the transaction: {0}")]
+    Dispatch(String),
+    /// The node's RPC answered with an error.
+    #[error("{method} failed: {message} (code {code})")]
+    Rpc {
+        method: String,
+        code: i32,
+        message: String,
+    },
+    /// The node could not be reached or the connection dropped; worth retrying.
+    #[error("node unreachable: {0}")]
+    Connection(String),
+}
+
+impl ChainError {
+    /// Whether the same request may succeed later (the node was unreachable).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Connection(_))
+    }
+
+    /// The runtime error's name (`Compute::JobNotOpen`), for a refused transaction.
+    pub fn dispatch_error(&self) -> Option<&str> {
+        match self {
+            Self::Dispatch(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+fn connection(error: impl std::fmt::Display) -> anyhow::Error {
+    ChainError::Connection(error.to_string()).into()
+}
+
+/// One blob of a datanet version (`datanets_version`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestBlob {
+    pub contribution: u64,
+    pub hash: Hash,
+    pub size: u64,
+}
+
+/// A published version's blobs in Merkle leaf order (`datanets_version`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionManifest {
+    pub merkle_root: Hash,
+    pub blobs: Vec<ManifestBlob>,
+}
+
+/// A connected node.
+#[derive(Clone)]
+pub struct Chain {
+    client: OnlineClient<SubstrateConfig>,
+    rpc: RpcClient,
+    genesis: Hash,
+    url: String,
+}
+
+impl Chain {
+    /// Connects to the node at `url` (`ws://` or `wss://`).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+            .max_request_size(MAX_MESSAGE_BYTES)
+            .max_response_size(MAX_MESSAGE_BYTES)
+            .request_timeout(Duration::from_secs(300))
+            .build(url)
+            .await
+            .map_err(|e| connection(format!("{url}: {e}")))?;
+        let rpc = RpcClient::new(ws);
+        let client = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
+            .await
+            .map_err(|e| connection(format!("{url}: {e}")))?;
+        let genesis = Hash::from(client.genesis_hash().0);
+        Ok(Self {
+            client,
+            rpc,
+            genesis,
+            url: url.to_string(),
+        })
+    }
+
+    /// Connects, retrying with exponential backoff (1 s doubling to 30 s) for up to `patience`.
+    pub async fn connect_with_retry(url: &str, patience: Duration) -> Result<Self> {
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_secs(1);
+        loop {
+            match Self::connect(url).await {
+                Ok(chain) => return Ok(chain),
+                Err(error) if started.elapsed() + delay < patience => {
+                    tracing::warn!(%url, retry_in = ?delay, "cannot reach the node: {error:#}");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The chain's genesis block hash: proofs are signed for it.
+    pub fn genesis(&self) -> Hash {
+        self.genesis
+    }
+
+    /// The number of the latest finalized block.
+    pub async fn finalized_number(&self) -> Result<BlockNumber> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        Ok(BlockNumber::try_from(at.block_number())?)
+    }
+
+    /// Waits for the next finalized block after `after` (polling every second) and returns its number.
+    pub async fn next_finalized(&self, after: BlockNumber) -> Result<BlockNumber> {
+        loop {
+            let now = self.finalized_number().await?;
+            if now > after {
+                return Ok(now);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn call_api<P: subxt::runtime_apis::Payload>(&self, payload: P) -> Result<P::ReturnType> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        at.runtime_apis()
+            .call(payload)
+            .await
+            .map_err(|e| connection(format!("runtime API: {e}")))
+    }
+
+    /// A registered operator.
+    pub async fn operator(&self, who: &AccountId) -> Result<Option<OperatorInfo<Balance>>> {
+        let who = subxt::utils::AccountId32(*who.as_ref());
+        let answer = self
+            .call_api(runtime::runtime_apis().compute_api().operator(who))
+            .await?;
+        Ok(answer.map(|Static(info)| info))
+    }
+
+    /// A job that is open, claimed, proven or challenged.
+    pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
+        let answer = self
+            .call_api(runtime::runtime_apis().compute_api().job(id))
+            .await?;
+        Ok(answer.map(|Static(job)| job))
+    }
+
+    /// Up to `max` open jobs, lowest ids first from `from`.
+    pub async fn open_jobs(&self, from: JobId, max: u32) -> Result<Vec<(JobId, Job)>> {
+        let answer = self
+            .call_api(runtime::runtime_apis().compute_api().open_jobs(from, max))
+            .await?;
+        Ok(answer
+            .into_iter()
+            .map(|(id, Static(job))| (id, job))
+            .collect())
+    }
+
+    /// A model with its lineage.
+    pub async fn model(&self, id: ModelId) -> Result<Option<Model>> {
+        let answer = self
+            .call_api(runtime::runtime_apis().models_api().model(id))
+            .await?;
+        Ok(answer.map(|Static(model)| model))
+    }
+
+    /// Free OPEN of `who`.
+    pub async fn free_balance(&self, who: &AccountId) -> Result<Balance> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let account = subxt::utils::AccountId32(*who.as_ref());
+        let info = at
+            .storage()
+            .fetch(runtime::storage().system().account(), (account,))
+            .await
+            .map_err(connection)?
+            .decode()
+            .map_err(|e| anyhow!("decoding System.Account: {e}"))?;
+        Ok(info.data.free)
+    }
+
+    /// Signs `call` with `signer`, submits it and waits until it is finalized; a dispatch error
+    /// comes back as [`ChainError::Dispatch`].
+    pub async fn submit<Call: subxt::transactions::Payload>(
+        &self,
+        signer: &Keypair,
+        call: &Call,
+    ) -> Result<subxt::extrinsics::ExtrinsicEvents<SubstrateConfig>> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let progress = at
+            .transactions()
+            .sign_and_submit_then_watch_default(call, signer)
+            .await
+            .map_err(|e| ChainError::Dispatch(format!("the pool refused it: {e}")))?;
+        let events = tokio::time::timeout(FINALITY_TIMEOUT, progress.wait_for_finalized_success())
+            .await
+            .map_err(|_| connection(format!("not finalized within {FINALITY_TIMEOUT:?}")))?;
+        events.map_err(|e| dispatch_error(&e).into())
+    }
+
+    /// `Compute::register_operator`.
+    pub async fn register_operator(
+        &self,
+        signer: &Keypair,
+        worker_key: sr25519::Public,
+        hardware: Hardware,
+        endpoint: Endpoint,
+        stake: Balance,
+    ) -> Result<()> {
+        let call = runtime::transactions().compute().register_operator(
+            worker_key.0,
+            Static(hardware),
+            runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
+                endpoint.into_inner(),
+            ),
+            stake,
+        );
+        self.submit(signer, &call).await.map(drop)
+    }
+
+    /// `Compute::claim_job`.
+    pub async fn claim_job(&self, signer: &Keypair, job: JobId) -> Result<()> {
+        let call = runtime::transactions().compute().claim_job(job);
+        self.submit(signer, &call).await.map(drop)
+    }
+
+    /// `Compute::submit_training_proof`.
+    pub async fn submit_training_proof(
+        &self,
+        signer: &Keypair,
+        proof: SignedTrainingProof,
+    ) -> Result<()> {
+        let call = runtime::transactions()
+            .compute()
+            .submit_training_proof(Static(proof));
+        self.submit(signer, &call).await.map(drop)
+    }
+
+    /// `Compute::settle`; returns what the operator was paid.
+    pub async fn settle(&self, signer: &Keypair, job: JobId) -> Result<Balance> {
+        let call = runtime::transactions().compute().settle(job);
+        let events = self.submit(signer, &call).await?;
+        let settled = events
+            .find_first::<runtime::compute::events::JobSettled>()
+            .context("settle finalized without a JobSettled event")?
+            .map_err(|e| anyhow!("decoding JobSettled: {e}"))?;
+        Ok(settled.operator_paid)
+    }
+
+    /// `Compute::challenge` with `evidence` (hash of the case made off chain).
+    pub async fn challenge(&self, signer: &Keypair, job: JobId, evidence: Hash) -> Result<()> {
+        let call = runtime::transactions().compute().challenge(job, evidence);
+        self.submit(signer, &call).await.map(drop)
+    }
+
+    /// Calls a node RPC method; an error answer comes back as [`ChainError::Rpc`].
+    pub async fn rpc<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: subxt::rpcs::client::RpcParams,
+    ) -> Result<T> {
+        self.rpc.request(method, params).await.map_err(|error| {
+            match error {
+                subxt::rpcs::Error::User(user) => ChainError::Rpc {
+                    method: method.to_string(),
+                    code: user.code,
+                    message: user.message,
+                },
+                other => ChainError::Connection(format!("{method}: {other}")),
+            }
+            .into()
+        })
+    }
+
+    /// `datanets_version`: the manifest of a published version.
+    pub async fn version_manifest(
+        &self,
+        datanet: DatanetId,
+        version: VersionIndex,
+    ) -> Result<VersionManifest> {
+        self.rpc("datanets_version", rpc_params![datanet, version])
+            .await
+    }
+
+    /// `datanets_get`: a stored blob, by its blake2-256 hash (not yet verified: see callers).
+    pub async fn blob(&self, hash: Hash) -> Result<Vec<u8>> {
+        let hex: String = self
+            .rpc("datanets_get", rpc_params![format!("{hash:?}")])
+            .await?;
+        decode_hex(&hex)
+    }
+
+    /// `artifacts_get`: a hyper-parameters file or an adapter, by its blake2-256 hash (not yet
+    /// verified: see callers).
+    pub async fn artifact(&self, hash: Hash) -> Result<Vec<u8>> {
+        let hex: String = self
+            .rpc("artifacts_get", rpc_params![format!("{hash:?}")])
+            .await?;
+        decode_hex(&hex)
+    }
+
+    /// `artifacts_upload`: stores a hyper-parameters file or an adapter the chain announced.
+    pub async fn upload_artifact(&self, bytes: &[u8]) -> Result<serde_json::Value> {
+        self.rpc(
+            "artifacts_upload",
+            rpc_params![format!("0x{}", hex::encode(bytes))],
+        )
+        .await
+    }
+}
+
+/// `0x`-prefixed hex to bytes.
+pub fn decode_hex(text: &str) -> Result<Vec<u8>> {
+    let digits = text
+        .strip_prefix("0x")
+        .context("expected 0x-prefixed hex")?;
+    Ok(hex::decode(digits)?)
+}
+
+/// The runtime error's `Pallet::Error` name when there is one, else subxt's description.
+fn dispatch_error(error: &subxt::error::TransactionFinalizedSuccessError) -> ChainError {
+    ChainError::Dispatch(error.to_string())
+}

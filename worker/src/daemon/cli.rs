@@ -1,0 +1,266 @@
+//! The operator's commands: `key`, `run` and `verify`.
+
+use crate::artifact::blake2b_256;
+use crate::daemon::model_cache::ModelCache;
+use crate::daemon::verify::{verify, Tolerance};
+use crate::daemon::{parse_open, DaemonConfig};
+use crate::job::ModelDir;
+use anyhow::{bail, Context, Result};
+use attribution_primitives::cid::cid_v1;
+use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
+use attribution_primitives::{Hash, JobId, ModelId};
+use attribution_worker_chain::keys::{PublicInfo, Secret};
+use attribution_worker_chain::Chain;
+use burn::tensor::Device;
+use clap::{Args, Subcommand};
+use sp_core::Pair as _;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The default base-model cache (where `scripts/fetch-model` puts SmolLM2).
+fn default_models() -> PathBuf {
+    cache_dir().join("models")
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".cache/attribution-chain")
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Generate an sr25519 key into a new file (mode 0600); prints only its public key and address.
+    Generate {
+        /// The key file to create (never overwritten).
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Print the public key and SS58 address of a key (a file or a secret URI such as `//Alice`).
+    Inspect { key: String },
+}
+
+/// `attribution-worker key …`.
+pub fn key(command: KeyCommand) -> Result<()> {
+    let secret = match command {
+        KeyCommand::Generate { output } => Secret::generate(&output)?,
+        KeyCommand::Inspect { key } => Secret::parse(&key)?,
+    };
+    let info = PublicInfo::of(&secret.pair()?.public());
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The node's WebSocket RPC URL.
+    #[arg(long, default_value = "ws://127.0.0.1:9944")]
+    pub node: String,
+    /// Where base models are found by their registered weights hash (`.gguf` files or Hugging
+    /// Face directories).
+    #[arg(long, default_value_os_t = default_models())]
+    pub models: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// The operator account: a key file or a secret URI (`//Alice` on a dev chain). It signs
+    /// transactions, holds the stake and is paid.
+    #[arg(long)]
+    pub account: String,
+    /// The worker's signing key (file or secret URI), registered with the operator.
+    #[arg(long)]
+    pub worker_key: String,
+    /// Survives restarts: fetched data, checkpoints and results of each job.
+    #[arg(long, default_value_os_t = cache_dir().join("worker"))]
+    pub state_dir: PathBuf,
+    /// Address of the HTTP API (`GET /health`, `GET /status`).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub http: SocketAddr,
+    /// Register the operator with this stake (in OPEN) if it is not registered yet.
+    #[arg(long, value_parser = parse_open)]
+    pub register_stake: Option<u128>,
+    /// The inference endpoint registered with the operator (default: the HTTP API's address).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Claim only jobs whose budget is at least this (in OPEN).
+    #[arg(long, default_value = "0", value_parser = parse_open)]
+    pub min_budget: u128,
+    /// Log progress instead of drawing a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `attribution-worker run`.
+pub async fn run(args: RunArgs, device: Device) -> Result<()> {
+    let config = DaemonConfig {
+        node: args.node.node,
+        account: Secret::parse(&args.account).context("--account")?,
+        worker_key: Secret::parse(&args.worker_key).context("--worker-key")?,
+        models: args.node.models,
+        state_dir: args.state_dir,
+        endpoint: args
+            .endpoint
+            .unwrap_or_else(|| format!("http://{}", args.http)),
+        http: args.http,
+        register_stake: args.register_stake,
+        min_budget: args.min_budget,
+        progress_bar: !args.quiet && std::io::stderr().is_terminal(),
+    };
+    crate::daemon::run(config, device).await
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// The proven job to verify (while it is on chain: before settlement).
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    pub job: Option<JobId>,
+    /// The adapter model to verify (also after its job settled).
+    #[arg(long)]
+    pub model: Option<ModelId>,
+    /// When the figures do not hold, open the chain's challenge (holds the challenge bond from
+    /// --account).
+    #[arg(long, requires = "account")]
+    pub challenge: bool,
+    /// The account that challenges: a key file or a secret URI.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Largest accepted difference in held-out loss, in nats.
+    #[arg(long, default_value_t = Tolerance::default().loss_ppm as f64 / 1e6)]
+    pub loss_tolerance: f64,
+    /// Largest accepted difference in held-out ROUGE-L F1, in points (0–100).
+    #[arg(long, default_value_t = f64::from(Tolerance::default().rouge_ppm) / 1e4)]
+    pub rouge_tolerance: f64,
+}
+
+/// `attribution-worker verify`: prints the verdict as JSON; exits with an error when the figures
+/// do not hold.
+pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
+    let chain = Chain::connect(&args.node.node).await?;
+    let (job, model) = match (args.job, args.model) {
+        (Some(job), _) => {
+            let info = chain.job(job).await?.with_context(|| {
+                format!("job {job} is not on chain (settled jobs: use --model)")
+            })?;
+            (Some(job), info.model)
+        }
+        (None, Some(model)) => (None, model),
+        (None, None) => bail!("pass --job or --model"),
+    };
+    let tolerance = Tolerance {
+        loss_ppm: (args.loss_tolerance * 1e6).round() as u64,
+        rouge_ppm: (args.rouge_tolerance * 1e4).round() as u32,
+    };
+    let work_dir = tempfile::tempdir()?;
+    let verdict = verify(
+        &chain,
+        job,
+        model,
+        &ModelCache::new(&args.node.models),
+        work_dir.path(),
+        tolerance,
+        &device,
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    if verdict.holds {
+        eprintln!("the committed figures hold");
+        return Ok(());
+    }
+    if args.challenge {
+        let job = job.context("a challenge needs --job (the proof's window must still be open)")?;
+        let account = Secret::parse(args.account.as_deref().unwrap_or_default())?.signer()?;
+        chain
+            .challenge(&account, job, verdict.evidence()?)
+            .await
+            .context("opening the challenge")?;
+        eprintln!("challenge opened against job {job}");
+    }
+    bail!("the committed figures do not hold")
+}
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Print what the chain registers of a base model (`Models::register_base_model`): its
+    /// weights hash, architecture and parameter count, and the whole record SCALE-encoded.
+    Info {
+        /// A `.gguf` file or a Hugging Face directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// The license the weights are published under.
+        #[arg(long, default_value = "Apache-2.0")]
+        license: String,
+    },
+}
+
+/// `attribution-worker model …`.
+pub fn model(command: ModelCommand) -> Result<()> {
+    let ModelCommand::Info { model, license } = command;
+    let base = base_model_record(&model, &license)?;
+    let info = serde_json::json!({
+        "weights_hash": format!("{:?}", base.weights_hash),
+        "weights_cid": String::from_utf8_lossy(&base.weights_cid),
+        "tokenizer_hash": format!("{:?}", base.tokenizer_hash),
+        "parameters": base.parameters,
+        "architecture": {
+            "hidden_size": base.architecture.hidden_size,
+            "intermediate_size": base.architecture.intermediate_size,
+            "num_layers": base.architecture.num_layers,
+            "num_attention_heads": base.architecture.num_attention_heads,
+            "num_key_value_heads": base.architecture.num_key_value_heads,
+            "vocab_size": base.architecture.vocab_size,
+            "max_position_embeddings": base.architecture.max_position_embeddings,
+            "rope_theta": base.architecture.rope_theta,
+        },
+        "scale": format!("0x{}", hex::encode(codec::Encode::encode(&base))),
+    });
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+/// The base-model record of the model at `path`: the weights hash is the `.gguf` file's (whose
+/// metadata also holds the tokenizer) or the directory's `model.safetensors`'.
+pub fn base_model_record(path: &std::path::Path, license: &str) -> Result<BaseModel> {
+    let (weights, tokenizer) = if path.is_dir() {
+        (path.join("model.safetensors"), path.join("tokenizer.json"))
+    } else {
+        (path.to_path_buf(), path.to_path_buf())
+    };
+    let hash = |file: &std::path::Path| -> Result<Hash> {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        Ok(Hash::from(blake2b_256(&bytes)))
+    };
+    let weights_hash = hash(&weights)?;
+    let dir = ModelDir::load(path)?;
+    let config = &dir.checkpoint.config;
+    let parameters: usize = config
+        .tensor_shapes()
+        .iter()
+        .map(|(_, shape)| shape.iter().product::<usize>())
+        .sum();
+    let narrow = |v: usize| u32::try_from(v).context("a dimension over u32");
+    Ok(BaseModel {
+        architecture: Architecture {
+            hidden_size: narrow(config.hidden_size)?,
+            intermediate_size: narrow(config.intermediate_size)?,
+            num_layers: narrow(config.num_hidden_layers)?,
+            num_attention_heads: narrow(config.num_attention_heads)?,
+            num_key_value_heads: narrow(config.kv_heads())?,
+            vocab_size: narrow(config.vocab_size)?,
+            max_position_embeddings: narrow(config.max_position_embeddings)?,
+            rope_theta: config.rope_theta.round() as u32,
+        },
+        parameters: parameters as u64,
+        weights_hash,
+        weights_cid: Cid::truncate_from(cid_v1(&weights_hash).into_bytes()),
+        tokenizer_hash: hash(&tokenizer)?,
+        license: License::try_from(license.as_bytes().to_vec())
+            .map_err(|_| anyhow::anyhow!("the license name is too long"))?,
+    })
+}
