@@ -4,6 +4,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/attribution-chain/target}
 PROFILE=${PROFILE:-debug}
 NODE="$CARGO_TARGET_DIR/$PROFILE/attribution-node"
+DEMO_BIN="$CARGO_TARGET_DIR/$PROFILE/attribution-demo"
+export WORKER_TARGET_DIR=${WORKER_TARGET_DIR:-$HOME/.cache/attribution-chain/target-worker}
+WORKER="$WORKER_TARGET_DIR/$PROFILE/attribution-worker"
 
 build_node() {
   bash "$ROOT/scripts/setup"
@@ -13,6 +16,23 @@ build_node() {
   echo "building attribution-node ($PROFILE) into $CARGO_TARGET_DIR ..."
   # The whole workspace, as scripts/test builds it: one feature set, so neither rebuilds the other.
   (cd "$ROOT" && cargo build --workspace "${flags[@]}")
+}
+
+build_worker() {
+  local flags=()
+  [ "$PROFILE" = release ] && flags+=(--release)
+  echo "building attribution-worker ($PROFILE) into $WORKER_TARGET_DIR ..."
+  (cd "$ROOT" && CARGO_TARGET_DIR=$WORKER_TARGET_DIR cargo build --manifest-path worker/Cargo.toml "${flags[@]}")
+}
+
+# wait_http PORT PATH: waits until http://127.0.0.1:PORT/PATH answers 200 (at most 2 minutes).
+wait_http() {
+  for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "nothing answers on http://127.0.0.1:$1$2" >&2
+  return 1
 }
 
 # wait_rpc PORT: waits until the node on PORT answers system_health (at most 5 minutes).

@@ -11,8 +11,8 @@ const METADATA_VERSION: u32 = 16;
 
 #[test]
 fn worker_metadata_matches_the_runtime() {
-    let metadata = Runtime::metadata_at_version(METADATA_VERSION)
-        .expect("the runtime serves metadata V16");
+    let metadata =
+        Runtime::metadata_at_version(METADATA_VERSION).expect("the runtime serves metadata V16");
     let current: &[u8] = &metadata;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/chain/metadata.scale");
     if std::env::var_os("UPDATE_METADATA").is_some() {

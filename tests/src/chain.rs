@@ -45,6 +45,7 @@ const FINALITY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Pallet indexes in `construct_runtime`.
 pub mod pallet {
+    pub const SUDO: u8 = 6;
     pub const DATANETS: u8 = 10;
     pub const MODELS: u8 = 11;
     pub const COMPUTE: u8 = 12;
@@ -141,6 +142,17 @@ pub mod calls {
 
     pub fn submit_inference_batch(batch: &SignedInferenceBatch) -> Vec<u8> {
         call(pallet::ATTRIBUTION, 3, batch)
+    }
+
+    pub fn resolve_challenge(job: JobId, fraud: bool) -> Vec<u8> {
+        call(pallet::COMPUTE, 10, (job, fraud))
+    }
+
+    /// `Sudo::sudo(call)`: `call` dispatched as root (the dev chain's sudo key is Alice).
+    pub fn sudo(inner: Vec<u8>) -> Vec<u8> {
+        let mut bytes = vec![pallet::SUDO, 0];
+        bytes.extend(inner);
+        bytes
     }
 
     pub fn claim() -> Vec<u8> {
@@ -333,6 +345,13 @@ impl Chain {
         let mut node = Node::start(&["--dev"])?;
         let (rpc, client) = node.client().await?;
         wait_finalized(&rpc, 1, Duration::from_secs(120)).await?;
+        Ok(Self { node, rpc, client })
+    }
+
+    /// Connects to a node already running on loopback `rpc_port`.
+    pub async fn attach(rpc_port: u16) -> Result<Self> {
+        let mut node = Node::attach(rpc_port)?;
+        let (rpc, client) = node.client().await?;
         Ok(Self { node, rpc, client })
     }
 

@@ -5,6 +5,7 @@
 //! (`CARGO_TARGET_DIR` or `<workspace>/target`), debug profile.
 
 pub mod chain;
+pub mod worker;
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::{
@@ -50,7 +51,8 @@ pub fn free_port() -> Result<u16> {
 
 /// A running node; killed (and its temporary base path removed) on drop.
 pub struct Node {
-    child: Child,
+    /// `None` for a node this harness attached to but did not start.
+    child: Option<Child>,
     /// What it was started with, to start it again.
     args: Vec<String>,
     /// The node's base path and log file live here.
@@ -80,7 +82,7 @@ impl Node {
             args.extend([flag.into(), port.to_string()]);
         }
         args.extend(["--no-telemetry", "--no-mdns", "--rpc-cors", "all"].map(String::from));
-        let child = Self::spawn(&args, &dir)?;
+        let child = Some(Self::spawn(&args, &dir)?);
         Ok(Self {
             child,
             args,
@@ -107,10 +109,26 @@ impl Node {
     /// Stops the process and starts it again with the same base path and ports, as an operator
     /// restarting a node would.
     pub fn restart(&mut self) -> Result<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        self.child = Self::spawn(&self.args, &self.dir)?;
+        let child = self
+            .child
+            .as_mut()
+            .context("a node the harness attached to is not its to restart")?;
+        child.kill()?;
+        child.wait()?;
+        self.child = Some(Self::spawn(&self.args, &self.dir)?);
         Ok(())
+    }
+
+    /// A node someone else runs, answering RPC on loopback `rpc_port` (the demo's dev chain).
+    pub fn attach(rpc_port: u16) -> Result<Self> {
+        Ok(Self {
+            child: None,
+            args: vec![],
+            dir: tempfile::tempdir()?,
+            rpc_port,
+            p2p_port: 0,
+            prometheus_port: 0,
+        })
     }
 
     /// The node's WebSocket/HTTP RPC endpoint.
@@ -126,6 +144,11 @@ impl Node {
         )
     }
 
+    /// The node's base path (its database and content store live under it).
+    pub fn base_path(&self) -> PathBuf {
+        self.dir.path().join("db")
+    }
+
     /// The last lines of the node's log, for failure messages.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default();
@@ -135,7 +158,10 @@ impl Node {
 
     /// Whether the process is still alive.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => true,
+        }
     }
 
     /// A raw JSON-RPC client, once the node answers `system_health`.
@@ -174,8 +200,10 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

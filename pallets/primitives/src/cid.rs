@@ -33,7 +33,9 @@ pub fn cid_v1(hash: &Hash) -> String {
         }
     }
     if bits > 0 {
-        text.push(char::from(BASE32[usize::from((buffer << (5 - bits)) & 0x1f)]));
+        text.push(char::from(
+            BASE32[usize::from((buffer << (5 - bits)) & 0x1f)],
+        ));
     }
     text
 }
@@ -53,13 +55,14 @@ mod tests {
 
     #[test]
     fn matches_the_cid_crates_encoding() {
+        use sp_runtime::traits::{BlakeTwo256, Hash as _};
         // From the `cid` crate: Cid::new_v1(0x55, Multihash::wrap(0xb220, blake2b-256(b""))).
-        let empty = crate::Hash::from(sp_core::hashing::blake2_256(b""));
+        let empty = BlakeTwo256::hash(b"");
         assert_eq!(
             cid_v1(&empty),
             "bafk2bzaceahfouoae3suhmxivmxlayez3kq5dzo7i53y654h7kvultprf7r2q"
         );
-        let hello = crate::Hash::from(sp_core::hashing::blake2_256(b"hello world"));
+        let hello = BlakeTwo256::hash(b"hello world");
         assert_eq!(
             cid_v1(&hello),
             "bafk2bzaceaswza5ss4iu2ia3galz6pyo6dfm5f4dmiw2lf2de22dmf4k533ba"

@@ -1,0 +1,209 @@
+//! The real `attribution-worker` binary, run as a GPU operator runs it: the daemon (`run`) against
+//! a test node, and one-shot commands (`synthetic`, `key`, `verify`).
+//!
+//! The binary is taken from `ATTRIBUTION_WORKER` if set, else from the worker's target directory
+//! (`WORKER_TARGET_DIR`, default `~/.cache/attribution-chain/target-worker`), debug profile.
+
+use crate::free_port;
+use anyhow::{bail, Context, Result};
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::Duration,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The worker binary under test.
+pub fn worker_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("ATTRIBUTION_WORKER") {
+        return Ok(path.into());
+    }
+    let target = std::env::var_os("WORKER_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| PathBuf::from(home).join(".cache/attribution-chain/target-worker"))
+        })
+        .context("set ATTRIBUTION_WORKER or WORKER_TARGET_DIR")?;
+    let path = target.join("debug/attribution-worker");
+    if !path.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --manifest-path worker/Cargo.toml` or set \
+             ATTRIBUTION_WORKER",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Runs a one-shot worker command and returns its output (failing with its stderr if it fails).
+pub fn worker_command(args: &[&str]) -> Result<Output> {
+    let output = worker_command_unchecked(args)?;
+    if !output.status.success() {
+        bail!(
+            "attribution-worker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(output)
+}
+
+/// Runs a one-shot worker command, whatever its exit status.
+pub fn worker_command_unchecked(args: &[&str]) -> Result<Output> {
+    Command::new(worker_binary()?)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .output()
+        .with_context(|| format!("running attribution-worker {}", args.join(" ")))
+}
+
+/// A running `attribution-worker run`; killed on drop. Its state directory, key file and log
+/// live in a temporary directory that survives restarts of the process.
+pub struct Worker {
+    child: Child,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+    pub http_port: u16,
+}
+
+impl Worker {
+    /// Starts the daemon for the operator `account` (a secret URI) against `node_url`, with a
+    /// new worker key, base models from `models`, registering with `stake` OPEN.
+    pub fn start(
+        node_url: &str,
+        account: &str,
+        models: &Path,
+        stake: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let key = dir.path().join("worker.key");
+        worker_command(&["key", "generate", "--output", &key.to_string_lossy()])?;
+        let http_port = free_port()?;
+        let args: Vec<String> = [
+            "run",
+            "--node",
+            node_url,
+            "--account",
+            account,
+            "--worker-key",
+            &key.to_string_lossy(),
+            "--models",
+            &models.to_string_lossy(),
+            "--state-dir",
+            &dir.path().join("state").to_string_lossy(),
+            "--http",
+            &format!("127.0.0.1:{http_port}"),
+            "--register-stake",
+            stake,
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = Self::spawn(&args, &env, &dir)?;
+        Ok(Self {
+            child,
+            args,
+            env,
+            dir,
+            http_port,
+        })
+    }
+
+    fn spawn(args: &[String], env: &[(String, String)], dir: &tempfile::TempDir) -> Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("worker.log"))?;
+        Command::new(worker_binary()?)
+            .args(args)
+            .envs(env.iter().cloned())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting attribution-worker run")
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or a power cut would.
+    pub fn kill(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Starts the process again on the same state directory, key and port.
+    pub fn restart(&mut self) -> Result<()> {
+        self.child = Self::spawn(&self.args, &self.env, &self.dir)?;
+        Ok(())
+    }
+
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The worker's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("worker.log")).unwrap_or_default()
+    }
+
+    /// The last lines of the log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<_> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// `GET path` on the worker's HTTP API: the status code and the JSON body.
+    pub async fn get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
+        http_get(self.http_port, path).await
+    }
+
+    /// `GET /status`.
+    pub async fn status(&self) -> Result<serde_json::Value> {
+        Ok(self.get("/status").await?.1)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback: the status code and the body as JSON.
+pub async fn http_get(port: u16, path: &str) -> Result<(u16, serde_json::Value)> {
+    let mut stream = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    .context("connecting to the worker's HTTP API")??;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = vec![];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+        .await
+        .context("reading the worker's answer")??;
+    let response = String::from_utf8(response)?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("HTTP response without body")?;
+    let code: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .context("HTTP response without status")?
+        .parse()?;
+    let body = serde_json::from_str(body).with_context(|| format!("GET {path}: {body}"))?;
+    Ok((code, body))
+}
