@@ -1,16 +1,20 @@
-//! The node's content store for datanet blobs, and the chain view its RPC checks uploads against:
-//! only bytes announced on chain (by a pending, approved or published contribution of the same
-//! size) are stored, so storage is always paid for by a bond.
+//! The node's content store for datanet blobs and training artifacts, and the chain view its RPC
+//! checks uploads against: only bytes announced on chain (by a pending, approved or published
+//! contribution of the same size, a live job's hyper-parameters hash, or a proven adapter's hash
+//! and size) are stored, so storage is always paid for by a bond or a budget.
 
 use std::sync::Arc;
 
 use attribution_content_store::{
-    rpc::{ChainError, ChainView, Manifest},
+    artifacts::ArtifactsView,
+    rpc::{max_request_bytes, ChainError, ChainView, Manifest},
     BlobStore,
 };
 use attribution_primitives::{
+    compute::ComputeApi,
     datanets::{Announcement, DatanetsApi, MAX_PAGE_LEN},
-    DatanetId, Hash, VersionIndex,
+    models::{ModelsApi, ProvenAdapter, MAX_ADAPTER_BYTES},
+    DatanetId, Hash, JobId, VersionIndex,
 };
 use attribution_runtime::opaque::Block;
 use sp_api::ProvideRuntimeApi;
@@ -82,7 +86,62 @@ where
     }
 }
 
+impl<C> ArtifactsView for RuntimeChainView<C>
+where
+    C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+    C::Api: ComputeApi<Block> + ModelsApi<Block>,
+{
+    fn hyperparameters_job(&self, hash: Hash) -> Result<Option<JobId>, ChainError> {
+        let best = self.client.info().best_hash;
+        self.client
+            .runtime_api()
+            .hyperparameters_job(best, hash)
+            .map_err(chain_error)
+    }
+
+    fn proven_adapter(&self, hash: Hash) -> Result<Option<ProvenAdapter>, ChainError> {
+        let best = self.client.info().best_hash;
+        self.client
+            .runtime_api()
+            .proven_adapter(best, hash)
+            .map_err(chain_error)
+    }
+}
+
+/// The RPC request and response caps, in MiB (what `--rpc-max-request-size` and
+/// `--rpc-max-response-size` take), that let the largest adapter through as hex both ways.
+pub fn min_rpc_payload_mib() -> u32 {
+    const MIB: u64 = 1024 * 1024;
+    let bytes = max_request_bytes(MAX_ADAPTER_BYTES);
+    u32::try_from(bytes.div_ceil(MIB)).unwrap_or(u32::MAX)
+}
+
+/// Raises the RPC servers' request and response caps to [`min_rpc_payload_mib`] where they are
+/// lower (sc-cli's default is 15 MiB), so `artifacts_upload` and `artifacts_get` of the largest
+/// adapter are not cut off by the server. Larger caps set on the command line stay.
+pub fn fit_rpc_caps(rpc: &mut sc_service::config::RpcConfiguration) {
+    let min = min_rpc_payload_mib();
+    rpc.max_request_size = rpc.max_request_size.max(min);
+    rpc.max_response_size = rpc.max_response_size.max(min);
+    for endpoint in rpc.addr.iter_mut().flatten() {
+        endpoint.max_payload_in_mb = endpoint.max_payload_in_mb.max(min);
+        endpoint.max_payload_out_mb = endpoint.max_payload_out_mb.max(min);
+    }
+}
+
 /// Opens (creating if needed) the blob store under the node's chain directory.
 pub fn open_store(chain_dir: &std::path::Path) -> std::io::Result<Arc<BlobStore>> {
     BlobStore::open(chain_dir.join("content-store")).map(Arc::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_caps_fit_the_largest_adapter_as_hex() {
+        let min = u64::from(min_rpc_payload_mib()) * 1024 * 1024;
+        assert!(min >= 2 * MAX_ADAPTER_BYTES + 2 + 1024);
+        assert!(min < 2 * MAX_ADAPTER_BYTES + 2 * 1024 * 1024);
+    }
 }

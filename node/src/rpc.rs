@@ -1,14 +1,18 @@
 //! The node's RPC methods beyond the standard ones sc-service provides (system, chain, state,
 //! author): account nonces, transaction fees, datanet blobs (`datanets_upload`, `datanets_get`,
-//! `datanets_version`) and payouts (`rewards_pending`, `rewards_history`).
+//! `datanets_version`), training artifacts (`artifacts_upload`, `artifacts_get`) and payouts
+//! (`rewards_pending`, `rewards_history`).
 
 use std::sync::Arc;
 
 use attribution_content_store::{
+    artifacts::{Artifacts, ArtifactsRpcServer},
     rpc::{Datanets, DatanetsRpcServer},
     BlobStore,
 };
-use attribution_primitives::{datanets::DatanetsApi, rewards::RewardsApi};
+use attribution_primitives::{
+    compute::ComputeApi, datanets::DatanetsApi, models::ModelsApi, rewards::RewardsApi,
+};
 use attribution_rewards_history::{
     rpc::{RewardsHistoryApiServer, RewardsHistoryRpc},
     RewardsHistory,
@@ -47,6 +51,8 @@ where
     C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
     C::Api: BlockBuilder<Block>,
     C::Api: DatanetsApi<Block>,
+    C::Api: ComputeApi<Block>,
+    C::Api: ModelsApi<Block>,
     C::Api: RewardsApi<Block, AccountId, Balance>,
     P: TransactionPool + 'static,
 {
@@ -63,7 +69,9 @@ where
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
     let chain_view = crate::content::RuntimeChainView::new(client.clone());
-    module.merge(Datanets::new(content_store, chain_view).into_rpc())?;
+    module.merge(Datanets::new(content_store.clone(), chain_view).into_rpc())?;
+    let artifacts_view = crate::content::RuntimeChainView::new(client.clone());
+    module.merge(Artifacts::new(content_store, artifacts_view).into_rpc())?;
     let pending = crate::payouts::RuntimePending::new(client);
     module.merge(RewardsHistoryRpc::new(rewards_history, pending).into_rpc())?;
     Ok(module)

@@ -146,8 +146,10 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 pub fn new_full<
     N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
-    config: Configuration,
+    mut config: Configuration,
 ) -> Result<TaskManager, ServiceError> {
+    // The largest adapter travels as hex through `artifacts_upload` and `artifacts_get`.
+    crate::content::fit_rpc_caps(&mut config.rpc);
     let sc_service::PartialComponents {
         client,
         backend,

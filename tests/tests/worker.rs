@@ -179,18 +179,26 @@ impl Setup {
         model.context("the adapter model exists")
     }
 
-    /// Waits until the adapter reaches `status` (its job then left the chain if it settled).
+    /// Waits until the adapter reaches `status` (its job then left the chain if it settled),
+    /// failing early if the worker exits.
     async fn wait_for_model(&self, worker: &mut Worker, status: ModelStatus) -> Result<()> {
-        let result = poll("the adapter's status", JOB_TIMEOUT, || async {
+        let started = std::time::Instant::now();
+        loop {
             ensure!(
                 worker.is_running(),
                 "the worker exited:\n{}",
                 worker.log_tail()
             );
-            Ok((self.model().await?.model.status == status).then_some(()))
-        })
-        .await;
-        result.with_context(|| format!("worker log:\n{}", worker.log_tail()))
+            if self.model().await?.model.status == status {
+                return Ok(());
+            }
+            ensure!(
+                started.elapsed() < JOB_TIMEOUT,
+                "the adapter did not become {status:?} within {JOB_TIMEOUT:?}; worker log:\n{}",
+                worker.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 }
 
@@ -318,8 +326,8 @@ async fn a_damaged_blob_is_refused_and_never_trained_on() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_killed_mid_training_resumes_and_proves_once() -> Result<()> {
     // Long enough that the kill lands mid-run: the tiny model takes milliseconds a step.
-    const STEPS: usize = 1500;
-    let setup = Setup::new(400, 25).await?;
+    const STEPS: usize = 400;
+    let setup = Setup::new(STEPS, 25).await?;
     let mut worker = setup.worker(&[])?;
     poll(
         "training past its second checkpoint",
