@@ -16,7 +16,7 @@ use attribution_primitives::{
     Balance, ModelId,
 };
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use subxt_signer::sr25519::{dev, Keypair};
 
@@ -224,11 +224,7 @@ async fn main() -> Result<()> {
 }
 
 /// Registers the base model (Ferdie) unless a model with its weights hash exists; returns its id.
-async fn register_base_model(
-    chain: &Chain,
-    developer: &Keypair,
-    path: &PathBuf,
-) -> Result<ModelId> {
+async fn register_base_model(chain: &Chain, developer: &Keypair, path: &Path) -> Result<ModelId> {
     let info = worker_command(&["model", "info", "--model", &path.to_string_lossy()])?;
     let base: BaseModel = {
         let json: serde_json::Value = serde_json::from_slice(&info.stdout)?;
