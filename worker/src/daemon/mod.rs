@@ -498,7 +498,8 @@ fn is_refusal(error: &anyhow::Error) -> bool {
         .is_some_and(|e| e.dispatch_error().is_some())
 }
 
-fn check_hash(bytes: &[u8], expected: Hash, what: &str) -> Result<()> {
+/// Refuses bytes that do not hash to what the chain committed to.
+pub(crate) fn check_hash(bytes: &[u8], expected: Hash, what: &str) -> Result<()> {
     let actual = Hash::from(blake2b_256(bytes));
     if actual != expected {
         bail!("refusing the {what}: its bytes hash to {actual:?}, the chain committed to {expected:?}");

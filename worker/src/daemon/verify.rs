@@ -8,6 +8,7 @@
 //! it and compared with the committed figures within [`Tolerance`].
 
 use crate::artifact::blake2b_256;
+use crate::daemon::check_hash;
 use crate::daemon::dataset::{fetch_version, split};
 use crate::daemon::hyperparameters::Hyperparameters;
 use crate::daemon::model_cache::ModelCache;
@@ -108,7 +109,7 @@ pub async fn verify(
     let spec = lineage.spec;
 
     let hp_bytes = chain.artifact(spec.hyperparameters_hash).await?;
-    ensure_hash(
+    check_hash(
         &hp_bytes,
         spec.hyperparameters_hash,
         "hyper-parameters file",
@@ -127,7 +128,7 @@ pub async fn verify(
         .artifact(artifact.adapter_hash)
         .await
         .context("fetching the adapter from the node's content store")?;
-    ensure_hash(&adapter, artifact.adapter_hash, "adapter")?;
+    check_hash(&adapter, artifact.adapter_hash, "adapter")?;
     let adapter_dir = work_dir.join("adapter");
     std::fs::create_dir_all(&adapter_dir)?;
     std::fs::write(adapter_dir.join(peft::WEIGHTS_FILE), &adapter)?;
@@ -260,14 +261,6 @@ fn compare(
         tolerance,
         holds,
     }
-}
-
-fn ensure_hash(bytes: &[u8], expected: Hash, what: &str) -> Result<()> {
-    let actual = Hash::from(blake2b_256(bytes));
-    if actual != expected {
-        bail!("the {what} the node served hashes to {actual:?}, not the committed {expected:?}");
-    }
-    Ok(())
 }
 
 #[cfg(test)]
