@@ -264,9 +264,7 @@ impl Daemon {
             bail!("budget {} below the price", format_open(job.budget));
         }
         self.base_model(chain, job).await?;
-        let bytes = chain.artifact(job.hyperparameters_hash).await?;
-        check_hash(&bytes, job.hyperparameters_hash, "hyper-parameters file")?;
-        Hyperparameters::parse(&bytes, job.method)?;
+        hyperparameters_of(chain, job).await?;
         Ok(())
     }
 
@@ -338,9 +336,7 @@ impl Daemon {
         }
         self.shared.phase(Phase::Fetching, Some(id));
         let dir = self.job_dir(id);
-        let hp_bytes = chain.artifact(job.hyperparameters_hash).await?;
-        check_hash(&hp_bytes, job.hyperparameters_hash, "hyper-parameters file")?;
-        let hyperparameters = Hyperparameters::parse(&hp_bytes, job.method)?;
+        let hyperparameters = hyperparameters_of(chain, job).await?;
         let (model_path, _) = self.base_model(chain, job).await?;
         let blobs = fetch_version(
             chain,
@@ -496,6 +492,13 @@ fn is_refusal(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<ChainError>()
         .is_some_and(|e| e.dispatch_error().is_some())
+}
+
+/// The job's hyper-parameters file from the node, checked against its hash and parsed.
+async fn hyperparameters_of(chain: &Chain, job: &Job) -> Result<Hyperparameters> {
+    let bytes = chain.artifact(job.hyperparameters_hash).await?;
+    check_hash(&bytes, job.hyperparameters_hash, "hyper-parameters file")?;
+    Hyperparameters::parse(&bytes, job.method)
 }
 
 /// Refuses bytes that do not hash to what the chain committed to.
