@@ -233,8 +233,13 @@ async fn the_worker_trains_proves_and_settles_a_job_and_contributors_claim_open(
     // The worker reports what it did.
     let (code, health) = worker.get("/health").await?;
     ensure!(code == 200 && health["status"] == "ok", "{health}");
-    let status = worker.status().await?;
-    ensure!(status["jobs_settled"] == 1, "{status}");
+    // The model is active on the best block before the worker sees its settlement finalized.
+    let status = poll("the worker counts the settled job", JOB_TIMEOUT, || async {
+        let status = worker.status().await.unwrap_or_default();
+        Ok((status["jobs_settled"] == 1).then_some(status))
+    })
+    .await
+    .with_context(|| worker.log_tail())?;
     let earned: u128 = status["earned"].as_str().context("earned")?.parse()?;
     ensure!(earned > 0 && earned < TRAINING_BUDGET, "{status}");
     ensure!(status["last_proof"]["job"] == setup.job, "{status}");
