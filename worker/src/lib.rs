@@ -34,6 +34,7 @@ pub mod nf4;
 pub mod peft;
 pub mod ptuning;
 pub mod rouge;
+pub mod serve;
 pub mod synthetic;
 pub mod train;
 pub mod tuning;

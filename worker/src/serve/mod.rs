@@ -1,0 +1,3 @@
+//! Serving: the model runtime (KV caches, batched steps, adapters over one resident base).
+
+pub mod runtime;

@@ -1,0 +1,62 @@
+//! The model runtime a server drives: sequences that each keep their own KV cache, stepped
+//! together, so that prefill chunks and decode tokens of many requests (and of different
+//! adapters) share one pass over the base weights.
+
+use crate::lora::LoraConfig;
+use crate::model::LlamaConfig;
+use anyhow::Result;
+
+/// A sequence held by a runtime.
+pub type SlotId = u32;
+/// A loaded adapter, local to one runtime.
+pub type AdapterKey = u32;
+
+/// Which logits a chunk asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Logits {
+    /// None (a prefill chunk that is not the prompt's last).
+    None,
+    /// The last position's: one row of `vocab` values.
+    Last,
+    /// Every position's: one row per token (teacher-forced scoring).
+    All,
+}
+
+/// Tokens appended to one sequence in a [`Runtime::forward`] pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunk<'a> {
+    pub slot: SlotId,
+    pub tokens: &'a [u32],
+    pub logits: Logits,
+}
+
+/// A LoRA adapter's factors on the host, per projection (Hugging Face module path, e.g.
+/// `model.layers.3.self_attn.q_proj`): `a: [d_in, r]`, `b: [r, d_out]` row-major, and the
+/// scale `alpha / r`.
+#[derive(Clone, Debug)]
+pub struct LoraWeights {
+    pub config: LoraConfig,
+    pub projections: Vec<(String, Vec<f32>, Vec<f32>)>,
+}
+
+/// Sequences with KV caches over one resident base model.
+pub trait Runtime: Send {
+    fn config(&self) -> &LlamaConfig;
+    /// The longest sequence a slot holds (prompt and answer).
+    fn max_positions(&self) -> usize;
+    /// A new empty sequence that runs with `adapter` (the base model when `None`).
+    fn allocate(&mut self, adapter: Option<AdapterKey>) -> Result<SlotId>;
+    /// A new sequence holding a copy of the first `len` positions of `from`, with its adapter.
+    fn fork(&mut self, from: SlotId, len: usize) -> Result<SlotId>;
+    /// Frees a sequence and its cache.
+    fn release(&mut self, slot: SlotId);
+    /// Positions in the sequence's cache.
+    fn positions(&self, slot: SlotId) -> usize;
+    /// Appends each chunk's tokens to its sequence in one pass and returns the logits asked
+    /// for, chunk after chunk, row-major `[rows, vocab]`.
+    fn forward(&mut self, chunks: &[Chunk<'_>]) -> Result<Vec<f32>>;
+    /// Makes an adapter available to new sequences; returns its key and resident bytes.
+    fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)>;
+    /// Drops an adapter no live sequence uses.
+    fn unload_adapter(&mut self, key: AdapterKey) -> Result<()>;
+}
