@@ -238,7 +238,11 @@ mod benchmarks {
         user_with_allowance::<T>(&who, &operator, unit::<T>());
 
         #[extrinsic_call]
-        _(RawOrigin::Signed(who.clone()), operator.clone(), unit::<T>());
+        _(
+            RawOrigin::Signed(who.clone()),
+            operator.clone(),
+            unit::<T>(),
+        );
 
         assert_eq!(
             Allowances::<T>::get(&who, &operator).map(|a| a.balance),
@@ -253,7 +257,11 @@ mod benchmarks {
         user_with_allowance::<T>(&who, &operator, unit::<T>().saturating_mul(1_000));
 
         #[extrinsic_call]
-        _(RawOrigin::Signed(who.clone()), operator.clone(), unit::<T>());
+        _(
+            RawOrigin::Signed(who.clone()),
+            operator.clone(),
+            unit::<T>(),
+        );
 
         assert!(Allowances::<T>::get(&who, &operator)
             .and_then(|a| a.reduction)

@@ -814,11 +814,7 @@ mod rejections {
         let user = record.authorization.user.clone();
         let allowance = Attribution::allowance(&user, &operator());
         let nonces = Nonces::<Test>::get(&user, operator());
-        let holders = [
-            Attribution::account_id(),
-            Rewards::account_id(),
-            treasury(),
-        ];
+        let holders = [Attribution::account_id(), Rewards::account_id(), treasury()];
         let balances: Vec<_> = holders.iter().map(balance).collect();
         let pending = Rewards::pending_rewards(&operator());
         let id = NextBatchId::<Test>::get();
@@ -993,7 +989,11 @@ mod rejections {
             assert_eq!(Attribution::allowance(&alice, &operator()).balance, 4_800);
             let commitment = Attribution::batch(2).expect("kept");
             assert_eq!(
-                (commitment.records, commitment.rejected, commitment.total_fee),
+                (
+                    commitment.records,
+                    commitment.rejected,
+                    commitment.total_fee
+                ),
                 (1, 1, 100)
             );
             assert!(attribution_events().contains(&Event::InferenceRejected {
@@ -1146,7 +1146,10 @@ mod rejections {
                 100,
                 &[(100, 600_000), (101, 400_001)],
             );
-            rejected(batch(1, vec![over]), RecordRejection::AttributionOverMillion);
+            rejected(
+                batch(1, vec![over]),
+                RecordRejection::AttributionOverMillion,
+            );
             let overflowing = record(&alice_key(), ADAPTER, 0, 100, &[(100, u32::MAX), (101, 1)]);
             rejected(
                 batch(2, vec![overflowing]),
@@ -1171,7 +1174,10 @@ mod rejections {
                 100,
                 &[(100, 250_000), (100, 250_000)],
             );
-            rejected(batch(2, vec![twice]), RecordRejection::DuplicateContribution);
+            rejected(
+                batch(2, vec![twice]),
+                RecordRejection::DuplicateContribution,
+            );
         });
     }
 
@@ -1296,7 +1302,10 @@ mod rejections {
                     _ => None,
                 })
                 .collect();
-            assert_eq!(outcomes, vec![(true, 0, 100), (false, 1, 0), (true, 1, 200)]);
+            assert_eq!(
+                outcomes,
+                vec![(true, 0, 100), (false, 1, 0), (true, 1, 200)]
+            );
         });
     }
 }

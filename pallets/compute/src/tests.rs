@@ -2,9 +2,8 @@
 
 use crate::{
     mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, JobsByHyperparameters,
-    MAX_OPERATORS_PAGE,
     MaxRegressionPpm, NextJobId, OperatorInfo, Operators, OperatorsInspect, SignedTrainingProof,
-    TrainingMethod, TrainingProof, WorkerKeys,
+    TrainingMethod, TrainingProof, WorkerKeys, MAX_OPERATORS_PAGE,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -451,7 +450,9 @@ mod operators_page {
                 let who = 1_000 + AccountId::from(index);
                 let mut seed = [0u8; 32];
                 seed[..4].copy_from_slice(&index.to_le_bytes());
-                <Balances as frame_support::traits::fungible::Mutate<AccountId>>::set_balance(&who, FUNDS);
+                <Balances as frame_support::traits::fungible::Mutate<AccountId>>::set_balance(
+                    &who, FUNDS,
+                );
                 assert_ok!(Compute::register_operator(
                     RuntimeOrigin::signed(who),
                     sr25519::Pair::from_seed(&seed).public(),
