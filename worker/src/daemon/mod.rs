@@ -63,6 +63,8 @@ pub struct DaemonConfig {
     pub register_stake: Option<Balance>,
     /// The inference endpoint registered with the operator.
     pub endpoint: String,
+    /// The inference price per token registered with the operator.
+    pub price_per_token: Balance,
     /// The lowest budget this operator trains for.
     pub min_budget: Balance,
     /// Show a progress bar (when stderr is a terminal).
@@ -223,6 +225,7 @@ impl Daemon {
                 this_machine(),
                 endpoint,
                 stake,
+                self.config.price_per_token,
             )
             .await
             .context("registering the operator")?;
