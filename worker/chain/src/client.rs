@@ -300,6 +300,23 @@ impl Chain {
         Ok(info.data.free)
     }
 
+    /// The highest inference batch nonce the chain settled for `operator`, `None` if none yet.
+    pub async fn last_batch_nonce(&self, operator: &AccountId) -> Result<Option<u64>> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let operator = subxt::utils::AccountId32(*operator.as_ref());
+        let value = at
+            .storage()
+            .try_fetch(runtime::storage().attribution().batch_nonces(), (operator,))
+            .await
+            .map_err(connection)?;
+        value
+            .map(|v| {
+                v.decode()
+                    .map_err(|e| anyhow!("decoding Attribution.BatchNonces: {e}"))
+            })
+            .transpose()
+    }
+
     /// Signs `call` with `signer`, submits it and waits until it is finalized; a dispatch error
     /// comes back as [`ChainError::Dispatch`].
     pub async fn submit<Call: subxt::transactions::Payload>(

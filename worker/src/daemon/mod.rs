@@ -15,6 +15,7 @@ pub mod cli;
 pub mod dataset;
 pub mod hyperparameters;
 pub mod model_cache;
+pub mod paid;
 pub mod status;
 pub mod training;
 pub mod verify;

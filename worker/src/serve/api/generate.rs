@@ -1,6 +1,7 @@
 //! `/v1/chat/completions` and `/v1/completions`: validate, tokenize, queue on the engine, then
 //! answer at once or stream Server-Sent Events.
 
+use super::gate::{Admission, Outcome, Ticket};
 use super::wire::*;
 use super::{ApiError, ApiState, ServedModel};
 use crate::chat_template::ChatMessage;
@@ -33,11 +34,12 @@ struct Prepared {
 
 pub async fn chat(
     State(state): State<Arc<ApiState>>,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let request: ChatRequest = parse(body)?;
+        let body = bytes(body)?;
+        let request: ChatRequest = parse(&body)?;
         let template = state.chat_template.as_ref().ok_or_else(|| {
             ApiError::invalid(
                 "messages",
@@ -82,7 +84,8 @@ pub async fn chat(
             )?),
         };
         let prepared = prepare(&state, request.common, prompt, top)?;
-        Ok(respond(state.clone(), prepared, Kind::Chat).await)
+        let ticket = admit(&state, &headers, &body, &prepared).await?;
+        Ok(respond(state.clone(), prepared, ticket, Kind::Chat).await)
     }
     .await;
     finish(&state, "chat", result)
@@ -90,18 +93,20 @@ pub async fn chat(
 
 pub async fn completion(
     State(state): State<Arc<ApiState>>,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let request: CompletionRequest = parse(body)?;
+        let body = bytes(body)?;
+        let request: CompletionRequest = parse(&body)?;
         let prompt = tokenize(&state, &request.prompt, true)?;
         let top = request
             .logprobs
             .map(|n| bounded("logprobs", n, 0, MAX_TOP_LOGPROBS))
             .transpose()?;
         let prepared = prepare(&state, request.common, prompt, top)?;
-        Ok(respond(state.clone(), prepared, Kind::Completion).await)
+        let ticket = admit(&state, &headers, &body, &prepared).await?;
+        Ok(respond(state.clone(), prepared, ticket, Kind::Completion).await)
     }
     .await;
     finish(&state, "completions", result)
@@ -117,16 +122,75 @@ fn finish(
     response
 }
 
-fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let body = body.map_err(|rejection| ApiError {
+fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| ApiError {
         status: rejection.status(),
         kind: "invalid_request_error",
         code: "invalid_body",
         param: None,
         message: rejection.body_text(),
-    })?;
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::malformed(format!("invalid JSON body: {e}")))
+    })
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("invalid JSON body: {e}")))
+}
+
+/// Passes the request through the deployment's gate (paid inference), if it has one.
+async fn admit(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: &[u8],
+    prepared: &Prepared,
+) -> Result<Option<Ticket>, ApiError> {
+    let Some(gate) = &state.gate else {
+        return Ok(None);
+    };
+    gate.admit(Admission {
+        headers,
+        body,
+        model: &prepared.model,
+        prompt_tokens: prepared.request.prompt.len(),
+        max_tokens: prepared.request.max_tokens,
+    })
+    .await
+    .map(Some)
+}
+
+/// Records what was served for `ticket` (a free deployment has no ticket and no receipt).
+async fn record(
+    state: &ApiState,
+    ticket: Option<Ticket>,
+    finished: &Finished,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let (Some(gate), Some(ticket)) = (&state.gate, ticket) else {
+        return Ok(None);
+    };
+    gate.record(
+        ticket,
+        Outcome {
+            answer: &finished.text,
+            prompt_tokens: finished.prompt_tokens,
+            completion_tokens: finished.tokens.len(),
+            attribution: Default::default(),
+        },
+    )
+    .await
+    .map(Some)
+}
+
+/// Frees `ticket` when its request ends without an answer to charge.
+struct Guard<'a> {
+    state: &'a ApiState,
+    ticket: Option<Ticket>,
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let (Some(gate), Some(ticket)) = (&self.state.gate, self.ticket.take()) {
+            gate.release(ticket);
+        }
+    }
 }
 
 fn text_of(content: &MessageContent) -> Result<String, ApiError> {
@@ -236,11 +300,24 @@ enum Kind {
     Completion,
 }
 
-async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Response {
-    let prompt_tokens = prepared.request.prompt.len();
+async fn respond(
+    state: Arc<ApiState>,
+    mut prepared: Prepared,
+    ticket: Option<Ticket>,
+    kind: Kind,
+) -> Response {
+    if let Some(ticket) = &ticket {
+        prepared.request.max_tokens = ticket.max_tokens;
+    }
     let mut events = match state.engine.generate(prepared.request) {
         Ok(events) => events,
-        Err(refused) => return ApiError::from(refused).into_response(),
+        Err(refused) => {
+            drop(Guard {
+                state: &state,
+                ticket,
+            });
+            return ApiError::from(refused).into_response();
+        }
     };
     let id = format!(
         "{}-{}",
@@ -254,6 +331,10 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
     let created = now();
     let model = prepared.model.id.clone();
     if !prepared.stream {
+        let mut guard = Guard {
+            state: &state,
+            ticket,
+        };
         let mut logprobs = Vec::new();
         let finished = loop {
             match events.recv().await {
@@ -266,6 +347,10 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
             }
         };
         record_usage(&state, &finished);
+        let receipt = match record(&state, guard.ticket.take(), &finished).await {
+            Ok(receipt) => receipt,
+            Err(error) => return error.into_response(),
+        };
         let usage = usage(&finished);
         return match kind {
             Kind::Chat => Json(ChatResponse {
@@ -284,7 +369,7 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
                 }],
                 usage,
                 attribution: None,
-                receipt: None,
+                receipt,
             })
             .into_response(),
             Kind::Completion => Json(CompletionResponse {
@@ -300,6 +385,7 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
                     finish_reason: Some(reason(finished.reason)),
                 }],
                 usage: Some(usage),
+                receipt,
             })
             .into_response(),
         };
@@ -311,7 +397,11 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     let include_usage = prepared.include_usage;
     tokio::spawn(async move {
-        let chunk = |choices: serde_json::Value, usage: Option<Usage>| -> Event {
+        let mut guard = Guard {
+            state: &state,
+            ticket,
+        };
+        let chunk_value = |choices: serde_json::Value, usage: Option<Usage>| -> serde_json::Value {
             let object = if kind == Kind::Chat {
                 "chat.completion.chunk"
             } else {
@@ -324,7 +414,10 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
             if let Some(usage) = usage {
                 value["usage"] = serde_json::to_value(usage).unwrap_or_default();
             }
-            Event::default().data(value.to_string())
+            value
+        };
+        let chunk = |choices: serde_json::Value, usage: Option<Usage>| -> Event {
+            Event::default().data(chunk_value(choices, usage).to_string())
         };
         let delta = |text: Option<String>,
                      logprob: Option<&EngineLogprob>,
@@ -362,7 +455,18 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
                 }
                 Some(EngineEvent::Finished(finished)) => {
                     record_usage(&state, &finished);
-                    let last = chunk(delta(None, None, Some(reason(finished.reason))), None);
+                    let mut last =
+                        chunk_value(delta(None, None, Some(reason(finished.reason))), None);
+                    match record(&state, guard.ticket.take(), &finished).await {
+                        Ok(Some(receipt)) => last["receipt"] = receipt,
+                        Ok(None) => {}
+                        Err(error) => {
+                            let error = serde_json::json!({"error": {"message": error.message, "type": error.kind, "param": null, "code": error.code}});
+                            let _ = tx.send(Ok(Event::default().data(error.to_string()))).await;
+                            return;
+                        }
+                    }
+                    let last = Event::default().data(last.to_string());
                     if tx.send(Ok(last)).await.is_err() {
                         return;
                     }
@@ -387,7 +491,6 @@ async fn respond(state: Arc<ApiState>, prepared: Prepared, kind: Kind) -> Respon
             }
         }
     });
-    let _ = prompt_tokens;
     (
         StatusCode::OK,
         Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()),

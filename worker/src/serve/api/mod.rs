@@ -3,6 +3,7 @@
 //! engine; generation, batching and adapters live there, payments and attribution beside it.
 
 mod error;
+pub mod gate;
 mod generate;
 mod metrics;
 pub mod wire;
@@ -26,7 +27,7 @@ pub struct ServedModel {
     /// `None` for the base model.
     pub adapter: Option<AdapterId>,
     /// The chain's model id, when the model is registered (paid requests name it).
-    pub chain_model: Option<u64>,
+    pub chain_model: Option<attribution_primitives::ModelId>,
     pub created: u64,
     pub owned_by: String,
 }
@@ -41,6 +42,8 @@ pub struct ApiState {
     /// Most new tokens a request may ask for.
     pub max_tokens_limit: usize,
     pub metrics: Metrics,
+    /// Paid inference: checks authorizations and records what was served.
+    pub gate: Option<Arc<dyn gate::Gate>>,
 }
 
 impl ApiState {
