@@ -229,13 +229,16 @@ fn single_gguf(dir: &Path) -> Result<PathBuf> {
 /// Reads every tensor of a safetensors file as `f32`.
 pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, HostTensor>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let file =
-        SafeTensors::deserialize(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    parse_safetensors(&bytes).with_context(|| format!("in {}", path.display()))
+}
+
+/// Every tensor of safetensors `bytes` (a file already in memory) as `f32`.
+pub fn parse_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, HostTensor>> {
+    let file = SafeTensors::deserialize(bytes).context("parsing safetensors")?;
     file.tensors()
         .into_iter()
         .map(|(name, view)| {
-            let values =
-                decode(&view).with_context(|| format!("tensor `{name}` in {}", path.display()))?;
+            let values = decode(&view).with_context(|| format!("tensor `{name}`"))?;
             Ok((
                 name,
                 HostTensor {

@@ -11,6 +11,7 @@ use attribution_worker::job::{Job, ModelDir};
 use attribution_worker::memory::PeakAllocator;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
+use attribution_worker::serve::{self, cli::ServeArgs};
 use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
 use clap::{Parser, Subcommand};
@@ -86,6 +87,9 @@ enum Command {
     /// The operator daemon: registers when asked, claims training jobs it can serve, trains,
     /// proves, uploads the adapter and settles; serves GET /health and GET /status.
     Run(cli::RunArgs),
+    /// Serve a local model and adapters over the OpenAI-compatible API (free, no chain):
+    /// /v1/chat/completions, /v1/completions, /v1/models, /metrics, /health.
+    Serve(ServeArgs),
     /// Re-run a proven job's evaluation from public data and check the figures its proof
     /// committed to; optionally challenge the proof when they do not hold.
     Verify(cli::VerifyArgs),
@@ -209,6 +213,7 @@ fn main() -> Result<()> {
         Command::Key { command } => cli::key(command)?,
         Command::Model { command } => cli::model(command)?,
         Command::Run(args) => tokio_runtime()?.block_on(cli::run(args, select(true)))?,
+        Command::Serve(args) => tokio_runtime()?.block_on(serve::cli::serve(args))?,
         Command::Verify(args) => {
             tokio_runtime()?.block_on(cli::verify_command(args, select(true)))?
         }

@@ -170,7 +170,9 @@ fn refuse_unsupported(raw: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-fn key(path: &str, factor: &str) -> String {
+/// The PEFT name of an adapter factor: `factor` is `lora_A` or `lora_B`, `path` a projection's
+/// module path (`model.layers.0.self_attn.q_proj`).
+pub fn key(path: &str, factor: &str) -> String {
     format!("base_model.model.{path}.{factor}.weight")
 }
 

@@ -2,6 +2,7 @@
 //! engine that schedules requests onto it, and the OpenAI-compatible HTTP API.
 
 pub mod api;
+pub mod cli;
 pub mod engine;
 pub mod runtime;
 pub mod sampling;

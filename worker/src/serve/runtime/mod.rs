@@ -1,6 +1,25 @@
 //! The model runtime a server drives: sequences that each keep their own KV cache, stepped
 //! together, so that prefill chunks and decode tokens of many requests (and of different
 //! adapters) share one pass over the base weights.
+//!
+//! - [`NativeRuntime`] ([`native`]): the runtime in plain Rust on the CPU.
+//! - [`quant`], [`kernels`], [`matmul`]: weights kept in ggml's blocks, their dot products
+//!   (scalar and AVX2) and the batched, parallel projection.
+//! - `cache`: one sequence's KV cache; `adapter`: unmerged LoRA adapters, gathered per row.
+//! - [`bench`]: the decode benchmark.
+
+mod adapter;
+pub mod bench;
+mod cache;
+pub mod kernels;
+pub mod matmul;
+pub mod native;
+pub mod quant;
+
+pub use bench::{decode_benchmark, DecodeFigures};
+pub use kernels::Isa;
+pub use native::{NativeRuntime, RuntimeOptions};
+pub use quant::{QMatrix, WeightFormat};
 
 use crate::lora::LoraConfig;
 use crate::model::LlamaConfig;

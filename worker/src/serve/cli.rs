@@ -1,0 +1,217 @@
+//! `attribution-worker serve`: the OpenAI-compatible API over a local model and adapters, without
+//! a chain (the operator daemon `run` serves the chain's models the same way, paid).
+
+use super::api::{self, ApiState, Metrics, ServedModel};
+use super::engine::{AdapterSource, Engine, EngineConfig};
+use super::runtime::native::{NativeRuntime, RuntimeOptions};
+use super::runtime::quant::WeightFormat;
+use super::runtime::LoraWeights;
+use crate::job::ModelDir;
+use crate::peft::{self, PeftConfig};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// How the base model's weights are held while serving.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Weights {
+    /// 4-bit blocks (ggml Q4_1): the fastest decode, a small loss of precision.
+    Q4,
+    /// 8-bit blocks (ggml Q8_0).
+    Q8,
+    /// Dense f32: exact, four times the memory traffic of Q8.
+    F32,
+}
+
+impl From<Weights> for WeightFormat {
+    fn from(weights: Weights) -> Self {
+        match weights {
+            Weights::Q4 => WeightFormat::Q4,
+            Weights::Q8 => WeightFormat::Q8_0,
+            Weights::F32 => WeightFormat::F32,
+        }
+    }
+}
+
+/// The engine's limits, shared by `serve` and `run`.
+#[derive(Args, Clone, Debug)]
+pub struct EngineArgs {
+    #[arg(long, value_enum, default_value = "q4")]
+    pub weights: Weights,
+    /// Requests decoded together (continuous batching).
+    #[arg(long, default_value_t = 8)]
+    pub max_running: usize,
+    /// Requests queued beyond those; more get HTTP 429.
+    #[arg(long, default_value_t = 64)]
+    pub max_waiting: usize,
+    /// Positions (prompt and answer) one request may use.
+    #[arg(long, default_value_t = 2048)]
+    pub context: usize,
+    /// Most new tokens a request may ask for.
+    #[arg(long, default_value_t = 1024)]
+    pub max_tokens: usize,
+    /// Memory for adapters held at once (MiB); the least recently used are dropped.
+    #[arg(long, default_value_t = 512)]
+    pub adapter_cache_mib: usize,
+    /// Compute threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// A `.gguf` file or a Hugging Face model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The base model's id in the API (default: the file or directory name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An adapter to serve as its own model id: `NAME=DIR`, DIR holding a PEFT
+    /// `adapter_config.json` and `adapter_model.safetensors`. Repeatable.
+    #[arg(long = "adapter", value_parser = parse_adapter)]
+    pub adapters: Vec<(String, PathBuf)>,
+    /// Address of the HTTP API.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub http: SocketAddr,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+fn parse_adapter(value: &str) -> Result<(String, PathBuf), String> {
+    let (name, dir) = value
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=DIR, got `{value}`"))?;
+    if name.is_empty() {
+        return Err("the adapter's name is empty".into());
+    }
+    Ok((name.to_string(), PathBuf::from(dir)))
+}
+
+/// Loads the runtime for `model` and starts an engine on it.
+pub fn start_engine(model: &ModelDir, args: &EngineArgs) -> Result<Engine> {
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let context = args
+        .context
+        .min(model.checkpoint.config.max_position_embeddings);
+    let started = std::time::Instant::now();
+    let runtime = NativeRuntime::load(
+        &model.checkpoint,
+        RuntimeOptions {
+            weights: args.weights.into(),
+            max_slots: args.max_running + 1,
+            max_positions: context,
+            threads,
+        },
+    )?;
+    tracing::info!(
+        weights = ?args.weights,
+        threads,
+        context,
+        seconds = started.elapsed().as_secs_f64(),
+        "model loaded for serving"
+    );
+    let eos: HashSet<u32> = model.special.eos.into_iter().collect();
+    Ok(Engine::start(
+        Box::new(runtime),
+        model.tokenizer.clone(),
+        eos,
+        EngineConfig {
+            max_running: args.max_running,
+            max_waiting: args.max_waiting,
+            prefill_budget: 256,
+            adapter_budget: args.adapter_cache_mib << 20,
+        },
+    ))
+}
+
+/// The API state for `engine` serving `base` under the id `name`.
+pub fn api_state(engine: Engine, model: &ModelDir, name: &str, args: &EngineArgs) -> ApiState {
+    ApiState {
+        engine,
+        chat_template: model.chat_template.clone(),
+        base: name.to_string(),
+        models: RwLock::new(vec![ServedModel {
+            id: name.to_string(),
+            adapter: None,
+            chain_model: None,
+            created: 0,
+            owned_by: "attribution-worker".into(),
+        }]),
+        max_tokens_limit: args.max_tokens,
+        metrics: Metrics::default(),
+        gate: None,
+    }
+}
+
+/// An adapter directory's source, its configuration checked now so a bad one fails at start.
+pub fn adapter_source(dir: &Path) -> Result<AdapterSource> {
+    let config = std::fs::read(dir.join(peft::CONFIG_FILE))
+        .with_context(|| format!("reading {}", dir.join(peft::CONFIG_FILE).display()))?;
+    let config = PeftConfig::parse(&config)?.to_lora()?;
+    let weights = dir.join(peft::WEIGHTS_FILE);
+    if !weights.is_file() {
+        bail!("{} is missing", weights.display());
+    }
+    Ok(Arc::new(move || {
+        let bytes =
+            std::fs::read(&weights).with_context(|| format!("reading {}", weights.display()))?;
+        LoraWeights::from_peft(&bytes, &config)
+    }))
+}
+
+/// `attribution-worker serve`.
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let model = ModelDir::load(&args.model)?;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => args
+            .model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into()),
+    };
+    let engine = start_engine(&model, &args.engine)?;
+    let state = api_state(engine.clone(), &model, &name, &args.engine);
+    for (index, (adapter, dir)) in args.adapters.iter().enumerate() {
+        if adapter == &name || state.model(adapter).is_some() {
+            bail!("the model id `{adapter}` is given twice");
+        }
+        let id = index as u64 + 1;
+        engine.add_adapter(id, adapter_source(dir)?);
+        state.serve(ServedModel {
+            id: adapter.clone(),
+            adapter: Some(id),
+            chain_model: None,
+            created: 0,
+            owned_by: "attribution-worker".into(),
+        });
+    }
+    let app = api::router(Arc::new(state))
+        .route("/health", axum::routing::get(health))
+        .fallback(not_found);
+    let listener = tokio::net::TcpListener::bind(args.http)
+        .await
+        .with_context(|| format!("binding {}", args.http))?;
+    tracing::info!(address = %args.http, model = %name, adapters = args.adapters.len(), "serving the OpenAI-compatible API");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> api::ApiError {
+    api::ApiError::not_found()
+}

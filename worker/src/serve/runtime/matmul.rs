@@ -1,0 +1,40 @@
+//! `y = x·Wᵀ` for a batch of token rows against one weight matrix, parallel over the weight's
+//! rows: every weight block is read once per pass whatever the number of tokens.
+
+use super::kernels::{row_dot, Activations, Isa};
+use super::quant::QMatrix;
+use rayon::prelude::*;
+
+/// Weight rows per parallel task, so each thread gets a few tasks to balance.
+fn rows_per_task(rows: usize) -> usize {
+    rows.div_ceil(rayon::current_num_threads() * 4).max(1)
+}
+
+/// - x: `[tokens, w.cols]`
+/// - output: `[tokens, w.rows]`
+pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
+    debug_assert_eq!(x.len() % w.cols, 0);
+    let tokens = x.len() / w.cols;
+    let acts = Activations::new(w.format(), x, w.cols);
+    // Each task owns whole rows of the transposed output `[w.rows, tokens]`.
+    let per_task = rows_per_task(w.rows);
+    let mut transposed = vec![0.0; w.rows * tokens];
+    transposed
+        .par_chunks_mut(per_task * tokens)
+        .enumerate()
+        .for_each(|(task, out)| {
+            for (i, out) in out.chunks_exact_mut(tokens).enumerate() {
+                row_dot(isa, w, task * per_task + i, &acts, out);
+            }
+        });
+    if tokens == 1 {
+        return transposed;
+    }
+    let mut y = vec![0.0; tokens * w.rows];
+    for (row, values) in transposed.chunks_exact(tokens).enumerate() {
+        for (t, &v) in values.iter().enumerate() {
+            y[t * w.rows + row] = v;
+        }
+    }
+    y
+}

@@ -1,0 +1,665 @@
+//! [`NativeRuntime`]: the Llama forward pass in plain Rust on the CPU, over weights kept in
+//! their storage format ([`WeightFormat`]) and sequences that each own a [`KvCache`].
+//!
+//! One [`Runtime::forward`] concatenates every chunk's tokens into one activation
+//! `[tokens, d_model]`, so each projection reads its weights once per pass however many
+//! sequences take part; only attention runs per sequence, against that sequence's cache. The
+//! computation is the one of [`crate::model::Llama`] (pre-norm blocks, RMSNorm, RoPE "rotate
+//! half", grouped-query attention, SwiGLU, tied or untied head):
+//!
+//! ```text
+//! x   = embed[tokens]                                  [T, d]
+//! per block:
+//!   h   = rms_norm(x)·γ₁ ;  q|k|v = h·W_qkvᵀ (+ LoRA)   [T, q + 2·kv]
+//!   q,k = rope(q, k at each sequence's own positions); append k, v to the caches
+//!   x  += attention(q, cache)·W_oᵀ (+ LoRA)
+//!   h   = rms_norm(x)·γ₂ ;  g|u = h·W_guᵀ (+ LoRA)     [T, 2·ff]
+//!   x  += (silu(g)⊙u)·W_downᵀ (+ LoRA)
+//! logits = rms_norm(x[rows asked for])·headᵀ           [rows, vocab]
+//! ```
+
+use super::adapter::{target_index, Adapter};
+use super::cache::KvCache;
+use super::kernels::Isa;
+use super::matmul::matmul;
+use super::quant::{QMatrix, WeightFormat};
+use super::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
+use crate::checkpoint::{ModelWeights, WeightSource};
+use crate::gguf::llama::{gguf_name, unpermute_rows};
+use crate::lora::TargetModule;
+use crate::model::{projection_path, LlamaConfig};
+use anyhow::{bail, ensure, Context, Result};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// How a [`NativeRuntime`] holds and runs its model.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Storage of every weight matrix, the embedding and head included.
+    pub weights: WeightFormat,
+    /// Sequences held at once.
+    pub max_slots: usize,
+    /// Positions (prompt and answer) one sequence holds.
+    pub max_positions: usize,
+    /// Worker threads of the runtime's own pool.
+    pub threads: usize,
+}
+
+/// One transformer block's weights; the projections that read the same input are stacked so
+/// they share one pass (`q|k|v`, `gate|up`).
+struct Block {
+    input_norm: Vec<f32>,
+    post_attention_norm: Vec<f32>,
+    /// `[q_dim + 2·kv_dim, d_model]`
+    qkv: QMatrix,
+    /// `[d_model, q_dim]`
+    o: QMatrix,
+    /// `[2·ff, d_model]`
+    gate_up: QMatrix,
+    /// `[d_model, ff]`
+    down: QMatrix,
+}
+
+struct Slot {
+    adapter: Option<AdapterKey>,
+    cache: KvCache,
+}
+
+/// The rows of one chunk in a pass.
+struct Span {
+    slot: SlotId,
+    /// First row in the pass's activations.
+    start: usize,
+    len: usize,
+    /// Positions already in the cache: the first token's position.
+    offset: usize,
+    adapter: Option<AdapterKey>,
+}
+
+/// The Llama model on the CPU, with slots and adapters.
+pub struct NativeRuntime {
+    config: LlamaConfig,
+    options: RuntimeOptions,
+    isa: Isa,
+    pool: rayon::ThreadPool,
+    /// `[vocab, d_model]`
+    embed: QMatrix,
+    /// `[vocab, d_model]`; `None` when tied to `embed`.
+    head: Option<QMatrix>,
+    norm: Vec<f32>,
+    blocks: Vec<Block>,
+    /// `[max_positions, head_dim / 2]` each.
+    rope_cos: Vec<f32>,
+    rope_sin: Vec<f32>,
+    slots: BTreeMap<SlotId, Slot>,
+    next_slot: SlotId,
+    adapters: BTreeMap<AdapterKey, Adapter>,
+    next_adapter: AdapterKey,
+    /// Hugging Face module path -> (layer, projection).
+    projections: HashMap<String, (usize, TargetModule)>,
+}
+
+impl NativeRuntime {
+    /// Loads `weights` in `options.weights`' format. A GGUF tensor already stored in that
+    /// format keeps its blocks as they are; any other is decoded and quantized once.
+    pub fn load(weights: &ModelWeights, options: RuntimeOptions) -> Result<Self> {
+        let config = weights.config().clone();
+        config.validate()?;
+        ensure!(
+            options.max_slots > 0 && options.threads > 0,
+            "the runtime needs at least one slot and one thread"
+        );
+        ensure!(
+            (1..=config.max_position_embeddings).contains(&options.max_positions),
+            "max_positions {} must be in 1..={} (the model's max_position_embeddings)",
+            options.max_positions,
+            config.max_position_embeddings
+        );
+        let format = options.weights;
+        let d = config.hidden_size;
+        let matrix = |name: &str, rows: usize, cols: usize| -> Result<QMatrix> {
+            read_matrix(weights, &config, name, rows, cols, format)
+                .with_context(|| format!("loading `{name}` as {format:?}"))
+        };
+        let vector = |name: &str| -> Result<Vec<f32>> { Ok(weights.read(name, &[d])?.values) };
+        let mut blocks = Vec::with_capacity(config.num_hidden_layers);
+        for layer in 0..config.num_hidden_layers {
+            let projection = |target: TargetModule| -> Result<QMatrix> {
+                let [d_in, d_out] = config.projection_shape(target);
+                matrix(
+                    &format!("{}.weight", projection_path(layer, target)),
+                    d_out,
+                    d_in,
+                )
+            };
+            use TargetModule::*;
+            blocks.push(Block {
+                input_norm: vector(&format!("model.layers.{layer}.input_layernorm.weight"))?,
+                post_attention_norm: vector(&format!(
+                    "model.layers.{layer}.post_attention_layernorm.weight"
+                ))?,
+                qkv: QMatrix::stack(vec![projection(Q)?, projection(K)?, projection(V)?])?,
+                o: projection(O)?,
+                gate_up: QMatrix::stack(vec![projection(Gate)?, projection(Up)?])?,
+                down: projection(Down)?,
+            });
+        }
+        let embed = matrix("model.embed_tokens.weight", config.vocab_size, d)?;
+        let head = if config.tie_word_embeddings {
+            None
+        } else {
+            Some(matrix("lm_head.weight", config.vocab_size, d)?)
+        };
+        let (rope_cos, rope_sin) =
+            rope_tables(config.head_dim(), options.max_positions, config.rope_theta);
+        let projections = (0..config.num_hidden_layers)
+            .flat_map(|layer| {
+                TargetModule::ALL.map(|target| (projection_path(layer, target), (layer, target)))
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads)
+            .thread_name(|i| format!("runtime-{i}"))
+            .build()
+            .context("starting the runtime's threads")?;
+        let isa = Isa::detect();
+        let runtime = Self {
+            norm: vector("model.norm.weight")?,
+            config,
+            options,
+            isa,
+            pool,
+            embed,
+            head,
+            blocks,
+            rope_cos,
+            rope_sin,
+            slots: BTreeMap::new(),
+            next_slot: 0,
+            adapters: BTreeMap::new(),
+            next_adapter: 0,
+            projections,
+        };
+        tracing::info!(
+            format = ?format,
+            ?isa,
+            weight_bytes = runtime.weight_bytes(),
+            "runtime loaded"
+        );
+        Ok(runtime)
+    }
+
+    /// The instruction set the kernels run with.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Runs the kernels with `isa` instead of the detected one (to compare the scalar path
+    /// with the SIMD one).
+    pub fn set_isa(&mut self, isa: Isa) {
+        self.isa = isa;
+    }
+
+    /// Resident bytes of the weight matrices.
+    pub fn weight_bytes(&self) -> usize {
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| b.qkv.bytes() + b.o.bytes() + b.gate_up.bytes() + b.down.bytes())
+            .sum();
+        blocks + self.embed.bytes() + self.head.as_ref().map_or(0, QMatrix::bytes)
+    }
+
+    fn check_room(&self) -> Result<()> {
+        ensure!(
+            self.slots.len() < self.options.max_slots,
+            "all {} slots are in use",
+            self.options.max_slots
+        );
+        Ok(())
+    }
+
+    fn new_slot(&mut self, slot: Slot) -> SlotId {
+        let id = self.next_slot;
+        self.next_slot = self.next_slot.wrapping_add(1);
+        self.slots.insert(id, slot);
+        id
+    }
+
+    /// The rows of each chunk, checked before anything changes (a refused pass leaves every
+    /// cache as it was).
+    fn plan(&self, chunks: &[Chunk<'_>]) -> Result<Vec<Span>> {
+        let mut spans = Vec::with_capacity(chunks.len());
+        let mut start = 0;
+        for chunk in chunks {
+            let slot = self
+                .slots
+                .get(&chunk.slot)
+                .with_context(|| format!("unknown slot {}", chunk.slot))?;
+            ensure!(
+                !spans.iter().any(|s: &Span| s.slot == chunk.slot),
+                "slot {} appears twice in one pass",
+                chunk.slot
+            );
+            ensure!(!chunk.tokens.is_empty(), "slot {}: empty chunk", chunk.slot);
+            if let Some(&token) = chunk
+                .tokens
+                .iter()
+                .find(|&&t| t as usize >= self.config.vocab_size)
+            {
+                bail!(
+                    "slot {}: token {token} is outside the vocabulary ({})",
+                    chunk.slot,
+                    self.config.vocab_size
+                );
+            }
+            ensure!(
+                chunk.tokens.len() <= slot.cache.free(),
+                "slot {} is full: {} positions + {} new exceed max_positions {}",
+                chunk.slot,
+                slot.cache.len(),
+                chunk.tokens.len(),
+                self.options.max_positions
+            );
+            spans.push(Span {
+                slot: chunk.slot,
+                start,
+                len: chunk.tokens.len(),
+                offset: slot.cache.len(),
+                adapter: slot.adapter,
+            });
+            start += chunk.tokens.len();
+        }
+        Ok(spans)
+    }
+}
+
+/// A weight matrix `[rows, cols]` (Hugging Face name and layout) in `format`.
+fn read_matrix(
+    weights: &ModelWeights,
+    config: &LlamaConfig,
+    name: &str,
+    rows: usize,
+    cols: usize,
+    format: WeightFormat,
+) -> Result<QMatrix> {
+    let stored = weights.gguf().and_then(|file| {
+        let info = file.tensor_info(&gguf_name(name)?)?;
+        (info.ggml_type == format.ggml_type() && info.shape() == [rows, cols])
+            .then(|| file.raw(info).map(|bytes| (info.ggml_type, bytes)))
+    });
+    if let Some(stored) = stored {
+        let (ggml_type, bytes) = stored?;
+        if let Some(matrix) = QMatrix::from_ggml(ggml_type, &bytes, rows, cols) {
+            // llama.cpp's row order of q/k, undone on whole rows of blocks.
+            let heads = if name.ends_with("self_attn.q_proj.weight") {
+                Some(config.num_attention_heads)
+            } else if name.ends_with("self_attn.k_proj.weight") {
+                Some(config.kv_heads())
+            } else {
+                None
+            };
+            return Ok(match heads {
+                Some(heads) => {
+                    let rows_in: Vec<f32> = (0..rows).map(|r| r as f32).collect();
+                    let order: Vec<usize> = unpermute_rows(&rows_in, heads, config.head_dim(), 1)
+                        .into_iter()
+                        .map(|r| r as usize)
+                        .collect();
+                    matrix.permute_rows(&order)
+                }
+                None => matrix,
+            });
+        }
+    }
+    let tensor = weights.read(name, &[rows, cols])?;
+    QMatrix::quantize(&tensor.values, rows, cols, format)
+}
+
+/// `cos`/`sin` of `pos · theta^(-2i/head_dim)` for `i < head_dim/2`, computed in `f64` as
+/// [`crate::model::RotaryEmbedding`] does.
+fn rope_tables(head_dim: usize, positions: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
+    let half = head_dim / 2;
+    let mut cos = Vec::with_capacity(positions * half);
+    let mut sin = Vec::with_capacity(positions * half);
+    for pos in 0..positions {
+        for i in 0..half {
+            let angle = pos as f64 * theta.powf(-2.0 * i as f64 / head_dim as f64);
+            cos.push(angle.cos() as f32);
+            sin.push(angle.sin() as f32);
+        }
+    }
+    (cos, sin)
+}
+
+/// `x / sqrt(mean(x²) + eps) · γ` per row; `x: [rows, d]`.
+fn rms_norm(x: &[f32], gamma: &[f32], eps: f64) -> Vec<f32> {
+    let d = gamma.len();
+    let mut out = vec![0.0; x.len()];
+    for (x, out) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        let mean = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+        let rms = (mean + eps as f32).sqrt();
+        for ((o, v), g) in out.iter_mut().zip(x).zip(gamma) {
+            *o = v / rms * g;
+        }
+    }
+    out
+}
+
+/// Rotates one head's vector (`head_dim` values) to position `pos`.
+fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+    let half = x.len() / 2;
+    let (first, second) = x.split_at_mut(half);
+    for i in 0..half {
+        let (a, b) = (first[i], second[i]);
+        first[i] = a * cos[i] - b * sin[i];
+        second[i] = b * cos[i] + a * sin[i];
+    }
+}
+
+/// Causal attention of one sequence's new queries to its cache, for one query head.
+///
+/// - q: the head's query of each new token, `[len, head_dim]` gathered from `qkv`
+/// - keys, values: `[positions, kv_dim]`, the new tokens' rows included
+/// - output: `[len, head_dim]`
+fn attend(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    kv_dim: usize,
+    head_dim: usize,
+    kv_head: usize,
+    offset: usize,
+) -> Vec<f32> {
+    let scale = 1.0 / (head_dim as f32).sqrt();
+    let at = kv_head * head_dim;
+    let mut out = vec![0.0; q.len()];
+    let mut scores = Vec::with_capacity(keys.len() / kv_dim);
+    for (i, (q, out)) in q
+        .chunks_exact(head_dim)
+        .zip(out.chunks_exact_mut(head_dim))
+        .enumerate()
+    {
+        let visible = offset + i + 1;
+        scores.clear();
+        scores.extend(keys.chunks_exact(kv_dim).take(visible).map(|k| {
+            let k = &k[at..at + head_dim];
+            q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale
+        }));
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut total = 0.0;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            total += *s;
+        }
+        for (s, v) in scores.iter().zip(values.chunks_exact(kv_dim)) {
+            let weight = s / total;
+            for (o, v) in out.iter_mut().zip(&v[at..at + head_dim]) {
+                *o += weight * v;
+            }
+        }
+    }
+    out
+}
+
+impl Runtime for NativeRuntime {
+    fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    fn max_positions(&self) -> usize {
+        self.options.max_positions
+    }
+
+    fn allocate(&mut self, adapter: Option<AdapterKey>) -> Result<SlotId> {
+        if let Some(key) = adapter {
+            ensure!(self.adapters.contains_key(&key), "unknown adapter {key}");
+        }
+        self.check_room()?;
+        let cache = KvCache::new(
+            self.config.num_hidden_layers,
+            self.config.kv_heads() * self.config.head_dim(),
+            self.options.max_positions,
+        );
+        Ok(self.new_slot(Slot { adapter, cache }))
+    }
+
+    fn fork(&mut self, from: SlotId, len: usize) -> Result<SlotId> {
+        let source = self
+            .slots
+            .get(&from)
+            .with_context(|| format!("unknown slot {from}"))?;
+        ensure!(
+            len <= source.cache.len(),
+            "cannot fork {len} positions of slot {from}, which holds {}",
+            source.cache.len()
+        );
+        let slot = Slot {
+            adapter: source.adapter,
+            cache: source.cache.prefix(len),
+        };
+        self.check_room()?;
+        Ok(self.new_slot(slot))
+    }
+
+    fn release(&mut self, slot: SlotId) {
+        self.slots.remove(&slot);
+    }
+
+    fn positions(&self, slot: SlotId) -> usize {
+        self.slots.get(&slot).map_or(0, |s| s.cache.len())
+    }
+
+    fn forward(&mut self, chunks: &[Chunk<'_>]) -> Result<Vec<f32>> {
+        let spans = self.plan(chunks)?;
+        let tokens: Vec<u32> = chunks
+            .iter()
+            .flat_map(|c| c.tokens.iter().copied())
+            .collect();
+        // Rows whose logits are returned, in chunk order.
+        let logit_rows: Vec<usize> = chunks
+            .iter()
+            .zip(&spans)
+            .flat_map(|(chunk, span)| match chunk.logits {
+                Logits::None => 0..0,
+                Logits::Last => span.start + span.len - 1..span.start + span.len,
+                Logits::All => span.start..span.start + span.len,
+            })
+            .collect();
+        // Rows of each adapter, for the gathered low-rank terms.
+        let mut by_adapter: BTreeMap<AdapterKey, Vec<usize>> = BTreeMap::new();
+        for span in &spans {
+            if let Some(key) = span.adapter {
+                by_adapter
+                    .entry(key)
+                    .or_default()
+                    .extend(span.start..span.start + span.len);
+            }
+        }
+        let Self {
+            config,
+            isa,
+            pool,
+            embed,
+            head,
+            norm,
+            blocks,
+            rope_cos,
+            rope_sin,
+            slots,
+            adapters,
+            ..
+        } = self;
+        let isa = *isa;
+        let (d, eps) = (config.hidden_size, config.rms_norm_eps);
+        let (heads, kv_heads, head_dim) = (
+            config.num_attention_heads,
+            config.kv_heads(),
+            config.head_dim(),
+        );
+        let (q_dim, kv_dim, ff) = (
+            heads * head_dim,
+            kv_heads * head_dim,
+            config.intermediate_size,
+        );
+        let total = tokens.len();
+        let half = head_dim / 2;
+        let groups: Vec<(&Adapter, &[usize])> = by_adapter
+            .iter()
+            .map(|(key, rows)| (&adapters[key], rows.as_slice()))
+            .collect();
+        // `y[:, offset..]` += each adapter's term for `target`, on its own rows.
+        let lora = |layer: usize,
+                    target: TargetModule,
+                    x: &[f32],
+                    y: &mut [f32],
+                    width: usize,
+                    offset: usize| {
+            let [d_in, _] = config.projection_shape(target);
+            for (adapter, rows) in &groups {
+                if let Some(factors) = &adapter.layers[layer][target_index(target)] {
+                    factors.apply(x, d_in, rows, y, width, offset);
+                }
+            }
+        };
+
+        let logits = pool.install(|| {
+            let mut x = vec![0.0; total * d];
+            for (&token, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
+                embed.dequantize_row(token as usize, row);
+            }
+            for (layer, block) in blocks.iter().enumerate() {
+                let h = rms_norm(&x, &block.input_norm, eps);
+                let width = q_dim + 2 * kv_dim;
+                let mut qkv = matmul(isa, &block.qkv, &h);
+                lora(layer, TargetModule::Q, &h, &mut qkv, width, 0);
+                lora(layer, TargetModule::K, &h, &mut qkv, width, q_dim);
+                lora(layer, TargetModule::V, &h, &mut qkv, width, q_dim + kv_dim);
+                for span in &spans {
+                    for i in 0..span.len {
+                        let pos = span.offset + i;
+                        let (cos, sin) = (
+                            &rope_cos[pos * half..(pos + 1) * half],
+                            &rope_sin[pos * half..(pos + 1) * half],
+                        );
+                        let row = &mut qkv[(span.start + i) * width..][..q_dim + kv_dim];
+                        for head in row.chunks_exact_mut(head_dim) {
+                            rope(head, cos, sin);
+                        }
+                    }
+                    let cache = &mut slots.get_mut(&span.slot).expect("planned").cache;
+                    let rows = &qkv[span.start * width..(span.start + span.len) * width];
+                    let (k, v): (Vec<f32>, Vec<f32>) = (
+                        rows.chunks_exact(width)
+                            .flat_map(|r| &r[q_dim..q_dim + kv_dim])
+                            .copied()
+                            .collect(),
+                        rows.chunks_exact(width)
+                            .flat_map(|r| &r[q_dim + kv_dim..])
+                            .copied()
+                            .collect(),
+                    );
+                    cache.append(layer, &k, &v);
+                }
+                // Every (sequence, query head) attends independently.
+                let slots = &*slots;
+                let qkv = &qkv;
+                let outputs: Vec<Vec<f32>> = spans
+                    .par_iter()
+                    .flat_map_iter(|span| (0..heads).map(move |h| (span, h)))
+                    .map(|(span, h)| {
+                        let q: Vec<f32> = (0..span.len)
+                            .flat_map(|i| {
+                                let row = (span.start + i) * width + h * head_dim;
+                                qkv[row..row + head_dim].iter().copied()
+                            })
+                            .collect();
+                        let (keys, values) = slots[&span.slot].cache.layer(layer);
+                        attend(
+                            &q,
+                            keys,
+                            values,
+                            kv_dim,
+                            head_dim,
+                            h / (heads / kv_heads),
+                            span.offset,
+                        )
+                    })
+                    .collect();
+                let mut attn = vec![0.0; total * q_dim];
+                for ((span, h), out) in spans
+                    .iter()
+                    .flat_map(|span| (0..heads).map(move |h| (span, h)))
+                    .zip(&outputs)
+                {
+                    for (i, out) in out.chunks_exact(head_dim).enumerate() {
+                        let at = (span.start + i) * q_dim + h * head_dim;
+                        attn[at..at + head_dim].copy_from_slice(out);
+                    }
+                }
+                let mut o = matmul(isa, &block.o, &attn);
+                lora(layer, TargetModule::O, &attn, &mut o, d, 0);
+                x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+
+                let h = rms_norm(&x, &block.post_attention_norm, eps);
+                let mut gate_up = matmul(isa, &block.gate_up, &h);
+                lora(layer, TargetModule::Gate, &h, &mut gate_up, 2 * ff, 0);
+                lora(layer, TargetModule::Up, &h, &mut gate_up, 2 * ff, ff);
+                let act: Vec<f32> = gate_up
+                    .chunks_exact(2 * ff)
+                    .flat_map(|row| {
+                        let (gate, up) = row.split_at(ff);
+                        gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u)
+                    })
+                    .collect();
+                let mut down = matmul(isa, &block.down, &act);
+                lora(layer, TargetModule::Down, &act, &mut down, d, 0);
+                x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
+            }
+            let rows: Vec<f32> = logit_rows
+                .iter()
+                .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
+                .collect();
+            if rows.is_empty() {
+                return Vec::new();
+            }
+            matmul(
+                isa,
+                head.as_ref().unwrap_or(embed),
+                &rms_norm(&rows, norm, eps),
+            )
+        });
+        for span in &spans {
+            slots
+                .get_mut(&span.slot)
+                .expect("planned")
+                .cache
+                .advance(span.len);
+        }
+        Ok(logits)
+    }
+
+    fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+        let config = &self.config;
+        let loaded = Adapter::new(
+            adapter,
+            config.num_hidden_layers,
+            |path| self.projections.get(path).copied(),
+            |target| config.projection_shape(target),
+        )?;
+        let key = self.next_adapter;
+        self.next_adapter = self.next_adapter.wrapping_add(1);
+        let bytes = loaded.bytes;
+        self.adapters.insert(key, loaded);
+        Ok((key, bytes))
+    }
+
+    fn unload_adapter(&mut self, key: AdapterKey) -> Result<()> {
+        ensure!(self.adapters.contains_key(&key), "unknown adapter {key}");
+        if let Some((slot, _)) = self.slots.iter().find(|(_, s)| s.adapter == Some(key)) {
+            bail!("adapter {key} is in use by slot {slot}");
+        }
+        self.adapters.remove(&key);
+        Ok(())
+    }
+}

@@ -1,0 +1,645 @@
+//! The native serving runtime against the burn model on the same small random weights: logits
+//! in every weight format, chunked prefill and decode against one full pass, forks, unmerged
+//! adapters batched together against each adapter merged, PEFT files, the errors a server
+//! relies on, and the scalar kernels against the SIMD ones.
+
+use attribution_worker::checkpoint::{Checkpoint, HostTensor, ModelWeights, StoredDtype};
+use attribution_worker::gguf::{GgufWriter, Value};
+use attribution_worker::lora::{LoraConfig, TargetModule};
+use attribution_worker::model::{projection_path, Llama, LlamaConfig};
+use attribution_worker::peft::{self, PeftConfig};
+use attribution_worker::serve::runtime::matmul::matmul;
+use attribution_worker::serve::runtime::{
+    Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime, RuntimeOptions, WeightFormat,
+};
+use attribution_worker::tuning::Method;
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+
+const VOCAB: usize = 96;
+
+/// 4 query heads over 2 key/value heads (head_dim 16); widths are whole blocks of 32.
+fn config(tied: bool) -> LlamaConfig {
+    let mut config = LlamaConfig::small(VOCAB, 64, 128, 2, 4, 2);
+    config.tie_word_embeddings = tied;
+    config.rope_theta = 100_000.0;
+    config.rms_norm_eps = 1e-5;
+    config.max_position_embeddings = 64;
+    config
+}
+
+fn checkpoint(tied: bool) -> Checkpoint {
+    Checkpoint::random(config(tied), 5)
+}
+
+/// `checkpoint` saved as a Hugging Face directory and opened as a server would.
+fn open_hf(checkpoint: &Checkpoint, dir: &Path) -> ModelWeights {
+    checkpoint.save(dir, StoredDtype::F32).unwrap();
+    ModelWeights::open(dir).unwrap()
+}
+
+fn options(weights: WeightFormat, max_positions: usize) -> RuntimeOptions {
+    RuntimeOptions {
+        weights,
+        max_slots: 4,
+        max_positions,
+        threads: 2,
+    }
+}
+
+/// burn's logits for one sequence, `[seq, vocab]` flattened.
+fn burn_logits(model: &Llama, tokens: &[u32]) -> Vec<f32> {
+    let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+    let input =
+        Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), &Device::default());
+    model
+        .forward(input)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+fn burn_model(checkpoint: &Checkpoint) -> Llama {
+    Llama::from_checkpoint(checkpoint, &Method::Full, &Device::default()).unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn sequence(len: usize, seed: u64) -> Vec<u32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..len)
+        .map(|_| rng.random_range(0..VOCAB as u32))
+        .collect()
+}
+
+/// Runs `tokens` through a fresh slot in one pass, every position's logits.
+fn full_pass(runtime: &mut NativeRuntime, tokens: &[u32]) -> Vec<f32> {
+    let slot = runtime.allocate(None).unwrap();
+    let logits = runtime
+        .forward(&[Chunk {
+            slot,
+            tokens,
+            logits: Logits::All,
+        }])
+        .unwrap();
+    runtime.release(slot);
+    logits
+}
+
+#[test]
+fn f32_logits_match_burn_and_chunks_then_decode_match_one_pass() {
+    for tied in [false, true] {
+        let checkpoint = checkpoint(tied);
+        let dir = tempfile::tempdir().unwrap();
+        let mut runtime = NativeRuntime::load(
+            &open_hf(&checkpoint, dir.path()),
+            options(WeightFormat::F32, 32),
+        )
+        .unwrap();
+        let model = burn_model(&checkpoint);
+        let (a, b) = (sequence(12, 1), sequence(7, 2));
+
+        let full = full_pass(&mut runtime, &a);
+        let diff = max_abs_diff(&full, &burn_logits(&model, &a));
+        assert!(diff < 1e-3, "tied {tied}: max |logit diff| vs burn {diff}");
+
+        // Two sequences in one pass, sequence `a` as chunks of 5 and 4 then 3 single tokens,
+        // sequence `b` whole in the second pass.
+        let (sa, sb) = (
+            runtime.allocate(None).unwrap(),
+            runtime.allocate(None).unwrap(),
+        );
+        let mut chunked = runtime
+            .forward(&[Chunk {
+                slot: sa,
+                tokens: &a[..5],
+                logits: Logits::All,
+            }])
+            .unwrap();
+        let both = runtime
+            .forward(&[
+                Chunk {
+                    slot: sa,
+                    tokens: &a[5..9],
+                    logits: Logits::All,
+                },
+                Chunk {
+                    slot: sb,
+                    tokens: &b,
+                    logits: Logits::Last,
+                },
+            ])
+            .unwrap();
+        chunked.extend_from_slice(&both[..4 * VOCAB]);
+        let b_last = &both[4 * VOCAB..];
+        for i in 9..12 {
+            let step = runtime
+                .forward(&[Chunk {
+                    slot: sa,
+                    tokens: &a[i..i + 1],
+                    logits: Logits::Last,
+                }])
+                .unwrap();
+            chunked.extend(step);
+        }
+        assert_eq!(runtime.positions(sa), 12);
+        let diff = max_abs_diff(&chunked, &full);
+        assert!(diff < 1e-4, "tied {tied}: chunked vs one pass {diff}");
+        let b_full = burn_logits(&model, &b);
+        let diff = max_abs_diff(b_last, &b_full[6 * VOCAB..]);
+        assert!(diff < 1e-3, "tied {tied}: batched neighbour vs burn {diff}");
+    }
+}
+
+/// llama.cpp's row order for q/k (`convert_hf_to_gguf.py`'s `permute`).
+fn llama_cpp_permute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+    let half = w.len() / cols / heads / 2;
+    let mut out = Vec::with_capacity(w.len());
+    for head in 0..heads {
+        for i in 0..half {
+            for j in 0..2 {
+                let row = (head * 2 + j) * half + i;
+                out.extend_from_slice(&w[row * cols..(row + 1) * cols]);
+            }
+        }
+    }
+    out
+}
+
+/// `checkpoint` as a Llama GGUF whose matrices are stored as `format`'s blocks (norms `f32`),
+/// q/k rows in llama.cpp's order.
+fn write_gguf(checkpoint: &Checkpoint, format: WeightFormat, path: &Path) {
+    let c = &checkpoint.config;
+    let mut w = GgufWriter::new();
+    w.metadata("general.architecture", Value::String("llama".into()));
+    for (key, value) in [
+        ("block_count", c.num_hidden_layers),
+        ("embedding_length", c.hidden_size),
+        ("feed_forward_length", c.intermediate_size),
+        ("attention.head_count", c.num_attention_heads),
+        ("attention.head_count_kv", c.kv_heads()),
+        ("context_length", c.max_position_embeddings),
+    ] {
+        w.metadata(&format!("llama.{key}"), Value::U32(value as u32));
+    }
+    w.metadata("llama.rope.freq_base", Value::F32(c.rope_theta as f32))
+        .metadata(
+            "llama.attention.layer_norm_rms_epsilon",
+            Value::F32(c.rms_norm_eps as f32),
+        );
+    for (name, tensor) in &checkpoint.tensors {
+        let gguf = attribution_worker::gguf::llama::gguf_name(name).unwrap();
+        if tensor.shape.len() == 1 {
+            w.f32_tensor(&gguf, &tensor.shape, &tensor.values).unwrap();
+            continue;
+        }
+        let values = if name.ends_with("q_proj.weight") {
+            llama_cpp_permute(&tensor.values, c.num_attention_heads, tensor.shape[1])
+        } else if name.ends_with("k_proj.weight") {
+            llama_cpp_permute(&tensor.values, c.kv_heads(), tensor.shape[1])
+        } else {
+            tensor.values.clone()
+        };
+        let [rows, cols] = [tensor.shape[0], tensor.shape[1]];
+        let matrix = QMatrix::quantize(&values, rows, cols, format).unwrap();
+        w.tensor(
+            &gguf,
+            &tensor.shape,
+            format.ggml_type(),
+            matrix.ggml_bytes(),
+        )
+        .unwrap();
+    }
+    w.write(path).unwrap();
+}
+
+#[test]
+fn quantized_formats_stay_within_their_documented_bounds() {
+    // Bounds on max |logit diff| relative to the largest |logit| (measured: Q8_0 0.16% and
+    // 0.31%, Q4 0.16% and 3.4%):
+    // - blocks taken as the GGUF stores them, against burn on the same file decoded to f32:
+    //   only the 8-bit activations differ;
+    // - weights quantized by the runtime from f32, against burn on the f32 weights: the
+    //   weights' rounding as well.
+    let tokens = sequence(10, 3);
+    let checkpoint = checkpoint(true);
+    let reference = burn_logits(&burn_model(&checkpoint), &tokens);
+    let scale = reference.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (format, activations_bound, weights_bound) in [
+        (WeightFormat::Q8_0, 0.005, 0.01),
+        (WeightFormat::Q4, 0.005, 0.1),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.gguf");
+        write_gguf(&checkpoint, format, &file);
+        let weights = ModelWeights::open(&file).unwrap();
+        let burn_same_blocks = burn_logits(&burn_model_of(&weights), &tokens);
+        let mut runtime = NativeRuntime::load(&weights, options(format, 32)).unwrap();
+        let logits = full_pass(&mut runtime, &tokens);
+        let activations = max_abs_diff(&logits, &burn_same_blocks) / scale;
+        eprintln!("{format:?}: GGUF blocks vs burn on them {activations} (max |logit| {scale})");
+        assert!(activations < activations_bound, "{format:?}: {activations}");
+
+        let mut runtime = NativeRuntime::load(
+            &open_hf(&checkpoint, &dir.path().join("hf")),
+            options(format, 32),
+        )
+        .unwrap();
+        let diff = max_abs_diff(&full_pass(&mut runtime, &tokens), &reference) / scale;
+        eprintln!("{format:?}: quantized from f32 vs burn on f32 {diff}");
+        assert!(diff < weights_bound, "{format:?}: {diff}");
+        assert!(diff > 0.0, "{format:?}: the weights were not quantized");
+    }
+}
+
+fn burn_model_of(weights: &ModelWeights) -> Llama {
+    Llama::from_checkpoint(weights, &Method::Full, &Device::default()).unwrap()
+}
+
+#[test]
+fn a_fork_continues_from_the_shared_prefix() {
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    let prompt = sequence(8, 4);
+    let full = full_pass(&mut runtime, &prompt);
+
+    let parent = runtime.allocate(None).unwrap();
+    runtime
+        .forward(&[Chunk {
+            slot: parent,
+            tokens: &prompt[..6],
+            logits: Logits::None,
+        }])
+        .unwrap();
+    let fork = runtime.fork(parent, 4).unwrap();
+    assert_eq!((runtime.positions(parent), runtime.positions(fork)), (6, 4));
+    let err = runtime.fork(parent, 7).unwrap_err().to_string();
+    assert!(err.contains("holds 6"), "{err}");
+
+    // The fork and its parent continue differently in the same pass.
+    let logits = runtime
+        .forward(&[
+            Chunk {
+                slot: fork,
+                tokens: &prompt[4..],
+                logits: Logits::All,
+            },
+            Chunk {
+                slot: parent,
+                tokens: &prompt[6..],
+                logits: Logits::All,
+            },
+        ])
+        .unwrap();
+    let diff = max_abs_diff(&logits[..4 * VOCAB], &full[4 * VOCAB..]);
+    assert!(diff < 1e-4, "fork vs one pass {diff}");
+    let diff = max_abs_diff(&logits[4 * VOCAB..], &full[6 * VOCAB..]);
+    assert!(diff < 1e-4, "parent after the fork {diff}");
+}
+
+/// Random factors for `targets` on every layer: `a: [d_in, r]`, `b: [r, d_out]`.
+fn random_adapter(config: &LlamaConfig, lora: &LoraConfig, seed: u64) -> LoraWeights {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut projections = Vec::new();
+    for layer in 0..config.num_hidden_layers {
+        for target in lora.validate().unwrap() {
+            let [d_in, d_out] = config.projection_shape(target);
+            let mut values =
+                |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-0.2..0.2)).collect() };
+            let (a, b) = (values(d_in * lora.rank), values(lora.rank * d_out));
+            projections.push((projection_path(layer, target), a, b));
+        }
+    }
+    LoraWeights {
+        config: lora.clone(),
+        projections,
+    }
+}
+
+/// `checkpoint` with `adapter` folded in: `W[o][i] += scale·Σ_k a[i][k]·b[k][o]` (HF layout).
+fn merged(checkpoint: &Checkpoint, adapter: &LoraWeights) -> Checkpoint {
+    let mut merged = checkpoint.clone();
+    let (r, scale) = (adapter.config.rank, adapter.config.scale() as f32);
+    for (path, a, b) in &adapter.projections {
+        let weight: &mut HostTensor = merged.tensors.get_mut(&format!("{path}.weight")).unwrap();
+        let [d_out, d_in] = [weight.shape[0], weight.shape[1]];
+        for o in 0..d_out {
+            for i in 0..d_in {
+                let delta: f32 = (0..r).map(|k| a[i * r + k] * b[k * d_out + o]).sum();
+                weight.values[o * d_in + i] += scale * delta;
+            }
+        }
+    }
+    merged
+}
+
+#[test]
+fn two_adapters_in_one_pass_match_each_merged_alone() {
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    let targets = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let first = random_adapter(
+        &checkpoint.config,
+        &LoraConfig::new(4, 8.0).with_targets(targets(&["q", "v", "up", "down"])),
+        7,
+    );
+    let second = random_adapter(
+        &checkpoint.config,
+        &LoraConfig::new(2, 2.0).with_targets(targets(&["k", "o", "gate"])),
+        8,
+    );
+    let (k1, bytes) = runtime.load_adapter(&first).unwrap();
+    assert_eq!(
+        bytes,
+        4 * first
+            .projections
+            .iter()
+            .map(|(_, a, b)| a.len() + b.len())
+            .sum::<usize>()
+    );
+    let (k2, _) = runtime.load_adapter(&second).unwrap();
+    let slots = [Some(k1), Some(k2), None].map(|adapter| runtime.allocate(adapter).unwrap());
+    let seqs = [sequence(6, 10), sequence(9, 11), sequence(5, 12)];
+    let logits = runtime
+        .forward(
+            &slots
+                .iter()
+                .zip(&seqs)
+                .map(|(&slot, tokens)| Chunk {
+                    slot,
+                    tokens,
+                    logits: Logits::All,
+                })
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    let mut at = 0;
+    for (model, tokens, name) in [
+        (burn_model(&merged(&checkpoint, &first)), &seqs[0], "first"),
+        (
+            burn_model(&merged(&checkpoint, &second)),
+            &seqs[1],
+            "second",
+        ),
+        (burn_model(&checkpoint), &seqs[2], "base"),
+    ] {
+        let expected = burn_logits(&model, tokens);
+        let diff = max_abs_diff(&logits[at..at + expected.len()], &expected);
+        assert!(diff < 1e-3, "{name}: {diff}");
+        at += expected.len();
+    }
+    // The adapters change the logits (else the test proves nothing).
+    let base = burn_logits(&burn_model(&checkpoint), &seqs[0]);
+    assert!(max_abs_diff(&logits[..base.len()], &base) > 1e-2);
+
+    let err = runtime.unload_adapter(k1).unwrap_err().to_string();
+    assert!(err.contains("in use by slot"), "{err}");
+    runtime.release(slots[0]);
+    runtime.unload_adapter(k1).unwrap();
+    let err = runtime.allocate(Some(k1)).unwrap_err().to_string();
+    assert!(err.contains("unknown adapter"), "{err}");
+}
+
+#[test]
+fn adapter_from_a_peft_file_matches_burn_with_it() {
+    let checkpoint = checkpoint(false);
+    let device = Device::default();
+    let lora = LoraConfig::new(4, 8.0).with_targets(
+        ["q", "k", "v", "o", "gate", "up", "down"]
+            .map(String::from)
+            .to_vec(),
+    );
+    // Trained-looking adapters: PEFT's random A and a random B (B = 0 would change nothing).
+    let model = Llama::from_checkpoint(&checkpoint, &Method::Lora(lora.clone()), &device)
+        .unwrap()
+        .map_projections(|_, mut projection| {
+            if let Some(adapter) = projection.lora.take() {
+                let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.1), &device);
+                projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+            }
+            Ok(projection)
+        })
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    peft::save_adapter(&model, &lora, None, dir.path()).unwrap();
+
+    let config = PeftConfig::parse(&std::fs::read(dir.path().join(peft::CONFIG_FILE)).unwrap())
+        .unwrap()
+        .to_lora()
+        .unwrap();
+    let bytes = std::fs::read(dir.path().join(peft::WEIGHTS_FILE)).unwrap();
+    let adapter = LoraWeights::from_peft(&bytes, &config).unwrap();
+    assert_eq!(adapter.projections.len(), 2 * TargetModule::ALL.len());
+
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, &dir.path().join("hf")),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    let (key, _) = runtime.load_adapter(&adapter).unwrap();
+    let slot = runtime.allocate(Some(key)).unwrap();
+    let tokens = sequence(8, 13);
+    let logits = runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &tokens,
+            logits: Logits::All,
+        }])
+        .unwrap();
+    let diff = max_abs_diff(&logits, &burn_logits(&model, &tokens));
+    assert!(diff < 1e-3, "{diff}");
+
+    // A file for another rank is refused by name.
+    let err = LoraWeights::from_peft(
+        &bytes,
+        &LoraConfig::new(5, 8.0).with_targets(lora.targets.clone()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("expected [5, d_in]"), "{err}");
+}
+
+#[test]
+fn a_full_cache_and_unknown_ids_are_errors_that_change_nothing() {
+    let checkpoint = checkpoint(true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        RuntimeOptions {
+            max_slots: 2,
+            ..options(WeightFormat::Q8_0, 8)
+        },
+    )
+    .unwrap();
+    let tokens = sequence(8, 14);
+    let slot = runtime.allocate(None).unwrap();
+    runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &tokens[..6],
+            logits: Logits::None,
+        }])
+        .unwrap();
+    let err = runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &tokens[..3],
+            logits: Logits::Last,
+        }])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("slot 0 is full: 6 positions + 3 new exceed max_positions 8"),
+        "{err}"
+    );
+    assert_eq!(runtime.positions(slot), 6);
+    let last = runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &tokens[6..],
+            logits: Logits::Last,
+        }])
+        .unwrap();
+    assert_eq!(last.len(), VOCAB);
+
+    let other = runtime.allocate(None).unwrap();
+    let err = runtime.allocate(None).unwrap_err().to_string();
+    assert!(err.contains("all 2 slots are in use"), "{err}");
+    let cases: [(&[Chunk<'_>], &str); 4] = [
+        (
+            &[Chunk {
+                slot: 9,
+                tokens: &tokens,
+                logits: Logits::Last,
+            }],
+            "unknown slot 9",
+        ),
+        (
+            &[Chunk {
+                slot: other,
+                tokens: &[VOCAB as u32],
+                logits: Logits::Last,
+            }],
+            "outside the vocabulary",
+        ),
+        (
+            &[Chunk {
+                slot: other,
+                tokens: &[],
+                logits: Logits::Last,
+            }],
+            "empty chunk",
+        ),
+        (
+            &[
+                Chunk {
+                    slot: other,
+                    tokens: &tokens[..1],
+                    logits: Logits::Last,
+                },
+                Chunk {
+                    slot: other,
+                    tokens: &tokens[..1],
+                    logits: Logits::Last,
+                },
+            ],
+            "appears twice",
+        ),
+    ];
+    for (chunks, expected) in cases {
+        let err = runtime.forward(chunks).unwrap_err().to_string();
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    assert_eq!(runtime.positions(other), 0);
+    for err in [
+        runtime.fork(42, 0).unwrap_err(),
+        runtime.allocate(Some(3)).unwrap_err(),
+        runtime.unload_adapter(3).unwrap_err(),
+    ] {
+        let err = err.to_string();
+        assert!(
+            err.contains("unknown slot 42") || err.contains("unknown adapter 3"),
+            "{err}"
+        );
+    }
+    let mut bad = random_adapter(&checkpoint.config, &LoraConfig::new(2, 4.0), 1);
+    bad.projections[0].0 = "model.layers.7.self_attn.q_proj".into();
+    let err = runtime.load_adapter(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("no projection `model.layers.7.self_attn.q_proj`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scalar_and_simd_kernels_agree() {
+    let isa = Isa::detect();
+    eprintln!("detected {isa:?}");
+    let mut rng = StdRng::seed_from_u64(15);
+    let (rows, cols, tokens) = (40, 128, 13);
+    let w: Vec<f32> = (0..rows * cols)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let x: Vec<f32> = (0..tokens * cols)
+        .map(|_| rng.random_range(-2.0..2.0))
+        .collect();
+    for format in [WeightFormat::F32, WeightFormat::Q8_0, WeightFormat::Q4] {
+        let matrix = QMatrix::quantize(&w, rows, cols, format).unwrap();
+        let scalar = matmul(Isa::Scalar, &matrix, &x);
+        let simd = matmul(isa, &matrix, &x);
+        let diff = max_abs_diff(&scalar, &simd);
+        assert!(diff < 1e-4, "{format:?}: scalar vs {isa:?} {diff}");
+        // Against the decoded weights in f32: only the activations' 8-bit rounding differs.
+        let dense = matrix.dequantize();
+        let expected: Vec<f32> = x
+            .chunks_exact(cols)
+            .flat_map(|x| {
+                dense
+                    .chunks_exact(cols)
+                    .map(move |w| w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>())
+            })
+            .collect();
+        let diff = max_abs_diff(&scalar, &expected);
+        let bound = if format == WeightFormat::F32 {
+            1e-4
+        } else {
+            0.1
+        };
+        assert!(diff < bound, "{format:?}: vs decoded weights {diff}");
+        let round_trip =
+            QMatrix::from_ggml(format.ggml_type(), &matrix.ggml_bytes(), rows, cols).unwrap();
+        assert_eq!(round_trip.dequantize(), dense, "{format:?}");
+    }
+
+    // The whole model on the scalar path.
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::Q4, 32),
+    )
+    .unwrap();
+    let tokens = sequence(9, 16);
+    let simd = full_pass(&mut runtime, &tokens);
+    runtime.set_isa(Isa::Scalar);
+    let diff = max_abs_diff(&full_pass(&mut runtime, &tokens), &simd);
+    assert!(diff < 1e-4, "model: scalar vs {isa:?} {diff}");
+}
