@@ -4,8 +4,10 @@
 //! The binary is taken from `ATTRIBUTION_WORKER` if set, else from the worker's target directory
 //! (`WORKER_TARGET_DIR`, default `~/.cache/attribution-chain/target-worker`), debug profile.
 
+use crate::chain::content_hash;
 use crate::free_port;
 use anyhow::{bail, Context, Result};
+use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
@@ -78,6 +80,18 @@ impl Worker {
         stake: &str,
         env: &[(&str, &str)],
     ) -> Result<Self> {
+        Self::start_with(node_url, account, models, stake, env, &[])
+    }
+
+    /// [`Worker::start`] with more command-line arguments (`--serve`, batch settings, ...).
+    pub fn start_with(
+        node_url: &str,
+        account: &str,
+        models: &Path,
+        stake: &str,
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let key = dir.path().join("worker.key");
         worker_command(&["key", "generate", "--output", &key.to_string_lossy()])?;
@@ -101,6 +115,7 @@ impl Worker {
             "--quiet",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect();
         let env: Vec<(String, String)> = env
@@ -145,6 +160,25 @@ impl Worker {
         Ok(())
     }
 
+    /// Restarts with `--name value` set to `value` (added if absent): same state directory.
+    pub fn restart_setting(&mut self, name: &str, value: &str) -> Result<()> {
+        match self.args.iter().position(|a| a == name) {
+            Some(at) => self.args[at + 1] = value.to_string(),
+            None => self.args.extend([name.to_string(), value.to_string()]),
+        }
+        self.restart()
+    }
+
+    /// POSTs `body` to the worker's API with `headers`.
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, serde_json::Value)> {
+        http_post(self.http_port, path, headers, body).await
+    }
+
     /// Whether the process is still alive.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -182,17 +216,48 @@ impl Drop for Worker {
 
 /// A plain HTTP/1.1 GET on loopback: the status code and the body as JSON.
 pub async fn http_get(port: u16, path: &str) -> Result<(u16, serde_json::Value)> {
+    http_request(port, "GET", path, &[], b"", Duration::from_secs(5)).await
+}
+
+/// A plain HTTP/1.1 POST of a JSON body on loopback (generation may take a while).
+pub async fn http_post(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, serde_json::Value)> {
+    http_request(port, "POST", path, headers, body, Duration::from_secs(120)).await
+}
+
+async fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, serde_json::Value)> {
     let mut stream = tokio::time::timeout(
         Duration::from_secs(5),
         tokio::net::TcpStream::connect(("127.0.0.1", port)),
     )
     .await
     .context("connecting to the worker's HTTP API")??;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if method == "POST" {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
     stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
     let mut response = vec![];
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+    tokio::time::timeout(timeout, stream.read_to_end(&mut response))
         .await
         .context("reading the worker's answer")??;
     let response = String::from_utf8(response)?;
@@ -204,6 +269,39 @@ pub async fn http_get(port: u16, path: &str) -> Result<(u16, serde_json::Value)>
         .nth(1)
         .context("HTTP response without status")?
         .parse()?;
-    let body = serde_json::from_str(body).with_context(|| format!("GET {path}: {body}"))?;
+    let body = serde_json::from_str(body).with_context(|| format!("{method} {path}: {body}"))?;
     Ok((code, body))
+}
+
+/// The base model as the chain registers it, from the model directory's own files.
+pub fn base_model(dir: &Path) -> Result<BaseModel> {
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)?;
+    let field = |name: &str| -> Result<u32> {
+        Ok(config[name]
+            .as_u64()
+            .with_context(|| format!("config.json has no {name}"))? as u32)
+    };
+    let weights = std::fs::read(dir.join("model.safetensors"))?;
+    let tokenizer = std::fs::read(dir.join("tokenizer.json"))?;
+    let weights_hash = content_hash(&weights);
+    Ok(BaseModel {
+        architecture: Architecture {
+            hidden_size: field("hidden_size")?,
+            intermediate_size: field("intermediate_size")?,
+            num_layers: field("num_hidden_layers")?,
+            num_attention_heads: field("num_attention_heads")?,
+            num_key_value_heads: field("num_key_value_heads")?,
+            vocab_size: field("vocab_size")?,
+            max_position_embeddings: field("max_position_embeddings")?,
+            rope_theta: config["rope_theta"].as_f64().unwrap_or(10_000.0) as u32,
+        },
+        parameters: (weights.len() / 4) as u64,
+        weights_hash,
+        weights_cid: Cid::truncate_from(
+            attribution_primitives::cid::cid_v1(&weights_hash).into_bytes(),
+        ),
+        tokenizer_hash: content_hash(&tokenizer),
+        license: License::truncate_from(b"Apache-2.0".to_vec()),
+    })
 }

@@ -11,10 +11,10 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use attribution_e2e::chain::{account, calls, content_hash, poll, Chain, TRAINING_BUDGET};
-use attribution_e2e::worker::{worker_command, worker_command_unchecked, Worker};
+use attribution_e2e::worker::{base_model, worker_command, worker_command_unchecked, Worker};
 use attribution_primitives::{
     compute::JobInfo,
-    models::{Architecture, BaseModel, Cid, License, ModelKind, ModelStatus, ModelWithLineage},
+    models::{ModelKind, ModelStatus, ModelWithLineage},
     traits::PoolId,
     AccountId, Balance, BlockNumber, Hash, JobId, ModelId,
 };
@@ -55,39 +55,6 @@ fn hyperparameters(steps: usize, checkpoint_every: usize) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
-}
-
-/// The base model as the chain registers it, from the model directory's own files.
-fn base_model(dir: &Path) -> Result<BaseModel> {
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)?;
-    let field = |name: &str| -> Result<u32> {
-        Ok(config[name]
-            .as_u64()
-            .with_context(|| format!("config.json has no {name}"))? as u32)
-    };
-    let weights = std::fs::read(dir.join("model.safetensors"))?;
-    let tokenizer = std::fs::read(dir.join("tokenizer.json"))?;
-    let weights_hash = content_hash(&weights);
-    Ok(BaseModel {
-        architecture: Architecture {
-            hidden_size: field("hidden_size")?,
-            intermediate_size: field("intermediate_size")?,
-            num_layers: field("num_hidden_layers")?,
-            num_attention_heads: field("num_attention_heads")?,
-            num_key_value_heads: field("num_key_value_heads")?,
-            vocab_size: field("vocab_size")?,
-            max_position_embeddings: field("max_position_embeddings")?,
-            rope_theta: config["rope_theta"].as_f64().unwrap_or(10_000.0) as u32,
-        },
-        parameters: (weights.len() / 4) as u64,
-        weights_hash,
-        weights_cid: Cid::truncate_from(
-            attribution_primitives::cid::cid_v1(&weights_hash).into_bytes(),
-        ),
-        tokenizer_hash: content_hash(&tokenizer),
-        license: License::truncate_from(b"Apache-2.0".to_vec()),
-    })
 }
 
 impl Setup {

@@ -17,6 +17,7 @@
 
 pub mod artifact;
 pub mod bench;
+pub mod chat;
 pub mod chat_template;
 pub mod checkpoint;
 pub mod clipping;

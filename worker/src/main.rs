@@ -87,6 +87,8 @@ enum Command {
     /// The operator daemon: registers when asked, claims training jobs it can serve, trains,
     /// proves, uploads the adapter and settles; serves GET /health and GET /status.
     Run(cli::RunArgs),
+    /// Ask an operator's API a question; with --account, pay with a signed authorization.
+    Chat(attribution_worker::chat::ChatArgs),
     /// Serve a local model and adapters over the OpenAI-compatible API (free, no chain):
     /// /v1/chat/completions, /v1/completions, /v1/models, /metrics, /health.
     Serve(ServeArgs),
@@ -213,6 +215,7 @@ fn main() -> Result<()> {
         Command::Key { command } => cli::key(command)?,
         Command::Model { command } => cli::model(command)?,
         Command::Run(args) => tokio_runtime()?.block_on(cli::run(args, select(true)))?,
+        Command::Chat(args) => tokio_runtime()?.block_on(attribution_worker::chat::chat(args))?,
         Command::Serve(args) => tokio_runtime()?.block_on(serve::cli::serve(args))?,
         Command::Verify(args) => {
             tokio_runtime()?.block_on(cli::verify_command(args, select(true)))?

@@ -388,6 +388,27 @@ impl Chain {
         })
     }
 
+    /// `Attribution::deposit_credit`: moves `amount` of the signer's OPEN into inference credit.
+    pub async fn deposit_credit(&self, signer: &Keypair, amount: Balance) -> Result<()> {
+        let call = runtime::transactions().attribution().deposit_credit(amount);
+        self.submit(signer, &call).await.map(drop)
+    }
+
+    /// `Attribution::grant_allowance`: lets `operator`'s records charge `amount` more of the
+    /// signer's credit.
+    pub async fn grant_allowance(
+        &self,
+        signer: &Keypair,
+        operator: &AccountId,
+        amount: Balance,
+    ) -> Result<()> {
+        let operator = subxt::utils::AccountId32(*operator.as_ref());
+        let call = runtime::transactions()
+            .attribution()
+            .grant_allowance(operator, amount);
+        self.submit(signer, &call).await.map(drop)
+    }
+
     /// `Compute::claim_job`.
     pub async fn claim_job(&self, signer: &Keypair, job: JobId) -> Result<()> {
         let call = runtime::transactions().compute().claim_job(job);

@@ -2,9 +2,12 @@
 
 use crate::artifact::blake2b_256;
 use crate::daemon::model_cache::ModelCache;
+use crate::daemon::paid::BatchPolicy;
+use crate::daemon::serving::ServeConfig;
 use crate::daemon::verify::{verify, Tolerance};
 use crate::daemon::{parse_open, DaemonConfig};
 use crate::job::ModelDir;
+use crate::serve::cli::EngineArgs;
 use anyhow::{bail, Context, Result};
 use attribution_primitives::cid::cid_v1;
 use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
@@ -23,7 +26,7 @@ fn default_models() -> PathBuf {
     cache_dir().join("models")
 }
 
-fn cache_dir() -> PathBuf {
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."))
@@ -96,6 +99,18 @@ pub struct RunArgs {
     /// Log progress instead of drawing a progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also serve this registered base model (its id on chain) and its active adapters over the
+    /// OpenAI-compatible API on the same port, paid by signed authorizations.
+    #[arg(long)]
+    pub serve: Option<ModelId>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Settle served requests once this many wait...
+    #[arg(long, default_value_t = 16)]
+    pub batch_records: usize,
+    /// ...or once the oldest has waited this many seconds.
+    #[arg(long, default_value_t = 10)]
+    pub batch_age: u64,
 }
 
 /// `attribution-worker run`.
@@ -114,6 +129,15 @@ pub async fn run(args: RunArgs, device: Device) -> Result<()> {
         price_per_token: args.price_per_token,
         min_budget: args.min_budget,
         progress_bar: !args.quiet && std::io::stderr().is_terminal(),
+        serve: args.serve.map(|model| ServeConfig {
+            model,
+            engine: args.engine,
+            batches: BatchPolicy {
+                records: args.batch_records.max(1),
+                max_age: std::time::Duration::from_secs(args.batch_age),
+                ..BatchPolicy::default()
+            },
+        }),
     };
     crate::daemon::run(config, device).await
 }

@@ -16,6 +16,7 @@ pub mod dataset;
 pub mod hyperparameters;
 pub mod model_cache;
 pub mod paid;
+pub mod serving;
 pub mod status;
 pub mod training;
 pub mod verify;
@@ -70,6 +71,8 @@ pub struct DaemonConfig {
     pub min_budget: Balance,
     /// Show a progress bar (when stderr is a terminal).
     pub progress_bar: bool,
+    /// Serve a base model and its adapters over the OpenAI-compatible API, paid.
+    pub serve: Option<serving::ServeConfig>,
 }
 
 /// The status the HTTP API serves, shared with the daemon loop.
@@ -112,19 +115,38 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
         s.node = config.node.clone();
         s.earned = "0".into();
     });
+    std::fs::create_dir_all(&config.state_dir)
+        .with_context(|| format!("creating {}", config.state_dir.display()))?;
+    let mut api = None;
+    if let Some(serve) = &config.serve {
+        // Serving needs the chain first: the model, the operator's price, the adapters.
+        let chain = Chain::connect_with_retry(&config.node, Duration::from_secs(120)).await?;
+        let state = serving::start(
+            &chain,
+            serve,
+            &ModelCache::new(&config.models),
+            &config.state_dir,
+            account.clone(),
+            me.clone(),
+            worker.clone(),
+        )
+        .await?;
+        api = Some(state);
+    }
+    let api = match api {
+        Some(state) => status::router(shared.clone(), Some(state.engine.clone()))
+            .merge(crate::serve::api::router(state)),
+        None => status::router(shared.clone(), None),
+    };
     let listener = tokio::net::TcpListener::bind(config.http)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http))?;
     tracing::info!(address = %config.http, "serving GET /health and GET /status");
-    let api = status::router(shared.clone());
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, api).await {
             tracing::error!("the HTTP API stopped: {error}");
         }
     });
-    std::fs::create_dir_all(&config.state_dir)
-        .with_context(|| format!("creating {}", config.state_dir.display()))?;
-
     let mut daemon = Daemon {
         models: ModelCache::new(&config.models),
         config,

@@ -1,8 +1,9 @@
 //! The daemon's HTTP API (127.0.0.1:8000 by default): `GET /health` and `GET /status`.
-//! The inference API is served on the same port by a later part of the worker, and the web
-//! studio reads `/status`.
+//! With `--serve`, the OpenAI-compatible API shares the port and `/status` adds the serving
+//! engine's figures; the web studio reads `/status`.
 
 use crate::daemon::Shared;
+use crate::serve::engine::Engine;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -76,16 +77,16 @@ pub struct Status {
     pub last_error: Option<String>,
 }
 
-/// The API's routes over the daemon's shared state.
-pub fn router(shared: Shared) -> Router {
+/// The API's routes over the daemon's shared state and, when it serves, its engine.
+pub fn router(shared: Shared, serving: Option<Engine>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/status", get(status))
         .fallback(not_found)
-        .with_state(shared)
+        .with_state((shared, serving))
 }
 
-async fn health(State(shared): State<Shared>) -> Response {
+async fn health(State((shared, _)): State<(Shared, Option<Engine>)>) -> Response {
     let status = shared.read();
     let (code, state) = if status.connected {
         (StatusCode::OK, "ok")
@@ -99,8 +100,15 @@ async fn health(State(shared): State<Shared>) -> Response {
         .into_response()
 }
 
-async fn status(State(shared): State<Shared>) -> Json<Status> {
-    Json(shared.read().clone())
+/// The daemon's status, with the serving engine's figures under `serving` when it serves.
+async fn status(
+    State((shared, serving)): State<(Shared, Option<Engine>)>,
+) -> Json<serde_json::Value> {
+    let mut status = serde_json::to_value(shared.read().clone()).unwrap_or_default();
+    if let Some(engine) = serving {
+        status["serving"] = serde_json::to_value(engine.stats()).unwrap_or_default();
+    }
+    Json(status)
 }
 
 async fn not_found() -> Response {

@@ -146,6 +146,7 @@ pub fn api_state(engine: Engine, model: &ModelDir, name: &str, args: &EngineArgs
         }]),
         max_tokens_limit: args.max_tokens,
         metrics: Metrics::default(),
+        price_per_token: None,
         gate: None,
     }
 }

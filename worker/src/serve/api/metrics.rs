@@ -30,6 +30,7 @@ pub struct Metrics {
     waiting: Gauge,
     adapters_resident: Gauge,
     adapter_loads: Gauge,
+    cancelled: Gauge,
 }
 
 impl Default for Metrics {
@@ -44,6 +45,7 @@ impl Default for Metrics {
             waiting: Gauge::default(),
             adapters_resident: Gauge::default(),
             adapter_loads: Gauge::default(),
+            cancelled: Gauge::default(),
             registry: Mutex::new(Registry::default()),
         };
         registry.register("requests", "HTTP requests served", metrics.requests.clone());
@@ -82,6 +84,11 @@ impl Default for Metrics {
             "Adapters loaded into the runtime since start",
             metrics.adapter_loads.clone(),
         );
+        registry.register(
+            "requests_cancelled",
+            "Requests whose client hung up before the answer ended",
+            metrics.cancelled.clone(),
+        );
         *metrics.registry.lock().unwrap() = registry;
         metrics
     }
@@ -104,6 +111,7 @@ pub async fn render(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
         .adapters_resident
         .set(stats.adapters_resident as i64);
     metrics.adapter_loads.set(stats.adapter_loads as i64);
+    metrics.cancelled.set(stats.requests_cancelled as i64);
     let mut body = String::new();
     let registry = metrics.registry.lock().unwrap();
     // Writing into a String cannot fail.

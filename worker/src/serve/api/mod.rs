@@ -42,6 +42,8 @@ pub struct ApiState {
     /// Most new tokens a request may ask for.
     pub max_tokens_limit: usize,
     pub metrics: Metrics,
+    /// What a token costs, when requests are paid (the operator's price on chain).
+    pub price_per_token: Option<u128>,
     /// Paid inference: checks authorizations and records what was served.
     pub gate: Option<Arc<dyn gate::Gate>>,
 }
@@ -86,7 +88,8 @@ async fn models(State(state): State<Arc<ApiState>>) -> Json<ModelList> {
             created: m.created,
             owned_by: m.owned_by.clone(),
             parent: m.adapter.map(|_| state.base.clone()),
-            price_per_token: None,
+            price_per_token: state.price_per_token.map(|p| p.to_string()),
+            chain_model: m.chain_model,
         })
         .collect();
     Json(ModelList {

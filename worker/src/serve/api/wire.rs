@@ -215,6 +215,9 @@ pub struct ModelCard {
     /// string), when inference is paid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_per_token: Option<String>,
+    /// The chain's id of this model, which a paid request's authorization names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_model: Option<u32>,
 }
 
 #[derive(Serialize, Debug, Clone)]

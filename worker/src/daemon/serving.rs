@@ -1,0 +1,194 @@
+//! The daemon's inference side: one registered base model served from the model cache, each of
+//! its active adapters on chain served as its own model id (fetched from the node's content
+//! store, checked against the proof's hash, kept on disk), every request paid through the
+//! [`PaidGate`] and settled by the batcher.
+
+use super::check_hash;
+use super::hyperparameters::Hyperparameters;
+use super::model_cache::ModelCache;
+use super::paid::{run_batcher, BatchPolicy, Journal, PaidGate};
+use crate::job::ModelDir;
+use crate::serve::api::{ApiState, ServedModel};
+use crate::serve::cli::start_engine;
+use crate::serve::cli::{api_state, EngineArgs};
+use crate::serve::runtime::LoraWeights;
+use anyhow::{bail, Context, Result};
+use attribution_primitives::models::{ModelKind, ModelStatus};
+use attribution_primitives::{AccountId, ModelId};
+use attribution_worker_chain::Chain;
+use sp_core::sr25519;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What `run --serve` serves.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The registered base model.
+    pub model: ModelId,
+    pub engine: EngineArgs,
+    pub batches: BatchPolicy,
+}
+
+/// Loads the base model, starts the engine, the gate and the batcher; returns the API state and
+/// a task that keeps the adapters in step with the chain.
+pub async fn start(
+    chain: &Chain,
+    config: &ServeConfig,
+    models: &ModelCache,
+    state_dir: &std::path::Path,
+    account: subxt_signer::sr25519::Keypair,
+    operator: AccountId,
+    worker: sr25519::Pair,
+) -> Result<Arc<ApiState>> {
+    let record = chain
+        .model(config.model)
+        .await?
+        .with_context(|| format!("model {} is not registered", config.model))?;
+    let ModelKind::Base(base) = &record.model.kind else {
+        bail!("model {} is an adapter: serve its base model", config.model);
+    };
+    let path = models.find(&base.weights_hash)?;
+    let model_dir = ModelDir::load(&path)?;
+    let engine = start_engine(&model_dir, &config.engine)?;
+    let price = chain
+        .inference_price(&operator)
+        .await?
+        .context("the operator is not registered: register it before serving")?;
+    let journal = Arc::new(Mutex::new(Journal::open(&state_dir.join("inference"))?));
+    let name = config.model.to_string();
+    let mut state = api_state(engine, &model_dir, &name, &config.engine);
+    state.price_per_token = Some(price);
+    state.gate = Some(Arc::new(PaidGate::new(
+        chain.clone(),
+        operator.clone(),
+        price,
+        journal.clone(),
+    )));
+    let owner = operator.to_string();
+    state.models.write().unwrap()[0] = ServedModel {
+        id: name,
+        adapter: None,
+        chain_model: Some(config.model),
+        created: 0,
+        owned_by: owner.clone(),
+    };
+    let state = Arc::new(state);
+    tracing::info!(model = config.model, path = %path.display(), price = %price, "serving the base model, paid");
+
+    tokio::spawn(run_batcher(
+        chain.clone(),
+        account,
+        operator,
+        worker,
+        journal,
+        config.batches.clone(),
+    ));
+    let adapters = Adapters {
+        chain: chain.clone(),
+        state: state.clone(),
+        base: config.model,
+        dir: state_dir.join("adapters"),
+        owner,
+        served: BTreeSet::new(),
+    };
+    tokio::spawn(adapters.follow());
+    Ok(state)
+}
+
+/// Keeps the served adapters in step with the chain's active adapters of the base.
+struct Adapters {
+    chain: Chain,
+    state: Arc<ApiState>,
+    base: ModelId,
+    dir: PathBuf,
+    owner: String,
+    served: BTreeSet<ModelId>,
+}
+
+impl Adapters {
+    async fn follow(mut self) {
+        loop {
+            if let Err(error) = self.refresh().await {
+                tracing::warn!(error = %format!("{error:#}"), "refreshing the served adapters");
+            }
+            tokio::time::sleep(Duration::from_secs(6)).await;
+        }
+    }
+
+    /// Adds every active adapter of the base not served yet (model ids are dense from 0).
+    async fn refresh(&mut self) -> Result<()> {
+        let mut id: ModelId = 0;
+        while let Some(model) = self.chain.model(id).await? {
+            let serve = !self.served.contains(&id)
+                && model.model.status == ModelStatus::Active
+                && model
+                    .base
+                    .as_ref()
+                    .is_some_and(|(base, _)| *base == self.base);
+            if serve {
+                if let ModelKind::Adapter(lineage) = &model.model.kind {
+                    match self.add(id, lineage).await {
+                        Ok(()) => {
+                            self.served.insert(id);
+                        }
+                        Err(error) => {
+                            tracing::warn!(adapter = id, error = %format!("{error:#}"), "cannot serve an adapter")
+                        }
+                    }
+                }
+            }
+            id += 1;
+        }
+        Ok(())
+    }
+
+    async fn add(
+        &self,
+        id: ModelId,
+        lineage: &attribution_primitives::models::Lineage<AccountId>,
+    ) -> Result<()> {
+        let artifact = lineage.artifact.as_ref().context("no artifact")?;
+        let hp_bytes = self
+            .chain
+            .artifact(lineage.spec.hyperparameters_hash)
+            .await?;
+        check_hash(
+            &hp_bytes,
+            lineage.spec.hyperparameters_hash,
+            "hyper-parameters file",
+        )?;
+        let hyperparameters = Hyperparameters::parse(&hp_bytes, lineage.spec.method)?;
+        let lora = hyperparameters
+            .method
+            .lora()
+            .context("only LoRA and QLoRA adapters are served")?
+            .clone();
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(format!("{id}.safetensors"));
+        if !path.is_file() {
+            let bytes = self.chain.artifact(artifact.adapter_hash).await?;
+            check_hash(&bytes, artifact.adapter_hash, "adapter")?;
+            std::fs::write(&path, &bytes)?;
+        }
+        // Parsed once now, so a file the runtime cannot read is refused before it is listed.
+        let bytes = std::fs::read(&path)?;
+        LoraWeights::from_peft(&bytes, &lora)?;
+        let adapter = u64::from(id);
+        let source_path = path.clone();
+        self.state.engine.add_adapter(
+            adapter,
+            Arc::new(move || LoraWeights::from_peft(&std::fs::read(&source_path)?, &lora)),
+        );
+        self.state.serve(ServedModel {
+            id: id.to_string(),
+            adapter: Some(adapter),
+            chain_model: Some(id),
+            created: 0,
+            owned_by: self.owner.clone(),
+        });
+        tracing::info!(adapter = id, "serving an adapter");
+        Ok(())
+    }
+}

@@ -1,0 +1,498 @@
+//! `attribution-worker serve` as a client sees it: the real binary on loopback, a small model
+//! with a chat template and two adapters, spoken to over HTTP.
+
+mod common;
+
+use attribution_worker::lora::LoraConfig;
+use attribution_worker::model::Llama;
+use attribution_worker::peft;
+use attribution_worker::tuning::Method;
+use burn::tensor::{Device, Distribution, Tensor};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Renders messages as their words and asks for an answer after `=`.
+const TEMPLATE: &str =
+    "{% for message in messages %}{{ message['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}";
+
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A random adapter on every projection (B random too, so it changes the output).
+fn write_adapter(model_dir: &Path, dir: &Path, seed: u64) {
+    let device = Device::default();
+    device.seed(seed);
+    let lora = LoraConfig::new(4, 8.0).with_targets(
+        ["q", "k", "v", "o", "gate", "up", "down"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let model = common::load(model_dir, &Method::Lora(lora.clone()), &device)
+        .map_projections(|_, mut projection| {
+            if let Some(adapter) = projection.lora.take() {
+                let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.5), &device);
+                projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+            }
+            Ok(projection)
+        })
+        .unwrap();
+    let _: &Llama = &model;
+    peft::save_adapter(&model, &lora, None, dir).unwrap();
+}
+
+fn start(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    common::write_model(&model, attribution_worker::checkpoint::StoredDtype::F32);
+    std::fs::write(model.join("chat_template.jinja"), TEMPLATE).unwrap();
+    for (name, seed) in [("first", 11), ("second", 12)] {
+        let adapter = dir.path().join(name);
+        std::fs::create_dir_all(&adapter).unwrap();
+        write_adapter(&model, &adapter, seed);
+    }
+    let port = free_port();
+    let mut args: Vec<String> = [
+        "serve",
+        "--model",
+        model.to_str().unwrap(),
+        "--name",
+        "tiny",
+        "--adapter",
+        &format!("first={}", dir.path().join("first").display()),
+        "--adapter",
+        &format!("second={}", dir.path().join("second").display()),
+        "--http",
+        &format!("127.0.0.1:{port}"),
+        "--weights",
+        "f32",
+        "--threads",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let child = Command::new(env!("CARGO_BIN_EXE_attribution-worker"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while ureq::get(&format!("{url}/health")).call().is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+/// POSTs `body` (raw bytes) and returns the status and the JSON answer.
+fn post(server: &Server, path: &str, body: &[u8]) -> (u16, Value) {
+    let mut response = ureq::post(&format!("{}{path}", server.url))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header("content-type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn chat(server: &Server, body: Value) -> (u16, Value) {
+    post(server, "/v1/chat/completions", body.to_string().as_bytes())
+}
+
+fn ask(model: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "w3 w7 w11"}],
+        "max_tokens": 12,
+        "temperature": 0,
+    });
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    body
+}
+
+/// The SSE events of a streamed request, parsed, up to `[DONE]`.
+fn stream(server: &Server, body: Value) -> Vec<Value> {
+    let response = ureq::post(&format!("{}/v1/chat/completions", server.url))
+        .header("content-type", "application/json")
+        .send(body.to_string().as_bytes())
+        .unwrap();
+    assert!(response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let reader = BufReader::new(response.into_body().into_reader());
+    let mut events = Vec::new();
+    for line in reader.lines() {
+        let line = line.unwrap();
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        if data == "[DONE]" {
+            return events;
+        }
+        events.push(serde_json::from_str(data).unwrap());
+    }
+    panic!("the stream ended without [DONE]: {events:?}");
+}
+
+#[test]
+fn chat_completions_follow_the_openai_wire_format_and_stream_the_same_answer() {
+    let server = start(&[]);
+    let mut models = ureq::get(&format!("{}/v1/models", server.url))
+        .call()
+        .unwrap();
+    let models: Value = models.body_mut().read_json().unwrap();
+    assert_eq!(models["object"], "list");
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["tiny", "first", "second"]);
+    assert!(models["data"][0].get("parent").is_none());
+    assert_eq!(models["data"][1]["parent"], "tiny");
+
+    let (status, answer) = chat(&server, ask("tiny", json!({})));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["object"], "chat.completion");
+    assert!(answer["id"].as_str().unwrap().starts_with("chatcmpl-"));
+    let choice = &answer["choices"][0];
+    assert_eq!(choice["message"]["role"], "assistant");
+    let text = choice["message"]["content"].as_str().unwrap().to_string();
+    let usage = &answer["usage"];
+    // "w3 w7 w11 =" is four tokens.
+    assert_eq!(usage["prompt_tokens"], 4);
+    let completion = usage["completion_tokens"].as_u64().unwrap();
+    assert!(completion >= 1 && completion <= 12, "{usage}");
+    assert_eq!(usage["total_tokens"].as_u64().unwrap(), 4 + completion);
+    let reason = choice["finish_reason"].as_str().unwrap();
+    assert!(
+        (reason == "length") == (completion == 12),
+        "{reason} after {completion} tokens"
+    );
+
+    // Greedy is deterministic, and streaming yields the same text in pieces.
+    assert_eq!(
+        chat(&server, ask("tiny", json!({}))).1["choices"][0]["message"]["content"],
+        text
+    );
+    let events = stream(
+        &server,
+        ask(
+            "tiny",
+            json!({"stream": true, "stream_options": {"include_usage": true}}),
+        ),
+    );
+    assert_eq!(events[0]["object"], "chat.completion.chunk");
+    assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant");
+    let streamed: String = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(streamed, text);
+    let finish = &events[events.len() - 2];
+    assert_eq!(finish["choices"][0]["finish_reason"], reason);
+    let last = events.last().unwrap();
+    assert_eq!(last["choices"], json!([]));
+    assert_eq!(last["usage"], *usage);
+
+    // The same seed gives the same sample; log-probabilities come with their alternatives.
+    let sampled = json!({"temperature": 1.0, "seed": 5, "logprobs": true, "top_logprobs": 3});
+    let (_, first) = chat(&server, ask("tiny", sampled.clone()));
+    let (_, again) = chat(&server, ask("tiny", sampled));
+    assert_eq!(
+        first["choices"][0]["message"],
+        again["choices"][0]["message"]
+    );
+    let logprobs = first["choices"][0]["logprobs"]["content"]
+        .as_array()
+        .unwrap();
+    assert!(!logprobs.is_empty());
+    for token in logprobs {
+        let logprob = token["logprob"].as_f64().unwrap();
+        assert!(logprob <= 0.0);
+        let top = token["top_logprobs"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        assert!(top[0]["logprob"].as_f64().unwrap() >= logprob - 1e-6);
+    }
+
+    // A stop string ends the answer before it.
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() >= 3 {
+        let (_, stopped) = chat(&server, ask("tiny", json!({"stop": words[2]})));
+        let content = stopped["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap();
+        assert!(
+            !content.contains(words[2]) || words[..2].contains(&words[2]),
+            "{content}"
+        );
+        assert_eq!(stopped["choices"][0]["finish_reason"], "stop");
+    }
+
+    // /v1/completions on the raw prompt.
+    let (status, completion) = post(
+        &server,
+        "/v1/completions",
+        json!({"model": "tiny", "prompt": "w3 w7 w11 =", "max_tokens": 5, "temperature": 0})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 200, "{completion}");
+    assert_eq!(completion["object"], "text_completion");
+    assert!(completion["choices"][0]["text"].is_string());
+
+    let mut metrics = ureq::get(&format!("{}/metrics", server.url))
+        .call()
+        .unwrap();
+    let metrics = metrics.body_mut().read_to_string().unwrap();
+    assert!(
+        metrics.contains("attribution_worker_requests_total{endpoint=\"chat\",status=\"200\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("attribution_worker_completion_tokens_total"));
+}
+
+#[test]
+fn adapters_batched_together_answer_as_each_alone() {
+    let server = start(&[]);
+    let alone: Vec<String> = ["tiny", "first", "second"]
+        .iter()
+        .map(|model| {
+            let (status, answer) = chat(&server, ask(model, json!({"max_tokens": 24})));
+            assert_eq!(status, 200, "{answer}");
+            answer["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_ne!(alone[0], alone[1], "the adapter changes the answer");
+    assert_ne!(alone[1], alone[2]);
+    // All three at once, several times each: they share decode steps.
+    let together: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let server = &server;
+                scope.spawn(move || {
+                    let model = ["tiny", "first", "second"][i % 3];
+                    let (_, answer) = chat(server, ask(model, json!({"max_tokens": 24})));
+                    (
+                        i % 3,
+                        answer["choices"][0]["message"]["content"]
+                            .as_str()
+                            .unwrap()
+                            .to_string(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (model, text) in together {
+        assert_eq!(
+            text, alone[model],
+            "model {model} answered differently in a batch"
+        );
+    }
+}
+
+#[test]
+fn bad_requests_get_openai_errors_and_lose_nothing() {
+    let server = start(&["--max-tokens", "64", "--context", "48"]);
+    let error = |(status, body): (u16, Value)| {
+        (
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(
+        error(post(&server, "/v1/chat/completions", b"{not json")),
+        (400, "invalid_json".into())
+    );
+    assert_eq!(
+        error(post(
+            &server,
+            "/v1/chat/completions",
+            b"{\"model\": \"tiny\"}"
+        )),
+        (400, "invalid_json".into())
+    );
+    assert_eq!(
+        error(chat(&server, ask("nope", json!({})))),
+        (404, "model_not_found".into())
+    );
+    assert_eq!(
+        error(chat(&server, ask("tiny", json!({"max_tokens": 0})))),
+        (400, "invalid_value".into())
+    );
+    assert_eq!(
+        error(chat(&server, ask("tiny", json!({"max_tokens": 65})))),
+        (400, "invalid_value".into())
+    );
+    assert_eq!(
+        error(chat(&server, ask("tiny", json!({"temperature": 3})))),
+        (400, "invalid_value".into())
+    );
+    assert_eq!(
+        error(chat(&server, ask("tiny", json!({"n": 2})))),
+        (400, "invalid_value".into())
+    );
+    assert_eq!(
+        error(chat(&server, json!({"model": "tiny", "messages": []}))),
+        (400, "invalid_value".into())
+    );
+    let long = "w1 ".repeat(60);
+    assert_eq!(
+        error(chat(
+            &server,
+            json!({"model": "tiny", "messages": [{"role": "user", "content": long}]})
+        )),
+        (400, "context_length_exceeded".into())
+    );
+    // Oversize bodies are refused by the size limit, in the same error shape.
+    let huge = vec![b' '; 3 << 20];
+    let (status, body) = post(&server, "/v1/chat/completions", &huge);
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(error(post(&server, "/v1/nothing", b"{}")).0, 404);
+    // And the server still answers.
+    assert_eq!(chat(&server, ask("tiny", json!({}))).0, 200);
+}
+
+#[test]
+fn a_full_queue_answers_429_and_a_client_that_hangs_up_frees_its_slot() {
+    let server = start(&[
+        "--max-running",
+        "1",
+        "--max-waiting",
+        "1",
+        "--max-tokens",
+        "480",
+        "--context",
+        "512",
+    ]);
+    // Three long requests at once: one runs, one waits, the third is refused.
+    let long = || {
+        ask(
+            "tiny",
+            json!({"max_tokens": 480, "stop": "never-generated"}),
+        )
+    };
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                let server = &server;
+                scope.spawn(move || {
+                    std::thread::sleep(Duration::from_millis(50 * i));
+                    let response = ureq::post(&format!("{}/v1/chat/completions", server.url))
+                        .config()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_millis(800)))
+                        .build()
+                        .header("content-type", "application/json")
+                        .send(long().to_string().as_bytes());
+                    match response {
+                        Ok(response) => response.status().as_u16(),
+                        Err(_) => 0, // timed out while generating: the client hung up
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // The hung-up requests are cancelled: the single slot serves a new request promptly.
+    let started = Instant::now();
+    let (status, _) = chat(&server, ask("tiny", json!({"max_tokens": 3})));
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the slot was not freed"
+    );
+
+    // A streaming client that hangs up mid-answer is cancelled as well.
+    let response = ureq::post(&format!("{}/v1/chat/completions", server.url))
+        .header("content-type", "application/json")
+        .send(
+            ask("tiny", json!({"max_tokens": 480, "stream": true}))
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut reader = response.into_body().into_reader();
+    let mut first = [0u8; 64];
+    reader.read_exact(&mut first).unwrap();
+    drop(reader);
+    let cancelled = |server: &Server| -> u64 {
+        let mut metrics = ureq::get(&format!("{}/metrics", server.url))
+            .call()
+            .unwrap();
+        let metrics = metrics.body_mut().read_to_string().unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("attribution_worker_requests_cancelled "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let poll = Instant::now();
+    let before = cancelled(&server);
+    while cancelled(&server) == before && poll.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        cancelled(&server) > before,
+        "the hung-up stream was not cancelled"
+    );
+    let started = Instant::now();
+    let (status, _) = chat(&server, ask("tiny", json!({"max_tokens": 3})));
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the streaming slot was not freed"
+    );
+}
