@@ -17,7 +17,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use attribution_primitives::{
-    attribution::{BatchCommitment, BatchId, CreditInfo, FeeSplit, NonceWindow},
+    attribution::{AllowanceInfo, BatchCommitment, BatchId, CreditInfo, FeeSplit, NonceWindow},
     compute::{JobInfo, OperatorInfo},
     datanets::{
         Announcement, ContributionsPage, ContributorStats, Datanet, ManifestPage, VersionInfo,
@@ -260,6 +260,9 @@ impl_runtime_apis! {
         fn operator(who: AccountId) -> Option<OperatorInfo<Balance>> {
             Compute::operator(who)
         }
+        fn operators(after: Option<AccountId>, max: u32) -> Vec<(AccountId, OperatorInfo<Balance>)> {
+            Compute::operators(after, max)
+        }
         fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>> {
             Compute::job(id)
         }
@@ -287,8 +290,11 @@ impl_runtime_apis! {
         fn credit(who: AccountId) -> CreditInfo {
             Attribution::credit(&who)
         }
-        fn nonce_window(who: AccountId) -> Option<NonceWindow> {
-            Attribution::nonce_window(&who)
+        fn allowance(user: AccountId, operator: AccountId) -> AllowanceInfo {
+            Attribution::allowance(&user, &operator)
+        }
+        fn nonce_window(user: AccountId, operator: AccountId) -> Option<NonceWindow> {
+            Attribution::nonce_window(&user, &operator)
         }
         fn fee_split() -> FeeSplit {
             Attribution::fee_split()

@@ -194,7 +194,11 @@ pub mod helpers {
     /// to storage: no call creates an adapter at a chosen id, nor a version whose contributions
     /// are ids `0..n` by `n` different accounts.
     impl pallet_attribution::BenchmarkHelper for Lifecycle {
-        fn register_operator(operator: &AccountId, worker_key: sr25519::Public) {
+        fn register_operator(
+            operator: &AccountId,
+            worker_key: sr25519::Public,
+            price_per_token: Balance,
+        ) {
             let stake = <Runtime as pallet_compute::Config>::MinOperatorStake::get();
             fund(operator, stake);
             let hardware = Hardware {
@@ -211,6 +215,7 @@ pub mod helpers {
                 hardware,
                 Endpoint::truncate_from(b"https://worker.bench".to_vec()),
                 stake,
+                price_per_token,
             )
             .expect("the operator is funded and its record valid");
         }
@@ -218,7 +223,13 @@ pub mod helpers {
         /// Writes a consistent published version (datanet record, contributions and their
         /// indexes, manifest, Merkle root, points) and an `Active` adapter trained on it from a
         /// base model written alongside (with no deposit, so nothing is held for it).
-        fn serving_model(model: ModelId, owner: &AccountId, pool: PoolId, contributions: u32) {
+        fn serving_model(
+            model: ModelId,
+            owner: &AccountId,
+            pool: PoolId,
+            first: ContributionId,
+            contributions: u32,
+        ) {
             let now = System::block_number();
             let PoolId { datanet, version } = pool;
 
@@ -243,9 +254,11 @@ pub mod helpers {
                     versions: 0,
                 });
             let mut entries = Vec::with_capacity(contributions as usize);
+            // Each call's contributors are other accounts than the previous calls'.
+            let seed = u32::try_from(first).unwrap_or(u32::MAX);
             for i in 0..contributions {
-                let id = ContributionId::from(i);
-                let contributor: AccountId = frame_benchmarking::account("contributor", i, 0);
+                let id = first.saturating_add(ContributionId::from(i));
+                let contributor: AccountId = frame_benchmarking::account("contributor", i, seed);
                 let position = info.announced;
                 info.announced = info.announced.saturating_add(1);
                 let hash = content_hash(id);
@@ -305,7 +318,7 @@ pub mod helpers {
                 *next = (*next).max(datanet.saturating_add(1))
             });
             pallet_datanets::NextContributionId::<Runtime>::mutate(|next| {
-                *next = (*next).max(ContributionId::from(contributions))
+                *next = (*next).max(first.saturating_add(ContributionId::from(contributions)))
             });
 
             let base_id = pallet_models::NextModelId::<Runtime>::get().max(model.saturating_add(1));

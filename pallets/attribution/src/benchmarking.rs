@@ -1,5 +1,8 @@
-//! Benchmarks: one per call; `submit_inference_batch` over 1 to `MAX_BATCH_RECORDS` records, each
-//! from its own user with the full `MAX_ATTRIBUTION_ENTRIES` attribution entries.
+//! Benchmarks: one per call; `submit_inference_batch` over 1 to `MAX_BATCH_RECORDS` records in
+//! the worst case: every record valid and paying the most parties. Each record is from its own
+//! user, for its own model (its own owner, datanet version and pool) with the full
+//! `MAX_ATTRIBUTION_ENTRIES` attribution entries on contributions of as many contributors, and
+//! weights leaving a rest for the version's pool.
 
 use super::*;
 use alloc::vec::Vec;
@@ -34,6 +37,15 @@ fn unit<T: Config>() -> Balance {
     T::Currency::minimum_balance().max(1)
 }
 
+/// Adds `amount` to the pallet account, which escrows credits and allowances.
+fn escrow<T: Config>(amount: Balance) {
+    let escrow = Pallet::<T>::account_id();
+    T::Currency::set_balance(
+        &escrow,
+        T::Currency::balance(&escrow).saturating_add(amount),
+    );
+}
+
 /// An account with plenty of OPEN and `credit` of it already in its inference credit.
 fn user_with_credit<T: Config>(who: &AccountId, credit: Balance) {
     T::Currency::set_balance(who, unit::<T>().saturating_mul(1_000_000_000));
@@ -44,21 +56,46 @@ fn user_with_credit<T: Config>(who: &AccountId, credit: Balance) {
             withdrawal: None,
         },
     );
-    let escrow = Pallet::<T>::account_id();
-    T::Currency::set_balance(
-        &escrow,
-        T::Currency::balance(&escrow).saturating_add(credit),
-    );
+    escrow::<T>(credit);
 }
 
-/// A record by a fresh user, signed for the chain of `genesis`, charging `fee` with the full
-/// attribution.
-fn signed_record<T: Config>(genesis: &Hash, model: ModelId, fee: Balance) -> InferenceRecord {
+/// `amount` already in `user`'s allowance for `operator`.
+fn user_with_allowance<T: Config>(user: &AccountId, operator: &AccountId, amount: Balance) {
+    Allowances::<T>::insert(
+        user,
+        operator,
+        AllowanceInfo {
+            balance: amount,
+            reduction: None,
+        },
+    );
+    escrow::<T>(amount);
+}
+
+/// A registered operator whose price lets a record charge `fee` over 200 tokens.
+fn operator<T: Config>(fee: Balance) -> (AccountId, sr25519::Public) {
+    let operator: AccountId = account("operator", 0, 0);
+    let worker = new_key();
+    T::BenchmarkHelper::register_operator(&operator, worker, fee);
+    (operator, worker)
+}
+
+/// A record by a fresh user with an allowance for `operator`, signed for the chain of
+/// `genesis`, charging `fee` for `model` with the full attribution on contributions
+/// `first..first + MAX_ATTRIBUTION_ENTRIES`.
+fn signed_record<T: Config>(
+    genesis: &Hash,
+    operator: &AccountId,
+    model: ModelId,
+    first: u64,
+    fee: Balance,
+) -> InferenceRecord {
     let key = new_key();
     let user = AccountId::from(key);
-    user_with_credit::<T>(&user, fee);
+    user_with_allowance::<T>(&user, operator, fee);
     let authorization = InferenceAuthorization {
         user,
+        operator: operator.clone(),
         model,
         prompt_hash: Hash::repeat_byte(1),
         max_fee: fee,
@@ -69,10 +106,11 @@ fn signed_record<T: Config>(genesis: &Hash, model: ModelId, fee: Balance) -> Inf
         &key,
         &signing_message(INFERENCE_AUTHORIZATION_DOMAIN, genesis, &authorization),
     ));
-    let weight_ppm = PARTS_PER_MILLION / MAX_ATTRIBUTION_ENTRIES;
-    let attribution: Vec<_> = (0..MAX_ATTRIBUTION_ENTRIES)
-        .map(|contribution| AttributionEntry {
-            contribution: contribution.into(),
+    // Just under an even share each, so that a rest reaches the version's pool too.
+    let weight_ppm = PARTS_PER_MILLION / MAX_ATTRIBUTION_ENTRIES - 1;
+    let attribution: Vec<_> = (0..u64::from(MAX_ATTRIBUTION_ENTRIES))
+        .map(|index| AttributionEntry {
+            contribution: first + index,
             weight_ppm,
         })
         .collect();
@@ -139,30 +177,36 @@ mod benchmarks {
 
     #[benchmark]
     fn submit_inference_batch(r: Linear<1, MAX_BATCH_RECORDS>) {
-        let operator: AccountId = account("operator", 0, 0);
-        let worker = new_key();
-        T::BenchmarkHelper::register_operator(&operator, worker);
-        let model: ModelId = 1;
-        let owner: AccountId = account("owner", 0, 0);
-        T::BenchmarkHelper::serving_model(
-            model,
-            &owner,
-            PoolId {
-                datanet: 0,
-                version: 1,
-            },
-            MAX_ATTRIBUTION_ENTRIES,
-        );
+        let fee = unit::<T>().saturating_mul(1_000_000);
+        let (operator, worker) = operator::<T>(fee);
+        let entries = u64::from(MAX_ATTRIBUTION_ENTRIES);
+        let genesis = Pallet::<T>::genesis_hash();
+        // Each record its own model, owner, version and contributors: nothing is read or
+        // written once for the whole batch that a worst case would read per record.
+        let records: Vec<_> = (0..r)
+            .map(|index| {
+                let model = ModelId::from(index) * 2 + 1;
+                let owner: AccountId = account("owner", index, 0);
+                let first = u64::from(index) * entries;
+                let pool = PoolId {
+                    datanet: index,
+                    version: 1,
+                };
+                T::BenchmarkHelper::serving_model(
+                    model,
+                    &owner,
+                    pool,
+                    first,
+                    MAX_ATTRIBUTION_ENTRIES,
+                );
+                signed_record::<T>(&genesis, &operator, model, first, fee)
+            })
+            .collect();
         let treasury = T::Treasury::get();
         T::Currency::set_balance(&treasury, T::Currency::balance(&treasury).max(unit::<T>()));
         // The oldest kept commitment is pruned too.
         let retention = T::BatchRetention::get();
         NextBatchId::<T>::put(retention);
-        let fee = unit::<T>().saturating_mul(1_000_000);
-        let genesis = Pallet::<T>::genesis_hash();
-        let records: Vec<_> = (0..r)
-            .map(|_| signed_record::<T>(&genesis, model, fee))
-            .collect();
         let batch = InferenceBatch {
             operator: operator.clone(),
             nonce: 1,
@@ -181,9 +225,73 @@ mod benchmarks {
         );
 
         assert_eq!(
-            Batches::<T>::get(retention).map(|c| c.hash),
-            Some(hash.into())
+            Batches::<T>::get(retention).map(|c| (c.hash, c.records, c.rejected)),
+            Some((hash.into(), r, 0))
         );
+    }
+
+    #[benchmark]
+    fn grant_allowance() {
+        let (operator, _) = operator::<T>(unit::<T>());
+        let who: AccountId = account("user", 0, 0);
+        user_with_credit::<T>(&who, unit::<T>().saturating_mul(1_000));
+        user_with_allowance::<T>(&who, &operator, unit::<T>());
+
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(who.clone()),
+            operator.clone(),
+            unit::<T>(),
+        );
+
+        assert_eq!(
+            Allowances::<T>::get(&who, &operator).map(|a| a.balance),
+            Some(unit::<T>().saturating_mul(2))
+        );
+    }
+
+    #[benchmark]
+    fn request_allowance_reduction() {
+        let (operator, _) = operator::<T>(unit::<T>());
+        let who: AccountId = account("user", 0, 0);
+        user_with_allowance::<T>(&who, &operator, unit::<T>().saturating_mul(1_000));
+
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(who.clone()),
+            operator.clone(),
+            unit::<T>(),
+        );
+
+        assert!(Allowances::<T>::get(&who, &operator)
+            .and_then(|a| a.reduction)
+            .is_some());
+    }
+
+    #[benchmark]
+    fn reduce_allowance() -> Result<(), BenchmarkError> {
+        let (operator, _) = operator::<T>(unit::<T>());
+        let who: AccountId = account("user", 0, 0);
+        user_with_credit::<T>(&who, unit::<T>());
+        user_with_allowance::<T>(&who, &operator, unit::<T>().saturating_mul(1_000));
+        Pallet::<T>::request_allowance_reduction(
+            RawOrigin::Signed(who.clone()).into(),
+            operator.clone(),
+            unit::<T>(),
+        )?;
+        let unlocks_at = Allowances::<T>::get(&who, &operator)
+            .and_then(|a| a.reduction)
+            .map_or(0, |r| r.unlocks_at);
+        frame_system::Pallet::<T>::set_block_number(unlocks_at.into());
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who.clone()), operator.clone());
+
+        assert_eq!(
+            Credits::<T>::get(&who).map(|c| c.balance),
+            Some(unit::<T>().saturating_mul(2))
+        );
+        Ok(())
     }
 
     #[benchmark]

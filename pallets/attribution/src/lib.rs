@@ -1,9 +1,10 @@
 //! # Attribution
 //!
-//! Paid inference with data attribution. Users keep OPEN in an inference credit; workers settle
-//! batches of signed inference records against it; each fee is split between the model's owner,
-//! the data contributors whose contributions shaped the answer, the operator and the treasury, and
-//! paid through pallet-rewards ([`RewardsCredit`]).
+//! Paid inference with data attribution. Users keep OPEN in an inference credit and grant part of
+//! it to the operators they use as per-operator allowances; workers settle batches of signed
+//! inference records against the allowance for their operator; each fee is split between the
+//! model's owner, the data contributors whose contributions shaped the answer, the operator and
+//! the treasury, and paid through pallet-rewards ([`RewardsCredit`]).
 //!
 //! ## Index
 //!
@@ -14,19 +15,24 @@
 //!
 //! ## Key terms
 //!
-//! * inference credit: OPEN a user set aside to pay for inference. See [`CreditInfo`] and
-//!   [`Credits`]. It sits in the pallet account ([`Pallet::account_id`]), not on hold.
-//! * authorization: a user's signed permission to charge at most `max_fee` for one request. See
-//!   [`InferenceAuthorization`].
+//! * inference credit: OPEN a user set aside for inference and has not granted to an operator.
+//!   See [`CreditInfo`] and [`Credits`]. It sits in the pallet account ([`Pallet::account_id`]),
+//!   not on hold. Records are never charged to it.
+//! * allowance: credit a user granted to one operator; only that operator's batches may charge it,
+//!   and the user takes it back only after [`Config::AllowanceDelay`] blocks, announced. See
+//!   [`AllowanceInfo`] and [`Allowances`].
+//! * authorization: a user's signed permission for one operator to charge at most `max_fee` for
+//!   one request. See [`InferenceAuthorization`].
 //! * record: an authorization with what the worker did: output hash, tokens, fee and attribution
 //!   entries `(contribution, weight in ppm)`. See [`InferenceRecord`].
 //! * batch: records an operator's worker signs together. See [`InferenceBatch`] and
 //!   [`SignedInferenceBatch`].
-//! * nonce window: which of a user's authorization nonces are used. See [`NonceWindow`] and
-//!   [`Nonces`].
+//! * rejection: why one record of a batch was not settled. See [`RecordRejection`].
+//! * nonce window: which of a user's authorization nonces for one operator are used. See
+//!   [`NonceWindow`] and [`Nonces`].
 //! * fee split: the shares of a fee, set by [`Config::AdminOrigin`]. See [`FeeSplit`].
-//! * batch commitment: what is kept of a settled batch: its hash and counts. See
-//!   [`BatchCommitment`] and [`Batches`].
+//! * batch commitment: what is kept of a settled batch: its hash and the counts of its settled
+//!   records. See [`BatchCommitment`] and [`Batches`].
 //!
 //! ## Usage
 //!
@@ -37,24 +43,36 @@
 //! ### Withdraw credit
 //!
 //! [`Call::request_withdrawal`] asks for an amount back; [`Call::withdraw`] pays it once
-//! [`Config::WithdrawalDelay`] blocks have passed. Until then the amount can still be charged, so a
-//! worker holding an authorization is paid. A new request replaces the previous one and restarts
-//! the delay. The withdrawal pays what was asked or, if records were charged meanwhile, what is
-//! left.
+//! [`Config::WithdrawalDelay`] blocks have passed. A new request replaces the previous one and
+//! restarts the delay. The withdrawal pays what was asked or, if credit was granted to operators
+//! meanwhile, what is left.
+//!
+//! ### Grant and take back an allowance
+//!
+//! [`Call::grant_allowance`] moves credit into the caller's allowance for a registered operator.
+//! [`Call::request_allowance_reduction`] announces that an amount will be taken back;
+//! [`Call::reduce_allowance`] moves it back into the credit once [`Config::AllowanceDelay`] blocks
+//! have passed: the amount announced, or what is left if the operator charged records meanwhile.
+//! Until then the operator may still charge the whole allowance. A new request replaces the
+//! previous one and restarts the delay.
 //!
 //! ### Settle a batch
 //!
 //! [`Call::submit_inference_batch`] is called by a registered operator (from the account named in
-//! the batch) with a batch signed by its worker key ([`OperatorsInspect::worker_key`]). For each
-//! record the runtime checks, in this order: the user's signature, the expiry, `fee <= max_fee`,
-//! that the model is active ([`ModelsInspect::serving_model`]), the attribution (positive weights,
-//! each contribution once, weights summing to at most 1,000,000 ppm, each contribution a member of
-//! the model's datanet version, [`DatanetsInspect::member`]), the nonce, and the credit. Then it
-//! charges the fee and splits it.
+//! the batch) with a batch signed by its worker key ([`OperatorsInspect::worker_key`]). These fail
+//! the whole call: a submitter other than the batch's operator or not an operator, a bad worker
+//! signature, an empty batch, a batch nonce not above the operator's last one.
 //!
-//! A batch is atomic: one invalid record fails the whole call with that record's error and nothing
-//! is charged. The worker validates records when it accepts them, so a failure means a bug or an
-//! attack, and the operator (who pays the transaction fee) is the one to fix it.
+//! Each record is then settled or rejected on its own, in order. The runtime checks: the user's
+//! signature, that the authorization names this operator, the expiry, `fee <= max_fee`, `fee <=
+//! price_per_token * (tokens_in + tokens_out)` ([`OperatorsInspect::inference_price`]), that the
+//! model is active ([`ModelsInspect::serving_model`]), the attribution (positive weights, each
+//! contribution once, weights summing to at most 1,000,000 ppm, each contribution a member of the
+//! model's datanet version, [`DatanetsInspect::member`]), the nonce for this operator, and the
+//! allowance for this operator. Then it charges the fee to the allowance and splits it
+//! ([`Event::InferenceSettled`]). A record failing a check is rejected
+//! ([`Event::InferenceRejected`] with its index and [`RecordRejection`]): it moves no funds and
+//! uses no nonce. The batch's commitment ([`Event::BatchSettled`]) counts settled records only.
 //!
 //! ### Set the fee split
 //!
@@ -66,12 +84,19 @@
 //! * Users and workers sign for this chain: the signed message is
 //!   `domain tag || genesis block hash || SCALE(payload)` (see `attribution_primitives::signing`),
 //!   checked against [`Pallet::genesis_hash`]. An authorization or batch signed for another chain
-//!   fails as a bad signature.
-//! * Users: count authorization nonces up from 0. A nonce is accepted once, and at most
-//!   [`NONCE_WINDOW`](attribution_primitives::attribution::NONCE_WINDOW) behind the highest used.
-//! * Workers: accept an authorization only if the user's credit covers `max_fee` (runtime API
-//!   `AttributionApi::credit`) and settle it before its expiry and before any pending withdrawal
-//!   unlocks: a withdrawal is announced at least `WithdrawalDelay` blocks ahead.
+//!   is rejected as a bad signature.
+//! * Users: grant an allowance to the operator before asking it to serve, and name that operator
+//!   in each authorization. Count authorization nonces up from 0 per operator. A nonce is
+//!   accepted once per operator, and at most
+//!   [`NONCE_WINDOW`](attribution_primitives::attribution::NONCE_WINDOW) behind the highest used
+//!   with that operator.
+//! * Workers: before generating, read `AttributionApi::allowance(user, operator)`. Count the
+//!   allowance's balance minus any announced reduction that unlocks before you will settle, and
+//!   serve only if that covers the fees you have not yet settled for this user plus the new
+//!   `max_fee`. Nobody else can charge the allowance and no reduction is unannounced, so such a
+//!   record is paid if it is settled before its expiry (and the model stays active). Settle each
+//!   nonce once: only your own batches use your nonce window with the user.
+//! * dApps: `ComputeApi::operators` lists operators with their endpoint and price per token.
 //! * The fee split's defaults: model owner 30%, contributors 40%, operator 20%, treasury 10%;
 //!   one contribution takes at most 25% of the contributors' share of a record.
 //! * The treasury account must exist, since its part is transferred to it directly and may be below
@@ -81,9 +106,13 @@
 //!
 //! ### Goals
 //!
-//! * A settled fee is paid exactly: every planck charged to a user reaches a recipient or a pool.
-//! * Bounded: records are not stored; each user's replay protection is a constant 24 bytes;
-//!   batch commitments are kept for [`Config::BatchRetention`] batches.
+//! * A settled fee is paid exactly: every planck charged to an allowance reaches a recipient or a
+//!   pool; a rejected record moves nothing.
+//! * A worker knows before serving whether it will be paid: credit is reserved per operator, and
+//!   authorizations, nonces and allowances are all bound to one operator, so no other operator's
+//!   settlement can take a record's payment away.
+//! * Bounded: records are not stored; each (user, operator) pair's replay protection is a constant
+//!   24 bytes; batch commitments are kept for [`Config::BatchRetention`] batches.
 //!
 //! ### Fee arithmetic
 //!
@@ -104,8 +133,9 @@
 //! ### Invariants (checked by `do_try_state`)
 //!
 //! ```text
-//! balance(pallet account) == existential deposit + sum(credit balances)
-//! no stored credit is empty; the fee split sums to 100%
+//! balance(pallet account) == existential deposit + sum(credit balances) + sum(allowance balances)
+//! no stored credit or allowance is empty; an announced reduction is positive
+//! the fee split sums to 100%
 //! every kept batch id is below NextBatchId and at most BatchRetention behind it
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -124,9 +154,9 @@ pub mod weights;
 
 pub use attribution_primitives::{
     attribution::{
-        Attribution, BatchCommitment, BatchId, CreditInfo, FeeSplit, InferenceAuthorization,
-        InferenceBatch, InferenceRecord, NonceWindow, PendingWithdrawal, SignedInferenceBatch,
-        StaleNonce,
+        AllowanceInfo, Attribution, BatchCommitment, BatchId, CreditInfo, FeeSplit,
+        InferenceAuthorization, InferenceBatch, InferenceRecord, NonceWindow, PendingWithdrawal,
+        RecordRejection, SignedInferenceBatch, StaleNonce,
     },
     traits::{
         DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit,
@@ -139,11 +169,22 @@ pub use weights::WeightInfo;
 /// Sets up what the benchmarks need from the pallets this one reads.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper {
-    /// Registers `operator` with the worker key `worker_key`.
-    fn register_operator(operator: &AccountId, worker_key: sp_core::sr25519::Public);
+    /// Registers `operator` with the worker key `worker_key`, serving at `price_per_token`.
+    fn register_operator(
+        operator: &AccountId,
+        worker_key: sp_core::sr25519::Public,
+        price_per_token: Balance,
+    );
     /// Makes `model` an active adapter owned by `owner`, trained on `pool`, a published version
-    /// whose contributions `0..contributions` each belong to a different account.
-    fn serving_model(model: ModelId, owner: &AccountId, pool: PoolId, contributions: u32);
+    /// whose contributions `first..first + contributions` each belong to a different account.
+    /// It may write a base model at `model + 1`: give each call its own pair of ids.
+    fn serving_model(
+        model: ModelId,
+        owner: &AccountId,
+        pool: PoolId,
+        first: attribution_primitives::ContributionId,
+        contributions: u32,
+    );
 }
 
 #[frame_support::pallet]
@@ -153,6 +194,7 @@ pub mod pallet {
     use attribution_primitives::{Hash, PARTS_PER_MILLION};
     use frame_support::{
         pallet_prelude::*,
+        storage::{with_transaction, TransactionOutcome},
         traits::{
             fungible::{Inspect, Mutate},
             tokens::Preservation,
@@ -160,7 +202,7 @@ pub mod pallet {
         PalletId,
     };
     use frame_system::pallet_prelude::*;
-    use sp_runtime::{traits::AccountIdConversion, SaturatedConversion};
+    use sp_runtime::{traits::AccountIdConversion, ArithmeticError, SaturatedConversion};
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -187,6 +229,10 @@ pub mod pallet {
         /// Blocks between a withdrawal request and the withdrawal.
         #[pallet::constant]
         type WithdrawalDelay: Get<BlockNumber>;
+        /// Blocks between announcing an allowance reduction and taking it back: what an operator
+        /// has to settle the records it served against the allowance.
+        #[pallet::constant]
+        type AllowanceDelay: Get<BlockNumber>;
         /// How many of the latest batch commitments are kept.
         #[pallet::constant]
         type BatchRetention: Get<BatchId>;
@@ -203,9 +249,21 @@ pub mod pallet {
     #[pallet::storage]
     pub type Credits<T: Config> = StorageMap<_, Blake2_128Concat, AccountId, CreditInfo>;
 
-    /// Which authorization nonces each user has used.
+    /// Credit each user granted to each operator: `(user, operator)`; removed when empty.
     #[pallet::storage]
-    pub type Nonces<T: Config> = StorageMap<_, Blake2_128Concat, AccountId, NonceWindow>;
+    pub type Allowances<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        AccountId,
+        Blake2_128Concat,
+        AccountId,
+        AllowanceInfo,
+    >;
+
+    /// Which authorization nonces each user has used with each operator: `(user, operator)`.
+    #[pallet::storage]
+    pub type Nonces<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, AccountId, Blake2_128Concat, AccountId, NonceWindow>;
 
     /// The last batch nonce each operator used.
     #[pallet::storage]
@@ -238,6 +296,26 @@ pub mod pallet {
         CreditWithdrawn { who: AccountId, amount: Balance },
         /// The fee split was replaced.
         FeeSplitSet { split: FeeSplit },
+        /// `amount` of `user`'s credit was granted to `operator`.
+        AllowanceGranted {
+            user: AccountId,
+            operator: AccountId,
+            amount: Balance,
+        },
+        /// `user` announced taking back `amount` of their allowance for `operator`, from block
+        /// `unlocks_at`; until then the operator may still charge it.
+        AllowanceReductionRequested {
+            user: AccountId,
+            operator: AccountId,
+            amount: Balance,
+            unlocks_at: BlockNumber,
+        },
+        /// `amount` of `user`'s allowance for `operator` went back into their credit.
+        AllowanceReduced {
+            user: AccountId,
+            operator: AccountId,
+            amount: Balance,
+        },
         /// One record of batch `batch` was settled: `fee` charged to `user` for `model`.
         InferenceSettled {
             batch: BatchId,
@@ -247,8 +325,17 @@ pub mod pallet {
             fee: Balance,
             output_hash: sp_core::H256,
         },
-        /// A batch was settled and its commitment stored; `pruned` is the commitment dropped to
-        /// keep only the latest [`Config::BatchRetention`].
+        /// Record `index` (from 0) of batch `batch` was not settled, for `reason`; it moved no
+        /// funds and used no nonce.
+        InferenceRejected {
+            batch: BatchId,
+            index: u32,
+            user: AccountId,
+            nonce: u64,
+            reason: RecordRejection,
+        },
+        /// A batch was processed and its commitment (counting its settled records) stored;
+        /// `pruned` is the commitment dropped to keep only the latest [`Config::BatchRetention`].
         BatchSettled {
             id: BatchId,
             commitment: BatchCommitment,
@@ -278,26 +365,14 @@ pub mod pallet {
         EmptyBatch,
         /// The operator already used this batch nonce or a higher one.
         BatchNonceUsed,
-        /// A record's authorization is not signed by its user.
-        BadUserSignature,
-        /// A record's authorization has expired.
-        AuthorizationExpired,
-        /// A record charges more than its authorization allows.
-        FeeOverMax,
-        /// A record's model is not active.
-        ModelNotServing,
-        /// An attribution entry has weight 0.
-        ZeroWeight,
-        /// A record's attribution weights sum to more than 1,000,000 ppm.
-        AttributionOverMillion,
-        /// A record attributes the same contribution twice.
-        DuplicateContribution,
-        /// An attributed contribution is not in the datanet version the model was trained on.
-        ContributionNotInLineage,
-        /// The authorization's nonce was used already.
-        NonceUsed,
-        /// The authorization's nonce is older than the user's nonce window.
-        NonceTooOld,
+        /// The account an allowance is granted to is not a registered operator.
+        UnknownOperator,
+        /// The allowance does not cover the amount.
+        InsufficientAllowance,
+        /// No allowance reduction was requested.
+        NoReductionRequested,
+        /// The allowance reduction's delay has not passed yet.
+        ReductionLocked,
     }
 
     #[pallet::genesis_config]
@@ -330,6 +405,10 @@ pub mod pallet {
             );
             assert!(
                 T::WithdrawalDelay::get() > 0,
+                "a user must see a withdrawal at least a block ahead"
+            );
+            assert!(
+                T::AllowanceDelay::get() > 0,
                 "a worker must have at least a block to settle"
             );
         }
@@ -413,8 +492,17 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Settles a batch of inference records signed by the caller's worker key. Atomic: one
-        /// invalid record fails the whole batch.
+        /// Settles the valid records of a batch signed by the caller's worker key, each charged
+        /// to its user's allowance for the caller, and rejects the others one by one
+        /// ([`Event::InferenceRejected`]).
+        ///
+        /// # Conditions
+        ///
+        /// The whole call fails if the caller is not the batch's operator
+        /// ([`Error::NotBatchOperator`]) or not a registered operator ([`Error::NotOperator`]),
+        /// the worker key's signature does not verify ([`Error::BadWorkerSignature`]), the batch
+        /// is empty ([`Error::EmptyBatch`]), or its nonce is not above the operator's last one
+        /// ([`Error::BatchNonceUsed`]). A record is rejected for any [`RecordRejection`].
         #[pallet::call_index(3)]
         #[pallet::weight(T::WeightInfo::submit_inference_batch(signed.batch.records.len() as u32))]
         pub fn submit_inference_batch(
@@ -438,25 +526,62 @@ pub mod pallet {
             BatchNonces::<T>::insert(&who, batch.nonce);
 
             let id = NextBatchId::<T>::get();
-            let now = Self::now();
-            let split = FeeSplitInForce::<T>::get();
+            let context = Settlement {
+                batch: id,
+                operator: &who,
+                // Registered: its worker key was just read.
+                price_per_token: T::Operators::inference_price(&who)
+                    .ok_or(Error::<T>::NotOperator)?,
+                genesis,
+                now: Self::now(),
+                split: FeeSplitInForce::<T>::get(),
+            };
             let mut commitment = BatchCommitment {
                 operator: who.clone(),
                 nonce: batch.nonce,
                 hash: sp_io::hashing::blake2_256(&batch.encode()).into(),
-                records: batch.records.len() as u32,
+                records: 0,
+                rejected: 0,
                 tokens_in: 0,
                 tokens_out: 0,
                 total_fee: 0,
-                settled_at: now,
+                settled_at: context.now,
             };
-            for record in &batch.records {
-                Self::settle(id, &who, record, &genesis, now, &split)?;
-                commitment.tokens_in = commitment.tokens_in.saturating_add(record.tokens_in.into());
-                commitment.tokens_out = commitment
-                    .tokens_out
-                    .saturating_add(record.tokens_out.into());
-                commitment.total_fee = commitment.total_fee.saturating_add(record.fee);
+            for (index, record) in (0u32..).zip(batch.records.iter()) {
+                // A rejected record's writes (if a payment failed halfway) are rolled back.
+                let outcome = with_transaction(|| {
+                    let outcome = Self::settle(&context, record);
+                    let keep = outcome.is_ok();
+                    let outcome = Ok::<_, DispatchError>(outcome);
+                    if keep {
+                        TransactionOutcome::Commit(outcome)
+                    } else {
+                        TransactionOutcome::Rollback(outcome)
+                    }
+                })?;
+                match outcome {
+                    Ok(()) => {
+                        // At most MAX_BATCH_RECORDS records of u32 tokens: none of these saturate.
+                        commitment.records = commitment.records.saturating_add(1);
+                        commitment.tokens_in =
+                            commitment.tokens_in.saturating_add(record.tokens_in.into());
+                        commitment.tokens_out = commitment
+                            .tokens_out
+                            .saturating_add(record.tokens_out.into());
+                        // Bounded by the allowances charged, hence by the total issuance.
+                        commitment.total_fee = commitment.total_fee.saturating_add(record.fee);
+                    }
+                    Err(reason) => {
+                        commitment.rejected = commitment.rejected.saturating_add(1);
+                        Self::deposit_event(Event::InferenceRejected {
+                            batch: id,
+                            index,
+                            user: record.authorization.user.clone(),
+                            nonce: record.authorization.nonce,
+                            reason,
+                        });
+                    }
+                }
             }
 
             Batches::<T>::insert(id, commitment.clone());
@@ -483,6 +608,128 @@ pub mod pallet {
             Self::deposit_event(Event::FeeSplitSet { split });
             Ok(())
         }
+
+        /// Moves `amount` of the caller's credit into their allowance for `operator`, which only
+        /// that operator's batches may charge.
+        ///
+        /// # Conditions
+        ///
+        /// `amount` is positive and within the caller's credit; `operator` is registered.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::grant_allowance())]
+        pub fn grant_allowance(
+            origin: OriginFor<T>,
+            operator: AccountId,
+            #[pallet::compact] amount: Balance,
+        ) -> DispatchResult {
+            let user = ensure_signed(origin)?;
+            ensure!(amount > 0, Error::<T>::ZeroAmount);
+            ensure!(
+                T::Operators::worker_key(&operator).is_some(),
+                Error::<T>::UnknownOperator
+            );
+            let mut credit = Credits::<T>::get(&user).unwrap_or_default();
+            credit.balance = credit
+                .balance
+                .checked_sub(amount)
+                .ok_or(Error::<T>::InsufficientCredit)?;
+            let mut allowance = Allowances::<T>::get(&user, &operator).unwrap_or_default();
+            allowance.balance = allowance
+                .balance
+                .checked_add(amount)
+                .ok_or(ArithmeticError::Overflow)?;
+            Self::store_credit(&user, credit);
+            Self::store_allowance(&user, &operator, allowance);
+            Self::deposit_event(Event::AllowanceGranted {
+                user,
+                operator,
+                amount,
+            });
+            Ok(())
+        }
+
+        /// Announces that `amount` of the caller's allowance for `operator` will be taken back
+        /// after [`Config::AllowanceDelay`] blocks, replacing any earlier announcement. Until then
+        /// the operator may still charge the whole allowance.
+        ///
+        /// # Conditions
+        ///
+        /// `amount` is positive and within the allowance.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::request_allowance_reduction())]
+        pub fn request_allowance_reduction(
+            origin: OriginFor<T>,
+            operator: AccountId,
+            #[pallet::compact] amount: Balance,
+        ) -> DispatchResult {
+            let user = ensure_signed(origin)?;
+            ensure!(amount > 0, Error::<T>::ZeroAmount);
+            let unlocks_at = Self::now().saturating_add(T::AllowanceDelay::get());
+            Allowances::<T>::try_mutate(&user, &operator, |allowance| -> DispatchResult {
+                let allowance = allowance
+                    .as_mut()
+                    .filter(|a| a.balance >= amount)
+                    .ok_or(Error::<T>::InsufficientAllowance)?;
+                allowance.reduction = Some(PendingWithdrawal { amount, unlocks_at });
+                Ok(())
+            })?;
+            Self::deposit_event(Event::AllowanceReductionRequested {
+                user,
+                operator,
+                amount,
+                unlocks_at,
+            });
+            Ok(())
+        }
+
+        /// Moves the announced reduction of the caller's allowance for `operator` back into
+        /// their credit once its delay has passed: the amount announced, or what is left of the
+        /// allowance if less.
+        ///
+        /// # Conditions
+        ///
+        /// A reduction was announced ([`Error::NoReductionRequested`]) and has unlocked
+        /// ([`Error::ReductionLocked`]).
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::reduce_allowance())]
+        pub fn reduce_allowance(origin: OriginFor<T>, operator: AccountId) -> DispatchResult {
+            let user = ensure_signed(origin)?;
+            let mut allowance =
+                Allowances::<T>::get(&user, &operator).ok_or(Error::<T>::NoReductionRequested)?;
+            let request = allowance
+                .reduction
+                .take()
+                .ok_or(Error::<T>::NoReductionRequested)?;
+            ensure!(
+                Self::now() >= request.unlocks_at,
+                Error::<T>::ReductionLocked
+            );
+            let amount = request.amount.min(allowance.balance);
+            allowance.balance = allowance.balance.saturating_sub(amount);
+            let mut credit = Credits::<T>::get(&user).unwrap_or_default();
+            credit.balance = credit
+                .balance
+                .checked_add(amount)
+                .ok_or(ArithmeticError::Overflow)?;
+            Self::store_credit(&user, credit);
+            Self::store_allowance(&user, &operator, allowance);
+            Self::deposit_event(Event::AllowanceReduced {
+                user,
+                operator,
+                amount,
+            });
+            Ok(())
+        }
+    }
+
+    /// What every record of one batch is settled with.
+    struct Settlement<'a> {
+        batch: BatchId,
+        operator: &'a AccountId,
+        price_per_token: Balance,
+        genesis: Hash,
+        now: BlockNumber,
+        split: FeeSplit,
     }
 
     impl<T: Config> Pallet<T> {
@@ -496,9 +743,14 @@ pub mod pallet {
             Credits::<T>::get(who).unwrap_or_default()
         }
 
-        /// The nonces `who` has used (runtime API).
-        pub fn nonce_window(who: &AccountId) -> Option<NonceWindow> {
-            Nonces::<T>::get(who)
+        /// `user`'s allowance for `operator`, zero if none (runtime API).
+        pub fn allowance(user: &AccountId, operator: &AccountId) -> AllowanceInfo {
+            Allowances::<T>::get(user, operator).unwrap_or_default()
+        }
+
+        /// The nonces `user` has used with `operator` (runtime API).
+        pub fn nonce_window(user: &AccountId, operator: &AccountId) -> Option<NonceWindow> {
+            Nonces::<T>::get(user, operator)
         }
 
         /// The fee split in force (runtime API).
@@ -530,30 +782,55 @@ pub mod pallet {
             }
         }
 
-        /// Checks one record, charges its fee and pays the split.
-        fn settle(
-            batch: BatchId,
-            operator: &AccountId,
-            record: &InferenceRecord,
-            genesis: &Hash,
-            now: BlockNumber,
-            split: &FeeSplit,
-        ) -> DispatchResult {
+        /// Stores `allowance`, or removes it when nothing is left in it.
+        fn store_allowance(user: &AccountId, operator: &AccountId, allowance: AllowanceInfo) {
+            if allowance == AllowanceInfo::default() {
+                Allowances::<T>::remove(user, operator);
+            } else {
+                Allowances::<T>::insert(user, operator, allowance);
+            }
+        }
+
+        /// Checks one record, charges its fee to the user's allowance for the operator and pays
+        /// the split; or says why the record is rejected. Run in a storage layer that is rolled
+        /// back on rejection.
+        fn settle(context: &Settlement, record: &InferenceRecord) -> Result<(), RecordRejection> {
             let auth = &record.authorization;
             ensure!(
-                auth.verify(genesis, &record.user_signature),
-                Error::<T>::BadUserSignature
+                auth.verify(&context.genesis, &record.user_signature),
+                RecordRejection::BadUserSignature
             );
-            ensure!(now <= auth.expiry, Error::<T>::AuthorizationExpired);
-            ensure!(record.fee <= auth.max_fee, Error::<T>::FeeOverMax);
-            let model = T::Models::serving_model(auth.model).ok_or(Error::<T>::ModelNotServing)?;
+            ensure!(
+                auth.operator == *context.operator,
+                RecordRejection::OtherOperator
+            );
+            ensure!(context.now <= auth.expiry, RecordRejection::Expired);
+            ensure!(record.fee <= auth.max_fee, RecordRejection::FeeOverMax);
+            // Two u32 counts cannot overflow a u128; a price times tokens that does is no bound.
+            let tokens = u128::from(record.tokens_in).saturating_add(u128::from(record.tokens_out));
+            ensure!(
+                context
+                    .price_per_token
+                    .checked_mul(tokens)
+                    .is_none_or(|most| record.fee <= most),
+                RecordRejection::FeeOverPrice
+            );
+            let model =
+                T::Models::serving_model(auth.model).ok_or(RecordRejection::ModelNotServing)?;
             let contributors =
                 Self::attributed_contributors(&record.attribution, model.trained_on)?;
-            Self::use_nonce(&auth.user, auth.nonce)?;
-            Self::charge(&auth.user, record.fee)?;
-            Self::pay_fee(record.fee, &model, operator, &contributors, split)?;
+            Self::use_nonce(&auth.user, context.operator, auth.nonce)?;
+            Self::charge(&auth.user, context.operator, record.fee)?;
+            Self::pay_fee(
+                record.fee,
+                &model,
+                context.operator,
+                &contributors,
+                &context.split,
+            )
+            .map_err(|_| RecordRejection::PaymentFailed)?;
             Self::deposit_event(Event::InferenceSettled {
-                batch,
+                batch: context.batch,
                 user: auth.user.clone(),
                 model: auth.model,
                 nonce: auth.nonce,
@@ -567,55 +844,63 @@ pub mod pallet {
         fn attributed_contributors(
             attribution: &Attribution,
             lineage: Option<PoolId>,
-        ) -> Result<Vec<(AccountId, u32)>, DispatchError> {
+        ) -> Result<Vec<(AccountId, u32)>, RecordRejection> {
             let mut total: u32 = 0;
             let mut contributors = Vec::with_capacity(attribution.len());
             for (index, entry) in attribution.iter().enumerate() {
-                ensure!(entry.weight_ppm > 0, Error::<T>::ZeroWeight);
+                ensure!(entry.weight_ppm > 0, RecordRejection::ZeroWeight);
                 total = total
                     .checked_add(entry.weight_ppm)
                     .filter(|total| *total <= PARTS_PER_MILLION)
-                    .ok_or(Error::<T>::AttributionOverMillion)?;
+                    .ok_or(RecordRejection::AttributionOverMillion)?;
                 ensure!(
                     !attribution
                         .iter()
                         .take(index)
                         .any(|earlier| earlier.contribution == entry.contribution),
-                    Error::<T>::DuplicateContribution
+                    RecordRejection::DuplicateContribution
                 );
-                let version = lineage.ok_or(Error::<T>::ContributionNotInLineage)?;
+                let version = lineage.ok_or(RecordRejection::ContributionNotInLineage)?;
                 let member =
                     T::Datanets::member(version.datanet, version.version, entry.contribution)
-                        .ok_or(Error::<T>::ContributionNotInLineage)?;
+                        .ok_or(RecordRejection::ContributionNotInLineage)?;
                 contributors.push((member.contributor, entry.weight_ppm));
             }
             Ok(contributors)
         }
 
-        fn use_nonce(user: &AccountId, nonce: u64) -> DispatchResult {
-            Nonces::<T>::try_mutate(user, |window| match window {
+        fn use_nonce(
+            user: &AccountId,
+            operator: &AccountId,
+            nonce: u64,
+        ) -> Result<(), RecordRejection> {
+            Nonces::<T>::try_mutate(user, operator, |window| match window {
                 None => {
                     *window = Some(NonceWindow::starting_at(nonce));
                     Ok(())
                 }
                 Some(window) => window.use_nonce(nonce).map_err(|stale| match stale {
-                    StaleNonce::Used => Error::<T>::NonceUsed.into(),
-                    StaleNonce::TooOld => Error::<T>::NonceTooOld.into(),
+                    StaleNonce::Used => RecordRejection::NonceUsed,
+                    StaleNonce::TooOld => RecordRejection::NonceTooOld,
                 }),
             })
         }
 
-        fn charge(user: &AccountId, fee: Balance) -> DispatchResult {
-            let mut credit = Credits::<T>::get(user).unwrap_or_default();
-            credit.balance = credit
+        fn charge(
+            user: &AccountId,
+            operator: &AccountId,
+            fee: Balance,
+        ) -> Result<(), RecordRejection> {
+            let mut allowance = Allowances::<T>::get(user, operator).unwrap_or_default();
+            allowance.balance = allowance
                 .balance
                 .checked_sub(fee)
-                .ok_or(Error::<T>::InsufficientCredit)?;
-            Self::store_credit(user, credit);
+                .ok_or(RecordRejection::AllowanceTooLow)?;
+            Self::store_allowance(user, operator, allowance);
             Ok(())
         }
 
-        /// Pays `fee`, already charged to a credit, out of the pallet account by `split`.
+        /// Pays `fee`, already charged to an allowance, out of the pallet account by `split`.
         fn pay_fee(
             fee: Balance,
             model: &ServingModel<AccountId>,
@@ -656,19 +941,31 @@ pub mod pallet {
         /// Checks the invariants listed in the crate docs.
         #[cfg(any(feature = "try-runtime", feature = "std"))]
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-            let mut credits: Balance = 0;
+            let mut held: Balance = 0;
             for (_, credit) in Credits::<T>::iter() {
                 ensure!(credit != CreditInfo::default(), "an empty credit is stored");
-                credits = credits
-                    .checked_add(credit.balance)
-                    .ok_or("credits overflow")?;
+                held = held.checked_add(credit.balance).ok_or("credits overflow")?;
             }
-            let expected = credits
+            for (_, _, allowance) in Allowances::<T>::iter() {
+                ensure!(
+                    allowance != AllowanceInfo::default(),
+                    "an empty allowance is stored"
+                );
+                ensure!(
+                    allowance.reduction.is_none_or(|r| r.amount > 0),
+                    "an allowance reduction of nothing is announced"
+                );
+                held = held
+                    .checked_add(allowance.balance)
+                    .ok_or("allowances overflow")?;
+            }
+            let expected = held
                 .checked_add(T::Currency::minimum_balance())
                 .ok_or("credits overflow")?;
             ensure!(
                 T::Currency::balance(&Self::account_id()) == expected,
-                "the credit account does not hold exactly the credits plus the existential deposit"
+                "the credit account does not hold exactly the credits and allowances plus the \
+                 existential deposit"
             );
             ensure!(
                 FeeSplitInForce::<T>::get().is_complete(),

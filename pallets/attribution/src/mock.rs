@@ -25,6 +25,11 @@ pub const ED: Balance = 1;
 pub const USER_FUNDS: Balance = 1_000_000;
 /// Blocks between a withdrawal request and the withdrawal.
 pub const WITHDRAWAL_DELAY: u32 = 10;
+/// Blocks between an allowance reduction's announcement and the reduction.
+pub const ALLOWANCE_DELAY: u32 = 20;
+/// The operator's advertised price per token: the records of `record` (30 tokens) may charge at
+/// most 30 times this.
+pub const PRICE: Balance = 1_000;
 /// Batch commitments kept.
 pub const BATCH_RETENTION: u64 = 3;
 
@@ -57,6 +62,7 @@ parameter_types! {
     pub const AttributionPalletId: PalletId = PalletId(*b"ac/attrb");
     pub TreasuryAccount: AccountId = treasury();
     pub const WithdrawalDelay: u32 = WITHDRAWAL_DELAY;
+    pub const AllowanceDelay: u32 = ALLOWANCE_DELAY;
     pub const BatchRetention: u64 = BATCH_RETENTION;
 }
 
@@ -78,6 +84,7 @@ impl pallet_attribution::Config for Test {
     type Treasury = TreasuryAccount;
     type PalletId = AttributionPalletId;
     type WithdrawalDelay = WithdrawalDelay;
+    type AllowanceDelay = AllowanceDelay;
     type BatchRetention = BatchRetention;
     type AdminOrigin = EnsureRoot<AccountId>;
     type WeightInfo = ();
@@ -91,7 +98,8 @@ impl pallet_attribution::Config for Test {
 struct MockState {
     versions: BTreeMap<PoolId, BTreeMap<ContributionId, (AccountId, u128)>>,
     models: BTreeMap<ModelId, ServingModel<AccountId>>,
-    operators: BTreeMap<AccountId, sr25519::Public>,
+    /// Worker key and price per token of each operator.
+    operators: BTreeMap<AccountId, (sr25519::Public, Balance)>,
 }
 
 thread_local! {
@@ -129,8 +137,13 @@ impl MockChain {
         STATE.with(|state| state.borrow_mut().models.remove(&model));
     }
 
-    pub fn register_operator(operator: AccountId, worker_key: sr25519::Public) {
-        STATE.with(|state| state.borrow_mut().operators.insert(operator, worker_key));
+    pub fn register_operator(operator: AccountId, worker_key: sr25519::Public, price: Balance) {
+        STATE.with(|state| {
+            state
+                .borrow_mut()
+                .operators
+                .insert(operator, (worker_key, price))
+        });
     }
 }
 
@@ -197,7 +210,17 @@ impl ModelsInspect<AccountId> for MockModels {
 
 impl OperatorsInspect<AccountId> for MockOperators {
     fn worker_key(operator: &AccountId) -> Option<sr25519::Public> {
-        STATE.with(|state| state.borrow().operators.get(operator).copied())
+        STATE.with(|state| state.borrow().operators.get(operator).map(|(key, _)| *key))
+    }
+
+    fn inference_price(operator: &AccountId) -> Option<Balance> {
+        STATE.with(|state| {
+            state
+                .borrow()
+                .operators
+                .get(operator)
+                .map(|(_, price)| *price)
+        })
     }
 }
 
@@ -212,16 +235,22 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for MockDatanets {
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper for MockChain {
-    fn register_operator(operator: &AccountId, worker_key: sr25519::Public) {
-        MockChain::register_operator(operator.clone(), worker_key);
+    fn register_operator(operator: &AccountId, worker_key: sr25519::Public, price: Balance) {
+        MockChain::register_operator(operator.clone(), worker_key, price);
     }
 
-    fn serving_model(model: ModelId, owner: &AccountId, pool: PoolId, contributions: u32) {
-        let members: Vec<_> = (0..contributions)
+    fn serving_model(
+        model: ModelId,
+        owner: &AccountId,
+        pool: PoolId,
+        first: ContributionId,
+        contributions: u32,
+    ) {
+        let members: Vec<_> = (first..first.saturating_add(contributions.into()))
             .map(|id| {
                 let mut account = [0u8; 32];
-                account[..4].copy_from_slice(&id.to_le_bytes());
-                (u64::from(id), AccountId::new(account), 1)
+                account[..8].copy_from_slice(&id.to_le_bytes());
+                (id, AccountId::new(account), 1)
             })
             .collect();
         MockChain::publish(pool, &members);
@@ -248,6 +277,14 @@ pub fn operator() -> AccountId {
 /// The operator's worker key, which signs batches.
 pub fn worker() -> sr25519::Pair {
     key(2)
+}
+/// Another registered operator, at the same price.
+pub fn other_operator() -> AccountId {
+    account(10)
+}
+/// The other operator's worker key.
+pub fn other_worker() -> sr25519::Pair {
+    key(11)
 }
 /// Users who pay for inference.
 pub fn alice_key() -> sr25519::Pair {
@@ -318,7 +355,8 @@ impl ExtBuilder {
         MockChain::publish(OTHER_VERSION, &[(200, erin(), 5)]);
         MockChain::activate_model(ADAPTER, model_owner(), Some(VERSION));
         MockChain::activate_model(BASE_MODEL, model_owner(), None);
-        MockChain::register_operator(operator(), worker().public());
+        MockChain::register_operator(operator(), worker().public(), PRICE);
+        MockChain::register_operator(other_operator(), other_worker().public(), PRICE);
 
         let mut storage = frame_system::GenesisConfig::<Test>::default()
             .build_storage()
@@ -359,8 +397,8 @@ pub fn genesis() -> Hash {
     Hash::repeat_byte(69)
 }
 
-/// A record for `user` on `model`, signed by `user`, charging `fee` of at most `max_fee`, with
-/// `attribution` as `(contribution, weight ppm)` and expiry at block 100.
+/// A record for `user` on `model` served by [`operator`], signed by `user`, charging `fee` (its
+/// `max_fee` too), with `attribution` as `(contribution, weight ppm)` and expiry at block 100.
 pub fn record(
     user: &sr25519::Pair,
     model: ModelId,
@@ -370,6 +408,7 @@ pub fn record(
 ) -> InferenceRecord {
     let authorization = InferenceAuthorization {
         user: account_of(user),
+        operator: operator(),
         model,
         prompt_hash: Hash::repeat_byte(0xaa),
         max_fee: fee,
@@ -408,16 +447,33 @@ pub fn signed_record(
 
 /// A batch of the operator signed by its worker key.
 pub fn batch(nonce: u64, records: Vec<InferenceRecord>) -> SignedInferenceBatch {
+    batch_of(operator(), &worker(), nonce, records)
+}
+
+/// A batch of `operator` signed by `worker`.
+pub fn batch_of(
+    operator: AccountId,
+    worker: &sr25519::Pair,
+    nonce: u64,
+    records: Vec<InferenceRecord>,
+) -> SignedInferenceBatch {
     let batch = InferenceBatch {
-        operator: operator(),
+        operator,
         nonce,
         records: records.try_into().expect("within the bound"),
     };
-    SignedInferenceBatch::sign(batch, &genesis(), &worker())
+    SignedInferenceBatch::sign(batch, &genesis(), worker)
 }
 
 pub fn submit(signed: SignedInferenceBatch) -> sp_runtime::DispatchResult {
     Attribution::submit_inference_batch(RuntimeOrigin::signed(operator()), signed)
+}
+
+/// Deposits `amount` of `user`'s OPEN and grants it all to [`operator`].
+pub fn fund_allowance(user: &sr25519::Pair, amount: Balance) {
+    let origin = || RuntimeOrigin::signed(account_of(user));
+    frame_support::assert_ok!(Attribution::deposit_credit(origin(), amount));
+    frame_support::assert_ok!(Attribution::grant_allowance(origin(), operator(), amount));
 }
 
 pub fn balance(who: &AccountId) -> Balance {

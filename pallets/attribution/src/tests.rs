@@ -1,9 +1,9 @@
-//! Stories of credits, batches and their rejections, and a property test of conservation across
-//! attribution and rewards.
+//! Stories of credits, allowances, batches and their rejections, and a property test of
+//! conservation across attribution and rewards.
 
 use crate::{
-    mock::*, BatchNonces, Batches, CreditInfo, Credits, Error, Event, FeeSplit, NonceWindow,
-    Nonces, PendingWithdrawal,
+    mock::*, AllowanceInfo, Allowances, BatchNonces, Batches, CreditInfo, Credits, Error, Event,
+    FeeSplit, NonceWindow, Nonces, PendingWithdrawal, RecordRejection,
 };
 use attribution_primitives::{
     attribution::{InferenceBatch, MAX_BATCH_RECORDS, NONCE_WINDOW},
@@ -13,7 +13,7 @@ use attribution_primitives::{
 use codec::{Decode, Encode};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Mutate};
 use sp_core::Pair;
-use sp_runtime::{DispatchError, Perbill, TokenError};
+use sp_runtime::{DispatchError, DispatchResult, Perbill, TokenError};
 
 fn deposit(user: &sp_core::sr25519::Pair, amount: u128) {
     assert_ok!(Attribution::deposit_credit(
@@ -196,7 +196,7 @@ mod credits {
     }
 
     #[test]
-    fn a_worker_holding_an_authorization_is_paid_during_the_withdrawal_delay() {
+    fn credit_granted_to_an_operator_is_no_longer_withdrawn() {
         ExtBuilder::default().build_and_execute(|| {
             let alice = account_of(&alice_key());
             deposit(&alice_key(), 1_000);
@@ -204,12 +204,11 @@ mod credits {
                 RuntimeOrigin::signed(alice.clone()),
                 1_000
             ));
-
-            System::set_block_number(WITHDRAWAL_DELAY);
-            assert_ok!(submit(batch(
-                1,
-                vec![record(&alice_key(), ADAPTER, 0, 600, &[])]
-            )));
+            assert_ok!(Attribution::grant_allowance(
+                RuntimeOrigin::signed(alice.clone()),
+                operator(),
+                600
+            ));
 
             System::set_block_number(1 + WITHDRAWAL_DELAY);
             assert_ok!(Attribution::withdraw(RuntimeOrigin::signed(alice.clone())));
@@ -221,6 +220,8 @@ mod credits {
                 })
             );
             assert!(Credits::<Test>::get(&alice).is_none());
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 600);
+            assert_eq!(balance(&alice), USER_FUNDS - 600);
         });
     }
 }
@@ -253,7 +254,7 @@ mod fee_split {
                 })
             );
 
-            deposit(&alice_key(), 1_000);
+            fund_allowance(&alice_key(), 1_000);
             assert_ok!(submit(batch(
                 1,
                 vec![record(&alice_key(), ADAPTER, 0, 400, &[(100, 1_000_000)])]
@@ -292,7 +293,7 @@ mod settlement {
     fn a_batch_charges_the_user_and_splits_the_fee() {
         ExtBuilder::default().build_and_execute(|| {
             let alice = account_of(&alice_key());
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             let signed = batch(
                 7,
                 vec![record(
@@ -309,7 +310,8 @@ mod settlement {
 
             // Default split of 1,000: owner 300, operator 200, treasury 100, contributors 400.
             // Carol's contribution 100 is 20% of 400, Dave's 101 10%; the other 280 go to the pool.
-            assert_eq!(Attribution::credit(&alice).balance, 4_000);
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 4_000);
+            assert_eq!(Attribution::credit(&alice), CreditInfo::default());
             assert_eq!(
                 Rewards::pending_rewards(&model_owner()),
                 PendingRewards {
@@ -348,14 +350,19 @@ mod settlement {
             );
 
             assert_eq!(
-                Nonces::<Test>::get(&alice),
+                Nonces::<Test>::get(&alice, operator()),
                 Some(NonceWindow::starting_at(0))
             );
             assert_eq!(BatchNonces::<Test>::get(operator()), Some(7));
             let commitment = Attribution::batch(0).expect("the commitment is kept");
             assert_eq!(
-                (commitment.hash, commitment.records, commitment.total_fee),
-                (hash, 1, 1_000)
+                (
+                    commitment.hash,
+                    commitment.records,
+                    commitment.rejected,
+                    commitment.total_fee
+                ),
+                (hash, 1, 0, 1_000)
             );
             assert_eq!(
                 (
@@ -391,7 +398,7 @@ mod settlement {
     #[test]
     fn contributors_then_claim_through_rewards_once() {
         ExtBuilder::default().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             assert_ok!(submit(batch(
                 1,
                 vec![record(&alice_key(), ADAPTER, 0, 1_000, &[(101, 100_000)])]
@@ -415,7 +422,7 @@ mod settlement {
     #[test]
     fn without_attribution_the_contributors_share_goes_to_the_version_pool() {
         ExtBuilder::default().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             assert_ok!(submit(batch(
                 1,
                 vec![record(&alice_key(), ADAPTER, 0, 1_000, &[])]
@@ -431,7 +438,7 @@ mod settlement {
     #[test]
     fn one_contribution_takes_at_most_the_cap_and_the_rest_goes_to_the_pool() {
         ExtBuilder::default().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             assert_ok!(submit(batch(
                 1,
                 vec![record(&alice_key(), ADAPTER, 0, 1_000, &[(100, 1_000_000)])]
@@ -445,7 +452,7 @@ mod settlement {
     #[test]
     fn a_base_models_contributors_share_goes_to_the_treasury() {
         ExtBuilder::default().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             assert_ok!(submit(batch(
                 1,
                 vec![record(&alice_key(), BASE_MODEL, 0, 1_000, &[])]
@@ -459,7 +466,7 @@ mod settlement {
     fn nonces_may_arrive_out_of_order_within_the_window() {
         ExtBuilder::default().build_and_execute(|| {
             let alice_account = account_of(&alice_key());
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             assert_ok!(submit(batch(
                 1,
                 vec![
@@ -472,14 +479,14 @@ mod settlement {
                 vec![record(&alice_key(), ADAPTER, 4, 10, &[])]
             )));
             assert_eq!(
-                Nonces::<Test>::get(&alice_account),
+                Nonces::<Test>::get(&alice_account, operator()),
                 Some(NonceWindow {
                     highest: 5,
                     used: 0b111
                 })
             );
             assert_eq!(
-                Attribution::nonce_window(&alice_account),
+                Attribution::nonce_window(&alice_account, &operator()),
                 Some(NonceWindow {
                     highest: 5,
                     used: 0b111
@@ -491,7 +498,7 @@ mod settlement {
     #[test]
     fn only_the_latest_batch_commitments_are_kept() {
         ExtBuilder::default().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+            fund_allowance(&alice_key(), 5_000);
             for nonce in 0..=BATCH_RETENTION {
                 assert_ok!(submit(batch(
                     nonce + 1,
@@ -512,46 +519,363 @@ mod settlement {
     }
 }
 
-mod rejections {
+mod allowances {
     use super::*;
 
+    fn grant(user: &sp_core::sr25519::Pair, to: crate::AccountId, amount: u128) -> DispatchResult {
+        Attribution::grant_allowance(RuntimeOrigin::signed(account_of(user)), to, amount)
+    }
+
+    #[test]
+    fn grant_moves_credit_into_the_allowance_for_one_operator() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            deposit(&alice_key(), 1_000);
+            assert_ok!(grant(&alice_key(), operator(), 400));
+            assert_ok!(grant(&alice_key(), operator(), 100));
+            assert_ok!(grant(&alice_key(), other_operator(), 300));
+
+            assert_eq!(Attribution::credit(&alice).balance, 200);
+            assert_eq!(
+                Attribution::allowance(&alice, &operator()),
+                AllowanceInfo {
+                    balance: 500,
+                    reduction: None
+                }
+            );
+            assert_eq!(
+                Allowances::<Test>::get(&alice, other_operator()).map(|a| a.balance),
+                Some(300)
+            );
+            // Still escrowed in the pallet account: nothing moved out.
+            assert_eq!(balance(&Attribution::account_id()), ED + 1_000);
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::AllowanceGranted {
+                    user: alice,
+                    operator: other_operator(),
+                    amount: 300
+                })
+            );
+        });
+    }
+
+    #[test]
+    fn grants_of_nothing_beyond_the_credit_or_to_a_non_operator_fail() {
+        ExtBuilder::default().build_and_execute(|| {
+            assert_noop!(
+                grant(&alice_key(), operator(), 1),
+                Error::<Test>::InsufficientCredit
+            );
+            deposit(&alice_key(), 1_000);
+            assert_noop!(
+                grant(&alice_key(), operator(), 1_001),
+                Error::<Test>::InsufficientCredit
+            );
+            assert_noop!(
+                grant(&alice_key(), operator(), 0),
+                Error::<Test>::ZeroAmount
+            );
+            assert_noop!(
+                grant(&alice_key(), account_of(&bob_key()), 10),
+                Error::<Test>::UnknownOperator
+            );
+            assert_noop!(
+                Attribution::grant_allowance(RuntimeOrigin::root(), operator(), 10),
+                DispatchError::BadOrigin
+            );
+        });
+    }
+
+    #[test]
+    fn the_same_credit_cannot_be_promised_to_two_operators() {
+        ExtBuilder::default().build_and_execute(|| {
+            deposit(&alice_key(), 1_000);
+            assert_ok!(grant(&alice_key(), operator(), 1_000));
+            assert_noop!(
+                grant(&alice_key(), other_operator(), 1),
+                Error::<Test>::InsufficientCredit
+            );
+            // The other operator cannot charge the first one's allowance either.
+            let mut stolen = record(&alice_key(), ADAPTER, 0, 100, &[]);
+            stolen.authorization.operator = other_operator();
+            stolen.user_signature = stolen.authorization.sign(&genesis(), &alice_key());
+            assert_ok!(Attribution::submit_inference_batch(
+                RuntimeOrigin::signed(other_operator()),
+                batch_of(other_operator(), &other_worker(), 1, vec![stolen])
+            ));
+            assert!(matches!(
+                attribution_events().iter().rev().nth(1),
+                Some(Event::InferenceRejected {
+                    reason: RecordRejection::AllowanceTooLow,
+                    ..
+                })
+            ));
+            assert_eq!(
+                Attribution::allowance(&account_of(&alice_key()), &operator()).balance,
+                1_000
+            );
+        });
+    }
+
+    #[test]
+    fn a_reduction_waits_for_the_delay_while_the_operator_still_charges() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 1_000);
+            assert_ok!(Attribution::request_allowance_reduction(
+                RuntimeOrigin::signed(alice.clone()),
+                operator(),
+                1_000
+            ));
+            let unlocks_at = 1 + ALLOWANCE_DELAY;
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::AllowanceReductionRequested {
+                    user: alice.clone(),
+                    operator: operator(),
+                    amount: 1_000,
+                    unlocks_at
+                })
+            );
+            // The operator (and its worker) sees the reduction coming.
+            assert_eq!(
+                Attribution::allowance(&alice, &operator()),
+                AllowanceInfo {
+                    balance: 1_000,
+                    reduction: Some(PendingWithdrawal {
+                        amount: 1_000,
+                        unlocks_at
+                    })
+                }
+            );
+
+            System::set_block_number(unlocks_at - 1);
+            assert_noop!(
+                Attribution::reduce_allowance(RuntimeOrigin::signed(alice.clone()), operator()),
+                Error::<Test>::ReductionLocked
+            );
+            // What it served before the reduction unlocks is paid.
+            assert_ok!(submit(batch(
+                1,
+                vec![record(&alice_key(), ADAPTER, 0, 600, &[])]
+            )));
+            assert_eq!(Rewards::pending_rewards(&operator()).compute, 120);
+
+            System::set_block_number(unlocks_at);
+            assert_ok!(Attribution::reduce_allowance(
+                RuntimeOrigin::signed(alice.clone()),
+                operator()
+            ));
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::AllowanceReduced {
+                    user: alice.clone(),
+                    operator: operator(),
+                    amount: 400
+                })
+            );
+            assert!(Allowances::<Test>::get(&alice, operator()).is_none());
+            assert_eq!(Attribution::credit(&alice).balance, 400);
+
+            // The credit is the user's again: withdrawn after its own delay.
+            assert_ok!(Attribution::request_withdrawal(
+                RuntimeOrigin::signed(alice.clone()),
+                400
+            ));
+            System::set_block_number(unlocks_at + WITHDRAWAL_DELAY);
+            assert_ok!(Attribution::withdraw(RuntimeOrigin::signed(alice.clone())));
+            assert_eq!(balance(&alice), USER_FUNDS - 600);
+        });
+    }
+
+    #[test]
+    fn a_partial_reduction_keeps_the_rest_and_a_new_one_restarts_the_delay() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            let origin = || RuntimeOrigin::signed(alice.clone());
+            fund_allowance(&alice_key(), 1_000);
+            assert_ok!(Attribution::request_allowance_reduction(
+                origin(),
+                operator(),
+                100
+            ));
+            System::set_block_number(5);
+            assert_ok!(Attribution::request_allowance_reduction(
+                origin(),
+                operator(),
+                300
+            ));
+
+            System::set_block_number(1 + ALLOWANCE_DELAY);
+            assert_noop!(
+                Attribution::reduce_allowance(origin(), operator()),
+                Error::<Test>::ReductionLocked
+            );
+            System::set_block_number(5 + ALLOWANCE_DELAY);
+            assert_ok!(Attribution::reduce_allowance(origin(), operator()));
+            assert_eq!(
+                Attribution::allowance(&alice, &operator()),
+                AllowanceInfo {
+                    balance: 700,
+                    reduction: None
+                }
+            );
+            assert_eq!(Attribution::credit(&alice).balance, 300);
+            assert_noop!(
+                Attribution::reduce_allowance(origin(), operator()),
+                Error::<Test>::NoReductionRequested
+            );
+        });
+    }
+
+    #[test]
+    fn reductions_of_nothing_beyond_the_allowance_or_unrequested_fail() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = RuntimeOrigin::signed(account_of(&alice_key()));
+            assert_noop!(
+                Attribution::request_allowance_reduction(alice.clone(), operator(), 1),
+                Error::<Test>::InsufficientAllowance
+            );
+            assert_noop!(
+                Attribution::reduce_allowance(alice.clone(), operator()),
+                Error::<Test>::NoReductionRequested
+            );
+            fund_allowance(&alice_key(), 1_000);
+            assert_noop!(
+                Attribution::request_allowance_reduction(alice.clone(), operator(), 1_001),
+                Error::<Test>::InsufficientAllowance
+            );
+            assert_noop!(
+                Attribution::request_allowance_reduction(alice.clone(), other_operator(), 1),
+                Error::<Test>::InsufficientAllowance
+            );
+            assert_noop!(
+                Attribution::request_allowance_reduction(alice.clone(), operator(), 0),
+                Error::<Test>::ZeroAmount
+            );
+            assert_noop!(
+                Attribution::reduce_allowance(alice, operator()),
+                Error::<Test>::NoReductionRequested
+            );
+        });
+    }
+
+    #[test]
+    fn nonces_are_kept_per_operator() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            deposit(&alice_key(), 2_000);
+            assert_ok!(grant(&alice_key(), operator(), 1_000));
+            assert_ok!(grant(&alice_key(), other_operator(), 1_000));
+            // Alice jumps far ahead with the other operator...
+            let mut far = record(&alice_key(), ADAPTER, 10 * NONCE_WINDOW, 100, &[]);
+            far.authorization.operator = other_operator();
+            far.user_signature = far.authorization.sign(&genesis(), &alice_key());
+            assert_ok!(Attribution::submit_inference_batch(
+                RuntimeOrigin::signed(other_operator()),
+                batch_of(other_operator(), &other_worker(), 1, vec![far])
+            ));
+            // ...which neither makes the first operator's nonce 0 too old nor used.
+            assert_ok!(submit(batch(
+                1,
+                vec![record(&alice_key(), ADAPTER, 0, 100, &[])]
+            )));
+            assert_eq!(
+                Attribution::nonce_window(&alice, &operator()),
+                Some(NonceWindow::starting_at(0))
+            );
+            assert_eq!(
+                Attribution::nonce_window(&alice, &other_operator()),
+                Some(NonceWindow::starting_at(10 * NONCE_WINDOW))
+            );
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 900);
+            assert_eq!(
+                Attribution::allowance(&alice, &other_operator()).balance,
+                900
+            );
+        });
+    }
+}
+
+mod rejections {
+    use super::*;
+    use crate::{NextBatchId, SignedInferenceBatch};
+
     /// Submitting `signed` fails with `error` and changes nothing.
-    fn rejected(signed: crate::SignedInferenceBatch, error: impl Into<DispatchError>) {
+    fn refused(signed: SignedInferenceBatch, error: impl Into<DispatchError>) {
         assert_noop!(submit(signed), error.into());
     }
 
-    fn funded() -> ExtBuilder {
-        ExtBuilder::default()
+    /// Submitting `signed` succeeds but rejects its only record for `reason`: no funds move, no
+    /// nonce is used, and the commitment counts no settled record.
+    fn rejected(signed: SignedInferenceBatch, reason: RecordRejection) {
+        let record = signed.batch.records[0].clone();
+        let user = record.authorization.user.clone();
+        let allowance = Attribution::allowance(&user, &operator());
+        let nonces = Nonces::<Test>::get(&user, operator());
+        let holders = [Attribution::account_id(), Rewards::account_id(), treasury()];
+        let balances: Vec<_> = holders.iter().map(balance).collect();
+        let pending = Rewards::pending_rewards(&operator());
+        let id = NextBatchId::<Test>::get();
+
+        assert_ok!(submit(signed));
+
+        assert_eq!(Attribution::allowance(&user, &operator()), allowance);
+        assert_eq!(Nonces::<Test>::get(&user, operator()), nonces);
+        assert_eq!(holders.iter().map(balance).collect::<Vec<_>>(), balances);
+        assert_eq!(Rewards::pending_rewards(&operator()), pending);
+        let commitment = Attribution::batch(id).expect("the commitment is kept");
+        assert_eq!(
+            (
+                commitment.records,
+                commitment.rejected,
+                commitment.total_fee,
+                commitment.tokens_in
+            ),
+            (0, 1, 0, 0)
+        );
+        let events = attribution_events();
+        assert_eq!(
+            events[events.len() - 2],
+            Event::InferenceRejected {
+                batch: id,
+                index: 0,
+                user,
+                nonce: record.authorization.nonce,
+                reason
+            }
+        );
     }
 
     #[test]
     fn forged_user_authorization() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             // Bob signs an authorization that charges Alice.
             let mut forged = record(&alice_key(), ADAPTER, 0, 100, &[]);
             forged.user_signature = forged.authorization.sign(&genesis(), &bob_key());
-            rejected(batch(1, vec![forged]), Error::<Test>::BadUserSignature);
+            rejected(batch(1, vec![forged]), RecordRejection::BadUserSignature);
 
             // Alice's signature does not cover a raised maximum fee.
             let mut tampered = record(&alice_key(), ADAPTER, 0, 100, &[]);
             tampered.authorization.max_fee = 1_000;
             tampered.fee = 1_000;
-            rejected(batch(1, vec![tampered]), Error::<Test>::BadUserSignature);
+            rejected(batch(2, vec![tampered]), RecordRejection::BadUserSignature);
         });
     }
 
     #[test]
     fn forged_worker_signature() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             let mut signed = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
             signed.signature = key(42).sign(&attribution_primitives::signing::signing_message(
                 attribution_primitives::signing::INFERENCE_BATCH_DOMAIN,
                 &genesis(),
                 &signed.batch,
             ));
-            rejected(signed.clone(), Error::<Test>::BadWorkerSignature);
+            refused(signed.clone(), Error::<Test>::BadWorkerSignature);
 
             // The worker's signature does not cover a record added afterwards.
             let mut extended = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
@@ -560,39 +884,40 @@ mod rejections {
                 .records
                 .try_push(record(&alice_key(), ADAPTER, 1, 100, &[]))
                 .unwrap();
-            rejected(extended, Error::<Test>::BadWorkerSignature);
+            refused(extended, Error::<Test>::BadWorkerSignature);
         });
     }
 
     #[test]
     fn signed_for_another_chain() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             let other_chain = Hash::repeat_byte(0x42);
 
             // The worker's batch, signed for another chain.
             let signed = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
-            let replayed = crate::SignedInferenceBatch::sign(signed.batch, &other_chain, &worker());
-            rejected(replayed, Error::<Test>::BadWorkerSignature);
+            let replayed = SignedInferenceBatch::sign(signed.batch, &other_chain, &worker());
+            refused(replayed, Error::<Test>::BadWorkerSignature);
 
             // Alice's authorization, signed for another chain, in a batch signed for this one.
             let mut replayed = record(&alice_key(), ADAPTER, 0, 100, &[]);
             replayed.user_signature = replayed.authorization.sign(&other_chain, &alice_key());
-            rejected(batch(1, vec![replayed]), Error::<Test>::BadUserSignature);
+            rejected(batch(1, vec![replayed]), RecordRejection::BadUserSignature);
 
-            // The same records signed for this chain settle.
+            // The same record signed for this chain settles.
             assert_eq!(Attribution::genesis_hash(), genesis());
             assert_ok!(submit(batch(
-                1,
+                2,
                 vec![record(&alice_key(), ADAPTER, 0, 100, &[])]
             )));
+            assert_eq!(Attribution::batch(1).map(|c| c.records), Some(1));
         });
     }
 
     #[test]
     fn batches_from_someone_else_than_the_registered_operator() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             let signed = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
             let bob = RuntimeOrigin::signed(account_of(&bob_key()));
             assert_noop!(
@@ -602,8 +927,7 @@ mod rejections {
 
             let mut unregistered = signed.batch.clone();
             unregistered.operator = account_of(&bob_key());
-            let unregistered =
-                crate::SignedInferenceBatch::sign(unregistered, &genesis(), &worker());
+            let unregistered = SignedInferenceBatch::sign(unregistered, &genesis(), &worker());
             let bob = RuntimeOrigin::signed(account_of(&bob_key()));
             assert_noop!(
                 Attribution::submit_inference_batch(bob, unregistered),
@@ -618,12 +942,13 @@ mod rejections {
 
     #[test]
     fn empty_batch() {
-        funded().build_and_execute(|| rejected(batch(1, vec![]), Error::<Test>::EmptyBatch));
+        ExtBuilder::default()
+            .build_and_execute(|| refused(batch(1, vec![]), Error::<Test>::EmptyBatch));
     }
 
     #[test]
     fn oversize_batch_cannot_be_decoded() {
-        funded().build_and_execute(|| {
+        ExtBuilder::default().build_and_execute(|| {
             let records =
                 vec![record(&alice_key(), ADAPTER, 0, 1, &[]); MAX_BATCH_RECORDS as usize + 1];
             let encoded = (operator(), 1u64, records).encode();
@@ -633,88 +958,187 @@ mod rejections {
 
     #[test]
     fn replayed_batch() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
-            let signed = batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
+            let signed = batch(2, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]);
             assert_ok!(submit(signed.clone()));
-            rejected(signed, Error::<Test>::BatchNonceUsed);
+            refused(signed, Error::<Test>::BatchNonceUsed);
+            refused(
+                batch(1, vec![record(&alice_key(), ADAPTER, 1, 100, &[])]),
+                Error::<Test>::BatchNonceUsed,
+            );
         });
     }
 
     #[test]
     fn replayed_nonce() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 5_000);
             let paid = record(&alice_key(), ADAPTER, 0, 100, &[]);
             assert_ok!(submit(batch(1, vec![paid.clone()])));
             // The same record again in a fresh batch.
-            rejected(batch(2, vec![paid]), Error::<Test>::NonceUsed);
-            // Two records with one nonce in one batch.
+            rejected(batch(2, vec![paid]), RecordRejection::NonceUsed);
+
+            // Two records with one nonce in one batch: the first settles, the second is rejected.
             let twice = vec![
                 record(&alice_key(), ADAPTER, 1, 100, &[]),
                 record(&alice_key(), ADAPTER, 1, 50, &[]),
             ];
-            rejected(batch(2, twice), Error::<Test>::NonceUsed);
+            assert_ok!(submit(batch(3, twice)));
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 4_800);
+            let commitment = Attribution::batch(2).expect("kept");
+            assert_eq!(
+                (
+                    commitment.records,
+                    commitment.rejected,
+                    commitment.total_fee
+                ),
+                (1, 1, 100)
+            );
+            assert!(attribution_events().contains(&Event::InferenceRejected {
+                batch: 2,
+                index: 1,
+                user: alice,
+                nonce: 1,
+                reason: RecordRejection::NonceUsed
+            }));
         });
     }
 
     #[test]
     fn nonce_older_than_the_window() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             assert_ok!(submit(batch(
                 1,
                 vec![record(&alice_key(), ADAPTER, NONCE_WINDOW, 10, &[])]
             )));
             rejected(
                 batch(2, vec![record(&alice_key(), ADAPTER, 0, 10, &[])]),
-                Error::<Test>::NonceTooOld,
+                RecordRejection::NonceTooOld,
             );
         });
     }
 
     #[test]
     fn expired_authorization() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             System::set_block_number(101);
             rejected(
                 batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]),
-                Error::<Test>::AuthorizationExpired,
+                RecordRejection::Expired,
             );
         });
     }
 
     #[test]
     fn fee_over_max() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             let mut greedy = record(&alice_key(), ADAPTER, 0, 100, &[]);
             greedy.fee = 101;
-            rejected(batch(1, vec![greedy]), Error::<Test>::FeeOverMax);
+            rejected(batch(1, vec![greedy]), RecordRejection::FeeOverMax);
+        });
+    }
+
+    #[test]
+    fn fee_over_the_advertised_price() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 100_000);
+            // 10 + 20 tokens at PRICE each.
+            let most = 30 * PRICE;
+            rejected(
+                batch(1, vec![record(&alice_key(), ADAPTER, 0, most + 1, &[])]),
+                RecordRejection::FeeOverPrice,
+            );
+            // The same fee over one more token is within the price (tokens are the worker's to
+            // report: `max_fee` is the user's bound, the price the operator's public one).
+            let mut padded = record(&alice_key(), ADAPTER, 0, most + 1, &[]);
+            padded.tokens_out = 21;
+            assert_ok!(submit(batch(2, vec![padded])));
+            assert_eq!(
+                Attribution::allowance(&alice, &operator()).balance,
+                100_000 - most - 1
+            );
+
+            // A price so high that price x tokens overflows bounds nothing.
+            MockChain::register_operator(operator(), worker().public(), u128::MAX);
+            assert_ok!(submit(batch(
+                3,
+                vec![record(&alice_key(), ADAPTER, 1, 50_000, &[])]
+            )));
+            assert_eq!(
+                Attribution::allowance(&alice, &operator()).balance,
+                100_000 - most - 1 - 50_000
+            );
+        });
+    }
+
+    #[test]
+    fn a_record_for_another_operator_cannot_be_settled_by_a_front_runner() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 5_000);
+            let honest = batch(
+                1,
+                vec![
+                    record(&alice_key(), ADAPTER, 0, 100, &[]),
+                    record(&alice_key(), ADAPTER, 1, 200, &[]),
+                ],
+            );
+            // Another operator copies the first record, with Alice's signature, into its own
+            // batch and gets it in first: rejected, nothing charged.
+            let copied = honest.batch.records[0].clone();
+            assert_ok!(Attribution::submit_inference_batch(
+                RuntimeOrigin::signed(other_operator()),
+                batch_of(other_operator(), &other_worker(), 1, vec![copied])
+            ));
+            assert!(attribution_events().contains(&Event::InferenceRejected {
+                batch: 0,
+                index: 0,
+                user: alice.clone(),
+                nonce: 0,
+                reason: RecordRejection::OtherOperator
+            }));
+            assert_eq!(Rewards::pending_rewards(&other_operator()).compute, 0);
+
+            // The honest batch then settles whole.
+            assert_ok!(submit(honest));
+            assert_eq!(Attribution::batch(1).map(|c| c.records), Some(2));
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 4_700);
+            assert_eq!(Rewards::pending_rewards(&operator()).compute, 60);
+
+            // An authorization for the other operator is likewise refused in this one's batch.
+            let mut elsewhere = record(&alice_key(), ADAPTER, 2, 100, &[]);
+            elsewhere.authorization.operator = other_operator();
+            elsewhere.user_signature = elsewhere.authorization.sign(&genesis(), &alice_key());
+            rejected(batch(2, vec![elsewhere]), RecordRejection::OtherOperator);
         });
     }
 
     #[test]
     fn inactive_model() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             rejected(
                 batch(1, vec![record(&alice_key(), RETIRED, 0, 100, &[])]),
-                Error::<Test>::ModelNotServing,
+                RecordRejection::ModelNotServing,
             );
             MockChain::deactivate_model(ADAPTER);
             rejected(
-                batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]),
-                Error::<Test>::ModelNotServing,
+                batch(2, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]),
+                RecordRejection::ModelNotServing,
             );
         });
     }
 
     #[test]
     fn weights_over_one_million() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             let over = record(
                 &alice_key(),
                 ADAPTER,
@@ -722,22 +1146,25 @@ mod rejections {
                 100,
                 &[(100, 600_000), (101, 400_001)],
             );
-            rejected(batch(1, vec![over]), Error::<Test>::AttributionOverMillion);
+            rejected(
+                batch(1, vec![over]),
+                RecordRejection::AttributionOverMillion,
+            );
             let overflowing = record(&alice_key(), ADAPTER, 0, 100, &[(100, u32::MAX), (101, 1)]);
             rejected(
-                batch(1, vec![overflowing]),
-                Error::<Test>::AttributionOverMillion,
+                batch(2, vec![overflowing]),
+                RecordRejection::AttributionOverMillion,
             );
         });
     }
 
     #[test]
     fn zero_weight_and_duplicate_contribution() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             rejected(
                 batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[(100, 0)])]),
-                Error::<Test>::ZeroWeight,
+                RecordRejection::ZeroWeight,
             );
             // Listing a contribution twice would get round the cap.
             let twice = record(
@@ -747,66 +1174,137 @@ mod rejections {
                 100,
                 &[(100, 250_000), (100, 250_000)],
             );
-            rejected(batch(1, vec![twice]), Error::<Test>::DuplicateContribution);
+            rejected(
+                batch(2, vec![twice]),
+                RecordRejection::DuplicateContribution,
+            );
         });
     }
 
     #[test]
     fn contribution_from_another_datanet() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 5_000);
             rejected(
                 batch(
                     1,
                     vec![record(&alice_key(), ADAPTER, 0, 100, &[(200, 1_000)])],
                 ),
-                Error::<Test>::ContributionNotInLineage,
+                RecordRejection::ContributionNotInLineage,
             );
             rejected(
                 batch(
-                    1,
+                    2,
                     vec![record(&alice_key(), ADAPTER, 0, 100, &[(999, 1_000)])],
                 ),
-                Error::<Test>::ContributionNotInLineage,
+                RecordRejection::ContributionNotInLineage,
             );
             // A base model has no lineage to attribute.
             rejected(
                 batch(
-                    1,
+                    3,
                     vec![record(&alice_key(), BASE_MODEL, 0, 100, &[(100, 1_000)])],
                 ),
-                Error::<Test>::ContributionNotInLineage,
+                RecordRejection::ContributionNotInLineage,
             );
         });
     }
 
     #[test]
-    fn insufficient_credit() {
-        funded().build_and_execute(|| {
+    fn allowance_too_low() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
             rejected(
                 batch(1, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]),
-                Error::<Test>::InsufficientCredit,
+                RecordRejection::AllowanceTooLow,
             );
-            deposit(&alice_key(), 150);
+            // Credit not granted to the operator pays nothing.
+            deposit(&alice_key(), 5_000);
+            rejected(
+                batch(2, vec![record(&alice_key(), ADAPTER, 0, 100, &[])]),
+                RecordRejection::AllowanceTooLow,
+            );
+            // Of two records, the allowance covers the first only.
+            assert_ok!(Attribution::grant_allowance(
+                RuntimeOrigin::signed(alice.clone()),
+                operator(),
+                150
+            ));
             let both = vec![
                 record(&alice_key(), ADAPTER, 0, 100, &[]),
                 record(&alice_key(), ADAPTER, 1, 100, &[]),
             ];
-            rejected(batch(1, both), Error::<Test>::InsufficientCredit);
+            assert_ok!(submit(batch(3, both)));
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 50);
+            assert_eq!(Attribution::credit(&alice).balance, 4_850);
+            assert!(attribution_events().contains(&Event::InferenceRejected {
+                batch: 2,
+                index: 1,
+                user: alice.clone(),
+                nonce: 1,
+                reason: RecordRejection::AllowanceTooLow
+            }));
+            // The rejected record's nonce is still free once the allowance covers it.
+            assert_ok!(Attribution::grant_allowance(
+                RuntimeOrigin::signed(alice.clone()),
+                operator(),
+                50
+            ));
+            assert_ok!(submit(batch(
+                4,
+                vec![record(&alice_key(), ADAPTER, 1, 100, &[])]
+            )));
+            assert!(Allowances::<Test>::get(&alice, operator()).is_none());
         });
     }
 
     #[test]
-    fn one_bad_record_fails_the_whole_batch() {
-        funded().build_and_execute(|| {
-            deposit(&alice_key(), 5_000);
-            deposit(&bob_key(), 5_000);
+    fn bad_records_are_rejected_and_the_rest_of_the_batch_settles() {
+        ExtBuilder::default().build_and_execute(|| {
+            let (alice, bob) = (account_of(&alice_key()), account_of(&bob_key()));
+            fund_allowance(&alice_key(), 5_000);
+            fund_allowance(&bob_key(), 5_000);
             let good = record(&alice_key(), ADAPTER, 0, 100, &[(100, 500_000)]);
-            let bad = record(&bob_key(), RETIRED, 0, 100, &[]);
-            rejected(batch(1, vec![good, bad]), Error::<Test>::ModelNotServing);
+            let bad = record(&bob_key(), RETIRED, 0, 300, &[]);
+            let also_good = record(&bob_key(), BASE_MODEL, 1, 200, &[]);
+            let signed = batch(1, vec![good, bad, also_good]);
+            let hash: Hash = sp_io::hashing::blake2_256(&signed.batch.encode()).into();
+            assert_ok!(submit(signed));
+
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 4_900);
+            assert_eq!(Attribution::allowance(&bob, &operator()).balance, 4_800);
+            // Bob's nonce 0 was not used by the rejected record.
             assert_eq!(
-                Attribution::credit(&account_of(&alice_key())).balance,
-                5_000
+                Attribution::nonce_window(&bob, &operator()),
+                Some(NonceWindow::starting_at(1))
+            );
+            let commitment = Attribution::batch(0).expect("kept");
+            assert_eq!(
+                (
+                    commitment.hash,
+                    commitment.records,
+                    commitment.rejected,
+                    commitment.total_fee,
+                    commitment.tokens_in,
+                    commitment.tokens_out
+                ),
+                (hash, 2, 1, 300, 20, 40)
+            );
+            let events = attribution_events();
+            let outcomes: Vec<_> = events
+                .iter()
+                .filter_map(|event| match event {
+                    Event::InferenceSettled { nonce, fee, .. } => Some((true, *nonce, *fee)),
+                    Event::InferenceRejected { index, reason, .. } => {
+                        assert_eq!(*reason, RecordRejection::ModelNotServing);
+                        Some((false, u64::from(*index), 0))
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                outcomes,
+                vec![(true, 0, 100), (false, 1, 0), (true, 1, 200)]
             );
         });
     }
@@ -837,6 +1335,41 @@ mod invariants {
             assert!(Attribution::do_try_state().is_err());
             Credits::<Test>::remove(account_of(&alice_key()));
             assert_ok!(Balances::mint_into(&Attribution::account_id(), 1));
+            assert!(Attribution::do_try_state().is_err());
+        });
+    }
+
+    #[test]
+    fn try_state_counts_allowances_as_escrowed_and_catches_bad_ones() {
+        ExtBuilder::default().build().execute_with(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 1_000);
+            assert_ok!(Attribution::do_try_state());
+
+            // An allowance the pallet account does not hold.
+            Allowances::<Test>::insert(
+                &alice,
+                other_operator(),
+                AllowanceInfo {
+                    balance: 1,
+                    reduction: None,
+                },
+            );
+            assert!(Attribution::do_try_state().is_err());
+            // An empty one.
+            Allowances::<Test>::insert(&alice, other_operator(), AllowanceInfo::default());
+            assert!(Attribution::do_try_state().is_err());
+            Allowances::<Test>::remove(&alice, other_operator());
+            assert_ok!(Attribution::do_try_state());
+            // A reduction of nothing.
+            Allowances::<Test>::mutate(&alice, operator(), |allowance| {
+                if let Some(allowance) = allowance {
+                    allowance.reduction = Some(PendingWithdrawal {
+                        amount: 0,
+                        unlocks_at: 5,
+                    });
+                }
+            });
             assert!(Attribution::do_try_state().is_err());
         });
     }
@@ -937,7 +1470,7 @@ mod conservation_property {
                 for op in ops {
                     match op {
                         Op::Deposit { user: u, amount } => {
-                            deposit(&user(u), amount);
+                            fund_allowance(&user(u), amount);
                             *credit.entry(u).or_default() += amount;
                         },
                         Op::Settle { user: u, fee, pattern, base_model } => {
@@ -947,11 +1480,14 @@ mod conservation_property {
                             batch_nonce += 1;
                             let result = submit(batch(batch_nonce, vec![record(&user(u), model, *next, fee, attribution)]));
                             let available = credit.entry(u).or_default();
+                            assert_ok!(result);
                             if *available < fee {
-                                assert_eq!(result, Err(Error::<Test>::InsufficientCredit.into()));
+                                assert!(matches!(
+                                    attribution_events().iter().rev().nth(1),
+                                    Some(Event::InferenceRejected { reason: RecordRejection::AllowanceTooLow, .. })
+                                ));
                                 continue;
                             }
-                            assert_ok!(result);
                             *available -= fee;
                             *next += 1;
                             let parts = split.split(fee);

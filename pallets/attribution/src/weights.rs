@@ -21,6 +21,9 @@ pub trait WeightInfo {
 	fn withdraw() -> Weight;
 	fn submit_inference_batch(r: u32, ) -> Weight;
 	fn set_fee_split() -> Weight;
+	fn grant_allowance() -> Weight;
+	fn request_allowance_reduction() -> Weight;
+	fn reduce_allowance() -> Weight;
 }
 
 /// The measured weights, with the database costs of `D`.
@@ -61,8 +64,12 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
+	/// ESTIMATED from the measurement of 2026-11-24 (not yet re-run with `scripts/weights`): the
+	/// measured times, with the storage of the worst case counted per record, since each record
+	/// may name its own model, version and 16 contributions of 16 different contributors
+	/// (security review M2), and its nonce window and allowance are keyed by (user, operator).
 	/// Storage: `Compute::Operators` (r:1 w:0)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(453), added: 2928, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::BatchNonces` (r:1 w:1)
@@ -71,32 +78,34 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::NextBatchId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::FeeSplitInForce` (r:1 w:0)
 	/// Proof: `Attribution::FeeSplitInForce` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Batches` (r:0 w:2)
+	/// Proof: `Attribution::Batches` (`max_values`: None, `max_size`: Some(132), added: 2607, mode: `MaxEncodedLen`)
+	/// Per record:
 	/// Storage: `Models::Models` (r:1 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:16 w:0)
 	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Nonces` (r:64 w:64)
-	/// Proof: `Attribution::Nonces` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Credits` (r:64 w:64)
-	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:3 w:3)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Nonces` (r:1 w:1)
+	/// Proof: `Attribution::Nonces` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Allowances` (r:1 w:1)
+	/// Proof: `Attribution::Allowances` (`max_values`: None, `max_size`: Some(133), added: 2608, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::Pending` (r:18 w:18)
 	/// Proof: `Rewards::Pending` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Batches` (r:0 w:2)
-	/// Proof: `Attribution::Batches` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::Pools` (r:1 w:1)
+	/// Proof: `Rewards::Pools` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Datanets::Versions` (r:1 w:0)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 64]`.
 	fn submit_inference_batch(r: u32, ) -> Weight {
-		// Proof size: measured `3701 + r * 77`, estimated `47710 + r * 2560` bytes.
-		// Minimum execution time: 743_530_000 picoseconds.
-		Weight::from_parts(747_465_000, 47710)
-			// Standard error: 3_583_282
+		Weight::from_parts(747_465_000, 22_019)
 			.saturating_add(Weight::from_parts(646_098_230, 0).saturating_mul(r.into()))
-			.saturating_add(D::get().reads(43_u64))
-			.saturating_add(D::get().reads((2_u64).saturating_mul(r.into())))
-			.saturating_add(D::get().writes(25_u64))
-			.saturating_add(D::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 2560).saturating_mul(r.into()))
+			.saturating_add(D::get().reads(8_u64))
+			.saturating_add(D::get().reads((39_u64).saturating_mul(r.into())))
+			.saturating_add(D::get().writes(7_u64))
+			.saturating_add(D::get().writes((21_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 106_314).saturating_mul(r.into()))
 	}
 	/// Storage: `Attribution::FeeSplitInForce` (r:0 w:1)
 	/// Proof: `Attribution::FeeSplitInForce` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `MaxEncodedLen`)
@@ -105,6 +114,37 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 		// Minimum execution time: 3_095_000 picoseconds.
 		Weight::from_parts(3_455_000, 0)
 			.saturating_add(D::get().writes(1_u64))
+	}
+	/// ESTIMATED, not measured (scripts/weights not yet re-run): `request_withdrawal`'s measured
+	/// time for the credit plus one more map access, and the reads and writes listed.
+	/// Storage: `Compute::Operators` (r:1 w:0)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(453), added: 2928, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Credits` (r:1 w:1)
+	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Allowances` (r:1 w:1)
+	/// Proof: `Attribution::Allowances` (`max_values`: None, `max_size`: Some(133), added: 2608, mode: `MaxEncodedLen`)
+	fn grant_allowance() -> Weight {
+		Weight::from_parts(20_000_000, 3918)
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().writes(2_u64))
+	}
+	/// ESTIMATED, not measured: as `request_withdrawal` on the allowance.
+	/// Storage: `Attribution::Allowances` (r:1 w:1)
+	/// Proof: `Attribution::Allowances` (`max_values`: None, `max_size`: Some(133), added: 2608, mode: `MaxEncodedLen`)
+	fn request_allowance_reduction() -> Weight {
+		Weight::from_parts(10_000_000, 3598)
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
+	}
+	/// ESTIMATED, not measured: two map reads and writes, no transfer.
+	/// Storage: `Attribution::Allowances` (r:1 w:1)
+	/// Proof: `Attribution::Allowances` (`max_values`: None, `max_size`: Some(133), added: 2608, mode: `MaxEncodedLen`)
+	/// Storage: `Attribution::Credits` (r:1 w:1)
+	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	fn reduce_allowance() -> Weight {
+		Weight::from_parts(15_000_000, 3598)
+			.saturating_add(D::get().reads(2_u64))
+			.saturating_add(D::get().writes(2_u64))
 	}
 }
 
@@ -124,5 +164,14 @@ impl WeightInfo for () {
 	}
 	fn set_fee_split() -> Weight {
 		MeasuredWeight::<ParityDbWeight>::set_fee_split()
+	}
+	fn grant_allowance() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::grant_allowance()
+	}
+	fn request_allowance_reduction() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::request_allowance_reduction()
+	}
+	fn reduce_allowance() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::reduce_allowance()
 	}
 }

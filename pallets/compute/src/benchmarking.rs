@@ -63,6 +63,7 @@ fn operator<T: Config>(index: u32) -> (T::AccountId, sr25519::Public) {
         hardware(),
         endpoint(),
         T::MinOperatorStake::get(),
+        1,
     )
     .expect("the operator is funded and its record valid");
     (who, key)
@@ -215,6 +216,7 @@ mod benchmarks {
             hardware(),
             endpoint(),
             T::MinOperatorStake::get(),
+            1,
         );
 
         assert_eq!(WorkerKeys::<T>::get(key), Some(caller));
@@ -242,6 +244,7 @@ mod benchmarks {
             RawOrigin::Signed(caller.clone()),
             Some(updated.clone()),
             Some(endpoint()),
+            Some(2),
         );
 
         assert_eq!(

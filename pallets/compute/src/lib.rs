@@ -43,9 +43,14 @@
 //! ### Operators
 //!
 //! * [`Call::register_operator`]: holds at least [`Config::MinOperatorStake`] and records the
-//!   worker key, hardware (GPU model, memory, count) and an `http(s)://` inference endpoint.
+//!   worker key, hardware (GPU model, memory, count), an `http(s)://` inference endpoint and the
+//!   inference price per token it advertises (pallet-attribution refuses records charging more
+//!   than this price times their tokens).
 //! * [`Call::rotate_worker_key`]: replaces the worker key; proofs must be signed by the current one.
-//! * [`Call::update_operator`]: replaces the hardware and/or the endpoint.
+//! * [`Call::update_operator`]: replaces the hardware, the endpoint and/or the price.
+//! * dApps list operators with their endpoint and price through the runtime API
+//!   `ComputeApi::operators` (paged, at most
+//!   [`MAX_OPERATORS_PAGE`](attribution_primitives::compute::MAX_OPERATORS_PAGE) a page).
 //! * [`Call::deregister_operator`]: releases the stake; refused while the operator has a job. An
 //!   operator whose stake was slashed below the minimum cannot claim jobs; it deregisters and
 //!   registers again with a full stake.
@@ -172,6 +177,7 @@ pub mod weights;
 pub use attribution_primitives::{
     compute::{
         Endpoint, Hardware, JobInfo, JobStatus, OperatorInfo, SignedTrainingProof, TrainingProof,
+        MAX_OPERATORS_PAGE,
     },
     models::{
         ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec, MAX_ADAPTER_BYTES,
@@ -325,11 +331,12 @@ pub mod pallet {
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
-        /// An operator registered with `stake` held.
+        /// An operator registered with `stake` held, serving inference at `price_per_token`.
         OperatorRegistered {
             operator: T::AccountId,
             worker_key: sr25519::Public,
             stake: Balance,
+            price_per_token: Balance,
         },
         /// An operator replaced its worker key.
         WorkerKeyRotated {
@@ -337,7 +344,7 @@ pub mod pallet {
             old: sr25519::Public,
             new: sr25519::Public,
         },
-        /// An operator changed its hardware or endpoint.
+        /// An operator changed its hardware, endpoint or price.
         OperatorUpdated { operator: T::AccountId },
         /// An operator left; `released` is the stake returned.
         OperatorDeregistered {
@@ -523,7 +530,8 @@ pub mod pallet {
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
-        /// Registers the caller as an operator, holding `stake`.
+        /// Registers the caller as an operator, holding `stake`, serving inference at `endpoint`
+        /// for `price_per_token` per token.
         #[pallet::call_index(0)]
         #[pallet::weight(T::WeightInfo::register_operator())]
         pub fn register_operator(
@@ -532,6 +540,7 @@ pub mod pallet {
             hardware: Hardware,
             endpoint: Endpoint,
             stake: Balance,
+            price_per_token: Balance,
         ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
             ensure!(
@@ -554,6 +563,7 @@ pub mod pallet {
                     worker_key,
                     hardware,
                     endpoint,
+                    price_per_token,
                     stake,
                     current_job: None,
                 },
@@ -562,6 +572,7 @@ pub mod pallet {
                 operator,
                 worker_key,
                 stake,
+                price_per_token,
             });
             Ok(())
         }
@@ -585,17 +596,20 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Replaces the caller's hardware description and/or inference endpoint.
+        /// Replaces the caller's hardware description, inference endpoint and/or inference price
+        /// per token. A new price applies to the records the operator settles from then on, so
+        /// it settles what it served at the old price first.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::update_operator())]
         pub fn update_operator(
             origin: OriginFor<T>,
             hardware: Option<Hardware>,
             endpoint: Option<Endpoint>,
+            price_per_token: Option<Balance>,
         ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
             ensure!(
-                hardware.is_some() || endpoint.is_some(),
+                hardware.is_some() || endpoint.is_some() || price_per_token.is_some(),
                 Error::<T>::NothingToUpdate
             );
             Operators::<T>::try_mutate(&operator, |entry| {
@@ -607,6 +621,9 @@ pub mod pallet {
                 if let Some(endpoint) = endpoint {
                     Self::ensure_valid_endpoint(&endpoint)?;
                     info.endpoint = endpoint;
+                }
+                if let Some(price) = price_per_token {
+                    info.price_per_token = price;
                 }
                 Ok::<_, DispatchError>(())
             })?;
@@ -1037,6 +1054,21 @@ pub mod pallet {
             Operators::<T>::get(who)
         }
 
+        /// Up to `max` (at most [`MAX_OPERATORS_PAGE`]) operators in storage order, starting after
+        /// `after` (for the runtime API). Reads at most one page of the map.
+        pub fn operators(
+            after: Option<T::AccountId>,
+            max: u32,
+        ) -> Vec<(T::AccountId, OperatorInfo<Balance>)> {
+            let max = max.min(MAX_OPERATORS_PAGE) as usize;
+            match after {
+                Some(last) => Operators::<T>::iter_from(Operators::<T>::hashed_key_for(last))
+                    .take(max)
+                    .collect(),
+                None => Operators::<T>::iter().take(max).collect(),
+            }
+        }
+
         /// A job that is not yet settled, cancelled or rejected (for the runtime API).
         pub fn job(id: JobId) -> Option<JobInfoOf<T>> {
             Jobs::<T>::get(id)
@@ -1352,6 +1384,10 @@ pub mod pallet {
     impl<T: Config> OperatorsInspect<T::AccountId> for Pallet<T> {
         fn worker_key(operator: &T::AccountId) -> Option<sr25519::Public> {
             Operators::<T>::get(operator).map(|op| op.worker_key)
+        }
+
+        fn inference_price(operator: &T::AccountId) -> Option<Balance> {
+            Operators::<T>::get(operator).map(|op| op.price_per_token)
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, JobsByHyperparameters,
     MaxRegressionPpm, NextJobId, OperatorInfo, Operators, OperatorsInspect, SignedTrainingProof,
-    TrainingMethod, TrainingProof, WorkerKeys,
+    TrainingMethod, TrainingProof, WorkerKeys, MAX_OPERATORS_PAGE,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -21,6 +21,8 @@ use sp_core::{sr25519, Pair};
 use sp_runtime::{DispatchError, TokenError};
 
 const BUDGET: Balance = 1_000;
+/// The inference price per token operators register with.
+const PRICE: Balance = 3;
 const DEADLINE: u64 = 100;
 /// The model id of the base model `setup` registers.
 const BASE: ModelId = 0;
@@ -38,6 +40,7 @@ fn register(operator: AccountId, seed: u8) {
         hardware(),
         endpoint(b"https://gpu.example:8080"),
         MIN_STAKE,
+        PRICE,
     ));
 }
 
@@ -150,10 +153,13 @@ mod register_operator {
                     worker_key: worker(0xA).public(),
                     hardware: hardware(),
                     endpoint: endpoint(b"https://gpu.example:8080"),
+                    price_per_token: PRICE,
                     stake: MIN_STAKE,
                     current_job: None,
                 })
             );
+            assert_eq!(Compute::inference_price(&OP_A), Some(PRICE));
+            assert_eq!(Compute::inference_price(&OP_B), None);
             assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), Some(OP_A));
             assert_eq!(held(HoldReason::OperatorStake, OP_A), MIN_STAKE);
             assert_eq!(Compute::worker_key(&OP_A), Some(worker(0xA).public()));
@@ -164,7 +170,8 @@ mod register_operator {
                 Event::OperatorRegistered {
                     operator: OP_A,
                     worker_key: worker(0xA).public(),
-                    stake: MIN_STAKE
+                    stake: MIN_STAKE,
+                    price_per_token: PRICE,
                 }
             );
         });
@@ -181,6 +188,7 @@ mod register_operator {
                     hardware(),
                     endpoint(b"http://b"),
                     stake,
+                    PRICE,
                 )
             };
             assert_noop!(
@@ -189,7 +197,8 @@ mod register_operator {
                     worker(0xC).public(),
                     hardware(),
                     endpoint(b"http://a"),
-                    MIN_STAKE
+                    MIN_STAKE,
+                    PRICE,
                 ),
                 Error::<Test>::AlreadyOperator
             );
@@ -218,6 +227,7 @@ mod register_operator {
                     hardware,
                     endpoint(url),
                     MIN_STAKE,
+                    PRICE,
                 )
             };
             let mut no_gpu = hardware();
@@ -333,7 +343,7 @@ mod update_operator {
     use super::*;
 
     #[test]
-    fn replaces_hardware_and_endpoint() {
+    fn replaces_hardware_endpoint_and_price() {
         ExtBuilder.build_and_execute(|| {
             register(OP_A, 0xA);
             let mut h100 = hardware();
@@ -343,12 +353,27 @@ mod update_operator {
             assert_ok!(Compute::update_operator(
                 RuntimeOrigin::signed(OP_A),
                 Some(h100.clone()),
-                Some(endpoint(b"https://h100.example"))
+                Some(endpoint(b"https://h100.example")),
+                None,
             ));
             let op = Operators::<Test>::get(OP_A).unwrap();
             assert_eq!(op.hardware, h100);
             assert_eq!(op.endpoint, endpoint(b"https://h100.example"));
+            assert_eq!(op.price_per_token, PRICE);
             assert_eq!(last_event(), Event::OperatorUpdated { operator: OP_A });
+
+            // The price alone: hardware and endpoint stay.
+            assert_ok!(Compute::update_operator(
+                RuntimeOrigin::signed(OP_A),
+                None,
+                None,
+                Some(7),
+            ));
+            let op = Operators::<Test>::get(OP_A).unwrap();
+            assert_eq!(op.price_per_token, 7);
+            assert_eq!(op.hardware, h100);
+            assert_eq!(op.endpoint, endpoint(b"https://h100.example"));
+            assert_eq!(Compute::inference_price(&OP_A), Some(7));
         });
     }
 
@@ -358,26 +383,88 @@ mod update_operator {
             register(OP_A, 0xA);
             let a = || RuntimeOrigin::signed(OP_A);
             assert_noop!(
-                Compute::update_operator(a(), None, None),
+                Compute::update_operator(a(), None, None, None),
                 Error::<Test>::NothingToUpdate
             );
             assert_noop!(
                 Compute::update_operator(
                     RuntimeOrigin::signed(STRANGER),
                     None,
-                    Some(endpoint(b"http://x"))
+                    Some(endpoint(b"http://x")),
+                    None,
                 ),
                 Error::<Test>::NotOperator
             );
             assert_noop!(
-                Compute::update_operator(a(), None, Some(endpoint(b"gopher://x"))),
+                Compute::update_operator(a(), None, Some(endpoint(b"gopher://x")), None),
                 Error::<Test>::InvalidEndpoint
             );
             let mut broken = hardware();
             broken.gpu_count = 0;
             assert_noop!(
-                Compute::update_operator(a(), Some(broken), None),
+                Compute::update_operator(a(), Some(broken), None, None),
                 Error::<Test>::InvalidHardware
+            );
+        });
+    }
+}
+
+mod operators_page {
+    use super::*;
+
+    #[test]
+    fn pages_through_every_operator_once_with_endpoint_and_price() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            register(OP_B, 0xB);
+            assert_ok!(Compute::update_operator(
+                RuntimeOrigin::signed(OP_B),
+                None,
+                Some(endpoint(b"https://b.example")),
+                Some(11),
+            ));
+
+            let all = Compute::operators(None, 10);
+            assert_eq!(all.len(), 2);
+            let first = Compute::operators(None, 1);
+            assert_eq!(first.len(), 1);
+            let second = Compute::operators(Some(first[0].0), 1);
+            assert_eq!(second.len(), 1);
+            assert_ne!(first[0].0, second[0].0);
+            assert_eq!(Compute::operators(Some(second[0].0), 1), vec![]);
+            assert_eq!(vec![first[0].clone(), second[0].clone()], all);
+
+            let b = all.iter().find(|(who, _)| *who == OP_B).unwrap();
+            assert_eq!(b.1.endpoint, endpoint(b"https://b.example"));
+            assert_eq!(b.1.price_per_token, 11);
+            let a = all.iter().find(|(who, _)| *who == OP_A).unwrap();
+            assert_eq!(a.1.price_per_token, PRICE);
+            assert_eq!(Compute::operators(None, 0), vec![]);
+        });
+    }
+
+    #[test]
+    fn caps_a_page_at_the_bound() {
+        ExtBuilder.build_and_execute(|| {
+            for index in 0..(MAX_OPERATORS_PAGE + 5) {
+                let who = 1_000 + AccountId::from(index);
+                let mut seed = [0u8; 32];
+                seed[..4].copy_from_slice(&index.to_le_bytes());
+                <Balances as frame_support::traits::fungible::Mutate<AccountId>>::set_balance(
+                    &who, FUNDS,
+                );
+                assert_ok!(Compute::register_operator(
+                    RuntimeOrigin::signed(who),
+                    sr25519::Pair::from_seed(&seed).public(),
+                    hardware(),
+                    endpoint(b"https://x"),
+                    MIN_STAKE,
+                    PRICE,
+                ));
+            }
+            assert_eq!(
+                Compute::operators(None, u32::MAX).len(),
+                MAX_OPERATORS_PAGE as usize
             );
         });
     }

@@ -1,5 +1,7 @@
-//! Inference payments: the user's signed authorization, the worker's signed batch of records, the
-//! fee split, inference credits, the per-user nonce window, and the runtime API of pallet-attribution.
+//! Inference payments: the user's signed authorization (naming the one operator that may settle
+//! it), the worker's signed batch of records, why a record is rejected, the fee split, inference
+//! credits, per-operator allowances, the per-(user, operator) nonce window, and the runtime API of
+//! pallet-attribution.
 //!
 //! A user signs
 //! [`signing_message`]`(`[`INFERENCE_AUTHORIZATION_DOMAIN`]`, &genesis, &authorization)` with the
@@ -48,20 +50,24 @@ pub struct AttributionEntry {
 /// at most once.
 pub type Attribution = BoundedVec<AttributionEntry, ConstU32<MAX_ATTRIBUTION_ENTRIES>>;
 
-/// A user's permission to charge up to `max_fee` of their inference credit for one request.
+/// A user's permission for one operator to charge up to `max_fee` of the user's allowance for
+/// that operator, for one request.
 #[derive(
     Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct InferenceAuthorization {
     /// Who pays, and whose key signs this.
     pub user: AccountId,
+    /// The only operator whose batch may settle it; the fee comes out of the user's allowance for
+    /// this operator.
+    pub operator: AccountId,
     /// The model asked; it must be active when the record is settled.
     pub model: ModelId,
     /// blake2-256 of the prompt.
     pub prompt_hash: Hash,
     /// The most the user accepts to pay.
     pub max_fee: Balance,
-    /// Used once per user, within the window of [`NonceWindow`].
+    /// Used once per (user, operator), within the window of [`NonceWindow`].
     pub nonce: u64,
     /// The last block at which the authorization may be settled.
     pub expiry: BlockNumber,
@@ -103,7 +109,8 @@ pub struct InferenceRecord {
     pub output_hash: Hash,
     pub tokens_in: u32,
     pub tokens_out: u32,
-    /// What is charged; at most `authorization.max_fee`.
+    /// What is charged; at most `authorization.max_fee` and at most the operator's advertised
+    /// price per token times `tokens_in + tokens_out`.
     pub fee: Balance,
     /// Contributions of the model's datanet version that shaped the answer.
     pub attribution: Attribution,
@@ -149,6 +156,52 @@ impl SignedInferenceBatch {
         let signature = pair.sign(&signing_message(INFERENCE_BATCH_DOMAIN, genesis, &batch));
         Self { batch, signature }
     }
+}
+
+/// Why one record of a batch was not settled. A rejected record moves no funds and uses no nonce;
+/// the rest of the batch is settled all the same.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum RecordRejection {
+    /// The authorization is not signed by its user (forged, altered, or for another chain).
+    BadUserSignature,
+    /// The authorization names another operator than the batch's.
+    OtherOperator,
+    /// The authorization's expiry block has passed.
+    Expired,
+    /// The fee is above the authorization's `max_fee`.
+    FeeOverMax,
+    /// The fee is above the operator's advertised price per token times the record's tokens.
+    FeeOverPrice,
+    /// The model is not active.
+    ModelNotServing,
+    /// An attribution entry has weight 0.
+    ZeroWeight,
+    /// The attribution weights sum to more than 1,000,000 ppm.
+    AttributionOverMillion,
+    /// The attribution names the same contribution twice.
+    DuplicateContribution,
+    /// An attributed contribution is not in the datanet version the model was trained on.
+    ContributionNotInLineage,
+    /// The nonce was used already for this operator.
+    NonceUsed,
+    /// The nonce is older than the user's nonce window for this operator.
+    NonceTooOld,
+    /// The user's allowance for the operator does not cover the fee.
+    AllowanceTooLow,
+    /// Paying the fee's parts failed (a defensive case: checked records always pay out).
+    PaymentFailed,
 }
 
 /// How a fee is shared. The four shares sum to exactly 100%.
@@ -244,7 +297,7 @@ pub struct FeeParts {
     pub treasury: Balance,
 }
 
-/// A withdrawal of inference credit waiting for its delay.
+/// A withdrawal of inference credit, or a reduction of an allowance, waiting for its delay.
 #[derive(
     Clone,
     Copy,
@@ -264,7 +317,8 @@ pub struct PendingWithdrawal {
     pub unlocks_at: BlockNumber,
 }
 
-/// A user's inference credit.
+/// A user's inference credit: OPEN set aside for inference and not yet granted to an operator.
+/// Records are never charged to it, only to allowances ([`AllowanceInfo`]).
 #[derive(
     Clone,
     Copy,
@@ -280,12 +334,42 @@ pub struct PendingWithdrawal {
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct CreditInfo {
-    /// What records may still be charged; includes an amount waiting to be withdrawn.
+    /// What may still be granted to operators or withdrawn; includes an amount waiting to be
+    /// withdrawn.
     pub balance: Balance,
     pub withdrawal: Option<PendingWithdrawal>,
 }
 
-/// The nonces a user has used, bounded: the highest one and a bitmap of the [`NONCE_WINDOW`]
+/// A user's allowance for one operator: credit that only this operator's batches may charge, and
+/// that the user can take back only after a delay the operator sees coming.
+///
+/// A worker that accepts an authorization only while
+/// `balance - (reduction.amount if the reduction unlocks before it settles) >= its unsettled fees
+/// for this user + max_fee` is sure to be paid (if the model stays active and it settles before the
+/// expiry): no one else can charge the allowance, and no reduction takes effect unannounced.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct AllowanceInfo {
+    /// What the operator's records may still charge; includes an amount waiting to be taken back.
+    pub balance: Balance,
+    /// An announced reduction: from `unlocks_at` the user may move `amount` (or what is left)
+    /// back into their credit.
+    pub reduction: Option<PendingWithdrawal>,
+}
+
+/// The nonces a user has used with one operator, bounded: the highest one and a bitmap of the [`NONCE_WINDOW`]
 /// nonces at and below it. A nonce is fresh if it is above the highest, or within the window and
 /// not yet used; anything older than the window is refused. Users (or their wallet) should count
 /// up from 0; the window lets a worker settle up to [`NONCE_WINDOW`] requests out of order.
@@ -365,10 +449,13 @@ pub struct BatchCommitment {
     pub nonce: u64,
     /// blake2-256 of the SCALE-encoded [`InferenceBatch`].
     pub hash: Hash,
+    /// Records settled; the counts and sums below are over these only.
     pub records: u32,
+    /// Records rejected (each reported by an `InferenceRejected` event).
+    pub rejected: u32,
     pub tokens_in: u64,
     pub tokens_out: u64,
-    /// Sum of the records' fees.
+    /// Sum of the settled records' fees.
     pub total_fee: Balance,
     /// The block it was settled in.
     pub settled_at: BlockNumber,
@@ -382,8 +469,10 @@ sp_api::decl_runtime_apis! {
     pub trait AttributionApi {
         /// `who`'s inference credit (zero if none).
         fn credit(who: AccountId) -> CreditInfo;
-        /// The nonces `who` has used, `None` if none yet.
-        fn nonce_window(who: AccountId) -> Option<NonceWindow>;
+        /// `user`'s allowance for `operator` and its announced reduction (zero if none).
+        fn allowance(user: AccountId, operator: AccountId) -> AllowanceInfo;
+        /// The nonces `user` has used with `operator`, `None` if none yet.
+        fn nonce_window(user: AccountId, operator: AccountId) -> Option<NonceWindow>;
         /// The fee split in force.
         fn fee_split() -> FeeSplit;
         /// The commitment of a settled batch still kept.
@@ -445,6 +534,7 @@ mod tests {
         let worker = sr25519::Pair::from_seed(&[2; 32]);
         let authorization = InferenceAuthorization {
             user: user.public().into(),
+            operator: worker.public().into(),
             model: 1,
             prompt_hash: Hash::repeat_byte(3),
             max_fee: 10,

@@ -22,6 +22,8 @@ pub const MAX_GPU_MODEL_LEN: u32 = 64;
 pub const MAX_ENDPOINT_LEN: u32 = 256;
 /// Most contribution ids one training proof may list.
 pub const MAX_PROOF_CONTRIBUTIONS: u32 = 1024;
+/// Most operators one page of `ComputeApi::operators` returns.
+pub const MAX_OPERATORS_PAGE: u32 = 100;
 /// Largest hyper-parameters file a node's content store accepts, in bytes.
 pub const MAX_HYPERPARAMETERS_BYTES: u64 = 4096;
 
@@ -54,6 +56,9 @@ pub struct OperatorInfo<Balance> {
     pub hardware: Hardware,
     /// Where it serves inference.
     pub endpoint: Endpoint,
+    /// What it charges per token (prompt and answer alike), in OPEN's smallest unit: a record it
+    /// settles may charge at most this times the record's `tokens_in + tokens_out`.
+    pub price_per_token: Balance,
     /// OPEN held from the operator's account as stake (may fall below the minimum after a slash).
     pub stake: Balance,
     /// The job it has claimed, until that job is settled, rejected or its claim released.
@@ -199,6 +204,10 @@ sp_api::decl_runtime_apis! {
     pub trait ComputeApi {
         /// A registered operator.
         fn operator(who: AccountId) -> Option<OperatorInfo<Balance>>;
+        /// Up to `max` (at most [`MAX_OPERATORS_PAGE`]) registered operators with their endpoint and
+        /// price, in storage order, starting after `after` (from the first if `None`): pass the
+        /// last account of a page to get the next one.
+        fn operators(after: Option<AccountId>, max: u32) -> alloc::vec::Vec<(AccountId, OperatorInfo<Balance>)>;
         /// A job that is open, claimed, proven or challenged (settled and cancelled jobs are removed).
         fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>>;
         /// Up to `max` jobs waiting for an operator, lowest ids first from `from`.

@@ -88,9 +88,11 @@ impl pallet_compute::Config for Runtime {
 parameter_types! {
     pub const RewardsPalletId: PalletId = PalletId(*b"ac/rewrd");
     pub const AttributionPalletId: PalletId = PalletId(*b"ac/attrb");
-    /// A user's credit stays chargeable this long after asking to withdraw it (10 minutes), so a
-    /// worker holding a signed authorization can always be paid.
+    /// A withdrawal of inference credit is announced this long ahead (10 minutes).
     pub const CreditWithdrawalDelay: BlockNumber = 10 * MINUTES;
+    /// An allowance stays chargeable by its operator this long after the user announces taking
+    /// it back (10 minutes), so a worker that served against it can always settle first.
+    pub const AllowanceReductionDelay: BlockNumber = 10 * MINUTES;
     /// Batch commitments kept on chain; older ones are pruned one per new batch.
     pub const BatchRetention: u64 = 100_000;
 }
@@ -113,6 +115,7 @@ impl pallet_attribution::Config for Runtime {
     type Treasury = TreasuryAccount;
     type PalletId = AttributionPalletId;
     type WithdrawalDelay = CreditWithdrawalDelay;
+    type AllowanceDelay = AllowanceReductionDelay;
     type BatchRetention = BatchRetention;
     /// Sudo sets the fee split until governance exists.
     type AdminOrigin = EnsureRoot<AccountId>;

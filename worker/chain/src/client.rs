@@ -4,6 +4,10 @@
 use crate::runtime;
 use anyhow::{anyhow, Context, Result};
 use attribution_primitives::{
+    attribution::{
+        AllowanceInfo, BatchCommitment, BatchId, CreditInfo, NonceWindow, RecordRejection,
+        SignedInferenceBatch,
+    },
     compute::{Endpoint, Hardware, JobInfo, OperatorInfo, SignedTrainingProof},
     models::ModelWithLineage,
     AccountId, Balance, BlockNumber, DatanetId, Hash, JobId, ModelId, VersionIndex,
@@ -22,6 +26,18 @@ use subxt_signer::sr25519::Keypair;
 pub type Job = JobInfo<AccountId, Balance, BlockNumber>;
 /// A model with its lineage.
 pub type Model = ModelWithLineage<AccountId, Balance, BlockNumber>;
+
+/// What became of a submitted inference batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledBatch {
+    /// The batch's id on chain.
+    pub id: BatchId,
+    /// Its commitment: counts and sums over the settled records only.
+    pub commitment: BatchCommitment,
+    /// The records not settled: their index in the batch and why. They moved no funds and used
+    /// no nonce.
+    pub rejected: Vec<(u32, RecordRejection)>,
+}
 
 /// Largest RPC message the client sends or accepts: an adapter upload travels as hex.
 const MAX_MESSAGE_BYTES: u32 = 512 * 1024 * 1024;
@@ -175,6 +191,74 @@ impl Chain {
         Ok(answer.map(|Static(info)| info))
     }
 
+    /// A registered operator's advertised inference price per token, `None` if not registered.
+    pub async fn inference_price(&self, operator: &AccountId) -> Result<Option<Balance>> {
+        Ok(self
+            .operator(operator)
+            .await?
+            .map(|info| info.price_per_token))
+    }
+
+    /// Up to `max` registered operators with their endpoint and price, starting after `after`
+    /// (from the first if `None`; the runtime caps a page at `MAX_OPERATORS_PAGE`).
+    pub async fn operators(
+        &self,
+        after: Option<&AccountId>,
+        max: u32,
+    ) -> Result<Vec<(AccountId, OperatorInfo<Balance>)>> {
+        let after = after.map(|who| subxt::utils::AccountId32(*who.as_ref()));
+        let answer = self
+            .call_api(runtime::runtime_apis().compute_api().operators(after, max))
+            .await?;
+        Ok(answer
+            .into_iter()
+            .map(|(who, Static(info))| (AccountId::new(who.0), info))
+            .collect())
+    }
+
+    /// `who`'s inference credit not granted to any operator (zero if none).
+    pub async fn credit(&self, who: &AccountId) -> Result<CreditInfo> {
+        let who = subxt::utils::AccountId32(*who.as_ref());
+        let Static(credit) = self
+            .call_api(runtime::runtime_apis().attribution_api().credit(who))
+            .await?;
+        Ok(credit)
+    }
+
+    /// `user`'s allowance for `operator`, with its announced reduction (zero if none). A worker
+    /// is sure to be paid for a record it settles in time while the balance, less a reduction
+    /// unlocking before it settles, covers its unsettled fees for the user plus the `max_fee`.
+    pub async fn allowance(&self, user: &AccountId, operator: &AccountId) -> Result<AllowanceInfo> {
+        let user = subxt::utils::AccountId32(*user.as_ref());
+        let operator = subxt::utils::AccountId32(*operator.as_ref());
+        let Static(allowance) = self
+            .call_api(
+                runtime::runtime_apis()
+                    .attribution_api()
+                    .allowance(user, operator),
+            )
+            .await?;
+        Ok(allowance)
+    }
+
+    /// The authorization nonces `user` has used with `operator`, `None` if none yet.
+    pub async fn nonce_window(
+        &self,
+        user: &AccountId,
+        operator: &AccountId,
+    ) -> Result<Option<NonceWindow>> {
+        let user = subxt::utils::AccountId32(*user.as_ref());
+        let operator = subxt::utils::AccountId32(*operator.as_ref());
+        let answer = self
+            .call_api(
+                runtime::runtime_apis()
+                    .attribution_api()
+                    .nonce_window(user, operator),
+            )
+            .await?;
+        Ok(answer.map(|Static(window)| window))
+    }
+
     /// A job that is open, claimed, proven or challenged.
     pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
         let answer = self
@@ -216,6 +300,23 @@ impl Chain {
         Ok(info.data.free)
     }
 
+    /// The highest inference batch nonce the chain settled for `operator`, `None` if none yet.
+    pub async fn last_batch_nonce(&self, operator: &AccountId) -> Result<Option<u64>> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let operator = subxt::utils::AccountId32(*operator.as_ref());
+        let value = at
+            .storage()
+            .try_fetch(runtime::storage().attribution().batch_nonces(), (operator,))
+            .await
+            .map_err(connection)?;
+        value
+            .map(|v| {
+                v.decode()
+                    .map_err(|e| anyhow!("decoding Attribution.BatchNonces: {e}"))
+            })
+            .transpose()
+    }
+
     /// Signs `call` with `signer`, submits it and waits until it is finalized; a dispatch error
     /// comes back as [`ChainError::Dispatch`].
     pub async fn submit<Call: subxt::transactions::Payload>(
@@ -235,7 +336,7 @@ impl Chain {
         events.map_err(|e| dispatch_error(&e).into())
     }
 
-    /// `Compute::register_operator`.
+    /// `Compute::register_operator`, advertising `price_per_token` for inference.
     pub async fn register_operator(
         &self,
         signer: &Keypair,
@@ -243,6 +344,7 @@ impl Chain {
         hardware: Hardware,
         endpoint: Endpoint,
         stake: Balance,
+        price_per_token: Balance,
     ) -> Result<()> {
         let call = runtime::transactions().compute().register_operator(
             worker_key.0,
@@ -251,8 +353,39 @@ impl Chain {
                 endpoint.into_inner(),
             ),
             stake,
+            price_per_token,
         );
         self.submit(signer, &call).await.map(drop)
+    }
+
+    /// `Attribution::submit_inference_batch`: settles the batch's valid records; returns its
+    /// commitment and the records the runtime rejected. A refused batch (bad worker signature,
+    /// not the operator, empty, batch nonce used) is a [`ChainError::Dispatch`].
+    pub async fn submit_inference_batch(
+        &self,
+        signer: &Keypair,
+        batch: SignedInferenceBatch,
+    ) -> Result<SettledBatch> {
+        let call = runtime::transactions()
+            .attribution()
+            .submit_inference_batch(Static(batch));
+        let events = self.submit(signer, &call).await?;
+        let settled = events
+            .find_first::<runtime::attribution::events::BatchSettled>()
+            .context("the batch finalized without a BatchSettled event")?
+            .map_err(|e| anyhow!("decoding BatchSettled: {e}"))?;
+        let rejected = events
+            .find::<runtime::attribution::events::InferenceRejected>()
+            .map(|event| {
+                let event = event.map_err(|e| anyhow!("decoding InferenceRejected: {e}"))?;
+                Ok((event.index, event.reason.0))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SettledBatch {
+            id: settled.id,
+            commitment: settled.commitment.0,
+            rejected,
+        })
     }
 
     /// `Compute::claim_job`.

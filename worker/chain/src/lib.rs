@@ -6,8 +6,10 @@
 //!   touches is the one in `attribution-primitives`, substituted for the generated copy, so no
 //!   such type is defined twice.
 //! - [`keys`]: the operator's account key and the worker's signing key, from files or secret URIs.
-//! - [`client`]: a connection to a node: runtime API queries, transactions waited on until
-//!   finalized, and the node's content store (`datanets_*`, `artifacts_*` RPC).
+//! - [`client`]: a connection to a node: runtime API queries (operators and their prices, jobs,
+//!   models, users' credits, allowances and nonce windows), transactions waited on until
+//!   finalized (registration, training proofs, inference batches), and the node's content store
+//!   (`datanets_*`, `artifacts_*` RPC).
 
 pub mod client;
 pub mod keys;
@@ -47,6 +49,30 @@ pub use client::{Chain, ChainError};
     substitute_type(
         path = "attribution_primitives::models::BaseModel",
         with = "::subxt::utils::Static<::attribution_primitives::models::BaseModel>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::SignedInferenceBatch",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::SignedInferenceBatch>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::BatchCommitment",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::BatchCommitment>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::RecordRejection",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::RecordRejection>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::CreditInfo",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::CreditInfo>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::AllowanceInfo",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::AllowanceInfo>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::NonceWindow",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::NonceWindow>"
     ),
     substitute_type(
         path = "attribution_primitives::rewards::PendingRewards",

@@ -87,6 +87,9 @@ pub struct RunArgs {
     /// The inference endpoint registered with the operator (default: the HTTP API's address).
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// The inference price per token (in OPEN) registered with the operator.
+    #[arg(long, default_value = "0", value_parser = parse_open)]
+    pub price_per_token: u128,
     /// Claim only jobs whose budget is at least this (in OPEN).
     #[arg(long, default_value = "0", value_parser = parse_open)]
     pub min_budget: u128,
@@ -108,6 +111,7 @@ pub async fn run(args: RunArgs, device: Device) -> Result<()> {
             .unwrap_or_else(|| format!("http://{}", args.http)),
         http: args.http,
         register_stake: args.register_stake,
+        price_per_token: args.price_per_token,
         min_budget: args.min_budget,
         progress_bar: !args.quiet && std::io::stderr().is_terminal(),
     };

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod dataset;
 pub mod hyperparameters;
 pub mod model_cache;
+pub mod paid;
 pub mod status;
 pub mod training;
 pub mod verify;
@@ -63,6 +64,8 @@ pub struct DaemonConfig {
     pub register_stake: Option<Balance>,
     /// The inference endpoint registered with the operator.
     pub endpoint: String,
+    /// The inference price per token registered with the operator.
+    pub price_per_token: Balance,
     /// The lowest budget this operator trains for.
     pub min_budget: Balance,
     /// Show a progress bar (when stderr is a terminal).
@@ -223,6 +226,7 @@ impl Daemon {
                 this_machine(),
                 endpoint,
                 stake,
+                self.config.price_per_token,
             )
             .await
             .context("registering the operator")?;

@@ -1,0 +1,96 @@
+//! The OpenAI-compatible HTTP API over an [`Engine`]: `/v1/chat/completions`,
+//! `/v1/completions`, `/v1/models`, `/metrics`. The handlers only map the wire format onto the
+//! engine; generation, batching and adapters live there, payments and attribution beside it.
+
+mod error;
+pub mod gate;
+mod generate;
+mod metrics;
+pub mod wire;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+
+use crate::chat_template::ChatTemplate;
+use crate::serve::engine::{AdapterId, Engine};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::{Arc, RwLock};
+use wire::{ModelCard, ModelList};
+
+/// One model id clients may ask for: the base, or one adapter on it.
+#[derive(Clone, Debug)]
+pub struct ServedModel {
+    /// What clients put in `model`.
+    pub id: String,
+    /// `None` for the base model.
+    pub adapter: Option<AdapterId>,
+    /// The chain's model id, when the model is registered (paid requests name it).
+    pub chain_model: Option<attribution_primitives::ModelId>,
+    pub created: u64,
+    pub owned_by: String,
+}
+
+/// What the handlers share.
+pub struct ApiState {
+    pub engine: Engine,
+    pub chat_template: Option<ChatTemplate>,
+    /// The base model's id; adapters list it as their `parent`.
+    pub base: String,
+    pub models: RwLock<Vec<ServedModel>>,
+    /// Most new tokens a request may ask for.
+    pub max_tokens_limit: usize,
+    pub metrics: Metrics,
+    /// Paid inference: checks authorizations and records what was served.
+    pub gate: Option<Arc<dyn gate::Gate>>,
+}
+
+impl ApiState {
+    pub fn model(&self, id: &str) -> Option<ServedModel> {
+        self.models
+            .read()
+            .unwrap()
+            .iter()
+            .find(|m| m.id == id)
+            .cloned()
+    }
+
+    /// Adds or replaces a model clients may ask for.
+    pub fn serve(&self, model: ServedModel) {
+        let mut models = self.models.write().unwrap();
+        models.retain(|m| m.id != model.id);
+        models.push(model);
+    }
+}
+
+/// The API's routes (mount beside `/health` and `/status`).
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(generate::chat))
+        .route("/v1/completions", post(generate::completion))
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
+}
+
+async fn models(State(state): State<Arc<ApiState>>) -> Json<ModelList> {
+    let data = state
+        .models
+        .read()
+        .unwrap()
+        .iter()
+        .map(|m| ModelCard {
+            id: m.id.clone(),
+            object: "model",
+            created: m.created,
+            owned_by: m.owned_by.clone(),
+            parent: m.adapter.map(|_| state.base.clone()),
+            price_per_token: None,
+        })
+        .collect();
+    Json(ModelList {
+        object: "list",
+        data,
+    })
+}
