@@ -13,6 +13,8 @@
 //! - [`artifact`], [`peft`]: checkpoints with their BLAKE2b-256 hashes, PEFT adapters.
 //! - [`eval`], [`rouge`]: held-out loss, perplexity and ROUGE.
 //! - [`device`]: CUDA when present, else the CPU.
+//! - [`rag`]: retrieval over a datanet version and the causal attribution of answers to its
+//!   contributions (ContextCite).
 //! - [`bench`], [`memory`], [`synthetic`]: the side-by-side benchmark and its synthetic data.
 
 pub mod artifact;
@@ -34,6 +36,7 @@ pub mod model;
 pub mod nf4;
 pub mod peft;
 pub mod ptuning;
+pub mod rag;
 pub mod rouge;
 pub mod serve;
 pub mod synthetic;

@@ -1,0 +1,513 @@
+//! How good an attribution is, and what it costs.
+//!
+//! - **LDS** (linear datamodeling score): Spearman's rank correlation, over held-out random
+//!   masks (seeded from [`HELD_OUT_DOMAIN`], never the fitted ones), between the surrogate's
+//!   predicted score and the model's actual score.
+//! - **Top-k removal drop**: the answer's score with every source minus its score with the k
+//!   top-ranked sources removed (larger: the ranking found what the answer depends on), for
+//!   ContextCite's ranking, leave-one-out's (one pass per source, the reference) and random
+//!   rankings (the floor; mean of [`RANDOM_RANKINGS`] seeded draws).
+//! - **Cost**: attribution wall time over the answer's generation time.
+//!
+//! [`attribution_benchmark`] measures them on real text whose source is known: the Debian
+//! package descriptions of `/var/lib/dpkg/status`, one row per package, a question naming one
+//! package's summary and asking for the package, answered in exactly one retrieved row.
+
+use super::ablation::{
+    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks, Mask,
+    HELD_OUT_DOMAIN,
+};
+use super::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
+use super::index::{Blob, RowIndex};
+use super::prompt::{group_hits, PromptLayout};
+use crate::job::ModelDir;
+use crate::serve::runtime::{Chunk, Logits, Runtime};
+use anyhow::{anyhow, bail, Result};
+use attribution_primitives::traits::PoolId;
+use attribution_primitives::ContributionId;
+use blake2::digest::consts::U32;
+use blake2::{Blake2b, Digest};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Random rankings averaged for the random baseline.
+pub const RANDOM_RANKINGS: usize = 4;
+
+/// Spearman's rank correlation (ties take their mean rank); `None` when either side is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() != b.len() || a.len() < 2 {
+        return None;
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let mean = (a.len() as f64 + 1.0) / 2.0;
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        cov += (x - mean) * (y - mean);
+        va += (x - mean) * (x - mean);
+        vb += (y - mean) * (y - mean);
+    }
+    (va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt())
+}
+
+/// 1-based ranks, tied values sharing their mean rank.
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let rank = (start + end + 1) as f64 / 2.0;
+        for &index in &order[start..end] {
+            ranks[index] = rank;
+        }
+        start = end;
+    }
+    ranks
+}
+
+/// Score drops when the top-k sources of each ranking are removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct RemovalDrops {
+    pub context_cite: f64,
+    pub leave_one_out: f64,
+    pub random: f64,
+}
+
+/// The quality figures of one attributed answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnswerQuality {
+    /// `None` when the held-out scores (or predictions) are all equal.
+    pub lds: Option<f64>,
+    pub top1: RemovalDrops,
+    pub top3: RemovalDrops,
+    /// Leave-one-out: the score drop when each source alone is removed.
+    pub leave_one_out: Vec<f64>,
+    pub attribution_seconds: f64,
+}
+
+/// Sources ordered by `values` (largest first; ties: earlier source first).
+fn ranking(values: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order
+}
+
+/// The mask without the first `k` sources of `ranking`.
+fn without(ranking: &[usize], k: usize) -> Mask {
+    let mut keep = vec![true; ranking.len()];
+    for &source in ranking.iter().take(k) {
+        keep[source] = false;
+    }
+    keep
+}
+
+/// A random ranking of `sources` drawn from `seed`: sources ordered by BLAKE2b-256(`seed ‖ draw
+/// (u32 LE) ‖ source (u32 LE)`).
+fn random_ranking(seed: &[u8; 32], draw: u32, sources: usize) -> Vec<usize> {
+    let key = |source: usize| -> [u8; 32] {
+        let mut hasher = Blake2b::<U32>::new();
+        hasher.update(seed);
+        hasher.update(draw.to_le_bytes());
+        hasher.update((source as u32).to_le_bytes());
+        hasher.finalize().into()
+    };
+    let mut order: Vec<usize> = (0..sources).collect();
+    order.sort_by_key(|&source| key(source));
+    order
+}
+
+/// Attributes `request` and measures the attribution against `held_out` fresh masks,
+/// leave-one-out and random rankings.
+pub fn answer_quality<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    tokenizer: &tokenizers::Tokenizer,
+    request: &AttributionRequest<'_>,
+    config: &ContextCiteConfig,
+    held_out: usize,
+) -> Result<(AnswerAttribution, AnswerQuality)> {
+    let started = Instant::now();
+    let attribution = attribute(runtime, tokenizer, request, config)?;
+    let attribution_seconds = started.elapsed().as_secs_f64();
+
+    let sources = request.layout.sources.len();
+    let seed = ablation_seed(
+        HELD_OUT_DOMAIN,
+        request.model,
+        request.pool,
+        request.question,
+        request.answer,
+    );
+    let random: Vec<Vec<usize>> = (0..RANDOM_RANKINGS as u32)
+        .map(|draw| random_ranking(&seed, draw, sources))
+        .collect();
+    let cite_ranking = ranking(&attribution.surrogate.weights);
+    // One scoring call: held-out masks, every source, leave-one-out, ContextCite's and the
+    // random top-k removals (they share the trie).
+    let mut masks = random_masks(&seed, held_out, sources)?;
+    masks.push(vec![true; sources]);
+    masks.extend(leave_one_out_masks(sources));
+    for k in [1, 3] {
+        masks.push(without(&cite_ranking, k));
+        masks.extend(random.iter().map(|r| without(r, k)));
+    }
+    let scores: Vec<f64> = answer_logprobs(
+        runtime,
+        request.adapter,
+        request.layout,
+        request.answer,
+        &masks,
+        config.max_live_slots,
+    )?
+    .iter()
+    .map(|l| logit_probability(l))
+    .collect();
+    let (held, rest) = scores.split_at(held_out);
+    let predicted: Vec<f64> = masks[..held_out]
+        .iter()
+        .map(|m| attribution.surrogate.predict(m))
+        .collect();
+    let lds = spearman(&predicted, held);
+    let full = rest[0];
+    let leave_one_out: Vec<f64> = rest[1..=sources].iter().map(|s| full - s).collect();
+    let removals = &rest[1 + sources..];
+    let loo_ranking = ranking(&leave_one_out);
+    let loo_top3 = answer_logprobs(
+        runtime,
+        request.adapter,
+        request.layout,
+        request.answer,
+        &[without(&loo_ranking, 3)],
+        config.max_live_slots,
+    )?;
+    let loo_top3 = logit_probability(&loo_top3[0]);
+    let drops = |k_block: &[f64], loo: f64| RemovalDrops {
+        context_cite: full - k_block[0],
+        leave_one_out: full - loo,
+        random: k_block[1..].iter().map(|s| full - s).sum::<f64>() / RANDOM_RANKINGS as f64,
+    };
+    let block = 1 + RANDOM_RANKINGS;
+    let top1 = drops(&removals[..block], full - leave_one_out[loo_ranking[0]]);
+    let top3 = drops(&removals[block..2 * block], loo_top3);
+    Ok((
+        attribution,
+        AnswerQuality {
+            lds,
+            top1,
+            top3,
+            leave_one_out,
+            attribution_seconds,
+        },
+    ))
+}
+
+/// Greedy decoding of up to `max_new_tokens` after `prompt`, stopping before a token of
+/// `stop`; one slot, the prompt prefilled in one chunk, then one token per pass.
+pub fn generate_greedy<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    stop: &[u32],
+) -> Result<Vec<u32>> {
+    let slot = runtime.allocate(None)?;
+    let result: Result<Vec<u32>> = (|| {
+        let mut answer = Vec::new();
+        let mut input = prompt.to_vec();
+        while answer.len() < max_new_tokens {
+            let logits = runtime.forward(&[Chunk {
+                slot,
+                tokens: &input,
+                logits: Logits::Last,
+            }])?;
+            let next = logits
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                .map(|(index, _)| index as u32)
+                .ok_or_else(|| anyhow!("the runtime returned no logits"))?;
+            if stop.contains(&next) {
+                break;
+            }
+            answer.push(next);
+            input = vec![next];
+        }
+        Ok(answer)
+    })();
+    runtime.release(slot);
+    result
+}
+
+/// One package of `/var/lib/dpkg/status` as a datanet row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackageRow {
+    pub package: String,
+    /// The one-line description.
+    pub summary: String,
+    /// The JSONL row: `{"prompt": "What is the Debian package P?", "completion": "P: summary.
+    /// first sentence of the long description"}` (as the e2e demo builds its datanet).
+    pub jsonl: String,
+}
+
+/// The packages of a dpkg status file that have a description.
+pub fn debian_rows(status: &str) -> Vec<PackageRow> {
+    let mut rows = Vec::new();
+    for stanza in status.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+        };
+        let (Some(package), Some(summary)) = (field("Package:"), field("Description:")) else {
+            continue;
+        };
+        let long: Vec<&str> = stanza
+            .lines()
+            .skip_while(|l| !l.starts_with("Description:"))
+            .skip(1)
+            .take_while(|l| l.starts_with(' ') && l.trim() != ".")
+            .map(str::trim)
+            .collect();
+        let mut completion = format!("{package}: {summary}.");
+        if !long.is_empty() {
+            let text = long.join(" ");
+            let first = text.split_inclusive(". ").next().unwrap_or(&text).trim();
+            completion = format!("{completion} {first}");
+        }
+        let jsonl = serde_json::json!({
+            "prompt": format!("What is the Debian package {package}?"),
+            "completion": completion,
+        })
+        .to_string();
+        rows.push(PackageRow {
+            package: package.to_string(),
+            summary: summary.to_string(),
+            jsonl,
+        });
+    }
+    rows
+}
+
+/// The benchmark's settings.
+#[derive(Clone, Debug)]
+pub struct BenchmarkConfig {
+    /// Questions asked (fewer if the data has fewer usable packages).
+    pub questions: usize,
+    /// Rows per contribution blob (consecutive packages).
+    pub rows_per_contribution: usize,
+    /// Rows retrieved per question.
+    pub retrieved: usize,
+    pub max_answer_tokens: usize,
+    pub context_cite: ContextCiteConfig,
+    /// Held-out masks for the LDS.
+    pub held_out: usize,
+}
+
+impl Default for BenchmarkConfig {
+    fn default() -> Self {
+        Self {
+            questions: 12,
+            rows_per_contribution: 4,
+            retrieved: 6,
+            max_answer_tokens: 24,
+            context_cite: ContextCiteConfig::default(),
+            held_out: 32,
+        }
+    }
+}
+
+/// The benchmark's figures (means over questions).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttributionFigures {
+    pub questions: usize,
+    pub rows_indexed: u64,
+    pub sources_mean: f64,
+    pub answer_tokens_mean: f64,
+    pub ablations: usize,
+    /// Mean LDS over the answers where it is defined, and how many those are.
+    pub lds_mean: f64,
+    pub lds_answers: usize,
+    pub top1_drop: RemovalDrops,
+    pub top3_drop: RemovalDrops,
+    /// Answers whose text names the asked package.
+    pub answers_naming_package: usize,
+    /// Answers whose top ContextCite (leave-one-out) source is the contribution holding the
+    /// package's row.
+    pub context_cite_top1_correct: usize,
+    pub leave_one_out_top1_correct: usize,
+    pub generation_seconds_mean: f64,
+    pub attribution_seconds_mean: f64,
+    /// Total attribution time over total generation time.
+    pub cost_ratio: f64,
+}
+
+/// Runs the benchmark on the packages of `status` (a dpkg status file's text) with `model`
+/// through `runtime`.
+pub fn attribution_benchmark<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    model: &ModelDir,
+    status: &str,
+    config: &BenchmarkConfig,
+) -> Result<AttributionFigures> {
+    let packages = debian_rows(status);
+    if packages.is_empty() {
+        bail!("no package descriptions in the status file");
+    }
+    let per_blob = config.rows_per_contribution.max(1);
+    let blobs_text: Vec<(ContributionId, String)> = packages
+        .chunks(per_blob)
+        .enumerate()
+        .map(|(index, chunk)| {
+            let rows: Vec<&str> = chunk.iter().map(|p| p.jsonl.as_str()).collect();
+            (index as ContributionId + 1, rows.join("\n"))
+        })
+        .collect();
+    let blobs: Vec<Blob<'_>> = blobs_text
+        .iter()
+        .map(|(contribution, text)| Blob {
+            contribution: *contribution,
+            jsonl: text.as_bytes(),
+        })
+        .collect();
+    let index = RowIndex::create_in_ram(&blobs)?;
+    let pool = PoolId {
+        datanet: 1,
+        version: 1,
+    };
+    let stop: Vec<u32> = model.special.eos.into_iter().collect();
+
+    let mut figures = AttributionFigures {
+        questions: 0,
+        rows_indexed: index.rows(),
+        sources_mean: 0.0,
+        answer_tokens_mean: 0.0,
+        ablations: config.context_cite.ablations,
+        lds_mean: 0.0,
+        lds_answers: 0,
+        top1_drop: RemovalDrops::default(),
+        top3_drop: RemovalDrops::default(),
+        answers_naming_package: 0,
+        context_cite_top1_correct: 0,
+        leave_one_out_top1_correct: 0,
+        generation_seconds_mean: 0.0,
+        attribution_seconds_mean: 0.0,
+        cost_ratio: 0.0,
+    };
+    let (mut generation_total, mut attribution_total) = (0.0, 0.0);
+    // Packages spread over the list, so questions do not all come from one corner of it.
+    let stride = (packages.len() / (config.questions * 4).max(1)).max(1);
+    for (position, package) in packages.iter().enumerate().step_by(stride) {
+        if figures.questions == config.questions {
+            break;
+        }
+        if package.summary.split_whitespace().count() < 3 {
+            continue;
+        }
+        let owner = position / per_blob + 1;
+        let question = format!(
+            "Which Debian package is described as \"{}\"? Answer with the package name.",
+            package.summary
+        );
+        let hits = index.search(&question, config.retrieved)?;
+        let name_in = |text: &str| {
+            text.split(|c: char| c.is_whitespace() || c == ':' || c == '?' || c == ',')
+                .any(|word| word == package.package)
+        };
+        let holding: Vec<_> = hits.iter().filter(|h| name_in(&h.text)).collect();
+        // The answer must be in exactly one retrieved row: the package's own.
+        if holding.len() != 1 || holding[0].contribution != owner as ContributionId {
+            continue;
+        }
+        let sources = group_hits(&hits);
+        if sources.len() < 2 {
+            continue;
+        }
+        let layout = PromptLayout::build(
+            &model.tokenizer,
+            model.chat_template.as_ref(),
+            model.special,
+            &sources,
+            &question,
+        )?;
+        let started = Instant::now();
+        let answer = generate_greedy(runtime, &layout.full(), config.max_answer_tokens, &stop)?;
+        let generation_seconds = started.elapsed().as_secs_f64();
+        if answer.is_empty() {
+            continue;
+        }
+        let contributions: Vec<ContributionId> = sources.iter().map(|s| s.contribution).collect();
+        let request = AttributionRequest {
+            model: 0,
+            adapter: None,
+            pool,
+            question: &question,
+            layout: &layout,
+            contributions: &contributions,
+            answer: &answer,
+        };
+        let (attribution, quality) = answer_quality(
+            runtime,
+            &model.tokenizer,
+            &request,
+            &config.context_cite,
+            config.held_out,
+        )?;
+        let answer_text = model
+            .tokenizer
+            .decode(&answer, true)
+            .map_err(|e| anyhow!("decoding the answer: {e}"))?;
+        let truth = contributions
+            .iter()
+            .position(|&c| c == owner as ContributionId)
+            .ok_or_else(|| anyhow!("the owner's contribution is not among the sources"))?;
+        let cite_top = ranking(&attribution.surrogate.weights)[0];
+        let loo_top = ranking(&quality.leave_one_out)[0];
+        tracing::info!(
+            package = %package.package,
+            answer = %answer_text,
+            lds = ?quality.lds,
+            cite_top,
+            loo_top,
+            truth,
+            entries = ?attribution.entries,
+            "attributed"
+        );
+        figures.questions += 1;
+        figures.sources_mean += sources.len() as f64;
+        figures.answer_tokens_mean += answer.len() as f64;
+        if let Some(lds) = quality.lds {
+            figures.lds_mean += lds;
+            figures.lds_answers += 1;
+        }
+        for (sum, drops) in [
+            (&mut figures.top1_drop, quality.top1),
+            (&mut figures.top3_drop, quality.top3),
+        ] {
+            sum.context_cite += drops.context_cite;
+            sum.leave_one_out += drops.leave_one_out;
+            sum.random += drops.random;
+        }
+        figures.answers_naming_package += usize::from(name_in(&answer_text));
+        figures.context_cite_top1_correct +=
+            usize::from(cite_top == truth && attribution.surrogate.weights[truth] > 0.0);
+        figures.leave_one_out_top1_correct += usize::from(loo_top == truth);
+        generation_total += generation_seconds;
+        attribution_total += quality.attribution_seconds;
+    }
+    let n = figures.questions.max(1) as f64;
+    figures.sources_mean /= n;
+    figures.answer_tokens_mean /= n;
+    figures.lds_mean /= figures.lds_answers.max(1) as f64;
+    for drops in [&mut figures.top1_drop, &mut figures.top3_drop] {
+        drops.context_cite /= n;
+        drops.leave_one_out /= n;
+        drops.random /= n;
+    }
+    figures.generation_seconds_mean = generation_total / n;
+    figures.attribution_seconds_mean = attribution_total / n;
+    figures.cost_ratio = attribution_total / generation_total.max(f64::MIN_POSITIVE);
+    Ok(figures)
+}

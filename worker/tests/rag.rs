@@ -1,0 +1,529 @@
+//! Retrieval and ContextCite attribution: the BM25 index, the ablatable prompt, the LASSO on a
+//! scorer of known linear structure, the on-chain ppm rule, the shared-prefix scorer against
+//! direct scoring, the pipeline end to end on the small random model, and (when the model is
+//! in the cache) the real SmolLM2 benchmark.
+
+mod common;
+#[path = "common/reference_runtime.rs"]
+mod reference_runtime;
+
+use anyhow::{anyhow, Result};
+use attribution_primitives::traits::PoolId;
+use attribution_primitives::PARTS_PER_MILLION;
+use attribution_worker::checkpoint::StoredDtype;
+use attribution_worker::job::ModelDir;
+use attribution_worker::model::{Llama, LlamaConfig};
+use attribution_worker::rag::ablation::{
+    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks,
+    SEED_DOMAIN,
+};
+use attribution_worker::rag::attribution::{
+    answer_sentences, attribute, AttributionRequest, ContextCiteConfig,
+};
+use attribution_worker::rag::index::{Blob, RowIndex};
+use attribution_worker::rag::lasso::fit_lasso;
+use attribution_worker::rag::ppm::attribution_entries;
+use attribution_worker::rag::prompt::{group_hits, PromptLayout};
+use attribution_worker::rag::quality::{
+    answer_quality, attribution_benchmark, generate_greedy, spearman, BenchmarkConfig,
+};
+use attribution_worker::serve::runtime::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
+use attribution_worker::tuning::Method;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use reference_runtime::ReferenceRuntime;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const POOL: PoolId = PoolId {
+    datanet: 4,
+    version: 2,
+};
+
+// ---- the index
+
+fn blobs() -> Vec<(u64, String)> {
+    vec![
+        (
+            11,
+            [
+                r#"{"prompt": "What does grep do?", "completion": "grep searches files for lines matching a pattern."}"#,
+                r#"{"text": "sed is a stream editor that filters and transforms text."}"#,
+            ]
+            .join("\n"),
+        ),
+        (
+            12,
+            [
+                r#"{"text": "curl transfers data from or to a server over many protocols."}"#,
+                "",
+                r#"{"prompt": "What is rsync?", "completion": "rsync copies files quickly and synchronises directories remotely."}"#,
+            ]
+            .join("\n"),
+        ),
+    ]
+}
+
+fn as_blobs(blobs: &[(u64, String)]) -> Vec<Blob<'_>> {
+    blobs
+        .iter()
+        .map(|(contribution, text)| Blob {
+            contribution: *contribution,
+            jsonl: text.as_bytes(),
+        })
+        .collect()
+}
+
+#[test]
+fn search_returns_the_row_holding_the_words() {
+    let blobs = blobs();
+    let index = RowIndex::create_in_ram(&as_blobs(&blobs)).unwrap();
+    assert_eq!(index.rows(), 4);
+    // Stemmed: "synchronising directories" finds "synchronises directories".
+    let hits = index.search("synchronising directory", 3).unwrap();
+    assert_eq!((hits[0].contribution, hits[0].row), (12, 1));
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].text.starts_with("What is rsync?\nrsync copies"));
+    let hits = index.search("which tool transforms text?", 2).unwrap();
+    assert_eq!((hits[0].contribution, hits[0].row), (11, 1));
+    // Query syntax a user may type is not an error.
+    assert!(!index.search("grep \"unbalanced (", 2).unwrap().is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let written = RowIndex::create_in_dir(dir.path(), &as_blobs(&blobs)).unwrap();
+    let reopened = RowIndex::open(dir.path()).unwrap();
+    for query in ["files", "server protocols", "stream editor"] {
+        let expected = written.search(query, 3).unwrap();
+        assert!(!expected.is_empty());
+        assert_eq!(reopened.search(query, 3).unwrap(), expected);
+        assert_eq!(index.search(query, 3).unwrap(), expected);
+    }
+}
+
+#[test]
+fn ties_are_ordered_by_contribution_then_row() {
+    let row = r#"{"text": "identical row about kernels"}"#;
+    let blobs: Vec<(u64, String)> = [9, 3, 5]
+        .iter()
+        .map(|&c| (c, format!("{row}\n{row}")))
+        .collect();
+    let index = RowIndex::create_in_ram(&as_blobs(&blobs)).unwrap();
+    let hits = index.search("kernels", 3).unwrap();
+    let found: Vec<(u64, u32)> = hits.iter().map(|h| (h.contribution, h.row)).collect();
+    assert_eq!(found, vec![(3, 0), (3, 1), (5, 0)]);
+    assert!(hits.iter().all(|h| h.score == hits[0].score));
+}
+
+#[test]
+fn a_blob_that_is_not_jsonl_is_refused() {
+    let blobs = vec![(1u64, "not json".to_string())];
+    let error = RowIndex::create_in_ram(&as_blobs(&blobs)).err().unwrap();
+    assert!(format!("{error:#}").contains("contribution 1"), "{error:#}");
+}
+
+// ---- ppm entries
+
+#[test]
+fn ppm_entries_follow_the_rounding_rule() {
+    let entries = attribution_entries(&[7, 3, 5, 1, 2], &[0.5, 0.25, 0.25, -1.0, 0.0]).unwrap();
+    let pairs: Vec<(u64, u32)> = entries
+        .iter()
+        .map(|e| (e.contribution, e.weight_ppm))
+        .collect();
+    assert_eq!(pairs, vec![(7, 500_000), (3, 250_000), (5, 250_000)]);
+
+    // Three equal weights: 333,333 each and the unit left to the smallest contribution id.
+    let entries = attribution_entries(&[30, 10, 20], &[1.0, 1.0, 1.0]).unwrap();
+    let pairs: Vec<(u64, u32)> = entries
+        .iter()
+        .map(|e| (e.contribution, e.weight_ppm))
+        .collect();
+    assert_eq!(pairs, vec![(10, 333_334), (20, 333_333), (30, 333_333)]);
+
+    // Twenty equal weights: sixteen entries, the other four's share stays with the pool.
+    let contributions: Vec<u64> = (100..120).collect();
+    let entries = attribution_entries(&contributions, &[0.2; 20]).unwrap();
+    assert_eq!(entries.len(), 16);
+    assert_eq!(entries.iter().map(|e| e.weight_ppm).sum::<u32>(), 800_000);
+    assert!(entries.iter().all(|e| e.contribution < 116));
+
+    assert!(attribution_entries(&[1, 2], &[-0.1, 0.0])
+        .unwrap()
+        .is_empty());
+    assert!(attribution_entries(&[1, 1], &[0.1, 0.2]).is_err());
+    assert!(attribution_entries(&[1, 2], &[0.1, f64::NAN]).is_err());
+}
+
+// ---- the LASSO on a scorer of known linear structure
+
+/// A runtime whose answer score is exactly linear in the sources present: vocabulary of two, a
+/// one-token answer (token 1) whose logits row is `[0, b + Σ_j w_j · present_j]`, so the logit
+/// of its probability is that sum. Source `j`'s segment is the token `100 + j`.
+struct LinearRuntime {
+    config: LlamaConfig,
+    intercept: f64,
+    weights: Vec<f64>,
+    slots: BTreeMap<SlotId, Vec<u32>>,
+    next: SlotId,
+    passes: usize,
+}
+
+impl LinearRuntime {
+    fn new(intercept: f64, weights: Vec<f64>) -> Self {
+        Self {
+            config: LlamaConfig::small(2, 8, 16, 1, 2, 1),
+            intercept,
+            weights,
+            slots: BTreeMap::new(),
+            next: 0,
+            passes: 0,
+        }
+    }
+
+    fn layout(&self) -> PromptLayout {
+        PromptLayout {
+            prefix: vec![1, 1],
+            sources: (0..self.weights.len() as u32)
+                .map(|j| vec![100 + j])
+                .collect(),
+            suffix: vec![0, 0],
+        }
+    }
+}
+
+impl Runtime for LinearRuntime {
+    fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+    fn max_positions(&self) -> usize {
+        64
+    }
+    fn allocate(&mut self, _adapter: Option<AdapterKey>) -> Result<SlotId> {
+        self.next += 1;
+        self.slots.insert(self.next, Vec::new());
+        Ok(self.next)
+    }
+    fn fork(&mut self, from: SlotId, len: usize) -> Result<SlotId> {
+        let tokens = self.slots[&from][..len].to_vec();
+        let slot = self.allocate(None)?;
+        self.slots.insert(slot, tokens);
+        Ok(slot)
+    }
+    fn release(&mut self, slot: SlotId) {
+        self.slots.remove(&slot);
+    }
+    fn positions(&self, slot: SlotId) -> usize {
+        self.slots[&slot].len()
+    }
+    fn forward(&mut self, chunks: &[Chunk<'_>]) -> Result<Vec<f32>> {
+        self.passes += 1;
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let tokens = self
+                .slots
+                .get_mut(&chunk.slot)
+                .ok_or_else(|| anyhow!("no slot"))?;
+            let start = tokens.len();
+            tokens.extend_from_slice(chunk.tokens);
+            let rows = match chunk.logits {
+                Logits::None => 0..0,
+                Logits::Last => tokens.len() - 1..tokens.len(),
+                Logits::All => start..tokens.len(),
+            };
+            for position in rows {
+                let z = self.intercept
+                    + self
+                        .weights
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| tokens[..=position].contains(&(100 + *j as u32)))
+                        .map(|(_, w)| w)
+                        .sum::<f64>();
+                out.extend([0.0, z as f32]);
+            }
+        }
+        Ok(out)
+    }
+    fn load_adapter(&mut self, _adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+        unimplemented!("not used by attribution")
+    }
+    fn unload_adapter(&mut self, _key: AdapterKey) -> Result<()> {
+        unimplemented!("not used by attribution")
+    }
+}
+
+#[test]
+fn lasso_recovers_a_scorer_linear_in_the_mask() {
+    let truth = vec![3.0, 0.0, 0.0, -1.5, 0.0, 0.8, 0.0, 0.0];
+    let mut runtime = LinearRuntime::new(2.0, truth.clone());
+    let layout = runtime.layout();
+    let seed = ablation_seed(SEED_DOMAIN, 1, POOL, "question", &[1]);
+    let masks = random_masks(&seed, 64, truth.len()).unwrap();
+    let logprobs = answer_logprobs(&mut runtime, None, &layout, &[1], &masks, 64).unwrap();
+    // One pass for the prefix, one per source, the suffix's head and the scoring pass.
+    assert_eq!(runtime.passes, 1 + truth.len() + 2);
+    assert!(runtime.slots.is_empty(), "every slot released");
+    let scores: Vec<f64> = logprobs.iter().map(|l| logit_probability(l)).collect();
+    for (mask, score) in masks.iter().zip(&scores) {
+        let expected = 2.0
+            + truth
+                .iter()
+                .zip(mask)
+                .filter(|(_, k)| **k)
+                .map(|(w, _)| w)
+                .sum::<f64>();
+        assert!((score - expected).abs() < 1e-4, "{score} vs {expected}");
+    }
+    let fit = fit_lasso(&masks, &scores, 0.01).unwrap();
+    // The penalty shrinks each weight by about alpha / var(x) = 0.04.
+    for (w, t) in fit.weights.iter().zip(&truth) {
+        assert!((w - t).abs() < 0.06, "{:?} vs {truth:?}", fit.weights);
+    }
+    assert!(fit.weights[0] > 2.9 && fit.weights[3] < -1.4 && fit.weights[5] > 0.7);
+    assert!((fit.predict(&[true; 8]) - 4.3).abs() < 0.15);
+    // Unpenalised, the fit is exact.
+    let exact = fit_lasso(&masks, &scores, 0.0).unwrap();
+    for (w, t) in exact.weights.iter().zip(&truth) {
+        assert!((w - t).abs() < 1e-4, "{:?}", exact.weights);
+    }
+    assert!((exact.intercept - 2.0).abs() < 1e-4);
+}
+
+#[test]
+fn masks_are_seeded_by_the_request_and_keep_half_the_sources() {
+    let seed = ablation_seed(SEED_DOMAIN, 3, POOL, "why?", &[5, 6]);
+    assert_eq!(seed, ablation_seed(SEED_DOMAIN, 3, POOL, "why?", &[5, 6]));
+    for other in [
+        ablation_seed(SEED_DOMAIN, 4, POOL, "why?", &[5, 6]),
+        ablation_seed(
+            SEED_DOMAIN,
+            3,
+            PoolId { version: 3, ..POOL },
+            "why?",
+            &[5, 6],
+        ),
+        ablation_seed(SEED_DOMAIN, 3, POOL, "why!", &[5, 6]),
+        ablation_seed(SEED_DOMAIN, 3, POOL, "why?", &[5, 7]),
+    ] {
+        assert_ne!(seed, other);
+    }
+    let masks = random_masks(&seed, 64, 10).unwrap();
+    let kept = masks.iter().flatten().filter(|k| **k).count();
+    // 640 fair coins: 320 ± 4 standard deviations (~51).
+    assert!((269..=371).contains(&kept), "{kept}");
+    assert_ne!(masks[0], masks[1]);
+    assert!(random_masks(&seed, 1, 257).is_err());
+}
+
+// ---- the small random model
+
+fn small_model() -> (tempfile::TempDir, ModelDir, ReferenceRuntime) {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_model(dir.path(), StoredDtype::F32);
+    let model = ModelDir::load(dir.path()).unwrap();
+    let device = Device::default();
+    let llama = Llama::from_checkpoint(&model.checkpoint, &Method::Full, &device).unwrap();
+    let config = model.checkpoint.config.clone();
+    (dir, model, ReferenceRuntime::new(llama, config, device))
+}
+
+/// Synthetic-task rows (its tokenizer knows only its words), three rows per contribution.
+fn task_blobs() -> Vec<(u64, String)> {
+    common::TASK
+        .examples(12, 5)
+        .chunks(3)
+        .enumerate()
+        .map(|(i, rows)| {
+            let lines: Vec<String> = rows
+                .iter()
+                .map(|e| {
+                    serde_json::json!({"prompt": e.prompt, "completion": e.completion}).to_string()
+                })
+                .collect();
+            (40 + i as u64, lines.join("\n"))
+        })
+        .collect()
+}
+
+#[test]
+fn shared_prefix_scoring_equals_scoring_each_prompt_alone() {
+    let (_dir, model, mut runtime) = small_model();
+    let blobs = task_blobs();
+    let index = RowIndex::create_in_ram(&as_blobs(&blobs)).unwrap();
+    let question = common::TASK.examples(1, 5)[0].prompt.clone();
+    let sources = group_hits(&index.search(&question, 8).unwrap());
+    assert!(sources.len() >= 3, "{sources:?}");
+    let layout =
+        PromptLayout::build(&model.tokenizer, None, model.special, &sources, &question).unwrap();
+    let spans = layout.source_spans();
+    let full = layout.full();
+    for (span, segment) in spans.iter().zip(&layout.sources) {
+        assert_eq!(&full[span.clone()], segment.as_slice());
+    }
+    let answer = [7u32, 12, 9];
+    let mut masks = random_masks(&[9; 32], 6, sources.len()).unwrap();
+    masks.extend(leave_one_out_masks(sources.len()));
+    masks.push(masks[0].clone());
+    let shared = answer_logprobs(&mut runtime, None, &layout, &answer, &masks, 4).unwrap();
+    assert_eq!(runtime.live_slots(), 0);
+    assert_eq!(shared[0], shared[masks.len() - 1]);
+
+    // Each prompt alone, through the burn model directly.
+    let llama =
+        Llama::from_checkpoint(&model.checkpoint, &Method::Full, &Device::default()).unwrap();
+    for (mask, got) in masks.iter().zip(&shared) {
+        let mut tokens = layout.tokens(mask);
+        let first = tokens.len();
+        tokens.extend(answer);
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        let input = Tensor::<2, Int>::from_data(
+            TensorData::new(ids, [1, tokens.len()]),
+            &Device::default(),
+        );
+        let logits: Vec<f32> = llama.forward(input).into_data().try_into_vec().unwrap();
+        let vocab = runtime.config().vocab_size;
+        for (t, &token) in answer.iter().enumerate() {
+            let row = &logits[(first - 1 + t) * vocab..(first + t) * vocab];
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let lse = max + row.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
+            let expected = row[token as usize] - lse;
+            assert!((got[t] - expected).abs() < 1e-4, "{} vs {expected}", got[t]);
+        }
+    }
+}
+
+#[test]
+fn attribution_runs_end_to_end_and_is_deterministic() {
+    let (_dir, model, mut runtime) = small_model();
+    let blobs = task_blobs();
+    let index = RowIndex::create_in_ram(&as_blobs(&blobs)).unwrap();
+    let question = common::TASK.examples(1, 5)[0].prompt.clone();
+    let sources = group_hits(&index.search(&question, 8).unwrap());
+    let layout =
+        PromptLayout::build(&model.tokenizer, None, model.special, &sources, &question).unwrap();
+    let answer = generate_greedy(&mut runtime, &layout.full(), 4, &[]).unwrap();
+    assert_eq!(answer.len(), 4);
+    let contributions: Vec<u64> = sources.iter().map(|s| s.contribution).collect();
+    let request = AttributionRequest {
+        model: 2,
+        adapter: None,
+        pool: POOL,
+        question: &question,
+        layout: &layout,
+        contributions: &contributions,
+        answer: &answer,
+    };
+    // The random model's logits hardly depend on the context (source effects ~1e-3): a
+    // penalty that small keeps them, where 0.01 would zero every weight.
+    let config = ContextCiteConfig {
+        ablations: 24,
+        alpha: 1e-5,
+        ..ContextCiteConfig::default()
+    };
+    let first = attribute(&mut runtime, &model.tokenizer, &request, &config).unwrap();
+    let second = attribute(&mut runtime, &model.tokenizer, &request, &config).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.masks.len(), 24);
+    assert_eq!(first.sources.len(), sources.len());
+    assert!(first.entries.len() <= 16);
+    let total: u32 = first.entries.iter().map(|e| e.weight_ppm).sum();
+    assert!(total <= PARTS_PER_MILLION);
+    for entry in &first.entries {
+        assert!(entry.weight_ppm > 0);
+        let source = first
+            .sources
+            .iter()
+            .find(|s| s.contribution == entry.contribution)
+            .unwrap();
+        assert!(source.weight > 0.0);
+    }
+    assert_eq!(
+        first.entries,
+        attribution_entries(&contributions, &first.surrogate.weights).unwrap()
+    );
+    // The random model reads its context: some source moves the score.
+    assert!(first.surrogate.weights.iter().any(|w| *w != 0.0));
+
+    let (again, quality) =
+        answer_quality(&mut runtime, &model.tokenizer, &request, &config, 24).unwrap();
+    assert_eq!(again, first);
+    let lds = quality.lds.unwrap();
+    // Measured: 1.0 (the tiny model's response to its sources is nearly linear).
+    assert!(lds > 0.8, "LDS {lds}");
+    let top = |values: &[f64]| {
+        (0..values.len())
+            .max_by(|&a, &b| values[a].total_cmp(&values[b]))
+            .unwrap()
+    };
+    assert_eq!(top(&first.surrogate.weights), top(&quality.leave_one_out));
+    assert_eq!(quality.leave_one_out.len(), sources.len());
+    assert!(quality.top1.leave_one_out >= quality.top1.random - 1e-9);
+    assert_eq!(runtime.live_slots(), 0);
+}
+
+#[test]
+fn spearman_is_rank_correlation() {
+    assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 300.0]), Some(1.0));
+    assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), Some(-1.0));
+    assert_eq!(spearman(&[1.0, 1.0, 1.0], &[3.0, 2.0, 1.0]), None);
+    // Ties share their mean rank: ranks (1.5, 1.5, 3) against (1, 2, 3).
+    let rho = spearman(&[5.0, 5.0, 7.0], &[1.0, 2.0, 3.0]).unwrap();
+    assert!((rho - 0.866_025_4).abs() < 1e-6, "{rho}");
+}
+
+// ---- SmolLM2, when the cache holds it
+
+fn smollm2() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let path =
+        PathBuf::from(home).join(".cache/attribution-chain/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    path.exists().then_some(path)
+}
+
+#[test]
+fn answer_sentences_split_after_sentence_ends() {
+    let Some(path) = smollm2() else {
+        eprintln!("SmolLM2 not in the cache: skipped");
+        return;
+    };
+    let model = ModelDir::load(&path).unwrap();
+    let answer = model
+        .tokenizer
+        .encode("It is grep. It searches text!\nDone", false)
+        .unwrap()
+        .get_ids()
+        .to_vec();
+    let sentences = answer_sentences(&model.tokenizer, &answer).unwrap();
+    let texts: Vec<String> = sentences
+        .iter()
+        .map(|s| model.tokenizer.decode(&answer[s.clone()], false).unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["It is grep.", " It searches text!", "\n", "Done"]
+    );
+}
+
+/// The figures of `rag::quality::attribution_benchmark` on SmolLM2 over this machine's Debian
+/// packages (minutes in release: `cargo test --release --test rag -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn attribution_benchmark_on_smollm2() {
+    let path = smollm2().expect("SmolLM2 in the cache (scripts/fetch-model)");
+    let model = ModelDir::load(&path).unwrap();
+    let device = Device::default();
+    let llama = Llama::from_checkpoint(&model.checkpoint, &Method::Full, &device).unwrap();
+    let mut runtime = ReferenceRuntime::new(llama, model.checkpoint.config.clone(), device);
+    let status = std::fs::read_to_string("/var/lib/dpkg/status").unwrap();
+    let questions = std::env::var("RAG_QUESTIONS")
+        .ok()
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(8);
+    let config = BenchmarkConfig {
+        questions,
+        ..BenchmarkConfig::default()
+    };
+    let figures = attribution_benchmark(&mut runtime, &model, &status, &config).unwrap();
+    println!("{}", serde_json::to_string_pretty(&figures).unwrap());
+    assert!(figures.questions > 0);
+    assert!(figures.lds_mean > 0.0);
+}
