@@ -87,8 +87,8 @@ def main(argv: list[str]) -> int:
     prompts = [peer.chat_prompt_ids(args.prompt[i % len(args.prompt)]) for i in range(args.streams)]
     log.info("prompt tokens per stream: %s", [len(ids) for ids in prompts])
 
-    # Warm-up of the same shape (allocations, thread pools, caches), a few tokens only.
-    peer.generate(prompts, min(8, args.new_tokens))
+    # A few tokens of the same shape first: thread pools, allocations, caches.
+    peer.warm_up(prompts, args.new_tokens)
     runs = []
     for i in range(args.repeats):
         run = peer.generate(prompts, args.new_tokens)

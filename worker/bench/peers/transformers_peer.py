@@ -11,11 +11,18 @@ from __future__ import annotations
 import os
 import time
 
-import torch
-import transformers
-from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
+# transformers' GGUF conversion draws a bare tqdm bar, which only this variable silences; set
+# before tqdm is imported. Its other bars go through `hf_logging` below.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
-from timing import Run
+import torch  # noqa: E402
+import transformers  # noqa: E402
+import transformers.utils.logging as hf_logging  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList  # noqa: E402
+
+from timing import Run  # noqa: E402
+
+WARM_UP_TOKENS = 8
 
 
 class FirstTokenClock(StoppingCriteria):
@@ -37,6 +44,8 @@ class FirstTokenClock(StoppingCriteria):
 class TransformersPeer:
     def __init__(self, gguf: str, threads: int) -> None:
         torch.set_num_threads(threads)
+        # Progress bars of the GGUF conversion would flood the caller's log.
+        hf_logging.disable_progress_bar()
         directory, name = os.path.split(os.path.abspath(gguf))
         self.version = f"transformers {transformers.__version__} (torch {torch.__version__})"
         self.tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
@@ -56,6 +65,10 @@ class TransformersPeer:
 
     def detokenize(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False)
+
+    def warm_up(self, prompts: list[list[int]], new_tokens: int) -> None:
+        """A short `generate` of the measured batch shape: thread pool, allocator, first-call paths."""
+        self.generate(prompts, min(WARM_UP_TOKENS, new_tokens))
 
     def generate(self, prompts: list[list[int]], new_tokens: int) -> Run:
         """Greedy decoding of exactly `new_tokens` for each prompt, all prompts in one batch.
