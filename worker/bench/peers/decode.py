@@ -34,6 +34,8 @@ import statistics
 import sys
 import time
 
+# The Rust bench runs this from the source tree: leave no __pycache__ of the peer modules there.
+sys.dont_write_bytecode = True
 
 log = logging.getLogger("peers")
 
