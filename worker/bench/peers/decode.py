@@ -13,7 +13,7 @@ stdout; everything else goes to stderr. Both peers run the same work:
 * `--streams` sequences decoded together in one batch (transformers: `generate` on a
   left-padded batch; llama.cpp: `llama_decode` on a `llama_batch` with one sequence id per
   stream, as llama.cpp's `batched` example and its server do);
-* a warm-up run of the same shape first, then `--repeats` measured runs; the median run (by
+* a warm-up of the same batch shape (8 new tokens) first, then `--repeats` measured runs; the median run (by
   decode rate) is reported.
 
 Timing of one run (wall clock, `time.perf_counter`):
@@ -79,8 +79,13 @@ def load_peer(args: argparse.Namespace):
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="peers/decode: %(message)s")
     args = parse_args(argv)
+    # The caller reads stdout as one JSON line: keep a handle on it, and point file descriptor 1
+    # at stderr so nothing the native libraries print can land there.
+    result_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="peers/decode: %(message)s")
 
     t = time.perf_counter()
     peer = load_peer(args)
@@ -125,6 +130,7 @@ def main(argv: list[str]) -> int:
                 "mode": "batched",
             }
         ),
+        file=result_out,
         flush=True,
     )
     return 0
