@@ -96,8 +96,10 @@ pub mod calls {
         hardware: &Hardware,
         endpoint: &Endpoint,
         stake: Balance,
+        price_per_token: Balance,
     ) -> Vec<u8> {
-        call(pallet::COMPUTE, 0, (worker_key, hardware, endpoint, stake))
+        let args = (worker_key, hardware, endpoint, stake, price_per_token);
+        call(pallet::COMPUTE, 0, args)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -142,6 +144,18 @@ pub mod calls {
 
     pub fn submit_inference_batch(batch: &SignedInferenceBatch) -> Vec<u8> {
         call(pallet::ATTRIBUTION, 3, batch)
+    }
+
+    pub fn grant_allowance(operator: &AccountId, amount: Balance) -> Vec<u8> {
+        call(pallet::ATTRIBUTION, 5, (operator, Compact(amount)))
+    }
+
+    pub fn request_allowance_reduction(operator: &AccountId, amount: Balance) -> Vec<u8> {
+        call(pallet::ATTRIBUTION, 6, (operator, Compact(amount)))
+    }
+
+    pub fn reduce_allowance(operator: &AccountId) -> Vec<u8> {
+        call(pallet::ATTRIBUTION, 7, operator)
     }
 
     pub fn resolve_challenge(job: JobId, fraud: bool) -> Vec<u8> {
@@ -726,7 +740,8 @@ impl Chain {
         event::<ModelId>(&events, "Models", "BaseModelRegistered")
     }
 
-    /// Registers `operator` with the minimum stake and `worker` as its worker key.
+    /// Registers `operator` with the minimum stake, `worker` as its worker key and
+    /// [`OPERATOR_PRICE_PER_TOKEN`].
     pub async fn register_operator(
         &self,
         operator: &Keypair,
@@ -738,7 +753,13 @@ impl Chain {
             gpu_count: 1,
         };
         let endpoint = Endpoint::truncate_from(b"http://127.0.0.1:8080".to_vec());
-        let call = calls::register_operator(worker.public(), &hardware, &endpoint, OPERATOR_STAKE);
+        let call = calls::register_operator(
+            worker.public(),
+            &hardware,
+            &endpoint,
+            OPERATOR_STAKE,
+            OPERATOR_PRICE_PER_TOKEN,
+        );
         self.execute(operator, call)
             .await
             .context("register_operator")?;
@@ -890,6 +911,8 @@ fn other(error: impl std::fmt::Display) -> TxError {
 
 /// The stake the test operator holds: the runtime's `MinOperatorStake`.
 pub const OPERATOR_STAKE: Balance = 100 * OPEN;
+/// The inference price per token the test operators advertise.
+pub const OPERATOR_PRICE_PER_TOKEN: Balance = OPEN / 10;
 /// The budget of the test training job.
 pub const TRAINING_BUDGET: Balance = 50 * OPEN;
 /// Seed of the test's worker key (not a dev key).

@@ -1,20 +1,25 @@
 //! Attribution and settlement against the real node: on a settled adapter, a user deposits
-//! inference credit, the operator submits a batch of two records (each with the user's signed
-//! authorization, the whole batch signed by the worker key), the fee is split between the model
-//! owner, the attributed contributors, the operator, the treasury and the version's pool; a
-//! contributor claims, and `rewards_pending` / `rewards_history` report it over RPC.
+//! inference credit and grants it to the operator as an allowance, the operator submits a batch of
+//! two records (each with the user's signed authorization naming the operator, the whole batch
+//! signed by the worker key), the fee is split between the model owner, the attributed
+//! contributors, the operator, the treasury and the version's pool; a second batch settles its
+//! valid record and rejects the replayed, other operator's and overpriced ones; a contributor
+//! claims, and `rewards_pending` / `rewards_history` report it over RPC.
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
     account, calls, content_hash, event, events, expect_dispatch_error, poll, ss58, Chain, OPEN,
+    OPERATOR_PRICE_PER_TOKEN,
 };
 use attribution_primitives::{
     attribution::{
-        AttributionEntry, BatchCommitment, BatchId, CreditInfo, FeeSplit, InferenceAuthorization,
-        InferenceBatch, InferenceRecord, NonceWindow, SignedInferenceBatch,
+        AllowanceInfo, AttributionEntry, BatchCommitment, BatchId, CreditInfo, FeeSplit,
+        InferenceAuthorization, InferenceBatch, InferenceRecord, NonceWindow, PendingWithdrawal,
+        RecordRejection, SignedInferenceBatch,
     },
+    compute::OperatorInfo,
     rewards::{PendingRewards, RewardPool},
-    AccountId, Balance,
+    AccountId, Balance, BlockNumber,
 };
 use sp_core::{sr25519, Pair as _};
 use std::time::Duration;
@@ -34,7 +39,8 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
         anyhow::bail!("three sample contributions");
     };
 
-    // The user (Alice) deposits credit and signs two authorizations with her account key.
+    // The user (Alice) deposits credit, grants it to the operator and signs two authorizations
+    // naming that operator with her account key.
     let user_signer = dev::alice();
     let user_pair =
         sr25519::Pair::from_string("//Alice", None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -49,11 +55,35 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
     let (who, amount) =
         event::<(AccountId, Balance)>(&events_of_deposit, "Attribution", "CreditDeposited")?;
     ensure!(who == user && amount == CREDIT, "credit deposited");
+    let granted = chain
+        .execute(&user_signer, calls::grant_allowance(&operator, CREDIT))
+        .await?;
+    let (who, to, amount) =
+        event::<(AccountId, AccountId, Balance)>(&granted, "Attribution", "AllowanceGranted")?;
+    ensure!(
+        who == user && to == operator && amount == CREDIT,
+        "allowance granted"
+    );
+
+    // dApps find the operator's endpoint and price per token.
+    let listed: Vec<(AccountId, OperatorInfo<Balance>)> = chain
+        .state_call("ComputeApi_operators", (None::<AccountId>, 10u32))
+        .await?;
+    let (_, info) = listed
+        .iter()
+        .find(|(who, _)| *who == operator)
+        .context("the operator is listed")?;
+    ensure!(
+        info.price_per_token == OPERATOR_PRICE_PER_TOKEN
+            && info.endpoint.as_slice() == b"http://127.0.0.1:8080",
+        "{info:?}"
+    );
 
     let expiry = chain.finalized().await? + 200;
     let genesis = chain.genesis_hash();
     let authorize = |nonce: u64, prompt: &[u8], max_fee: Balance| InferenceAuthorization {
         user: user.clone(),
+        operator: operator.clone(),
         model: trained.model,
         prompt_hash: content_hash(prompt),
         max_fee,
@@ -118,7 +148,9 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
         "two records settled: {fees:?}"
     );
     ensure!(
-        commitment.records == 2 && commitment.total_fee == fee_1 + fee_2,
+        commitment.records == 2
+            && commitment.rejected == 0
+            && commitment.total_fee == fee_1 + fee_2,
         "{commitment:?}"
     );
     ensure!(
@@ -137,16 +169,23 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
         "the commitment is kept: {kept:?}"
     );
 
-    // The user paid both fees out of the credit; both nonces are used.
+    // The user paid both fees out of the allowance; both nonces are used with this operator.
     let credit: CreditInfo = chain
         .state_call("AttributionApi_credit", user.clone())
         .await?;
+    ensure!(credit == CreditInfo::default(), "all granted: {credit:?}");
+    let allowance: AllowanceInfo = chain
+        .state_call("AttributionApi_allowance", (user.clone(), operator.clone()))
+        .await?;
     ensure!(
-        credit.balance == CREDIT - fee_1 - fee_2 && credit.withdrawal.is_none(),
-        "{credit:?}"
+        allowance.balance == CREDIT - fee_1 - fee_2 && allowance.reduction.is_none(),
+        "{allowance:?}"
     );
     let window: Option<NonceWindow> = chain
-        .state_call("AttributionApi_nonce_window", user.clone())
+        .state_call(
+            "AttributionApi_nonce_window",
+            (user.clone(), operator.clone()),
+        )
         .await?;
     ensure!(
         window
@@ -198,18 +237,94 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
         "pool credited {pool_after:?}, expected +{to_pool}"
     );
 
-    // Replays are refused: the same batch nonce, then the same records under a new batch nonce.
+    // A replayed batch nonce fails the whole call.
     let replay = chain
         .submit(&trained.operator, calls::submit_inference_batch(&signed))
         .await;
     expect_dispatch_error(replay, "Attribution::BatchNonceUsed")?;
-    let replay = chain
-        .submit(
+
+    // Under a new batch nonce, bad records are rejected one by one and the valid one settles:
+    // a replayed record, one authorized for another operator, one above the advertised price.
+    let mut elsewhere = authorize(3, b"Who serves me?", OPEN);
+    elsewhere.operator = account(&dev::dave());
+    let elsewhere = record(elsewhere, OPEN / 4, vec![]);
+    let tokens = u128::from(first.tokens_in + first.tokens_out);
+    let overpriced_fee = OPERATOR_PRICE_PER_TOKEN * tokens + 1;
+    let overpriced = record(
+        authorize(4, b"Costly?", overpriced_fee),
+        overpriced_fee,
+        vec![],
+    );
+    let fee_3 = OPEN / 4;
+    let valid = record(authorize(2, b"Say goodbye.", OPEN), fee_3, vec![]);
+    let mixed = chain
+        .execute(
             &trained.operator,
-            calls::submit_inference_batch(&batch(2, vec![first.clone()])),
+            calls::submit_inference_batch(&batch(
+                2,
+                vec![first.clone(), elsewhere, valid, overpriced],
+            )),
         )
-        .await;
-    expect_dispatch_error(replay, "Attribution::NonceUsed")?;
+        .await?;
+    let rejected: Vec<(BatchId, u32, AccountId, u64, RecordRejection)> =
+        events(&mixed, "Attribution", "InferenceRejected")?;
+    let reasons: Vec<(u32, u64, RecordRejection)> = rejected
+        .iter()
+        .map(|(_, index, _, nonce, reason)| (*index, *nonce, *reason))
+        .collect();
+    ensure!(
+        reasons
+            == vec![
+                (0, 0, RecordRejection::NonceUsed),
+                (1, 3, RecordRejection::OtherOperator),
+                (3, 4, RecordRejection::FeeOverPrice),
+            ],
+        "{reasons:?}"
+    );
+    let (_, mixed_commitment) =
+        event::<(BatchId, BatchCommitment)>(&mixed, "Attribution", "BatchSettled")?;
+    ensure!(
+        mixed_commitment.records == 1
+            && mixed_commitment.rejected == 3
+            && mixed_commitment.total_fee == fee_3,
+        "{mixed_commitment:?}"
+    );
+    let allowance: AllowanceInfo = chain
+        .state_call("AttributionApi_allowance", (user.clone(), operator.clone()))
+        .await?;
+    let left = CREDIT - fee_1 - fee_2 - fee_3;
+    ensure!(allowance.balance == left, "{allowance:?}");
+
+    // Alice announces taking the rest back: the operator sees it coming.
+    let announced = chain
+        .execute(
+            &user_signer,
+            calls::request_allowance_reduction(&operator, left),
+        )
+        .await?;
+    let (_, _, amount, unlocks_at) = event::<(AccountId, AccountId, Balance, BlockNumber)>(
+        &announced,
+        "Attribution",
+        "AllowanceReductionRequested",
+    )?;
+    ensure!(amount == left, "reduction of {amount}");
+    let allowance: AllowanceInfo = chain
+        .state_call("AttributionApi_allowance", (user.clone(), operator.clone()))
+        .await?;
+    ensure!(
+        allowance.reduction
+            == Some(PendingWithdrawal {
+                amount: left,
+                unlocks_at
+            }),
+        "{allowance:?}"
+    );
+    expect_dispatch_error(
+        chain
+            .submit(&user_signer, calls::reduce_allowance(&operator))
+            .await,
+        "Attribution::ReductionLocked",
+    )?;
 
     // Over RPC: Bob's pending rewards, then he claims his direct credit and his share of the pool.
     let bob_account = account(&bob.contributor);
