@@ -9,10 +9,10 @@
 //! build answers in milliseconds.
 
 use anyhow::{ensure, Context, Result};
-use attribution_e2e::chain::{account, calls, poll, Chain};
+use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
 use attribution_e2e::worker::{base_model, worker_command, Worker};
 use attribution_primitives::attribution::{AllowanceInfo, BatchCommitment, InferenceAuthorization};
-use attribution_primitives::{AccountId, Balance, Hash, ModelId, Signature};
+use attribution_primitives::{AccountId, Balance, ModelId, Signature};
 use codec::Encode;
 use serde_json::{json, Value};
 use sp_core::Pair as _;
@@ -43,9 +43,10 @@ impl Setup {
             dir.join("chat_template.jinja"),
             "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}",
         )?;
+        let (charlie, ferdie, base) = (dev::charlie(), dev::ferdie(), base_model(&dir)?);
         let (_, model) = tokio::try_join!(
-            chain.execute(&dev::charlie(), calls::deposit_credit(ALLOWANCE)),
-            chain.register_base_model(&dev::ferdie(), "e2e-served", &base_model(&dir)?),
+            chain.execute(&charlie, calls::deposit_credit(ALLOWANCE)),
+            chain.register_base_model(&ferdie, "e2e-served", &base),
         )?;
         let worker = Worker::start_with(
             &chain.node.rpc_url(),
@@ -108,7 +109,7 @@ impl Setup {
             user: account(&dev::charlie()),
             operator: self.operator.clone(),
             model: self.model,
-            prompt_hash: Hash::from(sp_core::blake2_256(body)),
+            prompt_hash: content_hash(body),
             max_fee: 1_000 * PRICE,
             nonce,
             expiry: self.chain.finalized().await? + 200,

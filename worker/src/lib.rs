@@ -25,6 +25,7 @@ pub mod checkpoint;
 pub mod clipping;
 pub mod daemon;
 pub mod data;
+pub mod decode_bench;
 pub mod device;
 pub mod eval;
 pub mod gguf;

@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use attribution_worker::bench::{self, BenchConfig};
+use attribution_worker::decode_bench;
 use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::daemon::cli;
 use attribution_worker::data::read_jsonl;
@@ -100,14 +101,27 @@ enum Command {
         #[command(subcommand)]
         command: SyntheticCommand,
     },
-    /// Measure every tuning method side by side on one synthetic model and task.
+    /// Benchmarks: training methods side by side, or decode speed against transformers and
+    /// llama.cpp.
     Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Measure every tuning method side by side on one synthetic model and task.
+    Train {
         #[command(flatten)]
         config: BenchConfig,
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Decode speed of the serving runtime (4-bit, 8-bit, f32) at 1 and N streams, beside
+    /// transformers and llama.cpp on the same GGUF.
+    Decode(decode_bench::DecodeBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -240,12 +254,19 @@ fn main() -> Result<()> {
                 }
             }
         },
-        Command::Bench { config, json } => {
+        Command::Bench {
+            command: BenchCommand::Train { config, json },
+        } => {
             let report = bench::run(&config, &ALLOCATOR, &select(true))?;
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
             }
             println!("{}", report.markdown());
+        }
+        Command::Bench {
+            command: BenchCommand::Decode(args),
+        } => {
+            decode_bench::run(&args)?;
         }
     }
     Ok(())

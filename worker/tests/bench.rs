@@ -1,5 +1,5 @@
 //! The benchmark harness runs every method end to end (timings are not asserted: they belong
-//! to `attribution-worker bench` in release mode).
+//! to `attribution-worker bench train` in release mode).
 
 use attribution_worker::bench::{run, BenchConfig};
 use attribution_worker::memory::PeakAllocator;

@@ -4,6 +4,10 @@
 //! [`PaidGate`] and settled by the batcher.
 
 use super::check_hash;
+use super::dataset::fetch_version;
+use crate::rag::attribution::ContextCiteConfig;
+use crate::rag::index::{Blob, RowIndex};
+use crate::serve::api::grounding::Grounding;
 use super::hyperparameters::Hyperparameters;
 use super::model_cache::ModelCache;
 use super::paid::{run_batcher, BatchPolicy, Journal, PaidGate};
@@ -73,6 +77,7 @@ pub async fn start(
         chain_model: Some(config.model),
         created: 0,
         owned_by: owner.clone(),
+        grounding: None,
     };
     let state = Arc::new(state);
     tracing::info!(model = config.model, path = %path.display(), price = %price, "serving the base model, paid");
@@ -175,6 +180,7 @@ impl Adapters {
         // Parsed once now, so a file the runtime cannot read is refused before it is listed.
         let bytes = std::fs::read(&path)?;
         LoraWeights::from_peft(&bytes, &lora)?;
+        let grounding = self.grounding(id, lineage).await?;
         let adapter = u64::from(id);
         let source_path = path.clone();
         self.state.engine.add_adapter(
@@ -187,8 +193,54 @@ impl Adapters {
             chain_model: Some(id),
             created: 0,
             owned_by: self.owner.clone(),
+            grounding: Some(Arc::new(grounding)),
         });
         tracing::info!(adapter = id, "serving an adapter");
         Ok(())
+    }
+
+    /// The retrieval index over the rows of the version the adapter was trained on, built from
+    /// blobs checked against the version's root (kept on disk, rebuilt if unreadable).
+    async fn grounding(
+        &self,
+        id: ModelId,
+        lineage: &attribution_primitives::models::Lineage<AccountId>,
+    ) -> Result<Grounding> {
+        let pool = lineage.spec.pool;
+        let dir = self
+            .dir
+            .join("indexes")
+            .join(format!("{}-{}", pool.datanet, pool.version));
+        let index = match RowIndex::open(&dir) {
+            Ok(index) => index,
+            Err(_) => {
+                let blobs = fetch_version(
+                    &self.chain,
+                    pool.datanet,
+                    pool.version,
+                    lineage.spec.dataset_root,
+                    &self.dir.join("blobs"),
+                )
+                .await?;
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir)?;
+                let blobs: Vec<Blob<'_>> = blobs
+                    .iter()
+                    .map(|b| Blob {
+                        contribution: b.contribution,
+                        jsonl: &b.bytes,
+                    })
+                    .collect();
+                RowIndex::create_in_dir(&dir, &blobs)?
+            }
+        };
+        tracing::info!(adapter = id, rows = index.rows(), datanet = pool.datanet, version = pool.version, "retrieval index ready");
+        Ok(Grounding {
+            index,
+            pool,
+            chain_model: id,
+            top_k: 4,
+            config: ContextCiteConfig::default(),
+        })
     }
 }

@@ -136,6 +136,7 @@ pub fn api_state(engine: Engine, model: &ModelDir, name: &str, args: &EngineArgs
     ApiState {
         engine,
         chat_template: model.chat_template.clone(),
+        special: model.special,
         base: name.to_string(),
         models: RwLock::new(vec![ServedModel {
             id: name.to_string(),
@@ -143,6 +144,7 @@ pub fn api_state(engine: Engine, model: &ModelDir, name: &str, args: &EngineArgs
             chain_model: None,
             created: 0,
             owned_by: "attribution-worker".into(),
+            grounding: None,
         }]),
         max_tokens_limit: args.max_tokens,
         metrics: Metrics::default(),
@@ -192,6 +194,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             chain_model: None,
             created: 0,
             owned_by: "attribution-worker".into(),
+            grounding: None,
         });
     }
     let app = api::router(Arc::new(state))

@@ -2,10 +2,13 @@
 //! answer at once or stream Server-Sent Events.
 
 use super::gate::{Admission, Outcome, Ticket};
+use super::grounding::Grounded;
 use super::wire::*;
 use super::{ApiError, ApiState, ServedModel};
 use crate::chat_template::ChatMessage;
-use crate::serve::engine::{Event as EngineEvent, FinishReason, Finished, GenerateRequest};
+use crate::serve::engine::{
+    AdapterId, Event as EngineEvent, FinishReason, Finished, GenerateRequest,
+};
 use crate::serve::sampling::{Sampling, TokenLogprob as EngineLogprob};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -27,6 +30,8 @@ const MAX_TOP_LOGPROBS: i64 = 20;
 /// A validated request, ready for the engine.
 struct Prepared {
     model: ServedModel,
+    /// The retrieved sources, when the model is grounded: the answer is attributed to them.
+    grounded: Option<Grounded>,
     request: GenerateRequest,
     stream: bool,
     include_usage: bool,
@@ -49,6 +54,9 @@ pub async fn chat(
         if request.messages.is_empty() {
             return Err(ApiError::invalid("messages", "messages must not be empty"));
         }
+        let model = state
+            .model(&request.common.model)
+            .ok_or_else(|| ApiError::unknown_model(&request.common.model))?;
         let mut messages = Vec::with_capacity(request.messages.len());
         for message in &request.messages {
             if !["system", "user", "assistant", "developer"].contains(&message.role.as_str()) {
@@ -64,10 +72,26 @@ pub async fn chat(
             };
             messages.push(ChatMessage::new(role, &text_of(&message.content)?));
         }
-        let text = template
-            .render(&messages, true)
-            .map_err(|e| ApiError::invalid("messages", format!("chat template: {e:#}")))?;
-        let prompt = tokenize(&state, &text, false)?;
+        // A grounded model answers the last user message from retrieved sources.
+        let question = messages.iter().rev().find(|m| m.role == "user").map(|m| m.content.clone());
+        let (prompt, grounded) = match (&model.grounding, question) {
+            (Some(grounding), Some(question)) => {
+                let grounded = Grounded::build(
+                    grounding.clone(),
+                    state.engine.tokenizer(),
+                    Some(template),
+                    state.special,
+                    &question,
+                )?;
+                (grounded.layout.full(), Some(grounded))
+            }
+            _ => {
+                let text = template
+                    .render(&messages, true)
+                    .map_err(|e| ApiError::invalid("messages", format!("chat template: {e:#}")))?;
+                (tokenize(&state, &text, false)?, None)
+            }
+        };
         let top = match (request.logprobs, request.top_logprobs) {
             (false, Some(_)) => {
                 return Err(ApiError::invalid(
@@ -83,7 +107,8 @@ pub async fn chat(
                 MAX_TOP_LOGPROBS,
             )?),
         };
-        let prepared = prepare(&state, request.common, prompt, top)?;
+        let mut prepared = prepare(&state, request.common, prompt, top)?;
+        prepared.grounded = grounded;
         let ticket = admit(&state, &headers, &body, &prepared).await?;
         Ok(respond(state.clone(), prepared, ticket, Kind::Chat).await)
     }
@@ -158,25 +183,39 @@ async fn admit(
 }
 
 /// Records what was served for `ticket` (a free deployment has no ticket and no receipt).
+/// Attributes the answer (grounded models) and records what was served for `ticket` (a free
+/// deployment has no ticket and no receipt): `(attribution, receipt)`.
 async fn record(
     state: &ApiState,
+    adapter: Option<AdapterId>,
+    grounded: Option<Grounded>,
     ticket: Option<Ticket>,
     finished: &Finished,
-) -> Result<Option<serde_json::Value>, ApiError> {
-    let (Some(gate), Some(ticket)) = (&state.gate, ticket) else {
-        return Ok(None);
+) -> Result<(Option<serde_json::Value>, Option<serde_json::Value>), ApiError> {
+    let (entries, attribution) = match grounded {
+        Some(grounded) => {
+            let (entries, described) = grounded
+                .attribute(&state.engine, adapter, finished.tokens.clone())
+                .await?;
+            (entries, Some(described))
+        }
+        None => (Default::default(), None),
     };
-    gate.record(
-        ticket,
-        Outcome {
-            answer: &finished.text,
-            prompt_tokens: finished.prompt_tokens,
-            completion_tokens: finished.tokens.len(),
-            attribution: Default::default(),
-        },
-    )
-    .await
-    .map(Some)
+    let (Some(gate), Some(ticket)) = (&state.gate, ticket) else {
+        return Ok((attribution, None));
+    };
+    let receipt = gate
+        .record(
+            ticket,
+            Outcome {
+                answer: &finished.text,
+                prompt_tokens: finished.prompt_tokens,
+                completion_tokens: finished.tokens.len(),
+                attribution: entries,
+            },
+        )
+        .await?;
+    Ok((attribution, Some(receipt)))
 }
 
 /// Frees `ticket` when its request ends without an answer to charge.
@@ -272,6 +311,7 @@ fn prepare(
     }
     let seed = common.seed.map(|s| s as u64);
     Ok(Prepared {
+        grounded: None,
         request: GenerateRequest {
             adapter: model.adapter,
             prompt,
@@ -309,6 +349,8 @@ async fn respond(
     if let Some(ticket) = &ticket {
         prepared.request.max_tokens = ticket.max_tokens;
     }
+    let adapter = prepared.request.adapter;
+    let mut grounded = prepared.grounded.take();
     let mut events = match state.engine.generate(prepared.request) {
         Ok(events) => events,
         Err(refused) => {
@@ -347,10 +389,11 @@ async fn respond(
             }
         };
         record_usage(&state, &finished);
-        let receipt = match record(&state, guard.ticket.take(), &finished).await {
-            Ok(receipt) => receipt,
-            Err(error) => return error.into_response(),
-        };
+        let (attribution, receipt) =
+            match record(&state, adapter, grounded, guard.ticket.take(), &finished).await {
+                Ok(recorded) => recorded,
+                Err(error) => return error.into_response(),
+            };
         let usage = usage(&finished);
         return match kind {
             Kind::Chat => Json(ChatResponse {
@@ -368,7 +411,7 @@ async fn respond(
                     finish_reason: reason(finished.reason),
                 }],
                 usage,
-                attribution: None,
+                attribution,
                 receipt,
             })
             .into_response(),
@@ -457,9 +500,15 @@ async fn respond(
                     record_usage(&state, &finished);
                     let mut last =
                         chunk_value(delta(None, None, Some(reason(finished.reason))), None);
-                    match record(&state, guard.ticket.take(), &finished).await {
-                        Ok(Some(receipt)) => last["receipt"] = receipt,
-                        Ok(None) => {}
+                    match record(&state, adapter, grounded.take(), guard.ticket.take(), &finished).await {
+                        Ok((attribution, receipt)) => {
+                            if let Some(attribution) = attribution {
+                                last["attribution"] = attribution;
+                            }
+                            if let Some(receipt) = receipt {
+                                last["receipt"] = receipt;
+                            }
+                        }
                         Err(error) => {
                             let error = serde_json::json!({"error": {"message": error.message, "type": error.kind, "param": null, "code": error.code}});
                             let _ = tx.send(Ok(Event::default().data(error.to_string()))).await;

@@ -5,6 +5,7 @@
 mod error;
 pub mod gate;
 mod generate;
+pub mod grounding;
 mod metrics;
 pub mod wire;
 
@@ -20,7 +21,7 @@ use std::sync::{Arc, RwLock};
 use wire::{ModelCard, ModelList};
 
 /// One model id clients may ask for: the base, or one adapter on it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServedModel {
     /// What clients put in `model`.
     pub id: String,
@@ -30,12 +31,15 @@ pub struct ServedModel {
     pub chain_model: Option<attribution_primitives::ModelId>,
     pub created: u64,
     pub owned_by: String,
+    /// Answers from the rows of the version the model was trained on, attributed.
+    pub grounding: Option<Arc<grounding::Grounding>>,
 }
 
 /// What the handlers share.
 pub struct ApiState {
     pub engine: Engine,
     pub chat_template: Option<ChatTemplate>,
+    pub special: crate::data::SpecialTokens,
     /// The base model's id; adapters list it as their `parent`.
     pub base: String,
     pub models: RwLock<Vec<ServedModel>>,
