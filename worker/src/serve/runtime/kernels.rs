@@ -10,8 +10,8 @@
 //! Q4_1 · Q8   Σ_blocks  d_w·d_x · Σ q_w·q_x  +  m_w · (d_x·Σ q_x)
 //! ```
 //!
-//! The AVX2 path decodes a weight block once and uses it for a tile of up to 8 tokens, so a
-//! batch of sequences costs little more weight decoding than one.
+//! For several tokens the AVX2 path decodes a segment of a weight row once into L1 and runs
+//! every token over it, so a batch of sequences costs little more weight decoding than one.
 
 use super::quant::{quantize_activations, QMatrix, WeightFormat};
 use super::quant::{scale_q8_0, scales_q4_1, BlockQ4_1, BlockQ8, BlockQ8_0, Storage, BLOCK};
@@ -168,6 +168,9 @@ mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
 
+    /// Weight blocks decoded at a time when several tokens share them (2 KiB of codes, in L1).
+    const SEGMENT: usize = 64;
+
     /// Calls `$kernel::<N>` on tiles of 8, then 4, then 1 tokens.
     macro_rules! tiles {
         ($tokens:expr, |$t:ident, $n:ident| $body:expr) => {{
@@ -238,82 +241,141 @@ mod avx2 {
         }
     }
 
-    /// `x: [tokens, nb]` blocks.
+    /// `x: [tokens, nb]` blocks. One token reads each weight block straight from memory; several
+    /// share each segment of decoded blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn q8_0_row(w: &[BlockQ8_0], x: &[BlockQ8], nb: usize, out: &mut [f32]) {
-        tiles!(out.len(), |t, N| q8_0_tile::<N>(
-            w,
-            &x[t * nb..(t + N) * nb],
-            nb,
-            &mut out[t..t + N]
-        ));
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q8_0_tile<const N: usize>(
-        w: &[BlockQ8_0],
-        x: &[BlockQ8],
-        nb: usize,
-        out: &mut [f32],
-    ) {
-        let mut acc = [_mm256_setzero_ps(); N];
-        let ones = _mm256_set1_epi16(1);
-        for (b, block) in w.iter().enumerate() {
-            let (d, _) = halves(block.d, 0);
-            let wq = _mm256_loadu_si256(block.qs.as_ptr().cast());
-            // maddubs multiplies unsigned by signed bytes: move w's sign onto x.
-            let w_abs = _mm256_sign_epi8(wq, wq);
-            for (t, acc) in acc.iter_mut().enumerate() {
-                let xb = &x[t * nb + b];
-                let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-                let products = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(xq, wq));
-                let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones));
-                *acc = _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, *acc);
+        let mut abs = [_mm256_setzero_si256(); SEGMENT];
+        let mut signs = [_mm256_setzero_si256(); SEGMENT];
+        let mut scales = [0.0f32; SEGMENT];
+        out.fill(0.0);
+        for start in (0..nb).step_by(SEGMENT) {
+            let segment = &w[start..(start + SEGMENT).min(nb)];
+            for (i, block) in segment.iter().enumerate() {
+                let wq = _mm256_loadu_si256(block.qs.as_ptr().cast());
+                // maddubs multiplies unsigned by signed bytes: w's sign moves onto x.
+                (abs[i], signs[i]) = (_mm256_sign_epi8(wq, wq), wq);
+                scales[i] = halves(block.d, 0).0;
+            }
+            let n = segment.len();
+            for (t, o) in out.iter_mut().enumerate() {
+                let x = &x[t * nb + start..t * nb + start + n];
+                // Two accumulators (even and odd blocks) keep two FMA chains in flight.
+                let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                let pairs = n / 2 * 2;
+                for i in (0..pairs).step_by(2) {
+                    acc.0 = q8_0_block(abs[i], signs[i], scales[i], &x[i], acc.0);
+                    acc.1 = q8_0_block(abs[i + 1], signs[i + 1], scales[i + 1], &x[i + 1], acc.1);
+                }
+                if pairs < n {
+                    acc.0 = q8_0_block(abs[pairs], signs[pairs], scales[pairs], &x[pairs], acc.0);
+                }
+                *o += hsum(_mm256_add_ps(acc.0, acc.1));
             }
         }
-        for (o, acc) in out.iter_mut().zip(&acc) {
-            *o = hsum(*acc);
-        }
     }
 
-    /// `x: [tokens, nb]` blocks.
+    /// `x: [tokens, nb]` blocks; as [`q8_0_row`].
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn q4_1_row(w: &[BlockQ4_1], x: &[BlockQ8], nb: usize, out: &mut [f32]) {
-        tiles!(out.len(), |t, N| q4_1_tile::<N>(
-            w,
-            &x[t * nb..(t + N) * nb],
-            nb,
-            &mut out[t..t + N]
-        ));
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q4_1_tile<const N: usize>(
-        w: &[BlockQ4_1],
-        x: &[BlockQ8],
-        nb: usize,
-        out: &mut [f32],
-    ) {
-        let mut acc = [_mm256_setzero_ps(); N];
-        let mut minimum = [0.0f32; N];
-        let ones = _mm256_set1_epi16(1);
-        let nibble = _mm256_set1_epi8(0x0f);
-        for (b, block) in w.iter().enumerate() {
-            let (d, m) = halves(block.d, block.m);
-            let packed = _mm_loadu_si128(block.qs.as_ptr().cast());
-            // Values 0..16 from the low nibbles, 16..32 from the high ones.
-            let wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), nibble);
-            for t in 0..N {
-                let xb = &x[t * nb + b];
-                let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-                let products = _mm256_maddubs_epi16(wq, xq);
-                let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones));
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, acc[t]);
-                minimum[t] += m * xb.s;
+        if let [out] = out {
+            *out = q4_1_one(w, x);
+            return;
+        }
+        let mut codes = [_mm256_setzero_si256(); SEGMENT];
+        let mut scales = [(0.0f32, 0.0f32); SEGMENT];
+        out.fill(0.0);
+        for start in (0..nb).step_by(SEGMENT) {
+            let segment = &w[start..(start + SEGMENT).min(nb)];
+            for (i, block) in segment.iter().enumerate() {
+                codes[i] = nibbles(block);
+                scales[i] = halves(block.d, block.m);
+            }
+            let n = segment.len();
+            for (t, o) in out.iter_mut().enumerate() {
+                let x = &x[t * nb + start..t * nb + start + n];
+                let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                let mut minimum = (0.0, 0.0);
+                let pairs = n / 2 * 2;
+                for i in (0..pairs).step_by(2) {
+                    acc.0 = q4_1_block(codes[i], scales[i].0, &x[i], acc.0);
+                    acc.1 = q4_1_block(codes[i + 1], scales[i + 1].0, &x[i + 1], acc.1);
+                    minimum.0 += scales[i].1 * x[i].s;
+                    minimum.1 += scales[i + 1].1 * x[i + 1].s;
+                }
+                if pairs < n {
+                    acc.0 = q4_1_block(codes[pairs], scales[pairs].0, &x[pairs], acc.0);
+                    minimum.0 += scales[pairs].1 * x[pairs].s;
+                }
+                *o += hsum(_mm256_add_ps(acc.0, acc.1)) + minimum.0 + minimum.1;
             }
         }
-        for t in 0..N {
-            out[t] = hsum(acc[t]) + minimum[t];
+    }
+
+    /// One token: each block decoded and used at once.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q4_1_one(w: &[BlockQ4_1], x: &[BlockQ8]) -> f32 {
+        let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut minimum = (0.0, 0.0);
+        let pairs = w.len() / 2 * 2;
+        for i in (0..pairs).step_by(2) {
+            let (d0, m0) = halves(w[i].d, w[i].m);
+            let (d1, m1) = halves(w[i + 1].d, w[i + 1].m);
+            acc.0 = q4_1_block(nibbles(&w[i]), d0, &x[i], acc.0);
+            acc.1 = q4_1_block(nibbles(&w[i + 1]), d1, &x[i + 1], acc.1);
+            minimum.0 += m0 * x[i].s;
+            minimum.1 += m1 * x[i + 1].s;
         }
+        if pairs < w.len() {
+            let (d, m) = halves(w[pairs].d, w[pairs].m);
+            acc.0 = q4_1_block(nibbles(&w[pairs]), d, &x[pairs], acc.0);
+            minimum.0 += m * x[pairs].s;
+        }
+        hsum(_mm256_add_ps(acc.0, acc.1)) + minimum.0 + minimum.1
+    }
+
+    /// `acc + d·d_x · Σ q·q_x` over one block (lanes hold partial sums), without the minimum.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q4_1_block(codes: __m256i, d: f32, xb: &BlockQ8, acc: __m256) -> __m256 {
+        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
+        let products = _mm256_maddubs_epi16(codes, xq);
+        let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones()));
+        _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, acc)
+    }
+
+    /// `acc + d·d_x · Σ q·q_x` over one Q8_0 block given as `|q|` and `q` (for its signs).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q8_0_block(
+        abs: __m256i,
+        signs: __m256i,
+        d: f32,
+        xb: &BlockQ8,
+        acc: __m256,
+    ) -> __m256 {
+        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
+        let products = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(xq, signs));
+        let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones()));
+        _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, acc)
+    }
+
+    /// A Q4_1 block's 32 codes as bytes, in value order: values 0..16 from the low nibbles,
+    /// 16..32 from the high ones.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn nibbles(block: &BlockQ4_1) -> __m256i {
+        let packed = _mm_loadu_si128(block.qs.as_ptr().cast());
+        _mm256_and_si256(
+            _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
+            _mm256_set1_epi8(0x0f),
+        )
+    }
+
+    /// Sixteen `1_i16`, to sum pairs of `i16` into `i32`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn ones() -> __m256i {
+        _mm256_set1_epi16(1)
     }
 }
