@@ -6,7 +6,10 @@ PROFILE=${PROFILE:-debug}
 NODE="$CARGO_TARGET_DIR/$PROFILE/attribution-node"
 DEMO_BIN="$CARGO_TARGET_DIR/$PROFILE/attribution-demo"
 export WORKER_TARGET_DIR=${WORKER_TARGET_DIR:-$HOME/.cache/attribution-chain/target-worker}
-WORKER="$WORKER_TARGET_DIR/$PROFILE/attribution-worker"
+# The worker serves and trains real models: scripts/devnet builds it optimized (WORKER_PROFILE);
+# the tests use the debug build.
+WORKER_PROFILE=${WORKER_PROFILE:-$PROFILE}
+WORKER="$WORKER_TARGET_DIR/$WORKER_PROFILE/attribution-worker"
 
 build_node() {
   bash "$ROOT/scripts/setup"
@@ -20,8 +23,8 @@ build_node() {
 
 build_worker() {
   local flags=()
-  [ "$PROFILE" = release ] && flags+=(--release)
-  echo "building attribution-worker ($PROFILE) into $WORKER_TARGET_DIR ..."
+  [ "$WORKER_PROFILE" = release ] && flags+=(--release)
+  echo "building attribution-worker ($WORKER_PROFILE) into $WORKER_TARGET_DIR ..."
   (cd "$ROOT" && CARGO_TARGET_DIR=$WORKER_TARGET_DIR cargo build --manifest-path worker/Cargo.toml "${flags[@]}")
 }
 
