@@ -19,9 +19,10 @@ use sp_core::Pair as _;
 use std::time::Duration;
 use subxt_signer::sr25519::dev;
 
-/// OPEN's smallest unit per token, as Eve advertises it (`--price-per-token 0.000001`).
-const PRICE: Balance = 1_000_000;
-const ALLOWANCE: Balance = 1_000_000_000_000;
+/// Plancks per token, as Eve advertises it (`--price-per-token 0.000001` OPEN, 18 decimals).
+const PRICE: Balance = 1_000_000_000_000;
+/// 10 OPEN.
+const ALLOWANCE: Balance = 10_000_000_000_000_000_000;
 
 struct Setup {
     chain: Chain,
@@ -66,12 +67,6 @@ impl Setup {
             ],
         )?;
         let operator = account(&dev::eve());
-        chain
-            .execute(
-                &dev::charlie(),
-                calls::grant_allowance(&operator, ALLOWANCE),
-            )
-            .await?;
         let setup = Self {
             chain,
             _models: models,
@@ -89,6 +84,11 @@ impl Setup {
         )
         .await
         .with_context(|| setup.worker.log_tail())?;
+        // Eve is registered once she serves: Charlie's credit becomes her allowance.
+        setup
+            .chain
+            .execute(&charlie, calls::grant_allowance(&setup.operator, ALLOWANCE))
+            .await?;
         Ok(setup)
     }
 

@@ -112,7 +112,10 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
             }
         }
         for (_, mut runs) in samples {
-            runs.sort_by(|a, b| a.decode_tokens_per_second.total_cmp(&b.decode_tokens_per_second));
+            runs.sort_by(|a, b| {
+                a.decode_tokens_per_second
+                    .total_cmp(&b.decode_tokens_per_second)
+            });
             rows.push(runs[runs.len() / 2].clone());
         }
     }
@@ -129,7 +132,11 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
     };
     for (_, ours) in FORMATS {
         for peer in ["llama.cpp", "transformers"] {
-            ratio(format!("{ours} / {peer}, 1 stream"), rate(ours, 1), rate(peer, 1));
+            ratio(
+                format!("{ours} / {peer}, 1 stream"),
+                rate(ours, 1),
+                rate(peer, 1),
+            );
             ratio(
                 format!("{ours} / {peer}, {} streams", args.streams),
                 rate(ours, args.streams),
@@ -201,7 +208,11 @@ fn peer_run(python: &PathBuf, peer: &str, args: &DecodeBenchArgs, streams: usize
     let line = String::from_utf8_lossy(&output.stdout);
     let value: Value = serde_json::from_str(line.trim())
         .with_context(|| format!("the {peer} peer printed {line}"))?;
-    let number = |field: &str| value[field].as_f64().with_context(|| format!("{peer}: no {field}"));
+    let number = |field: &str| {
+        value[field]
+            .as_f64()
+            .with_context(|| format!("{peer}: no {field}"))
+    };
     Ok(Row {
         engine: peer.to_string(),
         streams,
@@ -223,7 +234,11 @@ fn print(report: &DecodeReport) {
     for row in &report.rows {
         println!(
             "{:<14} {:>7} {:>14} {:>12.1} {:>16.1}",
-            row.engine, row.streams, row.prompt_tokens, row.time_to_first_token_ms, row.decode_tokens_per_second
+            row.engine,
+            row.streams,
+            row.prompt_tokens,
+            row.time_to_first_token_ms,
+            row.decode_tokens_per_second
         );
     }
     for (name, ratio) in &report.ratios {

@@ -2,10 +2,10 @@
 
 use anyhow::{anyhow, Result};
 use attribution_worker::bench::{self, BenchConfig};
-use attribution_worker::decode_bench;
 use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::daemon::cli;
 use attribution_worker::data::read_jsonl;
+use attribution_worker::decode_bench;
 use attribution_worker::device;
 use attribution_worker::eval::{evaluate, held_out_loss, Generation};
 use attribution_worker::job::{Job, ModelDir};

@@ -117,36 +117,6 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
     });
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("creating {}", config.state_dir.display()))?;
-    let mut api = None;
-    if let Some(serve) = &config.serve {
-        // Serving needs the chain first: the model, the operator's price, the adapters.
-        let chain = Chain::connect_with_retry(&config.node, Duration::from_secs(120)).await?;
-        let state = serving::start(
-            &chain,
-            serve,
-            &ModelCache::new(&config.models),
-            &config.state_dir,
-            account.clone(),
-            me.clone(),
-            worker.clone(),
-        )
-        .await?;
-        api = Some(state);
-    }
-    let api = match api {
-        Some(state) => status::router(shared.clone(), Some(state.engine.clone()))
-            .merge(crate::serve::api::router(state)),
-        None => status::router(shared.clone(), None),
-    };
-    let listener = tokio::net::TcpListener::bind(config.http)
-        .await
-        .with_context(|| format!("binding the HTTP API to {}", config.http))?;
-    tracing::info!(address = %config.http, "serving GET /health and GET /status");
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, api).await {
-            tracing::error!("the HTTP API stopped: {error}");
-        }
-    });
     let mut daemon = Daemon {
         models: ModelCache::new(&config.models),
         config,
@@ -157,6 +127,41 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
         device,
         chain: None,
     };
+    let mut serving = None;
+    if let Some(serve) = daemon.config.serve.clone() {
+        // Serving needs the chain first: the model, the operator (registered now if asked) and
+        // its price, the adapters.
+        let chain =
+            Chain::connect_with_retry(&daemon.config.node, Duration::from_secs(120)).await?;
+        if chain.operator(&daemon.me).await?.is_none() {
+            daemon.register(&chain).await?;
+        }
+        let state = serving::start(
+            &chain,
+            &serve,
+            &daemon.models,
+            &daemon.config.state_dir,
+            daemon.account.clone(),
+            daemon.me.clone(),
+            daemon.worker.clone(),
+        )
+        .await?;
+        serving = Some(state);
+    }
+    let api = match serving {
+        Some(state) => status::router(daemon.shared.clone(), Some(state.engine.clone()))
+            .merge(crate::serve::api::router(state)),
+        None => status::router(daemon.shared.clone(), None),
+    };
+    let listener = tokio::net::TcpListener::bind(daemon.config.http)
+        .await
+        .with_context(|| format!("binding the HTTP API to {}", daemon.config.http))?;
+    tracing::info!(address = %daemon.config.http, "serving GET /health and GET /status");
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, api).await {
+            tracing::error!("the HTTP API stopped: {error}");
+        }
+    });
     let mut backoff = Duration::from_secs(1);
     loop {
         match daemon.tick().await {

@@ -5,13 +5,13 @@
 
 use super::check_hash;
 use super::dataset::fetch_version;
-use crate::rag::attribution::ContextCiteConfig;
-use crate::rag::index::{Blob, RowIndex};
-use crate::serve::api::grounding::Grounding;
 use super::hyperparameters::Hyperparameters;
 use super::model_cache::ModelCache;
 use super::paid::{run_batcher, BatchPolicy, Journal, PaidGate};
 use crate::job::ModelDir;
+use crate::rag::attribution::ContextCiteConfig;
+use crate::rag::index::{Blob, RowIndex};
+use crate::serve::api::grounding::Grounding;
 use crate::serve::api::{ApiState, ServedModel};
 use crate::serve::cli::start_engine;
 use crate::serve::cli::{api_state, EngineArgs};
@@ -234,7 +234,13 @@ impl Adapters {
                 RowIndex::create_in_dir(&dir, &blobs)?
             }
         };
-        tracing::info!(adapter = id, rows = index.rows(), datanet = pool.datanet, version = pool.version, "retrieval index ready");
+        tracing::info!(
+            adapter = id,
+            rows = index.rows(),
+            datanet = pool.datanet,
+            version = pool.version,
+            "retrieval index ready"
+        );
         Ok(Grounding {
             index,
             pool,

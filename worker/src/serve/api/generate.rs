@@ -73,7 +73,11 @@ pub async fn chat(
             messages.push(ChatMessage::new(role, &text_of(&message.content)?));
         }
         // A grounded model answers the last user message from retrieved sources.
-        let question = messages.iter().rev().find(|m| m.role == "user").map(|m| m.content.clone());
+        let question = messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| m.content.clone());
         let (prompt, grounded) = match (&model.grounding, question) {
             (Some(grounding), Some(question)) => {
                 let grounded = Grounded::build(
@@ -500,7 +504,15 @@ async fn respond(
                     record_usage(&state, &finished);
                     let mut last =
                         chunk_value(delta(None, None, Some(reason(finished.reason))), None);
-                    match record(&state, adapter, grounded.take(), guard.ticket.take(), &finished).await {
+                    match record(
+                        &state,
+                        adapter,
+                        grounded.take(),
+                        guard.ticket.take(),
+                        &finished,
+                    )
+                    .await
+                    {
                         Ok((attribution, receipt)) => {
                             if let Some(attribution) = attribution {
                                 last["attribution"] = attribution;

@@ -7,7 +7,9 @@
 use super::ApiError;
 use crate::chat_template::ChatTemplate;
 use crate::data::SpecialTokens;
-use crate::rag::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
+use crate::rag::attribution::{
+    attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig,
+};
 use crate::rag::index::RowIndex;
 use crate::rag::prompt::{group_hits, PromptLayout};
 use crate::serve::engine::{AdapterId, Engine};
