@@ -207,7 +207,7 @@ fn chat_completions_follow_the_openai_wire_format_and_stream_the_same_answer() {
     // "w3 w7 w11 =" is four tokens.
     assert_eq!(usage["prompt_tokens"], 4);
     let completion = usage["completion_tokens"].as_u64().unwrap();
-    assert!(completion >= 1 && completion <= 12, "{usage}");
+    assert!((1..=12).contains(&completion), "{usage}");
     assert_eq!(usage["total_tokens"].as_u64().unwrap(), 4 + completion);
     let reason = choice["finish_reason"].as_str().unwrap();
     assert!(

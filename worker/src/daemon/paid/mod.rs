@@ -142,13 +142,14 @@ impl PaidGate {
             .await
             .map_err(unavailable)?;
         let fresh_on_chain = window.is_none_or(|mut w| w.use_nonce(a.nonce).is_ok());
-        let max_tokens = if self.price_per_token == 0 {
-            admission.max_tokens
-        } else {
-            let affordable = (a.max_fee / self.price_per_token) as usize;
-            let allowed = affordable.saturating_sub(admission.prompt_tokens);
-            if allowed == 0 {
-                return Err(refuse(
+        // A free operator (price 0) lets the request ask for what it wants.
+        let max_tokens = match a.max_fee.checked_div(self.price_per_token) {
+            None => admission.max_tokens,
+            Some(affordable) => {
+                let affordable = usize::try_from(affordable).unwrap_or(usize::MAX);
+                let allowed = affordable.saturating_sub(admission.prompt_tokens);
+                if allowed == 0 {
+                    return Err(refuse(
                     StatusCode::PAYMENT_REQUIRED,
                     "max_fee_too_low",
                     format!(
@@ -156,8 +157,9 @@ impl PaidGate {
                         a.max_fee, admission.prompt_tokens, self.price_per_token
                     ),
                 ));
+                }
+                admission.max_tokens.min(allowed)
             }
-            admission.max_tokens.min(allowed)
         };
         let allowance = self
             .chain
