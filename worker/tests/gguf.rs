@@ -238,24 +238,6 @@ fn unsupported_tensor_types_are_named() {
 
 // ---- a model written as GGUF the way llama.cpp's converter writes it
 
-/// llama.cpp's `permute` (`convert_hf_to_gguf.py`): `w.reshape(heads, 2, head_dim/2, cols)
-/// .swapaxes(1, 2)`, written out index by index.
-fn llama_cpp_permute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
-    let rows = w.len() / cols;
-    let half = rows / heads / 2;
-    let mut out = Vec::with_capacity(w.len());
-    // Output order is (head, i, j, col); the input element is at (head, j, i, col).
-    for head in 0..heads {
-        for i in 0..half {
-            for j in 0..2 {
-                let row = (head * 2 + j) * half + i;
-                out.extend_from_slice(&w[row * cols..(row + 1) * cols]);
-            }
-        }
-    }
-    out
-}
-
 /// A small byte-level BPE vocabulary in the layout SmolLM2 has: control tokens first, then
 /// the 256 byte symbols, then merged tokens. Returns the tokens and the merges.
 fn vocabulary() -> (Vec<String>, Vec<String>) {
@@ -362,7 +344,7 @@ fn write_gguf(checkpoint: &Checkpoint, ggml_type: GgmlType, path: &Path) {
             None
         };
         let values = match heads {
-            Some(heads) => llama_cpp_permute(&tensor.values, heads, tensor.shape[1]),
+            Some(heads) => common::llama_cpp_permute(&tensor.values, heads, tensor.shape[1]),
             None => tensor.values.clone(),
         };
         if tensor.shape.len() == 1 || ggml_type == GgmlType::F32 {

@@ -3,6 +3,8 @@
 //! adapters batched together against each adapter merged, PEFT files, the errors a server
 //! relies on, and the scalar kernels against the SIMD ones.
 
+mod common;
+
 use attribution_worker::checkpoint::{Checkpoint, HostTensor, ModelWeights, StoredDtype};
 use attribution_worker::gguf::{GgufWriter, Value};
 use attribution_worker::lora::{LoraConfig, TargetModule};
@@ -159,21 +161,6 @@ fn f32_logits_match_burn_and_chunks_then_decode_match_one_pass() {
     }
 }
 
-/// llama.cpp's row order for q/k (`convert_hf_to_gguf.py`'s `permute`).
-fn llama_cpp_permute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
-    let half = w.len() / cols / heads / 2;
-    let mut out = Vec::with_capacity(w.len());
-    for head in 0..heads {
-        for i in 0..half {
-            for j in 0..2 {
-                let row = (head * 2 + j) * half + i;
-                out.extend_from_slice(&w[row * cols..(row + 1) * cols]);
-            }
-        }
-    }
-    out
-}
-
 /// `checkpoint` as a Llama GGUF whose matrices are stored as `format`'s blocks (norms `f32`),
 /// q/k rows in llama.cpp's order.
 fn write_gguf(checkpoint: &Checkpoint, format: WeightFormat, path: &Path) {
@@ -202,9 +189,9 @@ fn write_gguf(checkpoint: &Checkpoint, format: WeightFormat, path: &Path) {
             continue;
         }
         let values = if name.ends_with("q_proj.weight") {
-            llama_cpp_permute(&tensor.values, c.num_attention_heads, tensor.shape[1])
+            common::llama_cpp_permute(&tensor.values, c.num_attention_heads, tensor.shape[1])
         } else if name.ends_with("k_proj.weight") {
-            llama_cpp_permute(&tensor.values, c.kv_heads(), tensor.shape[1])
+            common::llama_cpp_permute(&tensor.values, c.kv_heads(), tensor.shape[1])
         } else {
             tensor.values.clone()
         };

@@ -158,3 +158,21 @@ pub fn train_on_task(
     )
     .unwrap()
 }
+
+/// llama.cpp's `permute` (`convert_hf_to_gguf.py`): `w.reshape(heads, 2, head_dim/2, cols)
+/// .swapaxes(1, 2)`, written out index by index.
+pub fn llama_cpp_permute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+    let rows = w.len() / cols;
+    let half = rows / heads / 2;
+    let mut out = Vec::with_capacity(w.len());
+    // Output order is (head, i, j, col); the input element is at (head, j, i, col).
+    for head in 0..heads {
+        for i in 0..half {
+            for j in 0..2 {
+                let row = (head * 2 + j) * half + i;
+                out.extend_from_slice(&w[row * cols..(row + 1) * cols]);
+            }
+        }
+    }
+    out
+}
