@@ -1,7 +1,11 @@
 //! `attribution-worker serve`: the OpenAI-compatible API over a local model and adapters, without
 //! a chain (the operator daemon `run` serves the chain's models the same way, paid).
 
+use super::api::grounding::Grounding;
 use super::api::{self, ApiState, Metrics, ServedModel};
+use crate::rag::attribution::ContextCiteConfig;
+use crate::rag::index::{Blob, RowIndex};
+use attribution_primitives::traits::PoolId;
 use super::engine::{AdapterSource, Engine, EngineConfig};
 use super::runtime::native::{NativeRuntime, RuntimeOptions};
 use super::runtime::quant::WeightFormat;
@@ -73,11 +77,41 @@ pub struct ServeArgs {
     /// `adapter_config.json` and `adapter_model.safetensors`. Repeatable.
     #[arg(long = "adapter", value_parser = parse_adapter)]
     pub adapters: Vec<(String, PathBuf)>,
+    /// Ground the base model's chat answers in these JSONL rows (repeatable; the i-th file is
+    /// contribution i): retrieved rows join the prompt and the answer is attributed to them.
+    #[arg(long = "rows")]
+    pub rows: Vec<PathBuf>,
     /// Address of the HTTP API.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub http: SocketAddr,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// Retrieval over local JSONL files, for a model served without a chain.
+fn local_grounding(files: &[PathBuf]) -> Result<Grounding> {
+    let contents = files
+        .iter()
+        .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let blobs: Vec<Blob<'_>> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| Blob {
+            contribution: i as u64,
+            jsonl: bytes,
+        })
+        .collect();
+    Ok(Grounding {
+        index: RowIndex::create_in_ram(&blobs)?,
+        pool: PoolId {
+            datanet: 0,
+            version: 0,
+        },
+        chain_model: 0,
+        top_k: 4,
+        config: ContextCiteConfig::default(),
+    })
 }
 
 fn parse_adapter(value: &str) -> Result<(String, PathBuf), String> {
@@ -182,6 +216,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     };
     let engine = start_engine(&model, &args.engine)?;
     let state = api_state(engine.clone(), &model, &name, &args.engine);
+    if !args.rows.is_empty() {
+        let mut base = state.model(&name).context("the base model is served")?;
+        base.grounding = Some(Arc::new(local_grounding(&args.rows)?));
+        state.serve(base);
+    }
     for (index, (adapter, dir)) in args.adapters.iter().enumerate() {
         if adapter == &name || state.model(adapter).is_some() {
             bail!("the model id `{adapter}` is given twice");

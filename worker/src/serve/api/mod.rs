@@ -65,8 +65,10 @@ impl ApiState {
     /// Adds or replaces a model clients may ask for.
     pub fn serve(&self, model: ServedModel) {
         let mut models = self.models.write().unwrap();
-        models.retain(|m| m.id != model.id);
-        models.push(model);
+        match models.iter_mut().find(|m| m.id == model.id) {
+            Some(served) => *served = model,
+            None => models.push(model),
+        }
     }
 }
 
