@@ -3,16 +3,16 @@
 
 use super::api::grounding::Grounding;
 use super::api::{self, ApiState, Metrics, ServedModel};
-use crate::rag::attribution::ContextCiteConfig;
-use crate::rag::index::{Blob, RowIndex};
-use attribution_primitives::traits::PoolId;
 use super::engine::{AdapterSource, Engine, EngineConfig};
 use super::runtime::native::{NativeRuntime, RuntimeOptions};
 use super::runtime::quant::WeightFormat;
 use super::runtime::LoraWeights;
 use crate::job::ModelDir;
 use crate::peft::{self, PeftConfig};
+use crate::rag::attribution::ContextCiteConfig;
+use crate::rag::index::{Blob, RowIndex};
 use anyhow::{bail, Context, Result};
+use attribution_primitives::traits::PoolId;
 use clap::{Args, ValueEnum};
 use std::collections::HashSet;
 use std::net::SocketAddr;
