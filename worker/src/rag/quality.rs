@@ -22,6 +22,7 @@ use super::index::{Blob, RowIndex};
 use super::prompt::{group_hits, PromptLayout};
 use crate::job::ModelDir;
 use crate::serve::runtime::{Chunk, Logits, Runtime};
+use crate::serve::sampling::argmax;
 use anyhow::{anyhow, bail, Result};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::ContributionId;
@@ -222,12 +223,10 @@ pub fn generate_greedy<R: Runtime + ?Sized>(
                 tokens: &input,
                 logits: Logits::Last,
             }])?;
-            let next = logits
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
-                .map(|(index, _)| index as u32)
-                .ok_or_else(|| anyhow!("the runtime returned no logits"))?;
+            if logits.is_empty() {
+                bail!("the runtime returned no logits");
+            }
+            let next = argmax(&logits);
             if stop.contains(&next) {
                 break;
             }

@@ -2,6 +2,7 @@
 //! same prompt in one pass, then decode together one token per pass.
 
 use super::{Chunk, Logits, Runtime, SlotId};
+use crate::serve::sampling::argmax;
 use anyhow::{ensure, Result};
 use std::time::Instant;
 
@@ -20,16 +21,6 @@ pub struct DecodeFigures {
     pub tokens_per_second: f64,
     /// The first sequence's new tokens.
     pub tokens: Vec<u32>,
-}
-
-fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 /// Decodes `new_tokens` tokens greedily after `prompt` in `batch` sequences at once.
