@@ -235,7 +235,12 @@ async fn a_paid_chat_is_answered_recorded_and_settled_and_bad_authorizations_are
         allowance.balance == ALLOWANCE - fee,
         "{allowance:?} after a fee of {fee}"
     );
-    let log = setup.worker.log();
+    // The worker learns of the settlement when the block is in, possibly after the query above.
+    let log = poll("the worker sees the settlement", Duration::from_secs(60), || async {
+        let log = setup.worker.log();
+        Ok(log.contains("inference batch settled").then_some(log))
+    })
+    .await?;
     ensure!(log.matches("inference batch settled").count() == 1, "{log}");
     Ok(())
 }
