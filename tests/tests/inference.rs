@@ -236,10 +236,14 @@ async fn a_paid_chat_is_answered_recorded_and_settled_and_bad_authorizations_are
         "{allowance:?} after a fee of {fee}"
     );
     // The worker learns of the settlement when the block is in, possibly after the query above.
-    let log = poll("the worker sees the settlement", Duration::from_secs(60), || async {
-        let log = setup.worker.log();
-        Ok(log.contains("inference batch settled").then_some(log))
-    })
+    let log = poll(
+        "the worker sees the settlement",
+        Duration::from_secs(60),
+        || async {
+            let log = setup.worker.log();
+            Ok(log.contains("inference batch settled").then_some(log))
+        },
+    )
     .await?;
     ensure!(log.matches("inference batch settled").count() == 1, "{log}");
     Ok(())
