@@ -295,6 +295,28 @@ fn chat_completions_follow_the_openai_wire_format_and_stream_the_same_answer() {
         "{metrics}"
     );
     assert!(metrics.contains("attribution_worker_completion_tokens_total"));
+
+    // A web app on another origin (the studio) may call the API, with the payment header.
+    let preflight = ureq::options(&format!("{}/v1/chat/completions", server.url))
+        .header("Origin", "http://127.0.0.1:3000")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "content-type,x-attribution-authorization",
+        )
+        .call()
+        .unwrap();
+    let allowed = |name: &str| {
+        preflight
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(allowed("access-control-allow-origin"), "*");
+    assert!(allowed("access-control-allow-methods").contains("POST"));
+    assert!(allowed("access-control-allow-headers").contains("x-attribution-authorization"));
 }
 
 #[test]

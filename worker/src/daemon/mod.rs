@@ -152,7 +152,8 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
         Some(state) => status::router(daemon.shared.clone(), Some(state.engine.clone()))
             .merge(crate::serve::api::router(state)),
         None => status::router(daemon.shared.clone(), None),
-    };
+    }
+    .layer(crate::serve::api::cors());
     let listener = tokio::net::TcpListener::bind(daemon.config.http)
         .await
         .with_context(|| format!("binding the HTTP API to {}", daemon.config.http))?;

@@ -238,7 +238,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     }
     let app = api::router(Arc::new(state))
         .route("/health", axum::routing::get(health))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(api::cors());
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("binding {}", args.http))?;

@@ -72,6 +72,20 @@ impl ApiState {
     }
 }
 
+/// Lets web apps on other origins (the studio) call the API. Nothing is exposed that a direct
+/// client could not already ask for: paid requests carry their own signed authorization.
+pub fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(crate::daemon::paid::AUTHORIZATION_HEADER),
+        ])
+}
+
 /// The API's routes (mount beside `/health` and `/status`).
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
