@@ -1,23 +1,23 @@
-# attribution-node: build with `docker build -f docker/node.Dockerfile -t attribution-node .` from the
-# repository root. Multi-stage: a Rust builder (protoc, wasm target) and a slim runtime image.
-FROM rust:1.95-bookworm AS builder
-RUN apt-get update && apt-get install -y --no-install-recommends protobuf-compiler \
-    && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY . .
-RUN rustup target add wasm32v1-none && rustup component add rust-src \
-    && cargo build --locked --release -p attribution-node --features attribution-runtime/metadata-hash
-
-FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 1000 attribution
-COPY --from=builder /src/target/release/attribution-node /usr/local/bin/attribution-node
+# attribution-node, injected: the binary is built on the host (scripts/lib.sh build_node) and only
+# copied in, onto the Debian base that scripts/docker makes with debootstrap (the node links only
+# glibc and libgcc_s, both in it). No compiler runs here and no RUN step needs a network.
+# Built by scripts/docker; by hand: put attribution-node in DIR, then
+#   docker build -f docker/node.Dockerfile -t attribution-node DIR
+ARG BASE=attribution-base:bookworm
+FROM ${BASE}
+ARG REVISION=unknown
+ARG PROFILE=unknown
+LABEL attribution-chain.image=node \
+      org.opencontainers.image.title=attribution-node \
+      org.opencontainers.image.revision=${REVISION} \
+      attribution-chain.profile=${PROFILE}
+COPY attribution-node /usr/local/bin/attribution-node
 USER attribution
+WORKDIR /home/attribution
 # p2p, RPC, Prometheus
 EXPOSE 30333 9944 9615
 VOLUME ["/home/attribution/data"]
-HEALTHCHECK --interval=30s --timeout=5s CMD curl -sf -H 'Content-Type: application/json' \
-    -d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' http://127.0.0.1:9944 || exit 1
-ENTRYPOINT ["attribution-node", "--base-path", "/home/attribution/data"]
-CMD ["--dev", "--rpc-external", "--rpc-cors", "all", "--prometheus-external"]
+ENTRYPOINT ["/usr/local/bin/attribution-node"]
+# A dev chain whose RPC listens on the container's loopback only: docker/compose.yml runs it on
+# the host network, where that loopback is the host's.
+CMD ["--dev", "--base-path", "/home/attribution/data", "--rpc-cors", "all", "--no-telemetry"]

@@ -1,16 +1,21 @@
-# attribution-worker (CPU backend): `docker build -f docker/worker.Dockerfile -t attribution-worker .`
-# The worker is its own cargo workspace; it never compiles FRAME. For GPUs build with
-# `--build-arg FEATURES=cuda` on a CUDA base image (cudarc loads the driver at run time).
-FROM rust:1.95-bookworm AS builder
-ARG FEATURES=""
-WORKDIR /src
-COPY . .
-RUN cd worker && cargo build --locked --release --features "${FEATURES}"
-
-FROM debian:bookworm-slim
-RUN useradd --create-home --uid 1000 attribution
-COPY --from=builder /src/worker/target/release/attribution-worker /usr/local/bin/attribution-worker
+# attribution-worker (CPU backend), injected: the binary is built on the host (scripts/lib.sh
+# build_worker) and only copied in, onto the Debian base that scripts/docker makes with
+# debootstrap (the worker links only glibc and libgcc_s, both in it).
+# Built by scripts/docker; by hand: put attribution-worker in DIR, then
+#   docker build -f docker/worker.Dockerfile -t attribution-worker DIR
+ARG BASE=attribution-base:bookworm
+FROM ${BASE}
+ARG REVISION=unknown
+ARG PROFILE=unknown
+LABEL attribution-chain.image=worker \
+      org.opencontainers.image.title=attribution-worker \
+      org.opencontainers.image.revision=${REVISION} \
+      attribution-chain.profile=${PROFILE}
+COPY attribution-worker /usr/local/bin/attribution-worker
 USER attribution
 WORKDIR /home/attribution
-ENTRYPOINT ["attribution-worker"]
+# Jobs' data, checkpoints and results; base models are mounted read-only at /models.
+VOLUME ["/home/attribution/state"]
+EXPOSE 8000
+ENTRYPOINT ["/usr/local/bin/attribution-worker"]
 CMD ["--help"]
