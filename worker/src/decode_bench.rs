@@ -6,6 +6,7 @@
 
 use crate::chat_template::ChatMessage;
 use crate::job::ModelDir;
+use crate::serve::cli::Weights;
 use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
@@ -41,6 +42,9 @@ pub struct DecodeBenchArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The weight formats of the worker's runs.
+    #[arg(long, value_enum, value_delimiter = ',', default_values = ["q4", "q8", "f32"])]
+    pub weights: Vec<Weights>,
 }
 
 /// One configuration's median run.
@@ -86,6 +90,13 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
         .to_vec();
     let mut runtimes = Vec::new();
     for (format, name) in FORMATS {
+        if !args
+            .weights
+            .iter()
+            .any(|&w| WeightFormat::from(w) == format)
+        {
+            continue;
+        }
         let runtime = NativeRuntime::load(
             &model.checkpoint,
             RuntimeOptions {

@@ -18,6 +18,7 @@
 //! - [`bench`], [`memory`], [`synthetic`]: the side-by-side benchmark and its synthetic data.
 
 pub mod artifact;
+pub mod attribution_bench;
 pub mod bench;
 pub mod chat;
 pub mod chat_template;

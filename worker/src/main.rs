@@ -5,7 +5,6 @@ use attribution_worker::bench::{self, BenchConfig};
 use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::daemon::cli;
 use attribution_worker::data::read_jsonl;
-use attribution_worker::decode_bench;
 use attribution_worker::device;
 use attribution_worker::eval::{evaluate, held_out_loss, Generation};
 use attribution_worker::job::{Job, ModelDir};
@@ -15,6 +14,7 @@ use attribution_worker::peft;
 use attribution_worker::serve::{self, cli::ServeArgs};
 use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
+use attribution_worker::{attribution_bench, decode_bench};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -122,6 +122,9 @@ enum BenchCommand {
     /// Decode speed of the serving runtime (4-bit, 8-bit, f32) at 1 and N streams, beside
     /// transformers and llama.cpp on the same GGUF.
     Decode(decode_bench::DecodeBenchArgs),
+    /// Attribution quality (LDS, top-k removal against leave-one-out and random) and its cost
+    /// against generation, on questions whose source row is known.
+    Attribution(attribution_bench::AttributionBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -267,6 +270,11 @@ fn main() -> Result<()> {
             command: BenchCommand::Decode(args),
         } => {
             decode_bench::run(&args)?;
+        }
+        Command::Bench {
+            command: BenchCommand::Attribution(args),
+        } => {
+            attribution_bench::run(&args)?;
         }
     }
     Ok(())

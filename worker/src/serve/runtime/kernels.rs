@@ -15,6 +15,7 @@
 
 use super::quant::{quantize_activations, QMatrix, WeightFormat};
 use super::quant::{scale_q8_0, scales_q4_1, BlockQ4_1, BlockQ8, BlockQ8_0, Storage, BLOCK};
+use std::ops::Range;
 
 /// The instruction set the kernels use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,16 +72,41 @@ impl Activations {
             }
         }
     }
+
+    /// The rows of `tokens` (of `cols` values each).
+    pub fn tokens(&self, tokens: Range<usize>, cols: usize) -> TokenRows<'_> {
+        match self {
+            Activations::F32(x) => TokenRows::F32(&x[tokens.start * cols..tokens.end * cols]),
+            Activations::Q8(x) => {
+                let nb = cols / BLOCK;
+                TokenRows::Q8(&x[tokens.start * nb..tokens.end * nb])
+            }
+        }
+    }
+
+    /// Bytes of one token's row.
+    pub fn bytes_per_token(&self, cols: usize) -> usize {
+        match self {
+            Activations::F32(_) => cols * size_of::<f32>(),
+            Activations::Q8(_) => cols / BLOCK * size_of::<BlockQ8>(),
+        }
+    }
+}
+
+/// Some tokens' rows of [`Activations`].
+pub enum TokenRows<'a> {
+    F32(&'a [f32]),
+    Q8(&'a [BlockQ8]),
 }
 
 /// `out[t] = W[row] · x[t]` for every token `t` of `x` (`out.len()` tokens).
 ///
 /// Panics if `x` was not prepared for `w`'s format ([`Activations::new`]).
-pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &Activations, out: &mut [f32]) {
+pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]) {
     let cols = w.cols;
     let nb = cols / BLOCK;
     match (&w.storage, x) {
-        (Storage::F32(v), Activations::F32(x)) => {
+        (Storage::F32(v), TokenRows::F32(x)) => {
             let w = &v[row * cols..(row + 1) * cols];
             match isa {
                 Isa::Scalar => {
@@ -93,7 +119,7 @@ pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &Activations, out: &mut [f3
                 Isa::Avx2 => unsafe { avx2::f32_row(w, x, cols, out) },
             }
         }
-        (Storage::Q8_0(v), Activations::Q8(x)) => {
+        (Storage::Q8_0(v), TokenRows::Q8(x)) => {
             let w = &v[row * nb..(row + 1) * nb];
             match isa {
                 Isa::Scalar => {
@@ -106,7 +132,7 @@ pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &Activations, out: &mut [f3
                 Isa::Avx2 => unsafe { avx2::q8_0_row(w, x, nb, out) },
             }
         }
-        (Storage::Q4_1(v), Activations::Q8(x)) => {
+        (Storage::Q4_1(v), TokenRows::Q8(x)) => {
             let w = &v[row * nb..(row + 1) * nb];
             match isa {
                 Isa::Scalar => {

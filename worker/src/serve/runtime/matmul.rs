@@ -1,5 +1,7 @@
 //! `y = x·Wᵀ` for a batch of token rows against one weight matrix, parallel over the weight's
-//! rows: every weight block is read once per pass whatever the number of tokens.
+//! rows. Tokens are taken in tiles whose activations stay in L1 while a task's weight rows (in
+//! L2) run over them: without tiles, a long prompt's activations are streamed from L2 or memory
+//! once per weight row.
 
 use super::kernels::{row_dot, Activations, Isa};
 use super::quant::QMatrix;
@@ -10,6 +12,9 @@ fn rows_per_task(rows: usize) -> usize {
     rows.div_ceil(rayon::current_num_threads() * 4).max(1)
 }
 
+/// Activation bytes of a token tile (about half of a core's L1 data cache).
+const TILE_BYTES: usize = 16 << 10;
+
 /// - x: `[tokens, w.cols]`
 /// - output: `[tokens, w.rows]`
 pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
@@ -18,13 +23,18 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
     let acts = Activations::new(w.format(), x, w.cols);
     // Each task owns whole rows of the transposed output `[w.rows, tokens]`.
     let per_task = rows_per_task(w.rows);
+    let tile = (TILE_BYTES / acts.bytes_per_token(w.cols)).max(4);
     let mut transposed = vec![0.0; w.rows * tokens];
     transposed
         .par_chunks_mut(per_task * tokens)
         .enumerate()
         .for_each(|(task, out)| {
-            for (i, out) in out.chunks_exact_mut(tokens).enumerate() {
-                row_dot(isa, w, task * per_task + i, &acts, out);
+            for start in (0..tokens).step_by(tile) {
+                let end = (start + tile).min(tokens);
+                let x = acts.tokens(start..end, w.cols);
+                for (i, out) in out.chunks_exact_mut(tokens).enumerate() {
+                    row_dot(isa, w, task * per_task + i, &x, &mut out[start..end]);
+                }
             }
         });
     if tokens == 1 {

@@ -9,6 +9,7 @@
 //! - [`bench`]: the decode benchmark.
 
 mod adapter;
+mod attention;
 pub mod bench;
 mod cache;
 pub mod kernels;

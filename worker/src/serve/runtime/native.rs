@@ -19,6 +19,7 @@
 //! ```
 
 use super::adapter::{target_index, Adapter};
+use super::attention::attend;
 use super::cache::KvCache;
 use super::kernels::Isa;
 use super::matmul::matmul;
@@ -357,51 +358,6 @@ fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
     }
 }
 
-/// Causal attention of one sequence's new queries to its cache, for one query head.
-///
-/// - q: the head's query of each new token, `[len, head_dim]` gathered from `qkv`
-/// - keys, values: `[positions, kv_dim]`, the new tokens' rows included
-/// - output: `[len, head_dim]`
-fn attend(
-    q: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    kv_dim: usize,
-    head_dim: usize,
-    kv_head: usize,
-    offset: usize,
-) -> Vec<f32> {
-    let scale = 1.0 / (head_dim as f32).sqrt();
-    let at = kv_head * head_dim;
-    let mut out = vec![0.0; q.len()];
-    let mut scores = Vec::with_capacity(keys.len() / kv_dim);
-    for (i, (q, out)) in q
-        .chunks_exact(head_dim)
-        .zip(out.chunks_exact_mut(head_dim))
-        .enumerate()
-    {
-        let visible = offset + i + 1;
-        scores.clear();
-        scores.extend(keys.chunks_exact(kv_dim).take(visible).map(|k| {
-            let k = &k[at..at + head_dim];
-            q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale
-        }));
-        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut total = 0.0;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            total += *s;
-        }
-        for (s, v) in scores.iter().zip(values.chunks_exact(kv_dim)) {
-            let weight = s / total;
-            for (o, v) in out.iter_mut().zip(&v[at..at + head_dim]) {
-                *o += weight * v;
-            }
-        }
-    }
-    out
-}
-
 impl Runtime for NativeRuntime {
     fn config(&self) -> &LlamaConfig {
         &self.config
@@ -576,6 +532,7 @@ impl Runtime for NativeRuntime {
                             .collect();
                         let (keys, values) = slots[&span.slot].cache.layer(layer);
                         attend(
+                            isa,
                             &q,
                             keys,
                             values,
