@@ -208,8 +208,8 @@ fn blobs_text() -> Vec<(u64, String)> {
             ]
             .join("\n"),
         ),
-        (2, text_row(&[200, 201, 202, 203, 204])),
-        (3, [text_row(&[200, 201, 202, 203, 204, 0])].join("\n")),
+        (2, text_row(&[200, 201, 202, 203, 204, 205, 206])),
+        (3, text_row(&[200, 201, 202, 203, 204, 205, 206, 0])),
         (4, [text_row(&common), text_row(&common)].join("\n")),
     ]
 }
@@ -241,19 +241,19 @@ fn entries_pay_the_rows_an_answer_reuses_and_leave_the_rest_to_the_pool() {
     let tokenizer = tokenizer();
     let text = blobs_text();
     let index = SpanIndex::build(&blobs(&text), &tokenizer).unwrap();
-    // 40 words: 8 reused from contribution 1, 5 from 2 and 3, the rest nowhere (300+).
+    // 40 words: 8 reused from contribution 1, 7 from 2 and 3, the rest nowhere (300+).
     let mut words: Vec<usize> = (300..310).collect();
     words.extend(100..108);
     words.extend(310..320);
-    words.extend(200..205);
-    words.extend(320..327);
+    words.extend(200..207);
+    words.extend(320..325);
     let answer = encode(&tokenizer, &words);
     assert_eq!(answer.len(), 40);
     let attribution = index.attribute(&tokenizer, &answer).unwrap();
 
     assert_eq!(attribution.answer_tokens, 40);
-    assert_eq!(attribution.covered_tokens, 13);
-    assert_eq!(attribution.budget_ppm, 325_000);
+    assert_eq!(attribution.covered_tokens, 15);
+    assert_eq!(attribution.budget_ppm, 375_000);
     assert_eq!(attribution.entries.len(), 3);
     assert_eq!(attribution.entries[0].contribution, 1);
     // The shared span is split evenly between 2 and 3.
@@ -278,26 +278,35 @@ fn entries_pay_the_rows_an_answer_reuses_and_leave_the_rest_to_the_pool() {
         .take(first.chars.len())
         .collect();
     assert_eq!(at, first.text);
-    assert_eq!(attribution.spans[1].text, "w200 w201 w202 w203 w204");
+    assert_eq!(
+        attribution.spans[1].text,
+        "w200 w201 w202 w203 w204 w205 w206"
+    );
 }
 
 #[test]
 fn repeating_a_row_in_its_own_contribution_does_not_raise_its_share() {
     let tokenizer = tokenizer();
-    let mut words: Vec<usize> = (300..320).collect();
-    words.extend(200..205);
-    words.extend(320..335);
+    let mut words: Vec<usize> = (300..310).collect();
+    words.extend(100..108);
+    words.extend(310..320);
+    words.extend(200..207);
+    words.extend(320..325);
     let answer = encode(&tokenizer, &words);
-    let shares = |copies: usize| {
+    let share_of_2 = |copies: usize| {
         let mut text = blobs_text();
-        text[1].1 = vec![text_row(&[200, 201, 202, 203, 204]); copies].join("\n");
+        text[1].1 = vec![text_row(&[200, 201, 202, 203, 204, 205, 206]); copies].join("\n");
         let index = SpanIndex::build(&blobs(&text), &tokenizer).unwrap();
-        index.attribute(&tokenizer, &answer).unwrap().entries
+        let entries = index.attribute(&tokenizer, &answer).unwrap().entries;
+        entries
+            .iter()
+            .find(|e| e.contribution == 2)
+            .map_or(0, |e| e.weight_ppm)
     };
-    let once = shares(1);
-    let padded = shares(20);
-    assert_eq!(once.len(), 2);
-    assert_eq!(once, padded);
+    let once = share_of_2(1);
+    assert!(once > 0);
+    // Its copies make the span's tokens more common, so if anything it loses.
+    assert!(share_of_2(20) <= once);
 }
 
 #[test]
@@ -311,8 +320,11 @@ fn an_answer_sharing_nothing_or_nothing_at_all_gets_no_entries() {
         assert!(attribution.entries.is_empty());
         assert_eq!(attribution.budget_ppm, 0);
     }
-    // Only common words: maximal matches exist, none counts.
-    let common = encode(&tokenizer, &(0..40).map(|i| i % 3).collect::<Vec<_>>());
+    // Short runs of common words: maximal matches exist, none counts.
+    let words: Vec<usize> = (0..40)
+        .map(|i| if i % 4 == 3 { 300 + i } else { i % 3 })
+        .collect();
+    let common = encode(&tokenizer, &words);
     assert!(!index.maximal_matches(&common).is_empty());
     assert!(index
         .attribute(&tokenizer, &common)

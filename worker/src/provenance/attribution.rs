@@ -26,8 +26,9 @@ use tokenizers::Tokenizer;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributedSpan {
     pub span: Span,
-    /// Character (Unicode scalar) positions in the decoded answer: where the decoding of the
-    /// tokens before the span ends, and where that of the tokens up to its end does.
+    /// Character (Unicode scalar) positions in the decoded answer: from where the decoding of
+    /// the tokens before the span ends to where that of the tokens up to its end does, less
+    /// white space at either end (a byte-level BPE token carries the space before its word).
     pub chars: Range<usize>,
     /// Those characters of the decoded answer.
     pub text: String,
@@ -82,7 +83,14 @@ impl SpanIndex {
         let spans = spans
             .into_iter()
             .map(|span| {
-                let chars = char_at(span.tokens.start)?..char_at(span.tokens.end)?;
+                let (mut start, mut end) = (char_at(span.tokens.start)?, char_at(span.tokens.end)?);
+                while start < end && full[start].is_whitespace() {
+                    start += 1;
+                }
+                while end > start && full[end - 1].is_whitespace() {
+                    end -= 1;
+                }
+                let chars = start..end;
                 let text = full[chars.clone()].iter().collect();
                 Ok(AttributedSpan { span, chars, text })
             })
