@@ -83,7 +83,10 @@ impl ProvenanceReport {
                 "| version | {} rows, {} contributions, {} tokens |",
                 self.rows, self.contributions, self.tokens
             ),
-            format!("| build (tokenize + suffix array) | {:.2} s |", self.build_seconds),
+            format!(
+                "| build (tokenize + suffix array) | {:.2} s |",
+                self.build_seconds
+            ),
             format!(
                 "| index file | {} bytes, {:.2} bytes/token (load {:.3} s) |",
                 self.index_bytes, self.index_bytes_per_token, self.load_seconds
@@ -98,7 +101,7 @@ impl ProvenanceReport {
                 share(self.right_first, self.answers)
             ),
             format!(
-                "| … where the reused words are in one contribution only | {clear_right} of {clear} ({:.1} %) |",
+                "| … reused words in one contribution only | {clear_right} of {clear} ({:.1} %) |",
                 share(clear_right, clear)
             ),
             format!(

@@ -17,9 +17,10 @@
 //! end − 32   32      BLAKE2b-256 of every byte before it
 //! ```
 //!
-//! [`SpanIndex::load`] refuses a file whose checksum, magic, version, sizes or structure are wrong, with
-//! an error saying which; [`SpanIndex::load_or_build`] then (or when the file is missing or was built
-//! from other rows or another tokenizer) builds the index again and replaces the file.
+//! [`SpanIndex::load`] refuses a file whose checksum, magic, version, sizes or structure are
+//! wrong, with an error saying which; [`SpanIndex::load_or_build`] then (or when the file is
+//! missing, or was built from other rows or another tokenizer) builds the index again and
+//! replaces the file.
 
 use super::index::{source_fingerprint, RowRef, SpanIndex};
 use super::suffix_array::{SuffixArray, SEPARATOR};
@@ -204,9 +205,10 @@ impl SpanIndex {
                     path = %path.display(),
                     "span index built from other rows or another tokenizer: rebuilding"
                 ),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), "unreadable span index, rebuilding: {error:#}")
-                }
+                Err(error) => tracing::warn!(
+                    path = %path.display(),
+                    "unreadable span index, rebuilding: {error:#}"
+                ),
             }
         }
         let index = Self::build(blobs, tokenizer)?;

@@ -135,8 +135,8 @@ impl<'a> Information<'a> {
     }
 }
 
-/// The matches `rule` keeps of those of `pattern` (the answer's symbols), each with its information,
-/// most informative first.
+/// The matches of `pattern` (the answer's symbols) that `rule` keeps, each with its
+/// information, most informative first.
 pub fn ranked(
     matches: Vec<Match>,
     pattern: &[u32],
