@@ -2,6 +2,8 @@
 //! keeps and ranks them, the ppm entries, the index file (round trip, corruption, staleness),
 //! determinism, and (when the model is in the cache) SmolLM2's tokenizer on Debian rows.
 
+mod common;
+
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::PARTS_PER_MILLION;
 use attribution_worker::provenance::file::{FILE_NAME, FORMAT_VERSION, MAGIC};
@@ -13,7 +15,6 @@ use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::path::PathBuf;
 use tokenizers::Tokenizer;
 
 fn row(contribution: u64, row: u32) -> RowRef {
@@ -370,22 +371,27 @@ fn entries_never_exceed_a_million_ppm_on_random_answers() {
 #[test]
 fn an_empty_version_is_refused_with_a_clear_error() {
     let tokenizer = tokenizer();
-    let error = SpanIndex::build(&[], &tokenizer).unwrap_err();
-    assert!(format!("{error:#}").contains("no rows"), "{error:#}");
-    let blank = [Blob {
-        contribution: 1,
-        jsonl: b"\n\n",
-    }];
-    let error = SpanIndex::build(&blank, &tokenizer).unwrap_err();
-    assert!(format!("{error:#}").contains("no rows"), "{error:#}");
+    let refused = |jsonl: &[u8]| {
+        let blob = Blob {
+            contribution: 7,
+            jsonl,
+        };
+        format!("{:#}", SpanIndex::build(&[blob], &tokenizer).unwrap_err())
+    };
+    let error = format!("{:#}", SpanIndex::build(&[], &tokenizer).unwrap_err());
+    assert!(error.contains("no rows"), "{error}");
+    let error = refused(b"\n\n");
+    assert!(
+        error.contains("contribution 7") && error.contains("no rows"),
+        "{error}"
+    );
+    let error = refused(b"{\"prompt\": 1}");
+    assert!(
+        error.contains("contribution 7") && error.contains("line 1"),
+        "{error}"
+    );
     let error = SpanIndex::from_token_rows(vec![(row(1, 0), vec![])], [0; 32]).unwrap_err();
     assert!(format!("{error:#}").contains("no tokens"), "{error:#}");
-    let malformed = [Blob {
-        contribution: 7,
-        jsonl: b"{\"prompt\": 1}",
-    }];
-    let error = SpanIndex::build(&malformed, &tokenizer).unwrap_err();
-    assert!(format!("{error:#}").contains("contribution 7"), "{error:#}");
 }
 
 // ---- the file
@@ -498,16 +504,9 @@ fn load_or_build_rebuilds_a_missing_corrupt_or_stale_file() {
 
 // ---- SmolLM2's tokenizer on Debian rows, when the cache holds the model
 
-fn smollm2() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let path =
-        PathBuf::from(home).join(".cache/attribution-chain/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    path.exists().then_some(path)
-}
-
 #[test]
 fn smollm2_answers_reusing_a_debian_row_are_paid_to_its_contribution() {
-    let Some(path) = smollm2() else {
+    let Some(path) = common::smollm2() else {
         eprintln!("SmolLM2 not in the cache: skipped");
         return;
     };

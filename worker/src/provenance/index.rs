@@ -9,9 +9,9 @@
 
 use super::spans::{maximal_matches, ranked, Information, Match, SPAN_RULE_V1};
 use super::suffix_array::{SuffixArray, SEPARATOR};
-use crate::data::{encode, parse_jsonl, SpecialTokens};
+use crate::data::{encode, SpecialTokens};
 use crate::rag::index::Blob;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use attribution_primitives::ContributionId;
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
@@ -90,11 +90,7 @@ impl SpanIndex {
         };
         let mut rows = Vec::new();
         for blob in blobs {
-            let source = std::str::from_utf8(blob.jsonl)
-                .with_context(|| format!("contribution {} is not UTF-8", blob.contribution))?;
-            let examples = parse_jsonl(source)
-                .with_context(|| format!("contribution {}", blob.contribution))?;
-            for (row, example) in examples.iter().enumerate() {
+            for (row, example) in blob.examples()?.iter().enumerate() {
                 let tokens = encode(tokenizer, example, special, usize::MAX)?.tokens;
                 let row = RowRef {
                     contribution: blob.contribution,

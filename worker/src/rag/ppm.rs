@@ -39,13 +39,6 @@ pub fn attribution_entries(
     contributions: &[ContributionId],
     weights: &[f64],
 ) -> Result<Vec<AttributionEntry>> {
-    if contributions.len() != weights.len() {
-        bail!(
-            "{} contributions for {} weights",
-            contributions.len(),
-            weights.len()
-        );
-    }
     if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
         bail!("attribution weight {w} is not finite");
     }
