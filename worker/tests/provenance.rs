@@ -237,18 +237,22 @@ fn total(entries: &[AttributionEntry]) -> u32 {
     entries.iter().map(|e| e.weight_ppm).sum()
 }
 
-#[test]
-fn entries_pay_the_rows_an_answer_reuses_and_leave_the_rest_to_the_pool() {
-    let tokenizer = tokenizer();
-    let text = blobs_text();
-    let index = SpanIndex::build(&blobs(&text), &tokenizer).unwrap();
-    // 40 words: 8 reused from contribution 1, 7 from 2 and 3, the rest nowhere (300+).
+/// 40 words: 8 reused from contribution 1, 7 from 2 and 3, the rest nowhere (300 and up).
+fn reusing_answer(tokenizer: &Tokenizer) -> Vec<u32> {
     let mut words: Vec<usize> = (300..310).collect();
     words.extend(100..108);
     words.extend(310..320);
     words.extend(200..207);
     words.extend(320..325);
-    let answer = encode(&tokenizer, &words);
+    encode(tokenizer, &words)
+}
+
+#[test]
+fn entries_pay_the_rows_an_answer_reuses_and_leave_the_rest_to_the_pool() {
+    let tokenizer = tokenizer();
+    let text = blobs_text();
+    let index = SpanIndex::build(&blobs(&text), &tokenizer).unwrap();
+    let answer = reusing_answer(&tokenizer);
     assert_eq!(answer.len(), 40);
     let attribution = index.attribute(&tokenizer, &answer).unwrap();
 
@@ -288,12 +292,7 @@ fn entries_pay_the_rows_an_answer_reuses_and_leave_the_rest_to_the_pool() {
 #[test]
 fn repeating_a_row_in_its_own_contribution_does_not_raise_its_share() {
     let tokenizer = tokenizer();
-    let mut words: Vec<usize> = (300..310).collect();
-    words.extend(100..108);
-    words.extend(310..320);
-    words.extend(200..207);
-    words.extend(320..325);
-    let answer = encode(&tokenizer, &words);
+    let answer = reusing_answer(&tokenizer);
     let share_of_2 = |copies: usize| {
         let mut text = blobs_text();
         text[1].1 = vec![text_row(&[200, 201, 202, 203, 204, 205, 206]); copies].join("\n");
