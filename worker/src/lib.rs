@@ -15,6 +15,8 @@
 //! - [`device`]: CUDA when present, else the CPU.
 //! - [`rag`]: retrieval over a datanet version and the causal attribution of answers to its
 //!   contributions (ContextCite).
+//! - [`provenance`]: which training rows an answer reuses verbatim (a suffix array over the
+//!   version's tokens), and their contributions' share.
 //! - [`bench`], [`memory`], [`synthetic`]: the side-by-side benchmark and its synthetic data.
 
 pub mod artifact;
@@ -37,6 +39,7 @@ pub mod memory;
 pub mod model;
 pub mod nf4;
 pub mod peft;
+pub mod provenance;
 pub mod ptuning;
 pub mod rag;
 pub mod rouge;

@@ -11,6 +11,7 @@ use attribution_worker::job::{Job, ModelDir};
 use attribution_worker::memory::PeakAllocator;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
+use attribution_worker::provenance::benchmark::{self as provenance_bench, ProvenanceBenchArgs};
 use attribution_worker::serve::{self, cli::ServeArgs};
 use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
@@ -101,8 +102,8 @@ enum Command {
         #[command(subcommand)]
         command: SyntheticCommand,
     },
-    /// Benchmarks: training methods side by side, or decode speed against transformers and
-    /// llama.cpp.
+    /// Benchmarks: training methods side by side, decode speed against transformers and
+    /// llama.cpp, or span provenance.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -125,6 +126,10 @@ enum BenchCommand {
     /// Attribution quality (LDS, top-k removal against leave-one-out and random) and its cost
     /// against generation, on questions whose source row is known.
     Attribution(attribution_bench::AttributionBenchArgs),
+    /// Span provenance over a 10,000-row version of Debian package descriptions: whether
+    /// answers reusing a row verbatim are attributed to its contribution first, index size,
+    /// build and query time.
+    Provenance(ProvenanceBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -275,6 +280,11 @@ fn main() -> Result<()> {
             command: BenchCommand::Attribution(args),
         } => {
             attribution_bench::run(&args)?;
+        }
+        Command::Bench {
+            command: BenchCommand::Provenance(args),
+        } => {
+            provenance_bench::run(&args)?;
         }
     }
     Ok(())

@@ -32,7 +32,6 @@ use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use reference_runtime::ReferenceRuntime;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 const POOL: PoolId = PoolId {
     datanet: 4,
@@ -472,16 +471,9 @@ fn spearman_is_rank_correlation() {
 
 // ---- SmolLM2, when the cache holds it
 
-fn smollm2() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let path =
-        PathBuf::from(home).join(".cache/attribution-chain/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    path.exists().then_some(path)
-}
-
 #[test]
 fn answer_sentences_split_after_sentence_ends() {
-    let Some(path) = smollm2() else {
+    let Some(path) = common::smollm2() else {
         eprintln!("SmolLM2 not in the cache: skipped");
         return;
     };
@@ -508,7 +500,7 @@ fn answer_sentences_split_after_sentence_ends() {
 #[test]
 #[ignore]
 fn attribution_benchmark_on_smollm2() {
-    let path = smollm2().expect("SmolLM2 in the cache (scripts/fetch-model)");
+    let path = common::smollm2().expect("SmolLM2 in the cache (scripts/fetch-model)");
     let model = ModelDir::load(&path).unwrap();
     let device = Device::default();
     let llama = Llama::from_checkpoint(&model.checkpoint, &Method::Full, &device).unwrap();

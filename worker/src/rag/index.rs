@@ -37,6 +37,15 @@ pub struct Blob<'a> {
     pub jsonl: &'a [u8],
 }
 
+impl Blob<'_> {
+    /// The blob's rows; an error names the contribution (and the line, for a bad row).
+    pub fn examples(&self) -> Result<Vec<Example>> {
+        let source = std::str::from_utf8(self.jsonl)
+            .with_context(|| format!("contribution {} is not UTF-8", self.contribution))?;
+        parse_jsonl(source).with_context(|| format!("contribution {}", self.contribution))
+    }
+}
+
 /// One retrieved row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
@@ -157,11 +166,7 @@ impl RowIndex {
             .index
             .writer_with_num_threads::<TantivyDocument>(1, WRITER_HEAP_BYTES)?;
         for blob in blobs {
-            let source = std::str::from_utf8(blob.jsonl)
-                .with_context(|| format!("contribution {} is not UTF-8", blob.contribution))?;
-            let rows = parse_jsonl(source)
-                .with_context(|| format!("contribution {}", blob.contribution))?;
-            for (row, example) in rows.iter().enumerate() {
+            for (row, example) in blob.examples()?.iter().enumerate() {
                 let mut document = TantivyDocument::default();
                 document.add_u64(this.fields.contribution, blob.contribution);
                 document.add_u64(this.fields.row, row as u64);

@@ -22,6 +22,10 @@
 //! Entries with 0 ppm are dropped (the chain refuses zero weights); entries are ordered by ppm
 //! (descending), then contribution id. When no source has a positive weight there are no
 //! entries: the whole contributors' part goes to the pool.
+//!
+//! [`entries_from_units`] is the same rule for weights that are integers already (`q_j` given),
+//! with a budget `B ≤ 10^6` in place of 10^6 (`T = floor(B · K / Q)`): span provenance
+//! (`crate::provenance`) gives its entries only the share of the answer its spans cover.
 
 use anyhow::{bail, Result};
 use attribution_primitives::attribution::{AttributionEntry, MAX_ATTRIBUTION_ENTRIES};
@@ -35,15 +39,35 @@ pub fn attribution_entries(
     contributions: &[ContributionId],
     weights: &[f64],
 ) -> Result<Vec<AttributionEntry>> {
-    if contributions.len() != weights.len() {
+    if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
+        bail!("attribution weight {w} is not finite");
+    }
+    let units: Vec<u128> = weights
+        .iter()
+        // Saturating float-to-int cast: weights of 10^29 and above all count the same.
+        .map(|&w| (w * UNITS).floor().max(0.0) as u128)
+        .collect();
+    entries_from_units(contributions, &units, PARTS_PER_MILLION)
+}
+
+/// The rule's integer part, for weights that are already integers: `units[j]` is `q_j` for
+/// `contributions[j]`, and the entries share at most `budget` ppm (`T = floor(budget · K / Q)`;
+/// [`attribution_entries`] gives them 10^6, span provenance the share of the answer its spans
+/// cover).
+pub fn entries_from_units(
+    contributions: &[ContributionId],
+    units: &[u128],
+    budget: u32,
+) -> Result<Vec<AttributionEntry>> {
+    if contributions.len() != units.len() {
         bail!(
             "{} contributions for {} weights",
             contributions.len(),
-            weights.len()
+            units.len()
         );
     }
-    if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
-        bail!("attribution weight {w} is not finite");
+    if budget > PARTS_PER_MILLION {
+        bail!("a budget of {budget} ppm is over 10^6");
     }
     let mut seen = contributions.to_vec();
     seen.sort_unstable();
@@ -52,9 +76,8 @@ pub fn attribution_entries(
     }
     let mut candidates: Vec<(ContributionId, u128)> = contributions
         .iter()
-        .zip(weights)
-        // Saturating float-to-int cast: weights of 10^29 and above all count the same.
-        .map(|(&c, &w)| (c, (w * UNITS).floor().max(0.0) as u128))
+        .zip(units)
+        .map(|(&c, &q)| (c, q))
         .filter(|(_, q)| *q > 0)
         .collect();
     let total: u128 = candidates.iter().map(|(_, q)| q).sum();
@@ -64,8 +87,7 @@ pub fn attribution_entries(
     if kept == 0 {
         return Ok(Vec::new());
     }
-    let million = u128::from(PARTS_PER_MILLION);
-    let given = million * kept / total;
+    let given = u128::from(budget) * kept / total;
     let mut shares: Vec<(ContributionId, u128, u128)> = candidates
         .iter()
         .map(|&(c, q)| (c, given * q / kept, given * q % kept))

@@ -176,3 +176,11 @@ pub fn llama_cpp_permute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
     }
     out
 }
+
+/// SmolLM2-135M-Instruct (GGUF) when the model cache holds it (`scripts/fetch-model`).
+pub fn smollm2() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let path = std::path::PathBuf::from(home)
+        .join(".cache/attribution-chain/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    path.exists().then_some(path)
+}
