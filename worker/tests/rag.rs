@@ -24,9 +24,7 @@ use attribution_worker::rag::index::{Blob, RowIndex};
 use attribution_worker::rag::lasso::fit_lasso;
 use attribution_worker::rag::ppm::attribution_entries;
 use attribution_worker::rag::prompt::{group_hits, PromptLayout};
-use attribution_worker::rag::quality::{
-    answer_quality, attribution_benchmark, generate_greedy, spearman, BenchmarkConfig,
-};
+use attribution_worker::rag::quality::{answer_quality, generate_greedy, spearman};
 use attribution_worker::serve::runtime::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -493,29 +491,4 @@ fn answer_sentences_split_after_sentence_ends() {
         texts,
         vec!["It is grep.", " It searches text!", "\n", "Done"]
     );
-}
-
-/// The figures of `rag::quality::attribution_benchmark` on SmolLM2 over this machine's Debian
-/// packages (minutes in release: `cargo test --release --test rag -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn attribution_benchmark_on_smollm2() {
-    let path = common::smollm2().expect("SmolLM2 in the cache (scripts/fetch-model)");
-    let model = ModelDir::load(&path).unwrap();
-    let device = Device::default();
-    let llama = Llama::from_checkpoint(&model.checkpoint, &Method::Full, &device).unwrap();
-    let mut runtime = ReferenceRuntime::new(llama, model.checkpoint.config.clone(), device);
-    let status = std::fs::read_to_string("/var/lib/dpkg/status").unwrap();
-    let questions = std::env::var("RAG_QUESTIONS")
-        .ok()
-        .and_then(|q| q.parse().ok())
-        .unwrap_or(8);
-    let config = BenchmarkConfig {
-        questions,
-        ..BenchmarkConfig::default()
-    };
-    let figures = attribution_benchmark(&mut runtime, &model, &status, &config).unwrap();
-    println!("{}", serde_json::to_string_pretty(&figures).unwrap());
-    assert!(figures.questions > 0);
-    assert!(figures.lds_mean > 0.0);
 }
