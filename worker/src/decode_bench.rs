@@ -5,17 +5,26 @@
 //! between the worker and the peers so that load from elsewhere falls on all of them alike.
 
 use crate::chat_template::ChatMessage;
+use crate::checkpoint::{write_safetensors, HostTensor, StoredDtype};
 use crate::job::ModelDir;
+use crate::lora::{LoraConfig, TargetModule};
+use crate::model::projection_path;
+use crate::peft;
 use crate::serve::cli::Weights;
 use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
+use crate::serve::runtime::{LoraWeights, Runtime};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct DecodeBenchArgs {
@@ -42,6 +51,11 @@ pub struct DecodeBenchArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Adapters registered for the many-adapter runs (random rank-16 LoRA on all seven
+    /// projections, as PEFT files): the streams on one adapter, then spread over as many
+    /// adapters as streams, on the first weight format; 0 skips them.
+    #[arg(long, default_value_t = 100)]
+    pub adapters: usize,
     /// The weight formats of the worker's runs.
     #[arg(long, value_enum, value_delimiter = ',', default_values = ["q4", "q8", "f32"])]
     pub weights: Vec<Weights>,
@@ -66,6 +80,16 @@ pub struct DecodeReport {
     pub rows: Vec<Row>,
     /// Named ratios (ours over the peer's, or batch over batch 1).
     pub ratios: Vec<(String, f64)>,
+    /// Loading an adapter that is not resident: reading its PEFT file, parsing it and
+    /// preparing it in the runtime.
+    pub adapter_load_ms: Option<AdapterLoad>,
+}
+
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct AdapterLoad {
+    pub adapters: usize,
+    pub median: f64,
+    pub max: f64,
 }
 
 const FORMATS: [(WeightFormat, &str); 3] = [
@@ -113,7 +137,8 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
         let mut samples: Vec<(String, Vec<Row>)> = Vec::new();
         for _ in 0..args.repeats.max(1) {
             for (name, runtime) in &mut runtimes {
-                let figures = decode_benchmark(runtime, &prompt, args.new_tokens, streams)?;
+                let figures =
+                    decode_benchmark(runtime, &prompt, args.new_tokens, &vec![None; streams])?;
                 push(&mut samples, ours(name, &figures));
             }
             if let Some(python) = &args.peers {
@@ -122,13 +147,15 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
                 }
             }
         }
-        for (_, mut runs) in samples {
-            runs.sort_by(|a, b| {
-                a.decode_tokens_per_second
-                    .total_cmp(&b.decode_tokens_per_second)
-            });
-            rows.push(runs[runs.len() / 2].clone());
-        }
+        rows.extend(samples.into_iter().map(median));
+    }
+    let mut adapter_load_ms = None;
+    let mut adapter_rows = Vec::new();
+    if let (true, Some((name, runtime))) = (args.adapters > 0, runtimes.first_mut()) {
+        let load;
+        (load, adapter_rows) = adapter_runs(runtime, name, &prompt, args)?;
+        adapter_load_ms = Some(load);
+        rows.extend(adapter_rows.iter().cloned());
     }
     let rate = |engine: &str, streams: usize| {
         rows.iter()
@@ -160,18 +187,112 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
             rate(ours, 1),
         );
     }
+    if let [one, many] = adapter_rows.as_slice() {
+        ratios.push((
+            format!("{} / {}", many.engine, one.engine),
+            many.decode_tokens_per_second / one.decode_tokens_per_second,
+        ));
+    }
     let report = DecodeReport {
         model: args.model.display().to_string(),
         threads: args.threads,
         new_tokens: args.new_tokens,
         rows,
         ratios,
+        adapter_load_ms,
     };
     print(&report);
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(report)
+}
+
+/// Writes `args.adapters` random PEFT adapters, loads every one (timed), then decodes
+/// `args.streams` streams on one adapter and on as many distinct adapters, `args.repeats` times
+/// each, alternating.
+fn adapter_runs(
+    runtime: &mut NativeRuntime,
+    name: &str,
+    prompt: &[u32],
+    args: &DecodeBenchArgs,
+) -> Result<(AdapterLoad, Vec<Row>)> {
+    let config = runtime.config().clone();
+    let lora = LoraConfig::new(16, 32.0).with_targets(
+        TargetModule::ALL
+            .iter()
+            .map(|t| t.hf_name().to_string())
+            .collect(),
+    );
+    let dir = tempfile::tempdir()?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut paths = Vec::with_capacity(args.adapters);
+    for index in 0..args.adapters {
+        let mut tensors = BTreeMap::new();
+        for layer in 0..config.num_hidden_layers {
+            for target in TargetModule::ALL {
+                let [d_in, d_out] = config.projection_shape(target);
+                let path = projection_path(layer, target);
+                let mut random = |shape: [usize; 2], scale: f32| HostTensor {
+                    shape: shape.to_vec(),
+                    values: (0..shape[0] * shape[1])
+                        .map(|_| rng.random_range(-scale..scale))
+                        .collect(),
+                };
+                let a = random([lora.rank, d_in], 1.0 / (d_in as f32).sqrt());
+                let b = random([d_out, lora.rank], 0.01);
+                tensors.insert(peft::key(&path, "lora_A"), a);
+                tensors.insert(peft::key(&path, "lora_B"), b);
+            }
+        }
+        let path = dir.path().join(format!("adapter-{index}.safetensors"));
+        write_safetensors(&tensors, StoredDtype::F32, &path)?;
+        paths.push(path);
+    }
+    let mut keys = Vec::with_capacity(paths.len());
+    let mut times = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let started = Instant::now();
+        let weights = LoraWeights::from_peft(&std::fs::read(path)?, &lora)?;
+        keys.push(runtime.load_adapter(&weights)?.0);
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let load = AdapterLoad {
+        adapters: times.len(),
+        median: times[times.len() / 2],
+        max: times[times.len() - 1],
+    };
+
+    let spread = args.streams.min(keys.len());
+    let one = format!("{name} 1 adapter");
+    let many = format!("{name} {spread} of {} adapters", keys.len());
+    let mut samples: Vec<(String, Vec<Row>)> = Vec::new();
+    for _ in 0..args.repeats.max(1) {
+        for (engine, adapters) in [
+            (&one, vec![Some(keys[0]); args.streams]),
+            (
+                &many,
+                (0..args.streams).map(|i| Some(keys[i % spread])).collect(),
+            ),
+        ] {
+            let figures = decode_benchmark(runtime, prompt, args.new_tokens, &adapters)?;
+            push(&mut samples, ours(engine, &figures));
+        }
+    }
+    for key in keys {
+        runtime.unload_adapter(key)?;
+    }
+    Ok((load, samples.into_iter().map(median).collect()))
+}
+
+/// The run of median decode speed.
+fn median((_, mut runs): (String, Vec<Row>)) -> Row {
+    runs.sort_by(|a, b| {
+        a.decode_tokens_per_second
+            .total_cmp(&b.decode_tokens_per_second)
+    });
+    runs[runs.len() / 2].clone()
 }
 
 fn push(samples: &mut Vec<(String, Vec<Row>)>, row: Row) {
@@ -239,12 +360,12 @@ fn print(report: &DecodeReport) {
         report.new_tokens, report.threads, report.model
     );
     println!(
-        "{:<14} {:>7} {:>14} {:>12} {:>16}",
+        "{:<30} {:>7} {:>14} {:>12} {:>16}",
         "engine", "streams", "prompt tokens", "TTFT ms", "decode tokens/s"
     );
     for row in &report.rows {
         println!(
-            "{:<14} {:>7} {:>14} {:>12.1} {:>16.1}",
+            "{:<30} {:>7} {:>14} {:>12.1} {:>16.1}",
             row.engine,
             row.streams,
             row.prompt_tokens,
@@ -253,6 +374,12 @@ fn print(report: &DecodeReport) {
         );
     }
     for (name, ratio) in &report.ratios {
-        println!("{name:<40} {ratio:>6.2}x");
+        println!("{name:<50} {ratio:>6.2}x");
+    }
+    if let Some(load) = report.adapter_load_ms {
+        println!(
+            "loading one of {} adapters (read, parse, prepare): median {:.1} ms, max {:.1} ms",
+            load.adapters, load.median, load.max
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! Greedy decoding timed on any [`Runtime`], without a server: `batch` sequences prefill the
-//! same prompt in one pass, then decode together one token per pass.
+//! Greedy decoding timed on any [`Runtime`], without a server: a batch of sequences (each with
+//! its own adapter, or the base) prefill the same prompt in one pass, then decode together one
+//! token per pass.
 
-use super::{Chunk, Logits, Runtime, SlotId};
+use super::{AdapterKey, Chunk, Logits, Runtime, SlotId};
 use crate::serve::sampling::argmax;
 use anyhow::{ensure, Result};
 use std::time::Instant;
@@ -23,20 +24,23 @@ pub struct DecodeFigures {
     pub tokens: Vec<u32>,
 }
 
-/// Decodes `new_tokens` tokens greedily after `prompt` in `batch` sequences at once.
+/// Decodes `new_tokens` tokens greedily after `prompt` in one sequence per entry of `adapters`
+/// (`None`: the base model), all at once.
 pub fn decode_benchmark(
     runtime: &mut dyn Runtime,
     prompt: &[u32],
     new_tokens: usize,
-    batch: usize,
+    adapters: &[Option<AdapterKey>],
 ) -> Result<DecodeFigures> {
+    let batch = adapters.len();
     ensure!(
         !prompt.is_empty() && new_tokens >= 2 && batch >= 1,
         "the benchmark needs a prompt, two new tokens and one sequence"
     );
     let vocab = runtime.config().vocab_size;
-    let slots = (0..batch)
-        .map(|_| runtime.allocate(None))
+    let slots = adapters
+        .iter()
+        .map(|&adapter| runtime.allocate(adapter))
         .collect::<Result<Vec<SlotId>>>()?;
     let figures = (|| {
         let started = Instant::now();
