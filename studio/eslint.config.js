@@ -7,5 +7,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['src/**/*.ts'], languageOptions: { globals: globals.browser } },
-  { files: ['*.js', '*.mjs', 'test/**/*.mjs', '*.ts'], languageOptions: { globals: globals.node } },
+  { files: ['*.js', '*.mjs', '*.ts'], languageOptions: { globals: globals.node } },
+  // The browser test's page functions run in the page.
+  { files: ['test/**/*.mjs'], languageOptions: { globals: { ...globals.node, ...globals.browser } } },
 );

@@ -75,7 +75,7 @@ export async function extensionAccounts(): Promise<Account[]> {
 }
 
 /** A transaction's progress, as shown in the activity panel. */
-export type TxStage = 'signing' | 'ready' | 'in block' | 'finalized' | 'failed';
+export type TxStage = 'signing' | 'ready' | 'in block' | 'finalized' | 'stored' | 'failed';
 
 export interface TxUpdate {
   stage: TxStage;
@@ -87,6 +87,8 @@ export interface TxUpdate {
 export interface Included {
   events: EventRecord[];
   blockHash: string;
+  /** Resolves when the block is finalized (what the worker reads payments at). */
+  finalized: Promise<void>;
   /** The data of the first event `section.method`, or throws with words. */
   event(section: string, method: string): unknown[];
 }
@@ -102,6 +104,10 @@ export function submit(
   report: (update: TxUpdate) => void,
 ): Promise<Included> {
   report({ stage: 'signing' });
+  let finalize: () => void = () => undefined;
+  const finalized = new Promise<void>((done) => {
+    finalize = done;
+  });
   return new Promise<Included>((resolve, reject) => {
     let settled = false;
     const fail = (error: StudioError) => {
@@ -127,11 +133,13 @@ export function submit(
         return;
       }
       report({ stage: status.isFinalized ? 'finalized' : 'in block', block: blockHash });
+      if (status.isFinalized) finalize();
       if (!settled) {
         settled = true;
         resolve({
           events,
           blockHash,
+          finalized,
           event(section, method) {
             const record = events.find((e) => e.event.section === section && e.event.method === method);
             if (!record) throw new StudioError(`The chain did not report ${section}.${method}.`);

@@ -11,7 +11,7 @@ import { datanetsPage } from './pages/datanets';
 import { finetunePage } from './pages/finetune';
 import type { Page } from './pages/page';
 import { payoutsPage } from './pages/payouts';
-import { activityPanel, session, subscribe } from './session';
+import { activityPanel, notify, session, subscribe } from './session';
 
 const pages: Record<string, { title: string; make: () => Page; page?: Page }> = {
   connect: { title: 'Connect', make: connectPage },
@@ -23,6 +23,12 @@ const pages: Record<string, { title: string; make: () => Page; page?: Page }> = 
 
 const main = h('main', { id: 'main' });
 const status = h('span', { class: 'status', id: 'status' }, 'not connected');
+const accountSelect = h('select', { id: 'account', title: 'The account that signs and pays' });
+accountSelect.onchange = () => {
+  session.account = session.accounts.find((a) => a.address === accountSelect.value);
+  if (session.account) localStorage.setItem('studio.account', session.account.address);
+  notify('account');
+};
 const pageError = h('p', { class: 'outcome error', id: 'page-error', hidden: true });
 const nav = h('nav', null, Object.entries(pages).map(([id, p]) => h('a', { href: `#${id}`, id: `nav-${id}` }, p.title)));
 
@@ -74,6 +80,11 @@ function updateStatus(): void {
     ? `${chain.provider.isConnected ? 'connected' : 'disconnected'} · best #${session.best ?? '…'} · finalized #${session.finalized ?? '…'}${session.account ? ` · ${session.account.name} ${short(session.account.address)}` : ''}`
     : 'not connected';
   status.className = `status ${chain?.provider.isConnected ? 'ok' : 'off'}`;
+  if (accountSelect.options.length !== session.accounts.length) {
+    mount(accountSelect, session.accounts.map((a) => h('option', { value: a.address }, `${a.name} — ${short(a.address)}`)));
+  }
+  accountSelect.value = session.account?.address ?? '';
+  accountSelect.hidden = session.accounts.length === 0;
 }
 
 subscribe(() => {
@@ -82,7 +93,8 @@ subscribe(() => {
 });
 window.addEventListener('hashchange', show);
 document.body.append(
-  h('header', null, h('h1', null, 'Attribution Studio'), nav, status),
+  h('header', null, h('h1', null, 'Attribution Studio'), nav, status, accountSelect),
   h('div', { class: 'layout' }, main, activityPanel()),
 );
+updateStatus();
 show();

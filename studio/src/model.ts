@@ -26,7 +26,8 @@ export interface ContributionInfo {
   position: number;
   contributor: string;
   contentHash: string;
-  size_: number;
+  /** The blob's length in bytes. */
+  size: number;
   license: string;
   metadata: string;
   bond: string | number;

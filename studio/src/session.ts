@@ -68,7 +68,7 @@ export function track(title: string): (update: TxUpdate) => void {
   while (activity.children.length > 30) activity.lastElementChild?.remove();
   return (update) => {
     stage.textContent = update.stage;
-    item.className = `tx ${update.stage === 'failed' ? 'failed' : update.stage === 'finalized' ? 'done' : 'pending'}`;
+    item.className = `tx ${update.stage === 'failed' ? 'failed' : update.stage === 'finalized' || update.stage === 'stored' ? 'done' : 'pending'}`;
     if (update.block) detail.textContent = `block ${update.block.slice(0, 10)}…`;
     if (update.error) detail.textContent = update.error;
   };

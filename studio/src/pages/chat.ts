@@ -26,11 +26,11 @@ export function chatPage(): Page {
   const modelInfo = h('div', { class: 'muted', id: 'chat-model-info' });
   const allowance = h('div', { id: 'allowance' });
   const creditAmount = h('input', { id: 'credit-amount', value: '1', size: 8 });
-  const creditOut = h('p', { class: 'outcome' });
+  const creditOut = h('p', { class: 'outcome', id: 'credit-outcome' });
   const credit = h('button', { id: 'add-credit', type: 'button' }, 'Add credit for this operator');
   const maxTokens = h('input', { id: 'chat-max-tokens', type: 'number', value: '64', min: '1', size: 5 });
   const question = h('textarea', { id: 'chat-input', rows: 3, placeholder: 'Ask something…' });
-  const sendOut = h('p', { class: 'outcome' });
+  const sendOut = h('p', { class: 'outcome', id: 'send-outcome' });
   const send = h('button', { id: 'chat-send', type: 'button' }, 'Send');
   const reset = h('button', { type: 'button', class: 'link' }, 'New conversation');
   const transcript = h('div', { class: 'transcript', id: 'transcript' });
@@ -47,7 +47,10 @@ export function chatPage(): Page {
         chain.api.tx.attribution.depositCredit(amount),
         chain.api.tx.attribution.grantAllowance(chosen.owned_by, amount),
       ]);
-      await submit(chain, tx, requireAccount(), track(`Deposit ${formatOpen(amount)} and grant it to ${short(chosen.owned_by)}`));
+      const included = await submit(chain, tx, requireAccount(), track(`Deposit ${formatOpen(amount)} and grant it to ${short(chosen.owned_by)}`));
+      // The operator reads allowances at the finalized block.
+      creditOut.textContent = 'In a block; waiting for finality so the operator sees it…';
+      await included.finalized;
       await refresh();
       return `${formatOpen(amount)} is now allowance for operator ${short(chosen.owned_by)}: it pays for your requests there.`;
     });

@@ -10,7 +10,7 @@ import type { Page } from './page';
 export function connectPage(): Page {
   const nodeInput = h('input', { id: 'node-url', value: session.nodeUrl, size: 32 });
   const workerInput = h('input', { id: 'worker-url', value: session.workerUrl, size: 32 });
-  const out = h('p', { class: 'outcome' });
+  const out = h('p', { class: 'outcome', id: 'connect-outcome' });
   const button = h('button', { id: 'connect', type: 'button' }, 'Connect');
   button.onclick = () =>
     act(button, out, async () => {
@@ -39,13 +39,6 @@ export function connectPage(): Page {
       return `Connected to ${name} at ${session.nodeUrl}.`;
     });
 
-  const accountSelect = h('select', { id: 'account' });
-  accountSelect.onchange = () => {
-    session.account = session.accounts.find((a) => a.address === accountSelect.value);
-    if (session.account) localStorage.setItem('studio.account', session.account.address);
-    notify('account');
-  };
-
   const chainInfo = h('div', { class: 'cards' });
   const element = h('section', { class: 'page' },
     h('h2', null, 'Connect'),
@@ -55,13 +48,10 @@ export function connectPage(): Page {
       field('Worker (HTTP API)', workerInput, 'attribution-worker’s --http address; scripts/devnet runs one on http://127.0.0.1:8000.'),
       button),
     out,
-    field('Account', accountSelect, 'Signs transactions and pays for chat. Dev accounts //Alice … //Ferdie, and the polkadot.js extension’s when it is installed.'),
+    h('p', { class: 'muted' }, 'The account in the top bar signs transactions and pays for chat: the dev accounts //Alice … //Ferdie, and the polkadot.js extension’s accounts when it is installed.'),
     chainInfo);
 
   async function refresh(): Promise<void> {
-    const options = session.accounts.map((a) => h('option', { value: a.address, selected: a.address === session.account?.address }, `${a.name} — ${short(a.address)}`));
-    if (accountSelect.options.length !== options.length) mount(accountSelect, options);
-    accountSelect.value = session.account?.address ?? '';
     const chain = session.chain;
     const cards: HTMLElement[] = [];
     if (chain) {

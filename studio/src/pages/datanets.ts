@@ -23,7 +23,7 @@ export function datanetsPage(): Page {
   const description = h('input', { id: 'datanet-description', placeholder: 'What rows belong here', size: 40 });
   const kind = h('select', { id: 'datanet-kind' }, ['Text', 'Image', 'Audio'].map((k) => h('option', { value: k }, k)));
   const bond = h('input', { id: 'datanet-bond', placeholder: 'chain default', size: 10 });
-  const createOut = h('p', { class: 'outcome' });
+  const createOut = h('p', { class: 'outcome', id: 'create-outcome' });
   const create = h('button', { id: 'create-datanet', type: 'button' }, 'Create datanet');
   create.onclick = () =>
     act(create, createOut, async () => {
@@ -106,19 +106,20 @@ export function datanetsPage(): Page {
       contributeOut.textContent = `Announced as contribution ${id}; uploading ${bytes.length} bytes to the node…`;
       const upload = track(`Upload ${chosen.name} to the content store`);
       upload({ stage: 'ready' });
+      let receipt: { hash: string; cid: string; size: number };
       try {
-        const receipt = await rpc<{ hash: string; cid: string; size: number }>(chain, 'datanets_upload', [u8aToHex(bytes)]);
-        upload({ stage: 'finalized' });
-        file.value = '';
-        await refresh();
-        return `Contribution ${id} is announced and stored on the node (CID ${receipt.cid}). A curator can now approve it.`;
+        receipt = await rpc<{ hash: string; cid: string; size: number }>(chain, 'datanets_upload', [u8aToHex(bytes)]);
       } catch (error) {
         upload({ stage: 'failed', error: (error as Error).message });
         throw new StudioError(`Contribution ${id} is announced but the node refused its bytes: ${(error as Error).message}`);
       }
+      upload({ stage: 'stored' });
+      file.value = '';
+      await refresh();
+      return `Contribution ${id} is announced and stored on the node (CID ${receipt.cid}). A curator can now approve it.`;
     });
 
-  const publishOut = h('p', { class: 'outcome' });
+  const publishOut = h('p', { class: 'outcome', id: 'publish-outcome' });
   const publish = h('button', { id: 'publish', type: 'button' }, 'Publish a version');
   publish.onclick = () =>
     act(publish, publishOut, async () => {
@@ -181,7 +182,7 @@ export function datanetsPage(): Page {
             const status = model.variant(c.status);
             const label = status === 'published' ? `published in v${(c.status as { published: number }).published}` : status;
             return h('tr', { dataset: { contribution: String(cid) } },
-              h('td', null, String(cid)), h('td', null, short(c.contributor)), h('td', null, c.size_.toLocaleString('en-US')),
+              h('td', null, String(cid)), h('td', null, short(c.contributor)), h('td', null, c.size.toLocaleString('en-US')),
               h('td', null, model.utf8(c.license)), h('td', null, formatOpen(c.bond)),
               h('td', null, h('span', { class: `badge ${status}` }, label)),
               h('td', null, status === 'pending' && curator ? [decide(cid, true), decide(cid, false), decide(cid, false, true)] : null));

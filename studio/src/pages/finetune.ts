@@ -60,7 +60,7 @@ export function finetunePage(): Page {
   const maxNew = number('hp-max-new', 32, '1');
   const budget = h('input', { id: 'job-budget', value: '20', size: 8 });
   const deadline = number('job-deadline', 1000, '1');
-  const postOut = h('p', { class: 'outcome' });
+  const postOut = h('p', { class: 'outcome', id: 'post-outcome' });
   const post = h('button', { id: 'post-job', type: 'button' }, 'Post the job');
 
   post.onclick = () =>
@@ -90,7 +90,7 @@ export function finetunePage(): Page {
         upload({ stage: 'failed', error: messageOf(error) });
         throw error;
       });
-      upload({ stage: 'finalized' });
+      upload({ stage: 'stored' });
       lineageOf = Number(adapter);
       return `Job ${job} is posted with its budget in escrow; adapter model ${adapter} is in training once an operator claims it.`;
     });
@@ -128,6 +128,12 @@ export function finetunePage(): Page {
     tables,
     h('h3', null, 'Lineage'),
     lineage);
+
+  // While a job trains, /status is read twice a second so the loss curve has every step.
+  setInterval(() => {
+    if (!element.isConnected || !lastStatus || !/fetching|training|evaluating/.test(lastStatus.phase)) return;
+    void pollStatus().then(renderLive);
+  }, 500);
 
   async function refresh(): Promise<void> {
     const chain = session.chain;
@@ -172,7 +178,7 @@ export function finetunePage(): Page {
     const proof = st.last_proof;
     const windowLeft = st.challenge_end !== null ? Math.max(0, st.challenge_end - best) : null;
     mount(live,
-      h('dl', { class: 'inline', id: 'worker-status' },
+      h('dl', { class: 'inline three', id: 'worker-status' },
         h('dt', null, 'phase'), h('dd', { id: 'worker-phase' }, st.phase.replace('_', ' ')),
         h('dt', null, 'job'), h('dd', null, st.job === null ? '—' : String(st.job)),
         h('dt', null, 'step'), h('dd', null, st.steps ? `${st.step} / ${st.steps}` : '—'),
@@ -202,7 +208,7 @@ export function finetunePage(): Page {
     const all = await model.contributions(chain, spec.pool.datanet);
     const artifact = lineageInfo.artifact;
     const graph = lineageGraph(
-      { label: `base ${spec.baseModel}: ${baseRecord ? model.utf8(baseRecord.name) : '?'}`.slice(0, 28), detail: baseRecord?.kind.base ? `${(baseRecord.kind.base.parameters / 1e6).toFixed(1)} M parameters` : '' },
+      { label: `base ${spec.baseModel}: ${baseRecord ? model.utf8(baseRecord.name) : '?'}`.slice(0, 28), detail: baseRecord?.kind.base ? `${baseRecord.kind.base.parameters.toLocaleString('en-US')} parameters` : '' },
       { label: `adapter ${id}: ${model.utf8(record.name)}`.slice(0, 28), detail: `${model.variant(spec.method)} · ${model.variant(record.status)}${artifact ? ` · ${artifact.steps} steps` : ''}` },
       { label: `${datanet ? model.utf8(datanet.name) : `datanet ${spec.pool.datanet}`} v${spec.pool.version}`.slice(0, 28), detail: `root ${spec.datasetRoot.slice(0, 12)}…` },
       blobs.map((b) => {
