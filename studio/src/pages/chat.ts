@@ -153,7 +153,7 @@ export function chatPage(): Page {
       chain.api.call.attributionApi.allowance(session.account.address, chosen.owned_by),
     ]);
     const balance = (value: unknown) => formatOpen((value as { balance: string | number }).balance, 6);
-    mount(allowance, h('dl', { class: 'inline' },
+    mount(allowance, h('dl', null,
       h('dt', null, 'your credit'), h('dd', null, balance(creditInfo.toJSON())),
       h('dt', null, 'allowance for this operator'), h('dd', { id: 'allowance-balance' }, balance(allowanceInfo.toJSON()))));
   }

@@ -30,6 +30,8 @@ export function payoutsPage(): Page {
   const pending = h('div', { id: 'pending' });
   const history = h('div', { id: 'history' });
   const claimOut = h('p', { class: 'outcome', id: 'claim-outcome' });
+  // Outlives the pool table, which is drawn again after each claim.
+  const poolOut = h('p', { class: 'outcome', id: 'pool-outcome' });
   const claim = h('button', { id: 'claim', type: 'button' }, 'Claim direct rewards');
   claim.onclick = () =>
     act(claim, claimOut, async () => {
@@ -42,7 +44,7 @@ export function payoutsPage(): Page {
   const element = h('section', { class: 'page' },
     h('h2', null, 'Payouts'),
     h('p', { class: 'lead' }, 'Rewards accrue to counters as fees and budgets are settled; nobody is paid by a loop over all contributors. You pull what is yours: direct credits (as a model owner, an operator, or a contributor named by an answer’s attribution) and your share of each datanet version’s pool.'),
-    pending, claim, claimOut, history);
+    pending, poolOut, claim, claimOut, history);
 
   async function refresh(): Promise<void> {
     const chain = session.chain;
@@ -66,21 +68,21 @@ export function payoutsPage(): Page {
         h('div', { class: 'card', id: 'pending-pools' }, h('h3', null, 'Datanet version pools'),
           pools.length === 0 ? h('p', { class: 'muted' }, 'You have no contribution in a published version.') :
             h('table', { class: 'table' }, h('tbody', null, pools.map(([pool, amount]) => {
-              const out = h('span', { class: 'outcome' });
               const button = h('button', { type: 'button', class: 'claim-pool', dataset: { pool: `${pool.datanet}@${pool.version}` }, disabled: amount === 0n }, 'Claim');
               button.onclick = () =>
-                act(button, out, async () => {
+                act(button, poolOut, async () => {
                   await submit(chain, chain.api.tx.rewards.claimPool(pool), requireAccount(), track(`Claim pool of datanet ${pool.datanet} v${pool.version}`));
                   await refresh();
-                  return 'Claimed.';
+                  return `Claimed ${formatOpen(amount, 8)}, your share of datanet ${pool.datanet} v${pool.version}'s pool: it is in your free balance.`;
                 });
-              return h('tr', null, h('td', null, `datanet ${pool.datanet} v${pool.version}`), h('td', null, formatOpen(amount, 8)), h('td', null, button, out));
+              return h('tr', null, h('td', null, `datanet ${pool.datanet} v${pool.version}`), h('td', null, formatOpen(amount, 8)), h('td', null, button));
             }))))));
     let total = 0;
-    const points = entries.map((entry) => {
+    const points = entries.length ? [{ x: entries[0].block - 1, y: 0 }] : [];
+    points.push(...entries.map((entry) => {
       total += earned(entry.event);
       return { x: entry.block, y: total };
-    });
+    }));
     mount(history,
       h('h3', null, 'History'),
       lineChart(points, { x: 'block', y: 'OPEN earned (claimed pool shares and credits)', format: (y) => y.toFixed(4) }),
