@@ -121,7 +121,7 @@ try {
   await page.waitForSelector('#job-version option', { state: 'attached' });
   const fields = {
     '#job-name': 'studio-e2e-lora', '#hp-rank': '4', '#hp-alpha': '8', '#hp-targets': 'q_proj, v_proj, gate_proj, up_proj, down_proj',
-    '#hp-steps': '30', '#hp-batch': '8', '#hp-lr': '0.01', '#hp-warmup': '2', '#hp-checkpoint': '10', '#hp-cutoff': '16',
+    '#hp-steps': '120', '#hp-batch': '8', '#hp-lr': '0.01', '#hp-warmup': '2', '#hp-checkpoint': '40', '#hp-cutoff': '16',
     '#hp-eval': '0.2', '#hp-max-new': '4', '#job-budget': '20',
   };
   for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);

@@ -73,6 +73,8 @@ export function connectPage(): Page {
         ], 'balance-card'));
       }
     }
+    // The worker is asked once the person has pressed Connect.
+    if (!chain) return mount(chainInfo, cards);
     try {
       const status = await worker.status();
       cards.push(card('Worker', [
