@@ -9,7 +9,7 @@ export interface Point {
 }
 
 /** A line chart of `points` with its axes' ranges written at the corners. */
-export function lineChart(points: Point[], labels: { x: string; y: string; format?: (y: number) => string }, width = 520, height = 200): SVGElement {
+export function lineChart(points: Point[], labels: { x: string; y: string; format?: (y: number) => string; fromZero?: boolean }, width = 520, height = 200): SVGElement {
   const pad = { left: 56, right: 12, top: 12, bottom: 28 };
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': `${labels.y} by ${labels.x}` });
   const plot = { w: width - pad.left - pad.right, h: height - pad.top - pad.bottom };
@@ -21,7 +21,8 @@ export function lineChart(points: Point[], labels: { x: string; y: string; forma
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(0, ...ys), Math.max(...ys)];
+  // A loss curve is drawn between its own extremes; earnings from zero.
+  const [y0, y1] = [labels.fromZero ? Math.min(0, ...ys) : Math.min(...ys), Math.max(...ys)];
   const sx = (x: number) => pad.left + (x1 === x0 ? plot.w / 2 : ((x - x0) / (x1 - x0)) * plot.w);
   const sy = (y: number) => pad.top + plot.h - (y1 === y0 ? plot.h / 2 : ((y - y0) / (y1 - y0)) * plot.h);
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');

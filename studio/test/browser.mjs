@@ -144,7 +144,9 @@ try {
   await page.waitForSelector(`#chat-model option[value="${adapter}"]`, { state: 'attached', timeout: 120_000 });
   await page.selectOption('#chat-model', String(adapter));
   await act('#add-credit', '#credit-outcome');
-  const question = JSON.parse(readFileSync(stack.files.rows1, 'utf8').split('\n')[0]).prompt;
+  // A question made of a row of each contribution, so rows of both are retrieved.
+  const first = (file) => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]).prompt.replace(/ =$/, '');
+  const question = `${first(stack.files.rows1)} ${first(stack.files.rows2)}`;
   await page.fill('#chat-input', question);
   await page.fill('#chat-max-tokens', '16');
   await act('#chat-send', '#send-outcome', { timeout: 120_000 });

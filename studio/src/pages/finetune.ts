@@ -23,6 +23,8 @@ const losses = new Map<number, Point[]>();
 let lastStatus: WorkerStatus | null = null;
 let statusError: string | null = null;
 let lineageOf: number | null = null;
+/** The chain's challenge window, in blocks (`Compute::ChallengePeriod`). */
+let challengePeriod = 0;
 
 /** Polls the worker's /status (it has no push channel) and keeps each job's loss curve. */
 async function pollStatus(): Promise<void> {
@@ -140,6 +142,7 @@ export function finetunePage(): Page {
     await pollStatus();
     renderLive();
     if (!chain) return;
+    challengePeriod = Number(chain.api.consts.compute.challengePeriod.toString());
     const [models, jobs, datanets] = await Promise.all([model.models(chain), model.jobs(chain), model.datanets(chain)]);
     fillOptions(base, models.filter(([, m]) => m.kind.base && model.variant(m.status) === 'active').map(([id, m]) => [String(id), `${id}: ${model.utf8(m.name)}`]));
     const pools: [string, string][] = [];
@@ -193,7 +196,7 @@ export function finetunePage(): Page {
         h('p', null, `Held-out loss ${proof.base_loss.toFixed(3)} (base) → ${proof.adapted_loss.toFixed(3)} (adapted); ROUGE-L ${proof.base_rouge_l.toFixed(1)} → ${proof.adapted_rouge_l.toFixed(1)}.`),
         h('p', { class: 'mono' }, `adapter ${proof.adapter_hash.slice(0, 20)}…`),
         windowLeft !== null && st.phase === 'challenge_window' ? h('p', null, `Challenge window: ${windowLeft} blocks left (ends at #${st.challenge_end}); anyone may re-run the evaluation and challenge until then.`) : null,
-        windowLeft !== null && st.phase === 'challenge_window' ? h('progress', { max: 30, value: Math.max(0, 30 - windowLeft) }) : null) : null,
+        windowLeft !== null && st.phase === 'challenge_window' ? h('progress', { max: challengePeriod, value: Math.max(0, challengePeriod - windowLeft) }) : null) : null,
       st.last_error ? h('p', { class: 'muted' }, `Worker reports: ${st.last_error}`) : null);
   }
 

@@ -85,7 +85,7 @@ export function payoutsPage(): Page {
     }));
     mount(history,
       h('h3', null, 'History'),
-      lineChart(points, { x: 'block', y: 'OPEN earned (claimed pool shares and credits)', format: (y) => y.toFixed(4) }),
+      lineChart(points, { x: 'block', y: 'OPEN earned (claimed pool shares and credits)', format: (y) => y.toFixed(4), fromZero: true }),
       entries.length === 0 ? h('p', { class: 'muted' }, 'Nothing yet.') :
         h('table', { class: 'table', id: 'history-table' },
           h('thead', null, h('tr', null, ['block', 'what', 'amount'].map((c) => h('th', null, c)))),
