@@ -143,6 +143,9 @@ try {
   await go('chat');
   await page.waitForSelector(`#chat-model option[value="${adapter}"]`, { state: 'attached', timeout: 120_000 });
   await page.selectOption('#chat-model', String(adapter));
+  await page.fill('#chat-input', 'w1 w2 w3');
+  const unpaid = await act('#chat-send', '#send-outcome', { expectError: true });
+  if (!/allowance for this operator is too small/.test(unpaid)) throw new Error(`asking without allowance: ${unpaid}`);
   await act('#add-credit', '#credit-outcome');
   // A question made of a row of each contribution, so rows of both are retrieved.
   const first = (file) => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]).prompt.replace(/ =$/, '');
@@ -167,7 +170,8 @@ try {
   log('Bob claimed his pool share; it is in his history');
   await shot('payouts');
 
-  const unexpected = consoleErrors.filter((e) => !/favicon/.test(e));
+  // The 402 is the worker refusing the unpaid question above, as it should.
+  const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)/.test(e));
   if (unexpected.length) log(`browser console errors:\n${unexpected.join('\n')}`);
   log(`the whole path passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } catch (error) {

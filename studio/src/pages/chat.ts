@@ -73,14 +73,21 @@ export function chatPage(): Page {
         const maxFee = BigInt(chosen.price_per_token) * 4096n;
         header = (await authorize(chain, { pair: account.pair, operator: chosen.owned_by, model: chosen.chain_model, body, maxFee })).header;
       }
-      question.value = '';
-      history.push({ role: 'user', content });
-      transcript.append(h('div', { class: 'message user' }, content));
+      const asked = h('div', { class: 'message user' }, content);
       const text = h('div', { class: 'answer-text' });
       const bubble = h('div', { class: 'message assistant streaming' }, text);
-      transcript.append(bubble);
-      const answer = await worker.chat(body, header, (piece) => { text.textContent += piece; });
-      history.push({ role: 'assistant', content: answer.text });
+      transcript.append(asked, bubble);
+      let answer: Answer;
+      try {
+        answer = await worker.chat(body, header, (piece) => { text.textContent += piece; });
+      } catch (error) {
+        // Not answered: the question stays in the box and out of the conversation.
+        asked.remove();
+        bubble.remove();
+        throw error;
+      }
+      question.value = '';
+      history.push({ role: 'user', content }, { role: 'assistant', content: answer.text });
       bubble.classList.remove('streaming');
       bubble.replaceChildren(...(await renderAnswer(answer)));
       return answer.receipt ? `Answered; fee ${formatOpen(answer.receipt.fee, 8)} (record ${answer.receipt.record}, settled on chain in the operator’s next batch).` : 'Answered.';
