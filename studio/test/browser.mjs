@@ -3,10 +3,11 @@
 // → a malformed file refused by line → two contributions → approve → publish → a tiny LoRA
 // fine-tune, watched to its proof and activation, with its lineage → a paid, streamed chat with
 // the adapter and its attribution and receipt → a contributor claims their pool share. Each
-// screen is saved to docs/studio/*.png.
+// screen is saved to studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
 //
 //   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
-//                                      name the binaries, CHROMIUM the browser)
+//                                      name the binaries, CHROMIUM the browser; STUDIO_MODEL=<a
+//                                      .gguf or model directory> runs it on a real model)
 
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -19,7 +20,7 @@ import { serve } from '../serve.mjs';
 import { freePort, startStack } from './stack.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SHOTS = process.env.SCREENSHOTS ?? join(here, '../../docs/studio');
+const SHOTS = process.env.SCREENSHOTS ?? join(here, '../test-results');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const started = Date.now();
 const log = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
@@ -50,7 +51,7 @@ try {
   mkdirSync(SHOTS, { recursive: true });
   const shot = async (name) => {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    log(`screenshot docs/studio/${name}.png`);
+    log(`screenshot ${join(SHOTS, `${name}.png`)}`);
   };
 
   /** Clicks `button` and waits for its outcome; fails with the outcome's words unless `expectError`. */
@@ -119,7 +120,12 @@ try {
   await go('finetune');
   await page.waitForSelector('#job-base option', { state: 'attached' });
   await page.waitForSelector('#job-version option', { state: 'attached' });
-  const fields = {
+  // A tiny job on the synthetic model; a short one on a real model (STUDIO_MODEL).
+  const fields = stack.real ? {
+    '#job-name': 'studio-e2e-lora', '#hp-rank': '8', '#hp-alpha': '16', '#hp-targets': 'q_proj, v_proj',
+    '#hp-steps': '10', '#hp-batch': '4', '#hp-lr': '0.001', '#hp-warmup': '2', '#hp-checkpoint': '10', '#hp-cutoff': '64',
+    '#hp-eval': '0.1', '#hp-max-new': '8', '#job-budget': '20',
+  } : {
     '#job-name': 'studio-e2e-lora', '#hp-rank': '4', '#hp-alpha': '8', '#hp-targets': 'q_proj, v_proj, gate_proj, up_proj, down_proj',
     '#hp-steps': '120', '#hp-batch': '8', '#hp-lr': '0.01', '#hp-warmup': '2', '#hp-checkpoint': '40', '#hp-cutoff': '16',
     '#hp-eval': '0.2', '#hp-max-new': '4', '#job-budget': '20',
@@ -147,11 +153,13 @@ try {
   const unpaid = await act('#chat-send', '#send-outcome', { expectError: true });
   if (!/allowance for this operator is too small/.test(unpaid)) throw new Error(`asking without allowance: ${unpaid}`);
   await act('#add-credit', '#credit-outcome');
-  // A question made of a row of each contribution, so rows of both are retrieved.
+  // On the synthetic model, a question made of a row of each contribution, so rows of both are
+  // retrieved; on a real model, one of the rows' questions.
   const first = (file) => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]).prompt.replace(/ =$/, '');
-  const question = `${first(stack.files.rows1)} ${first(stack.files.rows2)}`;
+  const question = stack.real ? JSON.parse(readFileSync(stack.files.rows1, 'utf8').split('\n')[3]).prompt
+    : `${first(stack.files.rows1)} ${first(stack.files.rows2)}`;
   await page.fill('#chat-input', question);
-  await page.fill('#chat-max-tokens', '16');
+  await page.fill('#chat-max-tokens', stack.real ? '40' : '16');
   await act('#chat-send', '#send-outcome', { timeout: 120_000 });
   await page.waitForSelector('#transcript #attribution');
   await page.waitForSelector('#transcript #receipt');

@@ -11,9 +11,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 const CACHE = join(process.env.HOME ?? '/root', '.cache/attribution-chain');
+/**
+ * A real base model (a `.gguf` file or a Hugging Face directory, e.g. what scripts/fetch-model
+ * prints) to run the path on instead of the synthetic one; its rows are then the descriptions of
+ * this machine's Debian packages, as scripts/demo's.
+ */
+const REAL_MODEL = process.env.STUDIO_MODEL;
 export const NODE = process.env.ATTRIBUTION_NODE ?? join(CACHE, 'target/debug/attribution-node');
 export const WORKER = process.env.ATTRIBUTION_WORKER ?? join(CACHE, 'target-worker/debug/attribution-worker');
 
@@ -78,20 +84,32 @@ export async function startStack(log = console.log) {
     { stdio: ['ignore', 'ignore', openSync(nodeLog, 'a')] }));
     const nodeUrl = `ws://127.0.0.1:${rpcPort}`;
 
-    // The synthetic model (a tiny Llama with its tokenizer) and rows for three files.
-    const models = join(dir, 'models');
-    const modelDir = join(models, 'synthetic');
-    worker(['synthetic', 'model', '--output-dir', modelDir]);
-    writeFileSync(join(modelDir, 'chat_template.jinja'),
-      "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}");
     const files = {};
-    for (const seed of [1, 2]) {
-      files[`rows${seed}`] = join(dir, `rows-${seed}.jsonl`);
-      writeFileSync(files[`rows${seed}`], worker(['synthetic', 'rows', '--count', '40', '--seed', String(seed)]));
+    let models;
+    let modelPath;
+    if (REAL_MODEL) {
+      models = dirname(REAL_MODEL);
+      modelPath = REAL_MODEL;
+      const rows = debianRows();
+      for (const seed of [1, 2]) {
+        files[`rows${seed}`] = join(dir, `rows-${seed}.jsonl`);
+        writeFileSync(files[`rows${seed}`], rows.slice((seed - 1) * 30, seed * 30).join('\n') + '\n');
+      }
+    } else {
+      // The synthetic model (a tiny Llama with its tokenizer) and rows for two files.
+      models = join(dir, 'models');
+      modelPath = join(models, 'synthetic');
+      worker(['synthetic', 'model', '--output-dir', modelPath]);
+      writeFileSync(join(modelPath, 'chat_template.jinja'),
+        "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}");
+      for (const seed of [1, 2]) {
+        files[`rows${seed}`] = join(dir, `rows-${seed}.jsonl`);
+        writeFileSync(files[`rows${seed}`], worker(['synthetic', 'rows', '--count', '40', '--seed', String(seed)]));
+      }
     }
     files.bad = join(dir, 'bad-rows.jsonl');
     writeFileSync(files.bad, '{"prompt": "w1", "completion": "w2"}\n{"prompt": "w3"}\nnot json\n');
-    const info = JSON.parse(worker(['model', 'info', '--model', modelDir]).toString());
+    const info = JSON.parse(worker(['model', 'info', '--model', modelPath]).toString());
 
     await cryptoWaitReady();
     await until('the node answers', 120, async () => {
@@ -105,7 +123,7 @@ export async function startStack(log = console.log) {
     const ferdie = new Keyring({ type: 'sr25519' }).addFromUri('//Ferdie');
     const base = api.createType('AttributionPrimitivesModelsBaseModel', info.scale);
     const baseModel = await new Promise((done, fail) => {
-      api.tx.models.registerBaseModel('synthetic-tiny', base).signAndSend(ferdie, ({ status, events, dispatchError }) => {
+      api.tx.models.registerBaseModel(REAL_MODEL ? basename(REAL_MODEL).slice(0, 32) : 'synthetic-tiny', base).signAndSend(ferdie, ({ status, events, dispatchError }) => {
         if (dispatchError) fail(new Error(`register_base_model: ${dispatchError.toString()}`));
         else if (status.isInBlock) {
           const event = events.find((e) => e.event.section === 'models' && e.event.method === 'BaseModelRegistered');
@@ -119,7 +137,8 @@ export async function startStack(log = console.log) {
     const workerLog = join(dir, 'worker.log');
     children.push(spawn(WORKER, ['run', '--node', nodeUrl, '--account', '//Eve', '--worker-key', '//Eve//worker',
       '--models', models, '--state-dir', join(dir, 'worker'), '--http', `127.0.0.1:${httpPort}`, '--register-stake', '100',
-      '--price-per-token', '0.000001', '--serve', String(baseModel), '--batch-age', '1', '--weights', 'f32', '--quiet'],
+      '--price-per-token', '0.000001', '--serve', String(baseModel), '--batch-age', '1', '--quiet',
+      ...(REAL_MODEL ? [] : ['--weights', 'f32'])],
     { stdio: ['ignore', 'ignore', openSync(workerLog, 'a')], env: { ...process.env, RUST_LOG: 'info' } }));
     const workerUrl = `http://127.0.0.1:${httpPort}`;
     await until('the worker serves the base model', 180, async () => {
@@ -127,9 +146,20 @@ export async function startStack(log = console.log) {
       return models.data?.some((m) => m.chain_model === baseModel);
     }, () => tail(workerLog));
     log(`worker on ${workerUrl}`);
-    return { dir, nodeUrl, workerUrl, baseModel, files, stop, logs: () => `--- node\n${tail(nodeLog)}\n--- worker\n${tail(workerLog, 60)}` };
+    return { dir, nodeUrl, workerUrl, baseModel, files, real: Boolean(REAL_MODEL), stop, logs: () => `--- node\n${tail(nodeLog)}\n--- worker\n${tail(workerLog, 60)}` };
   } catch (error) {
     stop();
     throw error;
   }
+}
+
+/** One instruction row per installed Debian package: its name as the prompt, its summary as the completion. */
+function debianRows() {
+  const rows = [];
+  for (const stanza of readFileSync('/var/lib/dpkg/status', 'utf8').split('\n\n')) {
+    const name = /^Package: (.*)$/m.exec(stanza)?.[1];
+    const summary = /^Description: (.*)$/m.exec(stanza)?.[1];
+    if (name && summary) rows.push(JSON.stringify({ prompt: `What is the Debian package ${name}?`, completion: `${name}: ${summary}.` }));
+  }
+  return rows;
 }
