@@ -156,7 +156,8 @@ export function describeDispatchError(chain: Chain, error: DispatchError): strin
   if (error.isModule) {
     const meta = chain.api.registry.findMetaError(error.asModule);
     const docs = meta.docs.join(' ').trim();
-    return `The chain refused it: ${docs || splitWords(meta.name)} (${meta.section}.${meta.name}).`;
+    const pallet = meta.section.charAt(0).toUpperCase() + meta.section.slice(1);
+    return `The chain refused it: ${docs || splitWords(meta.name)} (${pallet}.${meta.name}).`;
   }
   if (error.isToken) {
     const token = error.asToken.type;

@@ -98,6 +98,10 @@ try {
   }
   await page.setInputFiles('#contribution-file', stack.files.rows1);
   await act('#contribute', '#contribute-outcome');
+  // The same file again: the chain refuses it, in the pallet's own words.
+  await page.setInputFiles('#contribution-file', stack.files.rows1);
+  const duplicate = await act('#contribute', '#contribute-outcome', { expectError: true });
+  if (!/The chain refused it: .*\(Datanets\.DuplicateContribution\)/.test(duplicate)) throw new Error(`a duplicate: ${duplicate}`);
   await as('Charlie');
   await page.setInputFiles('#contribution-file', stack.files.rows2);
   await act('#contribute', '#contribute-outcome');
