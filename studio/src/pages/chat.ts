@@ -1,0 +1,202 @@
+// Chat: ask any model an operator serves through its OpenAI-compatible API, streaming, paying
+// with your signed authorization; each answer shows its attribution (the contributions that
+// shaped it, their weights and the sentences each supports, highlighted) and how its fee splits.
+
+import { stringToU8a } from '@polkadot/util';
+import { authorize } from '../authorization';
+import { formatOpen, parseOpen, short, submit } from '../chain';
+import { field, h, mount } from '../dom';
+import { StudioError } from '../errors';
+import { act, requireAccount, requireChain, session, track } from '../session';
+import * as worker from '../worker';
+import type { Answer, ModelCard } from '../worker';
+import type { Page } from './page';
+
+interface Message {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+const COLORS = ['#f6c85f', '#6fb1e4', '#9dd49a', '#e99ab9', '#c3a6e8', '#f4a261'];
+
+export function chatPage(): Page {
+  let cards: ModelCard[] = [];
+  const history: Message[] = [];
+  const modelSelect = h('select', { id: 'chat-model' });
+  const modelInfo = h('div', { class: 'muted', id: 'chat-model-info' });
+  const allowance = h('div', { id: 'allowance' });
+  const creditAmount = h('input', { id: 'credit-amount', value: '1', size: 8 });
+  const creditOut = h('p', { class: 'outcome', id: 'credit-outcome' });
+  const credit = h('button', { id: 'add-credit', type: 'button' }, 'Add credit for this operator');
+  const maxTokens = h('input', { id: 'chat-max-tokens', type: 'number', value: '64', min: '1', size: 5 });
+  const question = h('textarea', { id: 'chat-input', rows: 3, placeholder: 'Ask something…' });
+  const sendOut = h('p', { class: 'outcome', id: 'send-outcome' });
+  const send = h('button', { id: 'chat-send', type: 'button' }, 'Send');
+  const reset = h('button', { type: 'button', class: 'link' }, 'New conversation');
+  const transcript = h('div', { class: 'transcript', id: 'transcript' });
+
+  const card = () => cards.find((c) => c.id === modelSelect.value);
+
+  credit.onclick = () =>
+    act(credit, creditOut, async () => {
+      const chain = requireChain();
+      const chosen = card();
+      if (!chosen) throw new StudioError('Pick a model first: the credit is granted to the operator serving it.');
+      const amount = parseOpen(creditAmount.value);
+      const tx = chain.api.tx.utility.batchAll([
+        chain.api.tx.attribution.depositCredit(amount),
+        chain.api.tx.attribution.grantAllowance(chosen.owned_by, amount),
+      ]);
+      const included = await submit(chain, tx, requireAccount(), track(`Deposit ${formatOpen(amount)} and grant it to ${short(chosen.owned_by)}`));
+      // The operator reads allowances at the finalized block.
+      creditOut.textContent = 'In a block; waiting for finality so the operator sees it…';
+      await included.finalized;
+      await refresh();
+      return `${formatOpen(amount)} is now allowance for operator ${short(chosen.owned_by)}: it pays for your requests there.`;
+    });
+
+  send.onclick = () =>
+    act(send, sendOut, async () => {
+      const chain = requireChain();
+      const account = requireAccount();
+      const chosen = card();
+      if (!chosen) throw new StudioError('The worker serves no model yet.');
+      const content = question.value.trim();
+      if (!content) throw new StudioError('Type a question first.');
+      const messages: Message[] = [...history, { role: 'user', content }];
+      // The authorization hashes these exact bytes, so they are encoded once and sent as is.
+      const body = stringToU8a(JSON.stringify({ model: chosen.id, messages, max_tokens: Number(maxTokens.value), temperature: 0, stream: true }));
+      let header: string | null = null;
+      if (chosen.price_per_token !== undefined) {
+        if (!account.pair) throw new StudioError('Paying needs a dev keyring account: the extension cannot sign raw authorizations yet.');
+        if (chosen.chain_model === undefined) throw new StudioError('The operator does not say which chain model this is.');
+        const maxFee = BigInt(chosen.price_per_token) * 4096n;
+        header = (await authorize(chain, { pair: account.pair, operator: chosen.owned_by, model: chosen.chain_model, body, maxFee })).header;
+      }
+      const asked = h('div', { class: 'message user' }, content);
+      const text = h('div', { class: 'answer-text' });
+      const bubble = h('div', { class: 'message assistant streaming' }, text);
+      transcript.append(asked, bubble);
+      let answer: Answer;
+      try {
+        answer = await worker.chat(body, header, (piece) => { text.textContent += piece; });
+      } catch (error) {
+        // Not answered: the question stays in the box and out of the conversation.
+        asked.remove();
+        bubble.remove();
+        throw error;
+      }
+      question.value = '';
+      history.push({ role: 'user', content }, { role: 'assistant', content: answer.text });
+      bubble.classList.remove('streaming');
+      bubble.replaceChildren(...(await renderAnswer(answer)));
+      return answer.receipt ? `Answered; fee ${formatOpen(answer.receipt.fee, 8)} (record ${answer.receipt.record}, settled on chain in the operator’s next batch).` : 'Answered.';
+    });
+
+  reset.onclick = () => {
+    history.length = 0;
+    transcript.replaceChildren();
+  };
+  modelSelect.onchange = () => void refresh();
+
+  const element = h('section', { class: 'page' },
+    h('h2', null, 'Chat'),
+    h('p', { class: 'lead' }, 'Ask a model served by an operator. A paid request carries your signed authorization (the exact request’s hash, a fee bound, a nonce): the operator charges your allowance in its next batch on chain, and the fee is split between the model’s owner, the contributors whose rows shaped the answer, the operator and the treasury.'),
+    h('div', { class: 'columns' },
+      h('div', { class: 'panel' },
+        field('Model', modelSelect, 'What GET /v1/models lists: base models and the active adapters on them.'),
+        modelInfo,
+        allowance,
+        h('div', { class: 'row' }, field('Credit (OPEN)', creditAmount, 'Moved from your balance into credit and granted to this operator.'), credit),
+        creditOut),
+      h('div', null,
+        transcript,
+        field('Your message', question),
+        h('div', { class: 'row' }, field('Max tokens', maxTokens, 'Longest answer.'), send, reset),
+        sendOut)));
+
+  async function renderAnswer(answer: Answer): Promise<HTMLElement[]> {
+    const parts: HTMLElement[] = [];
+    const sources = answer.attribution?.sources ?? [];
+    const colorOf = new Map(sources.map((s, i) => [s.contribution, COLORS[i % COLORS.length]]));
+    parts.push(highlight(answer.text, sources.flatMap((s) => s.supports.map((span) => ({ text: span.text, color: colorOf.get(s.contribution) ?? '#ddd', contribution: s.contribution })))));
+    const attribution = answer.attribution;
+    if (attribution) {
+      parts.push(h('div', { class: 'attribution', id: 'attribution' },
+        h('h4', null, `Attribution (${attribution.method}, ${attribution.ablations} ablations, datanet ${attribution.pool.datanet} v${attribution.pool.version})`),
+        sources.length === 0 ? h('p', { class: 'muted' }, 'No source was retrieved for this question.') :
+          h('table', { class: 'table' },
+            h('thead', null, h('tr', null, ['contribution', 'weight', 'rows', 'supports'].map((c) => h('th', null, c)))),
+            h('tbody', null, sources.map((s) => h('tr', { dataset: { contribution: String(s.contribution) } },
+              h('td', null, h('span', { class: 'swatch', style: `background:${colorOf.get(s.contribution)}` }), ` ${s.contribution}`),
+              h('td', null, h('span', { class: 'bar', style: `width:${Math.round(s.weight_ppm / 10000)}px` }), ` ${(s.weight_ppm / 10000).toFixed(1)} %`),
+              h('td', null, s.rows.join(', ')),
+              h('td', null, s.supports.length ? s.supports.map((span) => `“${span.text.trim()}”`).join(' ') : '—'))))),
+        h('p', { class: 'muted' }, `${(attribution.pool_ppm / 10000).toFixed(1)} % of the contributors’ share goes to the version’s pool (all its contributors).`)));
+    }
+    if (answer.receipt) parts.push(await feeSplit(answer.receipt.fee, answer.receipt.nonce, answer.receipt.record));
+    return parts;
+  }
+
+  async function refresh(): Promise<void> {
+    try {
+      cards = await worker.models();
+    } catch (error) {
+      mount(modelInfo, h('span', { class: 'outcome error' }, (error as Error).message));
+      return;
+    }
+    const current = modelSelect.value;
+    if (modelSelect.options.length !== cards.length || [...modelSelect.options].some((o, i) => o.value !== cards[i]?.id)) {
+      mount(modelSelect, cards.map((c) => h('option', { value: c.id }, c.parent ? `model ${c.id} (adapter on ${c.parent})` : `model ${c.id} (base)`)));
+      modelSelect.value = cards.some((c) => c.id === current) ? current : cards[cards.length - 1]?.id ?? '';
+    }
+    const chosen = card();
+    if (!chosen) return mount(modelInfo, 'The worker serves no model yet.');
+    mount(modelInfo, `Operator ${short(chosen.owned_by)}; ${chosen.price_per_token === undefined ? 'free' : `${formatOpen(chosen.price_per_token, 8)} per token`}; chain model ${chosen.chain_model ?? '—'}.`);
+    const chain = session.chain;
+    if (!chain || !session.account) return;
+    const [creditInfo, allowanceInfo] = await Promise.all([
+      chain.api.call.attributionApi.credit(session.account.address),
+      chain.api.call.attributionApi.allowance(session.account.address, chosen.owned_by),
+    ]);
+    const balance = (value: unknown) => formatOpen((value as { balance: string | number }).balance, 6);
+    mount(allowance, h('dl', null,
+      h('dt', null, 'your credit'), h('dd', null, balance(creditInfo.toJSON())),
+      h('dt', null, 'allowance for this operator'), h('dd', { id: 'allowance-balance' }, balance(allowanceInfo.toJSON()))));
+  }
+
+  return { element, refresh };
+}
+
+/** `text` with each supported sentence marked in its source's color. */
+function highlight(text: string, spans: { text: string; color: string; contribution: number }[]): HTMLElement {
+  const out = h('div', { class: 'answer-text' });
+  const marks: { start: number; end: number; color: string; contribution: number }[] = [];
+  for (const span of spans) {
+    const needle = span.text.trim();
+    const start = needle ? text.indexOf(needle) : -1;
+    if (start >= 0 && !marks.some((m) => start < m.end && start + needle.length > m.start)) {
+      marks.push({ start, end: start + needle.length, color: span.color, contribution: span.contribution });
+    }
+  }
+  marks.sort((a, b) => a.start - b.start);
+  let at = 0;
+  for (const mark of marks) {
+    out.append(text.slice(at, mark.start), h('mark', { style: `background:${mark.color}`, title: `supported by contribution ${mark.contribution}` }, text.slice(mark.start, mark.end)));
+    at = mark.end;
+  }
+  out.append(text.slice(at));
+  return out;
+}
+
+/** How a fee splits by the chain's fee split (parts per billion). */
+async function feeSplit(fee: string, nonce: number, record: number): Promise<HTMLElement> {
+  const chain = requireChain();
+  const split = (await chain.api.call.attributionApi.feeSplit()).toJSON() as Record<string, number>;
+  const total = BigInt(fee);
+  const part = (ppb: number) => formatOpen((total * BigInt(ppb)) / 1_000_000_000n, 10);
+  const rows: [string, number][] = [['model owner', split.modelOwner], ['data contributors', split.contributors], ['operator', split.operator], ['treasury', split.treasury]];
+  return h('div', { class: 'receipt', id: 'receipt' },
+    h('h4', null, `Receipt: record ${record}, nonce ${nonce}, fee ${formatOpen(total, 10)}`),
+    h('table', { class: 'table' }, h('tbody', null, rows.map(([who, ppb]) => h('tr', null, h('td', null, who), h('td', null, `${(ppb / 1e7).toFixed(0)} %`), h('td', null, part(ppb)))))));
+}

@@ -1,0 +1,200 @@
+// The studio in a real browser (Debian's chromium, headless, driven by playwright-core) through
+// the whole path against a real dev node and worker (test/stack.mjs): connect → create a datanet
+// → a malformed file refused by line → two contributions → approve → publish → a tiny LoRA
+// fine-tune, watched to its proof and activation, with its lineage → a paid, streamed chat with
+// the adapter and its attribution and receipt → a contributor claims their pool share. Each
+// screen is saved to studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
+//
+//   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
+//                                      name the binaries, CHROMIUM the browser; STUDIO_MODEL=<a
+//                                      .gguf or model directory> runs it on a real model)
+
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../serve.mjs';
+import { freePort, startStack } from './stack.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SHOTS = process.env.SCREENSHOTS ?? join(here, '../test-results');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const started = Date.now();
+const log = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+
+await cryptoWaitReady();
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+const address = Object.fromEntries(['Alice', 'Bob', 'Charlie', 'Ferdie'].map((n) => [n, keyring.addFromUri(`//${n}`).address]));
+
+const stack = await startStack(log);
+const studioPort = await freePort();
+const server = await serve(join(here, '../dist'), '127.0.0.1', studioPort);
+const profile = mkdtempSync(join(tmpdir(), 'studio-chromium-'));
+let context;
+let failed = false;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1440, height: 1000 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(60_000);
+  const consoleErrors = [];
+  page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  mkdirSync(SHOTS, { recursive: true });
+  const shot = async (name) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    log(`screenshot ${join(SHOTS, `${name}.png`)}`);
+  };
+
+  /** Clicks `button` and waits for its outcome; fails with the outcome's words unless `expectError`. */
+  const act = async (button, outcome, { expectError = false, timeout = 60_000 } = {}) => {
+    await page.click(button);
+    const handle = await page.waitForFunction((id) => {
+      const out = document.querySelector(id);
+      return out && (out.classList.contains('ok') || out.classList.contains('error')) ? out : null;
+    }, outcome, { timeout });
+    const [ok, text] = await handle.evaluate((out) => [out.classList.contains('ok'), out.textContent]);
+    if (ok === expectError) throw new Error(`${button}: expected ${expectError ? 'an error' : 'success'}, got: ${text}`);
+    log(`${button}: ${text.split('\n')[0]}`);
+    return text;
+  };
+  const as = async (name) => {
+    await page.selectOption('#account', address[name]);
+    log(`account ${name}`);
+  };
+  const go = async (id) => {
+    await page.click(`#nav-${id}`);
+    await page.waitForSelector(`#nav-${id}.active`);
+  };
+
+  // Connect.
+  await page.goto(`http://127.0.0.1:${studioPort}/`);
+  await page.fill('#node-url', stack.nodeUrl);
+  await page.fill('#worker-url', stack.workerUrl);
+  await act('#connect', '#connect-outcome');
+  await page.waitForSelector('#balance-card');
+  await page.waitForSelector('#worker-card');
+  await shot('connect');
+
+  // Datanets: Alice creates one; Bob's malformed file is refused by line, before any bond;
+  // Bob and Charlie contribute; Alice approves both and publishes version 1.
+  await go('datanets');
+  await page.fill('#datanet-name', 'studio-e2e-rows');
+  await page.fill('#datanet-description', 'Synthetic instruction rows from the browser test');
+  await act('#create-datanet', '#create-outcome');
+  await as('Bob');
+  await page.setInputFiles('#contribution-file', stack.files.bad);
+  const refused = await act('#contribute', '#contribute-outcome', { expectError: true });
+  if (!/line 2: needs string `prompt` and `completion`/.test(refused) || !/line 3: not JSON/.test(refused)) {
+    throw new Error(`the malformed file's errors do not name its lines: ${refused}`);
+  }
+  await page.setInputFiles('#contribution-file', stack.files.rows1);
+  await act('#contribute', '#contribute-outcome');
+  // The same file again: the chain refuses it, in the pallet's own words.
+  await page.setInputFiles('#contribution-file', stack.files.rows1);
+  const duplicate = await act('#contribute', '#contribute-outcome', { expectError: true });
+  if (!/The chain refused it: .*\(Datanets\.DuplicateContribution\)/.test(duplicate)) throw new Error(`a duplicate: ${duplicate}`);
+  await as('Charlie');
+  await page.setInputFiles('#contribution-file', stack.files.rows2);
+  await act('#contribute', '#contribute-outcome');
+  await as('Alice');
+  for (let i = 0; i < 2; i++) {
+    const approve = page.locator('#contributions button.approve').first();
+    await approve.waitFor();
+    await approve.click();
+    await page.waitForFunction((n) => document.querySelectorAll('#contributions button.approve').length === n, 1 - i);
+  }
+  log('both contributions approved');
+  await page.waitForSelector('#publish:not([disabled])');
+  await act('#publish', '#publish-outcome');
+  await page.waitForSelector('#versions');
+  await shot('datanets');
+
+  // Fine-tune: Ferdie posts a tiny LoRA job on the synthetic model; the worker trains, proves,
+  // waits out the challenge window and settles; the adapter becomes active.
+  await as('Ferdie');
+  await go('finetune');
+  await page.waitForSelector('#job-base option', { state: 'attached' });
+  await page.waitForSelector('#job-version option', { state: 'attached' });
+  // A tiny job on the synthetic model; a short one on a real model (STUDIO_MODEL).
+  const fields = stack.real ? {
+    '#job-name': 'studio-e2e-lora', '#hp-rank': '8', '#hp-alpha': '16', '#hp-targets': 'q_proj, v_proj',
+    '#hp-steps': '10', '#hp-batch': '4', '#hp-lr': '0.001', '#hp-warmup': '2', '#hp-checkpoint': '10', '#hp-cutoff': '64',
+    '#hp-eval': '0.1', '#hp-max-new': '8', '#job-budget': '20',
+  } : {
+    '#job-name': 'studio-e2e-lora', '#hp-rank': '4', '#hp-alpha': '8', '#hp-targets': 'q_proj, v_proj, gate_proj, up_proj, down_proj',
+    '#hp-steps': '120', '#hp-batch': '8', '#hp-lr': '0.01', '#hp-warmup': '2', '#hp-checkpoint': '40', '#hp-cutoff': '16',
+    '#hp-eval': '0.2', '#hp-max-new': '4', '#job-budget': '20',
+  };
+  for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
+  const posted = await act('#post-job', '#post-outcome');
+  const adapter = Number(/adapter model (\d+)/.exec(posted)[1]);
+  await page.waitForFunction(() => /training|evaluating|proving|challenge/.test(document.querySelector('#worker-phase')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /challenge/.test(document.querySelector('#worker-phase')?.textContent ?? ''), null, { timeout: 180_000 });
+  await page.waitForSelector('#proof');
+  await shot('finetune-proof');
+  await page.waitForSelector(`#models tr[data-model="${adapter}"] .badge.active`, { timeout: 180_000 });
+  await page.waitForSelector('#lineage svg .contribution');
+  await page.waitForSelector('#artifact');
+  log(`adapter ${adapter} is active`);
+  await shot('finetune');
+
+  // Chat: Charlie grants credit to Eve's operator and asks the adapter; the answer streams and
+  // shows its attribution and receipt.
+  await as('Charlie');
+  await go('chat');
+  await page.waitForSelector(`#chat-model option[value="${adapter}"]`, { state: 'attached', timeout: 120_000 });
+  await page.selectOption('#chat-model', String(adapter));
+  await page.fill('#chat-input', 'w1 w2 w3');
+  const unpaid = await act('#chat-send', '#send-outcome', { expectError: true });
+  if (!/allowance for this operator is too small/.test(unpaid)) throw new Error(`asking without allowance: ${unpaid}`);
+  await act('#add-credit', '#credit-outcome');
+  // On the synthetic model, a question made of a row of each contribution, so rows of both are
+  // retrieved; on a real model, one of the rows' questions.
+  const first = (file) => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]).prompt.replace(/ =$/, '');
+  const question = stack.real ? JSON.parse(readFileSync(stack.files.rows1, 'utf8').split('\n')[3]).prompt
+    : `${first(stack.files.rows1)} ${first(stack.files.rows2)}`;
+  await page.fill('#chat-input', question);
+  await page.fill('#chat-max-tokens', stack.real ? '40' : '16');
+  await act('#chat-send', '#send-outcome', { timeout: 120_000 });
+  await page.waitForSelector('#transcript #attribution');
+  await page.waitForSelector('#transcript #receipt');
+  const sources = await page.locator('#attribution tbody tr').count();
+  if (sources === 0) throw new Error('the answer names no source');
+  log(`answer attributed to ${sources} source(s)`);
+  await shot('chat');
+
+  // Payouts: Bob claims his share of the version's pool (the job's budget paid into it).
+  await as('Bob');
+  await go('payouts');
+  const claim = page.locator('#pending-pools button.claim-pool:not([disabled])').first();
+  await claim.waitFor({ timeout: 60_000 });
+  await act('#pending-pools button.claim-pool:not([disabled])', '#pool-outcome');
+  await page.waitForSelector('#history-table');
+  log('Bob claimed his pool share; it is in his history');
+  await shot('payouts');
+
+  // The 402 is the worker refusing the unpaid question above, as it should.
+  const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)/.test(e));
+  if (unexpected.length) log(`browser console errors:\n${unexpected.join('\n')}`);
+  log(`the whole path passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+} catch (error) {
+  failed = true;
+  console.error(error);
+  console.error(stack.logs());
+  if (context) await context.pages()[0]?.screenshot({ path: join(tmpdir(), 'studio-failure.png'), fullPage: true }).catch(() => undefined);
+} finally {
+  await context?.close().catch(() => undefined);
+  server.close();
+  stack.stop();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
