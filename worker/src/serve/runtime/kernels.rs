@@ -149,6 +149,47 @@ pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [
     }
 }
 
+/// `out[(row - rows.start) * stride + at + t] = W[row] · x[t]` for each row of `rows` and each of
+/// the `tokens` tokens of `x`: [`row_dot`] row by row, except where a kernel takes several rows
+/// at once (AVX2, Q4_1, more than one token: four rows share each activation block and one
+/// float conversion).
+#[allow(clippy::too_many_arguments)]
+pub fn rows_dot(
+    isa: Isa,
+    w: &QMatrix,
+    rows: Range<usize>,
+    x: &TokenRows<'_>,
+    tokens: usize,
+    out: &mut [f32],
+    stride: usize,
+    at: usize,
+) {
+    let mut row = rows.start;
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx2, Storage::Q4_1(v), TokenRows::Q8(xq), true) = (isa, &w.storage, x, tokens > 1)
+    {
+        let nb = w.cols / BLOCK;
+        while row + 4 <= rows.end {
+            let local = (row - rows.start) * stride + at;
+            // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
+            unsafe {
+                avx2::q4_1_rows4(
+                    &v[row * nb..(row + 4) * nb],
+                    &xq[..tokens * nb],
+                    nb,
+                    &mut out[local..],
+                    stride,
+                );
+            }
+            row += 4;
+        }
+    }
+    for row in row..rows.end {
+        let local = (row - rows.start) * stride + at;
+        row_dot(isa, w, row, x, &mut out[local..local + tokens]);
+    }
+}
+
 mod scalar {
     use super::*;
 
@@ -336,6 +377,69 @@ mod avx2 {
                 *o += hsum(_mm256_add_ps(acc.0, acc.1)) + minimum.0 + minimum.1;
             }
         }
+    }
+
+    /// Four consecutive rows `w: [4, nb]` against every token of `x: [tokens, nb]`;
+    /// `out[r * stride + t]`. Per block and token, the four rows' integer sums are folded into
+    /// one vector by `hadd` (lanes `r` and `r + 4` hold row `r`'s halves), so one conversion and
+    /// one FMA serve four rows; the minimum term is a 4-wide FMA.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn q4_1_rows4(
+        w: &[BlockQ4_1],
+        x: &[BlockQ8],
+        nb: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        let tokens = x.len() / nb;
+        let mut codes = [[_mm256_setzero_si256(); SEGMENT]; 4];
+        let mut scales = [_mm256_setzero_ps(); SEGMENT];
+        let mut minima = [_mm_setzero_ps(); SEGMENT];
+        for r in 0..4 {
+            out[r * stride..r * stride + tokens].fill(0.0);
+        }
+        for start in (0..nb).step_by(SEGMENT) {
+            let n = SEGMENT.min(nb - start);
+            for i in 0..n {
+                let (mut d, mut m) = ([0.0f32; 4], [0.0f32; 4]);
+                for r in 0..4 {
+                    let block = &w[r * nb + start + i];
+                    codes[r][i] = nibbles(block);
+                    (d[r], m[r]) = halves(block.d, block.m);
+                }
+                let d = _mm_loadu_ps(d.as_ptr());
+                scales[i] = _mm256_set_m128(d, d);
+                minima[i] = _mm_loadu_ps(m.as_ptr());
+            }
+            for t in 0..tokens {
+                let x = &x[t * nb + start..t * nb + start + n];
+                let mut acc = _mm256_setzero_ps();
+                let mut minimum = _mm_setzero_ps();
+                for (i, xb) in x.iter().enumerate() {
+                    let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
+                    let sums = _mm256_hadd_epi32(
+                        _mm256_hadd_epi32(pair_sums(codes[0][i], xq), pair_sums(codes[1][i], xq)),
+                        _mm256_hadd_epi32(pair_sums(codes[2][i], xq), pair_sums(codes[3][i], xq)),
+                    );
+                    let scale = _mm256_mul_ps(scales[i], _mm256_set1_ps(xb.d));
+                    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc);
+                    minimum = _mm_fmadd_ps(minima[i], _mm_set1_ps(xb.s), minimum);
+                }
+                let halves = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+                let mut rows = [0.0f32; 4];
+                _mm_storeu_ps(rows.as_mut_ptr(), _mm_add_ps(halves, minimum));
+                for (r, value) in rows.iter().enumerate() {
+                    out[r * stride + t] += value;
+                }
+            }
+        }
+    }
+
+    /// `Σ q·q_x` of one block, as eight `i32` partial sums.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn pair_sums(codes: __m256i, xq: __m256i) -> __m256i {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(codes, xq), ones())
     }
 
     /// One token: each block decoded and used at once.

@@ -3,7 +3,7 @@
 //! L2) run over them: without tiles, a long prompt's activations are streamed from L2 or memory
 //! once per weight row.
 
-use super::kernels::{row_dot, Activations, Isa};
+use super::kernels::{rows_dot, Activations, Isa};
 use super::quant::QMatrix;
 use rayon::prelude::*;
 
@@ -29,12 +29,12 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
         .par_chunks_mut(per_task * tokens)
         .enumerate()
         .for_each(|(task, out)| {
+            let first = task * per_task;
+            let rows = first..first + out.len() / tokens;
             for start in (0..tokens).step_by(tile) {
                 let end = (start + tile).min(tokens);
                 let x = acts.tokens(start..end, w.cols);
-                for (i, out) in out.chunks_exact_mut(tokens).enumerate() {
-                    row_dot(isa, w, task * per_task + i, &x, &mut out[start..end]);
-                }
+                rows_dot(isa, w, rows.clone(), &x, end - start, out, tokens, start);
             }
         });
     if tokens == 1 {
