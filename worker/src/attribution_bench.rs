@@ -1,6 +1,7 @@
-//! `attribution-worker bench attribution`: ContextCite's quality and cost on the serving runtime
-//! (`rag::quality::attribution_benchmark`): questions built from this machine's Debian package
-//! descriptions, whose source row is known, answered from retrieved rows and attributed.
+//! `attribution-worker bench attribution`: ContextCite's quality and cost on the serving runtime,
+//! and span provenance's cost over the same rows (`rag::quality::attribution_benchmark`):
+//! questions built from this machine's Debian package descriptions, whose source row is known,
+//! answered from retrieved rows and attributed.
 
 use crate::job::ModelDir;
 use crate::rag::attribution::ContextCiteConfig;

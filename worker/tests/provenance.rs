@@ -6,6 +6,8 @@ mod common;
 
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::PARTS_PER_MILLION;
+use attribution_worker::provenance::attribution::SpanAttribution;
+use attribution_worker::provenance::combined::combine;
 use attribution_worker::provenance::file::{FILE_NAME, FORMAT_VERSION, MAGIC};
 use attribution_worker::provenance::index::{RowRef, SpanIndex};
 use attribution_worker::provenance::spans::{log2_fixed, INFORMATION_FRACTION_BITS, SPAN_RULE_V1};
@@ -550,4 +552,61 @@ fn smollm2_answers_reusing_a_debian_row_are_paid_to_its_contribution() {
         .take(span.chars.len())
         .collect();
     assert_eq!(at, span.text);
+}
+
+fn entry(contribution: u64, weight_ppm: u32) -> AttributionEntry {
+    AttributionEntry {
+        contribution,
+        weight_ppm,
+    }
+}
+
+/// Span provenance that gives `entries` out of a budget of `budget_ppm`.
+fn span_part(budget_ppm: u32, entries: Vec<AttributionEntry>) -> SpanAttribution {
+    SpanAttribution {
+        answer_tokens: 20,
+        covered_tokens: (20 * u64::from(budget_ppm) / 1_000_000) as usize,
+        budget_ppm,
+        spans: Vec::new(),
+        entries,
+    }
+}
+
+#[test]
+fn combined_entries_give_spans_their_share_and_context_the_rest() {
+    let context = vec![entry(1, 700_000), entry(2, 300_000)];
+    let spans = vec![entry(3, 250_000), entry(1, 150_000)];
+    // One method alone: its own entries, exactly.
+    assert_eq!(
+        combine(&context, &span_part(0, Vec::new())).unwrap(),
+        context
+    );
+    assert_eq!(
+        combine(&[], &span_part(400_000, spans.clone())).unwrap(),
+        spans
+    );
+    assert_eq!(combine(&[], &span_part(0, Vec::new())).unwrap(), []);
+    // Both: the spans' entries, and ContextCite's scaled by the 60 % the spans leave.
+    assert_eq!(
+        combine(&context, &span_part(400_000, spans)).unwrap(),
+        [entry(1, 570_000), entry(3, 250_000), entry(2, 180_000)]
+    );
+    // Rounding: the units left go by largest remainder, never past the budget.
+    let thirds = [entry(1, 333_334), entry(2, 333_333), entry(3, 333_333)];
+    let combined = combine(&thirds, &span_part(1, vec![entry(4, 1)])).unwrap();
+    assert_eq!(total(&combined), PARTS_PER_MILLION);
+    assert!(combined.contains(&entry(4, 1)), "{combined:?}");
+}
+
+#[test]
+fn combined_entries_keep_the_16_largest_and_leave_the_rest_to_the_pool() {
+    let context: Vec<_> = (0..10).map(|c| entry(c, 100_000)).collect();
+    let spans: Vec<_> = (100..110).map(|c| entry(c, 50_000)).collect();
+    let combined = combine(&context, &span_part(500_000, spans)).unwrap();
+    // Twenty contributions of 50,000 ppm each: the smaller ids are kept, 4 × 50,000 go to the pool.
+    assert_eq!(combined.len(), 16);
+    assert_eq!(total(&combined), 800_000);
+    assert!(combined
+        .iter()
+        .all(|e| e.weight_ppm == 50_000 && e.contribution < 106));
 }

@@ -3,9 +3,15 @@
 
 mod common;
 
+use attribution_primitives::attribution::AttributionEntry;
+use attribution_worker::data::load_tokenizer;
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
+use attribution_worker::provenance::attribution::SpanAttribution;
+use attribution_worker::provenance::combined::{combine, METHOD};
+use attribution_worker::provenance::index::SpanIndex;
+use attribution_worker::rag::index::Blob;
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Tensor};
 use serde_json::{json, Value};
@@ -22,7 +28,8 @@ const TEMPLATE: &str =
 struct Server {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    /// Holds the model (`model/`) and the adapters.
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -109,11 +116,7 @@ fn start(extra: &[&str]) -> Server {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Server {
-        child,
-        url,
-        _dir: dir,
-    }
+    Server { child, url, dir }
 }
 
 /// POSTs `body` (raw bytes) and returns the status and the JSON answer.
@@ -500,34 +503,120 @@ fn a_full_queue_answers_429_and_a_client_that_hangs_up_frees_its_slot() {
     );
 }
 
+/// Writes `rows` (JSON values, one a line) as `rows-{i}.jsonl` in `dir`.
+fn write_rows(dir: &Path, i: usize, rows: &[Value]) -> String {
+    let path = dir.join(format!("rows-{i}.jsonl"));
+    let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Ten task rows drawn with `seed`.
+fn task_rows(seed: u64) -> Vec<Value> {
+    common::TASK
+        .examples(10, seed)
+        .iter()
+        .map(|e| json!({"prompt": e.prompt, "completion": e.completion}))
+        .collect()
+}
+
+fn entries_of(value: &Value) -> Vec<AttributionEntry> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| AttributionEntry {
+            contribution: e["contribution"].as_u64().unwrap(),
+            weight_ppm: e["weight_ppm"].as_u64().unwrap() as u32,
+        })
+        .collect()
+}
+
+/// Recomputes the span provenance of an answer's `attribution` from the row files (the i-th is
+/// contribution i) and the served model's tokenizer, checks the spans and the combined entries
+/// against it exactly, and returns it.
+fn check_spans(server: &Server, files: &[String], attribution: &Value) -> SpanAttribution {
+    assert_eq!(attribution["method"], METHOD);
+    let tokenizer = load_tokenizer(&server.dir.path().join("model/tokenizer.json")).unwrap();
+    let contents: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let blobs: Vec<Blob<'_>> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, jsonl)| Blob {
+            contribution: i as u64,
+            jsonl,
+        })
+        .collect();
+    let answer: Vec<u32> = attribution["answer_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap() as u32)
+        .collect();
+    let spans = SpanIndex::build(&blobs, &tokenizer)
+        .unwrap()
+        .attribute(&tokenizer, &answer)
+        .unwrap();
+    let served = &attribution["spans"];
+    assert_eq!(served["covered_tokens"], spans.covered_tokens);
+    assert_eq!(served["budget_ppm"], spans.budget_ppm);
+    assert_eq!(entries_of(&served["entries"]), spans.entries);
+    let expected: Vec<Value> = spans
+        .spans
+        .iter()
+        .map(|s| {
+            json!({
+                "chars": [s.chars.start, s.chars.end],
+                "text": s.text,
+                "tokens": [s.span.tokens.start, s.span.tokens.end],
+                "occurrences": s.span.occurrences,
+                "information": s.span.information,
+                "rows": s.span.rows.iter().map(|r| json!({"contribution": r.contribution, "row": r.row})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    assert_eq!(served["spans"], json!(expected));
+    // The combined entries are ContextCite's and the spans' by the documented rule.
+    let context = entries_of(&attribution["context"]["entries"]);
+    let entries = entries_of(&attribution["entries"]);
+    assert_eq!(entries, combine(&context, &spans).unwrap());
+    assert!(entries.len() <= 16);
+    let attributed: u64 = entries.iter().map(|e| u64::from(e.weight_ppm)).sum();
+    assert_eq!(
+        attributed + attribution["pool_ppm"].as_u64().unwrap(),
+        1_000_000
+    );
+    spans
+}
+
 #[test]
 fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<String> = (0..2)
-        .map(|i| {
-            let path = dir.path().join(format!("rows-{i}.jsonl"));
-            let rows: String = common::TASK
-                .examples(10, i + 1)
-                .iter()
-                .map(|e| json!({"prompt": e.prompt, "completion": e.completion}).to_string() + "\n")
-                .collect();
-            std::fs::write(&path, rows).unwrap();
-            path.display().to_string()
-        })
+    let mut files: Vec<String> = (0..2)
+        .map(|i| write_rows(dir.path(), i, &task_rows(i as u64 + 1)))
         .collect();
-    let server = start(&["--rows", &files[0], "--rows", &files[1]]);
+    // The tiny model answers "w11 w12 w11 w12 …": a third contribution holds 12 of its 20
+    // tokens as a row.
+    let repeated = ["w11 w12"; 6].join(" ");
+    files.push(write_rows(dir.path(), 2, &[json!({ "text": repeated })]));
+    let server = start(&[
+        "--rows", &files[0], "--rows", &files[1], "--rows", &files[2],
+    ]);
     let question = common::TASK.examples(1, 1)[0].prompt.clone();
     let body = json!({
         "model": "tiny",
         "messages": [{"role": "user", "content": question}],
-        "max_tokens": 6,
+        "max_tokens": 20,
         "temperature": 0,
     });
     let (status, answer) = chat(&server, body.clone());
     assert_eq!(status, 200, "{answer}");
     let attribution = &answer["attribution"];
-    assert_eq!(attribution["method"], "context-cite");
     assert_eq!(attribution["ablations"], 32);
+    assert_eq!(
+        attribution["answer_tokens"].as_array().unwrap().len(),
+        answer["usage"]["completion_tokens"].as_u64().unwrap() as usize
+    );
     let sources = attribution["sources"].as_array().unwrap();
     assert!(
         !sources.is_empty(),
@@ -537,20 +626,84 @@ fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
     assert!(sources
         .iter()
         .any(|s| s["contribution"] == 0 && s["rows"].as_array().unwrap().contains(&json!(0))));
-    let entries = attribution["entries"].as_array().unwrap();
-    assert!(entries.len() <= 16);
-    let attributed: u64 = entries
-        .iter()
-        .map(|e| e["weight_ppm"].as_u64().unwrap())
-        .sum();
-    assert_eq!(
-        attributed + attribution["pool_ppm"].as_u64().unwrap(),
-        1_000_000
+    // Both methods have a say here: the combined entries are checked against them.
+    let spans = check_spans(&server, &files, attribution);
+    assert!(!spans.entries.is_empty(), "{attribution}");
+    assert_ne!(
+        attribution["context"]["entries"],
+        json!([]),
+        "{attribution}"
     );
-    // Anyone with the prompt gets the same attribution.
-    let (_, again) = chat(&server, body);
+    // Anyone with the prompt gets the same attribution, streamed or not.
+    let (_, again) = chat(&server, body.clone());
     assert_eq!(again["attribution"], *attribution);
     assert_eq!(again["choices"], answer["choices"]);
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let events = stream(&server, streamed);
+    assert_eq!(events.last().unwrap()["attribution"], *attribution);
+    // Bad input to a grounded model gets the same errors, and the server still answers.
+    let long = "w1 ".repeat(600);
+    let (status, error) = chat(
+        &server,
+        json!({"model": "tiny", "messages": [{"role": "user", "content": long}]}),
+    );
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("context_length_exceeded")),
+        "{error}"
+    );
+    let (status, error) = chat(&server, json!({"model": "tiny", "messages": []}));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("invalid_value"))
+    );
+    let (_, after) = chat(&server, body);
+    assert_eq!(after["attribution"], *attribution);
+}
+
+#[test]
+fn an_answer_repeating_a_training_row_pays_its_contribution_through_its_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<String> = (0..2)
+        .map(|i| write_rows(dir.path(), i, &task_rows(i as u64 + 1)))
+        .collect();
+    // Words no row holds: nothing is retrieved, so the prompt is the same whatever the rows.
+    let body = json!({
+        "model": "tiny",
+        "messages": [{"role": "user", "content": "hello there"}],
+        "max_tokens": 16,
+        "temperature": 0,
+    });
+    let first = {
+        let server = start(&["--rows", &files[0], "--rows", &files[1]]);
+        let (status, answer) = chat(&server, body.clone());
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["attribution"]["sources"], json!([]));
+        check_spans(&server, &files, &answer["attribution"]);
+        answer
+    };
+    // A third contribution holds the answer as a row: served again, the same answer is paid to it.
+    let text = first["choices"][0]["message"]["content"].as_str().unwrap();
+    files.push(write_rows(dir.path(), 2, &[json!({ "text": text })]));
+    let server = start(&[
+        "--rows", &files[0], "--rows", &files[1], "--rows", &files[2],
+    ]);
+    let (status, answer) = chat(&server, body.clone());
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["choices"], first["choices"]);
+    let attribution = &answer["attribution"];
+    let spans = check_spans(&server, &files, attribution);
+    assert!(!spans.spans.is_empty(), "{attribution}");
+    assert!(spans.spans[0].span.contributions().contains(&2));
+    assert_eq!(attribution["context"]["entries"], json!([]));
+    assert_eq!(
+        attribution["entries"][0]["contribution"], 2,
+        "{attribution}"
+    );
+    assert_eq!(spans.spans[0].text, text.trim());
+    let (_, again) = chat(&server, body);
+    assert_eq!(again["attribution"], *attribution);
 }
 
 #[test]

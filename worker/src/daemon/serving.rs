@@ -9,6 +9,8 @@ use super::hyperparameters::Hyperparameters;
 use super::model_cache::ModelCache;
 use super::paid::{run_batcher, BatchPolicy, Journal, PaidGate};
 use crate::job::ModelDir;
+use crate::provenance;
+use crate::provenance::index::SpanIndex;
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::index::{Blob, RowIndex};
 use crate::serve::api::grounding::Grounding;
@@ -199,50 +201,55 @@ impl Adapters {
         Ok(())
     }
 
-    /// The retrieval index over the rows of the version the adapter was trained on, built from
-    /// blobs checked against the version's root (kept on disk, rebuilt if unreadable).
+    /// The retrieval index and the span index over the rows of the version the adapter was
+    /// trained on, built from blobs checked against the version's root (both kept on disk,
+    /// the retrieval index rebuilt if unreadable, the span index if missing, corrupt or built
+    /// from other rows or another tokenizer).
     async fn grounding(
         &self,
         id: ModelId,
         lineage: &attribution_primitives::models::Lineage<AccountId>,
     ) -> Result<Grounding> {
         let pool = lineage.spec.pool;
-        let dir = self
-            .dir
-            .join("indexes")
-            .join(format!("{}-{}", pool.datanet, pool.version));
+        let indexes = self.dir.join("indexes");
+        let name = format!("{}-{}", pool.datanet, pool.version);
+        let dir = indexes.join(&name);
+        let fetched = fetch_version(
+            &self.chain,
+            pool.datanet,
+            pool.version,
+            lineage.spec.dataset_root,
+            &self.dir.join("blobs"),
+        )
+        .await?;
+        let blobs: Vec<Blob<'_>> = fetched
+            .iter()
+            .map(|b| Blob {
+                contribution: b.contribution,
+                jsonl: &b.bytes,
+            })
+            .collect();
         let index = match RowIndex::open(&dir) {
             Ok(index) => index,
             Err(_) => {
-                let blobs = fetch_version(
-                    &self.chain,
-                    pool.datanet,
-                    pool.version,
-                    lineage.spec.dataset_root,
-                    &self.dir.join("blobs"),
-                )
-                .await?;
                 let _ = std::fs::remove_dir_all(&dir);
                 std::fs::create_dir_all(&dir)?;
-                let blobs: Vec<Blob<'_>> = blobs
-                    .iter()
-                    .map(|b| Blob {
-                        contribution: b.contribution,
-                        jsonl: &b.bytes,
-                    })
-                    .collect();
                 RowIndex::create_in_dir(&dir, &blobs)?
             }
         };
+        let spans_path = indexes.join(format!("{name}.{}", provenance::file::FILE_NAME));
+        let spans = SpanIndex::load_or_build(&spans_path, &blobs, self.state.engine.tokenizer())?;
         tracing::info!(
             adapter = id,
             rows = index.rows(),
+            span_tokens = spans.tokens(),
             datanet = pool.datanet,
             version = pool.version,
-            "retrieval index ready"
+            "retrieval and span indexes ready"
         );
         Ok(Grounding {
             index,
+            spans,
             pool,
             chain_model: id,
             top_k: 4,

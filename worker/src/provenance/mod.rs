@@ -13,6 +13,8 @@
 //! - [`attribution`]: the kept spans as ppm entries over the version's contributions (the
 //!   shape of ContextCite's, through [`crate::rag::ppm`]), with their place in the answer's
 //!   text.
+//! - [`combined`]: span entries and ContextCite's as one attribution per served answer
+//!   ([`combined::METHOD`]).
 //! - [`file`]: the index as a versioned file beside the adapter, rebuilt when missing, corrupt
 //!   or stale.
 //! - [`benchmark`]: `attribution-worker bench provenance`.
@@ -23,6 +25,7 @@
 
 pub mod attribution;
 pub mod benchmark;
+pub mod combined;
 pub mod file;
 pub mod index;
 pub mod spans;

@@ -7,7 +7,8 @@
 //!   top-ranked sources removed (larger: the ranking found what the answer depends on), for
 //!   ContextCite's ranking, leave-one-out's (one pass per source, the reference) and random
 //!   rankings (the floor; mean of [`RANDOM_RANKINGS`] seeded draws).
-//! - **Cost**: attribution wall time over the answer's generation time.
+//! - **Cost**: attribution wall time over the answer's generation time, for ContextCite and for
+//!   span provenance (`crate::provenance`, over the same rows) apart.
 //!
 //! [`attribution_benchmark`] measures them on real text whose source is known: the Debian
 //! package descriptions of `/var/lib/dpkg/status`, one row per package, a question naming one
@@ -21,6 +22,7 @@ use super::attribution::{attribute, AnswerAttribution, AttributionRequest, Conte
 use super::index::{Blob, RowIndex};
 use super::prompt::{group_hits, PromptLayout};
 use crate::job::ModelDir;
+use crate::provenance::index::SpanIndex;
 use crate::serve::runtime::{Chunk, Logits, Runtime};
 use crate::serve::sampling::argmax;
 use anyhow::{anyhow, bail, Result};
@@ -341,6 +343,15 @@ pub struct AttributionFigures {
     pub attribution_seconds_mean: f64,
     /// Total attribution time over total generation time.
     pub cost_ratio: f64,
+    /// The span index of the same rows under the model's tokenizer: tokens, build time.
+    pub span_index_tokens: u64,
+    pub span_index_seconds: f64,
+    /// Answers sharing at least one kept span with the rows.
+    pub answers_with_spans: usize,
+    /// Span provenance per answer (spans, entries, text offsets).
+    pub spans_seconds_mean: f64,
+    /// Total span provenance time over total generation time.
+    pub spans_cost_ratio: f64,
 }
 
 /// Runs the benchmark on the packages of `status` (a dpkg status file's text) with `model`
@@ -372,6 +383,9 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
         })
         .collect();
     let index = RowIndex::create_in_ram(&blobs)?;
+    let started = Instant::now();
+    let span_index = SpanIndex::build(&blobs, &model.tokenizer)?;
+    let span_index_seconds = started.elapsed().as_secs_f64();
     let pool = PoolId {
         datanet: 1,
         version: 1,
@@ -394,8 +408,13 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
         generation_seconds_mean: 0.0,
         attribution_seconds_mean: 0.0,
         cost_ratio: 0.0,
+        span_index_tokens: span_index.tokens(),
+        span_index_seconds,
+        answers_with_spans: 0,
+        spans_seconds_mean: 0.0,
+        spans_cost_ratio: 0.0,
     };
-    let (mut generation_total, mut attribution_total) = (0.0, 0.0);
+    let (mut generation_total, mut attribution_total, mut spans_total) = (0.0, 0.0, 0.0);
     // Packages spread over the list, so questions do not all come from one corner of it.
     let stride = (packages.len() / (config.questions * 4).max(1)).max(1);
     for (position, package) in packages.iter().enumerate().step_by(stride) {
@@ -454,6 +473,9 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             &config.context_cite,
             config.held_out,
         )?;
+        let started = Instant::now();
+        let spans = span_index.attribute(&model.tokenizer, &answer)?;
+        let spans_seconds = started.elapsed().as_secs_f64();
         let answer_text = model
             .tokenizer
             .decode(&answer, true)
@@ -472,6 +494,8 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             loo_top,
             truth,
             entries = ?attribution.entries,
+            span_entries = ?spans.entries,
+            spans_seconds,
             "attributed"
         );
         figures.questions += 1;
@@ -493,8 +517,10 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
         figures.context_cite_top1_correct +=
             usize::from(cite_top == truth && attribution.surrogate.weights[truth] > 0.0);
         figures.leave_one_out_top1_correct += usize::from(loo_top == truth);
+        figures.answers_with_spans += usize::from(!spans.spans.is_empty());
         generation_total += generation_seconds;
         attribution_total += quality.attribution_seconds;
+        spans_total += spans_seconds;
     }
     let n = figures.questions.max(1) as f64;
     figures.sources_mean /= n;
@@ -508,5 +534,7 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
     figures.generation_seconds_mean = generation_total / n;
     figures.attribution_seconds_mean = attribution_total / n;
     figures.cost_ratio = attribution_total / generation_total.max(f64::MIN_POSITIVE);
+    figures.spans_seconds_mean = spans_total / n;
+    figures.spans_cost_ratio = spans_total / generation_total.max(f64::MIN_POSITIVE);
     Ok(figures)
 }

@@ -9,6 +9,7 @@ use super::runtime::quant::WeightFormat;
 use super::runtime::LoraWeights;
 use crate::job::ModelDir;
 use crate::peft::{self, PeftConfig};
+use crate::provenance::index::SpanIndex;
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::index::{Blob, RowIndex};
 use anyhow::{bail, Context, Result};
@@ -18,6 +19,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use tokenizers::Tokenizer;
 
 /// How the base model's weights are held while serving.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -78,7 +80,8 @@ pub struct ServeArgs {
     #[arg(long = "adapter", value_parser = parse_adapter)]
     pub adapters: Vec<(String, PathBuf)>,
     /// Ground the base model's chat answers in these JSONL rows (repeatable; the i-th file is
-    /// contribution i): retrieved rows join the prompt and the answer is attributed to them.
+    /// contribution i): retrieved rows join the prompt, and the answer is attributed to them
+    /// and to the rows it repeats verbatim.
     #[arg(long = "rows")]
     pub rows: Vec<PathBuf>,
     /// Address of the HTTP API.
@@ -88,8 +91,9 @@ pub struct ServeArgs {
     pub engine: EngineArgs,
 }
 
-/// Retrieval over local JSONL files, for a model served without a chain.
-fn local_grounding(files: &[PathBuf]) -> Result<Grounding> {
+/// Retrieval and span provenance over local JSONL files (both indexes in memory), for a model
+/// served without a chain.
+fn local_grounding(files: &[PathBuf], tokenizer: &Tokenizer) -> Result<Grounding> {
     let contents = files
         .iter()
         .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
@@ -104,6 +108,7 @@ fn local_grounding(files: &[PathBuf]) -> Result<Grounding> {
         .collect();
     Ok(Grounding {
         index: RowIndex::create_in_ram(&blobs)?,
+        spans: SpanIndex::build(&blobs, tokenizer)?,
         pool: PoolId {
             datanet: 0,
             version: 0,
@@ -218,7 +223,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let state = api_state(engine.clone(), &model, &name, &args.engine);
     if !args.rows.is_empty() {
         let mut base = state.model(&name).context("the base model is served")?;
-        base.grounding = Some(Arc::new(local_grounding(&args.rows)?));
+        base.grounding = Some(Arc::new(local_grounding(&args.rows, &model.tokenizer)?));
         state.serve(base);
     }
     for (index, (adapter, dir)) in args.adapters.iter().enumerate() {

@@ -1,28 +1,35 @@
 //! Answers grounded in a datanet version: the question retrieves rows (BM25 over the version the
 //! model was trained on), the model answers with them as numbered sources in its context, and
-//! after the answer the engine measures which sources changed it (ContextCite, by ablation).
-//! The weights become the record's on-chain attribution; what they leave goes to the version's
-//! pool (see `docs/attribution.md`).
+//! after the answer the engine measures which sources changed it (ContextCite, by ablation)
+//! and the span index finds the training rows it repeats verbatim (span provenance). Both
+//! become one attribution ([`crate::provenance::combined`]): the record's on-chain entries;
+//! what they leave goes to the version's pool (see `docs/attribution.md`).
 
 use super::ApiError;
 use crate::chat_template::ChatTemplate;
 use crate::data::SpecialTokens;
+use crate::provenance::attribution::SpanAttribution;
+use crate::provenance::combined::{combine, METHOD};
+use crate::provenance::index::SpanIndex;
 use crate::rag::attribution::{
     attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig,
 };
 use crate::rag::index::RowIndex;
 use crate::rag::prompt::{group_hits, PromptLayout};
 use crate::serve::engine::{AdapterId, Engine};
-use attribution_primitives::attribution::Attribution;
+use attribution_primitives::attribution::{Attribution, AttributionEntry};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::{ContributionId, ModelId, PARTS_PER_MILLION};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::Instant;
 use tokenizers::Tokenizer;
 
 /// Retrieval and attribution for one served model.
 pub struct Grounding {
     pub index: RowIndex,
+    /// The same rows' span index, under the model's tokenizer.
+    pub spans: SpanIndex,
     /// The version the rows come from.
     pub pool: PoolId,
     /// The model's id on chain (it seeds the ablations).
@@ -69,47 +76,92 @@ impl Grounded {
         })
     }
 
-    /// Measures which sources shaped `answer` (run on the engine between two steps).
+    /// Measures which sources shaped `answer` (ContextCite, run on the engine between two
+    /// steps) and which training rows it repeats (span provenance), and combines them.
     pub async fn attribute(
         self,
         engine: &Engine,
         adapter: Option<AdapterId>,
         answer: Vec<u32>,
     ) -> Result<(Attribution, Value), ApiError> {
-        if answer.is_empty() || self.contributions.is_empty() {
-            return Ok((Attribution::default(), self.describe(None)));
-        }
         let tokenizer = engine.tokenizer().clone();
-        let grounding = self.grounding.clone();
-        let (layout, question, contributions) = (
-            self.layout.clone(),
-            self.question.clone(),
-            self.contributions.clone(),
+        let started = Instant::now();
+        let spans = self
+            .grounding
+            .spans
+            .attribute(&tokenizer, &answer)
+            .map_err(|e| ApiError::internal(format!("span provenance: {e:#}")))?;
+        let spans_seconds = started.elapsed().as_secs_f64();
+        let measured = if answer.is_empty() || self.contributions.is_empty() {
+            None
+        } else {
+            let grounding = self.grounding.clone();
+            let (layout, question, contributions, answer) = (
+                self.layout.clone(),
+                self.question.clone(),
+                self.contributions.clone(),
+                answer.clone(),
+            );
+            let started = Instant::now();
+            let measured = engine
+                .exclusive(adapter, move |runtime, key| {
+                    let request = AttributionRequest {
+                        model: grounding.chain_model,
+                        adapter: key,
+                        pool: grounding.pool,
+                        question: &question,
+                        layout: &layout,
+                        contributions: &contributions,
+                        answer: &answer,
+                    };
+                    attribute(runtime, &tokenizer, &request, &grounding.config)
+                })
+                .await
+                .map_err(|e| ApiError::internal(format!("attribution: {e:#}")))?;
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                "context attribution"
+            );
+            Some(measured)
+        };
+        let context = measured.as_ref().map_or(&[][..], |m| &m.entries[..]);
+        let combined = combine(context, &spans)
+            .map_err(|e| ApiError::internal(format!("combining the attribution: {e:#}")))?;
+        tracing::debug!(
+            seconds = spans_seconds,
+            answer_tokens = answer.len(),
+            spans = spans.spans.len(),
+            "span provenance"
         );
-        let measured = engine
-            .exclusive(adapter, move |runtime, key| {
-                let request = AttributionRequest {
-                    model: grounding.chain_model,
-                    adapter: key,
-                    pool: grounding.pool,
-                    question: &question,
-                    layout: &layout,
-                    contributions: &contributions,
-                    answer: &answer,
-                };
-                attribute(runtime, &tokenizer, &request, &grounding.config)
-            })
-            .await
-            .map_err(|e| ApiError::internal(format!("attribution: {e:#}")))?;
-        let entries = Attribution::try_from(measured.entries.clone())
+        let entries = Attribution::try_from(combined.clone())
             .map_err(|_| ApiError::internal("more attribution entries than a record holds"))?;
-        Ok((entries, self.describe(Some(&measured))))
+        Ok((
+            entries,
+            self.describe(&answer, &combined, measured.as_ref(), &spans),
+        ))
     }
 
     /// The response's `attribution` field.
-    fn describe(&self, measured: Option<&AnswerAttribution>) -> Value {
-        let entries = measured.map(|m| m.entries.as_slice()).unwrap_or_default();
+    fn describe(
+        &self,
+        answer: &[u32],
+        entries: &[AttributionEntry],
+        measured: Option<&AnswerAttribution>,
+        spans: &SpanAttribution,
+    ) -> Value {
         let attributed: u32 = entries.iter().map(|e| e.weight_ppm).sum();
+        let ppm_of = |contribution: ContributionId| {
+            entries
+                .iter()
+                .find(|e| e.contribution == contribution)
+                .map_or(0, |e| e.weight_ppm)
+        };
+        let listed = |entries: &[AttributionEntry]| -> Vec<Value> {
+            entries
+                .iter()
+                .map(|e| json!({"contribution": e.contribution, "weight_ppm": e.weight_ppm}))
+                .collect()
+        };
         let sources: Vec<Value> = self
             .contributions
             .iter()
@@ -121,20 +173,44 @@ impl Grounded {
                     "contribution": contribution,
                     "rows": rows,
                     "weight": source.map(|s| s.weight),
-                    "weight_ppm": entries.iter().find(|e| e.contribution == *contribution).map_or(0, |e| e.weight_ppm),
+                    "weight_ppm": ppm_of(*contribution),
                     "supports": source.map(|s| s.supports.iter().map(|span| json!({
                         "text": span.text, "weight": span.weight,
                     })).collect::<Vec<_>>()).unwrap_or_default(),
                 })
             })
             .collect();
+        let kept: Vec<Value> = spans
+            .spans
+            .iter()
+            .map(|s| {
+                json!({
+                    "chars": [s.chars.start, s.chars.end],
+                    "text": s.text,
+                    "tokens": [s.span.tokens.start, s.span.tokens.end],
+                    "occurrences": s.span.occurrences,
+                    "information": s.span.information,
+                    "rows": s.span.rows.iter().map(|r| json!({"contribution": r.contribution, "row": r.row})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
         json!({
-            "method": "context-cite",
+            "method": METHOD,
             "ablations": measured.map_or(0, |m| m.masks.len()),
             "pool": {"datanet": self.grounding.pool.datanet, "version": self.grounding.pool.version},
-            "entries": entries.iter().map(|e| json!({"contribution": e.contribution, "weight_ppm": e.weight_ppm})).collect::<Vec<_>>(),
+            "answer_tokens": answer,
+            "entries": listed(entries),
             "pool_ppm": PARTS_PER_MILLION.saturating_sub(attributed),
             "sources": sources,
+            "context": {
+                "entries": listed(measured.map_or(&[][..], |m| &m.entries[..])),
+            },
+            "spans": {
+                "covered_tokens": spans.covered_tokens,
+                "budget_ppm": spans.budget_ppm,
+                "entries": listed(&spans.entries),
+                "spans": kept,
+            },
         })
     }
 }
