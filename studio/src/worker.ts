@@ -53,6 +53,14 @@ export interface AttributionSource {
   supports: { text: string; weight: number }[];
 }
 
+/** A run of the answer repeated verbatim from training rows (span provenance). */
+export interface VerbatimSpan {
+  /** Character range in the answer. */
+  chars: [number, number];
+  text: string;
+  rows: { contribution: number; row: number }[];
+}
+
 export interface AnswerAttribution {
   method: string;
   ablations: number;
@@ -60,6 +68,8 @@ export interface AnswerAttribution {
   entries: { contribution: number; weight_ppm: number }[];
   pool_ppm: number;
   sources: AttributionSource[];
+  /** Absent from workers that predate span provenance. */
+  spans?: { covered_tokens: number; budget_ppm: number; spans: VerbatimSpan[] };
 }
 
 export interface Receipt {

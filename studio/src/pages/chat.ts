@@ -119,7 +119,12 @@ export function chatPage(): Page {
     const parts: HTMLElement[] = [];
     const sources = answer.attribution?.sources ?? [];
     const colorOf = new Map(sources.map((s, i) => [s.contribution, COLORS[i % COLORS.length]]));
-    parts.push(highlight(answer.text, sources.flatMap((s) => s.supports.map((span) => ({ text: span.text, color: colorOf.get(s.contribution) ?? '#ddd', contribution: s.contribution })))));
+    const verbatim = answer.attribution?.spans?.spans ?? [];
+    // Verbatim spans first: they are exact, the supported sentences are the surrogate's reading.
+    parts.push(highlight(answer.text, [
+      ...verbatim.map((span) => ({ text: span.text, color: colorOf.get(span.rows[0]?.contribution ?? -1) ?? '#ddd', contribution: span.rows[0]?.contribution ?? -1 })),
+      ...sources.flatMap((s) => s.supports.map((span) => ({ text: span.text, color: colorOf.get(s.contribution) ?? '#ddd', contribution: s.contribution }))),
+    ]));
     const attribution = answer.attribution;
     if (attribution) {
       parts.push(h('div', { class: 'attribution', id: 'attribution' },
@@ -132,6 +137,11 @@ export function chatPage(): Page {
               h('td', null, h('span', { class: 'bar', style: `width:${Math.round(s.weight_ppm / 10000)}px` }), ` ${(s.weight_ppm / 10000).toFixed(1)} %`),
               h('td', null, s.rows.join(', ')),
               h('td', null, s.supports.length ? s.supports.map((span) => `“${span.text.trim()}”`).join(' ') : '—'))))),
+        verbatim.length === 0 ? null : h('div', { id: 'verbatim-spans' },
+          h('p', null, `Repeated verbatim from training rows (${((attribution.spans?.budget_ppm ?? 0) / 10000).toFixed(1)} % of the weight):`),
+          h('ul', null, verbatim.map((span) => h('li', null,
+            `“${span.text.trim()}” — `,
+            span.rows.map((r) => `contribution ${r.contribution}, row ${r.row}`).join('; '))))),
         h('p', { class: 'muted' }, `${(attribution.pool_ppm / 10000).toFixed(1)} % of the contributors’ share goes to the version’s pool (all its contributors).`)));
     }
     if (answer.receipt) parts.push(await feeSplit(answer.receipt.fee, answer.receipt.nonce, answer.receipt.record));
