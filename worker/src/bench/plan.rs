@@ -96,6 +96,7 @@ impl Plan {
     pub fn new(settings: PlanSettings, rows: &[Encoded], pad: u32) -> Result<Self> {
         ensure!(!rows.is_empty(), "no training rows");
         ensure!(settings.steps > 0, "at least one timed step");
+        ensure!(settings.batch_size > 0, "batch size must be at least 1");
         let mut plan = Plan {
             model: settings.model,
             threads: settings.threads,
