@@ -21,7 +21,7 @@ use super::matmul::{self, MatmulRate, StepFlops};
 use super::plan::{OptimizerPlan, Plan, PlanSettings};
 use super::solo::{self, SoloRun, METHODS};
 use super::BenchConfig;
-use crate::data::{parse_jsonl, Encoded};
+use crate::data::{parse_jsonl, Encoded, Example};
 use crate::job::ModelDir;
 use crate::rag::quality::debian_rows;
 use anyhow::{bail, ensure, Context, Result};
@@ -230,7 +230,7 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
 }
 
 /// The first `count` distinct packages with a description, as `{prompt, completion}` rows.
-fn package_rows(packages: Option<&Path>, count: usize) -> Result<Vec<crate::data::Example>> {
+fn package_rows(packages: Option<&Path>, count: usize) -> Result<Vec<Example>> {
     let text = match packages {
         Some(path) => {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
