@@ -61,6 +61,7 @@ pub struct RealBenchArgs {
     /// CPU threads of every process (rayon for ours, `torch.set_num_threads` for the peer).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Methods to run, comma-separated (the peer runs those of them it has).
     #[arg(long, value_delimiter = ',', default_values = METHODS)]
     pub methods: Vec<String>,
     /// Peak learning rate (one warm-up step, then cosine decay).
