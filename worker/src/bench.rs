@@ -7,6 +7,14 @@
 //! - Storage: bytes of the frozen NF4 projections against the same weights in `f32`.
 //! - Quality: ROUGE-L of LoRA and QLoRA after the same steps on a held-out split of the
 //!   synthetic task.
+//!
+//! With `--model`, the same methods run on a real checkpoint and real text instead, beside
+//! PyTorch + PEFT ([`real`]).
+
+pub mod matmul;
+pub mod plan;
+pub mod real;
+pub mod solo;
 
 use crate::checkpoint::Checkpoint;
 use crate::data::{encode, Encoded, Example, SpecialTokens};

@@ -1,7 +1,9 @@
 //! `attribution-worker`: fine-tune, evaluate and benchmark Llama-architecture models.
 
 use anyhow::{anyhow, Result};
-use attribution_worker::bench::{self, BenchConfig};
+use attribution_worker::bench::plan::Plan;
+use attribution_worker::bench::real::{self as real_bench, RealBenchArgs};
+use attribution_worker::bench::{self, solo, BenchConfig};
 use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::daemon::cli;
 use attribution_worker::data::read_jsonl;
@@ -112,10 +114,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Measure every tuning method side by side on one synthetic model and task.
+    /// Measure every tuning method side by side on one synthetic model and task, or with
+    /// --model on a real checkpoint and Debian package descriptions, beside PyTorch + PEFT.
     Train {
         #[command(flatten)]
         config: BenchConfig,
+        #[command(flatten)]
+        real: RealBenchArgs,
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -263,13 +268,24 @@ fn main() -> Result<()> {
             }
         },
         Command::Bench {
-            command: BenchCommand::Train { config, json },
+            command: BenchCommand::Train { config, real, json },
         } => {
-            let report = bench::run(&config, &ALLOCATOR, &select(true))?;
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+            if let (Some(method), Some(plan)) = (&real.only, &real.plan) {
+                let run = solo::run(&Plan::read(plan)?, method, &ALLOCATOR)?;
+                println!("{}", serde_json::to_string(&run)?);
+            } else if real.model.is_some() {
+                let report = real_bench::run(&config, &real, &std::env::current_exe()?)?;
+                if let Some(path) = json {
+                    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+                }
+                println!("{}", report.markdown());
+            } else {
+                let report = bench::run(&config, &ALLOCATOR, &select(true))?;
+                if let Some(path) = json {
+                    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+                }
+                println!("{}", report.markdown());
             }
-            println!("{}", report.markdown());
         }
         Command::Bench {
             command: BenchCommand::Decode(args),

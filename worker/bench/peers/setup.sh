@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates (or updates) the Python environment in which `decode.py` runs the decode benchmark's
-# peers: Hugging Face transformers on the CPU and llama.cpp through `llama-cpp-python`.
+# Creates (or updates) the Python environment in which the benchmarks' peers run: `decode.py`
+# (Hugging Face transformers on the CPU and llama.cpp through `llama-cpp-python`) and `train.py`
+# (PyTorch + transformers + PEFT training).
 # Safe to run again: pip skips what is already at the pinned version. Never run by CI.
 #
 # The venv lives OUTSIDE the repository (several GB: torch). llama-cpp-python ships no wheel on
@@ -16,12 +17,14 @@
 #   CMAKE_ARGS       overrides the llama.cpp build flags below
 #   JOBS             parallel compile jobs (default: number of cores)
 #
-# Prints the venv's python on the last line: run `decode.py` with it.
+# Prints the venv's python on the last line: run `decode.py` and `train.py` with it (or pass it
+# to `attribution-worker bench decode|train --peers`).
 set -euo pipefail
 
 TORCH=2.15.0
 TRANSFORMERS=5.24.0
 GGUF=0.19.0
+PEFT=0.21.2
 LLAMA_CPP_PYTHON=0.3.36
 
 VENV=${PEER_VENV:-$HOME/.cache/attribution-chain/peer-venv}
@@ -36,8 +39,8 @@ PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
 
 torch_index=()
 [ -n "${TORCH_INDEX_URL:-}" ] && torch_index=(--extra-index-url "$TORCH_INDEX_URL")
-echo "peers/setup: torch $TORCH, transformers $TRANSFORMERS, gguf $GGUF" >&2
-"${PIP[@]}" "${torch_index[@]}" "torch==$TORCH" "transformers==$TRANSFORMERS" "gguf==$GGUF" >&2
+echo "peers/setup: torch $TORCH, transformers $TRANSFORMERS, gguf $GGUF, peft $PEFT" >&2
+"${PIP[@]}" "${torch_index[@]}" "torch==$TORCH" "transformers==$TRANSFORMERS" "gguf==$GGUF" "peft==$PEFT" >&2
 
 # llama.cpp's own defaults, stated: native CPU features, OpenMP threads, no BLAS (llama.cpp's
 # quantized matmuls beat a BLAS for decode), no curl (models are local files), no tests/examples.
@@ -52,7 +55,7 @@ fi
 
 "$VENV/bin/python" - >&2 <<'PY'
 import importlib.metadata as m
-for name in ("torch", "transformers", "gguf", "llama_cpp_python"):
+for name in ("torch", "transformers", "gguf", "peft", "llama_cpp_python"):
     print(f"peers/setup: {name} {m.version(name)}")
 PY
 echo "$VENV/bin/python"
