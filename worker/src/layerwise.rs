@@ -15,8 +15,8 @@
 //! applies only in the recomputation: with dropout, the gradient is an approximation.
 
 use crate::data::Batch;
+use crate::loss::head_loss;
 use crate::model::Llama;
-use crate::train::masked_loss;
 use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 
@@ -31,9 +31,9 @@ pub fn gradients(model: &Llama, batch: &Batch, scale: f64) -> (f32, GradientsPar
         x = layer.forward(x, &untracked.rope);
     }
     let top = x.autodiff().require_grad();
-    let loss = masked_loss(model.head(top.clone()), batch).div_scalar(scale);
-    let value = loss.clone().into_scalar::<f32>();
-    let mut grads = loss.backward();
+    let loss = head_loss(model, top.clone(), batch, scale);
+    let value = loss.value;
+    let mut grads = loss.surrogate.backward();
     let mut upstream = top
         .grad_remove(&mut grads)
         .expect("the head reads the top block");

@@ -8,8 +8,9 @@
 //!   templates, and JSONL training rows.
 //! - [`model`]: the Llama causal LM, built from a checkpoint for one [`tuning::Method`].
 //! - [`lora`], [`nf4`], [`ptuning`]: LoRA adapters, NF4 storage for QLoRA, P-tuning v2 prefixes.
-//! - [`train`], [`layerwise`], [`clipping`]: AdamW with warmup + cosine, clipping, accumulation, seeded runs;
-//!   block-by-block backpropagation for QLoRA.
+//! - [`train`], [`loss`], [`layerwise`], [`clipping`]: AdamW with warmup + cosine, clipping,
+//!   accumulation, seeded runs; the loss through the output head in chunks; block-by-block
+//!   backpropagation for QLoRA.
 //! - [`artifact`], [`peft`]: checkpoints with their BLAKE2b-256 hashes, PEFT adapters.
 //! - [`eval`], [`rouge`]: held-out loss, perplexity and ROUGE.
 //! - [`device`]: CUDA when present, else the CPU.
@@ -35,6 +36,7 @@ pub mod gguf;
 pub mod job;
 pub mod layerwise;
 pub mod lora;
+pub mod loss;
 pub mod memory;
 pub mod model;
 pub mod nf4;

@@ -16,6 +16,7 @@
 
 use anyhow::{ensure, Result};
 use burn::tensor::{Device, Tensor, TensorData};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Values per first-level block (one `c1` each).
@@ -123,15 +124,28 @@ impl Nf4Matrix {
 
     /// Expands the codes back to row-major `f32` values.
     pub fn dequantize(&self) -> Vec<f32> {
+        // QLoRA expands every projection twice a step (forward, then the recomputation in
+        // backward), so this runs on all cores, a byte (two codes) at a time, through each
+        // block's 16 levels scaled once.
+        const BLOCKS_PER_TASK: usize = 256;
         let len = self.shape[0] * self.shape[1];
-        let mut out = Vec::with_capacity(len);
-        for (block_index, block) in (0..len).step_by(BLOCK).enumerate() {
-            let scale = self.block_scale(block_index);
-            for i in block..(block + BLOCK).min(len) {
-                let code = (self.codes[i / 2] >> (4 * (i % 2))) & 0x0f;
-                out.push(LEVELS[code as usize] * scale);
-            }
-        }
+        let mut out = vec![0f32; len];
+        out.par_chunks_mut(BLOCK * BLOCKS_PER_TASK)
+            .enumerate()
+            .for_each(|(task, values)| {
+                for (offset, block) in values.chunks_mut(BLOCK).enumerate() {
+                    let index = task * BLOCKS_PER_TASK + offset;
+                    let scale = self.block_scale(index);
+                    let table = LEVELS.map(|level| level * scale);
+                    let codes = &self.codes[index * BLOCK / 2..];
+                    for (pair, byte) in block.chunks_mut(2).zip(codes) {
+                        pair[0] = table[usize::from(byte & 0x0f)];
+                        if let Some(high) = pair.get_mut(1) {
+                            *high = table[usize::from(byte >> 4)];
+                        }
+                    }
+                }
+            });
         out
     }
 

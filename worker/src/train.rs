@@ -6,6 +6,7 @@ use crate::artifact::{write_trainable, CheckpointRecord};
 use crate::clipping::clip_global_norm;
 use crate::data::{make_batch, Batch, Encoded};
 use crate::layerwise;
+use crate::loss::head_loss;
 use crate::model::{Llama, LlamaConfig};
 use crate::tuning::Method;
 use anyhow::{ensure, Result};
@@ -209,10 +210,9 @@ impl<'a> Trainer<'a> {
             let (loss, grads) = if self.layerwise {
                 layerwise::gradients(&model, &batch, scale)
             } else {
-                let loss =
-                    masked_loss(model.forward(batch.inputs.clone()), &batch).div_scalar(scale);
-                let value = loss.clone().into_scalar::<f32>();
-                (value, GradientsParams::from_grads(loss.backward(), &model))
+                let loss = head_loss(&model, model.body(batch.inputs.clone()), &batch, scale);
+                let grads = loss.surrogate.backward();
+                (loss.value, GradientsParams::from_grads(grads, &model))
             };
             loss_sum += loss;
             trained_tokens += batch.trained_tokens;

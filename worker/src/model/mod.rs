@@ -202,11 +202,19 @@ impl Llama {
     /// - tokens: `[batch, seq]`
     /// - output (logits): `[batch, seq, vocab]`
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.head(self.body(tokens))
+    }
+
+    /// Embeddings and every block: the top block's output, before the final norm.
+    ///
+    /// - tokens: `[batch, seq]`
+    /// - output: `[batch, seq, d_model]`
+    pub fn body(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         let mut x = self.embed(tokens);
         for layer in &self.layers {
             x = layer.forward(x, &self.rope);
         }
-        self.head(x)
+        x
     }
 
     /// Token embeddings.
