@@ -1,0 +1,219 @@
+//! Training-data influence (TRAK over LoRA gradients) on the tiny synthetic model: the row an
+//! answer repeats is its most influential row, scores are deterministic, the index file
+//! round-trips and a corrupted one is refused, and a small LDS / top-k removal run gives real
+//! figures.
+
+mod common;
+
+use attribution_worker::checkpoint::Checkpoint;
+use attribution_worker::data::Encoded;
+use attribution_worker::model::Llama;
+use attribution_worker::provenance::index::RowRef;
+use attribution_worker::provenance::influence::quality::{spearman, QualitySetup};
+use attribution_worker::provenance::influence::{InfluenceConfig, InfluenceIndex};
+use attribution_worker::synthetic::PAD;
+use attribution_worker::train::train;
+use attribution_worker::tuning::Method;
+use burn::tensor::Device;
+use common::{encoded, lora, model_dir, quick};
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+fn small() -> InfluenceConfig {
+    InfluenceConfig {
+        dims: 256,
+        seed: 3,
+        damping: 0.1,
+    }
+}
+
+fn refs(rows: &[Encoded]) -> Vec<(RowRef, Encoded)> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let row = RowRef {
+                contribution: (i / 2) as u64,
+                row: (i % 2) as u32,
+            };
+            (row, e.clone())
+        })
+        .collect()
+}
+
+/// An adapter trained on `rows` of the task, from the test model.
+fn trained(dir: &std::path::Path, rows: &[Encoded], device: &Device) -> Llama {
+    device.seed(5);
+    let method = Method::Lora(lora());
+    let model = Llama::from_checkpoint(&Checkpoint::load(dir).unwrap(), &method, device).unwrap();
+    train(model, &method, rows, PAD, &quick(30, 1e-2), None, device)
+        .unwrap()
+        .0
+}
+
+#[test]
+fn the_row_an_answer_repeats_is_its_most_influential_and_scores_are_deterministic() {
+    let dir = model_dir();
+    let device = device();
+    let rows = encoded(dir.path(), 24, 11);
+    let model = trained(dir.path(), &rows, &device);
+    let index =
+        InfluenceIndex::build(&model, &refs(&rows), PAD, small(), [7; 32], &device).unwrap();
+    assert_eq!(index.rows.len(), 24);
+    assert_eq!(index.features.len(), 24 * 256);
+    for r in [0, 5, 13, 22] {
+        let row = &rows[r];
+        let prompt = &row.tokens[..row.prompt_len];
+        let answer = &row.tokens[row.prompt_len..];
+        let attribution = index
+            .attribute(&model, prompt, answer, PAD, &device)
+            .unwrap();
+        let top = (0..24)
+            .max_by(|&a, &b| attribution.row_scores[a].total_cmp(&attribution.row_scores[b]))
+            .unwrap();
+        assert_eq!(top, r, "scores {:?}", attribution.row_scores);
+        // Its contribution (rows 2c and 2c+1) gets the largest entry.
+        assert_eq!(attribution.entries[0].contribution, (r / 2) as u64);
+        let total: u32 = attribution.entries.iter().map(|e| e.weight_ppm).sum();
+        assert!((999_990..=1_000_000).contains(&total), "{total} ppm");
+        // The log-likelihood is the trained model's: negative, and the same again.
+        assert!(attribution.log_likelihood < 0.0);
+        let again = index
+            .attribute(&model, prompt, answer, PAD, &device)
+            .unwrap();
+        assert_eq!(again, attribution);
+    }
+    // Building again gives the same bits.
+    let rebuilt =
+        InfluenceIndex::build(&model, &refs(&rows), PAD, small(), [7; 32], &device).unwrap();
+    assert_eq!(rebuilt.features, index.features);
+    // Another projection seed gives other features.
+    let other = InfluenceIndex::build(
+        &model,
+        &refs(&rows),
+        PAD,
+        InfluenceConfig { seed: 4, ..small() },
+        [7; 32],
+        &device,
+    )
+    .unwrap();
+    assert_ne!(other.features, index.features);
+}
+
+#[test]
+fn the_index_file_round_trips_and_a_corrupted_one_is_refused() {
+    let dir = model_dir();
+    let device = device();
+    let rows = encoded(dir.path(), 8, 12);
+    let model = trained(dir.path(), &rows, &device);
+    let index =
+        InfluenceIndex::build(&model, &refs(&rows), PAD, small(), [9; 32], &device).unwrap();
+    let bytes = index.to_bytes();
+    // Header 72, 12 bytes and k floats per row, checksum 32.
+    assert_eq!(bytes.len(), 72 + 8 * (12 + 4 * 256) + 32);
+    let back = InfluenceIndex::from_bytes(&bytes).unwrap();
+    assert_eq!(back.rows, index.rows);
+    assert_eq!(back.features, index.features);
+    assert_eq!(back.config, index.config);
+    assert_eq!(back.fingerprint, [9; 32]);
+    assert_eq!(back.lambda(), index.lambda());
+
+    let mut flipped = bytes.clone();
+    flipped[200] ^= 1;
+    let error = InfluenceIndex::from_bytes(&flipped).unwrap_err();
+    assert!(format!("{error:#}").contains("checksum"), "{error:#}");
+    let error = InfluenceIndex::from_bytes(&bytes[..bytes.len() - 5]).unwrap_err();
+    assert!(format!("{error:#}").contains("checksum"), "{error:#}");
+    let error = InfluenceIndex::from_bytes(&bytes[..40]).unwrap_err();
+    assert!(format!("{error:#}").contains("too few"), "{error:#}");
+
+    // On disk: load_or_build reads a matching file without building, rebuilds a corrupt one.
+    let file = tempfile::tempdir().unwrap();
+    let path = file.path().join("influence.bin");
+    index.save(&path).unwrap();
+    let loaded =
+        InfluenceIndex::load_or_build(&path, [9; 32], small(), || panic!("must not build"))
+            .unwrap();
+    assert_eq!(loaded.features, index.features);
+    std::fs::write(&path, &flipped).unwrap();
+    assert!(InfluenceIndex::load(&path).is_err());
+    let mut built = false;
+    let rebuilt = InfluenceIndex::load_or_build(&path, [9; 32], small(), || {
+        built = true;
+        Ok(index.clone())
+    })
+    .unwrap();
+    assert!(built);
+    assert_eq!(rebuilt.features, index.features);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    // Other settings than the file's: rebuilt too.
+    let mut rebuilt_for_settings = false;
+    let _ = InfluenceIndex::load_or_build(
+        &path,
+        [9; 32],
+        InfluenceConfig {
+            dims: 128,
+            ..small()
+        },
+        || {
+            rebuilt_for_settings = true;
+            InfluenceIndex::build(
+                &model,
+                &refs(&rows),
+                PAD,
+                InfluenceConfig {
+                    dims: 128,
+                    ..small()
+                },
+                [9; 32],
+                &device,
+            )
+        },
+    )
+    .unwrap();
+    assert!(rebuilt_for_settings);
+}
+
+#[test]
+fn spearman_ranks_with_ties() {
+    assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+    assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+    assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
+    // Ranks (0.5, 0.5, 2) against (0, 1, 2): r = 0.866...
+    let r = spearman(&[5.0, 5.0, 9.0], &[1.0, 2.0, 3.0]);
+    assert!((r - 3f64.sqrt() / 2.0).abs() < 1e-12, "{r}");
+}
+
+/// A small LDS / top-k removal run (the `bench influence` code at small sizes).
+#[test]
+fn lds_and_top_k_removal_on_a_small_run() {
+    let dir = model_dir();
+    let device = device();
+    let base = Checkpoint::load(dir.path()).unwrap();
+    let rows = encoded(dir.path(), 16, 21);
+    let answers = encoded(dir.path(), 3, 22);
+    let setup = QualitySetup {
+        base: &base,
+        lora: lora(),
+        train: quick(20, 1e-2),
+        rows: &rows,
+        answers: &answers,
+        pad: PAD,
+        influence: small(),
+        subsets: 8,
+        removed: 4,
+        trials: 2,
+        seed: 5,
+    };
+    let figures = setup.measure(&device).unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(&figures).unwrap());
+    assert_eq!(figures.rows, 16);
+    assert_eq!(figures.lds_per_answer.len(), 3);
+    assert!(
+        figures.lds.is_finite() && figures.lds > 0.0,
+        "LDS {}",
+        figures.lds
+    );
+    assert!(figures.top_k_drop > figures.random_drop, "{figures:?}");
+}
