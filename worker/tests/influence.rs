@@ -1,13 +1,17 @@
 //! Training-data influence (TRAK over LoRA gradients) on the tiny synthetic model: the row an
 //! answer repeats is its most influential row, scores are deterministic, the index file
 //! round-trips and a corrupted one is refused, and a small LDS / top-k removal run gives real
-//! figures.
+//! figures; the combined rule with influence keeps the old entries without it and never gives
+//! more than 10^6 ppm.
 
 mod common;
 
+use attribution_primitives::attribution::AttributionEntry;
 use attribution_worker::checkpoint::Checkpoint;
 use attribution_worker::data::Encoded;
 use attribution_worker::model::Llama;
+use attribution_worker::provenance::attribution::SpanAttribution;
+use attribution_worker::provenance::combined::{combine, combine_with_influence};
 use attribution_worker::provenance::index::RowRef;
 use attribution_worker::provenance::influence::quality::{spearman, QualitySetup};
 use attribution_worker::provenance::influence::{InfluenceConfig, InfluenceIndex};
@@ -216,4 +220,133 @@ fn lds_and_top_k_removal_on_a_small_run() {
         figures.lds
     );
     assert!(figures.top_k_drop > figures.random_drop, "{figures:?}");
+}
+
+fn entry(contribution: u64, weight_ppm: u32) -> AttributionEntry {
+    AttributionEntry {
+        contribution,
+        weight_ppm,
+    }
+}
+
+/// Span provenance that gives `entries` out of a budget of `budget_ppm`.
+fn span_part(budget_ppm: u32, entries: Vec<AttributionEntry>) -> SpanAttribution {
+    SpanAttribution {
+        answer_tokens: 20,
+        covered_tokens: (20 * u64::from(budget_ppm) / 1_000_000) as usize,
+        budget_ppm,
+        spans: Vec::new(),
+        entries,
+    }
+}
+
+fn total(entries: &[AttributionEntry]) -> u32 {
+    entries.iter().map(|e| e.weight_ppm).sum()
+}
+
+#[test]
+fn influence_shares_what_the_spans_leave_with_the_context() {
+    let context = vec![entry(1, 700_000), entry(2, 300_000)];
+    let influence = vec![entry(2, 500_000), entry(5, 500_000)];
+    let spans = vec![entry(3, 250_000), entry(1, 150_000)];
+    // Influence alone: its entries exactly; with spans, scaled by what they leave.
+    let none = span_part(0, Vec::new());
+    assert_eq!(
+        combine_with_influence(&[], &none, &influence).unwrap(),
+        influence
+    );
+    assert_eq!(
+        combine_with_influence(&[], &span_part(400_000, spans.clone()), &influence).unwrap(),
+        [
+            entry(2, 300_000),
+            entry(5, 300_000),
+            entry(3, 250_000),
+            entry(1, 150_000)
+        ]
+    );
+    // Context and influence: half of the 60 % the spans leave each.
+    //   1: 150,000 + 0.3 · 700,000 = 360,000     2: 0.3 · (300,000 + 500,000) = 240,000
+    //   3: 250,000                              5: 0.3 · 500,000 = 150,000
+    assert_eq!(
+        combine_with_influence(&context, &span_part(400_000, spans), &influence).unwrap(),
+        [
+            entry(1, 360_000),
+            entry(3, 250_000),
+            entry(2, 240_000),
+            entry(5, 150_000)
+        ]
+    );
+    // No spans, both speaking: the mean of the two.
+    assert_eq!(
+        combine_with_influence(&context, &none, &influence).unwrap(),
+        [entry(2, 400_000), entry(1, 350_000), entry(5, 250_000)]
+    );
+}
+
+/// A small deterministic generator for the property tests (xorshift64*).
+struct Draws(u64);
+
+impl Draws {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % below
+    }
+
+    /// Up to `most` entries over contributions below 40 summing to at most `budget`.
+    fn entries(&mut self, most: u64, budget: u32) -> Vec<AttributionEntry> {
+        let count = self.next(most + 1) as usize;
+        let mut ids: Vec<u64> = (0..40).collect();
+        let mut left = budget;
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let id = ids.remove(self.next(ids.len() as u64) as usize);
+            let ppm = self.next(u64::from(left) / 2 + 1) as u32;
+            if ppm > 0 {
+                left -= ppm;
+                out.push(entry(id, ppm));
+            }
+        }
+        out.sort_by(|a, b| {
+            b.weight_ppm
+                .cmp(&a.weight_ppm)
+                .then(a.contribution.cmp(&b.contribution))
+        });
+        out
+    }
+}
+
+#[test]
+fn without_influence_the_old_rule_holds_exactly_and_no_rule_gives_over_a_million() {
+    let mut draws = Draws(0x1234_5678_9abc_def1);
+    for _ in 0..2_000 {
+        let budget = draws.next(1_000_001) as u32;
+        let spans = span_part(budget, draws.entries(16, budget));
+        let context = draws.entries(16, 1_000_000);
+        let influence = draws.entries(16, 1_000_000);
+        let old = combine(&context, &spans).unwrap();
+        assert_eq!(combine_with_influence(&context, &spans, &[]).unwrap(), old);
+        let combined = combine_with_influence(&context, &spans, &influence).unwrap();
+        assert!(total(&combined) <= 1_000_000, "{combined:?}");
+        assert!(combined.len() <= 16);
+        assert!(combined.iter().all(|e| e.weight_ppm > 0));
+        // What the spans give is never taken away by the other two (up to rounding and the
+        // 16-entry cut): the total is at least the spans' own when nothing is cut.
+        let mut ids: Vec<u64> = spans
+            .entries
+            .iter()
+            .chain(&context)
+            .chain(&influence)
+            .map(|e| e.contribution)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() <= 16 {
+            assert!(
+                total(&combined) + 16 >= total(&spans.entries),
+                "{combined:?}"
+            );
+        }
+    }
 }
