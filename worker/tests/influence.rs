@@ -2,24 +2,32 @@
 //! answer repeats is its most influential row, scores are deterministic, the index file
 //! round-trips and a corrupted one is refused, and a small LDS / top-k removal run gives real
 //! figures; the combined rule with influence keeps the old entries without it and never gives
-//! more than 10^6 ppm.
+//! more than 10^6 ppm; `serve --influence` attributes an adapter's answers with it.
 
 mod common;
 
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_worker::checkpoint::Checkpoint;
+use attribution_worker::data::load_tokenizer;
 use attribution_worker::data::Encoded;
 use attribution_worker::model::Llama;
+use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
-use attribution_worker::provenance::combined::{combine, combine_with_influence};
-use attribution_worker::provenance::index::RowRef;
+use attribution_worker::provenance::combined::{
+    combine, combine_with_influence, METHOD, METHOD_WITH_INFLUENCE,
+};
+use attribution_worker::provenance::index::{RowRef, SpanIndex};
 use attribution_worker::provenance::influence::quality::{spearman, QualitySetup};
 use attribution_worker::provenance::influence::{InfluenceConfig, InfluenceIndex};
+use attribution_worker::rag::index::Blob;
 use attribution_worker::synthetic::PAD;
 use attribution_worker::train::train;
 use attribution_worker::tuning::Method;
 use burn::tensor::Device;
 use common::{encoded, lora, model_dir, quick};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn device() -> Device {
     Device::flex().autodiff()
@@ -349,4 +357,207 @@ fn without_influence_the_old_rule_holds_exactly_and_no_rule_gives_over_a_million
             );
         }
     }
+}
+
+const TEMPLATE: &str =
+    "{% for message in messages %}{{ message['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}";
+
+/// A running `attribution-worker serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[String]) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_attribution-worker"))
+        .arg("serve")
+        .args(args)
+        .args([
+            "--http",
+            &format!("127.0.0.1:{port}"),
+            "--weights",
+            "f32",
+            "--threads",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while ureq::get(&format!("{url}/health")).call().is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server { child, url }
+}
+
+fn chat(server: &Server, model: &str, question: &str) -> Value {
+    let body = json!({
+        "model": model,
+        "messages": [{"role": "user", "content": question}],
+        "max_tokens": 8,
+        "temperature": 0,
+    });
+    let mut response = ureq::post(&format!("{}/v1/chat/completions", server.url))
+        .header("content-type", "application/json")
+        .send(body.to_string().as_bytes())
+        .unwrap();
+    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn entries_of(value: &Value) -> Vec<AttributionEntry> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            entry(
+                e["contribution"].as_u64().unwrap(),
+                e["weight_ppm"].as_u64().unwrap() as u32,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn served_adapters_answers_are_attributed_by_influence_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    common::write_model(&model, attribution_worker::checkpoint::StoredDtype::F32);
+    std::fs::write(model.join("chat_template.jinja"), TEMPLATE).unwrap();
+    // Three contributions of ten task rows; the adapter is trained on all of them.
+    let examples = common::TASK.examples(30, 31);
+    let files: Vec<String> = examples
+        .chunks(10)
+        .enumerate()
+        .map(|(i, rows)| {
+            let path = dir.path().join(format!("rows-{i}.jsonl"));
+            let text: String = rows
+                .iter()
+                .map(|e| json!({"prompt": e.prompt, "completion": e.completion}).to_string() + "\n")
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let device = device();
+    let rows = encoded(&model, 30, 31);
+    let trained = trained(&model, &rows, &device);
+    let adapter = dir.path().join("tuned");
+    peft::save_adapter(&trained, &lora(), None, &adapter).unwrap();
+
+    let mut args: Vec<String> = ["--model", model.to_str().unwrap(), "--name", "tiny"]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--adapter".into(), format!("tuned={}", adapter.display())]);
+    for file in &files {
+        args.extend(["--rows".into(), file.clone()]);
+    }
+    args.push("--influence".into());
+    let server = serve(&args);
+    let index_path = adapter.join("influence.bin");
+    let index = InfluenceIndex::load(&index_path).unwrap();
+    assert_eq!(index.rows.len(), 30);
+    assert_eq!(index.config, InfluenceConfig::default());
+    assert_eq!(
+        index.rows[25],
+        RowRef {
+            contribution: 2,
+            row: 5
+        }
+    );
+
+    let question = &examples[25].prompt;
+    let answer = chat(&server, "tuned", question);
+    let attribution = &answer["attribution"];
+    assert_eq!(attribution["method"], METHOD_WITH_INFLUENCE, "{answer}");
+    let influence = entries_of(&attribution["influence"]["entries"]);
+    assert!(!influence.is_empty(), "{attribution}");
+    assert!(attribution["influence"]["log_likelihood"].as_f64().unwrap() < 0.0);
+    assert_eq!(
+        attribution["influence"]["rows"].as_array().unwrap().len(),
+        16
+    );
+    // The combined entries follow the rule from the three parts, spans recomputed here.
+    let tokenizer = load_tokenizer(&model.join("tokenizer.json")).unwrap();
+    let contents: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let blobs: Vec<Blob<'_>> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, jsonl)| Blob {
+            contribution: i as u64,
+            jsonl,
+        })
+        .collect();
+    let tokens: Vec<u32> = attribution["answer_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap() as u32)
+        .collect();
+    let spans = SpanIndex::build(&blobs, &tokenizer)
+        .unwrap()
+        .attribute(&tokenizer, &tokens)
+        .unwrap();
+    let context = entries_of(&attribution["context"]["entries"]);
+    let entries = entries_of(&attribution["entries"]);
+    assert_eq!(
+        entries,
+        combine_with_influence(&context, &spans, &influence).unwrap()
+    );
+    let attributed: u64 = entries.iter().map(|e| u64::from(e.weight_ppm)).sum();
+    assert_eq!(
+        attributed + attribution["pool_ppm"].as_u64().unwrap(),
+        1_000_000
+    );
+    // Deterministic: the same question gets the same attribution.
+    assert_eq!(
+        chat(&server, "tuned", question)["attribution"],
+        *attribution
+    );
+    // The base model, grounded in the same rows, has no influence index: the old method and
+    // no influence part.
+    let base = chat(&server, "tiny", question);
+    assert_eq!(base["attribution"]["method"], METHOD, "{base}");
+    assert!(base["attribution"].get("influence").is_none());
+    drop(server);
+
+    // Served again, the file is read, not rebuilt, and the answer is attributed the same.
+    let written = std::fs::metadata(&index_path).unwrap().modified().unwrap();
+    let bytes = std::fs::read(&index_path).unwrap();
+    let server = serve(&args);
+    assert_eq!(
+        std::fs::metadata(&index_path).unwrap().modified().unwrap(),
+        written
+    );
+    assert_eq!(std::fs::read(&index_path).unwrap(), bytes);
+    assert_eq!(
+        chat(&server, "tuned", question)["attribution"],
+        *attribution
+    );
+    drop(server);
+
+    // Without --influence the adapter is served as before: not grounded, no attribution.
+    let plain: Vec<String> = args[..args.len() - 1].to_vec();
+    let server = serve(&plain);
+    let tuned = chat(&server, "tuned", question);
+    assert_eq!(tuned["attribution"], Value::Null, "{tuned}");
 }
