@@ -6,21 +6,33 @@
 //! synthetic task; the adapter (LoRA on every projection) is fine-tuned from it on `rows` rows
 //! of another permutation; answers are held-out rows of that task (prompt, then the right
 //! completion). LDS and top-k removal are measured as [`QualitySetup::measure`] describes.
+//!
+//! With `--model`, it measures instead what influence costs on a real model: an adapter on
+//! `q_proj` and `v_proj` (PEFT's default targets) over the model's f32 weights, the index of
+//! `--cost-rows` Debian package rows (`/var/lib/dpkg/status`, as `bench attribution` builds its
+//! rows) and the score of one grounded answer (four rows in the prompt, a row's completion as
+//! the answer).
 
 use crate::checkpoint::Checkpoint;
-use crate::data::{encode, Encoded, SpecialTokens};
+use crate::data::{encode, parse_jsonl, Encoded, SpecialTokens};
+use crate::job::ModelDir;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::model::Llama;
+use crate::provenance::index::RowRef;
+use crate::provenance::influence::gradient::lora_dims;
 use crate::provenance::influence::quality::{QualityFigures, QualitySetup};
-use crate::provenance::influence::InfluenceConfig;
+use crate::provenance::influence::{InfluenceConfig, InfluenceIndex};
+use crate::rag::quality::debian_rows;
 use crate::synthetic::{SyntheticTask, BOS, EOS, PAD, TASK};
 use crate::train::{train, TrainConfig};
 use crate::tuning::Method;
-use anyhow::Result;
+use anyhow::{anyhow, ensure, Context, Result};
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
-use std::path::PathBuf;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 #[derive(Args, Debug, Clone)]
 pub struct InfluenceBenchArgs {
@@ -67,6 +79,153 @@ pub struct InfluenceBenchArgs {
     /// Also write the figures as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Measure the cost on this model (a `.gguf` file or a Hugging Face directory) instead.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Rows indexed for the cost measurement.
+    #[arg(long, default_value_t = 16)]
+    pub cost_rows: usize,
+    /// The package descriptions the cost rows are made of.
+    #[arg(long, default_value = "/var/lib/dpkg/status")]
+    pub status: PathBuf,
+}
+
+/// What influence costs on a real model.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostFigures {
+    pub lora_params: usize,
+    pub dims: usize,
+    pub rows: usize,
+    pub row_tokens: f64,
+    /// Model load (f32 weights) and adapter attach.
+    pub load_seconds: f64,
+    /// Index build per row (gradient, projection; the kernel amortised).
+    pub seconds_per_row: f64,
+    pub prompt_tokens: usize,
+    pub answer_tokens: usize,
+    /// One answer's gradient, projection and scores.
+    pub answer_seconds: f64,
+    /// File bytes per row (`12 + 4k`).
+    pub bytes_per_row: f64,
+}
+
+/// Measures [`CostFigures`] on `args.model`.
+pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures> {
+    let device = Device::flex().autodiff();
+    let started = Instant::now();
+    let model_dir = ModelDir::load(model_path)?;
+    let lora = LoraConfig::new(8, 16.0);
+    device.seed(args.seed);
+    let model = Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora), &device)?;
+    // A trained adapter's B is not zero: give it random values, as training would.
+    let model = model.map_projections(|_, mut projection| {
+        if let Some(adapter) = projection.lora.take() {
+            let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.01), &device);
+            let lora = LoraConfig::new(8, 16.0);
+            projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+        }
+        Ok(projection)
+    })?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let status = std::fs::read_to_string(&args.status)
+        .with_context(|| format!("reading {}", args.status.display()))?;
+    let packages = debian_rows(&status);
+    ensure!(
+        packages.len() >= args.cost_rows + 4,
+        "{} has too few packages",
+        args.status.display()
+    );
+    let examples: Vec<crate::data::Example> = packages[..args.cost_rows]
+        .iter()
+        .map(|p| parse_jsonl(&p.jsonl).map(|mut rows| rows.remove(0)))
+        .collect::<Result<_>>()?;
+    let encoded = model_dir.encode(&examples, 256)?;
+    let rows: Vec<(RowRef, Encoded)> = encoded
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let row = RowRef {
+                contribution: (i / 4) as u64,
+                row: (i % 4) as u32,
+            };
+            (row, e)
+        })
+        .collect();
+    let row_tokens =
+        rows.iter().map(|(_, e)| e.tokens.len()).sum::<usize>() as f64 / rows.len() as f64;
+    let config = InfluenceConfig {
+        dims: args.dims,
+        seed: args.seed,
+        damping: args.damping,
+    };
+    let started = Instant::now();
+    let index = InfluenceIndex::build(
+        &model,
+        &rows,
+        model_dir.special.pad,
+        config,
+        [0; 32],
+        &device,
+    )?;
+    let seconds_per_row = started.elapsed().as_secs_f64() / rows.len() as f64;
+    // A grounded prompt: four rows' text, then a question; the answer is a row's completion.
+    let context: String = examples[..4]
+        .iter()
+        .map(|e| format!("{} {}\n", e.prompt, e.completion))
+        .collect();
+    let tokenize = |text: &str| -> Result<Vec<u32>> {
+        Ok(model_dir
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow!("tokenizing: {e}"))?
+            .get_ids()
+            .to_vec())
+    };
+    let prompt = tokenize(&format!("{context}{}", examples[1].prompt))?;
+    let answer = tokenize(&examples[1].completion)?;
+    let started = Instant::now();
+    let attribution = index.attribute(&model, &prompt, &answer, model_dir.special.pad, &device)?;
+    let answer_seconds = started.elapsed().as_secs_f64();
+    tracing::info!(entries = ?attribution.entries, "answer attributed");
+    let bytes_per_row = index.to_bytes().len() as f64 / rows.len() as f64;
+    let figures = CostFigures {
+        lora_params: lora_dims(&model),
+        dims: args.dims,
+        rows: rows.len(),
+        row_tokens,
+        load_seconds,
+        seconds_per_row,
+        prompt_tokens: prompt.len(),
+        answer_tokens: answer.len(),
+        answer_seconds,
+        bytes_per_row,
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
+    }
+    Ok(figures)
+}
+
+/// The cost figures as a Markdown table.
+pub fn cost_markdown(f: &CostFigures) -> String {
+    format!(
+        "| figure | value |\n|---|---|\n\
+         | LoRA parameters d → projected k | {} → {} |\n\
+         | model load (f32) + adapter | {:.1} s |\n\
+         | index build per row ({} rows, {:.1} tokens on average) | {:.3} s |\n\
+         | one answer ({} prompt + {} answer tokens) | {:.3} s |\n\
+         | file bytes per row | {:.0} |\n",
+        f.lora_params,
+        f.dims,
+        f.load_seconds,
+        f.rows,
+        f.row_tokens,
+        f.seconds_per_row,
+        f.prompt_tokens,
+        f.answer_tokens,
+        f.answer_seconds,
+        f.bytes_per_row
+    )
 }
 
 /// Builds the base and runs the measurement.

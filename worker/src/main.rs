@@ -292,8 +292,13 @@ fn main() -> Result<()> {
         Command::Bench {
             command: BenchCommand::Influence(args),
         } => {
-            let figures = influence_bench::run(&args, &select(false))?;
-            println!("{}", influence_bench::markdown(&figures));
+            if let Some(model) = &args.model {
+                let figures = influence_bench::cost(&args, model)?;
+                println!("{}", influence_bench::cost_markdown(&figures));
+            } else {
+                let figures = influence_bench::run(&args, &select(false))?;
+                println!("{}", influence_bench::markdown(&figures));
+            }
         }
     }
     Ok(())

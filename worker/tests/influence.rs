@@ -17,7 +17,7 @@ use attribution_worker::provenance::combined::{
     combine, combine_with_influence, METHOD, METHOD_WITH_INFLUENCE,
 };
 use attribution_worker::provenance::index::{RowRef, SpanIndex};
-use attribution_worker::provenance::influence::quality::{spearman, QualitySetup};
+use attribution_worker::provenance::influence::quality::QualitySetup;
 use attribution_worker::provenance::influence::{InfluenceConfig, InfluenceIndex};
 use attribution_worker::rag::index::Blob;
 use attribution_worker::synthetic::PAD;
@@ -185,16 +185,6 @@ fn the_index_file_round_trips_and_a_corrupted_one_is_refused() {
     )
     .unwrap();
     assert!(rebuilt_for_settings);
-}
-
-#[test]
-fn spearman_ranks_with_ties() {
-    assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
-    assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-    assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
-    // Ranks (0.5, 0.5, 2) against (0, 1, 2): r = 0.866...
-    let r = spearman(&[5.0, 5.0, 9.0], &[1.0, 2.0, 3.0]);
-    assert!((r - 3f64.sqrt() / 2.0).abs() < 1e-12, "{r}");
 }
 
 /// A small LDS / top-k removal run (the `bench influence` code at small sizes).

@@ -9,6 +9,9 @@
 //!   rows, against re-trained without `k` random rows (`trials` draws): how much the answer's
 //!   log-likelihood drops from the full adapter's.
 //!
+//! Spearman's correlation is [`crate::rag::quality::spearman`] (ContextCite's LDS uses it too); an
+//! answer whose scores or log-likelihoods are constant over the subsets counts 0.
+//!
 //! The baseline beside TRAK's scores is the plain gradient inner product `φ · φ_i` (no
 //! kernel), as LESS uses (there, cosine).
 
@@ -18,6 +21,7 @@ use crate::data::{make_batch, Encoded};
 use crate::lora::LoraConfig;
 use crate::model::Llama;
 use crate::provenance::index::RowRef;
+use crate::rag::quality::spearman;
 use crate::train::{masked_loss, train, TrainConfig};
 use crate::tuning::Method;
 use anyhow::{ensure, Result};
@@ -80,38 +84,6 @@ pub struct QualityFigures {
     pub answer_seconds: f64,
     /// Mean seconds of one re-training.
     pub train_seconds: f64,
-}
-
-/// Spearman's rank correlation (ties get their mean rank); 0 when either side is constant.
-pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    fn ranks(values: &[f64]) -> Vec<f64> {
-        let mut order: Vec<usize> = (0..values.len()).collect();
-        order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
-        let mut ranks = vec![0.0; values.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            while end < order.len() && values[order[end]] == values[order[start]] {
-                end += 1;
-            }
-            let rank = (start + end - 1) as f64 / 2.0;
-            for &i in &order[start..end] {
-                ranks[i] = rank;
-            }
-            start = end;
-        }
-        ranks
-    }
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = a.len() as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-    if va == 0.0 || vb == 0.0 {
-        return 0.0;
-    }
-    cov / (va * vb).sqrt()
 }
 
 /// The completion log-likelihood of `example` under `model` (nats, summed).
@@ -223,10 +195,10 @@ impl<W: WeightSource> QualitySetup<'_, W> {
             tracing::info!(subset = s + 1, of = self.subsets, "LDS re-training");
         }
         let lds_per_answer: Vec<f64> = (0..self.answers.len())
-            .map(|a| spearman(&predicted[a], &actual[a]))
+            .map(|a| spearman(&predicted[a], &actual[a]).unwrap_or(0.0))
             .collect();
         let lds_inner: Vec<f64> = (0..self.answers.len())
-            .map(|a| spearman(&predicted_inner[a], &actual[a]))
+            .map(|a| spearman(&predicted_inner[a], &actual[a]).unwrap_or(0.0))
             .collect();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
 
