@@ -72,7 +72,8 @@ pub struct InfluenceBenchArgs {
     /// Projected dimensions `k`.
     #[arg(long, default_value_t = 1024)]
     pub dims: usize,
-    #[arg(long, default_value_t = 0.1)]
+    /// `λ / mean_i ‖φ_i‖²`.
+    #[arg(long, default_value_t = 1.0)]
     pub damping: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -37,7 +37,7 @@ fn small() -> InfluenceConfig {
     InfluenceConfig {
         dims: 256,
         seed: 3,
-        damping: 0.1,
+        damping: 1.0,
     }
 }
 
