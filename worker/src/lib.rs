@@ -18,7 +18,8 @@
 //!   contributions (ContextCite).
 //! - [`provenance`]: which training rows an answer reuses verbatim (a suffix array over the
 //!   version's tokens), and their contributions' share.
-//! - [`bench`], [`memory`], [`synthetic`]: the side-by-side benchmark and its synthetic data.
+//! - [`bench`], [`memory`], [`synthetic`]: the side-by-side benchmark and its synthetic data;
+//!   [`influence_bench`]: training-data influence against re-training.
 
 pub mod artifact;
 pub mod attribution_bench;
@@ -33,6 +34,7 @@ pub mod decode_bench;
 pub mod device;
 pub mod eval;
 pub mod gguf;
+pub mod influence_bench;
 pub mod job;
 pub mod layerwise;
 pub mod lora;

@@ -17,7 +17,7 @@ use attribution_worker::provenance::benchmark::{self as provenance_bench, Proven
 use attribution_worker::serve::{self, cli::ServeArgs};
 use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
-use attribution_worker::{attribution_bench, decode_bench};
+use attribution_worker::{attribution_bench, decode_bench, influence_bench};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -135,6 +135,9 @@ enum BenchCommand {
     /// answers reusing a row verbatim are attributed to its contribution first, index size,
     /// build and query time.
     Provenance(ProvenanceBenchArgs),
+    /// Training-data influence (TRAK over LoRA gradients) against re-training on a small
+    /// synthetic model: LDS over random halves of the rows and top-k removal.
+    Influence(influence_bench::InfluenceBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -301,6 +304,17 @@ fn main() -> Result<()> {
             command: BenchCommand::Provenance(args),
         } => {
             provenance_bench::run(&args)?;
+        }
+        Command::Bench {
+            command: BenchCommand::Influence(args),
+        } => {
+            if let Some(model) = &args.model {
+                let figures = influence_bench::cost(&args, model)?;
+                println!("{}", influence_bench::cost_markdown(&figures));
+            } else {
+                let figures = influence_bench::run(&args, &select(false))?;
+                println!("{}", influence_bench::markdown(&figures));
+            }
         }
     }
     Ok(())

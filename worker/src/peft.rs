@@ -224,8 +224,18 @@ pub fn load_adapter(model: Llama, dir: &Path) -> Result<(Llama, LoraConfig)> {
     )
     .with_context(|| format!("in {}", config_path.display()))?;
     let lora = config.to_lora()?;
+    let model = attach_adapter(model, &lora, read_safetensors(&dir.join(WEIGHTS_FILE))?)?;
+    Ok((model, lora))
+}
+
+/// Attaches the adapter whose PEFT-named factors are `tensors` (`adapter_model.safetensors`
+/// read) to `model`, replacing any adapters it had.
+pub fn attach_adapter(
+    model: Llama,
+    lora: &LoraConfig,
+    mut tensors: BTreeMap<String, HostTensor>,
+) -> Result<Llama> {
     let targets = lora.validate()?;
-    let mut tensors = read_safetensors(&dir.join(WEIGHTS_FILE))?;
     let model = model.map_projections(|path, mut projection| {
         projection.lora = None;
         if !targets.iter().any(|t| path.ends_with(t.hf_name())) {
@@ -260,5 +270,5 @@ pub fn load_adapter(model: Llama, dir: &Path) -> Result<(Llama, LoraConfig)> {
         "adapter has tensors the model has no place for: {:?}",
         tensors.keys().collect::<Vec<_>>()
     );
-    Ok((model, lora))
+    Ok(model)
 }

@@ -4,13 +4,16 @@
 //! [`PaidGate`] and settled by the batcher.
 
 use super::check_hash;
-use super::dataset::fetch_version;
+use super::dataset::{fetch_version, Blob as FetchedBlob};
 use super::hyperparameters::Hyperparameters;
 use super::model_cache::ModelCache;
 use super::paid::{run_batcher, BatchPolicy, Journal, PaidGate};
 use crate::job::ModelDir;
+use crate::lora::LoraConfig;
 use crate::provenance;
 use crate::provenance::index::SpanIndex;
+use crate::provenance::influence::adapter::{file_beside, AdapterInfluence, InfluenceSource};
+use crate::provenance::influence::InfluenceConfig;
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::index::{Blob, RowIndex};
 use crate::serve::api::grounding::Grounding;
@@ -25,7 +28,7 @@ use attribution_worker_chain::Chain;
 use sp_core::sr25519;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// What `run --serve` serves.
@@ -56,7 +59,7 @@ pub async fn start(
         bail!("model {} is an adapter: serve its base model", config.model);
     };
     let path = models.find(&base.weights_hash)?;
-    let model_dir = ModelDir::load(&path)?;
+    let model_dir = Arc::new(ModelDir::load(&path)?);
     let engine = start_engine(&model_dir, &config.engine)?;
     let price = chain
         .inference_price(&operator)
@@ -99,6 +102,8 @@ pub async fn start(
         dir: state_dir.join("adapters"),
         owner,
         served: BTreeSet::new(),
+        model_dir,
+        base_id: base.weights_hash.as_ref().to_vec(),
     };
     tokio::spawn(adapters.follow());
     Ok(state)
@@ -112,6 +117,10 @@ struct Adapters {
     dir: PathBuf,
     owner: String,
     served: BTreeSet<ModelId>,
+    /// The base model, for the adapters' influence models.
+    model_dir: Arc<ModelDir>,
+    /// The base's weights hash (it names the base in influence fingerprints).
+    base_id: Vec<u8>,
 }
 
 impl Adapters {
@@ -182,12 +191,14 @@ impl Adapters {
         // Parsed once now, so a file the runtime cannot read is refused before it is listed.
         let bytes = std::fs::read(&path)?;
         LoraWeights::from_peft(&bytes, &lora)?;
-        let grounding = self.grounding(id, lineage).await?;
+        let (grounding, blobs) = self.grounding(id, lineage).await?;
+        let grounding = Arc::new(grounding);
         let adapter = u64::from(id);
         let source_path = path.clone();
+        let runtime_lora = lora.clone();
         self.state.engine.add_adapter(
             adapter,
-            Arc::new(move || LoraWeights::from_peft(&std::fs::read(&source_path)?, &lora)),
+            Arc::new(move || LoraWeights::from_peft(&std::fs::read(&source_path)?, &runtime_lora)),
         );
         self.state.serve(ServedModel {
             id: id.to_string(),
@@ -195,21 +206,88 @@ impl Adapters {
             chain_model: Some(id),
             created: 0,
             owned_by: self.owner.clone(),
-            grounding: Some(Arc::new(grounding)),
+            grounding: Some(grounding.clone()),
         });
         tracing::info!(adapter = id, "serving an adapter");
+        self.build_influence(
+            id,
+            grounding,
+            blobs,
+            lora,
+            bytes,
+            hyperparameters.cutoff,
+            path,
+        );
         Ok(())
+    }
+
+    /// Reads or builds the adapter's influence index (`{id}.influence.bin` beside its weights)
+    /// on a blocking thread, one backward pass per training row; answers use it once it is set,
+    /// and are attributed without influence (the older method) until then.
+    #[allow(clippy::too_many_arguments)]
+    fn build_influence(
+        &self,
+        id: ModelId,
+        grounding: Arc<Grounding>,
+        blobs: Vec<FetchedBlob>,
+        lora: LoraConfig,
+        adapter: Vec<u8>,
+        cutoff: usize,
+        adapter_path: PathBuf,
+    ) {
+        let model_dir = self.model_dir.clone();
+        let base_id = self.base_id.clone();
+        tokio::task::spawn_blocking(move || {
+            let blobs: Vec<Blob<'_>> = blobs
+                .iter()
+                .map(|b| Blob {
+                    contribution: b.contribution,
+                    jsonl: &b.bytes,
+                })
+                .collect();
+            let source = InfluenceSource {
+                base: &model_dir.checkpoint,
+                base_id: &base_id,
+                lora: &lora,
+                adapter: &adapter,
+                blobs: &blobs,
+                tokenizer: &model_dir.tokenizer,
+                special: model_dir.special,
+                cutoff,
+            };
+            let started = std::time::Instant::now();
+            match AdapterInfluence::load_or_build(
+                &file_beside(&adapter_path),
+                &source,
+                InfluenceConfig::default(),
+            ) {
+                Ok(influence) => {
+                    tracing::info!(
+                        adapter = id,
+                        rows = influence.index.rows.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "influence index ready"
+                    );
+                    let _ = grounding.influence.set(influence);
+                }
+                Err(error) => tracing::warn!(
+                    adapter = id,
+                    error = %format!("{error:#}"),
+                    "no influence index: answers are attributed without it"
+                ),
+            }
+        });
     }
 
     /// The retrieval index and the span index over the rows of the version the adapter was
     /// trained on, built from blobs checked against the version's root (both kept on disk,
     /// the retrieval index rebuilt if unreadable, the span index if missing, corrupt or built
-    /// from other rows or another tokenizer).
+    /// from other rows or another tokenizer), and those blobs.
     async fn grounding(
         &self,
         id: ModelId,
         lineage: &attribution_primitives::models::Lineage<AccountId>,
-    ) -> Result<Grounding> {
+    ) -> Result<(Grounding, Vec<FetchedBlob>)> {
         let pool = lineage.spec.pool;
         let indexes = self.dir.join("indexes");
         let name = format!("{}-{}", pool.datanet, pool.version);
@@ -247,13 +325,15 @@ impl Adapters {
             version = pool.version,
             "retrieval and span indexes ready"
         );
-        Ok(Grounding {
+        let grounding = Grounding {
             index,
             spans,
             pool,
             chain_model: id,
             top_k: 4,
             config: ContextCiteConfig::default(),
-        })
+            influence: OnceLock::new(),
+        };
+        Ok((grounding, fetched))
     }
 }

@@ -16,6 +16,21 @@
 //! the share the spans leave. With no kept span the entries are ContextCite's exactly, with no
 //! retrieved source (or no positive ContextCite weight) they are the spans' exactly. What the
 //! entries leave goes to the version's pool.
+//!
+//! When the served model is an adapter with an influence index ([`super::influence`]), its
+//! training rows' influence entries `i_c` (ppm; Σ i_c ≤ 10^6) join ContextCite's in the share
+//! the spans leave, by the rule named [`METHOD_WITH_INFLUENCE`]:
+//!
+//! ```text
+//! m      = how many of ContextCite and influence have entries (0, 1 or 2); M = max(m, 1)
+//! u_c    = M · 10^6 · s_c + (10^6 − B) · (k_c + i_c)
+//! budget = floor(Σ u_c / (M · 10^6))                        ≤ 10^6
+//! entries = rag::ppm::entries_from_units(u, budget)         (the 16 largest)
+//! ```
+//!
+//! So `10^6 − B` is split evenly between what the context did and what the training rows did
+//! when both speak, and goes wholly to the one that speaks otherwise. With no influence entry
+//! the rule is [`combine`]'s exactly.
 
 use super::attribution::SpanAttribution;
 use crate::rag::ppm::entries_from_units;
@@ -33,17 +48,34 @@ pub fn combine(
     context: &[AttributionEntry],
     spans: &SpanAttribution,
 ) -> Result<Vec<AttributionEntry>> {
+    combine_with_influence(context, spans, &[])
+}
+
+/// The name of the rule with influence, in `attribution.method` when the served adapter has an
+/// influence index: ContextCite v1, span rule v1, influence v1 (`docs/attribution.md`,
+/// "Influence"), combined as in the module docs.
+pub const METHOD_WITH_INFLUENCE: &str = "contextcite-v1+spans-v1+influence-v1";
+
+/// The combined entries of ContextCite's `context` entries, the answer's `spans` and the
+/// training rows' `influence` entries (see the module docs; with no influence entry, the same as
+/// [`combine`]).
+pub fn combine_with_influence(
+    context: &[AttributionEntry],
+    spans: &SpanAttribution,
+    influence: &[AttributionEntry],
+) -> Result<Vec<AttributionEntry>> {
     let million = u128::from(PARTS_PER_MILLION);
-    let context_share = million - u128::from(spans.budget_ppm.min(PARTS_PER_MILLION));
+    let speaking = u128::from(!context.is_empty()) + u128::from(!influence.is_empty());
+    let scale = speaking.max(1) * million;
+    let rest = million - u128::from(spans.budget_ppm.min(PARTS_PER_MILLION));
     let mut units: BTreeMap<ContributionId, u128> = BTreeMap::new();
     for entry in &spans.entries {
-        *units.entry(entry.contribution).or_default() += million * u128::from(entry.weight_ppm);
+        *units.entry(entry.contribution).or_default() += scale * u128::from(entry.weight_ppm);
     }
-    for entry in context {
-        *units.entry(entry.contribution).or_default() +=
-            context_share * u128::from(entry.weight_ppm);
+    for entry in context.iter().chain(influence) {
+        *units.entry(entry.contribution).or_default() += rest * u128::from(entry.weight_ppm);
     }
-    let budget = units.values().sum::<u128>() / million;
+    let budget = units.values().sum::<u128>() / scale;
     let (contributions, units): (Vec<ContributionId>, Vec<u128>) = units.into_iter().unzip();
     entries_from_units(&contributions, &units, u32::try_from(budget)?)
 }

@@ -18,15 +18,20 @@
 //! - [`file`]: the index as a versioned file beside the adapter, rebuilt when missing, corrupt
 //!   or stale.
 //! - [`benchmark`]: `attribution-worker bench provenance`.
+//! - [`influence`]: which training rows raised the answer's likelihood under the adapter
+//!   (TRAK over the LoRA gradients), stored beside the adapter like the span index.
 //!
-//! Everything is integer arithmetic over public data: anyone holding the version's blobs, the
-//! tokenizer and the answer's tokens recomputes the same spans and entries. `docs/attribution.md`
-//! ("Span provenance") states the rule.
+//! Spans are integer arithmetic over public data: anyone holding the version's blobs, the
+//! tokenizer and the answer's tokens recomputes the same spans and entries. Influence is
+//! floating point over the adapter's gradients: deterministic given the files, recomputed
+//! within rounding elsewhere. `docs/attribution.md` ("Span provenance", "Influence") states
+//! the rules.
 
 pub mod attribution;
 pub mod benchmark;
 pub mod combined;
 pub mod file;
 pub mod index;
+pub mod influence;
 pub mod spans;
 pub mod suffix_array;

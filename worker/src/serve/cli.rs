@@ -10,6 +10,8 @@ use super::runtime::LoraWeights;
 use crate::job::ModelDir;
 use crate::peft::{self, PeftConfig};
 use crate::provenance::index::SpanIndex;
+use crate::provenance::influence::adapter::{file_beside, AdapterInfluence, InfluenceSource};
+use crate::provenance::influence::InfluenceConfig;
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::index::{Blob, RowIndex};
 use anyhow::{bail, Context, Result};
@@ -18,7 +20,7 @@ use clap::{Args, ValueEnum};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use tokenizers::Tokenizer;
 
 /// How the base model's weights are held while serving.
@@ -84,6 +86,14 @@ pub struct ServeArgs {
     /// and to the rows it repeats verbatim.
     #[arg(long = "rows")]
     pub rows: Vec<PathBuf>,
+    /// The adapters were trained on the `--rows`: ground their chat answers in them too, and
+    /// attribute each answer to the training rows that raised its likelihood (influence; the
+    /// index is read from, or built into, `influence.bin` in each adapter's directory at start).
+    #[arg(long, requires = "rows")]
+    pub influence: bool,
+    /// Token cutoff the adapters' rows were trained with (for `--influence`).
+    #[arg(long, default_value_t = 256)]
+    pub influence_cutoff: usize,
     /// Address of the HTTP API.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub http: SocketAddr,
@@ -116,7 +126,49 @@ fn local_grounding(files: &[PathBuf], tokenizer: &Tokenizer) -> Result<Grounding
         chain_model: 0,
         top_k: 4,
         config: ContextCiteConfig::default(),
+        influence: OnceLock::new(),
     })
+}
+
+/// The influence of `rows` on the adapter in `dir`, from `dir/influence.bin` or built there.
+fn local_influence(
+    model: &ModelDir,
+    base: &Path,
+    dir: &Path,
+    rows: &[PathBuf],
+    cutoff: usize,
+) -> Result<AdapterInfluence> {
+    let config_path = dir.join(peft::CONFIG_FILE);
+    let config = std::fs::read(&config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let lora = PeftConfig::parse(&config)?.to_lora()?;
+    let weights_path = dir.join(peft::WEIGHTS_FILE);
+    let adapter = std::fs::read(&weights_path)
+        .with_context(|| format!("reading {}", weights_path.display()))?;
+    let contents = rows
+        .iter()
+        .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let blobs: Vec<Blob<'_>> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| Blob {
+            contribution: i as u64,
+            jsonl: bytes,
+        })
+        .collect();
+    let base_id = base.display().to_string();
+    let source = InfluenceSource {
+        base: &model.checkpoint,
+        base_id: base_id.as_bytes(),
+        lora: &lora,
+        adapter: &adapter,
+        blobs: &blobs,
+        tokenizer: &model.tokenizer,
+        special: model.special,
+        cutoff,
+    };
+    AdapterInfluence::load_or_build(&file_beside(dir), &source, InfluenceConfig::default())
 }
 
 fn parse_adapter(value: &str) -> Result<(String, PathBuf), String> {
@@ -232,13 +284,24 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
         let id = index as u64 + 1;
         engine.add_adapter(id, adapter_source(dir)?);
+        let grounding = if args.influence {
+            let influence =
+                local_influence(&model, &args.model, dir, &args.rows, args.influence_cutoff)?;
+            tracing::info!(adapter = %adapter, rows = influence.index.rows.len(), "influence index ready");
+            Some(Arc::new(Grounding {
+                influence: OnceLock::from(influence),
+                ..local_grounding(&args.rows, &model.tokenizer)?
+            }))
+        } else {
+            None
+        };
         state.serve(ServedModel {
             id: adapter.clone(),
             adapter: Some(id),
             chain_model: None,
             created: 0,
             owned_by: "attribution-worker".into(),
-            grounding: None,
+            grounding,
         });
     }
     let app = api::router(Arc::new(state))

@@ -1,16 +1,20 @@
 //! Answers grounded in a datanet version: the question retrieves rows (BM25 over the version the
 //! model was trained on), the model answers with them as numbered sources in its context, and
 //! after the answer the engine measures which sources changed it (ContextCite, by ablation)
-//! and the span index finds the training rows it repeats verbatim (span provenance). Both
-//! become one attribution ([`crate::provenance::combined`]): the record's on-chain entries;
-//! what they leave goes to the version's pool (see `docs/attribution.md`).
+//! and the span index finds the training rows it repeats verbatim (span provenance); for an
+//! adapter with an influence index, the answer's gradient under the adapter finds the training
+//! rows that raised its likelihood (influence). They become one attribution
+//! ([`crate::provenance::combined`]): the record's on-chain entries; what they leave goes to the
+//! version's pool (see `docs/attribution.md`).
 
 use super::ApiError;
 use crate::chat_template::ChatTemplate;
 use crate::data::SpecialTokens;
 use crate::provenance::attribution::SpanAttribution;
-use crate::provenance::combined::{combine, METHOD};
+use crate::provenance::combined::{combine_with_influence, METHOD, METHOD_WITH_INFLUENCE};
 use crate::provenance::index::SpanIndex;
+use crate::provenance::influence::adapter::AdapterInfluence;
+use crate::provenance::influence::InfluenceAttribution;
 use crate::rag::attribution::{
     attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig,
 };
@@ -21,7 +25,7 @@ use attribution_primitives::attribution::{Attribution, AttributionEntry};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::{ContributionId, ModelId, PARTS_PER_MILLION};
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokenizers::Tokenizer;
 
@@ -37,6 +41,9 @@ pub struct Grounding {
     /// Rows retrieved per question.
     pub top_k: usize,
     pub config: ContextCiteConfig,
+    /// The served adapter's influence index over the same rows, once built (answers before
+    /// that are attributed without it, under [`METHOD`]).
+    pub influence: OnceLock<AdapterInfluence>,
 }
 
 /// A prompt built from retrieved sources, kept to attribute its answer.
@@ -77,7 +84,9 @@ impl Grounded {
     }
 
     /// Measures which sources shaped `answer` (ContextCite, run on the engine between two
-    /// steps) and which training rows it repeats (span provenance), and combines them.
+    /// steps), which training rows it repeats (span provenance) and, for an adapter with an
+    /// influence index, which training rows raised its likelihood (one backward pass, off the
+    /// async threads), and combines them.
     pub async fn attribute(
         self,
         engine: &Engine,
@@ -124,8 +133,26 @@ impl Grounded {
             );
             Some(measured)
         };
+        let influence = match self.grounding.influence.get() {
+            Some(_) if !answer.is_empty() => {
+                let grounding = self.grounding.clone();
+                let (prompt, answer) = (self.layout.full(), answer.clone());
+                let started = Instant::now();
+                let influence = tokio::task::spawn_blocking(move || {
+                    let influence = grounding.influence.get().expect("checked above");
+                    influence.attribute(&prompt, &answer)
+                })
+                .await
+                .map_err(|e| ApiError::internal(format!("influence: {e}")))?
+                .map_err(|e| ApiError::internal(format!("influence: {e:#}")))?;
+                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "influence");
+                Some(influence)
+            }
+            _ => None,
+        };
         let context = measured.as_ref().map_or(&[][..], |m| &m.entries[..]);
-        let combined = combine(context, &spans)
+        let influence_entries = influence.as_ref().map_or(&[][..], |i| &i.entries[..]);
+        let combined = combine_with_influence(context, &spans, influence_entries)
             .map_err(|e| ApiError::internal(format!("combining the attribution: {e:#}")))?;
         tracing::debug!(
             seconds = spans_seconds,
@@ -137,7 +164,13 @@ impl Grounded {
             .map_err(|_| ApiError::internal("more attribution entries than a record holds"))?;
         Ok((
             entries,
-            self.describe(&answer, &combined, measured.as_ref(), &spans),
+            self.describe(
+                &answer,
+                &combined,
+                measured.as_ref(),
+                &spans,
+                influence.as_ref(),
+            ),
         ))
     }
 
@@ -148,6 +181,7 @@ impl Grounded {
         entries: &[AttributionEntry],
         measured: Option<&AnswerAttribution>,
         spans: &SpanAttribution,
+        influence: Option<&InfluenceAttribution>,
     ) -> Value {
         let attributed: u32 = entries.iter().map(|e| e.weight_ppm).sum();
         let ppm_of = |contribution: ContributionId| {
@@ -194,8 +228,9 @@ impl Grounded {
                 })
             })
             .collect();
-        json!({
-            "method": METHOD,
+        let with_influence = self.grounding.influence.get();
+        let mut described = json!({
+            "method": if with_influence.is_some() { METHOD_WITH_INFLUENCE } else { METHOD },
             "ablations": measured.map_or(0, |m| m.masks.len()),
             "pool": {"datanet": self.grounding.pool.datanet, "version": self.grounding.pool.version},
             "answer_tokens": answer,
@@ -211,6 +246,55 @@ impl Grounded {
                 "entries": listed(&spans.entries),
                 "spans": kept,
             },
-        })
+        });
+        if let Some(index) = with_influence.map(|i| &i.index) {
+            described["influence"] = describe_influence(index, influence, listed);
+        }
+        described
     }
+}
+
+/// Rows listed in the response's `influence.rows`, most influential first.
+const LISTED_ROWS: usize = 16;
+
+/// The response's `attribution.influence`: the entries, the answer's log-likelihood under the
+/// adapter and its most influential rows (`null`s for an empty answer).
+fn describe_influence(
+    index: &crate::provenance::influence::InfluenceIndex,
+    influence: Option<&InfluenceAttribution>,
+    listed: impl Fn(&[AttributionEntry]) -> Vec<Value>,
+) -> Value {
+    let Some(influence) = influence else {
+        return json!({
+            "entries": [],
+            "log_likelihood": null,
+            "rows": [],
+            "dims": index.config.dims,
+            "lambda": index.lambda(),
+        });
+    };
+    let mut order: Vec<usize> = (0..influence.row_scores.len()).collect();
+    order.sort_by(|&a, &b| {
+        influence.row_scores[b]
+            .total_cmp(&influence.row_scores[a])
+            .then(a.cmp(&b))
+    });
+    let rows: Vec<Value> = order
+        .iter()
+        .take(LISTED_ROWS)
+        .map(|&i| {
+            json!({
+                "contribution": index.rows[i].contribution,
+                "row": index.rows[i].row,
+                "score": influence.row_scores[i],
+            })
+        })
+        .collect();
+    json!({
+        "entries": listed(&influence.entries),
+        "log_likelihood": influence.log_likelihood,
+        "rows": rows,
+        "dims": index.config.dims,
+        "lambda": index.lambda(),
+    })
 }

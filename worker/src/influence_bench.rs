@@ -1,0 +1,376 @@
+//! `attribution-worker bench influence`: the quality of training-data influence
+//! ([`crate::provenance::influence`]) against re-training, on a small synthetic model where
+//! re-training the adapter dozens of times is affordable.
+//!
+//! The base is a random Llama pretrained (full fine-tuning) on one permutation of the
+//! synthetic task; the adapter (LoRA on every projection) is fine-tuned from it on `rows` rows
+//! of another permutation; answers are held-out rows of that task (prompt, then the right
+//! completion). LDS and top-k removal are measured as [`QualitySetup::measure`] describes.
+//!
+//! With `--model`, it measures instead what influence costs on a real model: an adapter on
+//! `q_proj` and `v_proj` (PEFT's default targets) over the model's f32 weights, the index of
+//! `--cost-rows` Debian package rows (`/var/lib/dpkg/status`, as `bench attribution` builds its
+//! rows) and the score of one grounded answer (four rows in the prompt, a row's completion as
+//! the answer).
+
+use crate::checkpoint::Checkpoint;
+use crate::data::{encode, parse_jsonl, Encoded, SpecialTokens};
+use crate::job::ModelDir;
+use crate::lora::{LoraConfig, TargetModule};
+use crate::model::Llama;
+use crate::provenance::index::RowRef;
+use crate::provenance::influence::gradient::lora_dims;
+use crate::provenance::influence::quality::{QualityFigures, QualitySetup};
+use crate::provenance::influence::{InfluenceConfig, InfluenceIndex};
+use crate::rag::quality::debian_rows;
+use crate::synthetic::{SyntheticTask, BOS, EOS, PAD, TASK};
+use crate::train::{train, TrainConfig};
+use crate::tuning::Method;
+use anyhow::{anyhow, ensure, Context, Result};
+use burn::module::Module;
+use burn::tensor::{Device, Distribution, Tensor};
+use clap::Args;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug, Clone)]
+pub struct InfluenceBenchArgs {
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    #[arg(long, default_value_t = 128)]
+    pub intermediate: usize,
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Training rows of the adapter (each its own contribution).
+    #[arg(long, default_value_t = 64)]
+    pub rows: usize,
+    /// Held-out answers scored.
+    #[arg(long, default_value_t = 8)]
+    pub answers: usize,
+    /// Random halves re-trained for LDS.
+    #[arg(long, default_value_t = 16)]
+    pub subsets: usize,
+    /// `k` of top-k removal.
+    #[arg(long, default_value_t = 6)]
+    pub removed: usize,
+    /// Random removals per answer.
+    #[arg(long, default_value_t = 3)]
+    pub trials: usize,
+    /// Adapter training steps (batch 8).
+    #[arg(long, default_value_t = 60)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 1e-2)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 4)]
+    pub rank: usize,
+    #[arg(long, default_value_t = 8.0)]
+    pub alpha: f64,
+    /// Full fine-tuning steps that make the base (0: a random base).
+    #[arg(long, default_value_t = 300)]
+    pub pretrain_steps: usize,
+    /// Projected dimensions `k`.
+    #[arg(long, default_value_t = 1024)]
+    pub dims: usize,
+    /// `λ / mean_i ‖φ_i‖²`.
+    #[arg(long, default_value_t = 1.0)]
+    pub damping: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write the figures as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Measure the cost on this model (a `.gguf` file or a Hugging Face directory) instead.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Rows indexed for the cost measurement.
+    #[arg(long, default_value_t = 16)]
+    pub cost_rows: usize,
+    /// The package descriptions the cost rows are made of.
+    #[arg(long, default_value = "/var/lib/dpkg/status")]
+    pub status: PathBuf,
+}
+
+/// What influence costs on a real model.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostFigures {
+    pub lora_params: usize,
+    pub dims: usize,
+    pub rows: usize,
+    pub row_tokens: f64,
+    /// Model load (f32 weights) and adapter attach.
+    pub load_seconds: f64,
+    /// Index build per row (gradient, projection; the kernel amortised).
+    pub seconds_per_row: f64,
+    pub prompt_tokens: usize,
+    pub answer_tokens: usize,
+    /// One answer's gradient, projection and scores.
+    pub answer_seconds: f64,
+    /// File bytes per row (`12 + 4k`).
+    pub bytes_per_row: f64,
+}
+
+/// Measures [`CostFigures`] on `args.model`.
+pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures> {
+    let device = Device::flex().autodiff();
+    let started = Instant::now();
+    let model_dir = ModelDir::load(model_path)?;
+    let lora = LoraConfig::new(8, 16.0);
+    device.seed(args.seed);
+    let model = Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora), &device)?;
+    // A trained adapter's B is not zero: give it random values, as training would.
+    let model = model.map_projections(|_, mut projection| {
+        if let Some(adapter) = projection.lora.take() {
+            let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.01), &device);
+            let lora = LoraConfig::new(8, 16.0);
+            projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+        }
+        Ok(projection)
+    })?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let status = std::fs::read_to_string(&args.status)
+        .with_context(|| format!("reading {}", args.status.display()))?;
+    let packages = debian_rows(&status);
+    ensure!(
+        packages.len() >= args.cost_rows + 4,
+        "{} has too few packages",
+        args.status.display()
+    );
+    let examples: Vec<crate::data::Example> = packages[..args.cost_rows]
+        .iter()
+        .map(|p| parse_jsonl(&p.jsonl).map(|mut rows| rows.remove(0)))
+        .collect::<Result<_>>()?;
+    let encoded = model_dir.encode(&examples, 256)?;
+    let rows: Vec<(RowRef, Encoded)> = encoded
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let row = RowRef {
+                contribution: (i / 4) as u64,
+                row: (i % 4) as u32,
+            };
+            (row, e)
+        })
+        .collect();
+    let row_tokens =
+        rows.iter().map(|(_, e)| e.tokens.len()).sum::<usize>() as f64 / rows.len() as f64;
+    let config = InfluenceConfig {
+        dims: args.dims,
+        seed: args.seed,
+        damping: args.damping,
+    };
+    let started = Instant::now();
+    let index = InfluenceIndex::build(
+        &model,
+        &rows,
+        model_dir.special.pad,
+        config,
+        [0; 32],
+        &device,
+    )?;
+    let seconds_per_row = started.elapsed().as_secs_f64() / rows.len() as f64;
+    // A grounded prompt: four rows' text, then a question; the answer is a row's completion.
+    let context: String = examples[..4]
+        .iter()
+        .map(|e| format!("{} {}\n", e.prompt, e.completion))
+        .collect();
+    let tokenize = |text: &str| -> Result<Vec<u32>> {
+        Ok(model_dir
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow!("tokenizing: {e}"))?
+            .get_ids()
+            .to_vec())
+    };
+    let prompt = tokenize(&format!("{context}{}", examples[1].prompt))?;
+    let answer = tokenize(&examples[1].completion)?;
+    let started = Instant::now();
+    let attribution = index.attribute(&model, &prompt, &answer, model_dir.special.pad, &device)?;
+    let answer_seconds = started.elapsed().as_secs_f64();
+    tracing::info!(entries = ?attribution.entries, "answer attributed");
+    let bytes_per_row = index.to_bytes().len() as f64 / rows.len() as f64;
+    let figures = CostFigures {
+        lora_params: lora_dims(&model),
+        dims: args.dims,
+        rows: rows.len(),
+        row_tokens,
+        load_seconds,
+        seconds_per_row,
+        prompt_tokens: prompt.len(),
+        answer_tokens: answer.len(),
+        answer_seconds,
+        bytes_per_row,
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
+    }
+    Ok(figures)
+}
+
+/// The cost figures as a Markdown table.
+pub fn cost_markdown(f: &CostFigures) -> String {
+    format!(
+        "| figure | value |\n|---|---|\n\
+         | LoRA parameters d → projected k | {} → {} |\n\
+         | model load (f32) + adapter | {:.1} s |\n\
+         | index build per row ({} rows, {:.1} tokens on average) | {:.3} s |\n\
+         | one answer ({} prompt + {} answer tokens) | {:.3} s |\n\
+         | file bytes per row | {:.0} |\n",
+        f.lora_params,
+        f.dims,
+        f.load_seconds,
+        f.rows,
+        f.row_tokens,
+        f.seconds_per_row,
+        f.prompt_tokens,
+        f.answer_tokens,
+        f.answer_seconds,
+        f.bytes_per_row
+    )
+}
+
+/// Builds the base and runs the measurement.
+pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures> {
+    let autodiff = device.clone().autodiff();
+    let pretrain_task = SyntheticTask {
+        multiplier: 5,
+        shift: 1,
+        ..TASK
+    };
+    let config = TASK.config(args.hidden, args.intermediate, args.layers, 4, 2);
+    let tokenizer = TASK.tokenizer()?;
+    let special = SpecialTokens {
+        bos: Some(BOS),
+        eos: Some(EOS),
+        pad: PAD,
+    };
+    let encode_all = |examples: &[crate::data::Example]| -> Result<Vec<Encoded>> {
+        examples
+            .iter()
+            .map(|e| encode(&tokenizer, e, special, 32))
+            .collect()
+    };
+    let mut base = Checkpoint::random(config.clone(), args.seed);
+    if args.pretrain_steps > 0 {
+        autodiff.seed(args.seed);
+        let model = Llama::from_checkpoint(&base, &Method::Full, &autodiff)?;
+        let schedule = TrainConfig {
+            steps: args.pretrain_steps,
+            batch_size: 16,
+            learning_rate: 3e-3,
+            warmup_steps: args.pretrain_steps / 10,
+            progress: false,
+            ..TrainConfig::default()
+        };
+        let pretrain = encode_all(&pretrain_task.examples(2048, args.seed + 100))?;
+        let (model, report) = train(
+            model,
+            &Method::Full,
+            &pretrain,
+            PAD,
+            &schedule,
+            None,
+            &autodiff,
+        )?;
+        tracing::info!(loss = report.losses.last().copied(), "base pretrained");
+        base = model.valid().to_checkpoint(&config);
+    }
+    let rows = encode_all(&TASK.examples(args.rows, args.seed + 200))?;
+    let answers = encode_all(&TASK.examples(args.answers, args.seed + 300))?;
+    let setup = QualitySetup {
+        base: &base,
+        lora: LoraConfig::new(args.rank, args.alpha).with_targets(
+            TargetModule::ALL
+                .iter()
+                .map(|t| t.hf_name().to_string())
+                .collect(),
+        ),
+        train: TrainConfig {
+            steps: args.steps,
+            batch_size: 8,
+            learning_rate: args.learning_rate,
+            warmup_steps: args.steps / 10,
+            progress: false,
+            seed: args.seed,
+            ..TrainConfig::default()
+        },
+        rows: &rows,
+        answers: &answers,
+        pad: PAD,
+        influence: InfluenceConfig {
+            dims: args.dims,
+            seed: args.seed,
+            damping: args.damping,
+        },
+        subsets: args.subsets,
+        removed: args.removed,
+        trials: args.trials,
+        seed: args.seed,
+    };
+    let figures = setup.measure(&autodiff)?;
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
+    }
+    Ok(figures)
+}
+
+/// The figures as a Markdown table.
+pub fn markdown(f: &QualityFigures) -> String {
+    let mut out = String::new();
+    out.push_str("| figure | value |\n|---|---|\n");
+    let mut row = |name: &str, value: String| out.push_str(&format!("| {name} | {value} |\n"));
+    row(
+        "training rows / answers",
+        format!("{} / {}", f.rows, f.answers),
+    );
+    row(
+        "LoRA parameters d → projected k",
+        format!("{} → {}", f.lora_params, f.dims),
+    );
+    row("λ", format!("{:.4e}", f.lambda));
+    row(
+        &format!("LDS, TRAK ({} random halves, mean of answers)", f.subsets),
+        format!("{:.3}", f.lds),
+    );
+    row(
+        "LDS, plain inner product φ·φ_i",
+        format!("{:.3}", f.lds_inner_product),
+    );
+    row(
+        "LDS per answer",
+        f.lds_per_answer
+            .iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    row(
+        &format!("log-likelihood drop, top-{} rows removed", f.removed),
+        format!("{:.3} nats", f.top_k_drop),
+    );
+    row(
+        &format!(
+            "log-likelihood drop, {} random rows removed (mean of {})",
+            f.removed, f.trials
+        ),
+        format!("{:.3} nats", f.random_drop),
+    );
+    row(
+        "answers where top-k beats random",
+        format!("{} of {}", f.top_k_beats_random, f.answers),
+    );
+    row(
+        "answer log-likelihood, full adapter",
+        format!("{:.3} nats", f.full_log_likelihood),
+    );
+    row(
+        "index build (all rows)",
+        format!("{:.3} s", f.index_seconds),
+    );
+    row(
+        "scoring one answer",
+        format!("{:.1} ms", f.answer_seconds * 1e3),
+    );
+    row("one re-training", format!("{:.3} s", f.train_seconds));
+    out
+}

@@ -1,0 +1,200 @@
+//! The influence index as a file beside the adapter ([`FILE_NAME`]), format version 1, all
+//! integers little-endian:
+//!
+//! ```text
+//! offset     bytes   field
+//! 0          8       magic "ACINFLU\0"
+//! 8          4       format version (u32) = 1
+//! 12         4       projected dimensions k (u32)
+//! 16         8       projection seed (u64)
+//! 24         8       damping (f64)
+//! 32         32      source fingerprint (BLAKE2b-256, see [`influence_fingerprint`])
+//! 64         8       rows n (u64)
+//! 72         12·n    per row: contribution (u64), row in its blob (u32)
+//! 72+12n     4·n·k   Φ: each row's projected gradient, k f32 values
+//! end − 32   32      BLAKE2b-256 of every byte before it
+//! ```
+//!
+//! So a row costs `12 + 4k` bytes (4,108 at `k = 1024`). [`InfluenceIndex::load`] refuses a
+//! file whose checksum, magic, version, sizes or values are wrong, saying which;
+//! [`InfluenceIndex::load_or_build`] then (or when the file is missing or was built from
+//! another base, adapter, rows, tokenizer or settings) builds the index again and replaces it.
+
+use super::index::{InfluenceConfig, InfluenceIndex};
+use crate::provenance::index::{source_fingerprint, RowRef};
+use crate::rag::index::Blob;
+use anyhow::{ensure, Context, Result};
+use blake2::digest::consts::U32;
+use blake2::{Blake2b, Digest};
+use std::io::Write;
+use std::path::Path;
+use tokenizers::Tokenizer;
+
+/// The file's name beside an adapter.
+pub const FILE_NAME: &str = "influence.bin";
+pub const MAGIC: &[u8; 8] = b"ACINFLU\0";
+pub const FORMAT_VERSION: u32 = 1;
+/// Domain of [`influence_fingerprint`].
+pub const FINGERPRINT_DOMAIN: &[u8] = b"attribution-chain/influence/source/v1";
+const HEADER_BYTES: usize = 72;
+const ROW_BYTES: usize = 12;
+const CHECKSUM_BYTES: usize = 32;
+
+fn checksum(bytes: &[u8]) -> [u8; 32] {
+    Blake2b::<U32>::digest(bytes).into()
+}
+
+fn le<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    bytes[at..at + N].try_into().expect("N bytes")
+}
+
+/// What identifies an influence index's inputs: BLAKE2b-256 of [`FINGERPRINT_DOMAIN`], the base
+/// model's identity (`base`: its weights hash, or any bytes naming it), the adapter file's
+/// bytes, the rows' source fingerprint (tokenizer and blobs,
+/// [`crate::provenance::index::source_fingerprint`]) and the token cutoff rows were encoded
+/// with; byte strings length-prefixed (u64 LE).
+pub fn influence_fingerprint(
+    base: &[u8],
+    adapter: &[u8],
+    blobs: &[Blob<'_>],
+    tokenizer: &Tokenizer,
+    cutoff: usize,
+) -> Result<[u8; 32]> {
+    let mut hasher = Blake2b::<U32>::new();
+    hasher.update(FINGERPRINT_DOMAIN);
+    for part in [base, adapter] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.update(source_fingerprint(blobs, tokenizer)?);
+    hasher.update((cutoff as u64).to_le_bytes());
+    Ok(hasher.finalize().into())
+}
+
+impl InfluenceIndex {
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(
+            HEADER_BYTES + ROW_BYTES * self.rows.len() + 4 * self.features.len() + CHECKSUM_BYTES,
+        );
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(self.config.dims as u32).to_le_bytes());
+        bytes.extend_from_slice(&self.config.seed.to_le_bytes());
+        bytes.extend_from_slice(&self.config.damping.to_le_bytes());
+        bytes.extend_from_slice(&self.fingerprint);
+        bytes.extend_from_slice(&(self.rows.len() as u64).to_le_bytes());
+        for row in &self.rows {
+            bytes.extend_from_slice(&row.contribution.to_le_bytes());
+            bytes.extend_from_slice(&row.row.to_le_bytes());
+        }
+        for value in &self.features {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(&sum);
+        bytes
+    }
+
+    /// Reads the bytes of [`InfluenceIndex::to_bytes`] back, checking them.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ensure!(
+            bytes.len() >= HEADER_BYTES + CHECKSUM_BYTES,
+            "{} bytes are too few for an influence index",
+            bytes.len()
+        );
+        let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
+        ensure!(
+            checksum(body)[..] == sum[..],
+            "the influence index's checksum does not match its contents (corrupt or truncated)"
+        );
+        ensure!(&body[..8] == MAGIC, "not an influence index (wrong magic)");
+        let version = u32::from_le_bytes(le(body, 8));
+        ensure!(
+            version == FORMAT_VERSION,
+            "influence index format version {version}, this worker reads {FORMAT_VERSION}"
+        );
+        let config = InfluenceConfig {
+            dims: usize::try_from(u32::from_le_bytes(le(body, 12)))?,
+            seed: u64::from_le_bytes(le(body, 16)),
+            damping: f64::from_le_bytes(le(body, 24)),
+        };
+        let fingerprint: [u8; 32] = le(body, 32);
+        let rows = usize::try_from(u64::from_le_bytes(le(body, 64)))?;
+        let expected = rows
+            .checked_mul(config.dims)
+            .and_then(|values| values.checked_mul(4))
+            .zip(rows.checked_mul(ROW_BYTES))
+            .and_then(|(features, rows)| features.checked_add(rows)?.checked_add(HEADER_BYTES));
+        ensure!(
+            expected == Some(body.len()),
+            "{rows} rows of {} dimensions do not fill {} bytes",
+            config.dims,
+            body.len()
+        );
+        let mut at = HEADER_BYTES;
+        let mut row_refs = Vec::with_capacity(rows);
+        for _ in 0..rows {
+            row_refs.push(RowRef {
+                contribution: u64::from_le_bytes(le(body, at)),
+                row: u32::from_le_bytes(le(body, at + 8)),
+            });
+            at += ROW_BYTES;
+        }
+        let features = body[at..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .collect();
+        Self::from_parts(fingerprint, config, row_refs, features)
+    }
+
+    /// Writes the index to `path` (through a temporary file in the same directory, renamed, so a
+    /// reader never sees half a file).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut file = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a file in {}", dir.display()))?;
+        file.write_all(&self.to_bytes())?;
+        file.persist(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Reads the index at `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::from_bytes(&bytes).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// The file at `path` when it was built from `fingerprint` with `config`; otherwise `build`
+    /// is run and its index written there.
+    pub fn load_or_build(
+        path: &Path,
+        fingerprint: [u8; 32],
+        config: InfluenceConfig,
+        build: impl FnOnce() -> Result<Self>,
+    ) -> Result<Self> {
+        if path.exists() {
+            match Self::load(path) {
+                Ok(index) if index.fingerprint == fingerprint && index.config == config => {
+                    return Ok(index)
+                }
+                Ok(_) => tracing::warn!(
+                    path = %path.display(),
+                    "influence index built from other inputs or settings: rebuilding"
+                ),
+                Err(error) => tracing::warn!(
+                    path = %path.display(),
+                    "unreadable influence index, rebuilding: {error:#}"
+                ),
+            }
+        }
+        let index = build()?;
+        ensure!(
+            index.fingerprint == fingerprint && index.config == config,
+            "the influence index built does not match the inputs it was asked for"
+        );
+        index.save(path)?;
+        Ok(index)
+    }
+}
