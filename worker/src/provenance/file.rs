@@ -23,12 +23,10 @@
 //! replaces the file.
 
 use super::index::{source_fingerprint, RowRef, SpanIndex};
+use super::sealed;
 use super::suffix_array::{SuffixArray, SEPARATOR};
 use crate::rag::index::Blob;
 use anyhow::{ensure, Context, Result};
-use blake2::digest::consts::U32;
-use blake2::{Blake2b, Digest};
-use std::io::Write;
 use std::path::Path;
 use tokenizers::Tokenizer;
 
@@ -38,11 +36,6 @@ pub const MAGIC: &[u8; 8] = b"ACSPANS\0";
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER_BYTES: usize = 64;
 const ROW_BYTES: usize = 16;
-const CHECKSUM_BYTES: usize = 32;
-
-fn checksum(bytes: &[u8]) -> [u8; 32] {
-    Blake2b::<U32>::digest(bytes).into()
-}
 
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
@@ -63,7 +56,10 @@ impl SpanIndex {
             4
         };
         let mut bytes = Vec::with_capacity(
-            HEADER_BYTES + ROW_BYTES * index.rows.len() + (width + 4) * text.len() + CHECKSUM_BYTES,
+            HEADER_BYTES
+                + ROW_BYTES * index.rows.len()
+                + (width + 4) * text.len()
+                + sealed::CHECKSUM_BYTES,
         );
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -82,29 +78,12 @@ impl SpanIndex {
         for &position in index.array.suffixes() {
             bytes.extend_from_slice(&position.to_le_bytes());
         }
-        let sum = checksum(&bytes);
-        bytes.extend_from_slice(&sum);
-        bytes
+        sealed::seal(bytes)
     }
 
     /// Reads the bytes of [`SpanIndex::to_bytes`] back, checking them.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        ensure!(
-            bytes.len() >= HEADER_BYTES + CHECKSUM_BYTES,
-            "{} bytes are too few for a span index",
-            bytes.len()
-        );
-        let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
-        ensure!(
-            checksum(body)[..] == sum[..],
-            "the span index's checksum does not match its contents (corrupt or truncated)"
-        );
-        ensure!(&body[..8] == MAGIC, "not a span index (wrong magic)");
-        let version = u32_at(body, 8);
-        ensure!(
-            version == FORMAT_VERSION,
-            "span index format version {version}, this worker reads {FORMAT_VERSION}"
-        );
+        let body = sealed::open(bytes, MAGIC, FORMAT_VERSION, HEADER_BYTES, "a span index")?;
         let width = usize::from(body[12]);
         ensure!(
             width == 2 || width == 4,
@@ -179,22 +158,14 @@ impl SpanIndex {
     /// Writes the index to `path` (through a temporary file in the same directory, renamed, so a
     /// reader never sees half a file).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut file = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("creating a file in {}", dir.display()))?;
-        file.write_all(&self.to_bytes())?;
-        file.persist(path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
+        sealed::write(path, &self.to_bytes())
     }
 
     /// Reads the index at `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("in {}", path.display()))
+        Self::from_bytes(&sealed::read(path)?).with_context(|| format!("in {}", path.display()))
     }
 
-    /// The index of `blobs` under `tokenizer`: the file at `path` when it holds exactly that,
     /// otherwise built and written there.
     pub fn load_or_build(path: &Path, blobs: &[Blob<'_>], tokenizer: &Tokenizer) -> Result<Self> {
         let fingerprint = source_fingerprint(blobs, tokenizer)?;

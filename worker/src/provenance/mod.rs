@@ -33,5 +33,6 @@ pub mod combined;
 pub mod file;
 pub mod index;
 pub mod influence;
+pub mod sealed;
 pub mod spans;
 pub mod suffix_array;

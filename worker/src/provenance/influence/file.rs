@@ -22,11 +22,11 @@
 
 use super::index::{InfluenceConfig, InfluenceIndex};
 use crate::provenance::index::{source_fingerprint, RowRef};
+use crate::provenance::sealed;
 use crate::rag::index::Blob;
 use anyhow::{ensure, Context, Result};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use std::io::Write;
 use std::path::Path;
 use tokenizers::Tokenizer;
 
@@ -38,11 +38,6 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const FINGERPRINT_DOMAIN: &[u8] = b"attribution-chain/influence/source/v1";
 const HEADER_BYTES: usize = 72;
 const ROW_BYTES: usize = 12;
-const CHECKSUM_BYTES: usize = 32;
-
-fn checksum(bytes: &[u8]) -> [u8; 32] {
-    Blake2b::<U32>::digest(bytes).into()
-}
 
 fn le<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     bytes[at..at + N].try_into().expect("N bytes")
@@ -75,7 +70,10 @@ impl InfluenceIndex {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(
-            HEADER_BYTES + ROW_BYTES * self.rows.len() + 4 * self.features.len() + CHECKSUM_BYTES,
+            HEADER_BYTES
+                + ROW_BYTES * self.rows.len()
+                + 4 * self.features.len()
+                + sealed::CHECKSUM_BYTES,
         );
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -91,29 +89,18 @@ impl InfluenceIndex {
         for value in &self.features {
             bytes.extend_from_slice(&value.to_le_bytes());
         }
-        let sum = checksum(&bytes);
-        bytes.extend_from_slice(&sum);
-        bytes
+        sealed::seal(bytes)
     }
 
     /// Reads the bytes of [`InfluenceIndex::to_bytes`] back, checking them.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        ensure!(
-            bytes.len() >= HEADER_BYTES + CHECKSUM_BYTES,
-            "{} bytes are too few for an influence index",
-            bytes.len()
-        );
-        let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
-        ensure!(
-            checksum(body)[..] == sum[..],
-            "the influence index's checksum does not match its contents (corrupt or truncated)"
-        );
-        ensure!(&body[..8] == MAGIC, "not an influence index (wrong magic)");
-        let version = u32::from_le_bytes(le(body, 8));
-        ensure!(
-            version == FORMAT_VERSION,
-            "influence index format version {version}, this worker reads {FORMAT_VERSION}"
-        );
+        let body = sealed::open(
+            bytes,
+            MAGIC,
+            FORMAT_VERSION,
+            HEADER_BYTES,
+            "an influence index",
+        )?;
         let config = InfluenceConfig {
             dims: usize::try_from(u32::from_le_bytes(le(body, 12)))?,
             seed: u64::from_le_bytes(le(body, 16)),
@@ -151,22 +138,14 @@ impl InfluenceIndex {
     /// Writes the index to `path` (through a temporary file in the same directory, renamed, so a
     /// reader never sees half a file).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut file = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("creating a file in {}", dir.display()))?;
-        file.write_all(&self.to_bytes())?;
-        file.persist(path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
+        sealed::write(path, &self.to_bytes())
     }
 
     /// Reads the index at `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("in {}", path.display()))
+        Self::from_bytes(&sealed::read(path)?).with_context(|| format!("in {}", path.display()))
     }
 
-    /// The file at `path` when it was built from `fingerprint` with `config`; otherwise `build`
     /// is run and its index written there.
     pub fn load_or_build(
         path: &Path,
