@@ -23,8 +23,8 @@ use super::solo::{self, SoloRun, METHODS};
 use super::BenchConfig;
 use crate::data::{parse_jsonl, Encoded, Example};
 use crate::job::ModelDir;
-use crate::rag::quality::debian_rows;
-use anyhow::{bail, ensure, Context, Result};
+use crate::rag::quality::{debian_rows, packages_text};
+use anyhow::{ensure, Context, Result};
 use burn::tensor::Device;
 use clap::Args;
 use serde::Serialize;
@@ -232,24 +232,7 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
 
 /// The first `count` distinct packages with a description, as `{prompt, completion}` rows.
 fn package_rows(packages: Option<&Path>, count: usize) -> Result<Vec<Example>> {
-    let text = match packages {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        None => {
-            let output = Command::new("apt-cache")
-                .arg("dumpavail")
-                .output()
-                .context("running apt-cache dumpavail")?;
-            if !output.status.success() {
-                bail!(
-                    "apt-cache dumpavail failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            String::from_utf8(output.stdout)?
-        }
-    };
+    let text = packages_text(packages)?;
     let mut names = BTreeSet::new();
     let jsonl: Vec<String> = debian_rows(&text)
         .into_iter()

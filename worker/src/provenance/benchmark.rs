@@ -11,8 +11,8 @@
 use super::index::SpanIndex;
 use crate::job::ModelDir;
 use crate::rag::index::Blob;
-use crate::rag::quality::{debian_rows, PackageRow};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::rag::quality::{debian_rows, packages_text, PackageRow};
+use anyhow::{anyhow, bail, Result};
 use attribution_primitives::ContributionId;
 use clap::Args;
 use rand::rngs::StdRng;
@@ -20,7 +20,6 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -121,24 +120,6 @@ impl ProvenanceReport {
     }
 }
 
-fn packages_text(args: &ProvenanceBenchArgs) -> Result<String> {
-    if let Some(path) = &args.packages {
-        return std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()));
-    }
-    let output = Command::new("apt-cache")
-        .arg("dumpavail")
-        .output()
-        .context("running apt-cache dumpavail")?;
-    if !output.status.success() {
-        bail!(
-            "apt-cache dumpavail failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8(output.stdout)?)
-}
-
 /// The completion of a package row (after the prompt).
 fn completion(row: &PackageRow) -> Result<String> {
     let value: serde_json::Value = serde_json::from_str(&row.jsonl)?;
@@ -159,7 +140,7 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
 /// Runs the benchmark and prints its table.
 pub fn run(args: &ProvenanceBenchArgs) -> Result<ProvenanceReport> {
     let tokenizer = ModelDir::load(&args.model)?.tokenizer;
-    let text = packages_text(args)?;
+    let text = packages_text(args.packages.as_deref())?;
     let mut names = BTreeSet::new();
     let packages: Vec<PackageRow> = debian_rows(&text)
         .into_iter()

@@ -25,12 +25,14 @@ use crate::job::ModelDir;
 use crate::provenance::index::SpanIndex;
 use crate::serve::runtime::{Chunk, Logits, Runtime};
 use crate::serve::sampling::argmax;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::ContributionId;
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use serde::Serialize;
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 /// Random rankings averaged for the random baseline.
@@ -250,6 +252,26 @@ pub struct PackageRow {
     /// The JSONL row: `{"prompt": "What is the Debian package P?", "completion": "P: summary.
     /// first sentence of the long description"}` (as the e2e demo builds its datanet).
     pub jsonl: String,
+}
+
+/// The package descriptions the benchmarks read: the dpkg status file at `path`, or this
+/// machine's `apt-cache dumpavail`.
+pub fn packages_text(path: Option<&Path>) -> Result<String> {
+    if let Some(path) = path {
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()));
+    }
+    let output = Command::new("apt-cache")
+        .arg("dumpavail")
+        .output()
+        .context("running apt-cache dumpavail")?;
+    if !output.status.success() {
+        bail!(
+            "apt-cache dumpavail failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
 }
 
 /// The packages of a dpkg status file that have a description.

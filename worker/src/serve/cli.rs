@@ -101,21 +101,31 @@ pub struct ServeArgs {
     pub engine: EngineArgs,
 }
 
-/// Retrieval and span provenance over local JSONL files (both indexes in memory), for a model
-/// served without a chain.
-fn local_grounding(files: &[PathBuf], tokenizer: &Tokenizer) -> Result<Grounding> {
-    let contents = files
+/// The bytes of local JSONL files.
+fn read_files(files: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    files
         .iter()
         .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
-        .collect::<Result<Vec<_>>>()?;
-    let blobs: Vec<Blob<'_>> = contents
+        .collect()
+}
+
+/// Local files as blobs, the file at index `i` standing for contribution `i`.
+fn local_blobs(contents: &[Vec<u8>]) -> Vec<Blob<'_>> {
+    contents
         .iter()
         .enumerate()
         .map(|(i, bytes)| Blob {
             contribution: i as u64,
             jsonl: bytes,
         })
-        .collect();
+        .collect()
+}
+
+/// Retrieval and span provenance over local JSONL files (both indexes in memory), for a model
+/// served without a chain.
+fn local_grounding(files: &[PathBuf], tokenizer: &Tokenizer) -> Result<Grounding> {
+    let contents = read_files(files)?;
+    let blobs = local_blobs(&contents);
     Ok(Grounding {
         index: RowIndex::create_in_ram(&blobs)?,
         spans: SpanIndex::build(&blobs, tokenizer)?,
@@ -145,18 +155,8 @@ fn local_influence(
     let weights_path = dir.join(peft::WEIGHTS_FILE);
     let adapter = std::fs::read(&weights_path)
         .with_context(|| format!("reading {}", weights_path.display()))?;
-    let contents = rows
-        .iter()
-        .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
-        .collect::<Result<Vec<_>>>()?;
-    let blobs: Vec<Blob<'_>> = contents
-        .iter()
-        .enumerate()
-        .map(|(i, bytes)| Blob {
-            contribution: i as u64,
-            jsonl: bytes,
-        })
-        .collect();
+    let contents = read_files(rows)?;
+    let blobs = local_blobs(&contents);
     let base_id = base.display().to_string();
     let source = InfluenceSource {
         base: &model.checkpoint,
