@@ -225,8 +225,11 @@ impl_runtime_apis! {
         fn contributor_stats(who: AccountId) -> ContributorStats<Balance> {
             Datanets::contributor_stats(&who)
         }
-        fn announced(content_hash: Hash, size: u64) -> Option<Announcement> {
-            Datanets::announcement(content_hash, size)
+        fn announced(content_hash: Hash, datanet: DatanetId) -> Option<Announcement<AccountId>> {
+            Datanets::announcement(content_hash, datanet)
+        }
+        fn is_announced(content_hash: Hash) -> bool {
+            Datanets::is_announced(content_hash)
         }
         fn max_contribution_bytes() -> u64 {
             Datanets::max_contribution_bytes()

@@ -252,6 +252,10 @@ pub mod helpers {
                     pending: 0,
                     approved_unpublished: 0,
                     versions: 0,
+                    pending_bytes: 0,
+                    unpublished_weight: 0,
+                    owner_unpublished_weight: 0,
+                    closed: false,
                 });
             let mut entries = Vec::with_capacity(contributions as usize);
             // Each call's contributors are other accounts than the previous calls'.
@@ -270,9 +274,12 @@ pub mod helpers {
                         contributor: contributor.clone(),
                         content_hash: hash,
                         size: CONTRIBUTION_BYTES,
+                        weight: CONTRIBUTION_BYTES,
                         license: LicenseTag::truncate_from(b"CC-BY-4.0".to_vec()),
                         metadata: Default::default(),
                         bond: 0,
+                        // Written without holds, like the datanet's deposit above.
+                        deposit: 0,
                         status: ContributionStatus::Published(version),
                         announced_at: now,
                     },
@@ -308,6 +315,7 @@ pub mod helpers {
                     contributions,
                     total_weight: u128::from(contributions)
                         .saturating_mul(u128::from(CONTRIBUTION_BYTES)),
+                    owner_weight: 0,
                     total_bytes: u64::from(contributions).saturating_mul(CONTRIBUTION_BYTES),
                     published_at: now,
                 },

@@ -22,8 +22,8 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 fn open_rules<T: Config>() -> RuleOverrides<Balance> {
     RuleOverrides {
         max_contribution_bytes: Some(T::MaxContributionBytes::get()),
-        daily_bytes: Some(u64::MAX),
-        daily_files: Some(u32::MAX),
+        daily_bytes: Some(T::MaxDailyBytes::get()),
+        daily_files: Some(T::MaxDailyFiles::get()),
         bond: None,
     }
 }
@@ -50,6 +50,7 @@ fn announce<T: Config>(who: &T::AccountId, datanet: DatanetId, n: u32) -> Contri
         RawOrigin::Signed(who.clone()).into(),
         datanet,
         BlakeTwo256::hash_of(&n),
+        1,
         1,
         vec![b'l'],
         vec![],
@@ -157,6 +158,7 @@ mod benchmarks {
             id,
             hash,
             size,
+            size,
             vec![b'l'; MAX_LICENSE_LEN as usize],
             vec![b'm'; MAX_METADATA_LEN as usize],
         );
@@ -201,6 +203,46 @@ mod benchmarks {
         _(RawOrigin::Signed(owner), id);
 
         assert_eq!(Versions::<T>::get(id, 1).map(|v| v.contributions), Some(n));
+    }
+
+    #[benchmark]
+    fn withdraw() {
+        let (id, _) = datanet::<T>();
+        let contributor = funded::<T>("contributor", 0);
+        let contribution = announce::<T>(&contributor, id, 0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(contributor), contribution);
+
+        assert!(Contributions::<T>::get(contribution).is_none());
+    }
+
+    #[benchmark]
+    fn expire() {
+        let (id, _) = datanet::<T>();
+        let contributor = funded::<T>("contributor", 0);
+        let contribution = announce::<T>(&contributor, id, 0);
+        let now = frame_system::Pallet::<T>::block_number();
+        frame_system::Pallet::<T>::set_block_number(now + T::PendingTimeout::get());
+        let caller = funded::<T>("caller", 0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), contribution);
+
+        assert!(Contributions::<T>::get(contribution).is_none());
+    }
+
+    #[benchmark]
+    fn close_datanet() {
+        let (id, owner) = datanet::<T>();
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner), id);
+
+        assert_eq!(
+            Datanets::<T>::datanet_info(id).map(|info| info.closed),
+            Some(true)
+        );
     }
 
     impl_benchmark_test_suite!(Datanets, crate::mock::ExtBuilder.build(), crate::mock::Test);

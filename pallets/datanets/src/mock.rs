@@ -7,7 +7,7 @@ use frame_support::{
     assert_ok, derive_impl, parameter_types,
     traits::{ConstU128, ConstU32, ConstU64},
 };
-use sp_runtime::BuildStorage;
+use sp_runtime::{BuildStorage, Perbill};
 
 pub type AccountId = u64;
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -21,7 +21,7 @@ pub const CHARLIE: AccountId = 12;
 /// Holds only the existential deposit: cannot pay a bond or a deposit.
 pub const POOR: AccountId = 13;
 pub const TREASURY: AccountId = 99;
-pub const FUNDS: Balance = 1_000_000;
+pub const FUNDS: Balance = 100_000_000;
 
 pub const DEPOSIT: Balance = 500;
 pub const MIN_BOND: Balance = 10;
@@ -29,6 +29,15 @@ pub const MIN_BOND: Balance = 10;
 pub const MAX_BYTES_LIMIT: u64 = 8 * 1024 * 1024;
 pub const BLOCKS_PER_DAY: u64 = 10;
 pub const MAX_PER_VERSION: u32 = 4;
+pub const MAX_DAILY_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_DAILY_FILES: u32 = 1000;
+pub const MAX_BOND: Balance = 10_000;
+/// One planck per byte: a contribution of `n` bytes holds `n` more.
+pub const DEPOSIT_PER_BYTE: Balance = 1;
+/// Room for two contributions of [`MAX_BYTES_LIMIT`].
+pub const MAX_PENDING_PER_ACCOUNT: u64 = 16 * 1024 * 1024;
+pub const MAX_PENDING_PER_DATANET: u64 = 24 * 1024 * 1024;
+pub const PENDING_TIMEOUT: u64 = 50;
 
 frame_support::construct_runtime!(
     pub enum Test {
@@ -53,6 +62,7 @@ impl pallet_balances::Config for Test {
 
 parameter_types! {
     pub const Treasury: AccountId = TREASURY;
+    pub const MaxOwnerShare: Perbill = Perbill::from_percent(50);
 }
 
 impl pallet_datanets::Config for Test {
@@ -64,6 +74,14 @@ impl pallet_datanets::Config for Test {
     type MaxContributionBytes = ConstU64<MAX_BYTES_LIMIT>;
     type BlocksPerDay = ConstU64<BLOCKS_PER_DAY>;
     type MaxContributionsPerVersion = ConstU32<MAX_PER_VERSION>;
+    type MaxDailyBytes = ConstU64<MAX_DAILY_BYTES>;
+    type MaxDailyFiles = ConstU32<MAX_DAILY_FILES>;
+    type MaxBond = ConstU128<MAX_BOND>;
+    type StorageDepositPerByte = ConstU128<DEPOSIT_PER_BYTE>;
+    type MaxPendingBytesPerAccount = ConstU64<MAX_PENDING_PER_ACCOUNT>;
+    type MaxPendingBytesPerDatanet = ConstU64<MAX_PENDING_PER_DATANET>;
+    type PendingTimeout = ConstU64<PENDING_TIMEOUT>;
+    type MaxOwnerShare = MaxOwnerShare;
     type WeightInfo = ();
 }
 
@@ -150,14 +168,34 @@ pub fn datanet_with(rules: RuleOverrides<Balance>) -> DatanetId {
     id
 }
 
-/// `who` announces blob `n` of `size` bytes to `datanet`; returns the contribution id.
+/// The weight the tests declare for a blob of `size` bytes: its size (the most it may be), so
+/// weights and sizes can be read off each other; the tests of the owner cap and of padding use
+/// other weights.
+pub fn weight_of(size: u64) -> u64 {
+    size
+}
+
+/// `who` announces blob `n` of `size` bytes (weight [`weight_of`]) to `datanet`; returns the
+/// contribution id.
 pub fn contribute(who: AccountId, datanet: DatanetId, n: u8, size: u64) -> ContributionId {
+    contribute_weighted(who, datanet, blob(n), size, weight_of(size))
+}
+
+/// `who` announces `hash` of `size` bytes and `weight` to `datanet`; returns the contribution id.
+pub fn contribute_weighted(
+    who: AccountId,
+    datanet: DatanetId,
+    hash: Hash,
+    size: u64,
+    weight: u64,
+) -> ContributionId {
     let id = pallet_datanets::NextContributionId::<Test>::get();
     assert_ok!(Datanets::contribute(
         RuntimeOrigin::signed(who),
         datanet,
-        blob(n),
+        hash,
         size,
+        weight,
         b"CC-BY-4.0".to_vec(),
         b"{}".to_vec(),
     ));

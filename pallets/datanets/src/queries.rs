@@ -51,31 +51,34 @@ impl<T: Config> Pallet<T> {
         Stats::<T>::get(who)
     }
 
-    /// [`DatanetsApi::announced`](attribution_primitives::datanets::DatanetsApi::announced): a
-    /// contribution of any datanet announcing this hash, one of exactly `size` bytes if there is
-    /// one. Every stored contribution is pending, approved or published (rejected ones are removed).
-    pub fn announcement(content_hash: Hash, size: u64) -> Option<Announcement> {
-        let mut any = None;
-        for (datanet, id) in ContributionByHash::<T>::iter_prefix(content_hash) {
-            let (Some(record), Some(info)) =
-                (Contributions::<T>::get(id), Datanets::<T>::get(datanet))
-            else {
-                continue;
-            };
-            let announcement = Announcement {
-                contribution: id,
-                datanet,
-                kind: info.kind,
-                max_contribution_bytes: info.rules.max_contribution_bytes,
-                size: record.size,
-                status: record.status,
-            };
-            if record.size == size {
-                return Some(announcement);
-            }
-            any.get_or_insert(announcement);
-        }
-        any
+    /// [`DatanetsApi::announced`](attribution_primitives::datanets::DatanetsApi::announced): the
+    /// contribution of `datanet` announcing this hash. Every stored contribution is pending,
+    /// approved or published (rejected, withdrawn and expired ones are removed).
+    pub fn announcement(
+        content_hash: Hash,
+        datanet: DatanetId,
+    ) -> Option<Announcement<T::AccountId>> {
+        let id = ContributionByHash::<T>::get(content_hash, datanet)?;
+        let record = Contributions::<T>::get(id)?;
+        let info = Datanets::<T>::get(datanet)?;
+        Some(Announcement {
+            contribution: id,
+            datanet,
+            contributor: record.contributor,
+            kind: info.kind,
+            max_contribution_bytes: info.rules.max_contribution_bytes,
+            size: record.size,
+            weight: record.weight,
+            status: record.status,
+        })
+    }
+
+    /// [`DatanetsApi::is_announced`](attribution_primitives::datanets::DatanetsApi::is_announced):
+    /// whether a contribution of any datanet announces this hash. Reads one key at most.
+    pub fn is_announced(content_hash: Hash) -> bool {
+        ContributionByHash::<T>::iter_prefix(content_hash)
+            .next()
+            .is_some()
     }
 
     /// [`DatanetsApi::max_contribution_bytes`](attribution_primitives::datanets::DatanetsApi::max_contribution_bytes).

@@ -48,6 +48,7 @@ fn announce(
         datanet,
         hash,
         size,
+        weight_of(size),
         license.to_vec(),
         metadata.to_vec(),
     )
@@ -344,7 +345,9 @@ mod contribute {
                     contributor: ALICE,
                     content_hash: blob(1),
                     size: 1234,
-                    bond: MIN_BOND
+                    weight: 1234,
+                    bond: MIN_BOND,
+                    deposit: 1234 * DEPOSIT_PER_BYTE,
                 }
             );
             let record = Contributions::<Test>::get(0).unwrap();
@@ -371,10 +374,16 @@ mod contribute {
                 }
             );
             assert_eq!(
+                held(HoldReason::StorageDeposit, ALICE),
+                1234 * DEPOSIT_PER_BYTE
+            );
+            assert_eq!(
                 Stats::<Test>::get(ALICE),
                 ContributorStats {
                     pending: 1,
+                    pending_bytes: 1234,
                     bond_held: MIN_BOND,
+                    deposit_held: 1234 * DEPOSIT_PER_BYTE,
                     ..Default::default()
                 }
             );
@@ -565,7 +574,7 @@ mod curation {
         ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
             let c = contribute(ALICE, id, 1, 300);
-            assert_eq!(free(ALICE), FUNDS - MIN_BOND);
+            assert_eq!(free(ALICE), FUNDS - MIN_BOND - 300 * DEPOSIT_PER_BYTE);
 
             approve(c);
 
@@ -575,11 +584,17 @@ mod curation {
                     contribution: c,
                     datanet: id,
                     curator: CURATOR,
-                    weight: 300
+                    weight: 300,
+                    by_owner: false,
                 }
             );
-            assert_eq!(free(ALICE), FUNDS);
+            // The bond is back; the storage deposit stays for as long as the blob is kept.
+            assert_eq!(free(ALICE), FUNDS - 300 * DEPOSIT_PER_BYTE);
             assert_eq!(held(HoldReason::ContributionBond, ALICE), 0);
+            assert_eq!(
+                held(HoldReason::StorageDeposit, ALICE),
+                300 * DEPOSIT_PER_BYTE
+            );
             let record = Contributions::<Test>::get(c).unwrap();
             assert_eq!(
                 (record.status, record.bond),
@@ -591,6 +606,7 @@ mod curation {
                 ContributorStats {
                     approved: 1,
                     approved_bytes: 300,
+                    deposit_held: 300 * DEPOSIT_PER_BYTE,
                     ..Default::default()
                 }
             );
@@ -625,7 +641,8 @@ mod curation {
                     datanet: id,
                     curator: CURATOR,
                     spam: false,
-                    slashed: 0
+                    slashed: 0,
+                    content_hash: blob(1),
                 }
             );
             assert_eq!(free(ALICE), FUNDS);
@@ -663,7 +680,8 @@ mod curation {
                     datanet: id,
                     curator: CURATOR,
                     spam: true,
-                    slashed: 40
+                    slashed: 40,
+                    content_hash: blob(1),
                 }
             );
             assert_eq!(free(ALICE), FUNDS - 40);
@@ -1034,44 +1052,62 @@ mod queries {
     }
 
     #[test]
-    fn tells_whether_bytes_are_announced_by_hash_and_size() {
+    fn tells_who_announced_a_hash_in_which_datanet() {
         ExtBuilder.build_and_execute(|| {
             let id = text_datanet();
-            let c = contribute(ALICE, id, 1, 10);
-            let announcement = Datanets::announcement(blob(1), 10).unwrap();
-            assert_eq!((announcement.contribution, announcement.datanet), (c, id));
-            assert_eq!(announcement.kind, DataKind::Text);
+            let c = contribute_weighted(ALICE, id, blob(1), 10, 7);
             assert_eq!(
-                announcement.max_contribution_bytes,
-                DEFAULT_MAX_CONTRIBUTION_BYTES
+                Datanets::announcement(blob(1), id),
+                Some(crate::Announcement {
+                    contribution: c,
+                    datanet: id,
+                    contributor: ALICE,
+                    kind: DataKind::Text,
+                    max_contribution_bytes: DEFAULT_MAX_CONTRIBUTION_BYTES,
+                    size: 10,
+                    weight: 7,
+                    status: ContributionStatus::Pending,
+                })
             );
-            assert_eq!(announcement.status, ContributionStatus::Pending);
-            assert_eq!(announcement.size, 10);
-            // Asked with another size: the announcement tells the size it announces.
-            assert_eq!(
-                Datanets::announcement(blob(1), 11).unwrap().size,
-                10,
-                "wrong size"
-            );
-            assert_eq!(Datanets::announcement(blob(2), 10), None, "unannounced");
+            assert!(Datanets::is_announced(blob(1)));
+            assert_eq!(Datanets::announcement(blob(2), id), None, "unannounced");
+            assert!(!Datanets::is_announced(blob(2)));
 
             approve(c);
             assert_eq!(
-                Datanets::announcement(blob(1), 10).unwrap().status,
+                Datanets::announcement(blob(1), id).unwrap().status,
                 ContributionStatus::Approved
             );
             let d = contribute(ALICE, id, 2, 10);
             assert_ok!(Datanets::reject(RuntimeOrigin::signed(CURATOR), d, true));
-            assert_eq!(Datanets::announcement(blob(2), 10), None, "rejected");
+            assert_eq!(Datanets::announcement(blob(2), id), None, "rejected");
+            assert!(!Datanets::is_announced(blob(2)), "rejected");
 
-            // The same hash announced with a bogus size elsewhere does not hide the right one.
-            let other = text_datanet();
-            contribute(BOB, other, 3, 99);
-            let right = contribute(BOB, id, 3, 7);
+            // The same hash in another datanet is another announcement, by another contributor:
+            // an upload names its datanet, so the stricter kind's check cannot be skipped.
+            let images = NextDatanetId::<Test>::get();
+            assert_ok!(Datanets::create_datanet(
+                RuntimeOrigin::signed(BOB),
+                b"images".to_vec(),
+                vec![],
+                DataKind::Image,
+                RuleOverrides::default(),
+            ));
+            let theirs = contribute(BOB, images, 1, 99);
+            let announced = Datanets::announcement(blob(1), images).unwrap();
             assert_eq!(
-                Datanets::announcement(blob(3), 7).unwrap().contribution,
-                right
+                (
+                    announced.contribution,
+                    announced.contributor,
+                    announced.kind
+                ),
+                (theirs, BOB, DataKind::Image)
             );
+            assert_eq!(
+                Datanets::announcement(blob(1), id).unwrap().contributor,
+                ALICE
+            );
+            assert_eq!(Datanets::announcement(blob(1), 77), None, "unknown datanet");
         });
     }
 
@@ -1138,6 +1174,40 @@ mod invariants {
     }
 
     #[test]
+    fn detects_pending_bytes_that_differ_from_the_pending_contributions() {
+        with_curated_state(
+            || Stats::<Test>::mutate(BOB, |stats| stats.pending_bytes += 1),
+            "stats pending bytes differ from pending contributions'",
+        );
+        with_curated_state(
+            || DatanetsStorage::<Test>::mutate(0, |info| info.as_mut().unwrap().pending_bytes = 0),
+            "datanet pending bytes differ from its pending contributions'",
+        );
+    }
+
+    #[test]
+    fn detects_storage_deposits_that_differ_from_the_holds() {
+        with_curated_state(
+            || Stats::<Test>::mutate(ALICE, |stats| stats.deposit_held = 0),
+            "stats deposit_held differs from the contributions' storage deposits",
+        );
+        with_curated_state(
+            || {
+                Contributions::<Test>::mutate(0, |c| c.as_mut().unwrap().deposit += 1);
+            },
+            "storage deposit differs from size × StorageDepositPerByte",
+        );
+    }
+
+    #[test]
+    fn detects_a_closed_datanet_that_kept_its_deposit() {
+        with_curated_state(
+            || DatanetsStorage::<Test>::mutate(0, |info| info.as_mut().unwrap().closed = true),
+            "a closed datanet has pending or queued contributions",
+        );
+    }
+
+    #[test]
     fn detects_a_tampered_version_root() {
         with_curated_state(
             || Versions::<Test>::mutate(0, 1, |v| v.as_mut().unwrap().merkle_root = Hash::zero()),
@@ -1196,5 +1266,423 @@ mod invariants {
             || ContributionByHash::<Test>::insert(blob(9), 0, 42),
             "stale hash index entries",
         );
+    }
+}
+
+mod front_running {
+    use super::*;
+
+    /// Eve copies Alice's announcement from the transaction pool and lands first. The chain
+    /// records Eve as the announcer, so nodes take the bytes only with Eve's signature
+    /// (`UploadAuthorization`, tested with real keys in the primitives and the content store):
+    /// Eve's contribution never gets a blob. The curator rejects it as spam (Eve loses her bond)
+    /// or it expires, and Alice announces her own bytes.
+    #[test]
+    fn the_squatter_gains_nothing_and_loses_the_bond() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let eve = BOB;
+            let squatted = contribute(eve, id, 1, 300);
+            assert_noop!(
+                announce(ALICE, id, blob(1), 300, b"MIT", b""),
+                Error::<Test>::DuplicateContribution
+            );
+            let announced = Datanets::announcement(blob(1), id).unwrap();
+            assert_eq!(
+                announced.contributor, eve,
+                "only Eve's signature lets bytes in"
+            );
+
+            assert_ok!(Datanets::reject(
+                RuntimeOrigin::signed(CURATOR),
+                squatted,
+                true
+            ));
+            assert_eq!(
+                free(eve),
+                FUNDS - MIN_BOND,
+                "Eve paid the bond, got nothing"
+            );
+            assert_eq!(Stats::<Test>::get(eve).slashed, 1);
+
+            let alices = contribute(ALICE, id, 1, 300);
+            approve(alices);
+            assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
+            assert_eq!(
+                Points::<Test>::get(
+                    PoolId {
+                        datanet: id,
+                        version: 1
+                    },
+                    ALICE
+                ),
+                300
+            );
+            assert_eq!(
+                Points::<Test>::get(
+                    PoolId {
+                        datanet: id,
+                        version: 1
+                    },
+                    eve
+                ),
+                0
+            );
+        });
+    }
+
+    #[test]
+    fn a_squat_nobody_curates_expires_and_frees_the_hash() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let squatted = contribute(BOB, id, 1, 300);
+            System::set_block_number(1 + PENDING_TIMEOUT);
+            assert_ok!(Datanets::expire(RuntimeOrigin::signed(ALICE), squatted));
+            contribute(ALICE, id, 1, 300);
+        });
+    }
+}
+
+mod measured_weight {
+    use super::*;
+    use attribution_primitives::datanets::measure;
+
+    /// Bob pads the same two rows (a run of spaces inside one, of `a`s after the other) and
+    /// repeats them 50 times: 300 times the bytes, and he declares the measured weight honestly.
+    /// He earns at most the few edge windows of each padding run more than Alice's plain rows.
+    #[test]
+    fn padding_earns_no_more_points_than_the_rows_it_pads() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let rows = b"{\"prompt\":\"Capital of France?\",\"completion\":\"Paris\"}\n{\"text\":\"The Seine flows through Paris.\"}\n".to_vec();
+            let padded_rows = format!(
+                "{{\"prompt\":\"Capital of   {}France?\",\"completion\":\"Paris\"}}\n{{\"text\":\"The Seine flows through Paris.{}\"}}\n",
+                " ".repeat(5000),
+                "a".repeat(5000)
+            );
+            let padded = padded_rows.repeat(50).into_bytes();
+            let honest_weight = measure::weight(&rows);
+            let padded_weight = measure::weight(&padded);
+            assert!(padded.len() > 300 * rows.len());
+            assert!(honest_weight as usize > rows.len() * 3 / 4, "{honest_weight}");
+            assert!(padded_weight <= honest_weight + 6, "{padded_weight} vs {honest_weight}");
+
+            let honest = contribute_weighted(ALICE, id, blob(1), rows.len() as u64, honest_weight);
+            let padder = contribute_weighted(BOB, id, blob(2), padded.len() as u64, padded_weight);
+            approve(honest);
+            approve(padder);
+            assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
+            let pool = PoolId { datanet: id, version: 1 };
+            let (alice, bob) = (Points::<Test>::get(pool, ALICE), Points::<Test>::get(pool, BOB));
+            assert_eq!(alice, u128::from(honest_weight));
+            assert!(bob <= alice + 6, "padded {bob} vs honest {alice} points");
+            let version = Versions::<Test>::get(id, 1).unwrap();
+            assert_eq!(version.total_weight, alice + bob);
+            assert_eq!(version.total_bytes, (rows.len() + padded.len()) as u64);
+        });
+    }
+
+    #[test]
+    fn refuses_a_zero_weight_or_one_above_the_size() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let call = |weight| {
+                Datanets::contribute(
+                    RuntimeOrigin::signed(ALICE),
+                    id,
+                    blob(1),
+                    10,
+                    weight,
+                    b"MIT".to_vec(),
+                    vec![],
+                )
+            };
+            assert_noop!(call(0), Error::<Test>::ZeroWeight);
+            assert_noop!(call(11), Error::<Test>::WeightAboveSize);
+            assert_ok!(call(10));
+        });
+    }
+}
+
+mod storage_paid_while_used {
+    use super::*;
+
+    #[test]
+    fn the_deposit_is_held_while_the_contribution_exists() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let kept = contribute(ALICE, id, 1, 1000);
+            let dropped = contribute(ALICE, id, 2, 500);
+            assert_eq!(
+                held(HoldReason::StorageDeposit, ALICE),
+                1500 * DEPOSIT_PER_BYTE
+            );
+            approve(kept);
+            assert_ok!(Datanets::reject(
+                RuntimeOrigin::signed(CURATOR),
+                dropped,
+                false
+            ));
+            assert_eq!(
+                held(HoldReason::StorageDeposit, ALICE),
+                1000 * DEPOSIT_PER_BYTE
+            );
+            assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
+            assert_eq!(
+                held(HoldReason::StorageDeposit, ALICE),
+                1000 * DEPOSIT_PER_BYTE,
+                "a published blob is kept, and paid for, for good"
+            );
+            assert_eq!(free(ALICE), FUNDS - 1000 * DEPOSIT_PER_BYTE);
+        });
+    }
+
+    #[test]
+    fn pending_bytes_are_capped_per_account_and_per_datanet() {
+        ExtBuilder.build_and_execute(|| {
+            let id = datanet_with(RuleOverrides {
+                max_contribution_bytes: Some(MAX_BYTES_LIMIT),
+                daily_bytes: Some(MAX_DAILY_BYTES),
+                ..Default::default()
+            });
+            contribute(ALICE, id, 1, MAX_BYTES_LIMIT);
+            let room = MAX_PENDING_PER_ACCOUNT - MAX_BYTES_LIMIT;
+            contribute(ALICE, id, 2, room);
+            assert_noop!(
+                announce(ALICE, id, blob(3), 1, b"MIT", b""),
+                Error::<Test>::AccountPendingBytesExceeded
+            );
+            // Another datanet does not help: the quota is the account's.
+            let other = text_datanet();
+            assert_noop!(
+                announce(ALICE, other, blob(3), 1, b"MIT", b""),
+                Error::<Test>::AccountPendingBytesExceeded
+            );
+            let left = MAX_PENDING_PER_DATANET - MAX_PENDING_PER_ACCOUNT;
+            let bobs = contribute(BOB, id, 4, left);
+            assert_noop!(
+                announce(CHARLIE, id, blob(5), 1, b"MIT", b""),
+                Error::<Test>::DatanetPendingBytesExceeded
+            );
+            // Curating frees the quota.
+            assert_ok!(Datanets::withdraw(RuntimeOrigin::signed(BOB), bobs));
+            contribute(CHARLIE, id, 5, 1);
+            assert_eq!(
+                DatanetsStorage::<Test>::get(id).unwrap().pending_bytes,
+                MAX_PENDING_PER_ACCOUNT + 1
+            );
+        });
+    }
+
+    #[test]
+    fn daily_limits_and_bonds_are_bounded_above() {
+        ExtBuilder.build_and_execute(|| {
+            let with = |rules| create(b"n", b"", rules);
+            assert_noop!(
+                with(RuleOverrides {
+                    daily_bytes: Some(MAX_DAILY_BYTES + 1),
+                    ..Default::default()
+                }),
+                Error::<Test>::DailyLimitTooLarge
+            );
+            assert_noop!(
+                with(RuleOverrides {
+                    daily_files: Some(MAX_DAILY_FILES + 1),
+                    ..Default::default()
+                }),
+                Error::<Test>::DailyLimitTooLarge
+            );
+            assert_noop!(
+                with(RuleOverrides {
+                    bond: Some(MAX_BOND + 1),
+                    ..Default::default()
+                }),
+                Error::<Test>::BondTooHigh
+            );
+            assert_ok!(with(RuleOverrides {
+                daily_bytes: Some(MAX_DAILY_BYTES),
+                daily_files: Some(MAX_DAILY_FILES),
+                bond: Some(MAX_BOND),
+                ..Default::default()
+            }));
+        });
+    }
+}
+
+mod bounded_powers {
+    use super::*;
+
+    #[test]
+    fn the_contributor_withdraws_a_pending_contribution() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let c = contribute(ALICE, id, 1, 300);
+            assert_noop!(
+                Datanets::withdraw(RuntimeOrigin::signed(BOB), c),
+                Error::<Test>::NotContributor
+            );
+            assert_noop!(
+                Datanets::withdraw(RuntimeOrigin::signed(OWNER), c),
+                Error::<Test>::NotContributor
+            );
+            assert_ok!(Datanets::withdraw(RuntimeOrigin::signed(ALICE), c));
+            assert_eq!(
+                last_event(),
+                Event::Withdrawn {
+                    contribution: c,
+                    datanet: id,
+                    contributor: ALICE,
+                    content_hash: blob(1),
+                }
+            );
+            assert_eq!(free(ALICE), FUNDS);
+            assert_eq!(
+                Stats::<Test>::get(ALICE),
+                ContributorStats {
+                    withdrawn: 1,
+                    ..Default::default()
+                }
+            );
+            assert_noop!(
+                Datanets::withdraw(RuntimeOrigin::signed(ALICE), c),
+                Error::<Test>::UnknownContribution
+            );
+            let approved = contribute(ALICE, id, 2, 300);
+            approve(approved);
+            assert_noop!(
+                Datanets::withdraw(RuntimeOrigin::signed(ALICE), approved),
+                Error::<Test>::NotPending
+            );
+        });
+    }
+
+    #[test]
+    fn anyone_expires_a_contribution_left_pending_past_the_timeout() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let c = contribute(ALICE, id, 1, 300);
+            System::set_block_number(PENDING_TIMEOUT);
+            assert_noop!(
+                Datanets::expire(RuntimeOrigin::signed(CHARLIE), c),
+                Error::<Test>::NotExpired
+            );
+            System::set_block_number(1 + PENDING_TIMEOUT);
+            assert_ok!(Datanets::expire(RuntimeOrigin::signed(CHARLIE), c));
+            assert_eq!(
+                last_event(),
+                Event::Expired {
+                    contribution: c,
+                    datanet: id,
+                    contributor: ALICE,
+                    content_hash: blob(1),
+                }
+            );
+            assert_eq!(free(ALICE), FUNDS, "bond and deposit returned");
+            assert_eq!(free(CHARLIE), FUNDS);
+            assert_eq!(Stats::<Test>::get(ALICE).expired, 1);
+            assert!(!Datanets::is_announced(blob(1)));
+            assert_noop!(
+                Datanets::expire(RuntimeOrigin::signed(CHARLIE), c),
+                Error::<Test>::UnknownContribution
+            );
+        });
+    }
+
+    #[test]
+    fn the_owner_closes_an_idle_datanet_and_recovers_the_deposit() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let c = contribute(ALICE, id, 1, 300);
+            assert_noop!(
+                Datanets::close_datanet(RuntimeOrigin::signed(OWNER), id),
+                Error::<Test>::DatanetBusy
+            );
+            approve(c);
+            assert_noop!(
+                Datanets::close_datanet(RuntimeOrigin::signed(OWNER), id),
+                Error::<Test>::DatanetBusy
+            );
+            assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
+            assert_noop!(
+                Datanets::close_datanet(RuntimeOrigin::signed(CURATOR), id),
+                Error::<Test>::NotOwner
+            );
+            assert_eq!(free(OWNER), FUNDS - DEPOSIT);
+
+            assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), id));
+
+            assert_eq!(
+                last_event(),
+                Event::DatanetClosed {
+                    datanet: id,
+                    owner: OWNER,
+                    deposit: DEPOSIT
+                }
+            );
+            assert_eq!(free(OWNER), FUNDS);
+            assert_eq!(held(HoldReason::DatanetDeposit, OWNER), 0);
+            assert_noop!(
+                announce(BOB, id, blob(2), 10, b"MIT", b""),
+                Error::<Test>::DatanetClosed
+            );
+            assert_noop!(
+                Datanets::close_datanet(RuntimeOrigin::signed(OWNER), id),
+                Error::<Test>::DatanetClosed
+            );
+            // Its published version stays, for the models trained on it.
+            assert_eq!(Datanets::version(id, 1).map(|v| v.contributions), Some(1));
+            assert_noop!(
+                Datanets::close_datanet(RuntimeOrigin::signed(OWNER), 42),
+                Error::<Test>::UnknownDatanet
+            );
+        });
+    }
+
+    /// The mock caps the owner at 50% of a version's weight.
+    #[test]
+    fn the_owners_own_contributions_are_flagged_and_capped_per_version() {
+        ExtBuilder.build_and_execute(|| {
+            let id = text_datanet();
+            let own = contribute(OWNER, id, 1, 100);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(OWNER), own),
+                Error::<Test>::OwnerShareExceeded
+            );
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(CURATOR), own),
+                Error::<Test>::OwnerShareExceeded
+            );
+            let alices = contribute(ALICE, id, 2, 100);
+            approve(alices);
+            assert_ok!(Datanets::approve(RuntimeOrigin::signed(OWNER), own));
+            assert_eq!(
+                last_event(),
+                Event::Approved {
+                    contribution: own,
+                    datanet: id,
+                    curator: OWNER,
+                    weight: 100,
+                    by_owner: true,
+                }
+            );
+            let more = contribute(OWNER, id, 3, 1);
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(OWNER), more),
+                Error::<Test>::OwnerShareExceeded
+            );
+            assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), id));
+            let version = Versions::<Test>::get(id, 1).unwrap();
+            assert_eq!((version.total_weight, version.owner_weight), (200, 100));
+            // The cap is per version: the queue starts empty again.
+            let info = DatanetsStorage::<Test>::get(id).unwrap();
+            assert_eq!(
+                (info.unpublished_weight, info.owner_unpublished_weight),
+                (0, 0)
+            );
+            assert_noop!(
+                Datanets::approve(RuntimeOrigin::signed(OWNER), more),
+                Error::<Test>::OwnerShareExceeded
+            );
+        });
     }
 }

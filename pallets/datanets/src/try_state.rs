@@ -7,14 +7,32 @@ use crate::{
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use attribution_primitives::{merkle, Balance, DatanetId, Hash};
-use frame_support::{ensure, traits::fungible::InspectHold};
+use frame_support::{
+    ensure,
+    traits::{fungible::InspectHold, Get},
+};
+use sp_runtime::traits::Zero;
 use sp_runtime::TryRuntimeError;
 
 /// What the contributions say a datanet's counters must be.
 #[derive(Default)]
 struct DatanetTally {
     pending: u32,
+    pending_bytes: u64,
     approved_unpublished: u32,
+    unpublished_weight: u128,
+    owner_unpublished_weight: u128,
+}
+
+/// What the contributions say an account's stats and holds must be.
+#[derive(Default, PartialEq, Eq)]
+struct AccountTally {
+    pending: u32,
+    pending_bytes: u64,
+    bonds: Balance,
+    deposits: Balance,
+    approved: u32,
+    approved_bytes: u64,
 }
 
 impl<T: Config> Pallet<T> {
@@ -32,9 +50,7 @@ impl<T: Config> Pallet<T> {
     ) -> Result<(), TryRuntimeError> {
         let next_id = NextContributionId::<T>::get();
         let mut tallies = BTreeMap::<DatanetId, DatanetTally>::new();
-        // Per contributor: (pending count, bonds held) and (approved count, approved bytes).
-        let mut pending = BTreeMap::<T::AccountId, (u32, Balance)>::new();
-        let mut approved = BTreeMap::<T::AccountId, (u32, u64)>::new();
+        let mut accounts = BTreeMap::<T::AccountId, AccountTally>::new();
         let mut count = 0usize;
         for (id, record) in Contributions::<T>::iter() {
             count += 1;
@@ -61,22 +77,36 @@ impl<T: Config> Pallet<T> {
                 record.size > 0 && record.size <= info.rules.max_contribution_bytes,
                 "size out of the rules"
             );
+            ensure!(
+                record.weight > 0 && record.weight <= record.size,
+                "weight not within 1 ..= size"
+            );
+            ensure!(
+                Self::storage_deposit(record.size).ok() == Some(record.deposit),
+                "storage deposit differs from size × StorageDepositPerByte"
+            );
             let tally = tallies.entry(record.datanet).or_default();
+            let account = accounts.entry(record.contributor.clone()).or_default();
+            account.deposits += record.deposit;
             if record.status != ContributionStatus::Pending {
-                let entry = approved.entry(record.contributor.clone()).or_default();
-                entry.0 += 1;
-                entry.1 += record.size;
+                account.approved += 1;
+                account.approved_bytes += record.size;
             }
             match record.status {
                 ContributionStatus::Pending => {
                     tally.pending += 1;
-                    let entry = pending.entry(record.contributor.clone()).or_default();
-                    entry.0 += 1;
-                    entry.1 += record.bond;
+                    tally.pending_bytes += record.size;
+                    account.pending += 1;
+                    account.pending_bytes += record.size;
+                    account.bonds += record.bond;
                 }
                 ContributionStatus::Approved => {
                     ensure!(record.bond == 0, "approved contribution still bonded");
                     tally.approved_unpublished += 1;
+                    tally.unpublished_weight += record.weight();
+                    if record.contributor == info.owner {
+                        tally.owner_unpublished_weight += record.weight();
+                    }
                     ensure!(
                         Unpublished::<T>::get(record.datanet).contains(&id),
                         "approved contribution not queued for the next version"
@@ -107,6 +137,28 @@ impl<T: Config> Pallet<T> {
                 "datanet pending counter wrong"
             );
             ensure!(
+                info.pending_bytes == tally.pending_bytes,
+                "datanet pending bytes differ from its pending contributions'"
+            );
+            ensure!(
+                info.pending_bytes <= T::MaxPendingBytesPerDatanet::get(),
+                "datanet pending bytes over the quota"
+            );
+            ensure!(
+                info.unpublished_weight == tally.unpublished_weight
+                    && info.owner_unpublished_weight == tally.owner_unpublished_weight,
+                "datanet queued weights differ from its queued contributions'"
+            );
+            ensure!(
+                info.owner_unpublished_weight
+                    <= T::MaxOwnerShare::get().mul_floor(info.unpublished_weight),
+                "owner's queued weight over its share"
+            );
+            ensure!(
+                !info.closed || (info.pending == 0 && info.approved_unpublished == 0),
+                "a closed datanet has pending or queued contributions"
+            );
+            ensure!(
                 info.approved_unpublished == tally.approved_unpublished,
                 "datanet approved counter wrong"
             );
@@ -125,24 +177,40 @@ impl<T: Config> Pallet<T> {
         );
 
         for (who, stats) in Stats::<T>::iter() {
-            let (count, bonds) = pending.remove(&who).unwrap_or_default();
-            ensure!(stats.pending == count, "stats pending count wrong");
+            let tally = accounts.remove(&who).unwrap_or_default();
+            ensure!(stats.pending == tally.pending, "stats pending count wrong");
             ensure!(
-                (stats.approved, stats.approved_bytes) == approved.remove(&who).unwrap_or_default(),
+                (stats.approved, stats.approved_bytes) == (tally.approved, tally.approved_bytes),
                 "stats approved count or bytes wrong"
             );
             ensure!(
-                stats.bond_held == bonds,
+                stats.pending_bytes == tally.pending_bytes,
+                "stats pending bytes differ from pending contributions'"
+            );
+            ensure!(
+                stats.pending_bytes <= T::MaxPendingBytesPerAccount::get(),
+                "account pending bytes over the quota"
+            );
+            ensure!(
+                stats.bond_held == tally.bonds,
                 "stats bond_held differs from pending bonds"
             );
             ensure!(
-                Self::held(HoldReason::ContributionBond, &who) == bonds,
+                Self::held(HoldReason::ContributionBond, &who) == tally.bonds,
                 "held bonds differ from pending bonds"
+            );
+            ensure!(
+                stats.deposit_held == tally.deposits,
+                "stats deposit_held differs from the contributions' storage deposits"
+            );
+            ensure!(
+                Self::held(HoldReason::StorageDeposit, &who) == tally.deposits,
+                "held storage deposits differ from the contributions'"
             );
         }
         ensure!(
-            pending.is_empty(),
-            "pending contributions of an account without stats"
+            accounts.is_empty(),
+            "contributions of an account without stats"
         );
         Ok(())
     }
@@ -158,6 +226,10 @@ impl<T: Config> Pallet<T> {
         let mut deposits = BTreeMap::<T::AccountId, Balance>::new();
         for (id, info) in datanets {
             ensure!(*id < next_id, "datanet id at or past NextDatanetId");
+            ensure!(
+                info.closed == info.deposit.is_zero(),
+                "an open datanet without its deposit, or a closed one with it"
+            );
             *deposits.entry(info.owner.clone()).or_default() += info.deposit;
         }
         for (owner, deposit) in deposits {
@@ -204,7 +276,7 @@ impl<T: Config> Pallet<T> {
                     "version root differs from its manifest's"
                 );
                 let mut points = BTreeMap::<T::AccountId, u128>::new();
-                let (mut weight, mut bytes) = (0u128, 0u64);
+                let (mut weight, mut owner_weight, mut bytes) = (0u128, 0u128, 0u64);
                 for entry in manifest.iter() {
                     let record = Contributions::<T>::get(entry.contribution)
                         .ok_or("manifest lists a missing contribution")?;
@@ -218,12 +290,19 @@ impl<T: Config> Pallet<T> {
                         "manifest entry differs from its contribution"
                     );
                     weight += record.weight();
+                    if record.contributor == info.owner {
+                        owner_weight += record.weight();
+                    }
                     bytes += record.size;
                     *points.entry(record.contributor).or_default() += record.weight();
                 }
                 ensure!(
                     summary.total_weight == weight,
                     "version total weight differs from its manifest's"
+                );
+                ensure!(
+                    summary.owner_weight == owner_weight,
+                    "version owner weight differs from its manifest's"
                 );
                 ensure!(
                     summary.total_bytes == bytes,

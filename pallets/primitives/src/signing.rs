@@ -16,6 +16,8 @@ pub const TRAINING_PROOF_DOMAIN: &[u8] = b"attribution-chain/training-proof/v1";
 pub const INFERENCE_AUTHORIZATION_DOMAIN: &[u8] = b"attribution-chain/inference-authorization/v1";
 /// Tag of a worker's signed batch of inference records.
 pub const INFERENCE_BATCH_DOMAIN: &[u8] = b"attribution-chain/inference-batch/v1";
+/// Tag of a contributor's authorization to store the bytes of their announced contribution.
+pub const CONTRIBUTION_UPLOAD_DOMAIN: &[u8] = b"attribution-chain/contribution-upload/v1";
 
 /// The exact bytes a signer signs for `payload` under `domain` on the chain whose genesis block
 /// hash is `genesis`.
@@ -54,6 +56,7 @@ mod tests {
             TRAINING_PROOF_DOMAIN,
             INFERENCE_AUTHORIZATION_DOMAIN,
             INFERENCE_BATCH_DOMAIN,
+            CONTRIBUTION_UPLOAD_DOMAIN,
         ];
         for (i, a) in domains.iter().enumerate() {
             for (j, b) in domains.iter().enumerate() {

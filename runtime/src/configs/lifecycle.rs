@@ -22,6 +22,24 @@ parameter_types! {
     pub const BlocksPerDay: BlockNumber = DAYS;
     /// A version freezes at most this many contributions (bounds `publish_version`'s weight).
     pub const MaxContributionsPerVersion: u32 = 1024;
+    /// No datanet may let one account announce more than 50 MiB a day…
+    pub const MaxDailyBytes: u64 = 50 * 1024 * 1024;
+    /// …or more than 200 contributions a day.
+    pub const MaxDailyFiles: u32 = 200;
+    /// No datanet may ask a bond above 1,000 OPEN.
+    pub const MaxBond: Balance = 1_000 * OPEN;
+    /// One OPEN per MiB stored, held for as long as the blob is kept (all nodes keep it): a 5 MiB
+    /// contribution holds 5 OPEN beside its bond.
+    pub const StorageDepositPerByte: Balance = OPEN / (1024 * 1024);
+    /// One account may have at most 20 MiB pending over all datanets (four of the largest
+    /// contributions)…
+    pub const MaxPendingBytesPerAccount: u64 = 20 * 1024 * 1024;
+    /// …and one datanet at most 200 MiB pending over all contributors.
+    pub const MaxPendingBytesPerDatanet: u64 = 200 * 1024 * 1024;
+    /// A contribution nobody curates for a week may be expired by anyone (bond returned).
+    pub const PendingTimeout: BlockNumber = 7 * DAYS;
+    /// A datanet's owner may have contributed at most a fifth of a version's weight.
+    pub const MaxOwnerShare: Perbill = Perbill::from_percent(20);
 }
 
 impl pallet_datanets::Config for Runtime {
@@ -33,6 +51,14 @@ impl pallet_datanets::Config for Runtime {
     type MaxContributionBytes = MaxContributionBytes;
     type BlocksPerDay = BlocksPerDay;
     type MaxContributionsPerVersion = MaxContributionsPerVersion;
+    type MaxDailyBytes = MaxDailyBytes;
+    type MaxDailyFiles = MaxDailyFiles;
+    type MaxBond = MaxBond;
+    type StorageDepositPerByte = StorageDepositPerByte;
+    type MaxPendingBytesPerAccount = MaxPendingBytesPerAccount;
+    type MaxPendingBytesPerDatanet = MaxPendingBytesPerDatanet;
+    type PendingTimeout = PendingTimeout;
+    type MaxOwnerShare = MaxOwnerShare;
     type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }
 
