@@ -94,6 +94,19 @@ impl BlobStore {
         Ok(hash)
     }
 
+    /// Deletes the blob with this hash; returns whether it was stored. The directory is flushed,
+    /// so a deletion survives a crash.
+    pub fn remove(&self, hash: &Hash) -> io::Result<bool> {
+        match fs::remove_file(self.path(hash)) {
+            Ok(()) => {
+                fs::File::open(&self.dir)?.sync_all()?;
+                Ok(true)
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The blob with this hash, `None` if it is not stored. A stored file whose bytes no longer
     /// hash to its name is an `InvalidData` error.
     pub fn get(&self, hash: &Hash) -> io::Result<Option<Vec<u8>>> {
@@ -155,6 +168,19 @@ mod tests {
             temp_files(dir.path()).is_empty(),
             "no temporary file outlives a write"
         );
+    }
+
+    #[test]
+    fn removes_a_blob_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let kept = store.put(b"kept").unwrap();
+        let dropped = store.put(b"dropped").unwrap();
+        assert!(store.remove(&dropped).unwrap());
+        assert!(!store.contains(&dropped));
+        assert_eq!(store.get(&dropped).unwrap(), None);
+        assert!(!store.remove(&dropped).unwrap(), "already gone");
+        assert_eq!(store.get(&kept).unwrap(), Some(b"kept".to_vec()));
     }
 
     #[test]

@@ -12,7 +12,11 @@
 //! * [`jsonl`]: the row check of text datanets.
 //! * [`rpc`]: the `datanets_*` RPC methods, answering from a [`rpc::ChainView`] the node implements
 //!   with the `DatanetsApi` runtime API. Only bytes a pending, approved or published contribution
-//!   announces (same hash, same size) are stored: storage is paid for by a bond, never free.
+//!   of the named datanet announces (same hash, size and measured weight), signed for by the
+//!   account that announced them, are stored: storage is paid for by the contributor's storage
+//!   deposit, never free, and cannot be claimed by someone who announced another's hash.
+//! * [`gc`]: deletes the blobs of rejected, withdrawn and expired contributions once nothing on
+//!   chain references their hash, as the node follows finalized blocks.
 //! * [`artifacts`]: the `artifacts_*` RPC methods for the files of training jobs, answering from
 //!   an [`artifacts::ArtifactsView`] the node implements with the `ComputeApi` and `ModelsApi`
 //!   runtime APIs: a live job's hyper-parameters file, a proven adapter's weights file (same hash,
@@ -20,6 +24,7 @@
 
 pub mod artifacts;
 mod blob_store;
+pub mod gc;
 pub mod jsonl;
 pub mod rpc;
 

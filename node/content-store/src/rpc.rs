@@ -2,7 +2,7 @@
 //!
 //! | method | params | result |
 //! |---|---|---|
-//! | `datanets_upload` | `bytes`: the blob as `0x`-prefixed hex | [`UploadReceipt`] |
+//! | `datanets_upload` | `datanet`; `bytes`: the blob as `0x`-prefixed hex; `signature`: the contributor's SCALE `MultiSignature` over [`UploadAuthorization`], `0x`-prefixed hex | [`UploadReceipt`] |
 //! | `datanets_get` | `hash`: `0x`-prefixed hex blake2-256 | the blob as `0x`-prefixed hex |
 //! | `datanets_version` | `datanet`, `version` | [`VersionManifest`] |
 //!
@@ -16,14 +16,24 @@
 //!
 //! An upload is checked in this order, each failure with its own [error code](codes):
 //! the hex length against [`ChainView::max_upload_bytes`] (before decoding), the hex itself, the
-//! announcement of the decoded bytes' hash, their size against the announcement and its datanet's
-//! limit, and for text datanets every JSONL row.
+//! announcement of the decoded bytes' hash in the named datanet, the signature of the account that
+//! announced them, their size against the announcement and its datanet's limit, for text
+//! datanets every JSONL row, and their [`measure::weight`] against the declared weight.
+//!
+//! The signature is what makes front-running pointless: whoever announces a hash first is the
+//! contributor of record, and only their signature lets the bytes in for that announcement. A
+//! front-runner who copied the hash from the transaction pool does not hold the bytes, and the
+//! victim's signature does not count for the front-runner's contribution, so it never gets a
+//! blob and a curator has nothing to approve (see `pallets/datanets`: rejected as spam, its bond
+//! slashed, or expired). The upload names its datanet, so the row check of a text datanet cannot
+//! be skipped by announcing the same hash in an image datanet.
 
 use crate::{cid, jsonl, BlobStore};
 use attribution_primitives::{
-    datanets::{Announcement, DataKind, ManifestEntry},
-    ContributionId, DatanetId, Hash, VersionIndex,
+    datanets::{measure, Announcement, DataKind, ManifestEntry, UploadAuthorization},
+    AccountId, ContributionId, DatanetId, Hash, Signature, VersionIndex,
 };
+use codec::DecodeAll;
 use jsonrpsee::{
     core::RpcResult,
     proc_macros::rpc,
@@ -56,6 +66,13 @@ pub mod codes {
     pub const CHAIN: i32 = 7008;
     /// The store could not read or write.
     pub const STORAGE: i32 = 7009;
+    /// The signature is not a SCALE `MultiSignature` in `0x`-prefixed hex.
+    pub const INVALID_SIGNATURE: i32 = 7010;
+    /// The signature is not the announcing contributor's over the upload authorization: the
+    /// bytes are announced by another account (or for another datanet or chain).
+    pub const NOT_ANNOUNCER: i32 = 7011;
+    /// The bytes' measured weight differs from the weight the contribution declares.
+    pub const WRONG_WEIGHT: i32 = 7012;
 }
 
 /// The smallest RPC request cap, in bytes, that lets a blob of `max_blob` bytes through as hex
@@ -79,11 +96,17 @@ pub struct Manifest {
 /// What the RPC needs from the chain at the best block. The node implements it with the
 /// `DatanetsApi` runtime API.
 pub trait ChainView: Send + Sync + 'static {
+    /// The chain's genesis block hash: upload signatures are made for it.
+    fn genesis_hash(&self) -> Hash;
     /// The largest contribution any datanet may accept (the pallet's `MaxContributionBytes`):
     /// uploads declaring more are refused before they are decoded.
     fn max_upload_bytes(&self) -> Result<u64, ChainError>;
-    /// `DatanetsApi::announced`: a contribution announcing this hash, one of this size if any.
-    fn announced(&self, content_hash: Hash, size: u64) -> Result<Option<Announcement>, ChainError>;
+    /// `DatanetsApi::announced`: the contribution of `datanet` announcing this hash.
+    fn announced(
+        &self,
+        content_hash: Hash,
+        datanet: DatanetId,
+    ) -> Result<Option<Announcement<AccountId>>, ChainError>;
     /// The whole manifest of a published version (all pages of `DatanetsApi::version_manifest`),
     /// `None` if it is not published.
     fn manifest(
@@ -134,9 +157,16 @@ pub struct VersionManifest {
 
 #[rpc(server)]
 pub trait DatanetsRpc {
-    /// Stores a blob announced on chain; `bytes` is `0x`-prefixed hex.
+    /// Stores a blob announced to `datanet`; `bytes` is `0x`-prefixed hex, `signature` the
+    /// announcing contributor's SCALE `MultiSignature` over [`UploadAuthorization`] in
+    /// `0x`-prefixed hex.
     #[method(name = "datanets_upload", blocking)]
-    fn upload(&self, bytes: String) -> RpcResult<UploadReceipt>;
+    fn upload(
+        &self,
+        datanet: DatanetId,
+        bytes: String,
+        signature: String,
+    ) -> RpcResult<UploadReceipt>;
 
     /// A stored blob as `0x`-prefixed hex.
     #[method(name = "datanets_get", blocking)]
@@ -171,6 +201,18 @@ pub(crate) fn storage_error(error: std::io::Error) -> ErrorObjectOwned {
     self::error(codes::STORAGE, format!("content store: {error}"))
 }
 
+/// A SCALE `MultiSignature` in `0x`-prefixed hex.
+fn decode_signature(hex_signature: &str) -> RpcResult<Signature> {
+    let invalid = |why: String| error(codes::INVALID_SIGNATURE, why);
+    let digits = hex_signature
+        .strip_prefix("0x")
+        .ok_or_else(|| invalid("signature must be 0x-prefixed hex".into()))?;
+    let bytes =
+        hex::decode(digits).map_err(|e| invalid(format!("signature is not hex: {e}")))?;
+    Signature::decode_all(&mut bytes.as_slice())
+        .map_err(|_| invalid("signature is not a SCALE MultiSignature".into()))
+}
+
 /// A stored blob as `0x`-prefixed hex (`datanets_get`, `artifacts_get`).
 pub(crate) fn get_hex(store: &BlobStore, hash: Hash) -> RpcResult<String> {
     let blob = store.get(&hash).map_err(storage_error)?.ok_or_else(|| {
@@ -183,7 +225,12 @@ pub(crate) fn get_hex(store: &BlobStore, hash: Hash) -> RpcResult<String> {
 }
 
 impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
-    fn upload(&self, bytes: String) -> RpcResult<UploadReceipt> {
+    fn upload(
+        &self,
+        datanet: DatanetId,
+        bytes: String,
+        signature: String,
+    ) -> RpcResult<UploadReceipt> {
         let max = self.chain.max_upload_bytes().map_err(chain_error)?;
         let digits = bytes
             .strip_prefix("0x")
@@ -202,14 +249,33 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
         let hash = crate::content_hash(&blob);
         let announcement = self
             .chain
-            .announced(hash, size)
+            .announced(hash, datanet)
             .map_err(chain_error)?
             .ok_or_else(|| {
                 error(
                     codes::UNANNOUNCED,
-                    format!("no contribution announces {hash:?}; announce it on chain first"),
+                    format!(
+                        "no contribution of datanet {datanet} announces {hash:?}; announce it on \
+                         chain first"
+                    ),
                 )
             })?;
+        let signature = decode_signature(&signature)?;
+        let authorization = UploadAuthorization {
+            datanet,
+            content_hash: hash,
+        };
+        if !authorization.verify(&self.chain.genesis_hash(), &signature, &announcement.contributor)
+        {
+            return Err(error(
+                codes::NOT_ANNOUNCER,
+                format!(
+                    "{hash:?} is announced to datanet {datanet} by {}: only their signature \
+                     uploads it",
+                    announcement.contributor
+                ),
+            ));
+        }
         if announcement.size != size {
             return Err(error(
                 codes::WRONG_SIZE,
@@ -236,6 +302,16 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
                     e.line().map(|line| serde_json::json!({ "line": line })),
                 )
             })?;
+        }
+        let weight = measure::weight(&blob);
+        if weight != announcement.weight {
+            return Err(error(
+                codes::WRONG_WEIGHT,
+                format!(
+                    "{hash:?} declares weight {}, its rows measure {weight}",
+                    announcement.weight
+                ),
+            ));
         }
         self.store.put(&blob).map_err(storage_error)?;
         Ok(UploadReceipt {
@@ -295,7 +371,9 @@ mod tests {
             .unwrap()
             .block_on(future)
     }
+    use codec::Encode;
     use jsonrpsee::{core::server::MethodsError, RpcModule};
+    use sp_core::{sr25519, Pair};
     use std::{collections::BTreeMap, sync::Mutex};
 
     const MAX: u64 = 256;
@@ -303,16 +381,38 @@ mod tests {
     const IMAGES: DatanetId = 1;
     const ROWS: &[u8] = b"{\"prompt\":\"2+2?\",\"completion\":\"4\"}\n{\"text\":\"hello\"}\n";
 
+    fn alice() -> sr25519::Pair {
+        sr25519::Pair::from_string("//Alice", None).expect("dev key")
+    }
+
+    fn eve() -> sr25519::Pair {
+        sr25519::Pair::from_string("//Eve", None).expect("dev key")
+    }
+
+    fn genesis() -> Hash {
+        Hash::repeat_byte(0x42)
+    }
+
+    /// One announcement of the fake chain.
+    #[derive(Clone)]
+    struct Announced {
+        contribution: ContributionId,
+        kind: DataKind,
+        size: u64,
+        contributor: AccountId,
+        weight: u64,
+    }
+
     /// A chain whose announcements and manifests the tests set.
     #[derive(Default)]
     struct FakeChain {
-        /// hash -> (contribution, datanet, kind, announced size)
-        announced: Mutex<BTreeMap<Hash, (ContributionId, DatanetId, DataKind, u64)>>,
+        announced: Mutex<BTreeMap<(Hash, DatanetId), Announced>>,
         manifests: BTreeMap<(DatanetId, VersionIndex), Manifest>,
         down: bool,
     }
 
     impl FakeChain {
+        /// Alice announces `bytes` with `size` and their true weight.
         fn announce(
             &self,
             contribution: ContributionId,
@@ -321,15 +421,39 @@ mod tests {
             bytes: &[u8],
             size: u64,
         ) {
+            let weight = measure::weight(bytes);
+            self.announce_as(&alice(), contribution, datanet, kind, bytes, size, weight);
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn announce_as(
+            &self,
+            contributor: &sr25519::Pair,
+            contribution: ContributionId,
+            datanet: DatanetId,
+            kind: DataKind,
+            bytes: &[u8],
+            size: u64,
+            weight: u64,
+        ) {
             let hash = crate::content_hash(bytes);
-            self.announced
-                .lock()
-                .unwrap()
-                .insert(hash, (contribution, datanet, kind, size));
+            self.announced.lock().unwrap().insert(
+                (hash, datanet),
+                Announced {
+                    contribution,
+                    kind,
+                    size,
+                    contributor: contributor.public().into(),
+                    weight,
+                },
+            );
         }
     }
 
     impl ChainView for Arc<FakeChain> {
+        fn genesis_hash(&self) -> Hash {
+            genesis()
+        }
         fn max_upload_bytes(&self) -> Result<u64, ChainError> {
             if self.down {
                 return Err(ChainError("node is syncing".into()));
@@ -339,21 +463,25 @@ mod tests {
         fn announced(
             &self,
             content_hash: Hash,
-            _size: u64,
-        ) -> Result<Option<Announcement>, ChainError> {
-            Ok(self.announced.lock().unwrap().get(&content_hash).map(
-                |&(contribution, datanet, kind, size)| {
-                    Announcement {
-                        contribution,
-                        datanet,
-                        kind,
-                        // The text datanet allows less than the chain-wide cap.
-                        max_contribution_bytes: if datanet == TEXT { MAX / 2 } else { MAX },
-                        size,
-                        status: ContributionStatus::Pending,
-                    }
-                },
-            ))
+            datanet: DatanetId,
+        ) -> Result<Option<Announcement<AccountId>>, ChainError> {
+            Ok(self
+                .announced
+                .lock()
+                .unwrap()
+                .get(&(content_hash, datanet))
+                .cloned()
+                .map(|a| Announcement {
+                    contribution: a.contribution,
+                    datanet,
+                    contributor: a.contributor,
+                    kind: a.kind,
+                    // The text datanet allows less than the chain-wide cap.
+                    max_contribution_bytes: if datanet == TEXT { MAX / 2 } else { MAX },
+                    size: a.size,
+                    weight: a.weight,
+                    status: ContributionStatus::Pending,
+                }))
         }
         fn manifest(
             &self,
@@ -392,8 +520,52 @@ mod tests {
         format!("0x{}", hex::encode(bytes))
     }
 
+    /// `signer`'s upload signature for `bytes` in `datanet`, as `0x`-prefixed SCALE hex.
+    fn signature(signer: &sr25519::Pair, datanet: DatanetId, bytes: &[u8]) -> String {
+        let authorization = UploadAuthorization {
+            datanet,
+            content_hash: crate::content_hash(bytes),
+        };
+        hex_of(&authorization.sign(&genesis(), signer).encode())
+    }
+
+    /// `datanets_upload` of `bytes` to `datanet`, signed by `signer`.
+    fn upload_as(
+        setup: &Setup,
+        signer: &sr25519::Pair,
+        datanet: DatanetId,
+        bytes: &[u8],
+    ) -> Result<UploadReceipt, MethodsError> {
+        let signed = signature(signer, datanet, bytes);
+        block_on(
+            setup
+                .module
+                .call("datanets_upload", (datanet, hex_of(bytes), signed)),
+        )
+    }
+
+    /// `datanets_upload` of `param` (hex, maybe malformed) signed by Alice, to the datanet that
+    /// announces the decoded bytes (the text datanet if none does).
     fn upload(setup: &Setup, param: String) -> Result<UploadReceipt, MethodsError> {
-        block_on(setup.module.call("datanets_upload", (param,)))
+        let bytes = param
+            .strip_prefix("0x")
+            .and_then(|digits| hex::decode(digits).ok())
+            .unwrap_or_default();
+        let hash = crate::content_hash(&bytes);
+        let datanet = setup
+            .chain
+            .announced
+            .lock()
+            .unwrap()
+            .keys()
+            .find(|(announced, _)| *announced == hash)
+            .map_or(TEXT, |(_, datanet)| *datanet);
+        let signed = signature(&alice(), datanet, &bytes);
+        block_on(
+            setup
+                .module
+                .call("datanets_upload", (datanet, param, signed)),
+        )
     }
 
     /// The JSON-RPC error of a failed call.
@@ -503,7 +675,7 @@ mod tests {
         }
         // Not a string at all: the params do not parse.
         let result: Result<UploadReceipt, _> =
-            block_on(setup.module.call("datanets_upload", (42,)));
+            block_on(setup.module.call("datanets_upload", (TEXT, 42, "0x")));
         assert_eq!(
             rpc_error(result).code(),
             jsonrpsee::types::error::INVALID_PARAMS_CODE
@@ -619,6 +791,105 @@ mod tests {
         let result: Result<VersionManifest, _> =
             block_on(setup.module.call("datanets_version", (TEXT, 2)));
         assert_eq!(rpc_error(result).code(), codes::UNKNOWN_VERSION);
+    }
+
+    /// Eve announced Alice's hash first (copied from the transaction pool). Alice's signed
+    /// upload does not count for Eve's announcement, and without Alice's bytes Eve cannot upload
+    /// anything: nothing is stored for the squatted contribution.
+    #[test]
+    fn a_front_runner_cannot_get_the_victims_bytes_stored() {
+        let setup = setup();
+        let weight = measure::weight(ROWS);
+        setup
+            .chain
+            .announce_as(&eve(), 7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64, weight);
+
+        let error = rpc_error(upload_as(&setup, &alice(), TEXT, ROWS));
+        assert_eq!(error.code(), codes::NOT_ANNOUNCER);
+        assert!(error.message().contains("only their signature"), "{}", error.message());
+        assert!(!setup.dir.path().join(hex::encode(crate::content_hash(ROWS))).exists());
+        // Had Eve the bytes, her own signature would do: she can only upload what she holds.
+        assert_eq!(upload_as(&setup, &eve(), TEXT, ROWS).unwrap().contribution, 7);
+    }
+
+    #[test]
+    fn refuses_signatures_for_another_datanet_and_malformed_ones() {
+        let setup = setup();
+        setup
+            .chain
+            .announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64);
+        let for_images = signature(&alice(), IMAGES, ROWS);
+        let call = |signature: String| -> Result<UploadReceipt, _> {
+            block_on(
+                setup
+                    .module
+                    .call("datanets_upload", (TEXT, hex_of(ROWS), signature)),
+            )
+        };
+        assert_eq!(rpc_error(call(for_images)).code(), codes::NOT_ANNOUNCER);
+        for bad in ["", "0x", "0xzz", "0x01", "abcd"] {
+            assert_eq!(
+                rpc_error(call(bad.to_string())).code(),
+                codes::INVALID_SIGNATURE,
+                "{bad:?}"
+            );
+        }
+        // A valid signature with trailing bytes is not a MultiSignature either.
+        let trailing = format!("{}00", signature(&alice(), TEXT, ROWS));
+        assert_eq!(rpc_error(call(trailing)).code(), codes::INVALID_SIGNATURE);
+    }
+
+    /// The same bytes announced to an image datanet do not let them skip the text datanet's row
+    /// check: the upload names its datanet.
+    #[test]
+    fn the_named_datanet_decides_the_checks() {
+        let setup = setup();
+        let not_rows = b"not json at all".to_vec();
+        setup
+            .chain
+            .announce(1, IMAGES, DataKind::Image, &not_rows, not_rows.len() as u64);
+        setup
+            .chain
+            .announce(2, TEXT, DataKind::Text, &not_rows, not_rows.len() as u64);
+        let error = rpc_error(upload_as(&setup, &alice(), TEXT, &not_rows));
+        assert_eq!(error.code(), codes::MALFORMED_JSONL);
+        assert_eq!(
+            upload_as(&setup, &alice(), IMAGES, &not_rows)
+                .unwrap()
+                .contribution,
+            1
+        );
+    }
+
+    /// A contribution declaring more weight than its rows measure (here: padded rows declared
+    /// at their byte length) is refused, so it has no blob and cannot be approved.
+    #[test]
+    fn refuses_a_declared_weight_the_rows_do_not_measure() {
+        let setup = setup();
+        let padded = format!("{{\"text\":\"hello{}\"}}\n", " ".repeat(100));
+        let measured = measure::weight(padded.as_bytes());
+        assert!(measured < 20, "{measured}");
+        let size = padded.len() as u64;
+        setup
+            .chain
+            .announce_as(&alice(), 4, TEXT, DataKind::Text, padded.as_bytes(), size, size);
+        let error = rpc_error(upload_as(&setup, &alice(), TEXT, padded.as_bytes()));
+        assert_eq!(error.code(), codes::WRONG_WEIGHT);
+        assert!(
+            error.message().contains(&format!("declares weight {size}, its rows measure {measured}")),
+            "{}",
+            error.message()
+        );
+        setup.chain.announce_as(
+            &alice(),
+            4,
+            TEXT,
+            DataKind::Text,
+            padded.as_bytes(),
+            size,
+            measured,
+        );
+        upload_as(&setup, &alice(), TEXT, padded.as_bytes()).unwrap();
     }
 
     #[test]
