@@ -1,18 +1,23 @@
 // Datanets: browse datanets, their versions and contributions with their status; create a
-// datanet; contribute a JSONL file (checked here, announced on chain, then uploaded to the node's
-// content store in one flow); approve or reject as a curator; publish a version as the owner.
+// datanet; contribute a JSONL file (checked and weighed here, announced on chain, then uploaded to
+// the node's content store with the contributor's signature in one flow); approve or reject as a
+// curator; publish a version as the owner.
 
-import { u8aToHex } from '@polkadot/util';
+import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import { formatOpen, parseOpen, rpc, short, submit } from '../chain';
 import { field, h, mount } from '../dom';
 import { StudioError } from '../errors';
 import { checkRows } from '../jsonl';
+import { measureWeight } from '../measure';
 import * as model from '../model';
 import { act, requireAccount, requireChain, session, track } from '../session';
 import type { Page } from './page';
 
 let selected: number | null = null;
+
+/** pallets/primitives/src/signing.rs `CONTRIBUTION_UPLOAD_DOMAIN`. */
+const CONTRIBUTION_UPLOAD_DOMAIN = stringToU8a('attribution-chain/contribution-upload/v1');
 
 export function datanetsPage(): Page {
   const list = h('div', { id: 'datanet-list' });
@@ -99,8 +104,12 @@ export function datanetsPage(): Page {
         }
         contributeOut.textContent = `${rows} rows look right; announcing on chain…`;
       }
+      const { pair } = account;
+      if (!pair) throw new StudioError('Contributing needs a dev keyring account: the node takes the bytes only with your signature, and the extension cannot sign raw messages yet.');
       const hash = blake2AsU8a(bytes, 256);
-      const tx = chain.api.tx.datanets.contribute(datanet, hash, bytes.length, license.value.trim(), JSON.stringify({ file: chosen.name }));
+      const weight = measureWeight(bytes);
+      if (weight === 0) throw new StudioError(`${chosen.name} has no row of three bytes or more: it would weigh nothing.`);
+      const tx = chain.api.tx.datanets.contribute(datanet, hash, bytes.length, weight, license.value.trim(), JSON.stringify({ file: chosen.name }));
       const included = await submit(chain, tx, account, track(`Announce ${chosen.name} to datanet ${datanet}`));
       const [id] = included.event('datanets', 'Contributed') as [number];
       contributeOut.textContent = `Announced as contribution ${id}; uploading ${bytes.length} bytes to the node…`;
@@ -108,7 +117,12 @@ export function datanetsPage(): Page {
       upload({ stage: 'ready' });
       let receipt: { hash: string; cid: string; size: number };
       try {
-        receipt = await rpc<{ hash: string; cid: string; size: number }>(chain, 'datanets_upload', [u8aToHex(bytes)]);
+        // The contributor's signature over (domain, genesis, SCALE(datanet u32, hash)): only it
+        // lets the node store bytes for this announcement.
+        const authorization = chain.api.registry.createType('(u32, H256)', [datanet, hash]);
+        const message = u8aConcat(CONTRIBUTION_UPLOAD_DOMAIN, chain.api.genesisHash.toU8a(), authorization.toU8a());
+        const signature = chain.api.registry.createType('SpRuntimeMultiSignature', { Sr25519: pair.sign(message) });
+        receipt = await rpc<{ hash: string; cid: string; size: number }>(chain, 'datanets_upload', [datanet, u8aToHex(bytes), signature.toHex()]);
       } catch (error) {
         upload({ stage: 'failed', error: (error as Error).message });
         throw new StudioError(`Contribution ${id} is announced but the node refused its bytes: ${(error as Error).message}`);
