@@ -1,12 +1,15 @@
 //! The node's content store for datanet blobs and training artifacts, and the chain view its RPC
 //! checks uploads against: only bytes announced on chain (by a pending, approved or published
-//! contribution of the same size, a live job's hyper-parameters hash, or a proven adapter's hash
-//! and size) are stored, so storage is always paid for by a bond or a budget.
+//! contribution of the same size and weight, uploaded with its contributor's signature, a live
+//! job's hyper-parameters hash, or a proven adapter's hash and size) are stored, so storage is
+//! always paid for by a storage deposit or a budget. [`run_collector`] deletes the blobs of
+//! rejected, withdrawn and expired contributions as their removal is finalized.
 
 use std::sync::Arc;
 
 use attribution_content_store::{
     artifacts::ArtifactsView,
+    gc::{self, References},
     rpc::{max_request_bytes, ChainError, ChainView, Manifest},
     BlobStore,
 };
@@ -14,9 +17,12 @@ use attribution_primitives::{
     compute::ComputeApi,
     datanets::{Announcement, DatanetsApi, MAX_PAGE_LEN},
     models::{ModelsApi, ProvenAdapter, MAX_ADAPTER_BYTES},
-    DatanetId, Hash, JobId, VersionIndex,
+    AccountId, DatanetId, Hash, JobId, VersionIndex,
 };
-use attribution_runtime::opaque::Block;
+use attribution_runtime::{opaque::Block, RuntimeEvent};
+use codec::Decode;
+use futures::StreamExt;
+use sc_client_api::{BlockchainEvents, StorageProvider};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 
@@ -40,6 +46,10 @@ where
     C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
     C::Api: DatanetsApi<Block>,
 {
+    fn genesis_hash(&self) -> Hash {
+        self.client.info().genesis_hash
+    }
+
     fn max_upload_bytes(&self) -> Result<u64, ChainError> {
         let best = self.client.info().best_hash;
         self.client
@@ -48,11 +58,15 @@ where
             .map_err(chain_error)
     }
 
-    fn announced(&self, content_hash: Hash, size: u64) -> Result<Option<Announcement>, ChainError> {
+    fn announced(
+        &self,
+        content_hash: Hash,
+        datanet: DatanetId,
+    ) -> Result<Option<Announcement<AccountId>>, ChainError> {
         let best = self.client.info().best_hash;
         self.client
             .runtime_api()
-            .announced(best, content_hash, size)
+            .announced(best, content_hash, datanet)
             .map_err(chain_error)
     }
 
@@ -105,6 +119,108 @@ where
             .runtime_api()
             .proven_adapter(best, hash)
             .map_err(chain_error)
+    }
+}
+
+/// Whether anything references a hash at one finalized block: a contribution of any datanet,
+/// a live job's hyper-parameters file or a proven adapter (they share the store).
+struct ReferencesAt<'a, C> {
+    client: &'a C,
+    at: Hash,
+}
+
+impl<C> References for ReferencesAt<'_, C>
+where
+    C: ProvideRuntimeApi<Block>,
+    C::Api: DatanetsApi<Block> + ComputeApi<Block> + ModelsApi<Block>,
+{
+    fn referenced(&self, hash: Hash) -> Result<bool, ChainError> {
+        let api = self.client.runtime_api();
+        Ok(api.is_announced(self.at, hash).map_err(chain_error)?
+            || api
+                .hyperparameters_job(self.at, hash)
+                .map_err(chain_error)?
+                .is_some()
+            || api
+                .proven_adapter(self.at, hash)
+                .map_err(chain_error)?
+                .is_some())
+    }
+}
+
+/// The content hashes of the contributions a block's events removed (rejected, withdrawn,
+/// expired): blobs that may no longer be paid for.
+fn released_hashes<C, B>(client: &C, block: Hash) -> Result<Vec<Hash>, String>
+where
+    C: StorageProvider<Block, B>,
+    B: sc_client_api::Backend<Block>,
+{
+    use pallet_datanets::Event;
+    let key = sp_core::storage::StorageKey(crate::payouts::events_key());
+    let Some(data) = client.storage(block, &key).map_err(|e| e.to_string())? else {
+        return Ok(Vec::new());
+    };
+    let records = crate::payouts::EventRecords::decode(&mut &data.0[..])
+        .map_err(|e| format!("undecodable events: {e}"))?;
+    Ok(records
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Datanets(
+                Event::Rejected { content_hash, .. }
+                | Event::Withdrawn { content_hash, .. }
+                | Event::Expired { content_hash, .. },
+            ) => Some(content_hash),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Deletes, for as long as the node runs, the blobs whose contributions finalized blocks remove
+/// (once nothing else references their hash at that block). Blocks finalized while the node was
+/// down are not revisited: their blobs stay until deleted by hand (`docs/security.md`).
+pub async fn run_collector<C, B>(client: Arc<C>, store: Arc<BlobStore>)
+where
+    C: ProvideRuntimeApi<Block>
+        + StorageProvider<Block, B>
+        + BlockchainEvents<Block>
+        + Send
+        + Sync
+        + 'static,
+    C::Api: DatanetsApi<Block> + ComputeApi<Block> + ModelsApi<Block>,
+    B: sc_client_api::Backend<Block>,
+{
+    let mut finalized = client.finality_notification_stream();
+    while let Some(notification) = finalized.next().await {
+        // Every block this notification finalizes, oldest first.
+        let blocks = notification
+            .tree_route
+            .iter()
+            .copied()
+            .chain(std::iter::once(notification.hash));
+        for block in blocks {
+            let released = match released_hashes(&*client, block) {
+                Ok(released) if released.is_empty() => continue,
+                Ok(released) => released,
+                Err(error) => {
+                    log::warn!(target: "content-store", "reading the events of {block}: {error}");
+                    continue;
+                }
+            };
+            let references = ReferencesAt {
+                client: &*client,
+                at: block,
+            };
+            match gc::collect(&store, &references, released) {
+                Ok(deleted) => {
+                    for hash in deleted {
+                        log::info!(target: "content-store", "deleted blob {hash:?}, released in {block}");
+                    }
+                }
+                Err(error) => {
+                    log::warn!(target: "content-store", "collecting the blobs released in {block}: {error}")
+                }
+            }
+        }
     }
 }
 

@@ -22,10 +22,12 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_runtime::traits::Header;
 
-type EventRecords = Vec<frame_system::EventRecord<RuntimeEvent, attribution_primitives::Hash>>;
+/// A block's `System::Events`.
+pub(crate) type EventRecords =
+    Vec<frame_system::EventRecord<RuntimeEvent, attribution_primitives::Hash>>;
 
 /// The storage key of `System::Events` (frame-system keeps the storage item private).
-fn events_key() -> Vec<u8> {
+pub(crate) fn events_key() -> Vec<u8> {
     [
         sp_io::hashing::twox_128(b"System"),
         sp_io::hashing::twox_128(b"Events"),

@@ -232,6 +232,11 @@ pub fn new_full<
     let chain_dir = config.base_path.config_dir(config.chain_spec.id());
     let content_store = crate::content::open_store(&chain_dir)
         .map_err(|e| ServiceError::Other(format!("opening the content store: {e}")))?;
+    task_manager.spawn_handle().spawn(
+        "content-store-collector",
+        None,
+        crate::content::run_collector(client.clone(), content_store.clone()),
+    );
     let rewards_history = crate::payouts::open_history(&chain_dir)
         .map_err(|e| ServiceError::Other(format!("opening the rewards history: {e}")))?;
     task_manager.spawn_handle().spawn(

@@ -110,9 +110,10 @@ pub mod helpers {
             id
         }
 
-        /// A datanet of a separate, funded owner with daily limits lifted, to which `contributor`
-        /// announces `n` one-byte contributions, each approved at once (so only one bond is held
-        /// at a time), then published as version 1.
+        /// A datanet of a separate, funded owner with the largest daily limits, to which
+        /// `contributor` announces `n` one-byte contributions, each approved at once (so only one
+        /// bond is held at a time; the storage deposits stay held), then published as version 1.
+        /// The contributor's daily usage is cleared after each, as if each came on another day.
         fn datanet_version(contributor: &AccountId, n: u32) -> (PoolId, Hash, Vec<ContributionId>) {
             let owner: AccountId = frame_benchmarking::account("datanet-owner", 0, 0);
             fund(
@@ -120,7 +121,12 @@ pub mod helpers {
                 <Runtime as pallet_datanets::Config>::DatanetDeposit::get(),
             );
             let bond = <Runtime as pallet_datanets::Config>::MinContributionBond::get();
-            fund(contributor, bond);
+            let deposit = <Runtime as pallet_datanets::Config>::StorageDepositPerByte::get()
+                .saturating_mul(Balance::from(CONTRIBUTION_BYTES));
+            fund(
+                contributor,
+                bond.saturating_add(deposit.saturating_mul(Balance::from(n))),
+            );
             let datanet = pallet_datanets::NextDatanetId::<Runtime>::get();
             Datanets::create_datanet(
                 RuntimeOrigin::signed(owner.clone()),
@@ -128,8 +134,8 @@ pub mod helpers {
                 Vec::new(),
                 DataKind::Text,
                 pallet_datanets::RuleOverrides {
-                    daily_bytes: Some(u64::MAX),
-                    daily_files: Some(u32::MAX),
+                    daily_bytes: Some(<Runtime as pallet_datanets::Config>::MaxDailyBytes::get()),
+                    daily_files: Some(<Runtime as pallet_datanets::Config>::MaxDailyFiles::get()),
                     ..Default::default()
                 },
             )
@@ -142,10 +148,12 @@ pub mod helpers {
                     datanet,
                     content_hash(i),
                     CONTRIBUTION_BYTES,
+                    CONTRIBUTION_BYTES,
                     b"CC-BY-4.0".to_vec(),
                     Vec::new(),
                 )
-                .expect("the contributor is funded and the limits lifted");
+                .expect("the contributor is funded and within the limits");
+                pallet_datanets::Usage::<Runtime>::remove(datanet, contributor);
                 Datanets::approve(RuntimeOrigin::signed(owner.clone()), id)
                     .expect("the owner curates; at most MaxContributionsPerVersion");
                 ids.push(id);

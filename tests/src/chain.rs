@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use attribution_primitives::{
     attribution::SignedInferenceBatch,
     compute::{ContributionList, Endpoint, Hardware, SignedTrainingProof, TrainingProof},
-    datanets::{DataKind, RuleOverrides},
+    datanets::{measure, DataKind, RuleOverrides, UploadAuthorization},
     merkle,
     models::{Architecture, BaseModel, Cid, EvalMetrics, ModelName, TrainingMethod},
     traits::PoolId,
@@ -73,9 +73,23 @@ pub mod calls {
         call(pallet::DATANETS, 0, args)
     }
 
-    pub fn contribute(datanet: DatanetId, content_hash: Hash, size: u64, license: &str) -> Vec<u8> {
+    /// `weight` is the bytes' [`measure::weight`], which nodes check at upload.
+    pub fn contribute(
+        datanet: DatanetId,
+        content_hash: Hash,
+        size: u64,
+        weight: u64,
+        license: &str,
+    ) -> Vec<u8> {
         let metadata = br#"{"source":"e2e"}"#.as_slice();
-        let args = (datanet, content_hash, size, license.as_bytes(), metadata);
+        let args = (
+            datanet,
+            content_hash,
+            size,
+            weight,
+            license.as_bytes(),
+            metadata,
+        );
         call(pallet::DATANETS, 3, args)
     }
 
@@ -83,8 +97,20 @@ pub mod calls {
         call(pallet::DATANETS, 4, contribution)
     }
 
+    pub fn reject(contribution: ContributionId, spam: bool) -> Vec<u8> {
+        call(pallet::DATANETS, 5, (contribution, spam))
+    }
+
     pub fn publish_version(datanet: DatanetId) -> Vec<u8> {
         call(pallet::DATANETS, 6, datanet)
+    }
+
+    pub fn withdraw(contribution: ContributionId) -> Vec<u8> {
+        call(pallet::DATANETS, 7, contribution)
+    }
+
+    pub fn close_datanet(datanet: DatanetId) -> Vec<u8> {
+        call(pallet::DATANETS, 9, datanet)
     }
 
     pub fn register_base_model(name: &str, base: &BaseModel) -> Vec<u8> {
@@ -351,6 +377,9 @@ pub struct Chain {
     pub node: Node,
     pub rpc: RpcClient,
     pub client: OnlineClient<SubstrateConfig>,
+    /// Who announced which bytes to which datanet through [`Chain::contribute`], so
+    /// [`Chain::upload`] can sign for them.
+    announcers: std::sync::Mutex<HashMap<Hash, (DatanetId, Keypair)>>,
 }
 
 impl Chain {
@@ -359,14 +388,23 @@ impl Chain {
         let mut node = Node::start(&["--dev"])?;
         let (rpc, client) = node.client().await?;
         wait_finalized(&rpc, 1, Duration::from_secs(120)).await?;
-        Ok(Self { node, rpc, client })
+        Ok(Self::new(node, rpc, client))
+    }
+
+    fn new(node: Node, rpc: RpcClient, client: OnlineClient<SubstrateConfig>) -> Self {
+        Self {
+            node,
+            rpc,
+            client,
+            announcers: Default::default(),
+        }
     }
 
     /// Connects to a node already running on loopback `rpc_port`.
     pub async fn attach(rpc_port: u16) -> Result<Self> {
         let mut node = Node::attach(rpc_port)?;
         let (rpc, client) = node.client().await?;
-        Ok(Self { node, rpc, client })
+        Ok(Self::new(node, rpc, client))
     }
 
     /// Restarts the node on its database and waits until it finalizes past where it was.
@@ -545,10 +583,51 @@ impl Chain {
         Ok(answer["result"].clone())
     }
 
-    /// `datanets_upload` of `bytes`.
+    /// `datanets_upload` of `bytes` announced through [`Self::contribute`], signed by their
+    /// contributor for their datanet.
     pub async fn upload(&self, bytes: &[u8]) -> Result<serde_json::Value> {
-        self.rpc_call("datanets_upload", rpc_params![hex_of(bytes)])
-            .await
+        let announcer = self
+            .announcers
+            .lock()
+            .map_err(|_| anyhow!("announcers poisoned"))?
+            .get(&content_hash(bytes))
+            .cloned();
+        let (datanet, signer) =
+            announcer.context("bytes not announced through Chain::contribute")?;
+        self.upload_signed(datanet, &signer, bytes).await
+    }
+
+    /// `datanets_upload` of `bytes` to `datanet`, signed by `signer`.
+    pub async fn upload_signed(
+        &self,
+        datanet: DatanetId,
+        signer: &Keypair,
+        bytes: &[u8],
+    ) -> Result<serde_json::Value> {
+        let signature = self.upload_signature(datanet, signer, bytes);
+        self.rpc_call(
+            "datanets_upload",
+            rpc_params![datanet, hex_of(bytes), signature],
+        )
+        .await
+    }
+
+    /// `signer`'s upload authorization for `bytes` in `datanet`: a SCALE `MultiSignature` in
+    /// `0x`-prefixed hex.
+    pub fn upload_signature(&self, datanet: DatanetId, signer: &Keypair, bytes: &[u8]) -> String {
+        let authorization = UploadAuthorization {
+            datanet,
+            content_hash: content_hash(bytes),
+        };
+        let message = attribution_primitives::signing::signing_message(
+            attribution_primitives::signing::CONTRIBUTION_UPLOAD_DOMAIN,
+            &self.genesis_hash(),
+            &authorization,
+        );
+        let signature = sp_runtime::MultiSignature::Sr25519(sr25519::Signature::from_raw(
+            signer.sign(&message).0,
+        ));
+        hex_of(&signature.encode())
     }
 
     /// `datanets_get` of `hash`, decoded.
@@ -635,11 +714,17 @@ impl Chain {
                         datanet,
                         content_hash(bytes),
                         bytes.len() as u64,
+                        measure::weight(bytes),
                         "CC-BY-4.0",
                     ),
                 )
             })
             .collect();
+        if let Ok(mut announcers) = self.announcers.lock() {
+            for (who, bytes) in blobs {
+                announcers.insert(content_hash(bytes), (datanet, (*who).clone()));
+            }
+        }
         let mut ids = vec![];
         for result in self.submit_all(txs).await {
             let events = result.context("contribute")?;
@@ -1024,6 +1109,13 @@ pub struct SampleContribution {
     pub receipt: serde_json::Value,
 }
 
+impl SampleContribution {
+    /// Its weight in the version's pool: its bytes' measured weight.
+    pub fn weight(&self) -> u128 {
+        u128::from(measure::weight(&self.bytes))
+    }
+}
+
 /// A published datanet version with three contributors.
 pub struct SampleDatanet {
     pub owner: Keypair,
@@ -1034,11 +1126,11 @@ pub struct SampleDatanet {
 }
 
 impl SampleDatanet {
-    /// The sum of the contributions' weights (their sizes).
+    /// The sum of the contributions' weights (their measured weights).
     pub fn total_weight(&self) -> u128 {
         self.contributions
             .iter()
-            .map(|c| c.bytes.len() as u128)
+            .map(SampleContribution::weight)
             .sum()
     }
 }

@@ -190,16 +190,16 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
         let owed: Vec<(PoolId, Balance)> = chain
             .state_call("RewardsApi_pending_pool_rewards", (who, vec![pool]))
             .await?;
-        let share = contribution.bytes.len() as u128 * trained.contributors_paid / total;
+        let share = contribution.weight() * trained.contributors_paid / total;
         ensure!(
             owed == vec![(pool, share)],
-            "a contributor's share is by size: {owed:?} vs {share}"
+            "a contributor's share is by measured weight: {owed:?} vs {share}"
         );
     }
 
     // Balances move on claim: the operator its payment, a contributor its share of the pool.
     let bob = &trained.datanet.contributions[0];
-    let bob_share = bob.bytes.len() as u128 * trained.contributors_paid / total;
+    let bob_share = bob.weight() * trained.contributors_paid / total;
     let operator_before = chain.balance(&operator).await?.0;
     let bob_before = chain.balance(&account(&bob.contributor)).await?.0;
     let [operator_claim, bob_claim] = chain

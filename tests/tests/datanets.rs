@@ -2,20 +2,24 @@
 //! are uploaded over RPC, approved and published as a version whose manifest and blobs can be
 //! fetched back and verified against the Merkle root. Bad input (unannounced, wrong size,
 //! oversize, malformed JSONL, duplicate hash, over the daily limits) gets its own clear error.
-//! The blobs survive a restart of the node.
+//! The blobs survive a restart of the node. Attacks fail: a front-runner cannot get the victim's
+//! bytes stored for its announcement, a padded contribution cannot declare its byte count as
+//! weight, and the blobs of withdrawn and rejected contributions are deleted from the node while
+//! their storage deposits are returned.
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
-    bytes_from_json, calls, content_hash, event, expect_dispatch_error, expect_rpc_error,
-    hash_from_json, hex_of, Chain,
+    account, bytes_from_json, calls, content_hash, event, expect_dispatch_error, expect_rpc_error,
+    hash_from_json, hex_of, poll, Chain, OPEN,
 };
 use attribution_primitives::{
     datanets::{
-        ContributionStatus, DataKind, ManifestPage, RuleOverrides, VersionInfo,
-        DEFAULT_MAX_CONTRIBUTION_BYTES,
+        measure, Announcement, ContributionStatus, DataKind, ManifestPage, RuleOverrides,
+        VersionInfo, DEFAULT_MAX_CONTRIBUTION_BYTES,
     },
-    merkle, BlockNumber, ContributionId, DatanetId, Hash, VersionIndex,
+    merkle, AccountId, BlockNumber, ContributionId, DatanetId, Hash, VersionIndex,
 };
+use std::time::Duration;
 use subxt::rpcs::rpc_params;
 use subxt_signer::sr25519::dev;
 
@@ -26,6 +30,8 @@ const WRONG_SIZE: i32 = 7004;
 const MALFORMED_JSONL: i32 = 7005;
 const NOT_FOUND: i32 = 7006;
 const UNKNOWN_VERSION: i32 = 7007;
+const NOT_ANNOUNCER: i32 = 7011;
+const WRONG_WEIGHT: i32 = 7012;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Result<()> {
@@ -130,7 +136,7 @@ async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Res
     );
     ensure!(
         info.total_weight == sample.total_weight(),
-        "weights are sizes: {info:?}"
+        "weights are the measured weights: {info:?}"
     );
     let page: Option<ManifestPage> = chain
         .state_call(
@@ -144,15 +150,15 @@ async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Res
         api_leaves == leaves && page.total == 3,
         "runtime API manifest: {page:?}"
     );
-    let announced: Option<attribution_primitives::datanets::Announcement> = chain
-        .state_call(
-            "DatanetsApi_announced",
-            (leaves[0], sample.contributions[0].bytes.len() as u64),
-        )
+    let announced: Option<Announcement<AccountId>> = chain
+        .state_call("DatanetsApi_announced", (leaves[0], datanet))
         .await?;
+    let announced = announced.context("a published contribution is announced")?;
     ensure!(
-        announced.map(|a| a.status) == Some(ContributionStatus::Published(version)),
-        "published contributions are announced as published"
+        announced.status == ContributionStatus::Published(version)
+            && announced.contributor == account(&sample.contributions[0].contributor)
+            && announced.weight == measure::weight(&sample.contributions[0].bytes),
+        "published contributions are announced as published, by their contributor: {announced:?}"
     );
 
     let unknown = chain
@@ -212,7 +218,13 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
         .submit_all(vec![
             (
                 &bob,
-                calls::contribute(datanet, content_hash(&good), good.len() as u64, "MIT"),
+                calls::contribute(
+                    datanet,
+                    content_hash(&good),
+                    good.len() as u64,
+                    measure::weight(&good),
+                    "MIT",
+                ),
             ),
             (
                 &charlie,
@@ -220,6 +232,7 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
                     datanet,
                     content_hash(&wrong_size),
                     wrong_size.len() as u64 + 5,
+                    measure::weight(&wrong_size),
                     "MIT",
                 ),
             ),
@@ -229,12 +242,13 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
                     datanet,
                     content_hash(&malformed),
                     malformed.len() as u64,
+                    measure::weight(&malformed),
                     "MIT",
                 ),
             ),
             (
                 &ferdie,
-                calls::contribute(datanet, Hash::repeat_byte(0xab), too_large, "MIT"),
+                calls::contribute(datanet, Hash::repeat_byte(0xab), too_large, 1, "MIT"),
             ),
             (
                 &alice,
@@ -270,23 +284,29 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
         .submit_each([
             (
                 &dave,
-                calls::contribute(datanet, content_hash(&good), good.len() as u64, "MIT"),
+                calls::contribute(
+                    datanet,
+                    content_hash(&good),
+                    good.len() as u64,
+                    measure::weight(&good),
+                    "MIT",
+                ),
             ),
             (
                 &bob,
-                calls::contribute(limited, content_hash(&blob(60, 1)), 60, "MIT"),
+                calls::contribute(limited, content_hash(&blob(60, 1)), 60, 1, "MIT"),
             ),
             (
                 &bob,
-                calls::contribute(limited, content_hash(&blob(50, 2)), 50, "MIT"),
+                calls::contribute(limited, content_hash(&blob(50, 2)), 50, 1, "MIT"),
             ),
             (
                 &bob,
-                calls::contribute(limited, content_hash(&blob(30, 3)), 30, "MIT"),
+                calls::contribute(limited, content_hash(&blob(30, 3)), 30, 1, "MIT"),
             ),
             (
                 &bob,
-                calls::contribute(limited, content_hash(&blob(10, 4)), 10, "MIT"),
+                calls::contribute(limited, content_hash(&blob(10, 4)), 10, 1, "MIT"),
             ),
         ])
         .await;
@@ -298,26 +318,32 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
 
     // Uploads: only the announced blob with its announced size and well-formed rows is stored.
     let receipt = chain
-        .upload(&good)
+        .upload_signed(datanet, &bob, &good)
         .await
         .context("the announced blob uploads")?;
     ensure!(receipt["contribution"] == good_id, "{receipt}");
 
     let never = b"{\"text\":\"never announced\"}\n";
-    let error = expect_rpc_error(chain.upload(never).await, UNANNOUNCED)?;
+    let error = expect_rpc_error(chain.upload_signed(datanet, &bob, never).await, UNANNOUNCED)?;
     ensure!(
         error.message.contains("announce"),
         "tells to announce first: {error}"
     );
 
-    let error = expect_rpc_error(chain.upload(&wrong_size).await, WRONG_SIZE)?;
+    let error = expect_rpc_error(
+        chain.upload_signed(datanet, &charlie, &wrong_size).await,
+        WRONG_SIZE,
+    )?;
     let (announced, sent) = (wrong_size.len() + 5, wrong_size.len());
     ensure!(
         error.message.contains(&announced.to_string()) && error.message.contains(&sent.to_string()),
         "names both sizes: {error}"
     );
 
-    let error = expect_rpc_error(chain.upload(&malformed).await, MALFORMED_JSONL)?;
+    let error = expect_rpc_error(
+        chain.upload_signed(datanet, &dave, &malformed).await,
+        MALFORMED_JSONL,
+    )?;
     ensure!(error.message.contains("line 2"), "names the line: {error}");
     ensure!(
         error.data == Some(serde_json::json!({ "line": 2 })),
@@ -327,7 +353,14 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
     // One byte over the largest contribution: 10 MiB of hex, more than the WebSocket client sends.
     let oversize = vec![b'a'; too_large as usize];
     let answer = chain
-        .http_rpc_call("datanets_upload", serde_json::json!([hex_of(&oversize)]))
+        .http_rpc_call(
+            "datanets_upload",
+            serde_json::json!([
+                datanet,
+                hex_of(&oversize),
+                chain.upload_signature(datanet, &ferdie, &oversize)
+            ]),
+        )
         .await;
     let error = expect_rpc_error(answer, OVERSIZE)?;
     ensure!(
@@ -363,4 +396,198 @@ async fn bad_contributions_and_uploads_get_clear_errors() -> Result<()> {
         node.log_tail()
     );
     Ok(())
+}
+
+/// The attacks of the security review, on the real node.
+///
+/// * Front-running (H5): Eve copies Bob's announcement and lands first. Bob's signed upload is
+///   refused for Eve's contribution, so nothing is stored for it; the owner rejects it as spam
+///   (Eve's bond goes to the treasury), and Bob announces and uploads his own bytes.
+/// * Padding (M4): Charlie declares his padded rows' byte count as their weight; the node measures
+///   the rows and refuses the upload.
+/// * Storage paid while used (H4): Bob's storage deposit is held while his contribution exists;
+///   he withdraws one and the owner rejects Charlie's: both blobs are deleted from the node and the
+///   deposits returned. The owner then closes the idle datanet and gets its deposit back.
+#[tokio::test(flavor = "multi_thread")]
+async fn front_running_padding_and_unpaid_storage_fail() -> Result<()> {
+    let chain = Chain::start().await?;
+    let (alice, bob, charlie, eve) = (dev::alice(), dev::bob(), dev::charlie(), dev::eve());
+    let datanet = chain
+        .create_datanet(&alice, "e2e-attacks", RuleOverrides::default())
+        .await?;
+    let rows = b"{\"prompt\":\"Who wrote Hamlet?\",\"completion\":\"Shakespeare\"}\n".to_vec();
+    let weight = measure::weight(&rows);
+    let announce = |bytes: &[u8], weight: u64| {
+        calls::contribute(
+            datanet,
+            content_hash(bytes),
+            bytes.len() as u64,
+            weight,
+            "CC-BY-4.0",
+        )
+    };
+
+    // Front-running: Eve's copy lands first, Bob's announcement is a duplicate.
+    let squatted = event::<ContributionId>(
+        &chain.execute(&eve, announce(&rows, weight)).await?,
+        "Datanets",
+        "Contributed",
+    )?;
+    expect_dispatch_error(
+        chain.submit(&bob, announce(&rows, weight)).await,
+        "Datanets::DuplicateContribution",
+    )?;
+    let error = expect_rpc_error(
+        chain.upload_signed(datanet, &bob, &rows).await,
+        NOT_ANNOUNCER,
+    )?;
+    ensure!(
+        error.message.contains("only their signature"),
+        "names the announcer: {error}"
+    );
+    expect_rpc_error(
+        chain
+            .rpc_call(
+                "datanets_get",
+                rpc_params![hex_of(content_hash(&rows).as_bytes())],
+            )
+            .await,
+        NOT_FOUND,
+    )
+    .context("nothing is stored for the squatted announcement")?;
+    let (eve_free, eve_reserved) = chain.balance(&account(&eve)).await?;
+    chain
+        .execute(&alice, calls::reject(squatted, true))
+        .await
+        .context("the owner rejects the blobless squat as spam")?;
+    let (eve_after, eve_reserved_after) = chain.balance(&account(&eve)).await?;
+    ensure!(
+        eve_after == eve_free + storage_deposit(rows.len())
+            && eve_reserved - eve_reserved_after == OPEN + storage_deposit(rows.len()),
+        "Eve got her storage deposit back and lost her 1 OPEN bond: free {eve_free} -> \
+         {eve_after}, reserved {eve_reserved} -> {eve_reserved_after}"
+    );
+    let bobs = event::<ContributionId>(
+        &chain.execute(&bob, announce(&rows, weight)).await?,
+        "Datanets",
+        "Contributed",
+    )?;
+    let receipt = chain.upload_signed(datanet, &bob, &rows).await?;
+    ensure!(
+        receipt["contribution"] == bobs,
+        "Bob's bytes are Bob's: {receipt}"
+    );
+
+    // Padding: the byte count declared as weight is refused by the node's measure.
+    let padded = format!(
+        "{{\"prompt\":\"Who wrote Hamlet?{}\",\"completion\":\"Shakespeare\"}}\n",
+        " ".repeat(2000)
+    )
+    .repeat(20)
+    .into_bytes();
+    let measured = measure::weight(&padded);
+    ensure!(
+        measured < weight + 10,
+        "padding adds nothing: {measured} vs {weight}"
+    );
+    let charlies = event::<ContributionId>(
+        &chain
+            .execute(&charlie, announce(&padded, padded.len() as u64))
+            .await?,
+        "Datanets",
+        "Contributed",
+    )?;
+    let error = expect_rpc_error(
+        chain.upload_signed(datanet, &charlie, &padded).await,
+        WRONG_WEIGHT,
+    )?;
+    ensure!(
+        error
+            .message
+            .contains(&format!("its rows measure {measured}")),
+        "names the measured weight: {error}"
+    );
+
+    // Storage is paid while used: Bob's second blob is held for, then withdrawn and deleted.
+    let second = b"{\"text\":\"Hamlet is a tragedy written around 1600.\"}\n".to_vec();
+    let (_, reserved_before) = chain.balance(&account(&bob)).await?;
+    let withdrawn = event::<ContributionId>(
+        &chain
+            .execute(&bob, announce(&second, measure::weight(&second)))
+            .await?,
+        "Datanets",
+        "Contributed",
+    )?;
+    let (_, reserved_pending) = chain.balance(&account(&bob)).await?;
+    ensure!(
+        reserved_pending == reserved_before + OPEN + storage_deposit(second.len()),
+        "bond and storage deposit held: {reserved_before} -> {reserved_pending}"
+    );
+    chain.upload_signed(datanet, &bob, &second).await?;
+    ensure!(chain.download(content_hash(&second)).await? == second);
+    chain.execute(&bob, calls::withdraw(withdrawn)).await?;
+    let (_, reserved_after) = chain.balance(&account(&bob)).await?;
+    ensure!(
+        reserved_after == reserved_before,
+        "bond and deposit returned: {reserved_after} vs {reserved_before}"
+    );
+    // Charlie's padded announcement never got a blob. His plain rows do, and the owner rejects
+    // them.
+    let rejected_rows = b"{\"text\":\"Charlie's rows the curator turns down.\"}\n".to_vec();
+    let rejected = event::<ContributionId>(
+        &chain
+            .execute(
+                &charlie,
+                announce(&rejected_rows, measure::weight(&rejected_rows)),
+            )
+            .await?,
+        "Datanets",
+        "Contributed",
+    )?;
+    chain
+        .upload_signed(datanet, &charlie, &rejected_rows)
+        .await?;
+    chain
+        .execute(&alice, calls::reject(rejected, false))
+        .await?;
+    for gone in [&second, &rejected_rows] {
+        let hash = content_hash(gone);
+        poll(
+            "the node deletes a released blob",
+            Duration::from_secs(60),
+            || async {
+                let answer = chain
+                    .rpc_call("datanets_get", rpc_params![hex_of(hash.as_bytes())])
+                    .await;
+                Ok(expect_rpc_error(answer, NOT_FOUND).ok().map(|_| ()))
+            },
+        )
+        .await?;
+    }
+    ensure!(
+        chain.download(content_hash(&rows)).await? == rows,
+        "Bob's pending blob is kept"
+    );
+
+    // Bounded powers: once nothing is pending, the owner closes the datanet and recovers the
+    // deposit.
+    expect_dispatch_error(
+        chain.submit(&alice, calls::close_datanet(datanet)).await,
+        "Datanets::DatanetBusy",
+    )?;
+    chain.execute(&bob, calls::withdraw(bobs)).await?;
+    chain.execute(&alice, calls::reject(charlies, true)).await?;
+    let (_, owner_reserved) = chain.balance(&account(&alice)).await?;
+    chain.execute(&alice, calls::close_datanet(datanet)).await?;
+    let (_, owner_after) = chain.balance(&account(&alice)).await?;
+    ensure!(
+        owner_reserved - owner_after == 10 * OPEN,
+        "the datanet deposit came back: {owner_reserved} -> {owner_after}"
+    );
+    Ok(())
+}
+
+/// The storage deposit of `bytes` bytes (the runtime holds one OPEN per MiB).
+fn storage_deposit(bytes: usize) -> u128 {
+    bytes as u128 * (OPEN / (1024 * 1024))
 }

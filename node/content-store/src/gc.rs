@@ -74,7 +74,9 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         let rejected = store.put(b"{\"text\":\"rejected\"}").unwrap();
         let withdrawn = store.put(b"{\"text\":\"withdrawn\"}").unwrap();
-        let shared = store.put(b"{\"text\":\"also announced elsewhere\"}").unwrap();
+        let shared = store
+            .put(b"{\"text\":\"also announced elsewhere\"}")
+            .unwrap();
         let untouched = store.put(b"{\"text\":\"published\"}").unwrap();
         let never_stored = crate::content_hash(b"never uploaded here");
         let chain = Referenced([shared, untouched].into());
@@ -88,7 +90,10 @@ mod tests {
 
         assert_eq!(deleted, vec![rejected, withdrawn]);
         assert!(!store.contains(&rejected) && !store.contains(&withdrawn));
-        assert!(store.contains(&shared), "another contribution still pays for it");
+        assert!(
+            store.contains(&shared),
+            "another contribution still pays for it"
+        );
         assert!(store.contains(&untouched), "not released");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }

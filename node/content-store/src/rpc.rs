@@ -207,8 +207,7 @@ fn decode_signature(hex_signature: &str) -> RpcResult<Signature> {
     let digits = hex_signature
         .strip_prefix("0x")
         .ok_or_else(|| invalid("signature must be 0x-prefixed hex".into()))?;
-    let bytes =
-        hex::decode(digits).map_err(|e| invalid(format!("signature is not hex: {e}")))?;
+    let bytes = hex::decode(digits).map_err(|e| invalid(format!("signature is not hex: {e}")))?;
     Signature::decode_all(&mut bytes.as_slice())
         .map_err(|_| invalid("signature is not a SCALE MultiSignature".into()))
 }
@@ -265,8 +264,11 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
             datanet,
             content_hash: hash,
         };
-        if !authorization.verify(&self.chain.genesis_hash(), &signature, &announcement.contributor)
-        {
+        if !authorization.verify(
+            &self.chain.genesis_hash(),
+            &signature,
+            &announcement.contributor,
+        ) {
             return Err(error(
                 codes::NOT_ANNOUNCER,
                 format!(
@@ -800,16 +802,33 @@ mod tests {
     fn a_front_runner_cannot_get_the_victims_bytes_stored() {
         let setup = setup();
         let weight = measure::weight(ROWS);
-        setup
-            .chain
-            .announce_as(&eve(), 7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64, weight);
+        setup.chain.announce_as(
+            &eve(),
+            7,
+            TEXT,
+            DataKind::Text,
+            ROWS,
+            ROWS.len() as u64,
+            weight,
+        );
 
         let error = rpc_error(upload_as(&setup, &alice(), TEXT, ROWS));
         assert_eq!(error.code(), codes::NOT_ANNOUNCER);
-        assert!(error.message().contains("only their signature"), "{}", error.message());
-        assert!(!setup.dir.path().join(hex::encode(crate::content_hash(ROWS))).exists());
+        assert!(
+            error.message().contains("only their signature"),
+            "{}",
+            error.message()
+        );
+        assert!(!setup
+            .dir
+            .path()
+            .join(hex::encode(crate::content_hash(ROWS)))
+            .exists());
         // Had Eve the bytes, her own signature would do: she can only upload what she holds.
-        assert_eq!(upload_as(&setup, &eve(), TEXT, ROWS).unwrap().contribution, 7);
+        assert_eq!(
+            upload_as(&setup, &eve(), TEXT, ROWS).unwrap().contribution,
+            7
+        );
     }
 
     #[test]
@@ -870,13 +889,21 @@ mod tests {
         let measured = measure::weight(padded.as_bytes());
         assert!(measured < 20, "{measured}");
         let size = padded.len() as u64;
-        setup
-            .chain
-            .announce_as(&alice(), 4, TEXT, DataKind::Text, padded.as_bytes(), size, size);
+        setup.chain.announce_as(
+            &alice(),
+            4,
+            TEXT,
+            DataKind::Text,
+            padded.as_bytes(),
+            size,
+            size,
+        );
         let error = rpc_error(upload_as(&setup, &alice(), TEXT, padded.as_bytes()));
         assert_eq!(error.code(), codes::WRONG_WEIGHT);
         assert!(
-            error.message().contains(&format!("declares weight {size}, its rows measure {measured}")),
+            error.message().contains(&format!(
+                "declares weight {size}, its rows measure {measured}"
+            )),
             "{}",
             error.message()
         );
