@@ -2,8 +2,7 @@
 
 use crate::{
     mock::*, AdaptersByHash, BaseModelByWeights, Error, Event, HoldReason, Lineage, ModelKind,
-    ModelStatus,
-    Models as ModelRecords, ModelsInspect, ModelsRegistry, NextModelId, ServingModel,
+    ModelStatus, Models as ModelRecords, ModelsInspect, ModelsRegistry, NextModelId, ServingModel,
     TrainedArtifact, TrainingSpec,
 };
 use attribution_primitives::{
@@ -90,7 +89,10 @@ mod register_base_model {
             assert_eq!(record.status, ModelStatus::Active);
             assert_eq!(record.deposit, DEPOSIT);
             assert_eq!(record.kind, ModelKind::Base(base_model(1)));
-            assert_eq!(BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)), Some(id));
+            assert_eq!(
+                BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)),
+                Some(id)
+            );
             assert_eq!(held(ALICE), DEPOSIT);
             assert_eq!(
                 models_events(),
@@ -346,7 +348,11 @@ mod retire_model {
             // author is refused.
             let squatted = register(ALICE, 1);
             assert_noop!(
-                Models::register_base_model(RuntimeOrigin::signed(BOB), name(b"real"), base_model(1)),
+                Models::register_base_model(
+                    RuntimeOrigin::signed(BOB),
+                    name(b"real"),
+                    base_model(1)
+                ),
                 Error::<Test>::ArtifactAlreadyRegistered
             );
             assert_ok!(Models::retire_model(RuntimeOrigin::signed(ALICE), squatted));
@@ -359,10 +365,16 @@ mod retire_model {
             ));
             let real = squatted + 1;
             assert_eq!(ModelRecords::<Test>::get(real).unwrap().owner, BOB);
-            assert_eq!(BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)), Some(real));
+            assert_eq!(
+                BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)),
+                Some(real)
+            );
             assert_eq!(Models::model_by_artifact(Hash::repeat_byte(1)), Some(real));
             // The retired record keeps its weights hash for the lineage of its adapters.
-            assert_eq!(Models::base_weights_hash(squatted), Some(Hash::repeat_byte(1)));
+            assert_eq!(
+                Models::base_weights_hash(squatted),
+                Some(Hash::repeat_byte(1))
+            );
             assert_ok!(Models::do_try_state());
         });
     }
@@ -451,7 +463,10 @@ mod adapters {
                 Hash::repeat_byte(9),
                 adapter
             ));
-            assert_eq!(Models::model_by_artifact(Hash::repeat_byte(9)), Some(adapter));
+            assert_eq!(
+                Models::model_by_artifact(Hash::repeat_byte(9)),
+                Some(adapter)
+            );
             assert_eq!(Models::serving_model(adapter), None);
 
             assert_ok!(Models::activate(adapter));
@@ -530,7 +545,10 @@ mod adapters {
                 Some(&Event::AdapterRejected { model: adapter })
             );
             // The fraudulent adapter's hash is freed: an honest proof of it is accepted.
-            assert!(!AdaptersByHash::<Test>::contains_key(Hash::repeat_byte(9), adapter));
+            assert!(!AdaptersByHash::<Test>::contains_key(
+                Hash::repeat_byte(9),
+                adapter
+            ));
             let other = Models::begin_training(&BOB, name(b"again"), spec(0)).unwrap();
             assert_ok!(Models::propose(other, artifact(9)));
             assert_eq!(Models::model_by_artifact(Hash::repeat_byte(9)), Some(other));
