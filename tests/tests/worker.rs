@@ -352,7 +352,7 @@ async fn inflated_figures_are_caught_by_verify_and_the_challenge_rejects_the_pro
     let mut worker = setup.worker(&[("ATTRIBUTION_WORKER_FAULT", "inflate-metrics")])?;
     // Charlie will re-run the evaluation and challenge (any account may, with a bond); Dave, an
     // operator besides the prover (Eve), is the one a jury can seat.
-    let key = sp_core::sr25519::Pair::from_seed(b"attribution-e2e-juror-worker-key!");
+    let key = sp_core::sr25519::Pair::from_seed(b"attribution-e2e-juror-worker-key");
     setup.chain.register_operator(&dev::dave(), &key).await?;
     setup
         .wait_for_model(&mut worker, ModelStatus::Challengeable)
