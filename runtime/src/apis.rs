@@ -275,6 +275,12 @@ impl_runtime_apis! {
         fn hyperparameters_job(hash: Hash) -> Option<JobId> {
             Compute::hyperparameters_job(hash)
         }
+
+        fn challenge(
+            id: attribution_primitives::compute::ChallengeId,
+        ) -> Option<attribution_primitives::compute::Challenge<AccountId, Balance, BlockNumber>> {
+            Compute::challenge_info(id)
+        }
     }
 
     impl attribution_primitives::rewards::RewardsApi<Block, AccountId, Balance> for Runtime {

@@ -352,7 +352,7 @@ pub mod helpers {
                 base_id,
                 record(ModelKind::Base(base(base_hash))),
             );
-            pallet_models::ModelByArtifact::<Runtime>::insert(base_hash, base_id);
+            pallet_models::BaseModelByWeights::<Runtime>::insert(base_hash, base_id);
             let lineage = Lineage {
                 spec: TrainingSpec {
                     base_model: base_id,
@@ -383,7 +383,7 @@ pub mod helpers {
                 }),
             };
             pallet_models::Models::<Runtime>::insert(model, record(ModelKind::Adapter(lineage)));
-            pallet_models::ModelByArtifact::<Runtime>::insert(adapter_hash, model);
+            pallet_models::AdaptersByHash::<Runtime>::insert(adapter_hash, model, ());
             pallet_models::NextModelId::<Runtime>::put(base_id.saturating_add(1));
         }
     }

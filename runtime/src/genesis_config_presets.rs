@@ -2,8 +2,8 @@
 //! Alice, Bob, Charlie and Dave). Both fund the well-known dev accounts and make Alice sudo.
 
 use crate::{
-    configs::TreasuryAccount, AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig,
-    EXISTENTIAL_DEPOSIT, OPEN,
+    configs::TreasuryAccount, AccountId, BalancesConfig, ComputeConfig, RuntimeGenesisConfig,
+    SudoConfig, EXISTENTIAL_DEPOSIT, MINUTES, OPEN,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -53,6 +53,12 @@ fn genesis(validators: &[Validator], root: AccountId) -> Value {
                 .collect::<Vec<_>>(),
         },
         sudo: SudoConfig { key: Some(root) },
+        // Development chains challenge and vote within a minute each (production defaults: six
+        // hours and two), so the end-to-end tests run in CI's budget.
+        compute: ComputeConfig {
+            challenge_period: Some(MINUTES),
+            vote_period: Some(MINUTES),
+        },
     })
 }
 

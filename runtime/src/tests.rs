@@ -376,3 +376,62 @@ mod quality_gate {
         });
     }
 }
+
+mod challenges {
+    use super::*;
+    use crate::{BlockNumber, HOURS, MINUTES};
+    use frame_support::{assert_noop, assert_ok, dispatch::GetDispatchInfo};
+    use pallet_compute::Config as ComputeConfig;
+    use sp_runtime::{traits::Dispatchable, DispatchError};
+
+    fn set_periods(challenge_period: BlockNumber, vote_period: BlockNumber) -> RuntimeCall {
+        RuntimeCall::Compute(pallet_compute::Call::set_challenge_periods {
+            challenge_period,
+            vote_period,
+        })
+    }
+
+    #[test]
+    fn production_windows_are_hours_and_dev_chains_shorten_them_to_a_minute() {
+        // Without a genesis override: six hours to challenge, two to vote (2 s blocks).
+        let challenge_period = <Runtime as ComputeConfig>::DefaultChallengePeriod::get();
+        assert_eq!(challenge_period, 6 * HOURS);
+        assert_eq!(challenge_period, 10_800);
+        assert_eq!(
+            <Runtime as ComputeConfig>::DefaultVotePeriod::get(),
+            2 * HOURS
+        );
+        for preset in [presets::DEVELOPMENT_PRESET, presets::LOCAL_TESTNET_PRESET] {
+            externalities(preset).execute_with(|| {
+                assert_eq!(pallet_compute::ChallengePeriod::<Runtime>::get(), MINUTES);
+                assert_eq!(pallet_compute::VotePeriod::<Runtime>::get(), MINUTES);
+                pallet_compute::Pallet::<Runtime>::do_try_state().expect("compute invariants hold");
+            });
+        }
+    }
+
+    #[test]
+    fn only_root_changes_the_periods_and_never_to_zero() {
+        externalities(presets::DEVELOPMENT_PRESET).execute_with(|| {
+            assert_noop!(
+                set_periods(3 * HOURS, HOURS)
+                    .dispatch(crate::RuntimeOrigin::signed(Alice.to_account_id())),
+                DispatchError::BadOrigin
+            );
+            assert_noop!(
+                set_periods(0, HOURS).dispatch(crate::RuntimeOrigin::root()),
+                pallet_compute::Error::<Runtime>::ZeroPeriod
+            );
+            assert_ok!(set_periods(3 * HOURS, HOURS).dispatch(crate::RuntimeOrigin::root()));
+            assert_eq!(pallet_compute::ChallengePeriod::<Runtime>::get(), 3 * HOURS);
+            assert_eq!(pallet_compute::VotePeriod::<Runtime>::get(), HOURS);
+            assert!(
+                set_periods(1, 1)
+                    .get_dispatch_info()
+                    .total_weight()
+                    .ref_time()
+                    > 0
+            );
+        });
+    }
+}

@@ -12,7 +12,9 @@ use crate::{finalized_number, wait_finalized, Node};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use attribution_primitives::{
     attribution::SignedInferenceBatch,
-    compute::{ContributionList, Endpoint, Hardware, SignedTrainingProof, TrainingProof},
+    compute::{
+        ChallengeId, ContributionList, Endpoint, Hardware, SignedTrainingProof, TrainingProof,
+    },
     datanets::{measure, DataKind, RuleOverrides, UploadAuthorization},
     merkle,
     models::{Architecture, BaseModel, Cid, EvalMetrics, ModelName, TrainingMethod},
@@ -184,8 +186,21 @@ pub mod calls {
         call(pallet::ATTRIBUTION, 7, operator)
     }
 
+    pub fn challenge(job: JobId, evidence: Hash) -> Vec<u8> {
+        call(pallet::COMPUTE, 9, (job, evidence))
+    }
+
+    /// The fallback resolution (root only): every open challenge of `job`.
     pub fn resolve_challenge(job: JobId, fraud: bool) -> Vec<u8> {
         call(pallet::COMPUTE, 10, (job, fraud))
+    }
+
+    pub fn vote(challenge: ChallengeId, fraud: bool) -> Vec<u8> {
+        call(pallet::COMPUTE, 13, (challenge, fraud))
+    }
+
+    pub fn close_challenge(challenge: ChallengeId) -> Vec<u8> {
+        call(pallet::COMPUTE, 14, challenge)
     }
 
     /// `Sudo::sudo(call)`: `call` dispatched as root (the dev chain's sudo key is Alice).
@@ -882,10 +897,72 @@ impl Chain {
         Ok((job, model))
     }
 
-    /// The whole training flow: publishes the sample datanet, registers a base model (Ferdie) and
-    /// an operator (Eve, worker key from a seed the test holds), posts a LoRA job, claims it,
-    /// submits a signed proof, waits out the challenge window and settles.
+    /// The whole training flow: [`Chain::prove_adapter`], then waits out the challenge window
+    /// and settles.
     pub async fn train_adapter(&self) -> Result<TrainedAdapter> {
+        let proven = self.prove_adapter().await?;
+        let (operator, job, challenge_end) = (&proven.operator, proven.job, proven.challenge_end);
+        // `settle` needs a block after the window; the next block after this finalized one is.
+        wait_finalized(
+            &self.rpc,
+            u64::from(challenge_end),
+            Duration::from_secs(240),
+        )
+        .await?;
+        let events = self
+            .execute(operator, calls::settle(job))
+            .await
+            .context("settle")?;
+        let (settled, _, _, operator_paid, contributors_paid) =
+            event::<(JobId, ModelId, AccountId, Balance, Balance)>(
+                &events,
+                "Compute",
+                "JobSettled",
+            )?;
+        ensure!(settled == job, "settled job {settled}, expected {job}");
+        let ProvenJob {
+            datanet,
+            developer,
+            developer_before,
+            operator,
+            worker,
+            base,
+            base_model,
+            model,
+            job,
+            hyperparameters,
+            hyperparameters_receipt,
+            adapter,
+            adapter_receipt,
+            proof,
+            challenge_end,
+        } = proven;
+        Ok(TrainedAdapter {
+            datanet,
+            developer,
+            developer_before,
+            operator,
+            worker,
+            base,
+            base_model,
+            model,
+            job,
+            hyperparameters,
+            hyperparameters_receipt,
+            adapter,
+            adapter_receipt,
+            proof,
+            challenge_end,
+            operator_paid,
+            contributors_paid,
+        })
+    }
+
+    /// The training flow up to the proof: publishes the sample datanet, registers a base model
+    /// (Ferdie) and an operator (Eve, worker key from a seed the test holds), posts a LoRA job,
+    /// claims it, submits a signed proof and uploads the adapter. The proof's challenge window
+    /// is open.
+    pub async fn prove_adapter(&self) -> Result<ProvenJob> {
         let developer = dev::ferdie();
         let operator = dev::eve();
         let worker = sr25519::Pair::from_seed(&WORKER_SEED);
@@ -949,26 +1026,7 @@ impl Chain {
             .await
             .context("artifacts_upload of the proven adapter")?;
 
-        // `settle` needs a block after the window; the next block after this finalized one is.
-        wait_finalized(
-            &self.rpc,
-            u64::from(challenge_end),
-            Duration::from_secs(240),
-        )
-        .await?;
-        let events = self
-            .execute(&operator, calls::settle(job))
-            .await
-            .context("settle")?;
-        let (settled, _, _, operator_paid, contributors_paid) =
-            event::<(JobId, ModelId, AccountId, Balance, Balance)>(
-                &events,
-                "Compute",
-                "JobSettled",
-            )?;
-        ensure!(settled == job, "settled job {settled}, expected {job}");
-
-        Ok(TrainedAdapter {
+        Ok(ProvenJob {
             datanet,
             developer,
             developer_before,
@@ -984,8 +1042,6 @@ impl Chain {
             adapter_receipt,
             proof: payload,
             challenge_end,
-            operator_paid,
-            contributors_paid,
         })
     }
 }
@@ -1133,6 +1189,26 @@ impl SampleDatanet {
             .map(SampleContribution::weight)
             .sum()
     }
+}
+
+/// A proven training job in its challenge window: the adapter is `Challengeable`.
+pub struct ProvenJob {
+    pub datanet: SampleDatanet,
+    pub developer: Keypair,
+    /// The developer's (free, reserved) OPEN just before posting the job.
+    pub developer_before: (Balance, Balance),
+    pub operator: Keypair,
+    pub worker: sr25519::Pair,
+    pub base: BaseModel,
+    pub base_model: ModelId,
+    pub model: ModelId,
+    pub job: JobId,
+    pub hyperparameters: Vec<u8>,
+    pub hyperparameters_receipt: serde_json::Value,
+    pub adapter: Vec<u8>,
+    pub adapter_receipt: serde_json::Value,
+    pub proof: TrainingProof,
+    pub challenge_end: BlockNumber,
 }
 
 /// A settled training job: the adapter is `Active`.

@@ -2,19 +2,24 @@
 //! a published datanet version, an operator claims it and submits a training proof signed with a
 //! worker key the test holds; once the challenge window passes the job settles, the adapter is
 //! `Active` with its full lineage, and the budget has moved to the operator and the contributors.
+//! A second story challenges a proof without sudo: an account that is no operator challenges with
+//! a bond, the next block draws a jury of operators, and the juror's vote rejects the proof.
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
-    account, calls, content_hash, event, expect_dispatch_error, Chain, OPEN, TRAINING_BUDGET,
+    account, calls, content_hash, event, expect_dispatch_error, poll, Chain, OPEN, OPERATOR_STAKE,
+    TRAINING_BUDGET,
 };
 use attribution_primitives::{
-    compute::{JobInfo, OperatorInfo},
+    compute::{Challenge, ChallengeId, JobInfo, OperatorInfo},
     models::{ModelKind, ModelStatus, ModelWithLineage, TrainingMethod},
     rewards::{PendingRewards, RewardPool},
     traits::PoolId,
-    AccountId, Balance, BlockNumber, JobId, ModelId,
+    AccountId, Balance, BlockNumber, Hash, JobId, ModelId,
 };
 use sp_core::Pair as _;
+use std::time::Duration;
+use subxt_signer::sr25519::dev;
 
 type Model = Option<ModelWithLineage<AccountId, Balance, BlockNumber>>;
 
@@ -244,5 +249,100 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
             .await,
         "Compute::JobNotFound",
     )?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jury_of_operators_rejects_a_challenged_proof_without_sudo() -> Result<()> {
+    let chain = Chain::start().await?;
+    // Dave is an operator besides the prover (Eve): the only one a jury can seat.
+    let juror_key = sp_core::sr25519::Pair::from_seed(b"attribution-e2e-juror-worker-key");
+    chain.register_operator(&dev::dave(), &juror_key).await?;
+    let proven = chain.prove_adapter().await?;
+    let (prover, dave) = (account(&proven.operator), account(&dev::dave()));
+
+    // The prover cannot challenge its own proof; Bob, who is no operator, can, with a bond.
+    expect_dispatch_error(
+        chain
+            .submit(&proven.operator, calls::challenge(proven.job, Hash::zero()))
+            .await,
+        "Compute::OwnProof",
+    )?;
+    let bob = dev::bob();
+    let evidence = Hash::repeat_byte(0xEE);
+    let events = chain
+        .execute(&bob, calls::challenge(proven.job, evidence))
+        .await
+        .context("challenge")?;
+    let (job, challenge, challenger, bond, committed, vote_end) =
+        event::<(JobId, ChallengeId, AccountId, Balance, Hash, BlockNumber)>(
+            &events,
+            "Compute",
+            "Challenged",
+        )?;
+    ensure!(job == proven.job && challenger == account(&bob) && committed == evidence);
+    ensure!(bond == 10 * OPEN, "the runtime's bond: {bond}");
+    let (_, bob_reserved) = chain.balance(&account(&bob)).await?;
+    ensure!(bob_reserved >= bond, "Bob's bond is held: {bob_reserved}");
+
+    // The next block draws the jury: Dave, never the prover nor the challenger.
+    type Open = Challenge<AccountId, Balance, BlockNumber>;
+    let drawn: Open = poll("the jury draw", Duration::from_secs(60), || async {
+        let found: Option<Open> = chain.state_call("ComputeApi_challenge", challenge).await?;
+        Ok(found.filter(|c| !c.jury.is_empty()))
+    })
+    .await?;
+    let jurors: Vec<AccountId> = drawn.jury.iter().map(|seat| seat.juror.clone()).collect();
+    ensure!(jurors == vec![dave.clone()], "the jury: {jurors:?}");
+    ensure!(drawn.vote_end == vote_end, "{drawn:?}");
+    let juror: Option<OperatorInfo<Balance>> = chain
+        .state_call("ComputeApi_operator", dave.clone())
+        .await?;
+    ensure!(
+        juror.map(|op| op.juries) == Some(1),
+        "Dave sits on one jury"
+    );
+
+    // Only jurors vote; Dave's vote of fraud is the jury's majority.
+    expect_dispatch_error(
+        chain
+            .submit(&proven.operator, calls::vote(challenge, false))
+            .await,
+        "Compute::NotJuror",
+    )?;
+    let events = chain
+        .execute(&dev::dave(), calls::vote(challenge, true))
+        .await
+        .context("vote")?;
+    let (_, decided, operator, winner, to_challenger, to_treasury, refunded) =
+        event::<(
+            JobId,
+            ChallengeId,
+            AccountId,
+            AccountId,
+            Balance,
+            Balance,
+            Balance,
+        )>(&events, "Compute", "FraudProven")?;
+    ensure!(decided == challenge && operator == prover && winner == account(&bob));
+    ensure!(
+        to_challenger == OPERATOR_STAKE / 10 && to_treasury == OPERATOR_STAKE - to_challenger,
+        "10 % of the prover's stake to Bob, the rest to the treasury: {to_challenger}, {to_treasury}"
+    );
+    ensure!(
+        refunded == TRAINING_BUDGET,
+        "the developer's budget comes back"
+    );
+
+    let found: Model = chain.state_call("ModelsApi_model", proven.model).await?;
+    ensure!(
+        found.map(|m| m.model.status) == Some(ModelStatus::Rejected),
+        "the adapter is rejected"
+    );
+    let gone: Option<OperatorInfo<Balance>> =
+        chain.state_call("ComputeApi_operator", prover).await?;
+    ensure!(gone.is_none(), "the prover is deregistered");
+    let left: Option<Open> = chain.state_call("ComputeApi_challenge", challenge).await?;
+    ensure!(left.is_none(), "the resolved challenge is removed");
     Ok(())
 }

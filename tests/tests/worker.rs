@@ -4,7 +4,8 @@
 //! proves, uploads the adapter, waits out the challenge window and settles, and the contributors
 //! claim their OPEN. Variants: a blob damaged on the node is refused and never trained on; the
 //! worker killed with SIGKILL mid-training resumes and lands exactly one proof; a proof with
-//! inflated figures is caught by `attribution-worker verify`, whose challenge rejects it.
+//! inflated figures is caught by `attribution-worker verify`, whose challenge a juror (another
+//! operator running `verify --vote`) decides as fraud, rejecting it without sudo.
 //!
 //! The base model is the worker's small synthetic model (`attribution-worker synthetic model`),
 //! so training takes seconds in a debug build.
@@ -349,9 +350,10 @@ async fn inflated_figures_are_caught_by_verify_and_the_challenge_rejects_the_pro
     let setup = Setup::new(30, 0).await?;
     // A dishonest worker: its proof claims half the held-out loss it measured.
     let mut worker = setup.worker(&[("ATTRIBUTION_WORKER_FAULT", "inflate-metrics")])?;
-    // Charlie, another operator, will re-run the evaluation and challenge.
-    let key = sp_core::sr25519::Pair::from_seed(b"attribution-e2e-challenger-key!!");
-    setup.chain.register_operator(&dev::charlie(), &key).await?;
+    // Charlie will re-run the evaluation and challenge (any account may, with a bond); Dave, an
+    // operator besides the prover (Eve), is the one a jury can seat.
+    let key = sp_core::sr25519::Pair::from_seed(b"attribution-e2e-juror-worker-key");
+    setup.chain.register_operator(&dev::dave(), &key).await?;
     setup
         .wait_for_model(&mut worker, ModelStatus::Challengeable)
         .await?;
@@ -376,15 +378,31 @@ async fn inflated_figures_are_caught_by_verify_and_the_challenge_rejects_the_pro
     ensure!(verdict["adapted_loss"]["holds"] == false, "{verdict}");
     ensure!(verdict["held_out_root_matches"] == true, "{verdict}");
 
-    // Governance resolves the challenge as fraud: the adapter is rejected.
-    setup
-        .chain
-        .execute(
-            &dev::alice(),
-            calls::sudo(calls::resolve_challenge(setup.job, true)),
-        )
-        .await
-        .context("resolve_challenge")?;
+    // The jury (Dave) re-runs the same verification and votes fraud: the adapter is rejected,
+    // no sudo involved.
+    let challenge = stderr
+        .split(": challenge ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|id| id.trim().parse::<u64>().ok())
+        .with_context(|| format!("the challenge id in: {stderr}"))?;
+    let output = worker_command_unchecked(&[
+        "verify",
+        "--node",
+        &setup.chain.node.rpc_url(),
+        "--models",
+        &setup.models.path().to_string_lossy(),
+        "--vote",
+        &challenge.to_string(),
+        "--account",
+        "//Dave",
+    ])?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(!output.status.success(), "the juror's verify fails too");
+    ensure!(
+        stderr.contains(&format!("voted fraud on challenge {challenge}")),
+        "{stderr}"
+    );
     ensure!(setup.model().await?.model.status == ModelStatus::Rejected);
     Ok(())
 }

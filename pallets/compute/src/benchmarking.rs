@@ -12,7 +12,7 @@ use attribution_primitives::{
 use frame_benchmarking::v2::*;
 use frame_support::traits::{
     fungible::{Inspect, Mutate},
-    EnsureOrigin, Get,
+    EnsureOrigin, Get, Hooks,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, Pallet as System, RawOrigin};
 use sp_core::sr25519;
@@ -119,7 +119,7 @@ fn active_adapter<T: Config>(setup: &Setup<T>) -> ModelId {
     let proof = signed_proof::<T>(job, key, setup.ids.clone(), Hash::repeat_byte(0xA0));
     Compute::<T>::submit_training_proof(RawOrigin::Signed(prover.clone()).into(), Box::new(proof))
         .expect("the proof is valid");
-    advance::<T>(T::ChallengePeriod::get().saturating_add(1u32.into()));
+    advance::<T>(ChallengePeriod::<T>::get().saturating_add(1u32.into()));
     Compute::<T>::settle(RawOrigin::Signed(prover).into(), job).expect("the window passed");
     model
 }
@@ -187,6 +187,91 @@ fn proven_job<T: Config>() -> (JobId, T::AccountId) {
     )
     .expect("the proof is valid");
     (job, prover)
+}
+
+/// Registers operators `first..first + count` (each joins the juror pool while it has room).
+fn operators<T: Config>(first: u32, count: u32) {
+    for index in first..first.saturating_add(count) {
+        operator::<T>(index);
+    }
+}
+
+/// Fills the juror pool to [`MAX_JUROR_POOL`] with operator records written directly (what the
+/// draw reads: the pool and the drawn jurors' records), as registering 256 operators with fresh
+/// keystore keys would take minutes in the benchmark tests.
+fn full_juror_pool<T: Config>() {
+    let stake = T::MinOperatorStake::get();
+    let mut pool = JurorPool::<T>::get();
+    for index in 0..MAX_JUROR_POOL {
+        let who: T::AccountId = account("juror", index, 0);
+        Operators::<T>::insert(
+            &who,
+            OperatorInfo {
+                worker_key: sr25519::Public::from_raw([0; 32]),
+                hardware: hardware(),
+                endpoint: endpoint(),
+                price_per_token: 1,
+                stake,
+                current_job: None,
+                juries: 0,
+            },
+        );
+        if pool.try_push((who, stake)).is_err() {
+            break;
+        }
+    }
+    JurorPool::<T>::put(pool);
+}
+
+/// `count` jobs of one base model and version, each proven by its own operator (1000, 1001, ...).
+fn proven_jobs<T: Config>(count: u32) -> Vec<JobId> {
+    let setup = setup::<T>(1);
+    (0..count)
+        .map(|i| {
+            let job = post::<T>(&setup, None);
+            let (prover, key) = operator::<T>(1000 + i);
+            Compute::<T>::claim_job(RawOrigin::Signed(prover.clone()).into(), job)
+                .expect("the job is open");
+            let proof = signed_proof::<T>(job, key, setup.ids.clone(), Hash::repeat_byte(0xAD));
+            Compute::<T>::submit_training_proof(RawOrigin::Signed(prover).into(), Box::new(proof))
+                .expect("the proof is valid");
+            job
+        })
+        .collect()
+}
+
+/// Opens a challenge of `job` by a fresh funded account `index` and returns its id.
+fn open_challenge<T: Config>(job: JobId, index: u32) -> ChallengeId {
+    let id = NextChallengeId::<T>::get();
+    let challenger = funded::<T>("challenger", index);
+    Compute::<T>::challenge(
+        RawOrigin::Signed(challenger).into(),
+        job,
+        Hash::repeat_byte(0xEE),
+    )
+    .expect("the proof is in its window");
+    id
+}
+
+/// A proven job with [`MAX_OPEN_CHALLENGES`] open challenges, each with a full jury drawn from a
+/// pool of `pool` operators. Returns the job, its prover and the challenges.
+fn fully_challenged<T: Config>(pool: u32) -> (JobId, T::AccountId, Vec<ChallengeId>) {
+    operators::<T>(1, pool);
+    let (job, prover) = proven_job::<T>();
+    let challenges: Vec<ChallengeId> = (0..MAX_OPEN_CHALLENGES)
+        .map(|i| open_challenge::<T>(job, i))
+        .collect();
+    PendingDraws::<T>::kill();
+    for id in &challenges {
+        Compute::<T>::draw_jury(*id, Hash::repeat_byte(0x5E));
+    }
+    (job, prover, challenges)
+}
+
+fn jurors<T: Config>(challenge: ChallengeId) -> Vec<T::AccountId> {
+    Challenges::<T>::get(challenge)
+        .map(|c| c.jury.into_iter().map(|seat| seat.juror).collect())
+        .unwrap_or_default()
 }
 
 fn advance<T: Config>(blocks: BlockNumberFor<T>) {
@@ -350,31 +435,29 @@ mod benchmarks {
             .is_some());
     }
 
+    // The worst case: the last free slot of a proof, by an account that is no operator.
     #[benchmark]
     fn challenge() {
         let (job, _) = proven_job::<T>();
-        let (challenger, _) = operator::<T>(1);
+        for i in 1..MAX_OPEN_CHALLENGES {
+            open_challenge::<T>(job, i);
+        }
+        let challenger = funded::<T>("challenger", 0);
 
         #[extrinsic_call]
         _(RawOrigin::Signed(challenger), job, Hash::repeat_byte(0xEE));
 
         assert!(matches!(
             Jobs::<T>::get(job).map(|info| info.status),
-            Some(JobStatus::Challenged { .. })
+            Some(JobStatus::Challenged { open, .. }) if open.len() as u32 == MAX_OPEN_CHALLENGES
         ));
     }
 
-    // The fraud branch: it slashes, releases and removes more than a dismissal does.
+    // The fraud branch with every challenge slot taken and every jury full: it slashes,
+    // releases and removes more than a dismissal does.
     #[benchmark]
     fn resolve_challenge() -> Result<(), BenchmarkError> {
-        let (job, prover) = proven_job::<T>();
-        let (challenger, _) = operator::<T>(1);
-        Compute::<T>::challenge(
-            RawOrigin::Signed(challenger).into(),
-            job,
-            Hash::repeat_byte(0xEE),
-        )
-        .expect("the proof is in its window");
+        let (job, prover, _) = fully_challenged::<T>(MAX_JURY * MAX_OPEN_CHALLENGES);
         ensure_treasury_exists::<T>();
         let origin =
             T::ChallengeOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
@@ -383,13 +466,90 @@ mod benchmarks {
         _(origin as T::RuntimeOrigin, job, true);
 
         assert!(Operators::<T>::get(prover).is_none());
+        assert_eq!(Challenges::<T>::iter().count(), 0);
+        Ok(())
+    }
+
+    // The worst case: the vote that makes the majority finding fraud, every slot taken.
+    #[benchmark]
+    fn vote() {
+        let (job, prover, challenges) = fully_challenged::<T>(MAX_JURY * MAX_OPEN_CHALLENGES);
+        ensure_treasury_exists::<T>();
+        let disputed = challenges[0];
+        let jury = jurors::<T>(disputed);
+        let majority = jury.len() / 2 + 1;
+        for juror in jury.iter().take(majority - 1) {
+            Compute::<T>::vote(RawOrigin::Signed(juror.clone()).into(), disputed, true)
+                .expect("a juror votes once in time");
+        }
+        let last = jury[majority - 1].clone();
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(last), disputed, true);
+
+        assert!(!Jobs::<T>::contains_key(job));
+        assert!(Operators::<T>::get(prover).is_none());
+    }
+
+    // The worst case: a full jury that did not vote, every juror slashed.
+    #[benchmark]
+    fn close_challenge() {
+        let (_, _, challenges) = fully_challenged::<T>(MAX_JURY * MAX_OPEN_CHALLENGES);
+        ensure_treasury_exists::<T>();
+        let disputed = challenges[0];
+        let jury = jurors::<T>(disputed);
+        let vote_end = Challenges::<T>::get(disputed)
+            .map(|c| c.vote_end)
+            .unwrap_or_default();
+        System::<T>::set_block_number(vote_end.saturating_add(1u32.into()));
+        let caller = funded::<T>("anyone", 0);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), disputed);
+
+        assert!(!Challenges::<T>::contains_key(disputed));
+        assert!(jury
+            .iter()
+            .all(|juror| !JurorPool::<T>::get().iter().any(|(j, _)| j == juror)));
+    }
+
+    // `d` juries drawn from a full juror pool in one block's `on_initialize`.
+    #[benchmark]
+    fn draw_juries(d: Linear<0, MAX_DRAWS_PER_BLOCK>) {
+        let jobs = proven_jobs::<T>(MAX_DRAWS_PER_BLOCK.div_ceil(MAX_OPEN_CHALLENGES));
+        full_juror_pool::<T>();
+        let challenges: Vec<ChallengeId> = (0..d)
+            .map(|i| open_challenge::<T>(jobs[(i / MAX_OPEN_CHALLENGES) as usize], i))
+            .collect();
+        let next = System::<T>::block_number().saturating_add(1u32.into());
+        System::<T>::set_block_number(next);
+
+        #[block]
+        {
+            Compute::<T>::on_initialize(next);
+        }
+
+        for id in challenges {
+            assert!(Challenges::<T>::get(id).is_some_and(|c| !c.jury.is_empty()));
+        }
+    }
+
+    #[benchmark]
+    fn set_challenge_periods() -> Result<(), BenchmarkError> {
+        let origin =
+            T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, 3_000u32.into(), 1_000u32.into());
+
+        assert_eq!(ChallengePeriod::<T>::get(), 3_000u32.into());
         Ok(())
     }
 
     #[benchmark]
     fn settle() {
         let (job, prover) = proven_job::<T>();
-        advance::<T>(T::ChallengePeriod::get().saturating_add(1u32.into()));
+        advance::<T>(ChallengePeriod::<T>::get().saturating_add(1u32.into()));
         let caller = funded::<T>("anyone", 0);
 
         #[extrinsic_call]

@@ -34,9 +34,17 @@
 //!   the rows committed to by `held_out_root`). The adapted loss must be below the base loss, and a
 //!   new version of an adapter may not regress past [`MaxRegressionPpm`] of the previous
 //!   version's loss.
-//! * challenge window: [`Config::ChallengePeriod`] blocks after a proof is accepted, during which
-//!   any other operator may challenge it with a bond ([`Config::ChallengeBond`],
-//!   [`HoldReason::ChallengeBond`]).
+//! * challenge window: [`ChallengePeriod`] blocks after a proof is accepted (governance sets it;
+//!   hours, long enough to re-run `attribution-worker verify`), during which any account but the
+//!   prover may challenge it with a bond ([`Config::ChallengeBond`],
+//!   [`HoldReason::ChallengeBond`]). Up to [`MAX_OPEN_CHALLENGES`] challenges may be open on one
+//!   proof, and the window stays open at least until each one's vote ends.
+//! * challenge: a [`Challenge`] in [`Challenges`]: challenger, bond, evidence hash, jury and
+//!   votes, and `vote_end`.
+//! * juror pool: [`JurorPool`], the operators (with their stake) a jury is drawn from.
+//! * jury: [`Config::JurySize`] operators drawn for one challenge, stake-weighted and without
+//!   replacement, never the prover nor the challenger. Each re-runs the verification and votes;
+//!   a strict majority of the jury decides.
 //!
 //! ## Usage
 //!
@@ -75,16 +83,25 @@
 //!   the job, the base model's weights hash, the version's Merkle root, the hyper-parameters hash,
 //!   the quality gate (below) and that every listed contribution belongs to the version. The
 //!   adapter becomes `Challengeable` and the challenge window opens.
-//! * [`Call::challenge`]: another registered operator disputes a proof within the window, holding
-//!   [`Config::ChallengeBond`].
+//! * [`Call::challenge`]: any account but the prover disputes a proof within the window, holding
+//!   [`Config::ChallengeBond`]. The next block's `on_initialize` draws its jury.
+//! * [`Call::vote`]: a juror votes `fraud` or not before `vote_end`; the vote that makes a strict
+//!   majority of the jury resolves the challenge at once. Fraud: the prover's whole stake is
+//!   slashed, [`Config::ChallengerShare`] of it to this challenger and the rest to the treasury,
+//!   the prover is deregistered, every open challenge of the proof is closed with its bond
+//!   returned, the budget returns to the developer and the adapter is `Rejected` (its hash freed).
+//!   Sound: the bond goes to the treasury.
+//! * [`Call::close_challenge`]: anyone, after `vote_end`, closes a challenge whose jury reached
+//!   no majority. It fails safe: the proof stands and the bond is returned; every juror that did
+//!   not vote loses [`Config::JurorAbsenceSlash`] of its stake and leaves the juror pool.
+//! * [`Call::set_challenge_periods`]: [`Config::GovernanceOrigin`] sets [`ChallengePeriod`] and
+//!   [`VotePeriod`] (the genesis config may set them too: short ones on development chains).
 //! * [`Call::set_max_regression`]: [`Config::GovernanceOrigin`] (root, later governance) sets
 //!   [`MaxRegressionPpm`], how much worse than the version it replaces a new adapter's held-out
 //!   loss may be.
-//! * [`Call::resolve_challenge`]: [`Config::ChallengeOrigin`] (root, later governance) decides.
-//!   Fraud: the prover's whole stake is slashed, [`Config::ChallengerShare`] of it to the
-//!   challenger and the rest to the treasury, the prover is deregistered, the challenger's bond is
-//!   released, the budget returns to the developer and the adapter is `Rejected`. No fraud: the bond
-//!   goes to the treasury and the proof may settle once its window has passed.
+//! * [`Call::resolve_challenge`]: a fallback, never required: [`Config::ChallengeOrigin`] (root,
+//!   later governance) decides all open challenges of a proof, as a jury would (fraud: the oldest
+//!   open challenge is the winner).
 //! * [`Call::settle`]: anyone, after the window and with no challenge pending, pays the budget:
 //!   [`Config::ContributorShare`] to the version's pool through [`RewardsCredit::credit_pool`] and
 //!   the rest to the operator through [`RewardsCredit::credit_account`] (source `Compute`). The
@@ -113,6 +130,10 @@
 //!   so the signature is left out): the same payload is refused a second time, however signed.
 //! * An operator keeps its job, and cannot claim another, until the job settles: the challenge
 //!   window is part of the job.
+//! * An operator's worker watches [`OperatorInfo::juries`]: when it is drawn (event
+//!   [`Event::JuryDrawn`], runtime API `ComputeApi::challenge`) it must re-run the verification
+//!   and [`Call::vote`] before `vote_end`, or lose [`Config::JurorAbsenceSlash`] of its stake.
+//!   It cannot deregister while it sits on a jury.
 //! * Settled, cancelled and rejected jobs are removed; their history is in the events and in the
 //!   adapter's lineage.
 //! * The developer and operator are paid through pallet-rewards, so they claim there.
@@ -123,7 +144,10 @@
 //!
 //! * Every call touches a constant number of storage items, except the proof, which reads one
 //!   version membership per listed contribution (bounded, and weighed per contribution).
-//! * No hook does work: expiry and settlement are explicit calls anyone can make.
+//! * Hooks do bounded work only: `on_initialize` draws at most [`MAX_DRAWS_PER_BLOCK`] juries,
+//!   each reading a pool of at most [`MAX_JUROR_POOL`] operators. Expiry, settlement and
+//!   challenge timeouts are explicit calls anyone can make.
+//! * No call needs root: a challenge is resolved by its jury or by its timeout.
 //! * OPEN is never created or lost: every amount held is released, slashed to a named account or
 //!   paid through pallet-rewards.
 //!
@@ -140,13 +164,29 @@
 //! operator     = budget - contributors
 //! claim slash  = ClaimTimeoutSlash * stake                 (Perbill, rounded down)
 //! fraud        : challenger = ChallengerShare * stake, treasury = stake - challenger
+//! absent juror : slashed    = JurorAbsenceSlash * its stake (to the treasury)
+//! vote end     = opened_at + 1 + VotePeriod                 (vote allowed while now <= vote_end,
+//!                                                           close once now > vote_end)
+//! majority     = floor(jury / 2) + 1 votes alike            (an empty jury never decides)
 //! claim expiry = min(claimed_at + ClaimTimeout, deadline)
 //! quality gate : adapted_loss < base_loss
 //!                with a previous version: adapted_loss <= floor(previous_adapted_loss
 //!                                          * (1_000_000 + MaxRegressionPpm) / 1_000_000)  (u128)
-//! window end   = proven_at + ChallengePeriod               (challenge allowed while now <= end,
-//!                                                           settle once now > end)
+//! window end   = max(proven_at + ChallengePeriod, vote_end of every challenge opened)
+//!                                                          (challenge allowed while now <= end,
+//!                                                           settle once now > end and no
+//!                                                           challenge is open)
 //! ```
+//!
+//! ### Randomness
+//!
+//! A challenge opened in block `n` has its jury drawn in block `n + 1`'s `on_initialize`, seeded
+//! by `blake2_256(parent hash, challenge id, round)`, the parent hash being block `n`'s hash. The
+//! challenger cannot know that hash when it signs, so it cannot time its challenge for a
+//! friendly jury. The runtime has no VRF randomness (Aura, no BABE), so the draw trusts block
+//! `n`'s author: by reordering or leaving out extrinsics it can try a few hashes, and a
+//! colluding author can bias one jury. Each draw is stake-weighted over the juror pool, so
+//! packing a jury costs stake the attacker puts at risk.
 //!
 //! ### Invariants (checked by `do_try_state`)
 //!
@@ -155,7 +195,16 @@
 //! for every operator:   held OperatorStake == its recorded stake
 //!                       WorkerKeys[its key] == it, and WorkerKeys has one entry per operator
 //!                       current_job == Some(j) iff job j is Claimed/Proven/Challenged by it
-//! for every challenger: held ChallengeBond == sum of the bonds of the jobs it challenges
+//! for every challenger: held ChallengeBond == sum of the bonds of its open challenges
+//! for every challenge:  id < NextChallengeId; it is in its job's open list; the jury holds
+//!                       neither its challenger nor twice the same juror
+//! for every Challenged job: its open list is non-empty, each listed challenge is stored, is
+//!                       its own, is not the prover's and ends its vote by challenge_end;
+//!                       the open lists hold exactly the stored challenges
+//! for every operator:   juries == the number of open challenges' juries it sits on
+//! juror pool:           each member once, an operator, weighted by its recorded stake
+//! PendingDraws:         open challenges without a jury
+//! ChallengePeriod > 0, VotePeriod > 0
 //! for every job:        id < NextJobId;  proof_hash is Some iff Proven or Challenged
 //!                       JobsByHyperparameters[(its hash, id)] exists, and no other entries do
 //! MaxRegressionPpm <= 1_000_000
@@ -176,8 +225,9 @@ pub mod weights;
 
 pub use attribution_primitives::{
     compute::{
-        Endpoint, Hardware, JobInfo, JobStatus, OperatorInfo, SignedTrainingProof, TrainingProof,
-        MAX_OPERATORS_PAGE,
+        Challenge, ChallengeId, Endpoint, Hardware, JobInfo, JobStatus, JurorVote, Jury,
+        OpenChallenges, OperatorInfo, SignedTrainingProof, TrainingProof, MAX_DRAWS_PER_BLOCK,
+        MAX_JUROR_POOL, MAX_JURY, MAX_OPEN_CHALLENGES, MAX_OPERATORS_PAGE,
     },
     models::{
         ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec, MAX_ADAPTER_BYTES,
@@ -219,7 +269,7 @@ pub mod pallet {
     use frame_system::pallet_prelude::*;
     use sp_core::sr25519;
     use sp_runtime::{
-        traits::{Saturating, Zero},
+        traits::{One, Saturating, Zero},
         Perbill,
     };
 
@@ -227,8 +277,15 @@ pub mod pallet {
     pub type JobInfoOf<T> =
         JobInfo<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
     /// A job status as this runtime stores it.
-    pub type JobStatusOf<T> =
-        JobStatus<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
+    pub type JobStatusOf<T> = JobStatus<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+    /// A challenge as this runtime stores it.
+    pub type ChallengeOf<T> =
+        Challenge<<T as frame_system::Config>::AccountId, Balance, BlockNumberFor<T>>;
+    /// The operators that may be drawn as jurors, with their stake (the draw's weights).
+    pub type JurorPoolOf<T> =
+        BoundedVec<(<T as frame_system::Config>::AccountId, Balance), ConstU32<MAX_JUROR_POOL>>;
+    /// The jurors drawn for one challenge.
+    pub type JurorsOf<T> = BoundedVec<<T as frame_system::Config>::AccountId, ConstU32<MAX_JURY>>;
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -246,9 +303,11 @@ pub mod pallet {
         type Datanets: DatanetsInspect<Self::AccountId>;
         /// Pays settled budgets to the operator and the version's contributors.
         type Rewards: RewardsCredit<Self::AccountId, Balance>;
-        /// Resolves challenges (root, later governance).
+        /// May resolve challenges instead of their juries: a fallback, never required (juries
+        /// and the timeout resolve every challenge without it).
         type ChallengeOrigin: EnsureOrigin<Self::RuntimeOrigin>;
-        /// Sets the quality gate's regression bound ([`MaxRegressionPpm`]).
+        /// Sets the quality gate's regression bound ([`MaxRegressionPpm`]) and the challenge
+        /// periods ([`ChallengePeriod`], [`VotePeriod`]).
         type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
         /// The regression bound in force until governance sets one, in parts per million
         /// (at most 1 000 000).
@@ -268,13 +327,28 @@ pub mod pallet {
         /// Share of the claimer's stake slashed when its claim expires.
         #[pallet::constant]
         type ClaimTimeoutSlash: Get<Perbill>;
-        /// Blocks after a proof during which it may be challenged.
+        /// Blocks after a proof during which it may be challenged, until governance (or the
+        /// genesis config) sets [`ChallengePeriod`]: long enough to fetch the adapter and re-run
+        /// `attribution-worker verify` (hours, not minutes).
         #[pallet::constant]
-        type ChallengePeriod: Get<BlockNumberFor<Self>>;
-        /// OPEN a challenger holds while its challenge is pending.
+        type DefaultChallengePeriod: Get<BlockNumberFor<Self>>;
+        /// Blocks a jury has to vote after it is drawn, until governance (or the genesis config)
+        /// sets [`VotePeriod`].
+        #[pallet::constant]
+        type DefaultVotePeriod: Get<BlockNumberFor<Self>>;
+        /// Jurors drawn per challenge (at most [`MAX_JURY`]); fewer when fewer operators may
+        /// sit.
+        #[pallet::constant]
+        type JurySize: Get<u32>;
+        /// Share of a juror's stake slashed to the treasury when it did not vote on a challenge
+        /// that timed out (it also leaves the juror pool).
+        #[pallet::constant]
+        type JurorAbsenceSlash: Get<Perbill>;
+        /// OPEN a challenger (any account) holds while its challenge is pending.
         #[pallet::constant]
         type ChallengeBond: Get<Balance>;
-        /// Share of a fraudulent prover's stake paid to the challenger (the rest to the treasury).
+        /// Share of a fraudulent prover's stake paid to the challenger whose jury found the fraud
+        /// (the rest to the treasury): small, so challenging one's own proof pays nothing.
         #[pallet::constant]
         type ChallengerShare: Get<Perbill>;
         /// Share of a settled budget paid to the datanet version's contributors.
@@ -327,6 +401,65 @@ pub mod pallet {
     #[pallet::storage]
     pub type MaxRegressionPpm<T: Config> =
         StorageValue<_, u32, ValueQuery, T::DefaultMaxRegressionPpm>;
+
+    /// Blocks after a proof during which it may be challenged
+    /// ([`Config::DefaultChallengePeriod`] until governance or the genesis config sets it).
+    #[pallet::storage]
+    pub type ChallengePeriod<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultChallengePeriod>;
+
+    /// Blocks a jury has to vote after it is drawn ([`Config::DefaultVotePeriod`] until
+    /// governance or the genesis config sets it).
+    #[pallet::storage]
+    pub type VotePeriod<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultVotePeriod>;
+
+    /// The id the next challenge will get.
+    #[pallet::storage]
+    pub type NextChallengeId<T: Config> = StorageValue<_, ChallengeId, ValueQuery>;
+
+    /// Open challenges; resolved ones are removed (their outcome is in the events).
+    #[pallet::storage]
+    pub type Challenges<T: Config> = StorageMap<_, Blake2_128Concat, ChallengeId, ChallengeOf<T>>;
+
+    /// Challenges opened in this block, whose juries the next block's `on_initialize` draws
+    /// from this block's hash (unknown to the challenger when it submitted).
+    #[pallet::storage]
+    pub type PendingDraws<T: Config> =
+        StorageValue<_, BoundedVec<ChallengeId, ConstU32<MAX_DRAWS_PER_BLOCK>>, ValueQuery>;
+
+    /// The operators that may be drawn as jurors, with their stake: the first
+    /// [`MAX_JUROR_POOL`] to register. An operator leaves it when it deregisters, is found
+    /// fraudulent, is slashed below [`Config::MinOperatorStake`] or misses a vote.
+    #[pallet::storage]
+    pub type JurorPool<T: Config> = StorageValue<_, JurorPoolOf<T>, ValueQuery>;
+
+    /// Challenge periods other than the defaults, e.g. short ones for a development chain.
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// [`ChallengePeriod`]; `None` keeps [`Config::DefaultChallengePeriod`].
+        pub challenge_period: Option<BlockNumberFor<T>>,
+        /// [`VotePeriod`]; `None` keeps [`Config::DefaultVotePeriod`].
+        pub vote_period: Option<BlockNumberFor<T>>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            if let Some(period) = self.challenge_period {
+                assert!(
+                    !period.is_zero(),
+                    "a challenge window lasts at least one block"
+                );
+                ChallengePeriod::<T>::put(period);
+            }
+            if let Some(period) = self.vote_period {
+                assert!(!period.is_zero(), "a vote lasts at least one block");
+                VotePeriod::<T>::put(period);
+            }
+        }
+    }
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -384,16 +517,33 @@ pub mod pallet {
             adapter_hash: Hash,
             challenge_end: BlockNumberFor<T>,
         },
-        /// An operator challenged a proof, holding `bond`; `evidence` is the hash of its case.
+        /// An account challenged a proof, holding `bond`; `evidence` is the hash of its case.
+        /// Its jury is drawn in the next block and votes until `vote_end`.
         Challenged {
             job: JobId,
+            challenge: ChallengeId,
             challenger: T::AccountId,
             bond: Balance,
             evidence: Hash,
+            vote_end: BlockNumberFor<T>,
+        },
+        /// A challenge's jury was drawn: each juror re-runs the verification and votes. An empty
+        /// jury (no operator could sit) leaves the challenge to the timeout or the fallback.
+        JuryDrawn {
+            challenge: ChallengeId,
+            job: JobId,
+            jurors: JurorsOf<T>,
+        },
+        /// A juror voted.
+        Voted {
+            challenge: ChallengeId,
+            juror: T::AccountId,
+            fraud: bool,
         },
         /// Fraud was proven: the prover's stake was slashed and the budget returned to the developer.
         FraudProven {
             job: JobId,
+            challenge: ChallengeId,
             operator: T::AccountId,
             challenger: T::AccountId,
             to_challenger: Balance,
@@ -403,8 +553,37 @@ pub mod pallet {
         /// A challenge was dismissed: its bond went to the treasury.
         ChallengeDismissed {
             job: JobId,
+            challenge: ChallengeId,
             challenger: T::AccountId,
             slashed: Balance,
+        },
+        /// A challenge's jury reached no majority before `vote_end`: the proof stands and the
+        /// bond was returned (the jury, not the challenger, failed).
+        ChallengeTimedOut {
+            job: JobId,
+            challenge: ChallengeId,
+            challenger: T::AccountId,
+            returned: Balance,
+        },
+        /// Another challenge of the same proof proved the fraud: this one closed with its bond
+        /// returned.
+        ChallengeReleased {
+            job: JobId,
+            challenge: ChallengeId,
+            challenger: T::AccountId,
+            returned: Balance,
+        },
+        /// A juror did not vote on a challenge that timed out: `slashed` went to the treasury and
+        /// it left the juror pool.
+        JurorAbsent {
+            challenge: ChallengeId,
+            juror: T::AccountId,
+            slashed: Balance,
+        },
+        /// Governance set the challenge window and the jury's voting period.
+        ChallengePeriodsSet {
+            challenge_period: BlockNumberFor<T>,
+            vote_period: BlockNumberFor<T>,
         },
         /// A job settled: the budget was paid and the adapter is `Active`.
         JobSettled {
@@ -500,8 +679,29 @@ pub mod pallet {
         OwnProof,
         /// The job has no pending challenge.
         NotChallenged,
+        /// The proof already has [`MAX_OPEN_CHALLENGES`] open challenges; one must resolve first
+        /// (which keeps the window open at least until its vote ends).
+        TooManyChallenges,
+        /// [`MAX_DRAWS_PER_BLOCK`] challenges were already opened in this block; try the next.
+        DrawQueueFull,
+        /// No open challenge has this id.
+        ChallengeNotFound,
+        /// The caller is not on this challenge's jury.
+        NotJuror,
+        /// The juror already voted.
+        AlreadyVoted,
+        /// The challenge's voting period is over.
+        VotingClosed,
+        /// The challenge's voting period is not over yet.
+        VotingOpen,
+        /// The operator sits on an open challenge's jury.
+        OnJury,
+        /// A challenge or vote period of zero blocks.
+        ZeroPeriod,
         /// Every job id is taken.
         JobIdsExhausted,
+        /// Every challenge id is taken.
+        ChallengeIdsExhausted,
     }
 
     #[pallet::hooks]
@@ -513,13 +713,35 @@ pub mod pallet {
                 "a claim must last at least one block"
             );
             assert!(
-                !T::ChallengePeriod::get().is_zero(),
+                !T::DefaultChallengePeriod::get().is_zero(),
                 "a challenge window must last at least one block"
+            );
+            assert!(
+                !T::DefaultVotePeriod::get().is_zero(),
+                "a vote must last at least one block"
+            );
+            assert!(
+                T::JurySize::get() > 0 && T::JurySize::get() <= MAX_JURY,
+                "a jury has between 1 and MAX_JURY jurors"
             );
             assert!(
                 T::DefaultMaxRegressionPpm::get() <= attribution_primitives::PARTS_PER_MILLION,
                 "the default regression bound is at most 1 000 000 ppm"
             );
+        }
+
+        /// Draws the juries of the challenges opened in the previous block, seeded by that
+        /// block's hash (see "Randomness" in the crate docs). At most [`MAX_DRAWS_PER_BLOCK`].
+        fn on_initialize(_n: BlockNumberFor<T>) -> Weight {
+            let pending = PendingDraws::<T>::take();
+            let drawn = pending.len() as u32;
+            if drawn > 0 {
+                let seed = frame_system::Pallet::<T>::parent_hash();
+                for challenge in pending {
+                    Self::draw_jury(challenge, seed);
+                }
+            }
+            T::WeightInfo::draw_juries(drawn)
         }
 
         #[cfg(feature = "try-runtime")]
@@ -566,8 +788,12 @@ pub mod pallet {
                     price_per_token,
                     stake,
                     current_job: None,
+                    juries: 0,
                 },
             );
+            // A full pool leaves later operators out of the draw (see `MAX_JUROR_POOL`); they
+            // still train and serve.
+            JurorPool::<T>::mutate(|pool| pool.try_push((operator.clone(), stake)).is_ok());
             Self::deposit_event(Event::OperatorRegistered {
                 operator,
                 worker_key,
@@ -638,6 +864,7 @@ pub mod pallet {
             let operator = ensure_signed(origin)?;
             let info = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
             ensure!(info.current_job.is_none(), Error::<T>::OperatorBusy);
+            ensure!(info.juries == 0, Error::<T>::OnJury);
             let released = T::Currency::release(
                 &HoldReason::OperatorStake.into(),
                 &operator,
@@ -646,6 +873,7 @@ pub mod pallet {
             )?;
             WorkerKeys::<T>::remove(info.worker_key);
             Operators::<T>::remove(&operator);
+            Self::leave_juror_pool(&operator);
             Self::deposit_event(Event::OperatorDeregistered { operator, released });
             Ok(())
         }
@@ -804,6 +1032,7 @@ pub mod pallet {
             )?;
             op.stake = op.stake.saturating_sub(slashed);
             op.current_job = None;
+            Self::sync_juror_stake(&operator, op.stake);
             Operators::<T>::insert(&operator, op);
             info.status = JobStatus::Open;
             Jobs::<T>::insert(job, info);
@@ -877,7 +1106,7 @@ pub mod pallet {
                     metrics: payload.metrics,
                 },
             )?;
-            let challenge_end = now.saturating_add(T::ChallengePeriod::get());
+            let challenge_end = now.saturating_add(ChallengePeriod::<T>::get());
             info.status = JobStatus::Proven {
                 operator: operator.clone(),
                 challenge_end,
@@ -896,85 +1125,100 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Challenges a proof within its window, holding [`Config::ChallengeBond`] from the caller,
-        /// a registered operator other than the prover. `evidence` is the hash of the case made
-        /// off chain.
+        /// Challenges a proof within its window, holding [`Config::ChallengeBond`] from the caller.
+        /// `evidence` is the hash of the case made off chain (e.g. the verdict of
+        /// `attribution-worker verify`).
+        ///
+        /// # Conditions
+        ///
+        /// * Any signed account but the prover; no stake needed.
+        /// * The job is proven and `now <= challenge_end`; fewer than [`MAX_OPEN_CHALLENGES`]
+        ///   challenges of it are open, and fewer than [`MAX_DRAWS_PER_BLOCK`] challenges were
+        ///   opened in this block.
+        ///
+        /// The jury is drawn in the next block and votes until `now + 1 + VotePeriod`; the window
+        /// is extended to at least that block, so others may challenge while this one is pending.
         #[pallet::call_index(9)]
         #[pallet::weight(T::WeightInfo::challenge())]
         pub fn challenge(origin: OriginFor<T>, job: JobId, evidence: Hash) -> DispatchResult {
             let challenger = ensure_signed(origin)?;
-            ensure!(
-                Operators::<T>::contains_key(&challenger),
-                Error::<T>::NotOperator
-            );
             let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-            let (operator, challenge_end) = match &info.status {
+            let (operator, challenge_end, mut open) = match &info.status {
                 JobStatus::Proven {
                     operator,
                     challenge_end,
-                } => (operator.clone(), *challenge_end),
-                JobStatus::Challenged { .. } => return Err(Error::<T>::ChallengePending.into()),
+                } => (operator.clone(), *challenge_end, OpenChallenges::new()),
+                JobStatus::Challenged {
+                    operator,
+                    challenge_end,
+                    open,
+                } => (operator.clone(), *challenge_end, open.clone()),
                 _ => return Err(Error::<T>::JobNotProven.into()),
             };
             ensure!(operator != challenger, Error::<T>::OwnProof);
-            ensure!(
-                frame_system::Pallet::<T>::block_number() <= challenge_end,
-                Error::<T>::ChallengeWindowClosed
-            );
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(now <= challenge_end, Error::<T>::ChallengeWindowClosed);
 
+            let id = NextChallengeId::<T>::get();
+            open.try_push(id)
+                .map_err(|_| Error::<T>::TooManyChallenges)?;
+            PendingDraws::<T>::try_mutate(|pending| pending.try_push(id))
+                .map_err(|_| Error::<T>::DrawQueueFull)?;
+            NextChallengeId::<T>::put(id.checked_add(1).ok_or(Error::<T>::ChallengeIdsExhausted)?);
             let bond = T::ChallengeBond::get();
             T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
+            let vote_end = now
+                .saturating_add(One::one())
+                .saturating_add(VotePeriod::<T>::get());
+            Challenges::<T>::insert(
+                id,
+                Challenge {
+                    job,
+                    challenger: challenger.clone(),
+                    bond,
+                    evidence,
+                    opened_at: now,
+                    vote_end,
+                    jury: Jury::default(),
+                },
+            );
             info.status = JobStatus::Challenged {
                 operator,
-                challenge_end,
-                challenger: challenger.clone(),
-                bond,
+                challenge_end: challenge_end.max(vote_end),
+                open,
             };
             Jobs::<T>::insert(job, info);
             Self::deposit_event(Event::Challenged {
                 job,
+                challenge: id,
                 challenger,
                 bond,
                 evidence,
+                vote_end,
             });
             Ok(())
         }
 
-        /// Resolves a pending challenge. `fraud`: the prover is slashed and deregistered, the
-        /// adapter rejected and the budget returned. Otherwise the challenger's bond is slashed.
+        /// Fallback: [`Config::ChallengeOrigin`] decides every open challenge of `job` instead of
+        /// their juries. `fraud`: the prover is slashed and deregistered, the adapter rejected,
+        /// the budget returned, the oldest open challenge wins and the others get their bonds
+        /// back. Otherwise every open challenge is dismissed and its bond slashed. Juries and the
+        /// timeout resolve challenges without it.
         #[pallet::call_index(10)]
         #[pallet::weight(T::WeightInfo::resolve_challenge())]
         pub fn resolve_challenge(origin: OriginFor<T>, job: JobId, fraud: bool) -> DispatchResult {
             T::ChallengeOrigin::ensure_origin(origin)?;
-            let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-            let JobStatus::Challenged {
-                operator,
-                challenge_end,
-                challenger,
-                bond,
-            } = info.status.clone()
-            else {
+            let info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let JobStatus::Challenged { open, .. } = info.status else {
                 return Err(Error::<T>::NotChallenged.into());
             };
             if fraud {
-                Self::punish_fraud(job, &info, operator, challenger, bond)
+                let oldest = *open.first().ok_or(Error::<T>::NotChallenged)?;
+                Self::prove_fraud(oldest)
             } else {
-                let slashed = Self::slash(
-                    HoldReason::ChallengeBond,
-                    &challenger,
-                    bond,
-                    &T::Treasury::get(),
-                )?;
-                info.status = JobStatus::Proven {
-                    operator,
-                    challenge_end,
-                };
-                Jobs::<T>::insert(job, info);
-                Self::deposit_event(Event::ChallengeDismissed {
-                    job,
-                    challenger,
-                    slashed,
-                });
+                for id in open {
+                    Self::dismiss(id)?;
+                }
                 Ok(())
             }
         }
@@ -1046,6 +1290,108 @@ pub mod pallet {
             Self::deposit_event(Event::MaxRegressionSet { bound_ppm });
             Ok(())
         }
+
+        /// A juror's vote on a challenge: `fraud` if its re-run of the verification does not
+        /// reproduce the proof's figures. The first strict majority of the jury decides at once.
+        ///
+        /// # Conditions
+        ///
+        /// * The caller is on the challenge's jury and has not voted.
+        /// * `now <= vote_end`.
+        #[pallet::call_index(13)]
+        #[pallet::weight(T::WeightInfo::vote())]
+        pub fn vote(origin: OriginFor<T>, challenge: ChallengeId, fraud: bool) -> DispatchResult {
+            let juror = ensure_signed(origin)?;
+            let mut info = Challenges::<T>::get(challenge).ok_or(Error::<T>::ChallengeNotFound)?;
+            ensure!(
+                frame_system::Pallet::<T>::block_number() <= info.vote_end,
+                Error::<T>::VotingClosed
+            );
+            let seat = info
+                .jury
+                .iter_mut()
+                .find(|seat| seat.juror == juror)
+                .ok_or(Error::<T>::NotJuror)?;
+            ensure!(seat.fraud.is_none(), Error::<T>::AlreadyVoted);
+            seat.fraud = Some(fraud);
+            let verdict = info.verdict();
+            Challenges::<T>::insert(challenge, info);
+            Self::deposit_event(Event::Voted {
+                challenge,
+                juror,
+                fraud,
+            });
+            match verdict {
+                Some(true) => Self::prove_fraud(challenge),
+                Some(false) => Self::dismiss(challenge),
+                None => Ok(()),
+            }
+        }
+
+        /// Closes a challenge whose jury reached no majority by `vote_end`. Anyone may call it.
+        /// It fails safe: the proof stands (no slash without a majority finding fraud) and the
+        /// bond is returned (the jury, not the challenger, failed); each juror that did not vote
+        /// loses [`Config::JurorAbsenceSlash`] of its stake to the treasury and leaves the juror
+        /// pool.
+        #[pallet::call_index(14)]
+        #[pallet::weight(T::WeightInfo::close_challenge())]
+        pub fn close_challenge(origin: OriginFor<T>, challenge: ChallengeId) -> DispatchResult {
+            ensure_signed(origin)?;
+            let info = Challenges::<T>::get(challenge).ok_or(Error::<T>::ChallengeNotFound)?;
+            ensure!(
+                frame_system::Pallet::<T>::block_number() > info.vote_end,
+                Error::<T>::VotingOpen
+            );
+            for seat in info.jury.iter().filter(|seat| seat.fraud.is_none()) {
+                let slashed = Self::punish_absence(&seat.juror)?;
+                Self::deposit_event(Event::JurorAbsent {
+                    challenge,
+                    juror: seat.juror.clone(),
+                    slashed,
+                });
+            }
+            let returned = T::Currency::release(
+                &HoldReason::ChallengeBond.into(),
+                &info.challenger,
+                info.bond,
+                Precision::BestEffort,
+            )?;
+            Self::detach(challenge, &info)?;
+            Self::deposit_event(Event::ChallengeTimedOut {
+                job: info.job,
+                challenge,
+                challenger: info.challenger,
+                returned,
+            });
+            Ok(())
+        }
+
+        /// Sets the challenge window of proofs submitted from now on and the voting period of
+        /// juries drawn from now on.
+        ///
+        /// # Conditions
+        ///
+        /// * The origin is [`Config::GovernanceOrigin`]; both periods are at least one block.
+        #[pallet::call_index(15)]
+        #[pallet::weight(T::WeightInfo::set_challenge_periods())]
+        pub fn set_challenge_periods(
+            origin: OriginFor<T>,
+            challenge_period: BlockNumberFor<T>,
+            vote_period: BlockNumberFor<T>,
+        ) -> DispatchResult {
+            T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(
+                !challenge_period.is_zero() && !vote_period.is_zero(),
+                Error::<T>::ZeroPeriod
+            );
+            ChallengePeriod::<T>::put(challenge_period);
+            VotePeriod::<T>::put(vote_period);
+            Self::deposit_event(Event::ChallengePeriodsSet {
+                challenge_period,
+                vote_period,
+            });
+            Ok(())
+        }
     }
 
     impl<T: Config> Pallet<T> {
@@ -1072,6 +1418,11 @@ pub mod pallet {
         /// A job that is not yet settled, cancelled or rejected (for the runtime API).
         pub fn job(id: JobId) -> Option<JobInfoOf<T>> {
             Jobs::<T>::get(id)
+        }
+
+        /// An open challenge with its jury and votes (for the runtime API).
+        pub fn challenge_info(id: ChallengeId) -> Option<ChallengeOf<T>> {
+            Challenges::<T>::get(id)
         }
 
         /// Up to `max` open jobs with ids from `from`, lowest first (for the runtime API; it scans
@@ -1233,26 +1584,165 @@ pub mod pallet {
             });
         }
 
-        fn punish_fraud(
-            job: JobId,
-            info: &JobInfoOf<T>,
-            operator: T::AccountId,
-            challenger: T::AccountId,
-            bond: Balance,
-        ) -> DispatchResult {
-            T::Currency::release(
-                &HoldReason::ChallengeBond.into(),
-                &challenger,
-                bond,
-                Precision::BestEffort,
+        /// Draws challenge `id`'s jury, stake-weighted without replacement from the juror pool
+        /// minus the prover and the challenger, from `seed` (the hash of the block the challenge
+        /// was opened in). Reads the pool once and each juror's record once.
+        pub(crate) fn draw_jury(id: ChallengeId, seed: Hash) {
+            let Some(mut challenge) = Challenges::<T>::get(id) else {
+                // Resolved by the fallback in the block it was opened in.
+                return;
+            };
+            let prover = Jobs::<T>::get(challenge.job).and_then(|info| match info.status {
+                JobStatus::Challenged { operator, .. } => Some(operator),
+                _ => None,
+            });
+            let mut candidates: Vec<(T::AccountId, Balance)> = JurorPool::<T>::get()
+                .into_iter()
+                .filter(|(who, stake)| {
+                    Some(who) != prover.as_ref() && *who != challenge.challenger && *stake > 0
+                })
+                .collect();
+            let mut total = candidates
+                .iter()
+                .fold(0u128, |sum, (_, stake)| sum.saturating_add(*stake));
+            let size = T::JurySize::get().min(MAX_JURY) as usize;
+            let mut round: u32 = 0;
+            while challenge.jury.len() < size && total > 0 {
+                let digest = sp_io::hashing::blake2_256(&(seed, id, round).encode());
+                let mut low = [0u8; 16];
+                low.copy_from_slice(&digest[..16]);
+                let mut point = u128::from_le_bytes(low) % total;
+                let index = candidates
+                    .iter()
+                    .position(|(_, stake)| {
+                        if point < *stake {
+                            true
+                        } else {
+                            point = point.saturating_sub(*stake);
+                            false
+                        }
+                    })
+                    .unwrap_or(candidates.len().saturating_sub(1));
+                if index >= candidates.len() {
+                    break;
+                }
+                let (juror, stake) = candidates.swap_remove(index);
+                total = total.saturating_sub(stake);
+                round = round.saturating_add(1);
+                Operators::<T>::mutate(&juror, |entry| {
+                    if let Some(op) = entry {
+                        op.juries = op.juries.saturating_add(1);
+                    }
+                });
+                if challenge
+                    .jury
+                    .try_push(JurorVote { juror, fraud: None })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            let jurors = JurorsOf::<T>::truncate_from(
+                challenge
+                    .jury
+                    .iter()
+                    .map(|seat| seat.juror.clone())
+                    .collect(),
+            );
+            let job = challenge.job;
+            Challenges::<T>::insert(id, challenge);
+            Self::deposit_event(Event::JuryDrawn {
+                challenge: id,
+                job,
+                jurors,
+            });
+        }
+
+        /// Removes challenge `id` (already settled in funds) from storage, its job's open list
+        /// and its jurors' duties; the job is `Proven` again when no challenge is left.
+        fn detach(id: ChallengeId, challenge: &ChallengeOf<T>) -> DispatchResult {
+            Self::release_jurors(&challenge.jury);
+            Challenges::<T>::remove(id);
+            PendingDraws::<T>::mutate(|pending| pending.retain(|c| *c != id));
+            Jobs::<T>::try_mutate(challenge.job, |entry| {
+                let info = entry.as_mut().ok_or(Error::<T>::JobNotFound)?;
+                if let JobStatus::Challenged {
+                    operator,
+                    challenge_end,
+                    open,
+                } = &mut info.status
+                {
+                    open.retain(|c| *c != id);
+                    if open.is_empty() {
+                        info.status = JobStatus::Proven {
+                            operator: operator.clone(),
+                            challenge_end: *challenge_end,
+                        };
+                    }
+                }
+                Ok(())
+            })
+        }
+
+        /// The proof holds against challenge `id`: its bond goes to the treasury.
+        fn dismiss(id: ChallengeId) -> DispatchResult {
+            let challenge = Challenges::<T>::get(id).ok_or(Error::<T>::ChallengeNotFound)?;
+            let slashed = Self::slash(
+                HoldReason::ChallengeBond,
+                &challenge.challenger,
+                challenge.bond,
+                &T::Treasury::get(),
             )?;
+            Self::detach(id, &challenge)?;
+            Self::deposit_event(Event::ChallengeDismissed {
+                job: challenge.job,
+                challenge: id,
+                challenger: challenge.challenger,
+                slashed,
+            });
+            Ok(())
+        }
+
+        /// Challenge `id` proved the fraud: every open challenge of the job closes with its bond
+        /// returned; the prover's whole stake is slashed ([`Config::ChallengerShare`] to this
+        /// challenger, the rest to the treasury) and it is deregistered; the adapter is rejected
+        /// (freeing its hash) and the budget returned to the developer.
+        fn prove_fraud(id: ChallengeId) -> DispatchResult {
+            let winner = Challenges::<T>::get(id).ok_or(Error::<T>::ChallengeNotFound)?;
+            let job = winner.job;
+            let info = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+            let JobStatus::Challenged { operator, open, .. } = info.status.clone() else {
+                return Err(Error::<T>::NotChallenged.into());
+            };
+            for other in open {
+                let Some(challenge) = Challenges::<T>::take(other) else {
+                    continue;
+                };
+                Self::release_jurors(&challenge.jury);
+                let returned = T::Currency::release(
+                    &HoldReason::ChallengeBond.into(),
+                    &challenge.challenger,
+                    challenge.bond,
+                    Precision::BestEffort,
+                )?;
+                PendingDraws::<T>::mutate(|pending| pending.retain(|c| *c != other));
+                if other != id {
+                    Self::deposit_event(Event::ChallengeReleased {
+                        job,
+                        challenge: other,
+                        challenger: challenge.challenger,
+                        returned,
+                    });
+                }
+            }
             let op = Operators::<T>::take(&operator).ok_or(Error::<T>::NotOperator)?;
             WorkerKeys::<T>::remove(op.worker_key);
+            Self::leave_juror_pool(&operator);
             let to_challenger = Self::slash(
                 HoldReason::OperatorStake,
                 &operator,
                 T::ChallengerShare::get().mul_floor(op.stake),
-                &challenger,
+                &winner.challenger,
             )?;
             let to_treasury = Self::slash(
                 HoldReason::OperatorStake,
@@ -1260,18 +1750,65 @@ pub mod pallet {
                 op.stake.saturating_sub(to_challenger),
                 &T::Treasury::get(),
             )?;
-            let refunded = Self::release_budget(info)?;
+            let refunded = Self::release_budget(&info)?;
             T::Models::reject(info.model)?;
-            Self::remove_job(job, info);
+            Self::remove_job(job, &info);
             Self::deposit_event(Event::FraudProven {
                 job,
+                challenge: id,
                 operator,
-                challenger,
+                challenger: winner.challenger,
                 to_challenger,
                 to_treasury,
                 refunded,
             });
             Ok(())
+        }
+
+        /// A juror's seat on a challenge is over.
+        fn release_jurors(jury: &Jury<T::AccountId>) {
+            for seat in jury.iter() {
+                Operators::<T>::mutate(&seat.juror, |entry| {
+                    if let Some(op) = entry {
+                        op.juries = op.juries.saturating_sub(1);
+                    }
+                });
+            }
+        }
+
+        /// Slashes [`Config::JurorAbsenceSlash`] of a juror's stake to the treasury and takes it
+        /// out of the juror pool; returns the amount slashed (nothing if it is no operator any
+        /// more, e.g. found fraudulent meanwhile).
+        fn punish_absence(juror: &T::AccountId) -> Result<Balance, DispatchError> {
+            Self::leave_juror_pool(juror);
+            let Some(mut op) = Operators::<T>::get(juror) else {
+                return Ok(0);
+            };
+            let slashed = Self::slash(
+                HoldReason::OperatorStake,
+                juror,
+                T::JurorAbsenceSlash::get().mul_floor(op.stake),
+                &T::Treasury::get(),
+            )?;
+            op.stake = op.stake.saturating_sub(slashed);
+            Operators::<T>::insert(juror, op);
+            Ok(slashed)
+        }
+
+        fn leave_juror_pool(who: &T::AccountId) {
+            JurorPool::<T>::mutate(|pool| pool.retain(|(juror, _)| juror != who));
+        }
+
+        /// Keeps a pool member's draw weight equal to its stake; below the minimum stake it
+        /// leaves the pool.
+        fn sync_juror_stake(who: &T::AccountId, stake: Balance) {
+            JurorPool::<T>::mutate(|pool| {
+                if stake < T::MinOperatorStake::get() {
+                    pool.retain(|(juror, _)| juror != who);
+                } else if let Some(entry) = pool.iter_mut().find(|(juror, _)| juror == who) {
+                    entry.1 = stake;
+                }
+            });
         }
 
         /// Checks every invariant listed in the crate docs.
@@ -1286,6 +1823,62 @@ pub mod pallet {
 
             let mut budgets: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
             let mut bonds: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
+            let mut seats: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+            let mut open_challenges = 0usize;
+            let next_challenge = NextChallengeId::<T>::get();
+            let mut challenges = 0usize;
+            for (id, challenge) in Challenges::<T>::iter() {
+                challenges = challenges.saturating_add(1);
+                ensure!(
+                    id < next_challenge,
+                    "challenge id not below NextChallengeId"
+                );
+                let listed = Jobs::<T>::get(challenge.job).is_some_and(|info| {
+                    matches!(info.status, JobStatus::Challenged { open, .. } if open.contains(&id))
+                });
+                ensure!(listed, "a challenge is not open on its job");
+                let bond = bonds.entry(challenge.challenger.clone()).or_default();
+                *bond = bond.saturating_add(challenge.bond);
+                for (i, seat) in challenge.jury.iter().enumerate() {
+                    ensure!(
+                        seat.juror != challenge.challenger,
+                        "a challenger sits on its own jury"
+                    );
+                    ensure!(
+                        challenge
+                            .jury
+                            .iter()
+                            .skip(i + 1)
+                            .all(|s| s.juror != seat.juror),
+                        "a juror sits twice on one jury"
+                    );
+                    let count = seats.entry(seat.juror.clone()).or_default();
+                    *count = count.saturating_add(1);
+                }
+            }
+            for id in PendingDraws::<T>::get() {
+                let waiting = Challenges::<T>::get(id).is_some_and(|c| c.jury.is_empty());
+                ensure!(
+                    waiting,
+                    "a pending draw is not an open challenge without a jury"
+                );
+            }
+            ensure!(
+                !ChallengePeriod::<T>::get().is_zero() && !VotePeriod::<T>::get().is_zero(),
+                "a challenge or vote period of zero blocks"
+            );
+            let pool = JurorPool::<T>::get();
+            for (i, (juror, stake)) in pool.iter().enumerate() {
+                ensure!(
+                    pool.iter().skip(i + 1).all(|(other, _)| other != juror),
+                    "an operator is twice in the juror pool"
+                );
+                let op = Operators::<T>::get(juror).ok_or("a juror in the pool is no operator")?;
+                ensure!(
+                    op.stake == *stake,
+                    "a juror's draw weight differs from its stake"
+                );
+            }
             let next = NextJobId::<T>::get();
             let mut jobs = 0usize;
             for (id, info) in Jobs::<T>::iter() {
@@ -1303,12 +1896,24 @@ pub mod pallet {
                     JobStatus::Proven { operator, .. } => Some(operator),
                     JobStatus::Challenged {
                         operator,
-                        challenger,
-                        bond,
-                        ..
+                        challenge_end,
+                        open,
                     } => {
-                        let held = bonds.entry(challenger.clone()).or_default();
-                        *held = held.saturating_add(*bond);
+                        ensure!(!open.is_empty(), "a challenged job with no open challenge");
+                        for challenge in open.iter() {
+                            let found = Challenges::<T>::get(challenge)
+                                .ok_or("an open challenge of a job is not stored")?;
+                            ensure!(found.job == id, "a job lists another job's challenge");
+                            ensure!(
+                                found.vote_end <= *challenge_end,
+                                "a challenge window closes before a pending vote ends"
+                            );
+                            ensure!(
+                                found.challenger != *operator,
+                                "a prover challenges its own proof"
+                            );
+                        }
+                        open_challenges = open_challenges.saturating_add(open.len());
                         Some(operator)
                     }
                 };
@@ -1351,6 +1956,10 @@ pub mod pallet {
                     WorkerKeys::<T>::get(op.worker_key) == Some(who.clone()),
                     "worker key not indexed"
                 );
+                ensure!(
+                    op.juries == seats.get(&who).copied().unwrap_or(0),
+                    "an operator's jury count differs from the juries it sits on"
+                );
                 if let Some(job) = op.current_job {
                     let status = Jobs::<T>::get(job).map(|info| info.status);
                     let works_on_it = match status {
@@ -1368,6 +1977,10 @@ pub mod pallet {
             ensure!(
                 WorkerKeys::<T>::iter().count() == operators,
                 "stale worker key entries"
+            );
+            ensure!(
+                open_challenges == challenges,
+                "stored challenges differ from the jobs' open challenges"
             );
             ensure!(
                 JobsByHyperparameters::<T>::iter_keys().count() == jobs,

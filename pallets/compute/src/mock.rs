@@ -26,6 +26,8 @@ pub const MIN_STAKE: Balance = 1_000;
 pub const MIN_BUDGET: Balance = 100;
 pub const CLAIM_TIMEOUT: u64 = 10;
 pub const CHALLENGE_PERIOD: u64 = 5;
+pub const VOTE_PERIOD: u64 = 4;
+pub const JURY_SIZE: u32 = 3;
 pub const BOND: Balance = 200;
 pub const MODEL_DEPOSIT: Balance = 50;
 pub const FUNDS: Balance = 100_000;
@@ -40,6 +42,8 @@ pub const MODEL_OWNER: AccountId = 2;
 pub const OP_A: AccountId = 10;
 pub const OP_B: AccountId = 11;
 pub const OP_C: AccountId = 12;
+pub const OP_D: AccountId = 13;
+pub const OP_E: AccountId = 14;
 /// Funded, but no operator.
 pub const STRANGER: AccountId = 20;
 /// Owns the contributions of the published version.
@@ -80,7 +84,8 @@ impl pallet_models::Config for Test {
 parameter_types! {
     pub const Treasury: AccountId = TREASURY;
     pub const ClaimTimeoutSlash: Perbill = Perbill::from_percent(10);
-    pub const ChallengerShare: Perbill = Perbill::from_percent(50);
+    pub const ChallengerShare: Perbill = Perbill::from_percent(10);
+    pub const JurorAbsenceSlash: Perbill = Perbill::from_percent(5);
     pub const ContributorShare: Perbill = Perbill::from_percent(30);
 }
 
@@ -98,7 +103,10 @@ impl pallet_compute::Config for Test {
     type MinJobBudget = ConstU128<MIN_BUDGET>;
     type ClaimTimeout = ConstU64<CLAIM_TIMEOUT>;
     type ClaimTimeoutSlash = ClaimTimeoutSlash;
-    type ChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
+    type DefaultChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
+    type DefaultVotePeriod = ConstU64<VOTE_PERIOD>;
+    type JurySize = ConstU32<JURY_SIZE>;
+    type JurorAbsenceSlash = JurorAbsenceSlash;
     type ChallengeBond = ConstU128<BOND>;
     type ChallengerShare = ChallengerShare;
     type ContributorShare = ContributorShare;
@@ -348,6 +356,8 @@ impl ExtBuilder {
             OP_A,
             OP_B,
             OP_C,
+            OP_D,
+            OP_E,
             STRANGER,
             TREASURY,
             REWARDS_POT,
@@ -401,6 +411,15 @@ pub fn free(who: AccountId) -> Balance {
     Balances::free_balance(who)
 }
 
+/// Moves to `block`, running compute's `on_initialize` in each block on the way with a parent
+/// hash that differs per block (the juries' seed).
 pub fn run_to(block: u64) {
-    System::set_block_number(block);
+    use frame_support::traits::Hooks;
+    let mut now = System::block_number();
+    while now < block {
+        System::set_parent_hash(Hash::from(sp_io::hashing::blake2_256(&now.to_le_bytes())));
+        now += 1;
+        System::set_block_number(now);
+        Compute::on_initialize(now);
+    }
 }

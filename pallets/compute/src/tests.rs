@@ -1,9 +1,10 @@
 //! Stories of operators, jobs, proofs, challenges and settlements.
 
 use crate::{
-    mock::*, Error, Event, HoldReason, JobInfo, JobStatus, Jobs, JobsByHyperparameters,
-    MaxRegressionPpm, NextJobId, OperatorInfo, Operators, OperatorsInspect, SignedTrainingProof,
-    TrainingMethod, TrainingProof, WorkerKeys, MAX_OPERATORS_PAGE,
+    mock::*, ChallengeId, ChallengePeriod, Challenges, Error, Event, HoldReason, JobInfo,
+    JobStatus, Jobs, JobsByHyperparameters, JurorPool, MaxRegressionPpm, NextJobId, OpenChallenges,
+    OperatorInfo, Operators, OperatorsInspect, PendingDraws, SignedTrainingProof, TrainingMethod,
+    TrainingProof, VotePeriod, WorkerKeys, MAX_DRAWS_PER_BLOCK, MAX_OPERATORS_PAGE,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -119,7 +120,21 @@ fn proven_job() -> JobId {
     job
 }
 
-fn status(job: JobId) -> JobStatus<AccountId, Balance, u64> {
+/// Registers C, D and E, so a jury of three can sit without the prover and the challenger.
+fn jurors_registered() {
+    register(OP_C, 0xC);
+    register(OP_D, 0xD);
+    register(OP_E, 0xE);
+}
+
+/// The jurors of challenge `id`, in the order drawn.
+fn jury(id: ChallengeId) -> Vec<AccountId> {
+    Challenges::<Test>::get(id)
+        .map(|c| c.jury.into_iter().map(|seat| seat.juror).collect())
+        .unwrap_or_default()
+}
+
+fn status(job: JobId) -> JobStatus<AccountId, u64> {
     Jobs::<Test>::get(job).unwrap().status
 }
 
@@ -156,7 +171,12 @@ mod register_operator {
                     price_per_token: PRICE,
                     stake: MIN_STAKE,
                     current_job: None,
+                    juries: 0,
                 })
+            );
+            assert_eq!(
+                JurorPool::<Test>::get().into_inner(),
+                vec![(OP_A, MIN_STAKE)]
             );
             assert_eq!(Compute::inference_price(&OP_A), Some(PRICE));
             assert_eq!(Compute::inference_price(&OP_B), None);
@@ -1013,11 +1033,6 @@ mod submit_training_proof {
                 ),
                 Error::<Test>::HyperParametersMismatch
             );
-            // The adapter may not pose as an already registered model.
-            assert_noop!(
-                submit(OP_A, with(|p| p.adapter_hash = BASE_HASH)),
-                pallet_models::Error::<Test>::ArtifactAlreadyRegistered
-            );
         });
     }
 
@@ -1137,46 +1152,66 @@ mod challenge {
     use super::*;
 
     #[test]
-    fn another_operator_challenges_within_the_window() {
+    fn any_account_challenges_within_the_window_and_the_jury_is_drawn_next_block() {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
+            jurors_registered();
             let evidence = Hash::repeat_byte(0xEE);
+            // STRANGER is no operator and needs no sudo: the bond is all it takes.
             assert_ok!(Compute::challenge(
-                RuntimeOrigin::signed(OP_B),
+                RuntimeOrigin::signed(STRANGER),
                 job,
                 evidence
             ));
+            let vote_end = 2 + 1 + VOTE_PERIOD;
             assert_eq!(
                 status(job),
                 JobStatus::Challenged {
                     operator: OP_A,
-                    challenge_end: 2 + CHALLENGE_PERIOD,
-                    challenger: OP_B,
-                    bond: BOND
+                    challenge_end: (2 + CHALLENGE_PERIOD).max(vote_end),
+                    open: OpenChallenges::truncate_from(vec![0]),
                 }
             );
-            assert_eq!(held(HoldReason::ChallengeBond, OP_B), BOND);
+            assert_eq!(held(HoldReason::ChallengeBond, STRANGER), BOND);
             assert_eq!(
                 last_event(),
                 Event::Challenged {
                     job,
-                    challenger: OP_B,
+                    challenge: 0,
+                    challenger: STRANGER,
                     bond: BOND,
-                    evidence
+                    evidence,
+                    vote_end,
+                }
+            );
+            assert_eq!(PendingDraws::<Test>::get().into_inner(), vec![0]);
+            assert!(jury(0).is_empty());
+
+            run_to(3);
+            let drawn = jury(0);
+            assert_eq!(drawn.len() as u32, JURY_SIZE);
+            assert!(!drawn.contains(&OP_A) && !drawn.contains(&STRANGER));
+            for juror in &drawn {
+                assert!([OP_B, OP_C, OP_D, OP_E].contains(juror));
+                assert_eq!(Operators::<Test>::get(juror).unwrap().juries, 1);
+            }
+            assert!(PendingDraws::<Test>::get().is_empty());
+            assert_eq!(
+                last_event(),
+                Event::JuryDrawn {
+                    challenge: 0,
+                    job,
+                    jurors: crate::JurorsOf::<Test>::truncate_from(drawn),
                 }
             );
         });
     }
 
     #[test]
-    fn refuses_strangers_own_proofs_pending_and_unproven_jobs() {
+    fn refuses_own_proofs_unknown_and_unproven_jobs() {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
             let evidence = Hash::zero();
-            assert_noop!(
-                Compute::challenge(RuntimeOrigin::signed(STRANGER), job, evidence),
-                Error::<Test>::NotOperator
-            );
             assert_noop!(
                 Compute::challenge(RuntimeOrigin::signed(OP_A), job, evidence),
                 Error::<Test>::OwnProof
@@ -1190,16 +1225,9 @@ mod challenge {
                 Compute::challenge(RuntimeOrigin::signed(OP_B), open, evidence),
                 Error::<Test>::JobNotProven
             );
-
-            assert_ok!(Compute::challenge(
-                RuntimeOrigin::signed(OP_B),
-                job,
-                evidence
-            ));
-            register(OP_C, 0xC);
             assert_noop!(
-                Compute::challenge(RuntimeOrigin::signed(OP_C), job, evidence),
-                Error::<Test>::ChallengePending
+                Compute::challenge(RuntimeOrigin::none(), job, evidence),
+                DispatchError::BadOrigin
             );
         });
     }
@@ -1210,7 +1238,7 @@ mod challenge {
             let job = proven_job();
             run_to(3 + CHALLENGE_PERIOD);
             assert_noop!(
-                Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()),
+                Compute::challenge(RuntimeOrigin::signed(STRANGER), job, Hash::zero()),
                 Error::<Test>::ChallengeWindowClosed
             );
         });
@@ -1231,6 +1259,391 @@ mod challenge {
             ));
             assert!(Compute::challenge(RuntimeOrigin::signed(OP_B), job, Hash::zero()).is_err());
             assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
+            assert_eq!(Challenges::<Test>::iter().count(), 0);
+        });
+    }
+
+    #[test]
+    fn several_challenges_stay_open_and_each_extends_the_window() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            let challengers = [OP_B, OP_C, STRANGER, CONTRIBUTOR];
+            <Balances as frame_support::traits::fungible::Mutate<AccountId>>::set_balance(
+                &CONTRIBUTOR,
+                FUNDS,
+            );
+            register(OP_C, 0xC);
+            for (i, who) in challengers.iter().enumerate() {
+                run_to(3 + i as u64);
+                assert_ok!(Compute::challenge(
+                    RuntimeOrigin::signed(*who),
+                    job,
+                    Hash::zero()
+                ));
+            }
+            // The last one opened at block 6: the window stays open until its vote ends.
+            let JobStatus::Challenged {
+                challenge_end,
+                open,
+                ..
+            } = status(job)
+            else {
+                panic!("challenged")
+            };
+            assert_eq!(open.into_inner(), vec![0, 1, 2, 3]);
+            assert_eq!(challenge_end, 6 + 1 + VOTE_PERIOD);
+            assert!(challenge_end > 2 + CHALLENGE_PERIOD);
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(DEV), job, Hash::zero()),
+                Error::<Test>::TooManyChallenges
+            );
+        });
+    }
+
+    #[test]
+    fn a_self_challenge_does_not_occupy_the_slot_and_loses_most_of_the_stake() {
+        ExtBuilder.build_and_execute(|| {
+            // A submitted a fraudulent proof; its sybil STRANGER challenges first, hoping to hold
+            // the slot until the window closes and to recover half of the slashed stake.
+            let job = proven_job();
+            jurors_registered();
+            let coalition_before =
+                free(OP_A) + held(HoldReason::OperatorStake, OP_A) + free(STRANGER);
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(STRANGER),
+                job,
+                Hash::zero()
+            ));
+            // The slot is not taken: an honest challenger still gets in.
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            run_to(3);
+            // The sybil's jury re-runs the verification like any other and finds the fraud.
+            let drawn = jury(0);
+            for juror in drawn.iter().take(2) {
+                assert_ok!(Compute::vote(RuntimeOrigin::signed(*juror), 0, true));
+            }
+            let to_challenger = MIN_STAKE / 10;
+            assert_eq!(
+                compute_events()
+                    .into_iter()
+                    .find(|e| matches!(e, Event::FraudProven { .. })),
+                Some(Event::FraudProven {
+                    job,
+                    challenge: 0,
+                    operator: OP_A,
+                    challenger: STRANGER,
+                    to_challenger,
+                    to_treasury: MIN_STAKE - to_challenger,
+                    refunded: BUDGET,
+                })
+            );
+            let coalition_after =
+                free(OP_A) + held(HoldReason::OperatorStake, OP_A) + free(STRANGER);
+            assert_eq!(coalition_before - coalition_after, MIN_STAKE * 9 / 10);
+            // The honest challenger's bond came back; nothing is left open.
+            assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
+            assert_eq!(free(OP_B), FUNDS - MIN_STAKE);
+            assert!(compute_events().contains(&Event::ChallengeReleased {
+                job,
+                challenge: 1,
+                challenger: OP_B,
+                returned: BOND,
+            }));
+            assert_eq!(Challenges::<Test>::iter().count(), 0);
+            for juror in [OP_B, OP_C, OP_D, OP_E] {
+                assert_eq!(Operators::<Test>::get(juror).unwrap().juries, 0);
+            }
+        });
+    }
+
+    #[test]
+    fn no_more_draws_than_the_bound_in_one_block() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            PendingDraws::<Test>::put(frame_support::BoundedVec::<_, _>::truncate_from(
+                (100..100 + u64::from(MAX_DRAWS_PER_BLOCK)).collect(),
+            ));
+            assert_noop!(
+                Compute::challenge(RuntimeOrigin::signed(STRANGER), job, Hash::zero()),
+                Error::<Test>::DrawQueueFull
+            );
+            PendingDraws::<Test>::kill();
+        });
+    }
+}
+
+mod jury {
+    use super::*;
+
+    /// `proven_job` with C, D and E registered and STRANGER's challenge 0 drawn at block 3.
+    fn drawn_challenge() -> (JobId, Vec<AccountId>) {
+        let job = proven_job();
+        jurors_registered();
+        assert_ok!(Compute::challenge(
+            RuntimeOrigin::signed(STRANGER),
+            job,
+            Hash::zero()
+        ));
+        run_to(3);
+        (job, jury(0))
+    }
+
+    #[test]
+    fn a_majority_finding_fraud_slashes_the_prover_and_rejects_the_adapter() {
+        ExtBuilder.build_and_execute(|| {
+            let (job, drawn) = drawn_challenge();
+            let model = Jobs::<Test>::get(job).unwrap().model;
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[0]), 0, true));
+            assert_eq!(
+                last_event(),
+                Event::Voted {
+                    challenge: 0,
+                    juror: drawn[0],
+                    fraud: true
+                }
+            );
+            assert!(Jobs::<Test>::contains_key(job));
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[1]), 0, true));
+
+            assert_eq!(Jobs::<Test>::get(job), None);
+            assert_eq!(Operators::<Test>::get(OP_A), None);
+            assert!(!JurorPool::<Test>::get().iter().any(|(j, _)| *j == OP_A));
+            assert_eq!(model_status(model), ModelStatus::Rejected);
+            assert_eq!(free(STRANGER), FUNDS + MIN_STAKE / 10);
+            assert_eq!(free(TREASURY), ED + MIN_STAKE - MIN_STAKE / 10);
+            assert_eq!(free(DEV), FUNDS);
+            assert_eq!(Challenges::<Test>::get(0), None);
+            // The fraudulent adapter's hash is free again.
+            assert_eq!(Models::proven_adapter(Hash::repeat_byte(0xAD)), None);
+        });
+    }
+
+    #[test]
+    fn a_majority_finding_the_proof_sound_dismisses_the_challenge_and_it_settles() {
+        ExtBuilder.build_and_execute(|| {
+            let (job, drawn) = drawn_challenge();
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[0]), 0, false));
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[1]), 0, true));
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[2]), 0, false));
+            assert_eq!(
+                last_event(),
+                Event::ChallengeDismissed {
+                    job,
+                    challenge: 0,
+                    challenger: STRANGER,
+                    slashed: BOND
+                }
+            );
+            assert_eq!(free(STRANGER), FUNDS - BOND);
+            assert_eq!(free(TREASURY), ED + BOND);
+            let end = (2 + CHALLENGE_PERIOD).max(2 + 1 + VOTE_PERIOD);
+            assert_eq!(
+                status(job),
+                JobStatus::Proven {
+                    operator: OP_A,
+                    challenge_end: end
+                }
+            );
+            run_to(end + 1);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+        });
+    }
+
+    #[test]
+    fn votes_from_outsiders_twice_or_late_are_refused() {
+        ExtBuilder.build_and_execute(|| {
+            let (_, drawn) = drawn_challenge();
+            assert_noop!(
+                Compute::vote(RuntimeOrigin::signed(OP_A), 0, false),
+                Error::<Test>::NotJuror
+            );
+            assert_noop!(
+                Compute::vote(RuntimeOrigin::signed(STRANGER), 0, true),
+                Error::<Test>::NotJuror
+            );
+            assert_noop!(
+                Compute::vote(RuntimeOrigin::signed(drawn[0]), 7, true),
+                Error::<Test>::ChallengeNotFound
+            );
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[0]), 0, true));
+            assert_noop!(
+                Compute::vote(RuntimeOrigin::signed(drawn[0]), 0, false),
+                Error::<Test>::AlreadyVoted
+            );
+            run_to(2 + 1 + VOTE_PERIOD + 1);
+            assert_noop!(
+                Compute::vote(RuntimeOrigin::signed(drawn[1]), 0, true),
+                Error::<Test>::VotingClosed
+            );
+        });
+    }
+
+    #[test]
+    fn on_timeout_the_proof_stands_the_bond_returns_and_absent_jurors_pay() {
+        ExtBuilder.build_and_execute(|| {
+            let (job, drawn) = drawn_challenge();
+            // One juror votes fraud; the other two never vote: no majority.
+            assert_ok!(Compute::vote(RuntimeOrigin::signed(drawn[0]), 0, true));
+            let vote_end = 2 + 1 + VOTE_PERIOD;
+            run_to(vote_end);
+            assert_noop!(
+                Compute::close_challenge(RuntimeOrigin::signed(DEV), 0),
+                Error::<Test>::VotingOpen
+            );
+            run_to(vote_end + 1);
+            assert_ok!(Compute::close_challenge(RuntimeOrigin::signed(DEV), 0));
+
+            let slashed = MIN_STAKE / 20;
+            for absent in &drawn[1..] {
+                let op = Operators::<Test>::get(absent).unwrap();
+                assert_eq!(op.stake, MIN_STAKE - slashed);
+                assert_eq!(op.juries, 0);
+                assert!(!JurorPool::<Test>::get().iter().any(|(j, _)| j == absent));
+                assert!(compute_events().contains(&Event::JurorAbsent {
+                    challenge: 0,
+                    juror: *absent,
+                    slashed
+                }));
+            }
+            // The juror that voted keeps its stake and its seat in the pool.
+            assert_eq!(Operators::<Test>::get(drawn[0]).unwrap().stake, MIN_STAKE);
+            assert!(JurorPool::<Test>::get().iter().any(|(j, _)| *j == drawn[0]));
+            assert_eq!(free(TREASURY), ED + 2 * slashed);
+            assert_eq!(free(STRANGER), FUNDS);
+            assert_eq!(
+                last_event(),
+                Event::ChallengeTimedOut {
+                    job,
+                    challenge: 0,
+                    challenger: STRANGER,
+                    returned: BOND
+                }
+            );
+            assert!(matches!(status(job), JobStatus::Proven { .. }));
+            run_to(2 + CHALLENGE_PERIOD.max(1 + VOTE_PERIOD) + 1);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
+        });
+    }
+
+    #[test]
+    fn with_no_other_operator_the_jury_is_empty_and_the_challenge_times_out() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            run_to(3);
+            assert!(jury(0).is_empty());
+            run_to(2 + 1 + VOTE_PERIOD + 1);
+            assert_ok!(Compute::close_challenge(RuntimeOrigin::signed(STRANGER), 0));
+            assert_eq!(free(OP_B), FUNDS - MIN_STAKE);
+            assert!(matches!(status(job), JobStatus::Proven { .. }));
+        });
+    }
+
+    #[test]
+    fn a_seated_juror_cannot_deregister_until_the_challenge_resolves() {
+        ExtBuilder.build_and_execute(|| {
+            let (_, drawn) = drawn_challenge();
+            assert_noop!(
+                Compute::deregister_operator(RuntimeOrigin::signed(drawn[0])),
+                Error::<Test>::OnJury
+            );
+            for juror in &drawn[..2] {
+                assert_ok!(Compute::vote(RuntimeOrigin::signed(*juror), 0, false));
+            }
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(
+                drawn[0]
+            )));
+            assert!(!JurorPool::<Test>::get().iter().any(|(j, _)| *j == drawn[0]));
+        });
+    }
+
+    #[test]
+    fn draws_are_fixed_by_the_seed_and_never_seat_the_parties() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            jurors_registered();
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            PendingDraws::<Test>::kill();
+            let mut seen = std::collections::BTreeSet::new();
+            for seed in 0..40u8 {
+                let snapshot = Challenges::<Test>::get(0).unwrap();
+                let juries: Vec<_> = JurorPool::<Test>::get()
+                    .iter()
+                    .map(|(j, _)| Operators::<Test>::get(j).unwrap().juries)
+                    .collect();
+                Compute::draw_jury(0, Hash::repeat_byte(seed));
+                let first = jury(0);
+                assert_eq!(first.len(), 3, "three of C, D, E");
+                assert!(!first.contains(&OP_A) && !first.contains(&OP_B));
+                seen.insert(first.clone());
+                // Put the challenge back and draw again with the same seed: the same jury.
+                Challenges::<Test>::insert(0, snapshot.clone());
+                Compute::draw_jury(0, Hash::repeat_byte(seed));
+                assert_eq!(jury(0), first);
+                Challenges::<Test>::insert(0, snapshot);
+                for ((j, _), count) in JurorPool::<Test>::get().iter().zip(juries) {
+                    Operators::<Test>::mutate(j, |op| op.as_mut().unwrap().juries = count);
+                }
+            }
+            // Three candidates for three seats: only the order changes with the seed.
+            assert!(seen.len() > 1);
+            assert!(seen.iter().all(|j| {
+                let mut sorted = j.clone();
+                sorted.sort();
+                sorted == vec![OP_C, OP_D, OP_E]
+            }));
+        });
+    }
+
+    #[test]
+    fn the_draw_weighs_jurors_by_stake() {
+        ExtBuilder.build_and_execute(|| {
+            let job = proven_job();
+            register(OP_C, 0xC);
+            // D stakes 20 times what C does.
+            assert_ok!(Compute::register_operator(
+                RuntimeOrigin::signed(OP_D),
+                worker(0xD).public(),
+                hardware(),
+                endpoint(b"https://gpu.example:8080"),
+                20 * MIN_STAKE,
+                PRICE,
+            ));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            PendingDraws::<Test>::kill();
+            let snapshot = Challenges::<Test>::get(0).unwrap();
+            let mut first_seat_d = 0;
+            for seed in 0..=255u8 {
+                Compute::draw_jury(0, Hash::repeat_byte(seed));
+                if jury(0).first() == Some(&OP_D) {
+                    first_seat_d += 1;
+                }
+                Challenges::<Test>::insert(0, snapshot.clone());
+            }
+            for op in [OP_C, OP_D] {
+                Operators::<Test>::mutate(op, |o| o.as_mut().unwrap().juries = 0);
+            }
+            // Expected 256 * 20/21 ≈ 244: far above the 128 of an unweighted draw.
+            assert!(
+                first_seat_d > 220,
+                "D drawn first {first_seat_d} times of 256"
+            );
         });
     }
 }
@@ -1239,7 +1652,7 @@ mod resolve_challenge {
     use super::*;
 
     #[test]
-    fn proven_fraud_slashes_the_prover_rejects_the_adapter_and_refunds_the_developer() {
+    fn the_fallback_proves_fraud_for_the_oldest_challenge() {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
             let model = Jobs::<Test>::get(job).unwrap().model;
@@ -1248,9 +1661,14 @@ mod resolve_challenge {
                 job,
                 Hash::zero()
             ));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(STRANGER),
+                job,
+                Hash::zero()
+            ));
             assert_ok!(Compute::resolve_challenge(RuntimeOrigin::root(), job, true));
 
-            let to_challenger = MIN_STAKE / 2;
+            let to_challenger = MIN_STAKE / 10;
             let to_treasury = MIN_STAKE - to_challenger;
             assert_eq!(Operators::<Test>::get(OP_A), None);
             assert_eq!(WorkerKeys::<Test>::get(worker(0xA).public()), None);
@@ -1258,15 +1676,18 @@ mod resolve_challenge {
             assert_eq!(free(OP_A), FUNDS - MIN_STAKE);
             assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
             assert_eq!(free(OP_B), FUNDS - MIN_STAKE + to_challenger);
+            assert_eq!(free(STRANGER), FUNDS);
             assert_eq!(free(TREASURY), ED + to_treasury);
             assert_eq!(held(HoldReason::JobBudget, DEV), 0);
             assert_eq!(free(DEV), FUNDS);
             assert_eq!(Jobs::<Test>::get(job), None);
             assert_eq!(model_status(model), ModelStatus::Rejected);
+            assert!(PendingDraws::<Test>::get().is_empty());
             assert_eq!(
                 last_event(),
                 Event::FraudProven {
                     job,
+                    challenge: 0,
                     operator: OP_A,
                     challenger: OP_B,
                     to_challenger,
@@ -1279,7 +1700,7 @@ mod resolve_challenge {
     }
 
     #[test]
-    fn a_dismissed_challenge_loses_its_bond_and_the_proof_settles() {
+    fn a_dismissal_by_the_fallback_loses_the_bonds_and_the_proof_settles() {
         ExtBuilder.build_and_execute(|| {
             let job = proven_job();
             assert_ok!(Compute::challenge(
@@ -1293,11 +1714,12 @@ mod resolve_challenge {
                 false
             ));
 
+            let end = (2 + CHALLENGE_PERIOD).max(2 + 1 + VOTE_PERIOD);
             assert_eq!(
                 status(job),
                 JobStatus::Proven {
                     operator: OP_A,
-                    challenge_end: 2 + CHALLENGE_PERIOD
+                    challenge_end: end
                 }
             );
             assert_eq!(held(HoldReason::ChallengeBond, OP_B), 0);
@@ -1307,12 +1729,13 @@ mod resolve_challenge {
                 last_event(),
                 Event::ChallengeDismissed {
                     job,
+                    challenge: 0,
                     challenger: OP_B,
                     slashed: BOND
                 }
             );
 
-            run_to(3 + CHALLENGE_PERIOD);
+            run_to(end + 1);
             assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), job));
         });
     }
@@ -1338,6 +1761,129 @@ mod resolve_challenge {
                 Compute::resolve_challenge(RuntimeOrigin::signed(OP_B), job, true),
                 DispatchError::BadOrigin
             );
+        });
+    }
+
+    #[test]
+    fn governance_sets_the_periods_within_bounds() {
+        ExtBuilder.build_and_execute(|| {
+            assert_eq!(ChallengePeriod::<Test>::get(), CHALLENGE_PERIOD);
+            assert_eq!(VotePeriod::<Test>::get(), VOTE_PERIOD);
+            assert_noop!(
+                Compute::set_challenge_periods(RuntimeOrigin::signed(OP_A), 50, 20),
+                DispatchError::BadOrigin
+            );
+            assert_noop!(
+                Compute::set_challenge_periods(RuntimeOrigin::root(), 0, 20),
+                Error::<Test>::ZeroPeriod
+            );
+            assert_noop!(
+                Compute::set_challenge_periods(RuntimeOrigin::root(), 50, 0),
+                Error::<Test>::ZeroPeriod
+            );
+            assert_ok!(Compute::set_challenge_periods(
+                RuntimeOrigin::root(),
+                50,
+                20
+            ));
+            assert_eq!(
+                last_event(),
+                Event::ChallengePeriodsSet {
+                    challenge_period: 50,
+                    vote_period: 20
+                }
+            );
+            let job = proven_job();
+            assert_eq!(
+                status(job),
+                JobStatus::Proven {
+                    operator: OP_A,
+                    challenge_end: 52
+                }
+            );
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(OP_B),
+                job,
+                Hash::zero()
+            ));
+            assert_eq!(Challenges::<Test>::get(0).unwrap().vote_end, 2 + 1 + 20);
+        });
+    }
+}
+
+mod adapter_hashes {
+    use super::*;
+
+    #[test]
+    fn a_rejected_squatting_proof_does_not_block_the_honest_one() {
+        ExtBuilder.build_and_execute(|| {
+            // The honest job, claimed by A.
+            let honest = setup();
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), honest));
+            // The attacker B posts and claims its own job, and proves it first with the adapter
+            // hash it saw in A's pending proof.
+            let own = post_job(BUDGET, DEADLINE);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), own));
+            run_to(2);
+            let squat = SignedTrainingProof::sign(
+                payload(own, worker(0xB).public()),
+                &genesis(),
+                &worker(0xB),
+            );
+            assert_ok!(submit(OP_B, squat));
+            // A's proof with the same adapter hash still goes through.
+            assert_ok!(submit(
+                OP_A,
+                proof_by_a(payload(honest, worker(0xA).public()))
+            ));
+            // A jury rejects the squatter's proof; A's adapter is still announced and settles.
+            jurors_registered();
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(STRANGER),
+                own,
+                Hash::zero()
+            ));
+            run_to(3);
+            for juror in jury(0).into_iter().take(2) {
+                assert_ok!(Compute::vote(RuntimeOrigin::signed(juror), 0, true));
+            }
+            assert_eq!(Jobs::<Test>::get(own), None);
+            let honest_model = Jobs::<Test>::get(honest).unwrap().model;
+            assert_eq!(
+                Models::proven_adapter(Hash::repeat_byte(0xAD)).map(|a| a.model),
+                Some(honest_model)
+            );
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), honest));
+            assert_eq!(model_status(honest_model), ModelStatus::Active);
+        });
+    }
+
+    #[test]
+    fn two_identical_jobs_both_settle() {
+        ExtBuilder.build_and_execute(|| {
+            let first = setup();
+            let second = post_job(BUDGET, DEADLINE);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), first));
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), second));
+            run_to(2);
+            assert_ok!(submit(
+                OP_A,
+                proof_by_a(payload(first, worker(0xA).public()))
+            ));
+            let same = SignedTrainingProof::sign(
+                payload(second, worker(0xB).public()),
+                &genesis(),
+                &worker(0xB),
+            );
+            assert_ok!(submit(OP_B, same));
+            let models = [first, second].map(|job| Jobs::<Test>::get(job).unwrap().model);
+            run_to(3 + CHALLENGE_PERIOD);
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), first));
+            assert_ok!(Compute::settle(RuntimeOrigin::signed(STRANGER), second));
+            for model in models {
+                assert_eq!(model_status(model), ModelStatus::Active);
+            }
         });
     }
 }
@@ -1527,6 +2073,42 @@ mod invariants {
             Operators::<Test>::mutate(OP_A, |op| op.as_mut().unwrap().stake -= 1);
 
             Jobs::<Test>::mutate(job, |info| info.as_mut().unwrap().budget += 1);
+            assert!(Compute::do_try_state().is_err());
+        });
+    }
+
+    #[test]
+    fn try_state_notices_unheld_bonds_lost_jury_seats_and_a_stale_pool() {
+        ExtBuilder.build().execute_with(|| {
+            let job = proven_job();
+            jurors_registered();
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(STRANGER),
+                job,
+                Hash::zero()
+            ));
+            run_to(3);
+            assert_ok!(Compute::do_try_state());
+            let juror = jury(0)[0];
+
+            Challenges::<Test>::mutate(0, |c| c.as_mut().unwrap().bond += 1);
+            assert!(Compute::do_try_state().is_err());
+            Challenges::<Test>::mutate(0, |c| c.as_mut().unwrap().bond -= 1);
+
+            Operators::<Test>::mutate(juror, |op| op.as_mut().unwrap().juries = 0);
+            assert!(Compute::do_try_state().is_err());
+            Operators::<Test>::mutate(juror, |op| op.as_mut().unwrap().juries = 1);
+
+            JurorPool::<Test>::mutate(|pool| pool[0].1 += 1);
+            assert!(Compute::do_try_state().is_err());
+            JurorPool::<Test>::mutate(|pool| pool[0].1 -= 1);
+
+            Jobs::<Test>::mutate(job, |info| {
+                info.as_mut().unwrap().status = JobStatus::Proven {
+                    operator: OP_A,
+                    challenge_end: 7,
+                }
+            });
             assert!(Compute::do_try_state().is_err());
         });
     }

@@ -24,8 +24,11 @@
 //! * status: [`ModelStatus`]. Adapters go `Training → Challengeable → Active → Retired`, or
 //!   `Challengeable → Rejected` when their proof is shown to be fraudulent. Base models are
 //!   `Active` from registration until retired.
-//! * artifact hash: the weights hash of a base model or the adapter hash of an adapter. Each is
-//!   registered once ([`ModelByArtifact`]).
+//! * artifact hash: the weights hash of a base model or the adapter hash of an adapter. One
+//!   `Active` base model at a time holds a weights hash ([`BaseModelByWeights`]); retiring it
+//!   frees the hash. Adapter hashes are not unique ([`AdaptersByHash`]): two jobs with the same
+//!   base, version and hyper-parameters train the same file, and both may finish; a rejected
+//!   adapter leaves the index, so a fraudulent proof cannot hold a hash.
 //! * deposit: OPEN held from a base model's owner ([`HoldReason::ModelDeposit`]) while the model is
 //!   active, paying for its storage.
 //!
@@ -34,8 +37,8 @@
 //! ### Register a base model
 //!
 //! [`Call::register_base_model`] records a name and a [`BaseModel`], holds
-//! [`Config::BaseModelDeposit`] from the caller and makes the model `Active`. The weights hash must
-//! not be registered yet, and the architecture must be consistent (every dimension non-zero, heads
+//! [`Config::BaseModelDeposit`] from the caller and makes the model `Active`. No other `Active`
+//! base model may have the same weights hash (a retired one does not count), and the architecture must be consistent (every dimension non-zero, heads
 //! dividing the hidden size, key/value heads dividing the heads).
 //!
 //! ### Update a base model
@@ -48,7 +51,9 @@
 //!
 //! [`Call::retire_model`] lets the owner withdraw an `Active` model: it stops serving inference
 //! and, for a base model, stops accepting new training jobs. The record stays, so the lineage of
-//! adapters trained from it stays complete; a base model's deposit is released.
+//! adapters trained from it stays complete; a base model's deposit is released and its weights
+//! hash may be registered again (by its real author, if a squatter registered it first and was
+//! made to retire it).
 //!
 //! ### Adapters (pallet-compute)
 //!
@@ -96,8 +101,10 @@
 //!                    an adapter's base is a base model
 //!                    an adapter's previous version (if any) is a proven adapter of the same
 //!                    owner and base model
-//!                    its artifact hash (if any) maps back to it in ModelByArtifact
-//! ModelByArtifact has exactly one entry per model with an artifact hash
+//!                    an Active base model's weights hash maps back to it in BaseModelByWeights
+//!                    a proven, not rejected, adapter is indexed under its hash in AdaptersByHash
+//! BaseModelByWeights has exactly one entry per Active base model
+//! AdaptersByHash has exactly one entry per proven adapter that is not Rejected
 //! for every owner:   held ModelDeposit == sum of the deposits of their models
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -174,9 +181,17 @@ pub mod pallet {
     #[pallet::storage]
     pub type Models<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, ModelRecordOf<T>>;
 
-    /// The model whose weights (base) or adapter (trained) file has a given hash.
+    /// The `Active` base model whose weights file has a given hash. Retiring the model removes
+    /// the entry, so the hash can be registered again.
     #[pallet::storage]
-    pub type ModelByArtifact<T: Config> = StorageMap<_, Identity, Hash, ModelId>;
+    pub type BaseModelByWeights<T: Config> = StorageMap<_, Identity, Hash, ModelId>;
+
+    /// The proven adapters (`Challengeable`, `Active` or `Retired`) whose weights file has a given
+    /// hash: not unique, since identical jobs train identical files. A rejected adapter is
+    /// removed, so a fraudulent proof frees its hash.
+    #[pallet::storage]
+    pub type AdaptersByHash<T: Config> =
+        StorageDoubleMap<_, Identity, Hash, Twox64Concat, ModelId, ()>;
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -229,7 +244,7 @@ pub mod pallet {
         BaseModelNotActive,
         /// The adapter is not in the status this transition starts from.
         WrongStatus,
-        /// A model with this weights or adapter hash is already registered.
+        /// An `Active` base model with this weights hash is already registered.
         ArtifactAlreadyRegistered,
         /// An architecture dimension is zero, or the heads do not divide evenly.
         InvalidArchitecture,
@@ -278,7 +293,7 @@ pub mod pallet {
                 Error::<T>::InvalidArchitecture
             );
             ensure!(
-                !ModelByArtifact::<T>::contains_key(base.weights_hash),
+                !BaseModelByWeights::<T>::contains_key(base.weights_hash),
                 Error::<T>::ArtifactAlreadyRegistered
             );
 
@@ -292,7 +307,7 @@ pub mod pallet {
                 ModelStatus::Active,
                 deposit,
             )?;
-            ModelByArtifact::<T>::insert(weights_hash, model);
+            BaseModelByWeights::<T>::insert(weights_hash, model);
             Self::deposit_event(Event::BaseModelRegistered {
                 model,
                 owner,
@@ -359,6 +374,9 @@ pub mod pallet {
                     )?;
                     record.status = ModelStatus::Retired;
                     record.deposit = 0;
+                    if let ModelKind::Base(base) = &record.kind {
+                        BaseModelByWeights::<T>::remove(base.weights_hash);
+                    }
                     Ok(released)
                 })?;
             Self::deposit_event(Event::ModelRetired { model, released });
@@ -382,9 +400,11 @@ pub mod pallet {
             Some(ModelWithLineage { id, model, base })
         }
 
-        /// The model registered with this weights or adapter hash (for the runtime API).
+        /// The `Active` base model with this weights hash, else one proven adapter with this
+        /// adapter hash (for the runtime API).
         pub fn model_by_artifact(hash: Hash) -> Option<ModelId> {
-            ModelByArtifact::<T>::get(hash)
+            BaseModelByWeights::<T>::get(hash)
+                .or_else(|| AdaptersByHash::<T>::iter_key_prefix(hash).next())
         }
 
         /// Up to `max` adapters trained on any version of `datanet`, lowest ids first (for the
@@ -402,28 +422,29 @@ pub mod pallet {
             found
         }
 
-        /// The proven adapter (`Challengeable` or `Active`) whose weights file has `hash`, with the
-        /// file's size (for the runtime API: what a content store may accept). One index read and
-        /// one record read.
+        /// A proven adapter (`Challengeable` or `Active`) whose weights file has `hash`, with the
+        /// file's size (for the runtime API: what a content store may accept). Reads the hash's
+        /// index entries until one answers; each entry was paid for by a job's budget.
         pub fn proven_adapter(hash: Hash) -> Option<ProvenAdapter> {
-            let model = ModelByArtifact::<T>::get(hash)?;
-            let record = Models::<T>::get(model)?;
-            if !matches!(
-                record.status,
-                ModelStatus::Challengeable | ModelStatus::Active
-            ) {
-                return None;
-            }
-            match record.kind {
-                ModelKind::Adapter(Lineage {
-                    artifact: Some(artifact),
-                    ..
-                }) if artifact.adapter_hash == hash => Some(ProvenAdapter {
-                    model,
-                    size: artifact.adapter_size,
-                }),
-                _ => None,
-            }
+            AdaptersByHash::<T>::iter_key_prefix(hash).find_map(|model| {
+                let record = Models::<T>::get(model)?;
+                if !matches!(
+                    record.status,
+                    ModelStatus::Challengeable | ModelStatus::Active
+                ) {
+                    return None;
+                }
+                match record.kind {
+                    ModelKind::Adapter(Lineage {
+                        artifact: Some(artifact),
+                        ..
+                    }) if artifact.adapter_hash == hash => Some(ProvenAdapter {
+                        model,
+                        size: artifact.adapter_size,
+                    }),
+                    _ => None,
+                }
+            })
         }
 
         /// `previous` may be succeeded by a new adapter of `owner` on `base_model`: it is an
@@ -516,16 +537,22 @@ pub mod pallet {
             use frame_support::traits::fungible::InspectHold;
             let next = NextModelId::<T>::get();
             let mut deposits: BTreeMap<T::AccountId, Balance> = BTreeMap::new();
-            let mut artifacts = 0usize;
+            let (mut bases, mut adapters) = (0usize, 0usize);
             for (id, record) in Models::<T>::iter() {
                 ensure!(id < next, "model id not below NextModelId");
-                let artifact = match &record.kind {
+                match &record.kind {
                     ModelKind::Base(base) => {
                         ensure!(
                             matches!(record.status, ModelStatus::Active | ModelStatus::Retired),
                             "base model in an adapter status"
                         );
-                        Some(base.weights_hash)
+                        if record.status == ModelStatus::Active {
+                            ensure!(
+                                BaseModelByWeights::<T>::get(base.weights_hash) == Some(id),
+                                "active base model's weights hash not indexed"
+                            );
+                            bases = bases.saturating_add(1);
+                        }
                     }
                     ModelKind::Adapter(lineage) => {
                         ensure!(record.deposit == 0, "adapter with a deposit");
@@ -554,22 +581,29 @@ pub mod pallet {
                                  same owner and base model"
                             );
                         }
-                        lineage.artifact.as_ref().map(|a| a.adapter_hash)
+                        if let Some(artifact) = &lineage.artifact {
+                            let indexed =
+                                AdaptersByHash::<T>::contains_key(artifact.adapter_hash, id);
+                            ensure!(
+                                indexed == (record.status != ModelStatus::Rejected),
+                                "a proven adapter is indexed iff it is not rejected"
+                            );
+                            if indexed {
+                                adapters = adapters.saturating_add(1);
+                            }
+                        }
                     }
                 };
-                if let Some(hash) = artifact {
-                    ensure!(
-                        ModelByArtifact::<T>::get(hash) == Some(id),
-                        "artifact hash not indexed"
-                    );
-                    artifacts = artifacts.saturating_add(1);
-                }
                 let held = deposits.entry(record.owner).or_default();
                 *held = held.saturating_add(record.deposit);
             }
             ensure!(
-                ModelByArtifact::<T>::iter().count() == artifacts,
-                "stale artifact index entries"
+                BaseModelByWeights::<T>::iter().count() == bases,
+                "stale base weights index entries"
+            );
+            ensure!(
+                AdaptersByHash::<T>::iter().count() == adapters,
+                "stale adapter index entries"
             );
             for (owner, deposit) in deposits {
                 ensure!(
@@ -635,10 +669,6 @@ pub mod pallet {
         fn propose(model: ModelId, artifact: TrainedArtifact<T::AccountId>) -> DispatchResult {
             let adapter_hash = artifact.adapter_hash;
             let trainer = artifact.trainer.clone();
-            ensure!(
-                !ModelByArtifact::<T>::contains_key(adapter_hash),
-                Error::<T>::ArtifactAlreadyRegistered
-            );
             Self::transition(
                 model,
                 ModelStatus::Training,
@@ -648,7 +678,7 @@ pub mod pallet {
                     Ok(())
                 },
             )?;
-            ModelByArtifact::<T>::insert(adapter_hash, model);
+            AdaptersByHash::<T>::insert(adapter_hash, model, ());
             Self::deposit_event(Event::AdapterProposed {
                 model,
                 trainer,
@@ -669,12 +699,19 @@ pub mod pallet {
         }
 
         fn reject(model: ModelId) -> DispatchResult {
+            let mut adapter_hash = None;
             Self::transition(
                 model,
                 ModelStatus::Challengeable,
                 ModelStatus::Rejected,
-                |_| Ok(()),
+                |lineage| {
+                    adapter_hash = lineage.artifact.as_ref().map(|a| a.adapter_hash);
+                    Ok(())
+                },
             )?;
+            if let Some(hash) = adapter_hash {
+                AdaptersByHash::<T>::remove(hash, model);
+            }
             Self::deposit_event(Event::AdapterRejected { model });
             Ok(())
         }

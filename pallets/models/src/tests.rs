@@ -1,8 +1,8 @@
 //! Stories of base models and adapters through the registry.
 
 use crate::{
-    mock::*, Error, Event, HoldReason, Lineage, ModelByArtifact, ModelKind, ModelStatus,
-    Models as ModelRecords, ModelsInspect, ModelsRegistry, NextModelId, ServingModel,
+    mock::*, AdaptersByHash, BaseModelByWeights, Error, Event, HoldReason, Lineage, ModelKind,
+    ModelStatus, Models as ModelRecords, ModelsInspect, ModelsRegistry, NextModelId, ServingModel,
     TrainedArtifact, TrainingSpec,
 };
 use attribution_primitives::{
@@ -89,7 +89,10 @@ mod register_base_model {
             assert_eq!(record.status, ModelStatus::Active);
             assert_eq!(record.deposit, DEPOSIT);
             assert_eq!(record.kind, ModelKind::Base(base_model(1)));
-            assert_eq!(ModelByArtifact::<Test>::get(Hash::repeat_byte(1)), Some(id));
+            assert_eq!(
+                BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)),
+                Some(id)
+            );
             assert_eq!(held(ALICE), DEPOSIT);
             assert_eq!(
                 models_events(),
@@ -312,7 +315,7 @@ mod retire_model {
     use super::*;
 
     #[test]
-    fn retiring_a_base_model_releases_its_deposit_and_keeps_its_hash() {
+    fn retiring_a_base_model_releases_its_deposit_and_frees_its_hash() {
         ExtBuilder.build_and_execute(|| {
             let id = register(ALICE, 1);
             assert_ok!(Models::retire_model(RuntimeOrigin::signed(ALICE), id));
@@ -335,6 +338,44 @@ mod retire_model {
                 Models::begin_training(&BOB, name(b"a"), spec(id)),
                 Error::<Test>::BaseModelNotActive
             );
+        });
+    }
+
+    #[test]
+    fn a_retired_base_models_weights_hash_can_be_registered_again() {
+        ExtBuilder.build_and_execute(|| {
+            // A squatter registers the weights first; while its model is active the real
+            // author is refused.
+            let squatted = register(ALICE, 1);
+            assert_noop!(
+                Models::register_base_model(
+                    RuntimeOrigin::signed(BOB),
+                    name(b"real"),
+                    base_model(1)
+                ),
+                Error::<Test>::ArtifactAlreadyRegistered
+            );
+            assert_ok!(Models::retire_model(RuntimeOrigin::signed(ALICE), squatted));
+            assert_eq!(BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)), None);
+
+            assert_ok!(Models::register_base_model(
+                RuntimeOrigin::signed(BOB),
+                name(b"real"),
+                base_model(1)
+            ));
+            let real = squatted + 1;
+            assert_eq!(ModelRecords::<Test>::get(real).unwrap().owner, BOB);
+            assert_eq!(
+                BaseModelByWeights::<Test>::get(Hash::repeat_byte(1)),
+                Some(real)
+            );
+            assert_eq!(Models::model_by_artifact(Hash::repeat_byte(1)), Some(real));
+            // The retired record keeps its weights hash for the lineage of its adapters.
+            assert_eq!(
+                Models::base_weights_hash(squatted),
+                Some(Hash::repeat_byte(1))
+            );
+            assert_ok!(Models::do_try_state());
         });
     }
 
@@ -418,8 +459,12 @@ mod adapters {
 
             assert_ok!(Models::propose(adapter, artifact(9)));
             assert_eq!(status(adapter), ModelStatus::Challengeable);
+            assert!(AdaptersByHash::<Test>::contains_key(
+                Hash::repeat_byte(9),
+                adapter
+            ));
             assert_eq!(
-                ModelByArtifact::<Test>::get(Hash::repeat_byte(9)),
+                Models::model_by_artifact(Hash::repeat_byte(9)),
                 Some(adapter)
             );
             assert_eq!(Models::serving_model(adapter), None);
@@ -499,12 +544,15 @@ mod adapters {
                 models_events().last(),
                 Some(&Event::AdapterRejected { model: adapter })
             );
-            // The fraudulent adapter's hash stays taken.
+            // The fraudulent adapter's hash is freed: an honest proof of it is accepted.
+            assert!(!AdaptersByHash::<Test>::contains_key(
+                Hash::repeat_byte(9),
+                adapter
+            ));
             let other = Models::begin_training(&BOB, name(b"again"), spec(0)).unwrap();
-            assert_noop!(
-                Models::propose(other, artifact(9)),
-                Error::<Test>::ArtifactAlreadyRegistered
-            );
+            assert_ok!(Models::propose(other, artifact(9)));
+            assert_eq!(Models::model_by_artifact(Hash::repeat_byte(9)), Some(other));
+            assert_ok!(Models::do_try_state());
         });
     }
 
@@ -557,13 +605,21 @@ mod adapters {
     }
 
     #[test]
-    fn an_adapter_cannot_reuse_a_base_models_weights_hash() {
+    fn identical_jobs_both_finish_with_the_same_adapter_hash() {
         ExtBuilder.build_and_execute(|| {
-            let (_, adapter) = adapter_in_training();
-            assert_noop!(
-                Models::propose(adapter, artifact(1)),
-                Error::<Test>::ArtifactAlreadyRegistered
-            );
+            let (base, first) = adapter_in_training();
+            let second = Models::begin_training(&ALICE, name(b"same"), spec(base)).unwrap();
+            assert_ok!(Models::propose(first, artifact(9)));
+            assert_ok!(Models::propose(second, artifact(9)));
+            assert_ok!(Models::activate(first));
+            assert_ok!(Models::activate(second));
+            assert_eq!(status(first), ModelStatus::Active);
+            assert_eq!(status(second), ModelStatus::Active);
+            let mut indexed: Vec<_> =
+                AdaptersByHash::<Test>::iter_key_prefix(Hash::repeat_byte(9)).collect();
+            indexed.sort();
+            assert_eq!(indexed, vec![first, second]);
+            assert_ok!(Models::do_try_state());
         });
     }
 }
@@ -595,7 +651,10 @@ mod bounds_and_invariants {
             assert!(Models::do_try_state().is_err());
             ModelRecords::<Test>::mutate(id, |record| record.as_mut().unwrap().deposit -= 1);
 
-            ModelByArtifact::<Test>::insert(Hash::repeat_byte(0x42), id);
+            BaseModelByWeights::<Test>::insert(Hash::repeat_byte(0x42), id);
+            assert!(Models::do_try_state().is_err());
+            BaseModelByWeights::<Test>::remove(Hash::repeat_byte(0x42));
+            AdaptersByHash::<Test>::insert(Hash::repeat_byte(0x42), id, ());
             assert!(Models::do_try_state().is_err());
         });
     }
@@ -680,7 +739,7 @@ mod versions_and_artifacts {
             assert_eq!(Models::proven_adapter(hash), None);
             // A base model's weights hash is not an adapter file.
             let weights = base_model(1).weights_hash;
-            assert_eq!(ModelByArtifact::<Test>::get(weights), Some(base));
+            assert_eq!(BaseModelByWeights::<Test>::get(weights), Some(base));
             assert_eq!(Models::proven_adapter(weights), None);
 
             let (_, rejected) = adapter_in_training_of(3);

@@ -26,6 +26,23 @@ pub const MAX_PROOF_CONTRIBUTIONS: u32 = 1024;
 pub const MAX_OPERATORS_PAGE: u32 = 100;
 /// Largest hyper-parameters file a node's content store accepts, in bytes.
 pub const MAX_HYPERPARAMETERS_BYTES: u64 = 4096;
+/// Most challenges open at once on one proof: several, so one challenger (or the prover's own
+/// sybil) cannot occupy the only slot.
+pub const MAX_OPEN_CHALLENGES: u32 = 4;
+/// Most jurors on one challenge's jury.
+pub const MAX_JURY: u32 = 9;
+/// Most operators that may sit in the juror pool (the draw reads the whole pool, so it is bounded).
+pub const MAX_JUROR_POOL: u32 = 256;
+/// Most challenges whose juries are drawn in one block (the draw runs in the next block's
+/// `on_initialize`, so it is bounded).
+pub const MAX_DRAWS_PER_BLOCK: u32 = 8;
+
+/// Index of a challenge, assigned in the order challenges are opened.
+pub type ChallengeId = u64;
+/// The open challenges of one proof, in the order they were opened.
+pub type OpenChallenges = BoundedVec<ChallengeId, ConstU32<MAX_OPEN_CHALLENGES>>;
+/// A challenge's jury with each juror's vote.
+pub type Jury<AccountId> = BoundedVec<JurorVote<AccountId>, ConstU32<MAX_JURY>>;
 
 /// An operator's inference endpoint (an `http(s)://` URL, UTF-8).
 pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
@@ -63,6 +80,9 @@ pub struct OperatorInfo<Balance> {
     pub stake: Balance,
     /// The job it has claimed, until that job is settled, rejected or its claim released.
     pub current_job: Option<JobId>,
+    /// How many open challenges' juries it sits on; it cannot deregister (and escape the
+    /// penalty for not voting) while this is not zero.
+    pub juries: u32,
 }
 
 /// Where a training job is in its life.
@@ -70,14 +90,14 @@ pub struct OperatorInfo<Balance> {
 /// ```text
 /// Open ──claim──▶ Claimed ──proof──▶ Proven ──window passes, settle──▶ (settled, removed)
 ///  ▲  │              │                  │ ▲
-///  │  cancel         claim expires      challenge │ not fraud
+///  │  cancel         claim expires      challenge │ last open challenge dismissed or timed out
 ///  │  (removed)      (release, slash)   ▼ │
-///  └─────────────────┘               Challenged ──fraud──▶ (rejected, removed)
+///  └─────────────────┘               Challenged ──jury (or fallback) finds fraud──▶ (rejected, removed)
 /// ```
 #[derive(
     Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
-pub enum JobStatus<AccountId, Balance, BlockNumber> {
+pub enum JobStatus<AccountId, BlockNumber> {
     /// Waiting for an operator.
     Open,
     /// An operator is training; its proof must arrive by `expires_at` (inclusive).
@@ -90,13 +110,68 @@ pub enum JobStatus<AccountId, Balance, BlockNumber> {
         operator: AccountId,
         challenge_end: BlockNumber,
     },
-    /// A challenge awaits resolution.
+    /// One or more challenges await their juries; the window stays open (`challenge_end` is at
+    /// least every open challenge's `vote_end`), so others may still challenge.
     Challenged {
         operator: AccountId,
         challenge_end: BlockNumber,
-        challenger: AccountId,
-        bond: Balance,
+        /// The open challenges, oldest first.
+        open: OpenChallenges,
     },
+}
+
+/// A juror and its vote.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct JurorVote<AccountId> {
+    /// The operator drawn.
+    pub juror: AccountId,
+    /// `Some(true)`: the proof is fraudulent; `Some(false)`: it holds; `None`: not voted yet.
+    pub fraud: Option<bool>,
+}
+
+/// A pending challenge of a training proof.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Challenge<AccountId, Balance, BlockNumber> {
+    /// The job whose proof is challenged.
+    pub job: JobId,
+    /// Who challenged (any account but the prover) and holds `bond`.
+    pub challenger: AccountId,
+    /// OPEN held from the challenger until the challenge is resolved.
+    pub bond: Balance,
+    /// Hash of the case the challenger made off chain (e.g. `attribution-worker verify`'s verdict).
+    pub evidence: Hash,
+    /// The block it was opened in; its jury is drawn in the next block.
+    pub opened_at: BlockNumber,
+    /// Last block in which jurors may vote; after it, anyone may close the challenge.
+    pub vote_end: BlockNumber,
+    /// The jurors drawn and their votes (empty until the draw, and if no operator could sit).
+    pub jury: Jury<AccountId>,
+}
+
+impl<AccountId, Balance, BlockNumber> Challenge<AccountId, Balance, BlockNumber> {
+    /// Votes needed for a verdict: a strict majority of the jury.
+    pub fn majority(&self) -> usize {
+        self.jury.len() / 2 + 1
+    }
+
+    /// `Some(fraud)` once a strict majority of the jury voted the same way.
+    pub fn verdict(&self) -> Option<bool> {
+        let fraud = self.jury.iter().filter(|v| v.fraud == Some(true)).count();
+        let holds = self.jury.iter().filter(|v| v.fraud == Some(false)).count();
+        if self.jury.is_empty() {
+            None
+        } else if fraud >= self.majority() {
+            Some(true)
+        } else if holds >= self.majority() {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// A posted training job. Its budget is escrowed in the compute pallet's account while it exists.
@@ -127,7 +202,7 @@ pub struct JobInfo<AccountId, Balance, BlockNumber> {
     /// Last block in which the job may be claimed or proven.
     pub deadline: BlockNumber,
     /// Where it is.
-    pub status: JobStatus<AccountId, Balance, BlockNumber>,
+    pub status: JobStatus<AccountId, BlockNumber>,
     /// blake2-256 of the accepted proof's SCALE-encoded payload, once there is one.
     pub proof_hash: Option<Hash>,
 }
@@ -215,6 +290,8 @@ sp_api::decl_runtime_apis! {
         /// A live job (open, claimed, proven or challenged) posted with this hyper-parameters hash,
         /// any one of them if several: a content store accepts the file while one exists.
         fn hyperparameters_job(hash: Hash) -> Option<JobId>;
+        /// An open challenge with its jury and votes (resolved challenges are removed).
+        fn challenge(id: ChallengeId) -> Option<Challenge<AccountId, Balance, BlockNumber>>;
     }
 }
 
@@ -301,6 +378,42 @@ mod tests {
             ..metrics(9, 0)
         }
         .rouge_in_range());
+    }
+
+    #[test]
+    fn a_verdict_needs_a_strict_majority_of_the_jury() {
+        let jury = |votes: &[Option<bool>]| Challenge::<u8, u128, u32> {
+            job: 0,
+            challenger: 0,
+            bond: 1,
+            evidence: Hash::zero(),
+            opened_at: 1,
+            vote_end: 2,
+            jury: Jury::truncate_from(
+                votes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, fraud)| JurorVote {
+                        juror: i as u8 + 1,
+                        fraud: *fraud,
+                    })
+                    .collect(),
+            ),
+        };
+        assert_eq!(jury(&[]).verdict(), None);
+        assert_eq!(jury(&[Some(true)]).verdict(), Some(true));
+        assert_eq!(jury(&[Some(true), None, None]).verdict(), None);
+        assert_eq!(jury(&[Some(true), Some(true), None]).verdict(), Some(true));
+        assert_eq!(
+            jury(&[Some(false), Some(false), Some(true)]).verdict(),
+            Some(false)
+        );
+        assert_eq!(jury(&[Some(true), Some(false)]).verdict(), None);
+        assert_eq!(
+            jury(&[Some(true), Some(false), None, None, Some(true)]).verdict(),
+            None
+        );
+        assert_eq!(jury(&[Some(true); 5]).majority(), 3);
     }
 
     #[test]

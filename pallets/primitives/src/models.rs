@@ -310,12 +310,12 @@ pub trait ModelsRegistry<AccountId> {
     ) -> Result<ModelId, DispatchError>;
     /// Removes an adapter still in `Training` whose job was cancelled.
     fn abandon(model: ModelId) -> DispatchResult;
-    /// Records the trained artifact: `Training` → `Challengeable`. Fails if another model already has
-    /// the same adapter hash.
+    /// Records the trained artifact: `Training` → `Challengeable`. Another adapter may have the
+    /// same adapter hash (identical jobs train identical files).
     fn propose(model: ModelId, artifact: TrainedArtifact<AccountId>) -> DispatchResult;
     /// The challenge window passed: `Challengeable` → `Active`.
     fn activate(model: ModelId) -> DispatchResult;
-    /// Fraud was proven: `Challengeable` → `Rejected`.
+    /// Fraud was proven: `Challengeable` → `Rejected`; the adapter hash is no longer indexed to it.
     fn reject(model: ModelId) -> DispatchResult;
     /// The held-out evaluation of a proven adapter (any status after `Training`), `None` for a
     /// base model, an adapter still training, or no model.
@@ -327,7 +327,8 @@ sp_api::decl_runtime_apis! {
     pub trait ModelsApi {
         /// A model with its full lineage, `None` if there is no such model.
         fn model(id: ModelId) -> Option<ModelWithLineage<AccountId, Balance, BlockNumber>>;
-        /// The model whose weights (base) or adapter (trained) file has this hash.
+        /// The `Active` base model whose weights file has this hash, else one proven adapter whose
+        /// adapter file has it (adapter hashes are not unique).
         fn model_by_artifact(hash: Hash) -> Option<ModelId>;
         /// The adapters trained on a datanet (any version), at most `max` of them, lowest ids first.
         fn models_trained_on(datanet: DatanetId, max: u32) -> alloc::vec::Vec<ModelId>;

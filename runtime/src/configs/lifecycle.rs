@@ -1,7 +1,11 @@
 //! Configuration of the AI lifecycle pallets: datanets → models and compute → attribution →
 //! rewards. Each names the others it needs through the traits in `attribution-primitives`.
 
-use frame_support::{parameter_types, traits::ConstU128, PalletId};
+use frame_support::{
+    parameter_types,
+    traits::{ConstU128, ConstU32},
+    PalletId,
+};
 use frame_system::EnsureRoot;
 use sp_runtime::Perbill;
 
@@ -72,14 +76,23 @@ impl pallet_models::Config for Runtime {
 parameter_types! {
     /// Share of an operator's stake slashed when its claim on a job times out.
     pub const ClaimTimeoutSlash: Perbill = Perbill::from_percent(10);
-    /// Share of a fraudulent prover's stake that goes to the challenger (the rest to the treasury).
-    pub const ChallengerShare: Perbill = Perbill::from_percent(50);
+    /// Share of a fraudulent prover's stake that goes to the challenger whose jury found the
+    /// fraud; the other 90 % go to the treasury, so a prover challenging its own proof through
+    /// a sybil loses 90 % of its stake.
+    pub const ChallengerShare: Perbill = Perbill::from_percent(10);
+    /// Share of a juror's stake slashed when it did not vote on a challenge that timed out.
+    pub const JurorAbsenceSlash: Perbill = Perbill::from_percent(5);
     /// Share of a training budget paid to the datanet version's contributors.
     pub const ContributorShare: Perbill = Perbill::from_percent(30);
     /// How long a claimed job may stay unproven.
     pub const ClaimTimeout: BlockNumber = 2 * HOURS;
-    /// How long a training proof may be challenged before it settles (one minute).
-    pub const ChallengePeriod: BlockNumber = MINUTES;
+    /// How long a training proof may be challenged before it settles, until governance sets
+    /// another period: six hours, time to fetch the adapter and re-run
+    /// `attribution-worker verify` (the dev and local presets shorten it to a minute).
+    pub const DefaultChallengePeriod: BlockNumber = 6 * HOURS;
+    /// How long a jury has to vote once drawn: two hours, time for each juror's worker to re-run
+    /// the verification.
+    pub const DefaultVotePeriod: BlockNumber = 2 * HOURS;
     /// A new version of an adapter may have a held-out loss up to 5 % above the version it
     /// replaces (evaluation noise on a different held-out split), until governance sets another
     /// bound.
@@ -92,7 +105,8 @@ impl pallet_compute::Config for Runtime {
     type Models = Models;
     type Datanets = Datanets;
     type Rewards = Rewards;
-    /// Sudo resolves challenges until governance exists.
+    /// Juries resolve challenges; sudo may still decide one as a fallback until governance
+    /// exists.
     type ChallengeOrigin = EnsureRoot<AccountId>;
     /// Sudo sets the regression bound of new adapter versions until governance exists.
     type GovernanceOrigin = EnsureRoot<AccountId>;
@@ -102,7 +116,10 @@ impl pallet_compute::Config for Runtime {
     type MinJobBudget = ConstU128<{ OPEN }>;
     type ClaimTimeout = ClaimTimeout;
     type ClaimTimeoutSlash = ClaimTimeoutSlash;
-    type ChallengePeriod = ChallengePeriod;
+    type DefaultChallengePeriod = DefaultChallengePeriod;
+    type DefaultVotePeriod = DefaultVotePeriod;
+    type JurySize = ConstU32<5>;
+    type JurorAbsenceSlash = JurorAbsenceSlash;
     type ChallengeBond = ConstU128<{ 10 * OPEN }>;
     type ChallengerShare = ChallengerShare;
     type ContributorShare = ContributorShare;

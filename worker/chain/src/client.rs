@@ -8,7 +8,9 @@ use attribution_primitives::{
         AllowanceInfo, BatchCommitment, BatchId, CreditInfo, NonceWindow, RecordRejection,
         SignedInferenceBatch,
     },
-    compute::{Endpoint, Hardware, JobInfo, OperatorInfo, SignedTrainingProof},
+    compute::{
+        Challenge, ChallengeId, Endpoint, Hardware, JobInfo, OperatorInfo, SignedTrainingProof,
+    },
     models::ModelWithLineage,
     AccountId, Balance, BlockNumber, DatanetId, Hash, JobId, ModelId, VersionIndex,
 };
@@ -26,6 +28,8 @@ use subxt_signer::sr25519::Keypair;
 pub type Job = JobInfo<AccountId, Balance, BlockNumber>;
 /// A model with its lineage.
 pub type Model = ModelWithLineage<AccountId, Balance, BlockNumber>;
+/// An open challenge of a training proof, with its jury and votes.
+pub type OpenChallenge = Challenge<AccountId, Balance, BlockNumber>;
 
 /// What became of a submitted inference batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +282,31 @@ impl Chain {
             .collect())
     }
 
+    /// An open challenge with its jury and votes (`None` once resolved, or never opened).
+    pub async fn open_challenge(&self, id: ChallengeId) -> Result<Option<OpenChallenge>> {
+        let answer = self
+            .call_api(runtime::runtime_apis().compute_api().challenge(id))
+            .await?;
+        Ok(answer.map(|Static(challenge)| challenge))
+    }
+
+    /// The id the next challenge will get: every challenge so far has a lower one.
+    pub async fn next_challenge_id(&self) -> Result<ChallengeId> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let value = at
+            .storage()
+            .try_fetch(runtime::storage().compute().next_challenge_id(), ())
+            .await
+            .map_err(connection)?;
+        Ok(value
+            .map(|v| {
+                v.decode()
+                    .map_err(|e| anyhow!("decoding Compute.NextChallengeId: {e}"))
+            })
+            .transpose()?
+            .unwrap_or(0))
+    }
+
     /// A model with its lineage.
     pub async fn model(&self, id: ModelId) -> Result<Option<Model>> {
         let answer = self
@@ -438,9 +467,28 @@ impl Chain {
         Ok(settled.operator_paid)
     }
 
-    /// `Compute::challenge` with `evidence` (hash of the case made off chain).
-    pub async fn challenge(&self, signer: &Keypair, job: JobId, evidence: Hash) -> Result<()> {
+    /// `Compute::challenge` with `evidence` (hash of the case made off chain), holding the
+    /// challenge bond from `signer` (any account); returns the challenge's id and the last block
+    /// its jury may vote in.
+    pub async fn challenge(
+        &self,
+        signer: &Keypair,
+        job: JobId,
+        evidence: Hash,
+    ) -> Result<(ChallengeId, BlockNumber)> {
         let call = runtime::transactions().compute().challenge(job, evidence);
+        let events = self.submit(signer, &call).await?;
+        let opened = events
+            .find_first::<runtime::compute::events::Challenged>()
+            .context("challenge finalized without a Challenged event")?
+            .map_err(|e| anyhow!("decoding Challenged: {e}"))?;
+        Ok((opened.challenge, opened.vote_end))
+    }
+
+    /// `Compute::vote`: a juror's verdict on a challenge (`fraud` when its re-run of the
+    /// verification does not reproduce the proof's figures).
+    pub async fn vote(&self, signer: &Keypair, challenge: ChallengeId, fraud: bool) -> Result<()> {
+        let call = runtime::transactions().compute().vote(challenge, fraud);
         self.submit(signer, &call).await.map(drop)
     }
 

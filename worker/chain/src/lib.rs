@@ -35,6 +35,10 @@ pub use client::{Chain, ChainError};
         with = "::subxt::utils::Static<::attribution_primitives::compute::JobInfo<::attribution_primitives::AccountId, ::attribution_primitives::Balance, ::attribution_primitives::BlockNumber>>"
     ),
     substitute_type(
+        path = "attribution_primitives::compute::Challenge",
+        with = "::subxt::utils::Static<::attribution_primitives::compute::Challenge<::attribution_primitives::AccountId, ::attribution_primitives::Balance, ::attribution_primitives::BlockNumber>>"
+    ),
+    substitute_type(
         path = "attribution_primitives::models::ModelWithLineage",
         with = "::subxt::utils::Static<::attribution_primitives::models::ModelWithLineage<::attribution_primitives::AccountId, ::attribution_primitives::Balance, ::attribution_primitives::BlockNumber>>"
     ),

@@ -11,7 +11,7 @@ use crate::serve::cli::EngineArgs;
 use anyhow::{bail, Context, Result};
 use attribution_primitives::cid::cid_v1;
 use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
-use attribution_primitives::{Hash, JobId, ModelId};
+use attribution_primitives::{compute::ChallengeId, Hash, JobId, ModelId};
 use attribution_worker_chain::keys::{PublicInfo, Secret};
 use attribution_worker_chain::Chain;
 use burn::tensor::Device;
@@ -147,16 +147,21 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub node: NodeArgs,
     /// The proven job to verify (while it is on chain: before settlement).
-    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    #[arg(long, conflicts_with = "model", required_unless_present_any = ["model", "vote"])]
     pub job: Option<JobId>,
     /// The adapter model to verify (also after its job settled).
     #[arg(long)]
     pub model: Option<ModelId>,
-    /// When the figures do not hold, open the chain's challenge (holds the challenge bond from
-    /// --account).
-    #[arg(long, requires = "account")]
+    /// When the figures do not hold, open a challenge on chain (holds the challenge bond from
+    /// --account, any account: no stake needed).
+    #[arg(long, requires = "account", conflicts_with = "vote")]
     pub challenge: bool,
-    /// The account that challenges: a key file or a secret URI.
+    /// Vote on this challenge as one of its jurors with the verdict (fraud when the figures do
+    /// not hold), signed by --account (the juror operator's account); verifies the challenged
+    /// job.
+    #[arg(long, requires = "account", conflicts_with = "model")]
+    pub vote: Option<ChallengeId>,
+    /// The account that challenges or votes: a key file or a secret URI.
     #[arg(long)]
     pub account: Option<String>,
     /// Largest accepted difference in held-out loss, in nats.
@@ -171,7 +176,17 @@ pub struct VerifyArgs {
 /// do not hold.
 pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
     let chain = Chain::connect(&args.node.node).await?;
-    let (job, model) = match (args.job, args.model) {
+    let voted_job = match args.vote {
+        Some(challenge) => Some(
+            chain
+                .open_challenge(challenge)
+                .await?
+                .with_context(|| format!("challenge {challenge} is not open"))?
+                .job,
+        ),
+        None => None,
+    };
+    let (job, model) = match (args.job.or(voted_job), args.model) {
         (Some(job), _) => {
             let info = chain.job(job).await?.with_context(|| {
                 format!("job {job} is not on chain (settled jobs: use --model)")
@@ -197,6 +212,17 @@ pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
     )
     .await?;
     println!("{}", serde_json::to_string_pretty(&verdict)?);
+    if let Some(challenge) = args.vote {
+        let account = Secret::parse(args.account.as_deref().unwrap_or_default())?.signer()?;
+        chain
+            .vote(&account, challenge, !verdict.holds)
+            .await
+            .with_context(|| format!("voting on challenge {challenge}"))?;
+        eprintln!(
+            "voted {} on challenge {challenge}",
+            if verdict.holds { "sound" } else { "fraud" }
+        );
+    }
     if verdict.holds {
         eprintln!("the committed figures hold");
         return Ok(());
@@ -204,11 +230,14 @@ pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
     if args.challenge {
         let job = job.context("a challenge needs --job (the proof's window must still be open)")?;
         let account = Secret::parse(args.account.as_deref().unwrap_or_default())?.signer()?;
-        chain
+        let (challenge, vote_end) = chain
             .challenge(&account, job, verdict.evidence()?)
             .await
             .context("opening the challenge")?;
-        eprintln!("challenge opened against job {job}");
+        eprintln!(
+            "challenge opened against job {job}: challenge {challenge}, its jury votes until \
+             block {vote_end}"
+        );
     }
     bail!("the committed figures do not hold")
 }

@@ -9,11 +9,13 @@
 //! announced, waits out the challenge window and settles. Everything it needs to pick up after a
 //! crash lives under its state directory; the chain says where each job is, so a restarted
 //! daemon resumes training from its last checkpoint and never submits a second proof.
-//! [`status`] serves `GET /health` and `GET /status`.
+//! [`status`] serves `GET /health` and `GET /status`. When the chain draws the operator onto a
+//! challenge's jury, the daemon re-runs the verification and votes ([`jury`]).
 
 pub mod cli;
 pub mod dataset;
 pub mod hyperparameters;
+mod jury;
 pub mod model_cache;
 pub mod paid;
 pub mod serving;
@@ -126,6 +128,7 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
         shared,
         device,
         chain: None,
+        jury_cursor: 0,
     };
     let mut serving = None;
     if let Some(serve) = daemon.config.serve.clone() {
@@ -195,6 +198,8 @@ struct Daemon {
     models: ModelCache,
     device: Device,
     chain: Option<Chain>,
+    /// The lowest challenge id that may still be open (see [`jury`]).
+    jury_cursor: attribution_primitives::compute::ChallengeId,
 }
 
 impl Daemon {
@@ -229,6 +234,9 @@ impl Daemon {
                 self.worker.public(),
                 operator.worker_key
             );
+        }
+        if operator.juries > 0 {
+            self.serve_on_juries(&chain).await?;
         }
         match operator.current_job {
             Some(job) => self.advance(&chain, job).await?,
@@ -336,9 +344,9 @@ impl Daemon {
                 }
                 Ok(())
             }
-            JobStatus::Challenged { challenger, .. } => {
+            JobStatus::Challenged { open, .. } => {
                 self.shared.phase(Phase::Challenged, Some(id));
-                tracing::info!(job = id, %challenger, "proof challenged; waiting for the resolution");
+                tracing::info!(job = id, challenges = ?open, "proof challenged; waiting for the juries");
                 Ok(())
             }
             JobStatus::Claimed { .. } | JobStatus::Open => Ok(()),
