@@ -435,3 +435,67 @@ mod challenges {
         });
     }
 }
+
+/// Congestion pricing (review L7): fees follow how full blocks are, and never fall below nominal.
+mod fee_multiplier {
+    use super::*;
+    use crate::configs::{MaximumMultiplier, MinimumMultiplier};
+    use frame_support::{dispatch::DispatchClass, weights::Weight};
+    use pallet_transaction_payment::Multiplier;
+    use sp_runtime::{
+        traits::{Convert, One},
+        FixedPointNumber, Perbill,
+    };
+
+    type Update = <Runtime as pallet_transaction_payment::Config>::FeeMultiplierUpdate;
+
+    /// The multiplier after `blocks` blocks whose normal class used `fullness` of its capacity.
+    fn after(blocks: u32, fullness: Perbill) -> Multiplier {
+        let max = <Runtime as frame_system::Config>::BlockWeights::get()
+            .get(DispatchClass::Normal)
+            .max_total
+            .expect("the normal class is bounded");
+        let used = Weight::from_parts(fullness * max.ref_time(), 0);
+        let mut multiplier = Multiplier::one();
+        externalities("development").execute_with(|| {
+            for _ in 0..blocks {
+                System::set_block_consumed_resources(used, 0);
+                multiplier = Update::convert(multiplier);
+            }
+        });
+        multiplier
+    }
+
+    #[test]
+    fn empty_and_quarter_full_blocks_keep_nominal_fees() {
+        assert_eq!(after(1_000, Perbill::zero()), Multiplier::one());
+        assert_eq!(after(1_000, Perbill::from_percent(25)), Multiplier::one());
+        assert_eq!(MinimumMultiplier::get(), Multiplier::one());
+    }
+
+    #[test]
+    fn an_hour_of_full_blocks_raises_fees_and_a_day_multiplies_them() {
+        // 2 s blocks: 1800 an hour, 43,200 a day.
+        let hour = after(1_800, Perbill::one()).to_float();
+        assert!(
+            (1.12..1.17).contains(&hour),
+            "an hour of full blocks: {hour}"
+        );
+        let day = after(43_200, Perbill::one()).to_float();
+        assert!(day > 20.0, "a day of full blocks: {day}");
+        assert!(Multiplier::from_float(day) < MaximumMultiplier::get());
+    }
+
+    #[test]
+    fn fees_come_back_down_when_congestion_ends() {
+        let mut multiplier = Multiplier::saturating_from_integer(4);
+        externalities("development").execute_with(|| {
+            // Two days of empty blocks: down by e^-2.16, clamped at nominal.
+            for _ in 0..86_400 {
+                System::set_block_consumed_resources(Weight::zero(), 0);
+                multiplier = Update::convert(multiplier);
+            }
+        });
+        assert_eq!(multiplier, Multiplier::one());
+    }
+}

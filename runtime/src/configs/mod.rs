@@ -15,11 +15,11 @@ use frame_support::{
     PalletId,
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
-    traits::{AccountIdConversion, One},
-    Perbill,
+    traits::{AccountIdConversion, Bounded, One},
+    FixedPointNumber, Perbill, Perquintill,
 };
 use sp_version::RuntimeVersion;
 
@@ -114,7 +114,16 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-    pub FeeMultiplier: Multiplier = Multiplier::one();
+    /// Blocks a quarter full (of the normal class) keep fees where they are; fuller blocks raise
+    /// them, emptier ones lower them back.
+    pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+    /// How fast fees follow congestion. With 2 s blocks, an hour of full blocks raises them by
+    /// about 14 % (1800 blocks × 10⁻⁴ × 0.75), a day of full blocks about 25-fold: filling blocks
+    /// to crowd out others gets dearer the longer it goes on.
+    pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(1, 10_000);
+    /// Fees never fall below their nominal level: an idle chain is not a cheaper chain to spam.
+    pub MinimumMultiplier: Multiplier = Multiplier::one();
+    pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
 
 /// One second of block compute costs one OPEN: `ref_time` is in picoseconds, so a picosecond
@@ -130,7 +139,14 @@ impl pallet_transaction_payment::Config for Runtime {
     type OperationalFeeMultiplier = ConstU8<5>;
     type WeightToFee = WeightToFee;
     type LengthToFee = LengthToFee;
-    type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+    /// Congestion pricing (review L7): the multiplier follows how full blocks are.
+    type FeeMultiplierUpdate = TargetedFeeAdjustment<
+        Self,
+        TargetBlockFullness,
+        AdjustmentVariable,
+        MinimumMultiplier,
+        MaximumMultiplier,
+    >;
     type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
