@@ -440,36 +440,29 @@ fn a_full_queue_answers_429_and_a_client_that_hangs_up_frees_its_slot() {
         "--context",
         "512",
     ]);
-    // Three long requests at once: one runs, one waits, the third is refused.
-    let long = || {
-        ask(
+    // Long streamed requests: a streamed answer's headers come as soon as the request is queued,
+    // so the test holds each client open and hangs up when it chooses, whatever the machine's load.
+    let open = || {
+        let body = ask(
             "tiny",
-            json!({"max_tokens": 480, "stop": "never-generated"}),
-        )
+            json!({"max_tokens": 480, "stop": "never-generated", "stream": true}),
+        );
+        let response = ureq::post(&format!("{}/v1/chat/completions", server.url))
+            .header("content-type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.into_body().into_reader()
     };
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..3)
-            .map(|i| {
-                let server = &server;
-                scope.spawn(move || {
-                    std::thread::sleep(Duration::from_millis(50 * i));
-                    let response = ureq::post(&format!("{}/v1/chat/completions", server.url))
-                        .config()
-                        .http_status_as_error(false)
-                        .timeout_global(Some(Duration::from_millis(800)))
-                        .build()
-                        .header("content-type", "application/json")
-                        .send(long().to_string().as_bytes());
-                    match response {
-                        Ok(response) => response.status().as_u16(),
-                        Err(_) => 0, // timed out while generating: the client hung up
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert!(statuses.contains(&429), "{statuses:?}");
+    // One runs (its first event has come), one waits, and the third is refused.
+    let mut running = open();
+    let mut first_event = [0u8; 16];
+    running.read_exact(&mut first_event).unwrap();
+    let waiting = open();
+    let (status, body) = chat(&server, ask("tiny", json!({"max_tokens": 3})));
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    drop((running, waiting));
     // The hung-up requests are cancelled: the single slot serves a new request promptly.
     let started = Instant::now();
     let (status, _) = chat(&server, ask("tiny", json!({"max_tokens": 3})));
