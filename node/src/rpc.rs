@@ -32,6 +32,8 @@ pub struct FullDeps<C, P> {
     pub pool: Arc<P>,
     /// Datanet blobs uploaded to this node.
     pub content_store: Arc<BlobStore>,
+    /// Fetches a blob this node lacks from its peers, for `datanets_get`.
+    pub remote_blobs: crate::availability::RemoteHandle,
     /// Indexed payout history.
     pub rewards_history: Arc<RewardsHistory>,
 }
@@ -63,13 +65,18 @@ where
         client,
         pool,
         content_store,
+        remote_blobs,
         rewards_history,
     } = deps;
     let mut module = RpcModule::new(());
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
     let chain_view = crate::content::RuntimeChainView::new(client.clone());
-    module.merge(Datanets::new(content_store.clone(), chain_view).into_rpc())?;
+    module.merge(
+        Datanets::new(content_store.clone(), chain_view)
+            .with_remote(remote_blobs)
+            .into_rpc(),
+    )?;
     let artifacts_view = crate::content::RuntimeChainView::new(client.clone());
     module.merge(Artifacts::new(content_store, artifacts_view).into_rpc())?;
     let pending = crate::payouts::RuntimePending::new(client);

@@ -3,7 +3,7 @@
 //! | method | params | result |
 //! |---|---|---|
 //! | `datanets_upload` | `datanet`; `bytes`: the blob as `0x`-prefixed hex; `signature`: the contributor's SCALE `MultiSignature` over [`UploadAuthorization`], `0x`-prefixed hex | [`UploadReceipt`] |
-//! | `datanets_get` | `hash`: `0x`-prefixed hex blake2-256 | the blob as `0x`-prefixed hex |
+//! | `datanets_get` | `hash`: `0x`-prefixed hex blake2-256 | the blob as `0x`-prefixed hex (fetched from the node's peers first if it lacks it, see [`Remote`]) |
 //! | `datanets_version` | `datanet`, `version` | [`VersionManifest`] |
 //!
 //! Blobs travel as `0x`-prefixed hex, like every byte string in Substrate's RPC (polkadot.js
@@ -177,15 +177,33 @@ pub trait DatanetsRpc {
     fn version(&self, datanet: DatanetId, version: VersionIndex) -> RpcResult<VersionManifest>;
 }
 
+/// Where `datanets_get` looks for an announced blob this node lacks: the node's peers.
+pub trait Remote: Send + Sync + 'static {
+    /// Fetches the blob with this hash from peers, checks it against the hash and stores it;
+    /// returns whether it is now stored. Blocks for at most the implementation's timeout.
+    fn fetch(&self, hash: Hash) -> bool;
+}
+
 /// The `datanets_*` methods over a store and a view of the chain.
 pub struct Datanets<C> {
     store: Arc<BlobStore>,
     chain: C,
+    remote: Option<Box<dyn Remote>>,
 }
 
 impl<C: ChainView> Datanets<C> {
     pub fn new(store: Arc<BlobStore>, chain: C) -> Self {
-        Self { store, chain }
+        Self {
+            store,
+            chain,
+            remote: None,
+        }
+    }
+
+    /// Lets `datanets_get` fetch a blob this node lacks from `remote` before answering.
+    pub fn with_remote(mut self, remote: impl Remote) -> Self {
+        self.remote = Some(Box::new(remote));
+        self
     }
 }
 
@@ -326,6 +344,11 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
     }
 
     fn get(&self, hash: Hash) -> RpcResult<String> {
+        if !self.store.contains(&hash) {
+            if let Some(remote) = &self.remote {
+                remote.fetch(hash);
+            }
+        }
         get_hex(&self.store, hash)
     }
 
@@ -727,6 +750,57 @@ mod tests {
         assert_eq!(
             rpc_error(result).code(),
             jsonrpsee::types::error::INVALID_PARAMS_CODE
+        );
+    }
+
+    /// Peers holding some blobs: a fetch stores them here, as the node's fetcher does once the
+    /// bytes check out.
+    struct FakePeers {
+        store: Arc<BlobStore>,
+        held: Vec<Vec<u8>>,
+        asked: Arc<Mutex<Vec<Hash>>>,
+    }
+
+    impl Remote for FakePeers {
+        fn fetch(&self, hash: Hash) -> bool {
+            self.asked.lock().unwrap().push(hash);
+            match self
+                .held
+                .iter()
+                .find(|bytes| crate::content_hash(bytes) == hash)
+            {
+                Some(bytes) => self.store.put(bytes).is_ok(),
+                None => false,
+            }
+        }
+    }
+
+    #[test]
+    fn get_fetches_a_blob_it_lacks_from_peers_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(BlobStore::open(dir.path()).unwrap());
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let peers = FakePeers {
+            store: store.clone(),
+            held: vec![ROWS.to_vec()],
+            asked: asked.clone(),
+        };
+        let module = Datanets::new(store.clone(), Arc::new(FakeChain::default()))
+            .with_remote(peers)
+            .into_rpc();
+        let hash = crate::content_hash(ROWS);
+        for _ in 0..2 {
+            let got: String = block_on(module.call("datanets_get", (hash,))).unwrap();
+            assert_eq!(got, hex_of(ROWS));
+        }
+        assert!(store.contains(&hash));
+        let missing = Hash::repeat_byte(9);
+        let result: Result<String, _> = block_on(module.call("datanets_get", (missing,)));
+        assert_eq!(rpc_error(result).code(), codes::NOT_FOUND);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec![hash, missing],
+            "a stored blob is served without asking the peers"
         );
     }
 
