@@ -9,7 +9,8 @@
 //!   the node was down), and those `datanets_get` asks for ([`RemoteHandle`]). At most
 //!   [`MAX_CONCURRENT_FETCHES`] run at once; a blob no peer has yet is retried with backoff
 //!   until it is stored or no longer announced. Every response is checked against the hash; a
-//!   forged one costs its peer reputation and the next peer is asked.
+//!   forged one costs its peer reputation and the next peer is asked; bytes that hash right are
+//!   also checked as an upload is (size, weight, JSONL) against every datanet announcing them.
 
 use std::{
     collections::HashMap,
@@ -23,9 +24,12 @@ use attribution_content_store::{
     wanted::Wanted,
     BlobStore,
 };
-use attribution_primitives::{datanets::DatanetsApi, Hash};
+use attribution_primitives::{
+    datanets::{Announcement, DatanetsApi},
+    AccountId, DatanetId, Hash,
+};
 use attribution_runtime::{opaque::Block, RuntimeEvent};
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use futures::{channel::mpsc, stream::FuturesUnordered, StreamExt};
 use sc_client_api::{BlockchainEvents, StorageProvider};
 use sc_network::{
@@ -106,6 +110,42 @@ where
             .runtime_api()
             .is_announced(finalized, hash)
             .map_err(|e| ChainError(e.to_string()))
+    }
+}
+
+impl FinalizedView<FullClient> {
+    /// Every pending, approved or published contribution announcing `hash`, one per datanet:
+    /// the datanets come from pallet-datanets' `ContributionByHash` keys, the announcements from
+    /// `DatanetsApi::announced`.
+    fn announcements(&self, hash: Hash) -> Result<Vec<Announcement<AccountId>>, ChainError> {
+        let chain_error = |e: String| ChainError(e);
+        let finalized = self.client.info().finalized_hash;
+        let prefix = sp_core::storage::StorageKey(
+            [
+                announced_prefix(),
+                sp_io::hashing::blake2_128(hash.as_bytes()).to_vec(),
+                hash.as_bytes().to_vec(),
+            ]
+            .concat(),
+        );
+        let keys = self
+            .client
+            .storage_keys(finalized, Some(&prefix), None)
+            .map_err(|e| chain_error(e.to_string()))?;
+        let api = self.client.runtime_api();
+        let mut announcements = Vec::new();
+        for key in keys {
+            let Some(datanet) = datanet_of_announcement_key(&key.0) else {
+                continue;
+            };
+            if let Some(announcement) = api
+                .announced(finalized, hash, datanet)
+                .map_err(|e| chain_error(e.to_string()))?
+            {
+                announcements.push(announcement);
+            }
+        }
+        Ok(announcements)
     }
 }
 
@@ -225,6 +265,14 @@ fn hash_of_announcement_key(key: &[u8]) -> Option<Hash> {
     Some(Hash::from(bytes))
 }
 
+/// The datanet in a `ContributionByHash` key (its last 4 bytes, after its twox64), `None` if the
+/// key is not one.
+fn datanet_of_announcement_key(key: &[u8]) -> Option<DatanetId> {
+    let start = 32 + 16 + 32 + 8;
+    let bytes = key.get(start..)?;
+    DatanetId::decode_all(&mut &bytes[..]).ok()
+}
+
 impl Fetcher {
     /// The content hashes and sizes a finalized block's `Contributed` events announce.
     fn contributed(&self, block: Hash) -> Result<Vec<(Hash, u64)>, String> {
@@ -277,14 +325,14 @@ impl Fetcher {
         hash: Hash,
         max_bytes: u64,
     ) -> (Hash, Outcome) {
-        match chain.is_announced(hash) {
-            Ok(true) => {}
-            Ok(false) => return (hash, Outcome::NotAnnounced),
+        let announcements = match chain.announcements(hash) {
+            Ok(announcements) if announcements.is_empty() => return (hash, Outcome::NotAnnounced),
+            Ok(announcements) => announcements,
             Err(error) => {
                 tracing::warn!(target: LOG_TARGET, %error, "cannot tell whether {hash:?} is announced");
                 return (hash, Outcome::Missing);
             }
-        }
+        };
         let peers: Vec<PeerId> = match sync.peers_info().await {
             Ok(peers) => peers.into_iter().map(|(peer, _)| peer).collect(),
             Err(_) => return (hash, Outcome::Missing),
@@ -306,7 +354,11 @@ impl Fetcher {
                     continue;
                 }
             };
-            match exchange::check_response(hash, max_bytes, &bytes) {
+            let checked = exchange::check_response(hash, max_bytes, &bytes).and_then(|blob| {
+                exchange::check_announced(&blob, &announcements)?;
+                Ok(blob)
+            });
+            match checked {
                 Ok(blob) => {
                     if let Err(error) = store.put(&blob) {
                         tracing::warn!(target: LOG_TARGET, %error, "storing {hash:?}");
@@ -434,7 +486,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_hash_out_of_an_announcement_key() {
+    fn reads_the_hash_and_datanet_out_of_an_announcement_key() {
         let hash = Hash::repeat_byte(0x5a);
         let datanet: u32 = 7;
         let key = [
@@ -446,6 +498,8 @@ mod tests {
         ]
         .concat();
         assert_eq!(hash_of_announcement_key(&key), Some(hash));
+        assert_eq!(datanet_of_announcement_key(&key), Some(datanet));
         assert_eq!(hash_of_announcement_key(&key[..60]), None);
+        assert_eq!(datanet_of_announcement_key(&key[..90]), None);
     }
 }

@@ -10,10 +10,15 @@
 //! blob. The fetching node trusts nothing it receives: [`check_response`] refuses a blob larger
 //! than the announcement allows (before hashing it) and one whose blake2-256 hash is not the one
 //! asked for, so a peer that sends forged bytes only wastes its own bandwidth; the fetcher asks the
-//! next peer.
+//! next peer. Bytes that do hash right are then held to what an upload is held to
+//! ([`check_announced`]: size, measured weight, JSONL rows), against every announcement of the
+//! hash, so a peer that stored bytes without checking them cannot spread them.
 
-use crate::{content_hash, rpc::ChainError, BlobStore};
-use attribution_primitives::Hash;
+use crate::{content_hash, jsonl, rpc::ChainError, BlobStore};
+use attribution_primitives::{
+    datanets::{measure, Announcement, DataKind},
+    AccountId, Hash,
+};
 use codec::{Decode, DecodeAll, Encode};
 
 /// The protocol's name on the chain whose genesis block hash is `genesis` (so nodes of another
@@ -106,6 +111,8 @@ pub enum FetchError {
     NotStored,
     #[error("the peer says nothing announces the blob")]
     NotAnnounced,
+    #[error("the bytes are not what datanet {datanet} announced: {why}")]
+    NotAsAnnounced { datanet: u32, why: String },
 }
 
 /// The blob in a peer's `response` to a request for `hash`, if it is exactly those bytes and at
@@ -134,6 +141,49 @@ pub fn check_response(hash: Hash, max_bytes: u64, response: &[u8]) -> Result<Vec
         BlobResponse::NotStored => Err(FetchError::NotStored),
         BlobResponse::NotAnnounced => Err(FetchError::NotAnnounced),
     }
+}
+
+/// Whether fetched bytes pass, for every contribution announcing their hash, the checks an upload
+/// to that datanet passes: the announced size, the datanet's limit, the declared
+/// [`measure::weight`], and valid JSONL rows if any of those datanets holds text (the strictest
+/// kind decides). No announcement at all is [`FetchError::NotAnnounced`].
+pub fn check_announced(
+    blob: &[u8],
+    announcements: &[Announcement<AccountId>],
+) -> Result<(), FetchError> {
+    if announcements.is_empty() {
+        return Err(FetchError::NotAnnounced);
+    }
+    let size = blob.len() as u64;
+    let weight = measure::weight(blob);
+    for announcement in announcements {
+        let refuse = |why: String| FetchError::NotAsAnnounced {
+            datanet: announcement.datanet,
+            why,
+        };
+        if announcement.size != size {
+            return Err(refuse(format!(
+                "{size} bytes, {} announced",
+                announcement.size
+            )));
+        }
+        if size > announcement.max_contribution_bytes {
+            return Err(refuse(format!(
+                "{size} bytes, over the limit of {}",
+                announcement.max_contribution_bytes
+            )));
+        }
+        if announcement.weight != weight {
+            return Err(refuse(format!(
+                "weight {weight} measured, {} declared",
+                announcement.weight
+            )));
+        }
+        if announcement.kind == DataKind::Text {
+            jsonl::validate(blob).map_err(|e| refuse(format!("malformed JSONL: {e}")))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -299,6 +349,65 @@ mod tests {
             check_response(wanted, 100, &BlobResponse::NotAnnounced.encode()),
             Err(FetchError::NotAnnounced)
         );
+    }
+
+    fn announcement(datanet: u32, kind: DataKind, bytes: &[u8]) -> Announcement<AccountId> {
+        Announcement {
+            contribution: 0,
+            datanet,
+            contributor: AccountId::new([1; 32]),
+            kind,
+            max_contribution_bytes: 1024,
+            size: bytes.len() as u64,
+            weight: measure::weight(bytes),
+            status: attribution_primitives::datanets::ContributionStatus::Pending,
+        }
+    }
+
+    #[test]
+    fn fetched_bytes_are_held_to_what_an_upload_is() {
+        const ROWS: &[u8] = b"{\"text\":\"hello there\"}\n";
+        let text = announcement(0, DataKind::Text, ROWS);
+        assert_eq!(check_announced(ROWS, std::slice::from_ref(&text)), Ok(()));
+        assert_eq!(check_announced(ROWS, &[]), Err(FetchError::NotAnnounced));
+
+        let wrong_size = Announcement {
+            size: 3,
+            ..text.clone()
+        };
+        assert!(matches!(
+            check_announced(ROWS, &[wrong_size]),
+            Err(FetchError::NotAsAnnounced { datanet: 0, .. })
+        ));
+        let inflated = Announcement {
+            weight: text.weight + 1,
+            ..text.clone()
+        };
+        assert!(matches!(
+            check_announced(ROWS, &[inflated]),
+            Err(FetchError::NotAsAnnounced { datanet: 0, .. })
+        ));
+        let over_limit = Announcement {
+            max_contribution_bytes: 4,
+            ..text
+        };
+        assert!(matches!(
+            check_announced(ROWS, &[over_limit]),
+            Err(FetchError::NotAsAnnounced { datanet: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn the_strictest_announcing_datanet_decides() {
+        // Not JSONL: fine for an image datanet, refused once a text datanet announces it too.
+        let bytes = b"\x89PNG not rows";
+        let image = announcement(1, DataKind::Image, bytes);
+        assert_eq!(check_announced(bytes, std::slice::from_ref(&image)), Ok(()));
+        let text = announcement(2, DataKind::Text, bytes);
+        assert!(matches!(
+            check_announced(bytes, &[image, text]),
+            Err(FetchError::NotAsAnnounced { datanet: 2, .. })
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@
 //! slashed, or expired). The upload names its datanet, so the row check of a text datanet cannot
 //! be skipped by announcing the same hash in an image datanet.
 
-use crate::{cid, jsonl, BlobStore};
+use crate::{cid, jsonl, uploads::UploadSlots, BlobStore};
 use attribution_primitives::{
     datanets::{measure, Announcement, DataKind, ManifestEntry, UploadAuthorization},
     AccountId, ContributionId, DatanetId, Hash, Signature, VersionIndex,
@@ -73,6 +73,9 @@ pub mod codes {
     pub const NOT_ANNOUNCER: i32 = 7011;
     /// The bytes' measured weight differs from the weight the contribution declares.
     pub const WRONG_WEIGHT: i32 = 7012;
+    /// The node is handling as many uploads as it allows at once
+    /// ([`crate::uploads::MAX_CONCURRENT_UPLOADS`]): retry shortly.
+    pub const BUSY: i32 = 7013;
 }
 
 /// The smallest RPC request cap, in bytes, that lets a blob of `max_blob` bytes through as hex
@@ -189,6 +192,7 @@ pub struct Datanets<C> {
     store: Arc<BlobStore>,
     chain: C,
     remote: Option<Box<dyn Remote>>,
+    uploads: UploadSlots,
 }
 
 impl<C: ChainView> Datanets<C> {
@@ -197,7 +201,14 @@ impl<C: ChainView> Datanets<C> {
             store,
             chain,
             remote: None,
+            uploads: UploadSlots::default(),
         }
+    }
+
+    /// Shares `uploads` (the node's cap on uploads at once) with the other upload methods.
+    pub fn with_upload_slots(mut self, uploads: UploadSlots) -> Self {
+        self.uploads = uploads;
+        self
     }
 
     /// Lets `datanets_get` fetch a blob this node lacks from `remote` before answering.
@@ -248,6 +259,7 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
         bytes: String,
         signature: String,
     ) -> RpcResult<UploadReceipt> {
+        let _slot = self.uploads.take()?;
         let max = self.chain.max_upload_bytes().map_err(chain_error)?;
         let digits = bytes
             .strip_prefix("0x")
@@ -751,6 +763,33 @@ mod tests {
             rpc_error(result).code(),
             jsonrpsee::types::error::INVALID_PARAMS_CODE
         );
+    }
+
+    #[test]
+    fn refuses_uploads_beyond_the_nodes_cap_until_one_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(BlobStore::open(dir.path()).unwrap());
+        let chain = Arc::new(FakeChain::default());
+        chain.announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64);
+        let slots = UploadSlots::new(1);
+        let module = Datanets::new(store.clone(), chain)
+            .with_upload_slots(slots.clone())
+            .into_rpc();
+        let call = || -> Result<UploadReceipt, MethodsError> {
+            block_on(module.call(
+                "datanets_upload",
+                (TEXT, hex_of(ROWS), signature(&alice(), TEXT, ROWS)),
+            ))
+        };
+        // Another upload (an artifact, say) holds the only slot.
+        let busy = slots.take().unwrap();
+        assert_eq!(rpc_error(call()).code(), codes::BUSY);
+        assert!(
+            !store.contains(&crate::content_hash(ROWS)),
+            "nothing stored"
+        );
+        drop(busy);
+        assert_eq!(call().unwrap().hash, crate::content_hash(ROWS));
     }
 
     /// Peers holding some blobs: a fetch stores them here, as the node's fetcher does once the
