@@ -4,6 +4,7 @@
 // is 176 bytes); boxing them here would only add conversions at each call.
 #![allow(clippy::result_large_err)]
 
+mod availability;
 mod benchmarking;
 mod chain_spec;
 mod cli;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use attribution_content_store::{
     artifacts::{Artifacts, ArtifactsRpcServer},
     rpc::{Datanets, DatanetsRpcServer},
+    uploads::UploadSlots,
     BlobStore,
 };
 use attribution_primitives::{
@@ -32,6 +33,8 @@ pub struct FullDeps<C, P> {
     pub pool: Arc<P>,
     /// Datanet blobs uploaded to this node.
     pub content_store: Arc<BlobStore>,
+    /// Fetches a blob this node lacks from its peers, for `datanets_get`.
+    pub remote_blobs: crate::availability::RemoteHandle,
     /// Indexed payout history.
     pub rewards_history: Arc<RewardsHistory>,
 }
@@ -63,15 +66,27 @@ where
         client,
         pool,
         content_store,
+        remote_blobs,
         rewards_history,
     } = deps;
     let mut module = RpcModule::new(());
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+    // One cap on uploads at once, over both upload methods.
+    let uploads = UploadSlots::default();
     let chain_view = crate::content::RuntimeChainView::new(client.clone());
-    module.merge(Datanets::new(content_store.clone(), chain_view).into_rpc())?;
+    module.merge(
+        Datanets::new(content_store.clone(), chain_view)
+            .with_remote(remote_blobs)
+            .with_upload_slots(uploads.clone())
+            .into_rpc(),
+    )?;
     let artifacts_view = crate::content::RuntimeChainView::new(client.clone());
-    module.merge(Artifacts::new(content_store, artifacts_view).into_rpc())?;
+    module.merge(
+        Artifacts::new(content_store, artifacts_view)
+            .with_upload_slots(uploads)
+            .into_rpc(),
+    )?;
     let pending = crate::payouts::RuntimePending::new(client);
     module.merge(RewardsHistoryRpc::new(rewards_history, pending).into_rpc())?;
     Ok(module)

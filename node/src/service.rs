@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use attribution_primitives::datanets::DatanetsApi;
 use attribution_runtime::{self, apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
@@ -11,6 +12,8 @@ use sc_consensus_grandpa::SharedVoterState;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 
 /// The full client, executing the runtime as wasm.
@@ -183,6 +186,20 @@ pub fn new_full<
         );
     net_config.add_notification_protocol(grandpa_protocol_config);
 
+    // Node-side stores live beside the chain database, one directory per chain.
+    let chain_dir = config.base_path.config_dir(config.chain_spec.id());
+    let content_store = crate::content::open_store(&chain_dir)
+        .map_err(|e| ServiceError::Other(format!("opening the content store: {e}")))?;
+
+    // Datanet blobs travel between nodes on their own request-response protocol.
+    let max_blob = client
+        .runtime_api()
+        .max_contribution_bytes(client.info().best_hash)
+        .map_err(|e| ServiceError::Other(format!("reading the largest contribution: {e}")))?;
+    let (blob_protocol_config, blob_requests, blob_protocol) =
+        crate::availability::protocol::<N>(&genesis_hash, max_blob);
+    net_config.add_request_response_protocol(blob_protocol_config);
+
     let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
         backend.clone(),
         grandpa_link.shared_authority_set().clone(),
@@ -228,21 +245,40 @@ pub fn new_full<
         );
     }
 
-    // Node-side stores live beside the chain database, one directory per chain.
-    let chain_dir = config.base_path.config_dir(config.chain_spec.id());
-    let content_store = crate::content::open_store(&chain_dir)
-        .map_err(|e| ServiceError::Other(format!("opening the content store: {e}")))?;
     task_manager.spawn_handle().spawn(
         "content-store-collector",
         None,
         crate::content::run_collector(client.clone(), content_store.clone()),
     );
+    task_manager.spawn_handle().spawn(
+        "blob-exchange-server",
+        None,
+        crate::availability::run_server(
+            content_store.clone(),
+            crate::availability::FinalizedView::new(client.clone()),
+            blob_requests,
+        ),
+    );
+    let (blob_fetcher, remote_blobs) = crate::availability::fetcher(
+        client.clone(),
+        content_store.clone(),
+        network.clone(),
+        sync_service.clone(),
+        blob_protocol,
+    );
+    task_manager
+        .spawn_handle()
+        .spawn("blob-exchange-fetcher", None, blob_fetcher.run());
     let rewards_history = crate::payouts::open_history(&chain_dir)
         .map_err(|e| ServiceError::Other(format!("opening the rewards history: {e}")))?;
     task_manager.spawn_handle().spawn(
         "rewards-history-indexer",
         None,
-        crate::payouts::run_indexer(client.clone(), rewards_history.clone()),
+        crate::payouts::run_indexer(
+            client.clone(),
+            rewards_history.clone(),
+            config.prometheus_registry().cloned(),
+        ),
     );
 
     let role = config.role;
@@ -259,6 +295,7 @@ pub fn new_full<
                 client: client.clone(),
                 pool: pool.clone(),
                 content_store: content_store.clone(),
+                remote_blobs: remote_blobs.clone(),
                 rewards_history: rewards_history.clone(),
             };
             crate::rpc::create_full(deps).map_err(Into::into)

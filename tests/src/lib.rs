@@ -119,6 +119,29 @@ impl Node {
         Ok(())
     }
 
+    /// Kills the process with SIGKILL (`kill -9`: no shutdown, no flush), as a crash or a power
+    /// cut would stop it; [`Self::start_again`] starts it on the same database.
+    pub fn kill(&mut self) -> Result<()> {
+        let child = self
+            .child
+            .as_mut()
+            .context("a node the harness attached to is not its to kill")?;
+        // `Child::kill` sends SIGKILL on Unix.
+        child.kill()?;
+        child.wait()?;
+        Ok(())
+    }
+
+    /// Starts a node stopped with [`Self::kill`] again, with the same arguments, base path and
+    /// ports.
+    pub fn start_again(&mut self) -> Result<()> {
+        if self.is_running() {
+            bail!("the node still runs");
+        }
+        self.child = Some(Self::spawn(&self.args, &self.dir)?);
+        Ok(())
+    }
+
     /// A node someone else runs, answering RPC on loopback `rpc_port` (the demo's dev chain).
     pub fn attach(rpc_port: u16) -> Result<Self> {
         Ok(Self {
@@ -149,9 +172,14 @@ impl Node {
         self.dir.path().join("db")
     }
 
+    /// The node's whole log (every start of it), empty if it cannot be read.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
+    }
+
     /// The last lines of the node's log, for failure messages.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default();
+        let log = self.log();
         let lines: Vec<_> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }

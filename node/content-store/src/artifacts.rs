@@ -25,6 +25,7 @@
 use crate::{
     cid,
     rpc::{chain_error, codes, error, get_hex, ChainError},
+    uploads::UploadSlots,
     BlobStore,
 };
 use attribution_primitives::{
@@ -88,6 +89,7 @@ pub struct Artifacts<C> {
     chain: C,
     /// The largest file accepted: [`MAX_ADAPTER_BYTES`] (smaller in tests).
     max_upload: u64,
+    uploads: UploadSlots,
 }
 
 impl<C: ArtifactsView> Artifacts<C> {
@@ -96,12 +98,20 @@ impl<C: ArtifactsView> Artifacts<C> {
             store,
             chain,
             max_upload: MAX_ADAPTER_BYTES,
+            uploads: UploadSlots::default(),
         }
+    }
+
+    /// Shares `uploads` (the node's cap on uploads at once) with the other upload methods.
+    pub fn with_upload_slots(mut self, uploads: UploadSlots) -> Self {
+        self.uploads = uploads;
+        self
     }
 }
 
 impl<C: ArtifactsView> ArtifactsRpcServer for Artifacts<C> {
     fn upload(&self, bytes: String) -> RpcResult<ArtifactReceipt> {
+        let _slot = self.uploads.take()?;
         let digits = bytes
             .strip_prefix("0x")
             .ok_or_else(|| error(codes::INVALID_ENCODING, "bytes must be 0x-prefixed hex"))?;

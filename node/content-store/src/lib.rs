@@ -17,6 +17,11 @@
 //!   deposit, never free, and cannot be claimed by someone who announced another's hash.
 //! * [`gc`]: deletes the blobs of rejected, withdrawn and expired contributions once nothing on
 //!   chain references their hash, as the node follows finalized blocks.
+//! * [`exchange`]: the node-to-node blob protocol's wire format and checks: a node that lacks an
+//!   announced blob asks its peers for it by hash and keeps only bytes that hash to it; a node
+//!   serves only blobs the chain announces. [`wanted`] schedules those fetches (bounded
+//!   concurrency, retries with backoff), and `datanets_get` fetches on demand ([`rpc::Remote`]).
+//! * [`uploads`]: the node's cap on uploads handled at once, shared by both upload methods.
 //! * [`artifacts`]: the `artifacts_*` RPC methods for the files of training jobs, answering from
 //!   an [`artifacts::ArtifactsView`] the node implements with the `ComputeApi` and `ModelsApi`
 //!   runtime APIs: a live job's hyper-parameters file, a proven adapter's weights file (same hash,
@@ -24,8 +29,11 @@
 
 pub mod artifacts;
 mod blob_store;
+pub mod exchange;
 pub mod gc;
 pub mod jsonl;
 pub mod rpc;
+pub mod uploads;
+pub mod wanted;
 
 pub use blob_store::{cid, content_hash, BlobStore};

@@ -3,7 +3,7 @@
 //! | method | params | result |
 //! |---|---|---|
 //! | `datanets_upload` | `datanet`; `bytes`: the blob as `0x`-prefixed hex; `signature`: the contributor's SCALE `MultiSignature` over [`UploadAuthorization`], `0x`-prefixed hex | [`UploadReceipt`] |
-//! | `datanets_get` | `hash`: `0x`-prefixed hex blake2-256 | the blob as `0x`-prefixed hex |
+//! | `datanets_get` | `hash`: `0x`-prefixed hex blake2-256 | the blob as `0x`-prefixed hex (fetched from the node's peers first if it lacks it, see [`Remote`]) |
 //! | `datanets_version` | `datanet`, `version` | [`VersionManifest`] |
 //!
 //! Blobs travel as `0x`-prefixed hex, like every byte string in Substrate's RPC (polkadot.js
@@ -28,7 +28,7 @@
 //! slashed, or expired). The upload names its datanet, so the row check of a text datanet cannot
 //! be skipped by announcing the same hash in an image datanet.
 
-use crate::{cid, jsonl, BlobStore};
+use crate::{cid, jsonl, uploads::UploadSlots, BlobStore};
 use attribution_primitives::{
     datanets::{measure, Announcement, DataKind, ManifestEntry, UploadAuthorization},
     AccountId, ContributionId, DatanetId, Hash, Signature, VersionIndex,
@@ -73,6 +73,9 @@ pub mod codes {
     pub const NOT_ANNOUNCER: i32 = 7011;
     /// The bytes' measured weight differs from the weight the contribution declares.
     pub const WRONG_WEIGHT: i32 = 7012;
+    /// The node is handling as many uploads as it allows at once
+    /// ([`crate::uploads::MAX_CONCURRENT_UPLOADS`]): retry shortly.
+    pub const BUSY: i32 = 7013;
 }
 
 /// The smallest RPC request cap, in bytes, that lets a blob of `max_blob` bytes through as hex
@@ -177,15 +180,41 @@ pub trait DatanetsRpc {
     fn version(&self, datanet: DatanetId, version: VersionIndex) -> RpcResult<VersionManifest>;
 }
 
+/// Where `datanets_get` looks for an announced blob this node lacks: the node's peers.
+pub trait Remote: Send + Sync + 'static {
+    /// Fetches the blob with this hash from peers, checks it against the hash and stores it;
+    /// returns whether it is now stored. Blocks for at most the implementation's timeout.
+    fn fetch(&self, hash: Hash) -> bool;
+}
+
 /// The `datanets_*` methods over a store and a view of the chain.
 pub struct Datanets<C> {
     store: Arc<BlobStore>,
     chain: C,
+    remote: Option<Box<dyn Remote>>,
+    uploads: UploadSlots,
 }
 
 impl<C: ChainView> Datanets<C> {
     pub fn new(store: Arc<BlobStore>, chain: C) -> Self {
-        Self { store, chain }
+        Self {
+            store,
+            chain,
+            remote: None,
+            uploads: UploadSlots::default(),
+        }
+    }
+
+    /// Shares `uploads` (the node's cap on uploads at once) with the other upload methods.
+    pub fn with_upload_slots(mut self, uploads: UploadSlots) -> Self {
+        self.uploads = uploads;
+        self
+    }
+
+    /// Lets `datanets_get` fetch a blob this node lacks from `remote` before answering.
+    pub fn with_remote(mut self, remote: impl Remote) -> Self {
+        self.remote = Some(Box::new(remote));
+        self
     }
 }
 
@@ -230,6 +259,7 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
         bytes: String,
         signature: String,
     ) -> RpcResult<UploadReceipt> {
+        let _slot = self.uploads.take()?;
         let max = self.chain.max_upload_bytes().map_err(chain_error)?;
         let digits = bytes
             .strip_prefix("0x")
@@ -326,6 +356,11 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
     }
 
     fn get(&self, hash: Hash) -> RpcResult<String> {
+        if !self.store.contains(&hash) {
+            if let Some(remote) = &self.remote {
+                remote.fetch(hash);
+            }
+        }
         get_hex(&self.store, hash)
     }
 
@@ -727,6 +762,84 @@ mod tests {
         assert_eq!(
             rpc_error(result).code(),
             jsonrpsee::types::error::INVALID_PARAMS_CODE
+        );
+    }
+
+    #[test]
+    fn refuses_uploads_beyond_the_nodes_cap_until_one_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(BlobStore::open(dir.path()).unwrap());
+        let chain = Arc::new(FakeChain::default());
+        chain.announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64);
+        let slots = UploadSlots::new(1);
+        let module = Datanets::new(store.clone(), chain)
+            .with_upload_slots(slots.clone())
+            .into_rpc();
+        let call = || -> Result<UploadReceipt, MethodsError> {
+            block_on(module.call(
+                "datanets_upload",
+                (TEXT, hex_of(ROWS), signature(&alice(), TEXT, ROWS)),
+            ))
+        };
+        // Another upload (an artifact, say) holds the only slot.
+        let busy = slots.take().unwrap();
+        assert_eq!(rpc_error(call()).code(), codes::BUSY);
+        assert!(
+            !store.contains(&crate::content_hash(ROWS)),
+            "nothing stored"
+        );
+        drop(busy);
+        assert_eq!(call().unwrap().hash, crate::content_hash(ROWS));
+    }
+
+    /// Peers holding some blobs: a fetch stores them here, as the node's fetcher does once the
+    /// bytes check out.
+    struct FakePeers {
+        store: Arc<BlobStore>,
+        held: Vec<Vec<u8>>,
+        asked: Arc<Mutex<Vec<Hash>>>,
+    }
+
+    impl Remote for FakePeers {
+        fn fetch(&self, hash: Hash) -> bool {
+            self.asked.lock().unwrap().push(hash);
+            match self
+                .held
+                .iter()
+                .find(|bytes| crate::content_hash(bytes) == hash)
+            {
+                Some(bytes) => self.store.put(bytes).is_ok(),
+                None => false,
+            }
+        }
+    }
+
+    #[test]
+    fn get_fetches_a_blob_it_lacks_from_peers_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(BlobStore::open(dir.path()).unwrap());
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let peers = FakePeers {
+            store: store.clone(),
+            held: vec![ROWS.to_vec()],
+            asked: asked.clone(),
+        };
+        let module = Datanets::new(store.clone(), Arc::new(FakeChain::default()))
+            .with_remote(peers)
+            .into_rpc();
+        let hash = crate::content_hash(ROWS);
+        for _ in 0..2 {
+            let got: String = block_on(module.call("datanets_get", (hash,))).unwrap();
+            assert_eq!(got, hex_of(ROWS));
+        }
+        assert!(store.contains(&hash));
+        let missing = Hash::repeat_byte(9);
+        let result: Result<String, _> = block_on(module.call("datanets_get", (missing,)));
+        assert_eq!(rpc_error(result).code(), codes::NOT_FOUND);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec![hash, missing],
+            "a stored blob is served without asking the peers"
         );
     }
 

@@ -1,6 +1,7 @@
 //! The store's paging, persistence and ordering, and the RPC methods over it.
 
 use crate::{
+    follow::Fetched,
     rpc::{error_code, PendingSource, RewardsHistoryApiServer, RewardsHistoryRpc},
     Error, HistoryEntry, HistoryEvent, RewardSource, RewardsHistory,
 };
@@ -336,25 +337,41 @@ impl HistoryEvent {
     }
 }
 
+/// A chain whose block `n` credits account 1 with `n` and has hash `[n; 32]`; blocks above
+/// `available` are not there yet.
+fn chain(available: BlockNumber) -> impl FnMut(BlockNumber) -> Option<Fetched> {
+    move |n: BlockNumber| {
+        (n <= available).then(|| Fetched::Block {
+            hash: Hash::repeat_byte(n as u8),
+            entries: vec![(account(1), 0, credited(n.into()))],
+            undecodable: 0,
+        })
+    }
+}
+
+fn indexed_blocks(store: &RewardsHistory) -> Vec<BlockNumber> {
+    store
+        .history(&account(1), (0, 0), 100)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.block)
+        .collect()
+}
+
 #[test]
 fn following_finality_indexes_every_block_in_order_and_catches_up_after_a_restart() {
-    use crate::follow::{catch_up, follow_finalized};
+    use crate::follow::{catch_up, follow_finalized, Round};
     let dir = tempfile::tempdir().unwrap();
-    // Block n credits account 1 with n; block 4 is not available at first.
-    let chain = |available: BlockNumber| {
-        move |n: BlockNumber| {
-            (n <= available).then(|| {
-                (
-                    Hash::repeat_byte(n as u8),
-                    vec![(account(1), 0, credited(n.into()))],
-                )
-            })
-        }
-    };
     {
         let store = RewardsHistory::open(dir.path()).unwrap();
         let heads = futures::stream::iter(vec![2, 5]);
-        futures::executor::block_on(follow_finalized(&store, heads, chain(3))).unwrap();
+        let mut rounds = vec![];
+        futures::executor::block_on(follow_finalized(&store, heads, chain(3), |head, round| {
+            rounds.push((head, round.indexed))
+        }))
+        .unwrap();
+        assert_eq!(rounds, vec![(2, 2), (5, 1)], "block 4 is not available yet");
         assert_eq!(
             store.last_indexed().unwrap(),
             Some((3, Hash::repeat_byte(3)))
@@ -362,13 +379,147 @@ fn following_finality_indexes_every_block_in_order_and_catches_up_after_a_restar
     }
     // After a restart the next head catches up from block 4.
     let store = RewardsHistory::open(dir.path()).unwrap();
-    catch_up(&store, 6, &mut chain(10)).unwrap();
-    let blocks: Vec<_> = store
-        .history(&account(1), (0, 0), 100)
-        .unwrap()
-        .entries
-        .iter()
-        .map(|e| e.block)
-        .collect();
-    assert_eq!(blocks, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        catch_up(&store, 6, &mut chain(10)).unwrap(),
+        Round {
+            indexed: 3,
+            pruned: 0,
+            partial: 0
+        }
+    );
+    assert_eq!(indexed_blocks(&store), vec![1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn blocks_with_pruned_state_are_skipped_and_counted_not_a_dead_end() {
+    use crate::follow::{catch_up, Round};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RewardsHistory::open(dir.path()).unwrap();
+    // Blocks 1..=3 were pruned before the node indexed them (it was down, or warp-synced).
+    let mut fetch = |n: BlockNumber| {
+        if n <= 3 {
+            Some(Fetched::Pruned {
+                hash: Hash::repeat_byte(n as u8),
+            })
+        } else {
+            chain(5)(n)
+        }
+    };
+    assert_eq!(
+        catch_up(&store, 5, &mut fetch).unwrap(),
+        Round {
+            indexed: 5,
+            pruned: 3,
+            partial: 0
+        }
+    );
+    assert_eq!(indexed_blocks(&store), vec![4, 5]);
+    let status = store.status().unwrap();
+    assert_eq!(status.last, Some((5, Hash::repeat_byte(5))));
+    assert_eq!((status.skipped_blocks, status.partial_blocks), (3, 0));
+    // The counts survive a restart.
+    drop(store);
+    let store = RewardsHistory::open(dir.path()).unwrap();
+    assert_eq!(store.status().unwrap().skipped_blocks, 3);
+}
+
+#[test]
+fn a_block_with_undecodable_records_keeps_its_readable_entries() {
+    use crate::follow::catch_up;
+    let dir = tempfile::tempdir().unwrap();
+    let store = RewardsHistory::open(dir.path()).unwrap();
+    let mut fetch = |n: BlockNumber| {
+        (n <= 3).then(|| Fetched::Block {
+            hash: Hash::repeat_byte(n as u8),
+            entries: vec![(account(1), 0, credited(n.into()))],
+            // Block 2 was written by an upgraded runtime whose later events the node cannot read.
+            undecodable: u32::from(n == 2) * 4,
+        })
+    };
+    let round = catch_up(&store, 3, &mut fetch).unwrap();
+    assert_eq!((round.indexed, round.partial), (3, 1));
+    assert_eq!(indexed_blocks(&store), vec![1, 2, 3]);
+    assert_eq!(store.status().unwrap().partial_blocks, 1);
+}
+
+#[test]
+fn the_store_is_bound_to_its_chain_and_rebuilt_after_a_purge_to_another() {
+    use crate::{follow::catch_up, ChainCheck};
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = Hash::repeat_byte(0xee);
+    let store = RewardsHistory::open(dir.path()).unwrap();
+    assert_eq!(
+        store
+            .check_chain(genesis, |_| unreachable!("empty store"))
+            .unwrap(),
+        ChainCheck::New
+    );
+    catch_up(&store, 4, &mut chain(4)).unwrap();
+
+    // Restarted on the same chain: block 4 is the one indexed.
+    let same = |n: BlockNumber| Some(Hash::repeat_byte(n as u8));
+    assert_eq!(
+        store.check_chain(genesis, same).unwrap(),
+        ChainCheck::Matches
+    );
+    // Purged and syncing again: the client is not at block 4 yet; nothing is thrown away.
+    assert_eq!(
+        store.check_chain(genesis, |_| None).unwrap(),
+        ChainCheck::Ahead { last: 4 }
+    );
+    assert_eq!(indexed_blocks(&store), vec![1, 2, 3, 4]);
+
+    // Purged and synced to another fork: block 4 differs, so the index is rebuilt.
+    let other_fork = |_| Some(Hash::repeat_byte(0x44));
+    assert_eq!(
+        store.check_chain(genesis, other_fork).unwrap(),
+        ChainCheck::Rebuilt
+    );
+    assert_eq!(store.last_indexed().unwrap(), None);
+    assert!(indexed_blocks(&store).is_empty());
+    catch_up(&store, 2, &mut chain(2)).unwrap();
+    assert_eq!(indexed_blocks(&store), vec![1, 2]);
+
+    // A new chain under the same directory (a `--dev` chain started again): rebuilt.
+    assert_eq!(
+        store.check_chain(Hash::repeat_byte(0x01), same).unwrap(),
+        ChainCheck::Rebuilt
+    );
+    assert!(indexed_blocks(&store).is_empty());
+    assert_eq!(store.status().unwrap(), crate::IndexStatus::default());
+}
+
+#[test]
+fn a_store_that_never_recorded_its_chain_is_rebuilt() {
+    use crate::ChainCheck;
+    let dir = tempfile::tempdir().unwrap();
+    let store = RewardsHistory::open(dir.path()).unwrap();
+    // What a node before this version left: entries and `last`, no genesis.
+    store
+        .index_block(1, Hash::repeat_byte(1), vec![(account(1), 0, credited(1))])
+        .unwrap();
+    assert_eq!(
+        store
+            .check_chain(Hash::repeat_byte(0xee), |n| Some(Hash::repeat_byte(
+                n as u8
+            )))
+            .unwrap(),
+        ChainCheck::Rebuilt
+    );
+    assert!(indexed_blocks(&store).is_empty());
+}
+
+#[test]
+fn lag_is_reported_once_when_falling_behind_and_once_when_caught_up() {
+    use crate::follow::{Lag, LagChange};
+    let mut lag = Lag::new(8);
+    assert_eq!(lag.observe(10, 12), (2, None));
+    assert_eq!(
+        lag.observe(10, 30),
+        (20, Some(LagChange::FellBehind { blocks: 20 }))
+    );
+    assert_eq!(lag.observe(20, 40), (20, None), "said once");
+    assert_eq!(lag.observe(38, 40), (2, None), "not caught up yet");
+    assert_eq!(lag.observe(40, 40), (0, Some(LagChange::CaughtUp)));
+    assert_eq!(lag.observe(41, 41), (0, None));
 }
