@@ -17,7 +17,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use attribution_primitives::{
-    attribution::{AllowanceInfo, BatchCommitment, BatchId, CreditInfo, FeeSplit, NonceWindow},
+    attribution::{
+        AllowanceInfo, AttributionChallenge, AttributionChallengeId, BatchCommitment, BatchId,
+        CreditInfo, FeeSplit, NonceWindow, RecordId, SettledRecord,
+    },
     compute::{JobInfo, OperatorInfo},
     datanets::{
         Announcement, ContributionsPage, ContributorStats, Datanet, ManifestPage, VersionInfo,
@@ -310,6 +313,12 @@ impl_runtime_apis! {
         }
         fn batch(id: BatchId) -> Option<BatchCommitment> {
             Attribution::batch(id)
+        }
+        fn record(id: RecordId) -> Option<SettledRecord> {
+            Attribution::record(id)
+        }
+        fn attribution_challenge(id: AttributionChallengeId) -> Option<AttributionChallenge> {
+            Attribution::attribution_challenge(id)
         }
     }
 

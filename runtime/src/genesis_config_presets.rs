@@ -2,8 +2,8 @@
 //! Alice, Bob, Charlie and Dave). Both fund the well-known dev accounts and make Alice sudo.
 
 use crate::{
-    configs::TreasuryAccount, AccountId, BalancesConfig, ComputeConfig, RuntimeGenesisConfig,
-    SudoConfig, EXISTENTIAL_DEPOSIT, MINUTES, OPEN,
+    configs::TreasuryAccount, AccountId, AttributionConfig, BalancesConfig, ComputeConfig,
+    RuntimeGenesisConfig, SudoConfig, EXISTENTIAL_DEPOSIT, MINUTES, OPEN,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -58,6 +58,10 @@ fn genesis(validators: &[Validator], root: AccountId) -> Value {
         compute: ComputeConfig {
             challenge_period: Some(MINUTES),
             vote_period: Some(MINUTES),
+        },
+        // Records may be challenged for five minutes (production default: six hours).
+        attribution: AttributionConfig {
+            challenge_window: Some(5 * MINUTES),
         },
     })
 }

@@ -215,8 +215,9 @@ mod capacity {
     use crate::configs::{RuntimeBlockLength, RuntimeBlockWeights};
     use attribution_primitives::{
         attribution::{
-            AttributionEntry, InferenceAuthorization, InferenceBatch, InferenceRecord,
-            SignedInferenceBatch, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS,
+            AttributionEntry, AttributionProvenance, InferenceAuthorization, InferenceBatch,
+            InferenceRecord, SignedInferenceBatch, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS,
+            MAX_METHOD_BYTES, MAX_RETRIEVED,
         },
         traits::PoolId,
         Hash, PARTS_PER_MILLION,
@@ -249,6 +250,17 @@ mod capacity {
                 .collect::<Vec<_>>()
                 .try_into()
                 .expect("within the bound"),
+            provenance: AttributionProvenance {
+                retrieved: (0..MAX_RETRIEVED)
+                    .map(u64::from)
+                    .collect::<Vec<_>>()
+                    .try_into()
+                    .expect("within the bound"),
+                method: vec![b'm'; MAX_METHOD_BYTES as usize]
+                    .try_into()
+                    .expect("within the bound"),
+                seed: Hash::repeat_byte(5),
+            },
         };
         let batch = InferenceBatch {
             operator: Alice.to_account_id(),

@@ -174,6 +174,15 @@ pub mod calls {
         call(pallet::ATTRIBUTION, 3, batch)
     }
 
+    /// `Attribution::challenge_attribution`: the prompt (request body) and answer of `record`.
+    pub fn challenge_attribution(record: u64, prompt: &[u8], answer: &[u8]) -> Vec<u8> {
+        call(pallet::ATTRIBUTION, 8, (record, prompt, answer))
+    }
+
+    pub fn close_attribution_challenge(challenge: u64) -> Vec<u8> {
+        call(pallet::ATTRIBUTION, 10, challenge)
+    }
+
     pub fn grant_allowance(operator: &AccountId, amount: Balance) -> Vec<u8> {
         call(pallet::ATTRIBUTION, 5, (operator, Compact(amount)))
     }

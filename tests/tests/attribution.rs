@@ -13,9 +13,9 @@ use attribution_e2e::chain::{
 };
 use attribution_primitives::{
     attribution::{
-        AllowanceInfo, AttributionEntry, BatchCommitment, BatchId, CreditInfo, FeeSplit,
-        InferenceAuthorization, InferenceBatch, InferenceRecord, NonceWindow, PendingWithdrawal,
-        RecordRejection, SignedInferenceBatch,
+        AllowanceInfo, AttributionEntry, AttributionProvenance, BatchCommitment, BatchId,
+        CreditInfo, FeeSplit, InferenceAuthorization, InferenceBatch, InferenceRecord, NonceWindow,
+        PendingWithdrawal, RecordRejection, SignedInferenceBatch,
     },
     compute::OperatorInfo,
     rewards::{PendingRewards, RewardPool},
@@ -100,6 +100,19 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
             tokens_in: 12,
             tokens_out: 34,
             fee,
+            provenance: AttributionProvenance {
+                retrieved: attribution
+                    .iter()
+                    .map(|entry| entry.contribution)
+                    .collect::<Vec<_>>()
+                    .try_into()
+                    .expect("at most 16 retrieved"),
+                method: b"contextcite-v1+spans-v1"
+                    .to_vec()
+                    .try_into()
+                    .expect("short"),
+                seed: content_hash(format!("seed for fee {fee}").as_bytes()),
+            },
             attribution: attribution.try_into().expect("at most 16 entries"),
         }
     };
@@ -236,6 +249,67 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
         pool_after.credited - pool_before.credited == to_pool,
         "pool credited {pool_after:?}, expected +{to_pool}"
     );
+
+    // The user holds the first record's prompt and answer: it may challenge the attribution
+    // within the window (a wrong prompt is refused, a record is challenged once) and the
+    // challenge, with both texts, is on chain for the jurors.
+    type Settled = (
+        BatchId,
+        AccountId,
+        u32,
+        u64,
+        Balance,
+        sp_core::H256,
+        u64,
+        BlockNumber,
+    );
+    let settled_records: Vec<Settled> = events(&settled, "Attribution", "InferenceSettled")?;
+    let first_record = settled_records
+        .iter()
+        .find(|r| r.3 == 0)
+        .context("the first record settled")?
+        .6;
+    let first_answer = format!("answer for fee {fee_1}");
+    let wrong = chain
+        .submit(
+            &user_signer,
+            calls::challenge_attribution(first_record, b"What is 1 + 1?", first_answer.as_bytes()),
+        )
+        .await;
+    expect_dispatch_error(wrong, "Attribution::WrongPrompt")?;
+    let challenged = chain
+        .execute(
+            &user_signer,
+            calls::challenge_attribution(first_record, b"What is 0 + 1?", first_answer.as_bytes()),
+        )
+        .await?;
+    let (challenge_id, challenged_record, challenger, _bond, _vote_end) =
+        event::<(u64, u64, AccountId, Balance, BlockNumber)>(
+            &challenged,
+            "Attribution",
+            "AttributionChallenged",
+        )?;
+    ensure!(
+        challenged_record == first_record && challenger == user,
+        "challenge {challenge_id} of record {challenged_record} by {challenger}"
+    );
+    let open: Option<attribution_primitives::attribution::AttributionChallenge> = chain
+        .state_call("AttributionApi_attribution_challenge", challenge_id)
+        .await?;
+    let open = open.context("the challenge is open")?;
+    ensure!(
+        open.prompt.as_slice() == b"What is 0 + 1?"
+            && open.answer.as_slice() == first_answer.as_bytes()
+            && open.record.attribution == first.attribution,
+        "{open:?}"
+    );
+    let again = chain
+        .submit(
+            &user_signer,
+            calls::challenge_attribution(first_record, b"What is 0 + 1?", first_answer.as_bytes()),
+        )
+        .await;
+    expect_dispatch_error(again, "Attribution::AlreadyChallenged")?;
 
     // A replayed batch nonce fails the whole call.
     let replay = chain

@@ -7,7 +7,7 @@
 use super::*;
 use alloc::vec::Vec;
 use attribution_primitives::{
-    attribution::{AttributionEntry, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS},
+    attribution::{AttributionEntry, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS, MAX_METHOD_BYTES},
     signing::{signing_message, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN},
     Hash, Signature, PARTS_PER_MILLION,
 };
@@ -121,6 +121,18 @@ fn signed_record<T: Config>(
         tokens_in: 100,
         tokens_out: 100,
         fee,
+        provenance: AttributionProvenance {
+            retrieved: attribution
+                .iter()
+                .map(|entry| entry.contribution)
+                .collect::<Vec<_>>()
+                .try_into()
+                .expect("exactly the bound"),
+            method: alloc::vec![b'm'; MAX_METHOD_BYTES as usize]
+                .try_into()
+                .expect("exactly the bound"),
+            seed: Hash::repeat_byte(3),
+        },
         attribution: attribution.try_into().expect("exactly the bound"),
     }
 }

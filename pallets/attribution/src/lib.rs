@@ -154,13 +154,15 @@ pub mod weights;
 
 pub use attribution_primitives::{
     attribution::{
-        AllowanceInfo, Attribution, BatchCommitment, BatchId, CreditInfo, FeeSplit,
+        AllowanceInfo, Attribution, AttributionChallenge, AttributionChallengeId,
+        AttributionProvenance, BatchCommitment, BatchId, CreditInfo, FeeSplit,
         InferenceAuthorization, InferenceBatch, InferenceRecord, NonceWindow, PendingWithdrawal,
-        RecordRejection, SignedInferenceBatch, StaleNonce,
+        RecordId, RecordRejection, SettledRecord, SignedInferenceBatch, StaleNonce,
+        MAX_CHALLENGE_ANSWER_BYTES, MAX_CHALLENGE_PROMPT_BYTES,
     },
     traits::{
-        DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit,
-        ServingModel,
+        DatanetsInspect, JurorPool, ModelsInspect, OperatorsInspect, PoolId, RewardSource,
+        RewardsCredit, ServingModel,
     },
     AccountId, Balance, BlockNumber, ModelId,
 };
@@ -187,22 +189,37 @@ pub trait BenchmarkHelper {
     );
 }
 
+/// Domain tag of the seed an attribution challenge's jury is drawn from, so that its draw never
+/// coincides with a training challenge's.
+pub const ATTRIBUTION_JURY_DOMAIN: &[u8] = b"attribution-chain/attribution-jury/v1";
+
+/// A challenge's request body.
+pub type ChallengePrompt =
+    sp_runtime::BoundedVec<u8, sp_core::ConstU32<MAX_CHALLENGE_PROMPT_BYTES>>;
+/// A challenge's answer.
+pub type ChallengeAnswer =
+    sp_runtime::BoundedVec<u8, sp_core::ConstU32<MAX_CHALLENGE_ANSWER_BYTES>>;
+
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
     use alloc::vec::Vec;
-    use attribution_primitives::{Hash, PARTS_PER_MILLION};
+    use attribution_primitives::{
+        attribution::MAX_BATCH_RECORDS,
+        compute::{jury_verdict, JurorVote, Jury, MAX_DRAWS_PER_BLOCK},
+        Hash, PARTS_PER_MILLION,
+    };
     use frame_support::{
         pallet_prelude::*,
         storage::{with_transaction, TransactionOutcome},
         traits::{
-            fungible::{Inspect, Mutate},
-            tokens::Preservation,
+            fungible::{Inspect, Mutate, MutateHold},
+            tokens::{Fortitude, Precision, Preservation, Restriction},
         },
         PalletId,
     };
     use frame_system::pallet_prelude::*;
-    use sp_runtime::{traits::AccountIdConversion, ArithmeticError, SaturatedConversion};
+    use sp_runtime::{traits::AccountIdConversion, ArithmeticError, Perbill, SaturatedConversion};
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -211,8 +228,14 @@ pub mod pallet {
     pub trait Config:
         frame_system::Config<AccountId = AccountId, Hash = Hash, RuntimeEvent: From<Event<Self>>>
     {
-        /// The OPEN token.
-        type Currency: Mutate<AccountId, Balance = Balance>;
+        /// The OPEN token; challengers' bonds are held.
+        type Currency: Mutate<AccountId, Balance = Balance>
+            + MutateHold<AccountId, Reason = Self::RuntimeHoldReason>;
+        /// The runtime's hold reasons, which include this pallet's.
+        type RuntimeHoldReason: From<HoldReason>;
+        /// The operators' juror pool and stakes (pallet-compute's), which attribution challenges
+        /// draw their juries from and slash.
+        type Jurors: JurorPool<AccountId>;
         /// Where fee parts are credited for their recipients to claim.
         type Rewards: RewardsCredit<AccountId, Balance>;
         /// Datanet versions: which contributions a model's lineage may attribute.
@@ -236,6 +259,29 @@ pub mod pallet {
         /// How many of the latest batch commitments are kept.
         #[pallet::constant]
         type BatchRetention: Get<BatchId>;
+        /// The least fee a record may charge: records are not free to settle, store and
+        /// challenge (security review L1).
+        #[pallet::constant]
+        type MinRecordFee: Get<Balance>;
+        /// Blocks after settlement during which a record may be challenged, until the genesis
+        /// config sets another [`ChallengeWindow`].
+        #[pallet::constant]
+        type DefaultChallengeWindow: Get<BlockNumber>;
+        /// OPEN a challenger holds while its attribution challenge is pending.
+        #[pallet::constant]
+        type ChallengeBond: Get<Balance>;
+        /// What a challenger whose jury reached no verdict pays out of its bond (to the
+        /// treasury): challenging is not free even when jurors fail.
+        #[pallet::constant]
+        type TimeoutFee: Get<Balance>;
+        /// Share of an operator's stake slashed for a proven misattribution (at least what the
+        /// attribution diverted, at most the whole stake).
+        #[pallet::constant]
+        type MisattributionSlash: Get<Perbill>;
+        /// Share of a slash, after the pool is repaid, that goes to the challenger; the rest
+        /// goes to the treasury.
+        #[pallet::constant]
+        type ChallengerShare: Get<Perbill>;
         /// May change the fee split.
         type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
         /// Weights of this pallet's calls.
@@ -281,6 +327,50 @@ pub mod pallet {
     #[pallet::storage]
     pub type FeeSplitInForce<T: Config> = StorageValue<_, FeeSplit, ValueQuery>;
 
+    /// Settled records within their challenge window (and a few past it, until pruned).
+    #[pallet::storage]
+    pub type Records<T: Config> = StorageMap<_, Twox64Concat, RecordId, SettledRecord>;
+
+    /// The id the next settled record gets.
+    #[pallet::storage]
+    pub type NextRecordId<T: Config> = StorageValue<_, RecordId, ValueQuery>;
+
+    /// The lowest record id that may still be stored: pruning goes up from here.
+    #[pallet::storage]
+    pub type OldestRecordId<T: Config> = StorageValue<_, RecordId, ValueQuery>;
+
+    /// Blocks during which a settled record may be challenged. Set once, at genesis, so that
+    /// records expire in id order.
+    #[pallet::storage]
+    pub type ChallengeWindow<T: Config> =
+        StorageValue<_, BlockNumber, ValueQuery, T::DefaultChallengeWindow>;
+
+    /// Open attribution challenges; resolved ones are removed (their outcome is in the events).
+    #[pallet::storage]
+    pub type AttributionChallenges<T: Config> =
+        StorageMap<_, Blake2_128Concat, AttributionChallengeId, AttributionChallenge>;
+
+    /// The id the next attribution challenge gets.
+    #[pallet::storage]
+    pub type NextAttributionChallengeId<T: Config> =
+        StorageValue<_, AttributionChallengeId, ValueQuery>;
+
+    /// Challenges opened in this block, whose juries the next block's `on_initialize` draws
+    /// from this block's hash (unknown to the challenger when it submitted).
+    #[pallet::storage]
+    pub type PendingJuryDraws<T: Config> = StorageValue<
+        _,
+        BoundedVec<AttributionChallengeId, ConstU32<MAX_DRAWS_PER_BLOCK>>,
+        ValueQuery,
+    >;
+
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// An attribution challenger's bond.
+        AttributionChallengeBond,
+    }
+
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
@@ -316,7 +406,8 @@ pub mod pallet {
             operator: AccountId,
             amount: Balance,
         },
-        /// One record of batch `batch` was settled: `fee` charged to `user` for `model`.
+        /// One record of batch `batch` was settled: `fee` charged to `user` for `model`; it may be
+        /// challenged as `record` until `challengeable_until`.
         InferenceSettled {
             batch: BatchId,
             user: AccountId,
@@ -324,6 +415,8 @@ pub mod pallet {
             nonce: u64,
             fee: Balance,
             output_hash: sp_core::H256,
+            record: RecordId,
+            challengeable_until: BlockNumber,
         },
         /// Record `index` (from 0) of batch `batch` was not settled, for `reason`; it moved no
         /// funds and used no nonce.
@@ -333,6 +426,64 @@ pub mod pallet {
             user: AccountId,
             nonce: u64,
             reason: RecordRejection,
+        },
+        /// `challenger` challenged the attribution of `record`, holding `bond`; its jury is drawn
+        /// in the next block and votes until `vote_end`.
+        AttributionChallenged {
+            challenge: AttributionChallengeId,
+            record: RecordId,
+            challenger: AccountId,
+            bond: Balance,
+            vote_end: BlockNumber,
+        },
+        /// An attribution challenge's jury was drawn: each juror re-runs the attribution and
+        /// votes. An empty jury leaves the challenge to the timeout.
+        AttributionJuryDrawn {
+            challenge: AttributionChallengeId,
+            jurors: Vec<AccountId>,
+        },
+        /// A juror voted: `misattributed` if its recomputation is farther than the tolerance
+        /// from the record's entries.
+        AttributionVoted {
+            challenge: AttributionChallengeId,
+            juror: AccountId,
+            misattributed: bool,
+        },
+        /// The jury found the record misattributed: `slashed` of the operator's stake went
+        /// `to_pool` (the version's pool, repaying what the attribution diverted),
+        /// `to_challenger` and `to_treasury`; the challenger's bond was returned.
+        MisattributionProven {
+            challenge: AttributionChallengeId,
+            record: RecordId,
+            operator: AccountId,
+            challenger: AccountId,
+            slashed: Balance,
+            to_pool: Balance,
+            to_challenger: Balance,
+            to_treasury: Balance,
+        },
+        /// The jury found the attribution right: the challenger's bond went to the treasury.
+        AttributionUpheld {
+            challenge: AttributionChallengeId,
+            record: RecordId,
+            challenger: AccountId,
+            slashed: Balance,
+        },
+        /// The jury reached no verdict by `vote_end`: the record stands, and the bond was
+        /// returned minus `fee` (to the treasury).
+        AttributionChallengeTimedOut {
+            challenge: AttributionChallengeId,
+            record: RecordId,
+            challenger: AccountId,
+            returned: Balance,
+            fee: Balance,
+        },
+        /// A juror did not vote on an attribution challenge that timed out: `slashed` of its
+        /// stake went to the treasury and it left the juror pool.
+        AttributionJurorAbsent {
+            challenge: AttributionChallengeId,
+            juror: AccountId,
+            slashed: Balance,
         },
         /// A batch was processed and its commitment (counting its settled records) stored;
         /// `pruned` is the commitment dropped to keep only the latest [`Config::BatchRetention`].
@@ -373,11 +524,42 @@ pub mod pallet {
         NoReductionRequested,
         /// The allowance reduction's delay has not passed yet.
         ReductionLocked,
+        /// No such record is kept (never settled, or pruned after its window).
+        RecordNotFound,
+        /// The record's challenge window has closed.
+        ChallengeWindowClosed,
+        /// The record was challenged already: a record is challenged once.
+        AlreadyChallenged,
+        /// An operator cannot challenge its own record.
+        OwnRecord,
+        /// The record attributes nothing: there is nothing to steer.
+        NothingAttributed,
+        /// The prompt's blake2-256 is not the record's prompt hash.
+        WrongPrompt,
+        /// The answer's blake2-256 is not the record's output hash.
+        WrongAnswer,
+        /// Too many challenges were opened in this block; try in the next one.
+        TooManyChallenges,
+        /// Every challenge id is taken.
+        ChallengeIdsExhausted,
+        /// No such open attribution challenge.
+        ChallengeNotFound,
+        /// The jury's voting period has ended.
+        VotingClosed,
+        /// The voting period has not ended yet.
+        VotingOpen,
+        /// The caller is not on the challenge's jury.
+        NotJuror,
+        /// The juror voted already.
+        AlreadyVoted,
     }
 
     #[pallet::genesis_config]
     #[derive(frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
+        /// [`ChallengeWindow`]; `None` keeps [`Config::DefaultChallengeWindow`] (a development
+        /// chain shortens it).
+        pub challenge_window: Option<BlockNumber>,
         #[serde(skip)]
         pub _config: core::marker::PhantomData<T>,
     }
@@ -385,6 +567,13 @@ pub mod pallet {
     #[pallet::genesis_build]
     impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
         fn build(&self) {
+            if let Some(window) = self.challenge_window {
+                assert!(
+                    window > 0,
+                    "a record may be challenged for at least a block"
+                );
+                ChallengeWindow::<T>::put(window);
+            }
             // Keeps the credit account alive, and makes sure the treasury exists so that its part
             // of a fee may be smaller than the existential deposit. Part of genesis issuance.
             let endowment = T::Currency::minimum_balance();
@@ -411,6 +600,28 @@ pub mod pallet {
                 T::AllowanceDelay::get() > 0,
                 "a worker must have at least a block to settle"
             );
+            assert!(
+                T::DefaultChallengeWindow::get() > 0,
+                "a record may be challenged for at least a block"
+            );
+            assert!(
+                T::MinRecordFee::get() > 0,
+                "records must pay something (security review L1)"
+            );
+        }
+
+        /// Draws the juries of the attribution challenges opened in the previous block, seeded by
+        /// that block's hash. At most [`MAX_DRAWS_PER_BLOCK`].
+        fn on_initialize(_n: BlockNumberFor<T>) -> Weight {
+            let pending = PendingJuryDraws::<T>::take();
+            let drawn = pending.len() as u32;
+            if drawn > 0 {
+                let seed = frame_system::Pallet::<T>::parent_hash();
+                for challenge in pending {
+                    Self::draw_jury(challenge, seed);
+                }
+            }
+            T::WeightInfo::draw_attribution_juries(drawn)
         }
 
         #[cfg(feature = "try-runtime")]
@@ -534,6 +745,7 @@ pub mod pallet {
                     .ok_or(Error::<T>::NotOperator)?,
                 genesis,
                 now: Self::now(),
+                challengeable_until: Self::now().saturating_add(ChallengeWindow::<T>::get()),
                 split: FeeSplitInForce::<T>::get(),
             };
             let mut commitment = BatchCommitment {
@@ -584,6 +796,7 @@ pub mod pallet {
                 }
             }
 
+            Self::prune_records(context.now, MAX_BATCH_RECORDS);
             Batches::<T>::insert(id, commitment.clone());
             NextBatchId::<T>::put(id.saturating_add(1));
             let pruned = id.checked_sub(T::BatchRetention::get());
@@ -720,6 +933,179 @@ pub mod pallet {
             });
             Ok(())
         }
+
+        /// Challenges the attribution of settled record `record`: the caller shows it holds the
+        /// prompt (the exact request body, whose blake2-256 the user signed) and the answer, and
+        /// holds [`Config::ChallengeBond`]. The next block draws a jury of operators
+        /// (stake-weighted, never the record's operator nor the challenger) who re-run the
+        /// attribution from the record's provenance and vote.
+        ///
+        /// # Conditions
+        ///
+        /// * The record is kept ([`Error::RecordNotFound`]), its window is open
+        ///   ([`Error::ChallengeWindowClosed`]), it was never challenged
+        ///   ([`Error::AlreadyChallenged`]) and it attributes something
+        ///   ([`Error::NothingAttributed`]).
+        /// * The caller is not the record's operator ([`Error::OwnRecord`]).
+        /// * `blake2_256(prompt)` is the record's prompt hash ([`Error::WrongPrompt`]) and
+        ///   `blake2_256(answer)` its output hash ([`Error::WrongAnswer`]).
+        /// * Fewer than [`MAX_DRAWS_PER_BLOCK`] challenges were opened in this block.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::challenge_attribution(
+            prompt.len() as u32,
+            answer.len() as u32,
+        ))]
+        pub fn challenge_attribution(
+            origin: OriginFor<T>,
+            record: RecordId,
+            prompt: ChallengePrompt,
+            answer: ChallengeAnswer,
+        ) -> DispatchResult {
+            let challenger = ensure_signed(origin)?;
+            let mut settled = Records::<T>::get(record).ok_or(Error::<T>::RecordNotFound)?;
+            let now = Self::now();
+            ensure!(
+                now <= settled.challengeable_until,
+                Error::<T>::ChallengeWindowClosed
+            );
+            ensure!(settled.challenge.is_none(), Error::<T>::AlreadyChallenged);
+            ensure!(challenger != settled.operator, Error::<T>::OwnRecord);
+            ensure!(
+                !settled.attribution.is_empty(),
+                Error::<T>::NothingAttributed
+            );
+            ensure!(
+                Hash::from(sp_io::hashing::blake2_256(&prompt)) == settled.prompt_hash,
+                Error::<T>::WrongPrompt
+            );
+            ensure!(
+                Hash::from(sp_io::hashing::blake2_256(&answer)) == settled.output_hash,
+                Error::<T>::WrongAnswer
+            );
+            let id = NextAttributionChallengeId::<T>::get();
+            let next = id.checked_add(1).ok_or(Error::<T>::ChallengeIdsExhausted)?;
+            PendingJuryDraws::<T>::try_append(id).map_err(|_| Error::<T>::TooManyChallenges)?;
+            let bond = T::ChallengeBond::get();
+            T::Currency::hold(
+                &HoldReason::AttributionChallengeBond.into(),
+                &challenger,
+                bond,
+            )?;
+            // The draw happens in the next block; the jury then has the vote period.
+            let vote_end = now
+                .saturating_add(1)
+                .saturating_add(T::Jurors::vote_period());
+            settled.challenge = Some(id);
+            Records::<T>::insert(record, settled.clone());
+            AttributionChallenges::<T>::insert(
+                id,
+                AttributionChallenge {
+                    record_id: record,
+                    record: settled,
+                    challenger: challenger.clone(),
+                    bond,
+                    prompt,
+                    answer,
+                    opened_at: now,
+                    vote_end,
+                    jury: Jury::default(),
+                },
+            );
+            NextAttributionChallengeId::<T>::put(next);
+            Self::deposit_event(Event::AttributionChallenged {
+                challenge: id,
+                record,
+                challenger,
+                bond,
+                vote_end,
+            });
+            Ok(())
+        }
+
+        /// A juror's vote on an attribution challenge: `misattributed` if its recomputation of
+        /// the attribution is farther than the tolerance from the record's entries. The first
+        /// strict majority of the jury decides at once.
+        ///
+        /// # Conditions
+        ///
+        /// The caller is on the jury and has not voted; `now <= vote_end`.
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::vote_attribution())]
+        pub fn vote_attribution(
+            origin: OriginFor<T>,
+            challenge: AttributionChallengeId,
+            misattributed: bool,
+        ) -> DispatchResult {
+            let juror = ensure_signed(origin)?;
+            let mut info =
+                AttributionChallenges::<T>::get(challenge).ok_or(Error::<T>::ChallengeNotFound)?;
+            ensure!(Self::now() <= info.vote_end, Error::<T>::VotingClosed);
+            let seat = info
+                .jury
+                .iter_mut()
+                .find(|seat| seat.juror == juror)
+                .ok_or(Error::<T>::NotJuror)?;
+            ensure!(seat.fraud.is_none(), Error::<T>::AlreadyVoted);
+            seat.fraud = Some(misattributed);
+            let verdict = jury_verdict(&info.jury);
+            Self::deposit_event(Event::AttributionVoted {
+                challenge,
+                juror,
+                misattributed,
+            });
+            match verdict {
+                Some(true) => Self::prove_misattribution(challenge, info),
+                Some(false) => Self::uphold(challenge, info),
+                None => {
+                    AttributionChallenges::<T>::insert(challenge, info);
+                    Ok(())
+                }
+            }
+        }
+
+        /// Closes an attribution challenge whose jury reached no verdict by `vote_end`. Anyone
+        /// may call it. The record stands (no slash without a majority); the bond is returned
+        /// minus [`Config::TimeoutFee`]; each juror that did not vote is punished by the juror
+        /// pool (a share of its stake, and it leaves the pool).
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::close_attribution_challenge(
+            attribution_primitives::compute::MAX_JURY
+        ))]
+        pub fn close_attribution_challenge(
+            origin: OriginFor<T>,
+            challenge: AttributionChallengeId,
+        ) -> DispatchResultWithPostInfo {
+            ensure_signed(origin)?;
+            let info =
+                AttributionChallenges::<T>::get(challenge).ok_or(Error::<T>::ChallengeNotFound)?;
+            ensure!(Self::now() > info.vote_end, Error::<T>::VotingOpen);
+            let mut absent: u32 = 0;
+            for seat in info.jury.iter().filter(|seat| seat.fraud.is_none()) {
+                absent = absent.saturating_add(1);
+                let slashed = T::Jurors::punish_absence(&seat.juror)?;
+                Self::deposit_event(Event::AttributionJurorAbsent {
+                    challenge,
+                    juror: seat.juror.clone(),
+                    slashed,
+                });
+            }
+            let fee = Self::slash_bond(&info, T::TimeoutFee::get())?;
+            let returned = T::Currency::release(
+                &HoldReason::AttributionChallengeBond.into(),
+                &info.challenger,
+                info.bond.saturating_sub(fee),
+                Precision::BestEffort,
+            )?;
+            Self::detach(challenge, &info);
+            Self::deposit_event(Event::AttributionChallengeTimedOut {
+                challenge,
+                record: info.record_id,
+                challenger: info.challenger,
+                returned,
+                fee,
+            });
+            Ok(Some(T::WeightInfo::close_attribution_challenge(absent)).into())
+        }
     }
 
     /// What every record of one batch is settled with.
@@ -729,6 +1115,8 @@ pub mod pallet {
         price_per_token: Balance,
         genesis: Hash,
         now: BlockNumber,
+        /// The last block in which the records settled now may be challenged.
+        challengeable_until: BlockNumber,
         split: FeeSplit,
     }
 
@@ -805,6 +1193,10 @@ pub mod pallet {
                 RecordRejection::OtherOperator
             );
             ensure!(context.now <= auth.expiry, RecordRejection::Expired);
+            ensure!(
+                record.fee >= T::MinRecordFee::get(),
+                RecordRejection::FeeBelowMinimum
+            );
             ensure!(record.fee <= auth.max_fee, RecordRejection::FeeOverMax);
             // Two u32 counts cannot overflow a u128; a price times tokens that does is no bound.
             let tokens = u128::from(record.tokens_in).saturating_add(u128::from(record.tokens_out));
@@ -821,7 +1213,7 @@ pub mod pallet {
                 Self::attributed_contributors(&record.attribution, model.trained_on)?;
             Self::use_nonce(&auth.user, context.operator, auth.nonce)?;
             Self::charge(&auth.user, context.operator, record.fee)?;
-            Self::pay_fee(
+            let attributed = Self::pay_fee(
                 record.fee,
                 &model,
                 context.operator,
@@ -829,8 +1221,29 @@ pub mod pallet {
                 &context.split,
             )
             .map_err(|_| RecordRejection::PaymentFailed)?;
+            let id = NextRecordId::<T>::get();
+            NextRecordId::<T>::put(id.saturating_add(1));
+            Records::<T>::insert(
+                id,
+                SettledRecord {
+                    batch: context.batch,
+                    operator: context.operator.clone(),
+                    user: auth.user.clone(),
+                    model: auth.model,
+                    pool: model.trained_on,
+                    prompt_hash: auth.prompt_hash,
+                    output_hash: record.output_hash,
+                    provenance: record.provenance.clone(),
+                    attribution: record.attribution.clone(),
+                    attributed,
+                    challengeable_until: context.challengeable_until,
+                    challenge: None,
+                },
+            );
             Self::deposit_event(Event::InferenceSettled {
                 batch: context.batch,
+                record: id,
+                challengeable_until: context.challengeable_until,
                 user: auth.user.clone(),
                 model: auth.model,
                 nonce: auth.nonce,
@@ -900,14 +1313,15 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Pays `fee`, already charged to an allowance, out of the pallet account by `split`.
+        /// Pays `fee`, already charged to an allowance, out of the pallet account by `split`;
+        /// returns what the attribution entries were paid.
         fn pay_fee(
             fee: Balance,
             model: &ServingModel<AccountId>,
             operator: &AccountId,
             contributors: &[(AccountId, u32)],
             split: &FeeSplit,
-        ) -> DispatchResult {
+        ) -> Result<Balance, DispatchError> {
             let payer = Self::account_id();
             let parts = split.split(fee);
             T::Rewards::credit_account(
@@ -926,9 +1340,169 @@ pub mod pallet {
                 rest = rest.saturating_sub(share);
             }
             match model.trained_on {
-                Some(version) => T::Rewards::credit_pool(&payer, version, rest),
-                None => Self::pay_treasury(&payer, rest),
+                Some(version) => T::Rewards::credit_pool(&payer, version, rest)?,
+                None => Self::pay_treasury(&payer, rest)?,
             }
+            Ok(parts.contributors.saturating_sub(rest))
+        }
+
+        /// Draws attribution challenge `id`'s jury from the juror pool, never the record's
+        /// operator nor the challenger, from `seed` (the hash of the block it was opened in)
+        /// tagged with [`ATTRIBUTION_JURY_DOMAIN`] and the challenge id.
+        pub(crate) fn draw_jury(id: AttributionChallengeId, seed: Hash) {
+            let Some(mut challenge) = AttributionChallenges::<T>::get(id) else {
+                return;
+            };
+            let material = (ATTRIBUTION_JURY_DOMAIN, seed, id).encode();
+            let exclude = [
+                challenge.record.operator.clone(),
+                challenge.challenger.clone(),
+            ];
+            let jurors = T::Jurors::draw(&material, &exclude);
+            for juror in &jurors {
+                if challenge
+                    .jury
+                    .try_push(JurorVote {
+                        juror: juror.clone(),
+                        fraud: None,
+                    })
+                    .is_err()
+                {
+                    // The pool drew more than a jury holds: that seat is not taken.
+                    T::Jurors::release(juror);
+                }
+            }
+            let jurors = challenge.jury.iter().map(|s| s.juror.clone()).collect();
+            AttributionChallenges::<T>::insert(id, challenge);
+            Self::deposit_event(Event::AttributionJuryDrawn {
+                challenge: id,
+                jurors,
+            });
+        }
+
+        /// Removes a challenge (already settled in funds) and frees its jurors' seats. The
+        /// record keeps its `challenge` mark: it is never challenged again.
+        fn detach(id: AttributionChallengeId, challenge: &AttributionChallenge) {
+            for seat in challenge.jury.iter() {
+                T::Jurors::release(&seat.juror);
+            }
+            AttributionChallenges::<T>::remove(id);
+            PendingJuryDraws::<T>::mutate(|pending| pending.retain(|c| *c != id));
+        }
+
+        /// Moves up to `amount` of the challenger's held bond to the treasury; returns what
+        /// moved.
+        fn slash_bond(
+            challenge: &AttributionChallenge,
+            amount: Balance,
+        ) -> Result<Balance, DispatchError> {
+            T::Currency::transfer_on_hold(
+                &HoldReason::AttributionChallengeBond.into(),
+                &challenge.challenger,
+                &T::Treasury::get(),
+                amount.min(challenge.bond),
+                Precision::BestEffort,
+                Restriction::Free,
+                Fortitude::Force,
+            )
+        }
+
+        /// The jury upheld the record: the challenger's bond goes to the treasury.
+        fn uphold(id: AttributionChallengeId, challenge: AttributionChallenge) -> DispatchResult {
+            let slashed = Self::slash_bond(&challenge, challenge.bond)?;
+            Self::detach(id, &challenge);
+            Self::deposit_event(Event::AttributionUpheld {
+                challenge: id,
+                record: challenge.record_id,
+                challenger: challenge.challenger,
+                slashed,
+            });
+            Ok(())
+        }
+
+        /// The jury found the record misattributed. The operator loses
+        /// `max(MisattributionSlash * stake, attributed)`, at most its stake: first what the
+        /// entries were paid goes back to the version's pool, then [`Config::ChallengerShare`]
+        /// of the rest to the challenger and the remainder to the treasury. The bond is returned.
+        fn prove_misattribution(
+            id: AttributionChallengeId,
+            challenge: AttributionChallenge,
+        ) -> DispatchResult {
+            let record = &challenge.record;
+            let operator = &record.operator;
+            let stake = T::Jurors::stake(operator);
+            let slash = T::MisattributionSlash::get()
+                .mul_floor(stake)
+                .max(record.attributed)
+                .min(stake);
+            let to_pool = match record.pool {
+                Some(pool) => {
+                    let account = Self::account_id();
+                    let moved = T::Jurors::slash(operator, slash.min(record.attributed), &account)?;
+                    T::Rewards::credit_pool(&account, pool, moved)?;
+                    moved
+                }
+                None => 0,
+            };
+            let rest = slash.saturating_sub(to_pool);
+            let to_challenger = T::Jurors::slash(
+                operator,
+                T::ChallengerShare::get().mul_floor(rest),
+                &challenge.challenger,
+            )?;
+            let to_treasury = T::Jurors::slash(
+                operator,
+                rest.saturating_sub(to_challenger),
+                &T::Treasury::get(),
+            )?;
+            T::Currency::release(
+                &HoldReason::AttributionChallengeBond.into(),
+                &challenge.challenger,
+                challenge.bond,
+                Precision::BestEffort,
+            )?;
+            Self::detach(id, &challenge);
+            Self::deposit_event(Event::MisattributionProven {
+                challenge: id,
+                record: challenge.record_id,
+                operator: operator.clone(),
+                challenger: challenge.challenger.clone(),
+                slashed: to_pool
+                    .saturating_add(to_challenger)
+                    .saturating_add(to_treasury),
+                to_pool,
+                to_challenger,
+                to_treasury,
+            });
+            Ok(())
+        }
+
+        /// Removes up to `max` records whose window closed before `now`, oldest first. Every
+        /// record gets the same window, so records expire in id order.
+        fn prune_records(now: BlockNumber, max: u32) {
+            let next = NextRecordId::<T>::get();
+            let mut oldest = OldestRecordId::<T>::get();
+            let mut pruned = 0;
+            while oldest < next && pruned < max {
+                match Records::<T>::get(oldest) {
+                    Some(record) if record.challengeable_until >= now => break,
+                    Some(_) => Records::<T>::remove(oldest),
+                    None => {}
+                }
+                oldest = oldest.saturating_add(1);
+                pruned += 1;
+            }
+            OldestRecordId::<T>::put(oldest);
+        }
+
+        /// A kept settled record (runtime API).
+        pub fn record(id: RecordId) -> Option<SettledRecord> {
+            Records::<T>::get(id)
+        }
+
+        /// An open attribution challenge (runtime API).
+        pub fn attribution_challenge(id: AttributionChallengeId) -> Option<AttributionChallenge> {
+            AttributionChallenges::<T>::get(id)
         }
 
         fn pay_treasury(payer: &AccountId, amount: Balance) -> DispatchResult {
@@ -977,6 +1551,54 @@ pub mod pallet {
                 ensure!(
                     next - id <= T::BatchRetention::get(),
                     "a batch commitment kept too long"
+                );
+            }
+            let (oldest, next_record) = (OldestRecordId::<T>::get(), NextRecordId::<T>::get());
+            ensure!(
+                oldest <= next_record,
+                "the pruning cursor is past the records"
+            );
+            for (id, record) in Records::<T>::iter() {
+                ensure!(
+                    oldest <= id && id < next_record,
+                    "a record outside the kept range"
+                );
+                if let Some(challenge) = record.challenge {
+                    ensure!(
+                        challenge < NextAttributionChallengeId::<T>::get(),
+                        "a record challenged by a challenge from the future"
+                    );
+                }
+            }
+            let mut bonds: alloc::collections::btree_map::BTreeMap<AccountId, Balance> =
+                Default::default();
+            for (id, challenge) in AttributionChallenges::<T>::iter() {
+                ensure!(
+                    challenge.record.challenge == Some(id),
+                    "a challenge whose record copy does not name it"
+                );
+                if let Some(record) = Records::<T>::get(challenge.record_id) {
+                    ensure!(
+                        record.challenge == Some(id),
+                        "a kept record does not name its open challenge"
+                    );
+                }
+                let bond = bonds.entry(challenge.challenger.clone()).or_default();
+                *bond = bond.saturating_add(challenge.bond);
+            }
+            for (challenger, bond) in bonds {
+                ensure!(
+                    <T::Currency as frame_support::traits::fungible::InspectHold<_>>::balance_on_hold(
+                        &HoldReason::AttributionChallengeBond.into(),
+                        &challenger
+                    ) == bond,
+                    "a challenger's held bond differs from its open challenges' bonds"
+                );
+            }
+            for id in PendingJuryDraws::<T>::get() {
+                ensure!(
+                    AttributionChallenges::<T>::contains_key(id),
+                    "a pending draw for a closed challenge"
                 );
             }
             Ok(())

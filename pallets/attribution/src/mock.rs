@@ -1,5 +1,6 @@
 //! A runtime with balances, rewards and attribution, stand-ins for pallet-datanets, pallet-models
-//! and pallet-compute, and a cast of keys to sign with.
+//! and pallet-compute (operators, and the juror pool with stakes kept as free balance), and a cast
+//! of keys to sign with.
 
 use crate as pallet_attribution;
 use attribution_primitives::{
@@ -8,8 +9,8 @@ use attribution_primitives::{
         SignedInferenceBatch,
     },
     traits::{
-        DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, ServingModel, VersionMember,
-        VersionSummary,
+        DatanetsInspect, JurorPool, ModelsInspect, OperatorsInspect, PoolId, ServingModel,
+        VersionMember, VersionSummary,
     },
     AccountId, Balance, ContributionId, DatanetId, Hash, ModelId, VersionIndex,
 };
@@ -32,6 +33,20 @@ pub const ALLOWANCE_DELAY: u32 = 20;
 pub const PRICE: Balance = 1_000;
 /// Batch commitments kept.
 pub const BATCH_RETENTION: u64 = 3;
+/// Blocks a settled record may be challenged.
+pub const CHALLENGE_WINDOW: u32 = 50;
+/// Blocks a jury votes.
+pub const VOTE_PERIOD: u32 = 10;
+/// A challenger's bond.
+pub const CHALLENGE_BOND: Balance = 5_000;
+/// What a timed-out challenge costs its challenger.
+pub const TIMEOUT_FEE: Balance = 500;
+/// The least fee of a record.
+pub const MIN_RECORD_FEE: Balance = 10;
+/// Jurors per attribution challenge in the stand-in pool.
+pub const JURY_SIZE: usize = 3;
+/// Each operator's stake in the stand-in juror pool (kept as its free balance).
+pub const STAKE: Balance = 100_000;
 
 frame_support::construct_runtime!(
     pub enum Test {
@@ -64,6 +79,9 @@ parameter_types! {
     pub const WithdrawalDelay: u32 = WITHDRAWAL_DELAY;
     pub const AllowanceDelay: u32 = ALLOWANCE_DELAY;
     pub const BatchRetention: u64 = BATCH_RETENTION;
+    pub const ChallengeWindow: u32 = CHALLENGE_WINDOW;
+    pub const MisattributionSlash: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
+    pub const ChallengerShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 }
 
 impl pallet_rewards::Config for Test {
@@ -77,6 +95,14 @@ impl pallet_rewards::Config for Test {
 
 impl pallet_attribution::Config for Test {
     type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Jurors = MockOperators;
+    type MinRecordFee = ConstU128<MIN_RECORD_FEE>;
+    type DefaultChallengeWindow = ChallengeWindow;
+    type ChallengeBond = ConstU128<CHALLENGE_BOND>;
+    type TimeoutFee = ConstU128<TIMEOUT_FEE>;
+    type MisattributionSlash = MisattributionSlash;
+    type ChallengerShare = ChallengerShare;
     type Rewards = Rewards;
     type Datanets = MockDatanets;
     type Models = MockModels;
@@ -100,6 +126,10 @@ struct MockState {
     models: BTreeMap<ModelId, ServingModel<AccountId>>,
     /// Worker key and price per token of each operator.
     operators: BTreeMap<AccountId, (sr25519::Public, Balance)>,
+    /// The juror pool: each operator's stake, in registration order.
+    pool: Vec<(AccountId, Balance)>,
+    /// Jury seats each operator holds.
+    seats: BTreeMap<AccountId, u32>,
 }
 
 thread_local! {
@@ -133,6 +163,22 @@ impl MockChain {
         });
     }
 
+    /// Adds the operator's sybil's contributions 103 to 106 (weight 1 each) to `VERSION`.
+    pub fn publish_sybil_contributions() {
+        MockChain::publish(
+            VERSION,
+            &[
+                (100, carol(), 60),
+                (101, dave(), 30),
+                (102, carol(), 10),
+                (103, sybil(), 1),
+                (104, sybil(), 1),
+                (105, sybil(), 1),
+                (106, sybil(), 1),
+            ],
+        );
+    }
+
     pub fn deactivate_model(model: ModelId) {
         STATE.with(|state| state.borrow_mut().models.remove(&model));
     }
@@ -144,6 +190,21 @@ impl MockChain {
                 .operators
                 .insert(operator, (worker_key, price))
         });
+    }
+
+    /// Puts `operator` in the juror pool with `stake`, which it must own as free balance.
+    pub fn join_pool(operator: AccountId, stake: Balance) {
+        STATE.with(|state| state.borrow_mut().pool.push((operator, stake)));
+    }
+
+    /// The jury seats `operator` holds.
+    pub fn seats(operator: &AccountId) -> u32 {
+        STATE.with(|state| state.borrow().seats.get(operator).copied().unwrap_or(0))
+    }
+
+    /// Whether `operator` is still in the juror pool.
+    pub fn in_pool(operator: &AccountId) -> bool {
+        STATE.with(|state| state.borrow().pool.iter().any(|(who, _)| who == operator))
     }
 }
 
@@ -221,6 +282,81 @@ impl OperatorsInspect<AccountId> for MockOperators {
                 .get(operator)
                 .map(|(_, price)| *price)
         })
+    }
+}
+
+/// The stand-in pool draws the first [`JURY_SIZE`] members not excluded, in registration order
+/// (pallet-compute's tests cover the stake-weighted draw).
+impl JurorPool<AccountId> for MockOperators {
+    fn draw(_seed: &[u8], exclude: &[AccountId]) -> Vec<AccountId> {
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            let drawn: Vec<AccountId> = state
+                .pool
+                .iter()
+                .filter(|(who, stake)| !exclude.contains(who) && *stake > 0)
+                .take(JURY_SIZE)
+                .map(|(who, _)| who.clone())
+                .collect();
+            for juror in &drawn {
+                *state.seats.entry(juror.clone()).or_default() += 1;
+            }
+            drawn
+        })
+    }
+
+    fn release(juror: &AccountId) {
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            let seats = state.seats.entry(juror.clone()).or_default();
+            *seats = seats
+                .checked_sub(1)
+                .expect("a juror released more than seated");
+        });
+    }
+
+    fn punish_absence(juror: &AccountId) -> Result<Balance, sp_runtime::DispatchError> {
+        let slashed = Self::slash(juror, Self::stake(juror) / 20, &treasury())?;
+        STATE.with(|state| state.borrow_mut().pool.retain(|(who, _)| who != juror));
+        Ok(slashed)
+    }
+
+    fn stake(operator: &AccountId) -> Balance {
+        STATE.with(|state| {
+            state
+                .borrow()
+                .pool
+                .iter()
+                .find(|(who, _)| who == operator)
+                .map_or(0, |(_, stake)| *stake)
+        })
+    }
+
+    fn slash(
+        operator: &AccountId,
+        amount: Balance,
+        to: &AccountId,
+    ) -> Result<Balance, sp_runtime::DispatchError> {
+        use frame_support::traits::{fungible::Mutate, tokens::Preservation};
+        let amount = amount.min(Self::stake(operator));
+        if amount > 0 {
+            Balances::transfer(operator, to, amount, Preservation::Expendable)?;
+        }
+        STATE.with(|state| {
+            if let Some(entry) = state
+                .borrow_mut()
+                .pool
+                .iter_mut()
+                .find(|(who, _)| who == operator)
+            {
+                entry.1 -= amount;
+            }
+        });
+        Ok(amount)
+    }
+
+    fn vote_period() -> u32 {
+        VOTE_PERIOD
     }
 }
 
@@ -308,6 +444,14 @@ pub fn dave() -> AccountId {
 pub fn erin() -> AccountId {
     account(8)
 }
+/// Operators in the juror pool besides [`operator`] and [`other_operator`].
+pub fn juror(n: u8) -> AccountId {
+    account(20 + n)
+}
+/// The operator's sybil: contributor of contributions 103 to 106 of `VERSION`, each of weight 1.
+pub fn sybil() -> AccountId {
+    account(30)
+}
 pub fn treasury() -> AccountId {
     account(9)
 }
@@ -339,9 +483,14 @@ impl Default for ExtBuilder {
         let alice = account_of(&alice_key());
         let bob = account_of(&bob_key());
         // The treasury is endowed by the pallet's genesis build.
-        Self {
-            endowed: vec![(alice, USER_FUNDS), (bob, USER_FUNDS)],
-        }
+        let mut endowed = vec![(alice, USER_FUNDS), (bob, USER_FUNDS)];
+        // Operators own their stake (the stand-in pool keeps it as free balance) plus a little.
+        endowed.extend(
+            [operator(), other_operator(), juror(1), juror(2), juror(3)]
+                .into_iter()
+                .map(|who| (who, STAKE + ED)),
+        );
+        Self { endowed }
     }
 }
 
@@ -357,6 +506,9 @@ impl ExtBuilder {
         MockChain::activate_model(BASE_MODEL, model_owner(), None);
         MockChain::register_operator(operator(), worker().public(), PRICE);
         MockChain::register_operator(other_operator(), other_worker().public(), PRICE);
+        for who in [operator(), juror(1), juror(2), juror(3), other_operator()] {
+            MockChain::join_pool(who, STAKE);
+        }
 
         let mut storage = frame_system::GenesisConfig::<Test>::default()
             .build_storage()
@@ -410,12 +562,33 @@ pub fn record(
         user: account_of(user),
         operator: operator(),
         model,
-        prompt_hash: Hash::repeat_byte(0xaa),
+        prompt_hash: Hash::from(sp_io::hashing::blake2_256(PROMPT)),
         max_fee: fee,
         nonce,
         expiry: 100,
     };
     signed_record(authorization, user, fee, attribution)
+}
+
+/// The request body of the records `record` builds: its blake2-256 is their prompt hash.
+pub const PROMPT: &[u8] =
+    br#"{"model":"adapter","messages":[{"role":"user","content":"Who wrote it?"}]}"#;
+/// The answer of the records `record` builds: its blake2-256 is their output hash.
+pub const ANSWER: &[u8] = b"Carol wrote it, with Dave's notes.";
+
+/// What `record` says it retrieved: every contribution of `VERSION` (with the sybil's), of
+/// `OTHER_VERSION`, and 999, which exists nowhere (the lineage checks still apply).
+pub fn provenance() -> pallet_attribution::AttributionProvenance {
+    pallet_attribution::AttributionProvenance {
+        retrieved: vec![100, 101, 102, 103, 104, 105, 106, 200, 999]
+            .try_into()
+            .expect("within the bound"),
+        method: b"contextcite-v1+spans-v1+influence-v1"
+            .to_vec()
+            .try_into()
+            .expect("within the bound"),
+        seed: Hash::repeat_byte(0x5e),
+    }
 }
 
 /// A record of `authorization` signed by `signer`.
@@ -429,7 +602,7 @@ pub fn signed_record(
     InferenceRecord {
         authorization,
         user_signature,
-        output_hash: Hash::repeat_byte(0xbb),
+        output_hash: Hash::from(sp_io::hashing::blake2_256(ANSWER)),
         tokens_in: 10,
         tokens_out: 20,
         fee,
@@ -442,6 +615,7 @@ pub fn signed_record(
             .collect::<Vec<_>>()
             .try_into()
             .expect("tests stay within the attribution bound"),
+        provenance: provenance(),
     }
 }
 

@@ -377,11 +377,13 @@ mod settlement {
                 events[events.len() - 2],
                 Event::InferenceSettled {
                     batch: 0,
+                    record: 0,
+                    challengeable_until: 1 + CHALLENGE_WINDOW,
                     user: alice,
                     model: ADAPTER,
                     nonce: 0,
                     fee: 1_000,
-                    output_hash: sp_core::H256::repeat_byte(0xbb)
+                    output_hash: Hash::from(sp_io::hashing::blake2_256(ANSWER))
                 }
             );
             assert_eq!(
@@ -1415,7 +1417,7 @@ mod conservation_property {
             (any::<bool>(), 1..20_000u128).prop_map(|(user, amount)| Op::Deposit { user, amount }),
             (
                 any::<bool>(),
-                0..5_000u128,
+                MIN_RECORD_FEE..5_000u128,
                 0..PATTERNS.len(),
                 any::<bool>()
             )
@@ -1533,7 +1535,8 @@ mod conservation_property {
                 assert_eq!(balance(&carol()), owed.get(&carol()).copied().unwrap_or(0) + pool_share(70));
                 assert_eq!(balance(&dave()), owed.get(&dave()).copied().unwrap_or(0) + pool_share(30));
                 assert_eq!(balance(&model_owner()), owed.get(&model_owner()).copied().unwrap_or(0));
-                assert_eq!(balance(&operator()), owed.get(&operator()).copied().unwrap_or(0));
+                // The operator also owns its stake in the stand-in juror pool.
+                assert_eq!(balance(&operator()), STAKE + ED + owed.get(&operator()).copied().unwrap_or(0));
                 assert_eq!(balance(&treasury()), ED + treasury_paid);
                 let dust = pool_credited - pool_share(70) - pool_share(30);
                 assert!(dust < 2, "less than a planck of dust per pool member");
@@ -1541,5 +1544,363 @@ mod conservation_property {
                 assert_eq!(balance(&Attribution::account_id()), ED + credit.values().sum::<u128>());
             });
         }
+    }
+}
+
+/// Attribution challenges: the steering attack (an operator attributing a record to its own
+/// sybil's contributions) proven and paid back, and every way a challenge is refused.
+mod challenges {
+    use super::*;
+    use crate::{AttributionChallenges, ChallengeAnswer, ChallengePrompt, Records, SettledRecord};
+    use attribution_primitives::AccountId;
+    use frame_support::traits::Hooks;
+
+    /// The fee of the records settled here: the contributors' part is 40 % of it, 4_000.
+    const FEE: u128 = 10_000;
+
+    fn prompt(bytes: &[u8]) -> ChallengePrompt {
+        bytes.to_vec().try_into().unwrap()
+    }
+
+    fn answer(bytes: &[u8]) -> ChallengeAnswer {
+        bytes.to_vec().try_into().unwrap()
+    }
+
+    /// Settles one record of Alice's with `attribution`; returns its id.
+    fn settle(attribution: &[(u64, u32)]) -> u64 {
+        fund_allowance(&alice_key(), FEE);
+        let next = crate::NextRecordId::<Test>::get();
+        assert_ok!(submit(batch(
+            1,
+            vec![record(&alice_key(), ADAPTER, 0, FEE, attribution)]
+        )));
+        assert_eq!(crate::NextRecordId::<Test>::get(), next + 1);
+        next
+    }
+
+    /// The steering attack: every attributed weight on the operator's sybil's contributions.
+    fn steer() -> u64 {
+        MockChain::publish_sybil_contributions();
+        settle(&[
+            (103, 250_000),
+            (104, 250_000),
+            (105, 250_000),
+            (106, 250_000),
+        ])
+    }
+
+    fn challenge(who: &AccountId, record: u64) -> DispatchResult {
+        Attribution::challenge_attribution(
+            RuntimeOrigin::signed(who.clone()),
+            record,
+            prompt(PROMPT),
+            answer(ANSWER),
+        )
+    }
+
+    /// Moves to the next block and runs the pallet's `on_initialize` (the jury draw).
+    fn next_block() {
+        let now = System::block_number() + 1;
+        System::set_block_number(now);
+        Attribution::on_initialize(now);
+    }
+
+    fn vote(juror: &AccountId, challenge: u64, misattributed: bool) -> DispatchResult {
+        Attribution::vote_attribution(
+            RuntimeOrigin::signed(juror.clone()),
+            challenge,
+            misattributed,
+        )
+    }
+
+    fn held_bond(who: &AccountId) -> u128 {
+        use frame_support::traits::fungible::InspectHold;
+        Balances::balance_on_hold(&crate::HoldReason::AttributionChallengeBond.into(), who)
+    }
+
+    fn pool_credited() -> u128 {
+        pallet_rewards::Pools::<Test>::get(VERSION).map_or(0, |pool| pool.credited)
+    }
+
+    #[test]
+    fn a_settled_record_keeps_what_determines_its_attribution_for_the_window() {
+        ExtBuilder::default().build_and_execute(|| {
+            let id = settle(&[(100, 600_000), (101, 300_000)]);
+            let kept = Records::<Test>::get(id).unwrap();
+            assert_eq!(
+                kept,
+                SettledRecord {
+                    batch: 0,
+                    operator: operator(),
+                    user: account_of(&alice_key()),
+                    model: ADAPTER,
+                    pool: Some(VERSION),
+                    prompt_hash: Hash::from(sp_io::hashing::blake2_256(PROMPT)),
+                    output_hash: Hash::from(sp_io::hashing::blake2_256(ANSWER)),
+                    provenance: provenance(),
+                    attribution: kept.attribution.clone(),
+                    // 25 % cap of 4_000 for 100, 30 % capped to 25 % for 101.
+                    attributed: 2_000,
+                    challengeable_until: 1 + CHALLENGE_WINDOW,
+                    challenge: None,
+                }
+            );
+            assert_eq!(kept.attribution.len(), 2);
+            assert!(attribution_events().contains(&Event::InferenceSettled {
+                batch: 0,
+                record: id,
+                challengeable_until: 1 + CHALLENGE_WINDOW,
+                user: account_of(&alice_key()),
+                model: ADAPTER,
+                nonce: 0,
+                fee: FEE,
+                output_hash: Hash::from(sp_io::hashing::blake2_256(ANSWER)),
+            }));
+        });
+    }
+
+    #[test]
+    fn steering_to_sybil_contributions_is_proven_slashed_and_the_pool_repaid() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            let id = steer();
+            // The attack paid the sybil the whole attributable part: 4 x 25 % of 4_000.
+            assert_eq!(Rewards::pending_rewards(&sybil()).data, 4_000);
+            let pool_before = pool_credited();
+            let operator_before = balance(&operator());
+            let alice_before = balance(&alice);
+            let treasury_before = balance(&treasury());
+
+            assert_ok!(challenge(&alice, id));
+            assert_eq!(held_bond(&alice), CHALLENGE_BOND);
+            assert_eq!(Records::<Test>::get(id).unwrap().challenge, Some(0));
+            next_block();
+            let jury: Vec<_> = AttributionChallenges::<Test>::get(0)
+                .unwrap()
+                .jury
+                .iter()
+                .map(|seat| seat.juror.clone())
+                .collect();
+            // Never the record's operator nor the challenger.
+            assert_eq!(jury, vec![juror(1), juror(2), juror(3)]);
+            assert_eq!(MockChain::seats(&juror(1)), 1);
+
+            assert_ok!(vote(&juror(1), 0, true));
+            assert_ok!(vote(&juror(3), 0, true));
+
+            // slash = max(10 % of 100_000, 4_000 diverted) = 10_000: 4_000 back to the pool,
+            // 10 % of the other 6_000 to Alice, the rest to the treasury.
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::MisattributionProven {
+                    challenge: 0,
+                    record: id,
+                    operator: operator(),
+                    challenger: alice.clone(),
+                    slashed: 10_000,
+                    to_pool: 4_000,
+                    to_challenger: 600,
+                    to_treasury: 5_400,
+                })
+            );
+            assert_eq!(balance(&operator()), operator_before - 10_000);
+            assert_eq!(pool_credited(), pool_before + 4_000);
+            assert_eq!(balance(&alice), alice_before + 600);
+            assert_eq!(held_bond(&alice), 0);
+            assert_eq!(balance(&treasury()), treasury_before + 5_400);
+            assert!(AttributionChallenges::<Test>::get(0).is_none());
+            assert_eq!(MockChain::seats(&juror(1)), 0);
+            // The steering lost the operator and its sybil 6_000 (10_000 slashed, 4_000 gained).
+            let gained = Rewards::pending_rewards(&sybil()).data as i128;
+            assert_eq!(gained - 10_000, -6_000);
+        });
+    }
+
+    #[test]
+    fn an_upheld_attribution_costs_the_challenger_its_bond() {
+        ExtBuilder::default().build_and_execute(|| {
+            let bob = account_of(&bob_key());
+            let id = settle(&[(100, 500_000)]);
+            let treasury_before = balance(&treasury());
+            assert_ok!(challenge(&bob, id));
+            next_block();
+            assert_ok!(vote(&juror(1), 0, false));
+            assert_ok!(vote(&juror(2), 0, true));
+            assert_ok!(vote(&juror(3), 0, false));
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::AttributionUpheld {
+                    challenge: 0,
+                    record: id,
+                    challenger: bob.clone(),
+                    slashed: CHALLENGE_BOND,
+                })
+            );
+            assert_eq!(balance(&bob), USER_FUNDS - CHALLENGE_BOND);
+            assert_eq!(balance(&treasury()), treasury_before + CHALLENGE_BOND);
+            assert_eq!(balance(&operator()), STAKE + ED);
+        });
+    }
+
+    #[test]
+    fn a_jury_without_verdict_times_out_the_record_stands_and_absent_jurors_pay() {
+        ExtBuilder::default().build_and_execute(|| {
+            let bob = account_of(&bob_key());
+            let id = steer();
+            assert_ok!(challenge(&bob, id));
+            next_block();
+            assert_ok!(vote(&juror(2), 0, true));
+            let vote_end = AttributionChallenges::<Test>::get(0).unwrap().vote_end;
+            assert_eq!(vote_end, 1 + 1 + VOTE_PERIOD);
+            assert_noop!(
+                Attribution::close_attribution_challenge(RuntimeOrigin::signed(bob.clone()), 0),
+                Error::<Test>::VotingOpen
+            );
+            System::set_block_number(vote_end + 1);
+            assert_noop!(vote(&juror(1), 0, true), Error::<Test>::VotingClosed);
+            assert_ok!(Attribution::close_attribution_challenge(
+                RuntimeOrigin::signed(dave()),
+                0
+            ));
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::AttributionChallengeTimedOut {
+                    challenge: 0,
+                    record: id,
+                    challenger: bob.clone(),
+                    returned: CHALLENGE_BOND - TIMEOUT_FEE,
+                    fee: TIMEOUT_FEE,
+                })
+            );
+            assert_eq!(balance(&bob), USER_FUNDS - TIMEOUT_FEE);
+            // Jurors 1 and 3 did not vote: 5 % of their stake, and out of the pool.
+            assert_eq!(balance(&juror(1)), STAKE + ED - STAKE / 20);
+            assert_eq!(balance(&juror(2)), STAKE + ED);
+            assert!(!MockChain::in_pool(&juror(1)) && MockChain::in_pool(&juror(2)));
+            assert_eq!(balance(&operator()), STAKE + ED);
+            // Still the record's one challenge.
+            assert_noop!(challenge(&bob, id), Error::<Test>::AlreadyChallenged);
+        });
+    }
+
+    #[test]
+    fn a_wrong_prompt_or_answer_is_refused() {
+        ExtBuilder::default().build_and_execute(|| {
+            let bob = RuntimeOrigin::signed(account_of(&bob_key()));
+            let id = steer();
+            assert_noop!(
+                Attribution::challenge_attribution(
+                    bob.clone(),
+                    id,
+                    prompt(b"{\"messages\":[]}"),
+                    answer(ANSWER)
+                ),
+                Error::<Test>::WrongPrompt
+            );
+            assert_noop!(
+                Attribution::challenge_attribution(
+                    bob,
+                    id,
+                    prompt(PROMPT),
+                    answer(b"Someone else wrote it.")
+                ),
+                Error::<Test>::WrongAnswer
+            );
+        });
+    }
+
+    #[test]
+    fn a_late_challenge_is_refused_and_expired_records_are_pruned() {
+        ExtBuilder::default().build_and_execute(|| {
+            let bob = account_of(&bob_key());
+            let id = steer();
+            System::set_block_number(1 + CHALLENGE_WINDOW + 1);
+            assert_noop!(challenge(&bob, id), Error::<Test>::ChallengeWindowClosed);
+            // The next batch prunes it.
+            fund_allowance(&alice_key(), FEE);
+            assert_ok!(submit(batch(
+                2,
+                vec![record(&alice_key(), ADAPTER, 1, FEE, &[(100, 1)])]
+            )));
+            assert!(Records::<Test>::get(id).is_none());
+            assert_eq!(crate::OldestRecordId::<Test>::get(), id + 1);
+            assert!(Records::<Test>::get(id + 1).is_some());
+            assert_noop!(challenge(&bob, id), Error::<Test>::RecordNotFound);
+            assert_noop!(challenge(&bob, 99), Error::<Test>::RecordNotFound);
+        });
+    }
+
+    #[test]
+    fn a_record_is_challenged_once_and_votes_are_counted_once() {
+        ExtBuilder::default().build_and_execute(|| {
+            let bob = account_of(&bob_key());
+            let alice = account_of(&alice_key());
+            let id = steer();
+            assert_ok!(challenge(&bob, id));
+            assert_noop!(challenge(&alice, id), Error::<Test>::AlreadyChallenged);
+            assert_noop!(challenge(&bob, id), Error::<Test>::AlreadyChallenged);
+            next_block();
+            assert_noop!(vote(&dave(), 0, true), Error::<Test>::NotJuror);
+            assert_noop!(vote(&operator(), 0, false), Error::<Test>::NotJuror);
+            assert_ok!(vote(&juror(1), 0, true));
+            assert_noop!(vote(&juror(1), 0, true), Error::<Test>::AlreadyVoted);
+            assert_ok!(vote(&juror(2), 0, true));
+            // Resolved: the challenge is gone, the record can never be challenged again.
+            assert_noop!(vote(&juror(3), 0, true), Error::<Test>::ChallengeNotFound);
+            assert_noop!(challenge(&alice, id), Error::<Test>::AlreadyChallenged);
+        });
+    }
+
+    #[test]
+    fn an_operator_challenging_its_own_record_gains_nothing() {
+        ExtBuilder::default().build_and_execute(|| {
+            let id = steer();
+            assert_noop!(challenge(&operator(), id), Error::<Test>::OwnRecord);
+            // Through its sybil (say, to occupy the record's one challenge): the jury still
+            // re-runs the attribution, and the pair loses most of the slash.
+            let sybil_funds = 2 * CHALLENGE_BOND;
+            assert_ok!(<Balances as Mutate<_>>::mint_into(&sybil(), sybil_funds));
+            assert_ok!(challenge(&sybil(), id));
+            next_block();
+            assert_ok!(vote(&juror(1), 0, true));
+            assert_ok!(vote(&juror(2), 0, true));
+            let pair_gain = (balance(&sybil()) as i128 - sybil_funds as i128)
+                + (balance(&operator()) as i128 - (STAKE + ED) as i128)
+                + Rewards::pending_rewards(&sybil()).data as i128;
+            // -10_000 slashed + 600 challenger share + 4_000 steered = -5_400.
+            assert_eq!(pair_gain, -5_400);
+        });
+    }
+
+    #[test]
+    fn nothing_attributed_is_nothing_to_challenge() {
+        ExtBuilder::default().build_and_execute(|| {
+            let id = settle(&[]);
+            assert_noop!(
+                challenge(&account_of(&bob_key()), id),
+                Error::<Test>::NothingAttributed
+            );
+        });
+    }
+
+    #[test]
+    fn a_fee_below_the_minimum_is_rejected() {
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), FEE);
+            let tiny = record(&alice_key(), ADAPTER, 1, MIN_RECORD_FEE - 1, &[]);
+            let least = record(&alice_key(), ADAPTER, 2, MIN_RECORD_FEE, &[]);
+            assert_ok!(submit(batch(1, vec![tiny, least])));
+            let reasons: Vec<_> = attribution_events()
+                .into_iter()
+                .filter_map(|event| match event {
+                    Event::InferenceRejected { reason, .. } => Some(reason),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(reasons, vec![RecordRejection::FeeBelowMinimum]);
+            // The other one settled, and is kept as record 0.
+            assert_eq!(crate::NextRecordId::<Test>::get(), 1);
+            assert_eq!(Records::<Test>::get(0).map(|r| r.attributed), Some(0));
+        });
     }
 }

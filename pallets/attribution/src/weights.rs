@@ -24,6 +24,10 @@ pub trait WeightInfo {
 	fn grant_allowance() -> Weight;
 	fn request_allowance_reduction() -> Weight;
 	fn reduce_allowance() -> Weight;
+	fn challenge_attribution(p: u32, a: u32, ) -> Weight;
+	fn vote_attribution() -> Weight;
+	fn close_attribution_challenge(j: u32, ) -> Weight;
+	fn draw_attribution_juries(n: u32, ) -> Weight;
 }
 
 /// The measured weights, with the database costs of `D`.
@@ -97,15 +101,19 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Rewards::Pools` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Versions` (r:1 w:0)
 	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
+	/// ESTIMATED on top: each settled record writes its `Attribution::Records` entry (max 1_101
+	/// bytes) and bumps `NextRecordId`; each batch prunes at most 64 expired records
+	/// (`Attribution::Records` r:64 w:64, `OldestRecordId` r:1 w:1).
 	/// The range of component `r` is `[1, 64]`.
 	fn submit_inference_batch(r: u32, ) -> Weight {
 		Weight::from_parts(747_465_000, 22_019)
 			.saturating_add(Weight::from_parts(646_098_230, 0).saturating_mul(r.into()))
-			.saturating_add(D::get().reads(8_u64))
+			.saturating_add(D::get().reads(8_u64 + 2 + 64))
 			.saturating_add(D::get().reads((39_u64).saturating_mul(r.into())))
-			.saturating_add(D::get().writes(7_u64))
-			.saturating_add(D::get().writes((21_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 106_314).saturating_mul(r.into()))
+			.saturating_add(D::get().writes(7_u64 + 2 + 64))
+			.saturating_add(D::get().writes((22_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 106_314 + 3_600).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 64 * 3_600))
 	}
 	/// Storage: `Attribution::FeeSplitInForce` (r:0 w:1)
 	/// Proof: `Attribution::FeeSplitInForce` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `MaxEncodedLen`)
@@ -146,6 +154,56 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().writes(2_u64))
 	}
+	/// ESTIMATED, not measured: hashing the prompt and the answer (blake2-256, about 2 ns a byte
+	/// here, counted at 4), a hold, and storing the challenge with both texts.
+	/// Storage: `Attribution::Records` (r:1 w:1), `Attribution::NextAttributionChallengeId`
+	/// (r:1 w:1), `Attribution::PendingJuryDraws` (r:1 w:1), `Balances::Holds` (r:1 w:1),
+	/// `System::Account` (r:1 w:1), `Attribution::AttributionChallenges` (r:0 w:1, max 34_113 bytes).
+	/// The range of component `p` is `[0, 16384]`; of `a`, `[0, 16384]`.
+	fn challenge_attribution(p: u32, a: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 40_000)
+			.saturating_add(Weight::from_parts(4_000, 1).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(4_000, 1).saturating_mul(a.into()))
+			.saturating_add(D::get().reads(5_u64))
+			.saturating_add(D::get().writes(6_u64))
+	}
+	/// ESTIMATED, not measured: reading and writing the challenge (max 34_113 bytes), and at the
+	/// deciding vote the worst case: slashing the operator three times, crediting the pool,
+	/// releasing the bond and nine jurors' seats.
+	/// Storage: `Attribution::AttributionChallenges` (r:1 w:1), `Compute::Operators` (r:4 w:3),
+	/// `Balances::Holds` (r:4 w:4), `System::Account` (r:5 w:5), `Rewards::Pools` (r:1 w:1),
+	/// `Compute::LentSeats` (r:9 w:9), `Compute::JurorPool` (r:3 w:3).
+	fn vote_attribution() -> Weight {
+		Weight::from_parts(150_000_000, 80_000)
+			.saturating_add(D::get().reads(27_u64))
+			.saturating_add(D::get().writes(26_u64))
+	}
+	/// ESTIMATED, not measured: the challenge, the bond's fee and release, and per absent juror
+	/// the juror pool's absence slash (`Compute::Operators`, `Compute::JurorPool`,
+	/// `Balances::Holds`, `System::Account`, each r:1 w:1) and its seat (`Compute::LentSeats`).
+	/// The range of component `j` is `[0, 9]`.
+	fn close_attribution_challenge(j: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 40_000)
+			.saturating_add(Weight::from_parts(40_000_000, 12_000).saturating_mul(j.into()))
+			.saturating_add(D::get().reads(5_u64 + 9))
+			.saturating_add(D::get().writes(5_u64 + 9))
+			.saturating_add(D::get().reads((5_u64).saturating_mul(j.into())))
+			.saturating_add(D::get().writes((4_u64).saturating_mul(j.into())))
+	}
+	/// ESTIMATED, not measured: per challenge, reading the juror pool (256 members) and the
+	/// challenge, and seating nine jurors.
+	/// Storage: `Attribution::PendingJuryDraws` (r:1 w:1); per challenge
+	/// `Attribution::AttributionChallenges` (r:1 w:1), `Compute::JurorPool` (r:1),
+	/// `Compute::LentSeats` (r:9 w:9).
+	/// The range of component `n` is `[0, 8]`.
+	fn draw_attribution_juries(n: u32, ) -> Weight {
+		Weight::from_parts(2_000_000, 1_000)
+			.saturating_add(Weight::from_parts(80_000_000, 60_000).saturating_mul(n.into()))
+			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().writes(1_u64))
+			.saturating_add(D::get().reads((11_u64).saturating_mul(n.into())))
+			.saturating_add(D::get().writes((10_u64).saturating_mul(n.into())))
+	}
 }
 
 /// For mocks: the measured weights with ParityDB's costs.
@@ -173,5 +231,17 @@ impl WeightInfo for () {
 	}
 	fn reduce_allowance() -> Weight {
 		MeasuredWeight::<ParityDbWeight>::reduce_allowance()
+	}
+	fn challenge_attribution(p: u32, a: u32, ) -> Weight {
+		MeasuredWeight::<ParityDbWeight>::challenge_attribution(p, a, )
+	}
+	fn vote_attribution() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::vote_attribution()
+	}
+	fn close_attribution_challenge(j: u32, ) -> Weight {
+		MeasuredWeight::<ParityDbWeight>::close_attribution_challenge(j, )
+	}
+	fn draw_attribution_juries(n: u32, ) -> Weight {
+		MeasuredWeight::<ParityDbWeight>::draw_attribution_juries(n, )
 	}
 }

@@ -134,6 +134,11 @@
 //!   [`Event::JuryDrawn`], runtime API `ComputeApi::challenge`) it must re-run the verification
 //!   and [`Call::vote`] before `vote_end`, or lose [`Config::JurorAbsenceSlash`] of its stake.
 //!   It cannot deregister while it sits on a jury.
+//! * Other pallets borrow the juror pool for their own disputes through
+//!   [`JurorPool`](attribution_primitives::traits::JurorPool) (pallet-attribution's attribution
+//!   challenges): the same draw (seeded by the borrowing pallet with its own domain tag), the same
+//!   absence slash; those seats are counted in [`LentSeats`] and also keep an operator from
+//!   deregistering.
 //! * Settled, cancelled and rejected jobs are removed; their history is in the events and in the
 //!   adapter's lineage.
 //! * The developer and operator are paid through pallet-rewards, so they claim there.
@@ -270,7 +275,7 @@ pub mod pallet {
     use sp_core::sr25519;
     use sp_runtime::{
         traits::{One, Saturating, Zero},
-        Perbill,
+        Perbill, SaturatedConversion,
     };
 
     /// A job as this runtime stores it.
@@ -433,6 +438,11 @@ pub mod pallet {
     /// fraudulent, is slashed below [`Config::MinOperatorStake`] or misses a vote.
     #[pallet::storage]
     pub type JurorPool<T: Config> = StorageValue<_, JurorPoolOf<T>, ValueQuery>;
+
+    /// Seats each operator holds on juries of other pallets' disputes (attribution challenges),
+    /// drawn through [`JurorPool`](attribution_primitives::traits::JurorPool); removed at 0.
+    #[pallet::storage]
+    pub type LentSeats<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
     /// Challenge periods other than the defaults, e.g. short ones for a development chain.
     #[pallet::genesis_config]
@@ -864,7 +874,10 @@ pub mod pallet {
             let operator = ensure_signed(origin)?;
             let info = Operators::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
             ensure!(info.current_job.is_none(), Error::<T>::OperatorBusy);
-            ensure!(info.juries == 0, Error::<T>::OnJury);
+            ensure!(
+                info.juries == 0 && LentSeats::<T>::get(&operator) == 0,
+                Error::<T>::OnJury
+            );
             let released = T::Currency::release(
                 &HoldReason::OperatorStake.into(),
                 &operator,
@@ -1596,39 +1609,10 @@ pub mod pallet {
                 JobStatus::Challenged { operator, .. } => Some(operator),
                 _ => None,
             });
-            let mut candidates: Vec<(T::AccountId, Balance)> = JurorPool::<T>::get()
-                .into_iter()
-                .filter(|(who, stake)| {
-                    Some(who) != prover.as_ref() && *who != challenge.challenger && *stake > 0
-                })
-                .collect();
-            let mut total = candidates
-                .iter()
-                .fold(0u128, |sum, (_, stake)| sum.saturating_add(*stake));
-            let size = T::JurySize::get().min(MAX_JURY) as usize;
-            let mut round: u32 = 0;
-            while challenge.jury.len() < size && total > 0 {
-                let digest = sp_io::hashing::blake2_256(&(seed, id, round).encode());
-                let mut low = [0u8; 16];
-                low.copy_from_slice(&digest[..16]);
-                let mut point = u128::from_le_bytes(low) % total;
-                let index = candidates
-                    .iter()
-                    .position(|(_, stake)| {
-                        if point < *stake {
-                            true
-                        } else {
-                            point = point.saturating_sub(*stake);
-                            false
-                        }
-                    })
-                    .unwrap_or(candidates.len().saturating_sub(1));
-                if index >= candidates.len() {
-                    break;
-                }
-                let (juror, stake) = candidates.swap_remove(index);
-                total = total.saturating_sub(stake);
-                round = round.saturating_add(1);
+            let mut exclude = alloc::vec![challenge.challenger.clone()];
+            exclude.extend(prover);
+            let drawn = Self::draw_jurors(&(seed, id).encode(), &exclude);
+            for juror in drawn {
                 Operators::<T>::mutate(&juror, |entry| {
                     if let Some(op) = entry {
                         op.juries = op.juries.saturating_add(1);
@@ -1656,6 +1640,49 @@ pub mod pallet {
                 job,
                 jurors,
             });
+        }
+
+        /// At most [`Config::JurySize`] operators of the juror pool (none in `exclude`, none
+        /// without stake), stake-weighted without replacement: round `r` takes the point
+        /// `blake2_256(seed ++ SCALE(r))` (its low 16 bytes) modulo the remaining stake.
+        fn draw_jurors(seed: &[u8], exclude: &[T::AccountId]) -> Vec<T::AccountId> {
+            let mut candidates: Vec<(T::AccountId, Balance)> = JurorPool::<T>::get()
+                .into_iter()
+                .filter(|(who, stake)| !exclude.contains(who) && *stake > 0)
+                .collect();
+            let mut total = candidates
+                .iter()
+                .fold(0u128, |sum, (_, stake)| sum.saturating_add(*stake));
+            let size = T::JurySize::get().min(MAX_JURY) as usize;
+            let mut drawn = Vec::with_capacity(size);
+            let mut round: u32 = 0;
+            while drawn.len() < size && total > 0 {
+                let mut material = seed.to_vec();
+                round.encode_to(&mut material);
+                let digest = sp_io::hashing::blake2_256(&material);
+                let mut low = [0u8; 16];
+                low.copy_from_slice(&digest[..16]);
+                let mut point = u128::from_le_bytes(low) % total;
+                let index = candidates
+                    .iter()
+                    .position(|(_, stake)| {
+                        if point < *stake {
+                            true
+                        } else {
+                            point = point.saturating_sub(*stake);
+                            false
+                        }
+                    })
+                    .unwrap_or(candidates.len().saturating_sub(1));
+                if index >= candidates.len() {
+                    break;
+                }
+                let (juror, stake) = candidates.swap_remove(index);
+                total = total.saturating_sub(stake);
+                round = round.saturating_add(1);
+                drawn.push(juror);
+            }
+            drawn
         }
 
         /// Removes challenge `id` (already settled in funds) from storage, its job's open list
@@ -1991,6 +2018,49 @@ pub mod pallet {
                 "regression bound above 1 000 000 ppm"
             );
             Ok(())
+        }
+    }
+
+    impl<T: Config> attribution_primitives::traits::JurorPool<T::AccountId> for Pallet<T> {
+        fn draw(seed: &[u8], exclude: &[T::AccountId]) -> Vec<T::AccountId> {
+            let drawn = Self::draw_jurors(seed, exclude);
+            for juror in &drawn {
+                LentSeats::<T>::mutate(juror, |seats| *seats = seats.saturating_add(1));
+            }
+            drawn
+        }
+
+        fn release(juror: &T::AccountId) {
+            LentSeats::<T>::mutate_exists(juror, |seats| {
+                *seats = seats.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+            });
+        }
+
+        fn punish_absence(juror: &T::AccountId) -> Result<Balance, DispatchError> {
+            Self::punish_absence(juror)
+        }
+
+        fn stake(operator: &T::AccountId) -> Balance {
+            Operators::<T>::get(operator).map_or(0, |op| op.stake)
+        }
+
+        fn slash(
+            operator: &T::AccountId,
+            amount: Balance,
+            to: &T::AccountId,
+        ) -> Result<Balance, DispatchError> {
+            let Some(mut op) = Operators::<T>::get(operator) else {
+                return Ok(0);
+            };
+            let slashed = Self::slash(HoldReason::OperatorStake, operator, amount, to)?;
+            op.stake = op.stake.saturating_sub(slashed);
+            Self::sync_juror_stake(operator, op.stake);
+            Operators::<T>::insert(operator, op);
+            Ok(slashed)
+        }
+
+        fn vote_period() -> attribution_primitives::BlockNumber {
+            VotePeriod::<T>::get().saturated_into()
         }
     }
 

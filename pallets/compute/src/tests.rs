@@ -2477,3 +2477,51 @@ mod hyperparameters_index {
         });
     }
 }
+
+/// The juror pool lent to other pallets' disputes (pallet-attribution's attribution challenges).
+mod lent_jurors {
+    use super::*;
+    use crate::LentSeats;
+    use attribution_primitives::traits::JurorPool as _;
+
+    #[test]
+    fn lent_seats_are_drawn_stake_weighted_keep_jurors_from_leaving_and_slash_stake() {
+        ExtBuilder.build_and_execute(|| {
+            for (operator, seed) in [(OP_A, 1), (OP_B, 2), (OP_C, 3), (OP_D, 4)] {
+                register(operator, seed);
+            }
+            let drawn = Compute::draw(b"attribution-jury/seed", &[OP_A]);
+            assert_eq!(drawn.len(), JURY_SIZE as usize);
+            assert!(!drawn.contains(&OP_A));
+            let mut distinct = drawn.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), drawn.len(), "without replacement");
+            for juror in &drawn {
+                assert_eq!(LentSeats::<Test>::get(juror), 1);
+            }
+            assert_noop!(
+                Compute::deregister_operator(RuntimeOrigin::signed(drawn[0])),
+                Error::<Test>::OnJury
+            );
+            for juror in &drawn {
+                Compute::release(juror);
+            }
+            assert!(!LentSeats::<Test>::contains_key(drawn[0]));
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(
+                drawn[0]
+            )));
+
+            // A slash moves held stake and lowers the draw weight; below the minimum stake the
+            // operator leaves the pool.
+            let victim = *drawn.last().unwrap();
+            assert_eq!(Compute::stake(&victim), MIN_STAKE);
+            assert_eq!(Compute::slash(&victim, 300, &STRANGER), Ok(300));
+            assert_eq!(Compute::stake(&victim), MIN_STAKE - 300);
+            assert_eq!(held(HoldReason::OperatorStake, victim), MIN_STAKE - 300);
+            assert_eq!(free(STRANGER), FUNDS + 300);
+            assert!(!JurorPool::<Test>::get().iter().any(|(j, _)| *j == victim));
+            assert_eq!(Compute::slash(&STRANGER, 1, &OP_A), Ok(0));
+        });
+    }
+}

@@ -1,7 +1,9 @@
 //! Inference payments: the user's signed authorization (naming the one operator that may settle
 //! it), the worker's signed batch of records, why a record is rejected, the fee split, inference
 //! credits, per-operator allowances, the per-(user, operator) nonce window, and the runtime API of
-//! pallet-attribution.
+//! pallet-attribution; what a settled record commits to (the prompt, the answer, the retrieved
+//! contributions, the attribution method and its seed) and the attribution challenges that hold
+//! an operator to it.
 //!
 //! A user signs
 //! [`signing_message`]`(`[`INFERENCE_AUTHORIZATION_DOMAIN`]`, &genesis, &authorization)` with the
@@ -11,7 +13,9 @@
 //! chain.
 
 use crate::{
+    compute::Jury,
     signing::{signing_message, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN},
+    traits::PoolId,
     AccountId, Balance, BlockNumber, ContributionId, Hash, ModelId, Signature, PARTS_PER_MILLION,
 };
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -25,6 +29,15 @@ pub const MAX_ATTRIBUTION_ENTRIES: u32 = 16;
 pub const MAX_BATCH_RECORDS: u32 = 64;
 /// How far behind a user's highest used nonce a nonce may still be used (see [`NonceWindow`]).
 pub const NONCE_WINDOW: u64 = 128;
+/// Most retrieved contributions one record may commit to (the rows put in the model's context).
+pub const MAX_RETRIEVED: u32 = 16;
+/// Longest attribution method name, e.g. `contextcite-v1+spans-v1+influence-v1`.
+pub const MAX_METHOD_BYTES: u32 = 64;
+/// Longest request body (the prompt) a challenge may carry, in bytes: it is stored on chain
+/// while the challenge is open, for the jurors to re-run the attribution.
+pub const MAX_CHALLENGE_PROMPT_BYTES: u32 = 16 * 1024;
+/// Longest answer a challenge may carry, in bytes.
+pub const MAX_CHALLENGE_ANSWER_BYTES: u32 = 16 * 1024;
 
 /// One contribution's influence on an answer, in parts per million of the contributors' share.
 #[derive(
@@ -39,6 +52,7 @@ pub const NONCE_WINDOW: u64 = 128;
     TypeInfo,
     MaxEncodedLen,
 )]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct AttributionEntry {
     pub contribution: ContributionId,
     /// Parts per million; must be positive, and the entries of a record sum to at most
@@ -49,6 +63,39 @@ pub struct AttributionEntry {
 /// The attribution of one answer: at most [`MAX_ATTRIBUTION_ENTRIES`] entries, each contribution
 /// at most once.
 pub type Attribution = BoundedVec<AttributionEntry, ConstU32<MAX_ATTRIBUTION_ENTRIES>>;
+
+/// The contributions retrieved for a request, best first: the sources in the model's context.
+pub type Retrieved = BoundedVec<ContributionId, ConstU32<MAX_RETRIEVED>>;
+
+/// The name and version of an attribution method, e.g. `contextcite-v1+spans-v1+influence-v1`.
+pub type MethodName = BoundedVec<u8, ConstU32<MAX_METHOD_BYTES>>;
+
+/// What, besides the prompt, the model and the answer, determines a record's attribution: the
+/// retrieved contributions in rank order (the sources, in the order the prompt lists them), the
+/// method with its version, and the seed of its random ablations. A juror who holds the prompt
+/// and the answer recomputes the attribution from exactly these. Attributed contributions need
+/// not be retrieved ones: span provenance and influence attribute training rows of the whole
+/// version.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct AttributionProvenance {
+    /// The sources put in the model's context, best first.
+    pub retrieved: Retrieved,
+    pub method: MethodName,
+    /// The seed the method drew its ablation masks from.
+    pub seed: Hash,
+}
 
 /// A user's permission for one operator to charge up to `max_fee` of the user's allowance for
 /// that operator, for one request.
@@ -63,7 +110,8 @@ pub struct InferenceAuthorization {
     pub operator: AccountId,
     /// The model asked; it must be active when the record is settled.
     pub model: ModelId,
-    /// blake2-256 of the prompt.
+    /// blake2-256 of the prompt: the exact request body the user sent (so a holder of the body
+    /// can prove it in an attribution challenge).
     pub prompt_hash: Hash,
     /// The most the user accepts to pay.
     pub max_fee: Balance,
@@ -114,6 +162,8 @@ pub struct InferenceRecord {
     pub fee: Balance,
     /// Contributions of the model's datanet version that shaped the answer.
     pub attribution: Attribution,
+    /// What the attribution was computed from, so that it can be recomputed and challenged.
+    pub provenance: AttributionProvenance,
 }
 
 /// Records a worker settles together.
@@ -194,6 +244,8 @@ pub enum RecordRejection {
     DuplicateContribution,
     /// An attributed contribution is not in the datanet version the model was trained on.
     ContributionNotInLineage,
+    /// The fee is below the minimum fee of a record.
+    FeeBelowMinimum,
     /// The nonce was used already for this operator.
     NonceUsed,
     /// The nonce is older than the user's nonce window for this operator.
@@ -261,12 +313,13 @@ impl FeeSplit {
             == u64::from(Perbill::one().deconstruct())
     }
 
-    /// Splits `fee` into (model owner, contributors, operator, treasury). The contributors' part
-    /// takes the rounding, so the parts always sum to `fee`.
+    /// Splits `fee` into (model owner, contributors, operator, treasury). The treasury's part is
+    /// rounded up (so tiny fees still pay it), the owner's and operator's down, and the
+    /// contributors' part takes the rest, so the parts always sum to `fee`.
     pub fn split(&self, fee: Balance) -> FeeParts {
         let model_owner = self.model_owner.mul_floor(fee);
         let operator = self.operator.mul_floor(fee);
-        let treasury = self.treasury.mul_floor(fee);
+        let treasury = self.treasury.mul_ceil(fee);
         let contributors = fee
             .saturating_sub(model_owner)
             .saturating_sub(operator)
@@ -463,6 +516,63 @@ pub struct BatchCommitment {
 
 /// Sequence number of settled batches.
 pub type BatchId = u64;
+/// Sequence number of settled records, across batches.
+pub type RecordId = u64;
+/// Sequence number of attribution challenges.
+pub type AttributionChallengeId = u64;
+
+/// A settled record as the chain keeps it while it may be challenged: what determines its
+/// attribution and what the attribution paid.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct SettledRecord {
+    /// The batch that settled it.
+    pub batch: BatchId,
+    pub operator: AccountId,
+    pub user: AccountId,
+    pub model: ModelId,
+    /// The datanet version the model was trained on, whose pool took the unattributed part.
+    pub pool: Option<PoolId>,
+    /// blake2-256 of the request body, signed by the user.
+    pub prompt_hash: Hash,
+    /// blake2-256 of the answer.
+    pub output_hash: Hash,
+    pub provenance: AttributionProvenance,
+    pub attribution: Attribution,
+    /// What the attribution entries were paid, out of the contributors' part: what a proven
+    /// misattribution repays to the pool.
+    pub attributed: Balance,
+    /// The last block in which it may be challenged.
+    pub challengeable_until: BlockNumber,
+    /// The challenge opened on it, if any: a record is challenged at most once.
+    pub challenge: Option<AttributionChallengeId>,
+}
+
+/// A challenge of a record's attribution: the challenger proved it holds the prompt and the
+/// answer; a jury of operators re-runs the attribution and votes.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct AttributionChallenge {
+    pub record_id: RecordId,
+    /// The record as settled (kept here, so the record itself may expire meanwhile).
+    pub record: SettledRecord,
+    /// Who challenged and holds `bond`.
+    pub challenger: AccountId,
+    pub bond: Balance,
+    /// The request body, whose blake2-256 is the record's `prompt_hash`.
+    pub prompt: BoundedVec<u8, ConstU32<MAX_CHALLENGE_PROMPT_BYTES>>,
+    /// The answer, whose blake2-256 is the record's `output_hash`.
+    pub answer: BoundedVec<u8, ConstU32<MAX_CHALLENGE_ANSWER_BYTES>>,
+    /// The block it was opened in; its jury is drawn in the next block.
+    pub opened_at: BlockNumber,
+    /// Last block in which jurors may vote.
+    pub vote_end: BlockNumber,
+    /// Jurors and their votes: `Some(true)` misattributed, `Some(false)` the record holds.
+    pub jury: Jury<AccountId>,
+}
 
 sp_api::decl_runtime_apis! {
     /// What users and workers read from pallet-attribution.
@@ -477,6 +587,10 @@ sp_api::decl_runtime_apis! {
         fn fee_split() -> FeeSplit;
         /// The commitment of a settled batch still kept.
         fn batch(id: BatchId) -> Option<BatchCommitment>;
+        /// A settled record still kept for its challenge window.
+        fn record(id: RecordId) -> Option<SettledRecord>;
+        /// An open attribution challenge with its prompt, answer, record and jury.
+        fn attribution_challenge(id: AttributionChallengeId) -> Option<AttributionChallenge>;
     }
 }
 
@@ -512,9 +626,9 @@ mod tests {
             parts,
             FeeParts {
                 model_owner: 300,
-                contributors: 401,
+                contributors: 400,
                 operator: 200,
-                treasury: 100
+                treasury: 101
             }
         );
         assert!(!FeeSplit {
@@ -558,6 +672,7 @@ mod tests {
             tokens_out: 2,
             fee: 10,
             attribution: Default::default(),
+            provenance: Default::default(),
         };
         let batch = InferenceBatch {
             operator: worker.public().into(),

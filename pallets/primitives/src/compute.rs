@@ -160,17 +160,24 @@ impl<AccountId, Balance, BlockNumber> Challenge<AccountId, Balance, BlockNumber>
 
     /// `Some(fraud)` once a strict majority of the jury voted the same way.
     pub fn verdict(&self) -> Option<bool> {
-        let fraud = self.jury.iter().filter(|v| v.fraud == Some(true)).count();
-        let holds = self.jury.iter().filter(|v| v.fraud == Some(false)).count();
-        if self.jury.is_empty() {
-            None
-        } else if fraud >= self.majority() {
-            Some(true)
-        } else if holds >= self.majority() {
-            Some(false)
-        } else {
-            None
-        }
+        jury_verdict(&self.jury)
+    }
+}
+
+/// `Some(vote)` once a strict majority of `jury` voted `vote`; `None` before, and for an empty
+/// jury. Training and attribution challenges are decided alike.
+pub fn jury_verdict<AccountId>(jury: &Jury<AccountId>) -> Option<bool> {
+    let majority = jury.len() / 2 + 1;
+    let yes = jury.iter().filter(|v| v.fraud == Some(true)).count();
+    let no = jury.iter().filter(|v| v.fraud == Some(false)).count();
+    if jury.is_empty() {
+        None
+    } else if yes >= majority {
+        Some(true)
+    } else if no >= majority {
+        Some(false)
+    } else {
+        None
     }
 }
 

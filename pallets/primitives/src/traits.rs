@@ -7,7 +7,7 @@
 use crate::{ContributionId, DatanetId, Hash, ModelId, VersionIndex};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_runtime::DispatchResult;
+use sp_runtime::{DispatchError, DispatchResult};
 
 /// A published, immutable version of a datanet as other pallets see it.
 #[derive(
@@ -131,4 +131,30 @@ pub trait OperatorsInspect<AccountId> {
     fn worker_key(operator: &AccountId) -> Option<sp_core::sr25519::Public>;
     /// A registered operator's advertised inference price per token.
     fn inference_price(operator: &AccountId) -> Option<crate::Balance>;
+}
+
+/// The operators' juror pool, kept by pallet-compute, lent to disputes other pallets resolve
+/// (attribution challenges): the same stake-weighted draw, the same duty (a juror cannot
+/// deregister while seated) and the same absence slash as training challenges, so there is one
+/// jury and one set of stakes at risk.
+pub trait JurorPool<AccountId> {
+    /// Draws at most the runtime's jury size of operators, stake-weighted without replacement,
+    /// none of them in `exclude`. Round `r` picks from `blake2_256(seed ++ SCALE(r))`. Each juror
+    /// drawn is seated until [`JurorPool::release`].
+    fn draw(seed: &[u8], exclude: &[AccountId]) -> alloc::vec::Vec<AccountId>;
+    /// Ends one seat of `juror`.
+    fn release(juror: &AccountId);
+    /// Slashes the absence share of `juror`'s stake to the treasury and takes it out of the
+    /// pool; returns the amount slashed.
+    fn punish_absence(juror: &AccountId) -> Result<crate::Balance, DispatchError>;
+    /// `operator`'s stake (0 if it is not registered).
+    fn stake(operator: &AccountId) -> crate::Balance;
+    /// Moves up to `amount` of `operator`'s stake to `to`'s free balance; returns what moved.
+    fn slash(
+        operator: &AccountId,
+        amount: crate::Balance,
+        to: &AccountId,
+    ) -> Result<crate::Balance, DispatchError>;
+    /// Blocks a jury has to vote once drawn.
+    fn vote_period() -> crate::BlockNumber;
 }

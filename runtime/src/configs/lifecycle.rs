@@ -138,6 +138,18 @@ parameter_types! {
     pub const AllowanceReductionDelay: BlockNumber = 10 * MINUTES;
     /// Batch commitments kept on chain; older ones are pruned one per new batch.
     pub const BatchRetention: u64 = 100_000;
+    /// The least fee of an inference record: one token at the devnet's advertised price
+    /// (0.000001 OPEN), so records are never free to store and the treasury's rounded-up share
+    /// is always paid (security review L1).
+    pub const MinRecordFee: Balance = OPEN / 1_000_000;
+    /// How long a settled record may be challenged: six hours, time for a user (or an auditor
+    /// the user lets in) to notice a misattribution and for jurors to re-run it (the dev and
+    /// local presets shorten it).
+    pub const DefaultAttributionChallengeWindow: BlockNumber = 6 * HOURS;
+    /// Share of an operator's stake slashed for a proven misattribution, at least what the
+    /// attribution diverted: 10 % of the 100 OPEN minimum stake is worth far more than the
+    /// contributors' part of any record.
+    pub const MisattributionSlash: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_rewards::Config for Runtime {
@@ -151,6 +163,18 @@ impl pallet_rewards::Config for Runtime {
 
 impl pallet_attribution::Config for Runtime {
     type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    /// Attribution challenges are decided by the compute pallet's juror pool.
+    type Jurors = Compute;
+    type MinRecordFee = MinRecordFee;
+    type DefaultChallengeWindow = DefaultAttributionChallengeWindow;
+    type ChallengeBond = ConstU128<{ 10 * OPEN }>;
+    /// A challenge nobody on the jury decided costs its challenger 1 OPEN.
+    type TimeoutFee = ConstU128<{ OPEN }>;
+    type MisattributionSlash = MisattributionSlash;
+    /// As for training fraud: 10 % of the slash (after the pool is repaid) to the challenger,
+    /// the rest to the treasury, so steering and challenging oneself through a sybil loses.
+    type ChallengerShare = ChallengerShare;
     type Rewards = Rewards;
     type Datanets = Datanets;
     type Models = Models;

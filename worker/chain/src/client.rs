@@ -5,8 +5,8 @@ use crate::runtime;
 use anyhow::{anyhow, Context, Result};
 use attribution_primitives::{
     attribution::{
-        AllowanceInfo, BatchCommitment, BatchId, CreditInfo, NonceWindow, RecordRejection,
-        SignedInferenceBatch,
+        AllowanceInfo, AttributionChallenge, AttributionChallengeId, BatchCommitment, BatchId,
+        CreditInfo, NonceWindow, RecordId, RecordRejection, SettledRecord, SignedInferenceBatch,
     },
     compute::{
         Challenge, ChallengeId, Endpoint, Hardware, JobInfo, OperatorInfo, SignedTrainingProof,
@@ -307,6 +307,70 @@ impl Chain {
             .unwrap_or(0))
     }
 
+    /// An open attribution challenge with its prompt, answer, record and jury (`None` once
+    /// resolved, or never opened).
+    pub async fn attribution_challenge(
+        &self,
+        id: AttributionChallengeId,
+    ) -> Result<Option<AttributionChallenge>> {
+        let answer = self
+            .call_api(
+                runtime::runtime_apis()
+                    .attribution_api()
+                    .attribution_challenge(id),
+            )
+            .await?;
+        Ok(answer.map(|Static(challenge)| challenge))
+    }
+
+    /// A settled record still kept for its challenge window.
+    pub async fn settled_record(&self, id: RecordId) -> Result<Option<SettledRecord>> {
+        let answer = self
+            .call_api(runtime::runtime_apis().attribution_api().record(id))
+            .await?;
+        Ok(answer.map(|Static(record)| record))
+    }
+
+    /// The id the next attribution challenge will get.
+    pub async fn next_attribution_challenge_id(&self) -> Result<AttributionChallengeId> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let value = at
+            .storage()
+            .try_fetch(
+                runtime::storage()
+                    .attribution()
+                    .next_attribution_challenge_id(),
+                (),
+            )
+            .await
+            .map_err(connection)?;
+        Ok(value
+            .map(|v| {
+                v.decode()
+                    .map_err(|e| anyhow!("decoding Attribution.NextAttributionChallengeId: {e}"))
+            })
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// The seats `operator` holds on attribution challenges' juries (`Compute::LentSeats`).
+    pub async fn lent_seats(&self, operator: &AccountId) -> Result<u32> {
+        let at = self.client.at_current_block().await.map_err(connection)?;
+        let operator = subxt::utils::AccountId32(*operator.as_ref());
+        let value = at
+            .storage()
+            .try_fetch(runtime::storage().compute().lent_seats(), (operator,))
+            .await
+            .map_err(connection)?;
+        Ok(value
+            .map(|v| {
+                v.decode()
+                    .map_err(|e| anyhow!("decoding Compute.LentSeats: {e}"))
+            })
+            .transpose()?
+            .unwrap_or(0))
+    }
+
     /// A model with its lineage.
     pub async fn model(&self, id: ModelId) -> Result<Option<Model>> {
         let answer = self
@@ -489,6 +553,20 @@ impl Chain {
     /// verification does not reproduce the proof's figures).
     pub async fn vote(&self, signer: &Keypair, challenge: ChallengeId, fraud: bool) -> Result<()> {
         let call = runtime::transactions().compute().vote(challenge, fraud);
+        self.submit(signer, &call).await.map(drop)
+    }
+
+    /// `Attribution::vote_attribution`: a juror's verdict on an attribution challenge
+    /// (`misattributed` when its recomputation is farther than the tolerance from the record).
+    pub async fn vote_attribution(
+        &self,
+        signer: &Keypair,
+        challenge: AttributionChallengeId,
+        misattributed: bool,
+    ) -> Result<()> {
+        let call = runtime::transactions()
+            .attribution()
+            .vote_attribution(challenge, misattributed);
         self.submit(signer, &call).await.map(drop)
     }
 

@@ -75,6 +75,14 @@ pub use client::{Chain, ChainError};
         with = "::subxt::utils::Static<::attribution_primitives::attribution::AllowanceInfo>"
     ),
     substitute_type(
+        path = "attribution_primitives::attribution::AttributionChallenge",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::AttributionChallenge>"
+    ),
+    substitute_type(
+        path = "attribution_primitives::attribution::SettledRecord",
+        with = "::subxt::utils::Static<::attribution_primitives::attribution::SettledRecord>"
+    ),
+    substitute_type(
         path = "attribution_primitives::attribution::NonceWindow",
         with = "::subxt::utils::Static<::attribution_primitives::attribution::NonceWindow>"
     ),

@@ -10,8 +10,11 @@
 //! crash lives under its state directory; the chain says where each job is, so a restarted
 //! daemon resumes training from its last checkpoint and never submits a second proof.
 //! [`status`] serves `GET /health` and `GET /status`. When the chain draws the operator onto a
-//! challenge's jury, the daemon re-runs the verification and votes ([`jury`]).
+//! challenge's jury, the daemon re-runs the verification and votes ([`jury`]); drawn onto an
+//! attribution challenge's jury, it recomputes the record's attribution and votes
+//! ([`attribution_jury`]).
 
+mod attribution_jury;
 pub mod cli;
 pub mod dataset;
 pub mod hyperparameters;
@@ -129,6 +132,8 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
         device,
         chain: None,
         jury_cursor: 0,
+        attribution_jury_cursor: 0,
+        serving: None,
     };
     let mut serving = None;
     if let Some(serve) = daemon.config.serve.clone() {
@@ -149,6 +154,7 @@ pub async fn run(config: DaemonConfig, device: Device) -> Result<()> {
             daemon.worker.clone(),
         )
         .await?;
+        daemon.serving = Some(state.clone());
         serving = Some(state);
     }
     let api = match serving {
@@ -200,6 +206,10 @@ struct Daemon {
     chain: Option<Chain>,
     /// The lowest challenge id that may still be open (see [`jury`]).
     jury_cursor: attribution_primitives::compute::ChallengeId,
+    /// The lowest attribution challenge id that may still be open (see [`attribution_jury`]).
+    attribution_jury_cursor: attribution_primitives::attribution::AttributionChallengeId,
+    /// What this worker serves, with which it recomputes challenged attributions.
+    serving: Option<std::sync::Arc<crate::serve::api::ApiState>>,
 }
 
 impl Daemon {
@@ -237,6 +247,9 @@ impl Daemon {
         }
         if operator.juries > 0 {
             self.serve_on_juries(&chain).await?;
+        }
+        if chain.lent_seats(&self.me).await? > 0 {
+            self.serve_on_attribution_juries(&chain).await?;
         }
         match operator.current_job {
             Some(job) => self.advance(&chain, job).await?,

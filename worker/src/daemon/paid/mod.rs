@@ -239,11 +239,13 @@ impl Gate for PaidGate {
                 tokens_out: outcome.completion_tokens as u32,
                 fee,
                 attribution: outcome.attribution,
+                provenance: outcome.provenance,
                 user_signature: reservation.signature,
                 authorization: reservation.authorization,
             };
             let nonce = record.authorization.nonce;
             let output_hash = record.output_hash;
+            let seed = record.provenance.seed;
             let seq = self
                 .journal
                 .lock()
@@ -255,6 +257,7 @@ impl Gate for PaidGate {
                 "nonce": nonce,
                 "fee": fee.to_string(),
                 "output_hash": format!("{output_hash:?}"),
+                "seed": format!("{seed:?}"),
                 "operator": self.operator.to_string(),
             }))
         })

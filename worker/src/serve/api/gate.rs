@@ -4,7 +4,7 @@
 //! checks authorizations against the chain and settles the records in batches.
 
 use super::{ApiError, ServedModel};
-use attribution_primitives::attribution::Attribution;
+use attribution_primitives::attribution::{Attribution, AttributionProvenance};
 use axum::http::HeaderMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +35,8 @@ pub struct Outcome<'a> {
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
     pub attribution: Attribution,
+    /// What the attribution was computed from (the record commits to it).
+    pub provenance: AttributionProvenance,
 }
 
 pub trait Gate: Send + Sync {

@@ -196,14 +196,14 @@ async fn record(
     ticket: Option<Ticket>,
     finished: &Finished,
 ) -> Result<(Option<serde_json::Value>, Option<serde_json::Value>), ApiError> {
-    let (entries, attribution) = match grounded {
+    let (entries, provenance, attribution) = match grounded {
         Some(grounded) => {
-            let (entries, described) = grounded
+            let (entries, provenance, described) = grounded
                 .attribute(&state.engine, adapter, finished.tokens.clone())
                 .await?;
-            (entries, Some(described))
+            (entries, provenance, Some(described))
         }
-        None => (Default::default(), None),
+        None => (Default::default(), Default::default(), None),
     };
     let (Some(gate), Some(ticket)) = (&state.gate, ticket) else {
         return Ok((attribution, None));
@@ -216,6 +216,7 @@ async fn record(
                 prompt_tokens: finished.prompt_tokens,
                 completion_tokens: finished.tokens.len(),
                 attribution: entries,
+                provenance,
             },
         )
         .await?;
@@ -236,7 +237,7 @@ impl Drop for Guard<'_> {
     }
 }
 
-fn text_of(content: &MessageContent) -> Result<String, ApiError> {
+pub(super) fn text_of(content: &MessageContent) -> Result<String, ApiError> {
     match content {
         MessageContent::Text(text) => Ok(text.clone()),
         MessageContent::Parts(parts) => parts

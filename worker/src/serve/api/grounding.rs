@@ -21,9 +21,9 @@ use crate::rag::attribution::{
 use crate::rag::index::RowIndex;
 use crate::rag::prompt::{group_hits, PromptLayout};
 use crate::serve::engine::{AdapterId, Engine};
-use attribution_primitives::attribution::{Attribution, AttributionEntry};
+use attribution_primitives::attribution::{Attribution, AttributionEntry, AttributionProvenance};
 use attribution_primitives::traits::PoolId;
-use attribution_primitives::{ContributionId, ModelId, PARTS_PER_MILLION};
+use attribution_primitives::{ContributionId, Hash, ModelId, PARTS_PER_MILLION};
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -86,13 +86,16 @@ impl Grounded {
     /// Measures which sources shaped `answer` (ContextCite, run on the engine between two
     /// steps), which training rows it repeats (span provenance) and, for an adapter with an
     /// influence index, which training rows raised its likelihood (one backward pass, off the
-    /// async threads), and combines them.
+    /// async threads), and combines them. Returns the on-chain entries, the provenance the
+    /// record commits to (the retrieved contributions in prompt order, the method, the ablation
+    /// seed: with the prompt and the answer, what a juror recomputes the entries from) and the
+    /// response's `attribution` field.
     pub async fn attribute(
         self,
         engine: &Engine,
         adapter: Option<AdapterId>,
         answer: Vec<u32>,
-    ) -> Result<(Attribution, Value), ApiError> {
+    ) -> Result<(Attribution, AttributionProvenance, Value), ApiError> {
         let tokenizer = engine.tokenizer().clone();
         let started = Instant::now();
         let spans = self
@@ -162,8 +165,10 @@ impl Grounded {
         );
         let entries = Attribution::try_from(combined.clone())
             .map_err(|_| ApiError::internal("more attribution entries than a record holds"))?;
+        let provenance = self.provenance(measured.as_ref())?;
         Ok((
             entries,
+            provenance,
             self.describe(
                 &answer,
                 &combined,
@@ -172,6 +177,30 @@ impl Grounded {
                 influence.as_ref(),
             ),
         ))
+    }
+
+    /// What the record commits to besides the prompt and the answer. Without sources or answer
+    /// nothing is ablated and the seed is zero.
+    fn provenance(
+        &self,
+        measured: Option<&AnswerAttribution>,
+    ) -> Result<AttributionProvenance, ApiError> {
+        let method = if self.grounding.influence.get().is_some() {
+            METHOD_WITH_INFLUENCE
+        } else {
+            METHOD
+        };
+        Ok(AttributionProvenance {
+            retrieved: self.contributions.clone().try_into().map_err(|_| {
+                ApiError::internal("more retrieved contributions than a record commits to")
+            })?,
+            method: method
+                .as_bytes()
+                .to_vec()
+                .try_into()
+                .map_err(|_| ApiError::internal("the method name is too long for a record"))?,
+            seed: measured.map_or(Hash::zero(), |m| Hash::from(m.seed)),
+        })
     }
 
     /// The response's `attribution` field.
@@ -232,6 +261,8 @@ impl Grounded {
         let mut described = json!({
             "method": if with_influence.is_some() { METHOD_WITH_INFLUENCE } else { METHOD },
             "ablations": measured.map_or(0, |m| m.masks.len()),
+            "seed": measured.map(|m| format!("0x{}", hex::encode(m.seed))),
+            "retrieved": self.contributions,
             "pool": {"datanet": self.grounding.pool.datanet, "version": self.grounding.pool.version},
             "answer_tokens": answer,
             "entries": listed(entries),
@@ -252,6 +283,61 @@ impl Grounded {
         }
         described
     }
+}
+
+/// An attribution recomputed from a record's prompt and answer, as a juror does it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recomputed {
+    pub entries: Attribution,
+    pub provenance: AttributionProvenance,
+}
+
+/// Recomputes the attribution of `answer` to the chat request `body` (the exact bytes whose
+/// blake2-256 the user signed) on `model`, exactly as serving computed it: the same retrieval
+/// from the question (the last user message), the same prompt layout, ContextCite seeded by
+/// (model, version, question, answer tokens), span provenance and influence. The answer is
+/// re-tokenized: its tokens must round-trip through the tokenizer, as greedy and sampled
+/// answers of this engine do when decoded without special tokens.
+pub async fn recompute(
+    state: &super::ApiState,
+    model: &super::ServedModel,
+    body: &[u8],
+    answer: &str,
+) -> Result<Recomputed, ApiError> {
+    let grounding = model
+        .grounding
+        .clone()
+        .ok_or_else(|| ApiError::internal(format!("model `{}` is not grounded", model.id)))?;
+    let request: super::wire::ChatRequest = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("messages", format!("not a chat request: {e}")))?;
+    let question = request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| super::generate::text_of(&m.content))
+        .transpose()?
+        .ok_or_else(|| ApiError::invalid("messages", "no user message"))?;
+    let tokenizer = state.engine.tokenizer();
+    let answer = tokenizer
+        .encode(answer, false)
+        .map_err(|e| ApiError::invalid("answer", format!("cannot tokenize the answer: {e}")))?
+        .get_ids()
+        .to_vec();
+    let grounded = Grounded::build(
+        grounding,
+        tokenizer,
+        state.chat_template.as_ref(),
+        state.special,
+        &question,
+    )?;
+    let (entries, provenance, _) = grounded
+        .attribute(&state.engine, model.adapter, answer)
+        .await?;
+    Ok(Recomputed {
+        entries,
+        provenance,
+    })
 }
 
 /// Rows listed in the response's `influence.rows`, most influential first.
