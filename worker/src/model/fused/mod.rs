@@ -70,6 +70,11 @@ pub fn tracks_on(device: &burn::tensor::Device) -> bool {
     matches!(place(Tensor::<1>::zeros([1], device)), Place::Tracked(_))
 }
 
+/// Whether `x` is an untracked `flex` tensor (what the loss's in-place kernel needs).
+pub fn is_plain_flex<const D: usize>(x: &Tensor<D>) -> bool {
+    x.clone().try_into_primitive::<Flex>().is_ok()
+}
+
 /// The tensor's values, row-major (copied only when the layout is not contiguous).
 fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match tensor.as_slice::<f32>() {
