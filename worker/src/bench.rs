@@ -13,6 +13,7 @@
 
 pub mod matmul;
 pub mod plan;
+pub mod quality;
 pub mod real;
 pub mod solo;
 

@@ -175,6 +175,31 @@ impl LoraAdapter {
         linear(down, self.b.val(), None)
     }
 
+    /// The update over rows: `(alpha/r)·(dropout(x)·A)·B`.
+    ///
+    /// - input: `[rows, d_in]`
+    /// - output: `[rows, d_out]`
+    pub fn forward_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        let down = self
+            .dropout
+            .forward(x)
+            .matmul(self.a.val())
+            .mul_scalar(self.scale);
+        down.matmul(self.b.val())
+    }
+
+    /// Whether dropout is off, so that adapters reading the same input see the same values and
+    /// their `A` products can run as one matmul.
+    pub fn is_dropout_free(&self) -> bool {
+        self.dropout.prob == 0.0
+    }
+
+    /// `r`
+    pub fn rank(&self) -> usize {
+        let [_, rank] = self.a.shape().dims();
+        rank
+    }
+
     /// The dense update `(alpha/r)·A·B`, used only to merge an adapter into its base weight.
     ///
     /// Output: `[d_in, d_out]`.

@@ -20,11 +20,17 @@
 //! [`masked_loss`]: crate::train::masked_loss
 
 use crate::data::Batch;
-use crate::model::Llama;
+use crate::model::{fused, Llama};
+use burn::backend::Flex;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+use rayon::prelude::*;
 
-/// Rows of logits formed at once: `CHUNK × vocab` floats (12.6 MB for SmolLM2's vocabulary).
-const CHUNK: usize = 64;
+/// Most rows of logits formed at once: `CHUNK × vocab` floats (25 MB for SmolLM2's vocabulary,
+/// under glibc's largest mmap threshold, so the buffers are reused rather than faulted in anew).
+/// The trained positions are split into equal chunks of at most this many: the head's matmul
+/// reads (and packs) the whole `[vocab, d_model]` head once per chunk, so fewer, fuller chunks
+/// run it faster.
+const CHUNK: usize = 128;
 
 /// The loss of `batch` given the top block's output, divided by `scale`.
 pub struct HeadLoss {
@@ -61,22 +67,14 @@ pub fn head_loss(model: &Llama, top: Tensor<3>, batch: &Batch, scale: f64) -> He
     let mut value = 0.0f64;
     let mut grad_normed = Tensor::<2>::zeros([b * s, d], &device);
     let mut grad_head: Option<Tensor<2>> = None;
-    for (chunk_positions, chunk_targets) in positions.chunks(CHUNK).zip(targets.chunks(CHUNK)) {
+    let chunk = trained.div_ceil(trained.div_ceil(CHUNK).max(1)).max(1);
+    for (chunk_positions, chunk_targets) in positions.chunks(chunk).zip(targets.chunks(chunk)) {
         let c = chunk_positions.len();
         let index = int_tensor(chunk_positions, [c], &device);
         let rows = flat.clone().select(0, index.clone());
         let logits = rows.clone().matmul(head_rows.clone().transpose());
-        let target = int_tensor(chunk_targets, [c, 1], &device);
-        let max = logits.clone().max_dim(1);
-        let exp = (logits.clone() - max.clone()).exp();
-        let sum = exp.clone().sum_dim(1);
-        let picked = logits.gather(1, target.clone());
-        let chunk_loss = (max + sum.clone().log() - picked).sum();
-        value += f64::from(chunk_loss.into_scalar::<f32>());
-        let minus_one = Tensor::<2>::full([c, 1], -1.0, &device);
-        let grad_logits = (exp / sum)
-            .scatter(1, target, minus_one, IndexingUpdateOp::Add)
-            .mul_scalar(weight);
+        let (chunk_loss, grad_logits) = cross_entropy(logits, chunk_targets, weight);
+        value += chunk_loss;
         let grad_rows = grad_logits.clone().matmul(head_rows.clone());
         grad_normed = grad_normed.select_assign(0, index, grad_rows, IndexingUpdateOp::Add);
         if head_trains {
@@ -100,6 +98,67 @@ pub fn head_loss(model: &Llama, top: Tensor<3>, batch: &Batch, scale: f64) -> He
         value: (value * weight) as f32,
         surrogate,
     }
+}
+
+/// Cross-entropy of `logits: [c, vocab]` against `targets` (summed over rows) and its gradient
+/// `(softmax(logits) − onehot(targets)) · weight`, `[c, vocab]`.
+///
+/// On `flex` this is one pass per row over the logits' own buffer (the gradient overwrites
+/// them); elsewhere a composition of burn ops.
+fn cross_entropy(logits: Tensor<2>, targets: &[i64], weight: f64) -> (f64, Tensor<2>) {
+    if fused::is_plain_flex(&logits) {
+        let mut logits = logits
+            .try_into_primitive::<Flex>()
+            .expect("an untracked flex tensor");
+        let vocab = logits.layout().shape()[1];
+        let loss = softmax_gradient_in_place(logits.storage_mut::<f32>(), vocab, targets, weight);
+        return (loss, Tensor::from_primitive::<Flex>(logits));
+    }
+    let device = logits.device();
+    let c = targets.len();
+    let target = int_tensor(targets, [c, 1], &device);
+    let max = logits.clone().max_dim(1);
+    let exp = (logits.clone() - max.clone()).exp();
+    let sum = exp.clone().sum_dim(1);
+    let picked = logits.gather(1, target.clone());
+    let loss = (max + sum.clone().log() - picked).sum();
+    let minus_one = Tensor::<2>::full([c, 1], -1.0, &device);
+    let grad = (exp / sum)
+        .scatter(1, target, minus_one, IndexingUpdateOp::Add)
+        .mul_scalar(weight);
+    (f64::from(loss.into_scalar::<f32>()), grad)
+}
+
+/// Replaces each row `z` of `logits` (`vocab` wide) by `(softmax(z) − onehot(target)) · weight`;
+/// returns `Σ_rows logsumexp(z) − z[target]`.
+fn softmax_gradient_in_place(
+    logits: &mut [f32],
+    vocab: usize,
+    targets: &[i64],
+    weight: f64,
+) -> f64 {
+    let weight = weight as f32;
+    logits
+        .par_chunks_mut(vocab)
+        .zip(targets.par_iter())
+        .map(|(z, &target)| {
+            let target = usize::try_from(target).expect("token ids are non-negative");
+            let picked = z[target];
+            let max = z.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+            // Summed in f64: 49 152 terms in order would lose the fourth decimal in f32.
+            let mut sum = 0f64;
+            for v in z.iter_mut() {
+                *v = (*v - max).exp();
+                sum += f64::from(*v);
+            }
+            let scale = weight / sum as f32;
+            for v in z.iter_mut() {
+                *v *= scale;
+            }
+            z[target] -= weight;
+            f64::from(max) + sum.ln() - f64::from(picked)
+        })
+        .sum()
 }
 
 /// The flat positions (`row · seq + position`) the loss covers, and their target tokens.

@@ -7,7 +7,7 @@ use crate::clipping::clip_global_norm;
 use crate::data::{make_batch, Batch, Encoded};
 use crate::layerwise;
 use crate::loss::head_loss;
-use crate::model::{Llama, LlamaConfig};
+use crate::model::{fused, Llama, LlamaConfig};
 use crate::tuning::Method;
 use anyhow::{ensure, Result};
 use burn::module::Module;
@@ -130,7 +130,9 @@ pub struct Trainer<'a> {
     config: TrainConfig,
     device: Device,
     steps_done: usize,
-    /// Backpropagate block by block (see [`layerwise`]); on for NF4 models.
+    /// Backpropagate block by block (see [`layerwise`]): for NF4 models on backends where the
+    /// NF4 matmul cannot expand its weight again in backward ([`fused::nf4_matmul`]), so a
+    /// whole-model graph would hold every expanded weight.
     layerwise: bool,
 }
 
@@ -169,7 +171,7 @@ impl<'a> Trainer<'a> {
             config: config.clone(),
             device: device.clone(),
             steps_done: 0,
-            layerwise: model_is_quantized,
+            layerwise: model_is_quantized && !fused::tracks_on(device),
         })
     }
 

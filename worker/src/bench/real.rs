@@ -19,6 +19,7 @@
 
 use super::matmul::{self, MatmulRate, StepFlops};
 use super::plan::{OptimizerPlan, Plan, PlanSettings};
+use super::quality::{self, QualityReport, QualitySettings};
 use super::solo::{self, SoloRun, METHODS};
 use super::BenchConfig;
 use crate::data::{parse_jsonl, Encoded, Example};
@@ -67,6 +68,14 @@ pub struct RealBenchArgs {
     /// Peak learning rate (one warm-up step, then cosine decay).
     #[arg(long, default_value_t = 2e-4)]
     pub learning_rate: f64,
+    /// After the timed rounds, train LoRA and QLoRA this many steps on the rows and score both
+    /// on held-out rows at the start and every quarter (see [`quality`](super::quality)); 0
+    /// skips it.
+    #[arg(long, default_value_t = 0)]
+    pub quality: usize,
+    /// Held-out rows of the quality run (packages after every training row).
+    #[arg(long, default_value_t = 64)]
+    pub held_out: usize,
     /// Run one method of `--plan` in this process and print its figures as one JSON line (what
     /// the benchmark runs in its child processes).
     #[arg(long, hide = true, requires = "plan")]
@@ -130,6 +139,8 @@ pub struct RealBenchReport {
     pub flops: StepFlops,
     /// The least time the LoRA step's matmuls take at the measured rates of their shapes.
     pub lora_matmul_floor_ms: Option<f64>,
+    /// LoRA beside QLoRA on held-out rows at every checkpoint (`--quality`).
+    pub quality: Option<QualityReport>,
     /// `/proc/loadavg` before and after the run: the machine's other load.
     pub load_average: [String; 2],
 }
@@ -147,8 +158,14 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
     let load_before = load_average();
     let model = ModelDir::load(&model_path)?;
     let wanted = config.batch_size * (config.warmup + config.steps);
-    let rows = package_rows(args.packages.as_deref(), wanted)?;
-    let encoded: Vec<Encoded> = model.encode(&rows, args.cutoff)?;
+    let quality_rows = config.batch_size * args.quality;
+    let held_out = if args.quality > 0 { args.held_out } else { 0 };
+    let rows = package_rows(
+        args.packages.as_deref(),
+        wanted.max(quality_rows) + held_out,
+    )?;
+    let mut encoded: Vec<Encoded> = model.encode(&rows, args.cutoff)?;
+    let held_out = encoded.split_off(encoded.len() - held_out);
     let plan = Plan::new(
         PlanSettings {
             model: model_path.clone(),
@@ -162,7 +179,7 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
             prefix_length: config.prefix_length,
             learning_rate: args.learning_rate,
         },
-        &encoded,
+        &encoded[..wanted],
         model.special.pad,
     )?;
     let dir = tempfile::tempdir()?;
@@ -208,6 +225,21 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
     let lora_matmul_floor_ms =
         matmul::lora_matmul_floor_seconds(&model_config, &flops, tokens, &matmul).map(|s| 1e3 * s);
     let ratios = ratios(&results);
+    let quality = if args.quality > 0 {
+        Some(quality::run(&QualitySettings {
+            model: &model_path,
+            methods: [solo::method(&plan, "lora")?, solo::method(&plan, "qlora")?],
+            train: &encoded[..quality_rows],
+            held_out: &held_out,
+            pad: plan.pad,
+            batch_size: config.batch_size,
+            steps: args.quality,
+            learning_rate: args.learning_rate,
+            seed: plan.seed,
+        })?)
+    } else {
+        None
+    };
     let report = RealBenchReport {
         model: model_path.display().to_string(),
         threads: args.threads,
@@ -225,6 +257,7 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
         matmul,
         flops,
         lora_matmul_floor_ms,
+        quality,
         load_average: [load_before, load_average()],
     };
     Ok(report)
@@ -487,6 +520,9 @@ impl RealBenchReport {
                 "\nAt the measured rates of its own shapes the LoRA step's matmuls take at least {floor:.0} ms: {:.0} % of its median step; the rest is everything else (elementwise ops, copies, autodiff, optimizer, allocation).\n",
                 100.0 * floor / r.step_ms
             );
+        }
+        if let Some(quality) = &self.quality {
+            out += &quality.markdown();
         }
         out
     }

@@ -27,9 +27,18 @@ impl Attention {
     pub fn forward(&self, x: Tensor<3>, rope: &RotaryEmbedding) -> Tensor<3> {
         let [batch, seq, _] = x.dims();
         let device = x.device();
-        let q = rope.forward(self.heads(self.q_proj.forward(x.clone()), self.n_heads));
-        let mut k = rope.forward(self.heads(self.k_proj.forward(x.clone()), self.n_kv_heads));
-        let mut v = self.heads(self.v_proj.forward(x), self.n_kv_heads);
+        let d_model = x.dims()[2];
+        let [q, k, v] = Projection::forward_shared(
+            [&self.q_proj, &self.k_proj, &self.v_proj],
+            x.reshape([batch * seq, d_model]),
+        );
+        let q = rope
+            .forward(self.split(q, batch, self.n_heads))
+            .swap_dims(1, 2);
+        let mut k = rope
+            .forward(self.split(k, batch, self.n_kv_heads))
+            .swap_dims(1, 2);
+        let mut v = self.split(v, batch, self.n_kv_heads).swap_dims(1, 2);
         if let Some(prefix) = &self.prefix {
             (k, v) = prefix.extend(k, v);
         }
@@ -50,11 +59,10 @@ impl Attention {
         self.o_proj.forward(out)
     }
 
-    /// `[batch, seq, heads·head_dim]` -> `[batch, heads, seq, head_dim]`
-    fn heads(&self, x: Tensor<3>, heads: usize) -> Tensor<4> {
-        let [batch, seq, _] = x.dims();
+    /// `[batch·seq, heads·head_dim]` -> `[batch, seq, heads, head_dim]`
+    fn split(&self, x: Tensor<2>, batch: usize, heads: usize) -> Tensor<4> {
+        let seq = x.dims()[0] / batch;
         x.reshape([batch, seq, heads, self.head_dim])
-            .swap_dims(1, 2)
     }
 
     /// `[batch, kv_heads, keys, head_dim]` -> `[batch, heads, keys, head_dim]`

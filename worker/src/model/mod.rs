@@ -3,6 +3,7 @@
 
 mod attention;
 mod config;
+pub mod fused;
 mod mlp;
 mod projection;
 mod rms_norm;

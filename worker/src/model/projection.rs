@@ -1,10 +1,10 @@
 //! A linear projection of the Llama block (`q_proj`, ..., `down_proj`): a base weight that is
 //! trained, frozen or NF4-packed, plus an optional LoRA adapter.
 
+use super::fused::nf4_matmul;
 use crate::lora::LoraAdapter;
 use crate::nf4::Nf4Matrix;
 use burn::module::{Module, Param};
-use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor};
 
 /// Where a projection's base weight `W: [d_in, d_out]` lives.
@@ -64,13 +64,64 @@ impl Projection {
     /// - input: `[..., d_in]`
     /// - output: `[..., d_out]`
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let Some(lora) = &self.lora else {
-            return linear(x, self.base.tensor(), None);
-        };
-        let update = lora.forward(x.clone());
-        linear(x, self.base.tensor(), None) + update
+        let mut dims = x.dims();
+        let d_in = dims[D - 1];
+        let rows = x.shape().num_elements() / d_in.max(1);
+        let y = self.forward_rows(x.reshape([rows, d_in]));
+        dims[D - 1] = self.base.shape()[1];
+        y.reshape(dims)
     }
 
+    /// The product over rows: leading dimensions folded into one, so every matmul is a single
+    /// `[rows, d_in]·[d_in, ·]` product instead of one per batch element (burn keeps a batched
+    /// matmul for narrow outputs such as LoRA's `x·A`, and its weight gradient then sums one
+    /// product per batch element).
+    ///
+    /// - input: `[rows, d_in]`
+    /// - output: `[rows, d_out]`
+    pub fn forward_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        let base = self.base_rows(x.clone());
+        match &self.lora {
+            Some(lora) => base + lora.forward_rows(x),
+            None => base,
+        }
+    }
+
+    /// `x·W` alone. Input `[rows, d_in]`, output `[rows, d_out]`.
+    fn base_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        match &self.base {
+            BaseWeight::Dense(weight) => x.matmul(weight.val()),
+            BaseWeight::Nf4(packed) => nf4_matmul(x, &packed.matrix),
+        }
+    }
+
+    /// Several projections of the same input, `[rows, d_in]` -> one `[rows, d_out_i]` each.
+    ///
+    /// When every one carries a dropout-free adapter of the same rank and scale (q/k/v; gate/up),
+    /// their `A` factors run as one `[rows, d_in]·[d_in, N·r]` product, split afterwards: one
+    /// pass over `x` instead of `N`, and one wider (faster) matmul in backward as well. The
+    /// values and gradients are those of separate products.
+    pub fn forward_shared<const N: usize>(
+        projections: [&Projection; N],
+        x: Tensor<2>,
+    ) -> [Tensor<2>; N] {
+        let Some(adapters) = shared_adapters(&projections) else {
+            return projections.map(|p| p.forward_rows(x.clone()));
+        };
+        let rank = adapters[0].rank();
+        let a = Tensor::cat(adapters.iter().map(|lora| lora.a.val()).collect(), 1);
+        let down = x.clone().matmul(a).mul_scalar(adapters[0].scale);
+        let mut index = 0;
+        projections.map(|projection| {
+            let lora = projection
+                .lora
+                .as_ref()
+                .expect("checked by shared_adapters");
+            let part = down.clone().slice_dim(1, index * rank..(index + 1) * rank);
+            index += 1;
+            projection.base_rows(x.clone()) + part.matmul(lora.b.val())
+        })
+    }
     /// Folds the adapter into a dense base weight: `W' = W + (alpha/r)·A·B`.
     pub fn merge(self) -> Self {
         let Some(lora) = self.lora else {
@@ -82,4 +133,20 @@ impl Projection {
             lora: None,
         }
     }
+}
+
+/// The adapters of `projections` when their `A` products can be fused: every projection has one,
+/// with the same rank and scale, and none applies dropout (a shared product would share the mask).
+fn shared_adapters<'a, const N: usize>(
+    projections: &[&'a Projection; N],
+) -> Option<Vec<&'a LoraAdapter>> {
+    let adapters: Vec<&LoraAdapter> = projections
+        .iter()
+        .map(|p| p.lora.as_ref())
+        .collect::<Option<_>>()?;
+    let first = adapters.first()?;
+    adapters
+        .iter()
+        .all(|a| a.is_dropout_free() && a.rank() == first.rank() && a.scale == first.scale)
+        .then_some(adapters)
 }

@@ -14,7 +14,6 @@ impl RmsNorm {
     /// - input: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let rms = x.clone().square().mean_dim(2).add_scalar(self.eps).sqrt();
-        x.div(rms).mul(self.gamma.val().unsqueeze::<3>())
+        super::fused::rms_norm(x, self.gamma.val(), self.eps)
     }
 }

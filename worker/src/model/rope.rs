@@ -37,16 +37,9 @@ impl RotaryEmbedding {
 
     /// Rotates positions `0..seq`.
     ///
-    /// - input: `[batch, heads, seq, head_dim]`
-    /// - output: `[batch, heads, seq, head_dim]`
+    /// - input: `[batch, seq, heads, head_dim]`
+    /// - output: `[batch, seq, heads, head_dim]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [_, _, seq, head_dim] = x.dims();
-        let cos = self.cos.clone().slice_dim(0, 0..seq).unsqueeze::<4>();
-        let sin = self.sin.clone().slice_dim(0, 0..seq).unsqueeze::<4>();
-        let half = head_dim / 2;
-        let first = x.clone().slice_dim(3, 0..half);
-        let second = x.clone().slice_dim(3, half..head_dim);
-        let rotated = Tensor::cat(vec![second.neg(), first], 3);
-        x * cos + rotated * sin
+        super::fused::rope(x, &self.cos, &self.sin)
     }
 }
