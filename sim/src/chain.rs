@@ -133,12 +133,9 @@ impl Chain {
             <AllPalletsWithSystem as OnIdle<BlockNumber>>::on_idle(block, remaining);
             <AllPalletsWithSystem as OnFinalize<BlockNumber>>::on_finalize(block);
             System::finalize();
-            <AllPalletsWithSystem as TryState<BlockNumber>>::try_state(block, TryStateSelect::All)
+            try_state(block)
         });
-        checked.map_err(|error| Broken {
-            block,
-            reason: format!("{error:?}"),
-        })?;
+        checked.map_err(|reason| Broken { block, reason })?;
         self.ext.commit_all().map_err(|error| Broken {
             block,
             reason: format!("committing the block's changes: {error}"),
@@ -180,6 +177,17 @@ impl Chain {
             );
         });
     }
+}
+
+/// Every pallet's `try_state`, one by one so that a failure names its pallet and its message
+/// (`TryStateSelect::All` only logs them).
+fn try_state(block: BlockNumber) -> Result<(), String> {
+    for pallet in <AllPalletsWithSystem as PalletsInfoAccess>::infos() {
+        let only = TryStateSelect::Only(vec![pallet.name.as_bytes().to_vec()]);
+        <AllPalletsWithSystem as TryState<BlockNumber>>::try_state(block, only)
+            .map_err(|error| format!("{}: {error:?}", pallet.name))?;
+    }
+    Ok(())
 }
 
 /// The inner result of the `sudo` call dispatched last (from its `Sudid` event).

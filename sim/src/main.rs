@@ -31,6 +31,10 @@ enum Command {
         /// The most calls in one block.
         #[arg(long, default_value_t = 24)]
         max_block_calls: u32,
+        /// Also donate to pallet-rewards' and pallet-attribution's accounts (breaks their
+        /// try_state today: review finding L2).
+        #[arg(long)]
+        donate_to_pallet_accounts: bool,
     },
     /// Runs every adversary strategy beside honest participants and prints OPEN spent and gained.
     Adversaries {
@@ -46,11 +50,13 @@ fn main() -> Result<()> {
             calls,
             life_calls,
             max_block_calls,
+            donate_to_pallet_accounts,
         } => run_fuzz(fuzz::Config {
             seed,
             calls,
             life_calls,
             max_block_calls,
+            donate_to_pallet_accounts,
             ..fuzz::Config::default()
         }),
         Command::Adversaries { seed } => {

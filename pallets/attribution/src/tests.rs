@@ -1331,13 +1331,14 @@ mod invariants {
     }
 
     #[test]
-    fn try_state_catches_an_empty_stored_credit_and_stray_funds() {
+    fn try_state_catches_an_empty_stored_credit_and_accepts_a_donation() {
         ExtBuilder::default().build().execute_with(|| {
             Credits::<Test>::insert(account_of(&alice_key()), CreditInfo::default());
             assert!(Attribution::do_try_state().is_err());
             Credits::<Test>::remove(account_of(&alice_key()));
+            // A planck sent to the credit account must not make try-runtime fail for good.
             assert_ok!(Balances::mint_into(&Attribution::account_id(), 1));
-            assert!(Attribution::do_try_state().is_err());
+            assert_ok!(Attribution::do_try_state());
         });
     }
 

@@ -633,6 +633,7 @@ impl World {
             tokens_out: TOKENS_OUT,
             fee,
             attribution: Attribution::truncate_from(entries),
+            provenance: Default::default(),
         }
     }
 

@@ -45,6 +45,9 @@ pub struct Memory {
     last_proof: Option<SignedTrainingProof>,
     last_batch: Option<SignedInferenceBatch>,
     rotations: u64,
+    /// Whether donations may go to the rewards and credit accounts (see
+    /// [`crate::fuzz::Config::donate_to_pallet_accounts`]).
+    donate_to_pallet_accounts: bool,
 }
 
 /// Builds random calls against the current state (call inside the externalities).
@@ -56,6 +59,15 @@ pub struct Generator<'a> {
 
 fn bounded<const N: u32>(bytes: Vec<u8>) -> BoundedVec<u8, sp_core::ConstU32<N>> {
     BoundedVec::truncate_from(bytes)
+}
+
+impl Memory {
+    pub fn new(donate_to_pallet_accounts: bool) -> Self {
+        Self {
+            donate_to_pallet_accounts,
+            ..Self::default()
+        }
+    }
 }
 
 impl Generator<'_> {
@@ -1006,6 +1018,7 @@ impl Generator<'_> {
                 tokens_out,
                 fee,
                 attribution,
+                provenance: Default::default(),
             });
         }
         let nonce = match pallet_attribution::BatchNonces::<Runtime>::get(&operator) {
@@ -1095,7 +1108,19 @@ impl Generator<'_> {
 
     fn transfer(&mut self) -> Planned {
         let signer = self.someone();
-        let dest = self.random_account().into();
+        // Now and then a donation to an account a pallet keeps its funds in: anyone can send
+        // OPEN to these derivable accounts, and no invariant may depend on nobody doing so.
+        let dest = match self.rng.gen_range(0..40u32) {
+            0 => attribution_runtime::configs::TreasuryAccount::get(),
+            1 if self.memory.donate_to_pallet_accounts => {
+                pallet_rewards::Pallet::<Runtime>::account_id()
+            }
+            2 if self.memory.donate_to_pallet_accounts => {
+                pallet_attribution::Pallet::<Runtime>::account_id()
+            }
+            _ => self.random_account(),
+        }
+        .into();
         let value = self.amount(1_000 * OPEN);
         let (label, call) = if self.chance(70) {
             (

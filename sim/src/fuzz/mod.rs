@@ -33,6 +33,11 @@ pub struct Config {
     pub max_block_calls: u32,
     /// Accounts nobody funded, beside the dev accounts.
     pub unfunded: u64,
+    /// Also donate to pallet-rewards' and pallet-attribution's accounts. Their `try_state`
+    /// requires each account to hold exactly what is owed plus the existential deposit, so one
+    /// planck sent to either fails the check for good (review finding L2, which this flag
+    /// reproduces; the fix is `>=`, in those pallets).
+    pub donate_to_pallet_accounts: bool,
 }
 
 impl Default for Config {
@@ -43,6 +48,7 @@ impl Default for Config {
             life_calls: 20_000,
             max_block_calls: 24,
             unfunded: 3,
+            donate_to_pallet_accounts: false,
         }
     }
 }
@@ -142,7 +148,7 @@ fn live(
 ) -> Result<(u64, u64), (Box<Failure>, u64)> {
     let mut chain = Chain::development();
     let mut accounts = Accounts::new(config.unfunded);
-    let mut memory = Memory::default();
+    let mut memory = Memory::new(config.donate_to_pallet_accounts);
     let (mut calls, mut blocks) = (0u64, 0u64);
     let fail = |block: u32, reason: String, block_calls: Vec<String>| Failure {
         seed: 0,
