@@ -12,7 +12,9 @@ use attribution_runtime::{
     UncheckedExtrinsic, SLOT_DURATION,
 };
 use codec::Encode;
-use frame_support::traits::{fungible::Inspect, OnFinalize, OnIdle, TryState, TryStateSelect};
+use frame_support::traits::{
+    fungible::Inspect, OnFinalize, OnIdle, PalletsInfoAccess, TryState, TryStateSelect,
+};
 use sp_consensus_aura::{Slot, AURA_ENGINE_ID};
 use sp_core::{sr25519, Pair};
 use sp_runtime::{

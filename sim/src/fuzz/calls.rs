@@ -72,7 +72,7 @@ impl Memory {
 
 impl Generator<'_> {
     /// A random call of a random kind.
-    pub fn next(&mut self) -> Planned {
+    pub fn next_call(&mut self) -> Planned {
         let mut plan = match self.rng.gen_range(0..100u32) {
             0..=3 => self.create_datanet(),
             4..=5 => self.add_curator(),
@@ -259,12 +259,12 @@ impl Generator<'_> {
     fn curator_of(&mut self, contribution: ContributionId) -> usize {
         let info = pallet_datanets::Contributions::<Runtime>::get(contribution)
             .and_then(|record| pallet_datanets::Datanets::<Runtime>::get(record.datanet));
-        let who = info.and_then(|info| {
+        let who = info.map(|info| {
             if !info.curators.is_empty() && self.chance(40) {
                 let i = self.rng.gen_range(0..info.curators.len());
-                Some(info.curators[i].clone())
+                info.curators[i].clone()
             } else {
-                Some(info.owner)
+                info.owner
             }
         });
         self.usually(who.as_ref())

@@ -169,7 +169,7 @@ fn live(
                         accounts: &mut accounts,
                         memory: &mut memory,
                     }
-                    .next()
+                    .next_call()
                 });
                 let mut described = format!(
                     "{} by #{} (key #{}, nonce {:+}): {:?}",
