@@ -142,7 +142,8 @@ export function finetunePage(): Page {
     await pollStatus();
     renderLive();
     if (!chain) return;
-    challengePeriod = Number(chain.api.consts.compute.challengePeriod.toString());
+    // Governance sets the window (`set_challenge_periods`): it is storage, not a constant.
+    challengePeriod = Number((await chain.api.query.compute.challengePeriod()).toString());
     const [models, jobs, datanets] = await Promise.all([model.models(chain), model.jobs(chain), model.datanets(chain)]);
     fillOptions(base, models.filter(([, m]) => m.kind.base && model.variant(m.status) === 'active').map(([id, m]) => [String(id), `${id}: ${model.utf8(m.name)}`]));
     const pools: [string, string][] = [];
