@@ -11,6 +11,9 @@ export WORKER_TARGET_DIR=${WORKER_TARGET_DIR:-$HOME/.cache/attribution-chain/tar
 WORKER_PROFILE=${WORKER_PROFILE:-$PROFILE}
 WORKER="$WORKER_TARGET_DIR/$WORKER_PROFILE/attribution-worker"
 
+# step TITLE: prints a step's title with the seconds since the script started.
+step() { echo "== [${SECONDS}s] $*"; }
+
 build_node() {
   bash "$ROOT/scripts/setup"
   local flags=()
