@@ -107,6 +107,11 @@ export async function startStack(log = console.log) {
         writeFileSync(files[`rows${seed}`], worker(['synthetic', 'rows', '--count', '40', '--seed', String(seed)]));
       }
     }
+    // Another synthetic model (another seed, so other weights), which a developer registers in the browser.
+    const other = join(dir, 'other-model');
+    worker(['synthetic', 'model', '--output-dir', other, '--seed', '8']);
+    files.otherModelInfo = join(dir, 'other-model-info.json');
+    writeFileSync(files.otherModelInfo, worker(['model', 'info', '--model', other]));
     files.bad = join(dir, 'bad-rows.jsonl');
     writeFileSync(files.bad, '{"prompt": "w1", "completion": "w2"}\n{"prompt": "w3"}\nnot json\n');
     const info = JSON.parse(worker(['model', 'info', '--model', modelPath]).toString());
