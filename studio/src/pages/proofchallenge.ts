@@ -24,7 +24,8 @@ export interface ProofChallenges {
 }
 
 export function proofChallenges(): ProofChallenges {
-  let current: { adapter: number; job: number } | null = null;
+  /** The job whose proof the form challenges, while its window is open. */
+  let current: number | null = null;
   const evidence = h('textarea', { id: 'challenge-evidence', rows: 2, placeholder: 'e.g. the verdict of attribution-worker verify --job N: adapted loss 2.91, not 2.10' });
   const out = h('p', { class: 'outcome', id: 'challenge-outcome' });
   const button = h('button', { id: 'challenge-proof', type: 'button', class: 'danger' }, 'Challenge this proof');
@@ -32,11 +33,11 @@ export function proofChallenges(): ProofChallenges {
   button.onclick = () =>
     act(button, out, async () => {
       const chain = session.chain;
-      if (!chain || !current) throw new StudioError('Pick an adapter whose proof is in its challenge window.');
+      if (!chain || current === null) throw new StudioError('Pick an adapter whose proof is in its challenge window.');
       const text = evidence.value.trim();
       if (!text) throw new StudioError('Write your case first: its hash goes on chain as the challenge’s evidence, so jurors can match it.');
-      const included = await submit(chain, chain.api.tx.compute.challenge(current.job, blake2AsU8a(stringToU8a(text), 256)), requireAccount(),
-        track(`Challenge the proof of job ${current.job}`));
+      const included = await submit(chain, chain.api.tx.compute.challenge(current, blake2AsU8a(stringToU8a(text), 256)), requireAccount(),
+        track(`Challenge the proof of job ${current}`));
       const [, challenge, , bond, , voteEnd] = included.event('compute', 'Challenged') as [number, number, string, string, string, number];
       evidence.value = '';
       return `Challenge ${challenge} is open with ${formatOpen(bond)} held; its jury is drawn in the next block and votes until #${voteEnd}.`;
@@ -55,9 +56,9 @@ export function proofChallenges(): ProofChallenges {
     const job = jobs.find(([id]) => id === jobId)?.[1];
     const status = job?.status.proven ?? job?.status.challenged;
     const best = session.best ?? 0;
-    current = jobId !== undefined && status && best <= status.challengeEnd ? { adapter, job: jobId } : null;
+    current = jobId !== undefined && status && best <= status.challengeEnd ? jobId : null;
     form.hidden = current === null;
-    if (current && status) {
+    if (current !== null && status) {
       const bond = chain.api.consts.compute.challengeBond.toString();
       mount(bondLine, `The window is open until #${status.challengeEnd} (${status.challengeEnd - best} blocks). Challenging holds ${formatOpen(bond)}: `
         + 'returned if the jury finds fraud (with a share of the prover’s stake) or reaches no majority, lost to the treasury if it finds the proof sound.');
