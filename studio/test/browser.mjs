@@ -5,8 +5,9 @@
 // registered meanwhile), watched to its proof, challenged, the challenge closed when its empty
 // jury times out, then activation, with its lineage → an extension account deposits credit, asks
 // for it back and is refused the early withdrawal and (until the chain accepts extension-wrapped
-// signatures) the payment → a paid, streamed chat with the adapter, its attribution, receipt and
-// the challenge of its record → a contributor claims their pool share. Each screen is saved to
+// signatures) the payment → a paid, streamed chat with the adapter, its attribution and receipt
+// → a contributor claims their pool share → the answer's record on chain and the challenge of its
+// attribution. Each screen is saved to
 // studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
 //
 //   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
@@ -269,9 +270,21 @@ try {
   const sources = await page.locator('#attribution tbody tr').count();
   if (sources === 0) throw new Error('the answer names no source');
   log(`answer attributed to ${sources} source(s)`);
-  // Charlie holds the prompt and the answer: once the operator's batch settles the record, its
-  // attribution can be challenged, unless it attributes nothing (the synthetic model's answers
-  // leave the contributors' whole share to the version's pool).
+  // Payouts: Bob claims his share of the version's pool (the job's budget paid into it).
+  await as('Bob');
+  await go('payouts');
+  const claim = page.locator('#pending-pools button.claim-pool:not([disabled])').first();
+  await claim.waitFor({ timeout: 60_000 });
+  await act('#pending-pools button.claim-pool:not([disabled])', '#pool-outcome');
+  await page.waitForSelector('#history-table');
+  log('Bob claimed his pool share; it is in his history');
+  await shot('payouts');
+
+  // Charlie holds the prompt and the answer: once the operator's batch settles the record (while
+  // Bob claimed), its attribution can be challenged, unless it attributes nothing (the synthetic
+  // model's answers leave the contributors' whole share to the version's pool).
+  await as('Charlie');
+  await go('chat');
   const settled = await page.waitForSelector('#transcript .record [data-record]', { timeout: 120_000 });
   const recordText = await settled.textContent();
   if (/attributes nothing/.test(recordText)) {
@@ -283,16 +296,6 @@ try {
     await page.waitForSelector('#transcript .record [data-challenge^="attribution-"]');
   }
   await shot('chat');
-
-  // Payouts: Bob claims his share of the version's pool (the job's budget paid into it).
-  await as('Bob');
-  await go('payouts');
-  const claim = page.locator('#pending-pools button.claim-pool:not([disabled])').first();
-  await claim.waitFor({ timeout: 60_000 });
-  await act('#pending-pools button.claim-pool:not([disabled])', '#pool-outcome');
-  await page.waitForSelector('#history-table');
-  log('Bob claimed his pool share; it is in his history');
-  await shot('payouts');
 
   // The 402 is the worker refusing the unpaid question above, and the 401 the extension-signed
   // payment (until the chain accepts wrapped signatures), as they should.

@@ -117,7 +117,9 @@ export async function startStack(log = console.log) {
     const info = JSON.parse(worker(['model', 'info', '--model', modelPath]).toString());
 
     await cryptoWaitReady();
-    await until('the node answers', 120, async () => {
+    // A debug node takes 10 s to start on an idle machine and over 2 minutes on one shared with
+    // several builds (it maps a 1.3 GB binary and compiles the runtime).
+    await until('the node answers', 300, async () => {
       const response = await fetch(`http://127.0.0.1:${rpcPort}`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'system_health', params: [] }),
