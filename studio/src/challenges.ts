@@ -28,6 +28,8 @@ interface KindInfo {
   guilty: string;
   /** What closing a timed-out challenge does. */
   timeout: string;
+  /** Whose work is challenged (never a juror). */
+  accused: string;
   read(chain: Chain, id: number): Promise<OpenChallenge | null>;
   close(chain: Chain, id: number): SubmittableExtrinsic<'promise'>;
   /** Each resolution event, in words. */
@@ -38,6 +40,7 @@ const KINDS: Record<ChallengeKind, KindInfo> = {
   proof: {
     section: 'compute',
     guilty: 'fraud',
+    accused: 'the prover',
     timeout: 'The proof stands and the bond is returned: the jury, not the challenger, failed.',
     read: async (chain, id) => (await chain.api.query.compute.challenges(id)).toJSON() as unknown as OpenChallenge | null,
     close: (chain, id) => chain.api.tx.compute.closeChallenge(id),
@@ -51,6 +54,7 @@ const KINDS: Record<ChallengeKind, KindInfo> = {
   attribution: {
     section: 'attribution',
     guilty: 'misattributed',
+    accused: 'the record’s operator',
     timeout: 'The record stands and the bond is returned minus a small fee to the treasury.',
     read: async (chain, id) => (await chain.api.query.attribution.attributionChallenges(id)).toJSON() as unknown as OpenChallenge | null,
     close: (chain, id) => chain.api.tx.attribution.closeAttributionChallenge(id),
@@ -87,7 +91,7 @@ export async function challengeCard(chain: Chain, kind: ChallengeKind, id: numbe
   } else if (best <= open.openedAt) {
     jury = 'The jury is drawn in the next block.';
   } else {
-    jury = 'No operator could sit on the jury (the prover and the challenger cannot): it can only time out.';
+    jury = `No operator could sit on the jury (${info.accused} and the challenger cannot): it can only time out.`;
   }
   const out = closeOutcomes.get(key) ?? h('p', { class: 'outcome', id: `close-${key}-outcome` });
   closeOutcomes.set(key, out);
