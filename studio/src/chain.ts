@@ -24,6 +24,8 @@ export interface Account {
   name: string;
   pair?: KeyringPair;
   signer?: Signer;
+  /** The key type of an extension account (`sr25519` unless it says otherwise). */
+  type?: string;
 }
 
 export interface Chain {
@@ -70,6 +72,7 @@ export async function extensionAccounts(): Promise<Account[]> {
       address: a.address,
       name: `${a.meta.name ?? a.address.slice(0, 8)} (extension)`,
       signer: (await web3FromAddress(a.address)).signer,
+      type: a.type,
     })),
   );
 }

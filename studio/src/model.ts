@@ -80,7 +80,7 @@ export interface JobInfo {
   method: string;
   budget: string | number;
   deadline: number;
-  status: { open?: null; claimed?: { operator: string; expiresAt: number }; proven?: { operator: string; challengeEnd: number }; challenged?: { operator: string; challengeEnd: number } };
+  status: { open?: null; claimed?: { operator: string; expiresAt: number }; proven?: { operator: string; challengeEnd: number }; challenged?: { operator: string; challengeEnd: number; open: number[] } };
 }
 
 /** Hex bytes as text when they are UTF-8 (else the hex). */

@@ -1,15 +1,28 @@
 // The studio in a real browser (Debian's chromium, headless, driven by playwright-core) through
 // the whole path against a real dev node and worker (test/stack.mjs): connect → create a datanet
-// → a malformed file refused by line → two contributions → approve → publish → a tiny LoRA
-// fine-tune, watched to its proof and activation, with its lineage → a paid, streamed chat with
-// the adapter and its attribution and receipt → a contributor claims their pool share. Each
-// screen is saved to studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
+// and add a curator → a malformed file refused by line → two contributions → the curator and the
+// owner approve, the curator is removed → publish → a tiny LoRA fine-tune (a second base model is
+// registered meanwhile), watched to its proof, challenged, the challenge closed when its empty
+// jury times out, then activation, with its lineage → an extension account deposits credit, asks
+// for it back and is refused the early withdrawal and (until the chain accepts extension-wrapped
+// signatures) the payment → a paid, streamed chat with the adapter, its attribution and receipt
+// → a contributor claims their pool share → the answer's record on chain and the challenge of its
+// attribution. Each screen is saved to
+// studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
 //
 //   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
 //                                      name the binaries, CHROMIUM the browser; STUDIO_MODEL=<a
-//                                      .gguf or model directory> runs it on a real model)
+//                                      .gguf or model directory> runs it on a real model;
+//                                      STUDIO_EXTENSION_PAYS=1 expects an extension account's
+//                                      payment to be accepted)
+//
+// The browser extension is an injected `window.injectedWeb3` whose signer signs in this process
+// with a real sr25519 key, as the polkadot.js extension does: transactions by their payload,
+// raw messages wrapped as <Bytes>…</Bytes>.
 
+import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
+import { u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,12 +40,19 @@ const log = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed
 
 await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const address = Object.fromEntries(['Alice', 'Bob', 'Charlie', 'Ferdie'].map((n) => [n, keyring.addFromUri(`//${n}`).address]));
+const address = Object.fromEntries(['Alice', 'Bob', 'Charlie', 'Dave', 'Ferdie'].map((n) => [n, keyring.addFromUri(`//${n}`).address]));
+// The extension's account: endowed on the dev chain, and not one of the studio's own dev accounts.
+const extensionPair = keyring.addFromUri('//Ferdie//stash');
+address.Extension = extensionPair.address;
+const extensionPays = process.env.STUDIO_EXTENSION_PAYS === '1';
 
 const stack = await startStack(log);
 const studioPort = await freePort();
 const server = await serve(join(here, '../dist'), '127.0.0.1', studioPort);
 const profile = mkdtempSync(join(tmpdir(), 'studio-chromium-'));
+// The extension signs transactions with the chain's own registry, as the extension does with the
+// metadata it holds.
+const api = await ApiPromise.create({ provider: new WsProvider(stack.nodeUrl), noInitWarn: true });
 let context;
 let failed = false;
 try {
@@ -45,6 +65,22 @@ try {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(60_000);
+  await page.exposeFunction('studioExtensionSign', (kind, request) => {
+    if (kind === 'raw') return u8aToHex(extensionPair.sign(u8aWrapBytes(request.data)));
+    return api.registry.createType('ExtrinsicPayload', request, { version: request.version }).sign(extensionPair).signature;
+  });
+  await page.addInitScript((account) => {
+    const sign = (kind) => async (request) => ({ id: Date.now(), signature: await window.studioExtensionSign(kind, request) });
+    window.injectedWeb3 = {
+      'polkadot-js': {
+        version: '0.63.1',
+        enable: async () => ({
+          accounts: { get: async () => [account], subscribe: (listener) => { listener([account]); return () => undefined; } },
+          signer: { signPayload: sign('payload'), signRaw: sign('raw') },
+        }),
+      },
+    };
+  }, { address: extensionPair.address, name: 'Ferdie stash', type: 'sr25519' });
   const consoleErrors = [];
   page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
   page.on('pageerror', (error) => consoleErrors.push(String(error)));
@@ -90,6 +126,13 @@ try {
   await page.fill('#datanet-name', 'studio-e2e-rows');
   await page.fill('#datanet-description', 'Synthetic instruction rows from the browser test');
   await act('#create-datanet', '#create-outcome');
+  // The owner adds a curator: a typo is refused in words, then Dave.
+  await page.fill('#curator-address', '5Grwv-not-an-address');
+  const typo = await act('#add-curator', '#curator-outcome', { expectError: true });
+  if (!/is not an account address/.test(typo)) throw new Error(`a malformed curator address: ${typo}`);
+  await page.fill('#curator-address', address.Dave);
+  await act('#add-curator', '#curator-outcome');
+  await page.waitForSelector(`#curators button.remove-curator[data-curator="${address.Dave}"]`);
   await as('Bob');
   await page.setInputFiles('#contribution-file', stack.files.bad);
   const refused = await act('#contribute', '#contribute-outcome', { expectError: true });
@@ -105,14 +148,19 @@ try {
   await as('Charlie');
   await page.setInputFiles('#contribution-file', stack.files.rows2);
   await act('#contribute', '#contribute-outcome');
-  await as('Alice');
-  for (let i = 0; i < 2; i++) {
+  // The curator approves one, the owner the other, then takes the curator's right away.
+  for (const [i, who] of ['Dave', 'Alice'].entries()) {
+    await as(who);
     const approve = page.locator('#contributions button.approve').first();
     await approve.waitFor();
     await approve.click();
     await page.waitForFunction((n) => document.querySelectorAll('#contributions button.approve').length === n, 1 - i);
   }
-  log('both contributions approved');
+  log('both contributions approved, one by the curator');
+  await page.click(`#curators button.remove-curator[data-curator="${address.Dave}"]`);
+  await page.waitForFunction(() => /no longer a curator/.test(document.querySelector('#curator-outcome')?.textContent ?? ''));
+  await page.waitForSelector('#curators button.remove-curator', { state: 'detached' });
+  log('the curator is removed');
   await page.waitForSelector('#publish:not([disabled])');
   await act('#publish', '#publish-outcome');
   await page.waitForSelector('#versions');
@@ -135,12 +183,63 @@ try {
     '#hp-eval': '0.2', '#hp-max-new': '4', '#job-budget': '20',
   };
   for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
+  await page.selectOption('#job-base', String(stack.baseModel));
   const posted = await act('#post-job', '#post-outcome');
   const adapter = Number(/adapter model (\d+)/.exec(posted)[1]);
-  await page.waitForFunction(() => /training|evaluating|proving|challenge/.test(document.querySelector('#worker-phase')?.textContent ?? ''), null, { timeout: 120_000 });
+  // While the worker trains, Dave registers another base model from its `model info`.
+  await as('Dave');
+  await page.click('#base-model-form summary');
+  await page.fill('#base-name', 'synthetic-other');
+  const otherInfo = JSON.parse(readFileSync(stack.files.otherModelInfo, 'utf8'));
+  await page.fill('#base-record', JSON.stringify({ ...otherInfo, weights_hash: '0x12' }));
+  const badRecord = await act('#register-base', '#base-outcome', { expectError: true });
+  if (!/weights_hash must be a 32-byte hash/.test(badRecord)) throw new Error(`a malformed model record: ${badRecord}`);
+  await page.fill('#base-record', JSON.stringify(otherInfo, null, 2));
+  const registered = await act('#register-base', '#base-outcome');
+  const otherBase = Number(/Base model (\d+)/.exec(registered)[1]);
+  await page.waitForSelector(`#models tr[data-model="${otherBase}"] .badge.active`);
   await page.waitForFunction(() => /challenge/.test(document.querySelector('#worker-phase')?.textContent ?? ''), null, { timeout: 180_000 });
   await page.waitForSelector('#proof');
   await shot('finetune-proof');
+  // Dave challenges the proof; the prover is the only operator, so the jury is empty and the
+  // challenge can only time out.
+  await page.waitForSelector('#challenge-form:not([hidden])');
+  await page.fill('#challenge-evidence', 'Re-running the evaluation gives another held-out loss.');
+  const challenged = await act('#challenge-proof', '#challenge-outcome');
+  const challenge = Number(/Challenge (\d+) is open/.exec(challenged)[1]);
+  await page.waitForFunction((id) => /No operator could sit/.test(document.querySelector(`[data-challenge="proof-${id}"] .jury`)?.textContent ?? ''), challenge);
+  await shot('finetune-challenge');
+
+  // Meanwhile, the extension's account (it signs by the injected extension) deposits credit, asks
+  // for it back and is told in words that the withdrawal is not due yet; it cannot pay for chat
+  // until the chain accepts extension-wrapped signatures.
+  await as('Extension');
+  await go('chat');
+  await page.waitForSelector('#chat-model option', { state: 'attached' });
+  await page.fill('#credit-amount', '2');
+  await act('#deposit-credit', '#credit-outcome');
+  await page.fill('#withdraw-amount', '0.5');
+  const asked = await act('#request-withdrawal', '#withdraw-outcome');
+  if (!/can be withdrawn from block #\d+/.test(asked)) throw new Error(`a withdrawal request: ${asked}`);
+  const early = await act('#withdraw-credit', '#withdraw-outcome', { expectError: true });
+  if (!/\(Attribution\.WithdrawalLocked\)/.test(early)) throw new Error(`an early withdrawal: ${early}`);
+  if (extensionPays) {
+    await page.fill('#credit-amount', '1');
+    await act('#add-credit', '#credit-outcome');
+  }
+  await page.fill('#chat-input', 'w1 w2');
+  await page.fill('#chat-max-tokens', '4');
+  const paid = await act('#chat-send', '#send-outcome', { expectError: !extensionPays, timeout: 120_000 });
+  if (!extensionPays && !/needs a dev keyring account/.test(paid)) throw new Error(`an extension's payment: ${paid}`);
+  log(extensionPays ? 'the extension account paid for an answer' : 'extension payment: refused as expected (the chain and worker do not accept <Bytes>-wrapped authorizations yet; STUDIO_EXTENSION_PAYS=1 once they do)');
+  await shot('chat-credit');
+
+  // The jury let the challenge time out: anyone closes it, the proof stands and the adapter settles.
+  await go('finetune');
+  await page.waitForSelector(`#close-proof-${challenge}`, { timeout: 120_000 });
+  const closed = await act(`#close-proof-${challenge}`, `#close-proof-${challenge}-outcome`);
+  if (!/challenge timed out/.test(closed)) throw new Error(`closing the challenge: ${closed}`);
+  await page.waitForFunction((id) => /proof stands/.test(document.querySelector(`[data-challenge="proof-${id}"] .verdict`)?.textContent ?? ''), challenge);
   await page.waitForSelector(`#models tr[data-model="${adapter}"] .badge.active`, { timeout: 180_000 });
   await page.waitForSelector('#lineage svg .contribution');
   await page.waitForSelector('#artifact');
@@ -156,6 +255,7 @@ try {
   await page.fill('#chat-input', 'w1 w2 w3');
   const unpaid = await act('#chat-send', '#send-outcome', { expectError: true });
   if (!/allowance for this operator is too small/.test(unpaid)) throw new Error(`asking without allowance: ${unpaid}`);
+  await page.fill('#credit-amount', '1');
   await act('#add-credit', '#credit-outcome');
   // On the synthetic model, a question made of a row of each contribution, so rows of both are
   // retrieved; on a real model, one of the rows' questions.
@@ -170,8 +270,6 @@ try {
   const sources = await page.locator('#attribution tbody tr').count();
   if (sources === 0) throw new Error('the answer names no source');
   log(`answer attributed to ${sources} source(s)`);
-  await shot('chat');
-
   // Payouts: Bob claims his share of the version's pool (the job's budget paid into it).
   await as('Bob');
   await go('payouts');
@@ -182,8 +280,26 @@ try {
   log('Bob claimed his pool share; it is in his history');
   await shot('payouts');
 
-  // The 402 is the worker refusing the unpaid question above, as it should.
-  const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)/.test(e));
+  // Charlie holds the prompt and the answer: once the operator's batch settles the record (while
+  // Bob claimed), its attribution can be challenged, unless it attributes nothing (the synthetic
+  // model's answers leave the contributors' whole share to the version's pool).
+  await as('Charlie');
+  await go('chat');
+  const settled = await page.waitForSelector('#transcript .record [data-record]', { timeout: 120_000 });
+  const recordText = await settled.textContent();
+  if (/attributes nothing/.test(recordText)) {
+    if (await page.locator('#transcript .record button.challenge-attribution').isVisible()) throw new Error('a record attributing nothing is offered for challenge');
+    log(`attribution challenge: not offered: ${recordText}`);
+  } else {
+    const disputed = await act('#transcript .record button.challenge-attribution', '#transcript .record > p.outcome');
+    if (!/Challenge \d+ is open/.test(disputed)) throw new Error(`challenging the attribution: ${disputed}`);
+    await page.waitForSelector('#transcript .record [data-challenge^="attribution-"]');
+  }
+  await shot('chat');
+
+  // The 402 is the worker refusing the unpaid question above, and the 401 the extension-signed
+  // payment (until the chain accepts wrapped signatures), as they should.
+  const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)|401 \(Unauthorized\)/.test(e));
   if (unexpected.length) log(`browser console errors:\n${unexpected.join('\n')}`);
   log(`the whole path passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } catch (error) {
@@ -193,6 +309,7 @@ try {
   if (context) await context.pages()[0]?.screenshot({ path: join(tmpdir(), 'studio-failure.png'), fullPage: true }).catch(() => undefined);
 } finally {
   await context?.close().catch(() => undefined);
+  await api.disconnect().catch(() => undefined);
   server.close();
   stack.stop();
   rmSync(profile, { recursive: true, force: true });

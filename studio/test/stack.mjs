@@ -107,12 +107,19 @@ export async function startStack(log = console.log) {
         writeFileSync(files[`rows${seed}`], worker(['synthetic', 'rows', '--count', '40', '--seed', String(seed)]));
       }
     }
+    // Another synthetic model (another seed, so other weights), which a developer registers in the browser.
+    const other = join(dir, 'other-model');
+    worker(['synthetic', 'model', '--output-dir', other, '--seed', '8']);
+    files.otherModelInfo = join(dir, 'other-model-info.json');
+    writeFileSync(files.otherModelInfo, worker(['model', 'info', '--model', other]));
     files.bad = join(dir, 'bad-rows.jsonl');
     writeFileSync(files.bad, '{"prompt": "w1", "completion": "w2"}\n{"prompt": "w3"}\nnot json\n');
     const info = JSON.parse(worker(['model', 'info', '--model', modelPath]).toString());
 
     await cryptoWaitReady();
-    await until('the node answers', 120, async () => {
+    // A debug node takes 10 s to start on an idle machine and over 2 minutes on one shared with
+    // several builds (it maps a 1.3 GB binary and compiles the runtime).
+    await until('the node answers', 300, async () => {
       const response = await fetch(`http://127.0.0.1:${rpcPort}`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'system_health', params: [] }),

@@ -4,12 +4,16 @@
 
 import { stringToU8a } from '@polkadot/util';
 import { authorize } from '../authorization';
-import { formatOpen, parseOpen, short, submit } from '../chain';
+import { formatOpen, short } from '../chain';
+import type { Account } from '../chain';
 import { field, h, mount } from '../dom';
 import { StudioError } from '../errors';
-import { act, requireAccount, requireChain, session, track } from '../session';
+import { act, requireAccount, requireChain, session } from '../session';
 import * as worker from '../worker';
 import type { Answer, ModelCard } from '../worker';
+import { answerRecord } from './attributionchallenge';
+import type { AnswerRecord } from './attributionchallenge';
+import { creditPanel } from './credit';
 import type { Page } from './page';
 
 interface Message {
@@ -24,10 +28,6 @@ export function chatPage(): Page {
   const history: Message[] = [];
   const modelSelect = h('select', { id: 'chat-model' });
   const modelInfo = h('div', { class: 'muted', id: 'chat-model-info' });
-  const allowance = h('div', { id: 'allowance' });
-  const creditAmount = h('input', { id: 'credit-amount', value: '1', size: 8 });
-  const creditOut = h('p', { class: 'outcome', id: 'credit-outcome' });
-  const credit = h('button', { id: 'add-credit', type: 'button' }, 'Add credit for this operator');
   const maxTokens = h('input', { id: 'chat-max-tokens', type: 'number', value: '64', min: '1', size: 5 });
   const question = h('textarea', { id: 'chat-input', rows: 3, placeholder: 'Ask something…' });
   const sendOut = h('p', { class: 'outcome', id: 'send-outcome' });
@@ -37,23 +37,10 @@ export function chatPage(): Page {
 
   const card = () => cards.find((c) => c.id === modelSelect.value);
 
-  credit.onclick = () =>
-    act(credit, creditOut, async () => {
-      const chain = requireChain();
-      const chosen = card();
-      if (!chosen) throw new StudioError('Pick a model first: the credit is granted to the operator serving it.');
-      const amount = parseOpen(creditAmount.value);
-      const tx = chain.api.tx.utility.batchAll([
-        chain.api.tx.attribution.depositCredit(amount),
-        chain.api.tx.attribution.grantAllowance(chosen.owned_by, amount),
-      ]);
-      const included = await submit(chain, tx, requireAccount(), track(`Deposit ${formatOpen(amount)} and grant it to ${short(chosen.owned_by)}`));
-      // The operator reads allowances at the finalized block.
-      creditOut.textContent = 'In a block; waiting for finality so the operator sees it…';
-      await included.finalized;
-      await refresh();
-      return `${formatOpen(amount)} is now allowance for operator ${short(chosen.owned_by)}: it pays for your requests there.`;
-    });
+  const credit = creditPanel(card, () => refresh());
+  const payNote = h('p', { class: 'muted', id: 'pay-note' });
+  /** Each paid answer's record on chain and its attribution challenge. */
+  const records: AnswerRecord[] = [];
 
   send.onclick = () =>
     act(send, sendOut, async () => {
@@ -67,11 +54,11 @@ export function chatPage(): Page {
       // The authorization hashes these exact bytes, so they are encoded once and sent as is.
       const body = stringToU8a(JSON.stringify({ model: chosen.id, messages, max_tokens: Number(maxTokens.value), temperature: 0, stream: true }));
       let header: string | null = null;
+      let nonce: bigint | null = null;
       if (chosen.price_per_token !== undefined) {
-        if (!account.pair) throw new StudioError('Paying needs a dev keyring account: the extension cannot sign raw authorizations yet.');
         if (chosen.chain_model === undefined) throw new StudioError('The operator does not say which chain model this is.');
         const maxFee = BigInt(chosen.price_per_token) * 4096n;
-        header = (await authorize(chain, { pair: account.pair, operator: chosen.owned_by, model: chosen.chain_model, body, maxFee })).header;
+        ({ header, nonce } = await authorize(chain, { account, operator: chosen.owned_by, model: chosen.chain_model, body, maxFee }));
       }
       const asked = h('div', { class: 'message user' }, content);
       const text = h('div', { class: 'answer-text' });
@@ -84,17 +71,24 @@ export function chatPage(): Page {
         // Not answered: the question stays in the box and out of the conversation.
         asked.remove();
         bubble.remove();
-        throw error;
+        throw extensionRefusal(account, error);
       }
       question.value = '';
       history.push({ role: 'user', content }, { role: 'assistant', content: answer.text });
       bubble.classList.remove('streaming');
       bubble.replaceChildren(...(await renderAnswer(answer)));
-      return answer.receipt ? `Answered; fee ${formatOpen(answer.receipt.fee, 8)} (record ${answer.receipt.record}, settled on chain in the operator’s next batch).` : 'Answered.';
+      if (answer.receipt && nonce !== null && chosen.chain_model !== undefined) {
+        const record = answerRecord({ user: account.address, model: chosen.chain_model, nonce: Number(nonce), prompt: body, answer: answer.text });
+        records.push(record);
+        bubble.append(record.element);
+        await record.refresh(chain);
+      }
+      return answer.receipt ? `Answered; fee ${formatOpen(answer.receipt.fee, 8)} (entry ${answer.receipt.record} of the operator’s journal, settled on chain in its next batch).` : 'Answered.';
     });
 
   reset.onclick = () => {
     history.length = 0;
+    records.length = 0;
     transcript.replaceChildren();
   };
   modelSelect.onchange = () => void refresh();
@@ -106,9 +100,8 @@ export function chatPage(): Page {
       h('div', { class: 'panel' },
         field('Model', modelSelect, 'What GET /v1/models lists: base models and the active adapters on them.'),
         modelInfo,
-        allowance,
-        h('div', { class: 'row' }, field('Credit (OPEN)', creditAmount, 'Moved from your balance into credit and granted to this operator.'), credit),
-        creditOut),
+        credit.element,
+        payNote),
       h('div', null,
         transcript,
         field('Your message', question),
@@ -165,17 +158,24 @@ export function chatPage(): Page {
     mount(modelInfo, `Operator ${short(chosen.owned_by)}; ${chosen.price_per_token === undefined ? 'free' : `${formatOpen(chosen.price_per_token, 8)} per token`}; chain model ${chosen.chain_model ?? '—'}.`);
     const chain = session.chain;
     if (!chain || !session.account) return;
-    const [creditInfo, allowanceInfo] = await Promise.all([
-      chain.api.call.attributionApi.credit(session.account.address),
-      chain.api.call.attributionApi.allowance(session.account.address, chosen.owned_by),
-    ]);
-    const balance = (value: unknown) => formatOpen((value as { balance: string | number }).balance, 6);
-    mount(allowance, h('dl', null,
-      h('dt', null, 'your credit'), h('dd', null, balance(creditInfo.toJSON())),
-      h('dt', null, 'allowance for this operator'), h('dd', { id: 'allowance-balance' }, balance(allowanceInfo.toJSON()))));
+    mount(payNote, session.account.pair ? null : EXTENSION_PAYMENT);
+    await credit.refresh(chain, session.account.address);
+    for (const record of records) await record.refresh(chain);
   }
 
   return { element, refresh };
+}
+
+/**
+ * Why an extension account's payment is refused today: the extension signs the authorization
+ * wrapped as `<Bytes>…</Bytes>`, which this chain's and its operators' check does not accept yet.
+ */
+const EXTENSION_PAYMENT = 'Paying for chat needs a dev keyring account for now: a browser extension signs the payment wrapped as <Bytes>…</Bytes>, which the chain and its operators do not accept yet. Extension accounts sign every transaction (credit, challenges, claims).';
+
+/** A refusal of an extension-signed payment, with the reason in words. */
+function extensionRefusal(account: Account, error: unknown): unknown {
+  if (account.pair || !(error instanceof StudioError) || !/bad_signature|could not verify your signature/.test(error.message)) return error;
+  return new StudioError(`${EXTENSION_PAYMENT} (${error.message})`);
 }
 
 /** `text` with each supported sentence marked in its source's color. */
@@ -207,6 +207,6 @@ async function feeSplit(fee: string, nonce: number, record: number): Promise<HTM
   const part = (ppb: number) => formatOpen((total * BigInt(ppb)) / 1_000_000_000n, 10);
   const rows: [string, number][] = [['model owner', split.modelOwner], ['data contributors', split.contributors], ['operator', split.operator], ['treasury', split.treasury]];
   return h('div', { class: 'receipt', id: 'receipt' },
-    h('h4', null, `Receipt: record ${record}, nonce ${nonce}, fee ${formatOpen(total, 10)}`),
+    h('h4', null, `Receipt: operator’s entry ${record}, nonce ${nonce}, fee ${formatOpen(total, 10)}`),
     h('table', { class: 'table' }, h('tbody', null, rows.map(([who, ppb]) => h('tr', null, h('td', null, who), h('td', null, `${(ppb / 1e7).toFixed(0)} %`), h('td', null, part(ppb)))))));
 }

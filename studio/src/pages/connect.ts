@@ -3,6 +3,7 @@
 
 import { connect, devAccounts, extensionAccounts, formatOpen, short } from '../chain';
 import { field, h, mount } from '../dom';
+import { followEvents } from '../events';
 import { act, notify, session } from '../session';
 import * as worker from '../worker';
 import type { Page } from './page';
@@ -23,6 +24,7 @@ export function connectPage(): Page {
       const chain = await connect(session.nodeUrl);
       session.chain = chain;
       session.genesis = chain.api.genesisHash.toHex();
+      await followEvents(chain);
       session.accounts = [...devAccounts(), ...(await extensionAccounts().catch(() => []))];
       const saved = localStorage.getItem('studio.account');
       session.account = session.accounts.find((a) => a.address === saved) ?? session.accounts[0];

@@ -12,6 +12,7 @@ import { checkRows } from '../jsonl';
 import { measureWeight } from '../measure';
 import * as model from '../model';
 import { act, requireAccount, requireChain, session, track } from '../session';
+import { curatorsPanel } from './curators';
 import type { Page } from './page';
 
 let selected: number | null = null;
@@ -152,7 +153,9 @@ export function datanetsPage(): Page {
       field('License', license, 'The license your rows are shared under.'),
       contribute),
     contributeOut);
-  const ownerTools = h('div', { class: 'panel' }, h('h3', null, 'Owner'), h('p', { class: 'muted' }, 'Freezes the approved contributions into the next version.'), publish, publishOut);
+  const curators = curatorsPanel();
+  const ownerTools = h('div', { class: 'panel', id: 'owner-tools' }, h('h3', null, 'Owner'), h('p', { class: 'muted' }, 'Freezes the approved contributions into the next version.'), publish, publishOut,
+    curators.element);
 
   async function renderDetail(id: number, info: model.DatanetInfo): Promise<void> {
     const chain = requireChain();
@@ -202,6 +205,7 @@ export function datanetsPage(): Page {
               h('td', null, status === 'pending' && curator ? [decide(cid, true), decide(cid, false), decide(cid, false, true)] : null));
           }))));
     ownerTools.hidden = info.owner !== me;
+    curators.render(id, info);
     publish.disabled = info.approvedUnpublished === 0;
     if (!detail.contains(contributeForm)) mount(detail, detailData, ownerTools, contributeForm);
   }

@@ -16,7 +16,9 @@ import * as model from '../model';
 import { act, requireAccount, requireChain, session, track } from '../session';
 import * as worker from '../worker';
 import type { WorkerStatus } from '../worker';
+import { baseModelForm } from './basemodel';
 import type { Page } from './page';
+import { proofChallenges } from './proofchallenge';
 
 /** Loss by step, per job, as the worker reported it while the studio watched. */
 const losses = new Map<number, Point[]>();
@@ -100,10 +102,12 @@ export function finetunePage(): Page {
   const live = h('div', { id: 'live' });
   const tables = h('div', { id: 'jobs-and-models' });
   const lineage = h('div', { id: 'lineage' });
+  const challenges = proofChallenges();
 
   const element = h('section', { class: 'page' },
     h('h2', null, 'Fine-tune'),
     h('p', { class: 'lead' }, 'A fine-tune is a job on chain: your budget is held in escrow, a GPU operator claims it, trains an adapter on the datanet version, proves it, and after a challenge window the adapter becomes an active model.'),
+    baseModelForm(),
     h('div', { class: 'columns' },
       h('div', { class: 'panel' },
         h('h3', null, 'New job'),
@@ -129,7 +133,8 @@ export function finetunePage(): Page {
       h('div', null, h('h3', null, 'Live training'), live)),
     tables,
     h('h3', null, 'Lineage'),
-    lineage);
+    lineage,
+    challenges.element);
 
   // While a job trains, /status is read twice a second so the loss curve has every step.
   setInterval(() => {
@@ -166,8 +171,13 @@ export function finetunePage(): Page {
     const adapters = models.filter(([, m]) => m.kind.adapter);
     if (lineageOf === null && adapters.length) lineageOf = adapters[adapters.length - 1][0];
     const chosen = models.find(([id]) => id === lineageOf);
-    if (chosen) await renderLineage(chain, chosen[0], chosen[1], models);
-    else mount(lineage, h('p', { class: 'muted' }, 'No adapter yet.'));
+    challenges.element.hidden = !chosen;
+    if (chosen) {
+      await renderLineage(chain, chosen[0], chosen[1], models);
+      await challenges.render(chain, chosen[0], jobs);
+    } else {
+      mount(lineage, h('p', { class: 'muted' }, 'No adapter yet.'));
+    }
   }
 
   function renderLive(): void {
@@ -231,7 +241,7 @@ function jobStatus(job: model.JobInfo, best: number): string {
   const status = job.status;
   if (status.claimed) return `claimed by ${short(status.claimed.operator)}`;
   if (status.proven) return `proven; challenge window ends in ${Math.max(0, status.proven.challengeEnd - best)} blocks`;
-  if (status.challenged) return 'challenged';
+  if (status.challenged) return `challenged (${status.challenged.open.length} open); window ends in ${Math.max(0, status.challenged.challengeEnd - best)} blocks`;
   return 'open: waiting for an operator';
 }
 
