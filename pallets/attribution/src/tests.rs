@@ -6,7 +6,7 @@ use crate::{
     FeeSplit, NonceWindow, Nonces, PendingWithdrawal, RecordRejection,
 };
 use attribution_primitives::{
-    attribution::{InferenceBatch, MAX_BATCH_RECORDS, NONCE_WINDOW},
+    attribution::{InferenceAuthorization, InferenceBatch, MAX_BATCH_RECORDS, NONCE_WINDOW},
     rewards::{PendingRewards, RewardPool},
     Hash,
 };
@@ -394,6 +394,33 @@ mod settlement {
                     pruned: None
                 })
             );
+        });
+    }
+
+    #[test]
+    fn an_authorization_signed_through_a_browser_extension_settles_like_a_bare_one() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 5_000);
+            let bare = record(&alice_key(), ADAPTER, 0, 1_000, &[]);
+            let mut by_extension = record(&alice_key(), ADAPTER, 1, 1_000, &[]);
+            by_extension.user_signature = by_extension
+                .authorization
+                .sign_as_extension(&genesis(), &alice_key());
+            assert_ne!(bare.user_signature, by_extension.user_signature);
+
+            assert_ok!(submit(batch(1, vec![bare, by_extension])));
+
+            let commitment = Attribution::batch(0).expect("the commitment is kept");
+            assert_eq!(
+                (
+                    commitment.records,
+                    commitment.rejected,
+                    commitment.total_fee
+                ),
+                (2, 0, 2_000)
+            );
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 3_000);
         });
     }
 
@@ -864,6 +891,27 @@ mod rejections {
             tampered.authorization.max_fee = 1_000;
             tampered.fee = 1_000;
             rejected(batch(2, vec![tampered]), RecordRejection::BadUserSignature);
+
+            // Nor does Bob's signature through a browser extension, nor Alice's extension
+            // signature of another authorization.
+            let mut by_bobs_extension = record(&alice_key(), ADAPTER, 0, 100, &[]);
+            by_bobs_extension.user_signature = by_bobs_extension
+                .authorization
+                .sign_as_extension(&genesis(), &bob_key());
+            rejected(
+                batch(3, vec![by_bobs_extension]),
+                RecordRejection::BadUserSignature,
+            );
+            let mut other_by_extension = record(&alice_key(), ADAPTER, 0, 100, &[]);
+            other_by_extension.user_signature = InferenceAuthorization {
+                nonce: 1,
+                ..other_by_extension.authorization.clone()
+            }
+            .sign_as_extension(&genesis(), &alice_key());
+            rejected(
+                batch(4, vec![other_by_extension]),
+                RecordRejection::BadUserSignature,
+            );
         });
     }
 
