@@ -272,8 +272,6 @@ pub enum RecordRejection {
     NonceTooOld,
     /// The user's allowance for the operator does not cover the fee.
     AllowanceTooLow,
-    /// Paying the fee's parts failed (a defensive case: checked records always pay out).
-    PaymentFailed,
 }
 
 /// How a fee is shared. The four shares sum to exactly 100%.
