@@ -437,10 +437,10 @@ mod benchmarks {
             .map_err(|_| BenchmarkError::Stop("a is within the bound"))?;
         let (_, records) = settled_records::<T>(1, &prompt, &answer)?;
         // Every draw slot but one taken in this block.
-        let pending: Vec<_> = (1_000..1_000 + u64::from(MAX_DRAWS_PER_BLOCK) - 1).collect();
-        PendingJuryDraws::<T>::put(
-            BoundedVec::try_from(pending).map_err(|_| BenchmarkError::Stop("within the bound"))?,
-        );
+        for pending in 1_000..1_000 + AttributionChallengeId::from(MAX_DRAWS_PER_BLOCK) - 1 {
+            PendingJuryDraws::<T>::try_append(pending)
+                .map_err(|_| BenchmarkError::Stop("within the bound"))?;
+        }
         let who = challenger::<T>(0);
         let id = NextAttributionChallengeId::<T>::get();
 
