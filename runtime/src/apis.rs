@@ -254,8 +254,12 @@ impl_runtime_apis! {
         fn model_by_artifact(hash: Hash) -> Option<ModelId> {
             Models::model_by_artifact(hash)
         }
-        fn models_trained_on(datanet: DatanetId, max: u32) -> Vec<ModelId> {
-            Models::models_trained_on(datanet, max)
+        fn models_trained_on(
+            datanet: DatanetId,
+            from: ModelId,
+            max: u32,
+        ) -> attribution_primitives::models::ModelsPage {
+            Models::models_trained_on(datanet, from, max)
         }
         fn proven_adapter(hash: Hash) -> Option<attribution_primitives::models::ProvenAdapter> {
             Models::proven_adapter(hash)
@@ -272,7 +276,10 @@ impl_runtime_apis! {
         fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>> {
             Compute::job(id)
         }
-        fn open_jobs(from: JobId, max: u32) -> Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)> {
+        fn open_jobs(
+            from: JobId,
+            max: u32,
+        ) -> attribution_primitives::compute::JobsPage<AccountId, Balance, BlockNumber> {
             Compute::open_jobs(from, max)
         }
         fn hyperparameters_job(hash: Hash) -> Option<JobId> {

@@ -386,5 +386,20 @@ pub mod helpers {
             pallet_models::AdaptersByHash::<Runtime>::insert(adapter_hash, model, ());
             pallet_models::NextModelId::<Runtime>::put(base_id.saturating_add(1));
         }
+
+        /// Registers `members` operators through pallet-compute's call, each with the minimum
+        /// stake held and a worker key of its own; each joins the juror pool while it has room.
+        fn juror_pool(members: u32) {
+            for index in 0..members {
+                let juror: AccountId = frame_benchmarking::account("juror", index, 0);
+                let mut key = [0x4A; 32];
+                key[..4].copy_from_slice(&index.to_le_bytes());
+                <Self as pallet_attribution::BenchmarkHelper>::register_operator(
+                    &juror,
+                    sr25519::Public::from_raw(key),
+                    1,
+                );
+            }
+        }
     }
 }

@@ -320,6 +320,49 @@ mod capacity {
         });
     }
 
+    /// A typical full batch, one model whose answers draw on the same 16 contributions, pays 18
+    /// accounts (owner, operator, 16 contributors) and one pool: it is refunded down to that
+    /// payout, so a block holds several times more of its records than of the worst case's.
+    #[test]
+    fn a_typical_batch_is_refunded_to_its_payees_and_a_block_holds_more_of_them() {
+        externalities(presets::DEVELOPMENT_PRESET).execute_with(|| {
+            let normal = RuntimeBlockWeights::get()
+                .get(DispatchClass::Normal)
+                .clone();
+            let max = normal
+                .max_total
+                .expect("ordinary transactions are limited")
+                .ref_time();
+            let declared = full_batch().get_dispatch_info().total_weight().ref_time()
+                + normal.base_extrinsic.ref_time();
+            let typical = pallet_attribution::PaidPayees {
+                accounts: MAX_ATTRIBUTION_ENTRIES + 2,
+                pools: 1,
+            };
+            let actual =
+                pallet_attribution::Pallet::<Runtime>::batch_weight(MAX_BATCH_RECORDS, typical)
+                    .ref_time()
+                    + normal.base_extrinsic.ref_time();
+            // A transaction is admitted for its declared weight and the block then counts its
+            // actual weight: the last batch needs the declared weight free.
+            let worst_batches = max / declared;
+            let typical_batches = (max - declared) / actual + 1;
+            println!(
+                "records per block: worst case {}, typical {} (a full batch declares {} ms, a \
+                 typical one uses {} ms)",
+                worst_batches * u64::from(MAX_BATCH_RECORDS),
+                typical_batches * u64::from(MAX_BATCH_RECORDS),
+                declared / 1_000_000_000,
+                actual / 1_000_000_000,
+            );
+            assert!(actual < declared);
+            assert!(
+                typical_batches > worst_batches,
+                "{typical_batches} typical batches"
+            );
+        });
+    }
+
     #[test]
     fn claiming_from_a_pool_costs_about_the_same_for_ten_or_a_hundred_thousand_members() {
         use pallet_rewards::WeightInfo as _;

@@ -148,9 +148,13 @@ pub use pallet::*;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod payouts;
 #[cfg(test)]
 mod tests;
 pub mod weights;
+
+pub use payouts::PaidPayees;
+use payouts::Payouts;
 
 pub use attribution_primitives::{
     attribution::{
@@ -187,6 +191,8 @@ pub trait BenchmarkHelper {
         first: attribution_primitives::ContributionId,
         contributions: u32,
     );
+    /// Fills the juror pool the challenges draw from to `members` operators, each staked.
+    fn juror_pool(members: u32);
 }
 
 /// Domain tag of the seed an attribution challenge's jury is drawn from, so that its draw never
@@ -714,12 +720,19 @@ pub mod pallet {
         /// the worker key's signature does not verify ([`Error::BadWorkerSignature`]), the batch
         /// is empty ([`Error::EmptyBatch`]), or its nonce is not above the operator's last one
         /// ([`Error::BatchNonceUsed`]). A record is rejected for any [`RecordRejection`].
+        ///
+        /// # Weight
+        ///
+        /// Charged up front for the worst case of its number of records (every record a different
+        /// model, owner, version and 16 contributors: every payee a new one); the parts owed are
+        /// summed per payee and each payee credited once, and the weight of the payees the batch
+        /// did not credit is refunded ([`Pallet::batch_weight`]).
         #[pallet::call_index(3)]
         #[pallet::weight(T::WeightInfo::submit_inference_batch(signed.batch.records.len() as u32))]
         pub fn submit_inference_batch(
             origin: OriginFor<T>,
             signed: SignedInferenceBatch,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let who = ensure_signed(origin)?;
             let batch = &signed.batch;
             ensure!(batch.operator == who, Error::<T>::NotBatchOperator);
@@ -759,8 +772,10 @@ pub mod pallet {
                 total_fee: 0,
                 settled_at: context.now,
             };
+            let mut owed = Payouts::default();
             for (index, record) in (0u32..).zip(batch.records.iter()) {
-                // A rejected record's writes (if a payment failed halfway) are rolled back.
+                // A rejected record's writes (if a check failed after its nonce was used) are
+                // rolled back; what a settled record owes is paid with the batch's, below.
                 let outcome = with_transaction(|| {
                     let outcome = Self::settle(&context, record);
                     let keep = outcome.is_ok();
@@ -772,7 +787,8 @@ pub mod pallet {
                     }
                 })?;
                 match outcome {
-                    Ok(()) => {
+                    Ok(parts) => {
+                        owed.merge(parts);
                         // At most MAX_BATCH_RECORDS records of u32 tokens: none of these saturate.
                         commitment.records = commitment.records.saturating_add(1);
                         commitment.tokens_in =
@@ -796,6 +812,7 @@ pub mod pallet {
                 }
             }
 
+            let paid = owed.pay::<T>(&Self::account_id())?;
             Self::prune_records(context.now, MAX_BATCH_RECORDS);
             Batches::<T>::insert(id, commitment.clone());
             NextBatchId::<T>::put(id.saturating_add(1));
@@ -808,7 +825,7 @@ pub mod pallet {
                 commitment,
                 pruned,
             });
-            Ok(())
+            Ok(Some(Self::batch_weight(batch.records.len() as u32, paid)).into())
         }
 
         /// Replaces the fee split; its four shares must sum to 100%.
@@ -1179,10 +1196,28 @@ pub mod pallet {
             }
         }
 
-        /// Checks one record, charges its fee to the user's allowance for the operator and pays
-        /// the split; or says why the record is rejected. Run in a storage layer that is rolled
+        /// The weight of a batch of `records` records whose payout credited `paid`: the measured
+        /// worst case for that many records, with the payout of the worst case's payees replaced
+        /// by the payout of those credited. Never more than the worst case.
+        pub fn batch_weight(records: u32, paid: PaidPayees) -> Weight {
+            let worst_case = T::WeightInfo::submit_inference_batch(records);
+            let worst_payees = PaidPayees::worst_case(records);
+            worst_case
+                .saturating_sub(T::WeightInfo::pay_batch(
+                    worst_payees.accounts,
+                    worst_payees.pools,
+                ))
+                .saturating_add(T::WeightInfo::pay_batch(paid.accounts, paid.pools))
+                .min(worst_case)
+        }
+
+        /// Checks one record and charges its fee to the user's allowance for the operator; returns
+        /// the split it owes, or why the record is rejected. Run in a storage layer that is rolled
         /// back on rejection.
-        fn settle(context: &Settlement, record: &InferenceRecord) -> Result<(), RecordRejection> {
+        fn settle(
+            context: &Settlement,
+            record: &InferenceRecord,
+        ) -> Result<Payouts, RecordRejection> {
             let auth = &record.authorization;
             ensure!(
                 auth.verify(&context.genesis, &record.user_signature),
@@ -1213,14 +1248,13 @@ pub mod pallet {
                 Self::attributed_contributors(&record.attribution, model.trained_on)?;
             Self::use_nonce(&auth.user, context.operator, auth.nonce)?;
             Self::charge(&auth.user, context.operator, record.fee)?;
-            let attributed = Self::pay_fee(
+            let (owed, attributed) = Self::owed(
                 record.fee,
                 &model,
                 context.operator,
                 &contributors,
                 &context.split,
-            )
-            .map_err(|_| RecordRejection::PaymentFailed)?;
+            );
             let id = NextRecordId::<T>::get();
             NextRecordId::<T>::put(id.saturating_add(1));
             Records::<T>::insert(
@@ -1250,7 +1284,7 @@ pub mod pallet {
                 fee: record.fee,
                 output_hash: record.output_hash,
             });
-            Ok(())
+            Ok(owed)
         }
 
         /// The contributor and weight of each attribution entry, once the entries are checked.
@@ -1313,37 +1347,32 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Pays `fee`, already charged to an allowance, out of the pallet account by `split`;
-        /// returns what the attribution entries were paid.
-        fn pay_fee(
+        /// What `fee`, already charged to an allowance, owes by `split`, and what of it the
+        /// attribution entries are owed.
+        fn owed(
             fee: Balance,
             model: &ServingModel<AccountId>,
             operator: &AccountId,
             contributors: &[(AccountId, u32)],
             split: &FeeSplit,
-        ) -> Result<Balance, DispatchError> {
-            let payer = Self::account_id();
+        ) -> (Payouts, Balance) {
             let parts = split.split(fee);
-            T::Rewards::credit_account(
-                &payer,
-                &model.owner,
-                RewardSource::Model,
-                parts.model_owner,
-            )?;
-            T::Rewards::credit_account(&payer, operator, RewardSource::Compute, parts.operator)?;
-            Self::pay_treasury(&payer, parts.treasury)?;
+            let mut owed = Payouts::default();
+            owed.to_account(&model.owner, RewardSource::Model, parts.model_owner);
+            owed.to_account(operator, RewardSource::Compute, parts.operator);
+            owed.to_treasury(parts.treasury);
             let mut rest = parts.contributors;
             for (contributor, weight_ppm) in contributors {
                 let share = split.contribution_share(*weight_ppm, parts.contributors);
-                T::Rewards::credit_account(&payer, contributor, RewardSource::Data, share)?;
+                owed.to_account(contributor, RewardSource::Data, share);
                 // Shares sum to at most the contributors' part: weights sum to at most 100%.
                 rest = rest.saturating_sub(share);
             }
             match model.trained_on {
-                Some(version) => T::Rewards::credit_pool(&payer, version, rest)?,
-                None => Self::pay_treasury(&payer, rest)?,
+                Some(version) => owed.to_pool(version, rest),
+                None => owed.to_treasury(rest),
             }
-            Ok(parts.contributors.saturating_sub(rest))
+            (owed, parts.contributors.saturating_sub(rest))
         }
 
         /// Draws attribution challenge `id`'s jury from the juror pool, never the record's
@@ -1503,13 +1532,6 @@ pub mod pallet {
         /// An open attribution challenge (runtime API).
         pub fn attribution_challenge(id: AttributionChallengeId) -> Option<AttributionChallenge> {
             AttributionChallenges::<T>::get(id)
-        }
-
-        fn pay_treasury(payer: &AccountId, amount: Balance) -> DispatchResult {
-            if amount > 0 {
-                T::Currency::transfer(payer, &T::Treasury::get(), amount, Preservation::Preserve)?;
-            }
-            Ok(())
         }
 
         /// Checks the invariants listed in the crate docs.

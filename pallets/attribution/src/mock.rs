@@ -371,8 +371,12 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for MockDatanets {
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper for MockChain {
+    /// Registers `operator` staked in the pool, as pallet-compute registers operators.
     fn register_operator(operator: &AccountId, worker_key: sr25519::Public, price: Balance) {
+        use frame_support::traits::fungible::Mutate;
         MockChain::register_operator(operator.clone(), worker_key, price);
+        Balances::set_balance(operator, STAKE + ED);
+        MockChain::join_pool(operator.clone(), STAKE);
     }
 
     fn serving_model(
@@ -391,6 +395,15 @@ impl crate::BenchmarkHelper for MockChain {
             .collect();
         MockChain::publish(pool, &members);
         MockChain::activate_model(model, owner.clone(), Some(pool));
+    }
+
+    fn juror_pool(members: u32) {
+        use frame_support::traits::fungible::Mutate;
+        for index in 0..members {
+            let juror: AccountId = frame_benchmarking::account("juror", index, 0);
+            Balances::set_balance(&juror, STAKE + ED);
+            MockChain::join_pool(juror, STAKE);
+        }
     }
 }
 
@@ -640,6 +653,15 @@ pub fn batch_of(
 }
 
 pub fn submit(signed: SignedInferenceBatch) -> sp_runtime::DispatchResult {
+    submit_with_info(signed)
+        .map(|_| ())
+        .map_err(|error| error.error)
+}
+
+/// Submits `signed` from [`operator`], with what the call reports about its weight.
+pub fn submit_with_info(
+    signed: SignedInferenceBatch,
+) -> frame_support::dispatch::DispatchResultWithPostInfo {
     Attribution::submit_inference_batch(RuntimeOrigin::signed(operator()), signed)
 }
 

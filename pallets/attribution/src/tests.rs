@@ -6,7 +6,7 @@ use crate::{
     FeeSplit, NonceWindow, Nonces, PendingWithdrawal, RecordRejection,
 };
 use attribution_primitives::{
-    attribution::{InferenceBatch, MAX_BATCH_RECORDS, NONCE_WINDOW},
+    attribution::{InferenceAuthorization, InferenceBatch, MAX_BATCH_RECORDS, NONCE_WINDOW},
     rewards::{PendingRewards, RewardPool},
     Hash,
 };
@@ -394,6 +394,33 @@ mod settlement {
                     pruned: None
                 })
             );
+        });
+    }
+
+    #[test]
+    fn an_authorization_signed_through_a_browser_extension_settles_like_a_bare_one() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            fund_allowance(&alice_key(), 5_000);
+            let bare = record(&alice_key(), ADAPTER, 0, 1_000, &[]);
+            let mut by_extension = record(&alice_key(), ADAPTER, 1, 1_000, &[]);
+            by_extension.user_signature = by_extension
+                .authorization
+                .sign_as_extension(&genesis(), &alice_key());
+            assert_ne!(bare.user_signature, by_extension.user_signature);
+
+            assert_ok!(submit(batch(1, vec![bare, by_extension])));
+
+            let commitment = Attribution::batch(0).expect("the commitment is kept");
+            assert_eq!(
+                (
+                    commitment.records,
+                    commitment.rejected,
+                    commitment.total_fee
+                ),
+                (2, 0, 2_000)
+            );
+            assert_eq!(Attribution::allowance(&alice, &operator()).balance, 3_000);
         });
     }
 
@@ -864,6 +891,27 @@ mod rejections {
             tampered.authorization.max_fee = 1_000;
             tampered.fee = 1_000;
             rejected(batch(2, vec![tampered]), RecordRejection::BadUserSignature);
+
+            // Nor does Bob's signature through a browser extension, nor Alice's extension
+            // signature of another authorization.
+            let mut by_bobs_extension = record(&alice_key(), ADAPTER, 0, 100, &[]);
+            by_bobs_extension.user_signature = by_bobs_extension
+                .authorization
+                .sign_as_extension(&genesis(), &bob_key());
+            rejected(
+                batch(3, vec![by_bobs_extension]),
+                RecordRejection::BadUserSignature,
+            );
+            let mut other_by_extension = record(&alice_key(), ADAPTER, 0, 100, &[]);
+            other_by_extension.user_signature = InferenceAuthorization {
+                nonce: 1,
+                ..other_by_extension.authorization.clone()
+            }
+            .sign_as_extension(&genesis(), &alice_key());
+            rejected(
+                batch(4, vec![other_by_extension]),
+                RecordRejection::BadUserSignature,
+            );
         });
     }
 
@@ -1309,6 +1357,163 @@ mod rejections {
                 vec![(true, 0, 100), (false, 1, 0), (true, 1, 200)]
             );
         });
+    }
+}
+
+mod aggregated_payouts {
+    use super::*;
+    use crate::{weights::WeightInfo, PaidPayees};
+    use attribution_primitives::attribution::InferenceRecord;
+
+    /// Alice's and Bob's records on the adapter and the base model, with fees whose splits
+    /// round, attributing Carol's and Dave's contributions in different shares, and one record
+    /// for a retired model, which is rejected.
+    fn mixed_records() -> Vec<InferenceRecord> {
+        vec![
+            record(
+                &alice_key(),
+                ADAPTER,
+                0,
+                1_001,
+                &[(100, 200_000), (101, 100_000)],
+            ),
+            record(&bob_key(), ADAPTER, 0, 777, &[(100, 333_333)]),
+            record(&alice_key(), RETIRED, 1, 500, &[]),
+            record(&alice_key(), BASE_MODEL, 2, 999, &[]),
+            record(&bob_key(), ADAPTER, 1, 12_345, &[(101, 250_000), (102, 1)]),
+            record(&alice_key(), ADAPTER, 3, 10, &[(102, 999_999)]),
+        ]
+    }
+
+    /// Everything a settlement moves: what each payee may claim, the version's pool, the
+    /// balances of the treasury and of both pallet accounts, and the users' allowances.
+    fn settled_state() -> Vec<u128> {
+        let mut state = Vec::new();
+        for who in [model_owner(), operator(), carol(), dave()] {
+            let pending = Rewards::pending_rewards(&who);
+            state.extend([pending.data, pending.model, pending.compute]);
+        }
+        let pool = Rewards::pool(VERSION).expect("the version's pool was credited");
+        state.extend([pool.total_points, pool.credited, pool.claimed]);
+        for who in [treasury(), Attribution::account_id(), Rewards::account_id()] {
+            state.push(balance(&who));
+        }
+        for user in [alice_key(), bob_key()] {
+            state.push(Attribution::allowance(&account_of(&user), &operator()).balance);
+        }
+        state
+    }
+
+    #[test]
+    fn one_batch_pays_exactly_what_settling_record_by_record_pays() {
+        let by_record = ExtBuilder::default().build().execute_with(|| {
+            fund_allowance(&alice_key(), 50_000);
+            fund_allowance(&bob_key(), 50_000);
+            for (nonce, record) in (1..).zip(mixed_records()) {
+                assert_ok!(submit(batch(nonce, vec![record])));
+            }
+            settled_state()
+        });
+        let together = ExtBuilder::default().build().execute_with(|| {
+            fund_allowance(&alice_key(), 50_000);
+            fund_allowance(&bob_key(), 50_000);
+            assert_ok!(submit(batch(1, mixed_records())));
+            let commitment = Attribution::batch(0).expect("the commitment is kept");
+            assert_eq!((commitment.records, commitment.rejected), (5, 1));
+            Attribution::do_try_state().expect("attribution invariants hold");
+            Rewards::do_try_state().expect("rewards invariants hold");
+            settled_state()
+        });
+        assert_eq!(together, by_record);
+        // 1,001 + 777 + 999 + 12,345 + 10 charged, the retired model's 500 not.
+        let allowances = &together[together.len() - 2..];
+        assert_eq!(
+            allowances,
+            &[50_000 - 1_001 - 999 - 10, 50_000 - 777 - 12_345]
+        );
+    }
+
+    #[test]
+    fn each_payee_is_credited_once_per_batch() {
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 50_000);
+            fund_allowance(&bob_key(), 50_000);
+            System::reset_events();
+            assert_ok!(submit(batch(1, mixed_records())));
+            let credited: Vec<_> = System::events()
+                .into_iter()
+                .filter_map(|record| match record.event {
+                    RuntimeEvent::Rewards(pallet_rewards::Event::AccountCredited {
+                        who,
+                        source,
+                        ..
+                    }) => Some((who, source)),
+                    _ => None,
+                })
+                .collect();
+            // The owner's Model share, the operator's Compute share, Carol's and Dave's Data
+            // shares: four credits for five settled records.
+            assert_eq!(credited.len(), 4);
+            let pools = System::events()
+                .into_iter()
+                .filter(|record| {
+                    matches!(
+                        record.event,
+                        RuntimeEvent::Rewards(pallet_rewards::Event::PoolCredited { .. })
+                    )
+                })
+                .count();
+            assert_eq!(pools, 1);
+        });
+    }
+
+    #[test]
+    fn a_batch_with_few_payees_is_refunded_to_their_payout() {
+        ExtBuilder::default().build_and_execute(|| {
+            fund_allowance(&alice_key(), 100_000);
+            let records: Vec<_> = (0..u64::from(MAX_BATCH_RECORDS))
+                .map(|nonce| {
+                    record(
+                        &alice_key(),
+                        ADAPTER,
+                        nonce,
+                        1_000,
+                        &[(100, 200_000), (101, 100_000)],
+                    )
+                })
+                .collect();
+            let info = submit_with_info(batch(1, records)).expect("the batch settles");
+
+            let declared = <() as WeightInfo>::submit_inference_batch(MAX_BATCH_RECORDS);
+            let actual = info
+                .actual_weight
+                .expect("the call reports its actual weight");
+            // Owner, operator, Carol and Dave; one pool.
+            let paid = PaidPayees {
+                accounts: 4,
+                pools: 1,
+            };
+            assert_eq!(actual, Attribution::batch_weight(MAX_BATCH_RECORDS, paid));
+            let worst = PaidPayees::worst_case(MAX_BATCH_RECORDS);
+            assert_eq!((worst.accounts, worst.pools), (1_089, 64));
+            let refund = declared.saturating_sub(actual);
+            assert_eq!(
+                refund,
+                <() as WeightInfo>::pay_batch(worst.accounts, worst.pools)
+                    .saturating_sub(<() as WeightInfo>::pay_batch(4, 1))
+            );
+            assert!(refund.ref_time() > 0 && refund.proof_size() > 0);
+        });
+    }
+
+    #[test]
+    fn a_batch_whose_payees_are_all_new_is_charged_the_worst_case() {
+        for records in [1, 7, MAX_BATCH_RECORDS] {
+            assert_eq!(
+                Attribution::batch_weight(records, PaidPayees::worst_case(records)),
+                <() as WeightInfo>::submit_inference_batch(records)
+            );
+        }
     }
 }
 

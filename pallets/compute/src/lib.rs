@@ -230,13 +230,14 @@ pub mod weights;
 
 pub use attribution_primitives::{
     compute::{
-        Challenge, ChallengeId, Endpoint, Hardware, JobInfo, JobStatus, JurorVote, Jury,
+        Challenge, ChallengeId, Endpoint, Hardware, JobInfo, JobStatus, JobsPage, JurorVote, Jury,
         OpenChallenges, OperatorInfo, SignedTrainingProof, TrainingProof, MAX_DRAWS_PER_BLOCK,
         MAX_JUROR_POOL, MAX_JURY, MAX_OPEN_CHALLENGES, MAX_OPERATORS_PAGE,
     },
     models::{
         ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec, MAX_ADAPTER_BYTES,
     },
+    paging::scan_ids,
     traits::{
         DatanetsInspect, ModelsInspect, OperatorsInspect, PoolId, RewardSource, RewardsCredit,
     },
@@ -1438,15 +1439,18 @@ pub mod pallet {
             Challenges::<T>::get(id)
         }
 
-        /// Up to `max` open jobs with ids from `from`, lowest first (for the runtime API; it scans
-        /// the jobs, so it is for off-chain callers only).
-        pub fn open_jobs(from: JobId, max: u32) -> Vec<(JobId, JobInfoOf<T>)> {
-            let mut open: Vec<_> = Jobs::<T>::iter()
-                .filter(|(id, info)| *id >= from && info.status == JobStatus::Open)
-                .collect();
-            open.sort_unstable_by_key(|(id, _)| *id);
-            open.truncate(max as usize);
-            open
+        /// Open jobs with ids from `from`, lowest first, one bounded page (for the runtime API;
+        /// see [`attribution_primitives::paging`]).
+        pub fn open_jobs(
+            from: JobId,
+            max: u32,
+        ) -> JobsPage<T::AccountId, Balance, BlockNumberFor<T>> {
+            let (jobs, next) = scan_ids(from, NextJobId::<T>::get(), max, |id| {
+                Jobs::<T>::get(id)
+                    .filter(|info| info.status == JobStatus::Open)
+                    .map(|info| (id, info))
+            });
+            JobsPage { jobs, next }
         }
 
         /// A live job posted with this hyper-parameters hash (for the runtime API: a content

@@ -2,9 +2,9 @@
 
 use crate::{
     mock::*, ChallengeId, ChallengePeriod, Challenges, Error, Event, HoldReason, JobInfo,
-    JobStatus, Jobs, JobsByHyperparameters, JurorPool, MaxRegressionPpm, NextJobId, OpenChallenges,
-    OperatorInfo, Operators, OperatorsInspect, PendingDraws, SignedTrainingProof, TrainingMethod,
-    TrainingProof, VotePeriod, WorkerKeys, MAX_DRAWS_PER_BLOCK, MAX_OPERATORS_PAGE,
+    JobStatus, Jobs, JobsByHyperparameters, JobsPage, JurorPool, MaxRegressionPpm, NextJobId,
+    OpenChallenges, OperatorInfo, Operators, OperatorsInspect, PendingDraws, SignedTrainingProof,
+    TrainingMethod, TrainingProof, VotePeriod, WorkerKeys, MAX_DRAWS_PER_BLOCK, MAX_OPERATORS_PAGE,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -577,7 +577,13 @@ mod request_training {
                 }
             );
             assert_eq!(Compute::job(job), Some(info.clone()));
-            assert_eq!(Compute::open_jobs(0, 10), vec![(job, info)]);
+            assert_eq!(
+                Compute::open_jobs(0, 10),
+                JobsPage {
+                    jobs: vec![(job, info)],
+                    next: None
+                }
+            );
         });
     }
 
@@ -700,7 +706,7 @@ mod claim_job {
                     expires_at
                 }
             );
-            assert!(Compute::open_jobs(0, 10).is_empty());
+            assert!(Compute::open_jobs(0, 10).jobs.is_empty());
 
             // A deadline sooner than the timeout caps the claim.
             let soon = post_job(BUDGET, 4);
@@ -1976,6 +1982,31 @@ mod settle {
 mod story {
     use super::*;
 
+    /// Review L3: a page reads at most MAX_PAGE_SCAN ids, however many jobs are gone.
+    #[test]
+    fn open_jobs_are_listed_in_pages_that_read_a_bounded_number_of_ids() {
+        ExtBuilder.build_and_execute(|| {
+            let first = setup();
+            NextJobId::<Test>::put(first + 10_000);
+            let later = post_job(BUDGET, DEADLINE);
+            let scan = u64::from(attribution_primitives::paging::MAX_PAGE_SCAN);
+            assert_eq!(
+                Compute::open_jobs(first + 1, 10),
+                JobsPage {
+                    jobs: vec![],
+                    next: Some(first + 1 + scan)
+                }
+            );
+            let (mut from, mut found) = (Some(0), Vec::new());
+            while let Some(start) = from {
+                let page = Compute::open_jobs(start, 10);
+                found.extend(page.jobs.into_iter().map(|(id, _)| id));
+                from = page.next;
+            }
+            assert_eq!(found, vec![first, later]);
+        });
+    }
+
     #[test]
     fn a_fine_tune_from_request_to_active_model_with_its_lineage() {
         ExtBuilder.build_and_execute(|| {
@@ -1986,12 +2017,17 @@ mod story {
             // Workers find open jobs through the runtime API, lowest ids first.
             let ids = |from, max| {
                 Compute::open_jobs(from, max)
+                    .jobs
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect::<Vec<_>>()
             };
             assert_eq!(ids(0, 10), vec![first, second, third]);
             assert_eq!(ids(1, 1), vec![second]);
+            // Each page says where the next starts (review L3: bounded pages).
+            assert_eq!(Compute::open_jobs(first, 1).next, Some(first + 1));
+            assert_eq!(Compute::open_jobs(third, u32::MAX).next, None);
+            assert_eq!(Compute::open_jobs(JobId::MAX, 10).jobs.len(), 0);
 
             // B takes the second job and proves it in the last block of its claim.
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), second));

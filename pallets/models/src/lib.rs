@@ -124,9 +124,10 @@ pub mod weights;
 pub use attribution_primitives::{
     models::{
         Architecture, BaseModel, Cid, EvalMetrics, License, Lineage, ModelKind, ModelName,
-        ModelRecord, ModelStatus, ModelWithLineage, ModelsRegistry, ProvenAdapter, TrainedArtifact,
-        TrainingSpec,
+        ModelRecord, ModelStatus, ModelWithLineage, ModelsPage, ModelsRegistry, ProvenAdapter,
+        TrainedArtifact, TrainingSpec,
     },
+    paging::scan_ids,
     traits::{ModelsInspect, ServingModel},
     Balance, DatanetId, Hash, ModelId,
 };
@@ -135,7 +136,6 @@ pub use weights::WeightInfo;
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use alloc::vec::Vec;
     use frame_support::{
         pallet_prelude::*,
         traits::{
@@ -407,19 +407,16 @@ pub mod pallet {
                 .or_else(|| AdaptersByHash::<T>::iter_key_prefix(hash).next())
         }
 
-        /// Up to `max` adapters trained on any version of `datanet`, lowest ids first (for the
-        /// runtime API; it scans the registry, so it is for off-chain callers only).
-        pub fn models_trained_on(datanet: DatanetId, max: u32) -> Vec<ModelId> {
-            let mut found: Vec<ModelId> = Models::<T>::iter()
-                .filter(|(_, record)| match &record.kind {
-                    ModelKind::Adapter(lineage) => lineage.spec.pool.datanet == datanet,
-                    ModelKind::Base(_) => false,
+        /// Adapters trained on any version of `datanet`, ids from `from`, lowest first, one
+        /// bounded page (for the runtime API; see [`attribution_primitives::paging`]).
+        pub fn models_trained_on(datanet: DatanetId, from: ModelId, max: u32) -> ModelsPage {
+            let (models, next) = scan_ids(from, NextModelId::<T>::get(), max, |id| {
+                Models::<T>::get(id).and_then(|record| match record.kind {
+                    ModelKind::Adapter(lineage) if lineage.spec.pool.datanet == datanet => Some(id),
+                    _ => None,
                 })
-                .map(|(id, _)| id)
-                .collect();
-            found.sort_unstable();
-            found.truncate(max as usize);
-            found
+            });
+            ModelsPage { models, next }
         }
 
         /// A proven adapter (`Challengeable` or `Active`) whose weights file has `hash`, with the

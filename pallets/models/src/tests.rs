@@ -2,8 +2,8 @@
 
 use crate::{
     mock::*, AdaptersByHash, BaseModelByWeights, Error, Event, HoldReason, Lineage, ModelKind,
-    ModelStatus, Models as ModelRecords, ModelsInspect, ModelsRegistry, NextModelId, ServingModel,
-    TrainedArtifact, TrainingSpec,
+    ModelStatus, Models as ModelRecords, ModelsInspect, ModelsPage, ModelsRegistry, NextModelId,
+    ServingModel, TrainedArtifact, TrainingSpec,
 };
 use attribution_primitives::{
     models::EvalMetrics, models::TrainingMethod, traits::PoolId, Hash, ModelId,
@@ -440,6 +440,48 @@ mod retire_model {
 mod adapters {
     use super::*;
 
+    /// Review L3: the listing reads a bounded range of ids per call and says where to go on.
+    #[test]
+    fn adapters_of_a_datanet_are_listed_in_bounded_pages() {
+        ExtBuilder.build_and_execute(|| {
+            let (base, adapter) = adapter_in_training();
+            assert!(base < adapter);
+            // A base model is never listed; the page reaches the last id.
+            assert_eq!(
+                Models::models_trained_on(POOL.datanet, base, u32::MAX),
+                ModelsPage {
+                    models: vec![adapter],
+                    next: None
+                }
+            );
+            // A limit of 0 reads nothing and continues where it started.
+            assert_eq!(
+                Models::models_trained_on(POOL.datanet, base, 0),
+                ModelsPage {
+                    models: vec![],
+                    next: Some(base)
+                }
+            );
+            // Far more ids than a page reads: it stops after MAX_PAGE_SCAN of them.
+            NextModelId::<Test>::put(adapter + 10_000);
+            let after = adapter + 1;
+            assert_eq!(
+                Models::models_trained_on(POOL.datanet, after, 10),
+                ModelsPage {
+                    models: vec![],
+                    next: Some(after + attribution_primitives::paging::MAX_PAGE_SCAN)
+                }
+            );
+            assert_eq!(
+                Models::models_trained_on(POOL.datanet, ModelId::MAX, 10),
+                ModelsPage {
+                    models: vec![],
+                    next: None
+                }
+            );
+        });
+    }
+
     #[test]
     fn an_adapter_goes_from_training_to_active_with_its_lineage() {
         ExtBuilder.build_and_execute(|| {
@@ -496,9 +538,15 @@ mod adapters {
                 Models::model_by_artifact(Hash::repeat_byte(9)),
                 Some(adapter)
             );
-            assert_eq!(Models::models_trained_on(POOL.datanet, 10), vec![adapter]);
             assert_eq!(
-                Models::models_trained_on(POOL.datanet + 1, 10),
+                Models::models_trained_on(POOL.datanet, 0, 10),
+                ModelsPage {
+                    models: vec![adapter],
+                    next: None
+                }
+            );
+            assert_eq!(
+                Models::models_trained_on(POOL.datanet + 1, 0, 10).models,
                 Vec::<ModelId>::new()
             );
 

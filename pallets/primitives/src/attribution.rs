@@ -7,14 +7,18 @@
 //!
 //! A user signs
 //! [`signing_message`]`(`[`INFERENCE_AUTHORIZATION_DOMAIN`]`, &genesis, &authorization)` with the
-//! key of their account (any [`Signature`] scheme); the worker signs
+//! key of their account (any [`Signature`] scheme), bare or wrapped in `<Bytes>`…`</Bytes>` as a
+//! browser extension signs it; the worker signs
 //! [`signing_message`]`(`[`INFERENCE_BATCH_DOMAIN`]`, &genesis, &batch)` with its sr25519 worker
 //! key. `genesis` is the chain's genesis block hash, so neither signature is valid on another
 //! chain.
 
 use crate::{
     compute::Jury,
-    signing::{signing_message, INFERENCE_AUTHORIZATION_DOMAIN, INFERENCE_BATCH_DOMAIN},
+    signing::{
+        extension_wrapped, signing_message, verify_bare_or_wrapped, INFERENCE_AUTHORIZATION_DOMAIN,
+        INFERENCE_BATCH_DOMAIN,
+    },
     traits::PoolId,
     AccountId, Balance, BlockNumber, ContributionId, Hash, ModelId, Signature, PARTS_PER_MILLION,
 };
@@ -123,10 +127,13 @@ pub struct InferenceAuthorization {
 
 impl InferenceAuthorization {
     /// Whether `signature` is `self.user`'s signature over the domain-tagged authorization for
-    /// the chain whose genesis block hash is `genesis`.
+    /// the chain whose genesis block hash is `genesis`, signed bare or, as a browser extension
+    /// signs, wrapped in `<Bytes>`…`</Bytes>` ([`verify_bare_or_wrapped`]). The runtime and the
+    /// worker both check authorizations here.
     pub fn verify(&self, genesis: &Hash, signature: &Signature) -> bool {
-        signature.verify(
-            signing_message(INFERENCE_AUTHORIZATION_DOMAIN, genesis, self).as_slice(),
+        verify_bare_or_wrapped(
+            signature,
+            &signing_message(INFERENCE_AUTHORIZATION_DOMAIN, genesis, self),
             &self.user,
         )
     }
@@ -141,6 +148,19 @@ impl InferenceAuthorization {
             genesis,
             self,
         ))
+        .into()
+    }
+
+    /// The user's signature with `pair` as a polkadot.js browser extension makes it: over the
+    /// same message wrapped in `<Bytes>`…`</Bytes>` ([`extension_wrapped`]).
+    #[cfg(feature = "std")]
+    pub fn sign_as_extension(&self, genesis: &Hash, pair: &sr25519::Pair) -> Signature {
+        use sp_core::Pair as _;
+        pair.sign(&extension_wrapped(&signing_message(
+            INFERENCE_AUTHORIZATION_DOMAIN,
+            genesis,
+            self,
+        )))
         .into()
     }
 }
@@ -252,8 +272,6 @@ pub enum RecordRejection {
     NonceTooOld,
     /// The user's allowance for the operator does not cover the fee.
     AllowanceTooLow,
-    /// Paying the fee's parts failed (a defensive case: checked records always pay out).
-    PaymentFailed,
 }
 
 /// How a fee is shared. The four shares sum to exactly 100%.
@@ -658,6 +676,18 @@ mod tests {
         let signature = authorization.sign(&genesis, &user);
         assert!(authorization.verify(&genesis, &signature));
         assert!(!authorization.verify(&other_chain, &signature));
+        let by_extension = authorization.sign_as_extension(&genesis, &user);
+        assert!(authorization.verify(&genesis, &by_extension));
+        assert!(!authorization.verify(&other_chain, &by_extension));
+        assert!(!InferenceAuthorization {
+            nonce: 1,
+            ..authorization.clone()
+        }
+        .verify(&genesis, &by_extension));
+        assert!(!authorization.verify(
+            &genesis,
+            &authorization.sign_as_extension(&genesis, &worker)
+        ));
         assert!(!InferenceAuthorization {
             max_fee: 11,
             ..authorization.clone()

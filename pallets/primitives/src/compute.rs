@@ -281,6 +281,15 @@ impl SignedTrainingProof {
     }
 }
 
+/// A page of the jobs waiting for an operator, by id.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct JobsPage<AccountId, Balance, BlockNumber> {
+    /// The open jobs among the ids this page read, lowest first.
+    pub jobs: alloc::vec::Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)>,
+    /// The id to ask for next, `None` when this page read up to the last job.
+    pub next: Option<JobId>,
+}
+
 sp_api::decl_runtime_apis! {
     /// Queries of GPU operators and training jobs.
     pub trait ComputeApi {
@@ -292,8 +301,10 @@ sp_api::decl_runtime_apis! {
         fn operators(after: Option<AccountId>, max: u32) -> alloc::vec::Vec<(AccountId, OperatorInfo<Balance>)>;
         /// A job that is open, claimed, proven or challenged (settled and cancelled jobs are removed).
         fn job(id: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>>;
-        /// Up to `max` jobs waiting for an operator, lowest ids first from `from`.
-        fn open_jobs(from: JobId, max: u32) -> alloc::vec::Vec<(JobId, JobInfo<AccountId, Balance, BlockNumber>)>;
+        /// Jobs waiting for an operator, lowest ids first from `from`: at most `max` (and at most
+        /// [`MAX_PAGE_LEN`](crate::paging::MAX_PAGE_LEN)) among at most
+        /// [`MAX_PAGE_SCAN`](crate::paging::MAX_PAGE_SCAN) ids, with the id to continue from.
+        fn open_jobs(from: JobId, max: u32) -> JobsPage<AccountId, Balance, BlockNumber>;
         /// A live job (open, claimed, proven or challenged) posted with this hyper-parameters hash,
         /// any one of them if several: a content store accepts the file while one exists.
         fn hyperparameters_job(hash: Hash) -> Option<JobId>;

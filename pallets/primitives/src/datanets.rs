@@ -36,8 +36,7 @@ pub const MAX_LICENSE_LEN: u32 = 64;
 pub const MAX_METADATA_LEN: u32 = 256;
 /// Most curators a datanet may have besides its owner.
 pub const MAX_CURATORS: u32 = 16;
-/// Most entries one page of a runtime API answer holds; larger requests are cut to this.
-pub const MAX_PAGE_LEN: u32 = 256;
+pub use crate::paging::MAX_PAGE_LEN;
 
 pub type DatanetName = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
 pub type DatanetDescription = BoundedVec<u8, ConstU32<MAX_DESCRIPTION_LEN>>;

@@ -15,6 +15,7 @@ pub mod datanets;
 pub mod ids;
 pub mod merkle;
 pub mod models;
+pub mod paging;
 pub mod rewards;
 pub mod signing;
 pub mod traits;

@@ -322,6 +322,15 @@ pub trait ModelsRegistry<AccountId> {
     fn trained_metrics(model: ModelId) -> Option<EvalMetrics>;
 }
 
+/// A page of the adapters trained on a datanet, by id.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct ModelsPage {
+    /// The adapters among the ids this page read, lowest first.
+    pub models: alloc::vec::Vec<ModelId>,
+    /// The id to ask for next, `None` when this page read up to the last model.
+    pub next: Option<ModelId>,
+}
+
 sp_api::decl_runtime_apis! {
     /// Queries of the model registry.
     pub trait ModelsApi {
@@ -330,8 +339,10 @@ sp_api::decl_runtime_apis! {
         /// The `Active` base model whose weights file has this hash, else one proven adapter whose
         /// adapter file has it (adapter hashes are not unique).
         fn model_by_artifact(hash: Hash) -> Option<ModelId>;
-        /// The adapters trained on a datanet (any version), at most `max` of them, lowest ids first.
-        fn models_trained_on(datanet: DatanetId, max: u32) -> alloc::vec::Vec<ModelId>;
+        /// The adapters trained on a datanet (any version), lowest ids first from `from`: at most
+        /// `max` (and at most [`MAX_PAGE_LEN`](crate::paging::MAX_PAGE_LEN)) among at most
+        /// [`MAX_PAGE_SCAN`](crate::paging::MAX_PAGE_SCAN) ids, with the id to continue from.
+        fn models_trained_on(datanet: DatanetId, from: ModelId, max: u32) -> ModelsPage;
         /// The proven adapter (`Challengeable` or `Active`) whose weights file has this hash, with
         /// the file's size: what a content store may accept under this hash.
         fn proven_adapter(hash: Hash) -> Option<ProvenAdapter>;

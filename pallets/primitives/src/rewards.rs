@@ -64,7 +64,8 @@ sp_api::decl_runtime_apis! {
     pub trait RewardsApi<AccountId, Balance> where AccountId: Codec, Balance: Codec {
         /// Direct rewards `who` can claim now, by source.
         fn pending_rewards(who: AccountId) -> PendingRewards<Balance>;
-        /// What `who` can claim now from each of `pools` (0 for pools they have no points in).
+        /// What `who` can claim now from each of `pools` (0 for pools they have no points in):
+        /// the first [`MAX_PAGE_LEN`](crate::paging::MAX_PAGE_LEN) pools only.
         fn pending_pool_rewards(who: AccountId, pools: Vec<PoolId>) -> Vec<(PoolId, Balance)>;
         /// The state of a pool, `None` if it was never credited.
         fn pool(pool: PoolId) -> Option<RewardPool<Balance>>;

@@ -75,6 +75,8 @@ pub struct PoolId {
     Copy,
     PartialEq,
     Eq,
+    PartialOrd,
+    Ord,
     Debug,
     Encode,
     Decode,

@@ -114,6 +114,7 @@ mod tests;
 pub mod weights;
 
 pub use attribution_primitives::{
+    paging::MAX_PAGE_LEN,
     rewards::{PendingRewards, RewardPool},
     traits::{DatanetsInspect, PoolId, RewardSource, RewardsCredit},
     Balance,
@@ -303,13 +304,15 @@ pub mod pallet {
             Pending::<T>::get(who).unwrap_or_default()
         }
 
-        /// What `who` can claim now from each of `pools` (runtime API).
+        /// What `who` can claim now from each of the first [`MAX_PAGE_LEN`] of `pools` (runtime
+        /// API: its input is bounded like the other pages, security review L3).
         pub fn pending_pool_rewards(
             who: &T::AccountId,
             pools: Vec<PoolId>,
         ) -> Vec<(PoolId, Balance)> {
             pools
                 .into_iter()
+                .take(MAX_PAGE_LEN as usize)
                 .map(|pool| {
                     let pending = Pools::<T>::get(pool)
                         .map_or(0, |state| Self::pool_pending(pool, &state, who));

@@ -410,6 +410,16 @@ mod queries_and_invariants {
                 Rewards::pending_pool_rewards(&ALICE, vec![POOL, OTHER_POOL]),
                 vec![(POOL, 50), (OTHER_POOL, 0)]
             );
+            // An oversize question is answered for its first page of pools only (review L3).
+            let many: Vec<crate::PoolId> = core::iter::once(POOL)
+                .chain((100..1_100).map(|datanet| crate::PoolId {
+                    datanet,
+                    version: 1,
+                }))
+                .collect();
+            let answer = Rewards::pending_pool_rewards(&ALICE, many);
+            assert_eq!(answer.len(), crate::MAX_PAGE_LEN as usize);
+            assert_eq!(answer[0], (POOL, 50));
             assert_ok!(Rewards::claim_pool(RuntimeOrigin::signed(ALICE), POOL));
             assert_eq!(
                 Rewards::pending_pool_rewards(&ALICE, vec![POOL]),

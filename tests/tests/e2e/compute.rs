@@ -12,7 +12,7 @@ use attribution_e2e::chain::{
 };
 use attribution_primitives::{
     compute::{Challenge, ChallengeId, JobInfo, OperatorInfo},
-    models::{ModelKind, ModelStatus, ModelWithLineage, TrainingMethod},
+    models::{ModelKind, ModelStatus, ModelWithLineage, ModelsPage, TrainingMethod},
     rewards::{PendingRewards, RewardPool},
     traits::PoolId,
     AccountId, Balance, BlockNumber, Hash, JobId, ModelId,
@@ -130,11 +130,14 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
         by_artifact == Some(trained.model),
         "the adapter is found by its hash"
     );
-    let trained_on: Vec<ModelId> = chain
-        .state_call("ModelsApi_models_trained_on", (pool.datanet, 10u32))
+    let trained_on: ModelsPage = chain
+        .state_call(
+            "ModelsApi_models_trained_on",
+            (pool.datanet, 0 as ModelId, 10u32),
+        )
         .await?;
     ensure!(
-        trained_on == vec![trained.model],
+        trained_on.models == vec![trained.model] && trained_on.next.is_none(),
         "the datanet's trained models: {trained_on:?}"
     );
 

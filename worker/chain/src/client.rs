@@ -271,15 +271,23 @@ impl Chain {
         Ok(answer.map(|Static(job)| job))
     }
 
-    /// Up to `max` open jobs, lowest ids first from `from`.
+    /// Up to `max` open jobs, lowest ids first from `from`, walking the runtime's bounded pages
+    /// (each reads a bounded range of ids and says where the next starts).
     pub async fn open_jobs(&self, from: JobId, max: u32) -> Result<Vec<(JobId, Job)>> {
-        let answer = self
-            .call_api(runtime::runtime_apis().compute_api().open_jobs(from, max))
-            .await?;
-        Ok(answer
-            .into_iter()
-            .map(|(id, Static(job))| (id, job))
-            .collect())
+        let mut jobs = Vec::new();
+        let mut next = Some(from);
+        while let Some(start) = next {
+            let wanted = max.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
+            if wanted == 0 {
+                break;
+            }
+            let Static(page) = self
+                .call_api(runtime::runtime_apis().compute_api().open_jobs(start, wanted))
+                .await?;
+            jobs.extend(page.jobs);
+            next = page.next;
+        }
+        Ok(jobs)
     }
 
     /// An open challenge with its jury and votes (`None` once resolved, or never opened).

@@ -87,6 +87,10 @@ pub use client::{Chain, ChainError};
         with = "::subxt::utils::Static<::attribution_primitives::attribution::NonceWindow>"
     ),
     substitute_type(
+        path = "attribution_primitives::compute::JobsPage",
+        with = "::subxt::utils::Static<::attribution_primitives::compute::JobsPage<::attribution_primitives::AccountId, ::attribution_primitives::Balance, ::attribution_primitives::BlockNumber>>"
+    ),
+    substitute_type(
         path = "attribution_primitives::rewards::PendingRewards",
         with = "::subxt::utils::Static<::attribution_primitives::rewards::PendingRewards<::attribution_primitives::Balance>>"
     )
