@@ -66,20 +66,26 @@ fn quality_scores_both_methods_at_every_checkpoint() {
 #[test]
 fn batched_completions_match_one_row_at_a_time() {
     let dir = model_dir();
-    // Row i without its first i prompt tokens: prompts of six different lengths.
+    // Row i without its first i prompt tokens (at least one kept): prompts of different lengths.
     let rows: Vec<Encoded> = encoded(dir.path(), 6, 3)
         .into_iter()
         .enumerate()
-        .map(|(i, row)| Encoded {
-            tokens: row.tokens[i..].to_vec(),
-            prompt_len: row.prompt_len - i,
+        .map(|(i, row)| {
+            let drop = i.min(row.prompt_len - 1);
+            Encoded {
+                tokens: row.tokens[drop..].to_vec(),
+                prompt_len: row.prompt_len - drop,
+            }
         })
         .collect();
     let device = burn::tensor::Device::flex();
     let model = load(dir.path(), &Method::Lora(LoraConfig::new(4, 8.0)), &device);
     let batched = greedy_completions(&model, &rows, PAD, Some(EOS), &device);
     let lengths: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.prompt_len).collect();
-    assert_eq!(lengths.len(), 6, "prompts of different lengths");
+    assert!(
+        lengths.len() > 1,
+        "prompts of different lengths: {lengths:?}"
+    );
     assert!(batched.iter().any(|c| !c.is_empty()), "{batched:?}");
     for (row, completion) in rows.iter().zip(&batched) {
         let budget = row.tokens.len() - row.prompt_len;

@@ -1,5 +1,5 @@
-//! `scale · lhs · rhs` for 2-D `flex` tensors with every product on all cores, forward and
-//! backward.
+//! `scale · lhs · rhs` for 2-D `flex` tensors on all cores, forward and backward (the
+//! projections, LoRA's factors and the output head's products).
 //!
 //! burn `flex` runs a matmul on one thread below 192³ multiply-adds. LoRA's narrow products
 //! (`[rows, d]·[d, r]`, `[rows, r]·[r, d]` and their gradients, about 45 per block and step
