@@ -4,6 +4,7 @@
 //! `∂L/∂B`: no weight-shaped gradient and no dense `W + A·B` is ever formed. `B` starts at zero,
 //! so an untrained adapter leaves the model exactly as it was.
 
+use crate::model::fused::{matmul, scaled_matmul};
 use anyhow::{bail, ensure, Result};
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig};
@@ -180,12 +181,8 @@ impl LoraAdapter {
     /// - input: `[rows, d_in]`
     /// - output: `[rows, d_out]`
     pub fn forward_rows(&self, x: Tensor<2>) -> Tensor<2> {
-        let down = self
-            .dropout
-            .forward(x)
-            .matmul(self.a.val())
-            .mul_scalar(self.scale);
-        down.matmul(self.b.val())
+        let down = scaled_matmul(self.dropout.forward(x), self.a.val(), self.scale);
+        matmul(down, self.b.val())
     }
 
     /// Whether dropout is off, so that adapters reading the same input see the same values and

@@ -21,6 +21,7 @@
 
 use crate::data::Batch;
 use crate::model::{fused, Llama};
+use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 use rayon::prelude::*;
@@ -72,10 +73,10 @@ pub fn head_loss(model: &Llama, top: Tensor<3>, batch: &Batch, scale: f64) -> He
         let c = chunk_positions.len();
         let index = int_tensor(chunk_positions, [c], &device);
         let rows = flat.clone().select(0, index.clone());
-        let logits = rows.clone().matmul(head_rows.clone().transpose());
+        let logits = head_logits(rows.clone(), head_rows.clone());
         let (chunk_loss, grad_logits) = cross_entropy(logits, chunk_targets, weight);
         value += chunk_loss;
-        let grad_rows = grad_logits.clone().matmul(head_rows.clone());
+        let grad_rows = through_head(grad_logits.clone(), head_rows.clone());
         grad_normed = grad_normed.select_assign(0, index, grad_rows, IndexingUpdateOp::Add);
         if head_trains {
             let grad = grad_logits.transpose().matmul(rows);
@@ -98,6 +99,33 @@ pub fn head_loss(model: &Llama, top: Tensor<3>, batch: &Batch, scale: f64) -> He
         value: (value * weight) as f32,
         surrogate,
     }
+}
+
+/// `rows · headᵀ`: `[c, d]·[d, vocab]` (on `flex`, each thread packs only its band of the head:
+/// see [`fused::product`]).
+fn head_logits(rows: Tensor<2>, head_rows: Tensor<2>) -> Tensor<2> {
+    match (plain(&rows), plain(&head_rows)) {
+        (Some(rows), Some(head)) => {
+            Tensor::from_primitive::<Flex>(fused::product(&rows, &head.transpose(0, 1), 1.0))
+        }
+        _ => rows.matmul(head_rows.transpose()),
+    }
+}
+
+/// `∂L/∂z · head`: `[c, vocab]·[vocab, d]` (on `flex`, each thread packs only its band of the
+/// head).
+fn through_head(grad_logits: Tensor<2>, head_rows: Tensor<2>) -> Tensor<2> {
+    match (plain(&grad_logits), plain(&head_rows)) {
+        (Some(grad), Some(head)) => {
+            Tensor::from_primitive::<Flex>(fused::deep_product(&grad, &head))
+        }
+        _ => grad_logits.matmul(head_rows),
+    }
+}
+
+/// The `flex` primitive of an untracked `flex` tensor.
+fn plain(x: &Tensor<2>) -> Option<FlexTensor> {
+    x.clone().try_into_primitive::<Flex>().ok()
 }
 
 /// Cross-entropy of `logits: [c, vocab]` against `targets` (summed over rows) and its gradient

@@ -1,11 +1,11 @@
-//! The fused ops (RMSNorm, RoPE, SwiGLU, NF4 matmul) and the shared LoRA `A` product against the
+//! The fused ops (RMSNorm, RoPE, SwiGLU, NF4 matmul, the parallel scaled matmul) and the shared LoRA `A` product against the
 //! compositions of burn ops they replace: values and gradients under `Autodiff<Flex>`, values
 //! without autodiff.
 
 mod common;
 
 use attribution_worker::lora::LoraConfig;
-use attribution_worker::model::fused::{nf4_matmul, rms_norm, rope, swiglu};
+use attribution_worker::model::fused::{nf4_matmul, rms_norm, rope, scaled_matmul, swiglu};
 use attribution_worker::model::{BaseWeight, Projection};
 use attribution_worker::nf4::Nf4Matrix;
 use burn::module::Param;
@@ -142,6 +142,62 @@ fn rope_matches_the_composition() {
         ) * sin.slice_dim(0, 0..5).unsqueeze::<4>())
     .swap_dims(1, 2);
     assert_close(&flat(reference), &flat(plain), "untracked values");
+}
+
+#[test]
+fn scaled_matmul_matches_burns_matmul() {
+    let device = Device::flex().autodiff();
+    device.seed(6);
+    // LoRA's shapes in small: a wide input, a narrow factor; operands as stored, as a transposed
+    // view and as a column slice (what the shared `A` product hands each `B`).
+    let x = random([37, 48], &device).require_grad();
+    let a = random([48, 24], &device).require_grad();
+    let frozen = random([20, 48], &device);
+    let weights = random([37, 24], &device);
+    // Each case builds its operands anew for each side: backward consumes the graph below them.
+    type Operands = fn(&Tensor<2>, &Tensor<2>, &Tensor<2>) -> (Tensor<2>, Tensor<2>);
+    let cases: [(&str, Operands, bool); 3] = [
+        ("stored", |x, a, _| (x.clone(), a.clone()), true),
+        (
+            "transposed rhs",
+            |x, _, frozen| (x.clone(), frozen.clone().transpose()),
+            false,
+        ),
+        (
+            "sliced operands",
+            |x, a, _| {
+                (
+                    x.clone().matmul(a.clone()).slice_dim(1, 8..16),
+                    a.clone().slice_dim(0, 0..8).slice_dim(1, 0..8),
+                )
+            },
+            true,
+        ),
+    ];
+    for (what, operands, a_tracked) in cases {
+        let (lhs, rhs) = operands(&x, &a, &frozen);
+        let fused = scaled_matmul(lhs, rhs, 2.5);
+        let (lhs, rhs) = operands(&x, &a, &frozen);
+        let reference = lhs.matmul(rhs).mul_scalar(2.5);
+        assert_close(&flat(reference.clone()), &flat(fused.clone()), what);
+        let w = weights.clone().slice_dim(1, 0..fused.dims()[1]);
+        let fused_grads = (fused * w.clone()).sum().backward();
+        let reference_grads = (reference * w).sum().backward();
+        assert_close(&grad(&reference_grads, &x), &grad(&fused_grads, &x), what);
+        if a_tracked {
+            assert_close(&grad(&reference_grads, &a), &grad(&fused_grads, &a), what);
+        }
+        assert!(
+            frozen.grad(&fused_grads).is_none(),
+            "{what}: a frozen operand gets no gradient"
+        );
+    }
+    let (x, a) = (x.inner(), a.inner());
+    assert_close(
+        &flat(x.clone().matmul(a.clone()).mul_scalar(0.5)),
+        &flat(scaled_matmul(x, a, 0.5)),
+        "untracked values",
+    );
 }
 
 #[test]

@@ -76,6 +76,10 @@ pub struct RealBenchArgs {
     /// Held-out rows of the quality run (packages after every training row).
     #[arg(long, default_value_t = 64)]
     pub held_out: usize,
+    /// Held-out rows (the first ones) whose prompts the quality run completes greedily at every
+    /// checkpoint for ROUGE-L.
+    #[arg(long, default_value_t = 16)]
+    pub rouge_rows: usize,
     /// Run one method of `--plan` in this process and print its figures as one JSON line (what
     /// the benchmark runs in its child processes).
     #[arg(long, hide = true, requires = "plan")]
@@ -186,6 +190,7 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
     let plan_path = dir.path().join("plan.json");
     plan.write(&plan_path)?;
     let model_config = model.checkpoint.config.clone();
+    let (tokenizer, eos) = (model.tokenizer.clone(), model.special.eos);
     drop(model);
 
     solo::use_threads(args.threads);
@@ -231,6 +236,9 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
             methods: [solo::method(&plan, "lora")?, solo::method(&plan, "qlora")?],
             train: &encoded[..quality_rows],
             held_out: &held_out,
+            generated_rows: args.rouge_rows,
+            tokenizer: &tokenizer,
+            eos,
             pad: plan.pad,
             batch_size: config.batch_size,
             steps: args.quality,

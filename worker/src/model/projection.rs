@@ -1,7 +1,7 @@
 //! A linear projection of the Llama block (`q_proj`, ..., `down_proj`): a base weight that is
 //! trained, frozen or NF4-packed, plus an optional LoRA adapter.
 
-use super::fused::nf4_matmul;
+use super::fused::{matmul, nf4_matmul, scaled_matmul};
 use crate::lora::LoraAdapter;
 use crate::nf4::Nf4Matrix;
 use burn::module::{Module, Param};
@@ -90,7 +90,7 @@ impl Projection {
     /// `x·W` alone. Input `[rows, d_in]`, output `[rows, d_out]`.
     fn base_rows(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.base {
-            BaseWeight::Dense(weight) => x.matmul(weight.val()),
+            BaseWeight::Dense(weight) => matmul(x, weight.val()),
             BaseWeight::Nf4(packed) => nf4_matmul(x, &packed.matrix),
         }
     }
@@ -110,7 +110,7 @@ impl Projection {
         };
         let rank = adapters[0].rank();
         let a = Tensor::cat(adapters.iter().map(|lora| lora.a.val()).collect(), 1);
-        let down = x.clone().matmul(a).mul_scalar(adapters[0].scale);
+        let down = scaled_matmul(x.clone(), a, adapters[0].scale);
         let mut index = 0;
         projections.map(|projection| {
             let lora = projection
@@ -119,7 +119,7 @@ impl Projection {
                 .expect("checked by shared_adapters");
             let part = down.clone().slice_dim(1, index * rank..(index + 1) * rank);
             index += 1;
-            projection.base_rows(x.clone()) + part.matmul(lora.b.val())
+            projection.base_rows(x.clone()) + matmul(part, lora.b.val())
         })
     }
     /// Folds the adapter into a dense base weight: `W' = W + (alpha/r)·A·B`.

@@ -11,11 +11,13 @@
 //! composition of burn ops that they replace, which is also the oracle their tests compare
 //! against.
 
+mod matmul;
 mod nf4_matmul;
 mod rms_norm;
 mod rope;
 mod swiglu;
 
+pub use matmul::{deep_product, matmul, product, scaled_matmul};
 pub use nf4_matmul::nf4_matmul;
 pub use rms_norm::rms_norm;
 pub use rope::rope;

@@ -8,6 +8,7 @@
 //! (see [`layerwise`](crate::layerwise)): each weight is expanded once forward and once
 //! backward, and no forward pass runs twice.
 
+use super::matmul::product;
 use super::{flex, place, register, Place, Tracked};
 use crate::nf4::Nf4Matrix;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -15,7 +16,6 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::Flex;
 use burn::tensor::Tensor;
 
@@ -28,7 +28,7 @@ pub fn nf4_matmul(x: Tensor<2>, weight: &Nf4Matrix) -> Tensor<2> {
     match place(x) {
         Place::Tracked(x) => {
             let (x, node) = x.into_parts();
-            let y = Flex::float_matmul(x, expand(weight));
+            let y = product(&x, &expand(weight), 1.0);
             let output = match Nf4MatmulBackward
                 .prepare::<NoCheckpointing>([node])
                 .compute_bound()
@@ -67,8 +67,7 @@ impl Backward<Flex, 1> for Nf4MatmulBackward {
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
         register(&ops, 0, grads, || {
-            let weight = Flex::float_transpose(expand(&ops.state));
-            Flex::float_matmul(grad, weight)
+            product(&grad, &expand(&ops.state).transpose(0, 1), 1.0)
         });
     }
 }
