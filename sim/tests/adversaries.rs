@@ -1,7 +1,7 @@
 //! The adversary simulation on the real runtime: each attack against its honest twin, with the
 //! default parameters.
 
-use attribution_sim::adversaries::{run, steering, Strategy};
+use attribution_sim::adversaries::{run, steering, Strategy, DEFAULT_CHECKED_BP};
 
 #[test]
 fn every_attack_loses_beside_honest_play() {
@@ -22,6 +22,14 @@ fn every_attack_loses_beside_honest_play() {
     let sybil = row(Strategy::SybilSpam);
     assert!(sybil.spent() >= 180.0, "{sybil:?}");
     assert!(sybil.net() < -100.0, "{sybil:?}");
+
+    // (b) Steering, with 5 % of answers checked, loses its proven challenges' slashes (10 OPEN
+    // each at the minimum stake) for a few OPEN of diverted fees.
+    let steering = row(Strategy::SteeringOperator {
+        checked_bp: DEFAULT_CHECKED_BP,
+    });
+    assert!(steering.spent() >= 10.0, "{steering:?}");
+    assert!(steering.net() < 0.0, "{steering:?}");
 
     // (c) Stolen records settle nothing; each front-run hash costs its bond.
     let thief = row(Strategy::RecordThief);

@@ -36,9 +36,10 @@ const ENTRY_PPM: u32 = 250_000;
 const STEERING_STAKE: attribution_primitives::Balance = 100 * OPEN;
 /// The auditor's endowment: enough for the challenge bonds it holds at once.
 const AUDITOR_ENDOWMENT: attribution_primitives::Balance = 1_000 * OPEN;
-/// Basis points of answers whose attribution the auditors recompute in the main table's
-/// steering row: 1 %.
-pub const DEFAULT_CHECKED_BP: u32 = 100;
+/// Basis points of answers whose attribution the auditor recomputes in the main table's
+/// steering row: 5 % (an assumption about users, not a chain parameter; the steering table
+/// shows other shares).
+pub const DEFAULT_CHECKED_BP: u32 = 500;
 /// Seeds the auditors' choice of answers apart from the rest of the world, so that a world with
 /// another check rate serves the same requests, attributed the same way.
 const CHECKS_SEED: u64 = 0xa0d1_7000;
