@@ -31,8 +31,8 @@ enum Command {
         /// The most calls in one block.
         #[arg(long, default_value_t = 24)]
         max_block_calls: u32,
-        /// Also donate to pallet-rewards' and pallet-attribution's accounts (breaks their
-        /// try_state today: review finding L2).
+        /// Also donate to pallet-rewards' and pallet-attribution's accounts (review finding
+        /// L2: their try_state once failed on any donation).
         #[arg(long)]
         donate_to_pallet_accounts: bool,
     },
