@@ -13,7 +13,7 @@ use attribution_primitives::{
         Attribution, AttributionChallengeId, AttributionEntry, InferenceAuthorization,
         InferenceBatch, InferenceRecord, RecordId, SignedInferenceBatch,
     },
-    compute::{Hardware, SignedTrainingProof, TrainingProof},
+    compute::{Hardware, Jury, SignedTrainingProof, TrainingProof},
     datanets::{DataKind, RuleOverrides},
     models::{Architecture, BaseModel, EvalMetrics, TrainingMethod},
     traits::PoolId,
@@ -601,17 +601,23 @@ impl World {
     /// juror the truth as its re-run of the verification finds it.
     pub fn jury_votes(&mut self, challenge: u64, fraud: bool, agents: &[Agent]) {
         self.advance(1);
-        let jurors: Vec<AccountId> = self.read(|| {
-            pallet_compute::Challenges::<Runtime>::get(challenge)
-                .map(|info| info.jury.iter().map(|seat| seat.juror.clone()).collect())
-                .unwrap_or_default()
+        let jury = self
+            .read(|| pallet_compute::Challenges::<Runtime>::get(challenge).map(|info| info.jury));
+        self.seated_vote(jury, agents, || {
+            pallet_compute::Call::<Runtime>::vote { challenge, fraud }.into()
         });
-        for juror in jurors {
-            if let Some(agent) = agents.iter().find(|a| a.id() == juror) {
-                let _ = self.call(
-                    agent,
-                    pallet_compute::Call::<Runtime>::vote { challenge, fraud },
-                );
+    }
+
+    /// Each juror of `jury` that is one of `agents` sends `vote`.
+    fn seated_vote(
+        &mut self,
+        jury: Option<Jury<AccountId>>,
+        agents: &[Agent],
+        vote: impl Fn() -> RuntimeCall,
+    ) {
+        for seat in jury.unwrap_or_default() {
+            if let Some(agent) = agents.iter().find(|a| a.id() == seat.juror) {
+                let _ = self.call(agent, vote());
             }
         }
     }
@@ -764,23 +770,18 @@ impl World {
         agents: &[Agent],
     ) {
         self.advance(1);
-        for (challenge, misattributed) in challenges {
-            let jurors: Vec<AccountId> = self.read(|| {
+        for &(challenge, misattributed) in challenges {
+            let jury = self.read(|| {
                 pallet_attribution::AttributionChallenges::<Runtime>::get(challenge)
-                    .map(|info| info.jury.iter().map(|seat| seat.juror.clone()).collect())
-                    .unwrap_or_default()
+                    .map(|info| info.jury)
             });
-            for juror in jurors {
-                if let Some(agent) = agents.iter().find(|a| a.id() == juror) {
-                    let _ = self.call(
-                        agent,
-                        pallet_attribution::Call::<Runtime>::vote_attribution {
-                            challenge: *challenge,
-                            misattributed: *misattributed,
-                        },
-                    );
+            self.seated_vote(jury, agents, || {
+                pallet_attribution::Call::<Runtime>::vote_attribution {
+                    challenge,
+                    misattributed,
                 }
-            }
+                .into()
+            });
         }
     }
 
