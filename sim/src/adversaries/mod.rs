@@ -17,7 +17,10 @@
 //! version, a training job with a 100 OPEN budget (30 % to the version's pool), then
 //! [`ROUNDS`] rounds in which each of the three users sends [`REQUESTS_PER_ROUND`] requests of
 //! 0.1 OPEN each to operators drawn at random. Honest operators attribute each answer to four
-//! contributions of the version drawn at random, 25 % each (the cap).
+//! contributions of the version drawn at random, 25 % each (the cap). In a steering world an
+//! auditor, handed the users' prompts and answers, recomputes the attribution of a share of the
+//! settled answers and challenges those that differ; the honest operators sit on the juries
+//! ([`steering`] compares the shares).
 
 pub mod steering;
 mod strategies;
