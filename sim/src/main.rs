@@ -31,12 +31,13 @@ enum Command {
         /// The most calls in one block.
         #[arg(long, default_value_t = 24)]
         max_block_calls: u32,
-        /// Also donate to pallet-rewards' and pallet-attribution's accounts (breaks their
-        /// try_state today: review finding L2).
+        /// Also donate to pallet-rewards' and pallet-attribution's accounts (review finding
+        /// L2: their try_state once failed on any donation).
         #[arg(long)]
         donate_to_pallet_accounts: bool,
     },
-    /// Runs every adversary strategy beside honest participants and prints OPEN spent and gained.
+    /// Runs every adversary strategy beside honest participants and prints OPEN spent and gained;
+    /// then the steering strategy at several shares of answers checked.
     Adversaries {
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -63,11 +64,16 @@ fn main() -> Result<()> {
             let started = Instant::now();
             let table = attribution_sim::adversaries::run(seed)?;
             println!("{}", table.markdown());
+            let steering = attribution_sim::adversaries::steering::run(seed)?;
+            println!("{}", steering.markdown());
             println!("({:.1} s)", started.elapsed().as_secs_f64());
             Ok(())
         }
     }
 }
+
+/// Calls between progress lines when the progress bar is hidden.
+const PROGRESS_LINE_CALLS: u64 = 10_000;
 
 fn run_fuzz(config: fuzz::Config) -> Result<()> {
     let bar = ProgressBar::new(config.calls);
@@ -80,7 +86,19 @@ fn run_fuzz(config: fuzz::Config) -> Result<()> {
     let started = Instant::now();
     // Panics are caught and reported with the seed; keep the default hook's noise out of the bar.
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = fuzz::run(&config, |n| bar.inc(n));
+    // Without a terminal the bar is hidden: a line per PROGRESS_LINE_CALLS calls instead, so a
+    // long run logged to a file shows how far it got.
+    let mut applied = 0u64;
+    let outcome = fuzz::run(&config, |n| {
+        bar.inc(n);
+        applied += n;
+        if bar.is_hidden() && applied % PROGRESS_LINE_CALLS == 0 {
+            eprintln!(
+                "{applied} calls in {:.0} s, no failure so far",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    });
     let _ = std::panic::take_hook();
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();

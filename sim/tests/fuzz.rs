@@ -26,6 +26,9 @@ fn short_fuzz_run_holds_every_invariant_and_reaches_success_paths() {
         "datanets.publish_version",
         "compute.register_operator",
         "attribution.deposit_credit",
+        "attribution.challenge_attribution",
+        "compute.challenge",
+        "compute.vote",
         "balances.transfer_keep_alive",
     ] {
         let tally = &report.outcomes.calls[call];

@@ -1769,6 +1769,9 @@ pub mod pallet {
             let op = Operators::<T>::take(&operator).ok_or(Error::<T>::NotOperator)?;
             WorkerKeys::<T>::remove(op.worker_key);
             Self::leave_juror_pool(&operator);
+            if op.juries > 0 {
+                Self::vacate_seats(&operator);
+            }
             let to_challenger = Self::slash(
                 HoldReason::OperatorStake,
                 &operator,
@@ -1794,6 +1797,20 @@ pub mod pallet {
                 refunded,
             });
             Ok(())
+        }
+
+        /// Takes a prover found fraudulent off the juries it sits on: it judges no one any more,
+        /// and its seat count (which leaves with its registration) cannot fall behind the seats
+        /// it holds if it registers again (found by the fuzzer). Walks the open challenges, only
+        /// when it sits on some; each open challenge holds a bond.
+        fn vacate_seats(who: &T::AccountId) {
+            let seated: Vec<(ChallengeId, ChallengeOf<T>)> = Challenges::<T>::iter()
+                .filter(|(_, challenge)| challenge.jury.iter().any(|seat| seat.juror == *who))
+                .collect();
+            for (id, mut challenge) in seated {
+                challenge.jury.retain(|seat| seat.juror != *who);
+                Challenges::<T>::insert(id, challenge);
+            }
         }
 
         /// A juror's seat on a challenge is over.
@@ -2073,8 +2090,14 @@ pub mod pallet {
             Operators::<T>::get(operator).map(|op| op.worker_key)
         }
 
+        /// `None` also for an operator slashed below [`Config::MinOperatorStake`]: it settles no
+        /// paid inference until it registers again with a full stake. Otherwise every later
+        /// proven misattribution would cost it less (a share of what is left), and steering
+        /// would pay once the stake is spent.
         fn inference_price(operator: &T::AccountId) -> Option<Balance> {
-            Operators::<T>::get(operator).map(|op| op.price_per_token)
+            Operators::<T>::get(operator)
+                .filter(|op| op.stake >= T::MinOperatorStake::get())
+                .map(|op| op.price_per_token)
         }
     }
 }

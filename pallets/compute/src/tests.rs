@@ -1428,6 +1428,60 @@ mod jury {
         });
     }
 
+    /// Found by the fuzzer (`attribution-sim fuzz --seed 1`, and seed 2 of commit 58cc764): a
+    /// prover found fraudulent left the operators while still seated on another challenge's
+    /// jury; registering again gave it a seat count of zero beside that seat, which broke
+    /// `try_state` and would have let it leave a jury it sits on.
+    #[test]
+    fn a_prover_found_fraudulent_leaves_the_juries_it_sits_on() {
+        ExtBuilder.build_and_execute(|| {
+            let fraudulent = proven_job();
+            // C and D with A make the pool for B's job: all three sit on its jury.
+            register(OP_C, 0xC);
+            register(OP_D, 0xD);
+            let job = post_job(BUDGET, DEADLINE);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), job));
+            let mut proof = payload(job, worker(0xB).public());
+            proof.adapter_hash = Hash::repeat_byte(0xAE);
+            assert_ok!(submit(
+                OP_B,
+                SignedTrainingProof::sign(proof, &genesis(), &worker(0xB))
+            ));
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(STRANGER),
+                job,
+                Hash::zero()
+            ));
+            run_to(3);
+            assert!(jury(0).contains(&OP_A), "{:?}", jury(0));
+            assert_eq!(Operators::<Test>::get(OP_A).unwrap().juries, 1);
+
+            // A's own proof is found fraudulent: it is deregistered and leaves B's jury.
+            assert_ok!(Compute::challenge(
+                RuntimeOrigin::signed(STRANGER),
+                fraudulent,
+                Hash::zero()
+            ));
+            assert_ok!(Compute::resolve_challenge(
+                RuntimeOrigin::root(),
+                fraudulent,
+                true
+            ));
+            assert_eq!(Operators::<Test>::get(OP_A), None);
+            assert!(!jury(0).contains(&OP_A), "{:?}", jury(0));
+            assert_eq!(jury(0).len(), 2);
+            assert_noop!(
+                Compute::vote(RuntimeOrigin::signed(OP_A), 0, false),
+                Error::<Test>::NotJuror
+            );
+
+            // Registered again, it sits on no jury, and the invariants hold.
+            register(OP_A, 0xA);
+            assert_eq!(Operators::<Test>::get(OP_A).unwrap().juries, 0);
+            assert_ok!(Compute::do_try_state());
+        });
+    }
+
     #[test]
     fn a_majority_finding_the_proof_sound_dismisses_the_challenge_and_it_settles() {
         ExtBuilder.build_and_execute(|| {
@@ -2558,6 +2612,25 @@ mod lent_jurors {
             assert_eq!(free(STRANGER), FUNDS + 300);
             assert!(!JurorPool::<Test>::get().iter().any(|(j, _)| *j == victim));
             assert_eq!(Compute::slash(&STRANGER, 1, &OP_A), Ok(0));
+        });
+    }
+
+    /// Found by the adversary simulation: a steering operator slashed below the minimum stake
+    /// kept settling paid inference, each later proven misattribution costing it a share of an
+    /// ever smaller stake, so steering paid once the stake was spent.
+    #[test]
+    fn an_operator_slashed_below_the_minimum_stake_settles_no_paid_inference() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 1);
+            assert_eq!(Compute::inference_price(&OP_A), Some(PRICE));
+            assert_eq!(Compute::slash(&OP_A, 1, &STRANGER), Ok(1));
+            assert_eq!(Compute::stake(&OP_A), MIN_STAKE - 1);
+            assert_eq!(Compute::inference_price(&OP_A), None);
+            // Still registered (its worker key is known) until it leaves and registers again.
+            assert!(Compute::worker_key(&OP_A).is_some());
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)));
+            register(OP_A, 1);
+            assert_eq!(Compute::inference_price(&OP_A), Some(PRICE));
         });
     }
 }

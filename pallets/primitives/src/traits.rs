@@ -131,7 +131,8 @@ pub trait ModelsInspect<AccountId> {
 pub trait OperatorsInspect<AccountId> {
     /// The worker signing key (sr25519 public key) of a registered operator.
     fn worker_key(operator: &AccountId) -> Option<sp_core::sr25519::Public>;
-    /// A registered operator's advertised inference price per token.
+    /// A registered operator's advertised inference price per token; `None` when it may not
+    /// settle paid inference (not registered, or its stake was slashed below the minimum).
     fn inference_price(operator: &AccountId) -> Option<crate::Balance>;
 }
 

@@ -17,12 +17,16 @@
 //! version, a training job with a 100 OPEN budget (30 % to the version's pool), then
 //! [`ROUNDS`] rounds in which each of the three users sends [`REQUESTS_PER_ROUND`] requests of
 //! 0.1 OPEN each to operators drawn at random. Honest operators attribute each answer to four
-//! contributions of the version drawn at random, 25 % each (the cap).
+//! contributions of the version drawn at random, 25 % each (the cap). In a steering world an
+//! auditor, handed the users' prompts and answers, recomputes the attribution of a share of the
+//! settled answers and challenges those that differ; the honest operators sit on the juries
+//! ([`steering`] compares the shares).
 
+pub mod steering;
 mod strategies;
 mod world;
 
-pub use strategies::Strategy;
+pub use strategies::{Strategy, DEFAULT_CHECKED_BP};
 pub use world::World;
 
 use anyhow::Result;
@@ -34,7 +38,7 @@ pub const ROUNDS: u32 = 30;
 pub const REQUESTS_PER_ROUND: u32 = 4;
 
 /// What a group of accounts spent and gained in one world.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Figures {
     pub spent: Balance,
     pub gained: Balance,
@@ -47,12 +51,29 @@ impl Figures {
     }
 }
 
+/// What the auditor of a steering world did: the answers it found steered and challenged, what
+/// the juries' verdicts slashed, and its own figures.
+#[derive(Clone, Debug, Default)]
+pub struct Audit {
+    /// Settled records the steering operator attributed to its own contributions.
+    pub steered: u32,
+    /// Challenges the auditor opened (each of a record whose entries differ from its
+    /// recomputation).
+    pub challenges: u32,
+    /// What the steering operator was slashed for each proven misattribution, in order.
+    pub slashes: Vec<Balance>,
+    /// The auditor's OPEN spent (fees, bonds lost) and gained (challengers' shares).
+    pub auditor: Figures,
+}
+
 /// One strategy's figures, and its honest twin's (the same accounts skipping every attack step).
 #[derive(Clone, Debug)]
 pub struct Row {
     pub strategy: Strategy,
     pub attack: Figures,
     pub twin: Figures,
+    /// The auditor's work, in a steering world.
+    pub audit: Option<Audit>,
 }
 
 impl Row {

@@ -1,10 +1,15 @@
 //! The strategies, and the honest economy each plays in ([`Play`]): contributions, a published
 //! version, a training job, then rounds of paid inference.
 
-use super::{world::Agent, Figures, Row, World, REQUESTS_PER_ROUND, ROUNDS};
+use super::{
+    world::{Agent, Served},
+    Audit, Figures, Row, World, REQUESTS_PER_ROUND, ROUNDS,
+};
 use anyhow::Result;
 use attribution_primitives::{
-    attribution::InferenceRecord, traits::PoolId, AccountId, ContributionId, Hash, ModelId, OPEN,
+    attribution::{AttributionChallengeId, RecordId},
+    traits::PoolId,
+    AccountId, ContributionId, Hash, ModelId, OPEN,
 };
 use attribution_runtime::{Runtime, DAYS};
 use codec::Encode;
@@ -26,6 +31,18 @@ const OWN_CONTRIBUTIONS: usize = 4;
 const WASH_REQUESTS: u32 = 10;
 /// Attribution weight per entry: the cap, 25 % of the contributors' share.
 const ENTRY_PPM: u32 = 250_000;
+/// The steering operator's stake: the least the chain accepts, which makes a proven
+/// misattribution cost it least (10 % of its stake).
+const STEERING_STAKE: attribution_primitives::Balance = 100 * OPEN;
+/// The auditor's endowment: enough for the challenge bonds it holds at once.
+const AUDITOR_ENDOWMENT: attribution_primitives::Balance = 1_000 * OPEN;
+/// Basis points of answers whose attribution the auditor recomputes in the main table's
+/// steering row: 5 % (an assumption about users, not a chain parameter; the steering table
+/// shows other shares).
+pub const DEFAULT_CHECKED_BP: u32 = 500;
+/// Seeds the auditors' choice of answers apart from the rest of the world, so that a world with
+/// another check rate serves the same requests, attributed the same way.
+const CHECKS_SEED: u64 = 0xa0d1_7000;
 
 /// Who plays, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,8 +51,10 @@ pub enum Strategy {
     HonestContributors,
     /// (a) Sybil accounts flood the datanet with spam, hoping some is approved and earns points.
     SybilSpam,
-    /// (b) An operator attributes every answer it serves to contributions it owns.
-    SteeringOperator,
+    /// (b) An operator attributes every answer it serves to contributions it owns; an auditor
+    /// the users hand their prompts and answers recomputes the attribution of `checked_bp`
+    /// basis points of all answers and challenges those that differ.
+    SteeringOperator { checked_bp: u32 },
     /// (c) An operator submits other operators' records and batches, and front-runs honest
     /// contributors' content hashes.
     RecordThief,
@@ -53,7 +72,9 @@ impl Strategy {
     pub const ALL: [Strategy; 7] = [
         Strategy::HonestContributors,
         Strategy::SybilSpam,
-        Strategy::SteeringOperator,
+        Strategy::SteeringOperator {
+            checked_bp: DEFAULT_CHECKED_BP,
+        },
         Strategy::RecordThief,
         Strategy::SelfChallenger,
         Strategy::ChallengeGriefer,
@@ -64,12 +85,16 @@ impl Strategy {
         self != Strategy::HonestContributors
     }
 
-    pub fn describe(self) -> &'static str {
+    pub fn describe(self) -> String {
         match self {
             Strategy::HonestContributors => "honest contributors (2 accounts, 16 contributions)",
             Strategy::SybilSpam => "(a) 10 sybils, 200 spam contributions, curator catches 90 %",
-            Strategy::SteeringOperator => {
-                "(b) operator steering every answer to its 4 own contributions"
+            Strategy::SteeringOperator { checked_bp } => {
+                return format!(
+                    "(b) operator steering every answer to its 4 own contributions, {} % of \
+                     answers checked",
+                    f64::from(checked_bp) / 100.0
+                )
             }
             Strategy::RecordThief => {
                 "(c) record thief: others' records and batches, front-run content hashes"
@@ -80,26 +105,47 @@ impl Strategy {
                 "(e) user-operator pair wash trading on its own adapter and data"
             }
         }
+        .to_string()
     }
 
     /// Plays the strategy in a fresh world, then its honest twin (the same accounts, set up the
     /// same way, skipping every attack step) in another: what the attack changes is the
     /// difference.
     pub fn play(self, seed: u64) -> Result<Row> {
+        let twin = self.play_once(seed, false)?.0;
+        self.play_beside(seed, twin)
+    }
+
+    /// Plays the attack and sets it beside `twin`, the figures of its honest twin (which do not
+    /// depend on the check rate: honest records are never challenged).
+    pub(super) fn play_beside(self, seed: u64, twin: Figures) -> Result<Row> {
+        let (attack, audit) = self.play_once(seed, true)?;
         Ok(Row {
             strategy: self,
-            attack: self.play_once(seed, true)?,
-            twin: self.play_once(seed, false)?,
+            attack,
+            twin,
+            audit,
         })
     }
 
-    fn play_once(self, seed: u64, attack: bool) -> Result<Figures> {
+    /// One world: the group's figures, and the auditor's work where there is one.
+    pub(super) fn play_once(self, seed: u64, attack: bool) -> Result<(Figures, Option<Audit>)> {
         let mut play = Play::new(self, seed, attack && self.is_attack())?;
         play.contributions()?;
         play.training()?;
         play.inference()?;
         let (spent, gained) = play.world.close_ledger(play.ledger, &play.group);
-        Ok(Figures { spent, gained })
+        let audit = match play.auditor.take() {
+            Some((auditor, ledger)) => {
+                let (spent, gained) = play.world.close_ledger(ledger, &[auditor]);
+                play.audit.auditor = Figures { spent, gained };
+                let operator = play.operator.as_ref().map(Agent::id);
+                play.audit.slashes = play.world.slashes_of(operator.as_ref());
+                Some(play.audit)
+            }
+            None => None,
+        };
+        Ok((Figures { spent, gained }, audit))
     }
 }
 
@@ -129,6 +175,21 @@ struct Play {
     /// Each (user, operator)'s next authorization nonce.
     nonces: BTreeMap<(AccountId, AccountId), u64>,
     next_hash: u64,
+    /// The auditor and its ledger, in a steering world.
+    auditor: Option<(Agent, usize)>,
+    /// Basis points of settled answers the auditor recomputes.
+    checked_bp: u32,
+    /// Draws the answers the auditor checks.
+    checks: StdRng,
+    audit: Audit,
+}
+
+/// One served request as the simulation knows it: the record, and the attribution an honest
+/// recomputation from its prompt and answer finds.
+struct Request {
+    served: Served,
+    recomputed: Vec<(ContributionId, u32)>,
+    steered: bool,
 }
 
 impl Play {
@@ -136,11 +197,16 @@ impl Play {
         let mut world = World::new()?;
         let group;
         let (mut operator, mut contributor, mut sybils) = (None, None, Vec::new());
+        let (mut auditor, mut checked_bp) = (None, 0);
         match strategy {
             Strategy::HonestContributors => group = world.honest.contributors.clone(),
-            Strategy::SteeringOperator => {
-                let op = world.account(10_000 * OPEN)?;
-                world.register_operator(&op, super::world::OPERATOR_STAKE)?;
+            Strategy::SteeringOperator { checked_bp: rate } => {
+                let op = world.account(1_000 * OPEN)?;
+                world.register_operator(&op, STEERING_STAKE)?;
+                let checker = world.account(AUDITOR_ENDOWMENT)?;
+                let ledger = world.open_ledger(vec![checker.id()]);
+                auditor = Some((checker, ledger));
+                checked_bp = rate;
                 let data = world.account(1_000 * OPEN)?;
                 group = vec![op.clone(), data.clone()];
                 operator = Some(op);
@@ -205,6 +271,10 @@ impl Play {
             own_adapter: None,
             nonces: BTreeMap::new(),
             next_hash: 0,
+            auditor,
+            checked_bp,
+            checks: StdRng::seed_from_u64(seed ^ CHECKS_SEED),
+            audit: Audit::default(),
         })
     }
 
@@ -388,7 +458,7 @@ impl Play {
     }
 
     /// (b) The steering operator's attribution: its own contributions at the cap, whatever the
-    /// answer drew on. With no record challenge on chain, nothing checks it.
+    /// answer drew on.
     fn steered_attribution(&self) -> Vec<(ContributionId, u32)> {
         self.own.iter().map(|id| (*id, ENTRY_PPM)).collect()
     }
@@ -401,7 +471,8 @@ impl Play {
             self.world.fund_user(user, 200 * OPEN, 20 * OPEN)?;
         }
         let mut serving: Vec<Agent> = self.world.honest.operators.clone();
-        if self.strategy == Strategy::SteeringOperator {
+        let steering = matches!(self.strategy, Strategy::SteeringOperator { .. });
+        if steering {
             serving.extend(self.operator.clone());
         }
         let washing = self.attack && self.strategy == Strategy::WashTrading;
@@ -409,36 +480,47 @@ impl Play {
             self.fund_wash_trader()?;
         }
         for _ in 0..ROUNDS {
-            let mut batches: BTreeMap<usize, Vec<InferenceRecord>> = BTreeMap::new();
+            let mut batches: BTreeMap<usize, Vec<Request>> = BTreeMap::new();
             for user in &users {
                 for _ in 0..REQUESTS_PER_ROUND {
                     let index = self.rng.gen_range(0..serving.len());
                     let operator = serving[index].id();
-                    let steering = self.attack
-                        && self.strategy == Strategy::SteeringOperator
+                    let steered = self.attack
+                        && steering
                         && self.operator.as_ref().map(Agent::id) == Some(operator.clone());
-                    let attribution = if steering {
+                    // What the answer drew on, whoever serves it: what a recomputation finds.
+                    let recomputed = self.honest_attribution();
+                    let attribution = if steered {
                         self.steered_attribution()
                     } else {
-                        self.honest_attribution()
+                        recomputed.clone()
                     };
                     let nonce = self.nonce(user, &operator);
-                    let record =
+                    let served =
                         self.world
                             .record(user, &operator, self.adapter, nonce, &attribution);
-                    batches.entry(index).or_default().push(record);
+                    batches.entry(index).or_default().push(Request {
+                        served,
+                        recomputed,
+                        steered,
+                    });
                 }
             }
-            for (index, records) in batches {
+            let mut challenges = Vec::new();
+            for (index, requests) in batches {
                 let operator = serving[index].clone();
+                let records = requests.iter().map(|r| r.served.record.clone()).collect();
                 let signed = self.world.batch(&operator, records);
                 if self.attack && self.strategy == Strategy::RecordThief {
                     self.steal(&signed);
                 }
-                self.world.must(
-                    &operator,
-                    pallet_attribution::Call::<Runtime>::submit_inference_batch { signed },
-                )?;
+                self.world.restake_if_slashed(&operator)?;
+                let settled = self.world.settle_batch(&operator, signed)?;
+                challenges.extend(self.audit(&requests, &settled));
+            }
+            if !challenges.is_empty() {
+                let jurors = self.world.honest.operators.clone();
+                self.world.attribution_verdicts(&challenges, &jurors);
             }
             if washing {
                 self.wash_round();
@@ -448,6 +530,53 @@ impl Play {
         // Past every allowance reduction delay, so nothing is in flight.
         self.world.advance(DAYS);
         Ok(())
+    }
+
+    /// The auditor recomputes the attribution of a share of the settled records (users hand it
+    /// their prompts and answers) and challenges those whose entries differ from its
+    /// recomputation; returns the challenges opened, each with what an honest juror's
+    /// recomputation votes.
+    fn audit(
+        &mut self,
+        requests: &[Request],
+        settled: &BTreeMap<(AccountId, u64), RecordId>,
+    ) -> Vec<(AttributionChallengeId, bool)> {
+        let Some((auditor, _)) = self.auditor.clone() else {
+            return Vec::new();
+        };
+        let mut opened = Vec::new();
+        for request in requests {
+            let authorization = &request.served.record.authorization;
+            let Some(record) = settled.get(&(authorization.user.clone(), authorization.nonce))
+            else {
+                continue;
+            };
+            if request.steered {
+                self.audit.steered += 1;
+            }
+            // Drawn for every settled record, so that every world checks the same ones.
+            if self.checks.gen_range(0..10_000) >= self.checked_bp {
+                continue;
+            }
+            let recorded: Vec<(ContributionId, u32)> = request
+                .served
+                .record
+                .attribution
+                .iter()
+                .map(|entry| (entry.contribution, entry.weight_ppm))
+                .collect();
+            if same_entries(&recorded, &request.recomputed) {
+                continue;
+            }
+            if let Some(challenge) =
+                self.world
+                    .challenge_attribution(&auditor, *record, &request.served)
+            {
+                self.audit.challenges += 1;
+                opened.push((challenge, true));
+            }
+        }
+        opened
     }
 
     /// (c) The thief sees an honest batch before it is included: it submits the batch from its
@@ -506,6 +635,7 @@ impl Play {
                 let nonce = self.nonce(&user, &operator.id());
                 self.world
                     .record(&user, &operator.id(), model, nonce, &attribution)
+                    .record
             })
             .collect();
         let signed = self.world.batch(&operator, records);
@@ -514,4 +644,12 @@ impl Play {
             pallet_attribution::Call::<Runtime>::submit_inference_batch { signed },
         );
     }
+}
+
+/// Whether two attributions name the same contributions with the same weights, in any order.
+fn same_entries(a: &[(ContributionId, u32)], b: &[(ContributionId, u32)]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }

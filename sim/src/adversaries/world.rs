@@ -10,10 +10,10 @@ use crate::{
 use anyhow::{bail, Result};
 use attribution_primitives::{
     attribution::{
-        Attribution, AttributionEntry, InferenceAuthorization, InferenceBatch, InferenceRecord,
-        SignedInferenceBatch,
+        Attribution, AttributionChallengeId, AttributionEntry, InferenceAuthorization,
+        InferenceBatch, InferenceRecord, RecordId, SignedInferenceBatch,
     },
-    compute::{Hardware, SignedTrainingProof, TrainingProof},
+    compute::{Hardware, Jury, SignedTrainingProof, TrainingProof},
     datanets::{DataKind, RuleOverrides},
     models::{Architecture, BaseModel, EvalMetrics, TrainingMethod},
     traits::PoolId,
@@ -21,9 +21,10 @@ use attribution_primitives::{
 };
 use attribution_runtime::{Runtime, RuntimeCall, RuntimeEvent, System, MICRO_OPEN};
 use codec::Encode;
-use sp_core::{sr25519, Pair};
+use sp_core::{sr25519, Get, Pair};
 use sp_keyring::Sr25519Keyring as Keyring;
 use sp_runtime::BoundedVec;
+use std::collections::BTreeMap;
 
 /// Each honest operator's stake and inference price.
 pub const OPERATOR_STAKE: Balance = 1_000 * OPEN;
@@ -61,6 +62,14 @@ impl Agent {
     }
 }
 
+/// A served request: the record the operator settles, and the prompt and answer its hashes
+/// commit to, which the user holds.
+pub struct Served {
+    pub record: InferenceRecord,
+    pub prompt: Vec<u8>,
+    pub answer: Vec<u8>,
+}
+
 /// What a group of accounts owned at the start, and what it was paid from outside since.
 pub struct Ledger {
     pub members: Vec<AccountId>,
@@ -92,6 +101,8 @@ pub struct World {
     adversaries: u64,
     /// Every registered operator, for the value of allowances.
     pub all_operators: Vec<AccountId>,
+    /// Each proven misattribution: the operator and what it was slashed.
+    slashes: Vec<(AccountId, Balance)>,
 }
 
 impl World {
@@ -125,9 +136,10 @@ impl World {
             in_block: 0,
             adversaries: 0,
             all_operators: Vec::new(),
+            slashes: Vec::new(),
         };
         // The dev preset shortens the windows to a minute; the strategies play with the
-        // runtime's defaults (6 h to challenge, 2 h to vote).
+        // runtime's defaults (6 h to challenge a proof, 2 h to vote).
         let challenge_period: BlockNumber =
             <Runtime as pallet_compute::Config>::DefaultChallengePeriod::get();
         let vote_period: BlockNumber =
@@ -145,6 +157,13 @@ impl World {
                 ),
             },
         )?;
+        // The record challenge window is set once, in genesis (the dev preset: 5 minutes):
+        // put the runtime's default (6 h) there before any record exists.
+        world.read(|| {
+            pallet_attribution::ChallengeWindow::<Runtime>::put(
+                <Runtime as pallet_attribution::Config>::DefaultChallengeWindow::get(),
+            )
+        });
         for _ in 0..2 {
             let user = world.account(10_000 * OPEN)?;
             world.honest.users.push(user);
@@ -231,6 +250,14 @@ impl World {
     }
 
     fn count(&mut self, event: &RuntimeEvent) {
+        if let RuntimeEvent::Attribution(pallet_attribution::Event::MisattributionProven {
+            operator,
+            slashed,
+            ..
+        }) = event
+        {
+            self.slashes.push((operator.clone(), *slashed));
+        }
         let (who, amount) = match event {
             RuntimeEvent::Rewards(pallet_rewards::Event::Claimed { who, rewards }) => (
                 who,
@@ -246,12 +273,26 @@ impl World {
                 challenger,
                 to_challenger,
                 ..
+            })
+            | RuntimeEvent::Attribution(pallet_attribution::Event::MisattributionProven {
+                challenger,
+                to_challenger,
+                ..
             }) => (challenger, *to_challenger),
             _ => return,
         };
         for ledger in self.ledgers.iter_mut().filter(|l| l.members.contains(who)) {
             ledger.gained = ledger.gained.saturating_add(amount);
         }
+    }
+
+    /// What `operator` was slashed for each proven misattribution, in order.
+    pub fn slashes_of(&self, operator: Option<&AccountId>) -> Vec<Balance> {
+        self.slashes
+            .iter()
+            .filter(|(who, _)| Some(who) == operator)
+            .map(|(_, slashed)| *slashed)
+            .collect()
     }
 
     // --- accounts and ledgers ---
@@ -346,8 +387,29 @@ impl World {
                 price_per_token: PRICE_PER_TOKEN,
             },
         )?;
-        self.all_operators.push(agent.id());
+        if !self.all_operators.contains(&agent.id()) {
+            self.all_operators.push(agent.id());
+        }
         Ok(())
+    }
+
+    /// An operator slashed below the minimum stake settles no paid inference: it leaves and
+    /// registers again with the minimum stake (its allowances stay), as a steering operator
+    /// that wants to go on serving must.
+    pub fn restake_if_slashed(&mut self, agent: &Agent) -> Result<()> {
+        let minimum = <Runtime as pallet_compute::Config>::MinOperatorStake::get();
+        let stake =
+            self.read(|| pallet_compute::Operators::<Runtime>::get(agent.id()).map(|op| op.stake));
+        match stake {
+            Some(stake) if stake < minimum => {
+                self.must(
+                    agent,
+                    pallet_compute::Call::<Runtime>::deregister_operator {},
+                )?;
+                self.register_operator(agent, minimum)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn register_base_model(&mut self, owner: &Agent) -> Result<ModelId> {
@@ -539,17 +601,23 @@ impl World {
     /// juror the truth as its re-run of the verification finds it.
     pub fn jury_votes(&mut self, challenge: u64, fraud: bool, agents: &[Agent]) {
         self.advance(1);
-        let jurors: Vec<AccountId> = self.read(|| {
-            pallet_compute::Challenges::<Runtime>::get(challenge)
-                .map(|info| info.jury.iter().map(|seat| seat.juror.clone()).collect())
-                .unwrap_or_default()
+        let jury = self
+            .read(|| pallet_compute::Challenges::<Runtime>::get(challenge).map(|info| info.jury));
+        self.seated_vote(jury, agents, || {
+            pallet_compute::Call::<Runtime>::vote { challenge, fraud }.into()
         });
-        for juror in jurors {
-            if let Some(agent) = agents.iter().find(|a| a.id() == juror) {
-                let _ = self.call(
-                    agent,
-                    pallet_compute::Call::<Runtime>::vote { challenge, fraud },
-                );
+    }
+
+    /// Each juror of `jury` that is one of `agents` sends `vote`.
+    fn seated_vote(
+        &mut self,
+        jury: Option<Jury<AccountId>>,
+        agents: &[Agent],
+        vote: impl Fn() -> RuntimeCall,
+    ) {
+        for seat in jury.unwrap_or_default() {
+            if let Some(agent) = agents.iter().find(|a| a.id() == seat.juror) {
+                let _ = self.call(agent, vote());
             }
         }
     }
@@ -597,7 +665,8 @@ impl World {
 
     /// A record of `user`'s request number `nonce` to `operator` for `model`, signed by the user,
     /// charging the operator's price for `TOKENS_IN + TOKENS_OUT` tokens, attributed as
-    /// `attribution` says (contribution, parts per million).
+    /// `attribution` says (contribution, parts per million); with the prompt and the answer its
+    /// hashes commit to, which the user keeps (and may hand to an auditor).
     pub fn record(
         &mut self,
         user: &Agent,
@@ -605,14 +674,20 @@ impl World {
         model: ModelId,
         nonce: u64,
         attribution: &[(ContributionId, u32)],
-    ) -> InferenceRecord {
+    ) -> Served {
         let (genesis, now) = self.read(|| (crate::chain::genesis_hash(), System::block_number()));
         let fee = PRICE_PER_TOKEN * Balance::from(TOKENS_IN + TOKENS_OUT);
+        let prompt = format!(
+            "request {nonce} of {} to {operator} at block {now}",
+            user.id()
+        )
+        .into_bytes();
+        let answer = format!("answer to request {nonce} of {}", user.id()).into_bytes();
         let authorization = InferenceAuthorization {
             user: user.id(),
             operator: operator.clone(),
             model,
-            prompt_hash: Hash::from(sp_io::hashing::blake2_256(&(nonce, now).encode())),
+            prompt_hash: Hash::from(sp_io::hashing::blake2_256(&prompt)),
             max_fee: fee,
             nonce,
             expiry: now.saturating_add(100),
@@ -625,15 +700,88 @@ impl World {
                 weight_ppm: *weight_ppm,
             })
             .collect();
-        InferenceRecord {
+        let record = InferenceRecord {
             authorization,
             user_signature,
-            output_hash: Hash::repeat_byte(0x33),
+            output_hash: Hash::from(sp_io::hashing::blake2_256(&answer)),
             tokens_in: TOKENS_IN,
             tokens_out: TOKENS_OUT,
             fee,
             attribution: Attribution::truncate_from(entries),
             provenance: Default::default(),
+        };
+        Served {
+            record,
+            prompt,
+            answer,
+        }
+    }
+
+    /// Submits `operator`'s signed batch (it must be accepted) and returns the ids of its
+    /// settled records by `(user, nonce)`, read from the `InferenceSettled` events.
+    pub fn settle_batch(
+        &mut self,
+        operator: &Agent,
+        signed: SignedInferenceBatch,
+    ) -> Result<BTreeMap<(AccountId, u64), RecordId>> {
+        self.must(
+            operator,
+            pallet_attribution::Call::<Runtime>::submit_inference_batch { signed },
+        )?;
+        Ok(self.read(|| {
+            let batch = pallet_attribution::NextBatchId::<Runtime>::get().saturating_sub(1);
+            System::read_events_no_consensus()
+                .filter_map(|record| match record.event {
+                    RuntimeEvent::Attribution(pallet_attribution::Event::InferenceSettled {
+                        batch: settled_in,
+                        user,
+                        nonce,
+                        record,
+                        ..
+                    }) if settled_in == batch => Some(((user, nonce), record)),
+                    _ => None,
+                })
+                .collect()
+        }))
+    }
+
+    /// `challenger` challenges the attribution of `record` with its prompt and answer; returns
+    /// the challenge's id if it was accepted.
+    pub fn challenge_attribution(
+        &mut self,
+        challenger: &Agent,
+        record: RecordId,
+        served: &Served,
+    ) -> Option<AttributionChallengeId> {
+        let id = self.read(pallet_attribution::NextAttributionChallengeId::<Runtime>::get);
+        let call = pallet_attribution::Call::<Runtime>::challenge_attribution {
+            record,
+            prompt: BoundedVec::truncate_from(served.prompt.clone()),
+            answer: BoundedVec::truncate_from(served.answer.clone()),
+        };
+        self.call(challenger, call).is_ok().then_some(id)
+    }
+
+    /// The juries of `challenges` (drawn in the next block) vote: each juror `misattributed`
+    /// as its recomputation of the record's attribution finds it.
+    pub fn attribution_verdicts(
+        &mut self,
+        challenges: &[(AttributionChallengeId, bool)],
+        agents: &[Agent],
+    ) {
+        self.advance(1);
+        for &(challenge, misattributed) in challenges {
+            let jury = self.read(|| {
+                pallet_attribution::AttributionChallenges::<Runtime>::get(challenge)
+                    .map(|info| info.jury)
+            });
+            self.seated_vote(jury, agents, || {
+                pallet_attribution::Call::<Runtime>::vote_attribution {
+                    challenge,
+                    misattributed,
+                }
+                .into()
+            });
         }
     }
 

@@ -6,6 +6,8 @@
 //! bounds, so that calls reach deep states; sometimes it picks a random id, a random origin, a
 //! size at or beyond a bound, a forged or replayed signature.
 
+mod attribution_challenges;
+
 use crate::accounts::Accounts;
 use attribution_primitives::{
     attribution::{
@@ -44,6 +46,8 @@ pub struct Planned {
 pub struct Memory {
     last_proof: Option<SignedTrainingProof>,
     last_batch: Option<SignedInferenceBatch>,
+    /// The prompts and answers of the records signed, for challenges.
+    preimages: attribution_challenges::Preimages,
     rotations: u64,
     /// Whether donations may go to the rewards and credit accounts (see
     /// [`crate::fuzz::Config::donate_to_pallet_accounts`]).
@@ -73,7 +77,7 @@ impl Memory {
 impl Generator<'_> {
     /// A random call of a random kind.
     pub fn next_call(&mut self) -> Planned {
-        let mut plan = match self.rng.gen_range(0..100u32) {
+        let mut plan = match self.rng.gen_range(0..108u32) {
             0..=3 => self.create_datanet(),
             4..=5 => self.add_curator(),
             6 => self.remove_curator(),
@@ -110,7 +114,10 @@ impl Generator<'_> {
             75..=84 => self.submit_inference_batch(),
             85..=88 => self.claim(),
             89..=92 => self.claim_pool(),
-            _ => self.transfer(),
+            93..=99 => self.transfer(),
+            100..=103 => self.challenge_attribution(),
+            104..=106 => self.vote_attribution(),
+            _ => self.close_attribution_challenge(),
         };
         // A forged transaction signature (BadProof) or a replayed nonce (Stale), now and then.
         match self.rng.gen_range(0..200u32) {
@@ -964,9 +971,19 @@ impl Generator<'_> {
             90..=94 => MAX_BATCH_RECORDS,
             _ => 0,
         };
+        // Users who granted this operator an allowance, so that records settle (and can then be
+        // challenged) more often than random users' would.
+        let granted: Vec<usize> = pallet_attribution::Allowances::<Runtime>::iter()
+            .filter(|(_, to, _)| *to == operator)
+            .filter_map(|(user, _, _)| self.accounts.index_of(&user))
+            .collect();
         let mut records = Vec::new();
         for _ in 0..count {
-            let user = self.someone();
+            let user = if !granted.is_empty() && self.chance(80) {
+                granted[self.rng.gen_range(0..granted.len())]
+            } else {
+                self.someone()
+            };
             let (model, pool) = self.serving_model();
             let attribution = self.attribution(pool);
             let window = pallet_attribution::Nonces::<Runtime>::get(
@@ -979,6 +996,11 @@ impl Generator<'_> {
                 (Some(window), _) => window.highest.saturating_add(self.rng.gen_range(1..4)),
                 (None, _) => self.rng.gen_range(0..4),
             };
+            // The request and the answer are kept so that a challenge can show them.
+            let prompt = self.text();
+            let prompt_hash = self.memory.preimages.keep(prompt);
+            let answer = self.text();
+            let output_hash = self.memory.preimages.keep(answer);
             let tokens_in = self.rng.gen_range(0..400);
             let tokens_out = self.rng.gen_range(0..400);
             let most = price.saturating_mul(u128::from(tokens_in) + u128::from(tokens_out));
@@ -995,7 +1017,7 @@ impl Generator<'_> {
                     self.random_account()
                 },
                 model,
-                prompt_hash: self.hash(),
+                prompt_hash,
                 max_fee: if self.chance(95) { fee } else { fee / 2 },
                 nonce,
                 expiry: if self.chance(95) {
@@ -1013,7 +1035,7 @@ impl Generator<'_> {
             records.push(InferenceRecord {
                 authorization,
                 user_signature,
-                output_hash: self.hash(),
+                output_hash,
                 tokens_in,
                 tokens_out,
                 fee,

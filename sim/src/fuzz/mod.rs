@@ -33,10 +33,10 @@ pub struct Config {
     pub max_block_calls: u32,
     /// Accounts nobody funded, beside the dev accounts.
     pub unfunded: u64,
-    /// Also donate to pallet-rewards' and pallet-attribution's accounts. Their `try_state`
-    /// requires each account to hold exactly what is owed plus the existential deposit, so one
-    /// planck sent to either fails the check for good (review finding L2, which this flag
-    /// reproduces; the fix is `>=`, in those pallets).
+    /// Also donate to pallet-rewards' and pallet-attribution's accounts. Their `try_state` once
+    /// required each account to hold exactly what is owed plus the existential deposit, so one
+    /// planck sent to either failed the check for good (review finding L2, which this flag
+    /// reproduced; both now check `>=`). Off by default so that runs replay as documented.
     pub donate_to_pallet_accounts: bool,
 }
 
