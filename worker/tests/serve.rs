@@ -742,6 +742,7 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         sampling: Sampling::greedy(),
         stop: Vec::new(),
         logprobs: None,
+        keep_prompt: false,
     };
     // Hung up at once: the engine drops it instead of generating 500 tokens into the void.
     drop(engine.generate(request(500)).unwrap());
