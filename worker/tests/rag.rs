@@ -358,12 +358,11 @@ fn knockout_scores_every_mask_in_one_pass_from_the_kept_prompt() {
         answer_logprobs_knockout(&mut runtime, None, &layout, &[1], &masks, Some(slot)).unwrap();
     assert_eq!((runtime.passes, again), (1, logprobs));
     assert_eq!(runtime.positions(slot), full.len() - 1);
-    let err = answer_logprobs_knockout(&mut runtime, None, &layout, &[1], &masks[..1], {
-        runtime.release(slot);
-        Some(runtime.allocate(None).unwrap())
-    })
-    .unwrap_err()
-    .to_string();
+    runtime.release(slot);
+    let empty = runtime.allocate(None).unwrap();
+    let err = answer_logprobs_knockout(&mut runtime, None, &layout, &[1], &masks[..1], Some(empty))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("holds 0 positions"), "{err}");
 }
 

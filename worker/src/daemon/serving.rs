@@ -329,7 +329,7 @@ impl Adapters {
                     "no influence index: answers are attributed without it"
                 ),
             }
-        });
+        })
     }
 
     /// The retrieval index and the span index over the rows of the version the adapter was
