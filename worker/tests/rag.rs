@@ -396,7 +396,10 @@ fn knockout_uses_its_own_seed_and_masks_on_the_order_of_the_sources() {
         first.seed,
         ablation_seed(KNOCKOUT_SEED_DOMAIN, 1, POOL, "question", &[1])
     );
-    assert_eq!(first, attribute(&mut runtime, &tokenizer, &request, &knockout).unwrap());
+    assert_eq!(
+        first,
+        attribute(&mut runtime, &tokenizer, &request, &knockout).unwrap()
+    );
     // The scorer is linear in the sources present, so both ablations find the same weights
     // (up to the penalty's shrinkage), from different masks.
     let exact = ContextCiteConfig {
@@ -406,7 +409,13 @@ fn knockout_uses_its_own_seed_and_masks_on_the_order_of_the_sources() {
     let v1 = attribute(&mut runtime, &tokenizer, &request, &exact).unwrap();
     assert_eq!(v1.masks.len(), 32);
     assert_ne!(v1.seed, first.seed);
-    for ((a, b), t) in first.surrogate.weights.iter().zip(&v1.surrogate.weights).zip(&truth) {
+    for ((a, b), t) in first
+        .surrogate
+        .weights
+        .iter()
+        .zip(&v1.surrogate.weights)
+        .zip(&truth)
+    {
         assert!((a - t).abs() < 0.1 && (b - t).abs() < 0.1, "{a} {b} vs {t}");
     }
     assert_eq!(first.entries, v1.entries);

@@ -739,7 +739,9 @@ fn knockout_reference(
         tensor("lm_head.weight")
     };
     let final_norm = tensor("model.norm.weight");
-    x.iter().map(|x| linear(&head, &norm(x, &final_norm))).collect()
+    x.iter()
+        .map(|x| linear(&head, &norm(x, &final_norm)))
+        .collect()
 }
 
 /// A prompt of 12 positions in a slot (chunked 5 + 7), scored with `hidden` knockouts.
@@ -760,7 +762,11 @@ fn knockout_logits(
             .unwrap();
     }
     let logits = runtime.forward_hidden(slot, scored, hidden).unwrap();
-    assert_eq!(runtime.positions(slot), prompt.len(), "the slot is unchanged");
+    assert_eq!(
+        runtime.positions(slot),
+        prompt.len(),
+        "the slot is unchanged"
+    );
     runtime.release(slot);
     logits
 }

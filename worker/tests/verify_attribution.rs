@@ -35,17 +35,79 @@ fn bad_input_is_refused_with_its_reason() {
 
     let err = refused(&["--attribution", "3", "--prompt-file", prompt]);
     assert!(err.contains("--answer-file"), "{err}");
-    let err = refused(&["--attribution", "3", "--job", "1", "--prompt-file", prompt, "--answer-file", answer]);
+    let err = refused(&[
+        "--attribution",
+        "3",
+        "--job",
+        "1",
+        "--prompt-file",
+        prompt,
+        "--answer-file",
+        answer,
+    ]);
     assert!(err.contains("cannot be used with"), "{err}");
-    let err = refused(&["--attribution", "x", "--prompt-file", prompt, "--answer-file", answer]);
+    let err = refused(&[
+        "--attribution",
+        "x",
+        "--prompt-file",
+        prompt,
+        "--answer-file",
+        answer,
+    ]);
     assert!(err.contains("invalid value 'x'"), "{err}");
-    let err = refused(&["--prompt-file", prompt, "--answer-file", answer, "--model", "1"]);
+    let err = refused(&[
+        "--prompt-file",
+        prompt,
+        "--answer-file",
+        answer,
+        "--model",
+        "1",
+    ]);
     assert!(err.contains("--attribution"), "{err}");
 
-    let err = refused(&[&node[..], &["--attribution", "3", "--prompt-file", missing, "--answer-file", answer]].concat());
+    let err = refused(
+        &[
+            &node[..],
+            &[
+                "--attribution",
+                "3",
+                "--prompt-file",
+                missing,
+                "--answer-file",
+                answer,
+            ],
+        ]
+        .concat(),
+    );
     assert!(err.contains("--prompt-file: reading"), "{err}");
-    let err = refused(&[&node[..], &["--attribution", "3", "--prompt-file", prompt, "--answer-file", missing]].concat());
+    let err = refused(
+        &[
+            &node[..],
+            &[
+                "--attribution",
+                "3",
+                "--prompt-file",
+                prompt,
+                "--answer-file",
+                missing,
+            ],
+        ]
+        .concat(),
+    );
     assert!(err.contains("--answer-file: reading"), "{err}");
-    let err = refused(&[&node[..], &["--attribution", "3", "--prompt-file", prompt, "--answer-file", answer]].concat());
+    let err = refused(
+        &[
+            &node[..],
+            &[
+                "--attribution",
+                "3",
+                "--prompt-file",
+                prompt,
+                "--answer-file",
+                answer,
+            ],
+        ]
+        .concat(),
+    );
     assert!(err.to_lowercase().contains("connect"), "{err}");
 }

@@ -2,20 +2,20 @@
 //! `--attribution` an inference record's attribution).
 
 use crate::artifact::blake2b_256;
-use crate::daemon::model_cache::ModelCache;
-use crate::daemon::paid::BatchPolicy;
 use crate::daemon::attribution_jury::{
     check_commitments, check_record, INFLUENCE_SUFFIX, TOLERANCE_PPM,
 };
+use crate::daemon::model_cache::ModelCache;
+use crate::daemon::paid::BatchPolicy;
 use crate::daemon::serving::{serve_adapter_for_checks, ServeConfig};
 use crate::daemon::verify::{verify, Tolerance};
 use crate::daemon::{parse_open, DaemonConfig};
 use crate::job::ModelDir;
 use crate::serve::cli::EngineArgs;
 use anyhow::{bail, Context, Result};
+use attribution_primitives::attribution::RecordId;
 use attribution_primitives::cid::cid_v1;
 use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
-use attribution_primitives::attribution::RecordId;
 use attribution_primitives::{compute::ChallengeId, Hash, JobId, ModelId};
 use attribution_worker_chain::keys::{PublicInfo, Secret};
 use attribution_worker_chain::Chain;
@@ -281,7 +281,9 @@ pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
 /// record that does not hold. Exits with an error when it does not hold.
 async fn verify_attribution(args: &VerifyArgs, record_id: RecordId) -> Result<()> {
     let read = |path: &Option<PathBuf>, flag: &str| -> Result<Vec<u8>> {
-        let path = path.as_ref().with_context(|| format!("--attribution needs {flag}"))?;
+        let path = path
+            .as_ref()
+            .with_context(|| format!("--attribution needs {flag}"))?;
         std::fs::read(path).with_context(|| format!("{flag}: reading {}", path.display()))
     };
     let prompt = read(&args.prompt_file, "--prompt-file")?;

@@ -15,8 +15,8 @@
 //! package's summary and asking for the package, answered in exactly one retrieved row.
 
 use super::ablation::{
-    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks,
-    Ablation, Mask, HELD_OUT_DOMAIN,
+    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks, Ablation,
+    Mask, HELD_OUT_DOMAIN,
 };
 use super::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
 use super::index::{Blob, RowIndex};

@@ -93,9 +93,10 @@ fn attend_with<L: Lanes>(
     {
         // Row `i` sees every visible cached position and the new ones up to its own.
         let runs = || {
-            past.iter()
-                .copied()
-                .chain(std::iter::once((&new.0[..(i + 1) * kv_dim], &new.1[..(i + 1) * kv_dim])))
+            past.iter().copied().chain(std::iter::once((
+                &new.0[..(i + 1) * kv_dim],
+                &new.1[..(i + 1) * kv_dim],
+            )))
         };
         scores.clear();
         for (keys, _) in runs() {
