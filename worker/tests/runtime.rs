@@ -744,6 +744,21 @@ fn knockout_reference(
         .collect()
 }
 
+/// A new slot holding `parts` (one pass each, no logits).
+fn prefilled(runtime: &mut NativeRuntime, parts: &[&[u32]]) -> u32 {
+    let slot = runtime.allocate(None).unwrap();
+    for &tokens in parts {
+        runtime
+            .forward(&[Chunk {
+                slot,
+                tokens,
+                logits: Logits::None,
+            }])
+            .unwrap();
+    }
+    slot
+}
+
 /// A prompt of 12 positions in a slot (chunked 5 + 7), scored with `hidden` knockouts.
 fn knockout_logits(
     runtime: &mut NativeRuntime,
@@ -751,16 +766,7 @@ fn knockout_logits(
     scored: &[u32],
     hidden: &[Vec<std::ops::Range<usize>>],
 ) -> Vec<f32> {
-    let slot = runtime.allocate(None).unwrap();
-    for part in [&prompt[..5], &prompt[5..]] {
-        runtime
-            .forward(&[Chunk {
-                slot,
-                tokens: part,
-                logits: Logits::None,
-            }])
-            .unwrap();
-    }
+    let slot = prefilled(runtime, &[&prompt[..5], &prompt[5..]]);
     let logits = runtime.forward_hidden(slot, scored, hidden).unwrap();
     assert_eq!(
         runtime.positions(slot),
@@ -802,14 +808,7 @@ fn hidden_positions_get_zero_weight_as_the_definition_says() {
     assert!(spread > 1e-2, "{spread}");
 
     // Nothing hidden is the plain continuation of the slot, bit for bit.
-    let slot = runtime.allocate(None).unwrap();
-    runtime
-        .forward(&[Chunk {
-            slot,
-            tokens: &prompt,
-            logits: Logits::None,
-        }])
-        .unwrap();
+    let slot = prefilled(&mut runtime, &[&prompt]);
     let plain = runtime
         .forward(&[Chunk {
             slot,
@@ -863,13 +862,6 @@ fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() 
     }
     // The prompt in one pass instead of two chunks: the same bits.
     let mut runtime = NativeRuntime::load(&weights, options(WeightFormat::Q4, 32)).unwrap();
-    let slot = runtime.allocate(None).unwrap();
-    runtime
-        .forward(&[Chunk {
-            slot,
-            tokens: &prompt,
-            logits: Logits::None,
-        }])
-        .unwrap();
+    let slot = prefilled(&mut runtime, &[&prompt]);
     assert!(runtime.forward_hidden(slot, &scored, &hidden).unwrap() == logits[0]);
 }

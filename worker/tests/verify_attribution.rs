@@ -31,83 +31,42 @@ fn bad_input_is_refused_with_its_reason() {
     let missing = dir.path().join("missing.json");
     let missing = missing.to_str().unwrap();
     // No node listens on this port: nothing is read from a chain in these cases.
-    let node = ["--node", "ws://127.0.0.1:9"];
-
-    let err = refused(&["--attribution", "3", "--prompt-file", prompt]);
-    assert!(err.contains("--answer-file"), "{err}");
-    let err = refused(&[
-        "--attribution",
-        "3",
-        "--job",
-        "1",
-        "--prompt-file",
-        prompt,
-        "--answer-file",
-        answer,
-    ]);
-    assert!(err.contains("cannot be used with"), "{err}");
-    let err = refused(&[
-        "--attribution",
-        "x",
-        "--prompt-file",
-        prompt,
-        "--answer-file",
-        answer,
-    ]);
-    assert!(err.contains("invalid value 'x'"), "{err}");
-    let err = refused(&[
-        "--prompt-file",
-        prompt,
-        "--answer-file",
-        answer,
-        "--model",
-        "1",
-    ]);
-    assert!(err.contains("--attribution"), "{err}");
-
-    let err = refused(
-        &[
-            &node[..],
-            &[
-                "--attribution",
-                "3",
-                "--prompt-file",
-                missing,
-                "--answer-file",
-                answer,
-            ],
-        ]
-        .concat(),
-    );
-    assert!(err.contains("--prompt-file: reading"), "{err}");
-    let err = refused(
-        &[
-            &node[..],
-            &[
-                "--attribution",
-                "3",
-                "--prompt-file",
-                prompt,
-                "--answer-file",
-                missing,
-            ],
-        ]
-        .concat(),
-    );
-    assert!(err.contains("--answer-file: reading"), "{err}");
-    let err = refused(
-        &[
-            &node[..],
-            &[
-                "--attribution",
-                "3",
-                "--prompt-file",
-                prompt,
-                "--answer-file",
-                answer,
-            ],
-        ]
-        .concat(),
-    );
-    assert!(err.to_lowercase().contains("connect"), "{err}");
+    let files = |prompt: &str, answer: &str| -> Vec<String> {
+        ["--node", "ws://127.0.0.1:9", "--attribution", "3"]
+            .into_iter()
+            .chain(["--prompt-file", prompt, "--answer-file", answer])
+            .map(String::from)
+            .collect()
+    };
+    let cases: [(Vec<String>, &str); 7] = [
+        (files(prompt, answer)[..6].to_vec(), "--answer-file"),
+        (
+            [files(prompt, answer), vec!["--job".into(), "1".into()]].concat(),
+            "cannot be used with",
+        ),
+        (
+            files(prompt, answer)
+                .into_iter()
+                .map(|a| if a == "3" { "x".into() } else { a })
+                .collect(),
+            "invalid value 'x'",
+        ),
+        (files(missing, answer), "--prompt-file: reading"),
+        (files(prompt, missing), "--answer-file: reading"),
+        (files(prompt, answer), "connect"),
+        (
+            ["--model", "1", "--prompt-file", prompt]
+                .map(String::from)
+                .to_vec(),
+            "--attribution",
+        ),
+    ];
+    for (args, reason) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = refused(&args);
+        assert!(
+            err.to_lowercase().contains(&reason.to_lowercase()),
+            "{args:?}: {err}"
+        );
+    }
 }
