@@ -11,6 +11,7 @@ use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
 use attribution_worker::provenance::combined::{combine, METHOD};
 use attribution_worker::provenance::index::SpanIndex;
+use attribution_worker::rag::attribution::ContextCiteConfig;
 use attribution_worker::rag::index::Blob;
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Tensor};
@@ -612,12 +613,15 @@ fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
     let (status, answer) = chat(&server, body.clone());
     assert_eq!(status, 200, "{answer}");
     let attribution = &answer["attribution"];
-    assert_eq!(attribution["ablations"], 32);
     assert_eq!(
         attribution["answer_tokens"].as_array().unwrap().len(),
         answer["usage"]["completion_tokens"].as_u64().unwrap() as usize
     );
     let sources = attribution["sources"].as_array().unwrap();
+    // Attention knockout, with masks on the order of the sources.
+    assert_eq!(attribution["method"], "contextcite-v2+spans-v1");
+    let masks = ContextCiteConfig::default().masks_for(sources.len());
+    assert_eq!((attribution["ablations"].as_u64(), masks), (Some(16), 16));
     assert!(
         !sources.is_empty(),
         "the question's rows are retrieved: {attribution}"
