@@ -295,6 +295,7 @@ impl NativeRuntime {
             .get(&slot)
             .with_context(|| format!("unknown slot {slot}"))?;
         ensure!(!tokens.is_empty(), "slot {slot}: no tokens to score");
+        ensure!(!hidden.is_empty(), "slot {slot}: no ablation to score under");
         if let Some(&token) = tokens
             .iter()
             .find(|&&t| t as usize >= self.config.vocab_size)
