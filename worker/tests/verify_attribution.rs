@@ -53,7 +53,7 @@ fn bad_input_is_refused_with_its_reason() {
         ),
         (files(missing, answer), "--prompt-file: reading"),
         (files(prompt, missing), "--answer-file: reading"),
-        (files(prompt, answer), "connect"),
+        (files(prompt, answer), "node unreachable"),
         (
             ["--model", "1", "--prompt-file", prompt]
                 .map(String::from)
