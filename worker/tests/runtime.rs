@@ -778,6 +778,8 @@ fn knockout_logits(
 }
 
 #[test]
+// Lists of hidden ranges; some hold one range, as intended.
+#[allow(clippy::single_range_in_vec_init)]
 fn hidden_positions_get_zero_weight_as_the_definition_says() {
     let checkpoint = checkpoint(false);
     let dir = tempfile::tempdir().unwrap();
@@ -834,6 +836,8 @@ fn hidden_positions_get_zero_weight_as_the_definition_says() {
 }
 
 #[test]
+// Lists of hidden ranges; some hold one range, as intended.
+#[allow(clippy::single_range_in_vec_init)]
 fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() {
     let checkpoint = checkpoint(true);
     let dir = tempfile::tempdir().unwrap();

@@ -274,7 +274,7 @@ impl NativeRuntime {
                 len: chunk.tokens.len(),
                 offset: slot.cache.len(),
                 adapter: slot.adapter,
-                visible: vec![0..slot.cache.len()],
+                visible: std::iter::once(0..slot.cache.len()).collect(),
                 append: true,
             });
             start += chunk.tokens.len();
@@ -295,7 +295,10 @@ impl NativeRuntime {
             .get(&slot)
             .with_context(|| format!("unknown slot {slot}"))?;
         ensure!(!tokens.is_empty(), "slot {slot}: no tokens to score");
-        ensure!(!hidden.is_empty(), "slot {slot}: no ablation to score under");
+        ensure!(
+            !hidden.is_empty(),
+            "slot {slot}: no ablation to score under"
+        );
         if let Some(&token) = tokens
             .iter()
             .find(|&&t| t as usize >= self.config.vocab_size)
