@@ -4,6 +4,7 @@
 //! answered from retrieved rows and attributed.
 
 use crate::job::ModelDir;
+use crate::rag::ablation::Ablation;
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::quality::{attribution_benchmark, AttributionFigures, BenchmarkConfig};
 use crate::serve::cli::Weights;
@@ -11,6 +12,22 @@ use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
+
+/// An ablation on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AblationArg {
+    Exact,
+    Knockout,
+}
+
+impl From<AblationArg> for Ablation {
+    fn from(arg: AblationArg) -> Self {
+        match arg {
+            AblationArg::Exact => Ablation::Exact,
+            AblationArg::Knockout => Ablation::Knockout,
+        }
+    }
+}
 
 #[derive(Args, Debug)]
 pub struct AttributionBenchArgs {
@@ -27,9 +44,13 @@ pub struct AttributionBenchArgs {
     /// Rows retrieved per question.
     #[arg(long, default_value_t = 6)]
     pub retrieved: usize,
-    /// ContextCite's random ablations per answer.
+    /// ContextCite's random ablations per answer (the exact ablation's count, knockout's most).
     #[arg(long, default_value_t = 32)]
     pub ablations: usize,
+    /// The methods compared on each answer, in this order: `exact` (`contextcite-v1`),
+    /// `knockout` (`contextcite-v2`).
+    #[arg(long, value_delimiter = ',', default_value = "exact,knockout")]
+    pub methods: Vec<AblationArg>,
     /// The package descriptions the rows are made of (a dpkg status file).
     #[arg(long, default_value = "/var/lib/dpkg/status")]
     pub status: PathBuf,
@@ -46,17 +67,29 @@ pub fn run(args: &AttributionBenchArgs) -> Result<AttributionFigures> {
     let config = BenchmarkConfig {
         questions: args.questions,
         retrieved: args.retrieved,
-        context_cite: ContextCiteConfig {
-            ablations: args.ablations,
-            ..ContextCiteConfig::default()
-        },
+        methods: args
+            .methods
+            .iter()
+            .map(|&method| ContextCiteConfig {
+                ablation: method.into(),
+                ablations: args.ablations,
+                ..ContextCiteConfig::default()
+            })
+            .collect(),
         ..BenchmarkConfig::default()
     };
+    let live_slots = config
+        .methods
+        .iter()
+        .map(|m| m.max_live_slots)
+        .max()
+        .unwrap_or(1);
     let mut runtime = NativeRuntime::load(
         &model.checkpoint,
         RuntimeOptions {
             weights: args.weights.into(),
-            max_slots: config.context_cite.max_live_slots + 2,
+            // The trie's slots, its root and the generation's kept prompt.
+            max_slots: live_slots + 3,
             max_positions: 2048.min(model.checkpoint.config.max_position_embeddings),
             threads: args.threads,
         },

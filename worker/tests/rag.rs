@@ -14,11 +14,11 @@ use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::job::ModelDir;
 use attribution_worker::model::{Llama, LlamaConfig};
 use attribution_worker::rag::ablation::{
-    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks,
-    SEED_DOMAIN,
+    ablation_seed, answer_logprobs, answer_logprobs_knockout, leave_one_out_masks,
+    logit_probability, random_masks, Ablation, KNOCKOUT_SEED_DOMAIN, SEED_DOMAIN,
 };
 use attribution_worker::rag::attribution::{
-    answer_sentences, attribute, AttributionRequest, ContextCiteConfig,
+    answer_sentences, attribute, AttributionRequest, ContextCiteConfig, KNOCKOUT_MIN_MASKS,
 };
 use attribution_worker::rag::index::{Blob, RowIndex};
 use attribution_worker::rag::lasso::fit_lasso;
@@ -30,6 +30,7 @@ use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use reference_runtime::ReferenceRuntime;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 const POOL: PoolId = PoolId {
     datanet: 4,
@@ -187,6 +188,21 @@ impl LinearRuntime {
     }
 }
 
+impl LinearRuntime {
+    /// The logits row after `seen`: `[0, b + Σ w_j over the sources among them]`.
+    fn row(&self, seen: &[u32]) -> [f32; 2] {
+        let z = self.intercept
+            + self
+                .weights
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| seen.contains(&(100 + *j as u32)))
+                .map(|(_, w)| w)
+                .sum::<f64>();
+        [0.0, z as f32]
+    }
+}
+
 impl Runtime for LinearRuntime {
     fn config(&self) -> &LlamaConfig {
         &self.config
@@ -226,16 +242,33 @@ impl Runtime for LinearRuntime {
                 Logits::Last => tokens.len() - 1..tokens.len(),
                 Logits::All => start..tokens.len(),
             };
+            let tokens = tokens.clone();
             for position in rows {
-                let z = self.intercept
-                    + self
-                        .weights
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| tokens[..=position].contains(&(100 + *j as u32)))
-                        .map(|(_, w)| w)
-                        .sum::<f64>();
-                out.extend([0.0, z as f32]);
+                out.extend(self.row(&tokens[..=position]));
+            }
+        }
+        Ok(out)
+    }
+    fn forward_hidden(
+        &mut self,
+        slot: SlotId,
+        tokens: &[u32],
+        hidden: &[Vec<Range<usize>>],
+    ) -> Result<Vec<f32>> {
+        self.passes += 1;
+        let held = self.slots.get(&slot).ok_or_else(|| anyhow!("no slot"))?;
+        let mut out = Vec::new();
+        for hidden in hidden {
+            // The visible tokens: the cache but hidden positions, then the scored ones.
+            let mut seen: Vec<u32> = held
+                .iter()
+                .enumerate()
+                .filter(|(p, _)| !hidden.iter().any(|r| r.contains(p)))
+                .map(|(_, &t)| t)
+                .collect();
+            for &token in tokens {
+                seen.push(token);
+                out.extend(self.row(&seen));
             }
         }
         Ok(out)
@@ -283,6 +316,110 @@ fn lasso_recovers_a_scorer_linear_in_the_mask() {
         assert!((w - t).abs() < 1e-4, "{:?}", exact.weights);
     }
     assert!((exact.intercept - 2.0).abs() < 1e-4);
+}
+
+#[test]
+fn knockout_scores_every_mask_in_one_pass_from_the_kept_prompt() {
+    let truth = vec![3.0, 0.0, 0.0, -1.5, 0.0, 0.8, 0.0, 0.0];
+    let mut runtime = LinearRuntime::new(2.0, truth.clone());
+    let layout = runtime.layout();
+    let seed = ablation_seed(KNOCKOUT_SEED_DOMAIN, 1, POOL, "question", &[1]);
+    let masks = random_masks(&seed, 64, truth.len()).unwrap();
+    // Run the prompt here: one pass for it, one for every mask.
+    let logprobs =
+        answer_logprobs_knockout(&mut runtime, None, &layout, &[1], &masks, None).unwrap();
+    assert_eq!(runtime.passes, 2);
+    assert!(runtime.slots.is_empty(), "every slot released");
+    let expected = |mask: &[bool]| {
+        2.0 + truth
+            .iter()
+            .zip(mask)
+            .filter(|(_, k)| **k)
+            .map(|(w, _)| w)
+            .sum::<f64>()
+    };
+    for (mask, logprobs) in masks.iter().zip(&logprobs) {
+        let (score, expected) = (logit_probability(logprobs), expected(mask));
+        assert!((score - expected).abs() < 1e-4, "{score} vs {expected}");
+    }
+    // From a slot that holds the prompt but its last token (the generation's): one pass, and
+    // the slot is the caller's.
+    let full = layout.full();
+    let slot = runtime.allocate(None).unwrap();
+    runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &full[..full.len() - 1],
+            logits: Logits::None,
+        }])
+        .unwrap();
+    runtime.passes = 0;
+    let again =
+        answer_logprobs_knockout(&mut runtime, None, &layout, &[1], &masks, Some(slot)).unwrap();
+    assert_eq!((runtime.passes, again), (1, logprobs));
+    assert_eq!(runtime.positions(slot), full.len() - 1);
+    runtime.release(slot);
+    let empty = runtime.allocate(None).unwrap();
+    let err = answer_logprobs_knockout(&mut runtime, None, &layout, &[1], &masks[..1], Some(empty))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds 0 positions"), "{err}");
+}
+
+#[test]
+fn knockout_uses_its_own_seed_and_masks_on_the_order_of_the_sources() {
+    let truth = vec![3.0, 0.0, -1.5];
+    let mut runtime = LinearRuntime::new(2.0, truth.clone());
+    let layout = runtime.layout();
+    let request = AttributionRequest {
+        model: 1,
+        adapter: None,
+        pool: POOL,
+        question: "question",
+        layout: &layout,
+        contributions: &[10, 11, 12],
+        answer: &[1],
+        prompt_slot: None,
+    };
+    let (_dir, model, _) = small_model();
+    let tokenizer = model.tokenizer;
+    let knockout = ContextCiteConfig::default();
+    assert_eq!(knockout.ablation, Ablation::Knockout);
+    // 3 sources: max(16, 4 · 3) masks; 8 sources would get 32, 20 sources still 32.
+    assert_eq!(
+        [3, 8, 20].map(|s| knockout.masks_for(s)),
+        [KNOCKOUT_MIN_MASKS, 32, 32]
+    );
+    let first = attribute(&mut runtime, &tokenizer, &request, &knockout).unwrap();
+    assert_eq!(first.masks.len(), KNOCKOUT_MIN_MASKS);
+    assert_eq!(
+        first.seed,
+        ablation_seed(KNOCKOUT_SEED_DOMAIN, 1, POOL, "question", &[1])
+    );
+    assert_eq!(
+        first,
+        attribute(&mut runtime, &tokenizer, &request, &knockout).unwrap()
+    );
+    // The scorer is linear in the sources present, so both ablations find the same weights
+    // (up to the penalty's shrinkage), from different masks.
+    let exact = ContextCiteConfig {
+        ablation: Ablation::Exact,
+        ..knockout
+    };
+    let v1 = attribute(&mut runtime, &tokenizer, &request, &exact).unwrap();
+    assert_eq!(v1.masks.len(), 32);
+    assert_ne!(v1.seed, first.seed);
+    for ((a, b), t) in first
+        .surrogate
+        .weights
+        .iter()
+        .zip(&v1.surrogate.weights)
+        .zip(&truth)
+    {
+        assert!((a - t).abs() < 0.1 && (b - t).abs() < 0.1, "{a} {b} vs {t}");
+    }
+    assert_eq!(first.entries, v1.entries);
+    assert_eq!(first.entries[0].contribution, 10);
 }
 
 #[test]
@@ -408,10 +545,12 @@ fn attribution_runs_end_to_end_and_is_deterministic() {
         layout: &layout,
         contributions: &contributions,
         answer: &answer,
+        prompt_slot: None,
     };
     // The random model's logits hardly depend on the context (source effects ~1e-3): a
     // penalty that small keeps them, where 0.01 would zero every weight.
     let config = ContextCiteConfig {
+        ablation: Ablation::Exact,
         ablations: 24,
         alpha: 1e-5,
         ..ContextCiteConfig::default()
@@ -440,8 +579,11 @@ fn attribution_runs_end_to_end_and_is_deterministic() {
     // The random model reads its context: some source moves the score.
     assert!(first.surrogate.weights.iter().any(|w| *w != 0.0));
 
-    let (again, quality) =
-        answer_quality(&mut runtime, &model.tokenizer, &request, &config, 24).unwrap();
+    let [(again, quality)]: [_; 1] =
+        answer_quality(&mut runtime, &model.tokenizer, &request, &[config], 24)
+            .unwrap()
+            .try_into()
+            .unwrap();
     assert_eq!(again, first);
     let lds = quality.lds.unwrap();
     // Measured: 1.0 (the tiny model's response to its sources is nearly linear).

@@ -630,3 +630,242 @@ fn scalar_and_simd_kernels_agree() {
     let diff = max_abs_diff(&full_pass(&mut runtime, &tokens), &simd);
     assert!(diff < 1e-4, "model: scalar vs {isa:?} {diff}");
 }
+
+// ---- attention knockout (`Runtime::forward_hidden`)
+
+/// The Llama forward pass in plain `f64` loops over `checkpoint`'s tensors, from the
+/// definition: the query at position `p` attends to the keys `..=p`, except that queries at
+/// `from` and after give the keys in `hidden` zero weight. Every position's logits.
+fn knockout_reference(
+    checkpoint: &Checkpoint,
+    tokens: &[u32],
+    from: usize,
+    hidden: &[std::ops::Range<usize>],
+) -> Vec<Vec<f64>> {
+    let c = &checkpoint.config;
+    let tensor = |name: &str| -> Vec<f64> {
+        checkpoint.tensors[name]
+            .values
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect()
+    };
+    // `y = W x` for `W: [rows, x.len()]`.
+    let linear = |w: &[f64], x: &[f64]| -> Vec<f64> {
+        w.chunks(x.len())
+            .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
+            .collect()
+    };
+    let norm = |x: &[f64], gamma: &[f64]| -> Vec<f64> {
+        let rms = (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64 + c.rms_norm_eps).sqrt();
+        x.iter().zip(gamma).map(|(v, g)| v / rms * g).collect()
+    };
+    let (heads, kv_heads, hd) = (c.num_attention_heads, c.kv_heads(), c.head_dim());
+    let rotate = |x: &mut [f64], pos: usize| {
+        for head in x.chunks_mut(hd) {
+            for i in 0..hd / 2 {
+                let angle = pos as f64 * c.rope_theta.powf(-2.0 * i as f64 / hd as f64);
+                let (a, b) = (head[i], head[i + hd / 2]);
+                head[i] = a * angle.cos() - b * angle.sin();
+                head[i + hd / 2] = b * angle.cos() + a * angle.sin();
+            }
+        }
+    };
+    let embed = tensor("model.embed_tokens.weight");
+    let d = c.hidden_size;
+    let mut x: Vec<Vec<f64>> = tokens
+        .iter()
+        .map(|&t| embed[t as usize * d..(t as usize + 1) * d].to_vec())
+        .collect();
+    for layer in 0..c.num_hidden_layers {
+        let p = |name: &str| tensor(&format!("model.layers.{layer}.{name}.weight"));
+        let (wq, wk, wv, wo) = (
+            p("self_attn.q_proj"),
+            p("self_attn.k_proj"),
+            p("self_attn.v_proj"),
+            p("self_attn.o_proj"),
+        );
+        let h: Vec<Vec<f64>> = x.iter().map(|x| norm(x, &p("input_layernorm"))).collect();
+        let mut q: Vec<Vec<f64>> = h.iter().map(|h| linear(&wq, h)).collect();
+        let mut k: Vec<Vec<f64>> = h.iter().map(|h| linear(&wk, h)).collect();
+        let v: Vec<Vec<f64>> = h.iter().map(|h| linear(&wv, h)).collect();
+        for pos in 0..tokens.len() {
+            rotate(&mut q[pos], pos);
+            rotate(&mut k[pos], pos);
+        }
+        for pos in 0..tokens.len() {
+            let seen: Vec<usize> = (0..=pos)
+                .filter(|key| pos < from || !hidden.iter().any(|r| r.contains(key)))
+                .collect();
+            let mut attn = vec![0.0; heads * hd];
+            for head in 0..heads {
+                let kv = head / (heads / kv_heads) * hd;
+                let qh = &q[pos][head * hd..(head + 1) * hd];
+                let scores: Vec<f64> = seen
+                    .iter()
+                    .map(|&key| {
+                        let kh = &k[key][kv..kv + hd];
+                        qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
+                    })
+                    .collect();
+                let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+                for (&key, s) in seen.iter().zip(&scores) {
+                    let weight = (s - max).exp() / total;
+                    for i in 0..hd {
+                        attn[head * hd + i] += weight * v[key][kv + i];
+                    }
+                }
+            }
+            let o = linear(&wo, &attn);
+            x[pos].iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+        }
+        let (gate, up, down) = (p("mlp.gate_proj"), p("mlp.up_proj"), p("mlp.down_proj"));
+        for x in &mut x {
+            let h = norm(x, &p("post_attention_layernorm"));
+            let act: Vec<f64> = linear(&gate, &h)
+                .iter()
+                .zip(linear(&up, &h))
+                .map(|(g, u)| g / (1.0 + (-g).exp()) * u)
+                .collect();
+            x.iter_mut()
+                .zip(linear(&down, &act))
+                .for_each(|(x, o)| *x += o);
+        }
+    }
+    let head = if c.tie_word_embeddings {
+        embed
+    } else {
+        tensor("lm_head.weight")
+    };
+    let final_norm = tensor("model.norm.weight");
+    x.iter()
+        .map(|x| linear(&head, &norm(x, &final_norm)))
+        .collect()
+}
+
+/// A new slot holding `parts` (one pass each, no logits).
+fn prefilled(runtime: &mut NativeRuntime, parts: &[&[u32]]) -> u32 {
+    let slot = runtime.allocate(None).unwrap();
+    for &tokens in parts {
+        runtime
+            .forward(&[Chunk {
+                slot,
+                tokens,
+                logits: Logits::None,
+            }])
+            .unwrap();
+    }
+    slot
+}
+
+/// A prompt of 12 positions in a slot (chunked 5 + 7), scored with `hidden` knockouts.
+fn knockout_logits(
+    runtime: &mut NativeRuntime,
+    prompt: &[u32],
+    scored: &[u32],
+    hidden: &[Vec<std::ops::Range<usize>>],
+) -> Vec<f32> {
+    let slot = prefilled(runtime, &[&prompt[..5], &prompt[5..]]);
+    let logits = runtime.forward_hidden(slot, scored, hidden).unwrap();
+    assert_eq!(
+        runtime.positions(slot),
+        prompt.len(),
+        "the slot is unchanged"
+    );
+    runtime.release(slot);
+    logits
+}
+
+#[test]
+// Lists of hidden ranges; some hold one range, as intended.
+#[allow(clippy::single_range_in_vec_init)]
+fn hidden_positions_get_zero_weight_as_the_definition_says() {
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    let prompt = sequence(12, 21);
+    let scored = sequence(5, 22);
+    let hidden = vec![vec![], vec![2..5], vec![2..5, 8..10], vec![0..12]];
+    let logits = knockout_logits(&mut runtime, &prompt, &scored, &hidden);
+    assert_eq!(logits.len(), hidden.len() * scored.len() * VOCAB);
+    let all: Vec<u32> = prompt.iter().chain(&scored).copied().collect();
+    let mut spread = 0.0f32;
+    for (ranges, rows) in hidden.iter().zip(logits.chunks(scored.len() * VOCAB)) {
+        let reference = knockout_reference(&checkpoint, &all, prompt.len(), ranges);
+        let expected: Vec<f32> = reference[prompt.len()..]
+            .iter()
+            .flatten()
+            .map(|&v| v as f32)
+            .collect();
+        let diff = max_abs_diff(rows, &expected);
+        assert!(diff < 1e-4, "hidden {ranges:?}: {diff} from the definition");
+        spread = spread.max(max_abs_diff(rows, &logits[..scored.len() * VOCAB]));
+    }
+    // Hiding changes the logits (well beyond the tolerance above).
+    assert!(spread > 1e-2, "{spread}");
+
+    // Nothing hidden is the plain continuation of the slot, bit for bit.
+    let slot = prefilled(&mut runtime, &[&prompt]);
+    let plain = runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &scored,
+            logits: Logits::All,
+        }])
+        .unwrap();
+    assert_eq!(plain, logits[..scored.len() * VOCAB]);
+
+    // Bad input changes nothing.
+    let err = runtime
+        .forward_hidden(slot, &scored, &[vec![3..40]])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not within"), "{err}");
+    let err = runtime
+        .forward_hidden(slot, &[VOCAB as u32], &[vec![]])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("outside the vocabulary"), "{err}");
+    assert!(runtime.forward_hidden(99, &scored, &[vec![]]).is_err());
+    assert_eq!(runtime.positions(slot), prompt.len() + scored.len());
+}
+
+#[test]
+// Lists of hidden ranges; some hold one range, as intended.
+#[allow(clippy::single_range_in_vec_init)]
+fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() {
+    let checkpoint = checkpoint(true);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gguf");
+    write_gguf(&checkpoint, WeightFormat::Q4, &path);
+    let weights = ModelWeights::open(&path).unwrap();
+    let prompt = sequence(12, 23);
+    let scored = sequence(4, 24);
+    let hidden = vec![vec![1..4], vec![6..9, 10..11], vec![]];
+    let logits: Vec<Vec<f32>> = [1, 2, 3, 5]
+        .into_iter()
+        .map(|threads| {
+            let mut runtime = NativeRuntime::load(
+                &weights,
+                RuntimeOptions {
+                    threads,
+                    ..options(WeightFormat::Q4, 32)
+                },
+            )
+            .unwrap();
+            knockout_logits(&mut runtime, &prompt, &scored, &hidden)
+        })
+        .collect();
+    for (threads, other) in [2, 3, 5].iter().zip(&logits[1..]) {
+        assert!(*other == logits[0], "{threads} threads differ from 1");
+    }
+    // The prompt in one pass instead of two chunks: the same bits.
+    let mut runtime = NativeRuntime::load(&weights, options(WeightFormat::Q4, 32)).unwrap();
+    let slot = prefilled(&mut runtime, &[&prompt]);
+    assert!(runtime.forward_hidden(slot, &scored, &hidden).unwrap() == logits[0]);
+}

@@ -11,6 +11,7 @@ use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
 use attribution_worker::provenance::combined::{combine, METHOD};
 use attribution_worker::provenance::index::SpanIndex;
+use attribution_worker::rag::attribution::ContextCiteConfig;
 use attribution_worker::rag::index::Blob;
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Tensor};
@@ -612,12 +613,15 @@ fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
     let (status, answer) = chat(&server, body.clone());
     assert_eq!(status, 200, "{answer}");
     let attribution = &answer["attribution"];
-    assert_eq!(attribution["ablations"], 32);
     assert_eq!(
         attribution["answer_tokens"].as_array().unwrap().len(),
         answer["usage"]["completion_tokens"].as_u64().unwrap() as usize
     );
     let sources = attribution["sources"].as_array().unwrap();
+    // Attention knockout, with masks on the order of the sources.
+    assert_eq!(attribution["method"], "contextcite-v2+spans-v1");
+    let masks = ContextCiteConfig::default().masks_for(sources.len());
+    assert_eq!((attribution["ablations"].as_u64(), masks), (Some(16), 16));
     assert!(
         !sources.is_empty(),
         "the question's rows are retrieved: {attribution}"
@@ -742,6 +746,7 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         sampling: Sampling::greedy(),
         stop: Vec::new(),
         logprobs: None,
+        keep_prompt: false,
     };
     // Hung up at once: the engine drops it instead of generating 500 tokens into the void.
     drop(engine.generate(request(500)).unwrap());

@@ -564,6 +564,30 @@ impl Chain {
         self.submit(signer, &call).await.map(drop)
     }
 
+    /// `Attribution::challenge_attribution`: challenges settled record `record` with the prompt
+    /// (the exact request body the user signed) and the answer, holding the challenge bond.
+    /// Returns the challenge's id and the block its vote ends at.
+    pub async fn challenge_attribution(
+        &self,
+        signer: &Keypair,
+        record: RecordId,
+        prompt: Vec<u8>,
+        answer: Vec<u8>,
+    ) -> Result<(AttributionChallengeId, BlockNumber)> {
+        use runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+        let call = runtime::transactions().attribution().challenge_attribution(
+            record,
+            BoundedVec(prompt),
+            BoundedVec(answer),
+        );
+        let events = self.submit(signer, &call).await?;
+        let opened = events
+            .find_first::<runtime::attribution::events::AttributionChallenged>()
+            .context("the challenge finalized without an AttributionChallenged event")?
+            .map_err(|e| anyhow!("decoding AttributionChallenged: {e}"))?;
+        Ok((opened.challenge, opened.vote_end))
+    }
+
     /// `Attribution::vote_attribution`: a juror's verdict on an attribution challenge
     /// (`misattributed` when its recomputation is farther than the tolerance from the record).
     pub async fn vote_attribution(

@@ -1,20 +1,27 @@
 //! Jury duty for attribution challenges: an operator drawn onto the jury of a challenged record
 //! recomputes the record's attribution from the prompt and the answer the challenger put on
-//! chain ([`recompute`]: the same retrieval, ContextCite seed, spans and influence as serving)
-//! and votes `misattributed` when the record does not hold ([`judge`]). A juror that does not
+//! chain ([`check_record`], which `verify --attribution` runs too: [`recompute`] with the same
+//! retrieval, ContextCite seed, spans and influence as serving) and votes `misattributed` when
+//! the record does not hold ([`judge`]). The scan over open challenges is the jury's
+//! ([`super::jury::Daemon::serve_on`], with [`Records`]). A juror that does not
 //! vote before `vote_end` loses part of its stake, so the daemon votes as soon as it can; a
 //! juror that cannot recompute (it does not serve the model, or serves it under another method
 //! version) does not vote rather than guess.
 
+use super::jury::Docket;
 use super::Daemon;
+use crate::artifact::blake2b_256;
 use crate::serve::api::grounding::{recompute, Recomputed};
+use crate::serve::api::ApiState;
 use anyhow::{anyhow, bail, Context, Result};
 use attribution_primitives::attribution::{
-    AttributionChallengeId, AttributionEntry, SettledRecord,
+    AttributionChallenge, AttributionChallengeId, AttributionEntry, SettledRecord,
 };
-use attribution_primitives::ContributionId;
+use attribution_primitives::compute::Jury;
+use attribution_primitives::{AccountId, BlockNumber, ContributionId, Hash};
 use attribution_worker_chain::Chain;
 use std::collections::BTreeMap;
+use subxt_signer::sr25519::Keypair;
 
 /// The largest L1 distance, in ppm, between a record's entries and their recomputation that
 /// still counts as the same attribution. Recomputation on one binary is exact; across thread
@@ -38,7 +45,7 @@ pub fn distance(a: &[AttributionEntry], b: &[AttributionEntry]) -> u32 {
 }
 
 /// A juror's finding on one record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// L1 distance between the record's entries and the recomputation, in ppm.
     pub distance: u32,
@@ -76,73 +83,113 @@ pub fn judge(
     })
 }
 
-impl Daemon {
-    /// Votes on every open attribution challenge whose jury seats this operator and that it has
-    /// not voted on yet, scanning ids from the lowest that may still be open. A recomputation
-    /// that fails is logged and retried next round, without a vote.
-    pub(super) async fn serve_on_attribution_juries(&mut self, chain: &Chain) -> Result<()> {
-        let next = chain.next_attribution_challenge_id().await?;
-        let mut lowest_open: Option<AttributionChallengeId> = None;
-        for id in self.attribution_jury_cursor..next {
-            let Some(challenge) = chain.attribution_challenge(id).await? else {
-                continue;
-            };
-            lowest_open.get_or_insert(id);
-            let seated = challenge
-                .jury
-                .iter()
-                .any(|seat| seat.juror == self.me && seat.fraud.is_none());
-            if !seated || chain.finalized_number().await? > challenge.vote_end {
-                continue;
-            }
-            match self.attribution_finding(&challenge).await {
-                Ok(finding) => {
-                    chain
-                        .vote_attribution(&self.account, id, finding.misattributed)
-                        .await
-                        .with_context(|| format!("voting on attribution challenge {id}"))?;
-                    tracing::info!(
-                        challenge = id,
-                        record = challenge.record_id,
-                        distance_ppm = finding.distance,
-                        same_retrieval = finding.same_retrieval,
-                        same_seed = finding.same_seed,
-                        misattributed = finding.misattributed,
-                        "voted as an attribution juror"
-                    );
-                }
-                Err(error) => tracing::warn!(
-                    challenge = id,
-                    "could not recompute the challenged attribution: {error:#}"
-                ),
-            }
-        }
-        self.attribution_jury_cursor = lowest_open.unwrap_or(next);
-        Ok(())
+/// The suffix of a method name whose attribution includes influence.
+pub const INFLUENCE_SUFFIX: &str = "+influence-v1";
+
+/// Checks that `prompt` and `answer` are those `record` commits to (their blake2-256 are its
+/// `prompt_hash` and `output_hash`) and that the answer is text; returns the answer's text.
+pub fn check_commitments<'a>(
+    record: &SettledRecord,
+    prompt: &[u8],
+    answer: &'a [u8],
+) -> Result<&'a str> {
+    if Hash::from(blake2b_256(prompt)) != record.prompt_hash {
+        bail!("the prompt is not the one the record commits to (its blake2-256 differs)");
+    }
+    if Hash::from(blake2b_256(answer)) != record.output_hash {
+        bail!("the answer is not the one the record commits to (its blake2-256 differs)");
+    }
+    std::str::from_utf8(answer).context("the answer is not UTF-8")
+}
+
+/// Recomputes `record`'s attribution from the challenge's `prompt` (the request body the user
+/// signed) and `answer` on `state`'s copy of the record's model and judges it: what a juror
+/// votes and what `attribution-worker verify --attribution` reports. The prompt and the answer
+/// must be the ones the record commits to (their blake2-256 are its `prompt_hash` and
+/// `output_hash`); an error when they are not, when the model is not served by `state` or when
+/// this worker computes another method version: it cannot judge.
+pub async fn check_record(
+    state: &ApiState,
+    record: &SettledRecord,
+    prompt: &[u8],
+    answer: &[u8],
+) -> Result<Finding> {
+    let answer = check_commitments(record, prompt, answer)?;
+    let model = state
+        .models
+        .read()
+        .map_err(|_| anyhow!("the served models' lock is poisoned"))?
+        .iter()
+        .find(|m| m.chain_model == Some(record.model))
+        .cloned()
+        .with_context(|| format!("model {} is not served here", record.model))?;
+    let recomputed = recompute(state, &model, prompt, answer)
+        .await
+        .map_err(|e| anyhow!("{}", e.message))?;
+    judge(record, &recomputed, TOLERANCE_PPM)
+}
+
+/// Challenges of settled inference records' attributions (`Attribution`).
+pub(super) struct Records;
+
+impl Docket for Records {
+    type Challenge = AttributionChallenge;
+    const KIND: &'static str = "attribution";
+
+    fn cursor(daemon: &mut Daemon) -> &mut u64 {
+        &mut daemon.attribution_jury_cursor
     }
 
-    async fn attribution_finding(
-        &self,
-        challenge: &attribution_primitives::attribution::AttributionChallenge,
-    ) -> Result<Finding> {
-        let state = self
+    async fn next_id(chain: &Chain) -> Result<AttributionChallengeId> {
+        chain.next_attribution_challenge_id().await
+    }
+
+    async fn open(
+        chain: &Chain,
+        id: AttributionChallengeId,
+    ) -> Result<Option<AttributionChallenge>> {
+        chain.attribution_challenge(id).await
+    }
+
+    fn jury(challenge: &AttributionChallenge) -> (&Jury<AccountId>, BlockNumber) {
+        (&challenge.jury, challenge.vote_end)
+    }
+
+    /// Recomputes the challenged record's attribution from the prompt and answer on chain.
+    async fn verdict(
+        daemon: &Daemon,
+        _chain: &Chain,
+        challenge: &AttributionChallenge,
+    ) -> Result<bool> {
+        let state = daemon
             .serving
             .as_ref()
             .context("this worker does not serve models, so it cannot recompute attributions")?;
-        let model = state
-            .models
-            .read()
-            .map_err(|_| anyhow!("the served models' lock is poisoned"))?
-            .iter()
-            .find(|m| m.chain_model == Some(challenge.record.model))
-            .cloned()
-            .with_context(|| format!("model {} is not served here", challenge.record.model))?;
-        let answer =
-            std::str::from_utf8(&challenge.answer).context("the challenged answer is not UTF-8")?;
-        let recomputed = recompute(state, &model, &challenge.prompt, answer)
-            .await
-            .map_err(|e| anyhow!("{}", e.message))?;
-        judge(&challenge.record, &recomputed, TOLERANCE_PPM)
+        let finding = check_record(
+            state,
+            &challenge.record,
+            &challenge.prompt,
+            &challenge.answer,
+        )
+        .await?;
+        tracing::info!(
+            record = challenge.record_id,
+            distance_ppm = finding.distance,
+            same_retrieval = finding.same_retrieval,
+            same_seed = finding.same_seed,
+            misattributed = finding.misattributed,
+            "recomputed a challenged attribution"
+        );
+        Ok(finding.misattributed)
+    }
+
+    async fn vote(
+        chain: &Chain,
+        account: &Keypair,
+        id: AttributionChallengeId,
+        misattributed: bool,
+    ) -> Result<()> {
+        chain.vote_attribution(account, id, misattributed).await
     }
 }
 
@@ -264,5 +311,22 @@ mod tests {
             .try_into()
             .unwrap();
         assert!(judge(&kept, &other_method, TOLERANCE_PPM).is_err());
+    }
+
+    #[test]
+    fn only_the_committed_prompt_and_a_text_answer_are_checked() {
+        let mut kept = record(&[(100, 400_000)]);
+        let (prompt, answer) = (br#"{"messages":[]}"#.as_slice(), "zlib1g".as_bytes());
+        kept.prompt_hash = Hash::from(blake2b_256(prompt));
+        kept.output_hash = Hash::from(blake2b_256(answer));
+        assert_eq!(check_commitments(&kept, prompt, answer).unwrap(), "zlib1g");
+        let err = check_commitments(&kept, b"{}", answer).unwrap_err();
+        assert!(err.to_string().contains("the prompt is not"), "{err}");
+        let err = check_commitments(&kept, prompt, b"zlib").unwrap_err();
+        assert!(err.to_string().contains("the answer is not"), "{err}");
+        let bad = [0xff, 0xfe];
+        kept.output_hash = Hash::from(blake2b_256(&bad));
+        let err = check_commitments(&kept, prompt, &bad).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 }

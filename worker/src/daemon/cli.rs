@@ -1,14 +1,19 @@
-//! The operator's commands: `key`, `run` and `verify`.
+//! The operator's commands: `key`, `run` and `verify` (a training proof, or with
+//! `--attribution` an inference record's attribution).
 
 use crate::artifact::blake2b_256;
+use crate::daemon::attribution_jury::{
+    check_commitments, check_record, INFLUENCE_SUFFIX, TOLERANCE_PPM,
+};
 use crate::daemon::model_cache::ModelCache;
 use crate::daemon::paid::BatchPolicy;
-use crate::daemon::serving::ServeConfig;
+use crate::daemon::serving::{serve_adapter_for_checks, ServeConfig};
 use crate::daemon::verify::{verify, Tolerance};
 use crate::daemon::{parse_open, DaemonConfig};
 use crate::job::ModelDir;
 use crate::serve::cli::EngineArgs;
 use anyhow::{bail, Context, Result};
+use attribution_primitives::attribution::RecordId;
 use attribution_primitives::cid::cid_v1;
 use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
 use attribution_primitives::{compute::ChallengeId, Hash, JobId, ModelId};
@@ -147,13 +152,38 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub node: NodeArgs,
     /// The proven job to verify (while it is on chain: before settlement).
-    #[arg(long, conflicts_with = "model", required_unless_present_any = ["model", "vote"])]
+    #[arg(
+        long,
+        conflicts_with = "model",
+        required_unless_present_any = ["model", "vote", "attribution"]
+    )]
     pub job: Option<JobId>,
     /// The adapter model to verify (also after its job settled).
     #[arg(long)]
     pub model: Option<ModelId>,
-    /// When the figures do not hold, open a challenge on chain (holds the challenge bond from
-    /// --account, any account: no stake needed).
+    /// Recompute the attribution of this settled inference record (as its jury does) from the
+    /// request body and the answer, and report whether its entries hold within the tolerance.
+    #[arg(
+        long,
+        conflicts_with_all = ["job", "model", "vote"],
+        requires_all = ["prompt_file", "answer_file"]
+    )]
+    pub attribution: Option<RecordId>,
+    /// With --attribution: the exact request body the user signed (its blake2-256 is the
+    /// record's prompt hash).
+    #[arg(long, requires = "attribution")]
+    pub prompt_file: Option<PathBuf>,
+    /// With --attribution: the answer's text (its blake2-256 is the record's output hash).
+    #[arg(long, requires = "attribution")]
+    pub answer_file: Option<PathBuf>,
+    /// With --attribution: the runtime that recomputes it.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// With --attribution: where the retrieval, span and influence indexes are kept.
+    #[arg(long, default_value_os_t = cache_dir().join("verify"))]
+    pub state_dir: PathBuf,
+    /// When the figures (or the attribution) do not hold, open a challenge on chain (holds the
+    /// challenge bond from --account, any account: no stake needed).
     #[arg(long, requires = "account", conflicts_with = "vote")]
     pub challenge: bool,
     /// Vote on this challenge as one of its jurors with the verdict (fraud when the figures do
@@ -175,6 +205,9 @@ pub struct VerifyArgs {
 /// `attribution-worker verify`: prints the verdict as JSON; exits with an error when the figures
 /// do not hold.
 pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
+    if let Some(record) = args.attribution {
+        return verify_attribution(&args, record).await;
+    }
     let chain = Chain::connect(&args.node.node).await?;
     let voted_job = match args.vote {
         Some(challenge) => Some(
@@ -240,6 +273,64 @@ pub async fn verify_command(args: VerifyArgs, device: Device) -> Result<()> {
         );
     }
     bail!("the committed figures do not hold")
+}
+
+/// `attribution-worker verify --attribution RECORD`: fetches the settled record, recomputes its
+/// attribution from the request body and the answer ([`check_record`], the jury's own
+/// function) on its model, prints the finding as JSON and, with `--challenge`, challenges a
+/// record that does not hold. Exits with an error when it does not hold.
+async fn verify_attribution(args: &VerifyArgs, record_id: RecordId) -> Result<()> {
+    let read = |path: &Option<PathBuf>, flag: &str| -> Result<Vec<u8>> {
+        let path = path
+            .as_ref()
+            .with_context(|| format!("--attribution needs {flag}"))?;
+        std::fs::read(path).with_context(|| format!("{flag}: reading {}", path.display()))
+    };
+    let prompt = read(&args.prompt_file, "--prompt-file")?;
+    let answer = read(&args.answer_file, "--answer-file")?;
+    let chain = Chain::connect(&args.node.node).await?;
+    let record = chain.settled_record(record_id).await?.with_context(|| {
+        format!("record {record_id} is not kept on chain (unknown, or its window has closed)")
+    })?;
+    check_commitments(&record, &prompt, &answer)?;
+    let method = String::from_utf8_lossy(&record.provenance.method).into_owned();
+    let state = serve_adapter_for_checks(
+        &chain,
+        record.model,
+        &ModelCache::new(&args.node.models),
+        &args.state_dir,
+        &args.engine,
+        method.ends_with(INFLUENCE_SUFFIX),
+    )
+    .await?;
+    let finding = check_record(&state, &record, &prompt, &answer).await?;
+    let report = serde_json::json!({
+        "record": record_id,
+        "model": record.model,
+        "method": method,
+        "tolerance_ppm": TOLERANCE_PPM,
+        "distance_ppm": finding.distance,
+        "same_retrieval": finding.same_retrieval,
+        "same_seed": finding.same_seed,
+        "holds": !finding.misattributed,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !finding.misattributed {
+        eprintln!("the record's attribution holds");
+        return Ok(());
+    }
+    if args.challenge {
+        let account = Secret::parse(args.account.as_deref().unwrap_or_default())?.signer()?;
+        let (challenge, vote_end) = chain
+            .challenge_attribution(&account, record_id, prompt, answer)
+            .await
+            .context("opening the attribution challenge")?;
+        eprintln!(
+            "challenge opened against record {record_id}: attribution challenge {challenge}, \
+             its jury votes until block {vote_end}"
+        );
+    }
+    bail!("the record's attribution does not hold")
 }
 
 #[derive(Subcommand)]

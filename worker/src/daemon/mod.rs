@@ -246,10 +246,10 @@ impl Daemon {
             );
         }
         if operator.juries > 0 {
-            self.serve_on_juries(&chain).await?;
+            self.serve_on::<jury::Proofs>(&chain).await?;
         }
         if chain.lent_seats(&self.me).await? > 0 {
-            self.serve_on_attribution_juries(&chain).await?;
+            self.serve_on::<attribution_jury::Records>(&chain).await?;
         }
         match operator.current_job {
             Some(job) => self.advance(&chain, job).await?,

@@ -109,6 +109,59 @@ pub async fn start(
     Ok(state)
 }
 
+/// Serves adapter `model` on its base, unpaid and only here, to recompute the attribution of
+/// its records away from a daemon (`verify --attribution`), with the daemon's own code: the
+/// same retrieval, span and influence indexes (under `state_dir`), waiting for the influence
+/// index when `influence` (the record's method has it).
+pub async fn serve_adapter_for_checks(
+    chain: &Chain,
+    model: ModelId,
+    models: &ModelCache,
+    state_dir: &std::path::Path,
+    engine: &EngineArgs,
+    influence: bool,
+) -> Result<Arc<ApiState>> {
+    let record = chain
+        .model(model)
+        .await?
+        .with_context(|| format!("model {model} is not registered"))?;
+    let ModelKind::Adapter(lineage) = &record.model.kind else {
+        bail!("model {model} is a base model: its answers are not grounded, nothing to recompute");
+    };
+    let (base_id, base) = record
+        .base
+        .as_ref()
+        .with_context(|| format!("adapter {model} names no base model"))?;
+    let base_id = *base_id;
+    let ModelKind::Base(base) = &base.kind else {
+        bail!("model {base_id}, the base of {model}, is not a base model");
+    };
+    let path = models.find(&base.weights_hash)?;
+    let model_dir = Arc::new(ModelDir::load(&path)?);
+    let name = base_id.to_string();
+    let state = Arc::new(api_state(
+        start_engine(&model_dir, engine)?,
+        &model_dir,
+        &name,
+        engine,
+    ));
+    let adapters = Adapters {
+        chain: chain.clone(),
+        state: state.clone(),
+        base: base_id,
+        dir: state_dir.join("adapters"),
+        owner: String::new(),
+        served: BTreeSet::new(),
+        model_dir,
+        base_id: base.weights_hash.as_ref().to_vec(),
+    };
+    let building = adapters.add(model, lineage).await?;
+    if influence {
+        building.await.context("building the influence index")?;
+    }
+    Ok(state)
+}
+
 /// Keeps the served adapters in step with the chain's active adapters of the base.
 struct Adapters {
     chain: Chain,
@@ -146,7 +199,7 @@ impl Adapters {
             if serve {
                 if let ModelKind::Adapter(lineage) = &model.model.kind {
                     match self.add(id, lineage).await {
-                        Ok(()) => {
+                        Ok(_influence) => {
                             self.served.insert(id);
                         }
                         Err(error) => {
@@ -160,11 +213,12 @@ impl Adapters {
         Ok(())
     }
 
+    /// Serves adapter `id`; returns the task building its influence index.
     async fn add(
         &self,
         id: ModelId,
         lineage: &attribution_primitives::models::Lineage<AccountId>,
-    ) -> Result<()> {
+    ) -> Result<tokio::task::JoinHandle<()>> {
         let artifact = lineage.artifact.as_ref().context("no artifact")?;
         let hp_bytes = self
             .chain
@@ -209,7 +263,7 @@ impl Adapters {
             grounding: Some(grounding.clone()),
         });
         tracing::info!(adapter = id, "serving an adapter");
-        self.build_influence(
+        Ok(self.build_influence(
             id,
             grounding,
             blobs,
@@ -217,8 +271,7 @@ impl Adapters {
             bytes,
             hyperparameters.cutoff,
             path,
-        );
-        Ok(())
+        ))
     }
 
     /// Reads or builds the adapter's influence index (`{id}.influence.bin` beside its weights)
@@ -234,7 +287,7 @@ impl Adapters {
         adapter: Vec<u8>,
         cutoff: usize,
         adapter_path: PathBuf,
-    ) {
+    ) -> tokio::task::JoinHandle<()> {
         let model_dir = self.model_dir.clone();
         let base_id = self.base_id.clone();
         tokio::task::spawn_blocking(move || {
@@ -276,7 +329,7 @@ impl Adapters {
                     "no influence index: answers are attributed without it"
                 ),
             }
-        });
+        })
     }
 
     /// The retrieval index and the span index over the rows of the version the adapter was

@@ -33,15 +33,31 @@
 //! the rule is [`combine`]'s exactly.
 
 use super::attribution::SpanAttribution;
+use crate::rag::ablation::Ablation;
 use crate::rag::ppm::entries_from_units;
 use anyhow::Result;
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::{ContributionId, PARTS_PER_MILLION};
 use std::collections::BTreeMap;
 
-/// The combination's name and version, in the response's `attribution.method`: ContextCite v1
-/// (`docs/attribution.md` steps 1–6), span provenance rule v1, combined as above.
-pub const METHOD: &str = "contextcite-v1+spans-v1";
+/// The combination's name and version, in the response's `attribution.method`: ContextCite v2
+/// (attention knockout, `docs/attribution.md` steps 1–6), span provenance rule v1, combined as
+/// above. What the worker serves.
+pub const METHOD: &str = "contextcite-v2+spans-v1";
+
+/// The same with ContextCite v1 (the exact ablation: the prompt re-run without the dropped
+/// sources).
+pub const EXACT_METHOD: &str = "contextcite-v1+spans-v1";
+
+/// The method name of an answer attributed with `ablation`, with or without influence.
+pub fn method(ablation: Ablation, influence: bool) -> &'static str {
+    match (ablation, influence) {
+        (Ablation::Knockout, false) => METHOD,
+        (Ablation::Knockout, true) => METHOD_WITH_INFLUENCE,
+        (Ablation::Exact, false) => EXACT_METHOD,
+        (Ablation::Exact, true) => EXACT_METHOD_WITH_INFLUENCE,
+    }
+}
 
 /// The combined entries of ContextCite's `context` entries and the answer's `spans`.
 pub fn combine(
@@ -52,9 +68,12 @@ pub fn combine(
 }
 
 /// The name of the rule with influence, in `attribution.method` when the served adapter has an
-/// influence index: ContextCite v1, span rule v1, influence v1 (`docs/attribution.md`,
+/// influence index: ContextCite v2, span rule v1, influence v1 (`docs/attribution.md`,
 /// "Influence"), combined as in the module docs.
-pub const METHOD_WITH_INFLUENCE: &str = "contextcite-v1+spans-v1+influence-v1";
+pub const METHOD_WITH_INFLUENCE: &str = "contextcite-v2+spans-v1+influence-v1";
+
+/// [`METHOD_WITH_INFLUENCE`] with ContextCite v1.
+pub const EXACT_METHOD_WITH_INFLUENCE: &str = "contextcite-v1+spans-v1+influence-v1";
 
 /// The combined entries of ContextCite's `context` entries, the answer's `spans` and the
 /// training rows' `influence` entries (see the module docs; with no influence entry, the same as

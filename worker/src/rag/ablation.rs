@@ -1,13 +1,20 @@
 //! Ablations: which sources each forward pass keeps, and the fixed answer's log-probability
-//! under each of them, scored through a [`Runtime`].
+//! under each of them, scored through a [`Runtime`]. Two ablations, two method versions:
 //!
-//! The masks come from a seed anyone holding the request can derive, and the scorer shares
-//! computation between masks: masks are visited in lexicographic order of their keep bits, as a
-//! trie whose level `j` decides source `j`. A trie node is one runtime slot holding the prefix
-//! (the prompt header) and the kept sources before `j`; where masks split at `j`, the slot is
-//! forked, so masks that agree on the first sources share their KV cache. Each level is one
-//! [`Runtime::forward`] over all nodes that append source `j`; then every distinct mask
-//! appends the suffix and scores the answer with [`Logits::All`] (teacher forcing).
+//! - [`Ablation::Exact`] (`contextcite-v1`): the prompt without the dropped sources' tokens, as
+//!   if they had never been retrieved. The scorer shares computation between masks: masks are
+//!   visited in lexicographic order of their keep bits, as a trie whose level `j` decides
+//!   source `j`. A trie node is one runtime slot holding the prefix (the prompt header) and the
+//!   kept sources before `j`; where masks split at `j`, the slot is forked, so masks that agree
+//!   on the first sources share their KV cache. Each level is one [`Runtime::forward`] over all
+//!   nodes that append source `j`; then every distinct mask appends the suffix and scores the
+//!   answer with [`Logits::All`] (teacher forcing). Up to one prompt pass per mask.
+//! - [`Ablation::Knockout`] (`contextcite-v2`): attention knockout. The whole prompt's KV cache
+//!   is computed once with every source visible (the generation's own cache, when the caller
+//!   kept it); each mask then scores the answer with the dropped sources' positions hidden from
+//!   the answer's attention ([`Runtime::forward_hidden`]), all masks in one pass. A mask costs
+//!   its answer's tokens only. What it does not remove: the sources' influence on the positions
+//!   after them (later sources, the question), computed while every source was visible.
 
 use super::prompt::PromptLayout;
 use crate::serve::runtime::{AdapterKey, Chunk, Logits, Runtime, SlotId};
@@ -20,6 +27,8 @@ use std::ops::Range;
 
 /// Domain of the ablation seed; part of the recomputation rule (`docs/attribution.md`).
 pub const SEED_DOMAIN: &[u8] = b"attribution-chain/contextcite/v1";
+/// Domain of the knockout ablation's seed (`contextcite-v2`).
+pub const KNOCKOUT_SEED_DOMAIN: &[u8] = b"attribution-chain/contextcite/v2";
 /// Domain of the held-out masks the quality metrics use; never those the fit used.
 pub const HELD_OUT_DOMAIN: &[u8] = b"attribution-chain/contextcite/held-out/v1";
 /// Most sources a seed's masks can decide (bits of one BLAKE2b-256 output).
@@ -29,6 +38,34 @@ const LOGITS_BUDGET: usize = 32 << 20;
 
 /// A mask: `keep[i]` when source `i` stays in the prompt.
 pub type Mask = Vec<bool>;
+
+/// How a mask removes sources: the two versions of the method (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ablation {
+    /// `contextcite-v1`: the prompt re-run without the dropped sources' tokens.
+    Exact,
+    /// `contextcite-v2`: the dropped sources' positions hidden from the answer's attention.
+    Knockout,
+}
+
+impl Ablation {
+    /// The method's name and version in records and responses.
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::Exact => "contextcite-v1",
+            Self::Knockout => "contextcite-v2",
+        }
+    }
+
+    /// The domain of its masks' seed.
+    pub fn seed_domain(self) -> &'static [u8] {
+        match self {
+            Self::Exact => SEED_DOMAIN,
+            Self::Knockout => KNOCKOUT_SEED_DOMAIN,
+        }
+    }
+}
 
 fn blake2b_256(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = Blake2b::<U32>::new();
@@ -143,6 +180,118 @@ pub fn answer_logprobs<R: Runtime + ?Sized>(
     Ok(result)
 }
 
+/// The log-probability of each answer token under attention knockout (`[answer.len()]` per
+/// mask, in the order of `masks`): the prompt's cache holds every source, and each mask's
+/// answer does not see its dropped sources' positions. `prompt` is a slot of `adapter` that
+/// already holds the prompt but its last token (the generation's own cache); without one the
+/// prompt is run once here. Identical masks are scored once.
+pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    adapter: Option<AdapterKey>,
+    layout: &PromptLayout,
+    answer: &[u32],
+    masks: &[Mask],
+    prompt: Option<SlotId>,
+) -> Result<Vec<Vec<f32>>> {
+    if answer.is_empty() {
+        bail!("no answer to score");
+    }
+    if let Some(mask) = masks.iter().find(|m| m.len() != layout.sources.len()) {
+        bail!(
+            "a mask over {} sources for a prompt of {}",
+            mask.len(),
+            layout.sources.len()
+        );
+    }
+    let full = layout.full();
+    let Some((&last, head)) = full.split_last() else {
+        bail!("the prompt is empty");
+    };
+    let slot = match prompt {
+        Some(slot) => {
+            let held = runtime.positions(slot);
+            if held != head.len() {
+                bail!(
+                    "the prompt's slot holds {held} positions, not the prompt's {} but its last",
+                    head.len()
+                );
+            }
+            slot
+        }
+        None => {
+            let slot = runtime.allocate(adapter)?;
+            if !head.is_empty() {
+                if let Err(error) = runtime.forward(&[Chunk {
+                    slot,
+                    tokens: head,
+                    logits: Logits::None,
+                }]) {
+                    runtime.release(slot);
+                    return Err(error);
+                }
+            }
+            slot
+        }
+    };
+    let mut distinct: Vec<&Mask> = masks.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let positions = layout.source_spans();
+    let hidden: Vec<Vec<Range<usize>>> = distinct
+        .iter()
+        .map(|mask| {
+            mask.iter()
+                .zip(&positions)
+                .filter(|(&keep, range)| !keep && !range.is_empty())
+                .map(|(_, range)| range.clone())
+                .collect()
+        })
+        .collect();
+    let mut scored_tokens = vec![last];
+    scored_tokens.extend(&answer[..answer.len() - 1]);
+    let vocab = runtime.config().vocab_size;
+    let group = (LOGITS_BUDGET / (answer.len() * vocab).max(1)).max(1);
+    let scored: Result<Vec<Vec<f32>>> = (|| {
+        let mut scored = Vec::with_capacity(hidden.len());
+        for hidden in hidden.chunks(group) {
+            let logits = runtime.forward_hidden(slot, &scored_tokens, hidden)?;
+            if logits.len() != hidden.len() * answer.len() * vocab {
+                bail!(
+                    "the runtime returned {} logits for {} rows of {vocab}",
+                    logits.len(),
+                    hidden.len() * answer.len()
+                );
+            }
+            scored.extend(
+                logits
+                    .chunks(answer.len() * vocab)
+                    .map(|leaf| answer_token_logprobs(leaf, answer, vocab)),
+            );
+        }
+        Ok(scored)
+    })();
+    if prompt.is_none() {
+        runtime.release(slot);
+    }
+    let scored = scored?;
+    Ok(masks
+        .iter()
+        .map(|mask| {
+            let at = distinct.binary_search(&mask).expect("every mask is listed");
+            scored[at].clone()
+        })
+        .collect())
+}
+
+/// Each answer token's log-probability from its row of `logits` (`[answer.len(), vocab]`).
+fn answer_token_logprobs(logits: &[f32], answer: &[u32], vocab: usize) -> Vec<f32> {
+    logits
+        .chunks(vocab)
+        .zip(answer)
+        .map(|(row, &token)| log_softmax_at(row, token as usize))
+        .collect()
+}
+
 /// Scores sorted `masks` (at most one leaf slot each) forked from `root`, which holds the
 /// prefix.
 fn score_group<R: Runtime + ?Sized>(
@@ -247,11 +396,7 @@ fn score_trie<R: Runtime + ?Sized>(
     }
     let mut result = Vec::with_capacity(masks.len());
     for ((_, range), leaf) in nodes.iter().zip(logits.chunks(answer.len() * vocab)) {
-        let logprobs: Vec<f32> = leaf
-            .chunks(vocab)
-            .zip(answer)
-            .map(|(row, &token)| log_softmax_at(row, token as usize))
-            .collect();
+        let logprobs = answer_token_logprobs(leaf, answer, vocab);
         result.extend(std::iter::repeat_n(logprobs, range.len()));
     }
     Ok(result)

@@ -2,8 +2,11 @@
 //!
 //! 1. Sources are the retrieved contributions ([`super::prompt::Source`]), in prompt order.
 //! 2. `n` masks keep each source with probability 1/2, from the seed
-//!    [`ablation_seed`]`(`[`SEED_DOMAIN`]`, model, pool, question, answer)`.
-//! 3. Each mask's prompt scores the fixed answer by teacher forcing: the target is the logit of
+//!    [`ablation_seed`]`(domain, model, pool, question, answer)`, the domain and `n` those of
+//!    the [`Ablation`] (the method's version, [`ContextCiteConfig::masks_for`]).
+//! 3. Each mask scores the fixed answer by teacher forcing, its sources removed from the prompt
+//!    (`contextcite-v1`) or hidden from the answer's attention (`contextcite-v2`): the target
+//!    is the logit of
 //!    the answer's probability ([`logit_probability`]), as ContextCite defines it. Unlike the
 //!    mean token log-probability it is additive over the answer's tokens (a sentence's
 //!    contribution is part of the whole) and, unlike the probability itself, it is not squashed
@@ -15,12 +18,13 @@
 //! sentences each source supports.
 
 use super::ablation::{
-    ablation_seed, answer_logprobs, logit_probability, random_masks, Mask, SEED_DOMAIN,
+    ablation_seed, answer_logprobs, answer_logprobs_knockout, logit_probability, random_masks,
+    Ablation, Mask,
 };
 use super::lasso::{fit_lasso, LinearSurrogate};
 use super::ppm::attribution_entries;
 use super::prompt::PromptLayout;
-use crate::serve::runtime::{AdapterKey, Runtime};
+use crate::serve::runtime::{AdapterKey, Runtime, SlotId};
 use anyhow::{anyhow, bail, Result};
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::traits::PoolId;
@@ -31,7 +35,10 @@ use tokenizers::Tokenizer;
 /// ContextCite's settings; part of what a recomputation must match.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ContextCiteConfig {
-    /// Random ablations to fit on (ContextCite uses 32 to 64).
+    /// How masks remove sources (the method's version).
+    pub ablation: Ablation,
+    /// Random ablations to fit on (ContextCite uses 32 to 64); with [`Ablation::Knockout`], at
+    /// most this many ([`ContextCiteConfig::masks_for`]).
     pub ablations: usize,
     /// LASSO penalty (ContextCite's default 0.01 on logit-probability targets).
     pub alpha: f64,
@@ -39,9 +46,29 @@ pub struct ContextCiteConfig {
     pub max_live_slots: usize,
 }
 
+/// Knockout masks per retrieved source (see [`ContextCiteConfig::masks_for`]).
+pub const KNOCKOUT_MASKS_PER_SOURCE: usize = 4;
+/// Fewest knockout masks, however few the sources.
+pub const KNOCKOUT_MIN_MASKS: usize = 16;
+
+impl ContextCiteConfig {
+    /// Masks for an answer with `sources` sources: `ablations` for the exact ablation; for
+    /// knockout, `min(ablations, max(16, 4 · sources))`: a linear model of `sources` weights
+    /// needs masks on the order of the sources, not a fixed count.
+    pub fn masks_for(&self, sources: usize) -> usize {
+        match self.ablation {
+            Ablation::Exact => self.ablations,
+            Ablation::Knockout => self
+                .ablations
+                .min(KNOCKOUT_MIN_MASKS.max(KNOCKOUT_MASKS_PER_SOURCE * sources)),
+        }
+    }
+}
+
 impl Default for ContextCiteConfig {
     fn default() -> Self {
         Self {
+            ablation: Ablation::Knockout,
             ablations: 32,
             alpha: 0.01,
             max_live_slots: 32,
@@ -65,6 +92,10 @@ pub struct AttributionRequest<'a> {
     pub contributions: &'a [ContributionId],
     /// The generated answer's token ids (without the end-of-turn token).
     pub answer: &'a [u32],
+    /// A slot of `adapter` holding the prompt but its last token, with every source (the
+    /// generation's own cache): knockout scores from it instead of running the prompt again.
+    /// The exact ablation does not use it.
+    pub prompt_slot: Option<SlotId>,
 }
 
 /// An answer sentence a source supports.
@@ -140,21 +171,31 @@ pub fn attribute<R: Runtime + ?Sized>(
         );
     }
     let seed = ablation_seed(
-        SEED_DOMAIN,
+        config.ablation.seed_domain(),
         request.model,
         request.pool,
         request.question,
         request.answer,
     );
-    let masks = random_masks(&seed, config.ablations, sources)?;
-    let logprobs = answer_logprobs(
-        runtime,
-        request.adapter,
-        request.layout,
-        request.answer,
-        &masks,
-        config.max_live_slots,
-    )?;
+    let masks = random_masks(&seed, config.masks_for(sources), sources)?;
+    let logprobs = match config.ablation {
+        Ablation::Exact => answer_logprobs(
+            runtime,
+            request.adapter,
+            request.layout,
+            request.answer,
+            &masks,
+            config.max_live_slots,
+        )?,
+        Ablation::Knockout => answer_logprobs_knockout(
+            runtime,
+            request.adapter,
+            request.layout,
+            request.answer,
+            &masks,
+            request.prompt_slot,
+        )?,
+    };
     let scores: Vec<f64> = logprobs.iter().map(|l| logit_probability(l)).collect();
     let surrogate = fit_lasso(&masks, &scores, config.alpha)?;
     let entries = attribution_entries(request.contributions, &surrogate.weights)?;
@@ -199,7 +240,8 @@ pub fn attribute<R: Runtime + ?Sized>(
         })
         .collect();
     tracing::debug!(
-        ablations = config.ablations,
+        method = config.ablation.method(),
+        ablations = masks.len(),
         entries = entries.len(),
         "attributed an answer"
     );

@@ -15,8 +15,8 @@
 //! package's summary and asking for the package, answered in exactly one retrieved row.
 
 use super::ablation::{
-    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks, Mask,
-    HELD_OUT_DOMAIN,
+    ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks, Ablation,
+    Mask, HELD_OUT_DOMAIN,
 };
 use super::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
 use super::index::{Blob, RowIndex};
@@ -125,18 +125,24 @@ fn random_ranking(seed: &[u8; 32], draw: u32, sources: usize) -> Vec<usize> {
     order
 }
 
-/// Attributes `request` and measures the attribution against `held_out` fresh masks,
-/// leave-one-out and random rankings.
+/// Attributes `request` once per entry of `configs` (each method in turn, timed) and measures
+/// every attribution against the same ground truth, the exact ablation: `held_out` fresh masks
+/// (LDS), and the removal of each ranking's top-k sources against leave-one-out's and random
+/// rankings'. Returns each method's attribution and quality, in the order of `configs`.
 pub fn answer_quality<R: Runtime + ?Sized>(
     runtime: &mut R,
     tokenizer: &tokenizers::Tokenizer,
     request: &AttributionRequest<'_>,
-    config: &ContextCiteConfig,
+    configs: &[ContextCiteConfig],
     held_out: usize,
-) -> Result<(AnswerAttribution, AnswerQuality)> {
-    let started = Instant::now();
-    let attribution = attribute(runtime, tokenizer, request, config)?;
-    let attribution_seconds = started.elapsed().as_secs_f64();
+) -> Result<Vec<(AnswerAttribution, AnswerQuality)>> {
+    let mut attributions = Vec::with_capacity(configs.len());
+    for config in configs {
+        let started = Instant::now();
+        let attribution = attribute(runtime, tokenizer, request, config)?;
+        attributions.push((attribution, started.elapsed().as_secs_f64()));
+    }
+    let max_live_slots = configs.iter().map(|c| c.max_live_slots).max().unwrap_or(1);
 
     let sources = request.layout.sources.len();
     let seed = ablation_seed(
@@ -149,64 +155,74 @@ pub fn answer_quality<R: Runtime + ?Sized>(
     let random: Vec<Vec<usize>> = (0..RANDOM_RANKINGS as u32)
         .map(|draw| random_ranking(&seed, draw, sources))
         .collect();
-    let cite_ranking = ranking(&attribution.surrogate.weights);
-    // One scoring call: held-out masks, every source, leave-one-out, ContextCite's and the
-    // random top-k removals (they share the trie).
+    let rankings: Vec<Vec<usize>> = attributions
+        .iter()
+        .map(|(a, _)| ranking(&a.surrogate.weights))
+        .collect();
+    // One scoring call: held-out masks, every source, leave-one-out, the random top-k removals
+    // and each method's (they share the trie).
     let mut masks = random_masks(&seed, held_out, sources)?;
     masks.push(vec![true; sources]);
     masks.extend(leave_one_out_masks(sources));
     for k in [1, 3] {
-        masks.push(without(&cite_ranking, k));
         masks.extend(random.iter().map(|r| without(r, k)));
+        masks.extend(rankings.iter().map(|r| without(r, k)));
     }
-    let scores: Vec<f64> = answer_logprobs(
-        runtime,
-        request.adapter,
-        request.layout,
-        request.answer,
-        &masks,
-        config.max_live_slots,
-    )?
-    .iter()
-    .map(|l| logit_probability(l))
-    .collect();
-    let (held, rest) = scores.split_at(held_out);
-    let predicted: Vec<f64> = masks[..held_out]
+    let exact = |runtime: &mut R, masks: &[Mask]| -> Result<Vec<f64>> {
+        Ok(answer_logprobs(
+            runtime,
+            request.adapter,
+            request.layout,
+            request.answer,
+            masks,
+            max_live_slots,
+        )?
         .iter()
-        .map(|m| attribution.surrogate.predict(m))
-        .collect();
-    let lds = spearman(&predicted, held);
+        .map(|l| logit_probability(l))
+        .collect())
+    };
+    let scores = exact(runtime, &masks)?;
+    let (held, rest) = scores.split_at(held_out);
     let full = rest[0];
     let leave_one_out: Vec<f64> = rest[1..=sources].iter().map(|s| full - s).collect();
     let removals = &rest[1 + sources..];
     let loo_ranking = ranking(&leave_one_out);
-    let loo_top3 = answer_logprobs(
-        runtime,
-        request.adapter,
-        request.layout,
-        request.answer,
-        &[without(&loo_ranking, 3)],
-        config.max_live_slots,
-    )?;
-    let loo_top3 = logit_probability(&loo_top3[0]);
-    let drops = |k_block: &[f64], loo: f64| RemovalDrops {
-        context_cite: full - k_block[0],
-        leave_one_out: full - loo,
-        random: k_block[1..].iter().map(|s| full - s).sum::<f64>() / RANDOM_RANKINGS as f64,
+    let loo_top3 = exact(runtime, &[without(&loo_ranking, 3)])?[0];
+    let block = RANDOM_RANKINGS + rankings.len();
+    let random_drop = |k_block: &[f64]| {
+        k_block[..RANDOM_RANKINGS]
+            .iter()
+            .map(|s| full - s)
+            .sum::<f64>()
+            / RANDOM_RANKINGS as f64
     };
-    let block = 1 + RANDOM_RANKINGS;
-    let top1 = drops(&removals[..block], full - leave_one_out[loo_ranking[0]]);
-    let top3 = drops(&removals[block..2 * block], loo_top3);
-    Ok((
-        attribution,
-        AnswerQuality {
-            lds,
-            top1,
-            top3,
-            leave_one_out,
-            attribution_seconds,
-        },
-    ))
+    let (top1, top3) = (&removals[..block], &removals[block..2 * block]);
+    Ok(attributions
+        .into_iter()
+        .enumerate()
+        .map(|(method, (attribution, attribution_seconds))| {
+            let predicted: Vec<f64> = masks[..held_out]
+                .iter()
+                .map(|m| attribution.surrogate.predict(m))
+                .collect();
+            let quality = AnswerQuality {
+                lds: spearman(&predicted, held),
+                top1: RemovalDrops {
+                    context_cite: full - top1[RANDOM_RANKINGS + method],
+                    leave_one_out: leave_one_out[loo_ranking[0]],
+                    random: random_drop(top1),
+                },
+                top3: RemovalDrops {
+                    context_cite: full - top3[RANDOM_RANKINGS + method],
+                    leave_one_out: full - loo_top3,
+                    random: random_drop(top3),
+                },
+                leave_one_out: leave_one_out.clone(),
+                attribution_seconds,
+            };
+            (attribution, quality)
+        })
+        .collect())
 }
 
 /// Greedy decoding of up to `max_new_tokens` after `prompt`, stopping before a token of
@@ -217,8 +233,25 @@ pub fn generate_greedy<R: Runtime + ?Sized>(
     max_new_tokens: usize,
     stop: &[u32],
 ) -> Result<Vec<u32>> {
+    let (answer, kept) = generate_keeping_prompt(runtime, prompt, max_new_tokens, stop)?;
+    runtime.release(kept);
+    Ok(answer)
+}
+
+/// [`generate_greedy`], also returning a slot that holds the prompt's cache but its last token
+/// (what attention knockout scores from, [`AttributionRequest::prompt_slot`]); the caller
+/// releases it.
+pub fn generate_keeping_prompt<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    stop: &[u32],
+) -> Result<(Vec<u32>, crate::serve::runtime::SlotId)> {
+    if prompt.is_empty() {
+        bail!("the prompt is empty");
+    }
     let slot = runtime.allocate(None)?;
-    let result: Result<Vec<u32>> = (|| {
+    let result: Result<(Vec<u32>, crate::serve::runtime::SlotId)> = (|| {
         let mut answer = Vec::new();
         let mut input = prompt.to_vec();
         while answer.len() < max_new_tokens {
@@ -237,7 +270,7 @@ pub fn generate_greedy<R: Runtime + ?Sized>(
             answer.push(next);
             input = vec![next];
         }
-        Ok(answer)
+        Ok((answer, runtime.fork(slot, prompt.len() - 1)?))
     })();
     runtime.release(slot);
     result
@@ -324,7 +357,8 @@ pub struct BenchmarkConfig {
     /// Rows retrieved per question.
     pub retrieved: usize,
     pub max_answer_tokens: usize,
-    pub context_cite: ContextCiteConfig,
+    /// The methods compared on every answer, in this order (A/B in one run).
+    pub methods: Vec<ContextCiteConfig>,
     /// Held-out masks for the LDS.
     pub held_out: usize,
 }
@@ -336,10 +370,37 @@ impl Default for BenchmarkConfig {
             rows_per_contribution: 4,
             retrieved: 6,
             max_answer_tokens: 24,
-            context_cite: ContextCiteConfig::default(),
+            methods: [Ablation::Exact, Ablation::Knockout]
+                .map(|ablation| ContextCiteConfig {
+                    ablation,
+                    ..ContextCiteConfig::default()
+                })
+                .to_vec(),
             held_out: 32,
         }
     }
+}
+
+/// One method's figures in the benchmark (means over questions).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MethodFigures {
+    pub method: String,
+    pub ablations_mean: f64,
+    /// Mean LDS against the exact ablation's held-out scores, over the answers where it is
+    /// defined, and how many those are.
+    pub lds_mean: f64,
+    pub lds_answers: usize,
+    /// Exact-ablation score drops when this method's (leave-one-out's, random) top-k sources
+    /// are removed.
+    pub top1_drop: RemovalDrops,
+    pub top3_drop: RemovalDrops,
+    /// Answers whose top source (positive weight) is the contribution holding the package's row.
+    pub top1_correct: usize,
+    /// Answers whose top source is the first method's top source.
+    pub top1_agrees_with_first: usize,
+    pub attribution_seconds_mean: f64,
+    /// Total attribution time over total generation time.
+    pub cost_ratio: f64,
 }
 
 /// The benchmark's figures (means over questions).
@@ -349,22 +410,13 @@ pub struct AttributionFigures {
     pub rows_indexed: u64,
     pub sources_mean: f64,
     pub answer_tokens_mean: f64,
-    pub ablations: usize,
-    /// Mean LDS over the answers where it is defined, and how many those are.
-    pub lds_mean: f64,
-    pub lds_answers: usize,
-    pub top1_drop: RemovalDrops,
-    pub top3_drop: RemovalDrops,
+    /// Per method, in the order of [`BenchmarkConfig::methods`].
+    pub methods: Vec<MethodFigures>,
     /// Answers whose text names the asked package.
     pub answers_naming_package: usize,
-    /// Answers whose top ContextCite (leave-one-out) source is the contribution holding the
-    /// package's row.
-    pub context_cite_top1_correct: usize,
+    /// Answers whose top leave-one-out source is the contribution holding the package's row.
     pub leave_one_out_top1_correct: usize,
     pub generation_seconds_mean: f64,
-    pub attribution_seconds_mean: f64,
-    /// Total attribution time over total generation time.
-    pub cost_ratio: f64,
     /// The span index of the same rows under the model's tokenizer: tokens, build time.
     pub span_index_tokens: u64,
     pub span_index_seconds: f64,
@@ -374,6 +426,8 @@ pub struct AttributionFigures {
     pub spans_seconds_mean: f64,
     /// Total span provenance time over total generation time.
     pub spans_cost_ratio: f64,
+    /// `uptime`'s load averages when the run ended (other work shares the cores).
+    pub load_average: String,
 }
 
 /// Runs the benchmark on the packages of `status` (a dpkg status file's text) with `model`
@@ -384,6 +438,9 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
     status: &str,
     config: &BenchmarkConfig,
 ) -> Result<AttributionFigures> {
+    if config.methods.is_empty() {
+        bail!("no attribution method to measure");
+    }
     let packages = debian_rows(status);
     if packages.is_empty() {
         bail!("no package descriptions in the status file");
@@ -419,24 +476,26 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
         rows_indexed: index.rows(),
         sources_mean: 0.0,
         answer_tokens_mean: 0.0,
-        ablations: config.context_cite.ablations,
-        lds_mean: 0.0,
-        lds_answers: 0,
-        top1_drop: RemovalDrops::default(),
-        top3_drop: RemovalDrops::default(),
+        methods: config
+            .methods
+            .iter()
+            .map(|m| MethodFigures {
+                method: m.ablation.method().to_string(),
+                ..MethodFigures::default()
+            })
+            .collect(),
         answers_naming_package: 0,
-        context_cite_top1_correct: 0,
         leave_one_out_top1_correct: 0,
         generation_seconds_mean: 0.0,
-        attribution_seconds_mean: 0.0,
-        cost_ratio: 0.0,
         span_index_tokens: span_index.tokens(),
         span_index_seconds,
         answers_with_spans: 0,
         spans_seconds_mean: 0.0,
         spans_cost_ratio: 0.0,
+        load_average: String::new(),
     };
-    let (mut generation_total, mut attribution_total, mut spans_total) = (0.0, 0.0, 0.0);
+    let (mut generation_total, mut spans_total) = (0.0, 0.0);
+    let mut attribution_totals = vec![0.0; config.methods.len()];
     // Packages spread over the list, so questions do not all come from one corner of it.
     let stride = (packages.len() / (config.questions * 4).max(1)).max(1);
     for (position, package) in packages.iter().enumerate().step_by(stride) {
@@ -473,9 +532,11 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             &question,
         )?;
         let started = Instant::now();
-        let answer = generate_greedy(runtime, &layout.full(), config.max_answer_tokens, &stop)?;
+        let (answer, prompt_slot) =
+            generate_keeping_prompt(runtime, &layout.full(), config.max_answer_tokens, &stop)?;
         let generation_seconds = started.elapsed().as_secs_f64();
         if answer.is_empty() {
+            runtime.release(prompt_slot);
             continue;
         }
         let contributions: Vec<ContributionId> = sources.iter().map(|s| s.contribution).collect();
@@ -487,14 +548,17 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             layout: &layout,
             contributions: &contributions,
             answer: &answer,
+            prompt_slot: Some(prompt_slot),
         };
-        let (attribution, quality) = answer_quality(
+        let measured = answer_quality(
             runtime,
             &model.tokenizer,
             &request,
-            &config.context_cite,
+            &config.methods,
             config.held_out,
-        )?;
+        );
+        runtime.release(prompt_slot);
+        let measured = measured?;
         let started = Instant::now();
         let spans = span_index.attribute(&model.tokenizer, &answer)?;
         let spans_seconds = started.elapsed().as_secs_f64();
@@ -506,16 +570,24 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             .iter()
             .position(|&c| c == owner as ContributionId)
             .ok_or_else(|| anyhow!("the owner's contribution is not among the sources"))?;
-        let cite_top = ranking(&attribution.surrogate.weights)[0];
-        let loo_top = ranking(&quality.leave_one_out)[0];
+        let leave_one_out = &measured[0].1.leave_one_out;
+        let loo_top = ranking(leave_one_out)[0];
+        let tops: Vec<Option<usize>> = measured
+            .iter()
+            .map(|(attribution, _)| {
+                let weights = &attribution.surrogate.weights;
+                let top = ranking(weights)[0];
+                (weights[top] > 0.0).then_some(top)
+            })
+            .collect();
         tracing::info!(
             package = %package.package,
             answer = %answer_text,
-            lds = ?quality.lds,
-            cite_top,
+            lds = ?measured.iter().map(|(_, q)| q.lds).collect::<Vec<_>>(),
+            tops = ?tops,
             loo_top,
             truth,
-            entries = ?attribution.entries,
+            entries = ?measured.iter().map(|(a, _)| &a.entries).collect::<Vec<_>>(),
             span_entries = ?spans.entries,
             spans_seconds,
             "attributed"
@@ -523,40 +595,55 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
         figures.questions += 1;
         figures.sources_mean += sources.len() as f64;
         figures.answer_tokens_mean += answer.len() as f64;
-        if let Some(lds) = quality.lds {
-            figures.lds_mean += lds;
-            figures.lds_answers += 1;
-        }
-        for (sum, drops) in [
-            (&mut figures.top1_drop, quality.top1),
-            (&mut figures.top3_drop, quality.top3),
-        ] {
-            sum.context_cite += drops.context_cite;
-            sum.leave_one_out += drops.leave_one_out;
-            sum.random += drops.random;
+        for (((sum, (attribution, quality)), top), total) in figures
+            .methods
+            .iter_mut()
+            .zip(&measured)
+            .zip(&tops)
+            .zip(&mut attribution_totals)
+        {
+            sum.ablations_mean += attribution.masks.len() as f64;
+            if let Some(lds) = quality.lds {
+                sum.lds_mean += lds;
+                sum.lds_answers += 1;
+            }
+            for (sum, drops) in [
+                (&mut sum.top1_drop, quality.top1),
+                (&mut sum.top3_drop, quality.top3),
+            ] {
+                sum.context_cite += drops.context_cite;
+                sum.leave_one_out += drops.leave_one_out;
+                sum.random += drops.random;
+            }
+            sum.top1_correct += usize::from(*top == Some(truth));
+            sum.top1_agrees_with_first += usize::from(top.is_some() && *top == tops[0]);
+            *total += quality.attribution_seconds;
         }
         figures.answers_naming_package += usize::from(name_in(&answer_text));
-        figures.context_cite_top1_correct +=
-            usize::from(cite_top == truth && attribution.surrogate.weights[truth] > 0.0);
         figures.leave_one_out_top1_correct += usize::from(loo_top == truth);
         figures.answers_with_spans += usize::from(!spans.spans.is_empty());
         generation_total += generation_seconds;
-        attribution_total += quality.attribution_seconds;
         spans_total += spans_seconds;
     }
     let n = figures.questions.max(1) as f64;
     figures.sources_mean /= n;
     figures.answer_tokens_mean /= n;
-    figures.lds_mean /= figures.lds_answers.max(1) as f64;
-    for drops in [&mut figures.top1_drop, &mut figures.top3_drop] {
-        drops.context_cite /= n;
-        drops.leave_one_out /= n;
-        drops.random /= n;
+    for (method, total) in figures.methods.iter_mut().zip(attribution_totals) {
+        method.ablations_mean /= n;
+        method.lds_mean /= method.lds_answers.max(1) as f64;
+        for drops in [&mut method.top1_drop, &mut method.top3_drop] {
+            drops.context_cite /= n;
+            drops.leave_one_out /= n;
+            drops.random /= n;
+        }
+        method.attribution_seconds_mean = total / n;
+        method.cost_ratio = total / generation_total.max(f64::MIN_POSITIVE);
     }
     figures.generation_seconds_mean = generation_total / n;
-    figures.attribution_seconds_mean = attribution_total / n;
-    figures.cost_ratio = attribution_total / generation_total.max(f64::MIN_POSITIVE);
     figures.spans_seconds_mean = spans_total / n;
     figures.spans_cost_ratio = spans_total / generation_total.max(f64::MIN_POSITIVE);
+    figures.load_average = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     Ok(figures)
 }

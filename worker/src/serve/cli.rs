@@ -196,7 +196,9 @@ pub fn start_engine(model: &ModelDir, args: &EngineArgs) -> Result<Engine> {
         &model.checkpoint,
         RuntimeOptions {
             weights: args.weights.into(),
-            max_slots: args.max_running + 1,
+            // The running requests, as many kept prompts (attribution scores from them) and
+            // one more for an attribution that runs its prompt itself.
+            max_slots: 2 * args.max_running + 1,
             max_positions: context,
             threads,
         },

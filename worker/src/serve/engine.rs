@@ -59,6 +59,32 @@ pub struct GenerateRequest {
     pub stop: Vec<String>,
     /// `Some(n)`: each token's log-probability and the `n` most likely alternatives.
     pub logprobs: Option<usize>,
+    /// Keep the prompt's KV cache when the answer finishes ([`Finished::prompt`]), so that
+    /// attributing the answer does not run the prompt again.
+    pub keep_prompt: bool,
+}
+
+/// A finished request's prompt cache, kept by the engine (the prompt but its last token, in a
+/// slot of the request's adapter) until this handle is dropped; [`Engine::exclusive`] work gets
+/// its slot. The engine keeps at most `max_running` of them and drops the oldest first, so a
+/// handle may find its slot gone: the work then runs the prompt itself.
+pub struct KeptPrompt {
+    id: u64,
+    shared: Arc<Shared>,
+}
+
+impl Drop for KeptPrompt {
+    fn drop(&mut self) {
+        if let Ok(mut forgotten) = self.shared.forgotten.lock() {
+            forgotten.push(self.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for KeptPrompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptPrompt").field("id", &self.id).finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +108,7 @@ pub enum Event {
     Failed(String),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Finished {
     pub reason: FinishReason,
     pub prompt_tokens: usize,
@@ -91,6 +117,8 @@ pub struct Finished {
     pub text: String,
     /// From arrival to the first answer token.
     pub time_to_first_token: f64,
+    /// The prompt's cache, when the request asked to keep it.
+    pub prompt: Option<KeptPrompt>,
 }
 
 /// Why a request was refused before it ran.
@@ -112,12 +140,13 @@ pub enum Refused {
     Stopped,
 }
 
-/// Work given to the runtime between two steps, with the key of the adapter it asked for.
-type Exclusive = Box<dyn FnOnce(&mut dyn Runtime, Option<AdapterKey>) + Send>;
+/// Work given to the runtime between two steps, with the key of the adapter it asked for and
+/// the slot of the kept prompt it named (if the engine still holds it).
+type Exclusive = Box<dyn FnOnce(&mut dyn Runtime, Option<AdapterKey>, Option<SlotId>) + Send>;
 
 enum Command {
     Generate(GenerateRequest, async_mpsc::UnboundedSender<Event>),
-    Exclusive(Option<AdapterId>, Exclusive),
+    Exclusive(Option<AdapterId>, Option<u64>, Exclusive),
 }
 
 /// Figures a status or metrics endpoint reads.
@@ -150,6 +179,8 @@ struct Shared {
     max_waiting: usize,
     adapters: Mutex<BTreeMap<AdapterId, AdapterSource>>,
     stats: Mutex<EngineStats>,
+    /// Ids of [`KeptPrompt`]s dropped since the scheduler last looked.
+    forgotten: Mutex<Vec<u64>>,
 }
 
 impl Engine {
@@ -168,6 +199,7 @@ impl Engine {
             max_waiting: config.max_waiting,
             adapters: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(EngineStats::default()),
+            forgotten: Mutex::new(Vec::new()),
         });
         let scheduler = Scheduler {
             runtime,
@@ -178,6 +210,8 @@ impl Engine {
             running: Vec::new(),
             resident: BTreeMap::new(),
             clock: 0,
+            kept: BTreeMap::new(),
+            next_kept: 0,
         };
         std::thread::Builder::new()
             .name("engine".into())
@@ -244,11 +278,15 @@ impl Engine {
     }
 
     /// Runs `work` on the runtime between two steps, with the key of `adapter` loaded for it
-    /// (teacher-forced scoring for attribution uses this).
+    /// and the slot of `prompt` when the engine still keeps it (teacher-forced scoring for
+    /// attribution uses this).
     pub async fn exclusive<R: Send + 'static>(
         &self,
         adapter: Option<AdapterId>,
-        work: impl FnOnce(&mut dyn Runtime, Option<AdapterKey>) -> Result<R> + Send + 'static,
+        prompt: Option<&KeptPrompt>,
+        work: impl FnOnce(&mut dyn Runtime, Option<AdapterKey>, Option<SlotId>) -> Result<R>
+            + Send
+            + 'static,
     ) -> Result<R> {
         if let Some(id) = adapter {
             if !self.has_adapter(id) {
@@ -256,11 +294,11 @@ impl Engine {
             }
         }
         let (done, result) = oneshot::channel();
-        let job: Exclusive = Box::new(move |runtime, key| {
-            let _ = done.send(work(runtime, key));
+        let job: Exclusive = Box::new(move |runtime, key, slot| {
+            let _ = done.send(work(runtime, key, slot));
         });
         self.commands
-            .send(Command::Exclusive(adapter, job))
+            .send(Command::Exclusive(adapter, prompt.map(|p| p.id), job))
             .map_err(|_| Refused::Stopped)?;
         result
             .await
@@ -299,6 +337,9 @@ struct Scheduler {
     running: Vec<Active>,
     resident: BTreeMap<AdapterId, Resident>,
     clock: u64,
+    /// Kept prompt caches by id (ids increase: the first is the oldest).
+    kept: BTreeMap<u64, SlotId>,
+    next_kept: u64,
 }
 
 impl Scheduler {
@@ -319,6 +360,7 @@ impl Scheduler {
                     Err(TryRecvError::Disconnected) => break,
                 }
             }
+            self.forget();
             self.admit();
             if !self.running.is_empty() {
                 if let Err(error) = self.step() {
@@ -338,10 +380,53 @@ impl Scheduler {
             Command::Generate(request, events) => {
                 self.waiting.push_back((request, events, Instant::now()))
             }
-            Command::Exclusive(adapter, work) => match self.adapter_key(adapter) {
-                Ok(key) => work(self.runtime.as_mut(), key),
+            Command::Exclusive(adapter, prompt, work) => match self.adapter_key(adapter) {
+                Ok(key) => {
+                    let slot = prompt.and_then(|id| self.kept.get(&id).copied());
+                    work(self.runtime.as_mut(), key, slot)
+                }
                 Err(error) => tracing::warn!(%error, "exclusive work without its adapter"),
             },
+        }
+    }
+
+    /// Frees the kept prompts whose handles were dropped.
+    fn forget(&mut self) {
+        let forgotten = std::mem::take(&mut *self.shared.forgotten.lock().unwrap());
+        for id in forgotten {
+            if let Some(slot) = self.kept.remove(&id) {
+                self.runtime.release(slot);
+            }
+        }
+    }
+
+    /// Keeps `active`'s prompt cache but its last token (a copy: the request's own slot is
+    /// released with it), dropping the oldest kept one beyond `max_running`. `None` when the
+    /// request did not ask, or the copy cannot be made (the answer is then attributed from a
+    /// fresh run of the prompt).
+    fn keep_prompt(&mut self, active: &Active) -> Option<KeptPrompt> {
+        if !active.request.keep_prompt {
+            return None;
+        }
+        while self.kept.len() >= self.config.max_running {
+            let (_, slot) = self.kept.pop_first()?;
+            self.runtime.release(slot);
+        }
+        let len = active.request.prompt.len() - 1;
+        match self.runtime.fork(active.slot, len) {
+            Ok(slot) => {
+                let id = self.next_kept;
+                self.next_kept += 1;
+                self.kept.insert(id, slot);
+                Some(KeptPrompt {
+                    id,
+                    shared: self.shared.clone(),
+                })
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot keep the prompt's cache");
+                None
+            }
         }
     }
 
@@ -541,6 +626,7 @@ impl Scheduler {
         let done = finished.len() as u64;
         for (index, reason, rest) in finished {
             let active = self.running.swap_remove(index);
+            let prompt = self.keep_prompt(&active);
             self.runtime.release(active.slot);
             if !rest.is_empty() {
                 let _ = active.events.send(Event::Token {
@@ -555,6 +641,7 @@ impl Scheduler {
                 tokens: active.text.tokens().to_vec(),
                 text: active.text.text().to_string(),
                 time_to_first_token: active.first_token.unwrap_or_default(),
+                prompt,
             }));
         }
         let mut stats = self.shared.stats.lock().unwrap();

@@ -122,6 +122,15 @@ impl Runtime for ReferenceRuntime {
         Ok(out)
     }
 
+    fn forward_hidden(
+        &mut self,
+        _slot: SlotId,
+        _tokens: &[u32],
+        _hidden: &[Vec<std::ops::Range<usize>>],
+    ) -> Result<Vec<f32>> {
+        bail!("the reference runtime recomputes from tokens: it cannot hide cached positions")
+    }
+
     fn load_adapter(&mut self, _adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
         bail!("the reference runtime has no adapters")
     }

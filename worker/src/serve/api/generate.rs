@@ -112,6 +112,7 @@ pub async fn chat(
             )?),
         };
         let mut prepared = prepare(&state, request.common, prompt, top)?;
+        prepared.request.keep_prompt = grounded.is_some();
         prepared.grounded = grounded;
         let ticket = admit(&state, &headers, &body, &prepared).await?;
         Ok(respond(state.clone(), prepared, ticket, Kind::Chat).await)
@@ -199,7 +200,12 @@ async fn record(
     let (entries, provenance, attribution) = match grounded {
         Some(grounded) => {
             let (entries, provenance, described) = grounded
-                .attribute(&state.engine, adapter, finished.tokens.clone())
+                .attribute(
+                    &state.engine,
+                    adapter,
+                    finished.tokens.clone(),
+                    finished.prompt.as_ref(),
+                )
                 .await?;
             (entries, provenance, Some(described))
         }
@@ -329,6 +335,7 @@ fn prepare(
             },
             stop,
             logprobs,
+            keep_prompt: false,
         },
         model,
         stream: common.stream,

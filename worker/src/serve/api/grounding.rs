@@ -11,7 +11,7 @@ use super::ApiError;
 use crate::chat_template::ChatTemplate;
 use crate::data::SpecialTokens;
 use crate::provenance::attribution::SpanAttribution;
-use crate::provenance::combined::{combine_with_influence, METHOD, METHOD_WITH_INFLUENCE};
+use crate::provenance::combined::{combine_with_influence, method};
 use crate::provenance::index::SpanIndex;
 use crate::provenance::influence::adapter::AdapterInfluence;
 use crate::provenance::influence::InfluenceAttribution;
@@ -20,7 +20,7 @@ use crate::rag::attribution::{
 };
 use crate::rag::index::RowIndex;
 use crate::rag::prompt::{group_hits, PromptLayout};
-use crate::serve::engine::{AdapterId, Engine};
+use crate::serve::engine::{AdapterId, Engine, KeptPrompt};
 use attribution_primitives::attribution::{Attribution, AttributionEntry, AttributionProvenance};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::{ContributionId, Hash, ModelId, PARTS_PER_MILLION};
@@ -42,7 +42,7 @@ pub struct Grounding {
     pub top_k: usize,
     pub config: ContextCiteConfig,
     /// The served adapter's influence index over the same rows, once built (answers before
-    /// that are attributed without it, under [`METHOD`]).
+    /// that are attributed without it, under [`crate::provenance::combined::METHOD`]).
     pub influence: OnceLock<AdapterInfluence>,
 }
 
@@ -84,7 +84,7 @@ impl Grounded {
     }
 
     /// Measures which sources shaped `answer` (ContextCite, run on the engine between two
-    /// steps), which training rows it repeats (span provenance) and, for an adapter with an
+    /// steps, from the generation's kept `prompt` cache when there is one), which training rows it repeats (span provenance) and, for an adapter with an
     /// influence index, which training rows raised its likelihood (one backward pass, off the
     /// async threads), and combines them. Returns the on-chain entries, the provenance the
     /// record commits to (the retrieved contributions in prompt order, the method, the ablation
@@ -95,6 +95,7 @@ impl Grounded {
         engine: &Engine,
         adapter: Option<AdapterId>,
         answer: Vec<u32>,
+        prompt: Option<&KeptPrompt>,
     ) -> Result<(Attribution, AttributionProvenance, Value), ApiError> {
         let tokenizer = engine.tokenizer().clone();
         let started = Instant::now();
@@ -116,7 +117,7 @@ impl Grounded {
             );
             let started = Instant::now();
             let measured = engine
-                .exclusive(adapter, move |runtime, key| {
+                .exclusive(adapter, prompt, move |runtime, key, prompt_slot| {
                     let request = AttributionRequest {
                         model: grounding.chain_model,
                         adapter: key,
@@ -125,6 +126,7 @@ impl Grounded {
                         layout: &layout,
                         contributions: &contributions,
                         answer: &answer,
+                        prompt_slot,
                     };
                     attribute(runtime, &tokenizer, &request, &grounding.config)
                 })
@@ -179,17 +181,22 @@ impl Grounded {
         ))
     }
 
+    /// The attribution's method name and version: the ablation's, with influence when the
+    /// served adapter has an influence index.
+    fn method(&self) -> &'static str {
+        method(
+            self.grounding.config.ablation,
+            self.grounding.influence.get().is_some(),
+        )
+    }
+
     /// What the record commits to besides the prompt and the answer. Without sources or answer
     /// nothing is ablated and the seed is zero.
     fn provenance(
         &self,
         measured: Option<&AnswerAttribution>,
     ) -> Result<AttributionProvenance, ApiError> {
-        let method = if self.grounding.influence.get().is_some() {
-            METHOD_WITH_INFLUENCE
-        } else {
-            METHOD
-        };
+        let method = self.method();
         Ok(AttributionProvenance {
             retrieved: self.contributions.clone().try_into().map_err(|_| {
                 ApiError::internal("more retrieved contributions than a record commits to")
@@ -259,7 +266,7 @@ impl Grounded {
             .collect();
         let with_influence = self.grounding.influence.get();
         let mut described = json!({
-            "method": if with_influence.is_some() { METHOD_WITH_INFLUENCE } else { METHOD },
+            "method": self.method(),
             "ablations": measured.map_or(0, |m| m.masks.len()),
             "seed": measured.map(|m| format!("0x{}", hex::encode(m.seed))),
             "retrieved": self.contributions,
@@ -332,7 +339,7 @@ pub async fn recompute(
         &question,
     )?;
     let (entries, provenance, _) = grounded
-        .attribute(&state.engine, model.adapter, answer)
+        .attribute(&state.engine, model.adapter, answer, None)
         .await?;
     Ok(Recomputed {
         entries,

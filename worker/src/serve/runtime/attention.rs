@@ -1,30 +1,37 @@
 //! Causal attention of one sequence's new queries to its KV cache, for one query head.
 //!
-//! One body for every instruction set, generic over its two inner loops: the dot product of a
-//! query with a key and the `out += weight · value` update; AVX2 gives both in FMA intrinsics.
+//! The keys a query sees are the cached positions left visible (all of them, or all but those
+//! an ablation hides: attention knockout) followed by the new tokens up to its own. One body for
+//! every instruction set, generic over its two inner loops: the dot product of a query with a
+//! key and the `out += weight · value` update; AVX2 gives both in FMA intrinsics.
 
 use super::kernels::Isa;
 
+/// Keys and values of one run of positions, `[positions, kv_dim]` each.
+pub type KeyValues<'a> = (&'a [f32], &'a [f32]);
+
 /// - q: the head's query of each new token, `[len, head_dim]`
-/// - keys, values: `[positions, kv_dim]`, the new tokens' rows included
-/// - `offset`: positions cached before the first new token
+/// - past: the cached positions the queries see, runs in position order (hidden ones left out)
+/// - new: the new tokens' keys and values, `[len, kv_dim]` each; token `i` sees `..=i`
 /// - output: `[len, head_dim]`
+///
+/// Scores are taken in the order of `past` then `new`, so a query sees the same sums whether
+/// the cache was filled in one pass or many.
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
     isa: Isa,
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    past: &[KeyValues<'_>],
+    new: KeyValues<'_>,
     kv_dim: usize,
     head_dim: usize,
     kv_head: usize,
-    offset: usize,
 ) -> Vec<f32> {
     match isa {
-        Isa::Scalar => attend_with::<Portable>(q, keys, values, kv_dim, head_dim, kv_head, offset),
+        Isa::Scalar => attend_with::<Portable>(q, past, new, kv_dim, head_dim, kv_head),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2 and FMA.
-        Isa::Avx2 => unsafe { attend_avx2(q, keys, values, kv_dim, head_dim, kv_head, offset) },
+        Isa::Avx2 => unsafe { attend_avx2(q, past, new, kv_dim, head_dim, kv_head) },
     }
 }
 
@@ -56,39 +63,46 @@ impl Lanes for Portable {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn attend_avx2(
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    past: &[KeyValues<'_>],
+    new: KeyValues<'_>,
     kv_dim: usize,
     head_dim: usize,
     kv_head: usize,
-    offset: usize,
 ) -> Vec<f32> {
-    attend_with::<avx2::Fma>(q, keys, values, kv_dim, head_dim, kv_head, offset)
+    attend_with::<avx2::Fma>(q, past, new, kv_dim, head_dim, kv_head)
 }
 
 #[inline(always)]
 fn attend_with<L: Lanes>(
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    past: &[KeyValues<'_>],
+    new: KeyValues<'_>,
     kv_dim: usize,
     head_dim: usize,
     kv_head: usize,
-    offset: usize,
 ) -> Vec<f32> {
     let scale = 1.0 / (head_dim as f32).sqrt();
     let at = kv_head * head_dim;
     let mut out = vec![0.0; q.len()];
-    let mut scores = Vec::with_capacity(keys.len() / kv_dim);
+    let cached: usize = past.iter().map(|(k, _)| k.len() / kv_dim).sum();
+    let mut scores = Vec::with_capacity(cached + new.0.len() / kv_dim);
     for (i, (q, out)) in q
         .chunks_exact(head_dim)
         .zip(out.chunks_exact_mut(head_dim))
         .enumerate()
     {
-        let visible = offset + i + 1;
+        // Row `i` sees every visible cached position and the new ones up to its own.
+        let runs = || {
+            past.iter().copied().chain(std::iter::once((
+                &new.0[..(i + 1) * kv_dim],
+                &new.1[..(i + 1) * kv_dim],
+            )))
+        };
         scores.clear();
-        for key in keys.chunks_exact(kv_dim).take(visible) {
-            scores.push(L::dot(q, &key[at..at + head_dim]) * scale);
+        for (keys, _) in runs() {
+            for key in keys.chunks_exact(kv_dim) {
+                scores.push(L::dot(q, &key[at..at + head_dim]) * scale);
+            }
         }
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut total = 0.0;
@@ -97,7 +111,8 @@ fn attend_with<L: Lanes>(
             total += *s;
         }
         let inverse = 1.0 / total;
-        for (s, value) in scores.iter().zip(values.chunks_exact(kv_dim)) {
+        let values = runs().flat_map(|(_, values)| values.chunks_exact(kv_dim));
+        for (s, value) in scores.iter().zip(values) {
             L::axpy(s * inverse, &value[at..at + head_dim], out);
         }
     }

@@ -7,9 +7,13 @@ use super::kernels::{rows_dot, Activations, Isa};
 use super::quant::QMatrix;
 use rayon::prelude::*;
 
-/// Weight rows per parallel task, so each thread gets a few tasks to balance.
+/// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of 4,
+/// so the kernels' four-row groups start at the same rows whatever the thread count: the
+/// products (and an attribution recomputed from them) are the same bits on 1 or 8 threads.
 fn rows_per_task(rows: usize) -> usize {
-    rows.div_ceil(rayon::current_num_threads() * 4).max(1)
+    rows.div_ceil(rayon::current_num_threads() * 4)
+        .next_multiple_of(4)
+        .max(4)
 }
 
 /// Activation bytes of a token tile (about half of a core's L1 data cache).

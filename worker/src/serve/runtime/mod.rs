@@ -25,6 +25,7 @@ pub use quant::{QMatrix, WeightFormat};
 use crate::lora::LoraConfig;
 use crate::model::LlamaConfig;
 use anyhow::Result;
+use std::ops::Range;
 
 /// A sequence held by a runtime.
 pub type SlotId = u32;
@@ -75,6 +76,17 @@ pub trait Runtime: Send {
     /// Appends each chunk's tokens to its sequence in one pass and returns the logits asked
     /// for, chunk after chunk, row-major `[rows, vocab]`.
     fn forward(&mut self, chunks: &[Chunk<'_>]) -> Result<Vec<f32>>;
+    /// Attention knockout: scores `tokens` as if appended to `slot`, once per entry of
+    /// `hidden`, each time with those cached positions invisible to the new tokens (their keys
+    /// get no attention weight; positions keep their numbers). All entries run in one pass and
+    /// the slot is left as it was. Returns every row's logits, `[hidden.len() · tokens.len(),
+    /// vocab]`, entry after entry.
+    fn forward_hidden(
+        &mut self,
+        slot: SlotId,
+        tokens: &[u32],
+        hidden: &[Vec<Range<usize>>],
+    ) -> Result<Vec<f32>>;
     /// Makes an adapter available to new sequences; returns its key and resident bytes.
     fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)>;
     /// Drops an adapter no live sequence uses.

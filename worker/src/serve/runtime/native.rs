@@ -19,7 +19,7 @@
 //! ```
 
 use super::adapter::{target_index, Adapter};
-use super::attention::attend;
+use super::attention::{attend, KeyValues};
 use super::cache::KvCache;
 use super::kernels::Isa;
 use super::matmul::matmul;
@@ -32,6 +32,7 @@ use crate::model::{projection_path, LlamaConfig};
 use anyhow::{bail, ensure, Context, Result};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 /// How a [`NativeRuntime`] holds and runs its model.
 #[derive(Clone, Debug)]
@@ -75,6 +76,11 @@ struct Span {
     /// Positions already in the cache: the first token's position.
     offset: usize,
     adapter: Option<AdapterKey>,
+    /// The cached positions the rows attend to (all of `..offset` but hidden ones), in order.
+    visible: Vec<Range<usize>>,
+    /// Whether the rows' keys and values join the slot's cache (a scoring pass under hidden
+    /// positions leaves the slot as it was).
+    append: bool,
 }
 
 /// The Llama model on the CPU, with slots and adapters.
@@ -268,11 +274,282 @@ impl NativeRuntime {
                 len: chunk.tokens.len(),
                 offset: slot.cache.len(),
                 adapter: slot.adapter,
+                visible: std::iter::once(0..slot.cache.len()).collect(),
+                append: true,
             });
             start += chunk.tokens.len();
         }
         Ok(spans)
     }
+
+    /// The rows of a [`Runtime::forward_hidden`] pass: `tokens` after `slot`'s positions once
+    /// per entry of `hidden`, checked before anything runs.
+    fn plan_hidden(
+        &self,
+        slot: SlotId,
+        tokens: &[u32],
+        hidden: &[Vec<Range<usize>>],
+    ) -> Result<Vec<Span>> {
+        let held = self
+            .slots
+            .get(&slot)
+            .with_context(|| format!("unknown slot {slot}"))?;
+        ensure!(!tokens.is_empty(), "slot {slot}: no tokens to score");
+        ensure!(
+            !hidden.is_empty(),
+            "slot {slot}: no ablation to score under"
+        );
+        if let Some(&token) = tokens
+            .iter()
+            .find(|&&t| t as usize >= self.config.vocab_size)
+        {
+            bail!(
+                "token {token} is outside the vocabulary ({})",
+                self.config.vocab_size
+            );
+        }
+        let offset = held.cache.len();
+        ensure!(
+            tokens.len() <= held.cache.free(),
+            "slot {slot}: {offset} positions + {} scored exceed max_positions {}",
+            tokens.len(),
+            self.options.max_positions
+        );
+        hidden
+            .iter()
+            .enumerate()
+            .map(|(index, ranges)| {
+                Ok(Span {
+                    slot,
+                    start: index * tokens.len(),
+                    len: tokens.len(),
+                    offset,
+                    adapter: held.adapter,
+                    visible: visible_positions(offset, ranges)?,
+                    append: false,
+                })
+            })
+            .collect()
+    }
+
+    /// One pass over `tokens` (the spans' rows, concatenated): each projection reads its
+    /// weights once for all rows; attention runs per span against its slot's visible cache.
+    /// Returns the logits of `logit_rows`, `[rows, vocab]`; appending spans join their caches.
+    fn run(&mut self, spans: &[Span], tokens: &[u32], logit_rows: &[usize]) -> Vec<f32> {
+        // Rows of each adapter, for the gathered low-rank terms.
+        let mut by_adapter: BTreeMap<AdapterKey, Vec<usize>> = BTreeMap::new();
+        for span in spans {
+            if let Some(key) = span.adapter {
+                by_adapter
+                    .entry(key)
+                    .or_default()
+                    .extend(span.start..span.start + span.len);
+            }
+        }
+        let Self {
+            config,
+            isa,
+            pool,
+            embed,
+            head,
+            norm,
+            blocks,
+            rope_cos,
+            rope_sin,
+            slots,
+            adapters,
+            ..
+        } = self;
+        let isa = *isa;
+        let (d, eps) = (config.hidden_size, config.rms_norm_eps);
+        let (heads, kv_heads, head_dim) = (
+            config.num_attention_heads,
+            config.kv_heads(),
+            config.head_dim(),
+        );
+        let (q_dim, kv_dim, ff) = (
+            heads * head_dim,
+            kv_heads * head_dim,
+            config.intermediate_size,
+        );
+        let total = tokens.len();
+        let half = head_dim / 2;
+        let groups: Vec<(&Adapter, &[usize])> = by_adapter
+            .iter()
+            .map(|(key, rows)| (&adapters[key], rows.as_slice()))
+            .collect();
+        // `y[:, offset..]` += each adapter's term for `target`, on its own rows.
+        let lora = |layer: usize,
+                    target: TargetModule,
+                    x: &[f32],
+                    y: &mut [f32],
+                    width: usize,
+                    offset: usize| {
+            let [d_in, _] = config.projection_shape(target);
+            for (adapter, rows) in &groups {
+                if let Some(factors) = &adapter.layers[layer][target_index(target)] {
+                    factors.apply(x, d_in, rows, y, width, offset);
+                }
+            }
+        };
+
+        let logits = pool.install(|| {
+            let mut x = vec![0.0; total * d];
+            for (&token, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
+                embed.dequantize_row(token as usize, row);
+            }
+            for (layer, block) in blocks.iter().enumerate() {
+                let h = rms_norm(&x, &block.input_norm, eps);
+                let width = q_dim + 2 * kv_dim;
+                let mut qkv = matmul(isa, &block.qkv, &h);
+                lora(layer, TargetModule::Q, &h, &mut qkv, width, 0);
+                lora(layer, TargetModule::K, &h, &mut qkv, width, q_dim);
+                lora(layer, TargetModule::V, &h, &mut qkv, width, q_dim + kv_dim);
+                // Each span's new keys and values (rotated), `[len, kv_dim]` each.
+                let mut new_kv: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(spans.len());
+                for span in spans {
+                    for i in 0..span.len {
+                        let pos = span.offset + i;
+                        let (cos, sin) = (
+                            &rope_cos[pos * half..(pos + 1) * half],
+                            &rope_sin[pos * half..(pos + 1) * half],
+                        );
+                        let row = &mut qkv[(span.start + i) * width..][..q_dim + kv_dim];
+                        for head in row.chunks_exact_mut(head_dim) {
+                            rope(head, cos, sin);
+                        }
+                    }
+                    let rows = &qkv[span.start * width..(span.start + span.len) * width];
+                    new_kv.push((
+                        rows.chunks_exact(width)
+                            .flat_map(|r| &r[q_dim..q_dim + kv_dim])
+                            .copied()
+                            .collect(),
+                        rows.chunks_exact(width)
+                            .flat_map(|r| &r[q_dim + kv_dim..])
+                            .copied()
+                            .collect(),
+                    ));
+                }
+                // Every (sequence, query head) attends independently, to the cached positions
+                // it sees and its own new ones.
+                let outputs: Vec<Vec<f32>> = {
+                    let slots = &*slots;
+                    let qkv = &qkv;
+                    let new_kv = &new_kv;
+                    spans
+                        .par_iter()
+                        .enumerate()
+                        .flat_map_iter(|(s, span)| (0..heads).map(move |h| (s, span, h)))
+                        .map(|(s, span, h)| {
+                            let q: Vec<f32> = (0..span.len)
+                                .flat_map(|i| {
+                                    let row = (span.start + i) * width + h * head_dim;
+                                    qkv[row..row + head_dim].iter().copied()
+                                })
+                                .collect();
+                            let (keys, values) = slots[&span.slot].cache.layer(layer);
+                            let past: Vec<KeyValues<'_>> = span
+                                .visible
+                                .iter()
+                                .map(|r| {
+                                    let rows = r.start * kv_dim..r.end * kv_dim;
+                                    (&keys[rows.clone()], &values[rows])
+                                })
+                                .collect();
+                            let (k, v) = &new_kv[s];
+                            attend(
+                                isa,
+                                &q,
+                                &past,
+                                (k, v),
+                                kv_dim,
+                                head_dim,
+                                h / (heads / kv_heads),
+                            )
+                        })
+                        .collect()
+                };
+                for (span, (k, v)) in spans.iter().zip(&new_kv) {
+                    if span.append {
+                        let cache = &mut slots.get_mut(&span.slot).expect("planned").cache;
+                        cache.append(layer, k, v);
+                    }
+                }
+                let mut attn = vec![0.0; total * q_dim];
+                for ((span, h), out) in spans
+                    .iter()
+                    .flat_map(|span| (0..heads).map(move |h| (span, h)))
+                    .zip(&outputs)
+                {
+                    for (i, out) in out.chunks_exact(head_dim).enumerate() {
+                        let at = (span.start + i) * q_dim + h * head_dim;
+                        attn[at..at + head_dim].copy_from_slice(out);
+                    }
+                }
+                let mut o = matmul(isa, &block.o, &attn);
+                lora(layer, TargetModule::O, &attn, &mut o, d, 0);
+                x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+
+                let h = rms_norm(&x, &block.post_attention_norm, eps);
+                let mut gate_up = matmul(isa, &block.gate_up, &h);
+                lora(layer, TargetModule::Gate, &h, &mut gate_up, 2 * ff, 0);
+                lora(layer, TargetModule::Up, &h, &mut gate_up, 2 * ff, ff);
+                let act: Vec<f32> = gate_up
+                    .chunks_exact(2 * ff)
+                    .flat_map(|row| {
+                        let (gate, up) = row.split_at(ff);
+                        gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u)
+                    })
+                    .collect();
+                let mut down = matmul(isa, &block.down, &act);
+                lora(layer, TargetModule::Down, &act, &mut down, d, 0);
+                x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
+            }
+            let rows: Vec<f32> = logit_rows
+                .iter()
+                .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
+                .collect();
+            if rows.is_empty() {
+                return Vec::new();
+            }
+            matmul(
+                isa,
+                head.as_ref().unwrap_or(embed),
+                &rms_norm(&rows, norm, eps),
+            )
+        });
+        for span in spans.iter().filter(|s| s.append) {
+            slots
+                .get_mut(&span.slot)
+                .expect("planned")
+                .cache
+                .advance(span.len);
+        }
+        logits
+    }
+}
+
+/// `0..len` without the `hidden` ranges, as ordered runs; a hidden range must lie in `..len`.
+fn visible_positions(len: usize, hidden: &[Range<usize>]) -> Result<Vec<Range<usize>>> {
+    let mut hidden = hidden.to_vec();
+    hidden.sort_by_key(|r| (r.start, r.end));
+    let mut visible = Vec::with_capacity(hidden.len() + 1);
+    let mut next = 0;
+    for range in hidden {
+        ensure!(
+            range.start <= range.end && range.end <= len,
+            "hidden positions {range:?} are not within the {len} cached"
+        );
+        if range.start > next {
+            visible.push(next..range.start);
+        }
+        next = next.max(range.end);
+    }
+    if next < len {
+        visible.push(next..len);
+    }
+    Ok(visible)
 }
 
 /// A weight matrix `[rows, cols]` (Hugging Face name and layout) in `format`.
@@ -422,180 +699,20 @@ impl Runtime for NativeRuntime {
                 Logits::All => span.start..span.start + span.len,
             })
             .collect();
-        // Rows of each adapter, for the gathered low-rank terms.
-        let mut by_adapter: BTreeMap<AdapterKey, Vec<usize>> = BTreeMap::new();
-        for span in &spans {
-            if let Some(key) = span.adapter {
-                by_adapter
-                    .entry(key)
-                    .or_default()
-                    .extend(span.start..span.start + span.len);
-            }
-        }
-        let Self {
-            config,
-            isa,
-            pool,
-            embed,
-            head,
-            norm,
-            blocks,
-            rope_cos,
-            rope_sin,
-            slots,
-            adapters,
-            ..
-        } = self;
-        let isa = *isa;
-        let (d, eps) = (config.hidden_size, config.rms_norm_eps);
-        let (heads, kv_heads, head_dim) = (
-            config.num_attention_heads,
-            config.kv_heads(),
-            config.head_dim(),
-        );
-        let (q_dim, kv_dim, ff) = (
-            heads * head_dim,
-            kv_heads * head_dim,
-            config.intermediate_size,
-        );
-        let total = tokens.len();
-        let half = head_dim / 2;
-        let groups: Vec<(&Adapter, &[usize])> = by_adapter
-            .iter()
-            .map(|(key, rows)| (&adapters[key], rows.as_slice()))
-            .collect();
-        // `y[:, offset..]` += each adapter's term for `target`, on its own rows.
-        let lora = |layer: usize,
-                    target: TargetModule,
-                    x: &[f32],
-                    y: &mut [f32],
-                    width: usize,
-                    offset: usize| {
-            let [d_in, _] = config.projection_shape(target);
-            for (adapter, rows) in &groups {
-                if let Some(factors) = &adapter.layers[layer][target_index(target)] {
-                    factors.apply(x, d_in, rows, y, width, offset);
-                }
-            }
-        };
-
-        let logits = pool.install(|| {
-            let mut x = vec![0.0; total * d];
-            for (&token, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
-                embed.dequantize_row(token as usize, row);
-            }
-            for (layer, block) in blocks.iter().enumerate() {
-                let h = rms_norm(&x, &block.input_norm, eps);
-                let width = q_dim + 2 * kv_dim;
-                let mut qkv = matmul(isa, &block.qkv, &h);
-                lora(layer, TargetModule::Q, &h, &mut qkv, width, 0);
-                lora(layer, TargetModule::K, &h, &mut qkv, width, q_dim);
-                lora(layer, TargetModule::V, &h, &mut qkv, width, q_dim + kv_dim);
-                for span in &spans {
-                    for i in 0..span.len {
-                        let pos = span.offset + i;
-                        let (cos, sin) = (
-                            &rope_cos[pos * half..(pos + 1) * half],
-                            &rope_sin[pos * half..(pos + 1) * half],
-                        );
-                        let row = &mut qkv[(span.start + i) * width..][..q_dim + kv_dim];
-                        for head in row.chunks_exact_mut(head_dim) {
-                            rope(head, cos, sin);
-                        }
-                    }
-                    let cache = &mut slots.get_mut(&span.slot).expect("planned").cache;
-                    let rows = &qkv[span.start * width..(span.start + span.len) * width];
-                    let (k, v): (Vec<f32>, Vec<f32>) = (
-                        rows.chunks_exact(width)
-                            .flat_map(|r| &r[q_dim..q_dim + kv_dim])
-                            .copied()
-                            .collect(),
-                        rows.chunks_exact(width)
-                            .flat_map(|r| &r[q_dim + kv_dim..])
-                            .copied()
-                            .collect(),
-                    );
-                    cache.append(layer, &k, &v);
-                }
-                // Every (sequence, query head) attends independently.
-                let slots = &*slots;
-                let qkv = &qkv;
-                let outputs: Vec<Vec<f32>> = spans
-                    .par_iter()
-                    .flat_map_iter(|span| (0..heads).map(move |h| (span, h)))
-                    .map(|(span, h)| {
-                        let q: Vec<f32> = (0..span.len)
-                            .flat_map(|i| {
-                                let row = (span.start + i) * width + h * head_dim;
-                                qkv[row..row + head_dim].iter().copied()
-                            })
-                            .collect();
-                        let (keys, values) = slots[&span.slot].cache.layer(layer);
-                        attend(
-                            isa,
-                            &q,
-                            keys,
-                            values,
-                            kv_dim,
-                            head_dim,
-                            h / (heads / kv_heads),
-                            span.offset,
-                        )
-                    })
-                    .collect();
-                let mut attn = vec![0.0; total * q_dim];
-                for ((span, h), out) in spans
-                    .iter()
-                    .flat_map(|span| (0..heads).map(move |h| (span, h)))
-                    .zip(&outputs)
-                {
-                    for (i, out) in out.chunks_exact(head_dim).enumerate() {
-                        let at = (span.start + i) * q_dim + h * head_dim;
-                        attn[at..at + head_dim].copy_from_slice(out);
-                    }
-                }
-                let mut o = matmul(isa, &block.o, &attn);
-                lora(layer, TargetModule::O, &attn, &mut o, d, 0);
-                x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
-
-                let h = rms_norm(&x, &block.post_attention_norm, eps);
-                let mut gate_up = matmul(isa, &block.gate_up, &h);
-                lora(layer, TargetModule::Gate, &h, &mut gate_up, 2 * ff, 0);
-                lora(layer, TargetModule::Up, &h, &mut gate_up, 2 * ff, ff);
-                let act: Vec<f32> = gate_up
-                    .chunks_exact(2 * ff)
-                    .flat_map(|row| {
-                        let (gate, up) = row.split_at(ff);
-                        gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u)
-                    })
-                    .collect();
-                let mut down = matmul(isa, &block.down, &act);
-                lora(layer, TargetModule::Down, &act, &mut down, d, 0);
-                x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
-            }
-            let rows: Vec<f32> = logit_rows
-                .iter()
-                .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
-                .collect();
-            if rows.is_empty() {
-                return Vec::new();
-            }
-            matmul(
-                isa,
-                head.as_ref().unwrap_or(embed),
-                &rms_norm(&rows, norm, eps),
-            )
-        });
-        for span in &spans {
-            slots
-                .get_mut(&span.slot)
-                .expect("planned")
-                .cache
-                .advance(span.len);
-        }
-        Ok(logits)
+        Ok(self.run(&spans, &tokens, &logit_rows))
     }
 
+    fn forward_hidden(
+        &mut self,
+        slot: SlotId,
+        tokens: &[u32],
+        hidden: &[Vec<Range<usize>>],
+    ) -> Result<Vec<f32>> {
+        let spans = self.plan_hidden(slot, tokens, hidden)?;
+        let all: Vec<u32> = spans.iter().flat_map(|_| tokens.iter().copied()).collect();
+        let rows: Vec<usize> = (0..all.len()).collect();
+        Ok(self.run(&spans, &all, &rows))
+    }
     fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
         let config = &self.config;
         let loaded = Adapter::new(
