@@ -4,17 +4,15 @@
 // owner approve, the curator is removed → publish → a tiny LoRA fine-tune (a second base model is
 // registered meanwhile), watched to its proof, challenged, the challenge closed when its empty
 // jury times out, then activation, with its lineage → an extension account deposits credit, asks
-// for it back and is refused the early withdrawal and (until the chain accepts extension-wrapped
-// signatures) the payment → a paid, streamed chat with the adapter, its attribution and receipt
+// for it back, is refused the early withdrawal, and pays for an answer with an authorization its
+// extension signed (`<Bytes>`-wrapped) → a paid, streamed chat with the adapter, its attribution and receipt
 // → a contributor claims their pool share → the answer's record on chain and the challenge of its
 // attribution. Each screen is saved to
 // studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
 //
 //   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
 //                                      name the binaries, CHROMIUM the browser; STUDIO_MODEL=<a
-//                                      .gguf or model directory> runs it on a real model;
-//                                      STUDIO_EXTENSION_PAYS=1 expects an extension account's
-//                                      payment to be accepted)
+//                                      .gguf or model directory> runs it on a real model)
 //
 // The browser extension is an injected `window.injectedWeb3` whose signer signs in this process
 // with a real sr25519 key, as the polkadot.js extension does: transactions by their payload,
@@ -44,7 +42,6 @@ const address = Object.fromEntries(['Alice', 'Bob', 'Charlie', 'Dave', 'Ferdie']
 // The extension's account: endowed on the dev chain, and not one of the studio's own dev accounts.
 const extensionPair = keyring.addFromUri('//Ferdie//stash');
 address.Extension = extensionPair.address;
-const extensionPays = process.env.STUDIO_EXTENSION_PAYS === '1';
 
 const stack = await startStack(log);
 const studioPort = await freePort();
@@ -211,8 +208,8 @@ try {
   await shot('finetune-challenge');
 
   // Meanwhile, the extension's account (it signs by the injected extension) deposits credit, asks
-  // for it back and is told in words that the withdrawal is not due yet; it cannot pay for chat
-  // until the chain accepts extension-wrapped signatures.
+  // for it back, is told in words that the withdrawal is not due yet, and pays for an answer with
+  // an authorization the extension signed wrapped in <Bytes>…</Bytes>.
   await as('Extension');
   await go('chat');
   await page.waitForSelector('#chat-model option', { state: 'attached' });
@@ -223,15 +220,12 @@ try {
   if (!/can be withdrawn from block #\d+/.test(asked)) throw new Error(`a withdrawal request: ${asked}`);
   const early = await act('#withdraw-credit', '#withdraw-outcome', { expectError: true });
   if (!/\(Attribution\.WithdrawalLocked\)/.test(early)) throw new Error(`an early withdrawal: ${early}`);
-  if (extensionPays) {
-    await page.fill('#credit-amount', '1');
-    await act('#add-credit', '#credit-outcome');
-  }
+  await page.fill('#credit-amount', '1');
+  await act('#add-credit', '#credit-outcome');
   await page.fill('#chat-input', 'w1 w2');
   await page.fill('#chat-max-tokens', '4');
-  const paid = await act('#chat-send', '#send-outcome', { expectError: !extensionPays, timeout: 120_000 });
-  if (!extensionPays && !/needs a dev keyring account/.test(paid)) throw new Error(`an extension's payment: ${paid}`);
-  log(extensionPays ? 'the extension account paid for an answer' : 'extension payment: refused as expected (the chain and worker do not accept <Bytes>-wrapped authorizations yet; STUDIO_EXTENSION_PAYS=1 once they do)');
+  await act('#chat-send', '#send-outcome', { timeout: 120_000 });
+  log('the extension account paid for an answer (its authorization signed <Bytes>-wrapped)');
   await shot('chat-credit');
 
   // The jury let the challenge time out: anyone closes it, the proof stands and the adapter settles.
@@ -297,9 +291,8 @@ try {
   }
   await shot('chat');
 
-  // The 402 is the worker refusing the unpaid question above, and the 401 the extension-signed
-  // payment (until the chain accepts wrapped signatures), as they should.
-  const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)|401 \(Unauthorized\)/.test(e));
+  // The 402 is the worker refusing the unpaid question above, as it should.
+  const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)/.test(e));
   if (unexpected.length) log(`browser console errors:\n${unexpected.join('\n')}`);
   log(`the whole path passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } catch (error) {

@@ -5,7 +5,6 @@
 import { stringToU8a } from '@polkadot/util';
 import { authorize } from '../authorization';
 import { formatOpen, short } from '../chain';
-import type { Account } from '../chain';
 import { field, h, mount } from '../dom';
 import { StudioError } from '../errors';
 import { act, requireAccount, requireChain, session } from '../session';
@@ -38,7 +37,6 @@ export function chatPage(): Page {
   const card = () => cards.find((c) => c.id === modelSelect.value);
 
   const credit = creditPanel(card, () => refresh());
-  const payNote = h('p', { class: 'muted', id: 'pay-note' });
   /** Each paid answer's record on chain and its attribution challenge. */
   const records: AnswerRecord[] = [];
 
@@ -71,7 +69,7 @@ export function chatPage(): Page {
         // Not answered: the question stays in the box and out of the conversation.
         asked.remove();
         bubble.remove();
-        throw extensionRefusal(account, error);
+        throw error;
       }
       question.value = '';
       history.push({ role: 'user', content }, { role: 'assistant', content: answer.text });
@@ -100,8 +98,7 @@ export function chatPage(): Page {
       h('div', { class: 'panel' },
         field('Model', modelSelect, 'What GET /v1/models lists: base models and the active adapters on them.'),
         modelInfo,
-        credit.element,
-        payNote),
+        credit.element),
       h('div', null,
         transcript,
         field('Your message', question),
@@ -158,24 +155,11 @@ export function chatPage(): Page {
     mount(modelInfo, `Operator ${short(chosen.owned_by)}; ${chosen.price_per_token === undefined ? 'free' : `${formatOpen(chosen.price_per_token, 8)} per token`}; chain model ${chosen.chain_model ?? '—'}.`);
     const chain = session.chain;
     if (!chain || !session.account) return;
-    mount(payNote, session.account.pair ? null : EXTENSION_PAYMENT);
     await credit.refresh(chain, session.account.address);
     for (const record of records) await record.refresh(chain);
   }
 
   return { element, refresh };
-}
-
-/**
- * Why an extension account's payment is refused today: the extension signs the authorization
- * wrapped as `<Bytes>…</Bytes>`, which this chain's and its operators' check does not accept yet.
- */
-const EXTENSION_PAYMENT = 'Paying for chat needs a dev keyring account for now: a browser extension signs the payment wrapped as <Bytes>…</Bytes>, which the chain and its operators do not accept yet. Extension accounts sign every transaction (credit, challenges, claims).';
-
-/** A refusal of an extension-signed payment, with the reason in words. */
-function extensionRefusal(account: Account, error: unknown): unknown {
-  if (account.pair || !(error instanceof StudioError) || !/bad_signature|could not verify your signature/.test(error.message)) return error;
-  return new StudioError(`${EXTENSION_PAYMENT} (${error.message})`);
 }
 
 /** `text` with each supported sentence marked in its source's color. */
