@@ -282,7 +282,11 @@ impl Chain {
                 break;
             }
             let Static(page) = self
-                .call_api(runtime::runtime_apis().compute_api().open_jobs(start, wanted))
+                .call_api(
+                    runtime::runtime_apis()
+                        .compute_api()
+                        .open_jobs(start, wanted),
+                )
                 .await?;
             jobs.extend(page.jobs);
             next = page.next;
