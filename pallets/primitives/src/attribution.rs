@@ -16,7 +16,7 @@
 use crate::{
     compute::Jury,
     signing::{
-        extension_wrapped, signing_message, verify_bare_or_wrapped, INFERENCE_AUTHORIZATION_DOMAIN,
+        signing_message, verify_bare_or_wrapped, INFERENCE_AUTHORIZATION_DOMAIN,
         INFERENCE_BATCH_DOMAIN,
     },
     traits::PoolId,
@@ -152,11 +152,11 @@ impl InferenceAuthorization {
     }
 
     /// The user's signature with `pair` as a polkadot.js browser extension makes it: over the
-    /// same message wrapped in `<Bytes>`…`</Bytes>` ([`extension_wrapped`]).
+    /// same message wrapped in `<Bytes>`…`</Bytes>` ([`crate::signing::extension_wrapped`]).
     #[cfg(feature = "std")]
     pub fn sign_as_extension(&self, genesis: &Hash, pair: &sr25519::Pair) -> Signature {
         use sp_core::Pair as _;
-        pair.sign(&extension_wrapped(&signing_message(
+        pair.sign(&crate::signing::extension_wrapped(&signing_message(
             INFERENCE_AUTHORIZATION_DOMAIN,
             genesis,
             self,
