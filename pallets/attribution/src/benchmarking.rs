@@ -385,7 +385,7 @@ mod benchmarks {
         let amount = unit::<T>().saturating_mul(1_000);
         let mut owed = Payouts::default();
         for index in 0..a {
-            owed.to_account(&account("payee", index, 0), RewardSource::Data, amount);
+            owed.credit_account(&account("payee", index, 0), RewardSource::Data, amount);
         }
         for index in 0..p {
             let pool = PoolId {
@@ -400,9 +400,9 @@ mod benchmarks {
                 u64::from(index),
                 1,
             );
-            owed.to_pool(pool, amount);
+            owed.credit_pool(pool, amount);
         }
-        owed.to_treasury(amount);
+        owed.credit_treasury(amount);
         escrow::<T>(amount.saturating_mul(Balance::from(a + p + 1)));
         let treasury = T::Treasury::get();
         T::Currency::set_balance(&treasury, T::Currency::balance(&treasury).max(unit::<T>()));

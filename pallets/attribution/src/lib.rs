@@ -1358,19 +1358,19 @@ pub mod pallet {
         ) -> (Payouts, Balance) {
             let parts = split.split(fee);
             let mut owed = Payouts::default();
-            owed.to_account(&model.owner, RewardSource::Model, parts.model_owner);
-            owed.to_account(operator, RewardSource::Compute, parts.operator);
-            owed.to_treasury(parts.treasury);
+            owed.credit_account(&model.owner, RewardSource::Model, parts.model_owner);
+            owed.credit_account(operator, RewardSource::Compute, parts.operator);
+            owed.credit_treasury(parts.treasury);
             let mut rest = parts.contributors;
             for (contributor, weight_ppm) in contributors {
                 let share = split.contribution_share(*weight_ppm, parts.contributors);
-                owed.to_account(contributor, RewardSource::Data, share);
+                owed.credit_account(contributor, RewardSource::Data, share);
                 // Shares sum to at most the contributors' part: weights sum to at most 100%.
                 rest = rest.saturating_sub(share);
             }
             match model.trained_on {
-                Some(version) => owed.to_pool(version, rest),
-                None => owed.to_treasury(rest),
+                Some(version) => owed.credit_pool(version, rest),
+                None => owed.credit_treasury(rest),
             }
             (owed, parts.contributors.saturating_sub(rest))
         }

@@ -51,7 +51,12 @@ impl PaidPayees {
 
 impl Payouts {
     /// Owes `amount` to `who` from `source`. Nothing is recorded for zero.
-    pub(crate) fn to_account(&mut self, who: &AccountId, source: RewardSource, amount: Balance) {
+    pub(crate) fn credit_account(
+        &mut self,
+        who: &AccountId,
+        source: RewardSource,
+        amount: Balance,
+    ) {
         if amount > 0 {
             let owed = self.accounts.entry((who.clone(), source)).or_default();
             // Sums of fees charged to allowances: bounded by the total issuance.
@@ -60,7 +65,7 @@ impl Payouts {
     }
 
     /// Owes `amount` to the members of `pool`. Nothing is recorded for zero.
-    pub(crate) fn to_pool(&mut self, pool: PoolId, amount: Balance) {
+    pub(crate) fn credit_pool(&mut self, pool: PoolId, amount: Balance) {
         if amount > 0 {
             let owed = self.pools.entry(pool).or_default();
             *owed = owed.saturating_add(amount);
@@ -68,19 +73,19 @@ impl Payouts {
     }
 
     /// Owes `amount` to the treasury.
-    pub(crate) fn to_treasury(&mut self, amount: Balance) {
+    pub(crate) fn credit_treasury(&mut self, amount: Balance) {
         self.treasury = self.treasury.saturating_add(amount);
     }
 
     /// Adds what `other` owes to what this owes.
     pub(crate) fn merge(&mut self, other: Payouts) {
         for ((who, source), amount) in other.accounts {
-            self.to_account(&who, source, amount);
+            self.credit_account(&who, source, amount);
         }
         for (pool, amount) in other.pools {
-            self.to_pool(pool, amount);
+            self.credit_pool(pool, amount);
         }
-        self.to_treasury(other.treasury);
+        self.credit_treasury(other.treasury);
     }
 
     /// The payees this would credit.
