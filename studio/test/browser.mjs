@@ -282,7 +282,8 @@ try {
   const settled = await page.waitForSelector('#transcript .record [data-record]', { timeout: 120_000 });
   const recordText = await settled.textContent();
   if (/attributes nothing/.test(recordText)) {
-    if (await page.locator('#transcript .record button.challenge-attribution').isVisible()) throw new Error('a record attributing nothing is offered for challenge');
+    // The extension's paid answer has a record too: no record attributing nothing offers a challenge.
+    if (await page.locator('#transcript .record button.challenge-attribution:visible').count()) throw new Error('a record attributing nothing is offered for challenge');
     log(`attribution challenge: not offered: ${recordText}`);
   } else {
     const disputed = await act('#transcript .record button.challenge-attribution', '#transcript .record > p.outcome');

@@ -51,7 +51,7 @@ mod tests {
 
     /// The even ids below 10,000 stand for what a listing wants.
     fn even(id: u64) -> Option<u64> {
-        (id % 2 == 0).then_some(id)
+        id.is_multiple_of(2).then_some(id)
     }
 
     #[test]
