@@ -205,6 +205,33 @@ pub fn evaluate_with_runtime(
         .collect()
 }
 
+/// The daemon's two reports on a job's held-out rows, base then adapted:
+/// [`evaluate_with_runtime`] with the base and with `adapter`, their losses from the caller.
+pub fn evaluate_base_and_adapted(
+    weights: &ModelWeights,
+    tokenizer: &Tokenizer,
+    examples: &[Example],
+    encoded: &[Encoded],
+    generation: Generation,
+    (base_loss, adapted_loss): (f64, f64),
+    adapter: &LoraWeights,
+) -> Result<(EvalReport, EvalReport)> {
+    let models = [
+        Scored {
+            loss: base_loss,
+            adapter: None,
+        },
+        Scored {
+            loss: adapted_loss,
+            adapter: Some(adapter),
+        },
+    ];
+    match evaluate_with_runtime(weights, tokenizer, examples, encoded, generation, &models)?[..] {
+        [base, adapted] => Ok((base, adapted)),
+        _ => Err(anyhow!("two reports for two models")),
+    }
+}
+
 /// Greedy completions of `requests` (each an adapter, `None` for the base, and a prompt), all
 /// decoded together: one pass prefills every prompt, then each pass appends one token to every
 /// sequence still running. A sequence stops at `eos` (not included), after `max_new_tokens`, or

@@ -7,7 +7,8 @@ mod common;
 use attribution_worker::checkpoint::ModelWeights;
 use attribution_worker::data::{load_tokenizer, Encoded, Example};
 use attribution_worker::eval::{
-    evaluate, evaluate_with_runtime, generate, greedy_batch, Generation, Scored,
+    evaluate, evaluate_base_and_adapted, evaluate_with_runtime, generate, greedy_batch, Generation,
+    Scored,
 };
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::Llama;
@@ -37,17 +38,7 @@ fn generation() -> Generation {
 /// prompt tokens (at least one kept), so prompts have different lengths.
 fn held_out(dir: &Path) -> (Vec<Example>, Vec<Encoded>) {
     let examples = TASK.examples(6, 21);
-    let encoded: Vec<Encoded> = encoded(dir, 6, 21)
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let drop = i.min(row.prompt_len - 1);
-            Encoded {
-                tokens: row.tokens[drop..].to_vec(),
-                prompt_len: row.prompt_len - drop,
-            }
-        })
-        .collect();
+    let encoded = staggered(encoded(dir, 6, 21));
     let lengths: std::collections::BTreeSet<usize> = encoded.iter().map(|e| e.prompt_len).collect();
     assert!(
         lengths.len() > 1,
@@ -175,36 +166,32 @@ fn runtime_evaluation_matches_the_old_path_and_repeats_bit_for_bit() {
             adapter: Some(&lora_weights),
         },
     ];
-    let reports = evaluate_with_runtime(
-        &weights,
-        &tokenizer,
-        &examples,
-        &encoded,
-        generation(),
-        &models,
-    )
-    .unwrap();
+    let run = |models: &[Scored<'_>]| {
+        evaluate_with_runtime(
+            &weights,
+            &tokenizer,
+            &examples,
+            &encoded,
+            generation(),
+            models,
+        )
+        .unwrap()
+    };
+    let reports = run(&models);
     assert_eq!(reports, [old_base, old_adapted]);
     assert_ne!(old_base.rouge_l, old_adapted.rouge_l);
-
-    let again = evaluate_with_runtime(
+    assert_eq!(run(&models), reports);
+    assert_eq!(run(&models[..1]), reports[..1]);
+    // The daemon's pair is the same run.
+    let pair = evaluate_base_and_adapted(
         &weights,
         &tokenizer,
         &examples,
         &encoded,
         generation(),
-        &models,
+        (old_base.loss, old_adapted.loss),
+        &lora_weights,
     )
     .unwrap();
-    assert_eq!(again, reports);
-    let base_alone = evaluate_with_runtime(
-        &weights,
-        &tokenizer,
-        &examples,
-        &encoded,
-        generation(),
-        &models[..1],
-    )
-    .unwrap();
-    assert_eq!(base_alone, reports[..1]);
+    assert_eq!(pair, (reports[0], reports[1]));
 }

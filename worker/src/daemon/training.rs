@@ -6,16 +6,14 @@ use crate::artifact::{blake2b_256, write_trainable};
 use crate::daemon::dataset::{Dataset, Row};
 use crate::daemon::hyperparameters::Hyperparameters;
 use crate::data::{Encoded, Example};
-use crate::eval::{
-    evaluate_with_runtime, held_out_loss, EvalReport, Generation, Scored, LOSS_BATCH,
-};
+use crate::eval::{evaluate_base_and_adapted, held_out_loss, EvalReport, Generation, LOSS_BATCH};
 use crate::job::ModelDir;
 use crate::model::Llama;
 use crate::peft;
 use crate::serve::runtime::LoraWeights;
 use crate::train::{Output, Trainer};
 use crate::tuning::Method;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use attribution_primitives::{ContributionId, Hash, JobId};
 use burn::module::Module;
 use burn::tensor::Device;
@@ -164,25 +162,15 @@ impl JobRun<'_> {
         let lora = hp.method.lora().context("a LoRA method")?;
         let adapter = LoraWeights::from_peft(&adapter_bytes, lora)?;
         let started = Instant::now();
-        let [base, adapted] = evaluate_with_runtime(
+        let (base, adapted) = evaluate_base_and_adapted(
             &model_dir.checkpoint,
             &model_dir.tokenizer,
             &held_out,
             &held_out_encoded,
             generation,
-            &[
-                Scored {
-                    loss: base_loss,
-                    adapter: None,
-                },
-                Scored {
-                    loss: adapted_loss,
-                    adapter: Some(&adapter),
-                },
-            ],
-        )?
-        .try_into()
-        .map_err(|_| anyhow!("two reports for two models"))?;
+            (base_loss, adapted_loss),
+            &adapter,
+        )?;
         tracing::info!(
             job = self.job,
             seconds = started.elapsed().as_secs_f64(),

@@ -13,15 +13,13 @@ use crate::daemon::dataset::{fetch_version, split};
 use crate::daemon::hyperparameters::Hyperparameters;
 use crate::daemon::model_cache::ModelCache;
 use crate::data::Example;
-use crate::eval::{
-    evaluate_with_runtime, held_out_loss, EvalReport, Generation, Scored, LOSS_BATCH,
-};
+use crate::eval::{evaluate_base_and_adapted, held_out_loss, EvalReport, Generation, LOSS_BATCH};
 use crate::job::ModelDir;
 use crate::model::Llama;
 use crate::peft::{self, PeftConfig};
 use crate::serve::runtime::LoraWeights;
 use crate::tuning::Method;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use attribution_primitives::models::{EvalMetrics, ModelKind};
 use attribution_primitives::{Hash, JobId, ModelId};
 use attribution_worker_chain::Chain;
@@ -203,26 +201,15 @@ fn score(
     drop(adapted);
     let adapter =
         LoraWeights::from_peft(&std::fs::read(adapter_dir.join(peft::WEIGHTS_FILE))?, &lora)?;
-    let [base_report, adapted_report] = evaluate_with_runtime(
+    evaluate_base_and_adapted(
         &dir.checkpoint,
         &dir.tokenizer,
         held_out,
         &encoded,
         generation,
-        &[
-            Scored {
-                loss: base_loss,
-                adapter: None,
-            },
-            Scored {
-                loss: adapted_loss,
-                adapter: Some(&adapter),
-            },
-        ],
-    )?
-    .try_into()
-    .map_err(|_| anyhow!("two reports for two models"))?;
-    Ok((base_report, adapted_report))
+        (base_loss, adapted_loss),
+        &adapter,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
