@@ -164,7 +164,8 @@ pub struct Scored<'a> {
 /// the serving runtime over `weights` in `f32` (the stored weights exactly, as the training
 /// model reads them): every model's prompts in one batch ([`greedy_batch`]). The runtime's rows
 /// do not depend on the batch or the thread count, so the daemon and `verify` get the same
-/// bits on one machine.
+/// bits on one machine. A QLoRA adapter's completions run over these `f32` weights too, not
+/// over the NF4 base its loss is measured on (the runtime has no NF4 weights).
 pub fn evaluate_with_runtime(
     weights: &ModelWeights,
     tokenizer: &Tokenizer,

@@ -136,24 +136,18 @@ fn runtime_evaluation_matches_the_old_path_and_repeats_bit_for_bit() {
     let tokenizer = load_tokenizer(&dir.path().join("tokenizer.json")).unwrap();
     let base = load(dir.path(), &Method::Full, &device);
     let (adapted, lora_weights) = adapter(dir.path(), &device);
-    let old_base = evaluate(
-        &base,
-        &tokenizer,
-        &examples,
-        &encoded,
-        generation(),
-        &device,
-    )
-    .unwrap();
-    let old_adapted = evaluate(
-        &adapted,
-        &tokenizer,
-        &examples,
-        &encoded,
-        generation(),
-        &device,
-    )
-    .unwrap();
+    let old = |model| {
+        evaluate(
+            model,
+            &tokenizer,
+            &examples,
+            &encoded,
+            generation(),
+            &device,
+        )
+        .unwrap()
+    };
+    let (old_base, old_adapted) = (old(&base), old(&adapted));
 
     let weights = ModelWeights::open(dir.path()).unwrap();
     let models = [

@@ -173,9 +173,10 @@ pub async fn verify(
     Ok(verdict)
 }
 
-/// Scores the base model and the adapted model (the adapter on the job method's base: NF4 for
-/// QLoRA) on the held-out rows as the training worker does: losses with the training model,
-/// completions with the serving runtime ([`evaluate_with_runtime`]).
+/// Scores the base model and the adapted model on the held-out rows as the training worker
+/// does: losses with the training model (the adapter on the job method's base: NF4 for QLoRA),
+/// completions with the serving runtime over the stored weights in `f32` for both methods
+/// ([`evaluate_base_and_adapted`]).
 fn score(
     model_path: &Path,
     adapter_dir: &Path,
