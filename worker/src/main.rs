@@ -1,6 +1,6 @@
 //! `attribution-worker`: fine-tune, evaluate and benchmark Llama-architecture models.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use attribution_worker::bench::plan::Plan;
 use attribution_worker::bench::real::{self as real_bench, RealBenchArgs};
 use attribution_worker::bench::{self, solo, BenchConfig};
@@ -8,12 +8,15 @@ use attribution_worker::checkpoint::StoredDtype;
 use attribution_worker::daemon::cli;
 use attribution_worker::data::read_jsonl;
 use attribution_worker::device;
-use attribution_worker::eval::{evaluate, held_out_loss, Generation};
+use attribution_worker::eval::{
+    evaluate_with_runtime, held_out_loss, Generation, Scored, LOSS_BATCH,
+};
 use attribution_worker::job::{Job, ModelDir};
 use attribution_worker::memory::PeakAllocator;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
 use attribution_worker::provenance::benchmark::{self as provenance_bench, ProvenanceBenchArgs};
+use attribution_worker::serve::runtime::LoraWeights;
 use attribution_worker::serve::{self, cli::ServeArgs};
 use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
@@ -54,7 +57,9 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Loss, perplexity and ROUGE of a model (with an optional PEFT adapter) on a JSONL file.
+    /// Loss, perplexity and ROUGE of a model (with an optional PEFT adapter) on a JSONL file:
+    /// the loss from the training model, the greedy completions from the serving runtime (f32
+    /// weights, KV cache, every row in one batch), as the daemon and `verify` evaluate.
     Eval {
         /// A Hugging Face model directory or a .gguf file.
         #[arg(long)]
@@ -193,13 +198,18 @@ fn main() -> Result<()> {
             let device = select(true);
             let dir = ModelDir::load(&model_dir)?;
             let mut model = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, &device)?;
+            let mut runtime_adapter = None;
             if let Some(adapter) = adapter {
-                model = peft::load_adapter(model, &adapter)?.0;
+                let (adapted, lora) = peft::load_adapter(model, &adapter)?;
+                model = adapted;
+                let bytes = std::fs::read(adapter.join(peft::WEIGHTS_FILE))?;
+                runtime_adapter = Some(LoraWeights::from_peft(&bytes, &lora)?);
             }
             let examples = read_jsonl(&data)?;
             let encoded = dir.encode(&examples, cutoff)?;
+            let loss = held_out_loss(&model, &encoded, LOSS_BATCH, dir.special.pad, &device);
+            drop(model);
             let report = if max_new_tokens == 0 {
-                let loss = held_out_loss(&model, &encoded, 8, dir.special.pad, &device);
                 serde_json::json!({
                     "loss": loss,
                     "perplexity": loss.exp(),
@@ -213,14 +223,21 @@ fn main() -> Result<()> {
                     eos: dir.special.eos,
                     pad: dir.special.pad,
                 };
-                serde_json::to_value(evaluate(
-                    &model,
+                let scored = Scored {
+                    loss,
+                    adapter: runtime_adapter.as_ref(),
+                };
+                serde_json::to_value(evaluate_with_runtime(
+                    &dir.checkpoint,
                     &dir.tokenizer,
                     &examples,
                     &encoded,
                     generation,
-                    &device,
+                    &[scored],
                 )?)?
+                .as_array_mut()
+                .and_then(|reports| reports.pop())
+                .context("one report for one model")?
             };
             println!("{}", serde_json::to_string_pretty(&report)?);
         }

@@ -1,7 +1,7 @@
 mod common;
 
 use attribution_worker::bench::quality::{greedy_completions, run, QualitySettings};
-use attribution_worker::data::{load_tokenizer, Encoded};
+use attribution_worker::data::load_tokenizer;
 use attribution_worker::eval::generate;
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::synthetic::{EOS, PAD};
@@ -69,17 +69,7 @@ fn quality_scores_both_methods_at_every_checkpoint() {
 fn batched_completions_match_one_row_at_a_time() {
     let dir = model_dir();
     // Row i without its first i prompt tokens (at least one kept): prompts of different lengths.
-    let rows: Vec<Encoded> = encoded(dir.path(), 6, 3)
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let drop = i.min(row.prompt_len - 1);
-            Encoded {
-                tokens: row.tokens[drop..].to_vec(),
-                prompt_len: row.prompt_len - drop,
-            }
-        })
-        .collect();
+    let rows = staggered(encoded(dir.path(), 6, 3));
     let device = burn::tensor::Device::flex();
     let model = load(dir.path(), &Method::Lora(LoraConfig::new(4, 8.0)), &device);
     let batched = greedy_completions(&model, &rows, PAD, Some(EOS), &device);

@@ -383,8 +383,12 @@ fn knockout_uses_its_own_seed_and_masks_on_the_order_of_the_sources() {
     };
     let (_dir, model, _) = small_model();
     let tokenizer = model.tokenizer;
-    let knockout = ContextCiteConfig::default();
-    assert_eq!(knockout.ablation, Ablation::Knockout);
+    // The served default is the exact ablation; knockout is asked for by name.
+    assert_eq!(ContextCiteConfig::default().ablation, Ablation::Exact);
+    let knockout = ContextCiteConfig {
+        ablation: Ablation::Knockout,
+        ..ContextCiteConfig::default()
+    };
     // 3 sources: max(16, 4 · 3) masks; 8 sources would get 32, 20 sources still 32.
     assert_eq!(
         [3, 8, 20].map(|s| knockout.masks_for(s)),

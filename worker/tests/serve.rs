@@ -9,7 +9,7 @@ use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
-use attribution_worker::provenance::combined::{combine, METHOD};
+use attribution_worker::provenance::combined::{combine, EXACT_METHOD};
 use attribution_worker::provenance::index::SpanIndex;
 use attribution_worker::rag::attribution::ContextCiteConfig;
 use attribution_worker::rag::index::Blob;
@@ -537,7 +537,7 @@ fn entries_of(value: &Value) -> Vec<AttributionEntry> {
 /// contribution i) and the served model's tokenizer, checks the spans and the combined entries
 /// against it exactly, and returns it.
 fn check_spans(server: &Server, files: &[String], attribution: &Value) -> SpanAttribution {
-    assert_eq!(attribution["method"], METHOD);
+    assert_eq!(attribution["method"], EXACT_METHOD);
     let tokenizer = load_tokenizer(&server.dir.path().join("model/tokenizer.json")).unwrap();
     let contents: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let blobs: Vec<Blob<'_>> = contents
@@ -618,10 +618,10 @@ fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
         answer["usage"]["completion_tokens"].as_u64().unwrap() as usize
     );
     let sources = attribution["sources"].as_array().unwrap();
-    // Attention knockout, with masks on the order of the sources.
-    assert_eq!(attribution["method"], "contextcite-v2+spans-v1");
+    // The exact ablation, with its 32 masks.
+    assert_eq!(attribution["method"], "contextcite-v1+spans-v1");
     let masks = ContextCiteConfig::default().masks_for(sources.len());
-    assert_eq!((attribution["ablations"].as_u64(), masks), (Some(16), 16));
+    assert_eq!((attribution["ablations"].as_u64(), masks), (Some(32), 32));
     assert!(
         !sources.is_empty(),
         "the question's rows are retrieved: {attribution}"

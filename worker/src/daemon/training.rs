@@ -6,10 +6,11 @@ use crate::artifact::{blake2b_256, write_trainable};
 use crate::daemon::dataset::{Dataset, Row};
 use crate::daemon::hyperparameters::Hyperparameters;
 use crate::data::{Encoded, Example};
-use crate::eval::{evaluate, EvalReport, Generation};
+use crate::eval::{evaluate_base_and_adapted, held_out_loss, EvalReport, Generation, LOSS_BATCH};
 use crate::job::ModelDir;
 use crate::model::Llama;
 use crate::peft;
+use crate::serve::runtime::LoraWeights;
 use crate::train::{Output, Trainer};
 use crate::tuning::Method;
 use anyhow::{bail, Context, Result};
@@ -149,25 +150,32 @@ impl JobRun<'_> {
             eos: model_dir.special.eos,
             pad,
         };
+        // Losses with the training model (what training minimised); completions with the
+        // serving runtime, from the adapter file the proof commits to (`verify` does the same).
         let adapted_model = trainer.into_model().valid();
-        let adapted = evaluate(
-            &adapted_model,
-            &model_dir.tokenizer,
-            &held_out,
-            &held_out_encoded,
-            generation,
-            device,
-        )?;
+        let adapted_loss =
+            held_out_loss(&adapted_model, &held_out_encoded, LOSS_BATCH, pad, device);
         drop(adapted_model);
         let base_model = Llama::from_checkpoint(&model_dir.checkpoint, &Method::Full, device)?;
-        let base = evaluate(
-            &base_model,
+        let base_loss = held_out_loss(&base_model, &held_out_encoded, LOSS_BATCH, pad, device);
+        drop(base_model);
+        let lora = hp.method.lora().context("a LoRA method")?;
+        let adapter = LoraWeights::from_peft(&adapter_bytes, lora)?;
+        let started = Instant::now();
+        let (base, adapted) = evaluate_base_and_adapted(
+            &model_dir.checkpoint,
             &model_dir.tokenizer,
             &held_out,
             &held_out_encoded,
             generation,
-            device,
+            (base_loss, adapted_loss),
+            &adapter,
         )?;
+        tracing::info!(
+            job = self.job,
+            seconds = started.elapsed().as_secs_f64(),
+            "held-out completions generated"
+        );
         tracing::info!(
             job = self.job,
             base_loss = base.loss,

@@ -13,10 +13,11 @@ use crate::daemon::dataset::{fetch_version, split};
 use crate::daemon::hyperparameters::Hyperparameters;
 use crate::daemon::model_cache::ModelCache;
 use crate::data::Example;
-use crate::eval::{evaluate, EvalReport, Generation};
+use crate::eval::{evaluate_base_and_adapted, held_out_loss, EvalReport, Generation, LOSS_BATCH};
 use crate::job::ModelDir;
 use crate::model::Llama;
 use crate::peft::{self, PeftConfig};
+use crate::serve::runtime::LoraWeights;
 use crate::tuning::Method;
 use anyhow::{bail, Context, Result};
 use attribution_primitives::models::{EvalMetrics, ModelKind};
@@ -172,8 +173,10 @@ pub async fn verify(
     Ok(verdict)
 }
 
-/// Scores the base model and the adapted model (the adapter on the job method's base: NF4 for
-/// QLoRA) on the held-out rows.
+/// Scores the base model and the adapted model on the held-out rows as the training worker
+/// does: losses with the training model (the adapter on the job method's base: NF4 for QLoRA),
+/// completions with the serving runtime over the stored weights in `f32` for both methods
+/// ([`evaluate_base_and_adapted`]).
 fn score(
     model_path: &Path,
     adapter_dir: &Path,
@@ -184,32 +187,30 @@ fn score(
 ) -> Result<(EvalReport, EvalReport)> {
     let dir = ModelDir::load(model_path)?;
     let encoded = dir.encode(held_out, hyperparameters.cutoff)?;
+    let pad = dir.special.pad;
     let generation = Generation {
         max_new_tokens: hyperparameters.max_new_tokens,
         eos: dir.special.eos,
-        pad: dir.special.pad,
+        pad,
     };
     let base = Llama::from_checkpoint(&dir.checkpoint, &Method::Full, device)?;
-    let base_report = evaluate(
-        &base,
-        &dir.tokenizer,
-        held_out,
-        &encoded,
-        generation,
-        device,
-    )?;
+    let base_loss = held_out_loss(&base, &encoded, LOSS_BATCH, pad, device);
     drop(base);
     let adapted = Llama::from_checkpoint(&dir.checkpoint, method, device)?;
-    let (adapted, _) = peft::load_adapter(adapted, adapter_dir)?;
-    let adapted_report = evaluate(
-        &adapted,
+    let (adapted, lora) = peft::load_adapter(adapted, adapter_dir)?;
+    let adapted_loss = held_out_loss(&adapted, &encoded, LOSS_BATCH, pad, device);
+    drop(adapted);
+    let adapter =
+        LoraWeights::from_peft(&std::fs::read(adapter_dir.join(peft::WEIGHTS_FILE))?, &lora)?;
+    evaluate_base_and_adapted(
+        &dir.checkpoint,
         &dir.tokenizer,
         held_out,
         &encoded,
         generation,
-        device,
-    )?;
-    Ok((base_report, adapted_report))
+        (base_loss, adapted_loss),
+        &adapter,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

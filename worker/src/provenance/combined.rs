@@ -42,11 +42,11 @@ use std::collections::BTreeMap;
 
 /// The combination's name and version, in the response's `attribution.method`: ContextCite v2
 /// (attention knockout, `docs/attribution.md` steps 1–6), span provenance rule v1, combined as
-/// above. What the worker serves.
+/// above.
 pub const METHOD: &str = "contextcite-v2+spans-v1";
 
 /// The same with ContextCite v1 (the exact ablation: the prompt re-run without the dropped
-/// sources).
+/// sources). What the worker serves.
 pub const EXACT_METHOD: &str = "contextcite-v1+spans-v1";
 
 /// The method name of an answer attributed with `ablation`, with or without influence.

@@ -23,6 +23,7 @@ use attribution_primitives::traits::PoolId;
 use attribution_primitives::ModelId;
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// Domain of the ablation seed; part of the recomputation rule (`docs/attribution.md`).
@@ -284,9 +285,11 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
 }
 
 /// Each answer token's log-probability from its row of `logits` (`[answer.len(), vocab]`).
+/// Rows in parallel: each is its own sum over the vocabulary, so the bits do not depend on
+/// the threads, and a row's exponentials cost as much as its share of the head's matmul.
 fn answer_token_logprobs(logits: &[f32], answer: &[u32], vocab: usize) -> Vec<f32> {
     logits
-        .chunks(vocab)
+        .par_chunks(vocab)
         .zip(answer)
         .map(|(row, &token)| log_softmax_at(row, token as usize))
         .collect()

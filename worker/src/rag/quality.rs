@@ -403,6 +403,32 @@ pub struct MethodFigures {
     pub cost_ratio: f64,
 }
 
+/// One method's figures on one answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnswerMethodFigures {
+    pub ablations: usize,
+    pub lds: Option<f64>,
+    pub top1_drop: RemovalDrops,
+    pub top3_drop: RemovalDrops,
+    /// The top source (positive weight), 0-based in prompt order.
+    pub top_source: Option<usize>,
+    pub attribution_seconds: f64,
+}
+
+/// One answer's figures: the spread behind the means.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnswerFigures {
+    pub package: String,
+    pub answer: String,
+    pub sources: usize,
+    pub answer_tokens: usize,
+    /// The source holding the package's row, 0-based in prompt order.
+    pub truth: usize,
+    pub generation_seconds: f64,
+    /// Per method, in the order of [`BenchmarkConfig::methods`].
+    pub methods: Vec<AnswerMethodFigures>,
+}
+
 /// The benchmark's figures (means over questions).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttributionFigures {
@@ -428,6 +454,8 @@ pub struct AttributionFigures {
     pub spans_cost_ratio: f64,
     /// `uptime`'s load averages when the run ended (other work shares the cores).
     pub load_average: String,
+    /// Each answer's own figures.
+    pub answers: Vec<AnswerFigures>,
 }
 
 /// Runs the benchmark on the packages of `status` (a dpkg status file's text) with `model`
@@ -493,6 +521,7 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
         spans_seconds_mean: 0.0,
         spans_cost_ratio: 0.0,
         load_average: String::new(),
+        answers: Vec::new(),
     };
     let (mut generation_total, mut spans_total) = (0.0, 0.0);
     let mut attribution_totals = vec![0.0; config.methods.len()];
@@ -592,6 +621,26 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             spans_seconds,
             "attributed"
         );
+        figures.answers.push(AnswerFigures {
+            package: package.package.clone(),
+            answer: answer_text.clone(),
+            sources: sources.len(),
+            answer_tokens: answer.len(),
+            truth,
+            generation_seconds,
+            methods: measured
+                .iter()
+                .zip(&tops)
+                .map(|((attribution, quality), top)| AnswerMethodFigures {
+                    ablations: attribution.masks.len(),
+                    lds: quality.lds,
+                    top1_drop: quality.top1,
+                    top3_drop: quality.top3,
+                    top_source: *top,
+                    attribution_seconds: quality.attribution_seconds,
+                })
+                .collect(),
+        });
         figures.questions += 1;
         figures.sources_mean += sources.len() as f64;
         figures.answer_tokens_mean += answer.len() as f64;

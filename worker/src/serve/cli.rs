@@ -196,9 +196,10 @@ pub fn start_engine(model: &ModelDir, args: &EngineArgs) -> Result<Engine> {
         &model.checkpoint,
         RuntimeOptions {
             weights: args.weights.into(),
-            // The running requests, as many kept prompts (attribution scores from them) and
-            // one more for an attribution that runs its prompt itself.
-            max_slots: 2 * args.max_running + 1,
+            // The running requests, as many kept prompts (knockout scores from them), one
+            // more for an attribution that runs its prompt itself, and the exact ablation's
+            // trie (one slot per distinct mask of a scoring group).
+            max_slots: 2 * args.max_running + 1 + ContextCiteConfig::default().max_live_slots,
             max_positions: context,
             threads,
         },

@@ -52,6 +52,21 @@ pub fn encoded(dir: &Path, count: usize, seed: u64) -> Vec<Encoded> {
         .collect()
 }
 
+/// `rows` with row `i` cut of its first `i` prompt tokens (at least one kept): prompts of
+/// different lengths.
+pub fn staggered(rows: Vec<Encoded>) -> Vec<Encoded> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let drop = i.min(row.prompt_len - 1);
+            Encoded {
+                tokens: row.tokens[drop..].to_vec(),
+                prompt_len: row.prompt_len - drop,
+            }
+        })
+        .collect()
+}
+
 pub fn tokens(device: &Device) -> Tensor<2, Int> {
     let ids: Vec<i64> = vec![1, 5, 9, 13, 4, 7, 11, 2, 1, 6, 8, 10, 4, 12, 14, 2];
     Tensor::from_data(TensorData::new(ids, [2, 8]), device)

@@ -42,7 +42,8 @@ pub struct Grounding {
     pub top_k: usize,
     pub config: ContextCiteConfig,
     /// The served adapter's influence index over the same rows, once built (answers before
-    /// that are attributed without it, under [`crate::provenance::combined::METHOD`]).
+    /// that are attributed without it, under [`crate::provenance::combined::method`]`(ablation,
+    /// false)`).
     pub influence: OnceLock<AdapterInfluence>,
 }
 
