@@ -201,50 +201,47 @@ impl<'a> Trainer<'a> {
     }
 
     /// One optimizer step over `grad_accumulation` micro-batches.
+    ///
+    /// The step runs on a thread of rayon's pool rather than the caller's: the products and
+    /// fused ops it hands to the pool then start on the thread that is already running and
+    /// return to it without a wake-up, where a caller outside the pool sleeps on a lock for each
+    /// of them (about a thousand per step on a real model) and one more thread competes for the
+    /// cores.
     pub fn step(&mut self) -> StepOutcome {
-        let start = Instant::now();
-        let model = self.model.take().expect("present between steps");
-        // Forward and backward run on a thread of rayon's pool rather than the caller's: the
-        // products and fused ops they hand to the pool then start on the thread that is already
-        // running and return to it without a wake-up, where a caller outside the pool sleeps on
-        // a lock for each of them (about a thousand per step on a real model) and one more
-        // thread competes for the cores. The optimizer stays on the caller's thread: it replaces
-        // the weights, and allocating the new ones in the arena that freed the old ones (glibc
-        // keeps one per thread) keeps full fine-tuning's resident set from holding both.
-        let (grads, loss, trained_tokens) = rayon::scope(|_| self.gradients(&model));
-        let learning_rate = self.config.learning_rate_at(self.steps_done);
-        self.model = Some(self.optimizer.step(learning_rate, model, grads));
-        self.steps_done += 1;
-        StepOutcome {
-            loss,
-            trained_tokens,
-            seconds: start.elapsed().as_secs_f64(),
-        }
+        rayon::scope(|_| self.step_in_pool())
     }
 
-    /// The step's gradients (clipped), summed loss and trained tokens.
-    fn gradients(&mut self, model: &Llama) -> (GradientsParams, f32, usize) {
+    fn step_in_pool(&mut self) -> StepOutcome {
+        let start = Instant::now();
+        let model = self.model.take().expect("present between steps");
         let mut accumulator = GradientsAccumulator::<Llama>::new();
         let (mut loss_sum, mut trained_tokens) = (0.0, 0);
         for _ in 0..self.config.grad_accumulation {
             let batch = self.sampler.next(self.config.batch_size, &self.device);
             let scale = self.config.grad_accumulation as f64;
             let (loss, grads) = if self.layerwise {
-                layerwise::gradients(model, &batch, scale)
+                layerwise::gradients(&model, &batch, scale)
             } else {
-                let loss = head_loss(model, model.body(batch.inputs.clone()), &batch, scale);
+                let loss = head_loss(&model, model.body(batch.inputs.clone()), &batch, scale);
                 let grads = loss.surrogate.backward();
-                (loss.value, GradientsParams::from_grads(grads, model))
+                (loss.value, GradientsParams::from_grads(grads, &model))
             };
             loss_sum += loss;
             trained_tokens += batch.trained_tokens;
-            accumulator.accumulate(model, grads);
+            accumulator.accumulate(&model, grads);
         }
         let mut grads = accumulator.grads();
         if self.config.max_grad_norm > 0.0 {
-            grads = clip_global_norm(model, grads, self.config.max_grad_norm);
+            grads = clip_global_norm(&model, grads, self.config.max_grad_norm);
         }
-        (grads, loss_sum, trained_tokens)
+        let learning_rate = self.config.learning_rate_at(self.steps_done);
+        self.model = Some(self.optimizer.step(learning_rate, model, grads));
+        self.steps_done += 1;
+        StepOutcome {
+            loss: loss_sum,
+            trained_tokens,
+            seconds: start.elapsed().as_secs_f64(),
+        }
     }
 }
 
