@@ -396,16 +396,28 @@ impl Backward<Flex, 2> for MatmulBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let (lhs, rhs) = &ops.state;
-        register(&ops, 0, grads, || {
-            let rhs = rhs.as_ref().expect("kept because lhs is tracked");
-            product(&grad, &rhs.transpose(0, 1), self.scale)
-        });
-        register(&ops, 1, grads, || {
-            let lhs = lhs.as_ref().expect("kept because rhs is tracked");
-            product(&lhs.transpose(0, 1), &grad, self.scale)
-        });
+        register_product_grads(&ops, [0, 1], grads, &grad, self.scale);
     }
+}
+
+/// The gradients of a product `scale · lhs · rhs` whose operands are parents `lhs_index` and
+/// `rhs_index` of `ops`: `scale · ∂L/∂y · rhsᵀ` and `scale · lhsᵀ · ∂L/∂y`.
+fn register_product_grads<const N: usize>(
+    ops: &Ops<(Option<FlexTensor>, Option<FlexTensor>), N>,
+    [lhs_index, rhs_index]: [usize; 2],
+    grads: &mut Gradients,
+    grad: &FlexTensor,
+    scale: f32,
+) {
+    let (lhs, rhs) = &ops.state;
+    register(ops, lhs_index, grads, || {
+        let rhs = rhs.as_ref().expect("kept because lhs is tracked");
+        product(grad, &rhs.transpose(0, 1), scale)
+    });
+    register(ops, rhs_index, grads, || {
+        let lhs = lhs.as_ref().expect("kept because rhs is tracked");
+        product(&lhs.transpose(0, 1), grad, scale)
+    });
 }
 
 #[derive(Debug)]
@@ -424,15 +436,7 @@ impl Backward<Flex, 3> for MatmulAddBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let (lhs, rhs) = &ops.state;
-        register(&ops, 1, grads, || {
-            let rhs = rhs.as_ref().expect("kept because lhs is tracked");
-            product(&grad, &rhs.transpose(0, 1), self.scale)
-        });
-        register(&ops, 2, grads, || {
-            let lhs = lhs.as_ref().expect("kept because rhs is tracked");
-            product(&lhs.transpose(0, 1), &grad, self.scale)
-        });
+        register_product_grads(&ops, [1, 2], grads, &grad, self.scale);
         register(&ops, 0, grads, || grad);
     }
 }
