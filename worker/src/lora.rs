@@ -4,7 +4,7 @@
 //! `∂L/∂B`: no weight-shaped gradient and no dense `W + A·B` is ever formed. `B` starts at zero,
 //! so an untrained adapter leaves the model exactly as it was.
 
-use crate::model::fused::{matmul, scaled_matmul};
+use crate::model::fused::{scaled_matmul, scaled_matmul_add};
 use anyhow::{bail, ensure, Result};
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig};
@@ -176,13 +176,14 @@ impl LoraAdapter {
         linear(down, self.b.val(), None)
     }
 
-    /// The update over rows: `(alpha/r)·(dropout(x)·A)·B`.
+    /// `base` plus the update over rows, `base + (alpha/r)·(dropout(x)·A)·B`, the update summed
+    /// into `base`'s buffer by its own product.
     ///
-    /// - input: `[rows, d_in]`
+    /// - input: `base` `[rows, d_out]`, `x` `[rows, d_in]`
     /// - output: `[rows, d_out]`
-    pub fn forward_rows(&self, x: Tensor<2>) -> Tensor<2> {
+    pub fn add_update(&self, base: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
         let down = scaled_matmul(self.dropout.forward(x), self.a.val(), self.scale);
-        matmul(down, self.b.val())
+        scaled_matmul_add(base, down, self.b.val(), 1.0)
     }
 
     /// Whether dropout is off, so that adapters reading the same input see the same values and

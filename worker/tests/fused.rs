@@ -5,12 +5,14 @@
 mod common;
 
 use attribution_worker::lora::LoraConfig;
-use attribution_worker::model::fused::{nf4_matmul, rms_norm, rope, scaled_matmul, swiglu};
+use attribution_worker::model::fused::{
+    causal_softmax, nf4_matmul, rms_norm, rope, scaled_matmul, scaled_matmul_add, swiglu,
+};
 use attribution_worker::model::{BaseWeight, Projection};
 use attribution_worker::nf4::Nf4Matrix;
 use burn::module::Param;
-use burn::tensor::activation::silu;
-use burn::tensor::{Device, Distribution, Gradients, Tensor};
+use burn::tensor::activation::{silu, softmax};
+use burn::tensor::{Bool, Device, Distribution, Gradients, Tensor, TensorData};
 use common::max_abs_diff;
 
 fn flat<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
@@ -196,6 +198,98 @@ fn scaled_matmul_matches_burns_matmul() {
     assert_close(
         &flat(x.clone().matmul(a.clone()).mul_scalar(0.5)),
         &flat(scaled_matmul(x, a, 0.5)),
+        "untracked values",
+    );
+}
+
+#[test]
+fn scaled_matmul_add_matches_burns_sum_and_matmul() {
+    let device = Device::flex().autodiff();
+    device.seed(8);
+    // A projection with its LoRA update in small: `acc = x·W` (frozen `W`), the update
+    // `(x·A)·B` summed onto it.
+    let x = random([37, 48], &device).require_grad();
+    let w = random([48, 40], &device);
+    let a = random([48, 8], &device).require_grad();
+    let b = random([8, 40], &device).require_grad();
+    let weights = random([37, 40], &device);
+    let down = |x: &Tensor<2>| x.clone().matmul(a.clone());
+
+    let acc = x.clone().matmul(w.clone());
+    let fused = scaled_matmul_add(acc, down(&x), b.clone(), 2.5);
+    let reference = x.clone().matmul(w.clone()) + down(&x).matmul(b.clone()).mul_scalar(2.5);
+    assert_close(&flat(reference.clone()), &flat(fused.clone()), "values");
+    let fused_grads = (fused * weights.clone()).sum().backward();
+    let reference_grads = (reference * weights.clone()).sum().backward();
+    for (what, tensor) in [("dx", &x), ("dA", &a), ("dB", &b)] {
+        assert_close(
+            &grad(&reference_grads, tensor),
+            &grad(&fused_grads, tensor),
+            what,
+        );
+    }
+    assert!(w.grad(&fused_grads).is_none(), "a frozen weight gets none");
+
+    // An `acc` that another tensor still holds is copied, not overwritten.
+    let acc = x.clone().matmul(w.clone()).detach();
+    let before = flat(acc.clone());
+    let _sum = scaled_matmul_add(acc.clone(), down(&x), b.clone(), 1.0);
+    assert_eq!(before, flat(acc), "shared acc left as it was");
+
+    let (x, w, a, b) = (x.inner(), w.inner(), a.inner(), b.inner());
+    let down = x.clone().matmul(a);
+    assert_close(
+        &flat(x.clone().matmul(w.clone()) + down.clone().matmul(b.clone()).mul_scalar(0.5)),
+        &flat(scaled_matmul_add(x.matmul(w), down, b, 0.5)),
+        "untracked values",
+    );
+}
+
+#[test]
+fn causal_softmax_matches_the_masked_softmax() {
+    let device = Device::flex().autodiff();
+    device.seed(9);
+    // Two query heads per key/value head (rows = 2 · seq), a prefix of 3 keys every query sees.
+    let (seq, prefix, groups) = (5, 3, 2);
+    let keys = seq + prefix;
+    let scores = random([2, 3, groups * seq, keys], &device)
+        .mul_scalar(4.0)
+        .require_grad();
+    let weights = random([2, 3, groups * seq, keys], &device);
+    let mask: Vec<bool> = (0..groups * seq)
+        .flat_map(|r| (0..keys).map(move |j| j > r % seq + prefix))
+        .collect();
+    let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [groups * seq, keys]), &device);
+    let composed = |scores: Tensor<4>| {
+        softmax(
+            scores
+                .div_scalar(8f64.sqrt())
+                .mask_fill(mask.clone().unsqueeze::<4>(), f32::NEG_INFINITY),
+            3,
+        )
+    };
+
+    let fused = causal_softmax(scores.clone(), 1.0 / 8f64.sqrt(), seq);
+    let reference = composed(scores.clone());
+    assert_close(&flat(reference.clone()), &flat(fused.clone()), "values");
+    let fused_grads = (fused * weights.clone()).sum().backward();
+    let reference_grads = (reference * weights).sum().backward();
+    assert_close(
+        &grad(&reference_grads, &scores),
+        &grad(&fused_grads, &scores),
+        "dscores",
+    );
+
+    let scores = scores.inner();
+    assert_close(
+        &flat(softmax(
+            scores
+                .clone()
+                .div_scalar(8f64.sqrt())
+                .mask_fill(mask.inner().unsqueeze::<4>(), f32::NEG_INFINITY),
+            3,
+        )),
+        &flat(causal_softmax(scores, 1.0 / 8f64.sqrt(), seq)),
         "untracked values",
     );
 }

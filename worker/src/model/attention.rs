@@ -1,12 +1,12 @@
 //! Causal grouped-query self-attention with rotary positions and an optional trainable prefix
 //! (P-tuning v2).
 
+use super::fused::causal_softmax;
 use super::projection::Projection;
 use super::rope::RotaryEmbedding;
 use crate::ptuning::Prefix;
 use burn::module::Module;
-use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::Tensor;
 
 /// `n_heads` query heads share `n_kv_heads` key/value heads.
 #[derive(Module, Debug)]
@@ -24,17 +24,22 @@ pub struct Attention {
 impl Attention {
     /// - input: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
+    ///
+    /// The query heads that share a key/value head run as one product against it: queries are
+    /// laid out `[batch, kv_heads, groups·seq, head_dim]` (Hugging Face orders query head `h`
+    /// under key/value head `h / groups`), so keys and values are never repeated per query head
+    /// (a copy forward and a sum backward) and each product is `groups` times taller.
     pub fn forward(&self, x: Tensor<3>, rope: &RotaryEmbedding) -> Tensor<3> {
-        let [batch, seq, _] = x.dims();
-        let device = x.device();
-        let d_model = x.dims()[2];
+        let [batch, seq, d_model] = x.dims();
         let [q, k, v] = Projection::forward_shared(
             [&self.q_proj, &self.k_proj, &self.v_proj],
             x.reshape([batch * seq, d_model]),
         );
+        let groups = self.n_heads / self.n_kv_heads;
         let q = rope
             .forward(self.split(q, batch, self.n_heads))
-            .swap_dims(1, 2);
+            .swap_dims(1, 2)
+            .reshape([batch, self.n_kv_heads, groups * seq, self.head_dim]);
         let mut k = rope
             .forward(self.split(k, batch, self.n_kv_heads))
             .swap_dims(1, 2);
@@ -42,20 +47,14 @@ impl Attention {
         if let Some(prefix) = &self.prefix {
             (k, v) = prefix.extend(k, v);
         }
-        let keys = k.dims()[2];
-        let k = self.repeat_kv(k);
-        let v = self.repeat_kv(v);
 
-        let scores = q
-            .matmul(k.swap_dims(2, 3))
-            .div_scalar((self.head_dim as f64).sqrt());
-        let mask = causal_mask(seq, keys, &device).unsqueeze::<4>();
-        let weights = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
-        let out =
-            weights
-                .matmul(v)
-                .swap_dims(1, 2)
-                .reshape([batch, seq, self.n_heads * self.head_dim]);
+        let scores = q.matmul(k.swap_dims(2, 3));
+        let weights = causal_softmax(scores, 1.0 / (self.head_dim as f64).sqrt(), seq);
+        let out = weights
+            .matmul(v)
+            .reshape([batch, self.n_heads, seq, self.head_dim])
+            .swap_dims(1, 2)
+            .reshape([batch, seq, self.n_heads * self.head_dim]);
         self.o_proj.forward(out)
     }
 
@@ -64,29 +63,4 @@ impl Attention {
         let seq = x.dims()[0] / batch;
         x.reshape([batch, seq, heads, self.head_dim])
     }
-
-    /// `[batch, kv_heads, keys, head_dim]` -> `[batch, heads, keys, head_dim]`
-    fn repeat_kv(&self, x: Tensor<4>) -> Tensor<4> {
-        let groups = self.n_heads / self.n_kv_heads;
-        if groups == 1 {
-            return x;
-        }
-        let [batch, kv_heads, keys, head_dim] = x.dims();
-        x.unsqueeze_dim::<5>(2).repeat_dim(2, groups).reshape([
-            batch,
-            kv_heads * groups,
-            keys,
-            head_dim,
-        ])
-    }
-}
-
-/// `[seq, keys]`, true where query `i` may not see key `j`. The first `keys - seq` keys are a
-/// prefix every query sees.
-fn causal_mask(seq: usize, keys: usize, device: &Device) -> Tensor<2, Bool> {
-    let prefix = keys - seq;
-    let mask: Vec<bool> = (0..seq)
-        .flat_map(|i| (0..keys).map(move |j| j > i + prefix))
-        .collect();
-    Tensor::from_data(TensorData::new(mask, [seq, keys]), device)
 }

@@ -1,7 +1,7 @@
 //! A linear projection of the Llama block (`q_proj`, ..., `down_proj`): a base weight that is
 //! trained, frozen or NF4-packed, plus an optional LoRA adapter.
 
-use super::fused::{matmul, nf4_matmul, scaled_matmul};
+use super::fused::{matmul, nf4_matmul, scaled_matmul, scaled_matmul_add};
 use crate::lora::LoraAdapter;
 use crate::nf4::Nf4Matrix;
 use burn::module::{Module, Param};
@@ -82,7 +82,7 @@ impl Projection {
     pub fn forward_rows(&self, x: Tensor<2>) -> Tensor<2> {
         let base = self.base_rows(x.clone());
         match &self.lora {
-            Some(lora) => base + lora.forward_rows(x),
+            Some(lora) => lora.add_update(base, x),
             None => base,
         }
     }
@@ -119,7 +119,7 @@ impl Projection {
                 .expect("checked by shared_adapters");
             let part = down.clone().slice_dim(1, index * rank..(index + 1) * rank);
             index += 1;
-            projection.base_rows(x.clone()) + matmul(part, lora.b.val())
+            scaled_matmul_add(projection.base_rows(x.clone()), part, lora.b.val(), 1.0)
         })
     }
     /// Folds the adapter into a dense base weight: `W' = W + (alpha/r)·A·B`.

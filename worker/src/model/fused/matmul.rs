@@ -67,16 +67,50 @@ pub fn scaled_matmul(lhs: Tensor<2>, rhs: Tensor<2>, scale: f64) -> Tensor<2> {
     }
 }
 
+/// `acc + scale · lhs · rhs`, with `acc`, `lhs`: `[m, ·]`, `rhs`: `[k, n]` (a projection's output
+/// plus its LoRA update, `x·W + (alpha/r)·(x·A)·B`).
+///
+/// The product accumulates into `acc`'s buffer (see [`accumulate`]): no separate sum forward, and
+/// backward hands `∂L/∂y` to `acc` as it is, with the product's two gradients as in
+/// [`scaled_matmul`].
+pub fn scaled_matmul_add(acc: Tensor<2>, lhs: Tensor<2>, rhs: Tensor<2>, scale: f64) -> Tensor<2> {
+    let scale = scale as f32;
+    match (place(acc), place(lhs), place(rhs)) {
+        (Place::Tracked(acc), Place::Tracked(lhs), Place::Tracked(rhs)) => {
+            let (keep_lhs, keep_rhs) = (rhs.is_tracked(), lhs.is_tracked());
+            let (acc, acc_node) = acc.into_parts();
+            let (lhs, lhs_node) = lhs.into_parts();
+            let (rhs, rhs_node) = rhs.into_parts();
+            let y = accumulate(acc, &lhs, &rhs, scale);
+            let output = match (MatmulAddBackward { scale })
+                .prepare::<NoCheckpointing>([acc_node, lhs_node, rhs_node])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    prep.finish((keep_lhs.then_some(lhs), keep_rhs.then_some(rhs)), y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            };
+            Tensor::from_primitive::<Tracked>(output)
+        }
+        (Place::Plain(acc), Place::Plain(lhs), Place::Plain(rhs)) => {
+            Tensor::from_primitive::<Flex>(accumulate(acc, &lhs, &rhs, scale))
+        }
+        (acc, lhs, rhs) => {
+            acc.into_tensor() + scaled_matmul(lhs.into_tensor(), rhs.into_tensor(), scale.into())
+        }
+    }
+}
+
 /// `scale · lhs · rhs` as a new row-major tensor, on rayon's pool (also the output head's
 /// logits, `[c, d]·[d, vocab]`).
 ///
 /// Both operands are 2-D `f32` views with any strides (a transposed view costs no copy).
 ///
-/// A wide product (every projection, the output head) runs as bands of output columns, one
-/// rayon task and one thread each: `gemm` itself would split the output's rows between threads
-/// and have every thread pack the whole of `rhs` (a frozen weight, or the 113 MB head), where
-/// a band packs only its own columns of it. A narrow product (LoRA's rank-r factors) is one
-/// `gemm` call on the pool, which splits it between threads when that pays.
+/// The output is a fresh buffer that `gemm` writes whole, never read first: no zeroing pass
+/// (burn's `FlexTensor::empty` zeroes, then copies the buffer once more to raise its alignment,
+/// both on the thread that drives autodiff while the pool waits).
 pub fn product(lhs: &FlexTensor, rhs: &FlexTensor, scale: f32) -> FlexTensor {
     let [m, k] = dims(lhs);
     let [k_rhs, n] = dims(rhs);
@@ -87,42 +121,103 @@ pub fn product(lhs: &FlexTensor, rhs: &FlexTensor, scale: f32) -> FlexTensor {
     if k == 0 {
         return FlexTensor::zeros(Shape::from(vec![m, n]), DType::F32);
     }
-    let mut out = FlexTensor::empty(Shape::from(vec![m, n]), DType::F32);
-    let dst = SendPtr(out.storage_mut::<f32>().as_mut_ptr());
-    let (lhs_view, rhs_view) = (View::of(lhs), View::of(rhs));
+    let mut values = Vec::<f32>::with_capacity(m * n);
+    // SAFETY: the pointer addresses `m × n` elements of `values`' capacity, row-major; the views
+    // are whole tensors.
+    unsafe {
+        multiply(
+            values.as_mut_ptr(),
+            false,
+            View::of(lhs),
+            View::of(rhs),
+            [m, n, k],
+            scale,
+        )
+    };
+    // SAFETY: `multiply` without `accumulate` wrote every one of the `m × n` elements (k > 0).
+    unsafe { values.set_len(m * n) };
+    super::flex(values, vec![m, n])
+}
+
+/// `acc + scale · lhs · rhs`, into `acc`'s own buffer when nothing else holds it (a projection's
+/// fresh output: the LoRA update lands on it without a separate sum and its fresh tensor).
+pub fn accumulate(acc: FlexTensor, lhs: &FlexTensor, rhs: &FlexTensor, scale: f32) -> FlexTensor {
+    let [m, k] = dims(lhs);
+    let [k_rhs, n] = dims(rhs);
+    assert_eq!(
+        (k, [m, n]),
+        (k_rhs, dims(&acc)),
+        "matmul_add: operand shapes differ"
+    );
+    let mut out = if acc.is_contiguous() && acc.layout().start_offset() == 0 {
+        acc
+    } else {
+        acc.to_contiguous()
+    };
+    if k == 0 {
+        return out;
+    }
+    // `storage_mut` copies the buffer first if another tensor shares it.
+    let dst = out.storage_mut::<f32>().as_mut_ptr();
+    // SAFETY: `dst` is `out`'s own contiguous `m × n` buffer; the views are whole tensors.
+    unsafe { multiply(dst, true, View::of(lhs), View::of(rhs), [m, n, k], scale) };
+    out
+}
+
+/// `dst (+)= scale · lhs · rhs` over `[m, n, k]`, `dst` row-major `m × n`, on rayon's pool.
+///
+/// A wide product (every projection, the output head) runs as bands of output columns, one
+/// rayon task and one thread each: `gemm` itself would split the output's rows between threads
+/// and have every thread pack the whole of `rhs` (a frozen weight, or the 113 MB head), where
+/// a band packs only its own columns of it. A narrow product (LoRA's rank-r factors) is one
+/// `gemm` call on the pool, which splits it between threads when that pays.
+///
+/// # Safety
+/// `dst` must address `m × n` writable elements (readable too with `accumulate`), `lhs` `m × k`
+/// and `rhs` `k × n` readable ones at their strides.
+unsafe fn multiply(
+    dst: *mut f32,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    [m, n, k]: [usize; 3],
+    scale: f32,
+) {
     let bands = column_bands(n);
     if bands.len() == 1 {
-        // SAFETY: `dst` is the fresh `m × n` row-major output; the views are whole tensors.
+        // SAFETY: as the caller promised.
         unsafe {
             gemm_views(
-                dst.0,
+                dst,
                 n,
-                lhs_view,
-                rhs_view,
+                accumulate,
+                lhs,
+                rhs,
                 [m, n, k],
                 scale,
                 gemm::Parallelism::Rayon(0),
             );
         }
-        return out;
+        return;
     }
+    let dst = SendPtr(dst);
     bands.into_par_iter().for_each(|(start, end)| {
         let dst = &dst;
-        // SAFETY: the bands are disjoint column ranges of the fresh `m × n` output, and each
-        // operand view stays inside its tensor's storage.
+        // SAFETY: the bands are disjoint column ranges of the `m × n` output, and each operand
+        // view stays inside its tensor's storage.
         unsafe {
             gemm_views(
                 dst.0.add(start),
                 n,
-                lhs_view,
-                rhs_view.columns(start),
+                accumulate,
+                lhs,
+                rhs.columns(start),
                 [m, end - start, k],
                 scale,
                 gemm::Parallelism::None,
             );
         }
     });
-    out
 }
 
 /// `lhs · rhs` for a deep product (`[m, k]·[k, n]`, `k ≫ m, n`: the gradient through the output
@@ -150,6 +245,7 @@ pub fn deep_product(lhs: &FlexTensor, rhs: &FlexTensor) -> FlexTensor {
                 gemm_views(
                     out.as_mut_ptr(),
                     n,
+                    false,
                     lhs_view.columns(start),
                     rhs_view.rows(start),
                     [m, n, end - start],
@@ -230,14 +326,17 @@ impl View {
     }
 }
 
-/// `dst = scale · lhs · rhs` over `[m, n, k]`, `dst` row-major with rows `dst_stride` apart.
+/// `dst (+)= scale · lhs · rhs` over `[m, n, k]`, `dst` row-major with rows `dst_stride` apart;
+/// without `accumulate`, `dst` is only written, never read.
 ///
 /// # Safety
-/// `dst` must address `m × n` writable elements at its row stride, `lhs` `m × k` and `rhs`
-/// `k × n` readable ones at theirs.
+/// `dst` must address `m × n` writable elements at its row stride (readable too with
+/// `accumulate`), `lhs` `m × k` and `rhs` `k × n` readable ones at theirs.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_views(
     dst: *mut f32,
     dst_stride: usize,
+    accumulate: bool,
     lhs: View,
     rhs: View,
     [m, n, k]: [usize; 3],
@@ -252,14 +351,14 @@ unsafe fn gemm_views(
             dst,
             1,
             dst_stride as isize,
-            false,
+            accumulate,
             lhs.ptr,
             lhs.col_stride,
             lhs.row_stride,
             rhs.ptr,
             rhs.col_stride,
             rhs.row_stride,
-            0.0,
+            1.0,
             scale,
             false,
             false,
@@ -297,14 +396,47 @@ impl Backward<Flex, 2> for MatmulBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let (lhs, rhs) = &ops.state;
-        register(&ops, 0, grads, || {
-            let rhs = rhs.as_ref().expect("kept because lhs is tracked");
-            product(&grad, &rhs.transpose(0, 1), self.scale)
-        });
-        register(&ops, 1, grads, || {
-            let lhs = lhs.as_ref().expect("kept because rhs is tracked");
-            product(&lhs.transpose(0, 1), &grad, self.scale)
-        });
+        register_product_grads(&ops, [0, 1], grads, &grad, self.scale);
+    }
+}
+
+/// The gradients of a product `scale · lhs · rhs` whose operands are parents `lhs_index` and
+/// `rhs_index` of `ops`: `scale · ∂L/∂y · rhsᵀ` and `scale · lhsᵀ · ∂L/∂y`.
+fn register_product_grads<const N: usize>(
+    ops: &Ops<(Option<FlexTensor>, Option<FlexTensor>), N>,
+    [lhs_index, rhs_index]: [usize; 2],
+    grads: &mut Gradients,
+    grad: &FlexTensor,
+    scale: f32,
+) {
+    let (lhs, rhs) = &ops.state;
+    register(ops, lhs_index, grads, || {
+        let rhs = rhs.as_ref().expect("kept because lhs is tracked");
+        product(grad, &rhs.transpose(0, 1), scale)
+    });
+    register(ops, rhs_index, grads, || {
+        let lhs = lhs.as_ref().expect("kept because rhs is tracked");
+        product(&lhs.transpose(0, 1), grad, scale)
+    });
+}
+
+#[derive(Debug)]
+struct MatmulAddBackward {
+    scale: f32,
+}
+
+impl Backward<Flex, 3> for MatmulAddBackward {
+    /// `lhs` when `rhs` needs a gradient, `rhs` when `lhs` does.
+    type State = (Option<FlexTensor>, Option<FlexTensor>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        register_product_grads(&ops, [1, 2], grads, &grad, self.scale);
+        register(&ops, 0, grads, || grad);
     }
 }

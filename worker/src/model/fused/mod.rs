@@ -11,13 +11,15 @@
 //! composition of burn ops that they replace, which is also the oracle their tests compare
 //! against.
 
+mod causal_softmax;
 mod matmul;
 mod nf4_matmul;
 mod rms_norm;
 mod rope;
 mod swiglu;
 
-pub use matmul::{deep_product, matmul, product, scaled_matmul};
+pub use causal_softmax::causal_softmax;
+pub use matmul::{deep_product, matmul, product, scaled_matmul, scaled_matmul_add};
 pub use nf4_matmul::nf4_matmul;
 pub use rms_norm::rms_norm;
 pub use rope::rope;
