@@ -20,7 +20,7 @@ frame_benchmarking::define_benchmarks!(
 pub mod helpers {
     use alloc::vec::Vec;
     use attribution_primitives::{
-        compute::{Endpoint, Hardware},
+        compute::{Endpoint, Hardware, WorkerKeyPossession},
         datanets::{
             ContributionInfo, ContributionStatus, DataKind, DatanetInfo, DatanetRules, LicenseTag,
             ManifestEntry, VersionInfo, DEFAULT_DAILY_BYTES, DEFAULT_DAILY_FILES,
@@ -38,7 +38,7 @@ pub mod helpers {
         fungible::{Inspect, Mutate},
         Get,
     };
-    use sp_core::sr25519;
+    use sp_core::{crypto::KeyTypeId, sr25519};
     use sp_runtime::traits::{BlakeTwo256, Hash as HashT};
 
     use crate::{Balances, Compute, Datanets, Models, Runtime, RuntimeOrigin, System};
@@ -205,6 +205,7 @@ pub mod helpers {
         fn register_operator(
             operator: &AccountId,
             worker_key: sr25519::Public,
+            possession: sr25519::Signature,
             price_per_token: Balance,
         ) {
             let stake = <Runtime as pallet_compute::Config>::MinOperatorStake::get();
@@ -220,6 +221,7 @@ pub mod helpers {
             Compute::register_operator(
                 RuntimeOrigin::signed(operator.clone()),
                 worker_key,
+                possession,
                 hardware,
                 Endpoint::truncate_from(b"https://worker.bench".to_vec()),
                 stake,
@@ -388,16 +390,23 @@ pub mod helpers {
         }
 
         /// Registers `members` operators through pallet-compute's call, each with the minimum
-        /// stake held and a worker key of its own; each joins the juror pool while it has room.
+        /// stake held and a worker key of its own, generated in the benchmark's keystore to sign
+        /// its possession proof; each joins the juror pool while it has room.
         fn juror_pool(members: u32) {
+            const JUROR_KEY_TYPE: KeyTypeId = KeyTypeId(*b"acjr");
+            let genesis = Compute::genesis_hash();
             for index in 0..members {
                 let juror: AccountId = frame_benchmarking::account("juror", index, 0);
-                let mut key = [0x4A; 32];
-                key[..4].copy_from_slice(&index.to_le_bytes());
+                let key = sp_io::crypto::sr25519_generate(JUROR_KEY_TYPE, None);
+                let payload = WorkerKeyPossession {
+                    operator: juror.clone(),
+                    worker_key: key,
+                };
+                let possession =
+                    sp_io::crypto::sr25519_sign(JUROR_KEY_TYPE, &key, &payload.message(&genesis))
+                        .expect("the key was generated in the keystore");
                 <Self as pallet_attribution::BenchmarkHelper>::register_operator(
-                    &juror,
-                    sr25519::Public::from_raw(key),
-                    1,
+                    &juror, key, possession, 1,
                 );
             }
         }

@@ -14,6 +14,7 @@ use attribution_primitives::{
     attribution::SignedInferenceBatch,
     compute::{
         ChallengeId, ContributionList, Endpoint, Hardware, SignedTrainingProof, TrainingProof,
+        WorkerKeyPossession,
     },
     datanets::{measure, DataKind, RuleOverrides, UploadAuthorization},
     merkle,
@@ -121,12 +122,20 @@ pub mod calls {
 
     pub fn register_operator(
         worker_key: sr25519::Public,
+        possession: sr25519::Signature,
         hardware: &Hardware,
         endpoint: &Endpoint,
         stake: Balance,
         price_per_token: Balance,
     ) -> Vec<u8> {
-        let args = (worker_key, hardware, endpoint, stake, price_per_token);
+        let args = (
+            worker_key,
+            possession,
+            hardware,
+            endpoint,
+            stake,
+            price_per_token,
+        );
         call(pallet::COMPUTE, 0, args)
     }
 
@@ -862,8 +871,10 @@ impl Chain {
             gpu_count: 1,
         };
         let endpoint = Endpoint::truncate_from(b"http://127.0.0.1:8080".to_vec());
+        let possession = WorkerKeyPossession::sign(account(operator), &self.genesis_hash(), worker);
         let call = calls::register_operator(
             worker.public(),
+            possession,
             &hardware,
             &endpoint,
             OPERATOR_STAKE,

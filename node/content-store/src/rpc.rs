@@ -17,7 +17,8 @@
 //! An upload is checked in this order, each failure with its own [error code](codes):
 //! the hex length against [`ChainView::max_upload_bytes`] (before decoding), the hex itself, the
 //! announcement of the decoded bytes' hash in the named datanet, the signature of the account that
-//! announced them, their size against the announcement and its datanet's limit, for text
+//! announced them (bare, or wrapped in `<Bytes>`…`</Bytes>` as a polkadot.js extension's `signRaw`
+//! signs, so browser accounts upload too), their size against the announcement and its datanet's limit, for text
 //! datanets every JSONL row, and their [`measure::weight`] against the declared weight.
 //!
 //! The signature is what makes front-running pointless: whoever announces a hash first is the
@@ -303,7 +304,8 @@ impl<C: ChainView> DatanetsRpcServer for Datanets<C> {
                 codes::NOT_ANNOUNCER,
                 format!(
                     "{hash:?} is announced to datanet {datanet} by {}: only their signature \
-                     uploads it",
+                     uploads it (over the upload authorization of this datanet and hash, bare or \
+                     wrapped in <Bytes>…</Bytes> as a browser extension signs)",
                     announcement.contributor
                 ),
             ));
@@ -942,6 +944,84 @@ mod tests {
             upload_as(&setup, &eve(), TEXT, ROWS).unwrap().contribution,
             7
         );
+    }
+
+    /// A polkadot.js extension signs `<Bytes>` ‖ message ‖ `</Bytes>`: that upload is stored.
+    /// The wrapper over another authorization, wrapped twice, cut short at either end, or made
+    /// by another key is refused with `NOT_ANNOUNCER`, and nothing is stored.
+    #[test]
+    fn an_extension_wrapped_signature_uploads_and_bent_wrappers_do_not() {
+        use attribution_primitives::signing::{
+            extension_wrapped, EXTENSION_WRAP_PREFIX, EXTENSION_WRAP_SUFFIX,
+        };
+        let setup = setup();
+        setup
+            .chain
+            .announce(7, TEXT, DataKind::Text, ROWS, ROWS.len() as u64);
+        let message = UploadAuthorization {
+            datanet: TEXT,
+            content_hash: crate::content_hash(ROWS),
+        }
+        .message(&genesis());
+        let other_payload = UploadAuthorization {
+            datanet: IMAGES,
+            content_hash: crate::content_hash(ROWS),
+        }
+        .message(&genesis());
+        let wrapped = extension_wrapped(&message);
+        let signed_by = |pair: &sr25519::Pair, bytes: &[u8]| -> String {
+            hex_of(&Signature::from(pair.sign(bytes)).encode())
+        };
+        let call = |signature: String| -> Result<UploadReceipt, _> {
+            block_on(
+                setup
+                    .module
+                    .call("datanets_upload", (TEXT, hex_of(ROWS), signature)),
+            )
+        };
+        let stored = || {
+            setup
+                .dir
+                .path()
+                .join(hex::encode(crate::content_hash(ROWS)))
+                .exists()
+        };
+        let refused = [
+            (
+                "wrapped over another payload",
+                signed_by(&alice(), &extension_wrapped(&other_payload)),
+            ),
+            (
+                "wrapped twice",
+                signed_by(&alice(), &extension_wrapped(&wrapped)),
+            ),
+            (
+                "closing tag cut",
+                signed_by(&alice(), &[EXTENSION_WRAP_PREFIX, &message].concat()),
+            ),
+            (
+                "one byte short",
+                signed_by(&alice(), &wrapped[..wrapped.len() - 1]),
+            ),
+            (
+                "opening tag cut",
+                signed_by(&alice(), &[&message[..], EXTENSION_WRAP_SUFFIX].concat()),
+            ),
+            ("another key, wrapped", signed_by(&eve(), &wrapped)),
+        ];
+        for (form, signature) in refused {
+            let error = rpc_error(call(signature));
+            assert_eq!(error.code(), codes::NOT_ANNOUNCER, "{form}");
+            assert!(
+                error.message().contains("wrapped in <Bytes>"),
+                "{form}: {}",
+                error.message()
+            );
+            assert!(!stored(), "{form} stored the blob");
+        }
+        let receipt = call(signed_by(&alice(), &wrapped)).expect("a wrapped signature uploads");
+        assert_eq!(receipt.contribution, 7);
+        assert!(stored());
     }
 
     #[test]

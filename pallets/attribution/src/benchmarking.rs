@@ -17,7 +17,9 @@
 use super::*;
 use crate::payouts::MAX_PAYEE_ACCOUNTS;
 use alloc::vec::Vec;
-use attribution_primitives::compute::{MAX_DRAWS_PER_BLOCK, MAX_JUROR_POOL, MAX_JURY};
+use attribution_primitives::compute::{
+    WorkerKeyPossession, MAX_DRAWS_PER_BLOCK, MAX_JUROR_POOL, MAX_JURY,
+};
 use attribution_primitives::{
     attribution::{AttributionEntry, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS, MAX_METHOD_BYTES},
     signing::{
@@ -90,7 +92,12 @@ fn user_with_allowance<T: Config>(user: &AccountId, operator: &AccountId, amount
 fn operator<T: Config>(fee: Balance) -> (AccountId, sr25519::Public) {
     let operator: AccountId = account("operator", 0, 0);
     let worker = new_key();
-    T::BenchmarkHelper::register_operator(&operator, worker, fee);
+    let possession = WorkerKeyPossession {
+        operator: operator.clone(),
+        worker_key: worker,
+    };
+    let proof = sign(&worker, &possession.message(&Pallet::<T>::genesis_hash()));
+    T::BenchmarkHelper::register_operator(&operator, worker, proof, fee);
     (operator, worker)
 }
 

@@ -175,10 +175,14 @@ pub use weights::WeightInfo;
 /// Sets up what the benchmarks need from the pallets this one reads.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper {
-    /// Registers `operator` with the worker key `worker_key`, serving at `price_per_token`.
+    /// Registers `operator` with the worker key `worker_key`, serving at `price_per_token`;
+    /// `possession` is the key's signature over
+    /// [`WorkerKeyPossession`](attribution_primitives::compute::WorkerKeyPossession) naming
+    /// `operator` on this chain.
     fn register_operator(
         operator: &AccountId,
         worker_key: sp_core::sr25519::Public,
+        possession: sp_core::sr25519::Signature,
         price_per_token: Balance,
     );
     /// Makes `model` an active adapter owned by `owner`, trained on `pool`, a published version

@@ -371,8 +371,14 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for MockDatanets {
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper for MockChain {
-    /// Registers `operator` staked in the pool, as pallet-compute registers operators.
-    fn register_operator(operator: &AccountId, worker_key: sr25519::Public, price: Balance) {
+    /// Registers `operator` staked in the pool, as pallet-compute registers operators (the mock
+    /// of pallet-compute does not check the possession proof).
+    fn register_operator(
+        operator: &AccountId,
+        worker_key: sr25519::Public,
+        _possession: sr25519::Signature,
+        price: Balance,
+    ) {
         use frame_support::traits::fungible::Mutate;
         MockChain::register_operator(operator.clone(), worker_key, price);
         Balances::set_balance(operator, STAKE + ED);

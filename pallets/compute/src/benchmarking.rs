@@ -16,7 +16,7 @@ use frame_support::traits::{
 };
 use frame_system::{pallet_prelude::BlockNumberFor, Pallet as System, RawOrigin};
 use sp_core::sr25519;
-use sp_runtime::{traits::Saturating, KeyTypeId};
+use sp_runtime::{traits::Saturating, BoundedVec, KeyTypeId};
 
 /// Where the benchmark keeps its worker keys.
 const WORKER_KEY_TYPE: KeyTypeId = KeyTypeId(*b"acwk");
@@ -36,6 +36,20 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 
 fn worker_key() -> sr25519::Public {
     sp_io::crypto::sr25519_generate(WORKER_KEY_TYPE, None)
+}
+
+/// `key`'s proof, made in the keystore, that `operator` holds it on this chain.
+fn possession<T: Config>(operator: &T::AccountId, key: sr25519::Public) -> sr25519::Signature {
+    let payload = WorkerKeyPossession {
+        operator: operator.clone(),
+        worker_key: key,
+    };
+    sp_io::crypto::sr25519_sign(
+        WORKER_KEY_TYPE,
+        &key,
+        &payload.message(&Compute::<T>::genesis_hash()),
+    )
+    .expect("the key was generated in the keystore")
 }
 
 fn hardware() -> Hardware {
@@ -60,6 +74,7 @@ fn operator<T: Config>(index: u32) -> (T::AccountId, sr25519::Public) {
     Compute::<T>::register_operator(
         RawOrigin::Signed(who.clone()).into(),
         key,
+        possession::<T>(&who, key),
         hardware(),
         endpoint(),
         T::MinOperatorStake::get(),
@@ -278,6 +293,14 @@ fn advance<T: Config>(blocks: BlockNumberFor<T>) {
     System::<T>::set_block_number(System::<T>::block_number().saturating_add(blocks));
 }
 
+/// Fills `job`'s expired claimers with accounts that are not operators.
+fn fill_expired_claimers<T: Config>(job: JobId) {
+    let claimers: Vec<T::AccountId> = (0..MAX_EXPIRED_CLAIMERS)
+        .map(|index| account("expired", index, 0))
+        .collect();
+    ExpiredClaimers::<T>::insert(job, BoundedVec::truncate_from(claimers));
+}
+
 fn ensure_treasury_exists<T: Config>() {
     let treasury = T::Treasury::get();
     if T::Currency::balance(&treasury) < T::Currency::minimum_balance() {
@@ -293,11 +316,13 @@ mod benchmarks {
     fn register_operator() {
         let caller = funded::<T>("operator", 0);
         let key = worker_key();
+        let proof = possession::<T>(&caller, key);
 
         #[extrinsic_call]
         _(
             RawOrigin::Signed(caller.clone()),
             key,
+            proof,
             hardware(),
             endpoint(),
             T::MinOperatorStake::get(),
@@ -311,9 +336,10 @@ mod benchmarks {
     fn rotate_worker_key() {
         let (caller, _) = operator::<T>(0);
         let new = worker_key();
+        let proof = possession::<T>(&caller, new);
 
         #[extrinsic_call]
-        _(RawOrigin::Signed(caller.clone()), new);
+        _(RawOrigin::Signed(caller.clone()), new, proof);
 
         assert_eq!(WorkerKeys::<T>::get(new), Some(caller));
     }
@@ -390,6 +416,8 @@ mod benchmarks {
     fn claim_job() {
         let (job, _, _) = open_job::<T>(1);
         let (caller, _) = operator::<T>(0);
+        // Worst case: the job remembers as many expired claimers as it may, none the caller.
+        fill_expired_claimers::<T>(job);
 
         #[extrinsic_call]
         _(RawOrigin::Signed(caller.clone()), job);
@@ -409,6 +437,8 @@ mod benchmarks {
         ensure_treasury_exists::<T>();
         advance::<T>(T::ClaimTimeout::get().saturating_add(1u32.into()));
         let caller = funded::<T>("anyone", 0);
+        // Worst case: the list of expired claimers is full, so the oldest makes room.
+        fill_expired_claimers::<T>(job);
 
         #[extrinsic_call]
         _(RawOrigin::Signed(caller), job);
@@ -417,6 +447,7 @@ mod benchmarks {
             Jobs::<T>::get(job).map(|info| info.status),
             Some(JobStatus::Open)
         );
+        assert_eq!(ExpiredClaimers::<T>::get(job).last(), Some(&claimer));
     }
 
     #[benchmark]

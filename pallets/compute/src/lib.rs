@@ -51,10 +51,12 @@
 //! ### Operators
 //!
 //! * [`Call::register_operator`]: holds at least [`Config::MinOperatorStake`] and records the
-//!   worker key, hardware (GPU model, memory, count), an `http(s)://` inference endpoint and the
+//!   worker key (with the key's signature over [`WorkerKeyPossession`] naming the caller, so
+//!   nobody registers a key they do not hold), hardware (GPU model, memory, count), an `http(s)://` inference endpoint and the
 //!   inference price per token it advertises (pallet-attribution refuses records charging more
 //!   than this price times their tokens).
-//! * [`Call::rotate_worker_key`]: replaces the worker key; proofs must be signed by the current one.
+//! * [`Call::rotate_worker_key`]: replaces the worker key (with the new key's possession proof);
+//!   proofs must be signed by the current one.
 //! * [`Call::update_operator`]: replaces the hardware, the endpoint and/or the price.
 //! * dApps list operators with their endpoint and price through the runtime API
 //!   `ComputeApi::operators` (paged, at most
@@ -231,8 +233,9 @@ pub mod weights;
 pub use attribution_primitives::{
     compute::{
         Challenge, ChallengeId, Endpoint, Hardware, JobInfo, JobStatus, JobsPage, JurorVote, Jury,
-        OpenChallenges, OperatorInfo, SignedTrainingProof, TrainingProof, MAX_DRAWS_PER_BLOCK,
-        MAX_JUROR_POOL, MAX_JURY, MAX_OPEN_CHALLENGES, MAX_OPERATORS_PAGE,
+        OpenChallenges, OperatorInfo, SignedTrainingProof, TrainingProof, WorkerKeyPossession,
+        MAX_DRAWS_PER_BLOCK, MAX_EXPIRED_CLAIMERS, MAX_JUROR_POOL, MAX_JURY, MAX_OPEN_CHALLENGES,
+        MAX_OPERATORS_PAGE,
     },
     models::{
         ModelName, ModelsRegistry, TrainedArtifact, TrainingMethod, TrainingSpec, MAX_ADAPTER_BYTES,
@@ -333,6 +336,11 @@ pub mod pallet {
         /// Share of the claimer's stake slashed when its claim expires.
         #[pallet::constant]
         type ClaimTimeoutSlash: Get<Perbill>;
+        /// The least time a training needs: a job is claimed (and posted) only while at least
+        /// this many blocks are left before its deadline, so nobody can claim a job in its last
+        /// moments just to have it expire in its hands. At most [`Config::ClaimTimeout`].
+        #[pallet::constant]
+        type MinClaimWindow: Get<BlockNumberFor<Self>>;
         /// Blocks after a proof during which it may be challenged, until governance (or the
         /// genesis config) sets [`ChallengePeriod`]: long enough to fetch the adapter and re-run
         /// `attribution-worker verify` (hours, not minutes).
@@ -394,6 +402,18 @@ pub mod pallet {
     /// Jobs not yet settled, cancelled or rejected.
     #[pallet::storage]
     pub type Jobs<T: Config> = StorageMap<_, Blake2_128Concat, JobId, JobInfoOf<T>>;
+
+    /// The operators whose claim on a job expired without a proof, oldest first (at most
+    /// [`MAX_EXPIRED_CLAIMERS`]): none of them may claim that job again, so an operator cannot
+    /// lock the same job claim after claim. Removed with the job.
+    #[pallet::storage]
+    pub type ExpiredClaimers<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        JobId,
+        BoundedVec<T::AccountId, ConstU32<MAX_EXPIRED_CLAIMERS>>,
+        ValueQuery,
+    >;
 
     /// The live jobs by their hyper-parameters hash: one entry per entry of [`Jobs`], so a node
     /// can tell that a hyper-parameters file is announced with one read.
@@ -713,6 +733,15 @@ pub mod pallet {
         JobIdsExhausted,
         /// Every challenge id is taken.
         ChallengeIdsExhausted,
+        /// Less than [`Config::MinClaimWindow`] is left before the job's deadline: too little
+        /// for a training.
+        DeadlineTooClose,
+        /// The caller let a claim on this job expire before: it may not claim it again.
+        ClaimExpiredBefore,
+        /// The possession proof is not the worker key's signature over
+        /// [`WorkerKeyPossession`] naming the caller on this chain: the caller has not shown it
+        /// holds the key (forged, signed for another account or chain, or under another domain).
+        BadPossessionProof,
     }
 
     #[pallet::hooks]
@@ -722,6 +751,10 @@ pub mod pallet {
             assert!(
                 !T::ClaimTimeout::get().is_zero(),
                 "a claim must last at least one block"
+            );
+            assert!(
+                T::MinClaimWindow::get() <= T::ClaimTimeout::get(),
+                "a claim must be able to last the least time a training needs"
             );
             assert!(
                 !T::DefaultChallengePeriod::get().is_zero(),
@@ -765,11 +798,20 @@ pub mod pallet {
     impl<T: Config> Pallet<T> {
         /// Registers the caller as an operator, holding `stake`, serving inference at `endpoint`
         /// for `price_per_token` per token.
+        ///
+        /// # Conditions
+        ///
+        /// * The caller is not an operator and `stake` is at least [`Config::MinOperatorStake`].
+        /// * `worker_key` is no other operator's, and `possession` is its signature over
+        ///   [`WorkerKeyPossession`] `{ operator: caller, worker_key }` for this chain
+        ///   ([`WorkerKeyPossession::sign`]): nobody registers a key they do not hold.
+        /// * The hardware is described and the endpoint is an `http(s)://` URL.
         #[pallet::call_index(0)]
         #[pallet::weight(T::WeightInfo::register_operator())]
         pub fn register_operator(
             origin: OriginFor<T>,
             worker_key: sr25519::Public,
+            possession: sr25519::Signature,
             hardware: Hardware,
             endpoint: Endpoint,
             stake: Balance,
@@ -785,6 +827,7 @@ pub mod pallet {
                 !WorkerKeys::<T>::contains_key(worker_key),
                 Error::<T>::WorkerKeyInUse
             );
+            Self::ensure_possession(&operator, worker_key, &possession)?;
             Self::ensure_valid_hardware(&hardware)?;
             Self::ensure_valid_endpoint(&endpoint)?;
 
@@ -814,15 +857,22 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Replaces the caller's worker key.
+        /// Replaces the caller's worker key with `new`, whose signature `possession` over
+        /// [`WorkerKeyPossession`] `{ operator: caller, worker_key: new }` for this chain shows
+        /// the caller holds it.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::rotate_worker_key())]
-        pub fn rotate_worker_key(origin: OriginFor<T>, new: sr25519::Public) -> DispatchResult {
+        pub fn rotate_worker_key(
+            origin: OriginFor<T>,
+            new: sr25519::Public,
+            possession: sr25519::Signature,
+        ) -> DispatchResult {
             let operator = ensure_signed(origin)?;
             ensure!(
                 !WorkerKeys::<T>::contains_key(new),
                 Error::<T>::WorkerKeyInUse
             );
+            Self::ensure_possession(&operator, new, &possession)?;
             let old = Operators::<T>::try_mutate(&operator, |entry| {
                 let info = entry.as_mut().ok_or(Error::<T>::NotOperator)?;
                 Ok::<_, Error<T>>(core::mem::replace(&mut info.worker_key, new))
@@ -919,9 +969,11 @@ pub mod pallet {
         ) -> DispatchResult {
             let developer = ensure_signed(origin)?;
             ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetTooLow);
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(deadline > now, Error::<T>::DeadlinePassed);
             ensure!(
-                deadline > frame_system::Pallet::<T>::block_number(),
-                Error::<T>::DeadlinePassed
+                Self::leaves_time_to_train(now, deadline),
+                Error::<T>::DeadlineTooClose
             );
             let version = T::Datanets::version(pool.datanet, pool.version)
                 .ok_or(Error::<T>::VersionNotFound)?;
@@ -999,6 +1051,14 @@ pub mod pallet {
             ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
             let now = frame_system::Pallet::<T>::block_number();
             ensure!(now <= info.deadline, Error::<T>::DeadlinePassed);
+            ensure!(
+                Self::leaves_time_to_train(now, info.deadline),
+                Error::<T>::DeadlineTooClose
+            );
+            ensure!(
+                !ExpiredClaimers::<T>::get(job).contains(&operator),
+                Error::<T>::ClaimExpiredBefore
+            );
 
             let expires_at = now
                 .saturating_add(T::ClaimTimeout::get())
@@ -1048,6 +1108,13 @@ pub mod pallet {
             op.current_job = None;
             Self::sync_juror_stake(&operator, op.stake);
             Operators::<T>::insert(&operator, op);
+            ExpiredClaimers::<T>::mutate(job, |claimers| {
+                if claimers.is_full() {
+                    claimers.remove(0);
+                }
+                // Room was just made.
+                let _ = claimers.try_push(operator.clone());
+            });
             info.status = JobStatus::Open;
             Jobs::<T>::insert(job, info);
             Self::deposit_event(Event::ClaimReleased {
@@ -1465,6 +1532,23 @@ pub mod pallet {
             frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
         }
 
+        /// Whether `possession` proves `operator` holds `worker_key` on this chain.
+        fn ensure_possession(
+            operator: &T::AccountId,
+            worker_key: sr25519::Public,
+            possession: &sr25519::Signature,
+        ) -> DispatchResult {
+            let payload = WorkerKeyPossession {
+                operator: operator.clone(),
+                worker_key,
+            };
+            ensure!(
+                payload.verify(&Self::genesis_hash(), possession),
+                Error::<T>::BadPossessionProof
+            );
+            Ok(())
+        }
+
         fn ensure_valid_hardware(hardware: &Hardware) -> DispatchResult {
             ensure!(
                 !hardware.gpu_model.is_empty()
@@ -1562,7 +1646,13 @@ pub mod pallet {
         /// Removes a settled, cancelled or rejected job and its index entry.
         fn remove_job(job: JobId, info: &JobInfoOf<T>) {
             JobsByHyperparameters::<T>::remove(info.hyperparameters_hash, job);
+            ExpiredClaimers::<T>::remove(job);
             Jobs::<T>::remove(job);
+        }
+
+        /// Whether a claim at `now` leaves at least [`Config::MinClaimWindow`] before `deadline`.
+        fn leaves_time_to_train(now: BlockNumberFor<T>, deadline: BlockNumberFor<T>) -> bool {
+            now.saturating_add(T::MinClaimWindow::get()) <= deadline
         }
 
         fn release_budget(job: &JobInfoOf<T>) -> Result<Balance, DispatchError> {
@@ -2034,6 +2124,20 @@ pub mod pallet {
                 JobsByHyperparameters::<T>::iter_keys().count() == jobs,
                 "stale hyper-parameters index entries"
             );
+            for (job, claimers) in ExpiredClaimers::<T>::iter() {
+                ensure!(
+                    Jobs::<T>::contains_key(job),
+                    "expired claimers remembered for a job that is gone"
+                );
+                ensure!(!claimers.is_empty(), "an empty expired-claimers entry");
+                let claimed_by_one_of_them = Jobs::<T>::get(job).is_some_and(|info| {
+                    matches!(info.status, JobStatus::Claimed { operator, .. } if claimers.contains(&operator))
+                });
+                ensure!(
+                    !claimed_by_one_of_them,
+                    "a job is claimed again by an operator that let its claim expire"
+                );
+            }
             ensure!(
                 MaxRegressionPpm::<T>::get() <= attribution_primitives::PARTS_PER_MILLION,
                 "regression bound above 1 000 000 ppm"

@@ -25,6 +25,8 @@ pub const ED: Balance = 1;
 pub const MIN_STAKE: Balance = 1_000;
 pub const MIN_BUDGET: Balance = 100;
 pub const CLAIM_TIMEOUT: u64 = 10;
+/// The least time a training needs: claims leave at least this before the deadline.
+pub const MIN_CLAIM_WINDOW: u64 = 5;
 pub const CHALLENGE_PERIOD: u64 = 5;
 pub const VOTE_PERIOD: u64 = 4;
 pub const JURY_SIZE: u32 = 3;
@@ -103,6 +105,7 @@ impl pallet_compute::Config for Test {
     type MinJobBudget = ConstU128<MIN_BUDGET>;
     type ClaimTimeout = ConstU64<CLAIM_TIMEOUT>;
     type ClaimTimeoutSlash = ClaimTimeoutSlash;
+    type MinClaimWindow = ConstU64<MIN_CLAIM_WINDOW>;
     type DefaultChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
     type DefaultVotePeriod = ConstU64<VOTE_PERIOD>;
     type JurySize = ConstU32<JURY_SIZE>;

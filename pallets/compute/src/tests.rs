@@ -4,7 +4,8 @@ use crate::{
     mock::*, ChallengeId, ChallengePeriod, Challenges, Error, Event, HoldReason, JobInfo,
     JobStatus, Jobs, JobsByHyperparameters, JobsPage, JurorPool, MaxRegressionPpm, NextJobId,
     OpenChallenges, OperatorInfo, Operators, OperatorsInspect, PendingDraws, SignedTrainingProof,
-    TrainingMethod, TrainingProof, VotePeriod, WorkerKeys, MAX_DRAWS_PER_BLOCK, MAX_OPERATORS_PAGE,
+    TrainingMethod, TrainingProof, VotePeriod, WorkerKeyPossession, WorkerKeys,
+    MAX_DRAWS_PER_BLOCK, MAX_OPERATORS_PAGE,
 };
 use attribution_primitives::{
     compute::ContributionList,
@@ -19,7 +20,7 @@ use frame_support::{
     traits::{fungible::InspectHold, Hooks},
 };
 use sp_core::{sr25519, Pair};
-use sp_runtime::{DispatchError, TokenError};
+use sp_runtime::{BoundedVec, DispatchError, TokenError};
 
 const BUDGET: Balance = 1_000;
 /// The inference price per token operators register with.
@@ -34,10 +35,16 @@ fn held(reason: HoldReason, who: AccountId) -> Balance {
     Balances::balance_on_hold(&reason.into(), &who)
 }
 
+/// Worker `seed`'s proof that `operator` holds it, on the mock chain.
+fn possession(operator: AccountId, seed: u8) -> sr25519::Signature {
+    WorkerKeyPossession::sign(operator, &genesis(), &worker(seed))
+}
+
 fn register(operator: AccountId, seed: u8) {
     assert_ok!(Compute::register_operator(
         RuntimeOrigin::signed(operator),
         worker(seed).public(),
+        possession(operator, seed),
         hardware(),
         endpoint(b"https://gpu.example:8080"),
         MIN_STAKE,
@@ -201,10 +208,11 @@ mod register_operator {
     fn refuses_a_second_registration_a_low_stake_and_a_taken_key() {
         ExtBuilder.build_and_execute(|| {
             register(OP_A, 0xA);
-            let register_b = |key: sr25519::Public, stake| {
+            let register_b = |seed: u8, stake| {
                 Compute::register_operator(
                     RuntimeOrigin::signed(OP_B),
-                    key,
+                    worker(seed).public(),
+                    possession(OP_B, seed),
                     hardware(),
                     endpoint(b"http://b"),
                     stake,
@@ -215,6 +223,7 @@ mod register_operator {
                 Compute::register_operator(
                     RuntimeOrigin::signed(OP_A),
                     worker(0xC).public(),
+                    possession(OP_A, 0xC),
                     hardware(),
                     endpoint(b"http://a"),
                     MIN_STAKE,
@@ -222,18 +231,9 @@ mod register_operator {
                 ),
                 Error::<Test>::AlreadyOperator
             );
-            assert_noop!(
-                register_b(worker(0xB).public(), MIN_STAKE - 1),
-                Error::<Test>::StakeTooLow
-            );
-            assert_noop!(
-                register_b(worker(0xA).public(), MIN_STAKE),
-                Error::<Test>::WorkerKeyInUse
-            );
-            assert_noop!(
-                register_b(worker(0xB).public(), FUNDS * 2),
-                TokenError::FundsUnavailable
-            );
+            assert_noop!(register_b(0xB, MIN_STAKE - 1), Error::<Test>::StakeTooLow);
+            assert_noop!(register_b(0xA, MIN_STAKE), Error::<Test>::WorkerKeyInUse);
+            assert_noop!(register_b(0xB, FUNDS * 2), TokenError::FundsUnavailable);
         });
     }
 
@@ -244,6 +244,7 @@ mod register_operator {
                 Compute::register_operator(
                     RuntimeOrigin::signed(OP_A),
                     worker(0xA).public(),
+                    possession(OP_A, 0xA),
                     hardware,
                     endpoint(url),
                     MIN_STAKE,
@@ -284,6 +285,68 @@ mod register_operator {
         });
     }
 
+    /// Eve cannot register Alice's worker key (to keep Alice from registering it): she has no
+    /// signature of that key naming her account. A proof made by the key for another operator,
+    /// for another chain, under another domain, or by another key is refused; nothing is held.
+    #[test]
+    fn refuses_a_worker_key_the_caller_has_not_shown_it_holds() {
+        ExtBuilder.build_and_execute(|| {
+            let key = worker(0xA);
+            let for_a = WorkerKeyPossession {
+                operator: OP_A,
+                worker_key: key.public(),
+            };
+            let cases: [(&str, sr25519::Signature); 5] = [
+                ("forged: signed by another key", possession(OP_B, 0xB)),
+                (
+                    "A's proof, replayed by B",
+                    WorkerKeyPossession::sign(OP_A, &genesis(), &key),
+                ),
+                (
+                    "for another chain",
+                    WorkerKeyPossession::sign(OP_B, &Hash::repeat_byte(70), &key),
+                ),
+                (
+                    "under the training-proof domain",
+                    key.sign(&signing_message(
+                        attribution_primitives::signing::TRAINING_PROOF_DOMAIN,
+                        &genesis(),
+                        &WorkerKeyPossession {
+                            operator: OP_B,
+                            ..for_a.clone()
+                        },
+                    )),
+                ),
+                (
+                    "the bare payload, no domain nor chain",
+                    key.sign(&(OP_B, key.public()).encode()),
+                ),
+            ];
+            for (case, signature) in cases {
+                assert_eq!(
+                    Compute::register_operator(
+                        RuntimeOrigin::signed(OP_B),
+                        key.public(),
+                        signature,
+                        hardware(),
+                        endpoint(b"http://b"),
+                        MIN_STAKE,
+                        PRICE,
+                    ),
+                    Err(Error::<Test>::BadPossessionProof.into()),
+                    "{case}"
+                );
+            }
+            assert_eq!(held(HoldReason::OperatorStake, OP_B), 0);
+            assert_eq!(WorkerKeys::<Test>::get(key.public()), None);
+            assert_eq!(Operators::<Test>::get(OP_B), None);
+            // The key's holder registers it with its own proof.
+            register(OP_A, 0xA);
+            assert!(for_a.verify(&genesis(), &possession(OP_A, 0xA)));
+            crate::Pallet::<Test>::do_try_state().expect("invariants hold");
+        });
+    }
+
     #[test]
     fn an_oversize_endpoint_does_not_decode() {
         ExtBuilder.build_and_execute(|| {
@@ -302,7 +365,8 @@ mod rotate_worker_key {
             register(OP_A, 0xA);
             assert_ok!(Compute::rotate_worker_key(
                 RuntimeOrigin::signed(OP_A),
-                worker(0xAA).public()
+                worker(0xAA).public(),
+                possession(OP_A, 0xAA)
             ));
 
             assert_eq!(Compute::worker_key(&OP_A), Some(worker(0xAA).public()));
@@ -327,7 +391,8 @@ mod rotate_worker_key {
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
             assert_ok!(Compute::rotate_worker_key(
                 RuntimeOrigin::signed(OP_A),
-                worker(0xAA).public()
+                worker(0xAA).public(),
+                possession(OP_A, 0xAA)
             ));
             assert_noop!(
                 submit(OP_A, proof_by_a(payload(job, worker(0xA).public()))),
@@ -348,13 +413,47 @@ mod rotate_worker_key {
             register(OP_A, 0xA);
             register(OP_B, 0xB);
             assert_noop!(
-                Compute::rotate_worker_key(RuntimeOrigin::signed(STRANGER), worker(0xC).public()),
+                Compute::rotate_worker_key(
+                    RuntimeOrigin::signed(STRANGER),
+                    worker(0xC).public(),
+                    possession(STRANGER, 0xC)
+                ),
                 Error::<Test>::NotOperator
             );
             assert_noop!(
-                Compute::rotate_worker_key(RuntimeOrigin::signed(OP_A), worker(0xB).public()),
+                Compute::rotate_worker_key(
+                    RuntimeOrigin::signed(OP_A),
+                    worker(0xB).public(),
+                    possession(OP_A, 0xB)
+                ),
                 Error::<Test>::WorkerKeyInUse
             );
+        });
+    }
+
+    /// Rotating to a key needs the same proof as registering it: a forged one, or one made for
+    /// B, does not move A to B's key.
+    #[test]
+    fn refuses_a_new_key_without_its_possession_proof() {
+        ExtBuilder.build_and_execute(|| {
+            register(OP_A, 0xA);
+            for (case, forged) in [
+                ("signed by the old key", possession(OP_A, 0xA)),
+                ("made for B", possession(OP_B, 0xAA)),
+            ] {
+                assert_eq!(
+                    Compute::rotate_worker_key(
+                        RuntimeOrigin::signed(OP_A),
+                        worker(0xAA).public(),
+                        forged
+                    ),
+                    Err(Error::<Test>::BadPossessionProof.into()),
+                    "{case}"
+                );
+            }
+            assert_eq!(Compute::worker_key(&OP_A), Some(worker(0xA).public()));
+            assert_eq!(WorkerKeys::<Test>::get(worker(0xAA).public()), None);
+            crate::Pallet::<Test>::do_try_state().expect("invariants hold");
         });
     }
 }
@@ -473,9 +572,11 @@ mod operators_page {
                 <Balances as frame_support::traits::fungible::Mutate<AccountId>>::set_balance(
                     &who, FUNDS,
                 );
+                let key = sr25519::Pair::from_seed(&seed);
                 assert_ok!(Compute::register_operator(
                     RuntimeOrigin::signed(who),
-                    sr25519::Pair::from_seed(&seed).public(),
+                    key.public(),
+                    WorkerKeyPossession::sign(who, &genesis(), &key),
                     hardware(),
                     endpoint(b"https://x"),
                     MIN_STAKE,
@@ -709,13 +810,13 @@ mod claim_job {
             assert!(Compute::open_jobs(0, 10).jobs.is_empty());
 
             // A deadline sooner than the timeout caps the claim.
-            let soon = post_job(BUDGET, 4);
+            let soon = post_job(BUDGET, 1 + MIN_CLAIM_WINDOW + 2);
             assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), soon));
             assert_eq!(
                 status(soon),
                 JobStatus::Claimed {
                     operator: OP_B,
-                    expires_at: 4
+                    expires_at: 1 + MIN_CLAIM_WINDOW + 2
                 }
             );
         });
@@ -752,12 +853,140 @@ mod claim_job {
                 Error::<Test>::JobNotOpen
             );
 
-            let late = post_job(BUDGET, 5);
-            run_to(6);
+            let late = post_job(BUDGET, 1 + MIN_CLAIM_WINDOW);
+            run_to(2 + MIN_CLAIM_WINDOW);
             assert_noop!(
                 Compute::claim_job(RuntimeOrigin::signed(OP_B), late),
                 Error::<Test>::DeadlinePassed
             );
+        });
+    }
+
+    /// A claim in a job's last moments (to have it expire in the claimer's hands) is refused:
+    /// a job is claimed, and posted, only with at least `MinClaimWindow` left before its
+    /// deadline, and then the claim lasts at least that long.
+    #[test]
+    fn a_claim_leaving_less_than_the_training_window_is_refused() {
+        ExtBuilder.build_and_execute(|| {
+            setup();
+            assert_noop!(
+                Compute::request_training(
+                    RuntimeOrigin::signed(DEV),
+                    model_name(b"too-soon"),
+                    BASE,
+                    POOL,
+                    TrainingMethod::Lora,
+                    HYPER,
+                    BUDGET,
+                    MIN_CLAIM_WINDOW,
+                    None,
+                ),
+                Error::<Test>::DeadlineTooClose
+            );
+            let deadline = 1 + MIN_CLAIM_WINDOW + 3;
+            let job = post_job(BUDGET, deadline);
+            run_to(deadline - MIN_CLAIM_WINDOW + 1);
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_A), job),
+                Error::<Test>::DeadlineTooClose
+            );
+            // The developer gets its budget back: the job is still open.
+            assert_ok!(Compute::cancel_job(RuntimeOrigin::signed(DEV), job));
+
+            let job = post_job(BUDGET, System::block_number() + MIN_CLAIM_WINDOW);
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            let JobStatus::Claimed { expires_at, .. } = status(job) else {
+                panic!("claimed")
+            };
+            assert_eq!(expires_at - System::block_number(), MIN_CLAIM_WINDOW);
+        });
+    }
+
+    /// The griefer claims a job, lets the claim expire (losing 10 % of its stake) and claims it
+    /// again: refused. Locking one job again and again takes a new operator each time, each
+    /// staking the minimum and losing its slash; the job stays open to every other operator.
+    #[test]
+    fn an_operator_whose_claim_expired_cannot_claim_that_job_again() {
+        ExtBuilder.build_and_execute(|| {
+            let job = setup();
+            let other = post_job(BUDGET, DEADLINE);
+            // A stays above the minimum stake after its slash.
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)));
+            assert_ok!(Compute::register_operator(
+                RuntimeOrigin::signed(OP_A),
+                worker(0xA).public(),
+                possession(OP_A, 0xA),
+                hardware(),
+                endpoint(b"https://gpu.example:8080"),
+                2 * MIN_STAKE,
+                PRICE,
+            ));
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), job));
+            run_to(2 + CLAIM_TIMEOUT);
+            assert_ok!(Compute::release_expired_claim(
+                RuntimeOrigin::signed(STRANGER),
+                job
+            ));
+            assert_eq!(
+                crate::ExpiredClaimers::<Test>::get(job).into_inner(),
+                vec![OP_A]
+            );
+            assert_eq!(
+                held(HoldReason::OperatorStake, OP_A),
+                2 * MIN_STAKE - MIN_STAKE / 5
+            );
+
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_A), job),
+                Error::<Test>::ClaimExpiredBefore
+            );
+            // Re-registering does not wash it out: the bar is on the account.
+            assert_ok!(Compute::deregister_operator(RuntimeOrigin::signed(OP_A)));
+            register(OP_A, 0xA);
+            assert_noop!(
+                Compute::claim_job(RuntimeOrigin::signed(OP_A), job),
+                Error::<Test>::ClaimExpiredBefore
+            );
+            // Other jobs, and other operators, are not affected.
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_B), job));
+            assert_ok!(Compute::claim_job(RuntimeOrigin::signed(OP_A), other));
+        });
+    }
+
+    /// The list is bounded: past `MAX_EXPIRED_CLAIMERS` the oldest is forgotten (after paying
+    /// that many slashes), and it goes with the job.
+    #[test]
+    fn expired_claimers_are_bounded_and_leave_with_the_job() {
+        use attribution_primitives::compute::MAX_EXPIRED_CLAIMERS;
+        ExtBuilder.build_and_execute(|| {
+            setup();
+            let job = post_job(BUDGET, 1_000);
+            let griefers: Vec<AccountId> = (0..=MAX_EXPIRED_CLAIMERS)
+                .map(|i| 500 + AccountId::from(i))
+                .collect();
+            for (i, &griefer) in griefers.iter().enumerate() {
+                <Balances as frame_support::traits::fungible::Mutate<AccountId>>::set_balance(
+                    &griefer, FUNDS,
+                );
+                let seed = 0x40 + i as u8;
+                register(griefer, seed);
+                assert_ok!(Compute::claim_job(RuntimeOrigin::signed(griefer), job));
+                run_to(System::block_number() + CLAIM_TIMEOUT + 1);
+                assert_ok!(Compute::release_expired_claim(
+                    RuntimeOrigin::signed(STRANGER),
+                    job
+                ));
+                assert_eq!(free(griefer), FUNDS - MIN_STAKE);
+                assert_eq!(
+                    held(HoldReason::OperatorStake, griefer),
+                    MIN_STAKE - MIN_STAKE / 10
+                );
+            }
+            let remembered = crate::ExpiredClaimers::<Test>::get(job).into_inner();
+            assert_eq!(remembered, griefers[1..].to_vec());
+            assert_ok!(Compute::do_try_state());
+            assert_ok!(Compute::cancel_job(RuntimeOrigin::signed(DEV), job));
+            assert!(!crate::ExpiredClaimers::<Test>::contains_key(job));
         });
     }
 
@@ -1676,6 +1905,7 @@ mod jury {
             assert_ok!(Compute::register_operator(
                 RuntimeOrigin::signed(OP_D),
                 worker(0xD).public(),
+                possession(OP_D, 0xD),
                 hardware(),
                 endpoint(b"https://gpu.example:8080"),
                 20 * MIN_STAKE,
@@ -2199,6 +2429,26 @@ mod invariants {
                     challenge_end: 7,
                 }
             });
+            assert!(Compute::do_try_state().is_err());
+        });
+    }
+
+    #[test]
+    fn try_state_notices_expired_claimers_of_a_gone_job_or_claiming_again() {
+        ExtBuilder.build().execute_with(|| {
+            let job = setup();
+            crate::ExpiredClaimers::<Test>::insert(job, BoundedVec::truncate_from(vec![OP_A]));
+            assert_ok!(Compute::do_try_state());
+            Jobs::<Test>::mutate(job, |info| {
+                info.as_mut().unwrap().status = JobStatus::Claimed {
+                    operator: OP_A,
+                    expires_at: 11,
+                }
+            });
+            Operators::<Test>::mutate(OP_A, |op| op.as_mut().unwrap().current_job = Some(job));
+            assert!(Compute::do_try_state().is_err());
+            crate::ExpiredClaimers::<Test>::insert(99, BoundedVec::truncate_from(vec![OP_B]));
+            crate::ExpiredClaimers::<Test>::remove(job);
             assert!(Compute::do_try_state().is_err());
         });
     }

@@ -14,6 +14,15 @@
 //! read and write (12 290 bytes of proof). The benchmarks in `benchmarking.rs` measure each of
 //! them at that worst case when `scripts/weights` runs.
 //!
+//! Estimated, not yet measured, after the worker keys' proof of possession: `register_operator`
+//! and `rotate_worker_key` add one sr25519 verification (50 µs, the host function's usual cost)
+//! and the read of the genesis hash (`System::BlockHash`).
+//!
+//! Estimated, not yet measured, after the claim-griefing defence: `claim_job` reads and
+//! `release_expired_claim` reads and writes the job's `ExpiredClaimers` (at most 16 accounts,
+//! 515 bytes); `cancel_job` and `settle` remove it with the job (one more write), as does a
+//! proven fraud (`vote`, `resolve_challenge`, whose estimates are not changed for one write).
+//!
 //! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
 //! `Compiled`, CPU `AMD EPYC`.
 
@@ -68,8 +77,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 		// Proof size: measured `106`, estimated `3902` bytes.
 		// Minimum execution time: 42_954_000 picoseconds.
 		// Plus the juror pool (estimated): one read and one write of up to 12 290 bytes.
-		Weight::from_parts(55_317_000, 16192)
-			.saturating_add(D::get().reads(5_u64))
+		// Plus the possession proof (estimated): one sr25519 verification, `System::BlockHash`
+		// read (r:1, 32 + 2 533 bytes).
+		Weight::from_parts(105_317_000, 18757)
+			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(5_u64))
 	}
 	/// Storage: `Compute::WorkerKeys` (r:1 w:2)
@@ -79,8 +90,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	fn rotate_worker_key() -> Weight {
 		// Proof size: measured `563`, estimated `3902` bytes.
 		// Minimum execution time: 13_059_000 picoseconds.
-		Weight::from_parts(14_391_000, 3902)
-			.saturating_add(D::get().reads(2_u64))
+		// Plus the possession proof (estimated): one sr25519 verification, `System::BlockHash`
+		// read (r:1, 32 + 2 533 bytes).
+		Weight::from_parts(64_391_000, 6467)
+			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:1)
@@ -145,7 +158,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 		// Minimum execution time: 43_224_000 picoseconds.
 		Weight::from_parts(48_500_000, 3981)
 			.saturating_add(D::get().reads(4_u64))
-			.saturating_add(D::get().writes(5_u64))
+			// Plus the job's expired claimers removed (estimated).
+			.saturating_add(D::get().writes(6_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:1)
 	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
@@ -154,8 +168,9 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	fn claim_job() -> Weight {
 		// Proof size: measured `705`, estimated `3902` bytes.
 		// Minimum execution time: 14_492_000 picoseconds.
-		Weight::from_parts(15_934_000, 3902)
-			.saturating_add(D::get().reads(2_u64))
+		// Plus the job's expired claimers (estimated): one read of up to 515 bytes.
+		Weight::from_parts(17_934_000, 6993)
+			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(2_u64))
 	}
 	/// Storage: `Compute::Jobs` (r:1 w:1)
@@ -170,9 +185,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 		// Proof size: measured `1115`, estimated `6196` bytes.
 		// Minimum execution time: 47_481_000 picoseconds.
 		// Plus the juror pool (estimated): one read and one write of up to 12 290 bytes.
-		Weight::from_parts(61_156_000, 18486)
-			.saturating_add(D::get().reads(6_u64))
-			.saturating_add(D::get().writes(6_u64))
+		// Plus the job's expired claimers (estimated): one read and one write of up to 515 bytes.
+		Weight::from_parts(64_156_000, 21577)
+			.saturating_add(D::get().reads(7_u64))
+			.saturating_add(D::get().writes(7_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:0)
 	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
@@ -260,7 +276,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 		// Minimum execution time: 118_096_000 picoseconds.
 		Weight::from_parts(127_000_000, 6196)
 			.saturating_add(D::get().reads(9_u64))
-			.saturating_add(D::get().writes(9_u64))
+			// Plus the job's expired claimers removed (estimated).
+			.saturating_add(D::get().writes(10_u64))
 	}
 	/// Storage: `Compute::MaxRegressionPpm` (r:0 w:1)
 	/// Proof: `Compute::MaxRegressionPpm` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)

@@ -7,7 +7,7 @@
 
 use crate::{
     models::{Cid, EvalMetrics, TrainingMethod},
-    signing::{signing_message, TRAINING_PROOF_DOMAIN},
+    signing::{signing_message, TRAINING_PROOF_DOMAIN, WORKER_KEY_POSSESSION_DOMAIN},
     traits::PoolId,
     AccountId, Balance, BlockNumber, ContributionId, Hash, JobId, ModelId,
 };
@@ -29,6 +29,10 @@ pub const MAX_HYPERPARAMETERS_BYTES: u64 = 4096;
 /// Most challenges open at once on one proof: several, so one challenger (or the prover's own
 /// sybil) cannot occupy the only slot.
 pub const MAX_OPEN_CHALLENGES: u32 = 4;
+/// Most operators remembered per job as having let a claim on it expire: each is refused that
+/// job from then on. Each entry cost its operator a claim-timeout slash; past the bound the
+/// oldest is forgotten.
+pub const MAX_EXPIRED_CLAIMERS: u32 = 16;
 /// Most jurors on one challenge's jury.
 pub const MAX_JURY: u32 = 9;
 /// Most operators that may sit in the juror pool (the draw reads the whole pool, so it is bounded).
@@ -281,6 +285,49 @@ impl SignedTrainingProof {
     }
 }
 
+/// What a worker key signs to prove that the operator registering it, or rotating to it, holds
+/// it (security review L6): without it anyone could register another party's worker key first
+/// and keep its owner from registering it.
+///
+/// The signature covers `WORKER_KEY_POSSESSION_DOMAIN || genesis hash || SCALE(self)`: the
+/// operator's account binds it to that account (another account cannot reuse it), the genesis
+/// hash to one chain, the domain tag to this use (a training proof or batch signature is never a
+/// possession proof, nor the other way round). It is made by a program holding the worker key
+/// (`attribution-worker`), so only the bare form is accepted. Replaying it for the same operator
+/// and key proves again what it proved once: that this operator held this key.
+#[derive(Clone, PartialEq, Eq, Debug, Encode)]
+pub struct WorkerKeyPossession<AccountId> {
+    /// The operator account the key is registered to.
+    pub operator: AccountId,
+    /// The worker key, which signs.
+    pub worker_key: sr25519::Public,
+}
+
+impl<AccountId: Encode> WorkerKeyPossession<AccountId> {
+    /// The exact bytes the worker key signs on the chain whose genesis block hash is `genesis`.
+    pub fn message(&self, genesis: &Hash) -> alloc::vec::Vec<u8> {
+        signing_message(WORKER_KEY_POSSESSION_DOMAIN, genesis, self)
+    }
+
+    /// Whether `signature` is the worker key's over this payload for the chain whose genesis
+    /// block hash is `genesis`.
+    pub fn verify(&self, genesis: &Hash, signature: &sr25519::Signature) -> bool {
+        signature.verify(self.message(genesis).as_slice(), &self.worker_key)
+    }
+
+    /// `pair`'s proof that `operator` holds it, for the chain whose genesis block hash is
+    /// `genesis`.
+    #[cfg(feature = "std")]
+    pub fn sign(operator: AccountId, genesis: &Hash, pair: &sr25519::Pair) -> sr25519::Signature {
+        use sp_core::Pair as _;
+        let payload = Self {
+            operator,
+            worker_key: pair.public(),
+        };
+        pair.sign(&payload.message(genesis))
+    }
+}
+
 /// A page of the jobs waiting for an operator, by id.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
 pub struct JobsPage<AccountId, Balance, BlockNumber> {
@@ -432,6 +479,34 @@ mod tests {
             None
         );
         assert_eq!(jury(&[Some(true); 5]).majority(), 3);
+    }
+
+    /// The possession proof binds the key to one operator, one chain and its own domain.
+    #[test]
+    fn a_possession_proof_is_for_one_operator_one_chain_and_its_domain() {
+        let pair = sr25519::Pair::from_seed(&[7; 32]);
+        let operator = AccountId::new([1; 32]);
+        let payload = WorkerKeyPossession {
+            operator: operator.clone(),
+            worker_key: pair.public(),
+        };
+        let signature = WorkerKeyPossession::sign(operator, &GENESIS, &pair);
+        assert!(payload.verify(&GENESIS, &signature));
+        assert!(!payload.verify(&Hash::repeat_byte(0x98), &signature));
+        let for_another = WorkerKeyPossession {
+            operator: AccountId::new([2; 32]),
+            ..payload.clone()
+        };
+        assert!(!for_another.verify(&GENESIS, &signature));
+        let other_key = sr25519::Pair::from_seed(&[8; 32]);
+        let claimed_by_another_key = WorkerKeyPossession {
+            worker_key: other_key.public(),
+            ..payload.clone()
+        };
+        assert!(!claimed_by_another_key.verify(&GENESIS, &signature));
+        let training_domain =
+            pair.sign(&signing_message(TRAINING_PROOF_DOMAIN, &GENESIS, &payload));
+        assert!(!payload.verify(&GENESIS, &training_domain));
     }
 
     #[test]

@@ -8,14 +8,14 @@
 //! manifest's blobs and checks them against its Merkle root with [`crate::merkle`].
 
 use crate::{
-    signing::{signing_message, CONTRIBUTION_UPLOAD_DOMAIN},
+    signing::{signing_message, verify_bare_or_wrapped, CONTRIBUTION_UPLOAD_DOMAIN},
     AccountId, Balance, BlockNumber, ContributionId, DatanetId, Hash, Signature, VersionIndex,
 };
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::ConstU32;
-use sp_runtime::{traits::Verify, BoundedVec};
+use sp_runtime::BoundedVec;
 
 /// One mebibyte.
 pub const MIB: u64 = 1024 * 1024;
@@ -371,13 +371,18 @@ pub struct UploadAuthorization {
 }
 
 impl UploadAuthorization {
+    /// The exact bytes a contributor signs for this authorization on the chain whose genesis
+    /// block hash is `genesis` (a browser extension signs them wrapped in `<Bytes>`…`</Bytes>`).
+    pub fn message(&self, genesis: &Hash) -> Vec<u8> {
+        signing_message(CONTRIBUTION_UPLOAD_DOMAIN, genesis, self)
+    }
+
     /// Whether `signature` is `contributor`'s over this authorization on the chain whose genesis
-    /// block hash is `genesis`.
+    /// block hash is `genesis`, signed bare (a key held by a program) or wrapped as a polkadot.js
+    /// extension's `signRaw` signs it ([`verify_bare_or_wrapped`]): contributors with browser
+    /// accounts upload too.
     pub fn verify(&self, genesis: &Hash, signature: &Signature, contributor: &AccountId) -> bool {
-        signature.verify(
-            signing_message(CONTRIBUTION_UPLOAD_DOMAIN, genesis, self).as_slice(),
-            contributor,
-        )
+        verify_bare_or_wrapped(signature, &self.message(genesis), contributor)
     }
 
     /// The contributor's signature with `pair` for the chain whose genesis block hash is
@@ -385,8 +390,7 @@ impl UploadAuthorization {
     #[cfg(feature = "std")]
     pub fn sign(&self, genesis: &Hash, pair: &sp_core::sr25519::Pair) -> Signature {
         use sp_core::Pair as _;
-        pair.sign(&signing_message(CONTRIBUTION_UPLOAD_DOMAIN, genesis, self))
-            .into()
+        pair.sign(&self.message(genesis)).into()
     }
 }
 

@@ -24,6 +24,8 @@ pub const INFERENCE_AUTHORIZATION_DOMAIN: &[u8] = b"attribution-chain/inference-
 pub const INFERENCE_BATCH_DOMAIN: &[u8] = b"attribution-chain/inference-batch/v1";
 /// Tag of a contributor's authorization to store the bytes of their announced contribution.
 pub const CONTRIBUTION_UPLOAD_DOMAIN: &[u8] = b"attribution-chain/contribution-upload/v1";
+/// Tag of a worker key's proof that the operator registering it (or rotating to it) holds it.
+pub const WORKER_KEY_POSSESSION_DOMAIN: &[u8] = b"attribution-chain/worker-key-possession/v1";
 
 /// The exact bytes a signer signs for `payload` under `domain` on the chain whose genesis block
 /// hash is `genesis`.
@@ -94,6 +96,7 @@ mod tests {
             INFERENCE_AUTHORIZATION_DOMAIN,
             INFERENCE_BATCH_DOMAIN,
             CONTRIBUTION_UPLOAD_DOMAIN,
+            WORKER_KEY_POSSESSION_DOMAIN,
         ];
         for (i, a) in domains.iter().enumerate() {
             for (j, b) in domains.iter().enumerate() {

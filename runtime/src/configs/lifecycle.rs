@@ -86,6 +86,10 @@ parameter_types! {
     pub const ContributorShare: Perbill = Perbill::from_percent(30);
     /// How long a claimed job may stay unproven.
     pub const ClaimTimeout: BlockNumber = 2 * HOURS;
+    /// The least time a training needs: a job is posted and claimed only with at least this
+    /// left before its deadline (the e2e stories and the studio's default give 1 000 blocks,
+    /// about 33 minutes).
+    pub const MinClaimWindow: BlockNumber = 10 * MINUTES;
     /// How long a training proof may be challenged before it settles, until governance sets
     /// another period: six hours, time to fetch the adapter and re-run
     /// `attribution-worker verify` (the dev and local presets shorten it to a minute).
@@ -116,6 +120,7 @@ impl pallet_compute::Config for Runtime {
     type MinJobBudget = ConstU128<{ OPEN }>;
     type ClaimTimeout = ClaimTimeout;
     type ClaimTimeoutSlash = ClaimTimeoutSlash;
+    type MinClaimWindow = MinClaimWindow;
     type DefaultChallengePeriod = DefaultChallengePeriod;
     type DefaultVotePeriod = DefaultVotePeriod;
     type JurySize = ConstU32<5>;

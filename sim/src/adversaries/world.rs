@@ -13,7 +13,7 @@ use attribution_primitives::{
         Attribution, AttributionChallengeId, AttributionEntry, InferenceAuthorization,
         InferenceBatch, InferenceRecord, RecordId, SignedInferenceBatch,
     },
-    compute::{Hardware, Jury, SignedTrainingProof, TrainingProof},
+    compute::{Hardware, Jury, SignedTrainingProof, TrainingProof, WorkerKeyPossession},
     datanets::{DataKind, RuleOverrides},
     models::{Architecture, BaseModel, EvalMetrics, TrainingMethod},
     traits::PoolId,
@@ -373,10 +373,13 @@ impl World {
     // --- lifecycle steps ---
 
     pub fn register_operator(&mut self, agent: &Agent, stake: Balance) -> Result<()> {
+        let genesis = self.read(crate::chain::genesis_hash);
+        let possession = WorkerKeyPossession::sign(agent.id(), &genesis, &agent.worker);
         self.must(
             agent,
             pallet_compute::Call::<Runtime>::register_operator {
                 worker_key: agent.worker.public(),
+                possession,
                 hardware: Hardware {
                     gpu_model: BoundedVec::truncate_from(b"RTX 4090".to_vec()),
                     gpu_memory_mib: 24_576,

@@ -14,7 +14,9 @@ use attribution_primitives::{
         AttributionEntry, FeeSplit, InferenceAuthorization, InferenceBatch, InferenceRecord,
         SignedInferenceBatch, MAX_ATTRIBUTION_ENTRIES, MAX_BATCH_RECORDS,
     },
-    compute::{Hardware, SignedTrainingProof, TrainingProof, MAX_PROOF_CONTRIBUTIONS},
+    compute::{
+        Hardware, SignedTrainingProof, TrainingProof, WorkerKeyPossession, MAX_PROOF_CONTRIBUTIONS,
+    },
     datanets::ContributionStatus,
     datanets::{DataKind, RuleOverrides},
     models::{Architecture, BaseModel, EvalMetrics, ModelKind, ModelStatus, TrainingMethod},
@@ -24,7 +26,7 @@ use attribution_primitives::{
 use attribution_runtime::{Runtime, RuntimeCall, System};
 use pallet_compute::{JobStatus, Operators};
 use rand::{rngs::StdRng, Rng};
-use sp_core::Pair;
+use sp_core::{sr25519, Pair};
 use sp_runtime::{BoundedVec, Perbill};
 
 type DatanetOf = attribution_primitives::datanets::DatanetInfo<AccountId, Balance, BlockNumber>;
@@ -549,8 +551,10 @@ impl Generator<'_> {
             1 => 10_000_000 * OPEN,
             _ => self.rng.gen_range(100..=2_000) * OPEN,
         };
+        let possession = self.possession(signer, worker_key);
         let call = pallet_compute::Call::<Runtime>::register_operator {
             worker_key,
+            possession,
             hardware: self.hardware(),
             endpoint: self.endpoint(),
             stake,
@@ -576,8 +580,34 @@ impl Generator<'_> {
             let other = self.any_actor();
             self.accounts.actors[other].worker.public()
         };
-        let call = pallet_compute::Call::<Runtime>::rotate_worker_key { new };
+        let possession = self.possession(signer, new);
+        let call = pallet_compute::Call::<Runtime>::rotate_worker_key { new, possession };
         self.plan("compute.rotate_worker_key", signer, call.into())
+    }
+
+    /// `key`'s proof that `signer` holds it, mostly; otherwise forged (another key signs), made
+    /// for another account (a replay), or made for another chain.
+    fn possession(&mut self, signer: usize, key: sr25519::Public) -> sr25519::Signature {
+        let mut operator = self.accounts.actors[signer].id.clone();
+        let mut genesis = crate::chain::genesis_hash();
+        let mut pair = self.accounts.worker_pair(&key).cloned();
+        match self.rng.gen_range(0..100u32) {
+            0..=3 => pair = None,
+            4..=6 => {
+                let other = self.any_actor();
+                operator = self.accounts.actors[other].id.clone();
+            }
+            7..=8 => genesis = Hash::repeat_byte(0x42),
+            _ => {}
+        }
+        let pair = pair.unwrap_or_else(|| crate::accounts::derived(b"forger", 0));
+        pair.sign(
+            &WorkerKeyPossession {
+                operator,
+                worker_key: key,
+            }
+            .message(&genesis),
+        )
     }
 
     fn update_operator(&mut self) -> Planned {

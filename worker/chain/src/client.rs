@@ -10,6 +10,7 @@ use attribution_primitives::{
     },
     compute::{
         Challenge, ChallengeId, Endpoint, Hardware, JobInfo, OperatorInfo, SignedTrainingProof,
+        WorkerKeyPossession,
     },
     models::ModelWithLineage,
     AccountId, Balance, BlockNumber, DatanetId, Hash, JobId, ModelId, VersionIndex,
@@ -441,18 +442,23 @@ impl Chain {
         events.map_err(|e| dispatch_error(&e).into())
     }
 
-    /// `Compute::register_operator`, advertising `price_per_token` for inference.
+    /// `Compute::register_operator` of `worker`'s public key, with `worker`'s signature proving
+    /// that `signer`'s account holds it, advertising `price_per_token` for inference.
     pub async fn register_operator(
         &self,
         signer: &Keypair,
-        worker_key: sr25519::Public,
+        worker: &sr25519::Pair,
         hardware: Hardware,
         endpoint: Endpoint,
         stake: Balance,
         price_per_token: Balance,
     ) -> Result<()> {
+        use sp_core::Pair as _;
+        let operator = AccountId::from(signer.public_key().0);
+        let possession = WorkerKeyPossession::sign(operator, &self.genesis, worker);
         let call = runtime::transactions().compute().register_operator(
-            worker_key.0,
+            worker.public().0,
+            possession.0,
             Static(hardware),
             runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
                 endpoint.into_inner(),

@@ -271,7 +271,7 @@ impl Daemon {
         chain
             .register_operator(
                 &self.account,
-                self.worker.public(),
+                &self.worker,
                 this_machine(),
                 endpoint,
                 stake,
