@@ -663,9 +663,12 @@ impl Generator<'_> {
             TrainingMethod::Full,
         ][self.rng.gen_range(0..3)];
         let now = Self::now();
+        // Mostly deadlines that leave the training window a claim needs (`MinClaimWindow`),
+        // sometimes one that is too close (refused).
+        let window = <Runtime as pallet_compute::Config>::MinClaimWindow::get();
         let deadline = match self.rng.gen_range(0..10u32) {
-            0 => now,
-            _ => now.saturating_add(self.rng.gen_range(1..=600)),
+            0 => now.saturating_add(self.rng.gen_range(0..window)),
+            _ => now.saturating_add(window + self.rng.gen_range(1..=600)),
         };
         let call = pallet_compute::Call::<Runtime>::request_training {
             name: bounded(self.bytes(attribution_primitives::models::MAX_MODEL_NAME_LEN)),
