@@ -14,7 +14,7 @@ use attribution_worker::model::Llama;
 use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
 use attribution_worker::provenance::combined::{
-    combine, combine_with_influence, METHOD, METHOD_WITH_INFLUENCE,
+    combine, combine_with_influence, EXACT_METHOD, EXACT_METHOD_WITH_INFLUENCE,
 };
 use attribution_worker::provenance::index::{RowRef, SpanIndex};
 use attribution_worker::provenance::influence::quality::QualitySetup;
@@ -478,7 +478,7 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     let question = &examples[25].prompt;
     let answer = chat(&server, "tuned", question);
     let attribution = &answer["attribution"];
-    assert_eq!(attribution["method"], METHOD_WITH_INFLUENCE, "{answer}");
+    assert_eq!(attribution["method"], EXACT_METHOD_WITH_INFLUENCE, "{answer}");
     let influence = entries_of(&attribution["influence"]["entries"]);
     assert!(!influence.is_empty(), "{attribution}");
     assert!(attribution["influence"]["log_likelihood"].as_f64().unwrap() < 0.0);
@@ -526,7 +526,7 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     // The base model, grounded in the same rows, has no influence index: the old method and
     // no influence part.
     let base = chat(&server, "tiny", question);
-    assert_eq!(base["attribution"]["method"], METHOD, "{base}");
+    assert_eq!(base["attribution"]["method"], EXACT_METHOD, "{base}");
     assert!(base["attribution"].get("influence").is_none());
     drop(server);
 
