@@ -478,7 +478,10 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     let question = &examples[25].prompt;
     let answer = chat(&server, "tuned", question);
     let attribution = &answer["attribution"];
-    assert_eq!(attribution["method"], EXACT_METHOD_WITH_INFLUENCE, "{answer}");
+    assert_eq!(
+        attribution["method"], EXACT_METHOD_WITH_INFLUENCE,
+        "{answer}"
+    );
     let influence = entries_of(&attribution["influence"]["entries"]);
     assert!(!influence.is_empty(), "{attribution}");
     assert!(attribution["influence"]["log_likelihood"].as_f64().unwrap() < 0.0);
