@@ -134,6 +134,7 @@ export function chatPage(): Page {
     ]));
     const attribution = answer.attribution;
     if (attribution) {
+      const influenceRows = (attribution.influence?.rows ?? []).filter((r) => r.score > 0).slice(0, 3);
       parts.push(h('div', { class: 'attribution', id: 'attribution' },
         h('h4', null, `Attribution (${attribution.method}, ${attribution.ablations} ablations, datanet ${attribution.pool.datanet} v${attribution.pool.version})`),
         sources.length === 0 ? h('p', { class: 'muted' }, 'No source was retrieved for this question.') :
@@ -149,6 +150,13 @@ export function chatPage(): Page {
           h('ul', null, verbatim.map((span) => h('li', null,
             `“${span.text.trim()}” — `,
             span.rows.map((r) => `contribution ${r.contribution}, row ${r.row}`).join('; '))))),
+        influenceRows.length === 0 ? null : h('div', { id: 'influence' },
+          h('p', null, 'Training rows that most raised the answer’s likelihood under the adapter (influence):'),
+          h('ul', null, influenceRows.map((r) => h('li', null, `contribution ${r.contribution}, row ${r.row} (score ${r.score.toPrecision(3)})`)))),
+        attribution.entries.length === 0 ? null : h('div', { id: 'paid-entries' },
+          h('p', null, 'The record pays, of the contributors’ share:'),
+          h('ul', null, attribution.entries.map((e) => h('li', { dataset: { contribution: String(e.contribution) } },
+            h('span', { class: 'swatch', style: `background:${colorOf.get(e.contribution) ?? '#ddd'}` }), ` contribution ${e.contribution}: ${(e.weight_ppm / 10000).toFixed(1)} %`)))),
         h('p', { class: 'muted' }, `${(attribution.pool_ppm / 10000).toFixed(1)} % of the contributors’ share goes to the version’s pool (all its contributors).`)));
     }
     if (answer.receipt) parts.push(await feeSplit(answer.receipt.fee, answer.receipt.nonce, answer.receipt.record));
