@@ -25,7 +25,7 @@ interface SettledRecord {
   challengeableUntil: number;
   challenge: number | null;
   /** The weighted contributions; empty when the contributors' whole share went to the pool. */
-  attribution: unknown[];
+  attribution: { contribution: number; weightPpm: number }[];
 }
 
 export interface AnswerRecord {
@@ -107,7 +107,13 @@ export function answerRecord(held: HeldAnswer, settled: (record: number) => void
     let words: string;
     if (info === null) words = `Record ${record}: its challenge window has closed.`;
     else if (info.attribution.length === 0) words = `Record ${record} on chain attributes nothing to single contributions (the contributors’ whole share went to the version’s pool), so there is nothing to challenge.`;
-    else words = `Record ${record} on chain; its attribution may be challenged until #${info.challengeableUntil}${open ? ` (${info.challengeableUntil - best} blocks). Challenging holds ${formatOpen(bond)}: returned if the jury finds it misattributed, lost if it holds, returned minus a fee if the jury does not decide` : ''}.`;
+    else {
+      const pays = info.attribution.map((e) => `contribution ${e.contribution} ${(e.weightPpm / 10000).toFixed(1)} %`).join(', ');
+      const window = info.challenge !== null ? 'its attribution is challenged (below)'
+        : open ? `its attribution may be challenged until #${info.challengeableUntil} (${info.challengeableUntil - best} blocks). Challenging holds ${formatOpen(bond)}: returned if the jury finds it misattributed, lost if it holds, returned minus a fee if the jury does not decide`
+          : `its challenge window closed at #${info.challengeableUntil}`;
+      words = `Record ${record} on chain pays ${pays} of the contributors’ share; ${window}.`;
+    }
     mount(state,
       h('p', { class: 'muted', dataset: { record: String(record) } }, words),
       info?.challenge !== null && info?.challenge !== undefined ? await challengeCard(chain, 'attribution', info.challenge) : null);
