@@ -1,14 +1,13 @@
 // A paid chat request's `X-Attribution-Authorization` header, as `attribution-worker chat`
 // (worker/src/chat.rs) builds it: SCALE `(InferenceAuthorization, MultiSignature)` in hex, the
 // signature over `domain || genesis hash || SCALE(authorization)`
-// (pallets/primitives/src/signing.rs). A dev keyring account signs those bytes in the page; a
-// browser extension signs them with `signRaw`, which wraps them as `<Bytes>…</Bytes>` first (the
-// extensions' guard against signing a transaction unknowingly).
+// (pallets/primitives/src/signing.rs), signed by a dev key in the page or by the extension's
+// `signRaw` (signing.ts).
 
-import { hexToU8a, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import type { Account, Chain } from './chain';
-import { StudioError } from './errors';
+import { signMessage, signingMessage } from './signing';
 
 export const INFERENCE_AUTHORIZATION_DOMAIN = stringToU8a('attribution-chain/inference-authorization/v1');
 
@@ -37,19 +36,6 @@ export async function nextNonce(chain: Chain, user: string, operator: string): P
   return nonce;
 }
 
-/** `MultiSignature`'s variant for each key type. */
-const SIGNATURE_KIND: Record<string, string> = { sr25519: 'Sr25519', ed25519: 'Ed25519', ecdsa: 'Ecdsa' };
-
-/** `account`'s signature of `message` as a `MultiSignature` value. */
-async function sign(account: Account, message: Uint8Array): Promise<Record<string, Uint8Array>> {
-  const kind = SIGNATURE_KIND[account.pair?.type ?? account.type ?? 'sr25519'];
-  if (!kind) throw new StudioError(`A ${account.type} account cannot sign payments.`);
-  if (account.pair) return { [kind]: account.pair.sign(message) };
-  if (!account.signer?.signRaw) throw new StudioError('This account’s extension cannot sign messages, only transactions.');
-  const { signature } = await account.signer.signRaw({ address: account.address, data: u8aToHex(message), type: 'bytes' });
-  return { [kind]: hexToU8a(signature) };
-}
-
 /** Signs an authorization for exactly `body` and returns the header value and the nonce. */
 export async function authorize(chain: Chain, request: Authorize): Promise<{ header: string; nonce: bigint }> {
   const { api } = chain;
@@ -65,7 +51,7 @@ export async function authorize(chain: Chain, request: Authorize): Promise<{ hea
     nonce,
     expiry: finalized.number.toNumber() + EXPIRY_BLOCKS,
   });
-  const message = u8aConcat(INFERENCE_AUTHORIZATION_DOMAIN, api.genesisHash.toU8a(), authorization.toU8a());
-  const signature = api.registry.createType('SpRuntimeMultiSignature', await sign(request.account, message));
-  return { header: u8aToHex(u8aConcat(authorization.toU8a(), signature.toU8a())), nonce };
+  const message = signingMessage(chain, INFERENCE_AUTHORIZATION_DOMAIN, authorization.toU8a());
+  const signature = await signMessage(chain, request.account, message, 'payments');
+  return { header: u8aToHex(u8aConcat(authorization.toU8a(), signature)), nonce };
 }

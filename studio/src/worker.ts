@@ -61,15 +61,27 @@ export interface VerbatimSpan {
   rows: { contribution: number; row: number }[];
 }
 
+/** A contribution's weight in parts per million. */
+export interface AttributionEntry {
+  contribution: number;
+  weight_ppm: number;
+}
+
 export interface AnswerAttribution {
   method: string;
   ablations: number;
   pool: { datanet: number; version: number };
-  entries: { contribution: number; weight_ppm: number }[];
+  /** What the record pays: ContextCite's, the spans' and influence's entries combined. */
+  entries: AttributionEntry[];
   pool_ppm: number;
   sources: AttributionSource[];
   /** Absent from workers that predate span provenance. */
   spans?: { covered_tokens: number; budget_ppm: number; spans: VerbatimSpan[] };
+  /**
+   * The training rows that raised the answer's likelihood under the adapter; present once the
+   * adapter's influence index is built.
+   */
+  influence?: { entries: AttributionEntry[]; rows: { contribution: number; row: number; score: number }[] };
 }
 
 export interface Receipt {

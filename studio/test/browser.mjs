@@ -1,13 +1,15 @@
 // The studio in a real browser (Debian's chromium, headless, driven by playwright-core) through
 // the whole path against a real dev node and worker (test/stack.mjs): connect → create a datanet
-// and add a curator → a malformed file refused by line → two contributions → the curator and the
-// owner approve, the curator is removed → publish → a tiny LoRA fine-tune (a second base model is
-// registered meanwhile), watched to its proof, challenged, the challenge closed when its empty
-// jury times out, then activation, with its lineage → an extension account deposits credit, asks
-// for it back, is refused the early withdrawal, and pays for an answer with an authorization its
-// extension signed (`<Bytes>`-wrapped) → a paid, streamed chat with the adapter, its attribution and receipt
-// → a contributor claims their pool share → the answer's record on chain and the challenge of its
-// attribution. Each screen is saved to
+// and add a curator → a malformed file refused by line → three contributions, one uploaded with
+// the extension's signature → the curator and the owner approve two, the curator is removed →
+// publish → a tiny LoRA fine-tune (a second base model is registered meanwhile), watched to its
+// proof, challenged, the challenge closed when its empty jury times out, then activation, with
+// its lineage → an extension account deposits credit, asks for some back, is refused the early
+// withdrawal, and pays for an answer with an authorization its extension signed
+// (`<Bytes>`-wrapped) → a paid, streamed chat with the adapter, its attribution and receipt →
+// the page reloaded: the answer is kept in the browser, its record is challenged and the
+// challenge's empty jury times out, while a contributor claims their pool share and the
+// extension account withdraws its credit. Each screen is saved to
 // studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
 //
 //   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
@@ -21,14 +23,14 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../serve.mjs';
-import { freePort, startStack } from './stack.mjs';
+import { freePort, startStack, unlockWithdrawal } from './stack.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SHOTS = process.env.SCREENSHOTS ?? join(here, '../test-results');
@@ -49,7 +51,8 @@ const server = await serve(join(here, '../dist'), '127.0.0.1', studioPort);
 const profile = mkdtempSync(join(tmpdir(), 'studio-chromium-'));
 // The extension signs transactions with the chain's own registry, as the extension does with the
 // metadata it holds.
-const api = await ApiPromise.create({ provider: new WsProvider(stack.nodeUrl), noInitWarn: true });
+const provider = new WsProvider(stack.nodeUrl);
+const api = await ApiPromise.create({ provider, noInitWarn: true });
 let context;
 let failed = false;
 try {
@@ -145,13 +148,23 @@ try {
   await as('Charlie');
   await page.setInputFiles('#contribution-file', stack.files.rows2);
   await act('#contribute', '#contribute-outcome');
-  // The curator approves one, the owner the other, then takes the curator's right away.
+  // The extension's account contributes too: its extension signs the upload (<Bytes>-wrapped),
+  // and the node stores the bytes.
+  await as('Extension');
+  await page.setInputFiles('#contribution-file', stack.files.rows3);
+  const uploaded = await act('#contribute', '#contribute-outcome');
+  if (!/is announced and stored on the node \(CID /.test(uploaded)) throw new Error(`the extension's upload: ${uploaded}`);
+  const bytes = readFileSync(stack.files.rows3);
+  if (await provider.send('datanets_get', [blake2AsHex(bytes, 256)]) !== u8aToHex(bytes)) throw new Error('the node does not give back the extension account\'s bytes');
+  log('the node serves the bytes the extension account uploaded');
+  // The curator approves Bob's, the owner Charlie's, then takes the curator's right away; the
+  // extension account's stays pending, out of version 1.
   for (const [i, who] of ['Dave', 'Alice'].entries()) {
     await as(who);
     const approve = page.locator('#contributions button.approve').first();
     await approve.waitFor();
     await approve.click();
-    await page.waitForFunction((n) => document.querySelectorAll('#contributions button.approve').length === n, 1 - i);
+    await page.waitForFunction((n) => document.querySelectorAll('#contributions button.approve').length === n, 2 - i);
   }
   log('both contributions approved, one by the curator');
   await page.click(`#curators button.remove-curator[data-curator="${address.Dave}"]`);
@@ -256,6 +269,12 @@ try {
   const first = (file) => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]).prompt.replace(/ =$/, '');
   const question = stack.real ? JSON.parse(readFileSync(stack.files.rows1, 'utf8').split('\n')[3]).prompt
     : `${first(stack.files.rows1)} ${first(stack.files.rows2)}`;
+  // The answer is attributed by the adapter's influence index too (which training rows raised
+  // its likelihood), once the worker has built it: on the synthetic model that is what gives the
+  // record something to challenge, since its one-word answers move neither ContextCite's weights
+  // nor any verbatim span.
+  await stack.influenceReady(180);
+  log('the adapter\'s influence index is built');
   await page.fill('#chat-input', question);
   await page.fill('#chat-max-tokens', stack.real ? '40' : '16');
   await act('#chat-send', '#send-outcome', { timeout: 120_000 });
@@ -263,8 +282,37 @@ try {
   await page.waitForSelector('#transcript #receipt');
   const sources = await page.locator('#attribution tbody tr').count();
   if (sources === 0) throw new Error('the answer names no source');
-  log(`answer attributed to ${sources} source(s)`);
-  // Payouts: Bob claims his share of the version's pool (the job's budget paid into it).
+  const method = await page.textContent('#attribution h4');
+  const pays = await page.locator('#paid-entries li').allTextContents();
+  log(`answer: ${await page.locator('#transcript .message.assistant .answer-text').last().textContent()}; ${method}; ${sources} source(s) retrieved; the record pays ${pays.join(', ') || 'nothing to single contributions'}`);
+  await shot('chat');
+  // The page is reloaded: the answer Charlie paid for is kept in the browser, and its record,
+  // once the operator's batch settles it, is offered for challenge.
+  // An entry spoiled outside the studio is left out with a notice; the others still show.
+  await page.evaluate((key) => {
+    const list = JSON.parse(localStorage.getItem(key) ?? '[]');
+    localStorage.setItem(key, JSON.stringify([{ model: 'one', nonce: -1, prompt: 'not hex' }, ...list]));
+  }, `studio.answers.${api.genesisHash.toHex()}.${address.Charlie}`);
+  await page.reload();
+  await go('connect');
+  await act('#connect', '#connect-outcome');
+  await go('chat');
+  const kept = page.locator('#kept-answers .kept-answer').filter({ hasText: question });
+  await kept.waitFor();
+  const ignored = await page.textContent('#kept-ignored');
+  if (!/One kept answer could not be read/.test(ignored)) throw new Error(`a spoiled kept answer: ${ignored}`);
+  log('after a reload, the paid answer is still on the Chat page (a spoiled entry beside it is left out, in words)');
+  const settled = await kept.locator('.record [data-record]').elementHandle({ timeout: 120_000 });
+  const recordText = await settled.textContent();
+  if (/attributes nothing/.test(recordText)) throw new Error(`the answer's record attributes nothing: ${recordText}`);
+  const disputed = await act('#kept-answers .kept-answer .record button.challenge-attribution', '#kept-answers .kept-answer .record > p.outcome');
+  const attributionChallenge = Number(/Challenge (\d+) is open/.exec(disputed)?.[1]);
+  if (Number.isNaN(attributionChallenge)) throw new Error(`challenging the attribution: ${disputed}`);
+  await page.waitForFunction((id) => /No operator could sit/.test(document.querySelector(`[data-challenge="attribution-${id}"] .jury`)?.textContent ?? ''), attributionChallenge);
+  log(`attribution challenge ${attributionChallenge} is open; its jury is drawn empty`);
+
+  // While its vote runs out: Bob claims his share of the version's pool (the job's budget paid
+  // into it), and the extension's account withdraws the credit it asked back.
   await as('Bob');
   await go('payouts');
   const claim = page.locator('#pending-pools button.claim-pool:not([disabled])').first();
@@ -273,24 +321,21 @@ try {
   await page.waitForSelector('#history-table');
   log('Bob claimed his pool share; it is in his history');
   await shot('payouts');
+  await unlockWithdrawal(api, address.Extension);
+  await as('Extension');
+  await go('chat');
+  await page.waitForFunction(() => /can be withdrawn now/.test(document.querySelector('#withdrawal')?.textContent ?? ''));
+  const withdrawn = await act('#withdraw-credit', '#withdraw-outcome');
+  if (!/^0\.5 OPEN is back in your free balance/.test(withdrawn)) throw new Error(`the withdrawal: ${withdrawn}`);
 
-  // Charlie holds the prompt and the answer: once the operator's batch settles the record (while
-  // Bob claimed), its attribution can be challenged, unless it attributes nothing (the synthetic
-  // model's answers leave the contributors' whole share to the version's pool).
+  // The attribution challenge's jury let it time out: Charlie closes it and the card says so.
   await as('Charlie');
   await go('chat');
-  const settled = await page.waitForSelector('#transcript .record [data-record]', { timeout: 120_000 });
-  const recordText = await settled.textContent();
-  if (/attributes nothing/.test(recordText)) {
-    // The extension's paid answer has a record too: no record attributing nothing offers a challenge.
-    if (await page.locator('#transcript .record button.challenge-attribution:visible').count()) throw new Error('a record attributing nothing is offered for challenge');
-    log(`attribution challenge: not offered: ${recordText}`);
-  } else {
-    const disputed = await act('#transcript .record button.challenge-attribution', '#transcript .record > p.outcome');
-    if (!/Challenge \d+ is open/.test(disputed)) throw new Error(`challenging the attribution: ${disputed}`);
-    await page.waitForSelector('#transcript .record [data-challenge^="attribution-"]');
-  }
-  await shot('chat');
+  await page.waitForSelector(`#close-attribution-${attributionChallenge}`, { timeout: 120_000 });
+  await act(`#close-attribution-${attributionChallenge}`, `#close-attribution-${attributionChallenge}-outcome`);
+  await page.waitForFunction((id) => /reached no verdict in time/.test(document.querySelector(`[data-challenge="attribution-${id}"] .verdict`)?.textContent ?? ''), attributionChallenge);
+  log(`attribution challenge ${attributionChallenge} timed out and is closed`);
+  await shot('chat-challenge');
 
   // The 402 is the worker refusing the unpaid question above, as it should.
   const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)/.test(e));

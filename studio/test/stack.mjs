@@ -91,7 +91,7 @@ export async function startStack(log = console.log) {
       models = dirname(REAL_MODEL);
       modelPath = REAL_MODEL;
       const rows = debianRows();
-      for (const seed of [1, 2]) {
+      for (const seed of [1, 2, 3]) {
         files[`rows${seed}`] = join(dir, `rows-${seed}.jsonl`);
         writeFileSync(files[`rows${seed}`], rows.slice((seed - 1) * 30, seed * 30).join('\n') + '\n');
       }
@@ -102,7 +102,7 @@ export async function startStack(log = console.log) {
       worker(['synthetic', 'model', '--output-dir', modelPath]);
       writeFileSync(join(modelPath, 'chat_template.jinja'),
         "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}");
-      for (const seed of [1, 2]) {
+      for (const seed of [1, 2, 3]) {
         files[`rows${seed}`] = join(dir, `rows-${seed}.jsonl`);
         writeFileSync(files[`rows${seed}`], worker(['synthetic', 'rows', '--count', '40', '--seed', String(seed)]));
       }
@@ -153,11 +153,47 @@ export async function startStack(log = console.log) {
       return models.data?.some((m) => m.chain_model === baseModel);
     }, () => tail(workerLog));
     log(`worker on ${workerUrl}`);
-    return { dir, nodeUrl, workerUrl, baseModel, files, real: Boolean(REAL_MODEL), stop, logs: () => `--- node\n${tail(nodeLog)}\n--- worker\n${tail(workerLog, 60)}` };
+    /**
+     * Resolves once the worker's log says the influence index of an adapter it serves is built
+     * (one backward pass per training row, in the background after the adapter is first served;
+     * answers before it are attributed without influence).
+     */
+    const influenceReady = (seconds) => until('the adapter\'s influence index', seconds, () => readFileSync(workerLog, 'utf8').includes('influence index ready'), () => tail(workerLog));
+    return { dir, nodeUrl, workerUrl, baseModel, files, real: Boolean(REAL_MODEL), stop, influenceReady, logs: () => `--- node\n${tail(nodeLog)}\n--- worker\n${tail(workerLog, 60)}` };
   } catch (error) {
     stop();
     throw error;
   }
+}
+
+/**
+ * Makes `address`'s pending credit withdrawal due now, with the dev chain's root key (//Alice,
+ * `Sudo::sudo(System::set_storage)` on its `Attribution.Credits` entry): the runtime's
+ * `WithdrawalDelay` is a constant of 300 blocks (10 minutes), longer than the whole test, and
+ * no genesis preset shortens it. Only the block it unlocks at is changed; the withdrawal itself
+ * is then paid by the pallet's own `withdraw`.
+ */
+export async function unlockWithdrawal(api, address) {
+  const stored = await api.query.attribution.credits(address);
+  if (stored.isNone || stored.unwrap().withdrawal.isNone) throw new Error(`${address} has no pending withdrawal`);
+  const credit = stored.unwrap();
+  const now = Number((await api.rpc.chain.getHeader()).number.toString());
+  const due = api.createType(credit.toRawType(), {
+    balance: credit.balance,
+    withdrawal: { amount: credit.withdrawal.unwrap().amount, unlocksAt: now },
+  });
+  const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+  const call = api.tx.sudo.sudo(api.tx.system.setStorage([[api.query.attribution.credits.key(address), due.toHex()]]));
+  await new Promise((done, fail) => {
+    call.signAndSend(alice, ({ status, events, dispatchError }) => {
+      if (dispatchError) fail(new Error(`set_storage: ${dispatchError.toString()}`));
+      else if (status.isInBlock) {
+        const sudid = events.find((e) => e.event.section === 'sudo' && e.event.method === 'Sudid');
+        if (sudid?.event.data[0].isErr) fail(new Error(`set_storage: ${sudid.event.data[0].toString()}`));
+        else done();
+      }
+    }).catch(fail);
+  });
 }
 
 /** One instruction row per installed Debian package: its name as the prompt, its summary as the completion. */

@@ -5,11 +5,14 @@
 import { stringToU8a } from '@polkadot/util';
 import { authorize } from '../authorization';
 import { formatOpen, short } from '../chain';
+import type { Chain } from '../chain';
 import { field, h, mount } from '../dom';
 import { StudioError } from '../errors';
 import { act, requireAccount, requireChain, session } from '../session';
 import * as worker from '../worker';
 import type { Answer, ModelCard } from '../worker';
+import { KEEP, keepAnswer, keptAnswers } from '../answers';
+import type { HeldAnswer } from '../answers';
 import { answerRecord } from './attributionchallenge';
 import type { AnswerRecord } from './attributionchallenge';
 import { creditPanel } from './credit';
@@ -37,8 +40,12 @@ export function chatPage(): Page {
   const card = () => cards.find((c) => c.id === modelSelect.value);
 
   const credit = creditPanel(card, () => refresh());
-  /** Each paid answer's record on chain and its attribution challenge. */
-  const records: AnswerRecord[] = [];
+  /** Each paid answer's record on chain and its attribution challenge, asked on this page. */
+  const records: (AnswerRecord & { held: HeldAnswer })[] = [];
+  /** Answers kept in this browser from earlier visits, for the chain and account they are kept for. */
+  const kept = h('div', { id: 'kept-answers' });
+  let keptFor = '';
+  let keptRecords: AnswerRecord[] = [];
 
   send.onclick = () =>
     act(send, sendOut, async () => {
@@ -75,19 +82,28 @@ export function chatPage(): Page {
       history.push({ role: 'user', content }, { role: 'assistant', content: answer.text });
       bubble.classList.remove('streaming');
       bubble.replaceChildren(...(await renderAnswer(answer)));
+      let notKept: string | null = null;
       if (answer.receipt && nonce !== null && chosen.chain_model !== undefined) {
-        const record = answerRecord({ user: account.address, model: chosen.chain_model, nonce: Number(nonce), prompt: body, answer: answer.text });
-        records.push(record);
+        const held: HeldAnswer = { user: account.address, model: chosen.chain_model, nonce: Number(nonce), prompt: body, answer: answer.text, question: content };
+        const genesis = chain.api.genesisHash.toHex();
+        notKept = keepAnswer(genesis, held);
+        const record = answerRecord(held, (id) => keepAnswer(genesis, { ...held, record: id }));
+        records.push({ ...record, held });
         bubble.append(record.element);
         await record.refresh(chain);
       }
-      return answer.receipt ? `Answered; fee ${formatOpen(answer.receipt.fee, 8)} (entry ${answer.receipt.record} of the operator’s journal, settled on chain in its next batch).` : 'Answered.';
+      const paid = answer.receipt ? `Answered; fee ${formatOpen(answer.receipt.fee, 8)} (entry ${answer.receipt.record} of the operator’s journal, settled on chain in its next batch).` : 'Answered.';
+      if (notKept) throw new StudioError(`${paid} ${notKept}`);
+      return paid;
     });
 
   reset.onclick = () => {
     history.length = 0;
     records.length = 0;
     transcript.replaceChildren();
+    // This conversation's answers now show among the kept ones.
+    keptFor = '';
+    void refresh();
   };
   modelSelect.onchange = () => void refresh();
 
@@ -100,6 +116,7 @@ export function chatPage(): Page {
         modelInfo,
         credit.element),
       h('div', null,
+        kept,
         transcript,
         field('Your message', question),
         h('div', { class: 'row' }, field('Max tokens', maxTokens, 'Longest answer.'), send, reset),
@@ -117,6 +134,7 @@ export function chatPage(): Page {
     ]));
     const attribution = answer.attribution;
     if (attribution) {
+      const influenceRows = (attribution.influence?.rows ?? []).filter((r) => r.score > 0).slice(0, 3);
       parts.push(h('div', { class: 'attribution', id: 'attribution' },
         h('h4', null, `Attribution (${attribution.method}, ${attribution.ablations} ablations, datanet ${attribution.pool.datanet} v${attribution.pool.version})`),
         sources.length === 0 ? h('p', { class: 'muted' }, 'No source was retrieved for this question.') :
@@ -132,6 +150,13 @@ export function chatPage(): Page {
           h('ul', null, verbatim.map((span) => h('li', null,
             `“${span.text.trim()}” — `,
             span.rows.map((r) => `contribution ${r.contribution}, row ${r.row}`).join('; '))))),
+        influenceRows.length === 0 ? null : h('div', { id: 'influence' },
+          h('p', null, 'Training rows that most raised the answer’s likelihood under the adapter (influence):'),
+          h('ul', null, influenceRows.map((r) => h('li', null, `contribution ${r.contribution}, row ${r.row} (score ${r.score.toPrecision(3)})`)))),
+        attribution.entries.length === 0 ? null : h('div', { id: 'paid-entries' },
+          h('p', null, 'The record pays, of the contributors’ share:'),
+          h('ul', null, attribution.entries.map((e) => h('li', { dataset: { contribution: String(e.contribution) } },
+            h('span', { class: 'swatch', style: `background:${colorOf.get(e.contribution) ?? '#ddd'}` }), ` contribution ${e.contribution}: ${(e.weight_ppm / 10000).toFixed(1)} %`)))),
         h('p', { class: 'muted' }, `${(attribution.pool_ppm / 10000).toFixed(1)} % of the contributors’ share goes to the version’s pool (all its contributors).`)));
     }
     if (answer.receipt) parts.push(await feeSplit(answer.receipt.fee, answer.receipt.nonce, answer.receipt.record));
@@ -157,6 +182,33 @@ export function chatPage(): Page {
     if (!chain || !session.account) return;
     await credit.refresh(chain, session.account.address);
     for (const record of records) await record.refresh(chain);
+    await showKept(chain, session.account.address);
+    for (const record of keptRecords) await record.refresh(chain);
+  }
+
+  /**
+   * The answers `user` kept in this browser on this chain from earlier visits (those asked on
+   * this page are in the transcript), each with its record; read again when the account or the
+   * chain changes.
+   */
+  async function showKept(chain: Chain, user: string): Promise<void> {
+    const genesis = chain.api.genesisHash.toHex();
+    if (keptFor === `${genesis}.${user}`) return;
+    keptFor = `${genesis}.${user}`;
+    const { answers, ignored } = keptAnswers(genesis, user);
+    const earlier = answers.filter((a) => !records.some((r) => r.held.user === a.user && r.held.model === a.model && r.held.nonce === a.nonce));
+    const items = earlier.reverse().map((held) => {
+      const record = answerRecord(held, (id) => keepAnswer(genesis, { ...held, record: id }));
+      return { record, element: h('div', { class: 'kept-answer', dataset: { nonce: String(held.nonce), model: String(held.model) } },
+        h('div', { class: 'message user' }, held.question),
+        h('div', { class: 'message assistant' }, h('div', { class: 'answer-text' }, held.answer), record.element)) };
+    });
+    keptRecords = items.map((i) => i.record);
+    mount(kept, earlier.length === 0 && ignored === 0 ? null : h('details', { class: 'panel', open: true },
+      h('summary', null, `Answers kept in this browser (${earlier.length}, newest first)`),
+      h('p', { class: 'muted' }, `Your paid answers on this chain stay in this browser (the newest ${KEEP}) with the exact request you signed, so their records can still be challenged after a reload.`),
+      ignored ? h('p', { class: 'outcome error', id: 'kept-ignored' }, `${ignored === 1 ? 'One kept answer' : `${ignored} kept answers`} could not be read (the browser’s storage was changed outside the studio) and ${ignored === 1 ? 'was' : 'were'} left out.`) : null,
+      items.map((i) => i.element)));
   }
 
   return { element, refresh };

@@ -84,7 +84,17 @@ export function creditPanel(operatorOf: () => ModelCard | undefined, changed: ()
     pending,
     withdrawOut);
 
+  /** The account the outcomes shown belong to: another account's are cleared, not shown as its own. */
+  let shownFor: string | null = null;
+
   async function refresh(chain: Chain, account: string): Promise<void> {
+    if (shownFor !== account) {
+      for (const outcome of [out, withdrawOut]) {
+        outcome.className = 'outcome';
+        outcome.textContent = '';
+      }
+      shownFor = account;
+    }
     const chosen = operatorOf();
     const [creditInfo, allowanceInfo] = await Promise.all([
       chain.api.call.attributionApi.credit(account),

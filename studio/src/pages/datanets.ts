@@ -3,13 +3,14 @@
 // the node's content store with the contributor's signature in one flow); approve or reject as a
 // curator; publish a version as the owner.
 
-import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import { formatOpen, parseOpen, rpc, short, submit } from '../chain';
 import { field, h, mount } from '../dom';
 import { StudioError } from '../errors';
 import { checkRows } from '../jsonl';
 import { measureWeight } from '../measure';
+import { signMessage, signingMessage } from '../signing';
 import * as model from '../model';
 import { act, requireAccount, requireChain, session, track } from '../session';
 import { curatorsPanel } from './curators';
@@ -105,11 +106,16 @@ export function datanetsPage(): Page {
         }
         contributeOut.textContent = `${rows} rows look right; announcing on chain…`;
       }
-      const { pair } = account;
-      if (!pair) throw new StudioError('Contributing needs a dev keyring account: the node takes the bytes only with your signature, and the extension cannot sign raw messages yet.');
       const hash = blake2AsU8a(bytes, 256);
       const weight = measureWeight(bytes);
       if (weight === 0) throw new StudioError(`${chosen.name} has no row of three bytes or more: it would weigh nothing.`);
+      // The contributor's signature over (domain, genesis, SCALE(datanet u32, hash)): only it
+      // lets the node store bytes for this announcement. It is asked for before the announcement,
+      // so an extension's refusal to sign leaves no bond held for bytes that cannot be uploaded.
+      // An extension signs it wrapped in <Bytes>…</Bytes>, which the node accepts too.
+      const authorization = chain.api.registry.createType('(u32, H256)', [datanet, hash]);
+      contributeOut.textContent = 'Signing the upload…';
+      const signature = await signMessage(chain, account, signingMessage(chain, CONTRIBUTION_UPLOAD_DOMAIN, authorization.toU8a()), 'the upload of your file');
       const tx = chain.api.tx.datanets.contribute(datanet, hash, bytes.length, weight, license.value.trim(), JSON.stringify({ file: chosen.name }));
       const included = await submit(chain, tx, account, track(`Announce ${chosen.name} to datanet ${datanet}`));
       const [id] = included.event('datanets', 'Contributed') as [number];
@@ -118,12 +124,7 @@ export function datanetsPage(): Page {
       upload({ stage: 'ready' });
       let receipt: { hash: string; cid: string; size: number };
       try {
-        // The contributor's signature over (domain, genesis, SCALE(datanet u32, hash)): only it
-        // lets the node store bytes for this announcement.
-        const authorization = chain.api.registry.createType('(u32, H256)', [datanet, hash]);
-        const message = u8aConcat(CONTRIBUTION_UPLOAD_DOMAIN, chain.api.genesisHash.toU8a(), authorization.toU8a());
-        const signature = chain.api.registry.createType('SpRuntimeMultiSignature', { Sr25519: pair.sign(message) });
-        receipt = await rpc<{ hash: string; cid: string; size: number }>(chain, 'datanets_upload', [datanet, u8aToHex(bytes), signature.toHex()]);
+        receipt = await rpc<{ hash: string; cid: string; size: number }>(chain, 'datanets_upload', [datanet, u8aToHex(bytes), u8aToHex(signature)]);
       } catch (error) {
         upload({ stage: 'failed', error: (error as Error).message });
         throw new StudioError(`Contribution ${id} is announced but the node refused its bytes: ${(error as Error).message}`);
