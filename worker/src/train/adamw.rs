@@ -1,8 +1,8 @@
 //! AdamW as one pass per parameter on `flex`, updating the parameter and its moments in place.
 //!
 //! burn's `AdamW` composes a parameter's update from fourteen tensor ops (the moments' scalings
-//! and sums, the bias corrections, the square root, the quotient, the step), each a serial pass
-//! on one thread into a fresh tensor. Over LoRA's 4.9 M trainable values that is about 70 M
+//! and sums, the bias corrections, the square root, the quotient, the step), each a pass into a
+//! fresh tensor, on one thread for tensors of a LoRA factor's size. Over LoRA's 4.9 M trainable values that is about 70 M
 //! element operations and 5,900 ops per step while the pool's second thread waits; for full
 //! fine-tuning every weight got a new copy each step, allocated on the thread running the step
 //! while the old one went back to the arena of the thread that loaded the model, which is what
@@ -10,10 +10,12 @@
 //!
 //! Here each parameter, its gradient and its two moments are walked once, in chunks on rayon's
 //! pool, and the parameter and moments are overwritten where they are. Every value goes through
-//! burn's `f32` operations in burn's order (no fused multiply-add, divisions where burn divides),
-//! so the updated parameters are burn's to the bit (`worker/tests/adamw.rs`). The clipping
-//! factor, when the global norm exceeds the limit, is applied to each gradient value in the same
-//! pass, as the `mul_scalar` that clipping recorded did.
+//! burn's `f32` operations in burn's order (no fused multiply-add, divisions where burn divides):
+//! on the test model the updated parameters are burn's to the bit (`worker/tests/adamw.rs`); on
+//! SmolLM2, full fine-tuning's losses after a step agree with burn's optimizer to about 1e-7
+//! relative (the cause of that last-bit difference is not found). The clipping factor, when the
+//! global norm exceeds the limit, is applied to each gradient value in the same pass, as the
+//! `mul_scalar` that clipping recorded did.
 //!
 //! ```text
 //! g  = grad · clip                        (when clipping applies)
