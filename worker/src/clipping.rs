@@ -30,16 +30,22 @@ pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> f32 {
         .map_or(0.0, |sum| sum.into_scalar::<f32>().sqrt())
 }
 
+/// The factor that scales gradients of global norm `norm` to at most `max_norm`; `None` when
+/// they are within it already.
+pub fn clip_factor(norm: f32, max_norm: f32) -> Option<f32> {
+    // The small epsilon keeps the clipped norm just under the limit, as in PyTorch.
+    (norm > max_norm).then(|| max_norm / (norm + 1e-6))
+}
+
 /// Scales all of `module`'s gradients so that their global norm is at most `max_norm`.
 pub fn clip_global_norm<M: Module>(
     module: &M,
     mut grads: GradientsParams,
     max_norm: f32,
 ) -> GradientsParams {
-    let norm = global_norm(module, &grads);
-    if norm <= max_norm {
+    let Some(factor) = clip_factor(global_norm(module, &grads), max_norm) else {
         return grads;
-    }
+    };
     struct Scale<'a> {
         grads: &'a mut GradientsParams,
         factor: f32,
@@ -51,8 +57,6 @@ pub fn clip_global_norm<M: Module>(
             }
         }
     }
-    // The small epsilon keeps the clipped norm just under the limit, as in PyTorch.
-    let factor = max_norm / (norm + 1e-6);
     module.visit(&mut Scale {
         grads: &mut grads,
         factor,

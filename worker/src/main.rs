@@ -164,6 +164,7 @@ enum SyntheticCommand {
 }
 
 fn main() -> Result<()> {
+    attribution_worker::memory::use_one_arena();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

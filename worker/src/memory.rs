@@ -5,6 +5,24 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Has every thread allocate from glibc's main arena, so that memory one thread frees is reused
+/// by the next allocation of any thread.
+///
+/// glibc gives each thread that allocates an arena of its own (up to eight per core) and returns
+/// a freed block to the arena it came from, where only the threads attached to that arena reuse
+/// it. A training step allocates and frees on whichever of rayon's threads runs each op, so
+/// each arena kept its own high-water mark of activations, and the resident set moved by
+/// hundreds of MiB between identical runs (`docs/performance.md`). Call it first thing in
+/// `main`, before any other thread exists.
+pub fn use_one_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` sets one of the allocator's tunables; it is called before other threads
+    // start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// The system allocator, counting.
 pub struct PeakAllocator {
     current: AtomicUsize,

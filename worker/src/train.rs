@@ -2,8 +2,10 @@
 //! accumulation, fixed seeds, and checkpoints every K steps whose BLAKE2b-256 hashes the
 //! training proof commits to.
 
+pub mod adamw;
+
 use crate::artifact::{write_trainable, CheckpointRecord};
-use crate::clipping::clip_global_norm;
+use crate::clipping::{clip_factor, clip_global_norm, global_norm};
 use crate::data::{make_batch, Batch, Encoded};
 use crate::layerwise;
 use crate::loss::head_loss;
@@ -121,11 +123,19 @@ pub struct Output {
     pub base_model: Option<String>,
 }
 
+/// AdamW's state, in the implementation the device runs best.
+enum Optimizer {
+    /// One in-place pass per parameter on `flex` ([`adamw`]).
+    Fused(adamw::AdamW),
+    /// burn's composition, on other backends.
+    Burn(ModuleOptimizer),
+}
+
 /// One optimizer's state over one model: the steps of a run, callable one at a time (the
 /// benchmark interleaves several trainers so that machine load hits every method alike).
 pub struct Trainer<'a> {
     model: Option<Llama>,
-    optimizer: ModuleOptimizer,
+    optimizer: Optimizer,
     sampler: Sampler<'a>,
     config: TrainConfig,
     device: Device,
@@ -157,11 +167,19 @@ impl<'a> Trainer<'a> {
         ensure!(!examples.is_empty(), "no training examples");
         ensure!(device.is_autodiff(), "training needs an autodiff device");
         device.seed(config.seed);
-        let optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay);
+        let optimizer = if fused::tracks_on(device) {
+            Optimizer::Fused(adamw::AdamW::new(config.weight_decay))
+        } else {
+            Optimizer::Burn(
+                AdamWConfig::new()
+                    .with_weight_decay(config.weight_decay)
+                    .init(),
+            )
+        };
         let model_is_quantized = model.is_quantized();
         Ok(Self {
             model: Some(model),
-            optimizer: optimizer.init(),
+            optimizer,
             sampler: Sampler {
                 examples,
                 order: Vec::new(),
@@ -230,12 +248,25 @@ impl<'a> Trainer<'a> {
             trained_tokens += batch.trained_tokens;
             accumulator.accumulate(&model, grads);
         }
-        let mut grads = accumulator.grads();
-        if self.config.max_grad_norm > 0.0 {
-            grads = clip_global_norm(&model, grads, self.config.max_grad_norm);
-        }
+        let grads = accumulator.grads();
+        let max_norm = self.config.max_grad_norm;
         let learning_rate = self.config.learning_rate_at(self.steps_done);
-        self.model = Some(self.optimizer.step(learning_rate, model, grads));
+        self.model = Some(match &mut self.optimizer {
+            Optimizer::Fused(optimizer) => {
+                let scale = (max_norm > 0.0)
+                    .then(|| clip_factor(global_norm(&model, &grads), max_norm))
+                    .flatten();
+                optimizer.step(learning_rate, model, grads, scale)
+            }
+            Optimizer::Burn(optimizer) => {
+                let grads = if max_norm > 0.0 {
+                    clip_global_norm(&model, grads, max_norm)
+                } else {
+                    grads
+                };
+                optimizer.step(learning_rate, model, grads)
+            }
+        });
         self.steps_done += 1;
         StepOutcome {
             loss: loss_sum,
