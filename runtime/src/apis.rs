@@ -370,6 +370,9 @@ impl_runtime_apis! {
         fn on_runtime_upgrade(checks: frame_try_runtime::UpgradeCheckSelect) -> (Weight, Weight) {
             // try-runtime is an off-chain tool: a failed check must stop it with a backtrace.
             let weight = Executive::try_runtime_upgrade(checks).unwrap();
+            if checks.try_state() {
+                crate::invariants::try_state().expect("cross-pallet invariants hold");
+            }
             (weight, super::configs::RuntimeBlockWeights::get().max_block)
         }
 
@@ -379,8 +382,15 @@ impl_runtime_apis! {
             signature_check: bool,
             select: frame_try_runtime::TryStateSelect
         ) -> Weight {
-            Executive::try_execute_block(block, state_root_check, signature_check, select)
-                .expect("execute-block failed")
+            let check_invariants = !matches!(select, frame_try_runtime::TryStateSelect::None);
+            let weight =
+                Executive::try_execute_block(block, state_root_check, signature_check, select)
+                    .expect("execute-block failed");
+            // The pallets' own checks ran in `try_execute_block`; these span pallets.
+            if check_invariants {
+                crate::invariants::try_state().expect("cross-pallet invariants hold");
+            }
+            weight
         }
     }
 

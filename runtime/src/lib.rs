@@ -5,7 +5,8 @@
 //! and the AI lifecycle pallets (datanets, models, compute, attribution, rewards).
 //!
 //! Module map: [`configs`] holds each pallet's configuration, [`apis`] the runtime APIs the node and
-//! clients call, [`genesis_config_presets`] the `development` and `local_testnet` genesis states.
+//! clients call, [`genesis_config_presets`] the `development` and `local_testnet` genesis states,
+//! and (try-runtime) `invariants` the checks that span pallets.
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime` and `impl_runtime_apis` expand to large recursive types.
 #![recursion_limit = "256"]
@@ -20,6 +21,8 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(feature = "try-runtime")]
+pub mod invariants;
 #[cfg(test)]
 mod tests;
 

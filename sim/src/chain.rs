@@ -182,14 +182,15 @@ impl Chain {
 }
 
 /// Every pallet's `try_state`, one by one so that a failure names its pallet and its message
-/// (`TryStateSelect::All` only logs them).
+/// (`TryStateSelect::All` only logs them), then the runtime's invariants that span pallets.
 fn try_state(block: BlockNumber) -> Result<(), String> {
     for pallet in <AllPalletsWithSystem as PalletsInfoAccess>::infos() {
         let only = TryStateSelect::Only(vec![pallet.name.as_bytes().to_vec()]);
         <AllPalletsWithSystem as TryState<BlockNumber>>::try_state(block, only)
             .map_err(|error| format!("{}: {error:?}", pallet.name))?;
     }
-    Ok(())
+    attribution_runtime::invariants::try_state()
+        .map_err(|error| format!("cross-pallet invariants: {error:?}"))
 }
 
 /// The inner result of the `sudo` call dispatched last (from its `Sudid` event).

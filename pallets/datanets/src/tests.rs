@@ -1165,6 +1165,16 @@ mod invariants {
         });
     }
 
+    /// Security review L2: the per-account tally must be used up by the `Stats` loop, so an
+    /// account whose contributions exist but whose stats (and holds) were lost is caught.
+    #[test]
+    fn detects_contributions_of_an_account_without_stats() {
+        with_curated_state(
+            || Stats::<Test>::remove(ALICE),
+            "contributions of an account without stats",
+        );
+    }
+
     #[test]
     fn detects_bonds_that_differ_from_the_holds() {
         with_curated_state(
