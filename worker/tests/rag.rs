@@ -665,12 +665,14 @@ fn answer_sentences_split_after_sentence_ends() {
 
 // ---- the same bits alone and under load
 
-/// A runtime under load: each pass also carries another sequence's rows (a prompt chunk of 1
-/// to 6 tokens asking for its last logits, before the caller's chunks on even passes and after
-/// them on odd ones), as the engine's batches mix requests; the caller gets its own logits.
+/// A runtime that runs the caller's passes another way; the caller gets its own logits.
 struct Crowded {
     inner: NativeRuntime,
-    filler: Vec<u32>,
+    /// With another request's rows in each pass (a prompt chunk of 1 to 6 tokens of these,
+    /// asking for its last logits, before the caller's chunks on even passes and after them on
+    /// odd ones), as the engine's batches mix requests; or, when `None`, every token in a pass
+    /// of its own, as a sequence alone in decode steps.
+    filler: Option<Vec<u32>>,
     passes: usize,
 }
 
@@ -695,10 +697,29 @@ impl Runtime for Crowded {
     }
     fn forward(&mut self, chunks: &[Chunk<'_>]) -> Result<Vec<f32>> {
         self.passes += 1;
+        let Some(filler) = &self.filler else {
+            let mut logits = Vec::new();
+            for chunk in chunks {
+                for (i, token) in chunk.tokens.iter().enumerate() {
+                    let last = i + 1 == chunk.tokens.len();
+                    let wanted = match chunk.logits {
+                        Logits::All => Logits::Last,
+                        Logits::Last if last => Logits::Last,
+                        _ => Logits::None,
+                    };
+                    logits.extend(self.inner.forward(&[Chunk {
+                        slot: chunk.slot,
+                        tokens: std::slice::from_ref(token),
+                        logits: wanted,
+                    }])?);
+                }
+            }
+            return Ok(logits);
+        };
         let other = self.inner.allocate(None)?;
         let extra = Chunk {
             slot: other,
-            tokens: &self.filler[..1 + self.passes % 6],
+            tokens: &filler[..1 + self.passes % 6],
             logits: Logits::Last,
         };
         let first = self.passes.is_multiple_of(2);
@@ -777,16 +798,22 @@ fn an_attribution_is_the_same_bits_alone_under_load_and_on_any_thread_count() {
     assert!(reference.scores.iter().any(|s| *s != reference.scores[0]));
     for threads in [1, 2, 3] {
         // Leaves in passes of 1, 3 or all masks, with and without another request's rows in
-        // every pass.
+        // every pass, and token by token.
         for slots in [1, 3, 32] {
             let mut quiet = native(threads);
             let mut crowded = Crowded {
                 inner: native(threads),
-                filler: answer.iter().chain(&layout.prefix).copied().collect(),
+                filler: Some(answer.iter().chain(&layout.prefix).copied().collect()),
                 passes: 0,
             };
-            let runtimes: [&mut dyn Runtime; 2] = [&mut quiet, &mut crowded];
-            for (load, runtime) in ["quiet", "crowded"].into_iter().zip(runtimes) {
+            let mut stepped = Crowded {
+                inner: native(threads),
+                filler: None,
+                passes: 0,
+            };
+            let runtimes: [&mut dyn Runtime; 3] = [&mut quiet, &mut crowded, &mut stepped];
+            let loads = ["quiet", "crowded", "token by token"];
+            for (load, runtime) in loads.into_iter().zip(runtimes) {
                 let logprobs = answer_logprobs(
                     &mut *runtime,
                     None,
@@ -804,7 +831,7 @@ fn an_attribution_is_the_same_bits_alone_under_load_and_on_any_thread_count() {
                     attribute(&mut *runtime, &model.tokenizer, &request, &config(slots)).unwrap();
                 assert_eq!(got, reference, "{threads} threads, {slots} slots, {load}");
             }
-            assert!(crowded.passes > 0);
+            assert!(crowded.passes > 0 && stepped.passes > 0);
         }
     }
 }
