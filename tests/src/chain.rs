@@ -797,16 +797,20 @@ impl Chain {
     /// Alice's datanet with one JSONL contribution each from Bob, Charlie and Dave, uploaded to
     /// the node, approved and published as version 1.
     pub async fn publish_sample_datanet(&self) -> Result<SampleDatanet> {
+        self.publish_datanet("e2e-instructions", (0..3).map(sample_rows).collect())
+            .await
+    }
+
+    /// Alice's datanet `name` with `blobs` contributed by Bob, Charlie and Dave in that order
+    /// (three blobs at most), uploaded to the node, approved and published as version 1.
+    pub async fn publish_datanet(&self, name: &str, blobs: Vec<Vec<u8>>) -> Result<SampleDatanet> {
         let owner = dev::alice();
         let datanet = self
-            .create_datanet(&owner, "e2e-instructions", RuleOverrides::default())
+            .create_datanet(&owner, name, RuleOverrides::default())
             .await?;
-        let contributors = [dev::bob(), dev::charlie(), dev::dave()];
-        let blobs: Vec<Vec<u8>> = contributors
-            .iter()
-            .enumerate()
-            .map(|(i, _)| sample_rows(i))
-            .collect();
+        let mut contributors = vec![dev::bob(), dev::charlie(), dev::dave()];
+        ensure!(blobs.len() <= contributors.len(), "at most three blobs");
+        contributors.truncate(blobs.len());
         let announce: Vec<(&Keypair, &[u8])> = contributors
             .iter()
             .zip(&blobs)

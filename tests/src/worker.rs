@@ -273,6 +273,19 @@ async fn http_request(
     Ok((code, body))
 }
 
+/// The worker's small synthetic model (`attribution-worker synthetic model`) in `models/synthetic`
+/// with a chat template (the messages' contents, then `=`, the task's prompt end), so a debug
+/// build answers chats in milliseconds; returns it as a base model to register.
+pub fn synthetic_chat_model(models: &Path) -> Result<BaseModel> {
+    let dir = models.join("synthetic");
+    worker_command(&["synthetic", "model", "--output-dir", &dir.to_string_lossy()])?;
+    std::fs::write(
+        dir.join("chat_template.jinja"),
+        "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}",
+    )?;
+    base_model(&dir)
+}
+
 /// The base model as the chain registers it, from the model directory's own files.
 pub fn base_model(dir: &Path) -> Result<BaseModel> {
     let config: serde_json::Value =

@@ -16,7 +16,8 @@ use attribution_worker::provenance::attribution::SpanAttribution;
 use attribution_worker::provenance::combined::{
     combine, combine_with_influence, EXACT_METHOD, EXACT_METHOD_WITH_INFLUENCE,
 };
-use attribution_worker::provenance::index::{RowRef, SpanIndex};
+use attribution_worker::provenance::index::{RowRef, SpanIndex, TrainingRows};
+use attribution_worker::provenance::influence::adapter::{AdapterInfluence, InfluenceSource};
 use attribution_worker::provenance::influence::quality::QualitySetup;
 use attribution_worker::provenance::influence::{InfluenceConfig, InfluenceIndex};
 use attribution_worker::rag::index::Blob;
@@ -111,6 +112,92 @@ fn the_row_an_answer_repeats_is_its_most_influential_and_scores_are_deterministi
     )
     .unwrap();
     assert_ne!(other.features, index.features);
+}
+
+#[test]
+fn a_qlora_adapters_influence_is_taken_over_the_nf4_base_it_trained_on() {
+    // A QLoRA adapter trained on 24 rows; the served influence model rebuilds the NF4 base
+    // from the same weights, so its gradients are the training model's own, bit for bit.
+    let dir = model_dir();
+    let device = device();
+    let rows = encoded(dir.path(), 24, 11);
+    device.seed(5);
+    let method = Method::Qlora(lora());
+    let base = Checkpoint::load(dir.path()).unwrap();
+    let model = Llama::from_checkpoint(&base, &method, &device).unwrap();
+    let trained = train(model, &method, &rows, PAD, &quick(30, 1e-2), None, &device)
+        .unwrap()
+        .0;
+    let saved = tempfile::tempdir().unwrap();
+    peft::save_adapter(&trained, &lora(), None, saved.path()).unwrap();
+    let adapter = std::fs::read(saved.path().join(peft::WEIGHTS_FILE)).unwrap();
+    let jsonl: String = common::TASK
+        .examples(24, 11)
+        .iter()
+        .map(|e| json!({"prompt": e.prompt, "completion": e.completion}).to_string() + "\n")
+        .collect();
+    let blobs = [Blob {
+        contribution: 7,
+        jsonl: jsonl.as_bytes(),
+    }];
+    let tokenizer = load_tokenizer(&dir.path().join("tokenizer.json")).unwrap();
+    let lora = lora();
+    let source = |qlora| InfluenceSource {
+        base: &base,
+        base_id: b"tiny",
+        lora: &lora,
+        qlora,
+        adapter: &adapter,
+        rows: TrainingRows::all(&blobs),
+        tokenizer: &tokenizer,
+        special: common::special(),
+        cutoff: 32,
+    };
+    let files = tempfile::tempdir().unwrap();
+    let nf4 =
+        AdapterInfluence::load_or_build(&files.path().join("nf4.bin"), &source(true), small())
+            .unwrap();
+    // The rows' features from the training model itself: the same bits.
+    let refs: Vec<(RowRef, Encoded)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let row = RowRef {
+                contribution: 7,
+                row: i as u32,
+            };
+            (row, e.clone())
+        })
+        .collect();
+    let from_training = InfluenceIndex::build(
+        &trained,
+        &refs,
+        PAD,
+        small(),
+        nf4.index.fingerprint,
+        &device,
+    )
+    .unwrap();
+    assert!(from_training.features == nf4.index.features);
+    let row = &rows[5];
+    let (prompt, answer) = row.tokens.split_at(row.prompt_len);
+    let served = nf4.attribute(prompt, answer).unwrap();
+    let by_training = nf4
+        .index
+        .attribute(&trained, prompt, answer, PAD, &device)
+        .unwrap();
+    assert_eq!(served, by_training);
+    assert_eq!(served.entries[0].contribution, 7);
+
+    // Over a dense copy of the base (the LoRA path) the gradients are another model's, and the
+    // index is another file.
+    let dense =
+        AdapterInfluence::load_or_build(&files.path().join("dense.bin"), &source(false), small())
+            .unwrap();
+    assert_ne!(dense.index.fingerprint, nf4.index.fingerprint);
+    assert!(dense.index.features != nf4.index.features);
+    let dense_answer = dense.attribute(prompt, answer).unwrap();
+    assert_ne!(dense_answer.log_likelihood, served.log_likelihood);
 }
 
 #[test]

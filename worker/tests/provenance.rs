@@ -9,7 +9,7 @@ use attribution_primitives::PARTS_PER_MILLION;
 use attribution_worker::provenance::attribution::SpanAttribution;
 use attribution_worker::provenance::combined::combine;
 use attribution_worker::provenance::file::{FILE_NAME, FORMAT_VERSION, MAGIC};
-use attribution_worker::provenance::index::{RowRef, SpanIndex};
+use attribution_worker::provenance::index::{RowRef, SpanIndex, TrainingRows};
 use attribution_worker::provenance::spans::{log2_fixed, INFORMATION_FRACTION_BITS, SPAN_RULE_V1};
 use attribution_worker::rag::index::Blob;
 use attribution_worker::synthetic::SyntheticTask;
@@ -17,6 +17,7 @@ use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::BTreeSet;
 use tokenizers::Tokenizer;
 
 fn row(contribution: u64, row: u32) -> RowRef {
@@ -473,7 +474,7 @@ fn load_or_build_rebuilds_a_missing_corrupt_or_stale_file() {
     let blobs = blobs(&text);
     let fresh = SpanIndex::build(&blobs, &tokenizer).unwrap();
 
-    let built = SpanIndex::load_or_build(&path, &blobs, &tokenizer).unwrap();
+    let built = SpanIndex::load_or_build(&path, TrainingRows::all(&blobs), &tokenizer).unwrap();
     assert_eq!(built, fresh);
     assert_eq!(SpanIndex::load(&path).unwrap(), fresh);
 
@@ -482,7 +483,7 @@ fn load_or_build_rebuilds_a_missing_corrupt_or_stale_file() {
     std::fs::write(&path, &bytes).unwrap();
     assert!(SpanIndex::load(&path).is_err());
     assert_eq!(
-        SpanIndex::load_or_build(&path, &blobs, &tokenizer).unwrap(),
+        SpanIndex::load_or_build(&path, TrainingRows::all(&blobs), &tokenizer).unwrap(),
         fresh
     );
     assert_eq!(SpanIndex::load(&path).unwrap(), fresh);
@@ -494,13 +495,57 @@ fn load_or_build_rebuilds_a_missing_corrupt_or_stale_file() {
         .save(&path)
         .unwrap();
     assert_eq!(
-        SpanIndex::load_or_build(&path, &blobs, &tokenizer).unwrap(),
+        SpanIndex::load_or_build(&path, TrainingRows::all(&blobs), &tokenizer).unwrap(),
         fresh
     );
     assert_eq!(
         SpanIndex::load(&path).unwrap().fingerprint(),
         fresh.fingerprint()
     );
+}
+
+#[test]
+fn held_out_rows_are_neither_indexed_nor_paid() {
+    // Contribution 1's first row (the rare run the answer reuses) held out for evaluation: it
+    // never trained the adapter, so the answer's reuse of it pays nobody for that row.
+    let (tokenizer, text) = built();
+    let blobs = blobs(&text);
+    let held_out = BTreeSet::from([row(1, 0)]);
+    let rows = TrainingRows {
+        blobs: &blobs,
+        held_out: &held_out,
+    };
+    let examples = rows.examples().unwrap();
+    let all = TrainingRows::all(&blobs).examples().unwrap();
+    assert_eq!(examples.len(), all.len() - 1);
+    assert!(examples.iter().all(|(r, _)| *r != row(1, 0)));
+    assert_eq!(examples[0].0, row(1, 1), "rows keep their numbers");
+
+    let every = SpanIndex::build(&blobs, &tokenizer).unwrap();
+    let training = SpanIndex::build_training(rows, &tokenizer).unwrap();
+    assert_eq!(training.rows(), every.rows() - 1);
+    assert_ne!(training.fingerprint(), every.fingerprint());
+    let answer = reusing_answer(&tokenizer);
+    let paid = |index: &SpanIndex| -> Vec<u64> {
+        let entries = index.attribute(&tokenizer, &answer).unwrap().entries;
+        entries.iter().map(|e| e.contribution).collect()
+    };
+    assert_eq!(paid(&every), vec![1, 2, 3]);
+    assert_eq!(paid(&training), vec![2, 3]);
+    assert!(training
+        .spans(&answer)
+        .iter()
+        .all(|span| !span.rows.contains(&row(1, 0))));
+
+    // A file built over every row (as the daemon wrote before) is stale for the training rows.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    every.save(&path).unwrap();
+    assert_eq!(
+        SpanIndex::load_or_build(&path, rows, &tokenizer).unwrap(),
+        training
+    );
+    assert_eq!(SpanIndex::load(&path).unwrap(), training);
 }
 
 // ---- SmolLM2's tokenizer on Debian rows, when the cache holds the model

@@ -10,7 +10,7 @@ mod reference_runtime;
 use anyhow::{anyhow, Result};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::PARTS_PER_MILLION;
-use attribution_worker::checkpoint::StoredDtype;
+use attribution_worker::checkpoint::{ModelWeights, StoredDtype};
 use attribution_worker::job::ModelDir;
 use attribution_worker::model::{Llama, LlamaConfig};
 use attribution_worker::rag::ablation::{
@@ -25,7 +25,10 @@ use attribution_worker::rag::lasso::fit_lasso;
 use attribution_worker::rag::ppm::attribution_entries;
 use attribution_worker::rag::prompt::{group_hits, PromptLayout};
 use attribution_worker::rag::quality::{answer_quality, generate_greedy, spearman};
-use attribution_worker::serve::runtime::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
+use attribution_worker::serve::runtime::{
+    AdapterKey, Chunk, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions, SlotId,
+    WeightFormat,
+};
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use reference_runtime::ReferenceRuntime;
@@ -482,9 +485,16 @@ fn task_blobs() -> Vec<(u64, String)> {
         .collect()
 }
 
-#[test]
-fn shared_prefix_scoring_equals_scoring_each_prompt_alone() {
-    let (_dir, model, mut runtime) = small_model();
+/// The first task question with its sources retrieved from [`task_blobs`], laid out for
+/// `model`.
+struct TaskPrompt {
+    question: String,
+    layout: PromptLayout,
+    /// Each source's contribution.
+    contributions: Vec<u64>,
+}
+
+fn task_prompt(model: &ModelDir) -> TaskPrompt {
     let blobs = task_blobs();
     let index = RowIndex::create_in_ram(&as_blobs(&blobs)).unwrap();
     let question = common::TASK.examples(1, 5)[0].prompt.clone();
@@ -492,16 +502,45 @@ fn shared_prefix_scoring_equals_scoring_each_prompt_alone() {
     assert!(sources.len() >= 3, "{sources:?}");
     let layout =
         PromptLayout::build(&model.tokenizer, None, model.special, &sources, &question).unwrap();
+    TaskPrompt {
+        contributions: sources.iter().map(|s| s.contribution).collect(),
+        question,
+        layout,
+    }
+}
+
+impl TaskPrompt {
+    /// The attribution of `answer` by the base model (model 2) from [`POOL`].
+    fn request<'a>(&'a self, answer: &'a [u32]) -> AttributionRequest<'a> {
+        AttributionRequest {
+            model: 2,
+            adapter: None,
+            pool: POOL,
+            question: &self.question,
+            layout: &self.layout,
+            contributions: &self.contributions,
+            answer,
+            prompt_slot: None,
+        }
+    }
+}
+
+#[test]
+fn shared_prefix_scoring_equals_scoring_each_prompt_alone() {
+    let (_dir, model, mut runtime) = small_model();
+    let prompt = task_prompt(&model);
+    let layout = &prompt.layout;
+    let sources = prompt.contributions.len();
     let spans = layout.source_spans();
     let full = layout.full();
     for (span, segment) in spans.iter().zip(&layout.sources) {
         assert_eq!(&full[span.clone()], segment.as_slice());
     }
     let answer = [7u32, 12, 9];
-    let mut masks = random_masks(&[9; 32], 6, sources.len()).unwrap();
-    masks.extend(leave_one_out_masks(sources.len()));
+    let mut masks = random_masks(&[9; 32], 6, sources).unwrap();
+    masks.extend(leave_one_out_masks(sources));
     masks.push(masks[0].clone());
-    let shared = answer_logprobs(&mut runtime, None, &layout, &answer, &masks, 4).unwrap();
+    let shared = answer_logprobs(&mut runtime, None, layout, &answer, &masks, 4).unwrap();
     assert_eq!(runtime.live_slots(), 0);
     assert_eq!(shared[0], shared[masks.len() - 1]);
 
@@ -532,25 +571,10 @@ fn shared_prefix_scoring_equals_scoring_each_prompt_alone() {
 #[test]
 fn attribution_runs_end_to_end_and_is_deterministic() {
     let (_dir, model, mut runtime) = small_model();
-    let blobs = task_blobs();
-    let index = RowIndex::create_in_ram(&as_blobs(&blobs)).unwrap();
-    let question = common::TASK.examples(1, 5)[0].prompt.clone();
-    let sources = group_hits(&index.search(&question, 8).unwrap());
-    let layout =
-        PromptLayout::build(&model.tokenizer, None, model.special, &sources, &question).unwrap();
-    let answer = generate_greedy(&mut runtime, &layout.full(), 4, &[]).unwrap();
+    let prompt = task_prompt(&model);
+    let answer = generate_greedy(&mut runtime, &prompt.layout.full(), 4, &[]).unwrap();
     assert_eq!(answer.len(), 4);
-    let contributions: Vec<u64> = sources.iter().map(|s| s.contribution).collect();
-    let request = AttributionRequest {
-        model: 2,
-        adapter: None,
-        pool: POOL,
-        question: &question,
-        layout: &layout,
-        contributions: &contributions,
-        answer: &answer,
-        prompt_slot: None,
-    };
+    let request = prompt.request(&answer);
     // The random model's logits hardly depend on the context (source effects ~1e-3): a
     // penalty that small keeps them, where 0.01 would zero every weight.
     let config = ContextCiteConfig {
@@ -563,7 +587,7 @@ fn attribution_runs_end_to_end_and_is_deterministic() {
     let second = attribute(&mut runtime, &model.tokenizer, &request, &config).unwrap();
     assert_eq!(first, second);
     assert_eq!(first.masks.len(), 24);
-    assert_eq!(first.sources.len(), sources.len());
+    assert_eq!(first.sources.len(), prompt.contributions.len());
     assert!(first.entries.len() <= 16);
     let total: u32 = first.entries.iter().map(|e| e.weight_ppm).sum();
     assert!(total <= PARTS_PER_MILLION);
@@ -578,7 +602,7 @@ fn attribution_runs_end_to_end_and_is_deterministic() {
     }
     assert_eq!(
         first.entries,
-        attribution_entries(&contributions, &first.surrogate.weights).unwrap()
+        attribution_entries(&prompt.contributions, &first.surrogate.weights).unwrap()
     );
     // The random model reads its context: some source moves the score.
     assert!(first.surrogate.weights.iter().any(|w| *w != 0.0));
@@ -598,7 +622,7 @@ fn attribution_runs_end_to_end_and_is_deterministic() {
             .unwrap()
     };
     assert_eq!(top(&first.surrogate.weights), top(&quality.leave_one_out));
-    assert_eq!(quality.leave_one_out.len(), sources.len());
+    assert_eq!(quality.leave_one_out.len(), prompt.contributions.len());
     assert!(quality.top1.leave_one_out >= quality.top1.random - 1e-9);
     assert_eq!(runtime.live_slots(), 0);
 }
@@ -637,4 +661,177 @@ fn answer_sentences_split_after_sentence_ends() {
         texts,
         vec!["It is grep.", " It searches text!", "\n", "Done"]
     );
+}
+
+// ---- the same bits alone and under load
+
+/// A runtime that runs the caller's passes another way; the caller gets its own logits.
+struct Crowded {
+    inner: NativeRuntime,
+    /// With another request's rows in each pass (a prompt chunk of 1 to 6 tokens of these,
+    /// asking for its last logits, before the caller's chunks on even passes and after them on
+    /// odd ones), as the engine's batches mix requests; or, when `None`, every token in a pass
+    /// of its own, as a sequence alone in decode steps.
+    filler: Option<Vec<u32>>,
+    passes: usize,
+}
+
+impl Runtime for Crowded {
+    fn config(&self) -> &LlamaConfig {
+        self.inner.config()
+    }
+    fn max_positions(&self) -> usize {
+        self.inner.max_positions()
+    }
+    fn allocate(&mut self, adapter: Option<AdapterKey>) -> Result<SlotId> {
+        self.inner.allocate(adapter)
+    }
+    fn fork(&mut self, from: SlotId, len: usize) -> Result<SlotId> {
+        self.inner.fork(from, len)
+    }
+    fn release(&mut self, slot: SlotId) {
+        self.inner.release(slot)
+    }
+    fn positions(&self, slot: SlotId) -> usize {
+        self.inner.positions(slot)
+    }
+    fn forward(&mut self, chunks: &[Chunk<'_>]) -> Result<Vec<f32>> {
+        self.passes += 1;
+        let Some(filler) = &self.filler else {
+            let mut logits = Vec::new();
+            for chunk in chunks {
+                for (i, token) in chunk.tokens.iter().enumerate() {
+                    let last = i + 1 == chunk.tokens.len();
+                    let wanted = match chunk.logits {
+                        Logits::All => Logits::Last,
+                        Logits::Last if last => Logits::Last,
+                        _ => Logits::None,
+                    };
+                    logits.extend(self.inner.forward(&[Chunk {
+                        slot: chunk.slot,
+                        tokens: std::slice::from_ref(token),
+                        logits: wanted,
+                    }])?);
+                }
+            }
+            return Ok(logits);
+        };
+        let other = self.inner.allocate(None)?;
+        let extra = Chunk {
+            slot: other,
+            tokens: &filler[..1 + self.passes % 6],
+            logits: Logits::Last,
+        };
+        let first = self.passes.is_multiple_of(2);
+        let all: Vec<Chunk<'_>> = if first {
+            std::iter::once(extra)
+                .chain(chunks.iter().copied())
+                .collect()
+        } else {
+            chunks
+                .iter()
+                .copied()
+                .chain(std::iter::once(extra))
+                .collect()
+        };
+        let logits = self.inner.forward(&all);
+        self.inner.release(other);
+        let mut logits = logits?;
+        let vocab = self.config().vocab_size;
+        if first {
+            logits.drain(..vocab);
+        } else {
+            logits.truncate(logits.len() - vocab);
+        }
+        Ok(logits)
+    }
+    fn forward_hidden(
+        &mut self,
+        slot: SlotId,
+        tokens: &[u32],
+        hidden: &[Vec<Range<usize>>],
+    ) -> Result<Vec<f32>> {
+        self.inner.forward_hidden(slot, tokens, hidden)
+    }
+    fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+        self.inner.load_adapter(adapter)
+    }
+    fn unload_adapter(&mut self, key: AdapterKey) -> Result<()> {
+        self.inner.unload_adapter(key)
+    }
+}
+
+#[test]
+fn an_attribution_is_the_same_bits_alone_under_load_and_on_any_thread_count() {
+    // The served runtime on 4-bit weights (the SmolLM2 GGUF's format), `contextcite-v1`.
+    let dir = common::model_dir();
+    let model = ModelDir::load(dir.path()).unwrap();
+    let weights = ModelWeights::open(dir.path()).unwrap();
+    let native = |threads: usize| {
+        NativeRuntime::load(
+            &weights,
+            RuntimeOptions {
+                weights: WeightFormat::Q4,
+                max_slots: 40,
+                max_positions: 256,
+                threads,
+            },
+        )
+        .unwrap()
+    };
+    let prompt = task_prompt(&model);
+    let layout = &prompt.layout;
+    let answer = generate_greedy(&mut native(1), &layout.full(), 4, &[]).unwrap();
+    let request = prompt.request(&answer);
+    let config = |max_live_slots| ContextCiteConfig {
+        ablation: Ablation::Exact,
+        ablations: 24,
+        alpha: 1e-5,
+        max_live_slots,
+    };
+    // Alone: one thread, every mask's leaf in one pass.
+    let mut alone = native(1);
+    let reference = attribute(&mut alone, &model.tokenizer, &request, &config(32)).unwrap();
+    let reference_logprobs =
+        answer_logprobs(&mut alone, None, layout, &answer, &reference.masks, 32).unwrap();
+    assert!(!reference.entries.is_empty(), "{reference:?}");
+    assert!(reference.scores.iter().any(|s| *s != reference.scores[0]));
+    for threads in [1, 2, 3] {
+        // Leaves in passes of 1, 3 or all masks, with and without another request's rows in
+        // every pass, and token by token.
+        for slots in [1, 3, 32] {
+            let mut quiet = native(threads);
+            let mut crowded = Crowded {
+                inner: native(threads),
+                filler: Some(answer.iter().chain(&layout.prefix).copied().collect()),
+                passes: 0,
+            };
+            let mut stepped = Crowded {
+                inner: native(threads),
+                filler: None,
+                passes: 0,
+            };
+            let runtimes: [&mut dyn Runtime; 3] = [&mut quiet, &mut crowded, &mut stepped];
+            let loads = ["quiet", "crowded", "token by token"];
+            for (load, runtime) in loads.into_iter().zip(runtimes) {
+                let logprobs = answer_logprobs(
+                    &mut *runtime,
+                    None,
+                    layout,
+                    &answer,
+                    &reference.masks,
+                    slots,
+                )
+                .unwrap();
+                assert!(
+                    logprobs == reference_logprobs,
+                    "{threads} threads, {slots} slots, {load}: log-probabilities differ"
+                );
+                let got =
+                    attribute(&mut *runtime, &model.tokenizer, &request, &config(slots)).unwrap();
+                assert_eq!(got, reference, "{threads} threads, {slots} slots, {load}");
+            }
+            assert!(crowded.passes > 0 && stepped.passes > 0);
+        }
+    }
 }

@@ -576,18 +576,21 @@ fn a_full_cache_and_unknown_ids_are_errors_that_change_nothing() {
     );
 }
 
+/// `n` values drawn uniformly from `-scale..scale`.
+fn uniform(rng: &mut StdRng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-scale..scale)).collect()
+}
+
 #[test]
 fn scalar_and_simd_kernels_agree() {
     let isa = Isa::detect();
     eprintln!("detected {isa:?}");
     let mut rng = StdRng::seed_from_u64(15);
     let (rows, cols, tokens) = (40, 128, 13);
-    let w: Vec<f32> = (0..rows * cols)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let x: Vec<f32> = (0..tokens * cols)
-        .map(|_| rng.random_range(-2.0..2.0))
-        .collect();
+    let (w, x) = (
+        uniform(&mut rng, rows * cols, 1.0),
+        uniform(&mut rng, tokens * cols, 2.0),
+    );
     for format in [WeightFormat::F32, WeightFormat::Q8_0, WeightFormat::Q4] {
         let matrix = QMatrix::quantize(&w, rows, cols, format).unwrap();
         let scalar = matmul(Isa::Scalar, &matrix, &x);
@@ -629,6 +632,51 @@ fn scalar_and_simd_kernels_agree() {
     runtime.set_isa(Isa::Scalar);
     let diff = max_abs_diff(&full_pass(&mut runtime, &tokens), &simd);
     assert!(diff < 1e-4, "model: scalar vs {isa:?} {diff}");
+}
+
+/// `W · x` of every token of `x` (`[tokens, w.cols]`) on `threads` threads.
+fn matmul_on(threads: usize, isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| matmul(isa, w, x))
+}
+
+#[test]
+fn a_tokens_product_is_the_same_bits_whatever_shares_its_pass() {
+    // 42 rows: the last four-row group of the Q4_1 kernel is partial, and thread counts split
+    // the rows differently. 66 blocks a row: two segments of the kernels. 25 tokens: the
+    // quantized formats' token tiles are 6 tokens (2,640 bytes each), so the last one holds a
+    // lone token, which once took another kernel than its neighbours.
+    let isa = Isa::detect();
+    let mut rng = StdRng::seed_from_u64(31);
+    let (rows, cols, tokens) = (42, 66 * 32, 25);
+    let (w, x) = (
+        uniform(&mut rng, rows * cols, 1.0),
+        uniform(&mut rng, tokens * cols, 2.0),
+    );
+    for format in [WeightFormat::F32, WeightFormat::Q8_0, WeightFormat::Q4] {
+        let matrix = QMatrix::quantize(&w, rows, cols, format).unwrap();
+        let alone: Vec<f32> = x
+            .chunks_exact(cols)
+            .flat_map(|token| matmul_on(1, isa, &matrix, token))
+            .collect();
+        for threads in [1, 2, 3] {
+            let batch = matmul_on(threads, isa, &matrix, &x);
+            assert!(
+                batch == alone,
+                "{format:?}, {threads} threads: a batch differs from its tokens alone"
+            );
+            // The batch's tail with other tokens before it: the same rows, other positions.
+            let tail = matmul_on(threads, isa, &matrix, &x[7 * cols..]);
+            assert!(tail == alone[7 * rows..], "{format:?}, {threads} threads");
+        }
+        if format == WeightFormat::Q4 {
+            // Q4_1's scalar path sums in the SIMD kernel's order: the same bits.
+            assert!(matmul_on(2, Isa::Scalar, &matrix, &x) == alone, "Q4 scalar");
+        }
+    }
 }
 
 // ---- attention knockout (`Runtime::forward_hidden`)

@@ -10,7 +10,7 @@
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
-use attribution_e2e::worker::{base_model, worker_command, Worker};
+use attribution_e2e::worker::{synthetic_chat_model, Worker};
 use attribution_primitives::attribution::{AllowanceInfo, BatchCommitment, InferenceAuthorization};
 use attribution_primitives::{AccountId, Balance, ModelId, Signature};
 use codec::Encode;
@@ -38,13 +38,8 @@ impl Setup {
     async fn new(batch_age: &str) -> Result<Self> {
         let chain = Chain::start().await?;
         let models = tempfile::tempdir()?;
-        let dir = models.path().join("synthetic");
-        worker_command(&["synthetic", "model", "--output-dir", &dir.to_string_lossy()])?;
-        std::fs::write(
-            dir.join("chat_template.jinja"),
-            "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}",
-        )?;
-        let (charlie, ferdie, base) = (dev::charlie(), dev::ferdie(), base_model(&dir)?);
+        let (charlie, ferdie) = (dev::charlie(), dev::ferdie());
+        let base = synthetic_chat_model(models.path())?;
         let (_, model) = tokio::try_join!(
             chain.execute(&charlie, calls::deposit_credit(ALLOWANCE)),
             chain.register_base_model(&ferdie, "e2e-served", &base),

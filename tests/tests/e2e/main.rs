@@ -9,4 +9,5 @@ mod datanets;
 mod dev_chain;
 mod inference;
 mod local_network;
+mod served_adapter;
 mod worker;

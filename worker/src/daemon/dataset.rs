@@ -5,9 +5,11 @@
 
 use crate::artifact::blake2b_256;
 use crate::data::{parse_jsonl, Example};
+use crate::provenance::index::RowRef;
 use anyhow::{bail, ensure, Context, Result};
 use attribution_primitives::{merkle, ContributionId, Hash};
 use attribution_worker_chain::Chain;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// One verified blob of the version.
@@ -22,6 +24,9 @@ pub struct Blob {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub contribution: ContributionId,
+    /// 0-based index of the row among its blob's rows (blank lines are not rows), as retrieval
+    /// and the provenance indexes number it.
+    pub index: u32,
     /// blake2-256 of the row's line (without its line ending).
     pub hash: Hash,
     pub example: Example,
@@ -40,6 +45,18 @@ impl Dataset {
     /// Merkle root over the held-out rows' hashes in version order.
     pub fn held_out_root(&self) -> Hash {
         merkle::root(&self.held_out.iter().map(|r| r.hash).collect::<Vec<_>>())
+    }
+
+    /// The held-out rows, which the adapter never trained on: what the span and influence
+    /// indexes leave out ([`crate::provenance::index::TrainingRows`]).
+    pub fn held_out_rows(&self) -> BTreeSet<RowRef> {
+        self.held_out
+            .iter()
+            .map(|r| RowRef {
+                contribution: r.contribution,
+                row: r.index,
+            })
+            .collect()
     }
 }
 
@@ -125,19 +142,28 @@ pub fn split(blobs: &[Blob], eval_fraction: f64) -> Result<Dataset> {
     for blob in blobs {
         let text = std::str::from_utf8(&blob.bytes)
             .with_context(|| format!("contribution {} is not UTF-8", blob.contribution))?;
-        for (index, line) in text.split('\n').enumerate() {
+        let mut index = 0;
+        for (line_index, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
                 continue;
             }
             let example = parse_jsonl(line)
-                .with_context(|| format!("contribution {}, line {}", blob.contribution, index + 1))?
+                .with_context(|| {
+                    format!(
+                        "contribution {}, line {}",
+                        blob.contribution,
+                        line_index + 1
+                    )
+                })?
                 .remove(0);
             rows.push(Row {
                 contribution: blob.contribution,
+                index,
                 hash: Hash::from(blake2b_256(line.as_bytes())),
                 example,
             });
+            index += 1;
         }
     }
     ensure!(
@@ -226,6 +252,42 @@ mod tests {
             v
         };
         assert_eq!(names(&first), names(&swapped));
+    }
+
+    #[test]
+    fn held_out_rows_are_numbered_as_the_indexes_number_rows() {
+        // Blank lines are not rows: the split, retrieval and the provenance indexes must agree
+        // on which row is which, or the indexes would leave out the wrong ones.
+        let spaced = |tag: &str| -> Vec<String> {
+            rows(30, tag)
+                .into_iter()
+                .flat_map(|row| [row, String::new()])
+                .collect()
+        };
+        let (a, b) = (spaced("a"), spaced("b"));
+        let blobs = [
+            blob(1, &a.iter().map(String::as_str).collect::<Vec<_>>()),
+            blob(2, &b.iter().map(String::as_str).collect::<Vec<_>>()),
+        ];
+        let dataset = split(&blobs, 0.3).unwrap();
+        let held_out = dataset.held_out_rows();
+        assert_eq!(held_out.len(), dataset.held_out.len());
+        assert!(held_out.len() >= 6, "{}", held_out.len());
+        let indexed: Vec<crate::rag::index::Blob<'_>> = blobs
+            .iter()
+            .map(|b| crate::rag::index::Blob {
+                contribution: b.contribution,
+                jsonl: &b.bytes,
+            })
+            .collect();
+        let training = crate::provenance::index::TrainingRows {
+            blobs: &indexed,
+            held_out: &held_out,
+        }
+        .examples()
+        .unwrap();
+        let trained: Vec<&Example> = dataset.train.iter().map(|r| &r.example).collect();
+        assert_eq!(training.iter().map(|(_, e)| e).collect::<Vec<_>>(), trained);
     }
 
     #[test]

@@ -4,14 +4,14 @@
 //! [`PaidGate`] and settled by the batcher.
 
 use super::check_hash;
-use super::dataset::{fetch_version, Blob as FetchedBlob};
+use super::dataset::{fetch_version, split, Blob as FetchedBlob};
 use super::hyperparameters::Hyperparameters;
 use super::model_cache::ModelCache;
 use super::paid::{run_batcher, BatchPolicy, Journal, PaidGate};
 use crate::job::ModelDir;
 use crate::lora::LoraConfig;
 use crate::provenance;
-use crate::provenance::index::SpanIndex;
+use crate::provenance::index::{RowRef, SpanIndex, TrainingRows};
 use crate::provenance::influence::adapter::{file_beside, AdapterInfluence, InfluenceSource};
 use crate::provenance::influence::InfluenceConfig;
 use crate::rag::attribution::ContextCiteConfig;
@@ -21,6 +21,7 @@ use crate::serve::api::{ApiState, ServedModel};
 use crate::serve::cli::start_engine;
 use crate::serve::cli::{api_state, EngineArgs};
 use crate::serve::runtime::LoraWeights;
+use crate::tuning::Method;
 use anyhow::{bail, Context, Result};
 use attribution_primitives::models::{ModelKind, ModelStatus};
 use attribution_primitives::{AccountId, ModelId};
@@ -235,6 +236,7 @@ impl Adapters {
             .lora()
             .context("only LoRA and QLoRA adapters are served")?
             .clone();
+        let qlora = matches!(hyperparameters.method, Method::Qlora(_));
         std::fs::create_dir_all(&self.dir)?;
         let path = self.dir.join(format!("{id}.safetensors"));
         if !path.is_file() {
@@ -245,7 +247,9 @@ impl Adapters {
         // Parsed once now, so a file the runtime cannot read is refused before it is listed.
         let bytes = std::fs::read(&path)?;
         LoraWeights::from_peft(&bytes, &lora)?;
-        let (grounding, blobs) = self.grounding(id, lineage).await?;
+        let (grounding, blobs, held_out) = self
+            .grounding(id, lineage, hyperparameters.eval_fraction)
+            .await?;
         let grounding = Arc::new(grounding);
         let adapter = u64::from(id);
         let source_path = path.clone();
@@ -267,7 +271,9 @@ impl Adapters {
             id,
             grounding,
             blobs,
+            held_out,
             lora,
+            qlora,
             bytes,
             hyperparameters.cutoff,
             path,
@@ -275,7 +281,7 @@ impl Adapters {
     }
 
     /// Reads or builds the adapter's influence index (`{id}.influence.bin` beside its weights)
-    /// on a blocking thread, one backward pass per training row; answers use it once it is set,
+    /// on a blocking thread, one backward pass per training row (the held-out ones left out); answers use it once it is set,
     /// and are attributed without influence (the older method) until then.
     #[allow(clippy::too_many_arguments)]
     fn build_influence(
@@ -283,7 +289,9 @@ impl Adapters {
         id: ModelId,
         grounding: Arc<Grounding>,
         blobs: Vec<FetchedBlob>,
+        held_out: BTreeSet<RowRef>,
         lora: LoraConfig,
+        qlora: bool,
         adapter: Vec<u8>,
         cutoff: usize,
         adapter_path: PathBuf,
@@ -302,8 +310,12 @@ impl Adapters {
                 base: &model_dir.checkpoint,
                 base_id: &base_id,
                 lora: &lora,
+                qlora,
                 adapter: &adapter,
-                blobs: &blobs,
+                rows: TrainingRows {
+                    blobs: &blobs,
+                    held_out: &held_out,
+                },
                 tokenizer: &model_dir.tokenizer,
                 special: model_dir.special,
                 cutoff,
@@ -332,15 +344,20 @@ impl Adapters {
         })
     }
 
-    /// The retrieval index and the span index over the rows of the version the adapter was
-    /// trained on, built from blobs checked against the version's root (both kept on disk,
-    /// the retrieval index rebuilt if unreadable, the span index if missing, corrupt or built
-    /// from other rows or another tokenizer), and those blobs.
+    /// The retrieval index over every row of the version the adapter was trained on, the span
+    /// index over its training rows (all but those the job held out for evaluation, recomputed
+    /// from the rows' hashes and `eval_fraction` as the job split them), both built from blobs
+    /// checked against the version's root (both kept on disk, the retrieval index rebuilt if
+    /// unreadable, the span index if missing, corrupt or built from other rows or another
+    /// tokenizer); those blobs and the held-out rows. Retrieval keeps the held-out rows: a row
+    /// in the answer's context is paid for what the answer read (ContextCite measures it),
+    /// whether or not it trained the adapter.
     async fn grounding(
         &self,
         id: ModelId,
         lineage: &attribution_primitives::models::Lineage<AccountId>,
-    ) -> Result<(Grounding, Vec<FetchedBlob>)> {
+        eval_fraction: f64,
+    ) -> Result<(Grounding, Vec<FetchedBlob>, BTreeSet<RowRef>)> {
         let pool = lineage.spec.pool;
         let indexes = self.dir.join("indexes");
         let name = format!("{}-{}", pool.datanet, pool.version);
@@ -353,6 +370,7 @@ impl Adapters {
             &self.dir.join("blobs"),
         )
         .await?;
+        let held_out = split(&fetched, eval_fraction)?.held_out_rows();
         let blobs: Vec<Blob<'_>> = fetched
             .iter()
             .map(|b| Blob {
@@ -368,11 +386,22 @@ impl Adapters {
                 RowIndex::create_in_dir(&dir, &blobs)?
             }
         };
-        let spans_path = indexes.join(format!("{name}.{}", provenance::file::FILE_NAME));
-        let spans = SpanIndex::load_or_build(&spans_path, &blobs, self.state.engine.tokenizer())?;
+        // Named by the split too: adapters of one version trained with other held-out shares
+        // have other training rows.
+        let spans_path = indexes.join(format!(
+            "{name}-eval{eval_fraction}.{}",
+            provenance::file::FILE_NAME
+        ));
+        let rows = TrainingRows {
+            blobs: &blobs,
+            held_out: &held_out,
+        };
+        let spans = SpanIndex::load_or_build(&spans_path, rows, self.state.engine.tokenizer())?;
         tracing::info!(
             adapter = id,
             rows = index.rows(),
+            span_rows = spans.rows(),
+            held_out = held_out.len(),
             span_tokens = spans.tokens(),
             datanet = pool.datanet,
             version = pool.version,
@@ -387,6 +416,6 @@ impl Adapters {
             config: ContextCiteConfig::default(),
             influence: OnceLock::new(),
         };
-        Ok((grounding, fetched))
+        Ok((grounding, fetched, held_out))
     }
 }

@@ -22,10 +22,9 @@
 //! missing, or was built from other rows or another tokenizer) builds the index again and
 //! replaces the file.
 
-use super::index::{source_fingerprint, RowRef, SpanIndex};
+use super::index::{source_fingerprint, RowRef, SpanIndex, TrainingRows};
 use super::sealed;
 use super::suffix_array::{SuffixArray, SEPARATOR};
-use crate::rag::index::Blob;
 use anyhow::{ensure, Context, Result};
 use std::path::Path;
 use tokenizers::Tokenizer;
@@ -166,9 +165,14 @@ impl SpanIndex {
         Self::from_bytes(&sealed::read(path)?).with_context(|| format!("in {}", path.display()))
     }
 
-    /// otherwise built and written there.
-    pub fn load_or_build(path: &Path, blobs: &[Blob<'_>], tokenizer: &Tokenizer) -> Result<Self> {
-        let fingerprint = source_fingerprint(blobs, tokenizer)?;
+    /// The index of `rows` read from `path` when the file there was built from them with
+    /// `tokenizer`, otherwise built and written there.
+    pub fn load_or_build(
+        path: &Path,
+        rows: TrainingRows<'_>,
+        tokenizer: &Tokenizer,
+    ) -> Result<Self> {
+        let fingerprint = source_fingerprint(rows, tokenizer)?;
         if path.exists() {
             match Self::load(path) {
                 Ok(index) if index.fingerprint() == fingerprint => return Ok(index),
@@ -182,7 +186,7 @@ impl SpanIndex {
                 ),
             }
         }
-        let index = Self::build(blobs, tokenizer)?;
+        let index = Self::build_training(rows, tokenizer)?;
         index.save(path)?;
         Ok(index)
     }

@@ -9,12 +9,13 @@
 
 use super::spans::{maximal_matches, ranked, Information, Match, SPAN_RULE_V1};
 use super::suffix_array::{SuffixArray, SEPARATOR};
-use crate::data::{encode, SpecialTokens};
+use crate::data::{encode, Example, SpecialTokens};
 use crate::rag::index::Blob;
 use anyhow::{anyhow, bail, Result};
 use attribution_primitives::ContributionId;
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
+use std::collections::BTreeSet;
 use std::ops::Range;
 use tokenizers::Tokenizer;
 
@@ -52,10 +53,50 @@ impl Span {
     }
 }
 
+/// The rows an index covers: every row of `blobs` but the `held_out` ones. An adapter's job
+/// holds rows out for evaluation (chosen by each row's hash, `daemon::dataset::split`); they
+/// never trained it, so neither span provenance nor influence pays for them.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainingRows<'a> {
+    pub blobs: &'a [Blob<'a>],
+    pub held_out: &'a BTreeSet<RowRef>,
+}
+
+/// No row held out.
+static NONE_HELD_OUT: BTreeSet<RowRef> = BTreeSet::new();
+
+impl<'a> TrainingRows<'a> {
+    /// Every row of `blobs` (a model served from local files, with no job's split).
+    pub fn all(blobs: &'a [Blob<'a>]) -> Self {
+        Self {
+            blobs,
+            held_out: &NONE_HELD_OUT,
+        }
+    }
+
+    /// The rows in blob order, numbered as retrieval numbers them, held-out ones left out.
+    pub fn examples(&self) -> Result<Vec<(RowRef, Example)>> {
+        let mut rows = Vec::new();
+        for blob in self.blobs {
+            for (row, example) in blob.examples()?.into_iter().enumerate() {
+                let row = RowRef {
+                    contribution: blob.contribution,
+                    row: u32::try_from(row)?,
+                };
+                if !self.held_out.contains(&row) {
+                    rows.push((row, example));
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
 /// What identifies an index's inputs: BLAKE2b-256 of [`FINGERPRINT_DOMAIN`], the tokenizer's
-/// JSON and each blob (contribution id, length, bytes), lengths as u64 LE. An index whose
+/// JSON and each blob (contribution id, length, bytes), lengths as u64 LE, then each held-out
+/// row (contribution u64 LE, row u32 LE, ascending; nothing when none is). An index whose
 /// fingerprint differs was built from other rows or another tokenizer.
-pub fn source_fingerprint(blobs: &[Blob<'_>], tokenizer: &Tokenizer) -> Result<[u8; 32]> {
+pub fn source_fingerprint(rows: TrainingRows<'_>, tokenizer: &Tokenizer) -> Result<[u8; 32]> {
     let json = tokenizer
         .to_string(false)
         .map_err(|e| anyhow!("serializing the tokenizer: {e}"))?;
@@ -63,10 +104,14 @@ pub fn source_fingerprint(blobs: &[Blob<'_>], tokenizer: &Tokenizer) -> Result<[
     hasher.update(FINGERPRINT_DOMAIN);
     hasher.update((json.len() as u64).to_le_bytes());
     hasher.update(json.as_bytes());
-    for blob in blobs {
+    for blob in rows.blobs {
         hasher.update(blob.contribution.to_le_bytes());
         hasher.update((blob.jsonl.len() as u64).to_le_bytes());
         hasher.update(blob.jsonl);
+    }
+    for row in rows.held_out {
+        hasher.update(row.contribution.to_le_bytes());
+        hasher.update(row.row.to_le_bytes());
     }
     Ok(hasher.finalize().into())
 }
@@ -83,23 +128,27 @@ pub struct SpanIndex {
 impl SpanIndex {
     /// Tokenizes every row of `blobs` with `tokenizer` and indexes them.
     pub fn build(blobs: &[Blob<'_>], tokenizer: &Tokenizer) -> Result<Self> {
+        Self::build_training(TrainingRows::all(blobs), tokenizer)
+    }
+
+    /// Tokenizes the training rows with `tokenizer` and indexes them.
+    pub fn build_training(rows: TrainingRows<'_>, tokenizer: &Tokenizer) -> Result<Self> {
         let special = SpecialTokens {
             bos: None,
             eos: None,
             pad: 0,
         };
-        let mut rows = Vec::new();
-        for blob in blobs {
-            for (row, example) in blob.examples()?.iter().enumerate() {
-                let tokens = encode(tokenizer, example, special, usize::MAX)?.tokens;
-                let row = RowRef {
-                    contribution: blob.contribution,
-                    row: u32::try_from(row)?,
-                };
-                rows.push((row, tokens));
-            }
-        }
-        Self::from_token_rows(rows, source_fingerprint(blobs, tokenizer)?)
+        let tokenized = rows
+            .examples()?
+            .into_iter()
+            .map(|(row, example)| {
+                Ok((
+                    row,
+                    encode(tokenizer, &example, special, usize::MAX)?.tokens,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_token_rows(tokenized, source_fingerprint(rows, tokenizer)?)
     }
 
     /// Indexes rows already tokenized; `fingerprint` names their source.

@@ -9,7 +9,7 @@ use super::runtime::quant::WeightFormat;
 use super::runtime::LoraWeights;
 use crate::job::ModelDir;
 use crate::peft::{self, PeftConfig};
-use crate::provenance::index::SpanIndex;
+use crate::provenance::index::{SpanIndex, TrainingRows};
 use crate::provenance::influence::adapter::{file_beside, AdapterInfluence, InfluenceSource};
 use crate::provenance::influence::InfluenceConfig;
 use crate::rag::attribution::ContextCiteConfig;
@@ -162,8 +162,10 @@ fn local_influence(
         base: &model.checkpoint,
         base_id: base_id.as_bytes(),
         lora: &lora,
+        // A PEFT directory does not say whether its base was NF4: taken as LoRA.
+        qlora: false,
         adapter: &adapter,
-        blobs: &blobs,
+        rows: TrainingRows::all(&blobs),
         tokenizer: &model.tokenizer,
         special: model.special,
         cutoff,

@@ -2,8 +2,10 @@
 //! burn model on an autodiff CPU device (the serving runtime computes no gradients), and the
 //! index of its training rows, read from the file beside the adapter or built on first serve.
 //!
-//! Memory: the base's weights in `f32` (4 bytes per parameter: 540 MB for a 135M model)
-//! beside the serving runtime's copy, plus `n · k` floats of row features.
+//! Memory: beside the serving runtime's copy, the base's weights as the adapter was trained on
+//! them — `f32` for LoRA (4 bytes per parameter: 540 MB for a 135M model), NF4 projections for
+//! QLoRA (half a byte per weight plus a scale per block; embedding, head and norms stay `f32`) —
+//! plus `n · k` floats of row features.
 
 use super::file::{influence_fingerprint, FILE_NAME};
 use super::index::{InfluenceAttribution, InfluenceConfig, InfluenceIndex};
@@ -12,8 +14,7 @@ use crate::data::{encode, SpecialTokens};
 use crate::lora::LoraConfig;
 use crate::model::Llama;
 use crate::peft::attach_adapter;
-use crate::provenance::index::RowRef;
-use crate::rag::index::Blob;
+use crate::provenance::index::TrainingRows;
 use crate::tuning::Method;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
@@ -41,10 +42,13 @@ pub struct InfluenceSource<'a, W: WeightSource> {
     /// Bytes naming the base (its weights hash on chain, or its file's name locally).
     pub base_id: &'a [u8],
     pub lora: &'a LoraConfig,
+    /// The adapter was trained on the NF4 base (QLoRA): its gradients are taken over the same
+    /// NF4 weights, not a dense `f32` copy.
+    pub qlora: bool,
     /// The adapter's `adapter_model.safetensors` bytes (PEFT layout).
     pub adapter: &'a [u8],
-    /// The training rows: the version's verified blobs.
-    pub blobs: &'a [Blob<'a>],
+    /// The training rows: the version's verified blobs but the job's held-out rows.
+    pub rows: TrainingRows<'a>,
     pub tokenizer: &'a Tokenizer,
     /// Special tokens and cutoff the rows were trained with.
     pub special: SpecialTokens,
@@ -70,13 +74,19 @@ impl AdapterInfluence {
         let device = Device::flex().autodiff();
         // No dropout: an answer's gradient must not depend on a random mask.
         let lora = source.lora.clone().with_dropout(0.0);
-        let model = Llama::from_checkpoint(source.base, &Method::Lora(lora.clone()), &device)?;
+        let method = if source.qlora {
+            Method::Qlora(lora.clone())
+        } else {
+            Method::Lora(lora.clone())
+        };
+        let model = Llama::from_checkpoint(source.base, &method, &device)?;
         let model = attach_adapter(model, &lora, parse_safetensors(source.adapter)?)
             .context("attaching the adapter for influence")?;
         let fingerprint = influence_fingerprint(
             source.base_id,
+            method.name(),
             source.adapter,
-            source.blobs,
+            source.rows,
             source.tokenizer,
             source.cutoff,
         )?;
@@ -84,16 +94,10 @@ impl AdapterInfluence {
         let index = InfluenceIndex::load_or_build(path, fingerprint, config, || {
             let started = std::time::Instant::now();
             let mut rows = Vec::new();
-            for blob in source.blobs {
-                for (row, example) in blob.examples()?.iter().enumerate() {
-                    let encoded = encode(source.tokenizer, example, source.special, source.cutoff)?;
-                    if encoded.tokens.len() > encoded.prompt_len.max(1) {
-                        let row = RowRef {
-                            contribution: blob.contribution,
-                            row: u32::try_from(row)?,
-                        };
-                        rows.push((row, encoded));
-                    }
+            for (row, example) in source.rows.examples()? {
+                let encoded = encode(source.tokenizer, &example, source.special, source.cutoff)?;
+                if encoded.tokens.len() > encoded.prompt_len.max(1) {
+                    rows.push((row, encoded));
                 }
             }
             let index = InfluenceIndex::build(&model, &rows, pad, config, fingerprint, &device)?;

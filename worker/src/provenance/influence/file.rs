@@ -21,9 +21,8 @@
 //! another base, adapter, rows, tokenizer or settings) builds the index again and replaces it.
 
 use super::index::{InfluenceConfig, InfluenceIndex};
-use crate::provenance::index::{source_fingerprint, RowRef};
+use crate::provenance::index::{source_fingerprint, RowRef, TrainingRows};
 use crate::provenance::sealed;
-use crate::rag::index::Blob;
 use anyhow::{ensure, Context, Result};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
@@ -44,24 +43,26 @@ fn le<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
 }
 
 /// What identifies an influence index's inputs: BLAKE2b-256 of [`FINGERPRINT_DOMAIN`], the base
-/// model's identity (`base`: its weights hash, or any bytes naming it), the adapter file's
-/// bytes, the rows' source fingerprint (tokenizer and blobs,
+/// model's identity (`base`: its weights hash, or any bytes naming it), the fine-tuning method
+/// (`lora` or `qlora`: which precision of the base the gradients are taken over), the adapter
+/// file's bytes, the rows' source fingerprint (tokenizer, blobs and held-out rows,
 /// [`crate::provenance::index::source_fingerprint`]) and the token cutoff rows were encoded
 /// with; byte strings length-prefixed (u64 LE).
 pub fn influence_fingerprint(
     base: &[u8],
+    method: &str,
     adapter: &[u8],
-    blobs: &[Blob<'_>],
+    rows: TrainingRows<'_>,
     tokenizer: &Tokenizer,
     cutoff: usize,
 ) -> Result<[u8; 32]> {
     let mut hasher = Blake2b::<U32>::new();
     hasher.update(FINGERPRINT_DOMAIN);
-    for part in [base, adapter] {
+    for part in [base, method.as_bytes(), adapter] {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    hasher.update(source_fingerprint(blobs, tokenizer)?);
+    hasher.update(source_fingerprint(rows, tokenizer)?);
     hasher.update((cutoff as u64).to_le_bytes());
     Ok(hasher.finalize().into())
 }

@@ -12,6 +12,22 @@
 //!
 //! For several tokens the AVX2 path decodes a segment of a weight row once into L1 and runs
 //! every token over it, so a batch of sequences costs little more weight decoding than one.
+//!
+//! **Every product is the same bits whatever else is in the pass.** A token's `W[row] · x`
+//! is summed in one fixed order, whichever other tokens (of other sequences) share the pass,
+//! where the token sits in it, how the rows are split between threads, and — for Q4_1 — on
+//! the scalar path too. An attribution a juror recomputes alone must equal the one the operator
+//! computed under load (`docs/attribution.md`), and a kernel that took another summation
+//! order for a lone token (the last of a tile, or a batch of one) moved its logits in the last
+//! bits, and its attribution's parts per million with them. Q4_1's fixed order, per row and
+//! token, over segments of [`SEGMENT`] blocks:
+//!
+//! ```text
+//! lo, hi, min = 0           per block i:  lo  = fma(Σ_{v<16} q_v·x_v,  d_i·d_x, lo)
+//!                                         hi  = fma(Σ_{v≥16} q_v·x_v,  d_i·d_x, hi)
+//!                                         min = fma(m_i, s_x, min)
+//! out += (lo + hi) + min    per segment (out starts at 0)
+//! ```
 
 use super::quant::{quantize_activations, QMatrix, WeightFormat};
 use super::quant::{scale_q8_0, scales_q4_1, BlockQ4_1, BlockQ8, BlockQ8_0, Storage, BLOCK};
@@ -102,7 +118,7 @@ pub enum TokenRows<'a> {
 /// `out[t] = W[row] · x[t]` for every token `t` of `x` (`out.len()` tokens).
 ///
 /// Panics if `x` was not prepared for `w`'s format ([`Activations::new`]).
-pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]) {
+fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]) {
     let cols = w.cols;
     let nb = cols / BLOCK;
     match (&w.storage, x) {
@@ -132,27 +148,25 @@ pub fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [
                 Isa::Avx2 => unsafe { avx2::q8_0_row(w, x, nb, out) },
             }
         }
+        // AVX2 takes Q4_1 four rows at a time in `rows_dot`, to the same bits as this.
         (Storage::Q4_1(v), TokenRows::Q8(x)) => {
             let w = &v[row * nb..(row + 1) * nb];
-            match isa {
-                Isa::Scalar => {
-                    for (o, x) in out.iter_mut().zip(x.chunks_exact(nb)) {
-                        *o = scalar::dot_q4_1(w, x);
-                    }
-                }
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 => unsafe { avx2::q4_1_row(w, x, nb, out) },
+            for (o, x) in out.iter_mut().zip(x.chunks_exact(nb)) {
+                *o = scalar::dot_q4_1(w, x);
             }
         }
         _ => panic!("activations prepared for another weight format"),
     }
 }
 
+/// Weight blocks a kernel takes at a time (2 KiB of Q4_1 codes, in L1); Q4_1's sums restart
+/// per segment (module docs).
+const SEGMENT: usize = 64;
+
 /// `out[(row - rows.start) * stride + at + t] = W[row] · x[t]` for each row of `rows` and each of
-/// the `tokens` tokens of `x`: [`row_dot`] row by row, except where a kernel takes several rows
-/// at once (AVX2, Q4_1, more than one token: four rows share each activation block and one
-/// float conversion).
+/// the `tokens` tokens of `x`: [`row_dot`] row by row, except for Q4_1 on AVX2, where four rows
+/// share each activation block and one float conversion ([`avx2::q4_1_rows4`]) whatever the
+/// number of tokens; a last group of fewer rows repeats its last row and writes only its own.
 #[allow(clippy::too_many_arguments)]
 pub fn rows_dot(
     isa: Isa,
@@ -164,27 +178,31 @@ pub fn rows_dot(
     stride: usize,
     at: usize,
 ) {
-    let mut row = rows.start;
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2, Storage::Q4_1(v), TokenRows::Q8(xq), true) = (isa, &w.storage, x, tokens > 1)
-    {
+    if let (Isa::Avx2, Storage::Q4_1(v), TokenRows::Q8(xq)) = (isa, &w.storage, x) {
         let nb = w.cols / BLOCK;
-        while row + 4 <= rows.end {
-            let local = (row - rows.start) * stride + at;
+        for first in rows.clone().step_by(4) {
+            let count = (rows.end - first).min(4);
+            let row = |r: usize| {
+                let row = first + r.min(count - 1);
+                &v[row * nb..(row + 1) * nb]
+            };
+            let local = (first - rows.start) * stride + at;
             // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
             unsafe {
                 avx2::q4_1_rows4(
-                    &v[row * nb..(row + 4) * nb],
+                    [row(0), row(1), row(2), row(3)],
                     &xq[..tokens * nb],
                     nb,
                     &mut out[local..],
                     stride,
+                    count,
                 );
             }
-            row += 4;
         }
+        return;
     }
-    for row in row..rows.end {
+    for row in rows.clone() {
         let local = (row - rows.start) * stride + at;
         row_dot(isa, w, row, x, &mut out[local..local + tokens]);
     }
@@ -211,22 +229,28 @@ mod scalar {
             .sum()
     }
 
+    /// In the fixed order of the module docs, the same bits as the AVX2 kernel.
     pub fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8]) -> f32 {
-        w.iter()
-            .zip(x)
-            .map(|(w, x)| {
+        let mut out = 0.0;
+        for (w, x) in w.chunks(SEGMENT).zip(x.chunks(SEGMENT)) {
+            let (mut low, mut high, mut minimum) = (0.0f32, 0.0f32, 0.0f32);
+            for (w, x) in w.iter().zip(x) {
                 let (d, m) = scales_q4_1(w);
-                let (low, high) = x.qs.split_at(BLOCK / 2);
-                let sum: i32 =
+                let scale = d * x.d;
+                let (x_low, x_high) = x.qs.split_at(BLOCK / 2);
+                let sum = |shift: u8, x: &[i8]| -> i32 {
                     w.qs.iter()
-                        .zip(low.iter().zip(high))
-                        .map(|(&q, (&l, &h))| {
-                            i32::from(q & 0x0f) * i32::from(l) + i32::from(q >> 4) * i32::from(h)
-                        })
-                        .sum();
-                d * x.d * sum as f32 + m * x.s
-            })
-            .sum()
+                        .zip(x)
+                        .map(|(&q, &v)| i32::from(q >> shift & 0x0f) * i32::from(v))
+                        .sum()
+                };
+                low = (sum(0, x_low) as f32).mul_add(scale, low);
+                high = (sum(4, x_high) as f32).mul_add(scale, high);
+                minimum = m.mul_add(x.s, minimum);
+            }
+            out += (low + high) + minimum;
+        }
+        out
     }
 }
 
@@ -234,9 +258,6 @@ mod scalar {
 mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
-
-    /// Weight blocks decoded at a time when several tokens share them (2 KiB of codes, in L1).
-    const SEGMENT: usize = 64;
 
     /// Calls `$kernel::<N>` on tiles of 8, then 4, then 1 tokens.
     macro_rules! tiles {
@@ -342,95 +363,125 @@ mod avx2 {
         }
     }
 
-    /// `x: [tokens, nb]` blocks; as [`q8_0_row`].
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn q4_1_row(w: &[BlockQ4_1], x: &[BlockQ8], nb: usize, out: &mut [f32]) {
-        if let [out] = out {
-            *out = q4_1_one(w, x);
-            return;
-        }
-        let mut codes = [_mm256_setzero_si256(); SEGMENT];
-        let mut scales = [(0.0f32, 0.0f32); SEGMENT];
-        out.fill(0.0);
-        for start in (0..nb).step_by(SEGMENT) {
-            let segment = &w[start..(start + SEGMENT).min(nb)];
-            for (i, block) in segment.iter().enumerate() {
-                codes[i] = nibbles(block);
-                scales[i] = halves(block.d, block.m);
-            }
-            let n = segment.len();
-            for (t, o) in out.iter_mut().enumerate() {
-                let x = &x[t * nb + start..t * nb + start + n];
-                let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
-                let mut minimum = (0.0, 0.0);
-                let pairs = n / 2 * 2;
-                for i in (0..pairs).step_by(2) {
-                    acc.0 = q4_1_block(codes[i], scales[i].0, &x[i], acc.0);
-                    acc.1 = q4_1_block(codes[i + 1], scales[i + 1].0, &x[i + 1], acc.1);
-                    minimum.0 += scales[i].1 * x[i].s;
-                    minimum.1 += scales[i + 1].1 * x[i + 1].s;
-                }
-                if pairs < n {
-                    acc.0 = q4_1_block(codes[pairs], scales[pairs].0, &x[pairs], acc.0);
-                    minimum.0 += scales[pairs].1 * x[pairs].s;
-                }
-                *o += hsum(_mm256_add_ps(acc.0, acc.1)) + minimum.0 + minimum.1;
-            }
-        }
-    }
-
-    /// Four consecutive rows `w: [4, nb]` against every token of `x: [tokens, nb]`;
-    /// `out[r * stride + t]`. Per block and token, the four rows' integer sums are folded into
-    /// one vector by `hadd` (lanes `r` and `r + 4` hold row `r`'s halves), so one conversion and
-    /// one FMA serve four rows; the minimum term is a 4-wide FMA.
+    /// Four rows `w` (`nb` blocks each) against every token of `x: [tokens, nb]`, in the
+    /// fixed order of the module docs; `out[r * stride + t]` for the first `count` rows only
+    /// (a last group of fewer rows passes its last row again). Per block and token, the four
+    /// rows' integer sums are folded into one vector by `hadd` (lanes `r` and `r + 4` hold row
+    /// `r`'s halves), so one conversion and one FMA serve four rows; the minimum term is a
+    /// 4-wide FMA. Lanes never mix, so a row's bits do not depend on the rows beside it. One
+    /// token uses each decoded block at once; several share a segment of decoded blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn q4_1_rows4(
-        w: &[BlockQ4_1],
+        w: [&[BlockQ4_1]; 4],
         x: &[BlockQ8],
         nb: usize,
         out: &mut [f32],
         stride: usize,
+        count: usize,
     ) {
         let tokens = x.len() / nb;
-        let mut codes = [[_mm256_setzero_si256(); SEGMENT]; 4];
-        let mut scales = [_mm256_setzero_ps(); SEGMENT];
-        let mut minima = [_mm_setzero_ps(); SEGMENT];
-        for r in 0..4 {
+        for r in 0..count {
             out[r * stride..r * stride + tokens].fill(0.0);
         }
+        if tokens == 1 {
+            for start in (0..nb).step_by(SEGMENT) {
+                let mut sums = Sums4::new();
+                for (i, xb) in x[start..(start + SEGMENT).min(nb)].iter().enumerate() {
+                    sums.add(&Decoded4::new(w, start + i), xb);
+                }
+                sums.finish(out, stride, 0, count);
+            }
+            return;
+        }
+        let mut decoded = [Decoded4::ZERO; SEGMENT];
         for start in (0..nb).step_by(SEGMENT) {
             let n = SEGMENT.min(nb - start);
-            for i in 0..n {
-                let (mut d, mut m) = ([0.0f32; 4], [0.0f32; 4]);
-                for r in 0..4 {
-                    let block = &w[r * nb + start + i];
-                    codes[r][i] = nibbles(block);
-                    (d[r], m[r]) = halves(block.d, block.m);
-                }
-                let d = _mm_loadu_ps(d.as_ptr());
-                scales[i] = _mm256_set_m128(d, d);
-                minima[i] = _mm_loadu_ps(m.as_ptr());
+            for (i, block) in decoded[..n].iter_mut().enumerate() {
+                *block = Decoded4::new(w, start + i);
             }
             for t in 0..tokens {
-                let x = &x[t * nb + start..t * nb + start + n];
-                let mut acc = _mm256_setzero_ps();
-                let mut minimum = _mm_setzero_ps();
-                for (i, xb) in x.iter().enumerate() {
-                    let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-                    let sums = _mm256_hadd_epi32(
-                        _mm256_hadd_epi32(pair_sums(codes[0][i], xq), pair_sums(codes[1][i], xq)),
-                        _mm256_hadd_epi32(pair_sums(codes[2][i], xq), pair_sums(codes[3][i], xq)),
-                    );
-                    let scale = _mm256_mul_ps(scales[i], _mm256_set1_ps(xb.d));
-                    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc);
-                    minimum = _mm_fmadd_ps(minima[i], _mm_set1_ps(xb.s), minimum);
+                let mut sums = Sums4::new();
+                for (block, xb) in decoded[..n].iter().zip(&x[t * nb + start..]) {
+                    sums.add(block, xb);
                 }
-                let halves = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-                let mut rows = [0.0f32; 4];
-                _mm_storeu_ps(rows.as_mut_ptr(), _mm_add_ps(halves, minimum));
-                for (r, value) in rows.iter().enumerate() {
-                    out[r * stride + t] += value;
-                }
+                sums.finish(out, stride, t, count);
+            }
+        }
+    }
+
+    /// Block `i` of four rows, decoded: their codes, scales (twice, for both halves' lanes)
+    /// and minima.
+    #[derive(Clone, Copy)]
+    struct Decoded4 {
+        codes: [__m256i; 4],
+        scales: __m256,
+        minima: __m128,
+    }
+
+    impl Decoded4 {
+        // SAFETY: all-zero bits are a valid value of every SIMD type.
+        const ZERO: Self = unsafe { std::mem::zeroed() };
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn new(w: [&[BlockQ4_1]; 4], i: usize) -> Self {
+            let (mut d, mut m) = ([0.0f32; 4], [0.0f32; 4]);
+            let mut codes = [_mm256_setzero_si256(); 4];
+            for r in 0..4 {
+                let block = &w[r][i];
+                codes[r] = nibbles(block);
+                (d[r], m[r]) = halves(block.d, block.m);
+            }
+            let d = _mm_loadu_ps(d.as_ptr());
+            Self {
+                codes,
+                scales: _mm256_set_m128(d, d),
+                minima: _mm_loadu_ps(m.as_ptr()),
+            }
+        }
+    }
+
+    /// One token's running sums over a segment of four rows: `acc` (lanes `r`, `r + 4`: row
+    /// `r`'s halves) and the minimum terms.
+    struct Sums4 {
+        acc: __m256,
+        minimum: __m128,
+    }
+
+    impl Sums4 {
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn new() -> Self {
+            Self {
+                acc: _mm256_setzero_ps(),
+                minimum: _mm_setzero_ps(),
+            }
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn add(&mut self, block: &Decoded4, xb: &BlockQ8) {
+            let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
+            let [c0, c1, c2, c3] = block.codes;
+            let sums = _mm256_hadd_epi32(
+                _mm256_hadd_epi32(pair_sums(c0, xq), pair_sums(c1, xq)),
+                _mm256_hadd_epi32(pair_sums(c2, xq), pair_sums(c3, xq)),
+            );
+            let scale = _mm256_mul_ps(block.scales, _mm256_set1_ps(xb.d));
+            self.acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, self.acc);
+            self.minimum = _mm_fmadd_ps(block.minima, _mm_set1_ps(xb.s), self.minimum);
+        }
+
+        /// `out[r * stride + t] += (lo + hi) + minimum` for the first `count` rows.
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn finish(self, out: &mut [f32], stride: usize, t: usize, count: usize) {
+            let acc = self.acc;
+            let halves = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            let mut rows = [0.0f32; 4];
+            _mm_storeu_ps(rows.as_mut_ptr(), _mm_add_ps(halves, self.minimum));
+            for (r, value) in rows.iter().enumerate().take(count) {
+                out[r * stride + t] += value;
             }
         }
     }
@@ -440,38 +491,6 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn pair_sums(codes: __m256i, xq: __m256i) -> __m256i {
         _mm256_madd_epi16(_mm256_maddubs_epi16(codes, xq), ones())
-    }
-
-    /// One token: each block decoded and used at once.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q4_1_one(w: &[BlockQ4_1], x: &[BlockQ8]) -> f32 {
-        let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut minimum = (0.0, 0.0);
-        let pairs = w.len() / 2 * 2;
-        for i in (0..pairs).step_by(2) {
-            let (d0, m0) = halves(w[i].d, w[i].m);
-            let (d1, m1) = halves(w[i + 1].d, w[i + 1].m);
-            acc.0 = q4_1_block(nibbles(&w[i]), d0, &x[i], acc.0);
-            acc.1 = q4_1_block(nibbles(&w[i + 1]), d1, &x[i + 1], acc.1);
-            minimum.0 += m0 * x[i].s;
-            minimum.1 += m1 * x[i + 1].s;
-        }
-        if pairs < w.len() {
-            let (d, m) = halves(w[pairs].d, w[pairs].m);
-            acc.0 = q4_1_block(nibbles(&w[pairs]), d, &x[pairs], acc.0);
-            minimum.0 += m * x[pairs].s;
-        }
-        hsum(_mm256_add_ps(acc.0, acc.1)) + minimum.0 + minimum.1
-    }
-
-    /// `acc + d·d_x · Σ q·q_x` over one block (lanes hold partial sums), without the minimum.
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q4_1_block(codes: __m256i, d: f32, xb: &BlockQ8, acc: __m256) -> __m256 {
-        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-        let products = _mm256_maddubs_epi16(codes, xq);
-        let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones()));
-        _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, acc)
     }
 
     /// `acc + d·d_x · Σ q·q_x` over one Q8_0 block given as `|q|` and `q` (for its signs).

@@ -8,8 +8,8 @@ use super::quant::QMatrix;
 use rayon::prelude::*;
 
 /// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of 4,
-/// so the kernels' four-row groups start at the same rows whatever the thread count: the
-/// products (and an attribution recomputed from them) are the same bits on 1 or 8 threads.
+/// so the Q4_1 kernel's four-row groups are full but in a matrix's last task. (The products'
+/// bits depend on none of this: each token's sum has one order, `kernels`' module docs.)
 fn rows_per_task(rows: usize) -> usize {
     rows.div_ceil(rayon::current_num_threads() * 4)
         .next_multiple_of(4)

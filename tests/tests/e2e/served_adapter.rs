@@ -1,0 +1,296 @@
+//! Training-data attribution through the daemon, paid on chain: three contributors publish rows,
+//! `attribution-worker run --serve` trains a LoRA adapter on them (the synthetic base model),
+//! settles the job and serves the adapter with its retrieval, span and influence indexes. A user
+//! pays for a chat whose question only one contributor's rows answer; the answer's `attribution`
+//! names that contribution (from the rows in the context and the training rows' influence), the
+//! record settles in a batch, and each contributor's pending OPEN rises by exactly the share the
+//! record's entries and the chain's fee split give it.
+//!
+//! The rows are the synthetic task's (each prompt word translated by `w -> 7·w + 3 mod 24`), each
+//! contributor's over its own eight words (closed under the translation), so retrieval and the
+//! gradients of an answer about one contributor's words lead to that contributor's rows.
+
+use anyhow::{ensure, Context, Result};
+use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
+use attribution_e2e::worker::{synthetic_chat_model, Worker};
+use attribution_primitives::attribution::{AllowanceInfo, FeeSplit, InferenceAuthorization};
+use attribution_primitives::models::{ModelStatus, ModelWithLineage};
+use attribution_primitives::rewards::PendingRewards;
+use attribution_primitives::{AccountId, Balance, BlockNumber, ContributionId, Signature};
+use codec::Encode;
+use serde_json::{json, Value};
+use sp_core::Pair as _;
+use std::time::Duration;
+use subxt_signer::sr25519::{dev, Keypair};
+
+/// Plancks per token, as Eve advertises it (`--price-per-token 0.000001` OPEN, 18 decimals).
+const PRICE: Balance = 1_000_000_000_000;
+/// 10 OPEN.
+const ALLOWANCE: Balance = 10_000_000_000_000_000_000;
+/// The job's held-out share: rows whose hash falls below it are never trained on.
+const EVAL_FRACTION: f64 = 0.2;
+/// Training, evaluation, a 30-block challenge window of 2 s blocks, finality.
+const JOB_TIMEOUT: Duration = Duration::from_secs(420);
+
+/// The synthetic task's mapping (`attribution_worker::synthetic::TASK`): a permutation of 24
+/// words made of 2-cycles.
+fn partner(w: usize) -> usize {
+    (7 * w + 3) % 24
+}
+
+/// Each contributor's words: four 2-cycles of [`partner`], so its rows' prompts and completions
+/// use its own words only.
+const WORD_SETS: [[usize; 8]; 3] = [
+    [0, 3, 1, 10, 2, 17, 4, 7],
+    [5, 14, 6, 21, 8, 11, 9, 18],
+    [12, 15, 13, 22, 16, 19, 20, 23],
+];
+
+/// 40 distinct rows over `words`: prompt `"wa wb wc ="`, completion the three partners.
+fn rows(words: &[usize; 8]) -> Vec<(String, String)> {
+    (0..40)
+        .map(|i| {
+            let j = i * 37 % 512;
+            let picked = [j / 64, j / 8 % 8, j % 8].map(|k| words[k]);
+            let text = |ws: [usize; 3]| ws.map(|w| format!("w{w}")).join(" ");
+            (format!("{} =", text(picked)), text(picked.map(partner)))
+        })
+        .collect()
+}
+
+fn jsonl(rows: &[(String, String)]) -> Vec<u8> {
+    rows.iter()
+        .map(|(prompt, completion)| json!({"prompt": prompt, "completion": completion}).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes()
+}
+
+/// Whether the job holds `line` out (the worker's split: the row's blake2-256, its first 8
+/// bytes read as a little-endian fraction of 2⁶⁴, below the held-out share).
+fn held_out(line: &str) -> bool {
+    let hash = content_hash(line.as_bytes());
+    let head = u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"));
+    (head as f64 / (u64::MAX as f64 + 1.0)) < EVAL_FRACTION
+}
+
+fn ppm_of(entries: &Value, contribution: ContributionId) -> Result<u32> {
+    let entries = entries.as_array().context("entries")?;
+    Ok(entries
+        .iter()
+        .find(|e| e["contribution"] == contribution)
+        .map(|e| e["weight_ppm"].as_u64().unwrap_or(0) as u32)
+        .unwrap_or(0))
+}
+
+async fn pending(chain: &Chain, who: &Keypair) -> Result<Balance> {
+    let pending: PendingRewards<Balance> = chain
+        .state_call("RewardsApi_pending_rewards", account(who))
+        .await?;
+    Ok(pending.data)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it_used() -> Result<()>
+{
+    let chain = Chain::start().await?;
+    let models = tempfile::tempdir()?;
+    let (developer, user) = (dev::ferdie(), dev::alice());
+    let rows: Vec<Vec<(String, String)>> = WORD_SETS.iter().map(rows).collect();
+    let base = synthetic_chat_model(models.path())?;
+    let (datanet, base_model) = tokio::try_join!(
+        chain.publish_datanet(
+            "e2e-served-adapter",
+            rows.iter().map(|r| jsonl(r)).collect()
+        ),
+        chain.register_base_model(&developer, "e2e-served-base", &base),
+    )?;
+    let contributors: Vec<&Keypair> = datanet
+        .contributions
+        .iter()
+        .map(|c| &c.contributor)
+        .collect();
+    let ids: Vec<ContributionId> = datanet.contributions.iter().map(|c| c.id).collect();
+    let hyperparameters = json!({
+        "method": {"kind": "lora", "rank": 4, "alpha": 8,
+                   "targets": ["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj"]},
+        "train": {"steps": 60, "batch_size": 8, "learning_rate": 0.01, "warmup_steps": 2,
+                  "checkpoint_every": 60},
+        "cutoff": 16,
+        "eval_fraction": EVAL_FRACTION,
+        "max_new_tokens": 4
+    })
+    .to_string()
+    .into_bytes();
+    let (_job, adapter) = chain
+        .post_job(
+            &developer,
+            "e2e-served-adapter-lora",
+            base_model,
+            datanet.pool,
+            content_hash(&hyperparameters),
+            None,
+        )
+        .await?;
+    chain.upload_artifact(&hyperparameters).await?;
+    chain
+        .execute(&user, calls::deposit_credit(ALLOWANCE))
+        .await?;
+
+    // One daemon trains the adapter, then serves it beside its base.
+    let mut worker = Worker::start_with(
+        &chain.node.rpc_url(),
+        "//Eve",
+        models.path(),
+        "100",
+        &[],
+        &[
+            "--serve",
+            &base_model.to_string(),
+            "--price-per-token",
+            "0.000001",
+            "--batch-age",
+            "1",
+            "--weights",
+            "f32",
+        ],
+    )?;
+    let operator = account(&dev::eve());
+    let started = std::time::Instant::now();
+    loop {
+        ensure!(
+            worker.is_running(),
+            "the worker exited:\n{}",
+            worker.log_tail()
+        );
+        let model: Option<ModelWithLineage<AccountId, Balance, BlockNumber>> =
+            chain.state_call("ModelsApi_model", adapter).await?;
+        if model.context("the adapter exists")?.model.status == ModelStatus::Active {
+            break;
+        }
+        ensure!(
+            started.elapsed() < JOB_TIMEOUT,
+            "the adapter is not active after {JOB_TIMEOUT:?}:\n{}",
+            worker.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Served, with its influence index over the training rows built.
+    poll(
+        "the adapter's influence index",
+        Duration::from_secs(240),
+        || async {
+            let log = worker.log();
+            Ok(
+                (log.contains("influence index ready") && log.contains("serving an adapter"))
+                    .then_some(()),
+            )
+        },
+    )
+    .await
+    .with_context(|| worker.log_tail())?;
+    chain
+        .execute(&user, calls::grant_allowance(&operator, ALLOWANCE))
+        .await?;
+
+    // The question: the prompt of a row of Bob's the adapter trained on; only Bob's rows hold its
+    // words.
+    let bob = ids[0];
+    let (prompt, _) = rows[0]
+        .iter()
+        .zip(std::str::from_utf8(&datanet.contributions[0].bytes)?.split('\n'))
+        .find(|(_, line)| !held_out(line))
+        .map(|(row, _)| row)
+        .context("a training row of Bob's")?;
+    let question = prompt.trim_end_matches(" =");
+    let body = json!({
+        "model": adapter.to_string(),
+        "messages": [{"role": "user", "content": question}],
+        "max_tokens": 4,
+        "temperature": 0,
+    })
+    .to_string()
+    .into_bytes();
+    let authorization = InferenceAuthorization {
+        user: account(&user),
+        operator: operator.clone(),
+        model: adapter,
+        prompt_hash: content_hash(&body),
+        max_fee: 1_000 * PRICE,
+        nonce: 0,
+        expiry: chain.finalized().await? + 200,
+    };
+    let pair = sp_core::sr25519::Pair::from_string("//Alice", None)?;
+    let signature: Signature = authorization.sign(&chain.genesis_hash(), &pair);
+    let header = format!("0x{}", hex::encode((&authorization, &signature).encode()));
+    let before: Vec<Balance> = {
+        let mut before = Vec::new();
+        for contributor in &contributors {
+            before.push(pending(&chain, contributor).await?);
+        }
+        before
+    };
+    let (code, answer) = worker
+        .post(
+            "/v1/chat/completions",
+            &[("X-Attribution-Authorization", &header)],
+            &body,
+        )
+        .await?;
+    ensure!(code == 200, "{code} {answer}");
+
+    // The answer is attributed to Bob: only his rows were retrieved, and his training rows
+    // raised its likelihood most.
+    let attribution = &answer["attribution"];
+    ensure!(
+        attribution["method"] == "contextcite-v1+spans-v1+influence-v1",
+        "{attribution}"
+    );
+    let sources = attribution["retrieved"].as_array().context("retrieved")?;
+    ensure!(
+        !sources.is_empty() && sources.iter().all(|c| *c == bob),
+        "only Bob's rows hold the question's words: {attribution}"
+    );
+    let influence = &attribution["influence"]["entries"];
+    let bob_influence = ppm_of(influence, bob)?;
+    ensure!(
+        ids[1..]
+            .iter()
+            .all(|&c| ppm_of(influence, c).is_ok_and(|ppm| ppm < bob_influence)),
+        "Bob's training rows influence the answer most: {influence}"
+    );
+    let entries = &attribution["entries"];
+    let bob_ppm = ppm_of(entries, bob)?;
+    ensure!(bob_ppm > 0, "Bob is paid: {attribution}");
+    let fee: Balance = answer["receipt"]["fee"].as_str().context("fee")?.parse()?;
+
+    // The batch settles; each contributor's pending OPEN rises by its entry's share of the
+    // contributors' part of the fee, as the chain splits it.
+    poll("the record settles", Duration::from_secs(120), || async {
+        let allowance: AllowanceInfo = chain
+            .state_call(
+                "AttributionApi_allowance",
+                (account(&user), operator.clone()),
+            )
+            .await?;
+        Ok((allowance.balance < ALLOWANCE).then_some(allowance))
+    })
+    .await
+    .with_context(|| worker.log_tail())?;
+    let split: FeeSplit = chain.state_call("AttributionApi_fee_split", ()).await?;
+    let contributors_part = split.split(fee).contributors;
+    for ((contributor, contribution), before) in contributors.iter().zip(&ids).zip(before) {
+        let share = split.contribution_share(ppm_of(entries, *contribution)?, contributors_part);
+        let after = pending(&chain, contributor).await?;
+        ensure!(
+            after - before == share,
+            "contribution {contribution}: pending data {before} -> {after}, expected +{share} \
+             (entries {entries}, fee {fee})"
+        );
+    }
+    ensure!(
+        split.contribution_share(bob_ppm, contributors_part) > 0,
+        "Bob's share is positive"
+    );
+    Ok(())
+}
