@@ -64,7 +64,7 @@ try {
     viewport: { width: 1440, height: 1000 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(60_000);
+  page.setDefaultTimeout(180_000);
   await page.exposeFunction('studioExtensionSign', (kind, request) => {
     if (kind === 'raw') return u8aToHex(extensionPair.sign(u8aWrapBytes(request.data)));
     return api.registry.createType('ExtrinsicPayload', request, { version: request.version }).sign(extensionPair).signature;
@@ -91,7 +91,7 @@ try {
   };
 
   /** Clicks `button` and waits for its outcome; fails with the outcome's words unless `expectError`. */
-  const act = async (button, outcome, { expectError = false, timeout = 60_000 } = {}) => {
+  const act = async (button, outcome, { expectError = false, timeout = 180_000 } = {}) => {
     await page.click(button);
     const handle = await page.waitForFunction((id) => {
       const out = document.querySelector(id);
