@@ -42,10 +42,18 @@ fn differing(a: &Llama, b: &Llama) -> usize {
         .sum()
 }
 
+/// Serializes the tests of this file (see [`matches_burn`]).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Three steps of the fused AdamW and of burn's on copies of one model, with weight decay
 /// `weight_decay` and the gradients clipped to a quarter of their first norm: the parameters
 /// must agree to the bit after every step (the same `f32` operations in the same order).
 fn matches_burn(method: Method, weight_decay: f32) {
+    // The backend's seed is process-wide: a test loading its models while the other seeds and
+    // loads would draw from the same generator and give the two copies different adapters.
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = model_dir();
     let device = Device::default().autodiff();
     let examples = encoded(dir.path(), 4, 2);
