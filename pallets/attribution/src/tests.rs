@@ -323,7 +323,10 @@ mod withdrawal_delay {
     #[test]
     fn the_genesis_config_sets_the_delay() {
         assert_eq!(genesis_delay(Some(3)), 3);
-        assert_eq!(genesis_delay(Some(MAX_WITHDRAWAL_DELAY)), MAX_WITHDRAWAL_DELAY);
+        assert_eq!(
+            genesis_delay(Some(MAX_WITHDRAWAL_DELAY)),
+            MAX_WITHDRAWAL_DELAY
+        );
         assert_eq!(genesis_delay(None), WITHDRAWAL_DELAY);
     }
 

@@ -870,9 +870,10 @@ impl Generator<'_> {
             ),
             3 => {
                 // Zero, the bound and just past it too, where the call must refuse.
-                let max = <<Runtime as pallet_attribution::Config>::MaxWithdrawalDelay as sp_core::Get<
-                    u32,
-                >>::get();
+                let max =
+                    <<Runtime as pallet_attribution::Config>::MaxWithdrawalDelay as sp_core::Get<
+                        u32,
+                    >>::get();
                 let delay = match self.rng.gen_range(0..4u32) {
                     0 => 0,
                     1 => max,
