@@ -59,9 +59,11 @@ fn genesis(validators: &[Validator], root: AccountId) -> Value {
             challenge_period: Some(MINUTES),
             vote_period: Some(MINUTES),
         },
-        // Records may be challenged for five minutes (production default: six hours).
+        // Records may be challenged for five minutes (production default: six hours), and
+        // credit is withdrawn a minute after asking (production default: ten minutes).
         attribution: AttributionConfig {
             challenge_window: Some(5 * MINUTES),
+            withdrawal_delay: Some(MINUTES),
         },
     })
 }

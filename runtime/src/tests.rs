@@ -4,7 +4,7 @@
 use crate::{
     configs::TreasuryAccount, genesis_config_presets as presets, Balance, Balances, BalancesCall,
     Executive, Header, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SignedPayload, System,
-    TxExtension, UncheckedExtrinsic, EXISTENTIAL_DEPOSIT, OPEN,
+    TxExtension, UncheckedExtrinsic, EXISTENTIAL_DEPOSIT, MINUTES, OPEN,
 };
 use codec::Encode;
 use frame_support::traits::{fungible::Inspect, Get};
@@ -103,6 +103,31 @@ fn development_preset_has_alice_as_sole_validator_and_funds_dev_accounts() {
         for who in [Alice, Bob, Charlie, Dave, Ferdie] {
             assert_eq!(free(who), presets::ENDOWMENT);
         }
+    });
+}
+
+#[test]
+fn development_presets_shorten_the_challenge_and_withdrawal_delays() {
+    for preset in [presets::DEVELOPMENT_PRESET, presets::LOCAL_TESTNET_PRESET] {
+        externalities(preset).execute_with(|| {
+            assert_eq!(pallet_compute::ChallengePeriod::<Runtime>::get(), MINUTES);
+            assert_eq!(pallet_compute::VotePeriod::<Runtime>::get(), MINUTES);
+            assert_eq!(
+                pallet_attribution::ChallengeWindow::<Runtime>::get(),
+                5 * MINUTES
+            );
+            assert_eq!(
+                pallet_attribution::WithdrawalDelay::<Runtime>::get(),
+                MINUTES
+            );
+        });
+    }
+    // Without a preset, the production defaults.
+    sp_io::TestExternalities::new(Default::default()).execute_with(|| {
+        assert_eq!(
+            pallet_attribution::WithdrawalDelay::<Runtime>::get(),
+            10 * MINUTES
+        );
     });
 }
 

@@ -9,6 +9,7 @@ import { chatPage } from './pages/chat';
 import { connectPage } from './pages/connect';
 import { datanetsPage } from './pages/datanets';
 import { finetunePage } from './pages/finetune';
+import { juryPage } from './pages/jury';
 import type { Page } from './pages/page';
 import { payoutsPage } from './pages/payouts';
 import { activityPanel, notify, session, subscribe } from './session';
@@ -18,6 +19,7 @@ const pages: Record<string, { title: string; make: () => Page; page?: Page }> = 
   datanets: { title: 'Datanets', make: datanetsPage },
   finetune: { title: 'Fine-tune', make: finetunePage },
   chat: { title: 'Chat', make: chatPage },
+  jury: { title: 'Jury', make: juryPage },
   payouts: { title: 'Payouts', make: payoutsPage },
 };
 

@@ -107,17 +107,41 @@ export async function datanets(chain: Chain): Promise<[number, DatanetInfo][]> {
     .sort((a, b) => a[0] - b[0]);
 }
 
-export async function contributions(chain: Chain, datanet: number): Promise<[number, ContributionInfo][]> {
-  const out: [number, ContributionInfo][] = [];
-  let start = 0;
-  for (let pages = 0; pages < 20; pages++) {
-    const page = (await chain.api.call.datanetsApi.contributions(datanet, start, 100)).toJSON() as {
+/** Contributions read from a datanet's positions `start` up to (not including) `next`. */
+export interface ContributionsRead {
+  items: [number, ContributionInfo][];
+  /** The position the next read starts at; `null` once the datanet's list has been read to its end. */
+  next: number | null;
+}
+
+/**
+ * `datanet`'s contributions from position `start`, `positions` positions at most (withdrawn,
+ * rejected and expired contributions leave their positions empty), through the runtime API's
+ * pages of 100.
+ */
+export async function contributionsFrom(chain: Chain, datanet: number, start: number, positions: number): Promise<ContributionsRead> {
+  const items: [number, ContributionInfo][] = [];
+  let at = start;
+  while (at < start + positions) {
+    const page = (await chain.api.call.datanetsApi.contributions(datanet, at, Math.min(100, start + positions - at))).toJSON() as {
       contributions: [number, ContributionInfo][];
       next: number | null;
     };
-    out.push(...page.contributions);
-    if (page.next === null || page.next === undefined) break;
-    start = page.next;
+    items.push(...page.contributions);
+    if (page.next === null || page.next === undefined) return { items, next: null };
+    at = page.next;
+  }
+  return { items, next: at };
+}
+
+/** Every contribution of `datanet`, page after page. */
+export async function contributions(chain: Chain, datanet: number): Promise<[number, ContributionInfo][]> {
+  const out: [number, ContributionInfo][] = [];
+  let start: number | null = 0;
+  while (start !== null) {
+    const read: ContributionsRead = await contributionsFrom(chain, datanet, start, 1000);
+    out.push(...read.items);
+    start = read.next;
   }
   return out;
 }

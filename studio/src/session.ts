@@ -16,6 +16,11 @@ export interface Session {
   finalized?: number;
   /** blake2-256 of the genesis block, which inference authorizations are signed for. */
   genesis?: string;
+  /**
+   * Rows a long list shows at first and adds with each "More" (`?rows=N`); unset, each list
+   * has its own (2 000 contributions, 1 000 history entries).
+   */
+  rows?: number;
 }
 
 const params = new URLSearchParams(location.search);
@@ -24,6 +29,7 @@ export const session: Session = {
   nodeUrl: params.get('node') ?? localStorage.getItem('studio.node') ?? 'ws://127.0.0.1:9944',
   workerUrl: params.get('worker') ?? localStorage.getItem('studio.worker') ?? 'http://127.0.0.1:8000',
   accounts: [],
+  rows: Number(params.get('rows')) > 0 ? Math.floor(Number(params.get('rows'))) : undefined,
 };
 
 type Listener = (reason: 'block' | 'account' | 'connection') => void;

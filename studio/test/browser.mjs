@@ -7,10 +7,12 @@
 // its lineage → an extension account deposits credit, asks for some back, is refused the early
 // withdrawal, and pays for an answer with an authorization its extension signed
 // (`<Bytes>`-wrapped) → a paid, streamed chat with the adapter, its attribution and receipt →
-// the page reloaded: the answer is kept in the browser, its record is challenged and the
-// challenge's empty jury times out, while a contributor claims their pool share and the
-// extension account withdraws its credit. Each screen is saved to
-// studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
+// the page reloaded: the answer is kept in the browser, its record is challenged, and its juror
+// (Dave's operator, registered without a worker) votes from the Jury page → a contributor claims
+// their pool share, the operator pages through its history, and the extension account withdraws
+// its credit once the dev chain's withdrawal delay has passed. The studio is opened with
+// `?rows=2`, so the lists page after two rows and their "More" controls are exercised. Each
+// screen is saved to studio/test-results/ (SCREENSHOTS=../docs/studio refreshes the docs' ones).
 //
 //   node test/browser.mjs            (after `npm run build`; ATTRIBUTION_NODE / ATTRIBUTION_WORKER
 //                                      name the binaries, CHROMIUM the browser; STUDIO_MODEL=<a
@@ -30,7 +32,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../serve.mjs';
-import { freePort, startStack, unlockWithdrawal } from './stack.mjs';
+import { freePort, startStack } from './stack.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SHOTS = process.env.SCREENSHOTS ?? join(here, '../test-results');
@@ -40,7 +42,7 @@ const log = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed
 
 await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const address = Object.fromEntries(['Alice', 'Bob', 'Charlie', 'Dave', 'Ferdie'].map((n) => [n, keyring.addFromUri(`//${n}`).address]));
+const address = Object.fromEntries(['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'].map((n) => [n, keyring.addFromUri(`//${n}`).address]));
 // The extension's account: endowed on the dev chain, and not one of the studio's own dev accounts.
 const extensionPair = keyring.addFromUri('//Ferdie//stash');
 address.Extension = extensionPair.address;
@@ -112,7 +114,8 @@ try {
   };
 
   // Connect.
-  await page.goto(`http://127.0.0.1:${studioPort}/`);
+  // Lists page after two rows, so that a few contributions and history entries need "More".
+  await page.goto(`http://127.0.0.1:${studioPort}/?rows=2`);
   await page.fill('#node-url', stack.nodeUrl);
   await page.fill('#worker-url', stack.workerUrl);
   await act('#connect', '#connect-outcome');
@@ -158,13 +161,13 @@ try {
   if (await provider.send('datanets_get', [blake2AsHex(bytes, 256)]) !== u8aToHex(bytes)) throw new Error('the node does not give back the extension account\'s bytes');
   log('the node serves the bytes the extension account uploaded');
   // The curator approves Bob's, the owner Charlie's, then takes the curator's right away; the
-  // extension account's stays pending, out of version 1.
+  // extension account's stays pending, out of version 1 (and out of the first two rows shown).
   for (const [i, who] of ['Dave', 'Alice'].entries()) {
     await as(who);
     const approve = page.locator('#contributions button.approve').first();
     await approve.waitFor();
     await approve.click();
-    await page.waitForFunction((n) => document.querySelectorAll('#contributions button.approve').length === n, 2 - i);
+    await page.waitForFunction((n) => document.querySelectorAll('#contributions button.approve').length === n, 1 - i);
   }
   log('both contributions approved, one by the curator');
   await page.click(`#curators button.remove-curator[data-curator="${address.Dave}"]`);
@@ -174,7 +177,14 @@ try {
   await page.waitForSelector('#publish:not([disabled])');
   await act('#publish', '#publish-outcome');
   await page.waitForSelector('#versions');
+  await page.waitForSelector('#more-contributions');
   await shot('datanets');
+  // The third contribution is beyond the first page: "More" shows it, and the list's end.
+  if (await page.locator('#contributions tbody tr').count() !== 2) throw new Error('the first page of contributions is not two rows');
+  await page.click('#more-contributions');
+  await page.waitForSelector('#contributions tr[data-contribution="2"] .badge.pending');
+  await page.waitForSelector('#more-contributions', { state: 'detached' });
+  log('"More contributions" showed the third, still pending');
 
   // Fine-tune: Ferdie posts a tiny LoRA job on the synthetic model; the worker trains, proves,
   // waits out the challenge window and settles; the adapter becomes active.
@@ -308,11 +318,30 @@ try {
   const disputed = await act('#kept-answers .kept-answer .record button.challenge-attribution', '#kept-answers .kept-answer .record > p.outcome');
   const attributionChallenge = Number(/Challenge (\d+) is open/.exec(disputed)?.[1]);
   if (Number.isNaN(attributionChallenge)) throw new Error(`challenging the attribution: ${disputed}`);
-  await page.waitForFunction((id) => /No operator could sit/.test(document.querySelector(`[data-challenge="attribution-${id}"] .jury`)?.textContent ?? ''), attributionChallenge);
-  log(`attribution challenge ${attributionChallenge} is open; its jury is drawn empty`);
+  // Its jury is Dave's operator: Eve's is the record's and cannot sit, and Charlie is no operator.
+  await page.waitForFunction((id) => /1 jurors drawn/.test(document.querySelector(`[data-challenge="attribution-${id}"] .jury`)?.textContent ?? ''), attributionChallenge);
+  log(`attribution challenge ${attributionChallenge} is open; its jury is drawn`);
+  await go('jury');
+  await page.waitForFunction(() => /not a registered operator.*sits on no open jury/.test(document.querySelector('#jury-summary')?.textContent ?? ''));
 
-  // While its vote runs out: Bob claims his share of the version's pool (the job's budget paid
-  // into it), and the extension's account withdraws the credit it asked back.
+  // Dave, the juror, reads the case on the Jury page (the question and the answer the challenger
+  // put on chain, what the record pays) and votes that the attribution holds: one juror is the
+  // jury's majority, so the challenge is decided at once.
+  await as('Dave');
+  const card = `[data-jury="attribution-${attributionChallenge}"]`;
+  await page.waitForSelector(`${card} .case .answer`);
+  const shownQuestion = await page.textContent(`${card} .case .question`);
+  if (shownQuestion !== question) throw new Error(`the juror sees another question: ${shownQuestion}`);
+  await shot('jury');
+  await act(`#vote-attribution-${attributionChallenge}-holds`, `#vote-attribution-${attributionChallenge}-outcome`);
+  await page.waitForFunction((sel) => /found the attribution right/.test(document.querySelector(`${sel} .verdict`)?.textContent ?? ''), card);
+  log(`Dave voted: attribution challenge ${attributionChallenge} is decided`);
+  await as('Charlie');
+  await go('chat');
+  await page.waitForFunction((id) => /found the attribution right/.test(document.querySelector(`[data-challenge="attribution-${id}"] .verdict`)?.textContent ?? ''), attributionChallenge);
+  await shot('chat-challenge');
+
+  // Bob claims his share of the version's pool (the job's budget paid into it).
   await as('Bob');
   await go('payouts');
   const claim = page.locator('#pending-pools button.claim-pool:not([disabled])').first();
@@ -321,21 +350,21 @@ try {
   await page.waitForSelector('#history-table');
   log('Bob claimed his pool share; it is in his history');
   await shot('payouts');
-  await unlockWithdrawal(api, address.Extension);
+  // Eve's operator was credited for the job and each record: its history takes more than a page.
+  await as('Eve');
+  await page.waitForSelector('#more-history');
+  const firstPage = await page.locator('#history-table tbody tr').count();
+  await page.click('#more-history');
+  await page.waitForFunction((n) => document.querySelectorAll('#history-table tbody tr').length > n, firstPage);
+  log(`"More history" added to the operator's first ${firstPage} entries`);
+
+  // The extension's account withdraws the credit it asked back, once the dev chain's withdrawal
+  // delay (a minute) has passed.
   await as('Extension');
   await go('chat');
   await page.waitForFunction(() => /can be withdrawn now/.test(document.querySelector('#withdrawal')?.textContent ?? ''));
   const withdrawn = await act('#withdraw-credit', '#withdraw-outcome');
   if (!/^0\.5 OPEN is back in your free balance/.test(withdrawn)) throw new Error(`the withdrawal: ${withdrawn}`);
-
-  // The attribution challenge's jury let it time out: Charlie closes it and the card says so.
-  await as('Charlie');
-  await go('chat');
-  await page.waitForSelector(`#close-attribution-${attributionChallenge}`, { timeout: 120_000 });
-  await act(`#close-attribution-${attributionChallenge}`, `#close-attribution-${attributionChallenge}-outcome`);
-  await page.waitForFunction((id) => /reached no verdict in time/.test(document.querySelector(`[data-challenge="attribution-${id}"] .verdict`)?.textContent ?? ''), attributionChallenge);
-  log(`attribution challenge ${attributionChallenge} timed out and is closed`);
-  await shot('chat-challenge');
 
   // The 402 is the worker refusing the unpaid question above, as it should.
   const unexpected = consoleErrors.filter((e) => !/favicon|402 \(Payment Required\)/.test(e));

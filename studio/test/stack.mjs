@@ -1,11 +1,13 @@
 // The real parts the browser test runs against, on free loopback ports in a temporary directory:
 // a `--dev` attribution-node, the worker's small synthetic base model registered on chain (by
-// Ferdie), and `attribution-worker run` (Eve's operator) training jobs and serving the model and
-// its adapters, paid. As tests/tests/inference.rs does, with the binaries from ATTRIBUTION_NODE and
-// ATTRIBUTION_WORKER (default: the debug builds in ~/.cache/attribution-chain).
+// Ferdie), a second operator (Dave's: a juror, with no worker), and `attribution-worker run`
+// (Eve's operator) training jobs and serving the model and its adapters, paid. As
+// tests/tests/inference.rs does, with the binaries from ATTRIBUTION_NODE and ATTRIBUTION_WORKER
+// (default: the debug builds in ~/.cache/attribution-chain).
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
+import { stringToU8a, u8aConcat } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -138,8 +140,10 @@ export async function startStack(log = console.log) {
         }
       }).catch(fail);
     });
+    // Dave also runs an operator, without a worker: the juror the attribution challenge draws.
+    await registerJuror(api, '//Dave');
     await api.disconnect();
-    log(`base model ${baseModel} registered`);
+    log(`base model ${baseModel} registered; Dave registered as a second operator (a juror)`);
 
     const workerLog = join(dir, 'worker.log');
     children.push(spawn(WORKER, ['run', '--node', nodeUrl, '--account', '//Eve', '--worker-key', '//Eve//worker',
@@ -167,30 +171,26 @@ export async function startStack(log = console.log) {
 }
 
 /**
- * Makes `address`'s pending credit withdrawal due now, with the dev chain's root key (//Alice,
- * `Sudo::sudo(System::set_storage)` on its `Attribution.Credits` entry): the runtime's
- * `WithdrawalDelay` is a constant of 300 blocks (10 minutes), longer than the whole test, and
- * no genesis preset shortens it. Only the block it unlocks at is changed; the withdrawal itself
- * is then paid by the pallet's own `withdraw`.
+ * Registers `uri`'s account as a second operator with its own worker key (`uri//worker`), as
+ * `attribution-worker run --register-stake 100` registers one: the key's signature over
+ * `"attribution-chain/worker-key-possession/v1" || genesis hash || SCALE((operator, worker key))`,
+ * 100 OPEN held. It runs no worker (it claims no job); it joins the juror pool, so the juries of
+ * challenges it neither brought nor is accused in draw it, and it votes from the studio.
  */
-export async function unlockWithdrawal(api, address) {
-  const stored = await api.query.attribution.credits(address);
-  if (stored.isNone || stored.unwrap().withdrawal.isNone) throw new Error(`${address} has no pending withdrawal`);
-  const credit = stored.unwrap();
-  const now = Number((await api.rpc.chain.getHeader()).number.toString());
-  const due = api.createType(credit.toRawType(), {
-    balance: credit.balance,
-    withdrawal: { amount: credit.withdrawal.unwrap().amount, unlocksAt: now },
-  });
-  const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
-  const call = api.tx.sudo.sudo(api.tx.system.setStorage([[api.query.attribution.credits.key(address), due.toHex()]]));
+export async function registerJuror(api, uri) {
+  const keyring = new Keyring({ type: 'sr25519' });
+  const operator = keyring.addFromUri(uri);
+  const worker = keyring.addFromUri(`${uri}//worker`);
+  const message = u8aConcat(stringToU8a('attribution-chain/worker-key-possession/v1'), api.genesisHash.toU8a(), operator.publicKey, worker.publicKey);
+  const OPEN = 10n ** 18n;
+  const tx = api.tx.compute.registerOperator(worker.publicKey, worker.sign(message),
+    { gpuModel: 'cpu', gpuMemoryMib: 1024, gpuCount: 1 }, 'http://127.0.0.1:9', 100n * OPEN, OPEN / 1_000_000n);
   await new Promise((done, fail) => {
-    call.signAndSend(alice, ({ status, events, dispatchError }) => {
-      if (dispatchError) fail(new Error(`set_storage: ${dispatchError.toString()}`));
+    tx.signAndSend(operator, ({ status, events, dispatchError }) => {
+      if (dispatchError) fail(new Error(`register_operator: ${dispatchError.toString()}`));
       else if (status.isInBlock) {
-        const sudid = events.find((e) => e.event.section === 'sudo' && e.event.method === 'Sudid');
-        if (sudid?.event.data[0].isErr) fail(new Error(`set_storage: ${sudid.event.data[0].toString()}`));
-        else done();
+        if (events.some((e) => e.event.section === 'compute' && e.event.method === 'OperatorRegistered')) done();
+        else fail(new Error('register_operator: no OperatorRegistered event'));
       }
     }).catch(fail);
   });

@@ -609,6 +609,19 @@ mod benchmarks {
         Ok(())
     }
 
+    #[benchmark]
+    fn set_withdrawal_delay() -> Result<(), BenchmarkError> {
+        let origin =
+            T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let delay = T::MaxWithdrawalDelay::get();
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, delay);
+
+        assert_eq!(WithdrawalDelay::<T>::get(), delay);
+        Ok(())
+    }
+
     impl_benchmark_test_suite!(
         Pallet,
         crate::mock::ExtBuilder::default().build(),

@@ -43,9 +43,14 @@
 //! ### Withdraw credit
 //!
 //! [`Call::request_withdrawal`] asks for an amount back; [`Call::withdraw`] pays it once
-//! [`Config::WithdrawalDelay`] blocks have passed. A new request replaces the previous one and
+//! [`WithdrawalDelay`] blocks have passed. A new request replaces the previous one and
 //! restarts the delay. The withdrawal pays what was asked or, if credit was granted to operators
 //! meanwhile, what is left.
+//!
+//! [`Call::set_withdrawal_delay`]: [`Config::AdminOrigin`] (root, later governance) sets
+//! [`WithdrawalDelay`], between one block and [`Config::MaxWithdrawalDelay`]; the genesis config
+//! may set it too (a development chain shortens it). A request already made keeps the block it
+//! unlocks at.
 //!
 //! ### Grant and take back an allowance
 //!
@@ -135,6 +140,8 @@
 //! ```text
 //! balance(pallet account) == existential deposit + sum(credit balances) + sum(allowance balances)
 //! no stored credit or allowance is empty; an announced reduction is positive
+//! 0 < WithdrawalDelay <= MaxWithdrawalDelay
+//! every pending withdrawal unlocks at most MaxWithdrawalDelay blocks from now
 //! the fee split sums to 100%
 //! every kept batch id is below NextBatchId and at most BatchRetention behind it
 //! ```
@@ -259,9 +266,14 @@ pub mod pallet {
         /// Derives the pallet account holding inference credits.
         #[pallet::constant]
         type PalletId: Get<PalletId>;
-        /// Blocks between a withdrawal request and the withdrawal.
+        /// Blocks between a withdrawal request and the withdrawal, until the genesis config or
+        /// [`Config::AdminOrigin`] sets another [`WithdrawalDelay`].
         #[pallet::constant]
-        type WithdrawalDelay: Get<BlockNumber>;
+        type DefaultWithdrawalDelay: Get<BlockNumber>;
+        /// The longest [`WithdrawalDelay`] that may be set: no user's credit is ever held longer
+        /// than this after they ask for it.
+        #[pallet::constant]
+        type MaxWithdrawalDelay: Get<BlockNumber>;
         /// Blocks between announcing an allowance reduction and taking it back: what an operator
         /// has to settle the records it served against the allowance.
         #[pallet::constant]
@@ -292,7 +304,7 @@ pub mod pallet {
         /// goes to the treasury.
         #[pallet::constant]
         type ChallengerShare: Get<Perbill>;
-        /// May change the fee split.
+        /// May change the fee split and the withdrawal delay.
         type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
@@ -348,6 +360,13 @@ pub mod pallet {
     /// The lowest record id that may still be stored: pruning goes up from here.
     #[pallet::storage]
     pub type OldestRecordId<T: Config> = StorageValue<_, RecordId, ValueQuery>;
+
+    /// Blocks between a withdrawal request and the withdrawal ([`Config::DefaultWithdrawalDelay`]
+    /// until the genesis config or [`Config::AdminOrigin`] sets it; at most
+    /// [`Config::MaxWithdrawalDelay`]).
+    #[pallet::storage]
+    pub type WithdrawalDelay<T: Config> =
+        StorageValue<_, BlockNumber, ValueQuery, T::DefaultWithdrawalDelay>;
 
     /// Blocks during which a settled record may be challenged. Set once, at genesis, so that
     /// records expire in id order.
@@ -502,6 +521,8 @@ pub mod pallet {
             commitment: BatchCommitment,
             pruned: Option<BatchId>,
         },
+        /// Governance set the delay of withdrawals requested from now on.
+        WithdrawalDelaySet { delay: BlockNumber },
     }
 
     #[pallet::error]
@@ -562,6 +583,10 @@ pub mod pallet {
         NotJuror,
         /// The juror voted already.
         AlreadyVoted,
+        /// A withdrawal delay lasts at least one block.
+        ZeroWithdrawalDelay,
+        /// The withdrawal delay is longer than [`Config::MaxWithdrawalDelay`].
+        WithdrawalDelayTooLong,
     }
 
     #[pallet::genesis_config]
@@ -570,6 +595,9 @@ pub mod pallet {
         /// [`ChallengeWindow`]; `None` keeps [`Config::DefaultChallengeWindow`] (a development
         /// chain shortens it).
         pub challenge_window: Option<BlockNumber>,
+        /// [`WithdrawalDelay`]; `None` keeps [`Config::DefaultWithdrawalDelay`] (a development
+        /// chain shortens it).
+        pub withdrawal_delay: Option<BlockNumber>,
         #[serde(skip)]
         pub _config: core::marker::PhantomData<T>,
     }
@@ -583,6 +611,13 @@ pub mod pallet {
                     "a record may be challenged for at least a block"
                 );
                 ChallengeWindow::<T>::put(window);
+            }
+            if let Some(delay) = self.withdrawal_delay {
+                assert!(
+                    delay > 0 && delay <= T::MaxWithdrawalDelay::get(),
+                    "a withdrawal delay lasts between one block and MaxWithdrawalDelay"
+                );
+                WithdrawalDelay::<T>::put(delay);
             }
             // Keeps the credit account alive, and makes sure the treasury exists so that its part
             // of a fee may be smaller than the existential deposit. Part of genesis issuance.
@@ -603,8 +638,12 @@ pub mod pallet {
                 "at least the latest batch commitment must be kept"
             );
             assert!(
-                T::WithdrawalDelay::get() > 0,
+                T::DefaultWithdrawalDelay::get() > 0,
                 "a user must see a withdrawal at least a block ahead"
+            );
+            assert!(
+                T::DefaultWithdrawalDelay::get() <= T::MaxWithdrawalDelay::get(),
+                "the default withdrawal delay is at most MaxWithdrawalDelay"
             );
             assert!(
                 T::AllowanceDelay::get() > 0,
@@ -661,7 +700,7 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Asks for `amount` of the caller's credit back after [`Config::WithdrawalDelay`] blocks,
+        /// Asks for `amount` of the caller's credit back after [`WithdrawalDelay`] blocks,
         /// replacing any earlier request.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::request_withdrawal())]
@@ -671,7 +710,7 @@ pub mod pallet {
         ) -> DispatchResult {
             let who = ensure_signed(origin)?;
             ensure!(amount > 0, Error::<T>::ZeroAmount);
-            let unlocks_at = Self::now().saturating_add(T::WithdrawalDelay::get());
+            let unlocks_at = Self::now().saturating_add(WithdrawalDelay::<T>::get());
             Credits::<T>::try_mutate(&who, |credit| -> DispatchResult {
                 let credit = credit
                     .as_mut()
@@ -1127,6 +1166,28 @@ pub mod pallet {
             });
             Ok(Some(T::WeightInfo::close_attribution_challenge(absent)).into())
         }
+
+        /// Sets [`WithdrawalDelay`], the delay of withdrawals requested from now on; a request
+        /// already made keeps the block it unlocks at.
+        ///
+        /// # Conditions
+        ///
+        /// * The origin is [`Config::AdminOrigin`].
+        /// * `0 < delay <= `[`Config::MaxWithdrawalDelay`]: a user sees each withdrawal at least a
+        ///   block ahead, and no credit is held longer than the bound.
+        #[pallet::call_index(11)]
+        #[pallet::weight(T::WeightInfo::set_withdrawal_delay())]
+        pub fn set_withdrawal_delay(origin: OriginFor<T>, delay: BlockNumber) -> DispatchResult {
+            T::AdminOrigin::ensure_origin(origin)?;
+            ensure!(delay > 0, Error::<T>::ZeroWithdrawalDelay);
+            ensure!(
+                delay <= T::MaxWithdrawalDelay::get(),
+                Error::<T>::WithdrawalDelayTooLong
+            );
+            WithdrawalDelay::<T>::put(delay);
+            Self::deposit_event(Event::WithdrawalDelaySet { delay });
+            Ok(())
+        }
     }
 
     /// What every record of one batch is settled with.
@@ -1541,9 +1602,22 @@ pub mod pallet {
         /// Checks the invariants listed in the crate docs.
         #[cfg(any(feature = "try-runtime", feature = "std"))]
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            let max_delay = T::MaxWithdrawalDelay::get();
+            let delay = WithdrawalDelay::<T>::get();
+            ensure!(
+                delay > 0 && delay <= max_delay,
+                "the withdrawal delay is zero or above MaxWithdrawalDelay"
+            );
+            let latest_unlock = Self::now().saturating_add(max_delay);
             let mut held: Balance = 0;
             for (_, credit) in Credits::<T>::iter() {
                 ensure!(credit != CreditInfo::default(), "an empty credit is stored");
+                ensure!(
+                    credit
+                        .withdrawal
+                        .is_none_or(|w| w.unlocks_at <= latest_unlock),
+                    "a withdrawal unlocks more than MaxWithdrawalDelay blocks from now"
+                );
                 held = held.checked_add(credit.balance).ok_or("credits overflow")?;
             }
             for (_, _, allowance) in Allowances::<T>::iter() {

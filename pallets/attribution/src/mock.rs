@@ -24,8 +24,10 @@ type Block = frame_system::mocking::MockBlockU32<Test>;
 
 pub const ED: Balance = 1;
 pub const USER_FUNDS: Balance = 1_000_000;
-/// Blocks between a withdrawal request and the withdrawal.
+/// Blocks between a withdrawal request and the withdrawal, until governance sets another delay.
 pub const WITHDRAWAL_DELAY: u32 = 10;
+/// The longest withdrawal delay governance may set.
+pub const MAX_WITHDRAWAL_DELAY: u32 = 100;
 /// Blocks between an allowance reduction's announcement and the reduction.
 pub const ALLOWANCE_DELAY: u32 = 20;
 /// The operator's advertised price per token: the records of `record` (30 tokens) may charge at
@@ -77,6 +79,7 @@ parameter_types! {
     pub const AttributionPalletId: PalletId = PalletId(*b"ac/attrb");
     pub TreasuryAccount: AccountId = treasury();
     pub const WithdrawalDelay: u32 = WITHDRAWAL_DELAY;
+    pub const MaxWithdrawalDelay: u32 = MAX_WITHDRAWAL_DELAY;
     pub const AllowanceDelay: u32 = ALLOWANCE_DELAY;
     pub const BatchRetention: u64 = BATCH_RETENTION;
     pub const ChallengeWindow: u32 = CHALLENGE_WINDOW;
@@ -109,7 +112,8 @@ impl pallet_attribution::Config for Test {
     type Operators = MockOperators;
     type Treasury = TreasuryAccount;
     type PalletId = AttributionPalletId;
-    type WithdrawalDelay = WithdrawalDelay;
+    type DefaultWithdrawalDelay = WithdrawalDelay;
+    type MaxWithdrawalDelay = MaxWithdrawalDelay;
     type AllowanceDelay = AllowanceDelay;
     type BatchRetention = BatchRetention;
     type AdminOrigin = EnsureRoot<AccountId>;

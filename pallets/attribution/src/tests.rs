@@ -226,6 +226,149 @@ mod credits {
     }
 }
 
+mod withdrawal_delay {
+    use super::*;
+    use crate::WithdrawalDelay;
+    use sp_runtime::BuildStorage;
+
+    fn set_delay(origin: RuntimeOrigin, delay: u32) -> DispatchResult {
+        Attribution::set_withdrawal_delay(origin, delay)
+    }
+
+    #[test]
+    fn governance_sets_the_delay_of_requests_made_from_then_on() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = account_of(&alice_key());
+            let bob = account_of(&bob_key());
+            deposit(&alice_key(), 1_000);
+            deposit(&bob_key(), 1_000);
+            assert_eq!(WithdrawalDelay::<Test>::get(), WITHDRAWAL_DELAY);
+            assert_ok!(Attribution::request_withdrawal(
+                RuntimeOrigin::signed(alice.clone()),
+                400
+            ));
+
+            assert_ok!(set_delay(RuntimeOrigin::root(), 3));
+            assert_eq!(WithdrawalDelay::<Test>::get(), 3);
+            assert_eq!(
+                attribution_events().last(),
+                Some(&Event::WithdrawalDelaySet { delay: 3 })
+            );
+            // Bob's request counts the new delay; Alice's keeps the block it unlocks at.
+            System::set_block_number(2);
+            assert_ok!(Attribution::request_withdrawal(
+                RuntimeOrigin::signed(bob.clone()),
+                300
+            ));
+            assert_eq!(
+                Attribution::credit(&bob).withdrawal,
+                Some(PendingWithdrawal {
+                    amount: 300,
+                    unlocks_at: 5
+                })
+            );
+            assert_eq!(
+                Attribution::credit(&alice).withdrawal,
+                Some(PendingWithdrawal {
+                    amount: 400,
+                    unlocks_at: 1 + WITHDRAWAL_DELAY
+                })
+            );
+
+            System::set_block_number(5);
+            assert_ok!(Attribution::withdraw(RuntimeOrigin::signed(bob.clone())));
+            assert_noop!(
+                Attribution::withdraw(RuntimeOrigin::signed(alice.clone())),
+                Error::<Test>::WithdrawalLocked
+            );
+            assert_eq!(balance(&bob), USER_FUNDS - 700);
+        });
+    }
+
+    #[test]
+    fn only_governance_sets_a_delay_and_only_one_within_bounds() {
+        ExtBuilder::default().build_and_execute(|| {
+            let alice = RuntimeOrigin::signed(account_of(&alice_key()));
+            assert_noop!(set_delay(alice, 3), DispatchError::BadOrigin);
+            assert_noop!(
+                set_delay(RuntimeOrigin::root(), 0),
+                Error::<Test>::ZeroWithdrawalDelay
+            );
+            assert_noop!(
+                set_delay(RuntimeOrigin::root(), MAX_WITHDRAWAL_DELAY + 1),
+                Error::<Test>::WithdrawalDelayTooLong
+            );
+            assert_noop!(
+                set_delay(RuntimeOrigin::root(), u32::MAX),
+                Error::<Test>::WithdrawalDelayTooLong
+            );
+            assert_eq!(WithdrawalDelay::<Test>::get(), WITHDRAWAL_DELAY);
+            // Both bounds are allowed.
+            assert_ok!(set_delay(RuntimeOrigin::root(), MAX_WITHDRAWAL_DELAY));
+            assert_ok!(set_delay(RuntimeOrigin::root(), 1));
+            assert_eq!(WithdrawalDelay::<Test>::get(), 1);
+        });
+    }
+
+    fn genesis_delay(delay: Option<u32>) -> u32 {
+        let storage = crate::GenesisConfig::<Test> {
+            withdrawal_delay: delay,
+            ..Default::default()
+        }
+        .build_storage()
+        .unwrap();
+        sp_io::TestExternalities::new(storage).execute_with(WithdrawalDelay::<Test>::get)
+    }
+
+    #[test]
+    fn the_genesis_config_sets_the_delay() {
+        assert_eq!(genesis_delay(Some(3)), 3);
+        assert_eq!(
+            genesis_delay(Some(MAX_WITHDRAWAL_DELAY)),
+            MAX_WITHDRAWAL_DELAY
+        );
+        assert_eq!(genesis_delay(None), WITHDRAWAL_DELAY);
+    }
+
+    #[test]
+    #[should_panic(expected = "a withdrawal delay lasts between one block and MaxWithdrawalDelay")]
+    fn a_genesis_delay_of_zero_is_refused() {
+        genesis_delay(Some(0));
+    }
+
+    #[test]
+    #[should_panic(expected = "a withdrawal delay lasts between one block and MaxWithdrawalDelay")]
+    fn a_genesis_delay_above_the_bound_is_refused() {
+        genesis_delay(Some(MAX_WITHDRAWAL_DELAY + 1));
+    }
+
+    #[test]
+    fn try_state_finds_a_delay_or_a_request_out_of_bounds() {
+        ExtBuilder::default().build().execute_with(|| {
+            WithdrawalDelay::<Test>::put(0);
+            assert!(Attribution::do_try_state().is_err());
+            WithdrawalDelay::<Test>::put(MAX_WITHDRAWAL_DELAY + 1);
+            assert!(Attribution::do_try_state().is_err());
+            WithdrawalDelay::<Test>::put(MAX_WITHDRAWAL_DELAY);
+            assert_ok!(Attribution::do_try_state());
+
+            deposit(&alice_key(), 1_000);
+            let alice = account_of(&alice_key());
+            assert_ok!(Attribution::request_withdrawal(
+                RuntimeOrigin::signed(alice.clone()),
+                400
+            ));
+            assert_ok!(Attribution::do_try_state());
+            Credits::<Test>::mutate(&alice, |credit| {
+                if let Some(w) = credit.as_mut().and_then(|c| c.withdrawal.as_mut()) {
+                    w.unlocks_at += 1;
+                }
+            });
+            assert!(Attribution::do_try_state().is_err());
+        });
+    }
+}
+
 mod fee_split {
     use super::*;
 

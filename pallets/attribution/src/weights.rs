@@ -29,6 +29,7 @@ pub trait WeightInfo {
 	fn vote_attribution() -> Weight;
 	fn close_attribution_challenge(j: u32, ) -> Weight;
 	fn draw_attribution_juries(n: u32, ) -> Weight;
+	fn set_withdrawal_delay() -> Weight;
 }
 
 /// The measured weights, with the database costs of `D`.
@@ -49,13 +50,17 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
+	/// The measured time, plus (ESTIMATED, not yet re-run with `scripts/weights`) the read of the
+	/// delay, which became storage after the measurement.
+	/// Storage: `Attribution::WithdrawalDelay` (r:1 w:0)
+	/// Proof: `Attribution::WithdrawalDelay` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Attribution::Credits` (r:1 w:1)
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn request_withdrawal() -> Weight {
 		// Proof size: measured `96`, estimated `3550` bytes.
 		// Minimum execution time: 7_902_000 picoseconds.
 		Weight::from_parts(8_433_000, 3550)
-			.saturating_add(D::get().reads(1_u64))
+			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::Credits` (r:1 w:1)
@@ -233,6 +238,14 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 			.saturating_add(D::get().reads((11_u64).saturating_mul(n.into())))
 			.saturating_add(D::get().writes((10_u64).saturating_mul(n.into())))
 	}
+	/// ESTIMATED, not measured (scripts/weights not yet re-run): `set_fee_split`'s measured time,
+	/// one value written as it does.
+	/// Storage: `Attribution::WithdrawalDelay` (r:0 w:1)
+	/// Proof: `Attribution::WithdrawalDelay` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_withdrawal_delay() -> Weight {
+		Weight::from_parts(3_455_000, 0)
+			.saturating_add(D::get().writes(1_u64))
+	}
 }
 
 /// For mocks: the measured weights with ParityDB's costs.
@@ -275,5 +288,8 @@ impl WeightInfo for () {
 	}
 	fn draw_attribution_juries(n: u32, ) -> Weight {
 		MeasuredWeight::<ParityDbWeight>::draw_attribution_juries(n, )
+	}
+	fn set_withdrawal_delay() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::set_withdrawal_delay()
 	}
 }

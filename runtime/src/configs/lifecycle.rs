@@ -136,8 +136,12 @@ impl pallet_compute::Config for Runtime {
 parameter_types! {
     pub const RewardsPalletId: PalletId = PalletId(*b"ac/rewrd");
     pub const AttributionPalletId: PalletId = PalletId(*b"ac/attrb");
-    /// A withdrawal of inference credit is announced this long ahead (10 minutes).
-    pub const CreditWithdrawalDelay: BlockNumber = 10 * MINUTES;
+    /// A withdrawal of inference credit is announced this long ahead (10 minutes), until
+    /// governance sets another delay (the dev and local presets shorten it to a minute).
+    pub const DefaultCreditWithdrawalDelay: BlockNumber = 10 * MINUTES;
+    /// Governance may lengthen the withdrawal delay to a day at most: credit is never held
+    /// longer after its owner asks for it.
+    pub const MaxCreditWithdrawalDelay: BlockNumber = DAYS;
     /// An allowance stays chargeable by its operator this long after the user announces taking
     /// it back (10 minutes), so a worker that served against it can always settle first.
     pub const AllowanceReductionDelay: BlockNumber = 10 * MINUTES;
@@ -186,10 +190,11 @@ impl pallet_attribution::Config for Runtime {
     type Operators = Compute;
     type Treasury = TreasuryAccount;
     type PalletId = AttributionPalletId;
-    type WithdrawalDelay = CreditWithdrawalDelay;
+    type DefaultWithdrawalDelay = DefaultCreditWithdrawalDelay;
+    type MaxWithdrawalDelay = MaxCreditWithdrawalDelay;
     type AllowanceDelay = AllowanceReductionDelay;
     type BatchRetention = BatchRetention;
-    /// Sudo sets the fee split until governance exists.
+    /// Sudo sets the fee split and the withdrawal delay until governance exists.
     type AdminOrigin = EnsureRoot<AccountId>;
     type WeightInfo = pallet_attribution::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]

@@ -844,7 +844,7 @@ impl Generator<'_> {
 
     /// A governance call through sudo (or, sometimes, the same call from a plain account).
     fn sudo_governance(&mut self) -> Planned {
-        let (label, inner): (&'static str, RuntimeCall) = match self.rng.gen_range(0..4u32) {
+        let (label, inner): (&'static str, RuntimeCall) = match self.rng.gen_range(0..5u32) {
             0 => (
                 "compute.resolve_challenge",
                 pallet_compute::Call::<Runtime>::resolve_challenge {
@@ -868,6 +868,23 @@ impl Generator<'_> {
                 }
                 .into(),
             ),
+            3 => {
+                // Zero, the bound and just past it too, where the call must refuse.
+                let max =
+                    <<Runtime as pallet_attribution::Config>::MaxWithdrawalDelay as sp_core::Get<
+                        u32,
+                    >>::get();
+                let delay = match self.rng.gen_range(0..4u32) {
+                    0 => 0,
+                    1 => max,
+                    2 => max + 1,
+                    _ => self.rng.gen_range(1..=60),
+                };
+                (
+                    "attribution.set_withdrawal_delay",
+                    pallet_attribution::Call::<Runtime>::set_withdrawal_delay { delay }.into(),
+                )
+            }
             _ => {
                 let mut parts = [0u32; 4];
                 let mut left = 100u32;

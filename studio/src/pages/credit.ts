@@ -96,9 +96,11 @@ export function creditPanel(operatorOf: () => ModelCard | undefined, changed: ()
       shownFor = account;
     }
     const chosen = operatorOf();
-    const [creditInfo, allowanceInfo] = await Promise.all([
+    const [creditInfo, allowanceInfo, delayValue] = await Promise.all([
       chain.api.call.attributionApi.credit(account),
       chosen ? chain.api.call.attributionApi.allowance(account, chosen.owned_by) : Promise.resolve(null),
+      // Storage, not a constant: the genesis config and governance set it.
+      chain.api.query.attribution.withdrawalDelay(),
     ]);
     const credit = creditInfo.toJSON() as { balance: string | number; withdrawal: Pending | null };
     const balance = (value: string | number) => formatOpen(value, 6);
@@ -106,15 +108,21 @@ export function creditPanel(operatorOf: () => ModelCard | undefined, changed: ()
       h('dt', null, 'your credit'), h('dd', { id: 'credit-balance' }, balance(credit.balance)),
       chosen && allowanceInfo ? [h('dt', null, 'allowance for this operator'),
         h('dd', { id: 'allowance-balance' }, balance((allowanceInfo.toJSON() as { balance: string | number }).balance))] : null));
-    const delay = Number(chain.api.consts.attribution.withdrawalDelay.toString());
+    const delay = Number(delayValue.toString());
     // A slot is twice the timestamp pallet's minimum period.
     const blockMs = 2 * Number(chain.api.consts.timestamp.minimumPeriod.toString());
     const best = session.best ?? 0;
     const asked = credit.withdrawal;
     mount(pending, asked
       ? `${formatOpen(asked.amount)} asked back; ${best >= asked.unlocksAt ? 'it can be withdrawn now' : `it can be withdrawn from block #${asked.unlocksAt} (in ${asked.unlocksAt - best} blocks)`}.`
-      : `Nothing asked back. A withdrawal is paid ${delay} blocks (about ${Math.round((delay * blockMs) / 60_000)} minutes) after you ask.`);
+      : `Nothing asked back. A withdrawal is paid ${delay} blocks (${duration(delay * blockMs)}) after you ask.`);
   }
 
   return { element, refresh };
+}
+
+/** `ms` in the largest unit that keeps it readable: "about 40 seconds", "about 10 minutes". */
+function duration(ms: number): string {
+  if (ms < 90_000) return `about ${Math.round(ms / 1000)} seconds`;
+  return `about ${Math.round(ms / 60_000)} minutes`;
 }

@@ -158,9 +158,21 @@ export function datanetsPage(): Page {
   const ownerTools = h('div', { class: 'panel', id: 'owner-tools' }, h('h3', null, 'Owner'), h('p', { class: 'muted' }, 'Freezes the approved contributions into the next version.'), publish, publishOut,
     curators.element);
 
+  /** How many positions of the chosen datanet's contribution list are shown; "More" adds a page. */
+  let shown = { datanet: -1, positions: 0 };
+
   async function renderDetail(id: number, info: model.DatanetInfo): Promise<void> {
     const chain = requireChain();
-    const [contributions, versions] = await Promise.all([model.contributions(chain, id), model.versions(chain, id)]);
+    const pageRows = session.rows ?? 2000;
+    if (shown.datanet !== id) shown = { datanet: id, positions: pageRows };
+    const [read, versions] = await Promise.all([model.contributionsFrom(chain, id, 0, shown.positions), model.versions(chain, id)]);
+    const contributions = read.items;
+    const more = h('button', { type: 'button', id: 'more-contributions' }, `More contributions (the next ${pageRows.toLocaleString('en-US')})`);
+    more.onclick = () => {
+      shown.positions += pageRows;
+      more.disabled = true;
+      void refresh();
+    };
     const me = session.account?.address;
     const curator = me !== undefined && (info.owner === me || info.curators.includes(me));
     const decide = (contribution: number, approve: boolean, spam = false) => {
@@ -204,7 +216,9 @@ export function datanetsPage(): Page {
               h('td', null, model.utf8(c.license)), h('td', null, formatOpen(c.bond)),
               h('td', null, h('span', { class: `badge ${status}` }, label)),
               h('td', null, status === 'pending' && curator ? [decide(cid, true), decide(cid, false), decide(cid, false, true)] : null));
-          }))));
+          }))),
+      read.next === null ? null : h('p', { class: 'muted', id: 'contributions-shown' },
+        `The first ${read.next.toLocaleString('en-US')} of ${info.announced.toLocaleString('en-US')} announced (withdrawn, rejected and expired ones leave no row). `, more));
     ownerTools.hidden = info.owner !== me;
     curators.render(id, info);
     publish.disabled = info.approvedUnpublished === 0;

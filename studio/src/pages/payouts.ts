@@ -26,6 +26,27 @@ interface HistoryEntry {
   event: HistoryEvent;
 }
 
+/** A page of `rewards_history`: `next` is the `(block, event index)` the following page starts at. */
+interface HistoryPage {
+  entries: HistoryEntry[];
+  next: [number, number] | null;
+}
+
+/** The node's largest history page (`MAX_PAGE` of node/rewards-history). */
+const HISTORY_PAGE = 1000;
+
+/** `who`'s first `count` history entries, oldest first, read in the node's pages; `more` if there are others. */
+async function historyOf(chain: Chain, who: string, count: number): Promise<{ entries: HistoryEntry[]; more: boolean }> {
+  const entries: HistoryEntry[] = [];
+  let from: [number, number] | null = [0, 0];
+  while (from && entries.length < count) {
+    const page: HistoryPage = await rpc<HistoryPage>(chain, 'rewards_history', [who, from[0], Math.min(HISTORY_PAGE, count - entries.length), from[1]]);
+    entries.push(...page.entries);
+    from = page.next;
+  }
+  return { entries, more: from !== null };
+}
+
 export function payoutsPage(): Page {
   const pending = h('div', { id: 'pending' });
   const history = h('div', { id: 'history' });
@@ -33,6 +54,8 @@ export function payoutsPage(): Page {
   // Outlives the pool table, which is drawn again after each claim.
   const poolOut = h('p', { class: 'outcome', id: 'pool-outcome' });
   const claim = h('button', { id: 'claim', type: 'button' }, 'Claim direct rewards');
+  /** History entries shown for `account`; "More" adds a page. */
+  let shown = { account: '', entries: 0 };
   claim.onclick = () =>
     act(claim, claimOut, async () => {
       const chain = requireChain();
@@ -50,11 +73,19 @@ export function payoutsPage(): Page {
     const chain = session.chain;
     const account = session.account;
     if (!chain || !account) return mount(pending, h('p', { class: 'muted' }, 'Connect and pick an account first.'));
-    const [direct, pools, entries] = await Promise.all([
+    const pageRows = session.rows ?? HISTORY_PAGE;
+    if (shown.account !== account.address) shown = { account: account.address, entries: pageRows };
+    const [direct, pools, { entries, more }] = await Promise.all([
       rpc<{ data: string; model: string; compute: string }>(chain, 'rewards_pending', [account.address]),
       poolRewards(chain, account.address),
-      rpc<{ entries: HistoryEntry[] }>(chain, 'rewards_history', [account.address, 0, 1000, null]).then((page) => page.entries),
+      historyOf(chain, account.address, shown.entries),
     ]);
+    const moreButton = h('button', { type: 'button', id: 'more-history' }, `More history (the next ${pageRows.toLocaleString('en-US')})`);
+    moreButton.onclick = () => {
+      shown.entries += pageRows;
+      moreButton.disabled = true;
+      void refresh();
+    };
     const directTotal = BigInt(direct.data) + BigInt(direct.model) + BigInt(direct.compute);
     claim.disabled = directTotal === 0n;
     mount(pending,
@@ -89,7 +120,8 @@ export function payoutsPage(): Page {
       entries.length === 0 ? h('p', { class: 'muted' }, 'Nothing yet.') :
         h('table', { class: 'table', id: 'history-table' },
           h('thead', null, h('tr', null, ['block', 'what', 'amount'].map((c) => h('th', null, c)))),
-          h('tbody', null, [...entries].reverse().slice(0, 50).map((entry) => h('tr', null, h('td', null, `#${entry.block}`), ...describe(entry.event))))));
+          h('tbody', null, [...entries].reverse().map((entry) => h('tr', null, h('td', null, `#${entry.block}`), ...describe(entry.event))))),
+      more ? h('p', { class: 'muted', id: 'history-shown' }, `The oldest ${entries.length.toLocaleString('en-US')} entries, newest of them first; the chart counts these. `, moreButton) : null);
   }
 
   return { element, refresh };
