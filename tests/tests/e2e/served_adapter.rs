@@ -91,10 +91,11 @@ async fn pending(chain: &Chain, who: &Keypair) -> Result<Balance> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the adapter does not learn the task: its greedy answer is the end-of-turn token, \
-            empty, so it has no influence (three runs, 2026-11-30: 60, 200 and 400 LoRA steps; \
-            held-out loss 2.95 and 3.02 nats at 200 and 400, the targets' marginal entropy, \
-            ROUGE-L 0); it needs a base pretrained on the task (docs/attribution.md, Tests)"]
+#[ignore = "the adapter does not learn the task (four runs, 2026-11-30): its greedy answer was \
+            empty (no influence) in three and `w11`, one of Charlie's words, in one (influence \
+            rightly gave it all to Charlie); held-out loss stays at the targets' marginal \
+            entropy (2.95-3.02 nats), ROUGE-L 0; it needs a base pretrained on the task \
+            (docs/attribution.md, Tests)"]
 async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it_used() -> Result<()>
 {
     let chain = Chain::start().await?;
