@@ -4,10 +4,13 @@
 //! The binary is taken from `ATTRIBUTION_WORKER` if set, else from the worker's target directory
 //! (`WORKER_TARGET_DIR`, default `~/.cache/attribution-chain/target-worker`), debug profile.
 
-use crate::chain::content_hash;
+use crate::chain::{content_hash, Chain};
 use crate::free_port;
-use anyhow::{bail, Context, Result};
-use attribution_primitives::models::{Architecture, BaseModel, Cid, License};
+use anyhow::{bail, ensure, Context, Result};
+use attribution_primitives::models::{
+    Architecture, BaseModel, Cid, License, ModelStatus, ModelWithLineage,
+};
+use attribution_primitives::{AccountId, Balance, BlockNumber, ModelId};
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
@@ -132,6 +135,29 @@ impl Worker {
         })
     }
 
+    /// Eve's daemon (100 OPEN staked) serving the chain's model `model` and its adapters with
+    /// `f32` weights at 0.000001 OPEN a token (10¹² plancks), settling a batch once its oldest
+    /// record is `batch_age` seconds old.
+    pub fn serve(node_url: &str, models: &Path, model: ModelId, batch_age: &str) -> Result<Self> {
+        Self::start_with(
+            node_url,
+            "//Eve",
+            models,
+            "100",
+            &[],
+            &[
+                "--serve",
+                &model.to_string(),
+                "--price-per-token",
+                "0.000001",
+                "--batch-age",
+                batch_age,
+                "--weights",
+                "f32",
+            ],
+        )
+    }
+
     fn spawn(args: &[String], env: &[(String, String)], dir: &tempfile::TempDir) -> Result<Child> {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -204,6 +230,32 @@ impl Worker {
     /// `GET /status`.
     pub async fn status(&self) -> Result<serde_json::Value> {
         Ok(self.get("/status").await?.1)
+    }
+
+    /// Waits until `model` (an adapter this daemon trains) reaches `status` on `chain`, failing
+    /// early, with the log's tail, if the process exits or `timeout` passes.
+    pub async fn wait_for_model(
+        &mut self,
+        chain: &Chain,
+        model: ModelId,
+        status: ModelStatus,
+        timeout: Duration,
+    ) -> Result<()> {
+        let started = std::time::Instant::now();
+        loop {
+            ensure!(self.is_running(), "the worker exited:\n{}", self.log_tail());
+            let found: Option<ModelWithLineage<AccountId, Balance, BlockNumber>> =
+                chain.state_call("ModelsApi_model", model).await?;
+            if found.context("the adapter model exists")?.model.status == status {
+                return Ok(());
+            }
+            ensure!(
+                started.elapsed() < timeout,
+                "model {model} did not become {status:?} within {timeout:?}; worker log:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 }
 

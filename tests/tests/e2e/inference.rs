@@ -44,23 +44,7 @@ impl Setup {
             chain.execute(&charlie, calls::deposit_credit(ALLOWANCE)),
             chain.register_base_model(&ferdie, "e2e-served", &base),
         )?;
-        let worker = Worker::start_with(
-            &chain.node.rpc_url(),
-            "//Eve",
-            models.path(),
-            "100",
-            &[],
-            &[
-                "--serve",
-                &model.to_string(),
-                "--price-per-token",
-                "0.000001",
-                "--batch-age",
-                batch_age,
-                "--weights",
-                "f32",
-            ],
-        )?;
+        let worker = Worker::serve(&chain.node.rpc_url(), models.path(), model, batch_age)?;
         let operator = account(&dev::eve());
         let setup = Self {
             chain,

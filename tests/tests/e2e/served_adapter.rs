@@ -14,9 +14,9 @@ use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
 use attribution_e2e::worker::{synthetic_chat_model, Worker};
 use attribution_primitives::attribution::{AllowanceInfo, FeeSplit, InferenceAuthorization};
-use attribution_primitives::models::{ModelStatus, ModelWithLineage};
+use attribution_primitives::models::ModelStatus;
 use attribution_primitives::rewards::PendingRewards;
-use attribution_primitives::{AccountId, Balance, BlockNumber, ContributionId, Signature};
+use attribution_primitives::{Balance, ContributionId, Signature};
 use codec::Encode;
 use serde_json::{json, Value};
 use sp_core::Pair as _;
@@ -91,8 +91,11 @@ async fn pending(chain: &Chain, who: &Keypair) -> Result<Balance> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "its first run (CI, 2026-11-30) answered with empty influence entries although the \
-            index was ready; the cause is not found yet, so the payout part is unverified too"]
+#[ignore = "the adapter does not learn the task (four runs, 2026-11-30): its greedy answer was \
+            empty (no influence) in three and `w11`, one of Charlie's words, in one (influence \
+            rightly gave it all to Charlie); held-out loss stays at the targets' marginal \
+            entropy (2.95-3.02 nats), ROUGE-L 0; it needs a base pretrained on the task \
+            (docs/attribution.md, Tests)"]
 async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it_used() -> Result<()>
 {
     let chain = Chain::start().await?;
@@ -140,43 +143,11 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         .await?;
 
     // One daemon trains the adapter, then serves it beside its base.
-    let mut worker = Worker::start_with(
-        &chain.node.rpc_url(),
-        "//Eve",
-        models.path(),
-        "100",
-        &[],
-        &[
-            "--serve",
-            &base_model.to_string(),
-            "--price-per-token",
-            "0.000001",
-            "--batch-age",
-            "1",
-            "--weights",
-            "f32",
-        ],
-    )?;
+    let mut worker = Worker::serve(&chain.node.rpc_url(), models.path(), base_model, "1")?;
     let operator = account(&dev::eve());
-    let started = std::time::Instant::now();
-    loop {
-        ensure!(
-            worker.is_running(),
-            "the worker exited:\n{}",
-            worker.log_tail()
-        );
-        let model: Option<ModelWithLineage<AccountId, Balance, BlockNumber>> =
-            chain.state_call("ModelsApi_model", adapter).await?;
-        if model.context("the adapter exists")?.model.status == ModelStatus::Active {
-            break;
-        }
-        ensure!(
-            started.elapsed() < JOB_TIMEOUT,
-            "the adapter is not active after {JOB_TIMEOUT:?}:\n{}",
-            worker.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    worker
+        .wait_for_model(&chain, adapter, ModelStatus::Active, JOB_TIMEOUT)
+        .await?;
     // Served, with its influence index over the training rows built.
     poll(
         "the adapter's influence index",
@@ -244,6 +215,12 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     // The answer is attributed to Bob: only his rows were retrieved, and his training rows
     // raised its likelihood most.
     let attribution = &answer["attribution"];
+    // An empty answer (the end-of-turn token first) has no gradient and no influence.
+    ensure!(
+        answer["usage"]["completion_tokens"].as_u64() > Some(0),
+        "the adapter answered nothing, so nothing can be attributed to its training rows: \
+         {answer}"
+    );
     ensure!(
         attribution["method"] == "contextcite-v1+spans-v1+influence-v1",
         "{attribution}"
@@ -259,7 +236,7 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         ids[1..]
             .iter()
             .all(|&c| ppm_of(influence, c).is_ok_and(|ppm| ppm < bob_influence)),
-        "Bob's training rows influence the answer most: {influence}"
+        "Bob's training rows influence the answer most: {answer}"
     );
     let entries = &attribution["entries"];
     let bob_ppm = ppm_of(entries, bob)?;

@@ -150,23 +150,9 @@ impl Setup {
     /// Waits until the adapter reaches `status` (its job then left the chain if it settled),
     /// failing early if the worker exits.
     async fn wait_for_model(&self, worker: &mut Worker, status: ModelStatus) -> Result<()> {
-        let started = std::time::Instant::now();
-        loop {
-            ensure!(
-                worker.is_running(),
-                "the worker exited:\n{}",
-                worker.log_tail()
-            );
-            if self.model().await?.model.status == status {
-                return Ok(());
-            }
-            ensure!(
-                started.elapsed() < JOB_TIMEOUT,
-                "the adapter did not become {status:?} within {JOB_TIMEOUT:?}; worker log:\n{}",
-                worker.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        worker
+            .wait_for_model(&self.chain, self.model, status, JOB_TIMEOUT)
+            .await
     }
 }
 
