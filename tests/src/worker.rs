@@ -357,7 +357,11 @@ fn synthetic_chat_model_with(models: &Path, args: &[&str]) -> Result<BaseModel> 
     command.push(&path);
     command.extend(args);
     worker_command(&command)?;
-    let bos = if args.is_empty() { "" } else { "{{ bos_token }}" };
+    let bos = if args.is_empty() {
+        ""
+    } else {
+        "{{ bos_token }}"
+    };
     std::fs::write(
         dir.join("chat_template.jinja"),
         format!(

@@ -195,7 +195,11 @@ impl SyntheticTask {
             None,
             &autodiff,
         )?;
-        tracing::info!(steps, loss = report.losses.last().copied(), "base pretrained");
+        tracing::info!(
+            steps,
+            loss = report.losses.last().copied(),
+            "base pretrained"
+        );
         Ok(model.valid().to_checkpoint(&base.config))
     }
 

@@ -132,7 +132,8 @@ fn an_adapter_learns_the_task_from_the_pretrained_synthetic_base() {
     let device = burn::tensor::Device::flex().autodiff();
     for seed in [42, 1, 2] {
         let model =
-            Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora.clone()), &device).unwrap();
+            Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora.clone()), &device)
+                .unwrap();
         let schedule = TrainConfig {
             steps: 60,
             batch_size: 8,
@@ -143,7 +144,16 @@ fn an_adapter_learns_the_task_from_the_pretrained_synthetic_base() {
             ..TrainConfig::default()
         };
         let started = std::time::Instant::now();
-        let (adapted, _) = train(model, &Method::Lora(lora.clone()), &rows, PAD, &schedule, None, &device).unwrap();
+        let (adapted, _) = train(
+            model,
+            &Method::Lora(lora.clone()),
+            &rows,
+            PAD,
+            &schedule,
+            None,
+            &device,
+        )
+        .unwrap();
         let adapted = adapted.valid();
         let loss = held_out_loss(&adapted, &held_out, 8, PAD, &device.clone());
         assert!(loss < 1.0, "seed {seed}: held-out loss {loss}");
@@ -151,25 +161,50 @@ fn an_adapter_learns_the_task_from_the_pretrained_synthetic_base() {
         for (row, encoded) in held_out_rows.iter().zip(&held_out) {
             // A chat template starting with `{{ bos_token }}` gives the prompt training saw.
             let prompt = &encoded.tokens[..encoded.prompt_len];
-            let chat = model_dir.tokenizer.encode(format!("<s>{}", row.prompt), false).unwrap();
+            let chat = model_dir
+                .tokenizer
+                .encode(format!("<s>{}", row.prompt), false)
+                .unwrap();
             assert_eq!(chat.get_ids(), prompt);
-            let expected = model_dir.tokenizer.encode(row.completion.as_str(), false).unwrap();
+            let expected = model_dir
+                .tokenizer
+                .encode(row.completion.as_str(), false)
+                .unwrap();
             let answer = generate(&adapted, prompt, 4, Some(EOS), &device);
             right += usize::from(answer == expected.get_ids());
         }
-        eprintln!("seed {seed}: held-out loss {loss:.3}, {right} of 16 right, {:.1} s", started.elapsed().as_secs_f64());
-        assert!(right >= 8, "seed {seed}: {right} of 16 held-out answers right");
+        eprintln!(
+            "seed {seed}: held-out loss {loss:.3}, {right} of 16 right, {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        assert!(
+            right >= 8,
+            "seed {seed}: {right} of 16 held-out answers right"
+        );
     }
     // Bad settings: a mapping that is no permutation, heads that do not divide the width.
     for (args, expected) in [
-        (&["--pretrain-steps", "1", "--pretrain-multiplier", "6"][..], "does not permute"),
+        (
+            &["--pretrain-steps", "1", "--pretrain-multiplier", "6"][..],
+            "does not permute",
+        ),
         (&["--hidden", "30"][..], "multiple of the 4 heads"),
     ] {
         let out = synthetic(&dir.path().join("bad"), args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            !out.status.success() && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
     }
 }
 
 /// What the e2e test registers (`tests/src/worker.rs`): 300 steps on a model of width 64.
-const PRETRAINED: [&str; 6] = ["--pretrain-steps", "300", "--hidden", "64", "--intermediate", "128"];
+const PRETRAINED: [&str; 6] = [
+    "--pretrain-steps",
+    "300",
+    "--hidden",
+    "64",
+    "--intermediate",
+    "128",
+];

@@ -792,7 +792,10 @@ fn a_grounded_model_asked_without_retrieval_pays_only_its_training_rows() {
     assert_eq!(attribution["retrieved"], json!([]), "{attribution}");
     assert_eq!(attribution["sources"], json!([]));
     assert_eq!(attribution["context"]["entries"], json!([]));
-    assert_eq!((attribution["ablations"].as_u64(), &attribution["seed"]), (Some(0), &Value::Null));
+    assert_eq!(
+        (attribution["ablations"].as_u64(), &attribution["seed"]),
+        (Some(0), &Value::Null)
+    );
     check_spans(&server, &files, attribution);
     // The same prompt as the model without rows, so the same answer.
     let plain = start(&[]);
@@ -809,13 +812,20 @@ fn a_grounded_model_asked_without_retrieval_pays_only_its_training_rows() {
     assert_eq!(again["attribution"], *attribution);
     let mut streamed = body.clone();
     streamed["stream"] = json!(true);
-    assert_eq!(stream(&server, streamed).last().unwrap()["attribution"], *attribution);
+    assert_eq!(
+        stream(&server, streamed).last().unwrap()["attribution"],
+        *attribution
+    );
     // Bad input.
     for bad in [json!("no"), json!(0), json!({"on": false})] {
         let mut request = body.clone();
         request["retrieval"] = bad;
         let (status, error) = chat(&server, request);
-        assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_json")), "{error}");
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("invalid_json")),
+            "{error}"
+        );
     }
     let mut request = body.clone();
     request["retrieval"] = json!(true);

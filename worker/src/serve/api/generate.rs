@@ -21,8 +21,8 @@ use serde::de::DeserializeOwned;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
 use tokenizers::Tokenizer;
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Most log-probability alternatives per token (OpenAI's bound).
@@ -102,7 +102,9 @@ pub async fn chat(
         };
         let mut prepared = prepare(&state, request.common, prompt, top)?;
         // ContextCite reuses the prompt's cache; an answer without sources ablates nothing.
-        prepared.request.keep_prompt = grounded.as_ref().is_some_and(|g| !g.contributions.is_empty());
+        prepared.request.keep_prompt = grounded
+            .as_ref()
+            .is_some_and(|g| !g.contributions.is_empty());
         prepared.grounded = grounded;
         let ticket = admit(&state, &headers, &body, &prepared).await?;
         Ok(respond(state.clone(), prepared, ticket, Kind::Chat).await)
