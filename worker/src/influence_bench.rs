@@ -13,7 +13,6 @@
 //! rows) and the score of one grounded answer (four rows in the prompt, a row's completion as
 //! the answer).
 
-use crate::checkpoint::Checkpoint;
 use crate::data::{encode, parse_jsonl, Encoded, SpecialTokens};
 use crate::job::ModelDir;
 use crate::lora::{LoraConfig, TargetModule};
@@ -23,11 +22,10 @@ use crate::provenance::influence::gradient::lora_dims;
 use crate::provenance::influence::quality::{QualityFigures, QualitySetup};
 use crate::provenance::influence::{InfluenceConfig, InfluenceIndex};
 use crate::rag::quality::debian_rows;
-use crate::synthetic::{SyntheticTask, BOS, EOS, PAD, TASK};
-use crate::train::{train, TrainConfig};
+use crate::synthetic::{BOS, EOS, PAD, PRETRAIN_TASK, TASK};
+use crate::train::TrainConfig;
 use crate::tuning::Method;
 use anyhow::{anyhow, ensure, Context, Result};
-use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
 use serde::Serialize;
@@ -232,11 +230,6 @@ pub fn cost_markdown(f: &CostFigures) -> String {
 /// Builds the base and runs the measurement.
 pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures> {
     let autodiff = device.clone().autodiff();
-    let pretrain_task = SyntheticTask {
-        multiplier: 5,
-        shift: 1,
-        ..TASK
-    };
     let config = TASK.config(args.hidden, args.intermediate, args.layers, 4, 2);
     let tokenizer = TASK.tokenizer()?;
     let special = SpecialTokens {
@@ -250,31 +243,7 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
             .map(|e| encode(&tokenizer, e, special, 32))
             .collect()
     };
-    let mut base = Checkpoint::random(config.clone(), args.seed);
-    if args.pretrain_steps > 0 {
-        autodiff.seed(args.seed);
-        let model = Llama::from_checkpoint(&base, &Method::Full, &autodiff)?;
-        let schedule = TrainConfig {
-            steps: args.pretrain_steps,
-            batch_size: 16,
-            learning_rate: 3e-3,
-            warmup_steps: args.pretrain_steps / 10,
-            progress: false,
-            ..TrainConfig::default()
-        };
-        let pretrain = encode_all(&pretrain_task.examples(2048, args.seed + 100))?;
-        let (model, report) = train(
-            model,
-            &Method::Full,
-            &pretrain,
-            PAD,
-            &schedule,
-            None,
-            &autodiff,
-        )?;
-        tracing::info!(loss = report.losses.last().copied(), "base pretrained");
-        base = model.valid().to_checkpoint(&config);
-    }
+    let base = PRETRAIN_TASK.base(config, args.seed, args.pretrain_steps, &autodiff)?;
     let rows = encode_all(&TASK.examples(args.rows, args.seed + 200))?;
     let answers = encode_all(&TASK.examples(args.answers, args.seed + 300))?;
     let setup = QualitySetup {
