@@ -45,8 +45,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn deposit_credit() -> Weight {
 		// Proof size: measured `457`, estimated `6196` bytes.
-		// Minimum execution time: 54_130_000 picoseconds.
-		Weight::from_parts(57_235_000, 6196)
+		// Minimum execution time: 54_050_000 picoseconds.
+		Weight::from_parts(57_836_000, 6196)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
@@ -56,8 +56,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn request_withdrawal() -> Weight {
 		// Proof size: measured `143`, estimated `3550` bytes.
-		// Minimum execution time: 13_500_000 picoseconds.
-		Weight::from_parts(14_801_000, 3550)
+		// Minimum execution time: 13_460_000 picoseconds.
+		Weight::from_parts(14_541_000, 3550)
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
@@ -67,8 +67,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
 		// Proof size: measured `479`, estimated `6196` bytes.
-		// Minimum execution time: 55_633_000 picoseconds.
-		Weight::from_parts(58_597_000, 6196)
+		// Minimum execution time: 55_833_000 picoseconds.
+		Weight::from_parts(58_096_000, 6196)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
@@ -110,11 +110,11 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::Batches` (`max_values`: None, `max_size`: Some(132), added: 2607, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 64]`.
 	fn submit_inference_batch(r: u32, ) -> Weight {
-		// Proof size: measured `5225 + r * 3277`, estimated `198686 + r * 47104` bytes.
-		// Minimum execution time: 1_558_823_000 picoseconds.
-		Weight::from_parts(446_006_378, 198686)
-			// Standard error: 21_581_596
-			.saturating_add(Weight::from_parts(2_198_219_069, 0).saturating_mul(r.into()))
+		// Proof size: measured `5224 + r * 3277`, estimated `198686 + r * 47104` bytes.
+		// Minimum execution time: 1_555_308_000 picoseconds.
+		Weight::from_parts(1_579_875_000, 198686)
+			// Standard error: 7_432_115
+			.saturating_add(Weight::from_parts(1_012_128_973, 0).saturating_mul(r.into()))
 			.saturating_add(D::get().reads(76_u64))
 			.saturating_add(D::get().reads((38_u64).saturating_mul(r.into())))
 			.saturating_add(D::get().writes(74_u64))
@@ -133,12 +133,12 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `p` is `[0, 64]`.
 	fn pay_batch(a: u32, p: u32, ) -> Weight {
 		// Proof size: measured `667 + p * 111`, estimated `8799 + a * 2571 + p * 2579` bytes.
-		// Minimum execution time: 3_257_173_000 picoseconds.
-		Weight::from_parts(6_067_750_464, 8799)
-			// Standard error: 1_296_216
-			.saturating_add(Weight::from_parts(89_079_482, 0).saturating_mul(a.into()))
-			// Standard error: 21_895_439
-			.saturating_add(Weight::from_parts(8_787_941, 0).saturating_mul(p.into()))
+		// Minimum execution time: 3_012_991_000 picoseconds.
+		Weight::from_parts(3_056_525_000, 8799)
+			// Standard error: 357_749
+			.saturating_add(Weight::from_parts(39_699_829, 0).saturating_mul(a.into()))
+			// Standard error: 6_102_754
+			.saturating_add(Weight::from_parts(32_331_544, 0).saturating_mul(p.into()))
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(D::get().reads((2_u64).saturating_mul(p.into())))
@@ -166,12 +166,12 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `a` is `[0, 16384]`.
 	fn challenge_attribution(p: u32, a: u32, ) -> Weight {
 		// Proof size: measured `1237`, estimated `4079` bytes.
-		// Minimum execution time: 119_878_000 picoseconds.
-		Weight::from_parts(94_538_212, 4079)
-			// Standard error: 116
-			.saturating_add(Weight::from_parts(2_336, 0).saturating_mul(p.into()))
-			// Standard error: 116
-			.saturating_add(Weight::from_parts(1_973, 0).saturating_mul(a.into()))
+		// Minimum execution time: 112_847_000 picoseconds.
+		Weight::from_parts(84_815_280, 4079)
+			// Standard error: 90
+			.saturating_add(Weight::from_parts(2_095, 0).saturating_mul(p.into()))
+			// Standard error: 90
+			.saturating_add(Weight::from_parts(2_263, 0).saturating_mul(a.into()))
 			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(6_u64))
 	}
@@ -193,8 +193,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::PendingJuryDraws` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
 	fn vote_attribution() -> Weight {
 		// Proof size: measured `51368`, estimated `37234` bytes.
-		// Minimum execution time: 385_031_000 picoseconds.
-		Weight::from_parts(426_693_000, 37234)
+		// Minimum execution time: 363_168_000 picoseconds.
+		Weight::from_parts(415_346_000, 37234)
 			.saturating_add(D::get().reads(17_u64))
 			.saturating_add(D::get().writes(16_u64))
 	}
@@ -215,10 +215,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `j` is `[0, 9]`.
 	fn close_attribution_challenge(j: u32, ) -> Weight {
 		// Proof size: measured `49516 + j * 503`, estimated `37234 + j * 1687` bytes.
-		// Minimum execution time: 199_526_000 picoseconds.
-		Weight::from_parts(285_332_167, 37234)
-			// Standard error: 1_942_375
-			.saturating_add(Weight::from_parts(48_641_217, 0).saturating_mul(j.into()))
+		// Minimum execution time: 182_682_000 picoseconds.
+		Weight::from_parts(260_712_542, 37234)
+			// Standard error: 1_890_043
+			.saturating_add(Weight::from_parts(48_560_202, 0).saturating_mul(j.into()))
 			.saturating_add(D::get().reads(13_u64))
 			.saturating_add(D::get().reads((2_u64).saturating_mul(j.into())))
 			.saturating_add(D::get().writes(13_u64))
@@ -238,10 +238,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `n` is `[0, 8]`.
 	fn draw_attribution_juries(n: u32, ) -> Weight {
 		// Proof size: measured `12681 + n * 33482`, estimated `13775 + n * 36244` bytes.
-		// Minimum execution time: 8_082_000 picoseconds.
-		Weight::from_parts(8_563_000, 13775)
-			// Standard error: 12_169_172
-			.saturating_add(Weight::from_parts(163_750_865, 0).saturating_mul(n.into()))
+		// Minimum execution time: 6_760_000 picoseconds.
+		Weight::from_parts(42_232_263, 13775)
+			// Standard error: 1_086_153
+			.saturating_add(Weight::from_parts(114_985_282, 0).saturating_mul(n.into()))
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().reads((6_u64).saturating_mul(n.into())))
 			.saturating_add(D::get().writes(1_u64))
@@ -256,8 +256,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::Allowances` (`max_values`: None, `max_size`: Some(133), added: 2608, mode: `MaxEncodedLen`)
 	fn grant_allowance() -> Weight {
 		// Proof size: measured `574`, estimated `3922` bytes.
-		// Minimum execution time: 29_133_000 picoseconds.
-		Weight::from_parts(38_507_000, 3922)
+		// Minimum execution time: 28_051_000 picoseconds.
+		Weight::from_parts(30_726_000, 3922)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(2_u64))
 	}
@@ -265,8 +265,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::Allowances` (`max_values`: None, `max_size`: Some(133), added: 2608, mode: `MaxEncodedLen`)
 	fn request_allowance_reduction() -> Weight {
 		// Proof size: measured `191`, estimated `3598` bytes.
-		// Minimum execution time: 15_924_000 picoseconds.
-		Weight::from_parts(24_706_000, 3598)
+		// Minimum execution time: 15_092_000 picoseconds.
+		Weight::from_parts(17_196_000, 3598)
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
@@ -276,8 +276,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::Credits` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn reduce_allowance() -> Weight {
 		// Proof size: measured `300`, estimated `3598` bytes.
-		// Minimum execution time: 23_886_000 picoseconds.
-		Weight::from_parts(30_815_000, 3598)
+		// Minimum execution time: 22_454_000 picoseconds.
+		Weight::from_parts(24_657_000, 3598)
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().writes(2_u64))
 	}
@@ -285,16 +285,16 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Attribution::FeeSplitInForce` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `MaxEncodedLen`)
 	fn set_fee_split() -> Weight {
 		// Proof size: measured `0`, estimated `0` bytes.
-		// Minimum execution time: 4_617_000 picoseconds.
-		Weight::from_parts(5_338_000, 0)
+		// Minimum execution time: 4_677_000 picoseconds.
+		Weight::from_parts(5_248_000, 0)
 			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Attribution::WithdrawalDelay` (r:0 w:1)
 	/// Proof: `Attribution::WithdrawalDelay` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_withdrawal_delay() -> Weight {
 		// Proof size: measured `0`, estimated `0` bytes.
-		// Minimum execution time: 4_437_000 picoseconds.
-		Weight::from_parts(5_048_000, 0)
+		// Minimum execution time: 4_537_000 picoseconds.
+		Weight::from_parts(5_078_000, 0)
 			.saturating_add(D::get().writes(1_u64))
 	}
 }

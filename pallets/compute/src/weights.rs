@@ -56,8 +56,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
 	fn register_operator() -> Weight {
 		// Proof size: measured `200`, estimated `13775` bytes.
-		// Minimum execution time: 111_265_000 picoseconds.
-		Weight::from_parts(130_294_000, 13775)
+		// Minimum execution time: 107_941_000 picoseconds.
+		Weight::from_parts(117_013_000, 13775)
 			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(5_u64))
 	}
@@ -69,8 +69,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	fn rotate_worker_key() -> Weight {
 		// Proof size: measured `706`, estimated `3922` bytes.
-		// Minimum execution time: 70_695_000 picoseconds.
-		Weight::from_parts(85_487_000, 3922)
+		// Minimum execution time: 67_850_000 picoseconds.
+		Weight::from_parts(77_935_000, 3922)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
@@ -78,8 +78,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	fn update_operator() -> Weight {
 		// Proof size: measured `583`, estimated `3922` bytes.
-		// Minimum execution time: 15_453_000 picoseconds.
-		Weight::from_parts(22_333_000, 3922)
+		// Minimum execution time: 14_772_000 picoseconds.
+		Weight::from_parts(19_810_000, 3922)
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
@@ -97,8 +97,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn deregister_operator() -> Weight {
 		// Proof size: measured `779`, estimated `13775` bytes.
-		// Minimum execution time: 59_959_000 picoseconds.
-		Weight::from_parts(68_291_000, 13775)
+		// Minimum execution time: 58_196_000 picoseconds.
+		Weight::from_parts(63_544_000, 13775)
 			.saturating_add(D::get().reads(5_u64))
 			.saturating_add(D::get().writes(5_u64))
 	}
@@ -120,8 +120,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::JobsByHyperparameters` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	fn request_training() -> Weight {
 		// Proof size: measured `1645`, estimated `7086` bytes.
-		// Minimum execution time: 93_899_000 picoseconds.
-		Weight::from_parts(103_844_000, 7086)
+		// Minimum execution time: 89_833_000 picoseconds.
+		Weight::from_parts(96_072_000, 7086)
 			.saturating_add(D::get().reads(7_u64))
 			.saturating_add(D::get().writes(7_u64))
 	}
@@ -139,8 +139,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof size: measured `1114`, estimated `4038` bytes.
-		// Minimum execution time: 72_327_000 picoseconds.
-		Weight::from_parts(78_867_000, 4038)
+		// Minimum execution time: 70_425_000 picoseconds.
+		Weight::from_parts(75_442_000, 4038)
 			.saturating_add(D::get().reads(4_u64))
 			.saturating_add(D::get().writes(6_u64))
 	}
@@ -152,8 +152,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn claim_job() -> Weight {
 		// Proof size: measured `1433`, estimated `4002` bytes.
-		// Minimum execution time: 32_278_000 picoseconds.
-		Weight::from_parts(39_108_000, 4002)
+		// Minimum execution time: 30_335_000 picoseconds.
+		Weight::from_parts(34_592_000, 4002)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(2_u64))
 	}
@@ -171,8 +171,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn release_expired_claim() -> Weight {
 		// Proof size: measured `1963`, estimated `13775` bytes.
-		// Minimum execution time: 85_186_000 picoseconds.
-		Weight::from_parts(94_029_000, 13775)
+		// Minimum execution time: 82_412_000 picoseconds.
+		Weight::from_parts(88_652_000, 13775)
 			.saturating_add(D::get().reads(7_u64))
 			.saturating_add(D::get().writes(7_u64))
 	}
@@ -197,10 +197,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `c` is `[1, 1024]`.
 	fn submit_training_proof(c: u32, ) -> Weight {
 		// Proof size: measured `2483 + c * 163`, estimated `10134 + c * 2944` bytes.
-		// Minimum execution time: 127_629_000 picoseconds.
-		Weight::from_parts(132_287_000, 10134)
-			// Standard error: 231_751
-			.saturating_add(Weight::from_parts(11_753_107, 0).saturating_mul(c.into()))
+		// Minimum execution time: 124_285_000 picoseconds.
+		Weight::from_parts(52_095_758, 10134)
+			// Standard error: 36_890
+			.saturating_add(Weight::from_parts(4_978_062, 0).saturating_mul(c.into()))
 			.saturating_add(D::get().reads(9_u64))
 			.saturating_add(D::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(D::get().writes(3_u64))
@@ -222,8 +222,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::Challenges` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
 		// Proof size: measured `861`, estimated `3730` bytes.
-		// Minimum execution time: 79_188_000 picoseconds.
-		Weight::from_parts(85_327_000, 3730)
+		// Minimum execution time: 75_602_000 picoseconds.
+		Weight::from_parts(82_272_000, 3730)
 			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(6_u64))
 	}
@@ -253,8 +253,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn resolve_challenge() -> Weight {
 		// Proof size: measured `14028`, estimated `44970` bytes.
-		// Minimum execution time: 485_901_000 picoseconds.
-		Weight::from_parts(526_942_000, 44970)
+		// Minimum execution time: 487_553_000 picoseconds.
+		Weight::from_parts(522_175_000, 44970)
 			.saturating_add(D::get().reads(36_u64))
 			.saturating_add(D::get().writes(40_u64))
 	}
@@ -284,8 +284,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn vote() -> Weight {
 		// Proof size: measured `14030`, estimated `44970` bytes.
-		// Minimum execution time: 489_146_000 picoseconds.
-		Weight::from_parts(549_426_000, 44970)
+		// Minimum execution time: 478_770_000 picoseconds.
+		Weight::from_parts(535_125_000, 44970)
 			.saturating_add(D::get().reads(36_u64))
 			.saturating_add(D::get().writes(40_u64))
 	}
@@ -305,8 +305,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	fn close_challenge() -> Weight {
 		// Proof size: measured `8010`, estimated `19211` bytes.
-		// Minimum execution time: 389_338_000 picoseconds.
-		Weight::from_parts(411_581_000, 19211)
+		// Minimum execution time: 377_120_000 picoseconds.
+		Weight::from_parts(419_803_000, 19211)
 			.saturating_add(D::get().reads(22_u64))
 			.saturating_add(D::get().writes(22_u64))
 	}
@@ -324,16 +324,16 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	/// The range of component `d` is `[0, 8]`.
 	fn draw_juries(d: u32, ) -> Weight {
-		// Proof size: measured `14575 + d * 1170`, estimated `13775 + d * 12600` bytes.
-		// Minimum execution time: 5_218_000 picoseconds.
-		Weight::from_parts(32_706_792, 13775)
-			// Standard error: 551_389
-			.saturating_add(Weight::from_parts(60_857_771, 0).saturating_mul(d.into()))
+		// Proof size: measured `14575 + d * 1170`, estimated `13775 + d * 12700` bytes.
+		// Minimum execution time: 5_008_000 picoseconds.
+		Weight::from_parts(24_557_749, 13775)
+			// Standard error: 677_993
+			.saturating_add(Weight::from_parts(65_924_307, 0).saturating_mul(d.into()))
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().reads((6_u64).saturating_mul(d.into())))
 			.saturating_add(D::get().writes(1_u64))
 			.saturating_add(D::get().writes((6_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 12600).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 12700).saturating_mul(d.into()))
 	}
 	/// Storage: `Compute::VotePeriod` (r:0 w:1)
 	/// Proof: `Compute::VotePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
@@ -342,7 +342,7 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	fn set_challenge_periods() -> Weight {
 		// Proof size: measured `0`, estimated `0` bytes.
 		// Minimum execution time: 4_987_000 picoseconds.
-		Weight::from_parts(5_709_000, 0)
+		Weight::from_parts(5_629_000, 0)
 			.saturating_add(D::get().writes(2_u64))
 	}
 	/// Storage: `Compute::Jobs` (r:1 w:1)
@@ -365,8 +365,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
 		// Proof size: measured `2495`, estimated `6196` bytes.
-		// Minimum execution time: 177_233_000 picoseconds.
-		Weight::from_parts(191_104_000, 6196)
+		// Minimum execution time: 171_945_000 picoseconds.
+		Weight::from_parts(187_318_000, 6196)
 			.saturating_add(D::get().reads(8_u64))
 			.saturating_add(D::get().writes(10_u64))
 	}
@@ -374,8 +374,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Compute::MaxRegressionPpm` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_max_regression() -> Weight {
 		// Proof size: measured `0`, estimated `0` bytes.
-		// Minimum execution time: 4_657_000 picoseconds.
-		Weight::from_parts(5_278_000, 0)
+		// Minimum execution time: 4_596_000 picoseconds.
+		Weight::from_parts(5_308_000, 0)
 			.saturating_add(D::get().writes(1_u64))
 	}
 }

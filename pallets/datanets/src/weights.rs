@@ -45,8 +45,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Datanets::Datanets` (`max_values`: None, `max_size`: Some(1763), added: 4238, mode: `MaxEncodedLen`)
 	fn create_datanet() -> Weight {
 		// Proof size: measured `146`, estimated `3658` bytes.
-		// Minimum execution time: 54_652_000 picoseconds.
-		Weight::from_parts(58_387_000, 3658)
+		// Minimum execution time: 54_001_000 picoseconds.
+		Weight::from_parts(56_584_000, 3658)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(4_u64))
 	}
@@ -55,10 +55,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `c` is `[0, 15]`.
 	fn add_curator(c: u32, ) -> Weight {
 		// Proof size: measured `218 + c * 32`, estimated `5228` bytes.
-		// Minimum execution time: 11_938_000 picoseconds.
-		Weight::from_parts(13_365_253, 5228)
-			// Standard error: 1_584
-			.saturating_add(Weight::from_parts(22_972, 0).saturating_mul(c.into()))
+		// Minimum execution time: 11_387_000 picoseconds.
+		Weight::from_parts(12_530_431, 5228)
+			// Standard error: 789
+			.saturating_add(Weight::from_parts(28_277, 0).saturating_mul(c.into()))
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
@@ -67,10 +67,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `c` is `[1, 16]`.
 	fn remove_curator(c: u32, ) -> Weight {
 		// Proof size: measured `218 + c * 32`, estimated `5228` bytes.
-		// Minimum execution time: 11_837_000 picoseconds.
-		Weight::from_parts(13_304_720, 5228)
-			// Standard error: 1_846
-			.saturating_add(Weight::from_parts(24_857, 0).saturating_mul(c.into()))
+		// Minimum execution time: 11_337_000 picoseconds.
+		Weight::from_parts(12_580_013, 5228)
+			// Standard error: 970
+			.saturating_add(Weight::from_parts(20_385, 0).saturating_mul(c.into()))
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
@@ -94,8 +94,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Datanets::ContributionByPosition` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn contribute() -> Weight {
 		// Proof size: measured `928`, estimated `5228` bytes.
-		// Minimum execution time: 125_266_000 picoseconds.
-		Weight::from_parts(132_346_000, 5228)
+		// Minimum execution time: 122_822_000 picoseconds.
+		Weight::from_parts(127_369_000, 5228)
 			.saturating_add(D::get().reads(7_u64))
 			.saturating_add(D::get().writes(9_u64))
 	}
@@ -114,10 +114,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `u` is `[0, 1023]`.
 	fn approve(u: u32, ) -> Weight {
 		// Proof size: measured `3320 + u * 9`, estimated `11671` bytes.
-		// Minimum execution time: 69_874_000 picoseconds.
-		Weight::from_parts(144_087_079, 11671)
-			// Standard error: 5_796
-			.saturating_add(Weight::from_parts(59_069, 0).saturating_mul(u.into()))
+		// Minimum execution time: 66_469_000 picoseconds.
+		Weight::from_parts(102_084_916, 11671)
+			// Standard error: 5_288
+			.saturating_add(Weight::from_parts(94_112, 0).saturating_mul(u.into()))
 			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(6_u64))
 	}
@@ -137,8 +137,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Datanets::ContributionByPosition` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn reject() -> Weight {
 		// Proof size: measured `1078`, estimated `6196` bytes.
-		// Minimum execution time: 108_221_000 picoseconds.
-		Weight::from_parts(115_091_000, 6196)
+		// Minimum execution time: 107_400_000 picoseconds.
+		Weight::from_parts(111_235_000, 6196)
 			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(8_u64))
 	}
@@ -157,10 +157,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `n` is `[1, 1024]`.
 	fn publish_version(n: u32, ) -> Weight {
 		// Proof size: measured `432 + n * 159`, estimated `11671 + n * 2944` bytes.
-		// Minimum execution time: 32_288_000 picoseconds.
-		Weight::from_parts(3_107_217_405, 11671)
-			// Standard error: 1_329_391
-			.saturating_add(Weight::from_parts(28_238_462, 0).saturating_mul(n.into()))
+		// Minimum execution time: 32_808_000 picoseconds.
+		Weight::from_parts(33_860_000, 11671)
+			// Standard error: 25_723
+			.saturating_add(Weight::from_parts(11_439_285, 0).saturating_mul(n.into()))
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(D::get().writes(4_u64))
@@ -183,8 +183,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Datanets::ContributionByPosition` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
 		// Proof size: measured `938`, estimated `5228` bytes.
-		// Minimum execution time: 100_218_000 picoseconds.
-		Weight::from_parts(105_667_000, 5228)
+		// Minimum execution time: 98_646_000 picoseconds.
+		Weight::from_parts(102_793_000, 5228)
 			.saturating_add(D::get().reads(5_u64))
 			.saturating_add(D::get().writes(7_u64))
 	}
@@ -204,8 +204,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Datanets::ContributionByPosition` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn expire() -> Weight {
 		// Proof size: measured `938`, estimated `5228` bytes.
-		// Minimum execution time: 101_560_000 picoseconds.
-		Weight::from_parts(106_969_000, 5228)
+		// Minimum execution time: 100_540_000 picoseconds.
+		Weight::from_parts(104_916_000, 5228)
 			.saturating_add(D::get().reads(5_u64))
 			.saturating_add(D::get().writes(7_u64))
 	}
@@ -217,8 +217,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn close_datanet() -> Weight {
 		// Proof size: measured `413`, estimated `5228` bytes.
-		// Minimum execution time: 49_454_000 picoseconds.
-		Weight::from_parts(52_418_000, 5228)
+		// Minimum execution time: 48_662_000 picoseconds.
+		Weight::from_parts(50_786_000, 5228)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}

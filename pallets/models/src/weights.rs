@@ -38,8 +38,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	fn register_base_model() -> Weight {
 		// Proof size: measured `3`, estimated `3658` bytes.
-		// Minimum execution time: 55_592_000 picoseconds.
-		Weight::from_parts(58_647_000, 3658)
+		// Minimum execution time: 55_162_000 picoseconds.
+		Weight::from_parts(57_486_000, 3658)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(4_u64))
 	}
@@ -47,8 +47,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	fn update_base_model() -> Weight {
 		// Proof size: measured `528`, estimated `4038` bytes.
-		// Minimum execution time: 12_969_000 picoseconds.
-		Weight::from_parts(14_521_000, 4038)
+		// Minimum execution time: 12_859_000 picoseconds.
+		Weight::from_parts(13_891_000, 4038)
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
@@ -60,8 +60,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `Models::BaseModelByWeights` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	fn retire_model() -> Weight {
 		// Proof size: measured `583`, estimated `4038` bytes.
-		// Minimum execution time: 47_831_000 picoseconds.
-		Weight::from_parts(50_786_000, 4038)
+		// Minimum execution time: 47_691_000 picoseconds.
+		Weight::from_parts(49_924_000, 4038)
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
