@@ -5,7 +5,15 @@
 //! The base is a random Llama pretrained (full fine-tuning) on one permutation of the
 //! synthetic task; the adapter (LoRA on every projection) is fine-tuned from it on `rows` rows
 //! of another permutation; answers are held-out rows of that task (prompt, then the right
-//! completion). LDS and top-k removal are measured as [`QualitySetup::measure`] describes.
+//! completion). LDS, top-k removal and the entries rules against leave-one-contribution-out are
+//! measured as [`QualitySetup::measure`] describes.
+//!
+//! The rows belong to `contributors` contributions of unequal size (1 : 2 : … : C) and each
+//! contribution's rows use only its own group of the task's words (the words split into C
+//! groups), so a row teaches only its group's mappings; with `--spread` a share of each
+//! contribution's rows are over any words. Answer `a` uses the words of group
+//! `a mod C`, and from the C-th answer on also those of the next group: each answer has one or
+//! two contributions that taught it and others that did not.
 //!
 //! With `--model`, it measures instead what influence costs on a real model: an adapter on
 //! `q_proj` and `v_proj` (PEFT's default targets) over the model's f32 weights, the index of
@@ -14,7 +22,7 @@
 //! the answer).
 
 use crate::checkpoint::Checkpoint;
-use crate::data::{encode, parse_jsonl, Encoded, SpecialTokens};
+use crate::data::{encode, parse_jsonl, Encoded, Example, SpecialTokens};
 use crate::job::ModelDir;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::model::Llama;
@@ -42,9 +50,15 @@ pub struct InfluenceBenchArgs {
     pub intermediate: usize,
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
-    /// Training rows of the adapter (each its own contribution).
+    /// Training rows of the adapter.
     #[arg(long, default_value_t = 64)]
     pub rows: usize,
+    /// Contributions the rows belong to (at least 2, at most the task's 24 words).
+    #[arg(long, default_value_t = 4)]
+    pub contributors: usize,
+    /// Share of each contribution's rows over any words (the rest over its group's words).
+    #[arg(long, default_value_t = 0.0)]
+    pub spread: f64,
     /// Held-out answers scored.
     #[arg(long, default_value_t = 8)]
     pub answers: usize,
@@ -136,7 +150,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         "{} has too few packages",
         args.status.display()
     );
-    let examples: Vec<crate::data::Example> = packages[..args.cost_rows]
+    let examples: Vec<Example> = packages[..args.cost_rows]
         .iter()
         .map(|p| parse_jsonl(&p.jsonl).map(|mut rows| rows.remove(0)))
         .collect::<Result<_>>()?;
@@ -244,7 +258,7 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
         eos: Some(EOS),
         pad: PAD,
     };
-    let encode_all = |examples: &[crate::data::Example]| -> Result<Vec<Encoded>> {
+    let encode_all = |examples: &[Example]| -> Result<Vec<Encoded>> {
         examples
             .iter()
             .map(|e| encode(&tokenizer, e, special, 32))
@@ -275,8 +289,14 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
         tracing::info!(loss = report.losses.last().copied(), "base pretrained");
         base = model.valid().to_checkpoint(&config);
     }
-    let rows = encode_all(&TASK.examples(args.rows, args.seed + 200))?;
-    let answers = encode_all(&TASK.examples(args.answers, args.seed + 300))?;
+    let (rows, contributions) =
+        contribution_rows(args.rows, args.contributors, args.spread, args.seed + 200)?;
+    let rows = encode_all(&rows)?;
+    let answers = encode_all(&answer_rows(
+        args.answers,
+        args.contributors,
+        args.seed + 300,
+    )?)?;
     let setup = QualitySetup {
         base: &base,
         lora: LoraConfig::new(args.rank, args.alpha).with_targets(
@@ -295,6 +315,7 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
             ..TrainConfig::default()
         },
         rows: &rows,
+        contributions: &contributions,
         answers: &answers,
         pad: PAD,
         influence: InfluenceConfig {
@@ -312,6 +333,115 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
         std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
     }
     Ok(figures)
+}
+
+/// Task examples drawn per stream, far more than any draw needs (a group of 3 of the 24 words
+/// holds 1 in 512 examples).
+const STREAM: usize = 1 << 16;
+
+/// The word group (of `groups`) of each word of `example`'s prompt.
+fn groups_of(example: &Example, groups: usize) -> Vec<usize> {
+    example
+        .prompt
+        .split_whitespace()
+        .filter_map(|token| token.strip_prefix('w')?.parse::<usize>().ok())
+        .map(|w| w * groups / TASK.words)
+        .collect()
+}
+
+/// The first `count` examples of the task (drawn with `seed`) whose words all lie in the
+/// `allowed` groups of `groups`.
+fn examples_in(count: usize, groups: usize, allowed: &[usize], seed: u64) -> Result<Vec<Example>> {
+    let found: Vec<Example> = TASK
+        .examples(STREAM, seed)
+        .into_iter()
+        .filter(|e| groups_of(e, groups).iter().all(|g| allowed.contains(g)))
+        .take(count)
+        .collect();
+    ensure!(
+        found.len() == count,
+        "the task's examples ran out for word groups {allowed:?}"
+    );
+    Ok(found)
+}
+
+/// `count` training rows over `contributors` contributions: contribution `c` (id `c`) holds
+/// about `count · (c + 1) / (C(C + 1)/2)` rows (the last takes the remainder), the share
+/// `spread` of them over any words, the rest over group `c`'s words only.
+fn contribution_rows(
+    count: usize,
+    contributors: usize,
+    spread: f64,
+    seed: u64,
+) -> Result<(Vec<Example>, Vec<u64>)> {
+    ensure!(
+        (2..=TASK.words).contains(&contributors),
+        "--contributors must be 2 to {}",
+        TASK.words
+    );
+    ensure!((0.0..=1.0).contains(&spread), "--spread must be in [0, 1]");
+    let total = contributors * (contributors + 1) / 2;
+    ensure!(count >= total, "--rows must be at least {total}");
+    let every: Vec<usize> = (0..contributors).collect();
+    let (mut rows, mut ids) = (Vec::new(), Vec::new());
+    for c in 0..contributors {
+        let size = if c + 1 == contributors {
+            count - rows.len()
+        } else {
+            count * (c + 1) / total
+        };
+        let free = (spread * size as f64).round() as usize;
+        let stream = seed + 1000 * c as u64;
+        rows.extend(examples_in(free, contributors, &every, stream + 500)?);
+        rows.extend(examples_in(size - free, contributors, &[c], stream)?);
+        ids.extend(std::iter::repeat_n(c as u64, size));
+    }
+    Ok((rows, ids))
+}
+
+/// `count` answers: answer `a` over group `a mod C`'s words, and from `a = C` on over those
+/// of the next group too.
+fn answer_rows(count: usize, contributors: usize, seed: u64) -> Result<Vec<Example>> {
+    (0..count)
+        .map(|a| {
+            let g = a % contributors;
+            let allowed = if a < contributors {
+                vec![g]
+            } else {
+                vec![g, (g + 1) % contributors]
+            };
+            Ok(examples_in(1, contributors, &allowed, seed + 1000 * a as u64)?.remove(0))
+        })
+        .collect()
+}
+
+/// The entries rules against leave-one-contribution-out, as a Markdown table.
+pub fn contribution_markdown(f: &QualityFigures) -> String {
+    let c = &f.by_contribution;
+    let mut out = format!(
+        "rows per contribution: {:?}\n\n\
+         | rule | Spearman with the true drops | largest entry = largest drop | \
+         ppm paid for nothing | ppm paid | answers with no entries |\n|---|---|---|---|---|---|\n",
+        c.rows
+    );
+    for r in &c.rules {
+        out.push_str(&format!(
+            "| {} | {:.3} | {} of {} | {:.1} % | {:.1} % | {} |\n",
+            r.rule,
+            r.spearman,
+            r.top_hits,
+            f.answers,
+            r.paid_for_nothing * 100.0,
+            r.paid * 100.0,
+            r.no_entries
+        ));
+    }
+    out.push_str("\ntrue drops (nats), per answer and contribution:\n");
+    for (a, drops) in c.drops.iter().enumerate() {
+        let drops: Vec<String> = drops.iter().map(|d| format!("{d:+.2}")).collect();
+        out.push_str(&format!("- answer {a}: {}\n", drops.join(", ")));
+    }
+    out
 }
 
 /// The figures as a Markdown table.
