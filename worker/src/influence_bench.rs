@@ -28,7 +28,8 @@ use crate::lora::{LoraConfig, TargetModule};
 use crate::model::Llama;
 use crate::provenance::index::RowRef;
 use crate::provenance::influence::gradient::lora_dims;
-use crate::provenance::influence::quality::{QualityFigures, QualitySetup};
+use crate::provenance::influence::entries::entries as influence_entries;
+use crate::provenance::influence::quality::{QualityFigures, QualitySetup, CANDIDATES};
 use crate::provenance::influence::{InfluenceConfig, InfluenceIndex};
 use crate::rag::quality::debian_rows;
 use crate::synthetic::{SyntheticTask, BOS, EOS, PAD, TASK};
@@ -122,6 +123,9 @@ pub struct CostFigures {
     pub answer_seconds: f64,
     /// File bytes per row (`12 + 4k`).
     pub bytes_per_row: f64,
+    /// The answer repeats a row of contribution 0: each candidate rule's entries
+    /// `(contribution, ppm)`.
+    pub entries: Vec<(String, Vec<(u64, u32)>)>,
 }
 
 /// Measures [`CostFigures`] on `args.model`.
@@ -202,6 +206,17 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
     let attribution = index.attribute(&model, &prompt, &answer, model_dir.special.pad, &device)?;
     let answer_seconds = started.elapsed().as_secs_f64();
     tracing::info!(entries = ?attribution.entries, "answer attributed");
+    let entries = CANDIDATES
+        .iter()
+        .map(|rule| {
+            let weights = rule.weights(&index.rows, &attribution.row_scores)?;
+            let paid = influence_entries(&weights)?
+                .iter()
+                .map(|e| (e.contribution, e.weight_ppm))
+                .collect();
+            Ok((rule.to_string(), paid))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let bytes_per_row = index.to_bytes().len() as f64 / rows.len() as f64;
     let figures = CostFigures {
         lora_params: lora_dims(&model),
@@ -214,6 +229,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         answer_tokens: answer.len(),
         answer_seconds,
         bytes_per_row,
+        entries,
     };
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
@@ -229,7 +245,7 @@ pub fn cost_markdown(f: &CostFigures) -> String {
          | model load (f32) + adapter | {:.1} s |\n\
          | index build per row ({} rows, {:.1} tokens on average) | {:.3} s |\n\
          | one answer ({} prompt + {} answer tokens) | {:.3} s |\n\
-         | file bytes per row | {:.0} |\n",
+         | file bytes per row | {:.0} |\n{}",
         f.lora_params,
         f.dims,
         f.load_seconds,
@@ -239,7 +255,11 @@ pub fn cost_markdown(f: &CostFigures) -> String {
         f.prompt_tokens,
         f.answer_tokens,
         f.answer_seconds,
-        f.bytes_per_row
+        f.bytes_per_row,
+        f.entries
+            .iter()
+            .map(|(rule, entries)| format!("| entries, {rule} | {entries:?} |\n"))
+            .collect::<String>()
     )
 }
 

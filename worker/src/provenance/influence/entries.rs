@@ -107,7 +107,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// The rule influence entries are paid by ([`super::index::InfluenceIndex::attribute`]).
-pub const RULE: Rule = Rule::SumAll;
+pub const RULE: Rule = Rule::Outliers(3.5);
 
 /// The positive weights as entries: each divided by the positive total (the scale of TRAK's
 /// scores is arbitrary, their proportions are what pays), then [`attribution_entries`].
