@@ -316,7 +316,10 @@ fn lds_and_top_k_removal_on_a_small_run() {
     for rule in &by.rules {
         assert!((-1.0..=1.0).contains(&rule.spearman), "{rule:?}");
         assert!(rule.top_hits <= 3 && rule.no_entries <= 3, "{rule:?}");
-        assert!(rule.paid_for_nothing <= rule.paid && rule.paid <= 1.0, "{rule:?}");
+        assert!(
+            rule.paid_for_nothing <= rule.paid && rule.paid <= 1.0,
+            "{rule:?}"
+        );
     }
 }
 

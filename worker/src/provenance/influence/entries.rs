@@ -192,7 +192,10 @@ mod tests {
         for seed in 0..20 {
             let scores = noise(64, seed, 0.02);
             // Uniform noise ends at √3 standard deviations: nothing is 3.5 above the median.
-            assert!(paid(Rule::Outliers(3.5), &rows, &scores).is_empty(), "{seed}");
+            assert!(
+                paid(Rule::Outliers(3.5), &rows, &scores).is_empty(),
+                "{seed}"
+            );
             assert!(!paid(Rule::TopK(4), &rows, &scores).is_empty());
         }
         // Equal scores: nothing stands out, and the MAD of 0 does not make every row stand out.
