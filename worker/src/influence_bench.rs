@@ -98,6 +98,12 @@ pub struct InfluenceBenchArgs {
     /// Measure the cost on this model (a `.gguf` file or a Hugging Face directory) instead.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// With `--model`: train the adapter on the rows for this many steps (batch 4) instead of
+    /// giving it random factors.
+    #[arg(long, default_value_t = 0)]
+    pub cost_steps: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub cost_learning_rate: f64,
     /// Rows indexed for the cost measurement.
     #[arg(long, default_value_t = 16)]
     pub cost_rows: usize,
@@ -115,6 +121,8 @@ pub struct CostFigures {
     pub row_tokens: f64,
     /// Model load (f32 weights) and adapter attach.
     pub load_seconds: f64,
+    /// Training the adapter on the rows (`--cost-steps`; 0 when its B is random).
+    pub train_seconds: f64,
     /// Index build per row (gradient, projection; the kernel amortised).
     pub seconds_per_row: f64,
     pub prompt_tokens: usize,
@@ -136,15 +144,6 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
     let lora = LoraConfig::new(8, 16.0);
     device.seed(args.seed);
     let model = Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora), &device)?;
-    // A trained adapter's B is not zero: give it random values, as training would.
-    let model = model.map_projections(|_, mut projection| {
-        if let Some(adapter) = projection.lora.take() {
-            let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.01), &device);
-            let lora = LoraConfig::new(8, 16.0);
-            projection.lora = Some(lora.from_factors(adapter.a.val(), b));
-        }
-        Ok(projection)
-    })?;
     let load_seconds = started.elapsed().as_secs_f64();
     let status = std::fs::read_to_string(&args.status)
         .with_context(|| format!("reading {}", args.status.display()))?;
@@ -159,17 +158,56 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         .map(|p| parse_jsonl(&p.jsonl).map(|mut rows| rows.remove(0)))
         .collect::<Result<_>>()?;
     let encoded = model_dir.encode(&examples, 256)?;
+    let count = encoded.len();
     let rows: Vec<(RowRef, Encoded)> = encoded
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
             let row = RowRef {
-                contribution: (i / 4) as u64,
-                row: (i % 4) as u32,
+                // Four contributions of consecutive rows.
+                contribution: (i * 4 / count) as u64,
+                row: i as u32,
             };
             (row, e)
         })
         .collect();
+    // Either train the adapter on the rows, or (the cost needs only its shape) give its B
+    // factors random values, as training would.
+    let started = Instant::now();
+    let model = if args.cost_steps > 0 {
+        let schedule = TrainConfig {
+            steps: args.cost_steps,
+            batch_size: 4,
+            learning_rate: args.cost_learning_rate,
+            warmup_steps: args.cost_steps / 10,
+            progress: false,
+            seed: args.seed,
+            ..TrainConfig::default()
+        };
+        let examples: Vec<Encoded> = rows.iter().map(|(_, e)| e.clone()).collect();
+        let method = Method::Lora(LoraConfig::new(8, 16.0));
+        let (model, report) = train(
+            model,
+            &method,
+            &examples,
+            model_dir.special.pad,
+            &schedule,
+            None,
+            &device,
+        )?;
+        tracing::info!(losses = ?report.losses, "adapter trained on the rows");
+        model
+    } else {
+        model.map_projections(|_, mut projection| {
+            if let Some(adapter) = projection.lora.take() {
+                let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.01), &device);
+                let lora = LoraConfig::new(8, 16.0);
+                projection.lora = Some(lora.from_factors(adapter.a.val(), b));
+            }
+            Ok(projection)
+        })?
+    };
+    let train_seconds = started.elapsed().as_secs_f64();
     let row_tokens =
         rows.iter().map(|(_, e)| e.tokens.len()).sum::<usize>() as f64 / rows.len() as f64;
     let config = InfluenceConfig {
@@ -205,7 +243,14 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
     let started = Instant::now();
     let attribution = index.attribute(&model, &prompt, &answer, model_dir.special.pad, &device)?;
     let answer_seconds = started.elapsed().as_secs_f64();
-    tracing::info!(entries = ?attribution.entries, "answer attributed");
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&i, &j| attribution.row_scores[j].total_cmp(&attribution.row_scores[i]));
+    let top: Vec<(u32, f64)> = order
+        .iter()
+        .take(5)
+        .map(|&i| (rows[i].0.row, attribution.row_scores[i]))
+        .collect();
+    tracing::info!(entries = ?attribution.entries, ?top, "answer attributed (row 1 repeated)");
     let entries = CANDIDATES
         .iter()
         .map(|rule| {
@@ -224,6 +269,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         rows: rows.len(),
         row_tokens,
         load_seconds,
+        train_seconds,
         seconds_per_row,
         prompt_tokens: prompt.len(),
         answer_tokens: answer.len(),
@@ -243,12 +289,14 @@ pub fn cost_markdown(f: &CostFigures) -> String {
         "| figure | value |\n|---|---|\n\
          | LoRA parameters d → projected k | {} → {} |\n\
          | model load (f32) + adapter | {:.1} s |\n\
+         | adapter training on the rows (--cost-steps) | {:.1} s |\n\
          | index build per row ({} rows, {:.1} tokens on average) | {:.3} s |\n\
          | one answer ({} prompt + {} answer tokens) | {:.3} s |\n\
          | file bytes per row | {:.0} |\n{}",
         f.lora_params,
         f.dims,
         f.load_seconds,
+        f.train_seconds,
         f.rows,
         f.row_tokens,
         f.seconds_per_row,
