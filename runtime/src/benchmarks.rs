@@ -186,6 +186,7 @@ pub mod helpers {
                     merkle_root: Hash::zero(),
                     contributions: members,
                     total_weight: u128::from(members),
+                    owner_weight: 0,
                     total_bytes: u64::from(members).saturating_mul(CONTRIBUTION_BYTES),
                     published_at: System::block_number(),
                 },

@@ -329,11 +329,44 @@ async fn http_request(
 /// with a chat template (the messages' contents, then `=`, the task's prompt end), so a debug
 /// build answers chats in milliseconds; returns it as a base model to register.
 pub fn synthetic_chat_model(models: &Path) -> Result<BaseModel> {
+    synthetic_chat_model_with(models, &[])
+}
+
+/// [`synthetic_chat_model`] pretrained on another permutation of the task (300 steps, width
+/// 64, a few seconds in the debug build), so that a LoRA adapter trained on it learns the
+/// task's own permutation; its chat template starts with BOS, as training rows do, so a chat
+/// asking a row's prompt is that row's prompt token for token.
+pub fn pretrained_synthetic_chat_model(models: &Path) -> Result<BaseModel> {
+    synthetic_chat_model_with(
+        models,
+        &[
+            "--pretrain-steps",
+            "300",
+            "--hidden",
+            "64",
+            "--intermediate",
+            "128",
+        ],
+    )
+}
+
+fn synthetic_chat_model_with(models: &Path, args: &[&str]) -> Result<BaseModel> {
     let dir = models.join("synthetic");
-    worker_command(&["synthetic", "model", "--output-dir", &dir.to_string_lossy()])?;
+    let mut command = vec!["synthetic", "model", "--output-dir"];
+    let path = dir.to_string_lossy();
+    command.push(&path);
+    command.extend(args);
+    worker_command(&command)?;
+    let bos = if args.is_empty() {
+        ""
+    } else {
+        "{{ bos_token }}"
+    };
     std::fs::write(
         dir.join("chat_template.jinja"),
-        "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}={% endif %}",
+        format!(
+            "{bos}{{% for m in messages %}}{{{{ m['content'] }}}} {{% endfor %}}{{% if add_generation_prompt %}}={{% endif %}}"
+        ),
     )?;
     base_model(&dir)
 }

@@ -25,7 +25,7 @@ use crate::memory::PeakAllocator;
 use crate::model::{BaseWeight, Llama};
 use crate::ptuning::PrefixConfig;
 use crate::synthetic::{SyntheticTask, BOS, EOS, PAD};
-use crate::train::{train, TrainConfig, Trainer};
+use crate::train::{TrainConfig, Trainer};
 use crate::tuning::Method;
 use anyhow::Result;
 use burn::module::{Lora, Module, ModuleVisitor, Param, ParamGroup};
@@ -380,23 +380,13 @@ fn quality(
         ..TrainConfig::default()
     };
 
-    autodiff.seed(2);
-    let random = Llama::from_checkpoint(
-        &Checkpoint::random(model_config.clone(), 3),
-        &Method::Full,
+    let base = pretrain_task.pretrain(
+        &Checkpoint::random(model_config, 3),
+        config.pretrain_steps,
+        4096,
+        (2, 20),
         &autodiff,
     )?;
-    let pretrain_set = encode_all(&pretrain_task.examples(4096, 20))?;
-    let (pretrained, _) = train(
-        random,
-        &Method::Full,
-        &pretrain_set,
-        PAD,
-        &schedule(config.pretrain_steps, 3e-3),
-        None,
-        &autodiff,
-    )?;
-    let base = pretrained.valid().to_checkpoint(&model_config);
 
     let train_set = encode_all(&task.examples(2048, 21))?;
     let held_out = task.examples(256, 22);

@@ -15,28 +15,32 @@
 //! `a mod C`, and from the C-th answer on also those of the next group: each answer has one or
 //! two contributions that taught it and others that did not.
 //!
-//! With `--model`, it measures instead what influence costs on a real model: an adapter on
-//! `q_proj` and `v_proj` (PEFT's default targets) over the model's f32 weights, the index of
-//! `--cost-rows` Debian package rows (`/var/lib/dpkg/status`, as `bench attribution` builds its
-//! rows) and the score of one grounded answer (four rows in the prompt, a row's completion as
-//! the answer).
+//! With `--model`, it measures instead what influence costs on a real model, and which
+//! contribution each entries rule pays there: an adapter on `q_proj` and `v_proj` (PEFT's
+//! default targets) over the model's f32 weights (trained on the rows with `--cost-steps`), the
+//! index of `--cost-rows` Debian package rows (`/var/lib/dpkg/status`, as `bench attribution`
+//! builds its rows; four contributions of consecutive rows), and `--cost-answers` answers, each
+//! a training row's completion after its prompt (with `--cost-context` other rows before it, as
+//! retrieval would put them; none by default), timed against the greedy generation of as many
+//! tokens by the same adapter on the serving runtime.
 
-use crate::checkpoint::Checkpoint;
 use crate::data::{encode, parse_jsonl, Encoded, Example, SpecialTokens};
 use crate::job::ModelDir;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::model::Llama;
+use crate::peft::{self, save_adapter};
 use crate::provenance::index::RowRef;
 use crate::provenance::influence::entries::entries as influence_entries;
 use crate::provenance::influence::gradient::lora_dims;
 use crate::provenance::influence::quality::{QualityFigures, QualitySetup, CANDIDATES};
 use crate::provenance::influence::{InfluenceConfig, InfluenceIndex};
-use crate::rag::quality::debian_rows;
-use crate::synthetic::{SyntheticTask, BOS, EOS, PAD, TASK};
+use crate::rag::quality::{debian_rows, generate_greedy};
+use crate::serve::cli::Weights;
+use crate::serve::runtime::{LoraWeights, NativeRuntime, Runtime, RuntimeOptions};
+use crate::synthetic::{BOS, EOS, PAD, PRETRAIN_TASK, TASK};
 use crate::train::{train, TrainConfig};
 use crate::tuning::Method;
 use anyhow::{anyhow, ensure, Context, Result};
-use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
 use serde::Serialize;
@@ -107,12 +111,24 @@ pub struct InfluenceBenchArgs {
     /// Rows indexed for the cost measurement.
     #[arg(long, default_value_t = 16)]
     pub cost_rows: usize,
+    /// With `--model`: answers scored, each repeating another training row.
+    #[arg(long, default_value_t = 4)]
+    pub cost_answers: usize,
+    /// With `--model`: other training rows put before each answer's prompt, as retrieval would
+    /// (the next rows of the index, never the repeated one).
+    #[arg(long, default_value_t = 0)]
+    pub cost_context: usize,
+    /// With `--model`: the weights the generation it is compared with is served from.
+    #[arg(long, value_enum, default_value = "q4")]
+    pub cost_weights: Weights,
+    #[arg(long, default_value_t = 2)]
+    pub cost_threads: usize,
     /// The package descriptions the cost rows are made of.
     #[arg(long, default_value = "/var/lib/dpkg/status")]
     pub status: PathBuf,
 }
 
-/// What influence costs on a real model.
+/// What influence costs on a real model, and which contribution its rules pay.
 #[derive(Clone, Debug, Serialize)]
 pub struct CostFigures {
     pub lora_params: usize,
@@ -125,15 +141,73 @@ pub struct CostFigures {
     pub train_seconds: f64,
     /// Index build per row (gradient, projection; the kernel amortised).
     pub seconds_per_row: f64,
-    pub prompt_tokens: usize,
-    pub answer_tokens: usize,
-    /// One answer's gradient, projection and scores.
-    pub answer_seconds: f64,
     /// File bytes per row (`12 + 4k`).
     pub bytes_per_row: f64,
-    /// The answer repeats a row of contribution 0: each candidate rule's entries
-    /// `(contribution, ppm)`.
+    /// All answers' influence time over all answers' generation time.
+    pub cost_ratio: f64,
+    pub answers: Vec<CostAnswer>,
+    /// Each candidate rule over the answers.
+    pub rules: Vec<RuleOnAnswers>,
+}
+
+/// One answer repeating training row `row` of `contribution`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostAnswer {
+    pub row: u32,
+    pub contribution: u64,
+    pub prompt_tokens: usize,
+    pub answer_tokens: usize,
+    /// Greedy generation of as many tokens with the adapter on the serving runtime.
+    pub generation_seconds: f64,
+    /// The answer's gradient, projection and scores.
+    pub influence_seconds: f64,
+    /// Where the repeated row ranks among the rows by score (1: the highest).
+    pub repeated_rank: usize,
+    /// Each candidate rule's entries `(contribution, ppm)`.
     pub entries: Vec<(String, Vec<(u64, u32)>)>,
+}
+
+/// How a rule pays on answers whose source row is known.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleOnAnswers {
+    pub rule: String,
+    /// Answers whose largest entry is the repeated row's contribution.
+    pub right_first: usize,
+    /// Mean ppm paid to the repeated row's contribution.
+    pub right_ppm_mean: f64,
+    /// Answers with no entries.
+    pub unpaid: usize,
+}
+
+impl RuleOnAnswers {
+    fn summarise(rule: &str, answers: &[CostAnswer]) -> Self {
+        let (mut right_first, mut right_ppm, mut unpaid) = (0, 0u64, 0);
+        for answer in answers {
+            let Some((_, paid)) = answer.entries.iter().find(|(r, _)| r == rule) else {
+                continue;
+            };
+            // Largest entry, ties to the smaller contribution id (the rule's own order).
+            let largest = paid
+                .iter()
+                .max_by_key(|(c, ppm)| (*ppm, std::cmp::Reverse(*c)));
+            match largest {
+                Some(&(c, _)) if c == answer.contribution => right_first += 1,
+                None => unpaid += 1,
+                _ => {}
+            }
+            right_ppm += paid
+                .iter()
+                .filter(|(c, _)| *c == answer.contribution)
+                .map(|&(_, ppm)| u64::from(ppm))
+                .sum::<u64>();
+        }
+        Self {
+            rule: rule.to_string(),
+            right_first,
+            right_ppm_mean: right_ppm as f64 / answers.len().max(1) as f64,
+            unpaid,
+        }
+    }
 }
 
 /// Measures [`CostFigures`] on `args.model`.
@@ -143,7 +217,8 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
     let model_dir = ModelDir::load(model_path)?;
     let lora = LoraConfig::new(8, 16.0);
     device.seed(args.seed);
-    let model = Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora), &device)?;
+    let model =
+        Llama::from_checkpoint(&model_dir.checkpoint, &Method::Lora(lora.clone()), &device)?;
     let load_seconds = started.elapsed().as_secs_f64();
     let status = std::fs::read_to_string(&args.status)
         .with_context(|| format!("reading {}", args.status.display()))?;
@@ -185,7 +260,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
             ..TrainConfig::default()
         };
         let examples: Vec<Encoded> = rows.iter().map(|(_, e)| e.clone()).collect();
-        let method = Method::Lora(LoraConfig::new(8, 16.0));
+        let method = Method::Lora(lora.clone());
         let (model, report) = train(
             model,
             &method,
@@ -201,7 +276,6 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         model.map_projections(|_, mut projection| {
             if let Some(adapter) = projection.lora.take() {
                 let b = Tensor::random(adapter.b.shape(), Distribution::Normal(0.0, 0.01), &device);
-                let lora = LoraConfig::new(8, 16.0);
                 projection.lora = Some(lora.from_factors(adapter.a.val(), b));
             }
             Ok(projection)
@@ -225,11 +299,24 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         &device,
     )?;
     let seconds_per_row = started.elapsed().as_secs_f64() / rows.len() as f64;
-    // A grounded prompt: four rows' text, then a question; the answer is a row's completion.
-    let context: String = examples[..4]
-        .iter()
-        .map(|e| format!("{} {}\n", e.prompt, e.completion))
-        .collect();
+    // The served generation each answer's cost is compared with: the same adapter, from the
+    // PEFT file a job would publish, on the serving runtime with the weights it serves.
+    let adapter_dir = tempfile::tempdir()?;
+    save_adapter(&model, &lora, None, adapter_dir.path())?;
+    let adapter = LoraWeights::from_peft(
+        &std::fs::read(adapter_dir.path().join(peft::WEIGHTS_FILE))?,
+        &lora,
+    )?;
+    let mut runtime = NativeRuntime::load(
+        &model_dir.checkpoint,
+        RuntimeOptions {
+            weights: args.cost_weights.into(),
+            max_slots: 2,
+            max_positions: 1024.min(model_dir.checkpoint.config.max_position_embeddings),
+            threads: args.cost_threads,
+        },
+    )?;
+    let (adapter_key, _) = runtime.load_adapter(&adapter)?;
     let tokenize = |text: &str| -> Result<Vec<u32>> {
         Ok(model_dir
             .tokenizer
@@ -238,30 +325,62 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
             .get_ids()
             .to_vec())
     };
-    let prompt = tokenize(&format!("{context}{}", examples[1].prompt))?;
-    let answer = tokenize(&examples[1].completion)?;
-    let started = Instant::now();
-    let attribution = index.attribute(&model, &prompt, &answer, model_dir.special.pad, &device)?;
-    let answer_seconds = started.elapsed().as_secs_f64();
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&i, &j| attribution.row_scores[j].total_cmp(&attribution.row_scores[i]));
-    let top: Vec<(u32, f64)> = order
+    // Each answer repeats a training row's completion after that row's prompt (no retrieval),
+    // so the row's contribution is the one that should be paid; rows spread over the index.
+    let mut answers = Vec::with_capacity(args.cost_answers);
+    for j in 0..args.cost_answers {
+        let row = (1 + j * count / args.cost_answers).min(count - 1);
+        let context: String = (1..count)
+            .map(|k| (row + k) % count)
+            .take(args.cost_context)
+            .map(|i| format!("{} {}\n", examples[i].prompt, examples[i].completion))
+            .collect();
+        let prompt = tokenize(&format!("{context}{}", examples[row].prompt))?;
+        let answer = tokenize(&examples[row].completion)?;
+        ensure!(
+            !prompt.is_empty() && !answer.is_empty(),
+            "row {row} has an empty side"
+        );
+        // Generation of an answer as long, greedy, no stop token: what serving it costs.
+        let started = Instant::now();
+        let generated =
+            generate_greedy(&mut runtime, Some(adapter_key), &prompt, answer.len(), &[])?;
+        let generation_seconds = started.elapsed().as_secs_f64();
+        ensure!(generated.len() == answer.len(), "generation stopped early");
+        let started = Instant::now();
+        let attribution =
+            index.attribute(&model, &prompt, &answer, model_dir.special.pad, &device)?;
+        let influence_seconds = started.elapsed().as_secs_f64();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&i, &k| attribution.row_scores[k].total_cmp(&attribution.row_scores[i]));
+        let repeated_rank = order.iter().position(|&i| i == row).unwrap_or(order.len()) + 1;
+        let entries = CANDIDATES
+            .iter()
+            .map(|rule| {
+                let weights = rule.weights(&index.rows, &attribution.row_scores)?;
+                let paid = influence_entries(&weights)?
+                    .iter()
+                    .map(|e| (e.contribution, e.weight_ppm))
+                    .collect();
+                Ok((rule.to_string(), paid))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        tracing::info!(row, repeated_rank, ?entries, "answer attributed");
+        answers.push(CostAnswer {
+            row: row as u32,
+            contribution: rows[row].0.contribution,
+            prompt_tokens: prompt.len(),
+            answer_tokens: answer.len(),
+            generation_seconds,
+            influence_seconds,
+            repeated_rank,
+            entries,
+        });
+    }
+    let rules = CANDIDATES
         .iter()
-        .take(5)
-        .map(|&i| (rows[i].0.row, attribution.row_scores[i]))
+        .map(|rule| RuleOnAnswers::summarise(&rule.to_string(), &answers))
         .collect();
-    tracing::info!(entries = ?attribution.entries, ?top, "answer attributed (row 1 repeated)");
-    let entries = CANDIDATES
-        .iter()
-        .map(|rule| {
-            let weights = rule.weights(&index.rows, &attribution.row_scores)?;
-            let paid = influence_entries(&weights)?
-                .iter()
-                .map(|e| (e.contribution, e.weight_ppm))
-                .collect();
-            Ok((rule.to_string(), paid))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let bytes_per_row = index.to_bytes().len() as f64 / rows.len() as f64;
     let figures = CostFigures {
         lora_params: lora_dims(&model),
@@ -271,11 +390,11 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
         load_seconds,
         train_seconds,
         seconds_per_row,
-        prompt_tokens: prompt.len(),
-        answer_tokens: answer.len(),
-        answer_seconds,
         bytes_per_row,
-        entries,
+        cost_ratio: answers.iter().map(|a| a.influence_seconds).sum::<f64>()
+            / answers.iter().map(|a| a.generation_seconds).sum::<f64>(),
+        answers,
+        rules,
     };
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
@@ -283,16 +402,24 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
     Ok(figures)
 }
 
-/// The cost figures as a Markdown table.
+/// The cost figures as Markdown tables.
 pub fn cost_markdown(f: &CostFigures) -> String {
-    format!(
+    let n = f.answers.len();
+    let mean = |x: fn(&CostAnswer) -> f64| f.answers.iter().map(x).sum::<f64>() / n.max(1) as f64;
+    let mut out = format!(
         "| figure | value |\n|---|---|\n\
          | LoRA parameters d → projected k | {} → {} |\n\
          | model load (f32) + adapter | {:.1} s |\n\
          | adapter training on the rows (--cost-steps) | {:.1} s |\n\
          | index build per row ({} rows, {:.1} tokens on average) | {:.3} s |\n\
-         | one answer ({} prompt + {} answer tokens) | {:.3} s |\n\
-         | file bytes per row | {:.0} |\n{}",
+         | file bytes per row | {:.0} |\n\
+         | answers ({:.1} prompt + {:.1} answer tokens on average) | {} |\n\
+         | generation per answer (served adapter) | {:.3} s |\n\
+         | influence per answer | {:.3} s |\n\
+         | **influence / generation** (totals) | **{:.2}x** |\n\
+         | repeated row's rank among {} rows (mean) | {:.1} |\n\n\
+         | rule | largest entry = the repeated row's contribution | mean ppm to it | answers unpaid |\n\
+         |---|---|---|---|\n",
         f.lora_params,
         f.dims,
         f.load_seconds,
@@ -300,25 +427,28 @@ pub fn cost_markdown(f: &CostFigures) -> String {
         f.rows,
         f.row_tokens,
         f.seconds_per_row,
-        f.prompt_tokens,
-        f.answer_tokens,
-        f.answer_seconds,
         f.bytes_per_row,
-        f.entries
-            .iter()
-            .map(|(rule, entries)| format!("| entries, {rule} | {entries:?} |\n"))
-            .collect::<String>()
-    )
+        mean(|a| a.prompt_tokens as f64),
+        mean(|a| a.answer_tokens as f64),
+        n,
+        mean(|a| a.generation_seconds),
+        mean(|a| a.influence_seconds),
+        f.cost_ratio,
+        f.rows,
+        mean(|a| a.repeated_rank as f64),
+    );
+    for rule in &f.rules {
+        out.push_str(&format!(
+            "| {} | {} of {n} | {:.0} | {} |\n",
+            rule.rule, rule.right_first, rule.right_ppm_mean, rule.unpaid
+        ));
+    }
+    out
 }
 
 /// Builds the base and runs the measurement.
 pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures> {
     let autodiff = device.clone().autodiff();
-    let pretrain_task = SyntheticTask {
-        multiplier: 5,
-        shift: 1,
-        ..TASK
-    };
     let config = TASK.config(args.hidden, args.intermediate, args.layers, 4, 2);
     let tokenizer = TASK.tokenizer()?;
     let special = SpecialTokens {
@@ -332,31 +462,7 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
             .map(|e| encode(&tokenizer, e, special, 32))
             .collect()
     };
-    let mut base = Checkpoint::random(config.clone(), args.seed);
-    if args.pretrain_steps > 0 {
-        autodiff.seed(args.seed);
-        let model = Llama::from_checkpoint(&base, &Method::Full, &autodiff)?;
-        let schedule = TrainConfig {
-            steps: args.pretrain_steps,
-            batch_size: 16,
-            learning_rate: 3e-3,
-            warmup_steps: args.pretrain_steps / 10,
-            progress: false,
-            ..TrainConfig::default()
-        };
-        let pretrain = encode_all(&pretrain_task.examples(2048, args.seed + 100))?;
-        let (model, report) = train(
-            model,
-            &Method::Full,
-            &pretrain,
-            PAD,
-            &schedule,
-            None,
-            &autodiff,
-        )?;
-        tracing::info!(loss = report.losses.last().copied(), "base pretrained");
-        base = model.valid().to_checkpoint(&config);
-    }
+    let base = PRETRAIN_TASK.base(config, args.seed, args.pretrain_steps, &autodiff)?;
     let (rows, contributions) =
         contribution_rows(args.rows, args.contributors, args.spread, args.seed + 200)?;
     let rows = encode_all(&rows)?;

@@ -147,12 +147,27 @@ enum BenchCommand {
 
 #[derive(Subcommand)]
 enum SyntheticCommand {
-    /// Write a random model directory (config.json, model.safetensors, tokenizer.json).
+    /// Write a model directory (config.json, model.safetensors, tokenizer.json): a random
+    /// model, or with --pretrain-steps one pretrained on another permutation of the task (a
+    /// base a LoRA adapter can learn the task's own permutation from).
     Model {
         #[arg(long)]
         output_dir: PathBuf,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Full fine-tuning steps (batch 16) on `w -> multiplier·w + shift mod 24` before
+        /// writing; 0 writes the random model.
+        #[arg(long, default_value_t = 0)]
+        pretrain_steps: usize,
+        /// The pretraining permutation's multiplier (coprime with 24).
+        #[arg(long, default_value_t = synthetic::PRETRAIN_TASK.multiplier)]
+        pretrain_multiplier: usize,
+        #[arg(long, default_value_t = synthetic::PRETRAIN_TASK.shift)]
+        pretrain_shift: usize,
+        #[arg(long, default_value_t = 32)]
+        hidden: usize,
+        #[arg(long, default_value_t = 64)]
+        intermediate: usize,
     },
     /// Print `count` JSONL rows of the synthetic task.
     Rows {
@@ -269,13 +284,23 @@ fn main() -> Result<()> {
             tokio_runtime()?.block_on(cli::verify_command(args, select(true)))?
         }
         Command::Synthetic { command } => match command {
-            SyntheticCommand::Model { output_dir, seed } => {
-                synthetic::TASK.write_model_dir(
-                    synthetic::TASK.config(32, 64, 2, 4, 2),
-                    seed,
-                    StoredDtype::F32,
-                    &output_dir,
-                )?;
+            SyntheticCommand::Model {
+                output_dir,
+                seed,
+                pretrain_steps,
+                pretrain_multiplier,
+                pretrain_shift,
+                hidden,
+                intermediate,
+            } => {
+                let pretrain = synthetic::SyntheticTask {
+                    multiplier: pretrain_multiplier,
+                    shift: pretrain_shift,
+                    ..synthetic::PRETRAIN_TASK
+                };
+                let config = synthetic::TASK.config(hidden, intermediate, 2, 4, 2);
+                let base = pretrain.base(config, seed, pretrain_steps, &select(false))?;
+                synthetic::TASK.write_checkpoint_dir(&base, StoredDtype::F32, &output_dir)?;
                 println!("{}", output_dir.display());
             }
             SyntheticCommand::Rows { count, seed } => {

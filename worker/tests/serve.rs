@@ -766,3 +766,75 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         "the dropped request generated: {stats:?}"
     );
 }
+
+/// `"retrieval": false` asks a grounded model without sources: the prompt is the conversation as
+/// the chat template renders it (what a model without rows is asked), nothing is retrieved or
+/// ablated, and the answer is paid to the training rows it repeats (spans) only. A `retrieval`
+/// that is not a boolean, or `true` for a model without rows, is refused.
+#[test]
+fn a_grounded_model_asked_without_retrieval_pays_only_its_training_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = (0..2)
+        .map(|i| write_rows(dir.path(), i, &task_rows(i as u64 + 1)))
+        .collect();
+    let server = start(&["--rows", &files[0], "--rows", &files[1]]);
+    let question = common::TASK.examples(1, 1)[0].prompt.clone();
+    let body = json!({
+        "model": "tiny",
+        "messages": [{"role": "user", "content": question}],
+        "max_tokens": 20,
+        "temperature": 0,
+        "retrieval": false,
+    });
+    let (status, answer) = chat(&server, body.clone());
+    assert_eq!(status, 200, "{answer}");
+    let attribution = &answer["attribution"];
+    assert_eq!(attribution["retrieved"], json!([]), "{attribution}");
+    assert_eq!(attribution["sources"], json!([]));
+    assert_eq!(attribution["context"]["entries"], json!([]));
+    assert_eq!(
+        (attribution["ablations"].as_u64(), &attribution["seed"]),
+        (Some(0), &Value::Null)
+    );
+    check_spans(&server, &files, attribution);
+    // The same prompt as the model without rows, so the same answer.
+    let plain = start(&[]);
+    let mut unground = body.clone();
+    unground.as_object_mut().unwrap().remove("retrieval");
+    let (_, without_rows) = chat(&plain, unground.clone());
+    assert_eq!(answer["usage"], without_rows["usage"]);
+    assert_eq!(answer["choices"], without_rows["choices"]);
+    // With retrieval (the default) the prompt holds the sources.
+    let (_, retrieved) = chat(&server, unground);
+    assert_ne!(retrieved["attribution"]["retrieved"], json!([]));
+    // Deterministic, streamed or not.
+    let (_, again) = chat(&server, body.clone());
+    assert_eq!(again["attribution"], *attribution);
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    assert_eq!(
+        stream(&server, streamed).last().unwrap()["attribution"],
+        *attribution
+    );
+    // Bad input.
+    for bad in [json!("no"), json!(0), json!({"on": false})] {
+        let mut request = body.clone();
+        request["retrieval"] = bad;
+        let (status, error) = chat(&server, request);
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("invalid_json")),
+            "{error}"
+        );
+    }
+    let mut request = body.clone();
+    request["retrieval"] = json!(true);
+    let (status, error) = chat(&plain, request);
+    assert_eq!(
+        (status, error["error"]["param"].as_str()),
+        (400, Some("retrieval")),
+        "{error}"
+    );
+    let (status, _) = chat(&plain, body);
+    assert_eq!(status, 200);
+}

@@ -1,29 +1,6 @@
 //! Weights for `pallet_compute`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! Not yet re-measured after the quality gate: `request_training`, `cancel_job`,
-//! `submit_training_proof`, `resolve_challenge` and `settle` carry the measured figures plus an
-//! estimate for the storage they now touch (the previous version's record, `MaxRegressionPpm`,
-//! the `JobsByHyperparameters` index), and `set_max_regression` is estimated like
-//! `pallet_attribution::set_fee_split`. `scripts/weights` replaces them with measurements.
-//!
-//! Estimated, not yet measured, after the jury challenges: `challenge`, `resolve_challenge`,
-//! `vote`, `close_challenge`, `draw_juries` and `set_challenge_periods` are written by hand from
-//! the storage they touch at their worst case (four open challenges of nine jurors, a full juror
-//! pool of 256 operators, eight draws in a block) with ParityDB-era per-item costs, and
-//! `register_operator`, `deregister_operator` and `release_expired_claim` add the juror pool's
-//! read and write (12 290 bytes of proof). The benchmarks in `benchmarking.rs` measure each of
-//! them at that worst case when `scripts/weights` runs.
-//!
-//! Estimated, not yet measured, after the worker keys' proof of possession: `register_operator`
-//! and `rotate_worker_key` add one sr25519 verification (50 µs, the host function's usual cost)
-//! and the read of the genesis hash (`System::BlockHash`).
-//!
-//! Estimated, not yet measured, after the claim-griefing defence: `claim_job` reads and
-//! `release_expired_claim` reads and writes the job's `ExpiredClaimers` (at most 16 accounts,
-//! 515 bytes); `cancel_job` and `settle` remove it with the job (one more write), as does a
-//! proven fraud (`vote`, `resolve_challenge`, whose estimates are not changed for one write).
-//!
-//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! Benchmark CLI 64.0.0, 2026-12-01: steps 20, repeat 10, wasm execution
 //! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
@@ -50,12 +27,12 @@ pub trait WeightInfo {
 	fn submit_training_proof(c: u32, ) -> Weight;
 	fn challenge() -> Weight;
 	fn resolve_challenge() -> Weight;
-	fn settle() -> Weight;
-	fn set_max_regression() -> Weight;
 	fn vote() -> Weight;
 	fn close_challenge() -> Weight;
 	fn draw_juries(d: u32, ) -> Weight;
 	fn set_challenge_periods() -> Weight;
+	fn settle() -> Weight;
+	fn set_max_regression() -> Weight;
 }
 
 /// The measured weights, with the database costs of `D`.
@@ -66,254 +43,340 @@ pub type SubstrateWeight<T> = MeasuredWeight<<T as frame_system::Config>::DbWeig
 
 impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::WorkerKeys` (r:1 w:1)
 	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:1)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
 	fn register_operator() -> Weight {
-		// Proof size: measured `106`, estimated `3902` bytes.
-		// Minimum execution time: 42_954_000 picoseconds.
-		// Plus the juror pool (estimated): one read and one write of up to 12 290 bytes.
-		// Plus the possession proof (estimated): one sr25519 verification, `System::BlockHash`
-		// read (r:1, 32 + 2 533 bytes).
-		Weight::from_parts(105_317_000, 18757)
+		// Proof size: measured `200`, estimated `13775` bytes.
+		// Minimum execution time: 111_265_000 picoseconds.
+		Weight::from_parts(130_294_000, 13775)
 			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(5_u64))
 	}
 	/// Storage: `Compute::WorkerKeys` (r:1 w:2)
 	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	fn rotate_worker_key() -> Weight {
-		// Proof size: measured `563`, estimated `3902` bytes.
-		// Minimum execution time: 13_059_000 picoseconds.
-		// Plus the possession proof (estimated): one sr25519 verification, `System::BlockHash`
-		// read (r:1, 32 + 2 533 bytes).
-		Weight::from_parts(64_391_000, 6467)
+		// Proof size: measured `706`, estimated `3922` bytes.
+		// Minimum execution time: 70_695_000 picoseconds.
+		Weight::from_parts(85_487_000, 3922)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	fn update_operator() -> Weight {
-		// Proof size: measured `495`, estimated `3902` bytes.
-		// Minimum execution time: 8_843_000 picoseconds.
-		Weight::from_parts(9_634_000, 3902)
+		// Proof size: measured `583`, estimated `3922` bytes.
+		// Minimum execution time: 15_453_000 picoseconds.
+		Weight::from_parts(22_333_000, 3922)
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::LentSeats` (r:1 w:0)
+	/// Proof: `Compute::LentSeats` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:1)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::WorkerKeys` (r:0 w:1)
 	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn deregister_operator() -> Weight {
-		// Proof size: measured `653`, estimated `3902` bytes.
-		// Minimum execution time: 36_174_000 picoseconds.
-		// Plus the juror pool (estimated): one read and one write of up to 12 290 bytes.
-		Weight::from_parts(48_988_000, 16192)
-			.saturating_add(D::get().reads(4_u64))
+		// Proof size: measured `779`, estimated `13775` bytes.
+		// Minimum execution time: 59_959_000 picoseconds.
+		Weight::from_parts(68_291_000, 13775)
+			.saturating_add(D::get().reads(5_u64))
 			.saturating_add(D::get().writes(5_u64))
 	}
 	/// Storage: `Datanets::Versions` (r:1 w:0)
-	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::NextJobId` (r:1 w:1)
 	/// Proof: `Compute::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:2 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	/// Storage: `Models::NextModelId` (r:1 w:1)
 	/// Proof: `Models::NextModelId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Jobs` (r:0 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(284), added: 2759, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::JobsByHyperparameters` (r:0 w:1)
 	/// Proof: `Compute::JobsByHyperparameters` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
-	/// Estimated: one more `Models::Models` read (the previous version, r:1).
 	fn request_training() -> Weight {
-		// Proof size: measured `850`, estimated `7021` bytes.
-		// Minimum execution time: 53_180_000 picoseconds.
-		Weight::from_parts(62_000_000, 7021)
+		// Proof size: measured `1645`, estimated `7086` bytes.
+		// Minimum execution time: 93_899_000 picoseconds.
+		Weight::from_parts(103_844_000, 7086)
 			.saturating_add(D::get().reads(7_u64))
 			.saturating_add(D::get().writes(7_u64))
 	}
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JobsByHyperparameters` (r:0 w:1)
+	/// Proof: `Compute::JobsByHyperparameters` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ExpiredClaimers` (r:0 w:1)
+	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		// Proof size: measured `837`, estimated `3981` bytes.
-		// Minimum execution time: 43_224_000 picoseconds.
-		Weight::from_parts(48_500_000, 3981)
+		// Proof size: measured `1114`, estimated `4038` bytes.
+		// Minimum execution time: 72_327_000 picoseconds.
+		Weight::from_parts(78_867_000, 4038)
 			.saturating_add(D::get().reads(4_u64))
-			// Plus the job's expired claimers removed (estimated).
 			.saturating_add(D::get().writes(6_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ExpiredClaimers` (r:1 w:0)
+	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn claim_job() -> Weight {
-		// Proof size: measured `705`, estimated `3902` bytes.
-		// Minimum execution time: 14_492_000 picoseconds.
-		// Plus the job's expired claimers (estimated): one read of up to 515 bytes.
-		Weight::from_parts(17_934_000, 6993)
+		// Proof size: measured `1433`, estimated `4002` bytes.
+		// Minimum execution time: 32_278_000 picoseconds.
+		Weight::from_parts(39_108_000, 4002)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(2_u64))
 	}
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:1)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ExpiredClaimers` (r:1 w:1)
+	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn release_expired_claim() -> Weight {
-		// Proof size: measured `1115`, estimated `6196` bytes.
-		// Minimum execution time: 47_481_000 picoseconds.
-		// Plus the juror pool (estimated): one read and one write of up to 12 290 bytes.
-		// Plus the job's expired claimers (estimated): one read and one write of up to 515 bytes.
-		Weight::from_parts(64_156_000, 21577)
+		// Proof size: measured `1963`, estimated `13775` bytes.
+		// Minimum execution time: 85_186_000 picoseconds.
+		Weight::from_parts(94_029_000, 13775)
 			.saturating_add(D::get().reads(7_u64))
 			.saturating_add(D::get().writes(7_u64))
 	}
 	/// Storage: `Compute::Operators` (r:1 w:0)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Models::Models` (r:2 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:3 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Versions` (r:1 w:0)
-	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::MaxRegressionPpm` (r:1 w:0)
+	/// Proof: `Compute::MaxRegressionPpm` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Datanets::Contributions` (r:1024 w:0)
-	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(445), added: 2920, mode: `MaxEncodedLen`)
-	/// Storage: `Models::ModelByArtifact` (r:1 w:1)
-	/// Proof: `Models::ModelByArtifact` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Proof: `Datanets::Contributions` (`max_values`: None, `max_size`: Some(469), added: 2944, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ChallengePeriod` (r:1 w:0)
+	/// Proof: `Compute::ChallengePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Models::AdaptersByHash` (r:0 w:1)
+	/// Proof: `Models::AdaptersByHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 1024]`.
 	fn submit_training_proof(c: u32, ) -> Weight {
-		// Proof size: measured `1747 + c * 139`, estimated `6972 + c * 2920` bytes.
-		// Minimum execution time: 80_059_000 picoseconds.
-		Weight::from_parts(61_000_000, 10012)
-			// Standard error: 13_026
-			.saturating_add(Weight::from_parts(3_350_506, 0).saturating_mul(c.into()))
+		// Proof size: measured `2483 + c * 163`, estimated `10134 + c * 2944` bytes.
+		// Minimum execution time: 127_629_000 picoseconds.
+		Weight::from_parts(132_287_000, 10134)
+			// Standard error: 231_751
+			.saturating_add(Weight::from_parts(11_753_107, 0).saturating_mul(c.into()))
 			.saturating_add(D::get().reads(9_u64))
 			.saturating_add(D::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(D::get().writes(3_u64))
-			.saturating_add(Weight::from_parts(0, 2920).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 2944).saturating_mul(c.into()))
 	}
-	/// Storage: `Compute::Operators` (r:1 w:0)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::NextChallengeId` (r:1 w:1)
+	/// Proof: `Compute::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::PendingDraws` (r:1 w:1)
+	/// Proof: `Compute::PendingDraws` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::VotePeriod` (r:1 w:0)
+	/// Proof: `Compute::VotePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Challenges` (r:0 w:1)
+	/// Proof: `Compute::Challenges` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size: measured `829`, estimated `3902` bytes.
-		// Minimum execution time: 53_230_000 picoseconds.
-		// Estimated: Jobs, NextChallengeId, PendingDraws, Account, Holds read; those and the
-		// challenge written.
-		Weight::from_parts(62_000_000, 3902)
-			.saturating_add(D::get().reads(5_u64))
+		// Proof size: measured `861`, estimated `3730` bytes.
+		// Minimum execution time: 79_188_000 picoseconds.
+		Weight::from_parts(85_327_000, 3730)
+			.saturating_add(D::get().reads(6_u64))
 			.saturating_add(D::get().writes(6_u64))
 	}
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:4 w:4)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Challenges` (r:4 w:4)
+	/// Proof: `Compute::Challenges` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:15 w:15)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:3 w:3)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
-	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:6 w:6)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::PendingDraws` (r:1 w:1)
+	/// Proof: `Compute::PendingDraws` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:1)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
+	/// Storage: `Models::AdaptersByHash` (r:0 w:1)
+	/// Proof: `Models::AdaptersByHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::WorkerKeys` (r:0 w:1)
 	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JobsByHyperparameters` (r:0 w:1)
+	/// Proof: `Compute::JobsByHyperparameters` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ExpiredClaimers` (r:0 w:1)
+	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn resolve_challenge() -> Weight {
-		// Proof size: measured `2284`, estimated `11402` bytes.
-		// Minimum execution time: 140_400_000 picoseconds.
-		// Estimated at the worst case: fraud with four open challenges of nine jurors each (36
-		// juror records, four bonds released, the juror pool and pending draws rewritten) on top
-		// of the measured fraud path.
-		Weight::from_parts(420_000_000, 40000)
-			.saturating_add(D::get().reads(56_u64))
-			.saturating_add(D::get().writes(58_u64))
+		// Proof size: measured `14028`, estimated `44970` bytes.
+		// Minimum execution time: 485_901_000 picoseconds.
+		Weight::from_parts(526_942_000, 44970)
+			.saturating_add(D::get().reads(36_u64))
+			.saturating_add(D::get().writes(40_u64))
+	}
+	/// Storage: `Compute::Challenges` (r:4 w:4)
+	/// Proof: `Compute::Challenges` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:15 w:15)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:6 w:6)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::PendingDraws` (r:1 w:1)
+	/// Proof: `Compute::PendingDraws` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:1)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
+	/// Storage: `Models::AdaptersByHash` (r:0 w:1)
+	/// Proof: `Models::AdaptersByHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::WorkerKeys` (r:0 w:1)
+	/// Proof: `Compute::WorkerKeys` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JobsByHyperparameters` (r:0 w:1)
+	/// Proof: `Compute::JobsByHyperparameters` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ExpiredClaimers` (r:0 w:1)
+	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
+	fn vote() -> Weight {
+		// Proof size: measured `14030`, estimated `44970` bytes.
+		// Minimum execution time: 489_146_000 picoseconds.
+		Weight::from_parts(549_426_000, 44970)
+			.saturating_add(D::get().reads(36_u64))
+			.saturating_add(D::get().writes(40_u64))
+	}
+	/// Storage: `Compute::Challenges` (r:1 w:1)
+	/// Proof: `Compute::Challenges` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:1)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:5 w:5)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:6 w:6)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::PendingDraws` (r:1 w:1)
+	/// Proof: `Compute::PendingDraws` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:1 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	fn close_challenge() -> Weight {
+		// Proof size: measured `8010`, estimated `19211` bytes.
+		// Minimum execution time: 389_338_000 picoseconds.
+		Weight::from_parts(411_581_000, 19211)
+			.saturating_add(D::get().reads(22_u64))
+			.saturating_add(D::get().writes(22_u64))
+	}
+	/// Storage: `Compute::PendingDraws` (r:1 w:1)
+	/// Proof: `Compute::PendingDraws` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Challenges` (r:8 w:8)
+	/// Proof: `Compute::Challenges` (`max_values`: None, `max_size`: Some(427), added: 2902, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:2 w:0)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JurorPool` (r:1 w:0)
+	/// Proof: `Compute::JurorPool` (`max_values`: Some(1), `max_size`: Some(12290), added: 12785, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Operators` (r:35 w:35)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
+	/// The range of component `d` is `[0, 8]`.
+	fn draw_juries(d: u32, ) -> Weight {
+		// Proof size: measured `14575 + d * 1170`, estimated `13775 + d * 12600` bytes.
+		// Minimum execution time: 5_218_000 picoseconds.
+		Weight::from_parts(32_706_792, 13775)
+			// Standard error: 551_389
+			.saturating_add(Weight::from_parts(60_857_771, 0).saturating_mul(d.into()))
+			.saturating_add(D::get().reads(3_u64))
+			.saturating_add(D::get().reads((6_u64).saturating_mul(d.into())))
+			.saturating_add(D::get().writes(1_u64))
+			.saturating_add(D::get().writes((6_u64).saturating_mul(d.into())))
+			.saturating_add(Weight::from_parts(0, 12600).saturating_mul(d.into()))
+	}
+	/// Storage: `Compute::VotePeriod` (r:0 w:1)
+	/// Proof: `Compute::VotePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ChallengePeriod` (r:0 w:1)
+	/// Proof: `Compute::ChallengePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_challenge_periods() -> Weight {
+		// Proof size: measured `0`, estimated `0` bytes.
+		// Minimum execution time: 4_987_000 picoseconds.
+		Weight::from_parts(5_709_000, 0)
+			.saturating_add(D::get().writes(2_u64))
 	}
 	/// Storage: `Compute::Jobs` (r:1 w:1)
-	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(275), added: 2750, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::Pools` (r:1 w:1)
 	/// Proof: `Rewards::Pools` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
-	/// Storage: `Datanets::Versions` (r:1 w:0)
-	/// Proof: `Datanets::Versions` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::Pending` (r:1 w:1)
 	/// Proof: `Rewards::Pending` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	/// Storage: `Compute::Operators` (r:1 w:1)
-	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(437), added: 2912, mode: `MaxEncodedLen`)
+	/// Proof: `Compute::Operators` (`max_values`: None, `max_size`: Some(457), added: 2932, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::JobsByHyperparameters` (r:0 w:1)
+	/// Proof: `Compute::JobsByHyperparameters` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::ExpiredClaimers` (r:0 w:1)
+	/// Proof: `Compute::ExpiredClaimers` (`max_values`: None, `max_size`: Some(537), added: 3012, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
-		// Proof size: measured `2331`, estimated `6196` bytes.
-		// Minimum execution time: 118_096_000 picoseconds.
-		Weight::from_parts(127_000_000, 6196)
-			.saturating_add(D::get().reads(9_u64))
-			// Plus the job's expired claimers removed (estimated).
+		// Proof size: measured `2495`, estimated `6196` bytes.
+		// Minimum execution time: 177_233_000 picoseconds.
+		Weight::from_parts(191_104_000, 6196)
+			.saturating_add(D::get().reads(8_u64))
 			.saturating_add(D::get().writes(10_u64))
 	}
 	/// Storage: `Compute::MaxRegressionPpm` (r:0 w:1)
 	/// Proof: `Compute::MaxRegressionPpm` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_max_regression() -> Weight {
-		// Proof size: measured `0`, estimated `0` bytes (estimated, not measured).
-		Weight::from_parts(3_500_000, 0)
+		// Proof size: measured `0`, estimated `0` bytes.
+		// Minimum execution time: 4_657_000 picoseconds.
+		Weight::from_parts(5_278_000, 0)
 			.saturating_add(D::get().writes(1_u64))
-	}
-	/// Estimated: the challenge read and written, then at worst the fallback's fraud path
-	/// (the vote that makes the majority finding fraud).
-	fn vote() -> Weight {
-		Weight::from_parts(440_000_000, 42000)
-			.saturating_add(D::get().reads(57_u64))
-			.saturating_add(D::get().writes(59_u64))
-	}
-	/// Estimated at the worst case: nine absent jurors, each slashed (its record, hold and
-	/// account, the treasury's account) and taken out of the juror pool, the bond released.
-	fn close_challenge() -> Weight {
-		Weight::from_parts(520_000_000, 40000)
-			.saturating_add(D::get().reads(44_u64))
-			.saturating_add(D::get().writes(44_u64))
-	}
-	/// Estimated: per draw, the challenge, its job and the full juror pool read, nine draws over
-	/// 256 candidates, nine juror records and the challenge written.
-	fn draw_juries(d: u32, ) -> Weight {
-		Weight::from_parts(4_000_000, 1500)
-			.saturating_add(Weight::from_parts(180_000_000, 45000).saturating_mul(d.into()))
-			.saturating_add(D::get().reads(1_u64))
-			.saturating_add(D::get().writes(1_u64))
-			.saturating_add(D::get().reads((12_u64).saturating_mul(d.into())))
-			.saturating_add(D::get().writes((10_u64).saturating_mul(d.into())))
-	}
-	/// Estimated like `set_max_regression`, with two values written.
-	fn set_challenge_periods() -> Weight {
-		Weight::from_parts(4_000_000, 0)
-			.saturating_add(D::get().writes(2_u64))
 	}
 }
 
@@ -352,12 +415,6 @@ impl WeightInfo for () {
 	fn resolve_challenge() -> Weight {
 		MeasuredWeight::<ParityDbWeight>::resolve_challenge()
 	}
-	fn settle() -> Weight {
-		MeasuredWeight::<ParityDbWeight>::settle()
-	}
-	fn set_max_regression() -> Weight {
-		MeasuredWeight::<ParityDbWeight>::set_max_regression()
-	}
 	fn vote() -> Weight {
 		MeasuredWeight::<ParityDbWeight>::vote()
 	}
@@ -369,5 +426,11 @@ impl WeightInfo for () {
 	}
 	fn set_challenge_periods() -> Weight {
 		MeasuredWeight::<ParityDbWeight>::set_challenge_periods()
+	}
+	fn settle() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::settle()
+	}
+	fn set_max_regression() -> Weight {
+		MeasuredWeight::<ParityDbWeight>::set_max_regression()
 	}
 }

@@ -1,6 +1,6 @@
 //! Weights for `pallet_models`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! Benchmark CLI 64.0.0, 2026-12-01: steps 20, repeat 10, wasm execution
 //! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
@@ -31,39 +31,37 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Storage: `Models::BaseModelByWeights` (r:1 w:1)
 	/// Proof: `Models::BaseModelByWeights` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Models::NextModelId` (r:1 w:1)
 	/// Proof: `Models::NextModelId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:0 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	fn register_base_model() -> Weight {
-		// Proof size: measured `3`, estimated `3622` bytes.
-		// Minimum execution time: 40_280_000 picoseconds.
-		Weight::from_parts(43_545_000, 3622)
+		// Proof size: measured `3`, estimated `3658` bytes.
+		// Minimum execution time: 55_592_000 picoseconds.
+		Weight::from_parts(58_647_000, 3658)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(4_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	fn update_base_model() -> Weight {
-		// Proof size: measured `528`, estimated `3981` bytes.
-		// Minimum execution time: 8_582_000 picoseconds.
-		Weight::from_parts(9_364_000, 3981)
+		// Proof size: measured `528`, estimated `4038` bytes.
+		// Minimum execution time: 12_969_000 picoseconds.
+		Weight::from_parts(14_521_000, 4038)
 			.saturating_add(D::get().reads(1_u64))
 			.saturating_add(D::get().writes(1_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(516), added: 2991, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Models::BaseModelByWeights` (r:0 w:1)
 	/// Proof: `Models::BaseModelByWeights` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	fn retire_model() -> Weight {
-		// Proof size: measured `583`, estimated `3981` bytes.
-		// Minimum execution time: 33_710_000 picoseconds.
-		// Estimated, not re-measured: the measured figure plus one write (the weights-hash index
-		// entry a retired base model frees).
-		Weight::from_parts(36_565_000, 3981)
+		// Proof size: measured `583`, estimated `4038` bytes.
+		// Minimum execution time: 47_831_000 picoseconds.
+		Weight::from_parts(50_786_000, 4038)
 			.saturating_add(D::get().reads(2_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}

@@ -1,6 +1,6 @@
 //! Weights for `pallet_rewards`, measured by its benchmarks with `scripts/weights`: do not edit.
 //!
-//! Benchmark CLI 64.0.0, 2026-11-24: steps 20, repeat 10, wasm execution
+//! Benchmark CLI 64.0.0, 2026-12-01: steps 20, repeat 10, wasm execution
 //! `Compiled`, CPU `AMD EPYC`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
@@ -33,8 +33,8 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn claim() -> Weight {
 		// Proof size: measured `513`, estimated `6196` bytes.
-		// Minimum execution time: 41_442_000 picoseconds.
-		Weight::from_parts(43_394_000, 6196)
+		// Minimum execution time: 55_682_000 picoseconds.
+		Weight::from_parts(58_887_000, 6196)
 			.saturating_add(D::get().reads(3_u64))
 			.saturating_add(D::get().writes(3_u64))
 	}
@@ -49,10 +49,10 @@ impl<D: Get<RuntimeDbWeight>> WeightInfo for MeasuredWeight<D> {
 	/// The range of component `m` is `[10, 100000]`.
 	fn claim_pool(m: u32, ) -> Weight {
 		// Proof size: measured `2194`, estimated `6196` bytes.
-		// Minimum execution time: 53_470_000 picoseconds.
-		Weight::from_parts(105_712_966, 6196)
-			// Standard error: 44
-			.saturating_add(Weight::from_parts(490, 0).saturating_mul(m.into()))
+		// Minimum execution time: 69_744_000 picoseconds.
+		Weight::from_parts(134_469_615, 6196)
+			// Standard error: 58
+			.saturating_add(Weight::from_parts(460, 0).saturating_mul(m.into()))
 			.saturating_add(D::get().reads(5_u64))
 			.saturating_add(D::get().writes(4_u64))
 	}

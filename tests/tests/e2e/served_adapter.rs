@@ -1,10 +1,12 @@
-//! Training-data attribution through the daemon, paid on chain: three contributors publish rows,
-//! `attribution-worker run --serve` trains a LoRA adapter on them (the synthetic base model),
-//! settles the job and serves the adapter with its retrieval, span and influence indexes. A user
-//! pays for a chat whose question only one contributor's rows answer; the answer's `attribution`
-//! names that contribution (from the rows in the context and the training rows' influence), the
-//! record settles in a batch, and each contributor's pending OPEN rises by exactly the share the
-//! record's entries and the chain's fee split give it.
+//! Training-data attribution through the daemon, paid on chain (issue 15): three contributors
+//! publish rows, `attribution-worker run --serve` trains a LoRA adapter on them (from the
+//! synthetic base pretrained on another permutation of the task), settles the job and serves
+//! the adapter with its retrieval, span and influence indexes. A user pays for a chat, asked
+//! with no retrieval (`"retrieval": false`), whose answer only one contributor's training rows
+//! contain; the answer's `attribution` pays that contribution more than the others (from the
+//! training rows' influence and spans, no context), the record settles in a batch, and each
+//! contributor's pending OPEN rises by exactly the share the record's entries and the chain's
+//! fee split give it.
 //!
 //! The rows are the synthetic task's (each prompt word translated by `w -> 7·w + 3 mod 24`), each
 //! contributor's over its own eight words (closed under the translation), so retrieval and the
@@ -12,7 +14,7 @@
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
-use attribution_e2e::worker::{synthetic_chat_model, Worker};
+use attribution_e2e::worker::{pretrained_synthetic_chat_model, Worker};
 use attribution_primitives::attribution::{AllowanceInfo, FeeSplit, InferenceAuthorization};
 use attribution_primitives::models::ModelStatus;
 use attribution_primitives::rewards::PendingRewards;
@@ -91,18 +93,13 @@ async fn pending(chain: &Chain, who: &Keypair) -> Result<Balance> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the adapter does not learn the task (four runs, 2026-11-30): its greedy answer was \
-            empty (no influence) in three and `w11`, one of Charlie's words, in one (influence \
-            rightly gave it all to Charlie); held-out loss stays at the targets' marginal \
-            entropy (2.95-3.02 nats), ROUGE-L 0; it needs a base pretrained on the task \
-            (docs/attribution.md, Tests)"]
 async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it_used() -> Result<()>
 {
     let chain = Chain::start().await?;
     let models = tempfile::tempdir()?;
     let (developer, user) = (dev::ferdie(), dev::alice());
     let rows: Vec<Vec<(String, String)>> = WORD_SETS.iter().map(rows).collect();
-    let base = synthetic_chat_model(models.path())?;
+    let base = pretrained_synthetic_chat_model(models.path())?;
     let (datanet, base_model) = tokio::try_join!(
         chain.publish_datanet(
             "e2e-served-adapter",
@@ -166,8 +163,8 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         .execute(&user, calls::grant_allowance(&operator, ALLOWANCE))
         .await?;
 
-    // The question: the prompt of a row of Bob's the adapter trained on; only Bob's rows hold its
-    // words.
+    // The question: the prompt of a row of Bob's the adapter trained on, asked without
+    // retrieval; only Bob's training rows hold its words and their translations.
     let bob = ids[0];
     let (prompt, _) = rows[0]
         .iter()
@@ -181,6 +178,7 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         "messages": [{"role": "user", "content": question}],
         "max_tokens": 4,
         "temperature": 0,
+        "retrieval": false,
     })
     .to_string()
     .into_bytes();
@@ -212,8 +210,8 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         .await?;
     ensure!(code == 200, "{code} {answer}");
 
-    // The answer is attributed to Bob: only his rows were retrieved, and his training rows
-    // raised its likelihood most.
+    // The answer is attributed to Bob: nothing was retrieved, and his training rows raised its
+    // likelihood most.
     let attribution = &answer["attribution"];
     // An empty answer (the end-of-turn token first) has no gradient and no influence.
     ensure!(
@@ -225,10 +223,9 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         attribution["method"] == "contextcite-v1+spans-v1+influence-v2",
         "{attribution}"
     );
-    let sources = attribution["retrieved"].as_array().context("retrieved")?;
     ensure!(
-        !sources.is_empty() && sources.iter().all(|c| *c == bob),
-        "only Bob's rows hold the question's words: {attribution}"
+        attribution["retrieved"] == json!([]) && attribution["context"]["entries"] == json!([]),
+        "no retrieval, so no source and no context entry: {attribution}"
     );
     let influence = &attribution["influence"]["entries"];
     let bob_influence = ppm_of(influence, bob)?;
@@ -240,7 +237,16 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     );
     let entries = &attribution["entries"];
     let bob_ppm = ppm_of(entries, bob)?;
-    ensure!(bob_ppm > 0, "Bob is paid: {attribution}");
+    ensure!(
+        ids[1..]
+            .iter()
+            .all(|&c| ppm_of(entries, c).is_ok_and(|ppm| ppm < bob_ppm)),
+        "Bob is paid more than Charlie and Dave: {attribution}"
+    );
+    eprintln!(
+        "answer {:?}, entries {entries}, influence {influence}",
+        answer["choices"][0]["message"]["content"]
+    );
     let fee: Balance = answer["receipt"]["fee"].as_str().context("fee")?.parse()?;
 
     // The batch settles; each contributor's pending OPEN rises by its entry's share of the

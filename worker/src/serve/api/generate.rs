@@ -5,7 +5,7 @@ use super::gate::{Admission, Outcome, Ticket};
 use super::grounding::Grounded;
 use super::wire::*;
 use super::{ApiError, ApiState, ServedModel};
-use crate::chat_template::ChatMessage;
+use crate::chat_template::{ChatMessage, ChatTemplate};
 use crate::serve::engine::{
     AdapterId, Event as EngineEvent, FinishReason, Finished, GenerateRequest,
 };
@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokenizers::Tokenizer;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -57,44 +58,32 @@ pub async fn chat(
         let model = state
             .model(&request.common.model)
             .ok_or_else(|| ApiError::unknown_model(&request.common.model))?;
-        let mut messages = Vec::with_capacity(request.messages.len());
-        for message in &request.messages {
-            if !["system", "user", "assistant", "developer"].contains(&message.role.as_str()) {
+        let messages = chat_messages(&request)?;
+        let retrieval = match (request.retrieval, &model.grounding) {
+            (Some(true), None) => {
                 return Err(ApiError::invalid(
-                    "messages",
-                    format!("unsupported role `{}`", message.role),
-                ));
+                    "retrieval",
+                    format!("model `{}` has no datanet rows to retrieve from", model.id),
+                ))
             }
-            let role = if message.role == "developer" {
-                "system"
-            } else {
-                &message.role
-            };
-            messages.push(ChatMessage::new(role, &text_of(&message.content)?));
-        }
-        // A grounded model answers the last user message from retrieved sources.
-        let question = messages
-            .iter()
-            .rev()
-            .find(|m| m.role == "user")
-            .map(|m| m.content.clone());
-        let (prompt, grounded) = match (&model.grounding, question) {
-            (Some(grounding), Some(question)) => {
-                let grounded = Grounded::build(
-                    grounding.clone(),
-                    state.engine.tokenizer(),
-                    Some(template),
-                    state.special,
-                    &question,
-                )?;
-                (grounded.layout.full(), Some(grounded))
-            }
-            _ => {
-                let text = template
-                    .render(&messages, true)
-                    .map_err(|e| ApiError::invalid("messages", format!("chat template: {e:#}")))?;
-                (tokenize(&state, &text, false)?, None)
-            }
+            (retrieval, _) => retrieval.unwrap_or(true),
+        };
+        // A grounded model answers the last user message from retrieved sources, or the
+        // conversation without them when the request asks for no retrieval.
+        let grounded = match &model.grounding {
+            Some(grounding) => Grounded::for_chat(
+                grounding.clone(),
+                state.engine.tokenizer(),
+                template,
+                state.special,
+                &messages,
+                retrieval,
+            )?,
+            None => None,
+        };
+        let prompt = match &grounded {
+            Some(grounded) => grounded.layout.full(),
+            None => rendered(state.engine.tokenizer(), template, &messages)?,
         };
         let top = match (request.logprobs, request.top_logprobs) {
             (false, Some(_)) => {
@@ -112,7 +101,10 @@ pub async fn chat(
             )?),
         };
         let mut prepared = prepare(&state, request.common, prompt, top)?;
-        prepared.request.keep_prompt = grounded.is_some();
+        // ContextCite reuses the prompt's cache; an answer without sources ablates nothing.
+        prepared.request.keep_prompt = grounded
+            .as_ref()
+            .is_some_and(|g| !g.contributions.is_empty());
         prepared.grounded = grounded;
         let ticket = admit(&state, &headers, &body, &prepared).await?;
         Ok(respond(state.clone(), prepared, ticket, Kind::Chat).await)
@@ -129,7 +121,7 @@ pub async fn completion(
     let result = async {
         let body = bytes(body)?;
         let request: CompletionRequest = parse(&body)?;
-        let prompt = tokenize(&state, &request.prompt, true)?;
+        let prompt = tokens_of(state.engine.tokenizer(), &request.prompt, true)?;
         let top = request
             .logprobs
             .map(|n| bounded("logprobs", n, 0, MAX_TOP_LOGPROBS))
@@ -243,6 +235,40 @@ impl Drop for Guard<'_> {
     }
 }
 
+/// A chat request's messages as the chat template takes them: the roles checked (`developer`
+/// is `system`), the contents' text.
+pub(super) fn chat_messages(request: &ChatRequest) -> Result<Vec<ChatMessage>, ApiError> {
+    request
+        .messages
+        .iter()
+        .map(|message| {
+            let role = match message.role.as_str() {
+                "developer" => "system",
+                role @ ("system" | "user" | "assistant") => role,
+                role => {
+                    return Err(ApiError::invalid(
+                        "messages",
+                        format!("unsupported role `{role}`"),
+                    ))
+                }
+            };
+            Ok(ChatMessage::new(role, &text_of(&message.content)?))
+        })
+        .collect()
+}
+
+/// The tokens of `messages` rendered by the chat template, with the assistant's header.
+pub(super) fn rendered(
+    tokenizer: &Tokenizer,
+    template: &ChatTemplate,
+    messages: &[ChatMessage],
+) -> Result<Vec<u32>, ApiError> {
+    let text = template
+        .render(messages, true)
+        .map_err(|e| ApiError::invalid("messages", format!("chat template: {e:#}")))?;
+    tokens_of(tokenizer, &text, false)
+}
+
 pub(super) fn text_of(content: &MessageContent) -> Result<String, ApiError> {
     match content {
         MessageContent::Text(text) => Ok(text.clone()),
@@ -260,10 +286,8 @@ pub(super) fn text_of(content: &MessageContent) -> Result<String, ApiError> {
     }
 }
 
-fn tokenize(state: &ApiState, text: &str, special: bool) -> Result<Vec<u32>, ApiError> {
-    let encoding = state
-        .engine
-        .tokenizer()
+fn tokens_of(tokenizer: &Tokenizer, text: &str, special: bool) -> Result<Vec<u32>, ApiError> {
+    let encoding = tokenizer
         .encode(text, special)
         .map_err(|e| ApiError::invalid("prompt", format!("cannot tokenize the prompt: {e}")))?;
     Ok(encoding.get_ids().to_vec())

@@ -1,14 +1,17 @@
 //! Answers grounded in a datanet version: the question retrieves rows (BM25 over the version the
 //! model was trained on), the model answers with them as numbered sources in its context, and
 //! after the answer the engine measures which sources changed it (ContextCite, by ablation)
-//! and the span index finds the training rows it repeats verbatim (span provenance); for an
+//! and the span index finds the training rows it repeats verbatim (span provenance); a request
+//! with `"retrieval": false` is answered without sources, so only the training rows are paid
+//! (spans, influence). For an
 //! adapter with an influence index, the answer's gradient under the adapter finds the training
 //! rows that raised its likelihood (influence). They become one attribution
 //! ([`crate::provenance::combined`]): the record's on-chain entries; what they leave goes to the
 //! version's pool (see `docs/attribution.md`).
 
+use super::generate::{chat_messages, rendered};
 use super::ApiError;
-use crate::chat_template::ChatTemplate;
+use crate::chat_template::{ChatMessage, ChatTemplate};
 use crate::data::SpecialTokens;
 use crate::provenance::attribution::SpanAttribution;
 use crate::provenance::combined::{combine_with_influence, method};
@@ -57,6 +60,46 @@ pub struct Grounded {
 }
 
 impl Grounded {
+    /// The grounded prompt of a chat's `messages`. With `retrieval`, the last user message
+    /// retrieves sources and is asked over them ([`Self::build`]); without, the conversation
+    /// is asked as the chat template renders it, as a model without a datanet is asked, and
+    /// its answer is attributed to the training rows only (spans, influence): no source, no
+    /// ablation. `None` when no message is the user's (nothing to ground).
+    pub fn for_chat(
+        grounding: Arc<Grounding>,
+        tokenizer: &Tokenizer,
+        template: &ChatTemplate,
+        special: SpecialTokens,
+        messages: &[ChatMessage],
+        retrieval: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let Some(question) = messages.iter().rev().find(|m| m.role == "user") else {
+            return Ok(None);
+        };
+        if retrieval {
+            return Self::build(
+                grounding,
+                tokenizer,
+                Some(template),
+                special,
+                &question.content,
+            )
+            .map(Some);
+        }
+        let layout = PromptLayout {
+            prefix: rendered(tokenizer, template, messages)?,
+            sources: Vec::new(),
+            suffix: Vec::new(),
+        };
+        Ok(Some(Self {
+            grounding,
+            layout,
+            question: question.content.clone(),
+            contributions: Vec::new(),
+            rows: Vec::new(),
+        }))
+    }
+
     /// Retrieves sources for `question` and lays out the prompt.
     pub fn build(
         grounding: Arc<Grounding>,
@@ -302,7 +345,8 @@ pub struct Recomputed {
 
 /// Recomputes the attribution of `answer` to the chat request `body` (the exact bytes whose
 /// blake2-256 the user signed) on `model`, exactly as serving computed it: the same retrieval
-/// from the question (the last user message), the same prompt layout, ContextCite seeded by
+/// from the question (the last user message; none when the body says `"retrieval": false`),
+/// the same prompt layout, ContextCite seeded by
 /// (model, version, question, answer tokens), span provenance and influence. The answer is
 /// re-tokenized: its tokens must round-trip through the tokenizer, as greedy and sampled
 /// answers of this engine do when decoded without special tokens.
@@ -318,27 +362,25 @@ pub async fn recompute(
         .ok_or_else(|| ApiError::internal(format!("model `{}` is not grounded", model.id)))?;
     let request: super::wire::ChatRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("messages", format!("not a chat request: {e}")))?;
-    let question = request
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| super::generate::text_of(&m.content))
-        .transpose()?
-        .ok_or_else(|| ApiError::invalid("messages", "no user message"))?;
+    let template = state
+        .chat_template
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("the served model has no chat template"))?;
     let tokenizer = state.engine.tokenizer();
     let answer = tokenizer
         .encode(answer, false)
         .map_err(|e| ApiError::invalid("answer", format!("cannot tokenize the answer: {e}")))?
         .get_ids()
         .to_vec();
-    let grounded = Grounded::build(
+    let grounded = Grounded::for_chat(
         grounding,
         tokenizer,
-        state.chat_template.as_ref(),
+        template,
         state.special,
-        &question,
-    )?;
+        &chat_messages(&request)?,
+        request.retrieval.unwrap_or(true),
+    )?
+    .ok_or_else(|| ApiError::invalid("messages", "no user message"))?;
     let (entries, provenance, _) = grounded
         .attribute(&state.engine, model.adapter, answer, None)
         .await?;

@@ -75,6 +75,10 @@ pub struct ChatRequest {
     #[serde(default)]
     pub logprobs: bool,
     pub top_logprobs: Option<i64>,
+    /// Not in OpenAI's API: whether a grounded model retrieves rows for the question (absent:
+    /// it does). `false` asks it without retrieval: the conversation as its chat template
+    /// renders it, attributed to the training rows only (spans, influence).
+    pub retrieval: Option<bool>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
