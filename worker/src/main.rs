@@ -357,6 +357,7 @@ fn main() -> Result<()> {
             } else {
                 let figures = influence_bench::run(&args, &select(false))?;
                 println!("{}", influence_bench::markdown(&figures));
+                println!("{}", influence_bench::contribution_markdown(&figures));
             }
         }
     }

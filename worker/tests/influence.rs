@@ -18,7 +18,7 @@ use attribution_worker::provenance::combined::{
 };
 use attribution_worker::provenance::index::{RowRef, SpanIndex, TrainingRows};
 use attribution_worker::provenance::influence::adapter::{AdapterInfluence, InfluenceSource};
-use attribution_worker::provenance::influence::quality::QualitySetup;
+use attribution_worker::provenance::influence::quality::{QualitySetup, CANDIDATES};
 use attribution_worker::provenance::influence::{InfluenceConfig, InfluenceIndex};
 use attribution_worker::rag::index::Blob;
 use attribution_worker::synthetic::PAD;
@@ -282,11 +282,13 @@ fn lds_and_top_k_removal_on_a_small_run() {
     let base = Checkpoint::load(dir.path()).unwrap();
     let rows = encoded(dir.path(), 16, 21);
     let answers = encoded(dir.path(), 3, 22);
+    let contributions: Vec<u64> = (0..16).map(|i| i / 4).collect();
     let setup = QualitySetup {
         base: &base,
         lora: lora(),
         train: quick(20, 1e-2),
         rows: &rows,
+        contributions: &contributions,
         answers: &answers,
         pad: PAD,
         influence: small(),
@@ -305,6 +307,20 @@ fn lds_and_top_k_removal_on_a_small_run() {
         figures.lds
     );
     assert!(figures.top_k_drop > figures.random_drop, "{figures:?}");
+    // Leave one contribution out: four re-trainings, each answer's drops, every rule measured.
+    let by = &figures.by_contribution;
+    assert_eq!(by.rows, vec![4; 4]);
+    assert_eq!(by.drops.len(), 3);
+    assert!(by.drops.iter().flatten().all(|d| d.is_finite()));
+    assert_eq!(by.rules.len(), CANDIDATES.len());
+    for rule in &by.rules {
+        assert!((-1.0..=1.0).contains(&rule.spearman), "{rule:?}");
+        assert!(rule.top_hits <= 3 && rule.no_entries <= 3, "{rule:?}");
+        assert!(
+            rule.paid_for_nothing <= rule.paid && rule.paid <= 1.0,
+            "{rule:?}"
+        );
+    }
 }
 
 fn entry(contribution: u64, weight_ppm: u32) -> AttributionEntry {

@@ -572,7 +572,7 @@ fn shared_prefix_scoring_equals_scoring_each_prompt_alone() {
 fn attribution_runs_end_to_end_and_is_deterministic() {
     let (_dir, model, mut runtime) = small_model();
     let prompt = task_prompt(&model);
-    let answer = generate_greedy(&mut runtime, &prompt.layout.full(), 4, &[]).unwrap();
+    let answer = generate_greedy(&mut runtime, None, &prompt.layout.full(), 4, &[]).unwrap();
     assert_eq!(answer.len(), 4);
     let request = prompt.request(&answer);
     // The random model's logits hardly depend on the context (source effects ~1e-3): a
@@ -781,7 +781,7 @@ fn an_attribution_is_the_same_bits_alone_under_load_and_on_any_thread_count() {
     };
     let prompt = task_prompt(&model);
     let layout = &prompt.layout;
-    let answer = generate_greedy(&mut native(1), &layout.full(), 4, &[]).unwrap();
+    let answer = generate_greedy(&mut native(1), None, &layout.full(), 4, &[]).unwrap();
     let request = prompt.request(&answer);
     let config = |max_live_slots| ContextCiteConfig {
         ablation: Ablation::Exact,

@@ -220,7 +220,7 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
          {answer}"
     );
     ensure!(
-        attribution["method"] == "contextcite-v1+spans-v1+influence-v1",
+        attribution["method"] == "contextcite-v1+spans-v1+influence-v2",
         "{attribution}"
     );
     ensure!(

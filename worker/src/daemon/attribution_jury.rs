@@ -84,7 +84,7 @@ pub fn judge(
 }
 
 /// The suffix of a method name whose attribution includes influence.
-pub const INFLUENCE_SUFFIX: &str = "+influence-v1";
+pub const INFLUENCE_SUFFIX: &str = "+influence-v2";
 
 /// Checks that `prompt` and `answer` are those `record` commits to (their blake2-256 are its
 /// `prompt_hash` and `output_hash`) and that the answer is text; returns the answer's text.
@@ -306,7 +306,7 @@ mod tests {
             entries: same.try_into().unwrap(),
             provenance: provenance(&[100, 101, 102], 7),
         };
-        other_method.provenance.method = b"contextcite-v1+spans-v1+influence-v1"
+        other_method.provenance.method = b"contextcite-v1+spans-v1+influence-v2"
             .to_vec()
             .try_into()
             .unwrap();

@@ -68,12 +68,12 @@ pub fn combine(
 }
 
 /// The name of the rule with influence, in `attribution.method` when the served adapter has an
-/// influence index: ContextCite v2, span rule v1, influence v1 (`docs/attribution.md`,
+/// influence index: ContextCite v2, span rule v1, influence v2 (`docs/attribution.md`,
 /// "Influence"), combined as in the module docs.
-pub const METHOD_WITH_INFLUENCE: &str = "contextcite-v2+spans-v1+influence-v1";
+pub const METHOD_WITH_INFLUENCE: &str = "contextcite-v2+spans-v1+influence-v2";
 
 /// [`METHOD_WITH_INFLUENCE`] with ContextCite v1.
-pub const EXACT_METHOD_WITH_INFLUENCE: &str = "contextcite-v1+spans-v1+influence-v1";
+pub const EXACT_METHOD_WITH_INFLUENCE: &str = "contextcite-v1+spans-v1+influence-v2";
 
 /// The combined entries of ContextCite's `context` entries, the answer's `spans` and the
 /// training rows' `influence` entries (see the module docs; with no influence entry, the same as

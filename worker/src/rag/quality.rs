@@ -23,7 +23,7 @@ use super::index::{Blob, RowIndex};
 use super::prompt::{group_hits, PromptLayout};
 use crate::job::ModelDir;
 use crate::provenance::index::SpanIndex;
-use crate::serve::runtime::{Chunk, Logits, Runtime};
+use crate::serve::runtime::{AdapterKey, Chunk, Logits, Runtime};
 use crate::serve::sampling::argmax;
 use anyhow::{anyhow, bail, Context, Result};
 use attribution_primitives::traits::PoolId;
@@ -225,15 +225,17 @@ pub fn answer_quality<R: Runtime + ?Sized>(
         .collect())
 }
 
-/// Greedy decoding of up to `max_new_tokens` after `prompt`, stopping before a token of
-/// `stop`; one slot, the prompt prefilled in one chunk, then one token per pass.
+/// Greedy decoding of up to `max_new_tokens` after `prompt` with `adapter` (the base when
+/// `None`), stopping before a token of `stop`; one slot, the prompt prefilled in one chunk,
+/// then one token per pass.
 pub fn generate_greedy<R: Runtime + ?Sized>(
     runtime: &mut R,
+    adapter: Option<AdapterKey>,
     prompt: &[u32],
     max_new_tokens: usize,
     stop: &[u32],
 ) -> Result<Vec<u32>> {
-    let (answer, kept) = generate_keeping_prompt(runtime, prompt, max_new_tokens, stop)?;
+    let (answer, kept) = generate_keeping_prompt(runtime, adapter, prompt, max_new_tokens, stop)?;
     runtime.release(kept);
     Ok(answer)
 }
@@ -243,6 +245,7 @@ pub fn generate_greedy<R: Runtime + ?Sized>(
 /// releases it.
 pub fn generate_keeping_prompt<R: Runtime + ?Sized>(
     runtime: &mut R,
+    adapter: Option<AdapterKey>,
     prompt: &[u32],
     max_new_tokens: usize,
     stop: &[u32],
@@ -250,7 +253,7 @@ pub fn generate_keeping_prompt<R: Runtime + ?Sized>(
     if prompt.is_empty() {
         bail!("the prompt is empty");
     }
-    let slot = runtime.allocate(None)?;
+    let slot = runtime.allocate(adapter)?;
     let result: Result<(Vec<u32>, crate::serve::runtime::SlotId)> = (|| {
         let mut answer = Vec::new();
         let mut input = prompt.to_vec();
@@ -561,8 +564,13 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             &question,
         )?;
         let started = Instant::now();
-        let (answer, prompt_slot) =
-            generate_keeping_prompt(runtime, &layout.full(), config.max_answer_tokens, &stop)?;
+        let (answer, prompt_slot) = generate_keeping_prompt(
+            runtime,
+            None,
+            &layout.full(),
+            config.max_answer_tokens,
+            &stop,
+        )?;
         let generation_seconds = started.elapsed().as_secs_f64();
         if answer.is_empty() {
             runtime.release(prompt_slot);

@@ -1,18 +1,17 @@
 //! The influence index of one adapter: its training rows' projected gradients `Φ: [n, k]`, the
 //! factored kernel, and the scores of an answer against them.
 
+use super::entries::{entries, RULE};
 use super::gradient::{lora_dims, lora_gradient};
 use super::kernel::Kernel;
 use super::projection::Projection;
 use crate::data::Encoded;
 use crate::model::Llama;
 use crate::provenance::index::RowRef;
-use crate::rag::ppm::attribution_entries;
 use anyhow::{ensure, Result};
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::ContributionId;
 use burn::tensor::Device;
-use std::collections::BTreeMap;
 
 /// The estimator's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,9 +58,9 @@ pub struct InfluenceAttribution {
     pub log_likelihood: f64,
     /// Each row's score, in index order.
     pub row_scores: Vec<f64>,
-    /// Row scores summed per contribution, by contribution id.
+    /// Each contribution's weight under [`RULE`], by contribution id.
     pub contributions: Vec<(ContributionId, f64)>,
-    /// The contributions' positive sums as ppm entries ([`crate::rag::ppm`]; Σ ≤ 10^6).
+    /// The positive weights as ppm entries ([`super::entries`]; Σ ≤ 10^6).
     pub entries: Vec<AttributionEntry>,
 }
 
@@ -172,7 +171,7 @@ impl InfluenceIndex {
         Ok(self.kernel.scores(&self.features, answer))
     }
 
-    /// The answer's influence: row scores, their sums per contribution and the entries.
+    /// The answer's influence: row scores, the contributions' weights and the entries.
     pub fn attribute(
         &self,
         model: &Llama,
@@ -183,11 +182,7 @@ impl InfluenceIndex {
     ) -> Result<InfluenceAttribution> {
         let (feature, log_likelihood) = self.answer_feature(model, prompt, answer, pad, device)?;
         let row_scores = self.scores(&feature)?;
-        let mut sums: BTreeMap<ContributionId, f64> = BTreeMap::new();
-        for (row, score) in self.rows.iter().zip(&row_scores) {
-            *sums.entry(row.contribution).or_default() += score;
-        }
-        let contributions: Vec<(ContributionId, f64)> = sums.into_iter().collect();
+        let contributions = RULE.weights(&self.rows, &row_scores)?;
         Ok(InfluenceAttribution {
             log_likelihood,
             entries: entries(&contributions)?,
@@ -195,19 +190,4 @@ impl InfluenceIndex {
             contributions,
         })
     }
-}
-
-/// The positive per-contribution sums as entries: each divided by the positive total (the
-/// scale of TRAK's scores is arbitrary, their proportions are what pays), then
-/// [`attribution_entries`]. Contributions whose rows lower the answer's likelihood get nothing.
-pub fn entries(contributions: &[(ContributionId, f64)]) -> Result<Vec<AttributionEntry>> {
-    let positive: f64 = contributions.iter().map(|(_, s)| s.max(0.0)).sum();
-    if positive <= 0.0 {
-        return Ok(Vec::new());
-    }
-    let (ids, weights): (Vec<ContributionId>, Vec<f64>) = contributions
-        .iter()
-        .map(|&(c, s)| (c, s.max(0.0) / positive))
-        .unzip();
-    attribution_entries(&ids, &weights)
 }

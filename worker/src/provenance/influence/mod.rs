@@ -8,7 +8,7 @@
 //! Φ    = [φ_1 … φ_n]ᵀ                            [n, k], stored beside the adapter
 //! φ    = Pᵀ ∇_θ Σ_t log p_θ(answer_t | prompt, answer_<t)
 //! τ_i  = [Φ (ΦᵀΦ + λI)⁻¹ φ]_i                   λ = damping · mean_i ‖φ_i‖²
-//! s_c  = Σ_{i in contribution c} τ_i  →  ppm entries (positive s_c only; rag::ppm)
+//! w_c  = [`entries::RULE`] over c's rows' τ_i  →  ppm entries (positive w_c only; rag::ppm)
 //! ```
 //!
 //! Gradients are taken at the trained adapter (TRAK's linearisation around the final
@@ -20,6 +20,7 @@
 //! - [`gradient`]: per-example gradients of the adapter's factors.
 //! - [`kernel`]: `(ΦᵀΦ + λI)⁻¹` through a Cholesky factor of the smaller form.
 //! - [`index`]: building the row features and scoring an answer.
+//! - [`entries`]: which rows' scores pay, per contribution, and the ppm entries.
 //! - [`file`]: the versioned, checksummed file beside the adapter.
 //! - [`adapter`]: the adapter as a burn model beside the serving runtime, for answers' gradients.
 //! - [`quality`]: LDS and top-k removal against re-training (`bench influence`).
@@ -27,6 +28,7 @@
 //! `docs/attribution.md` ("Influence") states the rule, its cost and its measured quality.
 
 pub mod adapter;
+pub mod entries;
 pub mod file;
 pub mod gradient;
 pub mod index;

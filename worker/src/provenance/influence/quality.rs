@@ -9,12 +9,20 @@
 //!   rows, against re-trained without `k` random rows (`trials` draws): how much the answer's
 //!   log-likelihood drops from the full adapter's.
 //!
+//! - **Entries against leave-one-contribution-out**: the rows belong to contributions; the
+//!   adapter is re-trained without each contribution's rows, and the answer's log-likelihood
+//!   drop is that contribution's true effect. For each entries rule of [`CANDIDATES`]: the
+//!   Spearman correlation over contributions between the rule's weights and the true drops,
+//!   whether its largest entry is the contribution of the largest drop, and the share of the
+//!   10^6 ppm it pays to contributions whose drop is ≤ 0 (paid for nothing).
+//!
 //! Spearman's correlation is [`crate::rag::quality::spearman`] (ContextCite's LDS uses it too); an
 //! answer whose scores or log-likelihoods are constant over the subsets counts 0.
 //!
 //! The baseline beside TRAK's scores is the plain gradient inner product `φ · φ_i` (no
 //! kernel), as LESS uses (there, cosine).
 
+use super::entries::{entries, Rule};
 use super::index::{InfluenceConfig, InfluenceIndex};
 use crate::checkpoint::WeightSource;
 use crate::data::{make_batch, Encoded};
@@ -25,6 +33,7 @@ use crate::rag::quality::spearman;
 use crate::train::{masked_loss, train, TrainConfig};
 use crate::tuning::Method;
 use anyhow::{ensure, Result};
+use attribution_primitives::{ContributionId, PARTS_PER_MILLION};
 use burn::tensor::Device;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -37,8 +46,10 @@ pub struct QualitySetup<'a, W: WeightSource> {
     pub base: &'a W,
     pub lora: LoraConfig,
     pub train: TrainConfig,
-    /// Training rows, each its own contribution (contribution id = index).
+    /// Training rows.
     pub rows: &'a [Encoded],
+    /// The contribution of each row.
+    pub contributions: &'a [ContributionId],
     /// Answers: prompt then answer tokens (`prompt_len` marks the split).
     pub answers: &'a [Encoded],
     pub pad: u32,
@@ -84,6 +95,96 @@ pub struct QualityFigures {
     pub answer_seconds: f64,
     /// Mean seconds of one re-training.
     pub train_seconds: f64,
+    /// Entries rules against leave-one-contribution-out.
+    pub by_contribution: ContributionFigures,
+}
+
+/// The entries rules compared against leave-one-contribution-out.
+pub const CANDIDATES: [Rule; 6] = [
+    Rule::SumAll,
+    Rule::TopK(4),
+    Rule::TopK(8),
+    Rule::Outliers(2.0),
+    Rule::Outliers(3.5),
+    Rule::Outliers(5.0),
+];
+
+/// Leave-one-contribution-out, and how each rule's entries compare with it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContributionFigures {
+    /// Rows of each contribution, by ascending contribution id.
+    pub rows: Vec<usize>,
+    /// `drops[a][c]`: answer `a`'s log-likelihood drop (nats) when the adapter is re-trained
+    /// without contribution `c`'s rows (`c` in ascending id order).
+    pub drops: Vec<Vec<f64>>,
+    pub rules: Vec<RuleFigures>,
+}
+
+/// One rule's agreement with leave-one-contribution-out, over the answers.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleFigures {
+    pub rule: String,
+    /// Mean Spearman correlation between the rule's weights and the true drops (an answer with
+    /// constant weights, such as no entries, counts 0).
+    pub spearman: f64,
+    /// Answers whose largest entry is the contribution with the largest drop.
+    pub top_hits: usize,
+    /// Mean share of the 10^6 ppm paid to contributions whose drop is ≤ 0.
+    pub paid_for_nothing: f64,
+    /// Mean share of the 10^6 ppm paid at all.
+    pub paid: f64,
+    /// Answers with no entries (all to the pool).
+    pub no_entries: usize,
+}
+
+impl RuleFigures {
+    /// `rule`'s figures from each answer's row `scores` and its true `drops` per contribution
+    /// (`ids` ascending, as in `drops`).
+    pub fn measure(
+        rule: Rule,
+        rows: &[RowRef],
+        scores: &[Vec<f64>],
+        ids: &[ContributionId],
+        drops: &[Vec<f64>],
+    ) -> Result<Self> {
+        let (mut spearmans, mut top_hits, mut nothing, mut paid, mut none) =
+            (Vec::new(), 0, 0.0, 0.0, 0);
+        for (scores, drops) in scores.iter().zip(drops) {
+            let weights = rule.weights(rows, scores)?;
+            ensure!(
+                weights.iter().map(|(c, _)| *c).eq(ids.iter().copied()),
+                "the rule's contributions are not the measured ones"
+            );
+            let positive: Vec<f64> = weights.iter().map(|(_, w)| w.max(0.0)).collect();
+            spearmans.push(spearman(&positive, drops).unwrap_or(0.0));
+            let entries = entries(&weights)?;
+            let drop_of = |c: ContributionId| ids.iter().position(|&i| i == c).map(|j| drops[j]);
+            let best = (0..ids.len())
+                .max_by(|&i, &j| drops[i].total_cmp(&drops[j]).then(j.cmp(&i)))
+                .map(|j| ids[j]);
+            top_hits += usize::from(entries.first().map(|e| e.contribution) == best);
+            none += usize::from(entries.is_empty());
+            let ppm = |keep: &dyn Fn(&ContributionId) -> bool| {
+                entries
+                    .iter()
+                    .filter(|e| keep(&e.contribution))
+                    .map(|e| f64::from(e.weight_ppm))
+                    .sum::<f64>()
+                    / f64::from(PARTS_PER_MILLION)
+            };
+            nothing += ppm(&|&c| drop_of(c).is_some_and(|d| d <= 0.0));
+            paid += ppm(&|_| true);
+        }
+        let answers = scores.len().max(1) as f64;
+        Ok(Self {
+            rule: rule.to_string(),
+            spearman: spearmans.iter().sum::<f64>() / answers,
+            top_hits,
+            paid_for_nothing: nothing / answers,
+            paid: paid / answers,
+            no_entries: none,
+        })
+    }
 }
 
 /// The completion log-likelihood of `example` under `model` (nats, summed).
@@ -116,6 +217,11 @@ impl<W: WeightSource> QualitySetup<'_, W> {
         ensure!(n >= 4, "at least 4 rows");
         ensure!(!self.answers.is_empty(), "no answers");
         ensure!(
+            self.contributions.len() == n,
+            "{} contributions for {n} rows",
+            self.contributions.len()
+        );
+        ensure!(
             self.removed < n,
             "cannot remove {} of {n} rows",
             self.removed
@@ -135,8 +241,8 @@ impl<W: WeightSource> QualitySetup<'_, W> {
             .enumerate()
             .map(|(i, e)| {
                 let row = RowRef {
-                    contribution: i as u64,
-                    row: 0,
+                    contribution: self.contributions[i],
+                    row: i as u32,
                 };
                 (row, e.clone())
             })
@@ -224,6 +330,32 @@ impl<W: WeightSource> QualitySetup<'_, W> {
             top_drops.push(top_drop);
             random_drops.push(random_drop);
         }
+
+        // Leave one contribution out.
+        let mut ids: Vec<ContributionId> = self.contributions.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ensure!(ids.len() >= 2, "at least two contributions");
+        let mut drops = vec![Vec::new(); self.answers.len()];
+        for &c in &ids {
+            let model = timed_train(&self.subset(|i| self.contributions[i] != c))?;
+            for (a, answer) in self.answers.iter().enumerate() {
+                drops[a].push(full_ll[a] - log_likelihood(&model, answer, self.pad, device));
+            }
+            tracing::info!(contribution = c, "leave-one-contribution-out re-training");
+        }
+        let rules = CANDIDATES
+            .iter()
+            .map(|&rule| RuleFigures::measure(rule, &index.rows, &scores, &ids, &drops))
+            .collect::<Result<Vec<_>>>()?;
+        let by_contribution = ContributionFigures {
+            rows: ids
+                .iter()
+                .map(|&c| self.contributions.iter().filter(|&&x| x == c).count())
+                .collect(),
+            drops,
+            rules,
+        };
         Ok(QualityFigures {
             rows: n,
             answers: self.answers.len(),
@@ -243,6 +375,7 @@ impl<W: WeightSource> QualitySetup<'_, W> {
             index_seconds,
             answer_seconds,
             train_seconds: mean(&train_seconds),
+            by_contribution,
         })
     }
 }
