@@ -17,6 +17,14 @@ use std::collections::BTreeMap;
 #[global_allocator]
 static ALLOCATOR: PeakAllocator = PeakAllocator::new();
 
+/// Held by each test while it measures: the allocator counts every thread, so measurements run
+/// one at a time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn measuring() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Hidden 256, SwiGLU 1024, 4 layers: 16 MiB of projections in `f32`, stored as Q4_0.
 fn write_q4_0_model(path: &std::path::Path) -> LlamaConfig {
     let config = LlamaConfig::small(64, 256, 1024, 4, 4, 4);
@@ -102,6 +110,7 @@ fn stored_blocks_build(source: &impl WeightSource, ggml_type: GgmlType, under: u
 
 #[test]
 fn qlora_from_a_4_bit_gguf_keeps_the_file_s_blocks() {
+    let _measuring = measuring();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q4_0.gguf");
     let config = write_q4_0_model(&path);
@@ -127,6 +136,7 @@ fn qlora_from_smollm2_keeps_its_q4_1_blocks() {
         );
         return;
     };
+    let _measuring = measuring();
     let gguf = GgufLlama::open(&path).unwrap();
     // Q4_1: 20 bytes per 32 weights against 128 in f32; the tied embedding (Q8_0, decoded to
     // f32: 113 MB) is most of the build's peak, so the bound is the projections' f32 size.
@@ -136,6 +146,7 @@ fn qlora_from_smollm2_keeps_its_q4_1_blocks() {
 
 #[test]
 fn qlora_from_a_4_bit_gguf_streams_the_base_into_nf4() {
+    let _measuring = measuring();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q4_0.gguf");
     let config = write_q4_0_model(&path);
