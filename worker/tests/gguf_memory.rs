@@ -22,7 +22,9 @@ static ALLOCATOR: PeakAllocator = PeakAllocator::new();
 static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn measuring() -> std::sync::MutexGuard<'static, ()> {
-    MEASURING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    MEASURING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Hidden 256, SwiGLU 1024, 4 layers: 16 MiB of projections in `f32`, stored as Q4_0.
