@@ -17,8 +17,11 @@ use attribution_worker::lora::{LoraConfig, QloraBase, TargetModule};
 use attribution_worker::model::fused::packed_matmul;
 use attribution_worker::model::BaseWeight;
 use attribution_worker::model::{Llama, LlamaConfig};
+use attribution_worker::peft;
 use attribution_worker::serve::runtime::{QMatrix, WeightFormat};
+use attribution_worker::train::{TrainConfig, Trainer};
 use attribution_worker::tuning::Method;
+use burn::module::Module;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use common::*;
 use half::{bf16, f16};
@@ -637,6 +640,61 @@ fn qlora_over_a_quantized_gguf_trains_on_lora_s_base_values() {
             "{ggml_type}: NF4 rounds the base again, relative logit difference {nf4_error}"
         );
     }
+}
+
+/// What `verify` does with a QLoRA adapter: the same hyper-parameters (so the same `base`) over
+/// the same file rebuild the base the adapter trained on, and the PEFT file reloaded onto it
+/// gives the trained model's logits; reloaded onto the NF4 base it gives another model's.
+#[test]
+fn a_qlora_adapter_over_stored_blocks_reloads_onto_the_base_it_trained_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("model.gguf");
+    write_gguf(&gguf_model(true), GgmlType::Q4_1, &file);
+    let model_dir = ModelDir::load(&file).unwrap();
+    let examples: Vec<Example> = ["paris", "rome", "bern", "oslo"]
+        .iter()
+        .map(|city| Example {
+            prompt: format!("capital {city}"),
+            completion: format!(" is {city}"),
+        })
+        .collect();
+    let rows = model_dir.encode(&examples, 16).unwrap();
+    let lora = LoraConfig::new(4, 8.0).with_targets(vec!["q".into(), "k".into(), "down".into()]);
+    let method = Method::Qlora(lora.clone());
+    let device = Device::flex().autodiff();
+    let model = Llama::from_checkpoint(&model_dir.checkpoint, &method, &device).unwrap();
+    let config = TrainConfig {
+        steps: 4,
+        batch_size: 4,
+        learning_rate: 1e-2,
+        warmup_steps: 1,
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(model, &rows, model_dir.special.pad, &config, &device).unwrap();
+    for _ in 0..config.steps {
+        trainer.step();
+    }
+    let trained = trainer.into_model();
+    let adapter = dir.path().join("adapter");
+    peft::save_adapter(&trained, &lora, None, &adapter).unwrap();
+
+    let plain = Device::flex();
+    let logits = |model: &Llama| flat(model.valid().forward(input(&plain)));
+    let reload = |method: &Method| {
+        let base = Llama::from_checkpoint(&model_dir.checkpoint, method, &device).unwrap();
+        peft::load_adapter(base, &adapter).unwrap().0
+    };
+    let expected = logits(&trained);
+    let untrained =
+        logits(&Llama::from_checkpoint(&model_dir.checkpoint, &method, &device).unwrap());
+    assert!(
+        max_abs_diff(&expected, &untrained) > 1e-3,
+        "training moved the logits"
+    );
+    assert_eq!(logits(&reload(&method)), expected);
+    let nf4 = logits(&reload(&Method::Qlora(lora.with_base(QloraBase::Nf4))));
+    assert!(max_abs_diff(&expected, &nf4) > 1e-3);
 }
 
 #[test]
