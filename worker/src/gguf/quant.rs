@@ -159,8 +159,8 @@ impl GgmlType {
             Self::Q4_1 => blocks.for_each(|(b, y)| q4(b, y, Some(half(b, 2)))),
             Self::Q5_0 => blocks.for_each(|(b, y)| q5(b, y, None)),
             Self::Q5_1 => blocks.for_each(|(b, y)| q5(b, y, Some(half(b, 2)))),
-            Self::Q4K => blocks.for_each(|(b, y)| q4_k(b, y)),
-            Self::Q5K => blocks.for_each(|(b, y)| q5_k(b, y)),
+            Self::Q4K => blocks.for_each(|(b, y)| q_k(b, y, false)),
+            Self::Q5K => blocks.for_each(|(b, y)| q_k(b, y, true)),
             Self::Q6K => blocks.for_each(|(b, y)| q6_k(b, y)),
             Self::Other(_) => unreachable!("block_bytes refused it"),
         }
@@ -277,12 +277,18 @@ fn scale_min_k4(j: usize, scales: &[u8]) -> (f32, f32) {
     (f32::from(sc), f32::from(m))
 }
 
-/// Q4_K: `d`, `dmin`, 12 scale bytes, 128 bytes of codes. Each 32 code bytes hold two
-/// sub-blocks: the low nibbles one, the high nibbles the next.
-fn q4_k(b: &[u8], y: &mut [f32]) {
+/// Q4_K (`five_bits = false`) or Q5_K: `d`, `dmin`, 12 scale bytes, for Q5_K 32 bytes `qh`,
+/// then 128 bytes of codes. Each 32 code bytes hold two sub-blocks: the low nibbles one, the
+/// high nibbles the next; Q5_K's sub-block `s` takes its fifth bits from bit `s` of `qh[l]`.
+fn q_k(b: &[u8], y: &mut [f32], five_bits: bool) {
     let (d, dmin) = (half(b, 0), half(b, 2));
     let scales = &b[4..16];
-    for (chunk, (qs, y)) in b[16..144]
+    let (qh, codes) = if five_bits {
+        (Some(&b[16..48]), &b[48..176])
+    } else {
+        (None, &b[16..144])
+    };
+    for (chunk, (qs, y)) in codes
         .chunks_exact(32)
         .zip(y.chunks_exact_mut(64))
         .enumerate()
@@ -293,32 +299,8 @@ fn q4_k(b: &[u8], y: &mut [f32]) {
         {
             let (sc, m) = scale_min_k4(sub, scales);
             let (scale, min) = (d * sc, dmin * m);
-            for (y, &q) in y.iter_mut().zip(qs) {
-                *y = scale * f32::from((q >> shift) & 0x0f) - min;
-            }
-        }
-    }
-}
-
-/// Q5_K: as [`q4_k`] with 32 bytes `qh` before the codes; sub-block `s` takes its fifth bits
-/// from bit `s` of `qh[l]`.
-fn q5_k(b: &[u8], y: &mut [f32]) {
-    let (d, dmin) = (half(b, 0), half(b, 2));
-    let scales = &b[4..16];
-    let qh = &b[16..48];
-    for (chunk, (qs, y)) in b[48..176]
-        .chunks_exact(32)
-        .zip(y.chunks_exact_mut(64))
-        .enumerate()
-    {
-        for ((sub, shift), y) in [(2 * chunk, 0), (2 * chunk + 1, 4)]
-            .into_iter()
-            .zip(y.chunks_exact_mut(32))
-        {
-            let (sc, m) = scale_min_k4(sub, scales);
-            let (scale, min) = (d * sc, dmin * m);
-            for ((y, &q), &h) in y.iter_mut().zip(qs).zip(qh) {
-                let high = ((h >> sub) & 1) << 4;
+            for (l, (y, &q)) in y.iter_mut().zip(qs).enumerate() {
+                let high = qh.map_or(0, |qh| ((qh[l] >> sub) & 1) << 4);
                 *y = scale * f32::from(((q >> shift) & 0x0f) | high) - min;
             }
         }

@@ -131,18 +131,17 @@ impl Llama {
                     }
                     _ => None,
                 };
-                let base = match (stored, method) {
-                    (Some(blocks), _) => BaseWeight::Blocks(PackedBlocks::new(blocks, device)),
-                    (None, Method::Qlora(_)) => {
+                let base = match stored {
+                    Some(blocks) => BaseWeight::Blocks(PackedBlocks::new(blocks, device)),
+                    None => {
                         let weight = checkpoint.read(&name, &[d_out, d_in])?.transposed();
-                        BaseWeight::Nf4(PackedWeight::new(
-                            Nf4Matrix::quantize(&weight.values, [d_in, d_out])?,
-                            device,
-                        ))
-                    }
-                    (None, _) => {
-                        let weight = checkpoint.read(&name, &[d_out, d_in])?.transposed();
-                        BaseWeight::Dense(host_param(&weight, train_base, device))
+                        match method {
+                            Method::Qlora(_) => BaseWeight::Nf4(PackedWeight::new(
+                                Nf4Matrix::quantize(&weight.values, [d_in, d_out])?,
+                                device,
+                            )),
+                            _ => BaseWeight::Dense(host_param(&weight, train_base, device)),
+                        }
                     }
                 };
                 let lora = match method.lora() {
