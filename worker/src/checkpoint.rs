@@ -6,7 +6,7 @@
 //!
 //! [`ModelWeights::open`] takes either and gives tensors under the Hugging Face names and layout.
 
-use crate::gguf::{self, GgufLlama};
+use crate::gguf::{self, BlockMatrix, GgufLlama};
 use crate::model::LlamaConfig;
 use anyhow::{bail, ensure, Context, Result};
 use half::{bf16, f16};
@@ -24,6 +24,14 @@ pub trait WeightSource {
 
     /// The tensor `name`, decoded to `f32` and checked to have `shape`.
     fn read(&self, name: &str, shape: &[usize]) -> Result<HostTensor>;
+
+    /// The 2-D tensor `name` (checked to have `shape`) in the block format it is stored in, when
+    /// it is stored block-quantized (a GGUF's Q4_0, Q4_1, Q8_0, ... tensors); `None` for a
+    /// tensor stored as floats.
+    fn read_blocks(&self, name: &str, shape: &[usize]) -> Result<Option<BlockMatrix>> {
+        let _ = (name, shape);
+        Ok(None)
+    }
 }
 
 /// A tensor on the host: row-major `f32` values and the file's shape.
@@ -199,6 +207,13 @@ impl WeightSource for ModelWeights {
         match &self.stored {
             Stored::HuggingFace(checkpoint) => checkpoint.read(name, shape),
             Stored::Gguf(model) => model.read(name, shape),
+        }
+    }
+
+    fn read_blocks(&self, name: &str, shape: &[usize]) -> Result<Option<BlockMatrix>> {
+        match &self.stored {
+            Stored::HuggingFace(checkpoint) => checkpoint.read_blocks(name, shape),
+            Stored::Gguf(model) => model.read_blocks(name, shape),
         }
     }
 }

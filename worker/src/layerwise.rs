@@ -1,10 +1,10 @@
 //! Backpropagation one block at a time (activation checkpointing), which QLoRA uses on backends
-//! without the fused NF4 matmul ([`fused::nf4_matmul`], `flex` has it) so that a block's NF4
+//! without the fused packed matmul ([`fused::packed_matmul`], `flex` has it) so that a block's packed
 //! weights are expanded to `f32` only while that block runs, in the backward pass as in the
 //! forward pass. On `flex` the whole graph is cheaper: that matmul keeps the packed weight, not
 //! the expanded one, and no block runs twice.
 //!
-//! [`fused::nf4_matmul`]: crate::model::fused::nf4_matmul
+//! [`fused::packed_matmul`]: crate::model::fused::packed_matmul
 //!
 //! The forward pass runs without autodiff and keeps only each block's input, so a block's
 //! expanded weights are dropped as soon as its output exists. The backward pass walks the blocks from the

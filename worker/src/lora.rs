@@ -81,6 +81,30 @@ pub struct LoraConfig {
     /// Projection names (`q`, `k_proj`, ...); see [`TargetModule::parse`].
     #[serde(default = "default_targets")]
     pub targets: Vec<String>,
+    /// QLoRA only: how the frozen base projections are stored. Left out of the JSON when it is
+    /// the default, so a file without it reads and writes as before.
+    #[serde(default, skip_serializing_if = "QloraBase::is_stored")]
+    pub base: QloraBase,
+}
+
+/// How QLoRA keeps its frozen base projections (`"base"` in the method's JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QloraBase {
+    /// A projection the checkpoint stores block-quantized (a GGUF's Q4_0, Q4_1, Q8_0, Q4_K,
+    /// ...) keeps those blocks, so QLoRA's base has exactly the values LoRA's `f32` base has;
+    /// one stored as floats is quantized to NF4.
+    #[default]
+    Stored,
+    /// Every projection quantized to NF4, a block-quantized one after decoding it to `f32`
+    /// (a second rounding onto NF4's levels).
+    Nf4,
+}
+
+impl QloraBase {
+    pub fn is_stored(&self) -> bool {
+        *self == QloraBase::Stored
+    }
 }
 
 fn default_targets() -> Vec<String> {
@@ -95,6 +119,7 @@ impl LoraConfig {
             alpha,
             dropout: 0.0,
             targets: default_targets(),
+            base: QloraBase::Stored,
         }
     }
 
@@ -104,6 +129,10 @@ impl LoraConfig {
 
     pub fn with_targets(self, targets: Vec<String>) -> Self {
         Self { targets, ..self }
+    }
+
+    pub fn with_base(self, base: QloraBase) -> Self {
+        Self { base, ..self }
     }
 
     /// Checks the values and resolves the target names.

@@ -140,8 +140,8 @@ pub struct Trainer<'a> {
     config: TrainConfig,
     device: Device,
     steps_done: usize,
-    /// Backpropagate block by block (see [`layerwise`]): for NF4 models on backends where the
-    /// NF4 matmul cannot expand its weight again in backward ([`fused::nf4_matmul`]), so a
+    /// Backpropagate block by block (see [`layerwise`]): for quantized models on backends where
+    /// the packed matmul cannot expand its weight again in backward ([`fused::packed_matmul`]), so a
     /// whole-model graph would hold every expanded weight.
     layerwise: bool,
 }

@@ -1,7 +1,8 @@
 //! Which parameters a run trains.
 
-use crate::lora::LoraConfig;
+use crate::lora::{LoraConfig, TargetModule};
 use crate::ptuning::PrefixConfig;
+use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 
 /// A fine-tuning method. All of them run on the same [`Llama`](crate::model::Llama) code.
@@ -12,7 +13,8 @@ pub enum Method {
     Full,
     /// Frozen `f32` base, LoRA adapters on the target projections.
     Lora(LoraConfig),
-    /// Frozen NF4 base projections, `f32` LoRA adapters.
+    /// Frozen quantized base projections (the checkpoint's own blocks, or NF4: see
+    /// [`QloraBase`](crate::lora::QloraBase)), `f32` LoRA adapters.
     Qlora(LoraConfig),
     /// Frozen base, trainable key/value prefix at every layer.
     PTuning(PrefixConfig),
@@ -35,5 +37,19 @@ impl Method {
             Method::Lora(config) | Method::Qlora(config) => Some(config),
             Method::Full | Method::PTuning(_) => None,
         }
+    }
+
+    /// Checks the adapter settings and resolves their targets (none without adapters).
+    pub fn validate(&self) -> Result<Vec<TargetModule>> {
+        if let Method::Lora(lora) = self {
+            ensure!(
+                lora.base.is_stored(),
+                "`base` chooses how QLoRA stores its base; LoRA trains over the base in f32"
+            );
+        }
+        Ok(match self.lora() {
+            Some(lora) => lora.validate()?,
+            None => Vec::new(),
+        })
     }
 }

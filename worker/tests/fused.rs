@@ -1,4 +1,4 @@
-//! The fused ops (RMSNorm, RoPE, SwiGLU, NF4 matmul, the parallel scaled matmul) and the shared LoRA `A` product against the
+//! The fused ops (RMSNorm, RoPE, SwiGLU, the packed (NF4) matmul, the parallel scaled matmul) and the shared LoRA `A` product against the
 //! compositions of burn ops they replace: values and gradients under `Autodiff<Flex>`, values
 //! without autodiff.
 
@@ -6,7 +6,7 @@ mod common;
 
 use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::fused::{
-    causal_softmax, nf4_matmul, rms_norm, rope, scaled_matmul, scaled_matmul_add, swiglu,
+    causal_softmax, packed_matmul, rms_norm, rope, scaled_matmul, scaled_matmul_add, swiglu,
 };
 use attribution_worker::model::{BaseWeight, Projection};
 use attribution_worker::nf4::Nf4Matrix;
@@ -295,7 +295,7 @@ fn causal_softmax_matches_the_masked_softmax() {
 }
 
 #[test]
-fn nf4_matmul_matches_the_expanded_weight() {
+fn packed_matmul_of_nf4_matches_the_expanded_weight() {
     let device = Device::flex().autodiff();
     device.seed(5);
     let values = flat(random([64, 48], &Device::flex()));
@@ -303,7 +303,7 @@ fn nf4_matmul_matches_the_expanded_weight() {
     let x = random([6, 64], &device).require_grad();
     let weights = random([6, 48], &device);
 
-    let fused = nf4_matmul(x.clone(), &weight);
+    let fused = packed_matmul(x.clone(), &weight);
     let reference = x.clone().matmul(weight.to_tensor(&device));
     assert_close(&flat(reference.clone()), &flat(fused.clone()), "values");
     let fused_grads = (fused * weights.clone()).sum().backward();
@@ -313,7 +313,7 @@ fn nf4_matmul_matches_the_expanded_weight() {
     let x = x.inner();
     assert_close(
         &flat(x.clone().matmul(weight.to_tensor(&Device::flex()))),
-        &flat(nf4_matmul(x, &weight)),
+        &flat(packed_matmul(x, &weight)),
         "untracked values",
     );
 }

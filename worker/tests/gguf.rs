@@ -9,11 +9,20 @@ use attribution_worker::chat_template::{ChatMessage, ChatTemplate};
 use attribution_worker::checkpoint::{Checkpoint, ModelWeights, StoredDtype, WeightSource};
 use attribution_worker::data::{encode, Example};
 use attribution_worker::eval::{generate, held_out_loss};
-use attribution_worker::gguf::{self, GgmlType, GgufFile, GgufLlama, GgufWriter, Value};
+use attribution_worker::gguf::{
+    self, BlockMatrix, GgmlType, GgufFile, GgufLlama, GgufWriter, Value,
+};
 use attribution_worker::job::ModelDir;
+use attribution_worker::lora::{LoraConfig, QloraBase, TargetModule};
+use attribution_worker::model::fused::packed_matmul;
+use attribution_worker::model::BaseWeight;
 use attribution_worker::model::{Llama, LlamaConfig};
+use attribution_worker::peft;
+use attribution_worker::serve::runtime::{QMatrix, WeightFormat};
+use attribution_worker::train::{TrainConfig, Trainer};
 use attribution_worker::tuning::Method;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::module::Module;
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use common::*;
 use half::{bf16, f16};
 use rand::rngs::StdRng;
@@ -169,11 +178,11 @@ fn q6_k(rng: &mut StdRng) -> Block {
     Block { bytes, expected }
 }
 
-#[test]
-fn dequantizers_match_blocks_packed_from_known_codes() {
-    let mut rng = StdRng::seed_from_u64(3);
-    type Packer = fn(&mut StdRng) -> Block;
-    let cases: [(GgmlType, Packer); 8] = [
+type Packer = fn(&mut StdRng) -> Block;
+
+/// Every block type, with a packer of one block.
+fn packers() -> [(GgmlType, Packer); 8] {
+    [
         (GgmlType::Q8_0, q8_0),
         (GgmlType::Q4_0, |r| q4(r, false)),
         (GgmlType::Q4_1, |r| q4(r, true)),
@@ -182,8 +191,13 @@ fn dequantizers_match_blocks_packed_from_known_codes() {
         (GgmlType::Q4K, |r| q_k(r, false)),
         (GgmlType::Q5K, |r| q_k(r, true)),
         (GgmlType::Q6K, q6_k),
-    ];
-    for (ggml_type, pack) in cases {
+    ]
+}
+
+#[test]
+fn dequantizers_match_blocks_packed_from_known_codes() {
+    let mut rng = StdRng::seed_from_u64(3);
+    for (ggml_type, pack) in packers() {
         let blocks: Vec<Block> = (0..3).map(|_| pack(&mut rng)).collect();
         let bytes: Vec<u8> = blocks.iter().flat_map(|b| b.bytes.clone()).collect();
         let expected: Vec<f32> = blocks.iter().flat_map(|b| b.expected.clone()).collect();
@@ -236,6 +250,133 @@ fn unsupported_tensor_types_are_named() {
     assert_eq!(err.to_string(), "ggml type 77 tensors are not supported");
 }
 
+// ---- QLoRA's frozen base kept in the file's blocks
+
+/// `max |a − b| / max |a|`, asserted to be at most 1e-5 (and `a` not all zero).
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "{what}: all zero");
+    let relative = max_abs_diff(a, b) / scale;
+    assert!(relative <= 1e-5, "{what}: relative difference {relative}");
+}
+
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// A `[rows, cols]` matrix of packed blocks and the values they were packed from.
+fn packed_matrix(
+    ggml_type: GgmlType,
+    pack: Packer,
+    [rows, cols]: [usize; 2],
+    rng: &mut StdRng,
+) -> (Vec<u8>, Vec<f32>) {
+    let blocks: Vec<Block> = (0..rows * cols / ggml_type.block_len().unwrap())
+        .map(|_| pack(rng))
+        .collect();
+    (
+        blocks.iter().flat_map(|b| b.bytes.clone()).collect(),
+        blocks.iter().flat_map(|b| b.expected.clone()).collect(),
+    )
+}
+
+/// `x · Wᵀ` over a weight kept in ggml blocks (`[d_out, d_in]`), forward and backward, against
+/// burn's matmul over the values the blocks were packed from.
+#[test]
+fn block_matmul_matches_the_dequantized_weight() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let [d_out, d_in] = [24, 256];
+    for (ggml_type, pack) in packers() {
+        let (bytes, expected) = packed_matrix(ggml_type, pack, [d_out, d_in], &mut rng);
+        let matrix = BlockMatrix::new(ggml_type, bytes.clone(), d_out, d_in).unwrap();
+        assert_eq!(matrix.shape(), [d_out, d_in]);
+        assert_eq!(matrix.stored_bytes(), bytes.len());
+        // Rows decoded in parallel give what one sequential pass gives.
+        assert_eq!(
+            matrix.dequantize(),
+            ggml_type.dequantize(&bytes).unwrap(),
+            "{ggml_type}"
+        );
+
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let x =
+            Tensor::<2>::random([6, d_in], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let upstream = Tensor::<2>::random([6, d_out], Distribution::Normal(0.0, 1.0), &device);
+        let weight =
+            Tensor::<2>::from_data(TensorData::new(expected, [d_out, d_in]), &device).transpose();
+        let fused = packed_matmul(x.clone(), &matrix);
+        let reference = x.clone().matmul(weight.clone());
+        let what = |part: &str| format!("{ggml_type} {part}");
+        assert_close(
+            &values(reference.clone()),
+            &values(fused.clone()),
+            &what("values"),
+        );
+        let fused_grads = (fused * upstream.clone()).sum().backward();
+        let reference_grads = (reference * upstream).sum().backward();
+        assert_close(
+            &values(x.grad(&reference_grads).unwrap()),
+            &values(x.grad(&fused_grads).unwrap()),
+            &what("dx"),
+        );
+
+        let x = x.inner();
+        assert_close(
+            &values(x.clone().matmul(weight.inner())),
+            &values(packed_matmul(x, &matrix)),
+            &what("untracked values"),
+        );
+    }
+}
+
+#[test]
+fn block_matrices_refuse_what_they_cannot_hold() {
+    let q4_1 = GgmlType::Q4_1;
+    let error = |r: anyhow::Result<BlockMatrix>| format!("{:#}", r.unwrap_err());
+    assert_eq!(
+        error(BlockMatrix::new(GgmlType::F16, vec![0; 64], 1, 32)),
+        "F16 is not a block-quantized type"
+    );
+    assert_eq!(
+        error(BlockMatrix::new(q4_1, vec![0; 40], 2, 16)),
+        "Q4_1 rows need whole blocks of 32 values, but a row has 16"
+    );
+    assert_eq!(
+        error(BlockMatrix::new(q4_1, vec![0; 39], 1, 64)),
+        "a [1, 64] Q4_1 matrix takes 40 bytes, not 39"
+    );
+    assert!(
+        error(BlockMatrix::new(GgmlType::from_id(10), vec![0; 84], 1, 256))
+            .contains("not a block-quantized type")
+    );
+    let matrix = BlockMatrix::new(q4_1, vec![0; 60], 3, 32).unwrap();
+    for order in [&[0, 1][..], &[0, 1, 3], &[0, 1, 2, 0]] {
+        assert_eq!(
+            error(matrix.permute_rows(order)),
+            "a row order for 3 rows must name each of them"
+        );
+    }
+    let mut bytes = vec![0u8; 60];
+    bytes[20] = 7;
+    let permuted = BlockMatrix::new(q4_1, bytes, 3, 32)
+        .unwrap()
+        .permute_rows(&[1, 2, 0])
+        .unwrap();
+    assert_eq!(
+        BlockMatrix::new(q4_1, [&[7u8][..], &[0; 59]].concat(), 3, 32)
+            .unwrap()
+            .dequantize(),
+        permuted.dequantize()
+    );
+    let err = ggml_error(GgmlType::Q8_0.dequantize_into(&[0; 34], &mut [0.0; 31]));
+    assert_eq!(err, "34 bytes of Q8_0 hold 32 values, not 31");
+}
+
+fn ggml_error(result: anyhow::Result<()>) -> String {
+    format!("{:#}", result.unwrap_err())
+}
+
 // ---- a model written as GGUF the way llama.cpp's converter writes it
 
 /// A small byte-level BPE vocabulary in the layout SmolLM2 has: control tokens first, then
@@ -276,7 +417,8 @@ fn vocabulary() -> (Vec<String>, Vec<String>) {
 const SMOLLM2_TEMPLATE: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
 /// Writes `checkpoint` as a Llama GGUF with the tokenizer of [`vocabulary`], the linear weights
-/// in `ggml_type` (F32 or F16; norms stay F32, as llama.cpp keeps them).
+/// and embeddings in `ggml_type` (F32, F16, Q8_0 or Q4_1, quantized as llama.cpp's reference
+/// quantizers do; norms stay F32, as llama.cpp keeps them).
 fn write_gguf(checkpoint: &Checkpoint, ggml_type: GgmlType, path: &Path) {
     let config = &checkpoint.config;
     let (tokens, merges) = vocabulary();
@@ -347,8 +489,20 @@ fn write_gguf(checkpoint: &Checkpoint, ggml_type: GgmlType, path: &Path) {
             Some(heads) => common::llama_cpp_permute(&tensor.values, heads, tensor.shape[1]),
             None => tensor.values.clone(),
         };
+        let format = match ggml_type {
+            GgmlType::Q8_0 => Some(WeightFormat::Q8_0),
+            GgmlType::Q4_1 => Some(WeightFormat::Q4),
+            _ => None,
+        };
         if tensor.shape.len() == 1 || ggml_type == GgmlType::F32 {
             w.f32_tensor(&gguf_name, &tensor.shape, &values).unwrap();
+        } else if let Some(format) = format {
+            let [rows, cols] = [tensor.shape[0], tensor.shape[1]];
+            let bytes = QMatrix::quantize(&values, rows, cols, format)
+                .unwrap()
+                .ggml_bytes();
+            w.tensor(&gguf_name, &tensor.shape, ggml_type, bytes)
+                .unwrap();
         } else {
             let bytes = values.iter().flat_map(|&v| f16_bytes(v)).collect();
             w.tensor(&gguf_name, &tensor.shape, GgmlType::F16, bytes)
@@ -414,6 +568,133 @@ fn gguf_and_safetensors_of_the_same_weights_agree() {
             "{ggml_type}"
         );
     }
+}
+
+/// QLoRA over a Q4_1 or Q8_0 file keeps each projection in the file's blocks, so its base is
+/// LoRA's `f32` base value for value (q/k rows reordered as `read` reorders them): the same
+/// logits and the same adapter gradients. Asked for NF4, it rounds the decoded values again.
+#[test]
+fn qlora_over_a_quantized_gguf_trains_on_lora_s_base_values() {
+    for ggml_type in [GgmlType::Q4_1, GgmlType::Q8_0] {
+        let checkpoint = gguf_model(true);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.gguf");
+        write_gguf(&checkpoint, ggml_type, &file);
+        let weights = ModelWeights::open(&file).unwrap();
+        let lora = LoraConfig::new(4, 8.0).with_targets(
+            TargetModule::ALL
+                .iter()
+                .map(|t| t.hf_name().to_string())
+                .collect(),
+        );
+        let device = Device::flex().autodiff();
+        let build = |method: Method| {
+            device.seed(3);
+            Llama::from_checkpoint(&weights, &method, &device).unwrap()
+        };
+        let models = [
+            build(Method::Lora(lora.clone())),
+            build(Method::Qlora(lora.clone())),
+            build(Method::Qlora(lora.clone().with_base(QloraBase::Nf4))),
+        ];
+        for layer in &models[1].layers {
+            for target in TargetModule::ALL {
+                match &layer.projection(target).base {
+                    BaseWeight::Blocks(packed) => assert_eq!(packed.matrix.ggml_type(), ggml_type),
+                    other => panic!("{ggml_type} {target:?}: {other:?}"),
+                }
+            }
+        }
+        assert!(models[2].layers.iter().all(|layer| TargetModule::ALL
+            .iter()
+            .all(|&t| matches!(layer.projection(t).base, BaseWeight::Nf4(_)))));
+
+        let upstream = Tensor::<3>::random(
+            [2, 8, checkpoint.config.vocab_size],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let run = |model: &Llama| {
+            let logits = model.forward(input(&device));
+            let grads = (logits.clone() * upstream.clone()).sum().backward();
+            let b_grads: Vec<f32> = model
+                .layers
+                .iter()
+                .flat_map(|layer| {
+                    TargetModule::ALL.map(|t| {
+                        let b = layer.projection(t).lora.as_ref().unwrap().b.val();
+                        values(b.grad(&grads).unwrap())
+                    })
+                })
+                .flatten()
+                .collect();
+            (flat(logits), b_grads)
+        };
+        let [lora_run, stored_run, nf4_run] = models.each_ref().map(run);
+        assert_close(&lora_run.0, &stored_run.0, &format!("{ggml_type} logits"));
+        assert_close(&lora_run.1, &stored_run.1, &format!("{ggml_type} ∂L/∂B"));
+        let scale = lora_run.0.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let nf4_error = max_abs_diff(&lora_run.0, &nf4_run.0) / scale;
+        assert!(
+            nf4_error > 1e-3,
+            "{ggml_type}: NF4 rounds the base again, relative logit difference {nf4_error}"
+        );
+    }
+}
+
+/// What `verify` does with a QLoRA adapter: the same hyper-parameters (so the same `base`) over
+/// the same file rebuild the base the adapter trained on, and the PEFT file reloaded onto it
+/// gives the trained model's logits; reloaded onto the NF4 base it gives another model's.
+#[test]
+fn a_qlora_adapter_over_stored_blocks_reloads_onto_the_base_it_trained_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("model.gguf");
+    write_gguf(&gguf_model(true), GgmlType::Q4_1, &file);
+    let model_dir = ModelDir::load(&file).unwrap();
+    let examples: Vec<Example> = ["paris", "rome", "bern", "oslo"]
+        .iter()
+        .map(|city| Example {
+            prompt: format!("capital {city}"),
+            completion: format!(" is {city}"),
+        })
+        .collect();
+    let rows = model_dir.encode(&examples, 16).unwrap();
+    let lora = LoraConfig::new(4, 8.0).with_targets(vec!["q".into(), "k".into(), "down".into()]);
+    let method = Method::Qlora(lora.clone());
+    let device = Device::flex().autodiff();
+    let model = Llama::from_checkpoint(&model_dir.checkpoint, &method, &device).unwrap();
+    let config = TrainConfig {
+        steps: 4,
+        batch_size: 4,
+        learning_rate: 1e-2,
+        warmup_steps: 1,
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(model, &rows, model_dir.special.pad, &config, &device).unwrap();
+    for _ in 0..config.steps {
+        trainer.step();
+    }
+    let trained = trainer.into_model();
+    let adapter = dir.path().join("adapter");
+    peft::save_adapter(&trained, &lora, None, &adapter).unwrap();
+
+    let plain = Device::flex();
+    let logits = |model: &Llama| flat(model.valid().forward(input(&plain)));
+    let reload = |method: &Method| {
+        let base = Llama::from_checkpoint(&model_dir.checkpoint, method, &device).unwrap();
+        peft::load_adapter(base, &adapter).unwrap().0
+    };
+    let expected = logits(&trained);
+    let untrained =
+        logits(&Llama::from_checkpoint(&model_dir.checkpoint, &method, &device).unwrap());
+    assert!(
+        max_abs_diff(&expected, &untrained) > 1e-3,
+        "training moved the logits"
+    );
+    assert_eq!(logits(&reload(&method)), expected);
+    let nf4 = logits(&reload(&Method::Qlora(lora.with_base(QloraBase::Nf4))));
+    assert!(max_abs_diff(&expected, &nf4) > 1e-3);
 }
 
 #[test]

@@ -23,7 +23,10 @@ fn quality_scores_both_methods_at_every_checkpoint() {
     let tokenizer = load_tokenizer(&dir.path().join("tokenizer.json")).unwrap();
     let report = run(&QualitySettings {
         model: dir.path(),
-        methods: [Method::Lora(lora.clone()), Method::Qlora(lora)],
+        methods: vec![
+            ("lora".into(), Method::Lora(lora.clone())),
+            ("qlora".into(), Method::Qlora(lora)),
+        ],
         train,
         held_out,
         generated_rows: 6,
@@ -47,20 +50,30 @@ fn quality_scores_both_methods_at_every_checkpoint() {
         ),
         (32, 8, 6)
     );
-    let (first, last) = (&report.points[0], &report.points[4]);
-    assert!(first.lora_loss.is_finite() && first.qlora_loss.is_finite());
-    assert_ne!(first.lora_loss, first.qlora_loss);
-    assert!(last.lora_loss < first.lora_loss, "{report:?}");
-    assert!(last.qlora_loss < first.qlora_loss, "{report:?}");
     for p in &report.points {
-        assert!((0.0..=100.0).contains(&p.lora_rouge_l), "{report:?}");
-        assert!((0.0..=100.0).contains(&p.qlora_rouge_l), "{report:?}");
+        let names: Vec<&str> = p.scores.iter().map(|s| s.method.as_str()).collect();
+        assert_eq!(names, ["lora", "qlora"]);
+        for s in &p.scores {
+            assert!((0.0..=100.0).contains(&s.rouge_l), "{report:?}");
+        }
     }
+    let (first, last) = (&report.points[0].scores, &report.points[4].scores);
+    let [(first_lora, first_qlora), (last_lora, last_qlora)] =
+        [first, last].map(|s| (&s[0], &s[1]));
+    assert!(first_lora.loss.is_finite() && first_qlora.loss.is_finite());
+    assert_ne!(first_lora.loss, first_qlora.loss);
+    assert!(last_lora.loss < first_lora.loss, "{report:?}");
+    assert!(last_qlora.loss < first_qlora.loss, "{report:?}");
     // The completions come from the adapted model at each checkpoint: by the end of the run they
     // differ from the untrained base's. (Whether they overlap the references more is not stable
     // on a synthetic task this small: six rows, eight steps.)
-    assert_ne!(last.lora_rouge_l, first.lora_rouge_l, "{report:?}");
-    assert_ne!(last.qlora_rouge_l, first.qlora_rouge_l, "{report:?}");
+    assert_ne!(last_lora.rouge_l, first_lora.rouge_l, "{report:?}");
+    assert_ne!(last_qlora.rouge_l, first_qlora.rouge_l, "{report:?}");
+    let markdown = report.markdown();
+    assert!(
+        markdown.contains("| steps | lora loss | qlora loss | qlora − lora |"),
+        "{markdown}"
+    );
 }
 
 /// Batched greedy completion (rows of different lengths, right-padded) gives each row what

@@ -1,12 +1,13 @@
-//! `bench train --model PATH --quality STEPS`: how much NF4 quantization of the base bends
+//! `bench train --model PATH --quality STEPS`: how much quantization of the base bends
 //! training, on the real checkpoint and real rows.
 //!
-//! LoRA (over the `f32` base) and QLoRA (over its NF4 packing) train the same adapters (same
-//! seed, rank, alpha, targets, rows, order and schedule) for `STEPS` steps; at the start and at
-//! every checkpoint (each quarter of the run) both are scored on held-out rows that neither
-//! trains on: mean cross-entropy over the completion tokens, as training measures it. Step 0
-//! is each base alone (the adapters start at `B = 0`), so its gap is the quantization error
-//! itself; later gaps show whether training closes or widens it.
+//! LoRA (over the `f32` base) and each QLoRA (over the checkpoint's own quantized blocks, and
+//! over NF4) train the same adapters (same seed, rank, alpha, targets, rows, order and
+//! schedule) for `STEPS` steps; at the start and at every checkpoint (each quarter of the run)
+//! each is scored on held-out rows that none trains on: mean cross-entropy over the completion
+//! tokens, as training measures it. Step 0 is each base alone (the adapters start at `B = 0`),
+//! so its gap to LoRA is the quantization error itself; later gaps show whether training closes
+//! or widens it.
 //!
 //! Beside the loss, ROUGE-L (F-measure, percent) of greedy completions of the first held-out
 //! rows' prompts against their reference completions: each row generates at most as many
@@ -29,25 +30,24 @@ use tokenizers::Tokenizer;
 /// Checkpoints of a quality run: each quarter of the steps.
 const CHECKPOINTS: usize = 4;
 
-/// Held-out loss and ROUGE-L of both methods after `steps` optimizer steps.
+/// Held-out loss and ROUGE-L of every method after `steps` optimizer steps.
 #[derive(Debug, Clone, Serialize)]
 pub struct QualityPoint {
     pub steps: usize,
-    pub lora_loss: f64,
-    pub qlora_loss: f64,
-    /// Percent.
-    pub lora_rouge_l: f64,
-    /// Percent.
-    pub qlora_rouge_l: f64,
+    /// In the order of [`QualitySettings::methods`].
+    pub scores: Vec<Score>,
 }
 
 /// One method's scores at one checkpoint.
-struct Score {
-    loss: f64,
-    rouge_l: f64,
+#[derive(Debug, Clone, Serialize)]
+pub struct Score {
+    pub method: String,
+    pub loss: f64,
+    /// Percent.
+    pub rouge_l: f64,
 }
 
-/// A LoRA-beside-QLoRA quality run.
+/// A quality run: LoRA beside the QLoRAs.
 #[derive(Debug, Clone, Serialize)]
 pub struct QualityReport {
     pub train_rows: usize,
@@ -62,8 +62,9 @@ pub struct QualityReport {
 /// What a quality run trains on and how.
 pub struct QualitySettings<'a> {
     pub model: &'a Path,
-    /// `lora` and `qlora` of the benchmark's plan (rank, alpha, all seven projections).
-    pub methods: [Method; 2],
+    /// The methods by name, the first the one the others are compared with (`lora`, then the
+    /// QLoRAs of the benchmark's plan: rank, alpha, all seven projections).
+    pub methods: Vec<(String, Method)>,
     pub train: &'a [Encoded],
     pub held_out: &'a [Encoded],
     /// How many of `held_out` (the first ones) to complete for ROUGE-L.
@@ -79,7 +80,7 @@ pub struct QualitySettings<'a> {
     pub seed: u64,
 }
 
-/// Trains both methods and scores them at every checkpoint.
+/// Trains every method and scores each at every checkpoint.
 pub fn run(settings: &QualitySettings) -> Result<QualityReport> {
     ensure!(
         settings.steps >= CHECKPOINTS,
@@ -104,14 +105,21 @@ pub fn run(settings: &QualitySettings) -> Result<QualityReport> {
         .iter()
         .map(|row| decode(settings.tokenizer, &row.tokens[row.prompt_len..]))
         .collect::<Result<Vec<_>>>()?;
-    let mut scores = [Vec::new(), Vec::new()];
-    for (method, scores) in settings.methods.iter().zip(&mut scores) {
+    let mut points: Vec<QualityPoint> = at
+        .iter()
+        .map(|&steps| QualityPoint {
+            steps,
+            scores: Vec::new(),
+        })
+        .collect();
+    for (name, method) in &settings.methods {
         let weights = ModelWeights::open(settings.model)?;
         device.seed(settings.seed);
         let model = Llama::from_checkpoint(&weights, method, &device)?;
         drop(weights);
         let mut trainer = Trainer::new(model, settings.train, settings.pad, &config, &device)?;
-        for &steps in &at {
+        for point in &mut points {
+            let steps = point.steps;
             while trainer.steps_done() < steps {
                 trainer.step();
             }
@@ -139,34 +147,21 @@ pub fn run(settings: &QualitySettings) -> Result<QualityReport> {
                     .zip(&completions)
                     .map(|(reference, completion)| (reference.as_str(), completion.as_str())),
             );
-            tracing::info!(
-                method = method.name(),
-                steps,
+            tracing::info!(method = name, steps, loss, rouge_l, "held-out scores");
+            point.scores.push(Score {
+                method: name.clone(),
                 loss,
                 rouge_l,
-                "held-out scores"
-            );
-            scores.push(Score { loss, rouge_l });
+            });
         }
     }
-    let [lora, qlora] = scores;
     Ok(QualityReport {
         train_rows: settings.train.len(),
         held_out_rows: settings.held_out.len(),
         generated_rows: generated.len(),
         batch_size: settings.batch_size,
         learning_rate: settings.learning_rate,
-        points: at
-            .iter()
-            .zip(lora.iter().zip(&qlora))
-            .map(|(&steps, (lora, qlora))| QualityPoint {
-                steps,
-                lora_loss: lora.loss,
-                qlora_loss: qlora.loss,
-                lora_rouge_l: lora.rouge_l,
-                qlora_rouge_l: qlora.rouge_l,
-            })
-            .collect(),
+        points,
     })
 }
 
@@ -241,24 +236,42 @@ fn decode(tokenizer: &Tokenizer, tokens: &[u32]) -> Result<String> {
 }
 
 impl QualityReport {
-    /// The report as a Markdown table.
+    /// The report as Markdown tables (loss, then ROUGE-L): each method, and each one's
+    /// difference from the first.
     pub fn markdown(&self) -> String {
+        let names: Vec<&str> = self.points.first().map_or(Vec::new(), |p| {
+            p.scores.iter().map(|s| s.method.as_str()).collect()
+        });
         let mut out = format!(
-            "\nQuality: LoRA and QLoRA trained on {} rows (batch {}, learning rate {}), held-out loss on {} other rows, ROUGE-L of greedy completions of the first {}\n\n| steps | LoRA loss | QLoRA loss | QLoRA − LoRA | LoRA ROUGE-L | QLoRA ROUGE-L | QLoRA − LoRA |\n|---:|---:|---:|---:|---:|---:|---:|\n",
-            self.train_rows, self.batch_size, self.learning_rate, self.held_out_rows, self.generated_rows
+            "\nQuality: {} trained on {} rows (batch {}, learning rate {}), held-out loss on {} other rows, ROUGE-L of greedy completions of the first {}\n",
+            names.join(", "),
+            self.train_rows,
+            self.batch_size,
+            self.learning_rate,
+            self.held_out_rows,
+            self.generated_rows
         );
-        for p in &self.points {
-            out += &format!(
-                "| {} | {:.4} | {:.4} | {:+.4} | {:.2} | {:.2} | {:+.2} |\n",
-                p.steps,
-                p.lora_loss,
-                p.qlora_loss,
-                p.qlora_loss - p.lora_loss,
-                p.lora_rouge_l,
-                p.qlora_rouge_l,
-                p.qlora_rouge_l - p.lora_rouge_l
-            );
-        }
+        let table = |what: &str, value: fn(&Score) -> f64, digits: usize| {
+            let mut out = format!("\n| steps | {}", names.join(&format!(" {what} | ")));
+            out += &format!(" {what} |");
+            for name in names.iter().skip(1) {
+                out += &format!(" {name} − {} |", names[0]);
+            }
+            out += &format!("\n|---:|{}\n", "---:|".repeat(2 * names.len() - 1));
+            for p in &self.points {
+                out += &format!("| {} |", p.steps);
+                for score in &p.scores {
+                    out += &format!(" {:.digits$} |", value(score));
+                }
+                for score in p.scores.iter().skip(1) {
+                    out += &format!(" {:+.digits$} |", value(score) - value(&p.scores[0]));
+                }
+                out += "\n";
+            }
+            out
+        };
+        out += &table("loss", |s| s.loss, 4);
+        out += &table("ROUGE-L", |s| s.rouge_l, 2);
         out
     }
 }

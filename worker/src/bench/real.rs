@@ -20,7 +20,7 @@
 use super::matmul::{self, MatmulRate, StepFlops};
 use super::plan::{OptimizerPlan, Plan, PlanSettings};
 use super::quality::{self, QualityReport, QualitySettings};
-use super::solo::{self, SoloRun, METHODS};
+use super::solo::{self, SoloRun, DEFAULT_METHODS, METHODS};
 use super::BenchConfig;
 use crate::data::{parse_jsonl, Encoded, Example};
 use crate::job::ModelDir;
@@ -62,15 +62,17 @@ pub struct RealBenchArgs {
     /// CPU threads of every process (rayon for ours, `torch.set_num_threads` for the peer).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Methods to run, comma-separated (the peer runs those of them it has).
-    #[arg(long, value_delimiter = ',', default_values = METHODS)]
+    /// Methods to run, comma-separated, of `full`, `lora`, `qlora`, `qlora-nf4` (QLoRA over
+    /// NF4 even where the checkpoint stores quantized blocks) and `p-tuning-v2` (the peer runs
+    /// those of them it has).
+    #[arg(long, value_delimiter = ',', default_values = DEFAULT_METHODS)]
     pub methods: Vec<String>,
     /// Peak learning rate (one warm-up step, then cosine decay).
     #[arg(long, default_value_t = 2e-4)]
     pub learning_rate: f64,
-    /// After the timed rounds, train LoRA and QLoRA this many steps on the rows and score both
-    /// on held-out rows at the start and every quarter (see [`quality`](super::quality)); 0
-    /// skips it.
+    /// After the timed rounds, train LoRA, QLoRA and QLoRA over NF4 this many steps on the rows
+    /// and score each on held-out rows at the start and every quarter (see
+    /// [`quality`](super::quality)); 0 skips it.
     #[arg(long, default_value_t = 0)]
     pub quality: usize,
     /// Held-out rows of the quality run (packages after every training row).
@@ -143,7 +145,7 @@ pub struct RealBenchReport {
     pub flops: StepFlops,
     /// The least time the LoRA step's matmuls take at the measured rates of their shapes.
     pub lora_matmul_floor_ms: Option<f64>,
-    /// LoRA beside QLoRA on held-out rows at every checkpoint (`--quality`).
+    /// LoRA beside both QLoRAs on held-out rows at every checkpoint (`--quality`).
     pub quality: Option<QualityReport>,
     /// `/proc/loadavg` before and after the run: the machine's other load.
     pub load_average: [String; 2],
@@ -233,7 +235,10 @@ pub fn run(config: &BenchConfig, args: &RealBenchArgs, exe: &Path) -> Result<Rea
     let quality = if args.quality > 0 {
         Some(quality::run(&QualitySettings {
             model: &model_path,
-            methods: [solo::method(&plan, "lora")?, solo::method(&plan, "qlora")?],
+            methods: ["lora", "qlora", "qlora-nf4"]
+                .into_iter()
+                .map(|name| Ok((name.to_string(), solo::method(&plan, name)?)))
+                .collect::<Result<_>>()?,
             train: &encoded[..quality_rows],
             held_out: &held_out,
             generated_rows: args.rouge_rows,
@@ -423,6 +428,18 @@ fn ratios(results: &[MethodFigures]) -> Vec<Ratio> {
         rss("ours", "qlora"),
         rss("peft", "lora"),
         Some("<= 0.4"),
+    );
+    push(
+        "QLoRA-NF4 step / our LoRA step".into(),
+        step("ours", "qlora-nf4"),
+        step("ours", "lora"),
+        None,
+    );
+    push(
+        "our QLoRA-NF4 peak RSS / PEFT LoRA peak RSS".into(),
+        rss("ours", "qlora-nf4"),
+        rss("peft", "lora"),
+        None,
     );
     for engine in ["ours", "peft"] {
         push(

@@ -5,7 +5,7 @@
 //! a process of its own; the parent reads the one JSON line this prints.
 
 use crate::checkpoint::ModelWeights;
-use crate::lora::{LoraConfig, TargetModule};
+use crate::lora::{LoraConfig, QloraBase, TargetModule};
 use crate::memory::PeakAllocator;
 use crate::model::Llama;
 use crate::ptuning::PrefixConfig;
@@ -18,10 +18,14 @@ use serde::{Deserialize, Serialize};
 use super::plan::Plan;
 
 /// The methods of the real-checkpoint benchmark, in the order they run.
-pub const METHODS: [&str; 4] = ["full", "lora", "qlora", "p-tuning-v2"];
+pub const METHODS: [&str; 5] = ["full", "lora", "qlora", "qlora-nf4", "p-tuning-v2"];
+
+/// The methods a run has unless `--methods` says otherwise (`qlora-nf4` is asked for by name).
+pub const DEFAULT_METHODS: [&str; 4] = ["full", "lora", "qlora", "p-tuning-v2"];
 
 /// A method by its name in [`METHODS`]: LoRA and QLoRA with the plan's rank and alpha on all
-/// seven projections, P-tuning v2 with the plan's prefix length.
+/// seven projections (`qlora` over the checkpoint's own blocks where it has them, `qlora-nf4`
+/// over NF4 always), P-tuning v2 with the plan's prefix length.
 pub fn method(plan: &Plan, name: &str) -> Result<Method> {
     let lora = LoraConfig::new(plan.rank, plan.alpha).with_targets(
         TargetModule::ALL
@@ -33,6 +37,7 @@ pub fn method(plan: &Plan, name: &str) -> Result<Method> {
         "full" => Method::Full,
         "lora" => Method::Lora(lora),
         "qlora" => Method::Qlora(lora),
+        "qlora-nf4" => Method::Qlora(lora.with_base(QloraBase::Nf4)),
         "p-tuning-v2" => Method::PTuning(PrefixConfig::default().with_length(plan.prefix_length)),
         _ => bail!("unknown method `{name}`: expected one of {METHODS:?}"),
     })

@@ -69,9 +69,7 @@ impl Hyperparameters {
                 parsed.method.name()
             );
         }
-        if let Some(lora) = parsed.method.lora() {
-            lora.validate()?;
-        }
+        parsed.method.validate()?;
         ensure!(parsed.cutoff >= 2, "cutoff must be at least 2 tokens");
         ensure!(
             parsed.eval_fraction > 0.0 && parsed.eval_fraction <= MAX_EVAL_FRACTION,
@@ -101,6 +99,7 @@ pub fn job_seed(genesis: &Hash, job: JobId) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lora::QloraBase;
 
     const LORA: &str = r#"{"method": {"kind": "lora", "rank": 4, "alpha": 8},
         "train": {"steps": 5}, "eval_fraction": 0.2}"#;
@@ -129,6 +128,44 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// QLoRA's base: the checkpoint's own blocks unless the file says `"base": "nf4"`; a file
+    /// without the field reads (and writes back) as before.
+    #[test]
+    fn qlora_base_is_stored_blocks_unless_the_file_asks_for_nf4() {
+        let qlora = |method: &str| {
+            let json = format!(r#"{{"method": {method}, "train": {{"steps": 5}}}}"#);
+            Hyperparameters::parse(json.as_bytes(), TrainingMethod::Qlora)
+        };
+        let default = qlora(r#"{"kind": "qlora", "rank": 4, "alpha": 8}"#).unwrap();
+        assert_eq!(default.method.lora().unwrap().base, QloraBase::Stored);
+        let written = serde_json::to_value(&default.method).unwrap();
+        assert_eq!(
+            written,
+            serde_json::json!({"kind": "qlora", "rank": 4, "alpha": 8.0, "dropout": 0.0,
+                "targets": ["q_proj", "v_proj"]})
+        );
+        let nf4 = qlora(r#"{"kind": "qlora", "rank": 4, "alpha": 8, "base": "nf4"}"#).unwrap();
+        assert_eq!(nf4.method.lora().unwrap().base, QloraBase::Nf4);
+        let stored = qlora(r#"{"kind": "qlora", "rank": 4, "alpha": 8, "base": "stored"}"#);
+        assert_eq!(
+            stored.unwrap().method.lora().unwrap().base,
+            QloraBase::Stored
+        );
+
+        let error =
+            qlora(r#"{"kind": "qlora", "rank": 4, "alpha": 8, "base": "int3"}"#).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("unknown variant `int3`"),
+            "{error:#}"
+        );
+        let lora = r#"{"method": {"kind": "lora", "rank": 4, "alpha": 8, "base": "nf4"}}"#;
+        let error = Hyperparameters::parse(lora.as_bytes(), TrainingMethod::Lora).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "`base` chooses how QLoRA stores its base; LoRA trains over the base in f32"
+        );
     }
 
     #[test]

@@ -174,7 +174,8 @@ pub async fn verify(
 }
 
 /// Scores the base model and the adapted model on the held-out rows as the training worker
-/// does: losses with the training model (the adapter on the job method's base: NF4 for QLoRA),
+/// does: losses with the training model (the adapter on the job method's base: for QLoRA the
+/// quantized base its `base` names, built from the same checkpoint as in training),
 /// completions with the serving runtime over the stored weights in `f32` for both methods
 /// ([`evaluate_base_and_adapted`]).
 fn score(

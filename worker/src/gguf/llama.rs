@@ -10,7 +10,7 @@
 //! (h: head, i < head_dim/2, j ∈ {0, 1}; heads = key/value heads for k_proj)
 //! ```
 
-use super::GgufFile;
+use super::{BlockMatrix, GgufFile, TensorInfo};
 use crate::checkpoint::{HostTensor, WeightSource};
 use crate::model::LlamaConfig;
 use anyhow::{bail, ensure, Context, Result};
@@ -89,6 +89,42 @@ impl WeightSource for GgufLlama {
     }
 
     fn read(&self, name: &str, shape: &[usize]) -> Result<HostTensor> {
+        let (gguf, _) = self.stored(name, shape)?;
+        let mut values = self.file.read(gguf)?;
+        if let Some(heads) = self.permuted_heads(name) {
+            values = unpermute_rows(&values, heads, self.config.head_dim(), shape[1]);
+        }
+        Ok(HostTensor {
+            shape: shape.to_vec(),
+            values,
+        })
+    }
+
+    fn read_blocks(&self, name: &str, shape: &[usize]) -> Result<Option<BlockMatrix>> {
+        let (_, info) = self.stored(name, shape)?;
+        let &[rows, cols] = shape else {
+            return Ok(None);
+        };
+        if !info.ggml_type.is_block_quantized() {
+            return Ok(None);
+        }
+        let matrix = BlockMatrix::new(info.ggml_type, self.file.raw(info)?, rows, cols)
+            .with_context(|| format!("GGUF tensor `{}` ({name})", info.name))?;
+        match self.permuted_heads(name) {
+            Some(heads) => {
+                // The same row order as `read`'s, undone on whole rows of blocks.
+                let rows: Vec<usize> = (0..rows).collect();
+                matrix.permute_rows(&unpermute_rows(&rows, heads, self.config.head_dim(), 1))
+            }
+            None => Ok(matrix),
+        }
+        .map(Some)
+    }
+}
+
+impl GgufLlama {
+    /// The GGUF name and description of Hugging Face tensor `name`, checked to have `shape`.
+    fn stored(&self, name: &str, shape: &[usize]) -> Result<(&str, &TensorInfo)> {
         let gguf = self
             .names
             .get(name)
@@ -104,28 +140,30 @@ impl WeightSource for GgufLlama {
             "GGUF tensor `{gguf}` has shape {:?}, but the metadata implies {shape:?}",
             info.shape()
         );
-        let mut values = self.file.read(gguf)?;
-        let heads = if name.ends_with("self_attn.q_proj.weight") {
+        Ok((gguf, info))
+    }
+
+    /// The heads of `name` when llama.cpp reordered its rows (`q_proj` and `k_proj`).
+    fn permuted_heads(&self, name: &str) -> Option<usize> {
+        if name.ends_with("self_attn.q_proj.weight") {
             Some(self.config.num_attention_heads)
         } else if name.ends_with("self_attn.k_proj.weight") {
             Some(self.config.kv_heads())
         } else {
             None
-        };
-        if let Some(heads) = heads {
-            values = unpermute_rows(&values, heads, self.config.head_dim(), shape[1]);
         }
-        Ok(HostTensor {
-            shape: shape.to_vec(),
-            values,
-        })
     }
 }
 
 /// Undoes llama.cpp's per-head row order of `q_proj`/`k_proj` (`[heads·head_dim, cols]`).
-pub fn unpermute_rows(values: &[f32], heads: usize, head_dim: usize, cols: usize) -> Vec<f32> {
+pub fn unpermute_rows<T: Copy + Default>(
+    values: &[T],
+    heads: usize,
+    head_dim: usize,
+    cols: usize,
+) -> Vec<T> {
     let half = head_dim / 2;
-    let mut out = vec![0.0; values.len()];
+    let mut out = vec![T::default(); values.len()];
     for h in 0..heads {
         for i in 0..half {
             for j in 0..2 {

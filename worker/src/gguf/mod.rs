@@ -13,16 +13,19 @@
 //! time ([`GgufFile::read`]), never the whole file at once.
 //!
 //! - [`quant`]: the tensor types and their dequantizers.
+//! - [`matrix`]: a weight matrix kept in its block format (QLoRA's frozen base).
 //! - [`llama`]: a Llama-architecture model in GGUF as a [`WeightSource`](crate::checkpoint::WeightSource).
 //! - [`tokenizer`]: the tokenizer and chat template stored in the metadata.
 //! - [`writer`]: writes GGUF files (tests, exports).
 
 pub mod llama;
+pub mod matrix;
 pub mod quant;
 pub mod tokenizer;
 pub mod writer;
 
 pub use llama::GgufLlama;
+pub use matrix::BlockMatrix;
 pub use quant::GgmlType;
 pub use writer::GgufWriter;
 

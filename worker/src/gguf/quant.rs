@@ -113,31 +113,58 @@ impl GgmlType {
         Ok(values / block * self.block_bytes()?)
     }
 
+    /// Whether tensors of this type are stored in quantized blocks (not `f32`, `f16` or
+    /// `bf16` values).
+    pub fn is_block_quantized(self) -> bool {
+        !matches!(self, Self::F32 | Self::F16 | Self::Bf16 | Self::Other(_))
+    }
+
     /// Decodes `bytes` (whole blocks of this type) into `f32` values.
     pub fn dequantize(self, bytes: &[u8]) -> Result<Vec<f32>> {
         let block_bytes = self.block_bytes()?;
+        let mut out = vec![0f32; bytes.len() / block_bytes * self.block_len()?];
+        self.dequantize_into(bytes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes `bytes` (whole blocks of this type) into `out`, which must hold exactly as many
+    /// values as the blocks do.
+    pub fn dequantize_into(self, bytes: &[u8], out: &mut [f32]) -> Result<()> {
+        let (block_bytes, block_len) = (self.block_bytes()?, self.block_len()?);
         ensure!(
             bytes.len().is_multiple_of(block_bytes),
             "{} bytes are not whole {self} blocks of {block_bytes} bytes",
             bytes.len()
         );
-        let mut out = Vec::with_capacity(bytes.len() / block_bytes * self.block_len()?);
-        let blocks = bytes.chunks_exact(block_bytes);
+        ensure!(
+            out.len() == bytes.len() / block_bytes * block_len,
+            "{} bytes of {self} hold {} values, not {}",
+            bytes.len(),
+            bytes.len() / block_bytes * block_len,
+            out.len()
+        );
+        let blocks = bytes
+            .chunks_exact(block_bytes)
+            .zip(out.chunks_exact_mut(block_len));
         match self {
-            Self::F32 => out.extend(blocks.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-            Self::F16 => out.extend(blocks.map(|b| half(b, 0))),
-            Self::Bf16 => out.extend(blocks.map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())),
-            Self::Q8_0 => blocks.for_each(|b| q8_0(b, &mut out)),
-            Self::Q4_0 => blocks.for_each(|b| q4(b, &mut out, None)),
-            Self::Q4_1 => blocks.for_each(|b| q4(b, &mut out, Some(half(b, 2)))),
-            Self::Q5_0 => blocks.for_each(|b| q5(b, &mut out, None)),
-            Self::Q5_1 => blocks.for_each(|b| q5(b, &mut out, Some(half(b, 2)))),
-            Self::Q4K => blocks.for_each(|b| q4_k(b, &mut out)),
-            Self::Q5K => blocks.for_each(|b| q5_k(b, &mut out)),
-            Self::Q6K => blocks.for_each(|b| q6_k(b, &mut out)),
+            Self::F32 => {
+                blocks.for_each(|(b, y)| y[0] = f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            Self::F16 => blocks.for_each(|(b, y)| y[0] = half(b, 0)),
+            Self::Bf16 => {
+                blocks.for_each(|(b, y)| y[0] = bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            }
+            Self::Q8_0 => blocks.for_each(|(b, y)| q8_0(b, y)),
+            Self::Q4_0 => blocks.for_each(|(b, y)| q4(b, y, None)),
+            Self::Q4_1 => blocks.for_each(|(b, y)| q4(b, y, Some(half(b, 2)))),
+            Self::Q5_0 => blocks.for_each(|(b, y)| q5(b, y, None)),
+            Self::Q5_1 => blocks.for_each(|(b, y)| q5(b, y, Some(half(b, 2)))),
+            Self::Q4K => blocks.for_each(|(b, y)| q_k(b, y, false)),
+            Self::Q5K => blocks.for_each(|(b, y)| q_k(b, y, true)),
+            Self::Q6K => blocks.for_each(|(b, y)| q6_k(b, y)),
             Self::Other(_) => unreachable!("block_bytes refused it"),
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -196,26 +223,31 @@ fn half(bytes: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
 }
 
-fn q8_0(b: &[u8], out: &mut Vec<f32>) {
+fn q8_0(b: &[u8], y: &mut [f32]) {
     let d = half(b, 0);
-    out.extend(b[2..34].iter().map(|&q| d * f32::from(q as i8)));
+    for (y, &q) in y.iter_mut().zip(&b[2..34]) {
+        *y = d * f32::from(q as i8);
+    }
 }
 
 /// Q4_0 (`min = None`: codes centred on 8) or Q4_1. The low nibbles hold values 0..16, the
 /// high nibbles 16..32.
-fn q4(b: &[u8], out: &mut Vec<f32>, min: Option<f32>) {
+fn q4(b: &[u8], y: &mut [f32], min: Option<f32>) {
     let d = half(b, 0);
     let qs = &b[b.len() - 16..];
-    let value = |q: u8| match min {
-        Some(m) => d * f32::from(q) + m,
-        None => d * (f32::from(q) - 8.0),
+    let (m, offset) = match min {
+        Some(m) => (m, 0.0),
+        None => (0.0, 8.0),
     };
-    out.extend(qs.iter().map(|&q| value(q & 0x0f)));
-    out.extend(qs.iter().map(|&q| value(q >> 4)));
+    let (low, high) = y.split_at_mut(16);
+    for ((l, h), &q) in low.iter_mut().zip(high).zip(qs) {
+        *l = d * (f32::from(q & 0x0f) - offset) + m;
+        *h = d * (f32::from(q >> 4) - offset) + m;
+    }
 }
 
 /// Q5_0 or Q5_1: as [`q4`], with bit `j` of `qh` the fifth bit of value `j`.
-fn q5(b: &[u8], out: &mut Vec<f32>, min: Option<f32>) {
+fn q5(b: &[u8], y: &mut [f32], min: Option<f32>) {
     let d = half(b, 0);
     let at = if min.is_some() { 4 } else { 2 };
     let qh = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
@@ -224,8 +256,10 @@ fn q5(b: &[u8], out: &mut Vec<f32>, min: Option<f32>) {
         Some(m) => d * q as f32 + m,
         None => d * (q as f32 - 16.0),
     };
-    out.extend((0..16).map(|j| value(u32::from(qs[j] & 0x0f) | ((qh >> j) & 1) << 4)));
-    out.extend((0..16).map(|j| value(u32::from(qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4)));
+    for j in 0..16 {
+        y[j] = value(u32::from(qs[j] & 0x0f) | ((qh >> j) & 1) << 4);
+        y[j + 16] = value(u32::from(qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
+    }
 }
 
 /// Scale and minimum of sub-block `j` (0..8) from the 12 packed bytes of Q4_K/Q5_K: six bits
@@ -243,48 +277,40 @@ fn scale_min_k4(j: usize, scales: &[u8]) -> (f32, f32) {
     (f32::from(sc), f32::from(m))
 }
 
-/// Q4_K: `d`, `dmin`, 12 scale bytes, 128 bytes of codes. Each 32 code bytes hold two
-/// sub-blocks: the low nibbles one, the high nibbles the next.
-fn q4_k(b: &[u8], out: &mut Vec<f32>) {
+/// Q4_K (`five_bits = false`) or Q5_K: `d`, `dmin`, 12 scale bytes, for Q5_K 32 bytes `qh`,
+/// then 128 bytes of codes. Each 32 code bytes hold two sub-blocks: the low nibbles one, the
+/// high nibbles the next; Q5_K's sub-block `s` takes its fifth bits from bit `s` of `qh[l]`.
+fn q_k(b: &[u8], y: &mut [f32], five_bits: bool) {
     let (d, dmin) = (half(b, 0), half(b, 2));
     let scales = &b[4..16];
-    for (chunk, qs) in b[16..144].chunks_exact(32).enumerate() {
-        for (sub, shift) in [(2 * chunk, 0), (2 * chunk + 1, 4)] {
+    let (qh, codes) = if five_bits {
+        (Some(&b[16..48]), &b[48..176])
+    } else {
+        (None, &b[16..144])
+    };
+    for (chunk, (qs, y)) in codes
+        .chunks_exact(32)
+        .zip(y.chunks_exact_mut(64))
+        .enumerate()
+    {
+        for ((sub, shift), y) in [(2 * chunk, 0), (2 * chunk + 1, 4)]
+            .into_iter()
+            .zip(y.chunks_exact_mut(32))
+        {
             let (sc, m) = scale_min_k4(sub, scales);
             let (scale, min) = (d * sc, dmin * m);
-            out.extend(
-                qs.iter()
-                    .map(|&q| scale * f32::from((q >> shift) & 0x0f) - min),
-            );
-        }
-    }
-}
-
-/// Q5_K: as [`q4_k`] with 32 bytes `qh` before the codes; sub-block `s` takes its fifth bits
-/// from bit `s` of `qh[l]`.
-fn q5_k(b: &[u8], out: &mut Vec<f32>) {
-    let (d, dmin) = (half(b, 0), half(b, 2));
-    let scales = &b[4..16];
-    let qh = &b[16..48];
-    for (chunk, qs) in b[48..176].chunks_exact(32).enumerate() {
-        for (sub, shift) in [(2 * chunk, 0), (2 * chunk + 1, 4)] {
-            let (sc, m) = scale_min_k4(sub, scales);
-            let (scale, min) = (d * sc, dmin * m);
-            out.extend(qs.iter().zip(qh).map(|(&q, &h)| {
-                let high = ((h >> sub) & 1) << 4;
-                scale * f32::from(((q >> shift) & 0x0f) | high) - min
-            }));
+            for (l, (y, &q)) in y.iter_mut().zip(qs).enumerate() {
+                let high = qh.map_or(0, |qh| ((qh[l] >> sub) & 1) << 4);
+                *y = scale * f32::from(((q >> shift) & 0x0f) | high) - min;
+            }
         }
     }
 }
 
 /// Q6_K: 128 bytes `ql` (low nibbles), 64 bytes `qh` (two high bits each), 16 `i8` scales,
 /// then `d`. Each half (128 values) uses 64 `ql`, 32 `qh` and 8 scales.
-fn q6_k(b: &[u8], out: &mut Vec<f32>) {
+fn q6_k(b: &[u8], y: &mut [f32]) {
     let d = half(b, 208);
-    let start = out.len();
-    out.resize(start + QK_K, 0.0);
-    let y = &mut out[start..];
     for half_block in 0..2 {
         let ql = &b[64 * half_block..64 * half_block + 64];
         let qh = &b[128 + 32 * half_block..128 + 32 * half_block + 32];

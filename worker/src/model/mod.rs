@@ -12,12 +12,12 @@ mod rope;
 pub use attention::Attention;
 pub use config::{projection_path, LlamaConfig};
 pub use mlp::Mlp;
-pub use projection::{BaseWeight, PackedWeight, Projection};
+pub use projection::{BaseWeight, PackedBlocks, PackedWeight, Projection};
 pub use rms_norm::RmsNorm;
 pub use rope::RotaryEmbedding;
 
 use crate::checkpoint::{Checkpoint, HostTensor, WeightSource};
-use crate::lora::TargetModule;
+use crate::lora::{QloraBase, TargetModule};
 use crate::nf4::Nf4Matrix;
 use crate::tuning::Method;
 use anyhow::Result;
@@ -93,12 +93,13 @@ pub struct Llama {
 
 impl Llama {
     /// Builds the model from a checkpoint, setting up `method`'s trainable parameters: all of
-    /// them for full fine-tuning; adapters or prefixes over a frozen (for QLoRA, NF4) base
-    /// otherwise.
+    /// them for full fine-tuning; adapters or prefixes over a frozen base otherwise. QLoRA's
+    /// base projections stay in the checkpoint's own ggml blocks where it stores them so
+    /// (unless the method asks for [`QloraBase::Nf4`]) and are quantized to NF4 otherwise.
     ///
     /// Tensors are read from `checkpoint` one at a time, so for QLoRA a source that decodes on
-    /// demand (GGUF) never holds the base in `f32`: each projection is packed to NF4 and its
-    /// `f32` values dropped before the next is read.
+    /// demand (GGUF) never holds the base in `f32`: each projection is kept as its blocks, or
+    /// packed to NF4 with its `f32` values dropped, before the next is read.
     pub fn from_checkpoint(
         checkpoint: &impl WeightSource,
         method: &Method,
@@ -107,11 +108,7 @@ impl Llama {
         let config = checkpoint.config();
         config.validate()?;
         let train_base = matches!(method, Method::Full);
-        let targets = method
-            .lora()
-            .map(|lora| lora.validate())
-            .transpose()?
-            .unwrap_or_default();
+        let targets = method.validate()?;
         let norm = |name: String| -> Result<RmsNorm> {
             Ok(RmsNorm {
                 gamma: host_param(
@@ -128,13 +125,24 @@ impl Llama {
             let projection = |target: TargetModule| -> Result<Projection> {
                 let [d_in, d_out] = config.projection_shape(target);
                 let name = format!("{}.weight", projection_path(layer, target));
-                let weight = checkpoint.read(&name, &[d_out, d_in])?.transposed();
-                let base = match method {
-                    Method::Qlora(_) => BaseWeight::Nf4(PackedWeight::new(
-                        Nf4Matrix::quantize(&weight.values, [d_in, d_out])?,
-                        device,
-                    )),
-                    _ => BaseWeight::Dense(host_param(&weight, train_base, device)),
+                let stored = match method {
+                    Method::Qlora(lora) if lora.base == QloraBase::Stored => {
+                        checkpoint.read_blocks(&name, &[d_out, d_in])?
+                    }
+                    _ => None,
+                };
+                let base = match stored {
+                    Some(blocks) => BaseWeight::Blocks(PackedBlocks::new(blocks, device)),
+                    None => {
+                        let weight = checkpoint.read(&name, &[d_out, d_in])?.transposed();
+                        match method {
+                            Method::Qlora(_) => BaseWeight::Nf4(PackedWeight::new(
+                                Nf4Matrix::quantize(&weight.values, [d_in, d_out])?,
+                                device,
+                            )),
+                            _ => BaseWeight::Dense(host_param(&weight, train_base, device)),
+                        }
+                    }
                 };
                 let lora = match method.lora() {
                     Some(lora) if targets.contains(&target) => Some(lora.init(d_in, d_out, device)),
@@ -238,12 +246,12 @@ impl Llama {
         linear(self.norm.forward(x), head, None)
     }
 
-    /// Whether any projection is stored as NF4.
+    /// Whether any projection is stored quantized (NF4 or ggml blocks).
     pub fn is_quantized(&self) -> bool {
         self.layers.iter().any(|layer| {
             TargetModule::ALL
                 .iter()
-                .any(|&t| matches!(layer.projection(t).base, BaseWeight::Nf4(_)))
+                .any(|&t| layer.projection(t).base.is_packed())
         })
     }
 

@@ -1,7 +1,9 @@
 //! A linear projection of the Llama block (`q_proj`, ..., `down_proj`): a base weight that is
-//! trained, frozen or NF4-packed, plus an optional LoRA adapter.
+//! trained, frozen, or packed (NF4, or the checkpoint's own ggml blocks), plus an optional LoRA
+//! adapter.
 
-use super::fused::{matmul, nf4_matmul, scaled_matmul, scaled_matmul_add};
+use super::fused::{matmul, packed_matmul, scaled_matmul, scaled_matmul_add, PackedMatrix};
+use crate::gguf::BlockMatrix;
 use crate::lora::LoraAdapter;
 use crate::nf4::Nf4Matrix;
 use burn::module::{Module, Param};
@@ -14,6 +16,28 @@ pub enum BaseWeight {
     Dense(Param<Tensor<2>>),
     /// Frozen NF4 codes on the host, expanded for each forward pass.
     Nf4(PackedWeight),
+    /// Frozen ggml blocks as a quantized checkpoint stores them (`[d_out, d_in]`), expanded
+    /// for each forward pass.
+    Blocks(PackedBlocks),
+}
+
+/// A [`BlockMatrix`] carried through the module tree without being a parameter.
+#[derive(Module, Debug)]
+pub struct PackedBlocks {
+    #[module(skip)]
+    pub matrix: BlockMatrix,
+    #[module(skip)]
+    device: Device,
+}
+
+impl PackedBlocks {
+    /// Packs `matrix` (`[d_out, d_in]`) for use on `device`.
+    pub fn new(matrix: BlockMatrix, device: &Device) -> Self {
+        Self {
+            matrix,
+            device: device.clone(),
+        }
+    }
 }
 
 /// An [`Nf4Matrix`] carried through the module tree without being a parameter.
@@ -41,6 +65,7 @@ impl BaseWeight {
         match self {
             BaseWeight::Dense(weight) => weight.val(),
             BaseWeight::Nf4(packed) => packed.matrix.to_tensor(&packed.device),
+            BaseWeight::Blocks(packed) => PackedMatrix::to_tensor(&packed.matrix, &packed.device),
         }
     }
 
@@ -49,6 +74,24 @@ impl BaseWeight {
         match self {
             BaseWeight::Dense(weight) => weight.shape().dims(),
             BaseWeight::Nf4(packed) => packed.matrix.shape(),
+            BaseWeight::Blocks(packed) => {
+                let [d_out, d_in] = packed.matrix.shape();
+                [d_in, d_out]
+            }
+        }
+    }
+
+    /// Whether the weight is stored quantized (NF4 or ggml blocks).
+    pub fn is_packed(&self) -> bool {
+        !matches!(self, BaseWeight::Dense(_))
+    }
+
+    /// Bytes the packed weight occupies; `None` for a dense one.
+    pub fn packed_bytes(&self) -> Option<usize> {
+        match self {
+            BaseWeight::Dense(_) => None,
+            BaseWeight::Nf4(packed) => Some(packed.matrix.stored_bytes()),
+            BaseWeight::Blocks(packed) => Some(packed.matrix.stored_bytes()),
         }
     }
 }
@@ -91,7 +134,8 @@ impl Projection {
     fn base_rows(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.base {
             BaseWeight::Dense(weight) => matmul(x, weight.val()),
-            BaseWeight::Nf4(packed) => nf4_matmul(x, &packed.matrix),
+            BaseWeight::Nf4(packed) => packed_matmul(x, &packed.matrix),
+            BaseWeight::Blocks(packed) => packed_matmul(x, &packed.matrix),
         }
     }
 

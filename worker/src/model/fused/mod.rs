@@ -13,14 +13,14 @@
 
 mod causal_softmax;
 mod matmul;
-mod nf4_matmul;
+mod packed_matmul;
 mod rms_norm;
 mod rope;
 mod swiglu;
 
 pub use causal_softmax::causal_softmax;
 pub use matmul::{deep_product, matmul, product, scaled_matmul, scaled_matmul_add};
-pub use nf4_matmul::nf4_matmul;
+pub use packed_matmul::{packed_matmul, PackedMatrix};
 pub use rms_norm::rms_norm;
 pub use rope::rope;
 pub use swiglu::swiglu;
