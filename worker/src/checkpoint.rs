@@ -295,7 +295,8 @@ pub fn write_safetensors(
         .with_context(|| format!("writing {}", path.display()))
 }
 
-fn decode(view: &TensorView<'_>) -> Result<Vec<f32>> {
+/// A tensor's values as `f32`, in the file's layout.
+pub(crate) fn decode(view: &TensorView<'_>) -> Result<Vec<f32>> {
     let data = view.data();
     Ok(match view.dtype() {
         Dtype::F32 => data

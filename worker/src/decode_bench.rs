@@ -80,8 +80,8 @@ pub struct DecodeReport {
     pub rows: Vec<Row>,
     /// Named ratios (ours over the peer's, or batch over batch 1).
     pub ratios: Vec<(String, f64)>,
-    /// Loading an adapter that is not resident: reading its PEFT file, parsing it and
-    /// preparing it in the runtime.
+    /// Loading an adapter that is not resident: mapping its PEFT file, decoding its factors into
+    /// the runtime's layout and handing them to the runtime.
     pub adapter_load_ms: Option<AdapterLoad>,
 }
 
@@ -253,8 +253,8 @@ fn adapter_runs(
     let mut times = Vec::with_capacity(paths.len());
     for path in &paths {
         let started = Instant::now();
-        let weights = LoraWeights::from_peft(&std::fs::read(path)?, &lora)?;
-        keys.push(runtime.load_adapter(&weights)?.0);
+        let weights = LoraWeights::read_peft(path, &lora)?;
+        keys.push(runtime.load_adapter(weights)?.0);
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
@@ -378,7 +378,7 @@ fn print(report: &DecodeReport) {
     }
     if let Some(load) = report.adapter_load_ms {
         println!(
-            "loading one of {} adapters (read, parse, prepare): median {:.1} ms, max {:.1} ms",
+            "loading one of {} adapters (map, decode, hand over): median {:.1} ms, max {:.1} ms",
             load.adapters, load.median, load.max
         );
     }

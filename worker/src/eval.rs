@@ -189,7 +189,7 @@ pub fn evaluate_with_runtime(
     let mut requests = Vec::with_capacity(encoded.len() * models.len());
     for model in models {
         let key = match model.adapter {
-            Some(adapter) => Some(runtime.load_adapter(adapter)?.0),
+            Some(adapter) => Some(runtime.load_adapter(adapter.clone())?.0),
             None => None,
         };
         requests.extend(

@@ -98,7 +98,7 @@ fn runtime_completions_are_the_training_models_greedy_ones() {
         },
     )
     .unwrap();
-    let (key, _) = runtime.load_adapter(&lora_weights).unwrap();
+    let (key, _) = runtime.load_adapter(lora_weights.clone()).unwrap();
     let prompts: Vec<&[u32]> = encoded.iter().map(|e| &e.tokens[..e.prompt_len]).collect();
     let requests: Vec<_> = [None, Some(key)]
         .into_iter()

@@ -276,7 +276,7 @@ impl Runtime for LinearRuntime {
         }
         Ok(out)
     }
-    fn load_adapter(&mut self, _adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+    fn load_adapter(&mut self, _adapter: LoraWeights) -> Result<(AdapterKey, usize)> {
         unimplemented!("not used by attribution")
     }
     fn unload_adapter(&mut self, _key: AdapterKey) -> Result<()> {
@@ -753,7 +753,7 @@ impl Runtime for Crowded {
     ) -> Result<Vec<f32>> {
         self.inner.forward_hidden(slot, tokens, hidden)
     }
-    fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+    fn load_adapter(&mut self, adapter: LoraWeights) -> Result<(AdapterKey, usize)> {
         self.inner.load_adapter(adapter)
     }
     fn unload_adapter(&mut self, key: AdapterKey) -> Result<()> {

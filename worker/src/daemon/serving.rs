@@ -256,7 +256,7 @@ impl Adapters {
         let runtime_lora = lora.clone();
         self.state.engine.add_adapter(
             adapter,
-            Arc::new(move || LoraWeights::from_peft(&std::fs::read(&source_path)?, &runtime_lora)),
+            Arc::new(move || LoraWeights::read_peft(&source_path, &runtime_lora)),
         );
         self.state.serve(ServedModel {
             id: id.to_string(),

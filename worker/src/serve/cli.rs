@@ -258,11 +258,7 @@ pub fn adapter_source(dir: &Path) -> Result<AdapterSource> {
     if !weights.is_file() {
         bail!("{} is missing", weights.display());
     }
-    Ok(Arc::new(move || {
-        let bytes =
-            std::fs::read(&weights).with_context(|| format!("reading {}", weights.display()))?;
-        LoraWeights::from_peft(&bytes, &config)
-    }))
+    Ok(Arc::new(move || LoraWeights::read_peft(&weights, &config)))
 }
 
 /// `attribution-worker serve`.

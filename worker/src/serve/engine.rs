@@ -484,7 +484,7 @@ impl Scheduler {
             .cloned()
             .ok_or(Refused::UnknownAdapter(id))?;
         let weights = source().with_context(|| format!("loading adapter {id}"))?;
-        let (key, size) = self.runtime.load_adapter(&weights)?;
+        let (key, size) = self.runtime.load_adapter(weights)?;
         self.resident.insert(
             id,
             Resident {

@@ -131,7 +131,7 @@ impl Runtime for ReferenceRuntime {
         bail!("the reference runtime recomputes from tokens: it cannot hide cached positions")
     }
 
-    fn load_adapter(&mut self, _adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+    fn load_adapter(&mut self, _adapter: LoraWeights) -> Result<(AdapterKey, usize)> {
         bail!("the reference runtime has no adapters")
     }
 

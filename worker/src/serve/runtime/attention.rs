@@ -30,8 +30,11 @@ pub fn attend(
     match isa {
         Isa::Scalar => attend_with::<Portable>(q, past, new, kv_dim, head_dim, kv_head),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2 and FMA.
-        Isa::Avx2 => unsafe { attend_avx2(q, past, new, kv_dim, head_dim, kv_head) },
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2 and
+        // FMA.
+        Isa::Avx2 | Isa::Avx512Vnni => unsafe {
+            attend_avx2(q, past, new, kv_dim, head_dim, kv_head)
+        },
     }
 }
 

@@ -10,8 +10,13 @@
 //! Q4_1 · Q8   Σ_blocks  d_w·d_x · Σ q_w·q_x  +  m_w · (d_x·Σ q_x)
 //! ```
 //!
-//! For several tokens the AVX2 path decodes a segment of a weight row once into L1 and runs
-//! every token over it, so a batch of sequences costs little more weight decoding than one.
+//! For several tokens the AVX2 path decodes weight blocks once and runs every token over them,
+//! so a batch of sequences costs little more weight decoding than one. Q4_1's weights are kept
+//! as [`GroupQ4_1`]s (one block of four rows, codes interleaved by four values): a token's block
+//! of activations, with each 128-bit half's four-value groups broadcast by one in-lane shuffle,
+//! meets all four rows' codes in one integer multiply-add, whose `i32` lanes are already the
+//! rows' half-block sums — one `vpdpbusd` each with AVX-512 VNNI, `vpmaddubsw` and `vpmaddwd`
+//! without it (integer sums: the same bits either way).
 //!
 //! **Every product is the same bits whatever else is in the pass.** A token's `W[row] · x`
 //! is summed in one fixed order, whichever other tokens (of other sequences) share the pass,
@@ -30,7 +35,7 @@
 //! ```
 
 use super::quant::{quantize_activations, QMatrix, WeightFormat};
-use super::quant::{scale_q8_0, scales_q4_1, BlockQ4_1, BlockQ8, BlockQ8_0, Storage, BLOCK};
+use super::quant::{scale_q8_0, BlockQ8, BlockQ8_0, GroupQ4_1, Storage, BLOCK};
 use std::ops::Range;
 
 /// The instruction set the kernels use.
@@ -41,19 +46,32 @@ pub enum Isa {
     /// x86-64 with AVX2, FMA and F16C.
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX2 as above, with AVX-512 VNNI on 256-bit vectors for Q4_1's integer sums.
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
 }
 
 impl Isa {
     /// The fastest set this CPU runs.
     pub fn detect() -> Self {
+        Self::available().pop().unwrap_or(Isa::Scalar)
+    }
+
+    /// Every set this CPU runs, slowest first (tests compare their bits).
+    pub fn available() -> Vec<Self> {
+        #[allow(unused_mut)]
+        let mut sets = vec![Isa::Scalar];
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c")
         {
-            return Isa::Avx2;
+            sets.push(Isa::Avx2);
+            if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl") {
+                sets.push(Isa::Avx512Vnni);
+            }
         }
-        Isa::Scalar
+        sets
     }
 }
 
@@ -66,8 +84,9 @@ pub enum Activations {
 }
 
 impl Activations {
-    /// `x: [tokens, cols]` prepared for weights stored as `format`.
-    pub fn new(format: WeightFormat, x: &[f32], cols: usize) -> Self {
+    /// `x: [tokens, cols]` prepared for weights stored as `format` (the same bits on every
+    /// instruction set).
+    pub fn new(isa: Isa, format: WeightFormat, x: &[f32], cols: usize) -> Self {
         match format {
             WeightFormat::F32 => Activations::F32(x.to_vec()),
             WeightFormat::Q8_0 | WeightFormat::Q4 => {
@@ -82,7 +101,14 @@ impl Activations {
                     tokens * per_row
                 ];
                 for (x, out) in x.chunks_exact(cols).zip(blocks.chunks_exact_mut(per_row)) {
-                    quantize_activations(x, out);
+                    match isa {
+                        Isa::Scalar => quantize_activations(x, out),
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: both sets are only chosen when the CPU has AVX2, FMA and F16C.
+                        Isa::Avx2 | Isa::Avx512Vnni => unsafe {
+                            avx2::quantize_activations(x, out)
+                        },
+                    }
                 }
                 Activations::Q8(blocks)
             }
@@ -131,8 +157,9 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
                     }
                 }
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
-                Isa::Avx2 => unsafe { avx2::f32_row(w, x, cols, out) },
+                // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has
+                // AVX2, FMA and F16C.
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { avx2::f32_row(w, x, cols, out) },
             }
         }
         (Storage::Q8_0(v), TokenRows::Q8(x)) => {
@@ -145,14 +172,14 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
                 }
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 => unsafe { avx2::q8_0_row(w, x, nb, out) },
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { avx2::q8_0_row(w, x, nb, out) },
             }
         }
-        // AVX2 takes Q4_1 four rows at a time in `rows_dot`, to the same bits as this.
+        // AVX2 takes Q4_1 a group of four rows at a time in `rows_dot`, to the same bits.
         (Storage::Q4_1(v), TokenRows::Q8(x)) => {
-            let w = &v[row * nb..(row + 1) * nb];
+            let groups = &v[row / 4 * nb..(row / 4 + 1) * nb];
             for (o, x) in out.iter_mut().zip(x.chunks_exact(nb)) {
-                *o = scalar::dot_q4_1(w, x);
+                *o = scalar::dot_q4_1(groups, row % 4, x);
             }
         }
         _ => panic!("activations prepared for another weight format"),
@@ -164,9 +191,9 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
 const SEGMENT: usize = 64;
 
 /// `out[(row - rows.start) * stride + at + t] = W[row] · x[t]` for each row of `rows` and each of
-/// the `tokens` tokens of `x`: [`row_dot`] row by row, except for Q4_1 on AVX2, where four rows
-/// share each activation block and one float conversion ([`avx2::q4_1_rows4`]) whatever the
-/// number of tokens; a last group of fewer rows repeats its last row and writes only its own.
+/// the `tokens` tokens of `x`: [`row_dot`] row by row, except for Q4_1 on AVX2, where the four
+/// rows of a [`GroupQ4_1`] are taken together ([`avx2::q4_1_group`]) whatever the number of
+/// tokens, and only the rows of `rows` are written.
 #[allow(clippy::too_many_arguments)]
 pub fn rows_dot(
     isa: Isa,
@@ -179,25 +206,21 @@ pub fn rows_dot(
     at: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2, Storage::Q4_1(v), TokenRows::Q8(xq)) = (isa, &w.storage, x) {
+    if let (Isa::Avx2 | Isa::Avx512Vnni, Storage::Q4_1(v), TokenRows::Q8(xq)) = (isa, &w.storage, x)
+    {
         let nb = w.cols / BLOCK;
-        for first in rows.clone().step_by(4) {
-            let count = (rows.end - first).min(4);
-            let row = |r: usize| {
-                let row = first + r.min(count - 1);
-                &v[row * nb..(row + 1) * nb]
-            };
-            let local = (first - rows.start) * stride + at;
-            // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
+        let xq = &xq[..tokens * nb];
+        for group in rows.start / 4..rows.end.div_ceil(4) {
+            let first = (4 * group).max(rows.start);
+            let written = first - 4 * group..rows.end.min(4 * group + 4) - 4 * group;
+            let groups = &v[group * nb..(group + 1) * nb];
+            let out = &mut out[(first - rows.start) * stride + at..];
+            // SAFETY: each set is only chosen when the CPU has its features.
             unsafe {
-                avx2::q4_1_rows4(
-                    [row(0), row(1), row(2), row(3)],
-                    &xq[..tokens * nb],
-                    nb,
-                    &mut out[local..],
-                    stride,
-                    count,
-                );
+                match isa {
+                    Isa::Avx512Vnni => avx2::q4_1_group_vnni(groups, xq, out, stride, written),
+                    _ => avx2::q4_1_group(groups, xq, out, stride, written),
+                }
             }
         }
         return;
@@ -229,23 +252,22 @@ mod scalar {
             .sum()
     }
 
-    /// In the fixed order of the module docs, the same bits as the AVX2 kernel.
-    pub fn dot_q4_1(w: &[BlockQ4_1], x: &[BlockQ8]) -> f32 {
+    /// Row `r` of `w`'s groups, in the fixed order of the module docs: the same bits as the
+    /// AVX2 kernels.
+    pub fn dot_q4_1(w: &[GroupQ4_1], r: usize, x: &[BlockQ8]) -> f32 {
         let mut out = 0.0;
         for (w, x) in w.chunks(SEGMENT).zip(x.chunks(SEGMENT)) {
             let (mut low, mut high, mut minimum) = (0.0f32, 0.0f32, 0.0f32);
             for (w, x) in w.iter().zip(x) {
-                let (d, m) = scales_q4_1(w);
+                let (d, m) = w.scales(r);
                 let scale = d * x.d;
-                let (x_low, x_high) = x.qs.split_at(BLOCK / 2);
-                let sum = |shift: u8, x: &[i8]| -> i32 {
-                    w.qs.iter()
-                        .zip(x)
-                        .map(|(&q, &v)| i32::from(q >> shift & 0x0f) * i32::from(v))
+                let sum = |values: Range<usize>| -> i32 {
+                    values
+                        .map(|v| i32::from(w.code(r, v)) * i32::from(x.qs[v]))
                         .sum()
                 };
-                low = (sum(0, x_low) as f32).mul_add(scale, low);
-                high = (sum(4, x_high) as f32).mul_add(scale, high);
+                low = (sum(0..BLOCK / 2) as f32).mul_add(scale, low);
+                high = (sum(BLOCK / 2..BLOCK) as f32).mul_add(scale, high);
                 minimum = m.mul_add(x.s, minimum);
             }
             out += (low + high) + minimum;
@@ -363,134 +385,203 @@ mod avx2 {
         }
     }
 
-    /// Four rows `w` (`nb` blocks each) against every token of `x: [tokens, nb]`, in the
-    /// fixed order of the module docs; `out[r * stride + t]` for the first `count` rows only
-    /// (a last group of fewer rows passes its last row again). Per block and token, the four
-    /// rows' integer sums are folded into one vector by `hadd` (lanes `r` and `r + 4` hold row
-    /// `r`'s halves), so one conversion and one FMA serve four rows; the minimum term is a
-    /// 4-wide FMA. Lanes never mix, so a row's bits do not depend on the rows beside it. One
-    /// token uses each decoded block at once; several share a segment of decoded blocks.
+    /// [`quantize_activations`](super::quantize_activations) eight values at a time, to the
+    /// same bits: the maximum ignores NaN as `f32::max` does, and rounding half away from zero
+    /// is the truncation plus one step where the dropped fraction reaches a half (exact for
+    /// values clamped to the `i8` range first; NaN becomes 0).
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn q4_1_rows4(
-        w: [&[BlockQ4_1]; 4],
-        x: &[BlockQ8],
-        nb: usize,
-        out: &mut [f32],
-        stride: usize,
-        count: usize,
-    ) {
-        let tokens = x.len() / nb;
-        for r in 0..count {
-            out[r * stride..r * stride + tokens].fill(0.0);
-        }
-        if tokens == 1 {
-            for start in (0..nb).step_by(SEGMENT) {
-                let mut sums = Sums4::new();
-                for (i, xb) in x[start..(start + SEGMENT).min(nb)].iter().enumerate() {
-                    sums.add(&Decoded4::new(w, start + i), xb);
-                }
-                sums.finish(out, stride, 0, count);
+    pub unsafe fn quantize_activations(x: &[f32], out: &mut [BlockQ8]) {
+        let sign = _mm256_set1_ps(-0.0);
+        let (low, high) = (_mm256_set1_ps(-128.0), _mm256_set1_ps(127.0));
+        let (half, minus_half) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
+        let one = _mm256_set1_ps(1.0);
+        // `packs` interleaves 128-bit lanes; this puts the 32 bytes back in order.
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (block, x) in out.iter_mut().zip(x.chunks_exact(BLOCK)) {
+            let p = x.as_ptr();
+            let v = [
+                _mm256_loadu_ps(p),
+                _mm256_loadu_ps(p.add(8)),
+                _mm256_loadu_ps(p.add(16)),
+                _mm256_loadu_ps(p.add(24)),
+            ];
+            // `max_ps(a, b)` is `b` when `a` is NaN.
+            let mut m = _mm256_setzero_ps();
+            for v in v {
+                m = _mm256_max_ps(_mm256_andnot_ps(sign, v), m);
             }
-            return;
-        }
-        let mut decoded = [Decoded4::ZERO; SEGMENT];
-        for start in (0..nb).step_by(SEGMENT) {
-            let n = SEGMENT.min(nb - start);
-            for (i, block) in decoded[..n].iter_mut().enumerate() {
-                *block = Decoded4::new(w, start + i);
+            let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+            let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+            let d = amax / 127.0;
+            let id = _mm256_set1_ps(if d > 0.0 { 1.0 / d } else { 0.0 });
+            let mut q = [_mm256_setzero_si256(); 4];
+            for (q, v) in q.iter_mut().zip(v) {
+                let v = _mm256_mul_ps(v, id);
+                let v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+                let v = _mm256_min_ps(_mm256_max_ps(v, low), high);
+                let t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+                let f = _mm256_sub_ps(v, t);
+                let up = _mm256_and_ps(_mm256_cmp_ps(f, half, _CMP_GE_OQ), one);
+                let down = _mm256_and_ps(_mm256_cmp_ps(f, minus_half, _CMP_LE_OQ), one);
+                *q = _mm256_cvttps_epi32(_mm256_sub_ps(_mm256_add_ps(t, up), down));
             }
-            for t in 0..tokens {
-                let mut sums = Sums4::new();
-                for (block, xb) in decoded[..n].iter().zip(&x[t * nb + start..]) {
-                    sums.add(block, xb);
-                }
-                sums.finish(out, stride, t, count);
-            }
+            let sums = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+            let sums = _mm_add_epi32(
+                _mm256_castsi256_si128(sums),
+                _mm256_extracti128_si256(sums, 1),
+            );
+            let sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0b01_00_11_10));
+            let sum =
+                _mm_cvtsi128_si32(_mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0b10_11_00_01)));
+            let bytes = _mm256_packs_epi16(
+                _mm256_packs_epi32(q[0], q[1]),
+                _mm256_packs_epi32(q[2], q[3]),
+            );
+            _mm256_storeu_si256(
+                block.qs.as_mut_ptr().cast(),
+                _mm256_permutevar8x32_epi32(bytes, order),
+            );
+            block.d = d;
+            block.s = d * sum as f32;
         }
     }
 
-    /// Block `i` of four rows, decoded: their codes, scales (twice, for both halves' lanes)
-    /// and minima.
-    #[derive(Clone, Copy)]
-    struct Decoded4 {
+    /// Generates a Q4_1 kernel: one group's four rows (`nb` [`GroupQ4_1`]s) against every token
+    /// of `x: [tokens, nb]`, in the fixed order of the module docs, writing
+    /// `out[(r - rows.start) * stride + t]` for the group's rows `r` in `rows`; `$sums` gives a
+    /// block's integer sums. Token tiles of 8, 4, then 1 keep their running sums in registers
+    /// while each block is decoded once per tile.
+    macro_rules! q4_1_kernel {
+        ($name:ident, $features:literal, $sums:ident) => {
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(
+                w: &[GroupQ4_1],
+                x: &[BlockQ8],
+                out: &mut [f32],
+                stride: usize,
+                rows: Range<usize>,
+            ) {
+                #[target_feature(enable = $features)]
+                unsafe fn tile<const N: usize>(
+                    w: &[GroupQ4_1],
+                    x: &[BlockQ8],
+                    out: &mut [f32],
+                    stride: usize,
+                    rows: Range<usize>,
+                ) {
+                    let nb = w.len();
+                    let mut total = [_mm_setzero_ps(); N];
+                    for start in (0..nb).step_by(SEGMENT) {
+                        // Lanes `r`, `r + 4` of `acc`: row `r`'s halves.
+                        let mut acc = [_mm256_setzero_ps(); N];
+                        let mut minimum = [_mm_setzero_ps(); N];
+                        for b in start..(start + SEGMENT).min(nb) {
+                            let group = Group::new(&w[b]);
+                            for t in 0..N {
+                                let xb = &x[t * nb + b];
+                                let sums = $sums(&group.codes, xb);
+                                let scale = _mm256_mul_ps(group.scales, _mm256_set1_ps(xb.d));
+                                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[t]);
+                                minimum[t] =
+                                    _mm_fmadd_ps(group.minima, _mm_set1_ps(xb.s), minimum[t]);
+                            }
+                        }
+                        for t in 0..N {
+                            let halves = _mm_add_ps(
+                                _mm256_castps256_ps128(acc[t]),
+                                _mm256_extractf128_ps(acc[t], 1),
+                            );
+                            total[t] = _mm_add_ps(total[t], _mm_add_ps(halves, minimum[t]));
+                        }
+                    }
+                    for (t, total) in total.iter().enumerate() {
+                        let mut values = [0.0f32; 4];
+                        _mm_storeu_ps(values.as_mut_ptr(), *total);
+                        for r in rows.clone() {
+                            out[(r - rows.start) * stride + t] = values[r];
+                        }
+                    }
+                }
+
+                let nb = w.len();
+                tiles!(x.len() / nb, |t, N| tile::<N>(
+                    w,
+                    &x[t * nb..(t + N) * nb],
+                    &mut out[t..],
+                    stride,
+                    rows.clone()
+                ));
+            }
+        };
+    }
+
+    q4_1_kernel!(q4_1_group, "avx2,fma,f16c", sums_madd);
+    q4_1_kernel!(
+        q4_1_group_vnni,
+        "avx2,fma,f16c,avx512vnni,avx512vl",
+        sums_vnni
+    );
+
+    /// One [`GroupQ4_1`] decoded: its code vectors `C_j`, its scales (twice, for both halves'
+    /// lanes) and minima.
+    struct Group {
         codes: [__m256i; 4],
         scales: __m256,
         minima: __m128,
     }
 
-    impl Decoded4 {
-        // SAFETY: all-zero bits are a valid value of every SIMD type.
-        const ZERO: Self = unsafe { std::mem::zeroed() };
-
+    impl Group {
         #[inline]
         #[target_feature(enable = "avx2,fma,f16c")]
-        unsafe fn new(w: [&[BlockQ4_1]; 4], i: usize) -> Self {
-            let (mut d, mut m) = ([0.0f32; 4], [0.0f32; 4]);
-            let mut codes = [_mm256_setzero_si256(); 4];
-            for r in 0..4 {
-                let block = &w[r][i];
-                codes[r] = nibbles(block);
-                (d[r], m[r]) = halves(block.d, block.m);
-            }
-            let d = _mm_loadu_ps(d.as_ptr());
+        unsafe fn new(group: &GroupQ4_1) -> Self {
+            let mask = _mm256_set1_epi8(0x0f);
+            let low = _mm256_loadu_si256(group.qs.as_ptr().cast());
+            let high = _mm256_loadu_si256(group.qs.as_ptr().add(32).cast());
+            let dm = _mm256_cvtph_ps(_mm_loadu_si128(group.dm.as_ptr().cast()));
             Self {
-                codes,
-                scales: _mm256_set_m128(d, d),
-                minima: _mm_loadu_ps(m.as_ptr()),
+                codes: [
+                    _mm256_and_si256(low, mask),
+                    _mm256_and_si256(_mm256_srli_epi16(low, 4), mask),
+                    _mm256_and_si256(high, mask),
+                    _mm256_and_si256(_mm256_srli_epi16(high, 4), mask),
+                ],
+                scales: _mm256_permute2f128_ps(dm, dm, 0x00),
+                minima: _mm256_extractf128_ps(dm, 1),
             }
         }
     }
 
-    /// One token's running sums over a segment of four rows: `acc` (lanes `r`, `r + 4`: row
-    /// `r`'s halves) and the minimum terms.
-    struct Sums4 {
-        acc: __m256,
-        minimum: __m128,
-    }
-
-    impl Sums4 {
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        unsafe fn new() -> Self {
-            Self {
-                acc: _mm256_setzero_ps(),
-                minimum: _mm_setzero_ps(),
-            }
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        unsafe fn add(&mut self, block: &Decoded4, xb: &BlockQ8) {
-            let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-            let [c0, c1, c2, c3] = block.codes;
-            let sums = _mm256_hadd_epi32(
-                _mm256_hadd_epi32(pair_sums(c0, xq), pair_sums(c1, xq)),
-                _mm256_hadd_epi32(pair_sums(c2, xq), pair_sums(c3, xq)),
-            );
-            let scale = _mm256_mul_ps(block.scales, _mm256_set1_ps(xb.d));
-            self.acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, self.acc);
-            self.minimum = _mm_fmadd_ps(block.minima, _mm_set1_ps(xb.s), self.minimum);
-        }
-
-        /// `out[r * stride + t] += (lo + hi) + minimum` for the first `count` rows.
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        unsafe fn finish(self, out: &mut [f32], stride: usize, t: usize, count: usize) {
-            let acc = self.acc;
-            let halves = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-            let mut rows = [0.0f32; 4];
-            _mm_storeu_ps(rows.as_mut_ptr(), _mm_add_ps(halves, self.minimum));
-            for (r, value) in rows.iter().enumerate().take(count) {
-                out[r * stride + t] += value;
-            }
-        }
-    }
-
-    /// `Σ q·q_x` of one block, as eight `i32` partial sums.
+    /// A block's integer sums with four rows' codes, `i32` lanes `h·4 + r`: each code vector
+    /// `C_j` meets the activations' values `16h + 4j ..` broadcast over its half (`vpshufd`).
+    /// Pairs of products and then four pairs fit in `i16` (at most 8·15·127).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn pair_sums(codes: __m256i, xq: __m256i) -> __m256i {
-        _mm256_madd_epi16(_mm256_maddubs_epi16(codes, xq), ones())
+    unsafe fn sums_madd(codes: &[__m256i; 4], xb: &BlockQ8) -> __m256i {
+        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
+        let s16 = _mm256_add_epi16(
+            _mm256_add_epi16(
+                _mm256_maddubs_epi16(codes[0], _mm256_shuffle_epi32(xq, 0x00)),
+                _mm256_maddubs_epi16(codes[1], _mm256_shuffle_epi32(xq, 0x55)),
+            ),
+            _mm256_add_epi16(
+                _mm256_maddubs_epi16(codes[2], _mm256_shuffle_epi32(xq, 0xaa)),
+                _mm256_maddubs_epi16(codes[3], _mm256_shuffle_epi32(xq, 0xff)),
+            ),
+        );
+        _mm256_madd_epi16(s16, ones())
+    }
+
+    /// [`sums_madd`] with `vpdpbusd`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
+    unsafe fn sums_vnni(codes: &[__m256i; 4], xb: &BlockQ8) -> __m256i {
+        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
+        let mut sums = _mm256_setzero_si256();
+        sums = _mm256_dpbusd_epi32(sums, codes[0], _mm256_shuffle_epi32(xq, 0x00));
+        sums = _mm256_dpbusd_epi32(sums, codes[1], _mm256_shuffle_epi32(xq, 0x55));
+        sums = _mm256_dpbusd_epi32(sums, codes[2], _mm256_shuffle_epi32(xq, 0xaa));
+        _mm256_dpbusd_epi32(sums, codes[3], _mm256_shuffle_epi32(xq, 0xff))
     }
 
     /// `acc + d·d_x · Σ q·q_x` over one Q8_0 block given as `|q|` and `q` (for its signs).
@@ -507,18 +598,6 @@ mod avx2 {
         let products = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(xq, signs));
         let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones()));
         _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, acc)
-    }
-
-    /// A Q4_1 block's 32 codes as bytes, in value order: values 0..16 from the low nibbles,
-    /// 16..32 from the high ones.
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn nibbles(block: &BlockQ4_1) -> __m256i {
-        let packed = _mm_loadu_si128(block.qs.as_ptr().cast());
-        _mm256_and_si256(
-            _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
-            _mm256_set1_epi8(0x0f),
-        )
     }
 
     /// Sixteen `1_i16`, to sum pairs of `i16` into `i32`.

@@ -24,31 +24,57 @@ const TILE_BYTES: usize = 16 << 10;
 pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
     debug_assert_eq!(x.len() % w.cols, 0);
     let tokens = x.len() / w.cols;
-    let acts = Activations::new(w.format(), x, w.cols);
-    // Each task owns whole rows of the transposed output `[w.rows, tokens]`.
+    let acts = Activations::new(isa, w.format(), x, w.cols);
     let per_task = rows_per_task(w.rows);
     let tile = (TILE_BYTES / acts.bytes_per_token(w.cols)).max(4);
-    let mut transposed = vec![0.0; w.rows * tokens];
-    transposed
-        .par_chunks_mut(per_task * tokens)
-        .enumerate()
-        .for_each(|(task, out)| {
-            let first = task * per_task;
-            let rows = first..first + out.len() / tokens;
+    // Each task computes whole rows `[rows, tokens]` (the kernels' layout), then writes them
+    // into its columns of `y`.
+    let mut y = vec![0.0; tokens * w.rows];
+    let columns = Columns(y.as_mut_ptr());
+    (0..w.rows.div_ceil(per_task))
+        .into_par_iter()
+        .for_each(|task| {
+            let rows = task * per_task..((task + 1) * per_task).min(w.rows);
+            let mut out = vec![0.0; rows.len() * tokens];
             for start in (0..tokens).step_by(tile) {
                 let end = (start + tile).min(tokens);
                 let x = acts.tokens(start..end, w.cols);
-                rows_dot(isa, w, rows.clone(), &x, end - start, out, tokens, start);
+                rows_dot(
+                    isa,
+                    w,
+                    rows.clone(),
+                    &x,
+                    end - start,
+                    &mut out,
+                    tokens,
+                    start,
+                );
+            }
+            for (t, values) in (0..tokens).map(|t| (t, out.iter().skip(t).step_by(tokens))) {
+                // SAFETY: `y` outlives the tasks, and each writes only its own rows' entries of
+                // each token's row: no two tasks write one place, none reads.
+                let y = unsafe {
+                    std::slice::from_raw_parts_mut(columns.at(t * w.rows + rows.start), rows.len())
+                };
+                for (y, &v) in y.iter_mut().zip(values) {
+                    *y = v;
+                }
             }
         });
-    if tokens == 1 {
-        return transposed;
-    }
-    let mut y = vec![0.0; tokens * w.rows];
-    for (row, values) in transposed.chunks_exact(tokens).enumerate() {
-        for (t, &v) in values.iter().enumerate() {
-            y[t * w.rows + row] = v;
-        }
-    }
     y
+}
+
+/// `y`'s buffer, shared by the tasks that write disjoint entries of it.
+#[derive(Clone, Copy)]
+struct Columns(*mut f32);
+
+// SAFETY: see `matmul`: tasks write disjoint entries and nothing reads until they end.
+unsafe impl Send for Columns {}
+unsafe impl Sync for Columns {}
+
+impl Columns {
+    fn at(self, index: usize) -> *mut f32 {
+        // SAFETY: callers pass indices within `y`.
+        unsafe { self.0.add(index) }
+    }
 }

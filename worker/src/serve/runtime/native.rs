@@ -336,16 +336,6 @@ impl NativeRuntime {
     /// weights once for all rows; attention runs per span against its slot's visible cache.
     /// Returns the logits of `logit_rows`, `[rows, vocab]`; appending spans join their caches.
     fn run(&mut self, spans: &[Span], tokens: &[u32], logit_rows: &[usize]) -> Vec<f32> {
-        // Rows of each adapter, for the gathered low-rank terms.
-        let mut by_adapter: BTreeMap<AdapterKey, Vec<usize>> = BTreeMap::new();
-        for span in spans {
-            if let Some(key) = span.adapter {
-                by_adapter
-                    .entry(key)
-                    .or_default()
-                    .extend(span.start..span.start + span.len);
-            }
-        }
         let Self {
             config,
             isa,
@@ -374,23 +364,34 @@ impl NativeRuntime {
         );
         let total = tokens.len();
         let half = head_dim / 2;
-        let groups: Vec<(&Adapter, &[usize])> = by_adapter
+        // Each row's adapter, for the low-rank terms.
+        let row_adapters: Vec<Option<&Adapter>> = spans
             .iter()
-            .map(|(key, rows)| (&adapters[key], rows.as_slice()))
+            .flat_map(|span| std::iter::repeat_n(span.adapter.map(|key| &adapters[&key]), span.len))
             .collect();
-        // `y[:, offset..]` += each adapter's term for `target`, on its own rows.
+        let adapted = row_adapters.iter().any(Option::is_some);
+        // `y[:, offset..offset + d_out]` += each row's adapter's term for `target`, rows in
+        // parallel.
         let lora = |layer: usize,
                     target: TargetModule,
                     x: &[f32],
                     y: &mut [f32],
                     width: usize,
                     offset: usize| {
-            let [d_in, _] = config.projection_shape(target);
-            for (adapter, rows) in &groups {
-                if let Some(factors) = &adapter.layers[layer][target_index(target)] {
-                    factors.apply(x, d_in, rows, y, width, offset);
-                }
+            if !adapted {
+                return;
             }
+            let [d_in, d_out] = config.projection_shape(target);
+            y.par_chunks_mut(width)
+                .zip(x.par_chunks(d_in))
+                .zip(row_adapters.par_iter())
+                .for_each(|((y, x), adapter)| {
+                    if let Some(factors) =
+                        adapter.and_then(|a| a.layers[layer][target_index(target)].as_ref())
+                    {
+                        factors.apply_row(x, &mut y[offset..offset + d_out]);
+                    }
+                });
         };
 
         let logits = pool.install(|| {
@@ -713,7 +714,7 @@ impl Runtime for NativeRuntime {
         let rows: Vec<usize> = (0..all.len()).collect();
         Ok(self.run(&spans, &all, &rows))
     }
-    fn load_adapter(&mut self, adapter: &LoraWeights) -> Result<(AdapterKey, usize)> {
+    fn load_adapter(&mut self, adapter: LoraWeights) -> Result<(AdapterKey, usize)> {
         let config = &self.config;
         let loaded = Adapter::new(
             adapter,

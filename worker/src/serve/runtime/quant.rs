@@ -7,10 +7,13 @@
 //!                                                values 0..16, high nibbles 16..32)
 //! ```
 //!
-//! The blocks are byte-for-byte those of a GGUF file, so a GGUF tensor already in the format
+//! The blocks hold the values of a GGUF file's blocks, so a GGUF tensor already in the format
 //! asked for is taken as it is (no second rounding). A matrix is `[rows, cols]` with each row
 //! (one output of a projection, Hugging Face layout `[d_out, d_in]`) cut into blocks along
-//! `cols`.
+//! `cols`. Q8_0 keeps ggml's block layout; Q4_1 is regrouped at load into [`GroupQ4_1`]s, the
+//! same block of four rows side by side, so that one integer instruction multiplies four rows'
+//! codes with a token's activations and the kernel needs no horizontal sums
+//! ([`super::kernels`]).
 
 use crate::gguf::GgmlType;
 use anyhow::{ensure, Result};
@@ -62,6 +65,92 @@ pub struct BlockQ4_1 {
     pub qs: [u8; BLOCK / 2],
 }
 
+/// One block (32 values) of four consecutive rows of a Q4_1 matrix, arranged for the kernels:
+/// four vectors `C_j` (`j < 4`) of 32 codes, `C_j`'s `i32` lane `h·4 + r` holding row `r`'s
+/// values `16h + 4j .. 16h + 4j + 4` (so lanes `0..4` are the rows' first halves, `4..8` their
+/// second halves). `C_0` and `C_1` are the low and high nibbles of `qs[..32]`, `C_2` and `C_3`
+/// those of `qs[32..]`. `dm`: the rows' scales, then their minima (`f16` bits). A matrix whose
+/// rows are not a multiple of four ends with a group whose missing rows are zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct GroupQ4_1 {
+    pub qs: [u8; 64],
+    pub dm: [u16; 8],
+}
+
+impl GroupQ4_1 {
+    const ZERO: Self = Self {
+        qs: [0; 64],
+        dm: [0; 8],
+    };
+
+    /// Where row `r`'s value `v` lives: byte of `qs`, and the shift of its nibble.
+    fn place(r: usize, v: usize) -> (usize, u32) {
+        let (half, k) = (v / 16, v % 16);
+        let (j, e) = (k / 4, k % 4);
+        (32 * (j / 2) + (half * 4 + r) * 4 + e, 4 * (j % 2) as u32)
+    }
+
+    /// Row `r`'s code of value `v`.
+    pub fn code(&self, r: usize, v: usize) -> u8 {
+        let (byte, shift) = Self::place(r, v);
+        self.qs[byte] >> shift & 0x0f
+    }
+
+    /// Four rows' blocks (`None`: a missing row, all zero) as one group.
+    fn pack(rows: [Option<&BlockQ4_1>; 4]) -> Self {
+        let mut group = Self::ZERO;
+        for (r, block) in rows.iter().enumerate() {
+            let Some(block) = block else { continue };
+            (group.dm[r], group.dm[4 + r]) = (block.d, block.m);
+            for v in 0..BLOCK {
+                let code = if v < BLOCK / 2 {
+                    block.qs[v] & 0x0f
+                } else {
+                    block.qs[v - BLOCK / 2] >> 4
+                };
+                let (byte, shift) = Self::place(r, v);
+                group.qs[byte] |= code << shift;
+            }
+        }
+        group
+    }
+
+    /// Row `r`'s block, as ggml stores it.
+    fn unpack(&self, r: usize) -> BlockQ4_1 {
+        BlockQ4_1 {
+            d: self.dm[r],
+            m: self.dm[4 + r],
+            qs: std::array::from_fn(|i| self.code(r, i) | self.code(r, i + BLOCK / 2) << 4),
+        }
+    }
+
+    /// Row `r`'s scale and minimum as `f32`.
+    pub fn scales(&self, r: usize) -> (f32, f32) {
+        (half_to_f32(self.dm[r]), half_to_f32(self.dm[4 + r]))
+    }
+}
+
+/// `[rows, nb]` blocks in ggml's layout regrouped as `[ceil(rows / 4), nb]` [`GroupQ4_1`]s.
+fn group_q4_1(blocks: &[BlockQ4_1], rows: usize, nb: usize) -> Vec<GroupQ4_1> {
+    let mut groups = Vec::with_capacity(rows.div_ceil(4) * nb);
+    for first in (0..rows).step_by(4) {
+        for b in 0..nb {
+            groups.push(GroupQ4_1::pack(std::array::from_fn(|r| {
+                (first + r < rows).then(|| &blocks[(first + r) * nb + b])
+            })));
+        }
+    }
+    groups
+}
+
+/// The inverse of [`group_q4_1`].
+fn ungroup_q4_1(groups: &[GroupQ4_1], rows: usize, nb: usize) -> Vec<BlockQ4_1> {
+    (0..rows)
+        .flat_map(|row| (0..nb).map(move |b| groups[row / 4 * nb + b].unpack(row % 4)))
+        .collect()
+}
+
 /// A block of activations quantized for an integer dot product (ggml's `block_q8_1`, with
 /// `f32` scales): `x ≈ d·q`, and `s = d·Σq` for the minimum term of Q4_1.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,7 +166,8 @@ pub struct BlockQ8 {
 pub enum Storage {
     F32(Vec<f32>),
     Q8_0(Vec<BlockQ8_0>),
-    Q4_1(Vec<BlockQ4_1>),
+    /// `[ceil(rows / 4), cols / 32]` groups.
+    Q4_1(Vec<GroupQ4_1>),
 }
 
 /// A weight matrix `[rows, cols]`, row-major.
@@ -120,7 +210,10 @@ impl QMatrix {
         let storage = match format {
             WeightFormat::F32 => Storage::F32(values.to_vec()),
             WeightFormat::Q8_0 => Storage::Q8_0(blocks.map(quantize_q8_0).collect()),
-            WeightFormat::Q4 => Storage::Q4_1(blocks.map(quantize_q4_1).collect()),
+            WeightFormat::Q4 => {
+                let blocks: Vec<BlockQ4_1> = blocks.map(quantize_q4_1).collect();
+                Storage::Q4_1(group_q4_1(&blocks, rows, cols / BLOCK))
+            }
         };
         Ok(Self {
             rows,
@@ -151,16 +244,17 @@ impl QMatrix {
                     })
                     .collect(),
             ),
-            GgmlType::Q4_1 => Storage::Q4_1(
-                bytes
+            GgmlType::Q4_1 => {
+                let blocks: Vec<BlockQ4_1> = bytes
                     .chunks_exact(20)
                     .map(|b| BlockQ4_1 {
                         d: u16::from_le_bytes([b[0], b[1]]),
                         m: u16::from_le_bytes([b[2], b[3]]),
                         qs: std::array::from_fn(|i| b[4 + i]),
                     })
-                    .collect(),
-            ),
+                    .collect();
+                Storage::Q4_1(group_q4_1(&blocks, rows, cols / BLOCK))
+            }
             _ => return None,
         };
         Some(Self {
@@ -178,7 +272,7 @@ impl QMatrix {
                 .iter()
                 .flat_map(|b| b.d.to_le_bytes().into_iter().chain(b.qs.map(|q| q as u8)))
                 .collect(),
-            Storage::Q4_1(v) => v
+            Storage::Q4_1(v) => ungroup_q4_1(v, self.rows, self.cols / BLOCK)
                 .iter()
                 .flat_map(|b| {
                     let scales = [b.d.to_le_bytes(), b.m.to_le_bytes()];
@@ -227,7 +321,10 @@ impl QMatrix {
         let storage = match &self.storage {
             Storage::F32(v) => Storage::F32(gather(v, order, units)),
             Storage::Q8_0(v) => Storage::Q8_0(gather(v, order, units)),
-            Storage::Q4_1(v) => Storage::Q4_1(gather(v, order, units)),
+            Storage::Q4_1(v) => {
+                let blocks = gather(&ungroup_q4_1(v, self.rows, units), order, units);
+                Storage::Q4_1(group_q4_1(&blocks, order.len(), units))
+            }
         };
         Self {
             rows: order.len(),
@@ -251,13 +348,21 @@ impl QMatrix {
             WeightFormat::Q8_0 => Storage::Q8_0(Vec::new()),
             WeightFormat::Q4 => Storage::Q4_1(Vec::new()),
         };
+        // Q4_1 parts are stacked as ggml's blocks, then regrouped (a part's rows need not be
+        // a multiple of four).
+        let mut q4_1 = Vec::new();
         for part in parts {
             match (&mut storage, part.storage) {
                 (Storage::F32(all), Storage::F32(v)) => all.extend(v),
                 (Storage::Q8_0(all), Storage::Q8_0(v)) => all.extend(v),
-                (Storage::Q4_1(all), Storage::Q4_1(v)) => all.extend(v),
+                (Storage::Q4_1(_), Storage::Q4_1(v)) => {
+                    q4_1.extend(ungroup_q4_1(&v, part.rows, cols / BLOCK))
+                }
                 _ => unreachable!("formats checked above"),
             }
+        }
+        if let Storage::Q4_1(groups) = &mut storage {
+            *groups = group_q4_1(&q4_1, rows, cols / BLOCK);
         }
         Ok(Self {
             rows,
@@ -271,22 +376,21 @@ impl QMatrix {
         let units = self.row_units();
         let range = row * units..(row + 1) * units;
         match &self.storage {
+            Storage::Q4_1(v) => {
+                let groups = &v[row / 4 * units..(row / 4 + 1) * units];
+                for (group, out) in groups.iter().zip(out.chunks_exact_mut(BLOCK)) {
+                    let (d, m) = group.scales(row % 4);
+                    for (v, o) in out.iter_mut().enumerate() {
+                        *o = d * f32::from(group.code(row % 4, v)) + m;
+                    }
+                }
+            }
             Storage::F32(v) => out.copy_from_slice(&v[range]),
             Storage::Q8_0(v) => {
                 for (block, out) in v[range].iter().zip(out.chunks_exact_mut(BLOCK)) {
                     let d = half_to_f32(block.d);
                     for (o, &q) in out.iter_mut().zip(&block.qs) {
                         *o = d * f32::from(q);
-                    }
-                }
-            }
-            Storage::Q4_1(v) => {
-                for (block, out) in v[range].iter().zip(out.chunks_exact_mut(BLOCK)) {
-                    let (d, m) = (half_to_f32(block.d), half_to_f32(block.m));
-                    let (low, high) = out.split_at_mut(BLOCK / 2);
-                    for ((l, h), &q) in low.iter_mut().zip(high).zip(&block.qs) {
-                        *l = d * f32::from(q & 0x0f) + m;
-                        *h = d * f32::from(q >> 4) + m;
                     }
                 }
             }
@@ -332,7 +436,7 @@ pub fn quantize_activations(x: &[f32], out: &mut [BlockQ8]) {
         let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
         let d = amax / 127.0;
         let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-        let qs: [i8; BLOCK] = std::array::from_fn(|i| (x[i] * id).round() as i8);
+        let qs: [i8; BLOCK] = std::array::from_fn(|i| round_to_i8(x[i] * id));
         let sum: i32 = qs.iter().map(|&q| i32::from(q)).sum();
         *block = BlockQ8 {
             d,
@@ -342,11 +446,60 @@ pub fn quantize_activations(x: &[f32], out: &mut [BlockQ8]) {
     }
 }
 
-/// The scales of a block as `f32`, for the scalar kernels.
-pub(super) fn scales_q4_1(block: &BlockQ4_1) -> (f32, f32) {
-    (half_to_f32(block.d), half_to_f32(block.m))
+/// `v.round() as i8` (half away from zero, saturating, NaN to 0) without a call to `roundf`,
+/// which the baseline x86-64 target cannot inline.
+fn round_to_i8(v: f32) -> i8 {
+    let t = (v as i32).clamp(-128, 127);
+    // Exact: `t` is `v` truncated (or `v` is beyond the clamp and the result saturates).
+    let fraction = v - t as f32;
+    let rounded = if fraction >= 0.5 {
+        t + 1
+    } else if fraction <= -0.5 {
+        t - 1
+    } else {
+        t
+    };
+    rounded.clamp(-128, 127) as i8
 }
 
 pub(super) fn scale_q8_0(block: &BlockQ8_0) -> f32 {
     half_to_f32(block.d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_to_i8_is_rusts_round_then_a_saturating_cast() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999997,
+            -0.49999997,
+            126.5,
+            127.0,
+            127.49999,
+            127.5,
+            -127.5,
+            -128.5,
+            1e9,
+            -1e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+        ];
+        // Every quarter and a dense sweep between -130 and 130.
+        values.extend((-520..=520).map(|i| i as f32 / 4.0));
+        values.extend((0..100_000).map(|i| -130.0 + i as f32 * 0.0026));
+        for v in values {
+            assert_eq!(round_to_i8(v), v.round() as i8, "{v}");
+        }
+    }
 }
