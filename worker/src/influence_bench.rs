@@ -303,10 +303,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
     // PEFT file a job would publish, on the serving runtime with the weights it serves.
     let adapter_dir = tempfile::tempdir()?;
     save_adapter(&model, &lora, None, adapter_dir.path())?;
-    let adapter = LoraWeights::from_peft(
-        &std::fs::read(adapter_dir.path().join(peft::WEIGHTS_FILE))?,
-        &lora,
-    )?;
+    let adapter = LoraWeights::read_peft(&adapter_dir.path().join(peft::WEIGHTS_FILE), &lora)?;
     let mut runtime = NativeRuntime::load(
         &model_dir.checkpoint,
         RuntimeOptions {
@@ -316,7 +313,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
             threads: args.cost_threads,
         },
     )?;
-    let (adapter_key, _) = runtime.load_adapter(&adapter)?;
+    let (adapter_key, _) = runtime.load_adapter(adapter)?;
     let tokenize = |text: &str| -> Result<Vec<u32>> {
         Ok(model_dir
             .tokenizer
