@@ -137,6 +137,31 @@ fn post(server: &Server, path: &str, body: &[u8]) -> (u16, Value) {
     )
 }
 
+/// Sends only the head of a POST declaring a `length`-byte body, and reads the answer.
+fn declare_oversize(server: &Server, path: &str, length: usize) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
+    )
+}
+
 fn chat(server: &Server, body: Value) -> (u16, Value) {
     post(server, "/v1/chat/completions", body.to_string().as_bytes())
 }
@@ -420,10 +445,11 @@ fn bad_requests_get_openai_errors_and_lose_nothing() {
         )),
         (400, "context_length_exceeded".into())
     );
-    // Oversize bodies are refused by the size limit, in the same error shape.
-    let huge = vec![b' '; 3 << 20];
-    let (status, body) = post(&server, "/v1/chat/completions", &huge);
+    // An oversize body is refused from its declared length, in the same error shape, before
+    // the client has sent it (so the client reads the answer, not a reset connection).
+    let (status, body) = declare_oversize(&server, "/v1/chat/completions", 3 << 20);
     assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "request_too_large", "{body}");
     assert_eq!(error(post(&server, "/v1/nothing", b"{}")).0, 404);
     // And the server still answers.
     assert_eq!(chat(&server, ask("tiny", json!({}))).0, 200);

@@ -57,6 +57,20 @@ impl ApiError {
         }
     }
 
+    /// A body larger than the API reads ([`super::MAX_BODY_BYTES`]).
+    pub fn too_large() -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            kind: "invalid_request_error",
+            code: "request_too_large",
+            param: None,
+            message: format!(
+                "the request body is larger than {} bytes",
+                super::MAX_BODY_BYTES
+            ),
+        }
+    }
+
     pub fn payment(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::PAYMENT_REQUIRED,

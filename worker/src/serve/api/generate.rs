@@ -145,12 +145,15 @@ fn finish(
 }
 
 fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| ApiError {
-        status: rejection.status(),
-        kind: "invalid_request_error",
-        code: "invalid_body",
-        param: None,
-        message: rejection.body_text(),
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
+        _ => ApiError {
+            status: rejection.status(),
+            kind: "invalid_request_error",
+            code: "invalid_body",
+            param: None,
+            message: rejection.body_text(),
+        },
     })
 }
 

@@ -14,7 +14,10 @@ pub use metrics::Metrics;
 
 use crate::chat_template::ChatTemplate;
 use crate::serve::engine::{AdapterId, Engine};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::{Arc, RwLock};
@@ -86,6 +89,9 @@ pub fn cors() -> tower_http::cors::CorsLayer {
         ])
 }
 
+/// Largest request body the API reads: a prompt filling any context we serve is far smaller.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
 /// The API's routes (mount beside `/health` and `/status`).
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
@@ -93,7 +99,24 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/chat/completions", post(generate::chat))
         .route("/v1/completions", post(generate::completion))
         .route("/metrics", get(metrics::render))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_declared_oversize))
         .with_state(state)
+}
+
+/// Answers 413 before reading a body whose declared length is over the limit, so the client
+/// reads the error instead of a reset connection halfway through sending. Chunked bodies are
+/// cut by [`DefaultBodyLimit`] as they arrive.
+async fn refuse_declared_oversize(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return ApiError::too_large().into_response();
+    }
+    next.run(request).await
 }
 
 async fn models(State(state): State<Arc<ApiState>>) -> Json<ModelList> {
