@@ -5,28 +5,27 @@
 
 use crate::job::ModelDir;
 use crate::rag::ablation::Ablation;
+use crate::rag::at2::{committed_theta_dir, fit_theta, theta_path, CalibrationAnswer, Theta};
 use crate::rag::attribution::ContextCiteConfig;
-use crate::rag::quality::{attribution_benchmark, AttributionFigures, BenchmarkConfig};
+use crate::rag::quality::{
+    at2_calibration, attribution_benchmark, AttributionFigures, BenchmarkConfig, Method, Split,
+};
 use crate::serve::cli::Weights;
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use anyhow::{Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// An ablation on the command line.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+/// A method on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AblationArg {
+    /// `contextcite-v1`, the exact ablation.
     Exact,
+    /// `contextcite-v2`, attention knockout.
     Knockout,
-}
-
-impl From<AblationArg> for Ablation {
-    fn from(arg: AblationArg) -> Self {
-        match arg {
-            AblationArg::Exact => Ablation::Exact,
-            AblationArg::Knockout => Ablation::Knockout,
-        }
-    }
+    /// AT2 with the model's fitted coefficients (`--theta`).
+    At2,
 }
 
 #[derive(Args, Debug)]
@@ -48,7 +47,7 @@ pub struct AttributionBenchArgs {
     #[arg(long, default_value_t = 32)]
     pub ablations: usize,
     /// The methods compared on each answer, in this order: `exact` (`contextcite-v1`),
-    /// `knockout` (`contextcite-v2`).
+    /// `knockout` (`contextcite-v2`), `at2`.
     #[arg(long, value_delimiter = ',', default_value = "exact,knockout")]
     pub methods: Vec<AblationArg>,
     /// The package descriptions the rows are made of (a dpkg status file).
@@ -57,33 +56,114 @@ pub struct AttributionBenchArgs {
     /// Also write the figures as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// AT2's coefficients (default: `worker/at2/<model file's BLAKE2b-256>.json`).
+    #[arg(long)]
+    pub theta: Option<PathBuf>,
+    /// Instead of measuring: fit AT2's coefficients on `--questions` answers of the
+    /// calibration split (`--ablations` exact ablations each) and write them here.
+    #[arg(long)]
+    pub calibrate: Option<PathBuf>,
+    /// With `--calibrate`: the calibration answers (features and exact scores) are read from
+    /// this file when it exists (no model run), else written to it.
+    #[arg(long, requires = "calibrate")]
+    pub samples: Option<PathBuf>,
 }
 
-/// Runs the benchmark and prints its figures as JSON.
-pub fn run(args: &AttributionBenchArgs) -> Result<AttributionFigures> {
+/// BLAKE2b-256 (hex) of the model file (`model.safetensors` in a Hugging Face directory):
+/// what AT2's coefficients are named by.
+pub fn model_hash(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        crate::artifact::hash_file(&path.join("model.safetensors"))
+    } else {
+        crate::artifact::hash_file(path)
+    }
+}
+
+/// Fits AT2's coefficients (`--calibrate`) and writes them.
+fn calibrate(
+    args: &AttributionBenchArgs,
+    out: &Path,
+    model: &ModelDir,
+    status: &str,
+    runtime: &mut NativeRuntime,
+) -> Result<()> {
+    let hash = model_hash(&args.model)?;
+    let answers: Vec<CalibrationAnswer> = match &args.samples {
+        Some(path) if path.exists() => serde_json::from_slice(
+            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{} holds no calibration answers", path.display()))?,
+        samples => {
+            let config = BenchmarkConfig {
+                questions: args.questions,
+                retrieved: args.retrieved,
+                split: Split::Calibration,
+                ..BenchmarkConfig::default()
+            };
+            at2_calibration(runtime, model, status, &config, args.ablations, |answers| {
+                if let Some(path) = samples {
+                    std::fs::write(path, serde_json::to_vec(answers)?)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                Ok(())
+            })?
+        }
+    };
+    let config = &model.checkpoint.config;
+    let theta = fit_theta(
+        &answers,
+        &hash,
+        config.num_hidden_layers,
+        config.num_attention_heads,
+    )?;
+    let json = serde_json::to_string_pretty(&theta)?;
+    std::fs::write(out, format!("{json}\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("{}", serde_json::to_string_pretty(&theta.calibration)?);
+    Ok(())
+}
+
+/// Runs the benchmark and prints its figures as JSON (`None`: `--calibrate` ran instead).
+pub fn run(args: &AttributionBenchArgs) -> Result<Option<AttributionFigures>> {
     let model = ModelDir::load(&args.model)?;
     let status = std::fs::read_to_string(&args.status)
         .with_context(|| format!("reading {}", args.status.display()))?;
+    let theta = if args.methods.contains(&AblationArg::At2) && args.calibrate.is_none() {
+        let hash = model_hash(&args.model)?;
+        let path = match &args.theta {
+            Some(path) => path.clone(),
+            None => theta_path(&committed_theta_dir(), &hash),
+        };
+        Some(Arc::new(Theta::load(
+            &path,
+            &hash,
+            &model.checkpoint.config,
+        )?))
+    } else {
+        None
+    };
+    let context_cite = |ablation| {
+        Method::ContextCite(ContextCiteConfig {
+            ablation,
+            ablations: args.ablations,
+            ..ContextCiteConfig::default()
+        })
+    };
     let config = BenchmarkConfig {
         questions: args.questions,
         retrieved: args.retrieved,
         methods: args
             .methods
             .iter()
-            .map(|&method| ContextCiteConfig {
-                ablation: method.into(),
-                ablations: args.ablations,
-                ..ContextCiteConfig::default()
+            .filter_map(|method| match method {
+                AblationArg::Exact => Some(context_cite(Ablation::Exact)),
+                AblationArg::Knockout => Some(context_cite(Ablation::Knockout)),
+                AblationArg::At2 => theta.clone().map(Method::At2),
             })
             .collect(),
         ..BenchmarkConfig::default()
     };
-    let live_slots = config
-        .methods
-        .iter()
-        .map(|m| m.max_live_slots)
-        .max()
-        .unwrap_or(1);
+    let live_slots = ContextCiteConfig::default().max_live_slots;
     let mut runtime = NativeRuntime::load(
         &model.checkpoint,
         RuntimeOptions {
@@ -94,11 +174,15 @@ pub fn run(args: &AttributionBenchArgs) -> Result<AttributionFigures> {
             threads: args.threads,
         },
     )?;
+    if let Some(out) = &args.calibrate {
+        calibrate(args, out, &model, &status, &mut runtime)?;
+        return Ok(None);
+    }
     let figures = attribution_benchmark(&mut runtime, &model, &status, &config)?;
     let json = serde_json::to_string_pretty(&figures)?;
     println!("{json}");
     if let Some(path) = &args.json {
         std::fs::write(path, json)?;
     }
-    Ok(figures)
+    Ok(Some(figures))
 }

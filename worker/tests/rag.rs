@@ -17,6 +17,10 @@ use attribution_worker::rag::ablation::{
     ablation_seed, answer_logprobs, answer_logprobs_knockout, leave_one_out_masks,
     logit_probability, random_masks, Ablation, KNOCKOUT_SEED_DOMAIN, SEED_DOMAIN,
 };
+use attribution_worker::rag::at2::{
+    attribute_at2, calibration_package, fit_theta, mean_spearman, theta_path, CalibrationAnswer,
+    Theta, ThetaFile, RIDGE_GRID, THETA_FORMAT,
+};
 use attribution_worker::rag::attribution::{
     answer_sentences, attribute, AttributionRequest, ContextCiteConfig, KNOCKOUT_MIN_MASKS,
 };
@@ -24,7 +28,9 @@ use attribution_worker::rag::index::{Blob, RowIndex};
 use attribution_worker::rag::lasso::fit_lasso;
 use attribution_worker::rag::ppm::attribution_entries;
 use attribution_worker::rag::prompt::{group_hits, PromptLayout};
-use attribution_worker::rag::quality::{answer_quality, generate_greedy, spearman};
+use attribution_worker::rag::quality::{
+    answer_quality, generate_greedy, spearman, Method as AttributionMethod,
+};
 use attribution_worker::serve::runtime::{
     AdapterKey, Chunk, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions, SlotId,
     WeightFormat,
@@ -607,11 +613,16 @@ fn attribution_runs_end_to_end_and_is_deterministic() {
     // The random model reads its context: some source moves the score.
     assert!(first.surrogate.weights.iter().any(|w| *w != 0.0));
 
-    let [(again, quality)]: [_; 1] =
-        answer_quality(&mut runtime, &model.tokenizer, &request, &[config], 24)
-            .unwrap()
-            .try_into()
-            .unwrap();
+    let [(again, quality)]: [_; 1] = answer_quality(
+        &mut runtime,
+        &model.tokenizer,
+        &request,
+        &[AttributionMethod::ContextCite(config)],
+        24,
+    )
+    .unwrap()
+    .try_into()
+    .unwrap();
     assert_eq!(again, first);
     let lds = quality.lds.unwrap();
     // Measured: 1.0 (the tiny model's response to its sources is nearly linear).
@@ -833,5 +844,280 @@ fn an_attribution_is_the_same_bits_alone_under_load_and_on_any_thread_count() {
             }
             assert!(crowded.passes > 0 && stepped.passes > 0);
         }
+    }
+}
+
+// ---- AT2: attention features weighted by per-head coefficients
+
+/// A deterministic stream in [0, 1) (an LCG), for synthetic calibration data.
+fn uniform_stream(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn theta_file(config: &LlamaConfig, model_hash: &str) -> ThetaFile {
+    let width = config.num_hidden_layers * config.num_attention_heads;
+    ThetaFile {
+        format: THETA_FORMAT.to_string(),
+        model_blake2b_256: model_hash.to_string(),
+        layers: config.num_hidden_layers,
+        heads: config.num_attention_heads,
+        ridge: 0.1,
+        calibration: Default::default(),
+        theta_q32: (0..width as i64)
+            .map(|k| (1 << 32) - 1_288_490_189 * k)
+            .collect(),
+    }
+}
+
+fn native_runtime(model: &ModelDir, threads: usize) -> NativeRuntime {
+    NativeRuntime::load(
+        &model.checkpoint,
+        RuntimeOptions {
+            weights: WeightFormat::F32,
+            max_slots: 8,
+            max_positions: 256,
+            threads,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_model(dir.path(), StoredDtype::F32);
+    let model = ModelDir::load(dir.path()).unwrap();
+    let config = model.checkpoint.config.clone();
+    let theta = Theta::parse(
+        &serde_json::to_vec(&theta_file(&config, "ab12")).unwrap(),
+        "ab12",
+        &config,
+    )
+    .unwrap();
+    let method = AttributionMethod::At2(std::sync::Arc::new(theta.clone()));
+    assert!(method.name().starts_with("at2-v1:"), "{}", method.name());
+    assert_eq!(method.name(), theta.method());
+
+    let prompt = task_prompt(&model);
+    let mut runtime = native_runtime(&model, 2);
+    let answer = generate_greedy(&mut runtime, None, &prompt.layout.full(), 4, &[]).unwrap();
+    let request = prompt.request(&answer);
+    let first = method
+        .attribute(&mut runtime, &model.tokenizer, &request)
+        .unwrap();
+    assert!(first.masks.is_empty() && first.scores.is_empty());
+    assert_eq!(first.seed, theta.hash);
+
+    // By hand: the answer's rows after the prompt, their weight on each source.
+    let full = prompt.layout.full();
+    let mut rows = vec![*full.last().unwrap()];
+    rows.extend(&answer[..answer.len() - 1]);
+    let slot = runtime.allocate(None).unwrap();
+    runtime
+        .forward(&[Chunk {
+            slot,
+            tokens: &full[..full.len() - 1],
+            logits: Logits::None,
+        }])
+        .unwrap();
+    let spans = prompt.layout.source_spans();
+    let mass = runtime.forward_attention(slot, &rows, &spans).unwrap();
+    runtime.release(slot);
+    let width = theta.theta.len();
+    let expected: Vec<f64> = (0..spans.len())
+        .map(|j| {
+            let mut w = 0.0;
+            for t in 0..rows.len() {
+                for (k, coefficient) in theta.theta.iter().enumerate() {
+                    w += coefficient * f64::from(mass[(t * width + k) * spans.len() + j]);
+                }
+            }
+            w / rows.len() as f64
+        })
+        .collect();
+    for (got, want) in first.surrogate.weights.iter().zip(&expected) {
+        assert!(
+            (got - want).abs() < 1e-9 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+    assert!(first.surrogate.weights.iter().any(|w| *w != 0.0));
+    assert_eq!(
+        first.entries,
+        attribution_entries(&prompt.contributions, &first.surrogate.weights).unwrap()
+    );
+
+    // Again; from the generation's kept prompt; on one thread: the same bits.
+    let again = method
+        .attribute(&mut runtime, &model.tokenizer, &request)
+        .unwrap();
+    assert_eq!(again, first);
+    let (kept_answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
+        &mut runtime,
+        None,
+        &full,
+        4,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(kept_answer, answer);
+    let from_kept = AttributionRequest {
+        prompt_slot: Some(kept),
+        ..request
+    };
+    let kept_attribution = attribute_at2(&mut runtime, &model.tokenizer, &from_kept, &theta);
+    runtime.release(kept);
+    assert_eq!(kept_attribution.unwrap(), first);
+    let mut one_thread = native_runtime(&model, 1);
+    assert_eq!(
+        attribute_at2(&mut one_thread, &model.tokenizer, &request, &theta).unwrap(),
+        first
+    );
+
+    // A runtime that cannot capture attention, and a prompt slot that does not hold the
+    // prompt, are refused.
+    let (_ref_dir, _, mut reference) = small_model();
+    let err = attribute_at2(&mut reference, &model.tokenizer, &request, &theta).unwrap_err();
+    assert!(err.to_string().contains("does not capture"), "{err:#}");
+    let short = runtime.allocate(None).unwrap();
+    let wrong = AttributionRequest {
+        prompt_slot: Some(short),
+        ..request
+    };
+    let err = attribute_at2(&mut runtime, &model.tokenizer, &wrong, &theta).unwrap_err();
+    assert!(err.to_string().contains("positions"), "{err:#}");
+}
+
+#[test]
+fn theta_files_are_checked_against_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_model(dir.path(), StoredDtype::F32);
+    let model = ModelDir::load(dir.path()).unwrap();
+    let config = model.checkpoint.config.clone();
+    let good = theta_file(&config, "ab12");
+    let bytes = serde_json::to_vec(&good).unwrap();
+    let theta = Theta::parse(&bytes, "ab12", &config).unwrap();
+    assert_eq!(theta.file, good);
+    // The method names the file's own hash: other bytes, another identity.
+    let pretty = serde_json::to_vec_pretty(&good).unwrap();
+    assert_ne!(
+        Theta::parse(&pretty, "ab12", &config).unwrap().method(),
+        theta.method()
+    );
+
+    let refused = |file: &ThetaFile, hash: &str| {
+        let bytes = serde_json::to_vec(file).unwrap();
+        format!("{:#}", Theta::parse(&bytes, hash, &config).unwrap_err())
+    };
+    assert!(refused(&good, "cd34").contains("fitted on the model ab12"));
+    let mut other = good.clone();
+    other.format = "attribution-chain/at2-theta/v0".into();
+    assert!(refused(&other, "ab12").contains("format"));
+    let mut other = good.clone();
+    other.heads += 1;
+    assert!(refused(&other, "ab12").contains("heads"));
+    let mut other = good.clone();
+    other.theta_q32.pop();
+    assert!(refused(&other, "ab12").contains("coefficients"));
+    let err = Theta::parse(b"{\"theta\": []}", "ab12", &config).unwrap_err();
+    assert!(format!("{err:#}").contains("not a θ file"), "{err:#}");
+    let missing = dir.path().join("nope.json");
+    let err = Theta::load(&missing, "ab12", &config).unwrap_err();
+    assert!(format!("{err:#}").contains("nope.json"), "{err:#}");
+    assert_eq!(theta_path(dir.path(), "ab12"), dir.path().join("ab12.json"));
+}
+
+/// Calibration answers whose exact scores are linear in the masked attention features under
+/// `truth`, plus an intercept per answer and a little noise.
+fn synthetic_calibration(truth: &[f64], answers: usize, seed: u64) -> Vec<CalibrationAnswer> {
+    let mut next = uniform_stream(seed);
+    (0..answers)
+        .map(|q| {
+            let sources = 3 + q % 4;
+            let features: Vec<Vec<f64>> = (0..sources)
+                .map(|_| truth.iter().map(|_| next() * 0.2).collect())
+                .collect();
+            let masks: Vec<Vec<bool>> = (0..24)
+                .map(|_| (0..sources).map(|_| next() < 0.5).collect())
+                .collect();
+            let intercept = 10.0 * next() - 5.0;
+            let scores = masks
+                .iter()
+                .map(|mask| {
+                    let effect: f64 = features
+                        .iter()
+                        .zip(mask)
+                        .filter(|(_, &keep)| keep)
+                        .map(|(a, _)| a.iter().zip(truth).map(|(x, t)| x * t).sum::<f64>())
+                        .sum();
+                    intercept + effect + 0.01 * (next() - 0.5)
+                })
+                .collect();
+            CalibrationAnswer {
+                package: format!("p{q}"),
+                features,
+                masks,
+                scores,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn fitted_theta_predicts_held_out_ablations_of_the_same_structure() {
+    // Heads of both signs, summing to 0: a uniform θ predicts nothing.
+    let truth = [3.0, -3.0, 0.0, 2.0, -2.0, 0.0];
+    let calibration = synthetic_calibration(&truth, 16, 1);
+    let fitted = fit_theta(&calibration, "ab12", 2, 3).unwrap();
+    assert_eq!(fitted, fit_theta(&calibration, "ab12", 2, 3).unwrap());
+    assert_eq!((fitted.layers, fitted.heads), (2, 3));
+    assert_eq!(fitted.calibration.answers, 16);
+    assert_eq!(fitted.calibration.masks, 16 * 24);
+    assert_eq!(fitted.calibration.cross_validated.len(), RIDGE_GRID.len());
+    assert!(
+        fitted.calibration.in_sample > 0.95,
+        "{:?}",
+        fitted.calibration
+    );
+    let evaluation = synthetic_calibration(&truth, 8, 2);
+    let held: Vec<&CalibrationAnswer> = evaluation.iter().collect();
+    let lds = mean_spearman(&fitted.coefficients(), &held);
+    assert!(lds > 0.95, "{lds}");
+    // Against coefficients that ignore the heads' signs.
+    assert!(mean_spearman(&[1.0; 6], &held) < lds - 0.5);
+
+    // Bad input.
+    let err = fit_theta(&calibration[..1], "ab12", 2, 3).unwrap_err();
+    assert!(err.to_string().contains("at least 2"), "{err}");
+    let err = fit_theta(&calibration, "ab12", 3, 3).unwrap_err();
+    assert!(err.to_string().contains("9 features"), "{err}");
+    let mut short = calibration.clone();
+    short[3].scores.pop();
+    assert!(fit_theta(&short, "ab12", 2, 3).is_err());
+    let flat: Vec<CalibrationAnswer> = calibration
+        .iter()
+        .cloned()
+        .map(|mut a| {
+            a.scores.iter_mut().for_each(|s| *s = 1.0);
+            a
+        })
+        .collect();
+    let err = fit_theta(&flat, "ab12", 2, 3).unwrap_err();
+    assert!(format!("{err:#}").contains("vary"), "{err:#}");
+}
+
+#[test]
+fn calibration_and_evaluation_packages_are_disjoint_halves() {
+    let names: Vec<String> = (0..1000).map(|i| format!("package-{i}")).collect();
+    let calibration = names.iter().filter(|n| calibration_package(n)).count();
+    assert!((400..600).contains(&calibration), "{calibration}");
+    for name in &names {
+        assert_eq!(calibration_package(name), calibration_package(name));
     }
 }

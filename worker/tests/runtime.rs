@@ -693,13 +693,14 @@ fn a_tokens_product_is_the_same_bits_whatever_shares_its_pass() {
 
 /// The Llama forward pass in plain `f64` loops over `checkpoint`'s tensors, from the
 /// definition: the query at position `p` attends to the keys `..=p`, except that queries at
-/// `from` and after give the keys in `hidden` zero weight. Every position's logits.
+/// `from` and after give the keys in `hidden` zero weight. Every position's logits, and the
+/// attention weights `[layer][head][position][key]` (keys `..=position`).
 fn knockout_reference(
     checkpoint: &Checkpoint,
     tokens: &[u32],
     from: usize,
     hidden: &[std::ops::Range<usize>],
-) -> Vec<Vec<f64>> {
+) -> (Vec<Vec<f64>>, Vec<Vec<Vec<Vec<f64>>>>) {
     let c = &checkpoint.config;
     let tensor = |name: &str| -> Vec<f64> {
         checkpoint.tensors[name]
@@ -735,6 +736,8 @@ fn knockout_reference(
         .iter()
         .map(|&t| embed[t as usize * d..(t as usize + 1) * d].to_vec())
         .collect();
+    let mut weights =
+        vec![vec![vec![vec![0.0; tokens.len()]; tokens.len()]; heads]; c.num_hidden_layers];
     for layer in 0..c.num_hidden_layers {
         let p = |name: &str| tensor(&format!("model.layers.{layer}.{name}.weight"));
         let (wq, wk, wv, wo) = (
@@ -770,6 +773,7 @@ fn knockout_reference(
                 let total: f64 = scores.iter().map(|s| (s - max).exp()).sum();
                 for (&key, s) in seen.iter().zip(&scores) {
                     let weight = (s - max).exp() / total;
+                    weights[layer][head][pos][key] = weight;
                     for i in 0..hd {
                         attn[head * hd + i] += weight * v[key][kv + i];
                     }
@@ -797,9 +801,11 @@ fn knockout_reference(
         tensor("lm_head.weight")
     };
     let final_norm = tensor("model.norm.weight");
-    x.iter()
+    let logits = x
+        .iter()
         .map(|x| linear(&head, &norm(x, &final_norm)))
-        .collect()
+        .collect();
+    (logits, weights)
 }
 
 /// A new slot holding `parts` (one pass each, no logits).
@@ -854,7 +860,7 @@ fn hidden_positions_get_zero_weight_as_the_definition_says() {
     let all: Vec<u32> = prompt.iter().chain(&scored).copied().collect();
     let mut spread = 0.0f32;
     for (ranges, rows) in hidden.iter().zip(logits.chunks(scored.len() * VOCAB)) {
-        let reference = knockout_reference(&checkpoint, &all, prompt.len(), ranges);
+        let (reference, _) = knockout_reference(&checkpoint, &all, prompt.len(), ranges);
         let expected: Vec<f32> = reference[prompt.len()..]
             .iter()
             .flatten()
@@ -926,4 +932,102 @@ fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() 
     let mut runtime = NativeRuntime::load(&weights, options(WeightFormat::Q4, 32)).unwrap();
     let slot = prefilled(&mut runtime, &[&prompt]);
     assert!(runtime.forward_hidden(slot, &scored, &hidden).unwrap() == logits[0]);
+}
+
+// ---- attention capture (`Runtime::forward_attention`, AT2's features)
+
+#[test]
+fn captured_attention_is_the_definitions_weight_on_each_range() {
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    let prompt = sequence(12, 31);
+    let scored = sequence(5, 32);
+    let ranges = [2..5, 8..12, 0..12, 3..3];
+    let slot = prefilled(&mut runtime, &[&prompt[..5], &prompt[5..]]);
+    let plain = runtime.forward_hidden(slot, &scored, &[vec![]]).unwrap();
+    let mass = runtime.forward_attention(slot, &scored, &ranges).unwrap();
+    assert_eq!(
+        runtime.positions(slot),
+        prompt.len(),
+        "the slot is unchanged"
+    );
+    let c = &checkpoint.config;
+    let (layers, heads) = (c.num_hidden_layers, c.num_attention_heads);
+    assert_eq!(mass.len(), scored.len() * layers * heads * ranges.len());
+    let all: Vec<u32> = prompt.iter().chain(&scored).copied().collect();
+    let (_, weights) = knockout_reference(&checkpoint, &all, all.len(), &[]);
+    let mut worst = 0.0f64;
+    for t in 0..scored.len() {
+        for layer in 0..layers {
+            for head in 0..heads {
+                for (r, range) in ranges.iter().enumerate() {
+                    let expected: f64 = weights[layer][head][prompt.len() + t][range.clone()]
+                        .iter()
+                        .sum();
+                    let got = mass[((t * layers + layer) * heads + head) * ranges.len() + r];
+                    worst = worst.max((f64::from(got) - expected).abs());
+                }
+            }
+        }
+    }
+    assert!(worst < 1e-5, "{worst} from the definition");
+    // The whole cache takes a real share of the rows' attention, and not all of it.
+    let whole: Vec<f32> = mass.chunks(ranges.len()).map(|m| m[2]).collect();
+    assert!(whole.iter().all(|&w| w > 0.0 && w < 1.0), "{whole:?}");
+
+    // Bad input changes nothing.
+    for (tokens, ranges, message) in [
+        (&scored[..], &[3..13][..], "not within"),
+        (
+            &scored[..],
+            &[std::ops::Range { start: 5, end: 3 }][..],
+            "not within",
+        ),
+        (&[VOCAB as u32][..], &[0..1][..], "outside the vocabulary"),
+        (&[][..], &[0..1][..], "no tokens"),
+    ] {
+        let err = runtime
+            .forward_attention(slot, tokens, ranges)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{err}");
+    }
+    assert!(runtime.forward_attention(99, &scored, &ranges).is_err());
+    assert_eq!(runtime.positions(slot), prompt.len());
+    // Capturing does not change the pass: the same weights again, the same logits after.
+    assert!(runtime.forward_attention(slot, &scored, &ranges).unwrap() == mass);
+    assert!(runtime.forward_hidden(slot, &scored, &[vec![]]).unwrap() == plain);
+}
+
+#[test]
+fn captured_attention_is_the_same_bits_on_any_thread_count() {
+    let checkpoint = checkpoint(true);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gguf");
+    write_gguf(&checkpoint, WeightFormat::Q4, &path);
+    let weights = ModelWeights::open(&path).unwrap();
+    let prompt = sequence(12, 33);
+    let scored = sequence(4, 34);
+    let ranges = [1..4, 6..11];
+    let captured: Vec<Vec<f32>> = [1, 2, 3]
+        .into_iter()
+        .map(|threads| {
+            let mut runtime = NativeRuntime::load(
+                &weights,
+                RuntimeOptions {
+                    threads,
+                    ..options(WeightFormat::Q4, 32)
+                },
+            )
+            .unwrap();
+            let slot = prefilled(&mut runtime, &[&prompt[..7], &prompt[7..]]);
+            runtime.forward_attention(slot, &scored, &ranges).unwrap()
+        })
+        .collect();
+    assert!(captured[1] == captured[0] && captured[2] == captured[0]);
 }

@@ -208,32 +208,6 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
     let Some((&last, head)) = full.split_last() else {
         bail!("the prompt is empty");
     };
-    let slot = match prompt {
-        Some(slot) => {
-            let held = runtime.positions(slot);
-            if held != head.len() {
-                bail!(
-                    "the prompt's slot holds {held} positions, not the prompt's {} but its last",
-                    head.len()
-                );
-            }
-            slot
-        }
-        None => {
-            let slot = runtime.allocate(adapter)?;
-            if !head.is_empty() {
-                if let Err(error) = runtime.forward(&[Chunk {
-                    slot,
-                    tokens: head,
-                    logits: Logits::None,
-                }]) {
-                    runtime.release(slot);
-                    return Err(error);
-                }
-            }
-            slot
-        }
-    };
     let mut distinct: Vec<&Mask> = masks.iter().collect();
     distinct.sort();
     distinct.dedup();
@@ -252,7 +226,7 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
     scored_tokens.extend(&answer[..answer.len() - 1]);
     let vocab = runtime.config().vocab_size;
     let group = (LOGITS_BUDGET / (answer.len() * vocab).max(1)).max(1);
-    let scored: Result<Vec<Vec<f32>>> = (|| {
+    let scored = with_prompt_slot(runtime, adapter, head, prompt, |runtime, slot| {
         let mut scored = Vec::with_capacity(hidden.len());
         for hidden in hidden.chunks(group) {
             let logits = runtime.forward_hidden(slot, &scored_tokens, hidden)?;
@@ -270,11 +244,7 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
             );
         }
         Ok(scored)
-    })();
-    if prompt.is_none() {
-        runtime.release(slot);
-    }
-    let scored = scored?;
+    })?;
     Ok(masks
         .iter()
         .map(|mask| {
@@ -282,6 +252,41 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
             scored[at].clone()
         })
         .collect())
+}
+
+/// Runs `f` on a slot of `adapter` holding `head` (the prompt but its last token): `prompt`
+/// when the caller kept one (checked to hold `head.len()` positions, and left to the caller),
+/// else a slot filled here and released after.
+pub fn with_prompt_slot<R: Runtime + ?Sized, T>(
+    runtime: &mut R,
+    adapter: Option<AdapterKey>,
+    head: &[u32],
+    prompt: Option<SlotId>,
+    f: impl FnOnce(&mut R, SlotId) -> Result<T>,
+) -> Result<T> {
+    if let Some(slot) = prompt {
+        let held = runtime.positions(slot);
+        if held != head.len() {
+            bail!(
+                "the prompt's slot holds {held} positions, not the prompt's {} but its last",
+                head.len()
+            );
+        }
+        return f(runtime, slot);
+    }
+    let slot = runtime.allocate(adapter)?;
+    let result = (|| {
+        if !head.is_empty() {
+            runtime.forward(&[Chunk {
+                slot,
+                tokens: head,
+                logits: Logits::None,
+            }])?;
+        }
+        f(runtime, slot)
+    })();
+    runtime.release(slot);
+    result
 }
 
 /// Each answer token's log-probability from its row of `logits` (`[answer.len(), vocab]`).

@@ -17,6 +17,7 @@
 //! `docs/attribution.md` says how anyone recomputes an attribution.
 
 pub mod ablation;
+pub mod at2;
 pub mod attribution;
 pub mod index;
 pub mod lasso;

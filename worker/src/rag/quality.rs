@@ -16,14 +16,15 @@
 
 use super::ablation::{
     ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks, Ablation,
-    Mask, HELD_OUT_DOMAIN,
+    Mask, HELD_OUT_DOMAIN, SEED_DOMAIN,
 };
+use super::at2::{answer_features, attribute_at2, calibration_package, CalibrationAnswer, Theta};
 use super::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
 use super::index::{Blob, RowIndex};
-use super::prompt::{group_hits, PromptLayout};
+use super::prompt::{group_hits, PromptLayout, Source};
 use crate::job::ModelDir;
 use crate::provenance::index::SpanIndex;
-use crate::serve::runtime::{AdapterKey, Chunk, Logits, Runtime};
+use crate::serve::runtime::{AdapterKey, Chunk, Logits, Runtime, SlotId};
 use crate::serve::sampling::argmax;
 use anyhow::{anyhow, bail, Context, Result};
 use attribution_primitives::traits::PoolId;
@@ -33,7 +34,48 @@ use blake2::{Blake2b, Digest};
 use serde::Serialize;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
+
+/// An attribution method the benchmark measures.
+#[derive(Clone, Debug)]
+pub enum Method {
+    /// ContextCite, exact ablation (`contextcite-v1`) or attention knockout (`contextcite-v2`).
+    ContextCite(ContextCiteConfig),
+    /// AT2 with a model's fitted coefficients.
+    At2(Arc<Theta>),
+}
+
+impl Method {
+    /// The method's name and version (AT2's with its coefficients' hash).
+    pub fn name(&self) -> String {
+        match self {
+            Self::ContextCite(config) => config.ablation.method().to_string(),
+            Self::At2(theta) => theta.method(),
+        }
+    }
+
+    /// Most runtime slots it keeps alive.
+    pub fn max_live_slots(&self) -> usize {
+        match self {
+            Self::ContextCite(config) => config.max_live_slots,
+            Self::At2(_) => 1,
+        }
+    }
+
+    /// Attributes `request`.
+    pub fn attribute<R: Runtime + ?Sized>(
+        &self,
+        runtime: &mut R,
+        tokenizer: &tokenizers::Tokenizer,
+        request: &AttributionRequest<'_>,
+    ) -> Result<AnswerAttribution> {
+        match self {
+            Self::ContextCite(config) => attribute(runtime, tokenizer, request, config),
+            Self::At2(theta) => attribute_at2(runtime, tokenizer, request, theta),
+        }
+    }
+}
 
 /// Random rankings averaged for the random baseline.
 pub const RANDOM_RANKINGS: usize = 4;
@@ -125,24 +167,29 @@ fn random_ranking(seed: &[u8; 32], draw: u32, sources: usize) -> Vec<usize> {
     order
 }
 
-/// Attributes `request` once per entry of `configs` (each method in turn, timed) and measures
+/// Attributes `request` once per entry of `methods` (each in turn, timed) and measures
 /// every attribution against the same ground truth, the exact ablation: `held_out` fresh masks
 /// (LDS), and the removal of each ranking's top-k sources against leave-one-out's and random
-/// rankings'. Returns each method's attribution and quality, in the order of `configs`.
+/// rankings'. Returns each method's attribution and quality, in the order of `methods`.
 pub fn answer_quality<R: Runtime + ?Sized>(
     runtime: &mut R,
     tokenizer: &tokenizers::Tokenizer,
     request: &AttributionRequest<'_>,
-    configs: &[ContextCiteConfig],
+    methods: &[Method],
     held_out: usize,
 ) -> Result<Vec<(AnswerAttribution, AnswerQuality)>> {
-    let mut attributions = Vec::with_capacity(configs.len());
-    for config in configs {
+    let mut attributions = Vec::with_capacity(methods.len());
+    for method in methods {
         let started = Instant::now();
-        let attribution = attribute(runtime, tokenizer, request, config)?;
+        let attribution = method.attribute(runtime, tokenizer, request)?;
         attributions.push((attribution, started.elapsed().as_secs_f64()));
     }
-    let max_live_slots = configs.iter().map(|c| c.max_live_slots).max().unwrap_or(1);
+    let max_live_slots = methods
+        .iter()
+        .map(Method::max_live_slots)
+        .max()
+        .unwrap_or(1)
+        .max(ContextCiteConfig::default().max_live_slots);
 
     let sources = request.layout.sources.len();
     let seed = ablation_seed(
@@ -361,9 +408,19 @@ pub struct BenchmarkConfig {
     pub retrieved: usize,
     pub max_answer_tokens: usize,
     /// The methods compared on every answer, in this order (A/B in one run).
-    pub methods: Vec<ContextCiteConfig>,
+    pub methods: Vec<Method>,
     /// Held-out masks for the LDS.
     pub held_out: usize,
+    /// Which packages are asked about: AT2's calibration split or the evaluation one
+    /// ([`calibration_package`]), so a fit is never judged on its own packages.
+    pub split: Split,
+}
+
+/// The benchmark's packages, in two disjoint halves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Calibration,
+    Evaluation,
 }
 
 impl Default for BenchmarkConfig {
@@ -374,12 +431,15 @@ impl Default for BenchmarkConfig {
             retrieved: 6,
             max_answer_tokens: 24,
             methods: [Ablation::Exact, Ablation::Knockout]
-                .map(|ablation| ContextCiteConfig {
-                    ablation,
-                    ..ContextCiteConfig::default()
+                .map(|ablation| {
+                    Method::ContextCite(ContextCiteConfig {
+                        ablation,
+                        ..ContextCiteConfig::default()
+                    })
                 })
                 .to_vec(),
             held_out: 32,
+            split: Split::Evaluation,
         }
     }
 }
@@ -461,95 +521,114 @@ pub struct AttributionFigures {
     pub answers: Vec<AnswerFigures>,
 }
 
-/// Runs the benchmark on the packages of `status` (a dpkg status file's text) with `model`
-/// through `runtime`.
-pub fn attribution_benchmark<R: Runtime + ?Sized>(
-    runtime: &mut R,
-    model: &ModelDir,
-    status: &str,
-    config: &BenchmarkConfig,
-) -> Result<AttributionFigures> {
-    if config.methods.is_empty() {
-        bail!("no attribution method to measure");
-    }
-    let packages = debian_rows(status);
-    if packages.is_empty() {
-        bail!("no package descriptions in the status file");
-    }
-    let per_blob = config.rows_per_contribution.max(1);
-    let blobs_text: Vec<(ContributionId, String)> = packages
-        .chunks(per_blob)
-        .enumerate()
-        .map(|(index, chunk)| {
-            let rows: Vec<&str> = chunk.iter().map(|p| p.jsonl.as_str()).collect();
-            (index as ContributionId + 1, rows.join("\n"))
+/// The benchmark's datanet: the packages of a dpkg status file, `rows_per_contribution`
+/// consecutive ones per contribution, and their BM25 index.
+pub struct BenchmarkRows {
+    pub packages: Vec<PackageRow>,
+    /// `(contribution, JSONL)` per blob.
+    pub blobs: Vec<(ContributionId, String)>,
+    pub index: RowIndex,
+    per_blob: usize,
+}
+
+impl BenchmarkRows {
+    pub fn new(status: &str, rows_per_contribution: usize) -> Result<Self> {
+        let packages = debian_rows(status);
+        if packages.is_empty() {
+            bail!("no package descriptions in the status file");
+        }
+        let per_blob = rows_per_contribution.max(1);
+        let blobs: Vec<(ContributionId, String)> = packages
+            .chunks(per_blob)
+            .enumerate()
+            .map(|(index, chunk)| {
+                let rows: Vec<&str> = chunk.iter().map(|p| p.jsonl.as_str()).collect();
+                (index as ContributionId + 1, rows.join("\n"))
+            })
+            .collect();
+        let index = RowIndex::create_in_ram(&blob_list(&blobs))?;
+        Ok(Self {
+            packages,
+            blobs,
+            index,
+            per_blob,
         })
-        .collect();
-    let blobs: Vec<Blob<'_>> = blobs_text
+    }
+
+    /// The blobs as the indexes read them.
+    pub fn blob_refs(&self) -> Vec<Blob<'_>> {
+        blob_list(&self.blobs)
+    }
+}
+
+fn blob_list(blobs: &[(ContributionId, String)]) -> Vec<Blob<'_>> {
+    blobs
         .iter()
         .map(|(contribution, text)| Blob {
             contribution: *contribution,
             jsonl: text.as_bytes(),
         })
-        .collect();
-    let index = RowIndex::create_in_ram(&blobs)?;
-    let started = Instant::now();
-    let span_index = SpanIndex::build(&blobs, &model.tokenizer)?;
-    let span_index_seconds = started.elapsed().as_secs_f64();
-    let pool = PoolId {
-        datanet: 1,
-        version: 1,
-    };
-    let stop: Vec<u32> = model.special.eos.into_iter().collect();
+        .collect()
+}
 
-    let mut figures = AttributionFigures {
-        questions: 0,
-        rows_indexed: index.rows(),
-        sources_mean: 0.0,
-        answer_tokens_mean: 0.0,
-        methods: config
-            .methods
-            .iter()
-            .map(|m| MethodFigures {
-                method: m.ablation.method().to_string(),
-                ..MethodFigures::default()
-            })
-            .collect(),
-        answers_naming_package: 0,
-        leave_one_out_top1_correct: 0,
-        generation_seconds_mean: 0.0,
-        span_index_tokens: span_index.tokens(),
-        span_index_seconds,
-        answers_with_spans: 0,
-        spans_seconds_mean: 0.0,
-        spans_cost_ratio: 0.0,
-        load_average: String::new(),
-        answers: Vec::new(),
-    };
-    let (mut generation_total, mut spans_total) = (0.0, 0.0);
-    let mut attribution_totals = vec![0.0; config.methods.len()];
-    // Packages spread over the list, so questions do not all come from one corner of it.
-    let stride = (packages.len() / (config.questions * 4).max(1)).max(1);
-    for (position, package) in packages.iter().enumerate().step_by(stride) {
-        if figures.questions == config.questions {
+/// A benchmark question and the model's greedy answer.
+pub struct Asked<'a> {
+    pub package: &'a PackageRow,
+    pub question: String,
+    pub sources: Vec<Source>,
+    pub layout: PromptLayout,
+    /// The contribution holding the package's row.
+    pub owner: ContributionId,
+    pub answer: Vec<u32>,
+    /// Holds the prompt but its last token (released after `visit`).
+    pub prompt_slot: SlotId,
+    pub generation_seconds: f64,
+}
+
+/// The benchmark's datanet version.
+const POOL: PoolId = PoolId {
+    datanet: 1,
+    version: 1,
+};
+
+/// Asks up to `config.questions` questions of `config.split`'s packages and calls `visit` on
+/// each non-empty answer: a question quotes a package's one-line description (at least 3
+/// words) and asks for its name; it is asked when exactly one retrieved row names the package
+/// (its own) and at least 2 contributions are retrieved. Packages are taken spread over the
+/// list, in order. Returns how many were visited.
+pub fn ask_questions<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    model: &ModelDir,
+    rows: &BenchmarkRows,
+    config: &BenchmarkConfig,
+    mut visit: impl FnMut(&mut R, &Asked<'_>) -> Result<()>,
+) -> Result<usize> {
+    let stop: Vec<u32> = model.special.eos.into_iter().collect();
+    let mut asked = 0;
+    // Packages spread over the list, so questions do not all come from one corner of it (half
+    // of them are in the other split).
+    let stride = (rows.packages.len() / (config.questions * 8).max(1)).max(1);
+    for (position, package) in rows.packages.iter().enumerate().step_by(stride) {
+        if asked == config.questions {
             break;
         }
-        if package.summary.split_whitespace().count() < 3 {
+        if calibration_package(&package.package) != (config.split == Split::Calibration)
+            || package.summary.split_whitespace().count() < 3
+        {
             continue;
         }
-        let owner = position / per_blob + 1;
+        let owner = (position / rows.per_blob + 1) as ContributionId;
         let question = format!(
             "Which Debian package is described as \"{}\"? Answer with the package name.",
             package.summary
         );
-        let hits = index.search(&question, config.retrieved)?;
-        let name_in = |text: &str| {
-            text.split(|c: char| c.is_whitespace() || c == ':' || c == '?' || c == ',')
-                .any(|word| word == package.package)
-        };
-        let holding: Vec<_> = hits.iter().filter(|h| name_in(&h.text)).collect();
+        let hits = rows.index.search(&question, config.retrieved)?;
+        let holding: Vec<_> = hits
+            .iter()
+            .filter(|h| names_package(&h.text, &package.package))
+            .collect();
         // The answer must be in exactly one retrieved row: the package's own.
-        if holding.len() != 1 || holding[0].contribution != owner as ContributionId {
+        if holding.len() != 1 || holding[0].contribution != owner {
             continue;
         }
         let sources = group_hits(&hits);
@@ -576,16 +655,145 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             runtime.release(prompt_slot);
             continue;
         }
+        let question = Asked {
+            package,
+            question,
+            sources,
+            layout,
+            owner,
+            answer,
+            prompt_slot,
+            generation_seconds,
+        };
+        let visited = visit(runtime, &question);
+        runtime.release(prompt_slot);
+        visited?;
+        asked += 1;
+    }
+    Ok(asked)
+}
+
+/// Whether `text` names `package` as a word.
+fn names_package(text: &str, package: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || c == ':' || c == '?' || c == ',')
+        .any(|word| word == package)
+}
+
+/// AT2's calibration data: for up to `config.questions` answers of the calibration split, the
+/// answer's attention features and the exact ablation (`contextcite-v1`'s seed and masks,
+/// `ablations` of them) scores. Runs the exact ablation: as costly as v1 on each answer.
+/// `progress` sees the answers so far after each one (to save them as they come).
+pub fn at2_calibration<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    model: &ModelDir,
+    status: &str,
+    config: &BenchmarkConfig,
+    ablations: usize,
+    mut progress: impl FnMut(&[CalibrationAnswer]) -> Result<()>,
+) -> Result<Vec<CalibrationAnswer>> {
+    let rows = BenchmarkRows::new(status, config.rows_per_contribution)?;
+    let mut answers = Vec::new();
+    let max_live_slots = ContextCiteConfig::default().max_live_slots;
+    ask_questions(runtime, model, &rows, config, |runtime, asked| {
+        let started = Instant::now();
+        let features = answer_features(
+            runtime,
+            None,
+            &asked.layout,
+            &asked.answer,
+            Some(asked.prompt_slot),
+        )?;
+        let seed = ablation_seed(SEED_DOMAIN, 0, POOL, &asked.question, &asked.answer);
+        let masks = random_masks(&seed, ablations, asked.sources.len())?;
+        let logprobs = answer_logprobs(
+            runtime,
+            None,
+            &asked.layout,
+            &asked.answer,
+            &masks,
+            max_live_slots,
+        )?;
+        tracing::info!(
+            package = %asked.package.package,
+            sources = asked.sources.len(),
+            answer_tokens = asked.answer.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "calibration answer"
+        );
+        answers.push(CalibrationAnswer::new(
+            asked.package.package.clone(),
+            &features,
+            masks,
+            &logprobs,
+        ));
+        progress(&answers)
+    })?;
+    Ok(answers)
+}
+
+/// Runs the benchmark on the packages of `status` (a dpkg status file's text) with `model`
+/// through `runtime`.
+pub fn attribution_benchmark<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    model: &ModelDir,
+    status: &str,
+    config: &BenchmarkConfig,
+) -> Result<AttributionFigures> {
+    if config.methods.is_empty() {
+        bail!("no attribution method to measure");
+    }
+    let rows = BenchmarkRows::new(status, config.rows_per_contribution)?;
+    let started = Instant::now();
+    let span_index = SpanIndex::build(&rows.blob_refs(), &model.tokenizer)?;
+    let span_index_seconds = started.elapsed().as_secs_f64();
+
+    let mut figures = AttributionFigures {
+        questions: 0,
+        rows_indexed: rows.index.rows(),
+        sources_mean: 0.0,
+        answer_tokens_mean: 0.0,
+        methods: config
+            .methods
+            .iter()
+            .map(|m| MethodFigures {
+                method: m.name(),
+                ..MethodFigures::default()
+            })
+            .collect(),
+        answers_naming_package: 0,
+        leave_one_out_top1_correct: 0,
+        generation_seconds_mean: 0.0,
+        span_index_tokens: span_index.tokens(),
+        span_index_seconds,
+        answers_with_spans: 0,
+        spans_seconds_mean: 0.0,
+        spans_cost_ratio: 0.0,
+        load_average: String::new(),
+        answers: Vec::new(),
+    };
+    let (mut generation_total, mut spans_total) = (0.0, 0.0);
+    let mut attribution_totals = vec![0.0; config.methods.len()];
+    ask_questions(runtime, model, &rows, config, |runtime, asked| {
+        let Asked {
+            package,
+            question,
+            sources,
+            layout,
+            owner,
+            answer,
+            prompt_slot,
+            generation_seconds,
+        } = asked;
         let contributions: Vec<ContributionId> = sources.iter().map(|s| s.contribution).collect();
         let request = AttributionRequest {
             model: 0,
             adapter: None,
-            pool,
-            question: &question,
-            layout: &layout,
+            pool: POOL,
+            question,
+            layout,
             contributions: &contributions,
-            answer: &answer,
-            prompt_slot: Some(prompt_slot),
+            answer,
+            prompt_slot: Some(*prompt_slot),
         };
         let measured = answer_quality(
             runtime,
@@ -593,19 +801,17 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             &request,
             &config.methods,
             config.held_out,
-        );
-        runtime.release(prompt_slot);
-        let measured = measured?;
+        )?;
         let started = Instant::now();
-        let spans = span_index.attribute(&model.tokenizer, &answer)?;
+        let spans = span_index.attribute(&model.tokenizer, answer)?;
         let spans_seconds = started.elapsed().as_secs_f64();
         let answer_text = model
             .tokenizer
-            .decode(&answer, true)
+            .decode(answer, true)
             .map_err(|e| anyhow!("decoding the answer: {e}"))?;
         let truth = contributions
             .iter()
-            .position(|&c| c == owner as ContributionId)
+            .position(|c| c == owner)
             .ok_or_else(|| anyhow!("the owner's contribution is not among the sources"))?;
         let leave_one_out = &measured[0].1.leave_one_out;
         let loo_top = ranking(leave_one_out)[0];
@@ -635,7 +841,7 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             sources: sources.len(),
             answer_tokens: answer.len(),
             truth,
-            generation_seconds,
+            generation_seconds: *generation_seconds,
             methods: measured
                 .iter()
                 .zip(&tops)
@@ -676,12 +882,14 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
             sum.top1_agrees_with_first += usize::from(top.is_some() && *top == tops[0]);
             *total += quality.attribution_seconds;
         }
-        figures.answers_naming_package += usize::from(name_in(&answer_text));
+        figures.answers_naming_package +=
+            usize::from(names_package(&answer_text, &package.package));
         figures.leave_one_out_top1_correct += usize::from(loo_top == truth);
         figures.answers_with_spans += usize::from(!spans.spans.is_empty());
         generation_total += generation_seconds;
         spans_total += spans_seconds;
-    }
+        Ok(())
+    })?;
     let n = figures.questions.max(1) as f64;
     figures.sources_mean /= n;
     figures.answer_tokens_mean /= n;

@@ -12,6 +12,7 @@ mod adapter;
 mod attention;
 pub mod bench;
 mod cache;
+mod capture;
 pub mod kernels;
 pub mod matmul;
 pub mod native;
@@ -24,7 +25,7 @@ pub use quant::{QMatrix, WeightFormat};
 
 use crate::lora::LoraConfig;
 use crate::model::LlamaConfig;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::ops::Range;
 
 /// A sequence held by a runtime.
@@ -87,6 +88,18 @@ pub trait Runtime: Send {
         tokens: &[u32],
         hidden: &[Vec<Range<usize>>],
     ) -> Result<Vec<f32>>;
+    /// Attention capture (AT2): runs `tokens` as if appended to `slot` (left as it was, no
+    /// logits) and returns, for each token, layer and query head, the attention weight it gives
+    /// each of `ranges` (cached positions): `[tokens, layers, heads, ranges.len()]` row-major.
+    fn forward_attention(
+        &mut self,
+        slot: SlotId,
+        tokens: &[u32],
+        ranges: &[Range<usize>],
+    ) -> Result<Vec<f32>> {
+        let _ = (slot, tokens, ranges);
+        bail!("this runtime does not capture attention weights")
+    }
     /// Makes an adapter available to new sequences; returns its key and resident bytes. The
     /// factors are moved in, not copied: an adapter is tens of MiB, and writing them to fresh
     /// memory once more was a third of its load time.

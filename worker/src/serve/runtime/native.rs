@@ -21,6 +21,7 @@
 use super::adapter::{target_index, Adapter};
 use super::attention::{attend, KeyValues};
 use super::cache::KvCache;
+use super::capture::Capture;
 use super::kernels::Isa;
 use super::matmul::matmul;
 use super::quant::{QMatrix, WeightFormat};
@@ -104,6 +105,8 @@ pub struct NativeRuntime {
     next_adapter: AdapterKey,
     /// Hugging Face module path -> (layer, projection).
     projections: HashMap<String, (usize, TargetModule)>,
+    /// Set by [`Runtime::forward_attention`] for the one pass it runs.
+    capture: Option<Capture>,
 }
 
 impl NativeRuntime {
@@ -186,6 +189,7 @@ impl NativeRuntime {
             adapters: BTreeMap::new(),
             next_adapter: 0,
             projections,
+            capture: None,
         };
         tracing::info!(
             format = ?format,
@@ -348,6 +352,7 @@ impl NativeRuntime {
             rope_sin,
             slots,
             adapters,
+            capture,
             ..
         } = self;
         let isa = *isa;
@@ -431,6 +436,20 @@ impl NativeRuntime {
                             .copied()
                             .collect(),
                     ));
+                }
+                if let (Some(capture), Some(span)) = (capture.as_mut(), spans.first()) {
+                    let rows = &qkv[span.start * width..(span.start + span.len) * width];
+                    let keys = slots[&span.slot].cache.layer(layer).0;
+                    capture.record(
+                        layer,
+                        rows,
+                        width,
+                        &keys[..span.offset * kv_dim],
+                        &new_kv[0].0,
+                        kv_dim,
+                        head_dim,
+                        kv_heads,
+                    );
                 }
                 // Every (sequence, query head) attends independently, to the cached positions
                 // it sees and its own new ones.
@@ -713,6 +732,27 @@ impl Runtime for NativeRuntime {
         let all: Vec<u32> = spans.iter().flat_map(|_| tokens.iter().copied()).collect();
         let rows: Vec<usize> = (0..all.len()).collect();
         Ok(self.run(&spans, &all, &rows))
+    }
+
+    fn forward_attention(
+        &mut self,
+        slot: SlotId,
+        tokens: &[u32],
+        ranges: &[Range<usize>],
+    ) -> Result<Vec<f32>> {
+        let spans = self.plan_hidden(slot, tokens, &[Vec::new()])?;
+        let cached = spans[0].offset;
+        if let Some(range) = ranges.iter().find(|r| r.start > r.end || r.end > cached) {
+            bail!("positions {range:?} are not within the {cached} cached");
+        }
+        self.capture = Some(Capture::new(
+            ranges.to_vec(),
+            tokens.len(),
+            self.config.num_hidden_layers,
+            self.config.num_attention_heads,
+        ));
+        self.run(&spans, tokens, &[]);
+        Ok(self.capture.take().map(|c| c.mass).unwrap_or_default())
     }
     fn load_adapter(&mut self, adapter: LoraWeights) -> Result<(AdapterKey, usize)> {
         let config = &self.config;
