@@ -691,16 +691,21 @@ fn a_tokens_product_is_the_same_bits_whatever_shares_its_pass() {
 
 // ---- attention knockout (`Runtime::forward_hidden`)
 
+/// Attention weights `[layer][head][position][key]`.
+type AttentionWeights = Vec<Vec<Vec<Vec<f64>>>>;
+
 /// The Llama forward pass in plain `f64` loops over `checkpoint`'s tensors, from the
 /// definition: the query at position `p` attends to the keys `..=p`, except that queries at
 /// `from` and after give the keys in `hidden` zero weight. Every position's logits, and the
-/// attention weights `[layer][head][position][key]` (keys `..=position`).
+/// attention weights (keys `..=position`).
+// The layer index names the layer's tensors and its attention weights.
+#[allow(clippy::needless_range_loop)]
 fn knockout_reference(
     checkpoint: &Checkpoint,
     tokens: &[u32],
     from: usize,
     hidden: &[std::ops::Range<usize>],
-) -> (Vec<Vec<f64>>, Vec<Vec<Vec<Vec<f64>>>>) {
+) -> (Vec<Vec<f64>>, AttentionWeights) {
     let c = &checkpoint.config;
     let tensor = |name: &str| -> Vec<f64> {
         checkpoint.tensors[name]
@@ -937,6 +942,8 @@ fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() 
 // ---- attention capture (`Runtime::forward_attention`, AT2's features)
 
 #[test]
+// Lists of ranges; some hold one range, as intended.
+#[allow(clippy::single_range_in_vec_init)]
 fn captured_attention_is_the_definitions_weight_on_each_range() {
     let checkpoint = checkpoint(false);
     let dir = tempfile::tempdir().unwrap();

@@ -173,7 +173,7 @@ pub fn committed_theta_dir() -> PathBuf {
 pub fn calibration_package(name: &str) -> bool {
     let mut bytes = b"attribution-chain/at2/split/v1".to_vec();
     bytes.extend_from_slice(name.as_bytes());
-    crate::artifact::blake2b_256(&bytes)[0] % 2 == 0
+    crate::artifact::blake2b_256(&bytes)[0].is_multiple_of(2)
 }
 
 /// An answer's attention on its sources: `per_row[t][s][k]`, `k = layer · heads + head`.
