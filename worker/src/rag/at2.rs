@@ -21,8 +21,7 @@
 //! of the method's identity.
 
 use super::ablation::{logit_probability, with_prompt_slot, Mask};
-use super::attribution::{answer_sentences, AnswerAttribution, AttributionRequest};
-use super::attribution::{SourceAttribution, SpanSupport};
+use super::attribution::{source_attributions, AnswerAttribution, AttributionRequest};
 use super::lasso::LinearSurrogate;
 use super::ppm::attribution_entries;
 use super::prompt::PromptLayout;
@@ -284,40 +283,13 @@ pub fn attribute_at2<R: Runtime + ?Sized>(
     );
     let weights = source_weights(&theta.theta, &features.mean(0..features.rows));
     let entries = attribution_entries(request.contributions, &weights)?;
-    let mut supports: Vec<Vec<SpanSupport>> = vec![Vec::new(); sources];
-    for sentence in answer_sentences(tokenizer, request.answer)? {
-        let sentence_weights = source_weights(&theta.theta, &features.mean(sentence.clone()));
-        let text = tokenizer
-            .decode(&request.answer[sentence.clone()], false)
-            .map_err(|e| anyhow!("decoding the answer: {e}"))?;
-        for (source, &weight) in sentence_weights.iter().enumerate() {
-            if weight > 0.0 {
-                supports[source].push(SpanSupport {
-                    tokens: sentence.clone(),
-                    text: text.clone(),
-                    weight,
-                });
-            }
-        }
-    }
-    for list in &mut supports {
-        list.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then(a.tokens.start.cmp(&b.tokens.start))
-        });
-    }
-    let sources = request
-        .contributions
-        .iter()
-        .zip(&weights)
-        .zip(supports)
-        .map(|((&contribution, &weight), supports)| SourceAttribution {
-            contribution,
-            weight,
-            supports,
-        })
-        .collect();
+    let sources = source_attributions(
+        tokenizer,
+        request.answer,
+        request.contributions,
+        &weights,
+        |sentence| Ok(source_weights(&theta.theta, &features.mean(sentence))),
+    )?;
     Ok(AnswerAttribution {
         seed: theta.hash,
         masks: Vec::new(),

@@ -160,6 +160,50 @@ pub fn answer_sentences(tokenizer: &Tokenizer, answer: &[u32]) -> Result<Vec<Ran
     Ok(sentences)
 }
 
+/// Each source's attribution: `weights[j]` for `contributions[j]`, and the answer sentences to
+/// which `sentence_weights` (the sources' weights over one sentence's tokens) gives it a
+/// positive weight, strongest first (ties: earlier sentence first).
+pub fn source_attributions(
+    tokenizer: &Tokenizer,
+    answer: &[u32],
+    contributions: &[ContributionId],
+    weights: &[f64],
+    mut sentence_weights: impl FnMut(Range<usize>) -> Result<Vec<f64>>,
+) -> Result<Vec<SourceAttribution>> {
+    let mut supports: Vec<Vec<SpanSupport>> = vec![Vec::new(); contributions.len()];
+    for sentence in answer_sentences(tokenizer, answer)? {
+        let text = tokenizer
+            .decode(&answer[sentence.clone()], false)
+            .map_err(|e| anyhow!("decoding the answer: {e}"))?;
+        for (list, weight) in supports.iter_mut().zip(sentence_weights(sentence.clone())?) {
+            if weight > 0.0 {
+                list.push(SpanSupport {
+                    tokens: sentence.clone(),
+                    text: text.clone(),
+                    weight,
+                });
+            }
+        }
+    }
+    for list in &mut supports {
+        list.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then(a.tokens.start.cmp(&b.tokens.start))
+        });
+    }
+    Ok(contributions
+        .iter()
+        .zip(weights)
+        .zip(supports)
+        .map(|((&contribution, &weight), supports)| SourceAttribution {
+            contribution,
+            weight,
+            supports,
+        })
+        .collect())
+}
+
 /// ContextCite over `runtime` for `request`.
 pub fn attribute<R: Runtime + ?Sized>(
     runtime: &mut R,
@@ -204,45 +248,19 @@ pub fn attribute<R: Runtime + ?Sized>(
     let surrogate = fit_lasso(&masks, &scores, config.alpha)?;
     let entries = attribution_entries(request.contributions, &surrogate.weights)?;
 
-    let sentences = answer_sentences(tokenizer, request.answer)?;
-    let mut supports: Vec<Vec<SpanSupport>> = vec![Vec::new(); sources];
-    for sentence in &sentences {
-        let sentence_scores: Vec<f64> = logprobs
-            .iter()
-            .map(|l| logit_probability(&l[sentence.clone()]))
-            .collect();
-        let fit = fit_lasso(&masks, &sentence_scores, config.alpha)?;
-        let text = tokenizer
-            .decode(&request.answer[sentence.clone()], false)
-            .map_err(|e| anyhow!("decoding the answer: {e}"))?;
-        for (source, &weight) in fit.weights.iter().enumerate() {
-            if weight > 0.0 {
-                supports[source].push(SpanSupport {
-                    tokens: sentence.clone(),
-                    text: text.clone(),
-                    weight,
-                });
-            }
-        }
-    }
-    for list in &mut supports {
-        list.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then(a.tokens.start.cmp(&b.tokens.start))
-        });
-    }
-    let sources = request
-        .contributions
-        .iter()
-        .zip(&surrogate.weights)
-        .zip(supports)
-        .map(|((&contribution, &weight), supports)| SourceAttribution {
-            contribution,
-            weight,
-            supports,
-        })
-        .collect();
+    let sources = source_attributions(
+        tokenizer,
+        request.answer,
+        request.contributions,
+        &surrogate.weights,
+        |sentence| {
+            let sentence_scores: Vec<f64> = logprobs
+                .iter()
+                .map(|l| logit_probability(&l[sentence.clone()]))
+                .collect();
+            Ok(fit_lasso(&masks, &sentence_scores, config.alpha)?.weights)
+        },
+    )?;
     tracing::debug!(
         method = config.ablation.method(),
         ablations = masks.len(),
