@@ -261,13 +261,7 @@ pub fn attribute_at2<R: Runtime + ?Sized>(
     request: &AttributionRequest<'_>,
     theta: &Theta,
 ) -> Result<AnswerAttribution> {
-    let sources = request.layout.sources.len();
-    if request.contributions.len() != sources {
-        bail!(
-            "{} contributions for {sources} sources",
-            request.contributions.len()
-        );
-    }
+    request.sources()?;
     let features = answer_features(
         runtime,
         request.adapter,

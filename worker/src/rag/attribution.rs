@@ -102,6 +102,20 @@ pub struct AttributionRequest<'a> {
     pub prompt_slot: Option<SlotId>,
 }
 
+impl AttributionRequest<'_> {
+    /// The number of sources, checked to be the number of contributions.
+    pub fn sources(&self) -> Result<usize> {
+        let sources = self.layout.sources.len();
+        if self.contributions.len() != sources {
+            bail!(
+                "{} contributions for {sources} sources",
+                self.contributions.len()
+            );
+        }
+        Ok(sources)
+    }
+}
+
 /// An answer sentence a source supports.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpanSupport {
@@ -211,13 +225,7 @@ pub fn attribute<R: Runtime + ?Sized>(
     request: &AttributionRequest<'_>,
     config: &ContextCiteConfig,
 ) -> Result<AnswerAttribution> {
-    let sources = request.layout.sources.len();
-    if request.contributions.len() != sources {
-        bail!(
-            "{} contributions for {sources} sources",
-            request.contributions.len()
-        );
-    }
+    let sources = request.sources()?;
     let seed = ablation_seed(
         config.ablation.seed_domain(),
         request.model,
