@@ -25,14 +25,17 @@ pub struct Nf4Stack {
     parts: Vec<Nf4Part>,
 }
 
-/// One projection: `codes` and `scales` of the NF4 matrix of its transpose `[d_in, d_out]`.
+/// One projection: the codes and scales of the NF4 matrix of its transpose `[d_in, d_out]`,
+/// stored by columns of blocks, so that a task running down one column of 64 outputs reads
+/// memory in order (row-major, each input's 32 bytes of a column are 288 bytes or more apart,
+/// and most of every cache line fetched would be another task's).
 #[derive(Clone, Debug)]
 struct Nf4Part {
     d_in: usize,
     d_out: usize,
-    /// Two codes a byte, low nibble first, row-major `[d_in, d_out]`.
+    /// `[d_out / 64, d_in, 32]`: block `(i, b)`'s codes, two a byte, low nibble first.
     codes: Vec<u8>,
-    /// `[d_in, d_out / 64]`: each block's dequantized scale ([`Nf4Matrix::block_scale`]).
+    /// `[d_out / 64, d_in]`: block `(i, b)`'s dequantized scale ([`Nf4Matrix::block_scale`]).
     scales: Vec<f32>,
 }
 
@@ -56,14 +59,23 @@ impl Nf4Stack {
             }
         }
         let matrix = Nf4Matrix::quantize(&transposed, [cols, rows])?;
-        Ok(Self {
-            parts: vec![Nf4Part {
-                d_in: cols,
-                d_out: rows,
-                codes: matrix.codes().to_vec(),
-                scales: matrix.block_scales(),
-            }],
-        })
+        let (codes, scales) = (matrix.codes(), matrix.block_scales());
+        let blocks = rows / BLOCK;
+        let mut part = Nf4Part {
+            d_in: cols,
+            d_out: rows,
+            codes: Vec::with_capacity(codes.len()),
+            scales: Vec::with_capacity(scales.len()),
+        };
+        for b in 0..blocks {
+            for i in 0..cols {
+                let block = i * blocks + b;
+                part.codes
+                    .extend_from_slice(&codes[block * BLOCK / 2..][..BLOCK / 2]);
+                part.scales.push(scales[block]);
+            }
+        }
+        Ok(Self { parts: vec![part] })
     }
 
     /// Stacks projections of the same input width by output.
@@ -97,11 +109,11 @@ impl Nf4Stack {
                 here
             })
             .expect("a row within the matrix");
-        let blocks = part.d_out / BLOCK;
+        let (b, j) = (row / BLOCK, row % BLOCK);
         for (i, out) in out.iter_mut().enumerate() {
-            let index = i * part.d_out + row;
-            let code = (part.codes[index / 2] >> (4 * (index % 2))) & 0x0f;
-            *out = LEVELS[usize::from(code)] * part.scales[i * blocks + row / BLOCK];
+            let block = b * part.d_in + i;
+            let code = (part.codes[block * BLOCK / 2 + j / 2] >> (4 * (j % 2))) & 0x0f;
+            *out = LEVELS[usize::from(code)] * part.scales[block];
         }
     }
 
@@ -177,13 +189,11 @@ impl Nf4Part {
 
     /// The reference: what the vector paths compute, value for value.
     fn column_scalar(&self, block: usize, x: &[f32], out: &mut [f32]) {
-        let blocks = self.d_out / BLOCK;
         for (x, out) in x.chunks_exact(self.d_in).zip(out.chunks_exact_mut(BLOCK)) {
             let mut sums = [0f32; BLOCK];
             for (i, &xi) in x.iter().enumerate() {
-                let scale = self.scales[i * blocks + block];
-                let table = LEVELS.map(|level| level * scale);
-                let codes = &self.codes[(i * self.d_out + block * BLOCK) / 2..][..BLOCK / 2];
+                let table = LEVELS.map(|level| level * self.scale(i, block));
+                let codes = &self.codes[(block * self.d_in + i) * BLOCK / 2..][..BLOCK / 2];
                 for (pair, &byte) in sums.chunks_exact_mut(2).zip(codes) {
                     pair[0] = table[usize::from(byte & 0x0f)].mul_add(xi, pair[0]);
                     pair[1] = table[usize::from(byte >> 4)].mul_add(xi, pair[1]);
@@ -193,10 +203,15 @@ impl Nf4Part {
         }
     }
 
-    /// Where input `i`'s codes of `block` start.
+    /// Block `(i, block)`'s scale.
+    fn scale(&self, i: usize, block: usize) -> f32 {
+        self.scales[block * self.d_in + i]
+    }
+
+    /// Where block `(i, block)`'s codes start.
     #[cfg(target_arch = "x86_64")]
     fn codes_at(&self, i: usize, block: usize) -> *const u8 {
-        self.codes[(i * self.d_out + block * BLOCK) / 2..].as_ptr()
+        self.codes[(block * self.d_in + i) * BLOCK / 2..].as_ptr()
     }
 }
 
@@ -225,11 +240,10 @@ mod avx512 {
         x: &[f32],
         out: &mut [f32],
     ) {
-        let blocks = part.d_out / BLOCK;
         let levels = _mm512_loadu_ps(LEVELS.as_ptr());
         let mut sums = [[_mm512_setzero_ps(); 4]; N];
         for i in 0..part.d_in {
-            let table = _mm512_mul_ps(levels, _mm512_set1_ps(part.scales[i * blocks + block]));
+            let table = _mm512_mul_ps(levels, _mm512_set1_ps(part.scale(i, block)));
             let codes = part.codes_at(i, block);
             let low = _mm512_cvtepu8_epi32(_mm_loadu_si128(codes.cast()));
             let high = _mm512_cvtepu8_epi32(_mm_loadu_si128(codes.add(16).cast()));
@@ -276,7 +290,6 @@ mod avx2 {
     /// [`Nf4Part::column_scalar`] one token at a time, 8 lanes.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn column(part: &Nf4Part, block: usize, x: &[f32], out: &mut [f32]) {
-        let blocks = part.d_out / BLOCK;
         let (low_levels, high_levels) = (
             _mm256_loadu_ps(LEVELS.as_ptr()),
             _mm256_loadu_ps(LEVELS[8..].as_ptr()),
@@ -284,7 +297,7 @@ mod avx2 {
         for (x, out) in x.chunks_exact(part.d_in).zip(out.chunks_exact_mut(BLOCK)) {
             let mut sums = [_mm256_setzero_ps(); 8];
             for (i, &xi) in x.iter().enumerate() {
-                let scale = _mm256_set1_ps(part.scales[i * blocks + block]);
+                let scale = _mm256_set1_ps(part.scale(i, block));
                 let (low, high) = (
                     _mm256_mul_ps(low_levels, scale),
                     _mm256_mul_ps(high_levels, scale),
