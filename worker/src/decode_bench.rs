@@ -56,7 +56,7 @@ pub struct DecodeBenchArgs {
     /// adapters as streams, on the first weight format; 0 skips them.
     #[arg(long, default_value_t = 100)]
     pub adapters: usize,
-    /// The weight formats of the worker's runs.
+    /// The weight formats of the worker's runs (`nf4` too when asked for).
     #[arg(long, value_enum, value_delimiter = ',', default_values = ["q4", "q8", "f32"])]
     pub weights: Vec<Weights>,
 }
@@ -92,10 +92,11 @@ pub struct AdapterLoad {
     pub max: f64,
 }
 
-const FORMATS: [(WeightFormat, &str); 3] = [
+const FORMATS: [(WeightFormat, &str); 4] = [
     (WeightFormat::Q4, "worker q4"),
     (WeightFormat::Q8_0, "worker q8"),
     (WeightFormat::F32, "worker f32"),
+    (WeightFormat::Nf4, "worker nf4"),
 ];
 
 /// Runs the benchmark and prints its table.

@@ -108,11 +108,11 @@ pub struct InfluenceBenchArgs {
     pub cost_steps: usize,
     #[arg(long, default_value_t = 1e-3)]
     pub cost_learning_rate: f64,
-    /// Rows indexed for the cost measurement.
-    #[arg(long, default_value_t = 16)]
+    /// Rows indexed for the cost measurement (at least 2: answers repeat rows after the first).
+    #[arg(long, default_value_t = 16, value_parser = at_least(2))]
     pub cost_rows: usize,
     /// With `--model`: answers scored, each repeating another training row.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = at_least(1))]
     pub cost_answers: usize,
     /// With `--model`: other training rows put before each answer's prompt, as retrieval would
     /// (the next rows of the index, never the repeated one).
@@ -121,11 +121,16 @@ pub struct InfluenceBenchArgs {
     /// With `--model`: the weights the generation it is compared with is served from.
     #[arg(long, value_enum, default_value = "q4")]
     pub cost_weights: Weights,
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = at_least(1))]
     pub cost_threads: usize,
     /// The package descriptions the cost rows are made of.
     #[arg(long, default_value = "/var/lib/dpkg/status")]
     pub status: PathBuf,
+}
+
+/// A count argument that must be at least `min` (a ratio over zero answers would be NaN).
+fn at_least(min: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(min..)
 }
 
 /// What influence costs on a real model, and which contribution its rules pay.

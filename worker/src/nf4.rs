@@ -117,6 +117,18 @@ impl Nf4Matrix {
         self.scale_mean + f32::from(self.scales[block]) * c2 / 127.0
     }
 
+    /// The codes, two per byte, low nibble first, in the matrix's row-major order.
+    pub fn codes(&self) -> &[u8] {
+        &self.codes
+    }
+
+    /// Every block's dequantized scale ([`Nf4Matrix::block_scale`]), in block order.
+    pub fn block_scales(&self) -> Vec<f32> {
+        (0..self.scales.len())
+            .map(|b| self.block_scale(b))
+            .collect()
+    }
+
     /// Largest error the scale quantization can add to a block scale: half a step of `c2 / 127`.
     pub fn scale_error_bound(&self, block: usize) -> f32 {
         self.scale_absmax[block / SCALE_BLOCK] / 254.0

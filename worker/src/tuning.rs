@@ -1,6 +1,6 @@
 //! Which parameters a run trains.
 
-use crate::lora::{LoraConfig, TargetModule};
+use crate::lora::{LoraConfig, QloraBase, TargetModule};
 use crate::ptuning::PrefixConfig;
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,15 @@ impl Method {
         }
     }
 
+    /// The name that also tells QLoRA's bases apart: `qlora` over the checkpoint's own blocks,
+    /// `qlora-nf4` over NF4 (the names `bench train --methods` takes).
+    pub fn variant(&self) -> &'static str {
+        match self {
+            Method::Qlora(config) if config.base == QloraBase::Nf4 => "qlora-nf4",
+            _ => self.name(),
+        }
+    }
+
     /// The adapter settings, for the methods that have adapters.
     pub fn lora(&self) -> Option<&LoraConfig> {
         match self {
@@ -51,5 +60,21 @@ impl Method {
             Some(lora) => lora.validate()?,
             None => Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qloras_bases_have_their_own_names() {
+        let lora = LoraConfig::new(4, 8.0);
+        assert_eq!(Method::Lora(lora.clone()).variant(), "lora");
+        assert_eq!(Method::Qlora(lora.clone()).variant(), "qlora");
+        assert_eq!(
+            Method::Qlora(lora.with_base(QloraBase::Nf4)).variant(),
+            "qlora-nf4"
+        );
     }
 }

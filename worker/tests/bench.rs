@@ -223,3 +223,27 @@ fn real_checkpoint_bench_runs_every_method_in_its_own_process() {
     );
     assert!(stdout.contains("sustained"), "{stdout}");
 }
+
+#[test]
+fn influence_bench_refuses_counts_that_would_measure_nothing() {
+    for (flag, value) in [
+        ("--cost-answers", "0"),
+        ("--cost-rows", "1"),
+        ("--cost-threads", "0"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_attribution-worker"))
+            .args([
+                "bench",
+                "influence",
+                "--model",
+                "/nonexistent.gguf",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+}

@@ -500,7 +500,8 @@ fn write_gguf(checkpoint: &Checkpoint, ggml_type: GgmlType, path: &Path) {
             let [rows, cols] = [tensor.shape[0], tensor.shape[1]];
             let bytes = QMatrix::quantize(&values, rows, cols, format)
                 .unwrap()
-                .ggml_bytes();
+                .ggml_bytes()
+                .unwrap();
             w.tensor(&gguf_name, &tensor.shape, ggml_type, bytes)
                 .unwrap();
         } else {

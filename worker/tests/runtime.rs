@@ -7,8 +7,9 @@ mod common;
 
 use attribution_worker::checkpoint::{Checkpoint, HostTensor, ModelWeights, StoredDtype};
 use attribution_worker::gguf::{GgufWriter, Value};
-use attribution_worker::lora::{LoraConfig, TargetModule};
+use attribution_worker::lora::{LoraConfig, QloraBase, TargetModule};
 use attribution_worker::model::{projection_path, Llama, LlamaConfig};
+use attribution_worker::nf4::Nf4Matrix;
 use attribution_worker::peft::{self, PeftConfig};
 use attribution_worker::serve::runtime::matmul::matmul;
 use attribution_worker::serve::runtime::{
@@ -200,8 +201,8 @@ fn write_gguf(checkpoint: &Checkpoint, format: WeightFormat, path: &Path) {
         w.tensor(
             &gguf,
             &tensor.shape,
-            format.ggml_type(),
-            matrix.ggml_bytes(),
+            format.ggml_type().unwrap(),
+            matrix.ggml_bytes().unwrap(),
         )
         .unwrap();
     }
@@ -621,8 +622,13 @@ fn scalar_and_simd_kernels_agree() {
             0.1
         };
         assert!(diff < bound, "{format:?}: vs decoded weights {diff}");
-        let round_trip =
-            QMatrix::from_ggml(format.ggml_type(), &matrix.ggml_bytes(), rows, cols).unwrap();
+        let round_trip = QMatrix::from_ggml(
+            format.ggml_type().unwrap(),
+            &matrix.ggml_bytes().unwrap(),
+            rows,
+            cols,
+        )
+        .unwrap();
         assert_eq!(round_trip.dequantize(), dense, "{format:?}");
         assert!(round_trip.ggml_bytes() == matrix.ggml_bytes(), "{format:?}");
     }
@@ -1037,4 +1043,135 @@ fn captured_attention_is_the_same_bits_on_any_thread_count() {
         })
         .collect();
     assert!(captured[1] == captured[0] && captured[2] == captured[0]);
+}
+
+// ---- NF4 weights (`serve::runtime::nf4`)
+
+/// Widths whose projections are whole blocks of 64 outputs (head_dim 32, two key/value heads).
+fn nf4_config() -> LlamaConfig {
+    let mut config = LlamaConfig::small(VOCAB, 128, 256, 2, 4, 2);
+    config.rope_theta = 100_000.0;
+    config.rms_norm_eps = 1e-5;
+    config.max_position_embeddings = 64;
+    config
+}
+
+#[test]
+fn nf4_keeps_the_values_qlora_trains_over() {
+    // Training quantizes a projection's transpose `[d_in, d_out]`; the runtime takes the
+    // Hugging Face layout `[d_out, d_in]` and must hold the very same values.
+    let mut rng = StdRng::seed_from_u64(43);
+    let (rows, cols) = (192, 70);
+    let values = uniform(&mut rng, rows * cols, 0.5);
+    let served = QMatrix::quantize(&values, rows, cols, WeightFormat::Nf4)
+        .unwrap()
+        .dequantize();
+    let mut transposed = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            transposed[c * rows + r] = values[r * cols + c];
+        }
+    }
+    let trained = Nf4Matrix::quantize(&transposed, [cols, rows])
+        .unwrap()
+        .dequantize();
+    for r in 0..rows {
+        for c in 0..cols {
+            assert_eq!(
+                served[r * cols + c].to_bits(),
+                trained[c * rows + r].to_bits(),
+                "weight ({r}, {c})"
+            );
+        }
+    }
+    assert!(
+        max_abs_diff(&served, &values) > 0.0,
+        "nothing was quantized"
+    );
+}
+
+#[test]
+fn nf4_products_are_the_same_bits_on_every_isa_and_whatever_shares_their_pass() {
+    // Three projections stacked (as q|k|v are), 70 inputs, 11 tokens: the AVX-512 path's token
+    // tiles are 4, so the last one is partial.
+    let mut rng = StdRng::seed_from_u64(47);
+    let cols = 70;
+    let parts: Vec<QMatrix> = [128, 64, 192]
+        .into_iter()
+        .map(|rows| {
+            let values = uniform(&mut rng, rows * cols, 1.0);
+            QMatrix::quantize(&values, rows, cols, WeightFormat::Nf4).unwrap()
+        })
+        .collect();
+    let dense: Vec<f32> = parts.iter().flat_map(QMatrix::dequantize).collect();
+    let w = QMatrix::stack(parts).unwrap();
+    assert_eq!((w.rows, w.format()), (384, WeightFormat::Nf4));
+    assert!(w.dequantize() == dense, "stacking moved values");
+    assert!(w.bytes() * 7 < dense.len() * 4, "{} bytes", w.bytes());
+    let (rows, tokens) = (384, 11);
+    let x = uniform(&mut rng, tokens * cols, 2.0);
+    let alone: Vec<f32> = x
+        .chunks_exact(cols)
+        .flat_map(|token| matmul_on(1, Isa::Scalar, &w, token))
+        .collect();
+    for isa in Isa::available() {
+        for threads in [1, 2, 3] {
+            assert!(
+                matmul_on(threads, isa, &w, &x) == alone,
+                "{isa:?}, {threads} threads: not the scalar path's bits alone"
+            );
+            let tail = matmul_on(threads, isa, &w, &x[7 * cols..]);
+            assert!(
+                tail == alone[7 * rows..],
+                "{isa:?}, {threads} threads: tail"
+            );
+        }
+    }
+    // Against the decoded weights, summed in f64.
+    let expected: Vec<f32> = x
+        .chunks_exact(cols)
+        .flat_map(|x| {
+            dense.chunks_exact(cols).map(move |w| {
+                w.iter()
+                    .zip(x)
+                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                    .sum::<f64>() as f32
+            })
+        })
+        .collect();
+    let diff = max_abs_diff(&alone, &expected);
+    assert!(diff < 1e-4, "vs decoded weights: {diff}");
+}
+
+#[test]
+fn an_nf4_runtime_computes_what_burn_computes_over_qloras_nf4_base() {
+    let checkpoint = Checkpoint::random(nf4_config(), 11);
+    let dir = tempfile::tempdir().unwrap();
+    let weights = open_hf(&checkpoint, dir.path());
+    // A fresh adapter adds nothing (`B = 0`): this is QLoRA's base alone.
+    let qlora = Method::Qlora(LoraConfig::new(4, 8.0).with_base(QloraBase::Nf4));
+    let trained = Llama::from_checkpoint(&weights, &qlora, &Device::default()).unwrap();
+    let tokens = sequence(12, 9);
+    let reference = burn_logits(&trained, &tokens);
+    let scale = reference.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let mut runtime = NativeRuntime::load(&weights, options(WeightFormat::Nf4, 32)).unwrap();
+    let served = full_pass(&mut runtime, &tokens);
+    let diff = max_abs_diff(&served, &reference) / scale;
+    assert!(diff < 1e-4, "NF4 runtime vs burn over NF4: {diff}");
+    // And the projections were quantized: burn over the f32 base answers otherwise.
+    let f32_diff = max_abs_diff(&served, &burn_logits(&burn_model(&checkpoint), &tokens)) / scale;
+    eprintln!("NF4 runtime vs burn: over NF4 {diff}, over f32 {f32_diff}");
+    assert!(f32_diff > 10.0 * diff, "vs f32 {f32_diff}, vs NF4 {diff}");
+}
+
+#[test]
+fn nf4_refuses_a_projection_of_partial_blocks() {
+    // `config`'s key/value projections have 32 outputs: half an NF4 block.
+    let dir = tempfile::tempdir().unwrap();
+    let weights = open_hf(&checkpoint(false), dir.path());
+    let error = NativeRuntime::load(&weights, options(WeightFormat::Nf4, 32))
+        .err()
+        .expect("refused");
+    let message = format!("{error:#}");
+    assert!(message.contains("blocks of 64 outputs"), "{message}");
 }

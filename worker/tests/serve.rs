@@ -864,3 +864,49 @@ fn a_grounded_model_asked_without_retrieval_pays_only_its_training_rows() {
     let (status, _) = chat(&plain, body);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn curl_gets_the_answer_its_stream_and_the_errors_in_openais_shape() {
+    let server = start(&[]);
+    let curl = |body: &Value| {
+        let output = Command::new("curl")
+            .args(["-sS", "-N", "-w", "\n%{http_code}", "-H"])
+            .arg("content-type: application/json")
+            .arg("-d")
+            .arg(body.to_string())
+            .arg(format!("{}/v1/chat/completions", server.url))
+            .output()
+            .expect("curl runs");
+        assert!(output.status.success(), "{output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        (status.parse::<u16>().unwrap(), body.to_string())
+    };
+    let (status, body) = curl(&ask("tiny", json!({})));
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let text = answer["choices"][0]["message"]["content"].as_str().unwrap();
+
+    let (status, body) = curl(&ask("tiny", json!({"stream": true})));
+    assert_eq!(status, 200, "{body}");
+    let events: Vec<&str> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .collect();
+    assert_eq!(events.last(), Some(&"[DONE]"), "{body}");
+    let streamed: String = events[..events.len() - 1]
+        .iter()
+        .map(|event| serde_json::from_str::<Value>(event).unwrap())
+        .filter_map(|event| {
+            event["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(streamed, text);
+
+    let (status, body) = curl(&ask("nope", json!({})));
+    assert_eq!(status, 404, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "model_not_found", "{body}");
+}

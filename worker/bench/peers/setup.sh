@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (or updates) the Python environment in which the benchmarks' peers run: `decode.py`
 # (Hugging Face transformers on the CPU and llama.cpp through `llama-cpp-python`) and `train.py`
-# (PyTorch + transformers + PEFT training).
+# (PyTorch + transformers + PEFT training), and OpenAI's official Python client
+# (`openai_client.py`: the API check of `scripts/check-openai-client`).
 # Safe to run again: pip skips what is already at the pinned version. Never run by CI.
 #
 # The venv lives OUTSIDE the repository (several GB: torch). llama-cpp-python ships no wheel on
@@ -26,6 +27,7 @@ TRANSFORMERS=5.24.0
 GGUF=0.19.0
 PEFT=0.21.2
 LLAMA_CPP_PYTHON=0.3.36
+OPENAI=3.57.0
 
 VENV=${PEER_VENV:-$HOME/.cache/attribution-chain/peer-venv}
 PYTHON=${PYTHON:-python3}
@@ -40,7 +42,7 @@ PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
 torch_index=()
 [ -n "${TORCH_INDEX_URL:-}" ] && torch_index=(--extra-index-url "$TORCH_INDEX_URL")
 echo "peers/setup: torch $TORCH, transformers $TRANSFORMERS, gguf $GGUF, peft $PEFT" >&2
-"${PIP[@]}" "${torch_index[@]}" "torch==$TORCH" "transformers==$TRANSFORMERS" "gguf==$GGUF" "peft==$PEFT" >&2
+"${PIP[@]}" "${torch_index[@]}" "torch==$TORCH" "transformers==$TRANSFORMERS" "gguf==$GGUF" "peft==$PEFT" "openai==$OPENAI" >&2
 
 # llama.cpp's own defaults, stated: native CPU features, OpenMP threads, no BLAS (llama.cpp's
 # quantized matmuls beat a BLAS for decode), no curl (models are local files), no tests/examples.
@@ -55,7 +57,7 @@ fi
 
 "$VENV/bin/python" - >&2 <<'PY'
 import importlib.metadata as m
-for name in ("torch", "transformers", "gguf", "peft", "llama_cpp_python"):
+for name in ("torch", "transformers", "gguf", "peft", "llama_cpp_python", "openai"):
     print(f"peers/setup: {name} {m.version(name)}")
 PY
 echo "$VENV/bin/python"

@@ -32,6 +32,9 @@ pub enum Weights {
     Q8,
     /// Dense f32: exact, four times the memory traffic of Q8.
     F32,
+    /// The projections in QLoRA's NF4, as an adapter trained with `"base": "nf4"` saw them
+    /// (the embeddings in Q4_1).
+    Nf4,
 }
 
 impl From<Weights> for WeightFormat {
@@ -40,6 +43,7 @@ impl From<Weights> for WeightFormat {
             Weights::Q4 => WeightFormat::Q4,
             Weights::Q8 => WeightFormat::Q8_0,
             Weights::F32 => WeightFormat::F32,
+            Weights::Nf4 => WeightFormat::Nf4,
         }
     }
 }

@@ -84,7 +84,7 @@ impl AdapterInfluence {
             .context("attaching the adapter for influence")?;
         let fingerprint = influence_fingerprint(
             source.base_id,
-            method.name(),
+            method.variant(),
             source.adapter,
             source.rows,
             source.tokenizer,

@@ -44,7 +44,8 @@ fn le<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
 
 /// What identifies an influence index's inputs: BLAKE2b-256 of [`FINGERPRINT_DOMAIN`], the base
 /// model's identity (`base`: its weights hash, or any bytes naming it), the fine-tuning method
-/// (`lora` or `qlora`: which precision of the base the gradients are taken over), the adapter
+/// (`lora`, `qlora` or `qlora-nf4`: which precision of the base the gradients are taken over,
+/// [`crate::tuning::Method::variant`]), the adapter
 /// file's bytes, the rows' source fingerprint (tokenizer, blobs and held-out rows,
 /// [`crate::provenance::index::source_fingerprint`]) and the token cutoff rows were encoded
 /// with; byte strings length-prefixed (u64 LE).

@@ -88,7 +88,8 @@ impl Activations {
     /// instruction set).
     pub fn new(isa: Isa, format: WeightFormat, x: &[f32], cols: usize) -> Self {
         match format {
-            WeightFormat::F32 => Activations::F32(x.to_vec()),
+            // NF4's product (`super::nf4`) reads `x` as it is.
+            WeightFormat::F32 | WeightFormat::Nf4 => Activations::F32(x.to_vec()),
             WeightFormat::Q8_0 | WeightFormat::Q4 => {
                 let per_row = cols / BLOCK;
                 let tokens = x.len() / cols;

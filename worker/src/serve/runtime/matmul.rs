@@ -4,7 +4,7 @@
 //! once per weight row.
 
 use super::kernels::{rows_dot, Activations, Isa};
-use super::quant::QMatrix;
+use super::quant::{QMatrix, Storage};
 use rayon::prelude::*;
 
 /// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of 4,
@@ -23,6 +23,9 @@ const TILE_BYTES: usize = 16 << 10;
 /// - output: `[tokens, w.rows]`
 pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
     debug_assert_eq!(x.len() % w.cols, 0);
+    if let Storage::Nf4(stack) = &w.storage {
+        return stack.matmul(isa, x);
+    }
     let tokens = x.len() / w.cols;
     let acts = Activations::new(isa, w.format(), x, w.cols);
     let per_task = rows_per_task(w.rows);

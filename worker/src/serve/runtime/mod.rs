@@ -4,7 +4,7 @@
 //!
 //! - [`NativeRuntime`] ([`native`]): the runtime in plain Rust on the CPU.
 //! - [`quant`], [`kernels`], [`matmul`]: weights kept in ggml's blocks, their dot products
-//!   (scalar and AVX2) and the batched, parallel projection.
+//!   (scalar and AVX2) and the batched, parallel projection; [`nf4`]: projections in QLoRA's NF4.
 //! - `cache`: one sequence's KV cache; `adapter`: unmerged LoRA adapters, gathered per row.
 //! - [`bench`]: the decode benchmark.
 
@@ -16,6 +16,7 @@ mod capture;
 pub mod kernels;
 pub mod matmul;
 pub mod native;
+pub mod nf4;
 pub mod quant;
 
 pub use bench::{decode_benchmark, DecodeFigures};

@@ -126,8 +126,14 @@ impl NativeRuntime {
             config.max_position_embeddings
         );
         let format = options.weights;
+        // NF4 is QLoRA's format for the projections; QLoRA keeps the embeddings as the
+        // checkpoint stores them, and so does the runtime then (`f32` for another GGUF type).
+        let table_format = |name: &str| match format {
+            WeightFormat::Nf4 => stored_format(weights, name).unwrap_or(WeightFormat::F32),
+            other => other,
+        };
         let d = config.hidden_size;
-        let matrix = |name: &str, rows: usize, cols: usize| -> Result<QMatrix> {
+        let matrix = |name: &str, rows: usize, cols: usize, format| -> Result<QMatrix> {
             read_matrix(weights, &config, name, rows, cols, format)
                 .with_context(|| format!("loading `{name}` as {format:?}"))
         };
@@ -140,6 +146,7 @@ impl NativeRuntime {
                     &format!("{}.weight", projection_path(layer, target)),
                     d_out,
                     d_in,
+                    format,
                 )
             };
             use TargetModule::*;
@@ -154,11 +161,13 @@ impl NativeRuntime {
                 down: projection(Down)?,
             });
         }
-        let embed = matrix("model.embed_tokens.weight", config.vocab_size, d)?;
+        let embed_name = "model.embed_tokens.weight";
+        let embed = matrix(embed_name, config.vocab_size, d, table_format(embed_name))?;
         let head = if config.tie_word_embeddings {
             None
         } else {
-            Some(matrix("lm_head.weight", config.vocab_size, d)?)
+            let name = "lm_head.weight";
+            Some(matrix(name, config.vocab_size, d, table_format(name))?)
         };
         let (rope_cos, rope_sin) =
             rope_tables(config.head_dim(), options.max_positions, config.rope_theta);
@@ -572,6 +581,14 @@ fn visible_positions(len: usize, hidden: &[Range<usize>]) -> Result<Vec<Range<us
     Ok(visible)
 }
 
+/// The format a GGUF file stores `name` in, when the runtime computes with it.
+fn stored_format(weights: &ModelWeights, name: &str) -> Option<WeightFormat> {
+    let info = weights.gguf()?.tensor_info(&gguf_name(name)?)?;
+    [WeightFormat::F32, WeightFormat::Q8_0, WeightFormat::Q4]
+        .into_iter()
+        .find(|format| format.ggml_type() == Some(info.ggml_type))
+}
+
 /// A weight matrix `[rows, cols]` (Hugging Face name and layout) in `format`.
 fn read_matrix(
     weights: &ModelWeights,
@@ -583,7 +600,7 @@ fn read_matrix(
 ) -> Result<QMatrix> {
     let stored = weights.gguf().and_then(|file| {
         let info = file.tensor_info(&gguf_name(name)?)?;
-        (info.ggml_type == format.ggml_type() && info.shape() == [rows, cols])
+        (Some(info.ggml_type) == format.ggml_type() && info.shape() == [rows, cols])
             .then(|| file.raw(info).map(|bytes| (info.ggml_type, bytes)))
     });
     if let Some(stored) = stored {
@@ -604,7 +621,7 @@ fn read_matrix(
                         .into_iter()
                         .map(|r| r as usize)
                         .collect();
-                    matrix.permute_rows(&order)
+                    matrix.permute_rows(&order)?
                 }
                 None => matrix,
             });

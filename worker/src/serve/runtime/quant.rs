@@ -15,6 +15,7 @@
 //! codes with a token's activations and the kernel needs no horizontal sums
 //! ([`super::kernels`]).
 
+use super::nf4::Nf4Stack;
 use crate::gguf::GgmlType;
 use anyhow::{ensure, Result};
 use half::f16;
@@ -31,15 +32,19 @@ pub enum WeightFormat {
     Q8_0,
     /// ggml's Q4_1: 5 bits per weight.
     Q4,
+    /// The seven projections in QLoRA's NF4 ([`super::nf4`]), 4.5 bits per weight, the
+    /// embeddings and head in Q4_1.
+    Nf4,
 }
 
 impl WeightFormat {
-    /// The GGUF type whose blocks are this format's.
-    pub fn ggml_type(self) -> GgmlType {
+    /// The GGUF type whose blocks are this format's (NF4 has none).
+    pub fn ggml_type(self) -> Option<GgmlType> {
         match self {
-            WeightFormat::F32 => GgmlType::F32,
-            WeightFormat::Q8_0 => GgmlType::Q8_0,
-            WeightFormat::Q4 => GgmlType::Q4_1,
+            WeightFormat::F32 => Some(GgmlType::F32),
+            WeightFormat::Q8_0 => Some(GgmlType::Q8_0),
+            WeightFormat::Q4 => Some(GgmlType::Q4_1),
+            WeightFormat::Nf4 => None,
         }
     }
 }
@@ -168,6 +173,8 @@ pub enum Storage {
     Q8_0(Vec<BlockQ8_0>),
     /// `[ceil(rows / 4), cols / 32]` groups.
     Q4_1(Vec<GroupQ4_1>),
+    /// Stored transposed, by blocks of 64 outputs: see [`Nf4Stack`].
+    Nf4(Nf4Stack),
 }
 
 /// A weight matrix `[rows, cols]`, row-major.
@@ -200,20 +207,21 @@ impl QMatrix {
             "{} values do not make a [{rows}, {cols}] matrix",
             values.len()
         );
-        if format != WeightFormat::F32 {
+        let blocks = || -> Result<std::slice::ChunksExact<'_, f32>> {
             ensure!(
                 cols.is_multiple_of(BLOCK),
                 "{format:?} needs rows of whole blocks of {BLOCK}, but rows have {cols} values"
             );
-        }
-        let blocks = values.chunks_exact(BLOCK);
+            Ok(values.chunks_exact(BLOCK))
+        };
         let storage = match format {
             WeightFormat::F32 => Storage::F32(values.to_vec()),
-            WeightFormat::Q8_0 => Storage::Q8_0(blocks.map(quantize_q8_0).collect()),
+            WeightFormat::Q8_0 => Storage::Q8_0(blocks()?.map(quantize_q8_0).collect()),
             WeightFormat::Q4 => {
-                let blocks: Vec<BlockQ4_1> = blocks.map(quantize_q4_1).collect();
+                let blocks: Vec<BlockQ4_1> = blocks()?.map(quantize_q4_1).collect();
                 Storage::Q4_1(group_q4_1(&blocks, rows, cols / BLOCK))
             }
+            WeightFormat::Nf4 => Storage::Nf4(Nf4Stack::quantize(values, rows, cols)?),
         };
         Ok(Self {
             rows,
@@ -264,9 +272,10 @@ impl QMatrix {
         })
     }
 
-    /// The blocks as a GGUF file stores them (the inverse of [`QMatrix::from_ggml`]).
-    pub fn ggml_bytes(&self) -> Vec<u8> {
-        match &self.storage {
+    /// The blocks as a GGUF file stores them (the inverse of [`QMatrix::from_ggml`]); `None`
+    /// for NF4, which GGUF has no type for.
+    pub fn ggml_bytes(&self) -> Option<Vec<u8>> {
+        Some(match &self.storage {
             Storage::F32(v) => v.iter().flat_map(|v| v.to_le_bytes()).collect(),
             Storage::Q8_0(v) => v
                 .iter()
@@ -279,7 +288,8 @@ impl QMatrix {
                     scales.into_iter().flatten().chain(b.qs)
                 })
                 .collect(),
-        }
+            Storage::Nf4(_) => return None,
+        })
     }
 
     /// The format the values are stored in.
@@ -288,6 +298,7 @@ impl QMatrix {
             Storage::F32(_) => WeightFormat::F32,
             Storage::Q8_0(_) => WeightFormat::Q8_0,
             Storage::Q4_1(_) => WeightFormat::Q4,
+            Storage::Nf4(_) => WeightFormat::Nf4,
         }
     }
 
@@ -297,6 +308,7 @@ impl QMatrix {
             Storage::F32(v) => std::mem::size_of_val(v.as_slice()),
             Storage::Q8_0(v) => std::mem::size_of_val(v.as_slice()),
             Storage::Q4_1(v) => std::mem::size_of_val(v.as_slice()),
+            Storage::Nf4(stack) => stack.bytes(),
         }
     }
 
@@ -308,8 +320,9 @@ impl QMatrix {
         }
     }
 
-    /// The rows reordered: row `i` of the result is row `order[i]` of `self`.
-    pub fn permute_rows(&self, order: &[usize]) -> Self {
+    /// The rows reordered: row `i` of the result is row `order[i]` of `self`. NF4 keeps blocks
+    /// across rows, so it is refused (it is quantized from rows already in order).
+    pub fn permute_rows(&self, order: &[usize]) -> Result<Self> {
         let units = self.row_units();
         fn gather<T: Copy>(v: &[T], order: &[usize], units: usize) -> Vec<T> {
             order
@@ -325,12 +338,13 @@ impl QMatrix {
                 let blocks = gather(&ungroup_q4_1(v, self.rows, units), order, units);
                 Storage::Q4_1(group_q4_1(&blocks, order.len(), units))
             }
+            Storage::Nf4(_) => anyhow::bail!("NF4 rows cannot be reordered"),
         };
-        Self {
+        Ok(Self {
             rows: order.len(),
             cols: self.cols,
             storage,
-        }
+        })
     }
 
     /// Matrices of the same format and width stacked row-wise (fused projections such as
@@ -347,6 +361,17 @@ impl QMatrix {
             WeightFormat::F32 => Storage::F32(Vec::new()),
             WeightFormat::Q8_0 => Storage::Q8_0(Vec::new()),
             WeightFormat::Q4 => Storage::Q4_1(Vec::new()),
+            WeightFormat::Nf4 => {
+                let stacks = parts.into_iter().filter_map(|part| match part.storage {
+                    Storage::Nf4(stack) => Some(stack),
+                    _ => None,
+                });
+                return Ok(Self {
+                    rows,
+                    cols,
+                    storage: Storage::Nf4(Nf4Stack::stack(stacks)?),
+                });
+            }
         };
         // Q4_1 parts are stacked as ggml's blocks, then regrouped (a part's rows need not be
         // a multiple of four).
@@ -385,6 +410,7 @@ impl QMatrix {
                     }
                 }
             }
+            Storage::Nf4(stack) => stack.dequantize_row(row, out),
             Storage::F32(v) => out.copy_from_slice(&v[range]),
             Storage::Q8_0(v) => {
                 for (block, out) in v[range].iter().zip(out.chunks_exact_mut(BLOCK)) {
