@@ -46,6 +46,7 @@ pub mod peft;
 pub mod provenance;
 pub mod ptuning;
 pub mod rag;
+pub mod retrieval_bench;
 pub mod rouge;
 pub mod serve;
 pub mod synthetic;

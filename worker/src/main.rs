@@ -20,7 +20,7 @@ use attribution_worker::serve::runtime::LoraWeights;
 use attribution_worker::serve::{self, cli::ServeArgs};
 use attribution_worker::synthetic;
 use attribution_worker::tuning::Method;
-use attribution_worker::{attribution_bench, decode_bench, influence_bench};
+use attribution_worker::{attribution_bench, decode_bench, influence_bench, retrieval_bench};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -143,6 +143,9 @@ enum BenchCommand {
     /// Training-data influence (TRAK over LoRA gradients) against re-training on a small
     /// synthetic model: LDS over random halves of the rows and top-k removal.
     Influence(influence_bench::InfluenceBenchArgs),
+    /// Retrieval: BM25 (served) against dense retrieval over the model's hidden states and
+    /// their fusion, recall and reciprocal rank on queries whose row is known.
+    Retrieval(retrieval_bench::RetrievalBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -342,6 +345,11 @@ fn main() -> Result<()> {
             command: BenchCommand::Attribution(args),
         } => {
             attribution_bench::run(&args)?;
+        }
+        Command::Bench {
+            command: BenchCommand::Retrieval(args),
+        } => {
+            retrieval_bench::run(&args)?;
         }
         Command::Bench {
             command: BenchCommand::Provenance(args),

@@ -94,6 +94,16 @@ fn search_returns_the_row_holding_the_words() {
     assert_eq!((hits[0].contribution, hits[0].row), (11, 1));
     // Query syntax a user may type is not an error.
     assert!(!index.search("grep \"unbalanced (", 2).unwrap().is_empty());
+    // A word before a colon is not taken for a field name ("Note: which tool ..."), nor a
+    // range or a boost for syntax.
+    for query in [
+        "Note: what transforms text?",
+        "what are: transforms text",
+        "[a TO text] NOT transforms^2",
+    ] {
+        let hits = index.search(query, 2).unwrap();
+        assert_eq!((hits[0].contribution, hits[0].row), (11, 1), "{query}");
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let written = RowIndex::create_in_dir(dir.path(), &as_blobs(&blobs)).unwrap();

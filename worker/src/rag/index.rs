@@ -184,15 +184,15 @@ impl RowIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// The `k` best rows for `query` (fewer when fewer match). Query syntax errors are
-    /// ignored (the query is parsed leniently), so any user question is a valid query.
+    /// The `k` best rows for `query` (fewer when fewer match). The query is its words only
+    /// ([`plain_words`]): a user's question is never read as query syntax.
     pub fn search(&self, query: &str, k: usize) -> Result<Vec<Hit>> {
         if k == 0 {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
         let parser = QueryParser::for_index(&self.index, vec![self.fields.text]);
-        let (query, _errors) = parser.parse_query_lenient(query);
+        let (query, _errors) = parser.parse_query_lenient(&plain_words(query));
         // Widen the window until the k-th score is not tied with the first row left out.
         let mut limit = k;
         let found = loop {
@@ -235,4 +235,16 @@ impl RowIndex {
         hits.truncate(k);
         Ok(hits)
     }
+}
+
+/// `query` with every character but letters and digits made a space, lower-cased: the words the
+/// analyser's tokenizer would take from it anyway, with nothing left that tantivy's query syntax
+/// reads (`field:`, quotes, `+`/`-`, ranges, boosts, upper-case `AND`/`OR`/`NOT`), so a question
+/// such as "Note: what are the tools?" is searched for all its words.
+pub fn plain_words(query: &str) -> String {
+    query
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .to_lowercase()
 }
