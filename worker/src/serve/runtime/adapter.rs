@@ -180,13 +180,19 @@ impl Factors {
         d_in: usize,
         rows: &[usize],
         y: &mut [f32],
-        dot: impl Fn(&[f32], &[f32]) -> f32,
+        dots: impl Fn(&[f32], &[&[f32]], &mut [f32]),
     ) {
         let (r, d_out) = (self.rank, y.len() / rows.len());
+        let xs: Vec<&[f32]> = rows
+            .iter()
+            .map(|&row| &x[row * d_in..(row + 1) * d_in])
+            .collect();
         let mut down = vec![0.0f32; rows.len() * r];
+        let mut sums = vec![0.0f32; rows.len()];
         for (k, a) in self.a_t.chunks_exact(d_in).enumerate() {
-            for (i, &row) in rows.iter().enumerate() {
-                down[i * r + k] = self.scale * dot(a, &x[row * d_in..(row + 1) * d_in]);
+            dots(a, &xs, &mut sums);
+            for (i, &sum) in sums.iter().enumerate() {
+                down[i * r + k] = self.scale * sum;
             }
         }
         for (k, b) in self.b.chunks_exact(d_out).enumerate() {
@@ -201,7 +207,11 @@ impl Factors {
 
     fn apply_rows_isa(&self, isa: Isa, x: &[f32], d_in: usize, rows: &[usize], y: &mut [f32]) {
         match isa {
-            Isa::Scalar => self.apply_rows(x, d_in, rows, y, dot),
+            Isa::Scalar => self.apply_rows(x, d_in, rows, y, |a, xs, sums| {
+                for (sum, x) in sums.iter_mut().zip(xs) {
+                    *sum = dot(a, x);
+                }
+            }),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: both sets are only chosen when the CPU has AVX2.
             Isa::Avx2 | Isa::Avx512Vnni => unsafe { self.apply_rows_avx2(x, d_in, rows, y) },
@@ -209,12 +219,24 @@ impl Factors {
     }
 
     /// [`Factors::apply_rows`] compiled for AVX2, with [`dot`]'s eight lanes in one vector
-    /// (the same operations, so the same bits).
+    /// and up to four rows' dot products with one row of `Aᵀ` at a time (the same operations
+    /// per row, so the same bits).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn apply_rows_avx2(&self, x: &[f32], d_in: usize, rows: &[usize], y: &mut [f32]) {
-        // SAFETY: this function only runs where the CPU has AVX2.
-        self.apply_rows(x, d_in, rows, y, |a, b| unsafe { dot_avx2(a, b) })
+        self.apply_rows(x, d_in, rows, y, |a, xs, sums| {
+            for (xs, sums) in xs.chunks(4).zip(sums.chunks_mut(4)) {
+                // SAFETY: this closure only runs where the CPU has AVX2.
+                unsafe {
+                    match xs.len() {
+                        4 => dots_avx2::<4>(a, xs, sums),
+                        3 => dots_avx2::<3>(a, xs, sums),
+                        2 => dots_avx2::<2>(a, xs, sums),
+                        _ => dots_avx2::<1>(a, xs, sums),
+                    }
+                }
+            }
+        })
     }
 }
 
@@ -313,31 +335,35 @@ fn add_lanes([l0, l1, l2, l3, l4, l5, l6, l7]: [f32; 8], tail: f32) -> f32 {
     (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
 }
 
-/// [`dot`] with its eight lanes in one AVX2 vector: each lane multiplies then adds, as the
-/// scalar code does (no fused multiply-add), so the bits are the same.
+/// `sums[r] = dot(a, xs[r])` for `N` rows of the same length as `a`, [`dot`]'s eight lanes in
+/// one AVX2 vector per row: each lane multiplies then adds, as the scalar code does (no fused
+/// multiply-add), so the bits are the same; `a` is loaded once for the `N` rows, and their
+/// `N` independent sums keep the adder busy.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+unsafe fn dots_avx2<const N: usize>(a: &[f32], xs: &[&[f32]], sums: &mut [f32]) {
     use std::arch::x86_64::*;
-    let n = a.len().min(b.len());
+    let n = a.len();
+    assert!(xs.len() == N && sums.len() == N && xs.iter().all(|x| x.len() == n));
     let lanes = n / 8 * 8;
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut acc = _mm256_setzero_ps();
+    let mut acc = [_mm256_setzero_ps(); N];
     for i in (0..lanes).step_by(8) {
-        // SAFETY: `i + 8 <= lanes <= n`, within both slices.
-        let (va, vb) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(va, vb));
+        // SAFETY: `i + 8 <= lanes <= n`, within `a` and every `x` (all of length `n`).
+        unsafe {
+            let va = _mm256_loadu_ps(a.as_ptr().add(i));
+            for (acc, x) in acc.iter_mut().zip(xs) {
+                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(va, _mm256_loadu_ps(x.as_ptr().add(i))));
+            }
+        }
     }
-    let mut sums = [0.0f32; 8];
-    // SAFETY: `sums` holds eight values.
-    unsafe { _mm256_storeu_ps(sums.as_mut_ptr(), acc) };
-    let tail: f32 = a[lanes..n]
-        .iter()
-        .zip(&b[lanes..n])
-        .map(|(a, b)| a * b)
-        .sum();
-    add_lanes(sums, tail)
+    for ((sum, acc), x) in sums.iter_mut().zip(acc).zip(xs) {
+        let mut lanes_out = [0.0f32; 8];
+        // SAFETY: `lanes_out` holds eight values.
+        unsafe { _mm256_storeu_ps(lanes_out.as_mut_ptr(), acc) };
+        let tail: f32 = a[lanes..].iter().zip(&x[lanes..]).map(|(a, b)| a * b).sum();
+        *sum = add_lanes(lanes_out, tail);
+    }
 }
 
 #[cfg(test)]

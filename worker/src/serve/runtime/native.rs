@@ -493,13 +493,16 @@ impl NativeRuntime {
                 let h = rms_norm(&x, &block.post_attention_norm, eps);
                 let mut gate_up = matmul(isa, &block.gate_up, &h);
                 lora(layer, &[(Gate, 0), (Up, ff)], &h, &mut gate_up, 2 * ff);
-                let act: Vec<f32> = gate_up
-                    .chunks_exact(2 * ff)
-                    .flat_map(|row| {
+                // SwiGLU, rows in parallel (its `exp`s are a library call per value).
+                let mut act = vec![0.0; total * ff];
+                act.par_chunks_mut(ff)
+                    .zip(gate_up.par_chunks(2 * ff))
+                    .for_each(|(act, row)| {
                         let (gate, up) = row.split_at(ff);
-                        gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u)
-                    })
-                    .collect();
+                        for ((a, g), u) in act.iter_mut().zip(gate).zip(up) {
+                            *a = g / (1.0 + (-g).exp()) * u;
+                        }
+                    });
                 let mut down = matmul(isa, &block.down, &act);
                 lora(layer, &[(Down, 0)], &act, &mut down, d);
                 x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
