@@ -473,9 +473,9 @@ fn a_sequence_on_an_adapter_is_the_same_bits_whatever_shares_its_pass() {
     for isa in Isa::available() {
         runtime.set_isa(isa);
         let together = run(&mut runtime, &[0, 1, 2, 3, 4]);
-        for i in 0..5 {
+        for (i, logits) in together.iter().enumerate() {
             assert!(
-                run(&mut runtime, &[i]) == [together[i].clone()],
+                run(&mut runtime, &[i]) == [logits.clone()],
                 "{isa:?}: sequence {i} alone differs from its batch"
             );
         }
