@@ -736,13 +736,20 @@ fn an_answer_repeating_a_training_row_pays_its_contribution_through_its_spans() 
     assert_eq!(again["attribution"], *attribution);
 }
 
-#[test]
-fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
+/// An engine (no server) over the test model in `f32` on one thread, running `slots` requests
+/// at once; the model's directory (kept alive by the caller) and configuration beside it.
+fn engine_on_test_model(
+    slots: usize,
+    max_positions: usize,
+) -> (
+    tempfile::TempDir,
+    attribution_worker::model::LlamaConfig,
+    attribution_worker::serve::engine::Engine,
+) {
     use attribution_worker::job::ModelDir;
-    use attribution_worker::serve::engine::{Engine, EngineConfig, Event, GenerateRequest};
+    use attribution_worker::serve::engine::{Engine, EngineConfig};
     use attribution_worker::serve::runtime::native::{NativeRuntime, RuntimeOptions};
     use attribution_worker::serve::runtime::quant::WeightFormat;
-    use attribution_worker::serve::sampling::Sampling;
 
     let dir = common::model_dir();
     let model = ModelDir::load(dir.path()).unwrap();
@@ -750,8 +757,8 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         &model.checkpoint,
         RuntimeOptions {
             weights: WeightFormat::F32,
-            max_slots: 1,
-            max_positions: 512,
+            max_slots: slots,
+            max_positions,
             threads: 1,
         },
     )
@@ -761,19 +768,35 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         model.tokenizer.clone(),
         Default::default(),
         EngineConfig {
-            max_running: 1,
+            max_running: slots,
             ..EngineConfig::default()
         },
     );
-    let request = |max_tokens| GenerateRequest {
-        adapter: None,
+    (dir, model.checkpoint.config.clone(), engine)
+}
+
+/// A short fixed prompt, answered greedily with `max_tokens` tokens on `adapter`.
+fn greedy_request(
+    adapter: Option<u64>,
+    max_tokens: usize,
+) -> attribution_worker::serve::engine::GenerateRequest {
+    attribution_worker::serve::engine::GenerateRequest {
+        adapter,
         prompt: vec![1, 5, 9, 13, 4],
         max_tokens,
-        sampling: Sampling::greedy(),
+        sampling: attribution_worker::serve::sampling::Sampling::greedy(),
         stop: Vec::new(),
         logprobs: None,
         keep_prompt: false,
-    };
+    }
+}
+
+#[test]
+fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
+    use attribution_worker::serve::engine::Event;
+
+    let (_dir, _, engine) = engine_on_test_model(1, 512);
+    let request = |max_tokens| greedy_request(None, max_tokens);
     // Hung up at once: the engine drops it instead of generating 500 tokens into the void.
     drop(engine.generate(request(500)).unwrap());
     let mut events = engine.generate(request(3)).unwrap();
@@ -795,39 +818,14 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
 
 #[test]
 fn a_batch_keeps_stepping_while_an_adapter_is_read_and_a_failed_read_fails_its_requests_only() {
-    use attribution_worker::job::ModelDir;
     use attribution_worker::lora::TargetModule;
     use attribution_worker::model::projection_path;
-    use attribution_worker::serve::engine::{Engine, EngineConfig, Event, GenerateRequest};
-    use attribution_worker::serve::runtime::native::{NativeRuntime, RuntimeOptions};
-    use attribution_worker::serve::runtime::quant::WeightFormat;
+    use attribution_worker::serve::engine::Event;
     use attribution_worker::serve::runtime::LoraWeights;
-    use attribution_worker::serve::sampling::Sampling;
     use std::sync::{Arc, Condvar, Mutex};
     use tokio::sync::mpsc::UnboundedReceiver;
 
-    let dir = common::model_dir();
-    let model = ModelDir::load(dir.path()).unwrap();
-    let config = model.checkpoint.config.clone();
-    let runtime = NativeRuntime::load(
-        &model.checkpoint,
-        RuntimeOptions {
-            weights: WeightFormat::F32,
-            max_slots: 2,
-            max_positions: 128,
-            threads: 1,
-        },
-    )
-    .unwrap();
-    let engine = Engine::start(
-        Box::new(runtime),
-        model.tokenizer.clone(),
-        Default::default(),
-        EngineConfig {
-            max_running: 2,
-            ..EngineConfig::default()
-        },
-    );
+    let (_dir, config, engine) = engine_on_test_model(2, 128);
     let [d_in, d_out] = config.projection_shape(TargetModule::Q);
     let weights = LoraWeights {
         config: LoraConfig::new(2, 4.0).with_targets(vec!["q".into()]),
@@ -856,15 +854,7 @@ fn a_batch_keeps_stepping_while_an_adapter_is_read_and_a_failed_read_fails_its_r
         }),
     );
     engine.add_adapter(2, Arc::new(|| anyhow::bail!("the adapter file is corrupt")));
-    let request = |adapter, max_tokens| GenerateRequest {
-        adapter,
-        prompt: vec![1, 5, 9, 13, 4],
-        max_tokens,
-        sampling: Sampling::greedy(),
-        stop: Vec::new(),
-        logprobs: None,
-        keep_prompt: false,
-    };
+    let request = greedy_request;
     let finish = |events: &mut UnboundedReceiver<Event>| -> Result<usize, String> {
         let mut tokens = 0;
         loop {

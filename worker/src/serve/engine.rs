@@ -505,20 +505,24 @@ impl Scheduler {
         }
     }
 
+    /// How adapter `id`'s weights are read.
+    fn source(&self, id: AdapterId) -> Result<AdapterSource, Refused> {
+        self.shared
+            .adapters
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .ok_or(Refused::UnknownAdapter(id))
+    }
+
     /// Reads adapter `id`'s file on a thread of its own unless it is being read (or
     /// [`MAX_READS`] are: it is then started by a later call).
     fn start_read(&mut self, id: AdapterId) -> Result<()> {
         if self.reading.contains(&id) || self.reading.len() >= MAX_READS {
             return Ok(());
         }
-        let source = self
-            .shared
-            .adapters
-            .lock()
-            .unwrap()
-            .get(&id)
-            .cloned()
-            .ok_or(Refused::UnknownAdapter(id))?;
+        let source = self.source(id)?;
         let done = self.reads.0.clone();
         std::thread::Builder::new()
             .name("adapter-read".into())
@@ -585,14 +589,7 @@ impl Scheduler {
             resident.last_used = self.clock;
             return Ok(Some(resident.key));
         }
-        let source = self
-            .shared
-            .adapters
-            .lock()
-            .unwrap()
-            .get(&id)
-            .cloned()
-            .ok_or(Refused::UnknownAdapter(id))?;
+        let source = self.source(id)?;
         let weights = source().with_context(|| format!("loading adapter {id}"))?;
         let (key, bytes) = self.runtime.load_adapter(weights)?;
         self.add_resident(id, key, bytes);
