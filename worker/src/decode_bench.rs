@@ -85,11 +85,30 @@ pub struct DecodeReport {
     pub adapter_load_ms: Option<AdapterLoad>,
 }
 
-#[derive(Serialize, Debug, Clone, Copy)]
+#[derive(Serialize, Debug, Clone)]
 pub struct AdapterLoad {
     pub adapters: usize,
     pub median: f64,
     pub max: f64,
+    /// The slowest loads, slowest first: which one (in load order) and its two phases.
+    pub slowest: Vec<LoadTime>,
+}
+
+/// One adapter load's phases, in milliseconds.
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct LoadTime {
+    /// Its place in the load order (0: the first, just after the files were written).
+    pub index: usize,
+    /// Mapping the PEFT file and decoding its factors ([`LoraWeights::read_peft`]).
+    pub read: f64,
+    /// Handing them to the runtime ([`Runtime::load_adapter`]).
+    pub hand_over: f64,
+}
+
+impl LoadTime {
+    fn total(&self) -> f64 {
+        self.read + self.hand_over
+    }
 }
 
 const FORMATS: [(WeightFormat, &str); 4] = [
@@ -252,17 +271,24 @@ fn adapter_runs(
     }
     let mut keys = Vec::with_capacity(paths.len());
     let mut times = Vec::with_capacity(paths.len());
-    for path in &paths {
+    for (index, path) in paths.iter().enumerate() {
         let started = Instant::now();
         let weights = LoraWeights::read_peft(path, &lora)?;
+        let read = started.elapsed().as_secs_f64() * 1e3;
         keys.push(runtime.load_adapter(weights)?.0);
-        times.push(started.elapsed().as_secs_f64() * 1e3);
+        let total = started.elapsed().as_secs_f64() * 1e3;
+        times.push(LoadTime {
+            index,
+            read,
+            hand_over: total - read,
+        });
     }
-    times.sort_by(f64::total_cmp);
+    times.sort_by(|a, b| b.total().total_cmp(&a.total()));
     let load = AdapterLoad {
         adapters: times.len(),
-        median: times[times.len() / 2],
-        max: times[times.len() - 1],
+        median: times[times.len() / 2].total(),
+        max: times[0].total(),
+        slowest: times.iter().take(3).copied().collect(),
     };
 
     let spread = args.streams.min(keys.len());
@@ -377,10 +403,19 @@ fn print(report: &DecodeReport) {
     for (name, ratio) in &report.ratios {
         println!("{name:<50} {ratio:>6.2}x");
     }
-    if let Some(load) = report.adapter_load_ms {
+    if let Some(load) = &report.adapter_load_ms {
         println!(
             "loading one of {} adapters (map, decode, hand over): median {:.1} ms, max {:.1} ms",
             load.adapters, load.median, load.max
         );
+        for slow in &load.slowest {
+            println!(
+                "  load #{}: {:.1} ms (reading {:.1}, handing over {:.1})",
+                slow.index,
+                slow.total(),
+                slow.read,
+                slow.hand_over
+            );
+        }
     }
 }

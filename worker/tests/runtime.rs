@@ -407,6 +407,85 @@ fn two_adapters_in_one_pass_match_each_merged_alone() {
 }
 
 #[test]
+fn a_sequence_on_an_adapter_is_the_same_bits_whatever_shares_its_pass() {
+    // Rows are grouped by adapter and split into tasks of up to four rows: five sequences, three
+    // on the first adapter (one task of three rows, then of four with the prompts' rows), one on
+    // the second, one on the base, against each run alone, on every instruction set.
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        RuntimeOptions {
+            max_slots: 5,
+            ..options(WeightFormat::Q4, 32)
+        },
+    )
+    .unwrap();
+    let all = TargetModule::ALL.map(|t| t.hf_name().to_string()).to_vec();
+    let (first, _) = runtime
+        .load_adapter(random_adapter(
+            &checkpoint.config,
+            &LoraConfig::new(4, 8.0).with_targets(all),
+            21,
+        ))
+        .unwrap();
+    let (second, _) = runtime
+        .load_adapter(random_adapter(
+            &checkpoint.config,
+            &LoraConfig::new(2, 2.0).with_targets(vec!["k".into(), "up".into(), "down".into()]),
+            22,
+        ))
+        .unwrap();
+    let adapters = [Some(first), Some(second), Some(first), None, Some(first)];
+    let mut prompts: Vec<Vec<u32>> = (0..5).map(|i| sequence(3 + i, 40 + i as u64)).collect();
+    // The base sequence repeats the first's prompt, to show the adapter's effect.
+    prompts[3] = prompts[0].clone();
+    // Each sequence's prompt then three decode steps, all sequences in one pass per step.
+    let run = |runtime: &mut NativeRuntime, which: &[usize]| -> Vec<Vec<f32>> {
+        let slots: Vec<_> = which
+            .iter()
+            .map(|&i| runtime.allocate(adapters[i]).unwrap())
+            .collect();
+        let mut logits = vec![Vec::new(); which.len()];
+        let mut next: Vec<Vec<u32>> = which.iter().map(|&i| prompts[i].clone()).collect();
+        for _ in 0..4 {
+            let chunks: Vec<Chunk<'_>> = slots
+                .iter()
+                .zip(&next)
+                .map(|(&slot, tokens)| Chunk {
+                    slot,
+                    tokens,
+                    logits: Logits::Last,
+                })
+                .collect();
+            let out = runtime.forward(&chunks).unwrap();
+            for ((row, logits), next) in out.chunks_exact(VOCAB).zip(&mut logits).zip(&mut next) {
+                logits.extend_from_slice(row);
+                // A token that depends on every bit of the logits.
+                let bits = row.iter().fold(0u32, |h, v| h.rotate_left(5) ^ v.to_bits());
+                *next = vec![bits % VOCAB as u32];
+            }
+        }
+        for slot in slots {
+            runtime.release(slot);
+        }
+        logits
+    };
+    for isa in Isa::available() {
+        runtime.set_isa(isa);
+        let together = run(&mut runtime, &[0, 1, 2, 3, 4]);
+        for (i, logits) in together.iter().enumerate() {
+            assert!(
+                run(&mut runtime, &[i]) == [logits.clone()],
+                "{isa:?}: sequence {i} alone differs from its batch"
+            );
+        }
+        // The adapter changes the logits (else the test proves nothing).
+        assert!(max_abs_diff(&together[0], &together[3]) > 1e-2);
+    }
+}
+
+#[test]
 fn adapter_from_a_peft_file_matches_burn_with_it() {
     let checkpoint = checkpoint(false);
     let device = Device::default();

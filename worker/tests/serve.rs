@@ -736,13 +736,20 @@ fn an_answer_repeating_a_training_row_pays_its_contribution_through_its_spans() 
     assert_eq!(again["attribution"], *attribution);
 }
 
-#[test]
-fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
+/// An engine (no server) over the test model in `f32` on one thread, running `slots` requests
+/// at once; the model's directory (kept alive by the caller) and configuration beside it.
+fn engine_on_test_model(
+    slots: usize,
+    max_positions: usize,
+) -> (
+    tempfile::TempDir,
+    attribution_worker::model::LlamaConfig,
+    attribution_worker::serve::engine::Engine,
+) {
     use attribution_worker::job::ModelDir;
-    use attribution_worker::serve::engine::{Engine, EngineConfig, Event, GenerateRequest};
+    use attribution_worker::serve::engine::{Engine, EngineConfig};
     use attribution_worker::serve::runtime::native::{NativeRuntime, RuntimeOptions};
     use attribution_worker::serve::runtime::quant::WeightFormat;
-    use attribution_worker::serve::sampling::Sampling;
 
     let dir = common::model_dir();
     let model = ModelDir::load(dir.path()).unwrap();
@@ -750,8 +757,8 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         &model.checkpoint,
         RuntimeOptions {
             weights: WeightFormat::F32,
-            max_slots: 1,
-            max_positions: 512,
+            max_slots: slots,
+            max_positions,
             threads: 1,
         },
     )
@@ -761,19 +768,35 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         model.tokenizer.clone(),
         Default::default(),
         EngineConfig {
-            max_running: 1,
+            max_running: slots,
             ..EngineConfig::default()
         },
     );
-    let request = |max_tokens| GenerateRequest {
-        adapter: None,
+    (dir, model.checkpoint.config.clone(), engine)
+}
+
+/// A short fixed prompt, answered greedily with `max_tokens` tokens on `adapter`.
+fn greedy_request(
+    adapter: Option<u64>,
+    max_tokens: usize,
+) -> attribution_worker::serve::engine::GenerateRequest {
+    attribution_worker::serve::engine::GenerateRequest {
+        adapter,
         prompt: vec![1, 5, 9, 13, 4],
         max_tokens,
-        sampling: Sampling::greedy(),
+        sampling: attribution_worker::serve::sampling::Sampling::greedy(),
         stop: Vec::new(),
         logprobs: None,
         keep_prompt: false,
-    };
+    }
+}
+
+#[test]
+fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
+    use attribution_worker::serve::engine::Event;
+
+    let (_dir, _, engine) = engine_on_test_model(1, 512);
+    let request = |max_tokens| greedy_request(None, max_tokens);
     // Hung up at once: the engine drops it instead of generating 500 tokens into the void.
     drop(engine.generate(request(500)).unwrap());
     let mut events = engine.generate(request(3)).unwrap();
@@ -791,6 +814,88 @@ fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
         stats.generated_tokens < 20,
         "the dropped request generated: {stats:?}"
     );
+}
+
+#[test]
+fn a_batch_keeps_stepping_while_an_adapter_is_read_and_a_failed_read_fails_its_requests_only() {
+    use attribution_worker::lora::TargetModule;
+    use attribution_worker::model::projection_path;
+    use attribution_worker::serve::engine::Event;
+    use attribution_worker::serve::runtime::LoraWeights;
+    use std::sync::{Arc, Condvar, Mutex};
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    let (_dir, config, engine) = engine_on_test_model(2, 128);
+    let [d_in, d_out] = config.projection_shape(TargetModule::Q);
+    let weights = LoraWeights {
+        config: LoraConfig::new(2, 4.0).with_targets(vec!["q".into()]),
+        projections: vec![(
+            projection_path(0, TargetModule::Q),
+            vec![0.1; 2 * d_in],
+            vec![0.1; 2 * d_out],
+        )],
+    };
+    // Adapter 1's file "reads" until the test opens the gate, or 20 s pass: a scheduler that
+    // waits for the read then still ends, and the test fails instead of hanging. The flag says
+    // whether a read has returned.
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let returned = Arc::new(Mutex::new(false));
+    let (held, done) = (gate.clone(), returned.clone());
+    engine.add_adapter(
+        1,
+        Arc::new(move || {
+            let (open, opened) = &*held;
+            let guard = open.lock().unwrap();
+            let _ = opened
+                .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
+                .unwrap();
+            *done.lock().unwrap() = true;
+            Ok(weights.clone())
+        }),
+    );
+    engine.add_adapter(2, Arc::new(|| anyhow::bail!("the adapter file is corrupt")));
+    let request = greedy_request;
+    let finish = |events: &mut UnboundedReceiver<Event>| -> Result<usize, String> {
+        let mut tokens = 0;
+        loop {
+            match events.blocking_recv().unwrap() {
+                Event::Token { .. } => tokens += 1,
+                Event::Finished(finished) => {
+                    assert_eq!(finished.tokens.len(), tokens);
+                    return Ok(tokens);
+                }
+                Event::Failed(error) => return Err(error),
+            }
+        }
+    };
+    let mut adapted = engine.generate(request(Some(1), 3)).unwrap();
+    let mut base = engine.generate(request(None, 30)).unwrap();
+    assert_eq!(finish(&mut base), Ok(30));
+    assert!(
+        !*returned.lock().unwrap(),
+        "the base request waited for the adapter's read"
+    );
+    assert!(adapted.try_recv().is_err(), "answered before its adapter");
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    assert_eq!(finish(&mut adapted), Ok(3));
+    assert_eq!(engine.stats().adapter_loads, 1);
+
+    let mut broken = engine.generate(request(Some(2), 3)).unwrap();
+    let mut fine = engine.generate(request(Some(1), 3)).unwrap();
+    let error = finish(&mut broken).unwrap_err();
+    assert!(error.contains("adapter file is corrupt"), "{error}");
+    assert_eq!(finish(&mut fine), Ok(3));
+    // Nothing is left counted as waiting (the figures are published after each step).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stats = loop {
+        let stats = engine.stats();
+        if (stats.waiting, stats.running) == (0, 0) || Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!((stats.waiting, stats.running), (0, 0), "{stats:?}");
 }
 
 /// `"retrieval": false` asks a grounded model without sources: the prompt is the conversation as

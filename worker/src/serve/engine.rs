@@ -5,16 +5,18 @@
 //!
 //! Adapters are unmerged: each request names one (or none), the runtime batches requests for
 //! different adapters in one pass, and the engine keeps the adapters the runtime holds in an LRU
-//! cache bounded by bytes, loading one from its file when a request needs it.
+//! cache bounded by bytes, loading one from its file when a request needs it. The file is read
+//! and decoded on a thread of its own while the batch keeps stepping; the request joins the
+//! batch once its adapter is in the runtime.
 
 use super::runtime::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
 use super::sampling::{logprob, Sampler, Sampling, TokenLogprob};
 use super::text::{Delta, TextStream};
 use anyhow::{anyhow, Context, Result};
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc as async_mpsc, oneshot};
 
@@ -209,6 +211,8 @@ impl Engine {
             waiting: VecDeque::new(),
             running: Vec::new(),
             resident: BTreeMap::new(),
+            reading: HashSet::new(),
+            reads: mpsc::channel(),
             clock: 0,
             kept: BTreeMap::new(),
             next_kept: 0,
@@ -322,6 +326,12 @@ struct Active {
     first_token: Option<f64>,
 }
 
+/// An adapter's weights as a reading thread returns them.
+type AdapterRead = (AdapterId, Result<LoraWeights>);
+
+/// Adapter files read at once (each thread holds one adapter's factors until it is loaded).
+const MAX_READS: usize = 2;
+
 struct Resident {
     key: AdapterKey,
     bytes: usize,
@@ -336,6 +346,10 @@ struct Scheduler {
     waiting: VecDeque<(GenerateRequest, async_mpsc::UnboundedSender<Event>, Instant)>,
     running: Vec<Active>,
     resident: BTreeMap<AdapterId, Resident>,
+    /// Adapters whose files are being read on threads of their own.
+    reading: HashSet<AdapterId>,
+    /// Where those threads send what they read.
+    reads: (Sender<AdapterRead>, Receiver<AdapterRead>),
     clock: u64,
     /// Kept prompt caches by id (ids increase: the first is the oldest).
     kept: BTreeMap<u64, SlotId>,
@@ -361,7 +375,17 @@ impl Scheduler {
                 }
             }
             self.forget();
+            while let Ok(read) = self.reads.1.try_recv() {
+                self.finish_read(read);
+            }
             self.admit();
+            if self.running.is_empty() && !self.reading.is_empty() {
+                // Nothing to step until a read ends; commands are looked at every few ms.
+                match self.reads.1.recv_timeout(Duration::from_millis(5)) {
+                    Ok(read) => self.finish_read(read),
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+                }
+            }
             if !self.running.is_empty() {
                 if let Err(error) = self.step() {
                     tracing::error!(%error, "engine step failed");
@@ -430,17 +454,31 @@ impl Scheduler {
         }
     }
 
-    /// Moves waiting requests into the batch while there is room.
+    /// Moves waiting requests into the batch while there is room. A request whose adapter is
+    /// not resident stays waiting (its place kept) while the adapter is read in the background.
     fn admit(&mut self) {
+        let mut blocked = Vec::new();
         while self.running.len() < self.config.max_running {
             let Some((request, events, arrived)) = self.waiting.pop_front() else {
                 break;
             };
-            self.shared.stats.lock().unwrap().waiting -= 1;
             if events.is_closed() {
-                self.shared.stats.lock().unwrap().requests_cancelled += 1;
+                let mut stats = self.shared.stats.lock().unwrap();
+                stats.waiting -= 1;
+                stats.requests_cancelled += 1;
                 continue;
             }
+            if let Some(id) = request.adapter.filter(|id| !self.resident.contains_key(id)) {
+                match self.start_read(id) {
+                    Ok(()) => blocked.push((request, events, arrived)),
+                    Err(error) => {
+                        self.shared.stats.lock().unwrap().waiting -= 1;
+                        let _ = events.send(Event::Failed(format!("{error:#}")));
+                    }
+                }
+                continue;
+            }
+            self.shared.stats.lock().unwrap().waiting -= 1;
             let slot = self
                 .adapter_key(request.adapter)
                 .and_then(|key| self.runtime.allocate(key));
@@ -462,6 +500,82 @@ impl Scheduler {
                 }
             }
         }
+        for request in blocked.into_iter().rev() {
+            self.waiting.push_front(request);
+        }
+    }
+
+    /// How adapter `id`'s weights are read.
+    fn source(&self, id: AdapterId) -> Result<AdapterSource, Refused> {
+        self.shared
+            .adapters
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .ok_or(Refused::UnknownAdapter(id))
+    }
+
+    /// Reads adapter `id`'s file on a thread of its own unless it is being read (or
+    /// [`MAX_READS`] are: it is then started by a later call).
+    fn start_read(&mut self, id: AdapterId) -> Result<()> {
+        if self.reading.contains(&id) || self.reading.len() >= MAX_READS {
+            return Ok(());
+        }
+        let source = self.source(id)?;
+        let done = self.reads.0.clone();
+        std::thread::Builder::new()
+            .name("adapter-read".into())
+            .spawn(move || {
+                let _ = done.send((id, source()));
+            })
+            .context("starting a thread to read an adapter")?;
+        self.reading.insert(id);
+        Ok(())
+    }
+
+    /// Hands a read adapter to the runtime, or fails the requests waiting for it.
+    fn finish_read(&mut self, (id, read): AdapterRead) {
+        self.reading.remove(&id);
+        if self.resident.contains_key(&id) {
+            // Loaded meanwhile by exclusive work.
+            return;
+        }
+        let loaded = read
+            .with_context(|| format!("loading adapter {id}"))
+            .and_then(|weights| self.runtime.load_adapter(weights));
+        match loaded {
+            Ok((key, bytes)) => self.add_resident(id, key, bytes),
+            Err(error) => {
+                let message = format!("{error:#}");
+                let mut failed = 0;
+                self.waiting.retain(|(request, events, _)| {
+                    let waits = request.adapter == Some(id);
+                    if waits {
+                        let _ = events.send(Event::Failed(message.clone()));
+                        failed += 1;
+                    }
+                    !waits
+                });
+                self.shared.stats.lock().unwrap().waiting -= failed;
+            }
+        }
+    }
+
+    /// Records a loaded adapter and evicts others beyond the budget (never this one: the
+    /// requests waiting for it have not joined the batch yet).
+    fn add_resident(&mut self, id: AdapterId, key: AdapterKey, bytes: usize) {
+        self.clock += 1;
+        self.resident.insert(
+            id,
+            Resident {
+                key,
+                bytes,
+                last_used: self.clock,
+            },
+        );
+        self.shared.stats.lock().unwrap().adapter_loads += 1;
+        self.evict(id);
     }
 
     /// The runtime's key for `adapter`, loading it (and evicting the least recently used ones
@@ -475,31 +589,20 @@ impl Scheduler {
             resident.last_used = self.clock;
             return Ok(Some(resident.key));
         }
-        let source = self
-            .shared
-            .adapters
-            .lock()
-            .unwrap()
-            .get(&id)
-            .cloned()
-            .ok_or(Refused::UnknownAdapter(id))?;
+        let source = self.source(id)?;
         let weights = source().with_context(|| format!("loading adapter {id}"))?;
-        let (key, size) = self.runtime.load_adapter(weights)?;
-        self.resident.insert(
-            id,
-            Resident {
-                key,
-                bytes: size,
-                last_used: self.clock,
-            },
-        );
-        self.shared.stats.lock().unwrap().adapter_loads += 1;
-        self.evict();
+        let (key, bytes) = self.runtime.load_adapter(weights)?;
+        self.add_resident(id, key, bytes);
         Ok(Some(key))
     }
 
-    fn evict(&mut self) {
-        let in_use: HashSet<AdapterId> = self.running.iter().filter_map(|a| a.adapter).collect();
+    fn evict(&mut self, keep: AdapterId) {
+        let in_use: HashSet<AdapterId> = self
+            .running
+            .iter()
+            .filter_map(|a| a.adapter)
+            .chain([keep])
+            .collect();
         while self.resident.values().map(|r| r.bytes).sum::<usize>() > self.config.adapter_budget {
             let Some((&oldest, _)) = self
                 .resident

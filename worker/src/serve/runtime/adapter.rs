@@ -1,14 +1,17 @@
 //! LoRA adapters kept unmerged beside the base weights, so sequences of different adapters
 //! (or none) share one pass: the base projection runs once for every row of the batch, then
-//! each row adds `scale·(x·A)·B` of its own adapter (as S-LoRA and Punica do), rows in
-//! parallel.
+//! each row adds `scale·(x·A)·B` of its own adapter (as S-LoRA and Punica do). A pass's rows
+//! are grouped by adapter ([`AdapterRows`]), so each task reads an adapter's factors once for
+//! all its rows rather than once per row.
 
+use super::kernels::Isa;
 use super::LoraWeights;
 use crate::checkpoint::decode;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::peft;
 use anyhow::{bail, ensure, Context, Result};
 use memmap2::Mmap;
+use rayon::prelude::*;
 use safetensors::tensor::TensorView;
 use safetensors::SafeTensors;
 use std::collections::BTreeMap;
@@ -165,24 +168,150 @@ impl Adapter {
 }
 
 impl Factors {
-    /// `y += scale·(x·A)·B` for one row: `x: [d_in]`, `y: [d_out]`. Each entry is summed in one
-    /// fixed order, whatever other rows share the pass.
-    pub fn apply_row(&self, x: &[f32], y: &mut [f32]) {
-        let d_in = x.len();
-        let mut down = vec![0.0f32; self.rank];
-        for (u, a) in down.iter_mut().zip(self.a_t.chunks_exact(d_in)) {
-            *u = self.scale * dot(a, x);
-        }
-        for (&u, b) in down.iter().zip(self.b.chunks_exact(y.len())) {
-            for (y, b) in y.iter_mut().zip(b) {
-                *y += u * b;
+    /// `y[i] += scale·(x[rows[i]]·A)·B` for each of `rows`: `x: [.., d_in]`, `y: [rows.len(),
+    /// d_out]`. Each entry is summed in one fixed order (`u_k = scale·(x·a_k)` by [`dot`], then
+    /// `y += u_k·b_k` for `k` ascending), whatever other rows share the pass and on every
+    /// instruction set (no fused multiply-adds: the scalar and vector code round alike). Each
+    /// row of `Aᵀ` and of `B` is read once for all the rows.
+    #[inline(always)]
+    fn apply_rows(
+        &self,
+        x: &[f32],
+        d_in: usize,
+        rows: &[usize],
+        y: &mut [f32],
+        dots: impl Fn(&[f32], &[&[f32]], &mut [f32]),
+    ) {
+        let (r, d_out) = (self.rank, y.len() / rows.len());
+        let xs: Vec<&[f32]> = rows
+            .iter()
+            .map(|&row| &x[row * d_in..(row + 1) * d_in])
+            .collect();
+        let mut down = vec![0.0f32; rows.len() * r];
+        let mut sums = vec![0.0f32; rows.len()];
+        for (k, a) in self.a_t.chunks_exact(d_in).enumerate() {
+            dots(a, &xs, &mut sums);
+            for (i, &sum) in sums.iter().enumerate() {
+                down[i * r + k] = self.scale * sum;
             }
+        }
+        for (k, b) in self.b.chunks_exact(d_out).enumerate() {
+            for (i, y) in y.chunks_exact_mut(d_out).enumerate() {
+                let u = down[i * r + k];
+                for (y, b) in y.iter_mut().zip(b) {
+                    *y += u * b;
+                }
+            }
+        }
+    }
+
+    fn apply_rows_isa(&self, isa: Isa, x: &[f32], d_in: usize, rows: &[usize], y: &mut [f32]) {
+        match isa {
+            Isa::Scalar => self.apply_rows(x, d_in, rows, y, |a, xs, sums| {
+                for (sum, x) in sums.iter_mut().zip(xs) {
+                    *sum = dot(a, x);
+                }
+            }),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: both sets are only chosen when the CPU has AVX2.
+            Isa::Avx2 | Isa::Avx512Vnni => unsafe { self.apply_rows_avx2(x, d_in, rows, y) },
+        }
+    }
+
+    /// [`Factors::apply_rows`] compiled for AVX2, with [`dot`]'s eight lanes in one vector
+    /// and up to four rows' dot products with one row of `Aᵀ` at a time (the same operations
+    /// per row, so the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn apply_rows_avx2(&self, x: &[f32], d_in: usize, rows: &[usize], y: &mut [f32]) {
+        self.apply_rows(x, d_in, rows, y, |a, xs, sums| {
+            for (xs, sums) in xs.chunks(4).zip(sums.chunks_mut(4)) {
+                // SAFETY: this closure only runs where the CPU has AVX2.
+                unsafe {
+                    match xs.len() {
+                        4 => dots_avx2::<4>(a, xs, sums),
+                        3 => dots_avx2::<3>(a, xs, sums),
+                        2 => dots_avx2::<2>(a, xs, sums),
+                        _ => dots_avx2::<1>(a, xs, sums),
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The rows of a pass that run with one adapter, in row order.
+pub struct AdapterRows<'a> {
+    pub adapter: &'a Adapter,
+    pub rows: Vec<usize>,
+}
+
+/// Rows one task takes of an adapter: few enough that a batch on one adapter still spreads
+/// over the threads, enough that its factors are read once for several rows.
+const ROWS_PER_TASK: usize = 4;
+
+/// `y[row, offset..offset + d_out] += scale·(x[row]·A)·B` for every row of `groups` and each
+/// `(target, offset)` of `targets`: the projections that read `x: [rows, d_in]`, side by side in
+/// `y: [rows, width]`. One parallel section for all of them; a task takes up to
+/// [`ROWS_PER_TASK`] rows of one adapter and one target, and the sums are those of
+/// [`Factors::apply_rows`], the same bits however rows are grouped or split.
+#[allow(clippy::too_many_arguments)]
+pub fn add_terms(
+    isa: Isa,
+    groups: &[AdapterRows<'_>],
+    layer: usize,
+    targets: &[(TargetModule, usize)],
+    x: &[f32],
+    d_in: usize,
+    y: &mut [f32],
+    width: usize,
+) {
+    let tasks: Vec<(&Factors, usize, &[usize])> = targets
+        .iter()
+        .flat_map(|&(target, offset)| {
+            groups.iter().flat_map(move |group| {
+                group.adapter.layers[layer][target_index(target)]
+                    .as_ref()
+                    .into_iter()
+                    .flat_map(move |factors| {
+                        group
+                            .rows
+                            .chunks(ROWS_PER_TASK)
+                            .map(move |rows| (factors, offset, rows))
+                    })
+            })
+        })
+        .collect();
+    if tasks.is_empty() {
+        return;
+    }
+    let y_in = &*y;
+    // Each task adds to a copy of its rows' entries (the base projection's values), written
+    // back after: tasks touch disjoint entries, so the order of write-backs does not matter.
+    let outputs: Vec<Vec<f32>> = tasks
+        .par_iter()
+        .map(|&(factors, offset, rows)| {
+            let d_out = factors.b.len() / factors.rank;
+            let mut out: Vec<f32> = rows
+                .iter()
+                .flat_map(|&row| &y_in[row * width + offset..row * width + offset + d_out])
+                .copied()
+                .collect();
+            factors.apply_rows_isa(isa, x, d_in, rows, &mut out);
+            out
+        })
+        .collect();
+    for ((factors, offset, rows), out) in tasks.iter().zip(outputs) {
+        let d_out = factors.b.len() / factors.rank;
+        for (&row, values) in rows.iter().zip(out.chunks_exact(d_out)) {
+            y[row * width + offset..row * width + offset + d_out].copy_from_slice(values);
         }
     }
 }
 
 /// `a·b` as eight interleaved partial sums added pairwise: a fixed order (the same bits on any
 /// CPU) that the compiler turns into vector code, where a sequential sum stays scalar.
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (a_lanes, b_lanes) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = a_lanes
@@ -197,6 +326,122 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
             lanes[i] += a[i] * b[i];
         }
     }
-    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    add_lanes(lanes, tail)
+}
+
+/// [`dot`]'s final sum of its lanes and tail.
+#[inline(always)]
+fn add_lanes([l0, l1, l2, l3, l4, l5, l6, l7]: [f32; 8], tail: f32) -> f32 {
     (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
+}
+
+/// `sums[r] = dot(a, xs[r])` for `N` rows of the same length as `a`, [`dot`]'s eight lanes in
+/// one AVX2 vector per row: each lane multiplies then adds, as the scalar code does (no fused
+/// multiply-add), so the bits are the same; `a` is loaded once for the `N` rows, and their
+/// `N` independent sums keep the adder busy.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn dots_avx2<const N: usize>(a: &[f32], xs: &[&[f32]], sums: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let n = a.len();
+    assert!(xs.len() == N && sums.len() == N && xs.iter().all(|x| x.len() == n));
+    let lanes = n / 8 * 8;
+    let mut acc = [_mm256_setzero_ps(); N];
+    for i in (0..lanes).step_by(8) {
+        // SAFETY: `i + 8 <= lanes <= n`, within `a` and every `x` (all of length `n`).
+        unsafe {
+            let va = _mm256_loadu_ps(a.as_ptr().add(i));
+            for (acc, x) in acc.iter_mut().zip(xs) {
+                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(va, _mm256_loadu_ps(x.as_ptr().add(i))));
+            }
+        }
+    }
+    for ((sum, acc), x) in sums.iter_mut().zip(acc).zip(xs) {
+        let mut lanes_out = [0.0f32; 8];
+        // SAFETY: `lanes_out` holds eight values.
+        unsafe { _mm256_storeu_ps(lanes_out.as_mut_ptr(), acc) };
+        let tail: f32 = a[lanes..].iter().zip(&x[lanes..]).map(|(a, b)| a * b).sum();
+        *sum = add_lanes(lanes_out, tail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn values(rng: &mut StdRng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    /// Layer 0 with `q` and `k` factors of rank `rank`: `q` is `[d_in, 20]`, `k` `[d_in, 9]`.
+    fn adapter(rng: &mut StdRng, d_in: usize, rank: usize, scale: f32) -> Adapter {
+        let mut layer: [Option<Factors>; 7] = Default::default();
+        for (target, d_out) in [(TargetModule::Q, 20), (TargetModule::K, 9)] {
+            layer[target_index(target)] = Some(Factors {
+                a_t: values(rng, rank * d_in),
+                b: values(rng, rank * d_out),
+                rank,
+                scale,
+            });
+        }
+        Adapter {
+            layers: vec![layer],
+            bytes: 0,
+        }
+    }
+
+    #[test]
+    fn grouped_terms_are_each_rows_own_sum_on_every_instruction_set() {
+        // d_in 37: the dot product's eight lanes and a tail. Rows 0, 2, 3, 5, 6, 8 on the
+        // first adapter (two tasks), 1 and 7 on the second, 4 on none.
+        let mut rng = StdRng::seed_from_u64(3);
+        let (d_in, width, rows) = (37, 29, 9);
+        let (first, second) = (
+            adapter(&mut rng, d_in, 5, 0.7),
+            adapter(&mut rng, d_in, 3, 2.0),
+        );
+        let x = values(&mut rng, rows * d_in);
+        let y = values(&mut rng, rows * width);
+        let groups = [
+            AdapterRows {
+                adapter: &first,
+                rows: vec![0, 2, 3, 5, 6, 8],
+            },
+            AdapterRows {
+                adapter: &second,
+                rows: vec![1, 7],
+            },
+        ];
+        let targets = [(TargetModule::Q, 0), (TargetModule::K, 20)];
+        // Row by row, in the documented order.
+        let mut expected = y.clone();
+        for group in &groups {
+            for &row in &group.rows {
+                for &(target, offset) in &targets {
+                    let f = group.adapter.layers[0][target_index(target)]
+                        .as_ref()
+                        .unwrap();
+                    let x = &x[row * d_in..(row + 1) * d_in];
+                    let d_out = f.b.len() / f.rank;
+                    let y = &mut expected[row * width + offset..row * width + offset + d_out];
+                    for (a, b) in f.a_t.chunks_exact(d_in).zip(f.b.chunks_exact(d_out)) {
+                        let u = f.scale * dot(a, x);
+                        for (y, b) in y.iter_mut().zip(b) {
+                            *y += u * b;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(expected[4 * width..5 * width] == y[4 * width..5 * width]);
+        assert!(expected != y);
+        for isa in Isa::available() {
+            let mut out = y.clone();
+            add_terms(isa, &groups, 0, &targets, &x, d_in, &mut out, width);
+            assert!(out == expected, "{isa:?}");
+        }
+    }
 }

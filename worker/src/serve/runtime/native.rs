@@ -18,7 +18,7 @@
 //! logits = rms_norm(x[rows asked for])·headᵀ           [rows, vocab]
 //! ```
 
-use super::adapter::{target_index, Adapter};
+use super::adapter::{add_terms, Adapter, AdapterRows};
 use super::attention::{attend, KeyValues};
 use super::cache::KvCache;
 use super::capture::Capture;
@@ -378,34 +378,32 @@ impl NativeRuntime {
         );
         let total = tokens.len();
         let half = head_dim / 2;
-        // Each row's adapter, for the low-rank terms.
-        let row_adapters: Vec<Option<&Adapter>> = spans
-            .iter()
-            .flat_map(|span| std::iter::repeat_n(span.adapter.map(|key| &adapters[&key]), span.len))
+        // The rows of each adapter, for the low-rank terms.
+        let mut by_adapter: BTreeMap<AdapterKey, Vec<usize>> = BTreeMap::new();
+        for span in spans {
+            if let Some(key) = span.adapter {
+                by_adapter
+                    .entry(key)
+                    .or_default()
+                    .extend(span.start..span.start + span.len);
+            }
+        }
+        let groups: Vec<AdapterRows<'_>> = by_adapter
+            .into_iter()
+            .map(|(key, rows)| AdapterRows {
+                adapter: &adapters[&key],
+                rows,
+            })
             .collect();
-        let adapted = row_adapters.iter().any(Option::is_some);
-        // `y[:, offset..offset + d_out]` += each row's adapter's term for `target`, rows in
-        // parallel.
+        // `y[:, offset..offset + d_out]` += each row's adapter's term for each `(target,
+        // offset)` (targets that read the same `x`).
         let lora = |layer: usize,
-                    target: TargetModule,
+                    targets: &[(TargetModule, usize)],
                     x: &[f32],
                     y: &mut [f32],
-                    width: usize,
-                    offset: usize| {
-            if !adapted {
-                return;
-            }
-            let [d_in, d_out] = config.projection_shape(target);
-            y.par_chunks_mut(width)
-                .zip(x.par_chunks(d_in))
-                .zip(row_adapters.par_iter())
-                .for_each(|((y, x), adapter)| {
-                    if let Some(factors) =
-                        adapter.and_then(|a| a.layers[layer][target_index(target)].as_ref())
-                    {
-                        factors.apply_row(x, &mut y[offset..offset + d_out]);
-                    }
-                });
+                    width: usize| {
+            let d_in = config.projection_shape(targets[0].0)[0];
+            add_terms(isa, &groups, layer, targets, x, d_in, y, width);
         };
 
         let logits = pool.install(|| {
@@ -417,9 +415,9 @@ impl NativeRuntime {
                 let h = rms_norm(&x, &block.input_norm, eps);
                 let width = q_dim + 2 * kv_dim;
                 let mut qkv = matmul(isa, &block.qkv, &h);
-                lora(layer, TargetModule::Q, &h, &mut qkv, width, 0);
-                lora(layer, TargetModule::K, &h, &mut qkv, width, q_dim);
-                lora(layer, TargetModule::V, &h, &mut qkv, width, q_dim + kv_dim);
+                use TargetModule::*;
+                let qkv_targets = [(Q, 0), (K, q_dim), (V, q_dim + kv_dim)];
+                lora(layer, &qkv_targets, &h, &mut qkv, width);
                 // Each span's new keys and values (rotated), `[len, kv_dim]` each.
                 let mut new_kv: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(spans.len());
                 for span in spans {
@@ -517,22 +515,24 @@ impl NativeRuntime {
                     }
                 }
                 let mut o = matmul(isa, &block.o, &attn);
-                lora(layer, TargetModule::O, &attn, &mut o, d, 0);
+                lora(layer, &[(O, 0)], &attn, &mut o, d);
                 x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
 
                 let h = rms_norm(&x, &block.post_attention_norm, eps);
                 let mut gate_up = matmul(isa, &block.gate_up, &h);
-                lora(layer, TargetModule::Gate, &h, &mut gate_up, 2 * ff, 0);
-                lora(layer, TargetModule::Up, &h, &mut gate_up, 2 * ff, ff);
-                let act: Vec<f32> = gate_up
-                    .chunks_exact(2 * ff)
-                    .flat_map(|row| {
+                lora(layer, &[(Gate, 0), (Up, ff)], &h, &mut gate_up, 2 * ff);
+                // SwiGLU, rows in parallel (its `exp`s are a library call per value).
+                let mut act = vec![0.0; total * ff];
+                act.par_chunks_mut(ff)
+                    .zip(gate_up.par_chunks(2 * ff))
+                    .for_each(|(act, row)| {
                         let (gate, up) = row.split_at(ff);
-                        gate.iter().zip(up).map(|(g, u)| g / (1.0 + (-g).exp()) * u)
-                    })
-                    .collect();
+                        for ((a, g), u) in act.iter_mut().zip(gate).zip(up) {
+                            *a = g / (1.0 + (-g).exp()) * u;
+                        }
+                    });
                 let mut down = matmul(isa, &block.down, &act);
-                lora(layer, TargetModule::Down, &act, &mut down, d, 0);
+                lora(layer, &[(Down, 0)], &act, &mut down, d);
                 x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
             }
             let rows: Vec<f32> = logit_rows
