@@ -16,7 +16,7 @@ use crate::data::parse_jsonl;
 use crate::job::ModelDir;
 use crate::model::Llama;
 use crate::rag::index::{row_text, Blob, RowIndex};
-use crate::rag::quality::debian_rows;
+use crate::rag::quality::{debian_rows, long_description};
 use crate::tuning::Method;
 use anyhow::{ensure, Context, Result};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -163,14 +163,7 @@ fn unheld_sentence(status: &str, package: &str) -> Option<String> {
         s.lines()
             .any(|l| l.strip_prefix("Package:").map(str::trim) == Some(package))
     })?;
-    let long: Vec<&str> = stanza
-        .lines()
-        .skip_while(|l| !l.starts_with("Description:"))
-        .skip(1)
-        .take_while(|l| l.starts_with(' ') && l.trim() != ".")
-        .map(str::trim)
-        .collect();
-    let text = long.join(" ");
+    let text = long_description(stanza).join(" ");
     let second = text.split_inclusive(". ").nth(1)?.trim().to_string();
     (second.split_whitespace().count() >= 6).then_some(second)
 }

@@ -357,6 +357,17 @@ pub fn packages_text(path: Option<&Path>) -> Result<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
+/// The lines of a dpkg stanza's long description up to its first paragraph break, trimmed.
+pub fn long_description(stanza: &str) -> Vec<&str> {
+    stanza
+        .lines()
+        .skip_while(|l| !l.starts_with("Description:"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' ') && l.trim() != ".")
+        .map(str::trim)
+        .collect()
+}
+
 /// The packages of a dpkg status file that have a description.
 pub fn debian_rows(status: &str) -> Vec<PackageRow> {
     let mut rows = Vec::new();
@@ -370,13 +381,7 @@ pub fn debian_rows(status: &str) -> Vec<PackageRow> {
         let (Some(package), Some(summary)) = (field("Package:"), field("Description:")) else {
             continue;
         };
-        let long: Vec<&str> = stanza
-            .lines()
-            .skip_while(|l| !l.starts_with("Description:"))
-            .skip(1)
-            .take_while(|l| l.starts_with(' ') && l.trim() != ".")
-            .map(str::trim)
-            .collect();
+        let long = long_description(stanza);
         let mut completion = format!("{package}: {summary}.");
         if !long.is_empty() {
             let text = long.join(" ");
