@@ -10,12 +10,12 @@
 //! Q4_1 · Q8   Σ_blocks  d_w·d_x · Σ q_w·q_x  +  m_w · (d_x·Σ q_x)
 //! ```
 //!
-//! For several tokens the AVX2 path decodes weight blocks once and runs every token over them,
+//! For several tokens the SIMD paths decode weight blocks once and run every token over them,
 //! so a batch of sequences costs little more weight decoding than one. Q4_1's weights are kept
-//! as [`GroupQ4_1`]s (one block of four rows, codes interleaved by four values): a token's block
-//! of activations, with each 128-bit half's four-value groups broadcast by one in-lane shuffle,
-//! meets all four rows' codes in one integer multiply-add, whose `i32` lanes are already the
-//! rows' half-block sums — one `vpdpbusd` each with AVX-512 VNNI, `vpmaddubsw` and `vpmaddwd`
+//! as [`GroupQ4_1`]s (one block of sixteen rows, each row's codes in its own 32-bit lane, four
+//! values a lane): four of a token's activations broadcast to every lane meet all sixteen rows'
+//! codes in one integer multiply-add, whose `i32` lanes are already the rows' partial sums — one
+//! 512-bit `vpdpbusd` with AVX-512 VNNI, `vpmaddubsw` and `vpmaddwd` on each 8-row half
 //! without it (integer sums: the same bits either way).
 //!
 //! **Every product is the same bits whatever else is in the pass.** A token's `W[row] · x`
@@ -35,7 +35,7 @@
 //! ```
 
 use super::quant::{quantize_activations, QMatrix, WeightFormat};
-use super::quant::{scale_q8_0, BlockQ8, BlockQ8_0, GroupQ4_1, Storage, BLOCK};
+use super::quant::{scale_q8_0, BlockQ8, BlockQ8_0, GroupQ4_1, Storage, BLOCK, GROUP_ROWS};
 use std::ops::Range;
 
 /// The instruction set the kernels use.
@@ -46,7 +46,7 @@ pub enum Isa {
     /// x86-64 with AVX2, FMA and F16C.
     #[cfg(target_arch = "x86_64")]
     Avx2,
-    /// AVX2 as above, with AVX-512 VNNI on 256-bit vectors for Q4_1's integer sums.
+    /// AVX2 as above, with AVX-512 (F, BW, VL and VNNI) for Q4_1's products on 512-bit vectors.
     #[cfg(target_arch = "x86_64")]
     Avx512Vnni,
 }
@@ -67,7 +67,11 @@ impl Isa {
             && is_x86_feature_detected!("f16c")
         {
             sets.push(Isa::Avx2);
-            if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl") {
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni")
+            {
                 sets.push(Isa::Avx512Vnni);
             }
         }
@@ -176,11 +180,12 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
                 Isa::Avx2 | Isa::Avx512Vnni => unsafe { avx2::q8_0_row(w, x, nb, out) },
             }
         }
-        // AVX2 takes Q4_1 a group of four rows at a time in `rows_dot`, to the same bits.
+        // The SIMD paths take Q4_1 a group of rows at a time in `rows_dot`, to the same bits.
         (Storage::Q4_1(v), TokenRows::Q8(x)) => {
-            let groups = &v[row / 4 * nb..(row / 4 + 1) * nb];
+            let (g, r) = (row / GROUP_ROWS, row % GROUP_ROWS);
+            let groups = &v[g * nb..(g + 1) * nb];
             for (o, x) in out.iter_mut().zip(x.chunks_exact(nb)) {
-                *o = scalar::dot_q4_1(groups, row % 4, x);
+                *o = scalar::dot_q4_1(groups, r, x);
             }
         }
         _ => panic!("activations prepared for another weight format"),
@@ -192,9 +197,9 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
 const SEGMENT: usize = 64;
 
 /// `out[(row - rows.start) * stride + at + t] = W[row] · x[t]` for each row of `rows` and each of
-/// the `tokens` tokens of `x`: [`row_dot`] row by row, except for Q4_1 on AVX2, where the four
-/// rows of a [`GroupQ4_1`] are taken together ([`avx2::q4_1_group`]) whatever the number of
-/// tokens, and only the rows of `rows` are written.
+/// the `tokens` tokens of `x`: [`row_dot`] row by row, except for Q4_1 on the SIMD paths, where
+/// the sixteen rows of a [`GroupQ4_1`] are taken together whatever the number of tokens, and
+/// only the rows of `rows` are written.
 #[allow(clippy::too_many_arguments)]
 pub fn rows_dot(
     isa: Isa,
@@ -211,16 +216,17 @@ pub fn rows_dot(
     {
         let nb = w.cols / BLOCK;
         let xq = &xq[..tokens * nb];
-        for group in rows.start / 4..rows.end.div_ceil(4) {
-            let first = (4 * group).max(rows.start);
-            let written = first - 4 * group..rows.end.min(4 * group + 4) - 4 * group;
+        for group in rows.start / GROUP_ROWS..rows.end.div_ceil(GROUP_ROWS) {
+            let base = GROUP_ROWS * group;
+            let first = base.max(rows.start);
+            let written = first - base..rows.end.min(base + GROUP_ROWS) - base;
             let groups = &v[group * nb..(group + 1) * nb];
             let out = &mut out[(first - rows.start) * stride + at..];
             // SAFETY: each set is only chosen when the CPU has its features.
             unsafe {
                 match isa {
-                    Isa::Avx512Vnni => avx2::q4_1_group_vnni(groups, xq, out, stride, written),
-                    _ => avx2::q4_1_group(groups, xq, out, stride, written),
+                    Isa::Avx512Vnni => avx2::q4_1_group_512(groups, xq, out, stride, written),
+                    _ => avx2::q4_1_group_256(groups, xq, out, stride, written),
                 }
             }
         }
@@ -448,13 +454,14 @@ mod avx2 {
         }
     }
 
-    /// Generates a Q4_1 kernel: one group's four rows (`nb` [`GroupQ4_1`]s) against every token
-    /// of `x: [tokens, nb]`, in the fixed order of the module docs, writing
-    /// `out[(r - rows.start) * stride + t]` for the group's rows `r` in `rows`; `$sums` gives a
-    /// block's integer sums. Token tiles of 8, 4, then 1 keep their running sums in registers
-    /// while each block is decoded once per tile.
+    /// Generates a Q4_1 kernel: one group's sixteen rows (`nb` [`GroupQ4_1`]s) against every
+    /// token of `x: [tokens, nb]`, in the fixed order of the module docs, writing
+    /// `out[(r - rows.start) * stride + t]` for the group's rows `r` in `rows`. `$lanes` is the
+    /// vector width's module: the group is taken in `$lanes::PARTS` parts of `$lanes::ROWS` rows
+    /// (one `f32` lane a row). Token tiles of up to [`Q4_TILE`] keep their three running sums a
+    /// row in registers while each block is decoded once per tile.
     macro_rules! q4_1_kernel {
-        ($name:ident, $features:literal, $sums:ident) => {
+        ($name:ident, $features:literal, $lanes:ident) => {
             #[target_feature(enable = $features)]
             pub unsafe fn $name(
                 w: &[GroupQ4_1],
@@ -463,126 +470,321 @@ mod avx2 {
                 stride: usize,
                 rows: Range<usize>,
             ) {
+                use $lanes::*;
+
+                /// Writes `out[(r - rows.start) * stride + t]` for the part's rows `r` in
+                /// `rows` and the `N` tokens `t` of `x`.
                 #[target_feature(enable = $features)]
                 unsafe fn tile<const N: usize>(
                     w: &[GroupQ4_1],
                     x: &[BlockQ8],
+                    part: usize,
                     out: &mut [f32],
                     stride: usize,
-                    rows: Range<usize>,
+                    rows: &Range<usize>,
                 ) {
                     let nb = w.len();
-                    let mut total = [_mm_setzero_ps(); N];
+                    let mut total = [zero(); N];
                     for start in (0..nb).step_by(SEGMENT) {
-                        // Lanes `r`, `r + 4` of `acc`: row `r`'s halves.
-                        let mut acc = [_mm256_setzero_ps(); N];
-                        let mut minimum = [_mm_setzero_ps(); N];
+                        let (mut low, mut high, mut minimum) =
+                            ([zero(); N], [zero(); N], [zero(); N]);
                         for b in start..(start + SEGMENT).min(nb) {
-                            let group = Group::new(&w[b]);
+                            if N > 1 {
+                                prefetch(w, b + PREFETCH_AHEAD);
+                            }
+                            let (d, m) = scales(&w[b], part);
+                            let c = codes::<0>(&w[b], part);
                             for t in 0..N {
                                 let xb = &x[t * nb + b];
-                                let sums = $sums(&group.codes, xb);
-                                let scale = _mm256_mul_ps(group.scales, _mm256_set1_ps(xb.d));
-                                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[t]);
-                                minimum[t] =
-                                    _mm_fmadd_ps(group.minima, _mm_set1_ps(xb.s), minimum[t]);
+                                let scale = mul(d, set1(xb.d));
+                                low[t] = fmadd(sums(&c, first_half(&xb.qs)), scale, low[t]);
+                            }
+                            let c = codes::<4>(&w[b], part);
+                            for t in 0..N {
+                                let xb = &x[t * nb + b];
+                                let scale = mul(d, set1(xb.d));
+                                high[t] = fmadd(sums(&c, second_half(&xb.qs)), scale, high[t]);
+                                minimum[t] = fmadd(m, set1(xb.s), minimum[t]);
                             }
                         }
                         for t in 0..N {
-                            let halves = _mm_add_ps(
-                                _mm256_castps256_ps128(acc[t]),
-                                _mm256_extractf128_ps(acc[t], 1),
-                            );
-                            total[t] = _mm_add_ps(total[t], _mm_add_ps(halves, minimum[t]));
+                            total[t] = add(total[t], add(add(low[t], high[t]), minimum[t]));
                         }
                     }
+                    let first = part * ROWS;
+                    let written = rows.start.max(first)..rows.end.min(first + ROWS);
+                    let mut values = [0.0f32; ROWS];
                     for (t, total) in total.iter().enumerate() {
-                        let mut values = [0.0f32; 4];
-                        _mm_storeu_ps(values.as_mut_ptr(), *total);
-                        for r in rows.clone() {
-                            out[(r - rows.start) * stride + t] = values[r];
+                        store(*total, &mut values);
+                        for r in written.clone() {
+                            out[(r - rows.start) * stride + t] = values[r - first];
                         }
                     }
                 }
 
                 let nb = w.len();
-                tiles!(x.len() / nb, |t, N| tile::<N>(
-                    w,
-                    &x[t * nb..(t + N) * nb],
-                    &mut out[t..],
-                    stride,
-                    rows.clone()
-                ));
+                let tokens = x.len() / nb;
+                for part in 0..PARTS {
+                    if (part + 1) * ROWS <= rows.start || rows.end <= part * ROWS {
+                        continue;
+                    }
+                    q4_tiles!(tokens, |t, N| tile::<N>(
+                        w,
+                        &x[t * nb..(t + N) * nb],
+                        part,
+                        &mut out[t..],
+                        stride,
+                        &rows
+                    ));
+                }
             }
         };
     }
 
-    q4_1_kernel!(q4_1_group, "avx2,fma,f16c", sums_madd);
-    q4_1_kernel!(
-        q4_1_group_vnni,
-        "avx2,fma,f16c,avx512vnni,avx512vl",
-        sums_vnni
-    );
+    /// Blocks ahead of the one being multiplied whose groups are fetched into L1 when a tile
+    /// has several tokens: the hardware prefetchers alone left the kernel waiting on each
+    /// block's first line (a third of its time at 8 tokens, `perf`). A lone token reads the
+    /// weights fast enough for them, and asking too cost it a quarter of its speed.
+    const PREFETCH_AHEAD: usize = 4;
 
-    /// One [`GroupQ4_1`] decoded: its code vectors `C_j`, its scales (twice, for both halves'
-    /// lanes) and minima.
-    struct Group {
-        codes: [__m256i; 4],
-        scales: __m256,
-        minima: __m128,
-    }
-
-    impl Group {
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        unsafe fn new(group: &GroupQ4_1) -> Self {
-            let mask = _mm256_set1_epi8(0x0f);
-            let low = _mm256_loadu_si256(group.qs.as_ptr().cast());
-            let high = _mm256_loadu_si256(group.qs.as_ptr().add(32).cast());
-            let dm = _mm256_cvtph_ps(_mm_loadu_si128(group.dm.as_ptr().cast()));
-            Self {
-                codes: [
-                    _mm256_and_si256(low, mask),
-                    _mm256_and_si256(_mm256_srli_epi16(low, 4), mask),
-                    _mm256_and_si256(high, mask),
-                    _mm256_and_si256(_mm256_srli_epi16(high, 4), mask),
-                ],
-                scales: _mm256_permute2f128_ps(dm, dm, 0x00),
-                minima: _mm256_extractf128_ps(dm, 1),
+    /// Asks for group `b`'s cache lines, if `w` has one.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn prefetch(w: &[GroupQ4_1], b: usize) {
+        if let Some(group) = w.get(b) {
+            let p: *const i8 = (group as *const GroupQ4_1).cast();
+            for line in 0..size_of::<GroupQ4_1>() / 64 {
+                _mm_prefetch::<_MM_HINT_T0>(p.add(64 * line));
             }
         }
     }
 
-    /// A block's integer sums with four rows' codes, `i32` lanes `h·4 + r`: each code vector
-    /// `C_j` meets the activations' values `16h + 4j ..` broadcast over its half (`vpshufd`).
-    /// Pairs of products and then four pairs fit in `i16` (at most 8·15·127).
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn sums_madd(codes: &[__m256i; 4], xb: &BlockQ8) -> __m256i {
-        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-        let s16 = _mm256_add_epi16(
-            _mm256_add_epi16(
-                _mm256_maddubs_epi16(codes[0], _mm256_shuffle_epi32(xq, 0x00)),
-                _mm256_maddubs_epi16(codes[1], _mm256_shuffle_epi32(xq, 0x55)),
-            ),
-            _mm256_add_epi16(
-                _mm256_maddubs_epi16(codes[2], _mm256_shuffle_epi32(xq, 0xaa)),
-                _mm256_maddubs_epi16(codes[3], _mm256_shuffle_epi32(xq, 0xff)),
-            ),
-        );
-        _mm256_madd_epi16(s16, ones())
+    /// Tokens a Q4_1 kernel's tile takes at once: its `3·N` running sums, four code vectors and
+    /// the scales fit in AVX-512's 32 vector registers.
+    const Q4_TILE: usize = 6;
+
+    /// Calls `$body` with const `$n` on tiles of [`Q4_TILE`] tokens, then one tile of the rest.
+    macro_rules! q4_tiles {
+        ($tokens:expr, |$t:ident, $n:ident| $body:expr) => {{
+            let tokens = $tokens;
+            let mut $t = 0;
+            while $t + Q4_TILE <= tokens {
+                const $n: usize = Q4_TILE;
+                $body;
+                $t += Q4_TILE;
+            }
+            match tokens - $t {
+                0 => {}
+                1 => {
+                    const $n: usize = 1;
+                    $body
+                }
+                2 => {
+                    const $n: usize = 2;
+                    $body
+                }
+                3 => {
+                    const $n: usize = 3;
+                    $body
+                }
+                4 => {
+                    const $n: usize = 4;
+                    $body
+                }
+                _ => {
+                    const $n: usize = 5;
+                    $body
+                }
+            }
+        }};
     }
 
-    /// [`sums_madd`] with `vpdpbusd`.
+    q4_1_kernel!(q4_1_group_256, "avx2,fma,f16c", lanes256);
+    q4_1_kernel!(
+        q4_1_group_512,
+        "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
+        lanes512
+    );
+
     #[inline]
-    #[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
-    unsafe fn sums_vnni(codes: &[__m256i; 4], xb: &BlockQ8) -> __m256i {
-        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-        let mut sums = _mm256_setzero_si256();
-        sums = _mm256_dpbusd_epi32(sums, codes[0], _mm256_shuffle_epi32(xq, 0x00));
-        sums = _mm256_dpbusd_epi32(sums, codes[1], _mm256_shuffle_epi32(xq, 0x55));
-        sums = _mm256_dpbusd_epi32(sums, codes[2], _mm256_shuffle_epi32(xq, 0xaa));
-        _mm256_dpbusd_epi32(sums, codes[3], _mm256_shuffle_epi32(xq, 0xff))
+    fn first_half(x: &[i8; BLOCK]) -> &[i8; 16] {
+        x[..16].try_into().expect("a block's first half")
+    }
+
+    #[inline]
+    fn second_half(x: &[i8; BLOCK]) -> &[i8; 16] {
+        x[16..].try_into().expect("a block's second half")
+    }
+
+    /// Four activations (bytes `4j .. 4j + 4` of `x`) as one `i32`, to broadcast.
+    #[inline]
+    fn four(x: &[i8; 16], j: usize) -> i32 {
+        let bytes: &[i8; 4] = x[4 * j..4 * j + 4]
+            .try_into()
+            .expect("four of sixteen bytes");
+        i32::from_le_bytes(bytes.map(|b| b as u8))
+    }
+
+    /// Q4_1 groups on 256-bit vectors: two parts of eight rows; the sums by `vpmaddubsw` and
+    /// `vpmaddwd` (pairs of products, then eight products, fit in `i16`: at most 8·15·127).
+    mod lanes256 {
+        use super::*;
+
+        pub const ROWS: usize = 8;
+        pub const PARTS: usize = GROUP_ROWS / ROWS;
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn scales(g: &GroupQ4_1, part: usize) -> (__m256, __m256) {
+            (
+                _mm256_cvtph_ps(_mm_loadu_si128(g.d.as_ptr().add(ROWS * part).cast())),
+                _mm256_cvtph_ps(_mm_loadu_si128(g.m.as_ptr().add(ROWS * part).cast())),
+            )
+        }
+
+        /// The part's codes of values 0..16 (`SHIFT` 0: the low nibbles) or 16..32 (`SHIFT`
+        /// 4: the high nibbles).
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn codes<const SHIFT: i32>(g: &GroupQ4_1, part: usize) -> [__m256i; 4] {
+            let mask = _mm256_set1_epi8(0x0f);
+            let mut codes = [_mm256_setzero_si256(); 4];
+            for (j, codes) in codes.iter_mut().enumerate() {
+                let p = _mm256_loadu_si256(g.qs.as_ptr().add(64 * j + 32 * part).cast());
+                *codes = _mm256_and_si256(_mm256_srli_epi16::<SHIFT>(p), mask);
+            }
+            codes
+        }
+
+        /// Each row's `Σ code·x` over the sixteen values `x`, as `f32` (exact).
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn sums(codes: &[__m256i; 4], x: &[i8; 16]) -> __m256 {
+            let mut product = [_mm256_setzero_si256(); 4];
+            for (j, (product, codes)) in product.iter_mut().zip(codes).enumerate() {
+                *product = _mm256_maddubs_epi16(*codes, _mm256_set1_epi32(four(x, j)));
+            }
+            let s16 = _mm256_add_epi16(
+                _mm256_add_epi16(product[0], product[1]),
+                _mm256_add_epi16(product[2], product[3]),
+            );
+            _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones()))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn zero() -> __m256 {
+            _mm256_setzero_ps()
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn set1(v: f32) -> __m256 {
+            _mm256_set1_ps(v)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            _mm256_mul_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            _mm256_add_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
+            _mm256_fmadd_ps(a, b, c)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn store(v: __m256, out: &mut [f32; ROWS]) {
+            _mm256_storeu_ps(out.as_mut_ptr(), v)
+        }
+    }
+
+    /// Q4_1 groups on 512-bit vectors: one part of sixteen rows; the sums by `vpdpbusd`.
+    mod lanes512 {
+        use super::*;
+
+        pub const ROWS: usize = GROUP_ROWS;
+        pub const PARTS: usize = 1;
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+        pub unsafe fn scales(g: &GroupQ4_1, _part: usize) -> (__m512, __m512) {
+            (
+                _mm512_cvtph_ps(_mm256_loadu_si256(g.d.as_ptr().cast())),
+                _mm512_cvtph_ps(_mm256_loadu_si256(g.m.as_ptr().cast())),
+            )
+        }
+
+        /// The codes of values 0..16 (`SHIFT` 0: the low nibbles) or 16..32 (`SHIFT` 4: the
+        /// high nibbles).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+        pub unsafe fn codes<const SHIFT: u32>(g: &GroupQ4_1, _part: usize) -> [__m512i; 4] {
+            let mask = _mm512_set1_epi8(0x0f);
+            let mut codes = [_mm512_setzero_si512(); 4];
+            for (j, codes) in codes.iter_mut().enumerate() {
+                // `GroupQ4_1` is 64-byte aligned, and so is each of its four vectors.
+                let p = _mm512_load_si512(g.qs.as_ptr().add(64 * j).cast());
+                *codes = _mm512_and_si512(_mm512_srli_epi16::<SHIFT>(p), mask);
+            }
+            codes
+        }
+
+        /// Each row's `Σ code·x` over the sixteen values `x`, as `f32` (exact).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+        pub unsafe fn sums(codes: &[__m512i; 4], x: &[i8; 16]) -> __m512 {
+            let mut sums = _mm512_setzero_si512();
+            for (j, codes) in codes.iter().enumerate() {
+                sums = _mm512_dpbusd_epi32(sums, *codes, _mm512_set1_epi32(four(x, j)));
+            }
+            _mm512_cvtepi32_ps(sums)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn zero() -> __m512 {
+            _mm512_setzero_ps()
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn set1(v: f32) -> __m512 {
+            _mm512_set1_ps(v)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            _mm512_mul_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            _mm512_add_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
+            _mm512_fmadd_ps(a, b, c)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn store(v: __m512, out: &mut [f32; ROWS]) {
+            _mm512_storeu_ps(out.as_mut_ptr(), v)
+        }
     }
 
     /// `acc + d·d_x · Σ q·q_x` over one Q8_0 block given as `|q|` and `q` (for its signs).

@@ -4,16 +4,17 @@
 //! once per weight row.
 
 use super::kernels::{rows_dot, Activations, Isa};
-use super::quant::{QMatrix, Storage};
+use super::quant::{QMatrix, Storage, GROUP_ROWS};
 use rayon::prelude::*;
 
-/// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of 4,
-/// so the Q4_1 kernel's four-row groups are full but in a matrix's last task. (The products'
-/// bits depend on none of this: each token's sum has one order, `kernels`' module docs.)
+/// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of
+/// [`GROUP_ROWS`], so the Q4_1 kernel's groups are whole but in a matrix's last task. (The
+/// products' bits depend on none of this: each token's sum has one order, `kernels`' module
+/// docs.)
 fn rows_per_task(rows: usize) -> usize {
     rows.div_ceil(rayon::current_num_threads() * 4)
-        .next_multiple_of(4)
-        .max(4)
+        .next_multiple_of(GROUP_ROWS)
+        .max(GROUP_ROWS)
 }
 
 /// Activation bytes of a token tile (about half of a core's L1 data cache).

@@ -11,8 +11,8 @@
 //! asked for is taken as it is (no second rounding). A matrix is `[rows, cols]` with each row
 //! (one output of a projection, Hugging Face layout `[d_out, d_in]`) cut into blocks along
 //! `cols`. Q8_0 keeps ggml's block layout; Q4_1 is regrouped at load into [`GroupQ4_1`]s, the
-//! same block of four rows side by side, so that one integer instruction multiplies four rows'
-//! codes with a token's activations and the kernel needs no horizontal sums
+//! same block of sixteen rows side by side, so that one integer instruction multiplies sixteen
+//! rows' codes with four of a token's activations and the kernel needs no horizontal sums
 //! ([`super::kernels`]).
 
 use super::nf4::Nf4Stack;
@@ -70,30 +70,35 @@ pub struct BlockQ4_1 {
     pub qs: [u8; BLOCK / 2],
 }
 
-/// One block (32 values) of four consecutive rows of a Q4_1 matrix, arranged for the kernels:
-/// four vectors `C_j` (`j < 4`) of 32 codes, `C_j`'s `i32` lane `h·4 + r` holding row `r`'s
-/// values `16h + 4j .. 16h + 4j + 4` (so lanes `0..4` are the rows' first halves, `4..8` their
-/// second halves). `C_0` and `C_1` are the low and high nibbles of `qs[..32]`, `C_2` and `C_3`
-/// those of `qs[32..]`. `dm`: the rows' scales, then their minima (`f16` bits). A matrix whose
-/// rows are not a multiple of four ends with a group whose missing rows are zero.
+/// Rows of a Q4_1 matrix kept side by side in one [`GroupQ4_1`].
+pub const GROUP_ROWS: usize = 16;
+
+/// One block (32 values) of [`GROUP_ROWS`] consecutive rows of a Q4_1 matrix, arranged for the
+/// kernels: four 64-byte vectors `P_j` (`j < 4`) whose `i32` lane `r` holds row `r`'s values
+/// `4j .. 4j + 4` in its low nibbles and `16 + 4j .. 16 + 4j + 4` in its high nibbles, so one
+/// integer multiply-add of a vector's nibbles with four broadcast activations sums four values
+/// of all sixteen rows at once, each in its own lane. `d` and `m`: the rows' scales and minima
+/// (`f16` bits), first, so a kernel reads a group's five cache lines in order. A matrix whose rows are not a multiple of sixteen ends with a group whose
+/// missing rows are zero.
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct GroupQ4_1 {
-    pub qs: [u8; 64],
-    pub dm: [u16; 8],
+    pub d: [u16; GROUP_ROWS],
+    pub m: [u16; GROUP_ROWS],
+    pub qs: [u8; 4 * 4 * GROUP_ROWS],
 }
 
 impl GroupQ4_1 {
     const ZERO: Self = Self {
-        qs: [0; 64],
-        dm: [0; 8],
+        d: [0; GROUP_ROWS],
+        m: [0; GROUP_ROWS],
+        qs: [0; 4 * 4 * GROUP_ROWS],
     };
 
     /// Where row `r`'s value `v` lives: byte of `qs`, and the shift of its nibble.
     fn place(r: usize, v: usize) -> (usize, u32) {
         let (half, k) = (v / 16, v % 16);
-        let (j, e) = (k / 4, k % 4);
-        (32 * (j / 2) + (half * 4 + r) * 4 + e, 4 * (j % 2) as u32)
+        (4 * GROUP_ROWS * (k / 4) + 4 * r + k % 4, 4 * half as u32)
     }
 
     /// Row `r`'s code of value `v`.
@@ -102,12 +107,12 @@ impl GroupQ4_1 {
         self.qs[byte] >> shift & 0x0f
     }
 
-    /// Four rows' blocks (`None`: a missing row, all zero) as one group.
-    fn pack(rows: [Option<&BlockQ4_1>; 4]) -> Self {
+    /// [`GROUP_ROWS`] rows' blocks (`None`: a missing row, all zero) as one group.
+    fn pack(rows: [Option<&BlockQ4_1>; GROUP_ROWS]) -> Self {
         let mut group = Self::ZERO;
         for (r, block) in rows.iter().enumerate() {
             let Some(block) = block else { continue };
-            (group.dm[r], group.dm[4 + r]) = (block.d, block.m);
+            (group.d[r], group.m[r]) = (block.d, block.m);
             for v in 0..BLOCK {
                 let code = if v < BLOCK / 2 {
                     block.qs[v] & 0x0f
@@ -124,22 +129,22 @@ impl GroupQ4_1 {
     /// Row `r`'s block, as ggml stores it.
     fn unpack(&self, r: usize) -> BlockQ4_1 {
         BlockQ4_1 {
-            d: self.dm[r],
-            m: self.dm[4 + r],
+            d: self.d[r],
+            m: self.m[r],
             qs: std::array::from_fn(|i| self.code(r, i) | self.code(r, i + BLOCK / 2) << 4),
         }
     }
 
     /// Row `r`'s scale and minimum as `f32`.
     pub fn scales(&self, r: usize) -> (f32, f32) {
-        (half_to_f32(self.dm[r]), half_to_f32(self.dm[4 + r]))
+        (half_to_f32(self.d[r]), half_to_f32(self.m[r]))
     }
 }
 
-/// `[rows, nb]` blocks in ggml's layout regrouped as `[ceil(rows / 4), nb]` [`GroupQ4_1`]s.
+/// `[rows, nb]` blocks in ggml's layout regrouped as `[ceil(rows / 16), nb]` [`GroupQ4_1`]s.
 fn group_q4_1(blocks: &[BlockQ4_1], rows: usize, nb: usize) -> Vec<GroupQ4_1> {
-    let mut groups = Vec::with_capacity(rows.div_ceil(4) * nb);
-    for first in (0..rows).step_by(4) {
+    let mut groups = Vec::with_capacity(rows.div_ceil(GROUP_ROWS) * nb);
+    for first in (0..rows).step_by(GROUP_ROWS) {
         for b in 0..nb {
             groups.push(GroupQ4_1::pack(std::array::from_fn(|r| {
                 (first + r < rows).then(|| &blocks[(first + r) * nb + b])
@@ -152,7 +157,9 @@ fn group_q4_1(blocks: &[BlockQ4_1], rows: usize, nb: usize) -> Vec<GroupQ4_1> {
 /// The inverse of [`group_q4_1`].
 fn ungroup_q4_1(groups: &[GroupQ4_1], rows: usize, nb: usize) -> Vec<BlockQ4_1> {
     (0..rows)
-        .flat_map(|row| (0..nb).map(move |b| groups[row / 4 * nb + b].unpack(row % 4)))
+        .flat_map(|row| {
+            (0..nb).map(move |b| groups[row / GROUP_ROWS * nb + b].unpack(row % GROUP_ROWS))
+        })
         .collect()
 }
 
@@ -171,7 +178,7 @@ pub struct BlockQ8 {
 pub enum Storage {
     F32(Vec<f32>),
     Q8_0(Vec<BlockQ8_0>),
-    /// `[ceil(rows / 4), cols / 32]` groups.
+    /// `[ceil(rows / 16), cols / 32]` groups.
     Q4_1(Vec<GroupQ4_1>),
     /// Stored transposed, by blocks of 64 outputs: see [`Nf4Stack`].
     Nf4(Nf4Stack),
@@ -374,7 +381,7 @@ impl QMatrix {
             }
         };
         // Q4_1 parts are stacked as ggml's blocks, then regrouped (a part's rows need not be
-        // a multiple of four).
+        // a multiple of sixteen).
         let mut q4_1 = Vec::new();
         for part in parts {
             match (&mut storage, part.storage) {
@@ -402,11 +409,12 @@ impl QMatrix {
         let range = row * units..(row + 1) * units;
         match &self.storage {
             Storage::Q4_1(v) => {
-                let groups = &v[row / 4 * units..(row / 4 + 1) * units];
+                let (g, r) = (row / GROUP_ROWS, row % GROUP_ROWS);
+                let groups = &v[g * units..(g + 1) * units];
                 for (group, out) in groups.iter().zip(out.chunks_exact_mut(BLOCK)) {
-                    let (d, m) = group.scales(row % 4);
+                    let (d, m) = group.scales(r);
                     for (v, o) in out.iter_mut().enumerate() {
-                        *o = d * f32::from(group.code(row % 4, v)) + m;
+                        *o = d * f32::from(group.code(r, v)) + m;
                     }
                 }
             }
