@@ -19,7 +19,7 @@
 //! ```
 
 use super::adapter::{add_terms, Adapter, AdapterRows};
-use super::attention::{attend, KeyValues};
+use super::attention::{attend, Heads, KeyValues};
 use super::cache::KvCache;
 use super::capture::Capture;
 use super::kernels::Isa;
@@ -458,8 +458,9 @@ impl NativeRuntime {
                         kv_heads,
                     );
                 }
-                // Every (sequence, query head) attends independently, to the cached positions
-                // it sees and its own new ones.
+                // Every (sequence, key/value head) attends independently, for the query heads
+                // that share it, to the cached positions it sees and its own new ones.
+                let group = heads / kv_heads;
                 let outputs: Vec<Vec<f32>> = {
                     let slots = &*slots;
                     let qkv = &qkv;
@@ -467,12 +468,12 @@ impl NativeRuntime {
                     spans
                         .par_iter()
                         .enumerate()
-                        .flat_map_iter(|(s, span)| (0..heads).map(move |h| (s, span, h)))
-                        .map(|(s, span, h)| {
+                        .flat_map_iter(|(s, span)| (0..kv_heads).map(move |h| (s, span, h)))
+                        .map(|(s, span, kv_head)| {
                             let q: Vec<f32> = (0..span.len)
                                 .flat_map(|i| {
-                                    let row = (span.start + i) * width + h * head_dim;
-                                    qkv[row..row + head_dim].iter().copied()
+                                    let row = (span.start + i) * width + kv_head * group * head_dim;
+                                    qkv[row..row + group * head_dim].iter().copied()
                                 })
                                 .collect();
                             let (keys, values) = slots[&span.slot].cache.layer(layer);
@@ -485,15 +486,13 @@ impl NativeRuntime {
                                 })
                                 .collect();
                             let (k, v) = &new_kv[s];
-                            attend(
-                                isa,
-                                &q,
-                                &past,
-                                (k, v),
-                                kv_dim,
+                            let heads = Heads {
                                 head_dim,
-                                h / (heads / kv_heads),
-                            )
+                                group,
+                                kv_head,
+                                kv_dim,
+                            };
+                            attend(isa, &q, &past, (k, v), heads)
                         })
                         .collect()
                 };
@@ -504,14 +503,14 @@ impl NativeRuntime {
                     }
                 }
                 let mut attn = vec![0.0; total * q_dim];
-                for ((span, h), out) in spans
+                for ((span, kv_head), out) in spans
                     .iter()
-                    .flat_map(|span| (0..heads).map(move |h| (span, h)))
+                    .flat_map(|span| (0..kv_heads).map(move |h| (span, h)))
                     .zip(&outputs)
                 {
-                    for (i, out) in out.chunks_exact(head_dim).enumerate() {
-                        let at = (span.start + i) * q_dim + h * head_dim;
-                        attn[at..at + head_dim].copy_from_slice(out);
+                    for (i, out) in out.chunks_exact(group * head_dim).enumerate() {
+                        let at = (span.start + i) * q_dim + kv_head * group * head_dim;
+                        attn[at..at + group * head_dim].copy_from_slice(out);
                     }
                 }
                 let mut o = matmul(isa, &block.o, &attn);
