@@ -23,7 +23,8 @@ use attribution_worker::rag::at2::{
     Theta, ThetaFile, RIDGE_GRID, THETA_FORMAT,
 };
 use attribution_worker::rag::attribution::{
-    answer_sentences, attribute, AttributionRequest, ContextCiteConfig, KNOCKOUT_MIN_MASKS,
+    answer_sentences, attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig,
+    KNOCKOUT_MIN_MASKS,
 };
 use attribution_worker::rag::index::{Blob, RowIndex};
 use attribution_worker::rag::lasso::fit_lasso;
@@ -903,8 +904,8 @@ fn native_runtime(model: &ModelDir, threads: usize) -> NativeRuntime {
     .unwrap()
 }
 
-#[test]
-fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time() {
+/// The small random model in `f32` and a θ file for it (model hash `ab12`).
+fn model_with_theta() -> (tempfile::TempDir, ModelDir, Theta) {
     let dir = tempfile::tempdir().unwrap();
     common::write_model(dir.path(), StoredDtype::F32);
     let model = ModelDir::load(dir.path()).unwrap();
@@ -915,6 +916,66 @@ fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time()
         &config,
     )
     .unwrap();
+    (dir, model, theta)
+}
+
+/// `method`'s attribution `first` of `request` is the same bits again, from the generation's
+/// kept prompt and on one thread; a runtime that cannot capture attention and a prompt slot
+/// that does not hold the prompt are refused.
+fn same_bits_everywhere_and_bad_runtimes_refused(
+    model: &ModelDir,
+    runtime: &mut NativeRuntime,
+    request: &AttributionRequest<'_>,
+    method: &AttributionMethod,
+    first: &AnswerAttribution,
+) {
+    let tokenizer = &model.tokenizer;
+    assert_eq!(
+        &method.attribute(runtime, tokenizer, request).unwrap(),
+        first
+    );
+    let (answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
+        runtime,
+        None,
+        &request.layout.full(),
+        request.answer.len(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(answer, request.answer);
+    let from_kept = AttributionRequest {
+        prompt_slot: Some(kept),
+        ..*request
+    };
+    let kept_attribution = method.attribute(runtime, tokenizer, &from_kept);
+    runtime.release(kept);
+    assert_eq!(&kept_attribution.unwrap(), first);
+    let mut one_thread = native_runtime(model, 1);
+    assert_eq!(
+        &method
+            .attribute(&mut one_thread, tokenizer, request)
+            .unwrap(),
+        first
+    );
+
+    let (_ref_dir, _, mut reference) = small_model();
+    let err = method
+        .attribute(&mut reference, tokenizer, request)
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("does not capture"), "{err:#}");
+    let short = runtime.allocate(None).unwrap();
+    let wrong = AttributionRequest {
+        prompt_slot: Some(short),
+        ..*request
+    };
+    let err = method.attribute(runtime, tokenizer, &wrong).unwrap_err();
+    runtime.release(short);
+    assert!(err.to_string().contains("positions"), "{err:#}");
+}
+
+#[test]
+fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time() {
+    let (_dir, model, theta) = model_with_theta();
     let method = AttributionMethod::At2(std::sync::Arc::new(theta.clone()));
     assert!(method.name().starts_with("at2-v1:"), "{}", method.name());
     assert_eq!(method.name(), theta.method());
@@ -968,45 +1029,7 @@ fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time()
         attribution_entries(&prompt.contributions, &first.surrogate.weights).unwrap()
     );
 
-    // Again; from the generation's kept prompt; on one thread: the same bits.
-    let again = method
-        .attribute(&mut runtime, &model.tokenizer, &request)
-        .unwrap();
-    assert_eq!(again, first);
-    let (kept_answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
-        &mut runtime,
-        None,
-        &full,
-        4,
-        &[],
-    )
-    .unwrap();
-    assert_eq!(kept_answer, answer);
-    let from_kept = AttributionRequest {
-        prompt_slot: Some(kept),
-        ..request
-    };
-    let kept_attribution = attribute_at2(&mut runtime, &model.tokenizer, &from_kept, &theta);
-    runtime.release(kept);
-    assert_eq!(kept_attribution.unwrap(), first);
-    let mut one_thread = native_runtime(&model, 1);
-    assert_eq!(
-        attribute_at2(&mut one_thread, &model.tokenizer, &request, &theta).unwrap(),
-        first
-    );
-
-    // A runtime that cannot capture attention, and a prompt slot that does not hold the
-    // prompt, are refused.
-    let (_ref_dir, _, mut reference) = small_model();
-    let err = attribute_at2(&mut reference, &model.tokenizer, &request, &theta).unwrap_err();
-    assert!(err.to_string().contains("does not capture"), "{err:#}");
-    let short = runtime.allocate(None).unwrap();
-    let wrong = AttributionRequest {
-        prompt_slot: Some(short),
-        ..request
-    };
-    let err = attribute_at2(&mut runtime, &model.tokenizer, &wrong, &theta).unwrap_err();
-    assert!(err.to_string().contains("positions"), "{err:#}");
+    same_bits_everywhere_and_bad_runtimes_refused(&model, &mut runtime, &request, &method, &first);
 }
 
 #[test]
@@ -1254,18 +1277,8 @@ fn the_prior_fit_recovers_linear_scores_and_refuses_bad_input() {
 
 #[test]
 fn prior_attribution_is_its_rule_on_exact_scores_and_the_same_bits_every_time() {
-    let dir = tempfile::tempdir().unwrap();
-    common::write_model(dir.path(), StoredDtype::F32);
-    let model = ModelDir::load(dir.path()).unwrap();
-    let config = model.checkpoint.config.clone();
-    let theta = std::sync::Arc::new(
-        Theta::parse(
-            &serde_json::to_vec(&theta_file(&config, "ab12")).unwrap(),
-            "ab12",
-            &config,
-        )
-        .unwrap(),
-    );
+    let (_dir, model, theta) = model_with_theta();
+    let theta = std::sync::Arc::new(theta);
     let prior_config = PriorConfig::new(theta.clone());
     let method = AttributionMethod::Prior(prior_config.clone());
     assert_eq!(
@@ -1314,38 +1327,9 @@ fn prior_attribution_is_its_rule_on_exact_scores_and_the_same_bits_every_time() 
         fit
     );
 
-    // Again; from the generation's kept prompt; on one thread: the same bits.
-    assert_eq!(
-        method
-            .attribute(&mut runtime, &model.tokenizer, &request)
-            .unwrap(),
-        first
-    );
-    let (kept_answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
-        &mut runtime,
-        None,
-        &prompt.layout.full(),
-        4,
-        &[],
-    )
-    .unwrap();
-    assert_eq!(kept_answer, answer);
-    let from_kept = AttributionRequest {
-        prompt_slot: Some(kept),
-        ..request
-    };
-    let kept_attribution =
-        attribute_with_prior(&mut runtime, &model.tokenizer, &from_kept, &prior_config);
-    runtime.release(kept);
-    assert_eq!(kept_attribution.unwrap(), first);
-    let mut one_thread = native_runtime(&model, 1);
-    assert_eq!(
-        attribute_with_prior(&mut one_thread, &model.tokenizer, &request, &prior_config).unwrap(),
-        first
-    );
+    same_bits_everywhere_and_bad_runtimes_refused(&model, &mut runtime, &request, &method, &first);
 
-    // Bad input: coefficients for another model's heads, a runtime that cannot capture
-    // attention, a prompt slot that does not hold the prompt, contributions that are not the
+    // Bad input: coefficients for another model's heads, contributions that are not the
     // sources'.
     let mut wrong_theta = (*theta).clone();
     wrong_theta.theta.pop();
@@ -1357,19 +1341,6 @@ fn prior_attribution_is_its_rule_on_exact_scores_and_the_same_bits_every_time() 
     )
     .unwrap_err();
     assert!(err.to_string().contains("coefficients"), "{err:#}");
-    let (_ref_dir, _, mut reference) = small_model();
-    let err = attribute_with_prior(&mut reference, &model.tokenizer, &request, &prior_config)
-        .unwrap_err();
-    assert!(format!("{err:#}").contains("does not capture"), "{err:#}");
-    let short = runtime.allocate(None).unwrap();
-    let wrong = AttributionRequest {
-        prompt_slot: Some(short),
-        ..request
-    };
-    let err =
-        attribute_with_prior(&mut runtime, &model.tokenizer, &wrong, &prior_config).unwrap_err();
-    assert!(err.to_string().contains("positions"), "{err:#}");
-    runtime.release(short);
     let fewer = AttributionRequest {
         contributions: &prompt.contributions[1..],
         ..request

@@ -133,19 +133,7 @@ pub fn answer_logprobs<R: Runtime + ?Sized>(
     masks: &[Mask],
     max_live_slots: usize,
 ) -> Result<Vec<Vec<f32>>> {
-    if answer.is_empty() {
-        bail!("no answer to score");
-    }
-    if layout.suffix.is_empty() {
-        bail!("the prompt has no suffix: nothing separates the sources from the answer");
-    }
-    if let Some(mask) = masks.iter().find(|m| m.len() != layout.sources.len()) {
-        bail!(
-            "a mask over {} sources for a prompt of {}",
-            mask.len(),
-            layout.sources.len()
-        );
-    }
+    check_exact_inputs(layout, answer, masks)?;
     let mut order: Vec<usize> = (0..masks.len()).collect();
     order.sort_by(|&a, &b| masks[a].cmp(&masks[b]).then(a.cmp(&b)));
     let sorted: Vec<&Mask> = order.iter().map(|&i| &masks[i]).collect();
@@ -261,19 +249,7 @@ pub fn answer_logprobs_from_prompt<R: Runtime + ?Sized>(
     prompt: SlotId,
     max_live_slots: usize,
 ) -> Result<Vec<Vec<f32>>> {
-    if answer.is_empty() {
-        bail!("no answer to score");
-    }
-    if layout.suffix.is_empty() {
-        bail!("the prompt has no suffix: nothing separates the sources from the answer");
-    }
-    if let Some(mask) = masks.iter().find(|m| m.len() != layout.sources.len()) {
-        bail!(
-            "a mask over {} sources for a prompt of {}",
-            mask.len(),
-            layout.sources.len()
-        );
-    }
+    check_exact_inputs(layout, answer, masks)?;
     let full = layout.full().len();
     let held = runtime.positions(prompt);
     if held != full - 1 {
@@ -347,6 +323,25 @@ pub fn answer_logprobs_from_prompt<R: Runtime + ?Sized>(
         scored.extend(result?);
     }
     Ok(per_mask(masks, &distinct, &scored))
+}
+
+/// What the exact ablation needs: an answer, a suffix between the sources and the answer, and
+/// masks over the prompt's sources.
+fn check_exact_inputs(layout: &PromptLayout, answer: &[u32], masks: &[Mask]) -> Result<()> {
+    if answer.is_empty() {
+        bail!("no answer to score");
+    }
+    if layout.suffix.is_empty() {
+        bail!("the prompt has no suffix: nothing separates the sources from the answer");
+    }
+    if let Some(mask) = masks.iter().find(|m| m.len() != layout.sources.len()) {
+        bail!(
+            "a mask over {} sources for a prompt of {}",
+            mask.len(),
+            layout.sources.len()
+        );
+    }
+    Ok(())
 }
 
 /// The distinct masks of `masks`, sorted.
