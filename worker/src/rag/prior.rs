@@ -7,7 +7,7 @@
 //!            then `random` masks of `random_masks(seed, random, S)`, the seed's domain
 //!            PRIOR_SEED_DOMAIN                                                   (step 3's rule)
 //! y_i      = the exact ablation's score of mask i (step 4, v1's scores to the bit)
-//! minimise Σ_i (y_i − b − α Σ_j m_ij p_j − Σ_j m_ij δ_j)² + λ Σ_j δ_j² + ε α²
+//! minimise Σ_i (y_i − b − α Σ_j m_ij p_j − Σ_j m_ij δ_j)² + λ Σ_j δ_j² + ε n α²
 //! w_j      = α p_j + δ_j                                                         the weights
 //! ```
 //!
