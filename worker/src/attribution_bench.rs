@@ -7,6 +7,7 @@ use crate::job::ModelDir;
 use crate::rag::ablation::Ablation;
 use crate::rag::at2::{committed_theta_dir, fit_theta, theta_path, CalibrationAnswer, Theta};
 use crate::rag::attribution::ContextCiteConfig;
+use crate::rag::prior::PriorConfig;
 use crate::rag::quality::{
     at2_calibration, attribution_benchmark, AttributionFigures, BenchmarkConfig, Method, Split,
 };
@@ -26,6 +27,9 @@ pub enum AblationArg {
     Knockout,
     /// AT2 with the model's fitted coefficients (`--theta`).
     At2,
+    /// `contextcite-prior-v1`: a few exact ablations fitted toward AT2's weights (`--theta`),
+    /// once per `--prior-random`.
+    Prior,
 }
 
 #[derive(Args, Debug)]
@@ -47,7 +51,7 @@ pub struct AttributionBenchArgs {
     #[arg(long, default_value_t = 32)]
     pub ablations: usize,
     /// The methods compared on each answer, in this order: `exact` (`contextcite-v1`),
-    /// `knockout` (`contextcite-v2`), `at2`.
+    /// `knockout` (`contextcite-v2`), `at2`, `prior` (`contextcite-prior-v1`).
     #[arg(long, value_delimiter = ',', default_value = "exact,knockout")]
     pub methods: Vec<AblationArg>,
     /// The package descriptions the rows are made of (a dpkg status file).
@@ -59,6 +63,9 @@ pub struct AttributionBenchArgs {
     /// AT2's coefficients (default: `worker/at2/<model file's BLAKE2b-256>.json`).
     #[arg(long)]
     pub theta: Option<PathBuf>,
+    /// `prior`'s random masks after its prefix path: one method measured per count.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub prior_random: Vec<usize>,
     /// Instead of measuring: fit AT2's coefficients on `--questions` answers of the
     /// calibration split (`--ablations` exact ablations each) and write them here.
     #[arg(long)]
@@ -128,7 +135,9 @@ pub fn run(args: &AttributionBenchArgs) -> Result<Option<AttributionFigures>> {
     let model = ModelDir::load(&args.model)?;
     let status = std::fs::read_to_string(&args.status)
         .with_context(|| format!("reading {}", args.status.display()))?;
-    let theta = if args.methods.contains(&AblationArg::At2) && args.calibrate.is_none() {
+    let needs_theta =
+        args.methods.contains(&AblationArg::At2) || args.methods.contains(&AblationArg::Prior);
+    let theta = if needs_theta && args.calibrate.is_none() {
         let hash = model_hash(&args.model)?;
         let path = match &args.theta {
             Some(path) => path.clone(),
@@ -155,10 +164,21 @@ pub fn run(args: &AttributionBenchArgs) -> Result<Option<AttributionFigures>> {
         methods: args
             .methods
             .iter()
-            .filter_map(|method| match method {
-                AblationArg::Exact => Some(context_cite(Ablation::Exact)),
-                AblationArg::Knockout => Some(context_cite(Ablation::Knockout)),
-                AblationArg::At2 => theta.clone().map(Method::At2),
+            .flat_map(|method| match method {
+                AblationArg::Exact => vec![context_cite(Ablation::Exact)],
+                AblationArg::Knockout => vec![context_cite(Ablation::Knockout)],
+                AblationArg::At2 => theta.clone().map(Method::At2).into_iter().collect(),
+                AblationArg::Prior => theta
+                    .iter()
+                    .flat_map(|theta| {
+                        args.prior_random.iter().map(|&random| {
+                            Method::Prior(PriorConfig {
+                                random,
+                                ..PriorConfig::new(theta.clone())
+                            })
+                        })
+                    })
+                    .collect(),
             })
             .collect(),
         ..BenchmarkConfig::default()

@@ -14,19 +14,25 @@ use attribution_worker::checkpoint::{ModelWeights, StoredDtype};
 use attribution_worker::job::ModelDir;
 use attribution_worker::model::{Llama, LlamaConfig};
 use attribution_worker::rag::ablation::{
-    ablation_seed, answer_logprobs, answer_logprobs_knockout, leave_one_out_masks,
-    logit_probability, random_masks, Ablation, KNOCKOUT_SEED_DOMAIN, SEED_DOMAIN,
+    ablation_seed, answer_logprobs, answer_logprobs_from_prompt, answer_logprobs_knockout,
+    leave_one_out_masks, logit_probability, random_masks, Ablation, KNOCKOUT_SEED_DOMAIN,
+    SEED_DOMAIN,
 };
 use attribution_worker::rag::at2::{
     attribute_at2, calibration_package, fit_theta, mean_spearman, theta_path, CalibrationAnswer,
     Theta, ThetaFile, RIDGE_GRID, THETA_FORMAT,
 };
 use attribution_worker::rag::attribution::{
-    answer_sentences, attribute, AttributionRequest, ContextCiteConfig, KNOCKOUT_MIN_MASKS,
+    answer_sentences, attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig,
+    KNOCKOUT_MIN_MASKS,
 };
 use attribution_worker::rag::index::{Blob, RowIndex};
 use attribution_worker::rag::lasso::fit_lasso;
 use attribution_worker::rag::ppm::attribution_entries;
+use attribution_worker::rag::prior::{
+    attribute_with_prior, fit_with_prior, prior_masks, PriorConfig, DEFAULT_RANDOM, DEFAULT_RIDGE,
+    METHOD as PRIOR_METHOD, PRIOR_SEED_DOMAIN,
+};
 use attribution_worker::rag::prompt::{group_hits, PromptLayout};
 use attribution_worker::rag::quality::{
     answer_quality, generate_greedy, spearman, Method as AttributionMethod,
@@ -898,8 +904,8 @@ fn native_runtime(model: &ModelDir, threads: usize) -> NativeRuntime {
     .unwrap()
 }
 
-#[test]
-fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time() {
+/// The small random model in `f32` and a θ file for it (model hash `ab12`).
+fn model_with_theta() -> (tempfile::TempDir, ModelDir, Theta) {
     let dir = tempfile::tempdir().unwrap();
     common::write_model(dir.path(), StoredDtype::F32);
     let model = ModelDir::load(dir.path()).unwrap();
@@ -910,6 +916,66 @@ fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time()
         &config,
     )
     .unwrap();
+    (dir, model, theta)
+}
+
+/// `method`'s attribution `first` of `request` is the same bits again, from the generation's
+/// kept prompt and on one thread; a runtime that cannot capture attention and a prompt slot
+/// that does not hold the prompt are refused.
+fn same_bits_everywhere_and_bad_runtimes_refused(
+    model: &ModelDir,
+    runtime: &mut NativeRuntime,
+    request: &AttributionRequest<'_>,
+    method: &AttributionMethod,
+    first: &AnswerAttribution,
+) {
+    let tokenizer = &model.tokenizer;
+    assert_eq!(
+        &method.attribute(runtime, tokenizer, request).unwrap(),
+        first
+    );
+    let (answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
+        runtime,
+        None,
+        &request.layout.full(),
+        request.answer.len(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(answer, request.answer);
+    let from_kept = AttributionRequest {
+        prompt_slot: Some(kept),
+        ..*request
+    };
+    let kept_attribution = method.attribute(runtime, tokenizer, &from_kept);
+    runtime.release(kept);
+    assert_eq!(&kept_attribution.unwrap(), first);
+    let mut one_thread = native_runtime(model, 1);
+    assert_eq!(
+        &method
+            .attribute(&mut one_thread, tokenizer, request)
+            .unwrap(),
+        first
+    );
+
+    let (_ref_dir, _, mut reference) = small_model();
+    let err = method
+        .attribute(&mut reference, tokenizer, request)
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("does not capture"), "{err:#}");
+    let short = runtime.allocate(None).unwrap();
+    let wrong = AttributionRequest {
+        prompt_slot: Some(short),
+        ..*request
+    };
+    let err = method.attribute(runtime, tokenizer, &wrong).unwrap_err();
+    runtime.release(short);
+    assert!(err.to_string().contains("positions"), "{err:#}");
+}
+
+#[test]
+fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time() {
+    let (_dir, model, theta) = model_with_theta();
     let method = AttributionMethod::At2(std::sync::Arc::new(theta.clone()));
     assert!(method.name().starts_with("at2-v1:"), "{}", method.name());
     assert_eq!(method.name(), theta.method());
@@ -963,45 +1029,7 @@ fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time()
         attribution_entries(&prompt.contributions, &first.surrogate.weights).unwrap()
     );
 
-    // Again; from the generation's kept prompt; on one thread: the same bits.
-    let again = method
-        .attribute(&mut runtime, &model.tokenizer, &request)
-        .unwrap();
-    assert_eq!(again, first);
-    let (kept_answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
-        &mut runtime,
-        None,
-        &full,
-        4,
-        &[],
-    )
-    .unwrap();
-    assert_eq!(kept_answer, answer);
-    let from_kept = AttributionRequest {
-        prompt_slot: Some(kept),
-        ..request
-    };
-    let kept_attribution = attribute_at2(&mut runtime, &model.tokenizer, &from_kept, &theta);
-    runtime.release(kept);
-    assert_eq!(kept_attribution.unwrap(), first);
-    let mut one_thread = native_runtime(&model, 1);
-    assert_eq!(
-        attribute_at2(&mut one_thread, &model.tokenizer, &request, &theta).unwrap(),
-        first
-    );
-
-    // A runtime that cannot capture attention, and a prompt slot that does not hold the
-    // prompt, are refused.
-    let (_ref_dir, _, mut reference) = small_model();
-    let err = attribute_at2(&mut reference, &model.tokenizer, &request, &theta).unwrap_err();
-    assert!(err.to_string().contains("does not capture"), "{err:#}");
-    let short = runtime.allocate(None).unwrap();
-    let wrong = AttributionRequest {
-        prompt_slot: Some(short),
-        ..request
-    };
-    let err = attribute_at2(&mut runtime, &model.tokenizer, &wrong, &theta).unwrap_err();
-    assert!(err.to_string().contains("positions"), "{err:#}");
+    same_bits_everywhere_and_bad_runtimes_refused(&model, &mut runtime, &request, &method, &first);
 }
 
 #[test]
@@ -1130,4 +1158,194 @@ fn calibration_and_evaluation_packages_are_disjoint_halves() {
     for name in &names {
         assert_eq!(calibration_package(name), calibration_package(name));
     }
+}
+
+// ---- contextcite-prior-v1: a few exact ablations fitted toward AT2's weights
+
+#[test]
+fn scoring_from_the_kept_prompt_is_the_exact_ablation_to_the_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_model(dir.path(), StoredDtype::F32);
+    let model = ModelDir::load(dir.path()).unwrap();
+    let prompt = task_prompt(&model);
+    let layout = &prompt.layout;
+    let sources = prompt.contributions.len();
+    let mut runtime = native_runtime(&model, 2);
+    let (answer, kept) = attribution_worker::rag::quality::generate_keeping_prompt(
+        &mut runtime,
+        None,
+        &layout.full(),
+        4,
+        &[],
+    )
+    .unwrap();
+    let mut masks = prior_masks(&[3; 32], 5, sources).unwrap();
+    masks.extend(leave_one_out_masks(sources));
+    masks.push(masks[2].clone());
+    let forked =
+        answer_logprobs_from_prompt(&mut runtime, layout, &answer, &masks, kept, 3).unwrap();
+    let trie = answer_logprobs(&mut runtime, None, layout, &answer, &masks, 4).unwrap();
+    assert_eq!(forked, trie);
+    // The kept prompt is left as it was: again, the same bits.
+    assert_eq!(
+        answer_logprobs_from_prompt(&mut runtime, layout, &answer, &masks, kept, 7).unwrap(),
+        trie
+    );
+
+    // Bad input: a slot that does not hold the prompt, a mask over other sources, no answer.
+    // A slot limit of 0 still scores one mask at a time.
+    assert_eq!(
+        answer_logprobs_from_prompt(&mut runtime, layout, &answer, &masks, kept, 0).unwrap(),
+        trie
+    );
+    let short = runtime.fork(kept, 3).unwrap();
+    let err =
+        answer_logprobs_from_prompt(&mut runtime, layout, &answer, &masks, short, 8).unwrap_err();
+    assert!(err.to_string().contains("positions"), "{err}");
+    let err = answer_logprobs_from_prompt(&mut runtime, layout, &answer, &[vec![true]], kept, 8)
+        .unwrap_err();
+    assert!(err.to_string().contains("a mask over 1 sources"), "{err}");
+    let err = answer_logprobs_from_prompt(&mut runtime, layout, &[], &masks, kept, 8).unwrap_err();
+    assert!(err.to_string().contains("no answer"), "{err}");
+    runtime.release(short);
+    runtime.release(kept);
+}
+
+#[test]
+fn the_prior_fit_recovers_linear_scores_and_refuses_bad_input() {
+    let truth = [2.0, -1.0, 0.5, 3.0, 0.0];
+    let masks = prior_masks(&[7; 32], 6, truth.len()).unwrap();
+    assert_eq!(masks.len(), truth.len() + 1 + 6);
+    for (j, mask) in masks[..=truth.len()].iter().enumerate() {
+        let kept: Vec<bool> = (0..truth.len()).map(|i| i < j).collect();
+        assert_eq!(mask, &kept);
+    }
+    assert_eq!(
+        &masks[truth.len() + 1..],
+        random_masks(&[7; 32], 6, 5).unwrap()
+    );
+    let scores: Vec<f64> = masks
+        .iter()
+        .map(|m| {
+            -4.0 + m
+                .iter()
+                .zip(&truth)
+                .filter(|(&k, _)| k)
+                .map(|(_, w)| w)
+                .sum::<f64>()
+        })
+        .collect();
+    // A prior proportional to the truth: recovered (whatever its scale), no correction needed
+    // (up to the tiny penalty on its scale).
+    let prior: Vec<f64> = truth.iter().map(|w| w * 0.1).collect();
+    let fit = fit_with_prior(&masks, &scores, &prior, 0.3).unwrap();
+    for (got, want) in fit.weights.iter().zip(&truth) {
+        assert!((got - want).abs() < 1e-6, "{:?}", fit.weights);
+    }
+    assert!((fit.intercept + 4.0).abs() < 1e-6);
+    assert_eq!(fit, fit_with_prior(&masks, &scores, &prior, 0.3).unwrap());
+    // A wrong prior (all zero, or backwards): the masks correct it (the prefix path alone pins
+    // every weight), up to the ridge's pull.
+    for prior in [vec![0.0; 5], truth.iter().map(|w| -w).collect()] {
+        let fit = fit_with_prior(&masks, &scores, &prior, 1e-6).unwrap();
+        for (got, want) in fit.weights.iter().zip(&truth) {
+            assert!((got - want).abs() < 1e-3, "{:?}", fit.weights);
+        }
+    }
+    // A strong ridge keeps the weights near the prior's shape where the masks would move them.
+    let zero = vec![0.0; 5];
+    let shrunk = fit_with_prior(&masks, &scores, &zero, 1e6).unwrap();
+    assert!(
+        shrunk.weights.iter().all(|w| w.abs() < 1e-3),
+        "{:?}",
+        shrunk.weights
+    );
+
+    // Bad input.
+    assert!(fit_with_prior(&masks, &scores[1..], &prior, 0.3).is_err());
+    assert!(fit_with_prior(&[], &[], &prior, 0.3).is_err());
+    assert!(fit_with_prior(&masks, &scores, &prior[1..], 0.3).is_err());
+    for ridge in [0.0, -1.0, f64::NAN] {
+        let err = fit_with_prior(&masks, &scores, &prior, ridge).unwrap_err();
+        assert!(err.to_string().contains("ridge"), "{err}");
+    }
+    let mut bad = scores.clone();
+    bad[2] = f64::INFINITY;
+    assert!(fit_with_prior(&masks, &bad, &prior, 0.3).is_err());
+    assert!(fit_with_prior(&masks, &scores, &[f64::NAN; 5], 0.3).is_err());
+}
+
+#[test]
+fn prior_attribution_is_its_rule_on_exact_scores_and_the_same_bits_every_time() {
+    let (_dir, model, theta) = model_with_theta();
+    let theta = std::sync::Arc::new(theta);
+    let prior_config = PriorConfig::new(theta.clone());
+    let method = AttributionMethod::Prior(prior_config.clone());
+    assert_eq!(
+        method.name(),
+        format!("{PRIOR_METHOD}:{}", &theta.method()["at2-v1:".len()..])
+    );
+    let other = PriorConfig {
+        random: 2,
+        ..prior_config.clone()
+    };
+    assert!(other.method().contains("random=2"), "{}", other.method());
+
+    let prompt = task_prompt(&model);
+    let sources = prompt.contributions.len();
+    let mut runtime = native_runtime(&model, 2);
+    let answer = generate_greedy(&mut runtime, None, &prompt.layout.full(), 4, &[]).unwrap();
+    let request = prompt.request(&answer);
+    let first = method
+        .attribute(&mut runtime, &model.tokenizer, &request)
+        .unwrap();
+
+    // The rule by hand: its seed and masks, v1's exact scores, AT2's weights, the fit, ppm.
+    let seed = ablation_seed(PRIOR_SEED_DOMAIN, 2, POOL, &prompt.question, &answer);
+    assert_eq!(first.seed, seed);
+    let masks = prior_masks(&seed, DEFAULT_RANDOM, sources).unwrap();
+    assert_eq!(first.masks, masks);
+    let exact: Vec<f64> = answer_logprobs(&mut runtime, None, &prompt.layout, &answer, &masks, 8)
+        .unwrap()
+        .iter()
+        .map(|l| logit_probability(l))
+        .collect();
+    assert_eq!(first.scores, exact);
+    let at2 = attribute_at2(&mut runtime, &model.tokenizer, &request, &theta).unwrap();
+    let fit = fit_with_prior(&masks, &exact, &at2.surrogate.weights, DEFAULT_RIDGE).unwrap();
+    assert_eq!(first.surrogate, fit);
+    assert!(first.surrogate.weights.iter().any(|w| *w != 0.0));
+    assert_eq!(
+        first.entries,
+        attribution_entries(&prompt.contributions, &fit.weights).unwrap()
+    );
+    // A changed score (a tampered record's) gives other weights.
+    let mut tampered = exact.clone();
+    tampered[0] += 1.0;
+    assert_ne!(
+        fit_with_prior(&masks, &tampered, &at2.surrogate.weights, DEFAULT_RIDGE).unwrap(),
+        fit
+    );
+
+    same_bits_everywhere_and_bad_runtimes_refused(&model, &mut runtime, &request, &method, &first);
+
+    // Bad input: coefficients for another model's heads, contributions that are not the
+    // sources'.
+    let mut wrong_theta = (*theta).clone();
+    wrong_theta.theta.pop();
+    let err = attribute_with_prior(
+        &mut runtime,
+        &model.tokenizer,
+        &request,
+        &PriorConfig::new(std::sync::Arc::new(wrong_theta)),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("coefficients"), "{err:#}");
+    let fewer = AttributionRequest {
+        contributions: &prompt.contributions[1..],
+        ..request
+    };
+    let err =
+        attribute_with_prior(&mut runtime, &model.tokenizer, &fewer, &prior_config).unwrap_err();
+    assert!(err.to_string().contains("contributions"), "{err:#}");
 }

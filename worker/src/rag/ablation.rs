@@ -133,19 +133,7 @@ pub fn answer_logprobs<R: Runtime + ?Sized>(
     masks: &[Mask],
     max_live_slots: usize,
 ) -> Result<Vec<Vec<f32>>> {
-    if answer.is_empty() {
-        bail!("no answer to score");
-    }
-    if layout.suffix.is_empty() {
-        bail!("the prompt has no suffix: nothing separates the sources from the answer");
-    }
-    if let Some(mask) = masks.iter().find(|m| m.len() != layout.sources.len()) {
-        bail!(
-            "a mask over {} sources for a prompt of {}",
-            mask.len(),
-            layout.sources.len()
-        );
-    }
+    check_exact_inputs(layout, answer, masks)?;
     let mut order: Vec<usize> = (0..masks.len()).collect();
     order.sort_by(|&a, &b| masks[a].cmp(&masks[b]).then(a.cmp(&b)));
     let sorted: Vec<&Mask> = order.iter().map(|&i| &masks[i]).collect();
@@ -208,9 +196,7 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
     let Some((&last, head)) = full.split_last() else {
         bail!("the prompt is empty");
     };
-    let mut distinct: Vec<&Mask> = masks.iter().collect();
-    distinct.sort();
-    distinct.dedup();
+    let distinct = distinct_masks(masks);
     let positions = layout.source_spans();
     let hidden: Vec<Vec<Range<usize>>> = distinct
         .iter()
@@ -245,13 +231,136 @@ pub fn answer_logprobs_knockout<R: Runtime + ?Sized>(
         }
         Ok(scored)
     })?;
-    Ok(masks
+    Ok(per_mask(masks, &distinct, &scored))
+}
+
+/// The exact ablation's log-probabilities (as [`answer_logprobs`], the same bits) scored from
+/// `prompt`, a slot holding the whole prompt but its last token (the generation's own cache):
+/// each mask forks it where its first dropped source begins (a mask keeping every source, at
+/// its end) and runs only the kept sources after that, the suffix and the answer. So a mask
+/// costs the tokens after its first dropped source: a mask that keeps a long run of the first
+/// sources is cheap. At most `max_live_slots` forks are alive at once; identical masks are
+/// scored once.
+pub fn answer_logprobs_from_prompt<R: Runtime + ?Sized>(
+    runtime: &mut R,
+    layout: &PromptLayout,
+    answer: &[u32],
+    masks: &[Mask],
+    prompt: SlotId,
+    max_live_slots: usize,
+) -> Result<Vec<Vec<f32>>> {
+    check_exact_inputs(layout, answer, masks)?;
+    let full = layout.full().len();
+    let held = runtime.positions(prompt);
+    if held != full - 1 {
+        bail!(
+            "the prompt's slot holds {held} positions, not the prompt's {} but its last",
+            full - 1
+        );
+    }
+    let distinct = distinct_masks(masks);
+    let starts = layout.source_spans();
+    // Per mask: where it forks the prompt, and what it runs after (its prompt but the last token).
+    let plans: Vec<(usize, Vec<u32>)> = distinct
+        .iter()
+        .map(|mask| {
+            let tokens = layout.tokens(mask);
+            let at = mask
+                .iter()
+                .position(|&keep| !keep)
+                .map_or(full - 1, |first| starts[first].start);
+            (at, tokens[at..tokens.len() - 1].to_vec())
+        })
+        .collect();
+    let mut scored_tokens = vec![*layout.suffix.last().expect("checked above")];
+    scored_tokens.extend(&answer[..answer.len() - 1]);
+    let vocab = runtime.config().vocab_size;
+    let group = (LOGITS_BUDGET / (answer.len() * vocab).max(1)).clamp(1, max_live_slots.max(1));
+    let mut scored = Vec::with_capacity(plans.len());
+    for plans in plans.chunks(group) {
+        let mut forks = Vec::with_capacity(plans.len());
+        let result = (|| {
+            for (at, _) in plans {
+                forks.push(runtime.fork(prompt, *at)?);
+            }
+            let context: Vec<Chunk<'_>> = forks
+                .iter()
+                .zip(plans)
+                .filter(|(_, (_, rest))| !rest.is_empty())
+                .map(|(&slot, (_, rest))| Chunk {
+                    slot,
+                    tokens: rest,
+                    logits: Logits::None,
+                })
+                .collect();
+            if !context.is_empty() {
+                runtime.forward(&context)?;
+            }
+            let chunks: Vec<Chunk<'_>> = forks
+                .iter()
+                .map(|&slot| Chunk {
+                    slot,
+                    tokens: &scored_tokens,
+                    logits: Logits::All,
+                })
+                .collect();
+            let logits = runtime.forward(&chunks)?;
+            if logits.len() != forks.len() * answer.len() * vocab {
+                bail!(
+                    "the runtime returned {} logits for {} rows of {vocab}",
+                    logits.len(),
+                    forks.len() * answer.len()
+                );
+            }
+            Ok(logits
+                .chunks(answer.len() * vocab)
+                .map(|leaf| answer_token_logprobs(leaf, answer, vocab))
+                .collect::<Vec<_>>())
+        })();
+        for slot in forks {
+            runtime.release(slot);
+        }
+        scored.extend(result?);
+    }
+    Ok(per_mask(masks, &distinct, &scored))
+}
+
+/// What the exact ablation needs: an answer, a suffix between the sources and the answer, and
+/// masks over the prompt's sources.
+fn check_exact_inputs(layout: &PromptLayout, answer: &[u32], masks: &[Mask]) -> Result<()> {
+    if answer.is_empty() {
+        bail!("no answer to score");
+    }
+    if layout.suffix.is_empty() {
+        bail!("the prompt has no suffix: nothing separates the sources from the answer");
+    }
+    if let Some(mask) = masks.iter().find(|m| m.len() != layout.sources.len()) {
+        bail!(
+            "a mask over {} sources for a prompt of {}",
+            mask.len(),
+            layout.sources.len()
+        );
+    }
+    Ok(())
+}
+
+/// The distinct masks of `masks`, sorted.
+fn distinct_masks(masks: &[Mask]) -> Vec<&Mask> {
+    let mut distinct: Vec<&Mask> = masks.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    distinct
+}
+
+/// Each mask's entry of `scored` (one per entry of `distinct`, [`distinct_masks`]).
+fn per_mask(masks: &[Mask], distinct: &[&Mask], scored: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    masks
         .iter()
         .map(|mask| {
             let at = distinct.binary_search(&mask).expect("every mask is listed");
             scored[at].clone()
         })
-        .collect())
+        .collect()
 }
 
 /// Runs `f` on a slot of `adapter` holding `head` (the prompt but its last token): `prompt`

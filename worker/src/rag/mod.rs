@@ -10,6 +10,8 @@
 //!   scored through the serving [`crate::serve::runtime::Runtime`] with shared prefixes.
 //! - [`lasso`], [`attribution`]: ContextCite (a sparse linear surrogate of the ablation scores,
 //!   whose weights are the attributions) and the answer sentences each source supports.
+//! - [`prior`]: ContextCite with a prior (`contextcite-prior-v1`): a few exact ablations chosen
+//!   for their cost, fitted toward AT2's weights ([`at2`]).
 //! - [`ppm`]: the weights as at most 16 on-chain entries in parts per million.
 //! - [`quality`]: LDS, top-k removal against leave-one-out and random, cost, and a benchmark on
 //!   real text (Debian package descriptions).
@@ -22,5 +24,6 @@ pub mod attribution;
 pub mod index;
 pub mod lasso;
 pub mod ppm;
+pub mod prior;
 pub mod prompt;
 pub mod quality;

@@ -21,6 +21,7 @@ use super::ablation::{
 use super::at2::{answer_features, attribute_at2, calibration_package, CalibrationAnswer, Theta};
 use super::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
 use super::index::{Blob, RowIndex};
+use super::prior::{attribute_with_prior, PriorConfig};
 use super::prompt::{group_hits, PromptLayout, Source};
 use crate::job::ModelDir;
 use crate::provenance::index::SpanIndex;
@@ -44,6 +45,8 @@ pub enum Method {
     ContextCite(ContextCiteConfig),
     /// AT2 with a model's fitted coefficients.
     At2(Arc<Theta>),
+    /// ContextCite with AT2's weights as a prior (`contextcite-prior-v1`).
+    Prior(PriorConfig),
 }
 
 impl Method {
@@ -52,6 +55,7 @@ impl Method {
         match self {
             Self::ContextCite(config) => config.ablation.method().to_string(),
             Self::At2(theta) => theta.method(),
+            Self::Prior(config) => config.method(),
         }
     }
 
@@ -60,6 +64,7 @@ impl Method {
         match self {
             Self::ContextCite(config) => config.max_live_slots,
             Self::At2(_) => 1,
+            Self::Prior(config) => config.max_live_slots,
         }
     }
 
@@ -73,6 +78,7 @@ impl Method {
         match self {
             Self::ContextCite(config) => attribute(runtime, tokenizer, request, config),
             Self::At2(theta) => attribute_at2(runtime, tokenizer, request, theta),
+            Self::Prior(config) => attribute_with_prior(runtime, tokenizer, request, config),
         }
     }
 }
