@@ -196,10 +196,11 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
 /// per segment (module docs).
 const SEGMENT: usize = 64;
 
-/// `out[(row - rows.start) * stride + at + t] = W[row] · x[t]` for each row of `rows` and each of
-/// the `tokens` tokens of `x`: [`row_dot`] row by row, except for Q4_1 on the SIMD paths, where
-/// the sixteen rows of a [`GroupQ4_1`] are taken together whatever the number of tokens, and
-/// only the rows of `rows` are written.
+/// `out[(at + t) * stride + row - rows.start] = W[row] · x[t]` for each row of `rows` and each
+/// of the `tokens` tokens of `x` (a token's rows side by side, as the product's output has
+/// them): [`row_dot`] row by row, except for Q4_1 on the SIMD paths, where the sixteen rows of a
+/// [`GroupQ4_1`] are taken together whatever the number of tokens, and only the rows of `rows`
+/// are written.
 #[allow(clippy::too_many_arguments)]
 pub fn rows_dot(
     isa: Isa,
@@ -221,7 +222,7 @@ pub fn rows_dot(
             let first = base.max(rows.start);
             let written = first - base..rows.end.min(base + GROUP_ROWS) - base;
             let groups = &v[group * nb..(group + 1) * nb];
-            let out = &mut out[(first - rows.start) * stride + at..];
+            let out = &mut out[at * stride + first - rows.start..];
             // SAFETY: each set is only chosen when the CPU has its features.
             unsafe {
                 match isa {
@@ -232,9 +233,12 @@ pub fn rows_dot(
         }
         return;
     }
+    let mut values = vec![0.0; tokens];
     for row in rows.clone() {
-        let local = (row - rows.start) * stride + at;
-        row_dot(isa, w, row, x, &mut out[local..local + tokens]);
+        row_dot(isa, w, row, x, &mut values);
+        for (t, &v) in values.iter().enumerate() {
+            out[(at + t) * stride + row - rows.start] = v;
+        }
     }
 }
 
@@ -456,7 +460,7 @@ mod avx2 {
 
     /// Generates a Q4_1 kernel: one group's sixteen rows (`nb` [`GroupQ4_1`]s) against every
     /// token of `x: [tokens, nb]`, in the fixed order of the module docs, writing
-    /// `out[(r - rows.start) * stride + t]` for the group's rows `r` in `rows`. `$lanes` is the
+    /// `out[t * stride + r - rows.start]` for the group's rows `r` in `rows`. `$lanes` is the
     /// vector width's module: the group is taken in `$lanes::PARTS` parts of `$lanes::ROWS` rows
     /// (one `f32` lane a row). Token tiles of up to [`Q4_TILE`] keep their three running sums a
     /// row in registers while each block is decoded once per tile.
@@ -472,8 +476,8 @@ mod avx2 {
             ) {
                 use $lanes::*;
 
-                /// Writes `out[(r - rows.start) * stride + t]` for the part's rows `r` in
-                /// `rows` and the `N` tokens `t` of `x`.
+                /// Writes `out[t * stride + r - rows.start]` for the part's rows `r` in `rows`
+                /// and the `N` tokens `t` of `x`.
                 #[target_feature(enable = $features)]
                 unsafe fn tile<const N: usize>(
                     w: &[GroupQ4_1],
@@ -516,9 +520,9 @@ mod avx2 {
                     let mut values = [0.0f32; ROWS];
                     for (t, total) in total.iter().enumerate() {
                         store(*total, &mut values);
-                        for r in written.clone() {
-                            out[(r - rows.start) * stride + t] = values[r - first];
-                        }
+                        let out = &mut out[t * stride + written.start - rows.start..];
+                        out[..written.len()]
+                            .copy_from_slice(&values[written.start - first..][..written.len()]);
                     }
                 }
 
@@ -532,7 +536,7 @@ mod avx2 {
                         w,
                         &x[t * nb..(t + N) * nb],
                         part,
-                        &mut out[t..],
+                        &mut out[t * stride..],
                         stride,
                         &rows
                     ));
@@ -543,8 +547,8 @@ mod avx2 {
 
     /// Blocks ahead of the one being multiplied whose groups are fetched into L1 when a tile
     /// has several tokens: the hardware prefetchers alone left the kernel waiting on each
-    /// block's first line (a third of its time at 8 tokens, `perf`). A lone token reads the
-    /// weights fast enough for them, and asking too cost it a quarter of its speed.
+    /// block's first line (a third of its time at 8 tokens, `perf`). A lone token's reads keep
+    /// them busy enough: asking for its blocks too made it 10–40 % slower.
     const PREFETCH_AHEAD: usize = 4;
 
     /// Asks for group `b`'s cache lines, if `w` has one.

@@ -31,8 +31,8 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
     let acts = Activations::new(isa, w.format(), x, w.cols);
     let per_task = rows_per_task(w.rows);
     let tile = (TILE_BYTES / acts.bytes_per_token(w.cols)).max(4);
-    // Each task computes whole rows `[rows, tokens]` (the kernels' layout), then writes them
-    // into its columns of `y`.
+    // Each task computes its rows of every token (`[tokens, rows]`, the kernels' layout), then
+    // copies each token's into its row of `y`.
     let mut y = vec![0.0; tokens * w.rows];
     let columns = Columns(y.as_mut_ptr());
     (0..w.rows.div_ceil(per_task))
@@ -50,19 +50,17 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
                     &x,
                     end - start,
                     &mut out,
-                    tokens,
+                    rows.len(),
                     start,
                 );
             }
-            for (t, values) in (0..tokens).map(|t| (t, out.iter().skip(t).step_by(tokens))) {
+            for (t, values) in out.chunks_exact(rows.len()).enumerate() {
                 // SAFETY: `y` outlives the tasks, and each writes only its own rows' entries of
                 // each token's row: no two tasks write one place, none reads.
                 let y = unsafe {
                     std::slice::from_raw_parts_mut(columns.at(t * w.rows + rows.start), rows.len())
                 };
-                for (y, &v) in y.iter_mut().zip(values) {
-                    *y = v;
-                }
+                y.copy_from_slice(values);
             }
         });
     y
