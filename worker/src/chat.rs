@@ -26,8 +26,10 @@ pub struct ChatArgs {
     /// The model id to ask (see GET /v1/models); the base model when omitted.
     #[arg(long)]
     pub model: Option<String>,
+    /// The most tokens the answer may have (the server refuses more than its context allows).
     #[arg(long, default_value_t = 128)]
     pub max_tokens: usize,
+    /// Sampling temperature: 0 answers greedily (the same answer every time).
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,
     /// Pay with this account (a key file or a secret URI such as `//Ferdie`): the request carries
