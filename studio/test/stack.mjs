@@ -142,6 +142,7 @@ export async function startStack(log = console.log) {
     });
     // Dave also runs an operator, without a worker: the juror the attribution challenge draws.
     await registerJuror(api, '//Dave');
+    await setChallengePeriods(api, PROOF_CHALLENGE_BLOCKS, 30);
     await api.disconnect();
     log(`base model ${baseModel} registered; Dave registered as a second operator (a juror)`);
 
@@ -168,6 +169,27 @@ export async function startStack(log = console.log) {
     stop();
     throw error;
   }
+}
+
+/**
+ * Blocks a training proof stays open to challenge in the test. The dev chain's minute (30
+ * blocks) was missed once in CI: beside the chain's end-to-end tests, the page took two minutes
+ * to show a proof that had been accepted, and its window had closed by then.
+ */
+const PROOF_CHALLENGE_BLOCKS = 90;
+
+/** Sets the proofs' challenge window and their juries' vote, in blocks, as governance (Alice, the dev chain's sudo key). */
+async function setChallengePeriods(api, challenge, vote) {
+  const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+  await new Promise((done, fail) => {
+    api.tx.sudo.sudo(api.tx.compute.setChallengePeriods(challenge, vote)).signAndSend(alice, ({ status, events, dispatchError }) => {
+      if (dispatchError) fail(new Error(`set_challenge_periods: ${dispatchError.toString()}`));
+      else if (status.isInBlock) {
+        if (events.some((e) => e.event.section === 'compute' && e.event.method === 'ChallengePeriodsSet')) done();
+        else fail(new Error('set_challenge_periods: no ChallengePeriodsSet event (was the sudo call refused?)'));
+      }
+    }).catch(fail);
+  });
 }
 
 /**
