@@ -891,6 +891,14 @@ fn theta_file(config: &LlamaConfig, model_hash: &str) -> ThetaFile {
     }
 }
 
+/// The task prompt, a runtime on two threads, and the base model's greedy answer of 4 tokens.
+fn answered_task(model: &ModelDir) -> (TaskPrompt, NativeRuntime, Vec<u32>) {
+    let prompt = task_prompt(model);
+    let mut runtime = native_runtime(model, 2);
+    let answer = generate_greedy(&mut runtime, None, &prompt.layout.full(), 4, &[]).unwrap();
+    (prompt, runtime, answer)
+}
+
 fn native_runtime(model: &ModelDir, threads: usize) -> NativeRuntime {
     NativeRuntime::load(
         &model.checkpoint,
@@ -980,9 +988,7 @@ fn at2_weights_are_theta_on_the_answers_attention_and_the_same_bits_every_time()
     assert!(method.name().starts_with("at2-v1:"), "{}", method.name());
     assert_eq!(method.name(), theta.method());
 
-    let prompt = task_prompt(&model);
-    let mut runtime = native_runtime(&model, 2);
-    let answer = generate_greedy(&mut runtime, None, &prompt.layout.full(), 4, &[]).unwrap();
+    let (prompt, mut runtime, answer) = answered_task(&model);
     let request = prompt.request(&answer);
     let first = method
         .attribute(&mut runtime, &model.tokenizer, &request)
@@ -1291,10 +1297,8 @@ fn prior_attribution_is_its_rule_on_exact_scores_and_the_same_bits_every_time() 
     };
     assert!(other.method().contains("random=2"), "{}", other.method());
 
-    let prompt = task_prompt(&model);
+    let (prompt, mut runtime, answer) = answered_task(&model);
     let sources = prompt.contributions.len();
-    let mut runtime = native_runtime(&model, 2);
-    let answer = generate_greedy(&mut runtime, None, &prompt.layout.full(), 4, &[]).unwrap();
     let request = prompt.request(&answer);
     let first = method
         .attribute(&mut runtime, &model.tokenizer, &request)
