@@ -128,17 +128,12 @@ fn attend_with<L: Lanes>(
                 &new.1[..(i + 1) * kv_dim],
             )))
         };
-        let mut n = 0;
-        for (keys, _) in runs() {
-            for (r, key) in keys.chunks_exact(kv_dim).enumerate() {
-                L::prefetch(keys, (r + AHEAD) * kv_dim + at, head_dim);
-                let key = &key[at..at + head_dim];
-                for (g, q) in q.chunks_exact(head_dim).enumerate() {
-                    scores[g * seen + n] = L::dot(q, key) * scale;
-                }
-                n += 1;
+        let head = |j: usize, key: &[f32]| {
+            for (g, q) in q.chunks_exact(head_dim).enumerate() {
+                scores[g * seen + j] = L::dot(q, key) * scale;
             }
-        }
+        };
+        let n = each_head_row::<L>(runs().map(|(keys, _)| keys), kv_dim, at, head_dim, head);
         for (scores, inverse) in scores.chunks_exact_mut(seen).zip(inverse.iter_mut()) {
             let scores = &mut scores[..n];
             let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -149,19 +144,41 @@ fn attend_with<L: Lanes>(
             }
             *inverse = 1.0 / total;
         }
-        let mut j = 0;
-        for (_, values) in runs() {
-            for (r, value) in values.chunks_exact(kv_dim).enumerate() {
-                L::prefetch(values, (r + AHEAD) * kv_dim + at, head_dim);
-                let value = &value[at..at + head_dim];
-                for (g, out) in out.chunks_exact_mut(head_dim).enumerate() {
-                    L::axpy(scores[g * seen + j] * inverse[g], value, out);
-                }
-                j += 1;
+        let value = |j: usize, value: &[f32]| {
+            for (g, out) in out.chunks_exact_mut(head_dim).enumerate() {
+                L::axpy(scores[g * seen + j] * inverse[g], value, out);
             }
-        }
+        };
+        each_head_row::<L>(
+            runs().map(|(_, values)| values),
+            kv_dim,
+            at,
+            head_dim,
+            value,
+        );
     }
     out
+}
+
+/// Calls `f(j, row[at..at + len])` for each row `j` of the runs (`[positions, kv_dim]` each), in
+/// order, asking for the row [`AHEAD`] positions on early; returns the number of rows.
+#[inline(always)]
+fn each_head_row<'a, L: Lanes>(
+    runs: impl Iterator<Item = &'a [f32]>,
+    kv_dim: usize,
+    at: usize,
+    len: usize,
+    mut f: impl FnMut(usize, &[f32]),
+) -> usize {
+    let mut j = 0;
+    for run in runs {
+        for (r, row) in run.chunks_exact(kv_dim).enumerate() {
+            L::prefetch(run, (r + AHEAD) * kv_dim + at, len);
+            f(j, &row[at..at + len]);
+            j += 1;
+        }
+    }
+    j
 }
 
 #[cfg(target_arch = "x86_64")]
