@@ -5,30 +5,35 @@
 //!
 //! The keys a query sees are the cached positions left visible (all of them, or all but those
 //! an ablation hides: attention knockout) followed by the new tokens up to its own. One body for
-//! every instruction set, generic over its two inner loops: the dot product of a query with a
-//! key and the `out += weight · value` update; AVX2 gives both in FMA intrinsics.
+//! every instruction set, generic over its two loops over the rows ([`Loops`]): the scores (a
+//! query's dot product with each key) and the `out += weight · value` updates.
+//!
+//! **The same bits on every instruction set.** A score's dot product has one order, AVX2's:
+//! two 8-lane FMA chains over the head's values 16 at a time (lane `l` of the first sums
+//! values `16i + l`, of the second `16i + 8 + l`), added lane by lane, then halved three times
+//! (lane `l` with `l + 4`, `l` with `l + 2`, `l` with `l + 1`), then the values past the last
+//! multiple of 16 summed in order. An update is one FMA per value (`out = weight · value +
+//! out`), rows in order. The portable path spells both out with `mul_add`; with AVX-512 a
+//! 16-lane chain is both of AVX2's at once, and sixteen rows' sums are halved together.
 
 use super::kernels::Isa;
+use std::marker::PhantomData;
 
-/// Keys and values of one run of positions, `[positions, kv_dim]` each.
+/// One key/value head's keys and values of a run of positions, `[positions, head_dim]` each.
 pub type KeyValues<'a> = (&'a [f32], &'a [f32]);
 
-/// Where the queries sit and which key/value head they read.
+/// The shape of a key/value head's group.
 #[derive(Clone, Copy, Debug)]
 pub struct Heads {
     /// Values per head.
     pub head_dim: usize,
     /// Query heads per key/value head.
     pub group: usize,
-    /// The key/value head (its `head_dim` values at `kv_head · head_dim` of a key row).
-    pub kv_head: usize,
-    /// Values per key row (every key/value head's).
-    pub kv_dim: usize,
 }
 
 /// - q: the group's queries of each new token, `[len, group · head_dim]`
 /// - past: the cached positions the queries see, runs in position order (hidden ones left out)
-/// - new: the new tokens' keys and values, `[len, kv_dim]` each; token `i` sees `..=i`
+/// - new: the new tokens' keys and values; token `i` sees `..=i`
 /// - output: `[len, group · head_dim]`
 ///
 /// Scores are taken in the order of `past` then `new`, so a query sees the same sums whether
@@ -41,45 +46,146 @@ pub fn attend(
     heads: Heads,
 ) -> Vec<f32> {
     match isa {
-        Isa::Scalar => attend_with::<Portable>(q, past, new, heads),
+        Isa::Scalar => attend_with::<ByRow<Portable>>(q, past, new, heads),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2 and
         // FMA.
-        Isa::Avx2 | Isa::Avx512Vnni => unsafe { attend_avx2(q, past, new, heads) },
+        Isa::Avx2 => unsafe { attend_avx2(q, past, new, heads) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx512Vnni` is only chosen when the CPU has AVX-512 F (and AVX2, FMA).
+        Isa::Avx512Vnni => unsafe {
+            match (heads.head_dim % 16, heads.head_dim / 16) {
+                (0, 4) => attend_avx512::<4>(q, past, new, heads),
+                (0, 8) => attend_avx512::<8>(q, past, new, heads),
+                _ => attend_avx2(q, past, new, heads),
+            }
+        },
     }
 }
 
-/// Positions ahead of the one being read whose key (or value) is asked for early: a head's
-/// slice of a row is a few cache lines a row apart, and without asking the loops waited on
-/// them (most of attention's time at 8 streams, `perf`).
-const AHEAD: usize = 8;
+/// Positions ahead of the one being read whose key (and value) is asked for early: at 8
+/// streams the caches outgrow the last-level cache, and without asking the loops waited on
+/// memory (most of attention's time, `perf`).
+const AHEAD: usize = 16;
 
-/// The inner loops of [`attend_with`].
-trait Lanes {
+/// The two loops over the rows a query sees, in the module's order of operations.
+trait Loops {
+    /// `scores[g · seen + j] = (q_g · key_j) · scale` for each row `j` of `keys` (the group's
+    /// heads `g`); returns the number of rows.
+    fn scores<'a>(
+        q: &[f32],
+        keys: impl Iterator<Item = KeyValues<'a>>,
+        heads: Heads,
+        scale: f32,
+        seen: usize,
+        scores: &mut [f32],
+    ) -> usize;
+
+    /// `out_g += weights[g · seen + j] · value_j` for each row `j` of `values`, in order.
+    fn values<'a>(
+        weights: &[f32],
+        values: impl Iterator<Item = KeyValues<'a>> + Clone,
+        heads: Heads,
+        seen: usize,
+        out: &mut [f32],
+    );
+}
+
+/// Asking for a row's values early.
+trait Prefetch {
     /// Asks for `v[at..at + len]` in cache, if `v` holds it (a hint: it changes no value).
     fn prefetch(v: &[f32], at: usize, len: usize);
+}
+
+/// One row at a time: a dot product and an update per head.
+trait Lanes: Prefetch {
     /// `a · b`
     fn dot(a: &[f32], b: &[f32]) -> f32;
     /// `out += weight · v`
     fn axpy(weight: f32, v: &[f32], out: &mut [f32]);
 }
 
+/// [`Loops`] of [`Lanes`]: each row's key meets every head's query in turn.
+struct ByRow<L>(PhantomData<L>);
+
+impl<L: Lanes> Loops for ByRow<L> {
+    #[inline(always)]
+    fn scores<'a>(
+        q: &[f32],
+        keys: impl Iterator<Item = KeyValues<'a>>,
+        heads: Heads,
+        scale: f32,
+        seen: usize,
+        scores: &mut [f32],
+    ) -> usize {
+        each_head_row::<L>(keys, Side::Keys, heads, |j, key| {
+            for (g, q) in q.chunks_exact(heads.head_dim).enumerate() {
+                scores[g * seen + j] = L::dot(q, key) * scale;
+            }
+        })
+    }
+
+    #[inline(always)]
+    fn values<'a>(
+        weights: &[f32],
+        values: impl Iterator<Item = KeyValues<'a>> + Clone,
+        heads: Heads,
+        seen: usize,
+        out: &mut [f32],
+    ) {
+        each_head_row::<L>(values, Side::Values, heads, |j, value| {
+            for (g, out) in out.chunks_exact_mut(heads.head_dim).enumerate() {
+                L::axpy(weights[g * seen + j], value, out);
+            }
+        });
+    }
+}
+
 struct Portable;
 
-impl Lanes for Portable {
+impl Prefetch for Portable {
     #[inline(always)]
     fn prefetch(_: &[f32], _: usize, _: usize) {}
+}
 
+impl Lanes for Portable {
+    /// AVX2's order (module docs), one lane at a time.
     #[inline(always)]
     fn dot(a: &[f32], b: &[f32]) -> f32 {
-        a.iter().zip(b).map(|(x, y)| x * y).sum()
+        let n = a.len().min(b.len());
+        let lanes = n / 16 * 16;
+        let mut chains = [0.0f32; 16];
+        for (a, b) in a[..lanes].chunks_exact(16).zip(b[..lanes].chunks_exact(16)) {
+            for ((sum, a), b) in chains.iter_mut().zip(a).zip(b) {
+                *sum = a.mul_add(*b, *sum);
+            }
+        }
+        let v: [f32; 8] = std::array::from_fn(|l| chains[l] + chains[l + 8]);
+        let s: [f32; 4] = std::array::from_fn(|l| v[l] + v[l + 4]);
+        ((s[0] + s[2]) + (s[1] + s[3])) + tail_dot(&a[lanes..n], &b[lanes..n])
     }
 
     #[inline(always)]
     fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
-        for (o, v) in out.iter_mut().zip(v) {
-            *o += weight * v;
+        let lanes = v.len().min(out.len()) / 8 * 8;
+        for (o, v) in out[..lanes].iter_mut().zip(&v[..lanes]) {
+            *o = weight.mul_add(*v, *o);
         }
+        tail_axpy(weight, &v[lanes..], &mut out[lanes..]);
+    }
+}
+
+/// The values of a dot product past its last 16, in order.
+#[inline(always)]
+fn tail_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The values of an update past its last 8, unfused.
+#[inline(always)]
+fn tail_axpy(weight: f32, v: &[f32], out: &mut [f32]) {
+    for (o, v) in out.iter_mut().zip(v) {
+        *o += weight * v;
     }
 }
 
@@ -91,31 +197,35 @@ unsafe fn attend_avx2(
     new: KeyValues<'_>,
     heads: Heads,
 ) -> Vec<f32> {
-    attend_with::<avx2::Fma>(q, past, new, heads)
+    attend_with::<ByRow<avx2::Fma>>(q, past, new, heads)
 }
 
-#[inline(always)]
-fn attend_with<L: Lanes>(
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn attend_avx512<const C: usize>(
     q: &[f32],
     past: &[KeyValues<'_>],
     new: KeyValues<'_>,
     heads: Heads,
 ) -> Vec<f32> {
-    let Heads {
-        head_dim,
-        group,
-        kv_head,
-        kv_dim,
-    } = heads;
+    attend_with::<avx512::Wide<C>>(q, past, new, heads)
+}
+
+#[inline(always)]
+fn attend_with<K: Loops>(
+    q: &[f32],
+    past: &[KeyValues<'_>],
+    new: KeyValues<'_>,
+    heads: Heads,
+) -> Vec<f32> {
+    let Heads { head_dim, group } = heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
-    let at = kv_head * head_dim;
     let width = group * head_dim;
     let mut out = vec![0.0; q.len()];
-    let cached: usize = past.iter().map(|(k, _)| k.len() / kv_dim).sum();
-    let seen = cached + new.0.len() / kv_dim;
-    // `scores[g * seen + j]`: head `g`'s score of key `j`.
+    let cached: usize = past.iter().map(|(k, _)| k.len() / head_dim).sum();
+    let seen = cached + new.0.len() / head_dim;
+    // `scores[g * seen + j]`: head `g`'s score of key `j`, then its weight.
     let mut scores = vec![0.0f32; group * seen];
-    let mut inverse = vec![0.0f32; group];
     for (i, (q, out)) in q
         .chunks_exact(width)
         .zip(out.chunks_exact_mut(width))
@@ -124,17 +234,12 @@ fn attend_with<L: Lanes>(
         // Row `i` sees every visible cached position and the new ones up to its own.
         let runs = || {
             past.iter().copied().chain(std::iter::once((
-                &new.0[..(i + 1) * kv_dim],
-                &new.1[..(i + 1) * kv_dim],
+                &new.0[..(i + 1) * head_dim],
+                &new.1[..(i + 1) * head_dim],
             )))
         };
-        let head = |j: usize, key: &[f32]| {
-            for (g, q) in q.chunks_exact(head_dim).enumerate() {
-                scores[g * seen + j] = L::dot(q, key) * scale;
-            }
-        };
-        let n = each_head_row::<L>(runs().map(|(keys, _)| keys), kv_dim, at, head_dim, head);
-        for (scores, inverse) in scores.chunks_exact_mut(seen).zip(inverse.iter_mut()) {
+        let n = K::scores(q, runs(), heads, scale, seen, &mut scores);
+        for scores in scores.chunks_exact_mut(seen) {
             let scores = &mut scores[..n];
             let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut total = 0.0;
@@ -142,39 +247,42 @@ fn attend_with<L: Lanes>(
                 *s = (*s - max).exp();
                 total += *s;
             }
-            *inverse = 1.0 / total;
+            let inverse = 1.0 / total;
+            scores.iter_mut().for_each(|s| *s *= inverse);
         }
-        let value = |j: usize, value: &[f32]| {
-            for (g, out) in out.chunks_exact_mut(head_dim).enumerate() {
-                L::axpy(scores[g * seen + j] * inverse[g], value, out);
-            }
-        };
-        each_head_row::<L>(
-            runs().map(|(_, values)| values),
-            kv_dim,
-            at,
-            head_dim,
-            value,
-        );
+        K::values(&scores, runs(), heads, seen, out);
     }
     out
 }
 
-/// Calls `f(j, row[at..at + len])` for each row `j` of the runs (`[positions, kv_dim]` each), in
-/// order, asking for the row [`AHEAD`] positions on early; returns the number of rows.
+/// Which rows a pass over the cache reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    /// The keys (the first pass): the values are asked for too, for the pass after it.
+    Keys,
+    Values,
+}
+
+/// Calls `f(j, row)` for each key (or value) row `j` of the runs, in order, asking for the
+/// row [`AHEAD`] positions on early; returns the number of rows.
 #[inline(always)]
-fn each_head_row<'a, L: Lanes>(
-    runs: impl Iterator<Item = &'a [f32]>,
-    kv_dim: usize,
-    at: usize,
-    len: usize,
+fn each_head_row<'a, P: Prefetch>(
+    runs: impl Iterator<Item = KeyValues<'a>>,
+    side: Side,
+    heads: Heads,
     mut f: impl FnMut(usize, &[f32]),
 ) -> usize {
+    let head_dim = heads.head_dim;
     let mut j = 0;
-    for run in runs {
-        for (r, row) in run.chunks_exact(kv_dim).enumerate() {
-            L::prefetch(run, (r + AHEAD) * kv_dim + at, len);
-            f(j, &row[at..at + len]);
+    for (keys, values) in runs {
+        let run = if side == Side::Keys { keys } else { values };
+        for (r, row) in run.chunks_exact(head_dim).enumerate() {
+            let ahead = (r + AHEAD) * head_dim;
+            P::prefetch(run, ahead, head_dim);
+            if side == Side::Keys {
+                P::prefetch(values, ahead, head_dim);
+            }
+            f(j, row);
             j += 1;
         }
     }
@@ -183,13 +291,13 @@ fn each_head_row<'a, L: Lanes>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Lanes, Portable};
+    use super::{tail_axpy, tail_dot, Lanes, Prefetch};
     use std::arch::x86_64::*;
 
-    /// AVX2 with FMA; only used from `attend_avx2`, which requires both.
+    /// AVX2 with FMA; only used where the CPU has both.
     pub struct Fma;
 
-    impl Lanes for Fma {
+    impl Prefetch for Fma {
         #[inline(always)]
         fn prefetch(v: &[f32], at: usize, len: usize) {
             if at + len <= v.len() {
@@ -201,7 +309,9 @@ mod avx2 {
                 }
             }
         }
+    }
 
+    impl Lanes for Fma {
         #[inline(always)]
         fn dot(a: &[f32], b: &[f32]) -> f32 {
             // SAFETY: `Fma` is only used where the CPU has AVX2 and FMA.
@@ -236,7 +346,7 @@ mod avx2 {
         let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-        _mm_cvtss_f32(s) + Portable::dot(&a[lanes..n], &b[lanes..n])
+        _mm_cvtss_f32(s) + tail_dot(&a[lanes..n], &b[lanes..n])
     }
 
     #[inline]
@@ -250,6 +360,223 @@ mod avx2 {
             let o = _mm256_fmadd_ps(w, _mm256_loadu_ps(pv.add(i)), _mm256_loadu_ps(po.add(i)));
             _mm256_storeu_ps(po.add(i), o);
         }
-        Portable::axpy(weight, &v[lanes..n], &mut out[lanes..n]);
+        tail_axpy(weight, &v[lanes..n], &mut out[lanes..n]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    //! Heads of `16 · C` values on 512-bit vectors: a head is `C` vectors, so one 16-lane FMA
+    //! chain is AVX2's two 8-lane chains side by side. A row's key is loaded once for every
+    //! head of the group; the chains of sixteen rows are then halved together (four rounds of
+    //! shuffles and adds for sixteen rows, where one row alone takes four of its own). A
+    //! head's update keeps its `C` vectors of output in registers across the rows.
+
+    use super::avx2::Fma;
+    use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Side};
+    use std::arch::x86_64::*;
+
+    /// Only used from `attend_avx512`, which requires AVX-512 F.
+    pub struct Wide<const C: usize>;
+
+    /// The accumulator slot of a block's row `p`: the halving leaves slot `4r + k` in lane
+    /// `4k + r`, so row `p` goes to the slot that lands in lane `p`.
+    const SLOT: [usize; 16] = {
+        let mut slot = [0; 16];
+        let mut p = 0;
+        while p < 16 {
+            slot[p] = 4 * (p % 4) + p / 4;
+            p += 1;
+        }
+        slot
+    };
+
+    impl<const C: usize> Loops for Wide<C> {
+        #[inline(always)]
+        fn scores<'a>(
+            q: &[f32],
+            keys: impl Iterator<Item = KeyValues<'a>>,
+            heads: Heads,
+            scale: f32,
+            seen: usize,
+            scores: &mut [f32],
+        ) -> usize {
+            // SAFETY: `Wide` only runs where the CPU has AVX-512 F.
+            unsafe { scores_512::<C>(q, keys, heads, scale, seen, scores) }
+        }
+
+        #[inline(always)]
+        fn values<'a>(
+            weights: &[f32],
+            values: impl Iterator<Item = KeyValues<'a>> + Clone,
+            heads: Heads,
+            seen: usize,
+            out: &mut [f32],
+        ) {
+            // SAFETY: as above.
+            unsafe { values_512::<C>(weights, values, heads, seen, out) }
+        }
+    }
+
+    // The loops are functions of their own (not closures of `Loops`' methods) so that the
+    // closures they pass `each_head_row` inherit AVX-512 and inline their intrinsics.
+
+    /// [`Loops::scores`]; every load is within a row or query of `16 · C` values, every store
+    /// within `scores` (masked to the block's rows).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn scores_512<'a, const C: usize>(
+        q: &[f32],
+        keys: impl Iterator<Item = KeyValues<'a>>,
+        heads: Heads,
+        scale: f32,
+        seen: usize,
+        scores: &mut [f32],
+    ) -> usize {
+        let Heads {
+            head_dim, group, ..
+        } = heads;
+        debug_assert_eq!(head_dim, 16 * C);
+        // The empty sum of the values past the last 16 (none here), added as AVX2 adds it.
+        let tail = _mm512_set1_ps(tail_dot(&[], &[]));
+        let scale = _mm512_set1_ps(scale);
+        let mut chains = vec![_mm512_setzero_ps(); group * 16];
+        let flush = |chains: &[__m512], first: usize, rows: usize, scores: &mut [f32]| {
+            let mask = (((1u32 << rows) - 1) & 0xffff) as u16;
+            for (g, chains) in chains.chunks_exact(16).enumerate() {
+                let sums = _mm512_mul_ps(_mm512_add_ps(halve(chains), tail), scale);
+                _mm512_mask_storeu_ps(scores.as_mut_ptr().add(g * seen + first), mask, sums);
+            }
+        };
+        let rows = each_head_row::<Fma>(keys, Side::Keys, heads, |j, key| {
+            let key: [__m512; C] =
+                std::array::from_fn(|c| _mm512_loadu_ps(key.as_ptr().add(16 * c)));
+            for (g, q) in q.chunks_exact(head_dim).enumerate() {
+                let mut sum = _mm512_setzero_ps();
+                for (c, key) in key.iter().enumerate() {
+                    sum = _mm512_fmadd_ps(_mm512_loadu_ps(q.as_ptr().add(16 * c)), *key, sum);
+                }
+                chains[g * 16 + SLOT[j % 16]] = sum;
+            }
+            if j % 16 == 15 {
+                flush(&chains, j - 15, 16, scores);
+            }
+        });
+        if !rows.is_multiple_of(16) {
+            flush(&chains, rows - rows % 16, rows % 16, scores);
+        }
+        rows
+    }
+
+    /// [`Loops::values`]; loads and stores within rows and heads of `16 · C` values.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn values_512<'a, const C: usize>(
+        weights: &[f32],
+        values: impl Iterator<Item = KeyValues<'a>> + Clone,
+        heads: Heads,
+        seen: usize,
+        out: &mut [f32],
+    ) {
+        for (g, out) in out.chunks_exact_mut(heads.head_dim).enumerate() {
+            let weights = &weights[g * seen..];
+            let mut sum: [__m512; C] =
+                std::array::from_fn(|c| _mm512_loadu_ps(out.as_ptr().add(16 * c)));
+            each_head_row::<Fma>(values.clone(), Side::Values, heads, |j, value| {
+                let w = _mm512_set1_ps(weights[j]);
+                for (c, sum) in sum.iter_mut().enumerate() {
+                    *sum = _mm512_fmadd_ps(w, _mm512_loadu_ps(value.as_ptr().add(16 * c)), *sum);
+                }
+            });
+            for (c, sum) in sum.iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(16 * c), *sum);
+            }
+        }
+    }
+
+    /// Sixteen 16-lane chains (in [`SLOT`] order) to their sixteen sums, lane `p` the sum of
+    /// row `p`, each halved as AVX2 halves one: lane `l` with `l + 8`, then `l + 4`, `l + 2`,
+    /// `l + 1`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn halve(chains: &[__m512]) -> __m512 {
+        // Lanes 0–7 and 8–15 of two chains: each 256-bit half is one chain's eight sums.
+        let eights: [__m512; 8] = std::array::from_fn(|k| {
+            let (a, b) = (chains[2 * k], chains[2 * k + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b),
+                _mm512_shuffle_f32x4::<0b11_10_11_10>(a, b),
+            )
+        });
+        // Each 128-bit block one chain's four sums.
+        let fours: [__m512; 4] = std::array::from_fn(|m| {
+            let (a, b) = (eights[2 * m], eights[2 * m + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
+                _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
+            )
+        });
+        // Each 64-bit pair one chain's two sums.
+        let twos: [__m512; 2] = std::array::from_fn(|n| {
+            let (a, b) = (
+                _mm512_castps_pd(fours[2 * n]),
+                _mm512_castps_pd(fours[2 * n + 1]),
+            );
+            _mm512_add_ps(
+                _mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)),
+            )
+        });
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0b10_00_10_00>(twos[0], twos[1]),
+            _mm512_shuffle_ps::<0b11_01_11_01>(twos[0], twos[1]),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn values(rng: &mut StdRng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.random_range(-2.0..2.0)).collect()
+    }
+
+    /// Every instruction set gives the scalar path's bits, for heads of 64 and 128 values (the
+    /// 512-bit loops), of 24 (a tail past the last 16) and of 8, with cached runs split by a
+    /// hidden range and rows that are not a multiple of 16.
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for (head_dim, group) in [(64, 3), (128, 2), (24, 4), (8, 1)] {
+            for (cached, len) in [(0, 1), (37, 1), (40, 5), (3, 17)] {
+                let keys = values(&mut rng, cached * head_dim);
+                let vals = values(&mut rng, cached * head_dim);
+                let new_keys = values(&mut rng, len * head_dim);
+                let new_vals = values(&mut rng, len * head_dim);
+                let q = values(&mut rng, len * group * head_dim);
+                // Positions 2..5 hidden, when there are that many.
+                let (split, resume) = (cached.min(2) * head_dim, cached.min(5) * head_dim);
+                let past = [
+                    (&keys[..split], &vals[..split]),
+                    (&keys[resume..], &vals[resume..]),
+                ];
+                let heads = Heads { head_dim, group };
+                let run = |isa| attend(isa, &q, &past, (&new_keys, &new_vals), heads);
+                let scalar = run(Isa::Scalar);
+                assert!(scalar.iter().all(|v| v.is_finite()));
+                assert!(scalar.iter().any(|v| *v != 0.0));
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                for isa in Isa::available() {
+                    assert_eq!(
+                        bits(&run(isa)),
+                        bits(&scalar),
+                        "{isa:?}, head_dim {head_dim}, {cached} cached, {len} new"
+                    );
+                }
+            }
+        }
     }
 }

@@ -34,41 +34,36 @@ impl Capture {
         }
     }
 
-    /// Records `layer`: `q` is the rows' rotated queries `[rows, heads · head_dim]`, `keys` the
-    /// cache's `[cached, kv_dim]`, `new_keys` the rows' own `[rows, kv_dim]`.
-    #[allow(clippy::too_many_arguments)]
+    /// Records `layer`: `q` is the rows' rotated queries `[rows, heads · head_dim]` (rows
+    /// `q_stride` apart), `keys` the cache's `[cached, head_dim]` of each key/value head,
+    /// `new_keys` the rows' own, `[kv_heads, rows, head_dim]`.
     pub fn record(
         &mut self,
         layer: usize,
         q: &[f32],
         q_stride: usize,
-        keys: &[f32],
+        keys: &[&[f32]],
         new_keys: &[f32],
-        kv_dim: usize,
         head_dim: usize,
-        kv_heads: usize,
     ) {
         let (heads, ranges, layers) = (self.heads, &self.ranges, self.layers);
         let scale = 1.0 / (head_dim as f32).sqrt();
-        let cached = keys.len() / kv_dim;
-        let group = heads / kv_heads;
+        let cached = keys.first().map_or(0, |k| k.len() / head_dim);
+        let group = heads / keys.len();
+        let per_head = new_keys.len() / keys.len();
         let weights: Vec<Vec<f32>> = (0..self.rows * heads)
             .into_par_iter()
             .map(|index| {
                 let (row, head) = (index / heads, index % heads);
-                let at = head / group * head_dim;
+                let kv_head = head / group;
                 let query = &q[row * q_stride + head * head_dim..][..head_dim];
                 let score = |key: &[f32]| -> f32 {
-                    query
-                        .iter()
-                        .zip(&key[at..at + head_dim])
-                        .map(|(a, b)| a * b)
-                        .sum::<f32>()
-                        * scale
+                    query.iter().zip(key).map(|(a, b)| a * b).sum::<f32>() * scale
                 };
-                let scores: Vec<f32> = keys
-                    .chunks_exact(kv_dim)
-                    .chain(new_keys.chunks_exact(kv_dim).take(row + 1))
+                let own = &new_keys[kv_head * per_head..][..(row + 1) * head_dim];
+                let scores: Vec<f32> = keys[kv_head]
+                    .chunks_exact(head_dim)
+                    .chain(own.chunks_exact(head_dim))
                     .map(score)
                     .collect();
                 let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -418,7 +418,8 @@ impl NativeRuntime {
                 use TargetModule::*;
                 let qkv_targets = [(Q, 0), (K, q_dim), (V, q_dim + kv_dim)];
                 lora(layer, &qkv_targets, &h, &mut qkv, width);
-                // Each span's new keys and values (rotated), `[len, kv_dim]` each.
+                // Each span's new keys and values (rotated), head by head as the cache keeps
+                // them: `[kv_heads, len, head_dim]` each.
                 let mut new_kv: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(spans.len());
                 for span in spans {
                     for i in 0..span.len {
@@ -433,30 +434,24 @@ impl NativeRuntime {
                         }
                     }
                     let rows = &qkv[span.start * width..(span.start + span.len) * width];
-                    new_kv.push((
-                        rows.chunks_exact(width)
-                            .flat_map(|r| &r[q_dim..q_dim + kv_dim])
+                    let by_head = |at: usize| -> Vec<f32> {
+                        (0..kv_heads)
+                            .flat_map(|h| {
+                                let head = at + h * head_dim..at + (h + 1) * head_dim;
+                                rows.chunks_exact(width).flat_map(move |r| &r[head.clone()])
+                            })
                             .copied()
-                            .collect(),
-                        rows.chunks_exact(width)
-                            .flat_map(|r| &r[q_dim + kv_dim..])
-                            .copied()
-                            .collect(),
-                    ));
+                            .collect()
+                    };
+                    new_kv.push((by_head(q_dim), by_head(q_dim + kv_dim)));
                 }
                 if let (Some(capture), Some(span)) = (capture.as_mut(), spans.first()) {
                     let rows = &qkv[span.start * width..(span.start + span.len) * width];
-                    let keys = slots[&span.slot].cache.layer(layer).0;
-                    capture.record(
-                        layer,
-                        rows,
-                        width,
-                        &keys[..span.offset * kv_dim],
-                        &new_kv[0].0,
-                        kv_dim,
-                        head_dim,
-                        kv_heads,
-                    );
+                    let cache = &slots[&span.slot].cache;
+                    let keys: Vec<&[f32]> = (0..kv_heads)
+                        .map(|h| &cache.head(layer, h).0[..span.offset * head_dim])
+                        .collect();
+                    capture.record(layer, rows, width, &keys, &new_kv[0].0, head_dim);
                 }
                 // Every (sequence, key/value head) attends independently, for the query heads
                 // that share it, to the cached positions it sees and its own new ones.
@@ -476,23 +471,20 @@ impl NativeRuntime {
                                     qkv[row..row + group * head_dim].iter().copied()
                                 })
                                 .collect();
-                            let (keys, values) = slots[&span.slot].cache.layer(layer);
+                            let (keys, values) = slots[&span.slot].cache.head(layer, kv_head);
                             let past: Vec<KeyValues<'_>> = span
                                 .visible
                                 .iter()
                                 .map(|r| {
-                                    let rows = r.start * kv_dim..r.end * kv_dim;
+                                    let rows = r.start * head_dim..r.end * head_dim;
                                     (&keys[rows.clone()], &values[rows])
                                 })
                                 .collect();
                             let (k, v) = &new_kv[s];
-                            let heads = Heads {
-                                head_dim,
-                                group,
-                                kv_head,
-                                kv_dim,
-                            };
-                            attend(isa, &q, &past, (k, v), heads)
+                            let new =
+                                kv_head * span.len * head_dim..(kv_head + 1) * span.len * head_dim;
+                            let heads = Heads { head_dim, group };
+                            attend(isa, &q, &past, (&k[new.clone()], &v[new]), heads)
                         })
                         .collect()
                 };
@@ -687,7 +679,8 @@ impl Runtime for NativeRuntime {
         self.check_room()?;
         let cache = KvCache::new(
             self.config.num_hidden_layers,
-            self.config.kv_heads() * self.config.head_dim(),
+            self.config.kv_heads(),
+            self.config.head_dim(),
             self.options.max_positions,
         );
         Ok(self.new_slot(Slot { adapter, cache }))
