@@ -16,6 +16,7 @@
 //! out`), rows in order. The portable path spells both out with `mul_add`; with AVX-512 a
 //! 16-lane chain is both of AVX2's at once, and sixteen rows' sums are halved together.
 
+use super::exp::exp_in_place;
 use super::kernels::Isa;
 use std::marker::PhantomData;
 
@@ -46,7 +47,7 @@ pub fn attend(
     heads: Heads,
 ) -> Vec<f32> {
     match isa {
-        Isa::Scalar => attend_with::<ByRow<Portable>>(q, past, new, heads),
+        Isa::Scalar => attend_with::<ByRow<Portable>>(isa, q, past, new, heads),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2 and
         // FMA.
@@ -197,7 +198,7 @@ unsafe fn attend_avx2(
     new: KeyValues<'_>,
     heads: Heads,
 ) -> Vec<f32> {
-    attend_with::<ByRow<avx2::Fma>>(q, past, new, heads)
+    attend_with::<ByRow<avx2::Fma>>(Isa::Avx2, q, past, new, heads)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -208,11 +209,12 @@ unsafe fn attend_avx512<const C: usize>(
     new: KeyValues<'_>,
     heads: Heads,
 ) -> Vec<f32> {
-    attend_with::<avx512::Wide<C>>(q, past, new, heads)
+    attend_with::<avx512::Wide<C>>(Isa::Avx512Vnni, q, past, new, heads)
 }
 
 #[inline(always)]
 fn attend_with<K: Loops>(
+    isa: Isa,
     q: &[f32],
     past: &[KeyValues<'_>],
     new: KeyValues<'_>,
@@ -242,11 +244,9 @@ fn attend_with<K: Loops>(
         for scores in scores.chunks_exact_mut(seen) {
             let scores = &mut scores[..n];
             let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut total = 0.0;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                total += *s;
-            }
+            scores.iter_mut().for_each(|s| *s -= max);
+            exp_in_place(isa, scores);
+            let total = scores.iter().fold(0.0, |total, s| total + s);
             let inverse = 1.0 / total;
             scores.iter_mut().for_each(|s| *s *= inverse);
         }

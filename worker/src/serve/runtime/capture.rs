@@ -7,6 +7,7 @@
 //! range. In `f32` like the pass, the sum over a range in `f64` in position order, each
 //! (head, row) on its own, so the bits do not depend on the threads.
 
+use super::exp::exp;
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -67,7 +68,7 @@ impl Capture {
                     .map(score)
                     .collect();
                 let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+                let exps: Vec<f32> = scores.iter().map(|s| exp(s - max)).collect();
                 let total: f32 = exps.iter().sum();
                 ranges
                     .iter()

@@ -13,6 +13,7 @@ mod attention;
 pub mod bench;
 mod cache;
 mod capture;
+mod exp;
 pub mod kernels;
 pub mod matmul;
 pub mod native;

@@ -22,6 +22,7 @@ use super::adapter::{add_terms, Adapter, AdapterRows};
 use super::attention::{attend, Heads, KeyValues};
 use super::cache::KvCache;
 use super::capture::Capture;
+use super::exp::exp_in_place;
 use super::kernels::Isa;
 use super::matmul::matmul;
 use super::quant::{QMatrix, WeightFormat};
@@ -435,13 +436,14 @@ impl NativeRuntime {
                     }
                     let rows = &qkv[span.start * width..(span.start + span.len) * width];
                     let by_head = |at: usize| -> Vec<f32> {
-                        (0..kv_heads)
-                            .flat_map(|h| {
-                                let head = at + h * head_dim..at + (h + 1) * head_dim;
-                                rows.chunks_exact(width).flat_map(move |r| &r[head.clone()])
-                            })
-                            .copied()
-                            .collect()
+                        let mut heads = Vec::with_capacity(span.len * kv_dim);
+                        for h in 0..kv_heads {
+                            let head = at + h * head_dim..at + (h + 1) * head_dim;
+                            for row in rows.chunks_exact(width) {
+                                heads.extend_from_slice(&row[head.clone()]);
+                            }
+                        }
+                        heads
                     };
                     new_kv.push((by_head(q_dim), by_head(q_dim + kv_dim)));
                 }
@@ -465,12 +467,11 @@ impl NativeRuntime {
                         .enumerate()
                         .flat_map_iter(|(s, span)| (0..kv_heads).map(move |h| (s, span, h)))
                         .map(|(s, span, kv_head)| {
-                            let q: Vec<f32> = (0..span.len)
-                                .flat_map(|i| {
-                                    let row = (span.start + i) * width + kv_head * group * head_dim;
-                                    qkv[row..row + group * head_dim].iter().copied()
-                                })
-                                .collect();
+                            let mut q = Vec::with_capacity(span.len * group * head_dim);
+                            for i in 0..span.len {
+                                let row = (span.start + i) * width + kv_head * group * head_dim;
+                                q.extend_from_slice(&qkv[row..row + group * head_dim]);
+                            }
                             let (keys, values) = slots[&span.slot].cache.head(layer, kv_head);
                             let past: Vec<KeyValues<'_>> = span
                                 .visible
@@ -512,14 +513,18 @@ impl NativeRuntime {
                 let h = rms_norm(&x, &block.post_attention_norm, eps);
                 let mut gate_up = matmul(isa, &block.gate_up, &h);
                 lora(layer, &[(Gate, 0), (Up, ff)], &h, &mut gate_up, 2 * ff);
-                // SwiGLU, rows in parallel (its `exp`s are a library call per value).
+                // SwiGLU, rows in parallel.
                 let mut act = vec![0.0; total * ff];
                 act.par_chunks_mut(ff)
                     .zip(gate_up.par_chunks(2 * ff))
                     .for_each(|(act, row)| {
                         let (gate, up) = row.split_at(ff);
+                        for (a, g) in act.iter_mut().zip(gate) {
+                            *a = -g;
+                        }
+                        exp_in_place(isa, act);
                         for ((a, g), u) in act.iter_mut().zip(gate).zip(up) {
-                            *a = g / (1.0 + (-g).exp()) * u;
+                            *a = g / (1.0 + *a) * u;
                         }
                     });
                 let mut down = matmul(isa, &block.down, &act);
