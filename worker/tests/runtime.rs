@@ -5,7 +5,9 @@
 
 mod common;
 
-use attribution_worker::checkpoint::{Checkpoint, HostTensor, ModelWeights, StoredDtype};
+use attribution_worker::checkpoint::{
+    write_safetensors, Checkpoint, HostTensor, ModelWeights, StoredDtype,
+};
 use attribution_worker::gguf::{GgufWriter, Value};
 use attribution_worker::lora::{LoraConfig, QloraBase, TargetModule};
 use attribution_worker::model::{projection_path, Llama, LlamaConfig};
@@ -13,12 +15,16 @@ use attribution_worker::nf4::Nf4Matrix;
 use attribution_worker::peft::{self, PeftConfig};
 use attribution_worker::serve::runtime::matmul::matmul;
 use attribution_worker::serve::runtime::{
-    Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime, RuntimeOptions, WeightFormat,
+    keep_spare_up_to, Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime,
+    RuntimeOptions, WeightFormat,
 };
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const VOCAB: usize = 96;
@@ -542,6 +548,103 @@ fn adapter_from_a_peft_file_matches_burn_with_it() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("expected [5, d_in]"), "{err}");
+}
+
+/// `adapter` as the bytes of a PEFT `adapter_model.safetensors` (`lora_B` as `[d_out, r]`).
+fn peft_bytes(adapter: &LoraWeights, dir: &Path) -> Vec<u8> {
+    let r = adapter.config.rank;
+    let mut tensors = BTreeMap::new();
+    for (path, a_t, b) in &adapter.projections {
+        let d_out = b.len() / r;
+        let b_stored = (0..d_out * r).map(|i| b[(i % r) * d_out + i / r]).collect();
+        for (factor, shape, values) in [
+            ("lora_A", vec![r, a_t.len() / r], a_t.clone()),
+            ("lora_B", vec![d_out, r], b_stored),
+        ] {
+            tensors.insert(peft::key(path, factor), HostTensor { shape, values });
+        }
+    }
+    let file = dir.join(peft::WEIGHTS_FILE);
+    write_safetensors(&tensors, StoredDtype::F32, &file).unwrap();
+    std::fs::read(file).unwrap()
+}
+
+#[test]
+fn an_adapter_read_into_an_evicted_ones_memory_is_the_same_bits() {
+    // Rank 3: no other test here reads factors of these lengths, so the memory kept is this
+    // test's alone.
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    let lora = LoraConfig::new(3, 6.0).with_targets(
+        TargetModule::ALL
+            .iter()
+            .map(|t| t.hf_name().to_string())
+            .collect(),
+    );
+    let [first, second] = [21, 22].map(|seed| random_adapter(&checkpoint.config, &lora, seed));
+    let [first_file, second_file] =
+        [&first, &second].map(|adapter| peft_bytes(adapter, dir.path()));
+    let tokens = sequence(7, 23);
+    let mut logits_on = |runtime: &mut NativeRuntime, adapter: LoraWeights| {
+        let (key, _) = runtime.load_adapter(adapter).unwrap();
+        let slot = runtime.allocate(Some(key)).unwrap();
+        let logits = runtime
+            .forward(&[Chunk {
+                slot,
+                tokens: &tokens,
+                logits: Logits::All,
+            }])
+            .unwrap();
+        runtime.release(slot);
+        runtime.unload_adapter(key).unwrap();
+        logits
+    };
+    keep_spare_up_to(1 << 30);
+    // Read into fresh memory: the factors are the file's, and the logits those of the factors
+    // handed over directly.
+    let fresh = LoraWeights::from_peft(&first_file, &lora).unwrap();
+    assert!(fresh.projections == first.projections);
+    let expected = logits_on(&mut runtime, first.clone());
+    assert!(logits_on(&mut runtime, fresh) == expected);
+    // The second adapter, loaded then evicted, leaves its memory (holding its own factors) to
+    // the next read, which overwrites every value.
+    let second = LoraWeights::from_peft(&second_file, &lora).unwrap();
+    let second_memory: Vec<*const f32> = second
+        .projections
+        .iter()
+        .flat_map(|(_, a, b)| [a.as_ptr(), b.as_ptr()])
+        .collect();
+    let on_second = logits_on(&mut runtime, second);
+    assert!(on_second != expected, "the adapters differ");
+    let reread = LoraWeights::from_peft(&first_file, &lora).unwrap();
+    let reused = reread
+        .projections
+        .iter()
+        .flat_map(|(_, a, b)| [a.as_ptr(), b.as_ptr()])
+        .filter(|pointer| second_memory.contains(pointer))
+        .count();
+    assert_eq!(reused, second_memory.len(), "every factor in kept memory");
+    assert!(reread.projections == first.projections);
+    assert!(logits_on(&mut runtime, reread) == expected);
+    // A file whose factors are not floats is refused once the kept memory is taken, by name.
+    let parsed = SafeTensors::deserialize(&first_file).unwrap();
+    let views = parsed.tensors().into_iter().map(|(name, view)| {
+        let dtype = match name.ends_with("lora_B.weight") {
+            true => Dtype::I32,
+            false => view.dtype(),
+        };
+        let view = TensorView::new(dtype, view.shape().to_vec(), view.data()).unwrap();
+        (name, view)
+    });
+    let integers = safetensors::serialize(views, None).unwrap();
+    let err = format!("{:#}", LoraWeights::from_peft(&integers, &lora).unwrap_err());
+    assert!(err.contains("unsupported dtype I32"), "{err}");
+    keep_spare_up_to(0);
 }
 
 #[test]
