@@ -11,10 +11,10 @@ use crate::lora::{LoraConfig, TargetModule};
 use crate::model::projection_path;
 use crate::peft;
 use crate::serve::cli::Weights;
+use crate::serve::engine::EngineConfig;
 use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
-use crate::serve::engine::EngineConfig;
 use crate::serve::runtime::{keep_spare_up_to, AdapterKey, LoraWeights, Runtime};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -314,7 +314,11 @@ fn adapter_runs(
             .collect();
         totals.sort_by(f64::total_cmp);
         let at = |i: usize| totals.get(i).copied().unwrap_or(f64::NAN);
-        (totals.len(), at(totals.len() / 2), at(totals.len().wrapping_sub(1)))
+        (
+            totals.len(),
+            at(totals.len() / 2),
+            at(totals.len().wrapping_sub(1)),
+        )
     };
     let (filling, full) = (summary(false), summary(true));
     times.sort_by(|a, b| b.total().total_cmp(&a.total()));

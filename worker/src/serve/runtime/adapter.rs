@@ -35,7 +35,7 @@ struct Spare {
     resident: usize,
     /// The largest [`Adapter`] made so far, in bytes.
     largest: usize,
-    /// Adapters alive and spare memory together stay within this and `largest`.
+    /// The budget that [`Spare::room`] starts from (0: keep nothing).
     limit: usize,
 }
 
@@ -49,14 +49,17 @@ static SPARE: Mutex<Spare> = Mutex::new(Spare {
 
 fn spare() -> std::sync::MutexGuard<'static, Spare> {
     // The counters are updated whole under the lock, so a panic elsewhere leaves them valid.
-    SPARE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SPARE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Keeps the factor memory of dropped adapters for later reads while the adapters alive and
-/// the memory kept add up to at most `bytes` and the largest adapter made (0, the default,
-/// keeps nothing). A server passes its adapter cache's budget: its cache reads an adapter
-/// before evicting another, so it holds the budget and one adapter for a moment anyway, and the
-/// memory kept never takes it past that. Memory kept beyond a lowered limit is freed.
+/// the memory kept add up to at most `bytes` (or what is alive, if more) and the largest
+/// adapter made (0, the default, keeps nothing). A server passes its adapter cache's budget:
+/// its cache reads an adapter before evicting another, so it holds the budget and one adapter
+/// for a moment anyway, and the memory kept never takes it past that. Memory kept beyond a
+/// lowered limit is freed.
 pub fn keep_spare_up_to(bytes: usize) {
     spare().set_limit(bytes);
 }
@@ -90,11 +93,13 @@ impl Spare {
         buffer
     }
 
-    /// Bytes that adapters alive and the memory kept may take together.
+    /// Bytes that adapters alive and the memory kept may take together: the limit (or what is
+    /// alive, when a cache holds more than its budget because it may not evict what runs) and
+    /// the largest adapter.
     fn room(&self) -> usize {
         match self.limit {
             0 => 0,
-            limit => limit.saturating_add(self.largest),
+            limit => limit.max(self.resident).saturating_add(self.largest),
         }
     }
 
