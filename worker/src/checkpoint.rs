@@ -297,22 +297,34 @@ pub fn write_safetensors(
 
 /// A tensor's values as `f32`, in the file's layout.
 pub(crate) fn decode(view: &TensorView<'_>) -> Result<Vec<f32>> {
+    let mut values = vec![0.0; view.shape().iter().product()];
+    decode_into(view, &mut values)?;
+    Ok(values)
+}
+
+/// [`decode`] into `out`, which must hold exactly the tensor's values: every entry is written,
+/// so `out` may hold anything before.
+pub(crate) fn decode_into(view: &TensorView<'_>, out: &mut [f32]) -> Result<()> {
     let data = view.data();
-    Ok(match view.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => data
-            .chunks_exact(2)
-            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => data
-            .chunks_exact(2)
-            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
+    let width = match view.dtype() {
+        Dtype::F32 => 4,
+        Dtype::F16 | Dtype::BF16 => 2,
         other => bail!("unsupported dtype {other:?} (expected F32, F16 or BF16)"),
-    })
+    };
+    ensure!(
+        data.len() == out.len() * width,
+        "the tensor has {} bytes of {:?}, not {} values",
+        data.len(),
+        view.dtype(),
+        out.len()
+    );
+    let values = out.iter_mut().zip(data.chunks_exact(width));
+    match view.dtype() {
+        Dtype::F16 => values.for_each(|(v, b)| *v = f16::from_le_bytes([b[0], b[1]]).to_f32()),
+        Dtype::BF16 => values.for_each(|(v, b)| *v = bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+        _ => values.for_each(|(v, b)| *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    }
+    Ok(())
 }
 
 fn encode(values: &[f32], dtype: StoredDtype) -> Vec<u8> {

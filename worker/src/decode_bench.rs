@@ -11,17 +11,18 @@ use crate::lora::{LoraConfig, TargetModule};
 use crate::model::projection_path;
 use crate::peft;
 use crate::serve::cli::Weights;
+use crate::serve::engine::EngineConfig;
 use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
-use crate::serve::runtime::{LoraWeights, Runtime};
+use crate::serve::runtime::{keep_spare_up_to, AdapterKey, LoraWeights, Runtime};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -88,8 +89,14 @@ pub struct DecodeReport {
 #[derive(Serialize, Debug, Clone)]
 pub struct AdapterLoad {
     pub adapters: usize,
+    /// The cache's budget, a server's default (`serve --adapter-cache-mib`).
+    pub budget_mib: usize,
     pub median: f64,
     pub max: f64,
+    /// Loads before the cache first evicted an adapter (into fresh memory) and after (into
+    /// evicted adapters' memory): (loads, median, max).
+    pub filling: (usize, f64, f64),
+    pub full: (usize, f64, f64),
     /// The slowest loads, slowest first: which one (in load order) and its two phases.
     pub slowest: Vec<LoadTime>,
 }
@@ -103,6 +110,8 @@ pub struct LoadTime {
     pub read: f64,
     /// Handing them to the runtime ([`Runtime::load_adapter`]).
     pub hand_over: f64,
+    /// Whether the cache had evicted an adapter before this load.
+    pub full: bool,
 }
 
 impl LoadTime {
@@ -228,9 +237,11 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
     Ok(report)
 }
 
-/// Writes `args.adapters` random PEFT adapters, loads every one (timed), then decodes
-/// `args.streams` streams on one adapter and on as many distinct adapters, `args.repeats` times
-/// each, alternating.
+/// Writes `args.adapters` random PEFT adapters, loads every one (timed) through a cache bounded
+/// as a server's is (its default budget; the least recently loaded adapter is dropped once the
+/// budget is exceeded, and its memory kept for the next read, as `serve` does), then decodes
+/// `args.streams` streams on one adapter and on as many distinct adapters (the last loaded),
+/// `args.repeats` times each, alternating.
 fn adapter_runs(
     runtime: &mut NativeRuntime,
     name: &str,
@@ -267,36 +278,64 @@ fn adapter_runs(
         }
         let path = dir.path().join(format!("adapter-{index}.safetensors"));
         write_safetensors(&tensors, StoredDtype::F32, &path)?;
-        // On disk before the loads are timed, as a stored adapter is: a file still being
-        // written back made the last loads of a run three times slower than the others.
+        // On disk before the loads are timed, as a stored adapter is.
         std::fs::File::open(&path)?.sync_all()?;
         paths.push(path);
     }
-    let mut keys = Vec::with_capacity(paths.len());
+    let budget = EngineConfig::default().adapter_budget;
+    keep_spare_up_to(budget);
+    let mut resident: VecDeque<(AdapterKey, usize)> = VecDeque::new();
     let mut times = Vec::with_capacity(paths.len());
+    let mut full = false;
     for (index, path) in paths.iter().enumerate() {
         let started = Instant::now();
         let weights = LoraWeights::read_peft(path, &lora)?;
         let read = started.elapsed().as_secs_f64() * 1e3;
-        keys.push(runtime.load_adapter(weights)?.0);
+        resident.push_back(runtime.load_adapter(weights)?);
+        let was_full = full;
+        while resident.len() > 1 && resident.iter().map(|r| r.1).sum::<usize>() > budget {
+            let (key, _) = resident.pop_front().expect("more than one");
+            runtime.unload_adapter(key)?;
+            full = true;
+        }
         let total = started.elapsed().as_secs_f64() * 1e3;
         times.push(LoadTime {
             index,
             read,
             hand_over: total - read,
+            full: was_full,
         });
     }
+    let summary = |full: bool| {
+        let mut totals: Vec<f64> = times
+            .iter()
+            .filter(|t| t.full == full)
+            .map(LoadTime::total)
+            .collect();
+        totals.sort_by(f64::total_cmp);
+        let at = |i: usize| totals.get(i).copied().unwrap_or(f64::NAN);
+        (
+            totals.len(),
+            at(totals.len() / 2),
+            at(totals.len().wrapping_sub(1)),
+        )
+    };
+    let (filling, full) = (summary(false), summary(true));
     times.sort_by(|a, b| b.total().total_cmp(&a.total()));
     let load = AdapterLoad {
         adapters: times.len(),
+        budget_mib: budget >> 20,
         median: times[times.len() / 2].total(),
         max: times[0].total(),
+        filling,
+        full,
         slowest: times.iter().take(3).copied().collect(),
     };
+    let keys: Vec<AdapterKey> = resident.iter().rev().map(|r| r.0).collect();
 
     let spread = args.streams.min(keys.len());
     let one = format!("{name} 1 adapter");
-    let many = format!("{name} {spread} of {} adapters", keys.len());
+    let many = format!("{name} {spread} of {} adapters", paths.len());
     let mut samples: Vec<(String, Vec<Row>)> = Vec::new();
     for _ in 0..args.repeats.max(1) {
         for (engine, adapters) in [
@@ -313,6 +352,7 @@ fn adapter_runs(
     for key in keys {
         runtime.unload_adapter(key)?;
     }
+    keep_spare_up_to(0);
     Ok((load, samples.into_iter().map(median).collect()))
 }
 
@@ -408,9 +448,16 @@ fn print(report: &DecodeReport) {
     }
     if let Some(load) = &report.adapter_load_ms {
         println!(
-            "loading one of {} adapters (map, decode, hand over): median {:.1} ms, max {:.1} ms",
-            load.adapters, load.median, load.max
+            "loading one of {} adapters (map, decode, hand over; cache of {} MiB): median {:.1} ms, \
+             max {:.1} ms",
+            load.adapters, load.budget_mib, load.median, load.max
         );
+        for (name, (loads, median, max)) in [
+            ("filling the cache", load.filling),
+            ("into a full cache", load.full),
+        ] {
+            println!("  {loads} loads {name}: median {median:.1} ms, max {max:.1} ms");
+        }
         for slow in &load.slowest {
             println!(
                 "  load #{}: {:.1} ms (reading {:.1}, handing over {:.1})",

@@ -5,7 +5,9 @@
 
 mod common;
 
-use attribution_worker::checkpoint::{Checkpoint, HostTensor, ModelWeights, StoredDtype};
+use attribution_worker::checkpoint::{
+    write_safetensors, Checkpoint, HostTensor, ModelWeights, StoredDtype,
+};
 use attribution_worker::gguf::{GgufWriter, Value};
 use attribution_worker::lora::{LoraConfig, QloraBase, TargetModule};
 use attribution_worker::model::{projection_path, Llama, LlamaConfig};
@@ -13,12 +15,16 @@ use attribution_worker::nf4::Nf4Matrix;
 use attribution_worker::peft::{self, PeftConfig};
 use attribution_worker::serve::runtime::matmul::matmul;
 use attribution_worker::serve::runtime::{
-    Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime, RuntimeOptions, WeightFormat,
+    keep_spare_up_to, Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime,
+    RuntimeOptions, WeightFormat,
 };
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const VOCAB: usize = 96;
@@ -50,6 +56,19 @@ fn options(weights: WeightFormat, max_positions: usize) -> RuntimeOptions {
         max_positions,
         threads: 2,
     }
+}
+
+/// An `f32` runtime of 32 positions over `checkpoint(false)`, opened from its directory (kept
+/// alive by the caller).
+fn f32_runtime() -> (Checkpoint, tempfile::TempDir, NativeRuntime) {
+    let checkpoint = checkpoint(false);
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = NativeRuntime::load(
+        &open_hf(&checkpoint, dir.path()),
+        options(WeightFormat::F32, 32),
+    )
+    .unwrap();
+    (checkpoint, dir, runtime)
 }
 
 /// burn's logits for one sequence, `[seq, vocab]` flattened.
@@ -85,7 +104,12 @@ fn sequence(len: usize, seed: u64) -> Vec<u32> {
 
 /// Runs `tokens` through a fresh slot in one pass, every position's logits.
 fn full_pass(runtime: &mut NativeRuntime, tokens: &[u32]) -> Vec<f32> {
-    let slot = runtime.allocate(None).unwrap();
+    full_pass_on(runtime, None, tokens)
+}
+
+/// [`full_pass`] on `adapter`.
+fn full_pass_on(runtime: &mut NativeRuntime, adapter: Option<u32>, tokens: &[u32]) -> Vec<f32> {
+    let slot = runtime.allocate(adapter).unwrap();
     let logits = runtime
         .forward(&[Chunk {
             slot,
@@ -254,13 +278,7 @@ fn burn_model_of(weights: &ModelWeights) -> Llama {
 
 #[test]
 fn a_fork_continues_from_the_shared_prefix() {
-    let checkpoint = checkpoint(false);
-    let dir = tempfile::tempdir().unwrap();
-    let mut runtime = NativeRuntime::load(
-        &open_hf(&checkpoint, dir.path()),
-        options(WeightFormat::F32, 32),
-    )
-    .unwrap();
+    let (_checkpoint, _dir, mut runtime) = f32_runtime();
     let prompt = sequence(8, 4);
     let full = full_pass(&mut runtime, &prompt);
 
@@ -336,13 +354,7 @@ fn merged(checkpoint: &Checkpoint, adapter: &LoraWeights) -> Checkpoint {
 
 #[test]
 fn two_adapters_in_one_pass_match_each_merged_alone() {
-    let checkpoint = checkpoint(false);
-    let dir = tempfile::tempdir().unwrap();
-    let mut runtime = NativeRuntime::load(
-        &open_hf(&checkpoint, dir.path()),
-        options(WeightFormat::F32, 32),
-    )
-    .unwrap();
+    let (checkpoint, _dir, mut runtime) = f32_runtime();
     let targets = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let first = random_adapter(
         &checkpoint.config,
@@ -521,16 +533,8 @@ fn adapter_from_a_peft_file_matches_burn_with_it() {
         options(WeightFormat::F32, 32),
     )
     .unwrap();
-    let (key, _) = runtime.load_adapter(adapter).unwrap();
-    let slot = runtime.allocate(Some(key)).unwrap();
     let tokens = sequence(8, 13);
-    let logits = runtime
-        .forward(&[Chunk {
-            slot,
-            tokens: &tokens,
-            logits: Logits::All,
-        }])
-        .unwrap();
+    let logits = adapted_logits(&mut runtime, adapter, &tokens);
     let diff = max_abs_diff(&logits, &burn_logits(&model, &tokens));
     assert!(diff < 1e-3, "{diff}");
 
@@ -542,6 +546,103 @@ fn adapter_from_a_peft_file_matches_burn_with_it() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("expected [5, d_in]"), "{err}");
+}
+
+/// Every position's logits of `tokens` in a fresh slot on `adapter`, which is loaded for the
+/// pass and unloaded after.
+fn adapted_logits(runtime: &mut NativeRuntime, adapter: LoraWeights, tokens: &[u32]) -> Vec<f32> {
+    let (key, _) = runtime.load_adapter(adapter).unwrap();
+    let logits = full_pass_on(runtime, Some(key), tokens);
+    runtime.unload_adapter(key).unwrap();
+    logits
+}
+
+/// `adapter` as the bytes of a PEFT `adapter_model.safetensors` (`lora_B` as `[d_out, r]`).
+fn peft_bytes(adapter: &LoraWeights, dir: &Path) -> Vec<u8> {
+    let r = adapter.config.rank;
+    let mut tensors = BTreeMap::new();
+    for (path, a_t, b) in &adapter.projections {
+        let d_out = b.len() / r;
+        let b_stored = (0..d_out * r).map(|i| b[(i % r) * d_out + i / r]).collect();
+        for (factor, shape, values) in [
+            ("lora_A", vec![r, a_t.len() / r], a_t.clone()),
+            ("lora_B", vec![d_out, r], b_stored),
+        ] {
+            tensors.insert(peft::key(path, factor), HostTensor { shape, values });
+        }
+    }
+    let file = dir.join(peft::WEIGHTS_FILE);
+    write_safetensors(&tensors, StoredDtype::F32, &file).unwrap();
+    std::fs::read(file).unwrap()
+}
+
+#[test]
+fn an_adapter_read_into_an_evicted_ones_memory_is_the_same_bits() {
+    // Rank 3: no other test here reads factors of these lengths, so the memory kept is this
+    // test's alone.
+    let (checkpoint, dir, mut runtime) = f32_runtime();
+    let lora = LoraConfig::new(3, 6.0).with_targets(
+        TargetModule::ALL
+            .iter()
+            .map(|t| t.hf_name().to_string())
+            .collect(),
+    );
+    let [first, second] = [21, 22].map(|seed| random_adapter(&checkpoint.config, &lora, seed));
+    let [first_file, second_file] =
+        [&first, &second].map(|adapter| peft_bytes(adapter, dir.path()));
+    let tokens = sequence(7, 23);
+    let logits_on =
+        |runtime: &mut NativeRuntime, adapter| adapted_logits(runtime, adapter, &tokens);
+    // The file lists projections by name.
+    let by_name = |adapter: &LoraWeights| {
+        let mut projections = adapter.projections.clone();
+        projections.sort_by(|a, b| a.0.cmp(&b.0));
+        projections
+    };
+    keep_spare_up_to(1 << 30);
+    // Read into fresh memory: the factors are the file's, and the logits those of the factors
+    // handed over directly.
+    let fresh = LoraWeights::from_peft(&first_file, &lora).unwrap();
+    assert!(fresh.projections == by_name(&first));
+    let expected = logits_on(&mut runtime, first.clone());
+    assert!(logits_on(&mut runtime, fresh) == expected);
+    // The second adapter, loaded then evicted, leaves its memory (holding its own factors) to
+    // the next read, which overwrites every value.
+    let second = LoraWeights::from_peft(&second_file, &lora).unwrap();
+    let second_memory: Vec<*const f32> = second
+        .projections
+        .iter()
+        .flat_map(|(_, a, b)| [a.as_ptr(), b.as_ptr()])
+        .collect();
+    let on_second = logits_on(&mut runtime, second);
+    assert!(on_second != expected, "the adapters differ");
+    let reread = LoraWeights::from_peft(&first_file, &lora).unwrap();
+    let reused = reread
+        .projections
+        .iter()
+        .flat_map(|(_, a, b)| [a.as_ptr(), b.as_ptr()])
+        .filter(|pointer| second_memory.contains(pointer))
+        .count();
+    assert_eq!(reused, second_memory.len(), "every factor in kept memory");
+    assert!(reread.projections == by_name(&first));
+    assert!(logits_on(&mut runtime, reread) == expected);
+    // A file whose factors are not floats is refused once the kept memory is taken, by name.
+    let parsed = SafeTensors::deserialize(&first_file).unwrap();
+    let views = parsed.tensors().into_iter().map(|(name, view)| {
+        let dtype = match name.ends_with("lora_B.weight") {
+            true => Dtype::I32,
+            false => view.dtype(),
+        };
+        let view = TensorView::new(dtype, view.shape().to_vec(), view.data()).unwrap();
+        (name, view)
+    });
+    let integers = safetensors::serialize(views, None).unwrap();
+    let err = format!(
+        "{:#}",
+        LoraWeights::from_peft(&integers, &lora).unwrap_err()
+    );
+    assert!(err.contains("unsupported dtype I32"), "{err}");
+    keep_spare_up_to(0);
 }
 
 #[test]
@@ -937,13 +1038,7 @@ fn knockout_logits(
 // Lists of hidden ranges; some hold one range, as intended.
 #[allow(clippy::single_range_in_vec_init)]
 fn hidden_positions_get_zero_weight_as_the_definition_says() {
-    let checkpoint = checkpoint(false);
-    let dir = tempfile::tempdir().unwrap();
-    let mut runtime = NativeRuntime::load(
-        &open_hf(&checkpoint, dir.path()),
-        options(WeightFormat::F32, 32),
-    )
-    .unwrap();
+    let (checkpoint, _dir, mut runtime) = f32_runtime();
     let prompt = sequence(12, 21);
     let scored = sequence(5, 22);
     let hidden = vec![vec![], vec![2..5], vec![2..5, 8..10], vec![0..12]];
@@ -1032,13 +1127,7 @@ fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() 
 // Lists of ranges; some hold one range, as intended.
 #[allow(clippy::single_range_in_vec_init)]
 fn captured_attention_is_the_definitions_weight_on_each_range() {
-    let checkpoint = checkpoint(false);
-    let dir = tempfile::tempdir().unwrap();
-    let mut runtime = NativeRuntime::load(
-        &open_hf(&checkpoint, dir.path()),
-        options(WeightFormat::F32, 32),
-    )
-    .unwrap();
+    let (checkpoint, _dir, mut runtime) = f32_runtime();
     let prompt = sequence(12, 31);
     let scored = sequence(5, 32);
     let ranges = [2..5, 8..12, 0..12, 3..3];

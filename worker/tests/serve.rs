@@ -741,6 +741,7 @@ fn an_answer_repeating_a_training_row_pays_its_contribution_through_its_spans() 
 fn engine_on_test_model(
     slots: usize,
     max_positions: usize,
+    adapter_budget: usize,
 ) -> (
     tempfile::TempDir,
     attribution_worker::model::LlamaConfig,
@@ -769,6 +770,7 @@ fn engine_on_test_model(
         Default::default(),
         EngineConfig {
             max_running: slots,
+            adapter_budget,
             ..EngineConfig::default()
         },
     );
@@ -795,7 +797,7 @@ fn greedy_request(
 fn a_request_whose_receiver_is_dropped_is_cancelled_and_frees_its_slot() {
     use attribution_worker::serve::engine::Event;
 
-    let (_dir, _, engine) = engine_on_test_model(1, 512);
+    let (_dir, _, engine) = engine_on_test_model(1, 512, 512 << 20);
     let request = |max_tokens| greedy_request(None, max_tokens);
     // Hung up at once: the engine drops it instead of generating 500 tokens into the void.
     drop(engine.generate(request(500)).unwrap());
@@ -825,7 +827,7 @@ fn a_batch_keeps_stepping_while_an_adapter_is_read_and_a_failed_read_fails_its_r
     use std::sync::{Arc, Condvar, Mutex};
     use tokio::sync::mpsc::UnboundedReceiver;
 
-    let (_dir, config, engine) = engine_on_test_model(2, 128);
+    let (_dir, config, engine) = engine_on_test_model(2, 128, 512 << 20);
     let [d_in, d_out] = config.projection_shape(TargetModule::Q);
     let weights = LoraWeights {
         config: LoraConfig::new(2, 4.0).with_targets(vec!["q".into()]),
@@ -1014,4 +1016,42 @@ fn curl_gets_the_answer_its_stream_and_the_errors_in_openais_shape() {
     assert_eq!(status, 404, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["error"]["code"], "model_not_found", "{body}");
+}
+
+#[test]
+fn an_adapter_evicted_then_read_again_answers_with_the_same_bits() {
+    use attribution_worker::serve::cli::adapter_source;
+    use attribution_worker::serve::engine::Event;
+
+    // A one-byte budget: each adapter loaded evicts the other, whose memory is kept for the
+    // next read.
+    let (dir, _, engine) = engine_on_test_model(1, 64, 1);
+    for (id, seed) in [(1, 31), (2, 32)] {
+        let adapter = dir.path().join(format!("adapter-{id}"));
+        std::fs::create_dir_all(&adapter).unwrap();
+        write_adapter(dir.path(), &adapter, seed);
+        engine.add_adapter(id, adapter_source(&adapter).unwrap());
+    }
+    // Each token with its log-probability's bits.
+    let answer = |adapter: u64| -> Vec<(u32, u32)> {
+        let mut request = greedy_request(Some(adapter), 6);
+        request.logprobs = Some(1);
+        let mut events = engine.generate(request).unwrap();
+        let mut tokens = Vec::new();
+        loop {
+            match events.blocking_recv().unwrap() {
+                Event::Token { token, logprob, .. } => {
+                    tokens.push((token, logprob.unwrap().logprob.to_bits()))
+                }
+                Event::Finished(_) => return tokens,
+                Event::Failed(error) => panic!("{error}"),
+            }
+        }
+    };
+    let first = answer(1);
+    let second = answer(2);
+    assert_ne!(first, second, "the adapters answer differently");
+    assert_eq!(answer(1), first, "read again after its eviction");
+    assert_eq!(answer(2), second);
+    assert_eq!(engine.stats().adapter_loads, 4);
 }

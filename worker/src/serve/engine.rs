@@ -9,7 +9,7 @@
 //! and decoded on a thread of its own while the batch keeps stepping; the request joins the
 //! batch once its adapter is in the runtime.
 
-use super::runtime::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
+use super::runtime::{keep_spare_up_to, AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
 use super::sampling::{logprob, Sampler, Sampling, TokenLogprob};
 use super::text::{Delta, TextStream};
 use anyhow::{anyhow, Context, Result};
@@ -32,7 +32,8 @@ pub struct EngineConfig {
     pub max_waiting: usize,
     /// Prompt tokens prefilled per step, over all requests, so decoding ones keep their pace.
     pub prefill_budget: usize,
-    /// Bytes of adapters the runtime may hold at once.
+    /// Bytes of adapters the runtime may hold at once (an evicted adapter's memory is kept for
+    /// the next read within this and one adapter: [`keep_spare_up_to`]).
     pub adapter_budget: usize,
 }
 
@@ -193,6 +194,7 @@ impl Engine {
         eos: HashSet<u32>,
         config: EngineConfig,
     ) -> Self {
+        keep_spare_up_to(config.adapter_budget);
         let (commands, inbox) = mpsc::channel();
         let shared = Arc::new(Shared {
             tokenizer,

@@ -3,10 +3,17 @@
 //! each row adds `scale·(x·A)·B` of its own adapter (as S-LoRA and Punica do). A pass's rows
 //! are grouped by adapter ([`AdapterRows`]), so each task reads an adapter's factors once for
 //! all its rows rather than once per row.
+//!
+//! An unloaded adapter's factor memory is kept for the next adapter read ([`keep_spare_up_to`]):
+//! a server whose adapter cache is full evicts one adapter for each it loads, and the new one's
+//! factors are then written into memory the process already holds instead of fresh pages. On a
+//! virtual machine whose free memory is handed back to the host (free page reporting), a fresh
+//! page's first write also waits for the host to back it: about 7x the cost of a page the
+//! process has touched before (`docs/performance.md`, "adapter-load tail").
 
 use super::kernels::Isa;
 use super::LoraWeights;
-use crate::checkpoint::decode;
+use crate::checkpoint::decode_into;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::peft;
 use anyhow::{bail, ensure, Context, Result};
@@ -17,6 +24,94 @@ use safetensors::SafeTensors;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Mutex;
+
+/// Factor buffers of dropped adapters, by length, for the next [`LoraWeights::from_peft`].
+struct Spare {
+    buffers: BTreeMap<usize, Vec<Vec<f32>>>,
+    /// Bytes in `buffers`.
+    bytes: usize,
+    /// Bytes of the [`Adapter`]s alive now.
+    resident: usize,
+    /// The largest [`Adapter`] made so far, in bytes.
+    largest: usize,
+    /// The budget that [`Spare::room`] starts from (0: keep nothing).
+    limit: usize,
+}
+
+static SPARE: Mutex<Spare> = Mutex::new(Spare {
+    buffers: BTreeMap::new(),
+    bytes: 0,
+    resident: 0,
+    largest: 0,
+    limit: 0,
+});
+
+fn spare() -> std::sync::MutexGuard<'static, Spare> {
+    // The counters are updated whole under the lock, so a panic elsewhere leaves them valid.
+    SPARE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Keeps the factor memory of dropped adapters for later reads while the adapters alive and
+/// the memory kept add up to at most `bytes` (or what is alive, if more) and the largest
+/// adapter made (0, the default, keeps nothing). A server passes its adapter cache's budget:
+/// its cache reads an adapter before evicting another, so it holds the budget and one adapter
+/// for a moment anyway, and the memory kept never takes it past that. Memory kept beyond a
+/// lowered limit is freed.
+pub fn keep_spare_up_to(bytes: usize) {
+    spare().set_limit(bytes);
+}
+
+impl Spare {
+    fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+        while self.resident + self.bytes > self.room() {
+            let Some(mut entry) = self.buffers.last_entry() else {
+                break;
+            };
+            let buffer = entry.get_mut().pop().expect("no empty lists are kept");
+            if entry.get().is_empty() {
+                entry.remove();
+            }
+            self.bytes -= buffer.len() * std::mem::size_of::<f32>();
+        }
+    }
+
+    /// A buffer of `len` values: a kept one (holding a dropped adapter's values, to be
+    /// overwritten) or a new zeroed one.
+    fn take(&mut self, len: usize) -> Vec<f32> {
+        let Some(list) = self.buffers.get_mut(&len) else {
+            return vec![0.0; len];
+        };
+        let buffer = list.pop().expect("no empty lists are kept");
+        if list.is_empty() {
+            self.buffers.remove(&len);
+        }
+        self.bytes -= len * std::mem::size_of::<f32>();
+        buffer
+    }
+
+    /// Bytes that adapters alive and the memory kept may take together: the limit (or what is
+    /// alive, when a cache holds more than its budget because it may not evict what runs) and
+    /// the largest adapter.
+    fn room(&self) -> usize {
+        match self.limit {
+            0 => 0,
+            limit => limit.max(self.resident).saturating_add(self.largest),
+        }
+    }
+
+    /// Keeps `buffer` if it fits in [`Spare::room`], frees it otherwise.
+    fn give(&mut self, buffer: Vec<f32>) {
+        let bytes = buffer.len() * std::mem::size_of::<f32>();
+        if buffer.len() == buffer.capacity() && self.resident + self.bytes + bytes <= self.room() {
+            self.bytes += bytes;
+            self.buffers.entry(buffer.len()).or_default().push(buffer);
+        }
+    }
+}
 
 impl LoraWeights {
     /// [`LoraWeights::from_peft`] on the file at `path`, mapped rather than read: the factors
@@ -34,7 +129,8 @@ impl LoraWeights {
     /// Reads a PEFT `adapter_model.safetensors` (already in memory) whose description is
     /// `config` (from `adapter_config.json`, see [`peft::PeftConfig`]): `lora_A: [r, d_in]`,
     /// `lora_B: [d_out, r]` under `base_model.model.<module path>.lora_{A,B}.weight`. `lora_A`
-    /// is kept as stored, `lora_B` transposed to `[r, d_out]`, each decoded once. Whether each
+    /// is kept as stored, `lora_B` transposed to `[r, d_out]`, each decoded once (into a dropped
+    /// adapter's memory when [`keep_spare_up_to`] kept some). Whether each
     /// path is a projection of the model, and its shape, is checked when a runtime loads the
     /// adapter.
     pub fn from_peft(safetensors: &[u8], config: &LoraConfig) -> Result<Self> {
@@ -73,16 +169,20 @@ impl LoraWeights {
                 "adapter tensor `{b_key}` has shape {:?}, expected [d_out, {r}]",
                 b.shape()
             );
-            let a_t = decode(&a).with_context(|| format!("tensor `{a_key}`"))?;
-            let b_stored = decode(&b).with_context(|| format!("tensor `{b_key}`"))?;
             let d_out = b.shape()[0];
-            let mut b = vec![0.0; b_stored.len()];
+            let (mut a_t, mut b_t) = {
+                let mut spare = spare();
+                (spare.take(r * a.shape()[1]), spare.take(r * d_out))
+            };
+            let mut b_stored = vec![0.0; r * d_out];
+            decode_into(&a, &mut a_t).with_context(|| format!("tensor `{a_key}`"))?;
+            decode_into(&b, &mut b_stored).with_context(|| format!("tensor `{b_key}`"))?;
             for (o, row) in b_stored.chunks_exact(r).enumerate() {
                 for (k, &value) in row.iter().enumerate() {
-                    b[k * d_out + o] = value;
+                    b_t[k * d_out + o] = value;
                 }
             }
-            projections.push((path, a_t, b));
+            projections.push((path, a_t, b_t));
         }
         if let Some(name) = tensors.keys().next() {
             bail!("adapter tensor `{name}` is not a LoRA factor this runtime reads");
@@ -136,10 +236,9 @@ impl Adapter {
         let rank = weights.config.rank;
         ensure!(rank > 0, "adapter rank must be at least 1");
         let scale = weights.config.scale() as f32;
-        let mut adapter = Adapter {
-            layers: (0..layers).map(|_| Default::default()).collect(),
-            bytes: 0,
-        };
+        let mut adapter_layers: Vec<[Option<Factors>; 7]> =
+            (0..layers).map(|_| Default::default()).collect();
+        let mut bytes = 0;
         for (path, a_t, b) in weights.projections {
             let (layer, target) =
                 locate(&path).with_context(|| format!("the model has no projection `{path}`"))?;
@@ -153,9 +252,9 @@ impl Adapter {
                 d_in * rank,
                 rank * d_out
             );
-            let slot = &mut adapter.layers[layer][target_index(target)];
+            let slot = &mut adapter_layers[layer][target_index(target)];
             ensure!(slot.is_none(), "adapter has `{path}` twice");
-            adapter.bytes += (a_t.len() + b.len()) * std::mem::size_of::<f32>();
+            bytes += (a_t.len() + b.len()) * std::mem::size_of::<f32>();
             *slot = Some(Factors {
                 a_t,
                 b,
@@ -163,7 +262,27 @@ impl Adapter {
                 scale,
             });
         }
-        Ok(adapter)
+        // Counted from here until dropped.
+        let mut spare = spare();
+        spare.resident += bytes;
+        spare.largest = spare.largest.max(bytes);
+        drop(spare);
+        Ok(Adapter {
+            layers: adapter_layers,
+            bytes,
+        })
+    }
+}
+
+/// Gives the factors' memory to the next adapter read, within [`keep_spare_up_to`]'s limit.
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        let mut spare = spare();
+        spare.resident = spare.resident.saturating_sub(self.bytes);
+        for factors in self.layers.iter_mut().flatten().filter_map(Option::take) {
+            spare.give(factors.a_t);
+            spare.give(factors.b);
+        }
     }
 }
 
@@ -391,6 +510,39 @@ mod tests {
             layers: vec![layer],
             bytes: 0,
         }
+    }
+
+    #[test]
+    fn kept_memory_stays_within_the_limit_and_goes_to_reads_of_its_length() {
+        // Room for 100 bytes and the largest adapter's 20.
+        let mut spare = Spare {
+            buffers: BTreeMap::new(),
+            bytes: 0,
+            resident: 60,
+            largest: 20,
+            limit: 100,
+        };
+        // 60 bytes alive and 40 kept: within 120.
+        spare.give(vec![1.0; 10]);
+        assert_eq!(spare.bytes, 40);
+        // 24 more would make 124: freed.
+        spare.give(vec![2.0; 6]);
+        assert_eq!(spare.bytes, 40);
+        // No buffer of 6 values is kept: a new zeroed one.
+        assert!(spare.take(6) == [0.0; 6]);
+        spare.give(vec![3.0; 4]);
+        assert_eq!(spare.bytes, 56);
+        // A lower limit frees the largest first, until it holds.
+        spare.set_limit(90);
+        assert_eq!((spare.bytes, spare.buffers.len()), (16, 1));
+        assert!(spare.take(4) == [3.0; 4]);
+        assert_eq!(spare.bytes, 0);
+        assert!(spare.buffers.is_empty());
+        // Nothing is kept under the default limit of 0.
+        spare.set_limit(0);
+        spare.resident = 0;
+        spare.give(vec![1.0; 1]);
+        assert_eq!(spare.bytes, 0);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod native;
 pub mod nf4;
 pub mod quant;
 
+pub use adapter::keep_spare_up_to;
 pub use bench::{decode_benchmark, DecodeFigures};
 pub use kernels::Isa;
 pub use native::{NativeRuntime, RuntimeOptions};
