@@ -36,6 +36,9 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
+/// Rows from which SwiGLU runs on every thread.
+const PARALLEL_SWIGLU_ROWS: usize = 32;
+
 /// How a [`NativeRuntime`] holds and runs its model.
 #[derive(Clone, Debug)]
 pub struct RuntimeOptions {
@@ -513,20 +516,26 @@ impl NativeRuntime {
                 let h = rms_norm(&x, &block.post_attention_norm, eps);
                 let mut gate_up = matmul(isa, &block.gate_up, &h);
                 lora(layer, &[(Gate, 0), (Up, ff)], &h, &mut gate_up, 2 * ff);
-                // SwiGLU, rows in parallel.
+                // SwiGLU; rows in parallel for a long pass (a few decode rows take less time
+                // than handing them to the other threads).
                 let mut act = vec![0.0; total * ff];
-                act.par_chunks_mut(ff)
-                    .zip(gate_up.par_chunks(2 * ff))
-                    .for_each(|(act, row)| {
-                        let (gate, up) = row.split_at(ff);
-                        for (a, g) in act.iter_mut().zip(gate) {
-                            *a = -g;
-                        }
-                        exp_in_place(isa, act);
-                        for ((a, g), u) in act.iter_mut().zip(gate).zip(up) {
-                            *a = g / (1.0 + *a) * u;
-                        }
-                    });
+                let swiglu = |(act, row): (&mut [f32], &[f32])| {
+                    let (gate, up) = row.split_at(ff);
+                    for (a, g) in act.iter_mut().zip(gate) {
+                        *a = -g;
+                    }
+                    exp_in_place(isa, act);
+                    for ((a, g), u) in act.iter_mut().zip(gate).zip(up) {
+                        *a = g / (1.0 + *a) * u;
+                    }
+                };
+                if total >= PARALLEL_SWIGLU_ROWS {
+                    act.par_chunks_mut(ff)
+                        .zip(gate_up.par_chunks(2 * ff))
+                        .for_each(swiglu);
+                } else {
+                    act.chunks_mut(ff).zip(gate_up.chunks(2 * ff)).for_each(swiglu);
+                }
                 let mut down = matmul(isa, &block.down, &act);
                 lora(layer, &[(Down, 0)], &act, &mut down, d);
                 x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
