@@ -534,7 +534,9 @@ impl NativeRuntime {
                         .zip(gate_up.par_chunks(2 * ff))
                         .for_each(swiglu);
                 } else {
-                    act.chunks_mut(ff).zip(gate_up.chunks(2 * ff)).for_each(swiglu);
+                    act.chunks_mut(ff)
+                        .zip(gate_up.chunks(2 * ff))
+                        .for_each(swiglu);
                 }
                 let mut down = matmul(isa, &block.down, &act);
                 lora(layer, &[(Down, 0)], &act, &mut down, d);
