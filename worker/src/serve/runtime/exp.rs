@@ -148,7 +148,7 @@ mod tests {
         let mut values: Vec<f32> = (0..=u32::MAX).step_by(4099).map(f32::from_bits).collect();
         for bound in [88.0f32, -88.0, 88.72, -103.97, -103.28, 0.0] {
             let bits = bound.to_bits();
-            values.extend((bits - 64..bits + 64).map(f32::from_bits));
+            values.extend((bits.saturating_sub(64)..bits + 64).map(f32::from_bits));
         }
         values
     }
