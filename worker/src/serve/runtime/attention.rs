@@ -1,7 +1,8 @@
 //! Causal attention of one sequence's new queries to its KV cache, for the query heads that
-//! share one key/value head (grouped-query attention): each cached key and value is read once
-//! for all of them, while each head's scores, softmax and output are computed exactly as they
-//! would be alone (the same operations in the same order, so the same bits).
+//! share one key/value head (grouped-query attention): each cached key is read once for all of
+//! them (and each value, but with AVX-512, where each head's update walks the values again,
+//! from cache), while each head's scores, softmax and output are computed exactly as they would
+//! be alone (the same operations in the same order, so the same bits).
 //!
 //! The keys a query sees are the cached positions left visible (all of them, or all but those
 //! an ablation hides: attention knockout) followed by the new tokens up to its own. One body for
