@@ -516,8 +516,8 @@ impl NativeRuntime {
                 let h = rms_norm(&x, &block.post_attention_norm, eps);
                 let mut gate_up = matmul(isa, &block.gate_up, &h);
                 lora(layer, &[(Gate, 0), (Up, ff)], &h, &mut gate_up, 2 * ff);
-                // SwiGLU; rows in parallel for a long pass (a few decode rows take less time
-                // than handing them to the other threads).
+                // SwiGLU; rows in parallel for a long pass only (a few decode rows are little
+                // work to hand to the other threads).
                 let mut act = vec![0.0; total * ff];
                 let swiglu = |(act, row): (&mut [f32], &[f32])| {
                     let (gate, up) = row.split_at(ff);
