@@ -59,7 +59,7 @@ impl HostTensor {
 }
 
 /// Storage precision of a written checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StoredDtype {
     F32,
     F16,

@@ -57,6 +57,11 @@ pub struct DecodeBenchArgs {
     /// adapters as streams, on the first weight format; 0 skips them.
     #[arg(long, default_value_t = 100)]
     pub adapters: usize,
+    /// How those adapter files store their factors: `f32`, as this worker's training writes
+    /// them, or 16-bit (`f16`, `bf16`), as PEFT writes adapters of a half-precision model (the
+    /// runtime keeps 16-bit factors 16-bit).
+    #[arg(long, value_enum, default_value = "f32")]
+    pub adapter_dtype: StoredDtype,
     /// The weight formats of the worker's runs (`nf4` too when asked for).
     #[arg(long, value_enum, value_delimiter = ',', default_values = ["q4", "q8", "f32"])]
     pub weights: Vec<Weights>,
@@ -277,7 +282,7 @@ fn adapter_runs(
             }
         }
         let path = dir.path().join(format!("adapter-{index}.safetensors"));
-        write_safetensors(&tensors, StoredDtype::F32, &path)?;
+        write_safetensors(&tensors, args.adapter_dtype, &path)?;
         // On disk before the loads are timed, as a stored adapter is.
         std::fs::File::open(&path)?.sync_all()?;
         paths.push(path);
@@ -334,8 +339,13 @@ fn adapter_runs(
     let keys: Vec<AdapterKey> = resident.iter().rev().map(|r| r.0).collect();
 
     let spread = args.streams.min(keys.len());
-    let one = format!("{name} 1 adapter");
-    let many = format!("{name} {spread} of {} adapters", paths.len());
+    let stored = match args.adapter_dtype {
+        StoredDtype::F32 => "",
+        StoredDtype::F16 => " (f16)",
+        StoredDtype::Bf16 => " (bf16)",
+    };
+    let one = format!("{name} 1 adapter{stored}");
+    let many = format!("{name} {spread} of {} adapters{stored}", paths.len());
     let mut samples: Vec<(String, Vec<Row>)> = Vec::new();
     for _ in 0..args.repeats.max(1) {
         for (engine, adapters) in [
@@ -456,7 +466,10 @@ fn print(report: &DecodeReport) {
             ("filling the cache", load.filling),
             ("into a full cache", load.full),
         ] {
-            println!("  {loads} loads {name}: median {median:.1} ms, max {max:.1} ms");
+            match loads {
+                0 => println!("  no loads {name}"),
+                _ => println!("  {loads} loads {name}: median {median:.1} ms, max {max:.1} ms"),
+            }
         }
         for slow in &load.slowest {
             println!(

@@ -16,7 +16,7 @@ use attribution_worker::peft::{self, PeftConfig};
 use attribution_worker::serve::runtime::matmul::matmul;
 use attribution_worker::serve::runtime::{
     keep_spare_up_to, Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime,
-    RuntimeOptions, WeightFormat,
+    RuntimeOptions, Stored, Values, WeightFormat,
 };
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
@@ -326,7 +326,11 @@ fn random_adapter(config: &LlamaConfig, lora: &LoraConfig, seed: u64) -> LoraWei
             let mut values =
                 |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-0.2..0.2)).collect() };
             let (a, b) = (values(d_in * lora.rank), values(lora.rank * d_out));
-            projections.push((projection_path(layer, target), a, b));
+            projections.push((
+                projection_path(layer, target),
+                Values::F32(a),
+                Values::F32(b),
+            ));
         }
     }
     LoraWeights {
@@ -340,6 +344,7 @@ fn merged(checkpoint: &Checkpoint, adapter: &LoraWeights) -> Checkpoint {
     let mut merged = checkpoint.clone();
     let (r, scale) = (adapter.config.rank, adapter.config.scale() as f32);
     for (path, a_t, b) in &adapter.projections {
+        let (a_t, b) = (a_t.widened(), b.widened());
         let weight: &mut HostTensor = merged.tensors.get_mut(&format!("{path}.weight")).unwrap();
         let [d_out, d_in] = [weight.shape[0], weight.shape[1]];
         for o in 0..d_out {
@@ -557,23 +562,80 @@ fn adapted_logits(runtime: &mut NativeRuntime, adapter: LoraWeights, tokens: &[u
     logits
 }
 
-/// `adapter` as the bytes of a PEFT `adapter_model.safetensors` (`lora_B` as `[d_out, r]`).
-fn peft_bytes(adapter: &LoraWeights, dir: &Path) -> Vec<u8> {
+/// `adapter` as the bytes of a PEFT `adapter_model.safetensors` (`lora_B` as `[d_out, r]`)
+/// storing `dtype`.
+fn peft_bytes(adapter: &LoraWeights, dtype: StoredDtype, dir: &Path) -> Vec<u8> {
     let r = adapter.config.rank;
     let mut tensors = BTreeMap::new();
     for (path, a_t, b) in &adapter.projections {
+        let (a_t, b) = (a_t.widened(), b.widened());
         let d_out = b.len() / r;
         let b_stored = (0..d_out * r).map(|i| b[(i % r) * d_out + i / r]).collect();
         for (factor, shape, values) in [
-            ("lora_A", vec![r, a_t.len() / r], a_t.clone()),
+            ("lora_A", vec![r, a_t.len() / r], a_t),
             ("lora_B", vec![d_out, r], b_stored),
         ] {
             tensors.insert(peft::key(path, factor), HostTensor { shape, values });
         }
     }
     let file = dir.join(peft::WEIGHTS_FILE);
-    write_safetensors(&tensors, StoredDtype::F32, &file).unwrap();
+    write_safetensors(&tensors, dtype, &file).unwrap();
     std::fs::read(file).unwrap()
+}
+
+#[test]
+fn sixteen_bit_adapter_files_stay_16_bit_and_give_the_bits_of_their_values() {
+    let (checkpoint, dir, mut runtime) = f32_runtime();
+    let lora = LoraConfig::new(4, 8.0).with_targets(
+        TargetModule::ALL
+            .iter()
+            .map(|t| t.hf_name().to_string())
+            .collect(),
+    );
+    let adapter = random_adapter(&checkpoint.config, &lora, 31);
+    let tokens = sequence(7, 29);
+    for (dtype, stored) in [
+        (StoredDtype::F16, Stored::F16),
+        (StoredDtype::Bf16, Stored::Bf16),
+    ] {
+        let narrow =
+            LoraWeights::from_peft(&peft_bytes(&adapter, dtype, dir.path()), &lora).unwrap();
+        assert!(narrow
+            .projections
+            .iter()
+            .all(|(_, a, b)| a.stored() == stored && b.stored() == stored));
+        // The same values widened, as an `f32` file of them is read.
+        let wide = LoraWeights {
+            config: lora.clone(),
+            projections: narrow
+                .projections
+                .iter()
+                .map(|(path, a, b)| {
+                    let widen = |v: &Values| Values::F32(v.widened());
+                    (path.clone(), widen(a), widen(b))
+                })
+                .collect(),
+        };
+        assert!(
+            wide.projections != adapter.projections,
+            "rounded to 16 bits"
+        );
+        for isa in Isa::available() {
+            runtime.set_isa(isa);
+            let (key, narrow_bytes) = runtime.load_adapter(narrow.clone()).unwrap();
+            let on_narrow = full_pass_on(&mut runtime, Some(key), &tokens);
+            runtime.unload_adapter(key).unwrap();
+            let (key, wide_bytes) = runtime.load_adapter(wide.clone()).unwrap();
+            let on_wide = full_pass_on(&mut runtime, Some(key), &tokens);
+            runtime.unload_adapter(key).unwrap();
+            assert_eq!(
+                2 * narrow_bytes,
+                wide_bytes,
+                "{dtype:?} kept in half the memory"
+            );
+            assert!(on_narrow == on_wide, "{dtype:?} on {isa:?}");
+        }
+    }
 }
 
 #[test]
@@ -589,7 +651,7 @@ fn an_adapter_read_into_an_evicted_ones_memory_is_the_same_bits() {
     );
     let [first, second] = [21, 22].map(|seed| random_adapter(&checkpoint.config, &lora, seed));
     let [first_file, second_file] =
-        [&first, &second].map(|adapter| peft_bytes(adapter, dir.path()));
+        [&first, &second].map(|adapter| peft_bytes(adapter, StoredDtype::F32, dir.path()));
     let tokens = sequence(7, 23);
     let logits_on =
         |runtime: &mut NativeRuntime, adapter| adapted_logits(runtime, adapter, &tokens);
@@ -609,7 +671,7 @@ fn an_adapter_read_into_an_evicted_ones_memory_is_the_same_bits() {
     // The second adapter, loaded then evicted, leaves its memory (holding its own factors) to
     // the next read, which overwrites every value.
     let second = LoraWeights::from_peft(&second_file, &lora).unwrap();
-    let second_memory: Vec<*const f32> = second
+    let second_memory: Vec<*const u8> = second
         .projections
         .iter()
         .flat_map(|(_, a, b)| [a.as_ptr(), b.as_ptr()])

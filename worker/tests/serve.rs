@@ -832,7 +832,7 @@ fn a_batch_keeps_stepping_while_an_adapter_is_read_and_a_failed_read_fails_its_r
     use attribution_worker::lora::TargetModule;
     use attribution_worker::model::projection_path;
     use attribution_worker::serve::engine::Event;
-    use attribution_worker::serve::runtime::LoraWeights;
+    use attribution_worker::serve::runtime::{LoraWeights, Values};
     use std::sync::{Arc, Condvar, Mutex};
     use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -842,8 +842,8 @@ fn a_batch_keeps_stepping_while_an_adapter_is_read_and_a_failed_read_fails_its_r
         config: LoraConfig::new(2, 4.0).with_targets(vec!["q".into()]),
         projections: vec![(
             projection_path(0, TargetModule::Q),
-            vec![0.1; 2 * d_in],
-            vec![0.1; 2 * d_out],
+            Values::F32(vec![0.1; 2 * d_in]),
+            Values::F32(vec![0.1; 2 * d_out]),
         )],
     };
     // Adapter 1's file "reads" until the test opens the gate, or 20 s pass: a scheduler that

@@ -4,16 +4,12 @@
 //! are grouped by adapter ([`AdapterRows`]), so each task reads an adapter's factors once for
 //! all its rows rather than once per row.
 //!
-//! An unloaded adapter's factor memory is kept for the next adapter read ([`keep_spare_up_to`]):
-//! a server whose adapter cache is full evicts one adapter for each it loads, and the new one's
-//! factors are then written into memory the process already holds instead of fresh pages. On a
-//! virtual machine whose free memory is handed back to the host (free page reporting), a fresh
-//! page's first write also waits for the host to back it: about 7x the cost of a page the
-//! process has touched before (`docs/performance.md`, "adapter-load tail").
+//! Factors are kept as the adapter file stores them, and a dropped adapter's memory goes to the
+//! next read ([`super::factor_memory`]).
 
+use super::factor_memory::{self, Stored, Values};
 use super::kernels::Isa;
 use super::LoraWeights;
-use crate::checkpoint::decode_into;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::peft;
 use anyhow::{bail, ensure, Context, Result};
@@ -24,94 +20,6 @@ use safetensors::SafeTensors;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Mutex;
-
-/// Factor buffers of dropped adapters, by length, for the next [`LoraWeights::from_peft`].
-struct Spare {
-    buffers: BTreeMap<usize, Vec<Vec<f32>>>,
-    /// Bytes in `buffers`.
-    bytes: usize,
-    /// Bytes of the [`Adapter`]s alive now.
-    resident: usize,
-    /// The largest [`Adapter`] made so far, in bytes.
-    largest: usize,
-    /// The budget that [`Spare::room`] starts from (0: keep nothing).
-    limit: usize,
-}
-
-static SPARE: Mutex<Spare> = Mutex::new(Spare {
-    buffers: BTreeMap::new(),
-    bytes: 0,
-    resident: 0,
-    largest: 0,
-    limit: 0,
-});
-
-fn spare() -> std::sync::MutexGuard<'static, Spare> {
-    // The counters are updated whole under the lock, so a panic elsewhere leaves them valid.
-    SPARE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Keeps the factor memory of dropped adapters for later reads while the adapters alive and
-/// the memory kept add up to at most `bytes` (or what is alive, if more) and the largest
-/// adapter made (0, the default, keeps nothing). A server passes its adapter cache's budget:
-/// its cache reads an adapter before evicting another, so it holds the budget and one adapter
-/// for a moment anyway, and the memory kept never takes it past that. Memory kept beyond a
-/// lowered limit is freed.
-pub fn keep_spare_up_to(bytes: usize) {
-    spare().set_limit(bytes);
-}
-
-impl Spare {
-    fn set_limit(&mut self, bytes: usize) {
-        self.limit = bytes;
-        while self.resident + self.bytes > self.room() {
-            let Some(mut entry) = self.buffers.last_entry() else {
-                break;
-            };
-            let buffer = entry.get_mut().pop().expect("no empty lists are kept");
-            if entry.get().is_empty() {
-                entry.remove();
-            }
-            self.bytes -= buffer.len() * std::mem::size_of::<f32>();
-        }
-    }
-
-    /// A buffer of `len` values: a kept one (holding a dropped adapter's values, to be
-    /// overwritten) or a new zeroed one.
-    fn take(&mut self, len: usize) -> Vec<f32> {
-        let Some(list) = self.buffers.get_mut(&len) else {
-            return vec![0.0; len];
-        };
-        let buffer = list.pop().expect("no empty lists are kept");
-        if list.is_empty() {
-            self.buffers.remove(&len);
-        }
-        self.bytes -= len * std::mem::size_of::<f32>();
-        buffer
-    }
-
-    /// Bytes that adapters alive and the memory kept may take together: the limit (or what is
-    /// alive, when a cache holds more than its budget because it may not evict what runs) and
-    /// the largest adapter.
-    fn room(&self) -> usize {
-        match self.limit {
-            0 => 0,
-            limit => limit.max(self.resident).saturating_add(self.largest),
-        }
-    }
-
-    /// Keeps `buffer` if it fits in [`Spare::room`], frees it otherwise.
-    fn give(&mut self, buffer: Vec<f32>) {
-        let bytes = buffer.len() * std::mem::size_of::<f32>();
-        if buffer.len() == buffer.capacity() && self.resident + self.bytes + bytes <= self.room() {
-            self.bytes += bytes;
-            self.buffers.entry(buffer.len()).or_default().push(buffer);
-        }
-    }
-}
 
 impl LoraWeights {
     /// [`LoraWeights::from_peft`] on the file at `path`, mapped rather than read: the factors
@@ -130,7 +38,8 @@ impl LoraWeights {
     /// `config` (from `adapter_config.json`, see [`peft::PeftConfig`]): `lora_A: [r, d_in]`,
     /// `lora_B: [d_out, r]` under `base_model.model.<module path>.lora_{A,B}.weight`. `lora_A`
     /// is kept as stored, `lora_B` transposed to `[r, d_out]`, each decoded once (into a dropped
-    /// adapter's memory when [`keep_spare_up_to`] kept some). Whether each
+    /// adapter's memory when [`factor_memory::keep_spare_up_to`] kept some; 16-bit factors
+    /// stay 16-bit). Whether each
     /// path is a projection of the model, and its shape, is checked when a runtime loads the
     /// adapter.
     pub fn from_peft(safetensors: &[u8], config: &LoraConfig) -> Result<Self> {
@@ -170,18 +79,19 @@ impl LoraWeights {
                 b.shape()
             );
             let d_out = b.shape()[0];
-            let (mut a_t, mut b_t) = {
-                let mut spare = spare();
-                (spare.take(r * a.shape()[1]), spare.take(r * d_out))
+            // 16-bit factors stay as stored when both are of one type; others become `f32`.
+            let stored = match Stored::of(a.dtype()) {
+                kept if kept == Stored::of(b.dtype()) => kept,
+                _ => Stored::F32,
             };
-            let mut b_stored = vec![0.0; r * d_out];
-            decode_into(&a, &mut a_t).with_context(|| format!("tensor `{a_key}`"))?;
-            decode_into(&b, &mut b_stored).with_context(|| format!("tensor `{b_key}`"))?;
-            for (o, row) in b_stored.chunks_exact(r).enumerate() {
-                for (k, &value) in row.iter().enumerate() {
-                    b_t[k * d_out + o] = value;
-                }
-            }
+            let mut a_t = factor_memory::take(stored, r * a.shape()[1]);
+            let mut b_t = factor_memory::take(stored, r * d_out);
+            let mut b_stored = Values::zeros(stored, r * d_out);
+            a_t.read(&a).with_context(|| format!("tensor `{a_key}`"))?;
+            b_stored
+                .read(&b)
+                .with_context(|| format!("tensor `{b_key}`"))?;
+            b_t.transpose_from(&b_stored, d_out, r);
             projections.push((path, a_t, b_t));
         }
         if let Some(name) = tensors.keys().next() {
@@ -202,9 +112,9 @@ impl LoraWeights {
 #[derive(Debug)]
 pub struct Factors {
     /// `Aᵀ: [r, d_in]`, so each `x·A` entry is a contiguous dot product.
-    a_t: Vec<f32>,
+    a_t: Values,
     /// `B: [r, d_out]`
-    b: Vec<f32>,
+    b: Values,
     rank: usize,
     scale: f32,
 }
@@ -254,7 +164,7 @@ impl Adapter {
             );
             let slot = &mut adapter_layers[layer][target_index(target)];
             ensure!(slot.is_none(), "adapter has `{path}` twice");
-            bytes += (a_t.len() + b.len()) * std::mem::size_of::<f32>();
+            bytes += a_t.bytes() + b.bytes();
             *slot = Some(Factors {
                 a_t,
                 b,
@@ -263,10 +173,7 @@ impl Adapter {
             });
         }
         // Counted from here until dropped.
-        let mut spare = spare();
-        spare.resident += bytes;
-        spare.largest = spare.largest.max(bytes);
-        drop(spare);
+        factor_memory::made(bytes);
         Ok(Adapter {
             layers: adapter_layers,
             bytes,
@@ -274,88 +181,160 @@ impl Adapter {
     }
 }
 
-/// Gives the factors' memory to the next adapter read, within [`keep_spare_up_to`]'s limit.
+/// Gives the factors' memory to the next adapter read, within
+/// [`factor_memory::keep_spare_up_to`]'s limit.
 impl Drop for Adapter {
     fn drop(&mut self) {
-        let mut spare = spare();
-        spare.resident = spare.resident.saturating_sub(self.bytes);
-        for factors in self.layers.iter_mut().flatten().filter_map(Option::take) {
-            spare.give(factors.a_t);
-            spare.give(factors.b);
-        }
+        let factors = self.layers.iter_mut().flatten().filter_map(Option::take);
+        factor_memory::dropped(self.bytes, factors.flat_map(|f| [f.a_t, f.b]));
     }
 }
 
 impl Factors {
-    /// `y[i] += scale·(x[rows[i]]·A)·B` for each of `rows`: `x: [.., d_in]`, `y: [rows.len(),
-    /// d_out]`. Each entry is summed in one fixed order (`u_k = scale·(x·a_k)` by [`dot`], then
-    /// `y += u_k·b_k` for `k` ascending), whatever other rows share the pass and on every
-    /// instruction set (no fused multiply-adds: the scalar and vector code round alike). Each
-    /// row of `Aᵀ` and of `B` is read once for all the rows.
-    #[inline(always)]
-    fn apply_rows(
+    /// Room to widen `n` 16-bit values (none for `f32` factors, used as they are).
+    fn scratch(&self, n: usize) -> Vec<f32> {
+        match self.a_t.stored() {
+            Stored::F32 => Vec::new(),
+            Stored::F16 | Stored::Bf16 => vec![0.0; n],
+        }
+    }
+
+    /// `u[i·r + k] = scale·(x[rows[i]]·a_k)` for each of `rows` (`x: [.., d_in]`): the first
+    /// half of the term, which reads only `x`. Every instruction set sums each entry in one
+    /// fixed order, [`dot`]'s, whatever other rows share the pass, and with no fused
+    /// multiply-adds, so the scalar and vector code round alike.
+    fn down_rows(&self, isa: Isa, x: &[f32], d_in: usize, rows: &[usize]) -> Vec<f32> {
+        match isa {
+            Isa::Scalar => {
+                let r = self.rank;
+                let mut down = vec![0.0f32; rows.len() * r];
+                let mut scratch = self.scratch(d_in);
+                for k in 0..r {
+                    let a = self.a_t.rows(k..k + 1, d_in, &mut scratch);
+                    for (i, &row) in rows.iter().enumerate() {
+                        down[i * r + k] = self.scale * dot(a, &x[row * d_in..][..d_in]);
+                    }
+                }
+                down
+            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: both sets are only chosen when the CPU has AVX2 and F16C.
+            Isa::Avx2 | Isa::Avx512Vnni => unsafe { self.down_rows_avx2(x, d_in, rows) },
+        }
+    }
+
+    /// [`Factors::down_rows`] on AVX2 vectors for each type of stored values.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn down_rows_avx2(&self, x: &[f32], d_in: usize, rows: &[usize]) -> Vec<f32> {
+        // SAFETY: this runs where the CPU has AVX2 and F16C.
+        unsafe {
+            match &self.a_t {
+                Values::F32(a_t) => self.down_rows_of(a_t, x, d_in, rows),
+                Values::F16(a_t) => self.down_rows_of(a_t, x, d_in, rows),
+                Values::Bf16(a_t) => self.down_rows_of(a_t, x, d_in, rows),
+            }
+        }
+    }
+
+    /// [`Factors::down_rows`] on AVX2 vectors, `a_t` being `Aᵀ`'s values: up to four rows of
+    /// `x` at a time, with as many rows of `Aᵀ` as make four sums at once (a lone row's
+    /// single sum would wait on each add), each sum with [`dot`]'s operations: the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn down_rows_of<T: Lane>(
         &self,
+        a_t: &[T],
         x: &[f32],
         d_in: usize,
         rows: &[usize],
-        y: &mut [f32],
-        dots: impl Fn(&[f32], &[&[f32]], &mut [f32]),
-    ) {
-        let (r, d_out) = (self.rank, y.len() / rows.len());
-        let xs: Vec<&[f32]> = rows
-            .iter()
-            .map(|&row| &x[row * d_in..(row + 1) * d_in])
-            .collect();
+    ) -> Vec<f32> {
+        let r = self.rank;
         let mut down = vec![0.0f32; rows.len() * r];
-        let mut sums = vec![0.0f32; rows.len()];
-        for (k, a) in self.a_t.chunks_exact(d_in).enumerate() {
-            dots(a, &xs, &mut sums);
-            for (i, &sum) in sums.iter().enumerate() {
-                down[i * r + k] = self.scale * sum;
-            }
-        }
-        for (k, b) in self.b.chunks_exact(d_out).enumerate() {
-            for (i, y) in y.chunks_exact_mut(d_out).enumerate() {
-                let u = down[i * r + k];
-                for (y, b) in y.iter_mut().zip(b) {
-                    *y += u * b;
+        for (c, rows) in rows.chunks(4).enumerate() {
+            let down = &mut down[c * 4 * r..];
+            let xs = |rows: &[usize]| -> Vec<&[f32]> {
+                rows.iter().map(|&row| &x[row * d_in..][..d_in]).collect()
+            };
+            // SAFETY: this runs where the CPU has AVX2 and F16C.
+            unsafe {
+                match *xs(rows) {
+                    [a] => self.down_block::<T, 4, 1>(a_t, d_in, [a], down),
+                    [a, b] => self.down_block::<T, 2, 2>(a_t, d_in, [a, b], down),
+                    [a, b, c] => self.down_block::<T, 1, 3>(a_t, d_in, [a, b, c], down),
+                    [a, b, c, d] => self.down_block::<T, 1, 4>(a_t, d_in, [a, b, c, d], down),
+                    _ => unreachable!("chunks of at most four"),
                 }
             }
         }
+        down
     }
 
-    fn apply_rows_isa(&self, isa: Isa, x: &[f32], d_in: usize, rows: &[usize], y: &mut [f32]) {
-        match isa {
-            Isa::Scalar => self.apply_rows(x, d_in, rows, y, |a, xs, sums| {
-                for (sum, x) in sums.iter_mut().zip(xs) {
-                    *sum = dot(a, x);
-                }
-            }),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: both sets are only chosen when the CPU has AVX2.
-            Isa::Avx2 | Isa::Avx512Vnni => unsafe { self.apply_rows_avx2(x, d_in, rows, y) },
-        }
-    }
-
-    /// [`Factors::apply_rows`] compiled for AVX2, with [`dot`]'s eight lanes in one vector
-    /// and up to four rows' dot products with one row of `Aᵀ` at a time (the same operations
-    /// per row, so the same bits).
+    /// `down[i·r + k]` for the `N` rows `xs`, `K` rows of `Aᵀ` at a time (then one at a time
+    /// for the rank's remainder).
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn apply_rows_avx2(&self, x: &[f32], d_in: usize, rows: &[usize], y: &mut [f32]) {
-        self.apply_rows(x, d_in, rows, y, |a, xs, sums| {
-            for (xs, sums) in xs.chunks(4).zip(sums.chunks_mut(4)) {
-                // SAFETY: this closure only runs where the CPU has AVX2.
-                unsafe {
-                    match xs.len() {
-                        4 => dots_avx2::<4>(a, xs, sums),
-                        3 => dots_avx2::<3>(a, xs, sums),
-                        2 => dots_avx2::<2>(a, xs, sums),
-                        _ => dots_avx2::<1>(a, xs, sums),
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn down_block<T: Lane, const K: usize, const N: usize>(
+        &self,
+        a_t: &[T],
+        d_in: usize,
+        xs: [&[f32]; N],
+        down: &mut [f32],
+    ) {
+        let r = self.rank;
+        let mut store = |k: usize, sums: &[[f32; N]]| {
+            for (j, sums) in sums.iter().enumerate() {
+                for (i, &sum) in sums.iter().enumerate() {
+                    down[i * r + k + j] = self.scale * sum;
+                }
+            }
+        };
+        let row = |k: usize| &a_t[k * d_in..][..d_in];
+        let mut k = 0;
+        while k + K <= r {
+            // SAFETY: this runs where the CPU has AVX2 and F16C.
+            store(k, &unsafe {
+                dots_avx2::<T, K, N>(std::array::from_fn(|j| row(k + j)), xs)
+            });
+            k += K;
+        }
+        for k in k..r {
+            // SAFETY: as above.
+            store(k, &unsafe { dots_avx2::<T, 1, N>([row(k)], xs) });
+        }
+    }
+
+    /// `y[i] += u[i]·B` for each row `i` of `y: [rows, d_out]`, `k` ascending: the second
+    /// half, onto the base projection's values, multiplying then adding (no fused
+    /// multiply-adds: every instruction set rounds alike). Each row of `B` is read once for
+    /// all the rows.
+    fn up_rows(&self, isa: Isa, down: &[f32], y: &mut [f32]) {
+        let (r, d_out) = (self.rank, self.b.len() / self.rank);
+        match isa {
+            Isa::Scalar => {
+                let mut scratch = self.scratch(d_out);
+                for k in 0..r {
+                    let b = self.b.rows(k..k + 1, d_out, &mut scratch);
+                    for (i, y) in y.chunks_exact_mut(d_out).enumerate() {
+                        let u = down[i * r + k];
+                        for (y, b) in y.iter_mut().zip(b) {
+                            *y += u * b;
+                        }
                     }
                 }
             }
-        })
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: both sets are only chosen when the CPU has AVX2 and F16C.
+            Isa::Avx2 | Isa::Avx512Vnni => unsafe {
+                match &self.b {
+                    Values::F32(b) => up_rows_avx2(b, r, down, y),
+                    Values::F16(b) => up_rows_avx2(b, r, down, y),
+                    Values::Bf16(b) => up_rows_avx2(b, r, down, y),
+                }
+            },
+        }
     }
 }
 
@@ -369,61 +348,83 @@ pub struct AdapterRows<'a> {
 /// over the threads, enough that its factors are read once for several rows.
 const ROWS_PER_TASK: usize = 4;
 
-/// `y[row, offset..offset + d_out] += scale·(x[row]·A)·B` for every row of `groups` and each
-/// `(target, offset)` of `targets`: the projections that read `x: [rows, d_in]`, side by side in
-/// `y: [rows, width]`. One parallel section for all of them; a task takes up to
-/// [`ROWS_PER_TASK`] rows of one adapter and one target, and the sums are those of
-/// [`Factors::apply_rows`], the same bits however rows are grouped or split.
-#[allow(clippy::too_many_arguments)]
-pub fn add_terms(
-    isa: Isa,
-    groups: &[AdapterRows<'_>],
-    layer: usize,
-    targets: &[(TargetModule, usize)],
-    x: &[f32],
-    d_in: usize,
-    y: &mut [f32],
-    width: usize,
-) {
-    let tasks: Vec<(&Factors, usize, &[usize])> = targets
-        .iter()
-        .flat_map(|&(target, offset)| {
-            groups.iter().flat_map(move |group| {
-                group.adapter.layers[layer][target_index(target)]
-                    .as_ref()
-                    .into_iter()
-                    .flat_map(move |factors| {
-                        group
-                            .rows
-                            .chunks(ROWS_PER_TASK)
-                            .map(move |rows| (factors, offset, rows))
-                    })
+/// The low-rank terms `y[row, offset..offset + d_out] += scale·(x[row]·A)·B` of one layer, for
+/// every row of a pass's adapter groups and each `(target, offset)`: the projections that read
+/// `x: [rows, d_in]`, side by side in `y: [rows, width]`. They are computed in two halves.
+/// [`LowRank::down`] needs only `x`, so it runs beside the base projection: it reads the `Aᵀ`
+/// factors (memory-bound: with many adapters, megabytes a step) while the base product of a
+/// few rows is compute-bound, and the two overlap on the threads. [`LowRank::add_to`] then adds
+/// `u·B` to the base's values. A task takes up to [`ROWS_PER_TASK`] rows of one adapter and
+/// one target, and each entry's sum is that of [`Factors::down_rows`] then
+/// [`Factors::up_rows`]: the same bits however rows are grouped or split.
+pub struct LowRank<'a> {
+    /// Each task's factors, output offset and rows, and its rows' `u = scale·(x·A)`.
+    tasks: Vec<(&'a Factors, usize, &'a [usize], Vec<f32>)>,
+}
+
+impl<'a> LowRank<'a> {
+    /// The first half, in one parallel section for every target.
+    pub fn down(
+        isa: Isa,
+        groups: &'a [AdapterRows<'a>],
+        layer: usize,
+        targets: &[(TargetModule, usize)],
+        x: &[f32],
+        d_in: usize,
+    ) -> Self {
+        let tasks: Vec<(&Factors, usize, &[usize])> = targets
+            .iter()
+            .flat_map(|&(target, offset)| {
+                groups.iter().flat_map(move |group| {
+                    group.adapter.layers[layer][target_index(target)]
+                        .as_ref()
+                        .into_iter()
+                        .flat_map(move |factors| {
+                            group
+                                .rows
+                                .chunks(ROWS_PER_TASK)
+                                .map(move |rows| (factors, offset, rows))
+                        })
+                })
             })
-        })
-        .collect();
-    if tasks.is_empty() {
-        return;
+            .collect();
+        let tasks = tasks
+            .into_par_iter()
+            .map(|(factors, offset, rows)| {
+                let down = factors.down_rows(isa, x, d_in, rows);
+                factors.b.prefetch();
+                (factors, offset, rows, down)
+            })
+            .collect();
+        Self { tasks }
     }
-    let y_in = &*y;
-    // Each task adds to a copy of its rows' entries (the base projection's values), written
-    // back after: tasks touch disjoint entries, so the order of write-backs does not matter.
-    let outputs: Vec<Vec<f32>> = tasks
-        .par_iter()
-        .map(|&(factors, offset, rows)| {
+
+    /// The second half: adds each task's `u·B` to `y: [rows, width]`.
+    pub fn add_to(&self, isa: Isa, y: &mut [f32], width: usize) {
+        if self.tasks.is_empty() {
+            return;
+        }
+        let y_in = &*y;
+        // Each task adds to a copy of its rows' entries (the base projection's values), written
+        // back after: tasks touch disjoint entries, so the order of write-backs does not matter.
+        let outputs: Vec<Vec<f32>> = self
+            .tasks
+            .par_iter()
+            .map(|&(factors, offset, rows, ref down)| {
+                let d_out = factors.b.len() / factors.rank;
+                let mut out: Vec<f32> = Vec::with_capacity(rows.len() * d_out);
+                for &row in rows {
+                    out.extend_from_slice(&y_in[row * width + offset..][..d_out]);
+                }
+                factors.up_rows(isa, down, &mut out);
+                out
+            })
+            .collect();
+        for (&(factors, offset, rows, _), out) in self.tasks.iter().zip(outputs) {
             let d_out = factors.b.len() / factors.rank;
-            let mut out: Vec<f32> = rows
-                .iter()
-                .flat_map(|&row| &y_in[row * width + offset..row * width + offset + d_out])
-                .copied()
-                .collect();
-            factors.apply_rows_isa(isa, x, d_in, rows, &mut out);
-            out
-        })
-        .collect();
-    for ((factors, offset, rows), out) in tasks.iter().zip(outputs) {
-        let d_out = factors.b.len() / factors.rank;
-        for (&row, values) in rows.iter().zip(out.chunks_exact(d_out)) {
-            y[row * width + offset..row * width + offset + d_out].copy_from_slice(values);
+            for (&row, values) in rows.iter().zip(out.chunks_exact(d_out)) {
+                y[row * width + offset..][..d_out].copy_from_slice(values);
+            }
         }
     }
 }
@@ -454,34 +455,123 @@ fn add_lanes([l0, l1, l2, l3, l4, l5, l6, l7]: [f32; 8], tail: f32) -> f32 {
     (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
 }
 
-/// `sums[r] = dot(a, xs[r])` for `N` rows of the same length as `a`, [`dot`]'s eight lanes in
-/// one AVX2 vector per row: each lane multiplies then adds, as the scalar code does (no fused
-/// multiply-add), so the bits are the same; `a` is loaded once for the `N` rows, and their
-/// `N` independent sums keep the adder busy.
+/// A stored factor value that AVX2 widens to `f32` eight at a time, exactly.
+#[cfg(target_arch = "x86_64")]
+trait Lane: Copy {
+    /// Eight values from `p` as `f32` lanes.
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
+    fn widen(self) -> f32;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lane for f32 {
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
+        // SAFETY: the caller passes eight readable values.
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+    fn widen(self) -> f32 {
+        self
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lane for half::f16 {
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller passes eight readable values and runs where the CPU has F16C.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lane for half::bf16 {
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // A bf16 is the top half of the f32 with the same bits.
+        // SAFETY: the caller passes eight readable values and runs where the CPU has AVX2.
+        unsafe {
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(
+                _mm_loadu_si128(p.cast()),
+            )))
+        }
+    }
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+}
+
+/// `sums[j][i] = dot(a[j], xs[i])` for `K` rows of `Aᵀ` and `N` rows of `x`, all of one
+/// length: [`dot`]'s eight lanes in one AVX2 vector per pair, each lane multiplying then adding
+/// as the scalar code does (no fused multiply-add), so the bits are the same. Each vector of
+/// `a` and `x` is loaded once for the block, and the `K·N` independent sums keep the adder busy.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn dots_avx2<const N: usize>(a: &[f32], xs: &[&[f32]], sums: &mut [f32]) {
+#[target_feature(enable = "avx2,f16c")]
+unsafe fn dots_avx2<T: Lane, const K: usize, const N: usize>(
+    a: [&[T]; K],
+    xs: [&[f32]; N],
+) -> [[f32; N]; K] {
     use std::arch::x86_64::*;
-    let n = a.len();
-    assert!(xs.len() == N && sums.len() == N && xs.iter().all(|x| x.len() == n));
+    let n = xs[0].len();
+    assert!(a.iter().all(|v| v.len() == n) && xs.iter().all(|v| v.len() == n));
     let lanes = n / 8 * 8;
-    let mut acc = [_mm256_setzero_ps(); N];
+    let mut acc = [[_mm256_setzero_ps(); N]; K];
     for i in (0..lanes).step_by(8) {
-        // SAFETY: `i + 8 <= lanes <= n`, within `a` and every `x` (all of length `n`).
+        // SAFETY: `i + 8 <= lanes <= n`, within every row (all of length `n`).
         unsafe {
-            let va = _mm256_loadu_ps(a.as_ptr().add(i));
-            for (acc, x) in acc.iter_mut().zip(xs) {
-                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(va, _mm256_loadu_ps(x.as_ptr().add(i))));
+            let vx: [__m256; N] = std::array::from_fn(|r| _mm256_loadu_ps(xs[r].as_ptr().add(i)));
+            for (acc, a) in acc.iter_mut().zip(a) {
+                let va = T::load8(a.as_ptr().add(i));
+                for (acc, vx) in acc.iter_mut().zip(vx) {
+                    *acc = _mm256_add_ps(*acc, _mm256_mul_ps(va, vx));
+                }
             }
         }
     }
-    for ((sum, acc), x) in sums.iter_mut().zip(acc).zip(xs) {
-        let mut lanes_out = [0.0f32; 8];
-        // SAFETY: `lanes_out` holds eight values.
-        unsafe { _mm256_storeu_ps(lanes_out.as_mut_ptr(), acc) };
-        let tail: f32 = a[lanes..].iter().zip(&x[lanes..]).map(|(a, b)| a * b).sum();
-        *sum = add_lanes(lanes_out, tail);
+    std::array::from_fn(|j| {
+        std::array::from_fn(|r| {
+            let mut lanes_out = [0.0f32; 8];
+            // SAFETY: `lanes_out` holds eight values.
+            unsafe { _mm256_storeu_ps(lanes_out.as_mut_ptr(), acc[j][r]) };
+            let tail: f32 = a[j][lanes..]
+                .iter()
+                .zip(&xs[r][lanes..])
+                .map(|(a, b)| a.widen() * b)
+                .sum();
+            add_lanes(lanes_out, tail)
+        })
+    })
+}
+
+/// [`Factors::up_rows`] on AVX2 vectors, `b` being `B`'s values (`[r, d_out]`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,f16c")]
+unsafe fn up_rows_avx2<T: Lane>(b: &[T], r: usize, down: &[f32], y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let d_out = b.len() / r;
+    let lanes = d_out / 8 * 8;
+    for (k, b) in b.chunks_exact(d_out).enumerate() {
+        for (i, y) in y.chunks_exact_mut(d_out).enumerate() {
+            let u = down[i * r + k];
+            let vu = _mm256_set1_ps(u);
+            for j in (0..lanes).step_by(8) {
+                // SAFETY: `j + 8 <= lanes <= d_out`, within `b`'s row and `y`'s.
+                unsafe {
+                    let at = y.as_mut_ptr().add(j);
+                    let term = _mm256_mul_ps(vu, T::load8(b.as_ptr().add(j)));
+                    _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), term));
+                }
+            }
+            for (y, b) in y[lanes..].iter_mut().zip(&b[lanes..]) {
+                *y += u * b.widen();
+            }
+        }
     }
 }
 
@@ -500,8 +590,8 @@ mod tests {
         let mut layer: [Option<Factors>; 7] = Default::default();
         for (target, d_out) in [(TargetModule::Q, 20), (TargetModule::K, 9)] {
             layer[target_index(target)] = Some(Factors {
-                a_t: values(rng, rank * d_in),
-                b: values(rng, rank * d_out),
+                a_t: Values::F32(values(rng, rank * d_in)),
+                b: Values::F32(values(rng, rank * d_out)),
                 rank,
                 scale,
             });
@@ -510,39 +600,6 @@ mod tests {
             layers: vec![layer],
             bytes: 0,
         }
-    }
-
-    #[test]
-    fn kept_memory_stays_within_the_limit_and_goes_to_reads_of_its_length() {
-        // Room for 100 bytes and the largest adapter's 20.
-        let mut spare = Spare {
-            buffers: BTreeMap::new(),
-            bytes: 0,
-            resident: 60,
-            largest: 20,
-            limit: 100,
-        };
-        // 60 bytes alive and 40 kept: within 120.
-        spare.give(vec![1.0; 10]);
-        assert_eq!(spare.bytes, 40);
-        // 24 more would make 124: freed.
-        spare.give(vec![2.0; 6]);
-        assert_eq!(spare.bytes, 40);
-        // No buffer of 6 values is kept: a new zeroed one.
-        assert!(spare.take(6) == [0.0; 6]);
-        spare.give(vec![3.0; 4]);
-        assert_eq!(spare.bytes, 56);
-        // A lower limit frees the largest first, until it holds.
-        spare.set_limit(90);
-        assert_eq!((spare.bytes, spare.buffers.len()), (16, 1));
-        assert!(spare.take(4) == [3.0; 4]);
-        assert_eq!(spare.bytes, 0);
-        assert!(spare.buffers.is_empty());
-        // Nothing is kept under the default limit of 0.
-        spare.set_limit(0);
-        spare.resident = 0;
-        spare.give(vec![1.0; 1]);
-        assert_eq!(spare.bytes, 0);
     }
 
     #[test]
@@ -579,7 +636,10 @@ mod tests {
                     let x = &x[row * d_in..(row + 1) * d_in];
                     let d_out = f.b.len() / f.rank;
                     let y = &mut expected[row * width + offset..row * width + offset + d_out];
-                    for (a, b) in f.a_t.chunks_exact(d_in).zip(f.b.chunks_exact(d_out)) {
+                    let (Values::F32(a_t), Values::F32(b)) = (&f.a_t, &f.b) else {
+                        unreachable!("f32 factors")
+                    };
+                    for (a, b) in a_t.chunks_exact(d_in).zip(b.chunks_exact(d_out)) {
                         let u = f.scale * dot(a, x);
                         for (y, b) in y.iter_mut().zip(b) {
                             *y += u * b;
@@ -592,8 +652,67 @@ mod tests {
         assert!(expected != y);
         for isa in Isa::available() {
             let mut out = y.clone();
-            add_terms(isa, &groups, 0, &targets, &x, d_in, &mut out, width);
+            LowRank::down(isa, &groups, 0, &targets, &x, d_in).add_to(isa, &mut out, width);
             assert!(out == expected, "{isa:?}");
+        }
+    }
+
+    /// `adapter`'s factors mapped value by value.
+    fn mapped(adapter: &Adapter, map: impl Fn(&Values) -> Values) -> Adapter {
+        let layers = adapter
+            .layers
+            .iter()
+            .map(|layer| {
+                layer.each_ref().map(|factors| {
+                    factors.as_ref().map(|f| Factors {
+                        a_t: map(&f.a_t),
+                        b: map(&f.b),
+                        rank: f.rank,
+                        scale: f.scale,
+                    })
+                })
+            })
+            .collect();
+        Adapter { layers, bytes: 0 }
+    }
+
+    #[test]
+    fn sixteen_bit_factors_give_the_bits_of_their_f32_values_on_every_instruction_set() {
+        use half::{bf16, f16};
+        let mut rng = StdRng::seed_from_u64(5);
+        let (d_in, width, rows) = (37, 29, 5);
+        let wide = adapter(&mut rng, d_in, 4, 0.9);
+        let x = values(&mut rng, rows * d_in);
+        let y = values(&mut rng, rows * width);
+        let targets = [(TargetModule::Q, 0), (TargetModule::K, 20)];
+        let f32s = |values: &Values| match values {
+            Values::F32(v) => v.clone(),
+            other => panic!("{:?}", other.stored()),
+        };
+        for narrow in [
+            &|v: &Values| Values::F16(f32s(v).into_iter().map(f16::from_f32).collect()),
+            &|v: &Values| Values::Bf16(f32s(v).into_iter().map(bf16::from_f32).collect()),
+        ] as [&dyn Fn(&Values) -> Values; 2]
+        {
+            let narrow = mapped(&wide, narrow);
+            let widened = mapped(&narrow, |v| {
+                let mut out = vec![0.0; v.len()];
+                Values::F32(v.rows(0..1, v.len(), &mut out).to_vec())
+            });
+            let terms = |adapter: &Adapter, isa: Isa| {
+                let groups = [AdapterRows {
+                    adapter,
+                    rows: vec![0, 1, 3, 4],
+                }];
+                let mut out = y.clone();
+                LowRank::down(isa, &groups, 0, &targets, &x, d_in).add_to(isa, &mut out, width);
+                out
+            };
+            let expected = terms(&widened, Isa::Scalar);
+            assert!(expected != y);
+            for isa in Isa::available() {
+                assert!(terms(&narrow, isa) == expected, "{isa:?}");
+            }
         }
     }
 }

@@ -14,14 +14,15 @@ pub mod bench;
 mod cache;
 mod capture;
 mod exp;
+mod factor_memory;
 pub mod kernels;
 pub mod matmul;
 pub mod native;
 pub mod nf4;
 pub mod quant;
 
-pub use adapter::keep_spare_up_to;
 pub use bench::{decode_benchmark, DecodeFigures};
+pub use factor_memory::{keep_spare_up_to, Stored, Values};
 pub use kernels::Isa;
 pub use native::{NativeRuntime, RuntimeOptions};
 pub use quant::{QMatrix, WeightFormat};
@@ -57,11 +58,12 @@ pub struct Chunk<'a> {
 
 /// A LoRA adapter's factors on the host, per projection (Hugging Face module path, e.g.
 /// `model.layers.3.self_attn.q_proj`): `Aᵀ: [r, d_in]` (PEFT's `lora_A`), `B: [r, d_out]`
-/// row-major, and the scale `alpha / r`, so that the projection adds `scale·(x·A)·B`.
+/// row-major (each kept as the file stores it: [`Values`]), and the scale `alpha / r`, so that
+/// the projection adds `scale·(x·A)·B`.
 #[derive(Clone, Debug)]
 pub struct LoraWeights {
     pub config: LoraConfig,
-    pub projections: Vec<(String, Vec<f32>, Vec<f32>)>,
+    pub projections: Vec<(String, Values, Values)>,
 }
 
 /// Sequences with KV caches over one resident base model.

@@ -18,7 +18,7 @@
 //! logits = rms_norm(x[rows asked for])·headᵀ           [rows, vocab]
 //! ```
 
-use super::adapter::{add_terms, Adapter, AdapterRows};
+use super::adapter::{Adapter, AdapterRows, LowRank};
 use super::attention::{attend, Heads, KeyValues};
 use super::cache::KvCache;
 use super::capture::Capture;
@@ -399,16 +399,22 @@ impl NativeRuntime {
                 rows,
             })
             .collect();
-        // `y[:, offset..offset + d_out]` += each row's adapter's term for each `(target,
-        // offset)` (targets that read the same `x`).
-        let lora = |layer: usize,
-                    targets: &[(TargetModule, usize)],
-                    x: &[f32],
-                    y: &mut [f32],
-                    width: usize| {
-            let d_in = config.projection_shape(targets[0].0)[0];
-            add_terms(isa, &groups, layer, targets, x, d_in, y, width);
-        };
+        // `x·Wᵀ`, and each row's adapter's term added to `y[:, offset..offset + d_out]` for each
+        // `(target, offset)` (targets that read the same `x`). The terms' first half runs
+        // beside the base product (`LowRank`).
+        let project =
+            |layer: usize, w: &QMatrix, targets: &[(TargetModule, usize)], x: &[f32]| -> Vec<f32> {
+                if groups.is_empty() {
+                    return matmul(isa, w, x);
+                }
+                let d_in = config.projection_shape(targets[0].0)[0];
+                let (mut y, terms) = rayon::join(
+                    || matmul(isa, w, x),
+                    || LowRank::down(isa, &groups, layer, targets, x, d_in),
+                );
+                terms.add_to(isa, &mut y, w.rows);
+                y
+            };
 
         let logits = pool.install(|| {
             let mut x = vec![0.0; total * d];
@@ -418,10 +424,9 @@ impl NativeRuntime {
             for (layer, block) in blocks.iter().enumerate() {
                 let h = rms_norm(&x, &block.input_norm, eps);
                 let width = q_dim + 2 * kv_dim;
-                let mut qkv = matmul(isa, &block.qkv, &h);
                 use TargetModule::*;
                 let qkv_targets = [(Q, 0), (K, q_dim), (V, q_dim + kv_dim)];
-                lora(layer, &qkv_targets, &h, &mut qkv, width);
+                let mut qkv = project(layer, &block.qkv, &qkv_targets, &h);
                 // Each span's new keys and values (rotated), head by head as the cache keeps
                 // them: `[kv_heads, len, head_dim]` each.
                 let mut new_kv: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(spans.len());
@@ -509,13 +514,11 @@ impl NativeRuntime {
                         attn[at..at + group * head_dim].copy_from_slice(out);
                     }
                 }
-                let mut o = matmul(isa, &block.o, &attn);
-                lora(layer, &[(O, 0)], &attn, &mut o, d);
+                let o = project(layer, &block.o, &[(O, 0)], &attn);
                 x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
 
                 let h = rms_norm(&x, &block.post_attention_norm, eps);
-                let mut gate_up = matmul(isa, &block.gate_up, &h);
-                lora(layer, &[(Gate, 0), (Up, ff)], &h, &mut gate_up, 2 * ff);
+                let gate_up = project(layer, &block.gate_up, &[(Gate, 0), (Up, ff)], &h);
                 // SwiGLU; rows in parallel for a long pass only (a few decode rows are little
                 // work to hand to the other threads).
                 let mut act = vec![0.0; total * ff];
@@ -538,8 +541,7 @@ impl NativeRuntime {
                         .zip(gate_up.chunks(2 * ff))
                         .for_each(swiglu);
                 }
-                let mut down = matmul(isa, &block.down, &act);
-                lora(layer, &[(Down, 0)], &act, &mut down, d);
+                let down = project(layer, &block.down, &[(Down, 0)], &act);
                 x.iter_mut().zip(&down).for_each(|(x, o)| *x += o);
             }
             let rows: Vec<f32> = logit_rows
