@@ -9,6 +9,7 @@
 
 use super::factor_memory::{self, Stored, Values};
 use super::kernels::Isa;
+use super::matmul::Columns;
 use super::LoraWeights;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::peft;
@@ -306,18 +307,18 @@ impl Factors {
         }
     }
 
-    /// `y[i] += u[i]·B` for each row `i` of `y: [rows, d_out]`, `k` ascending: the second
+    /// `ys[i] += u[i]·B` for each row `i` (`d_out` values each), `k` ascending: the second
     /// half, onto the base projection's values, multiplying then adding (no fused
     /// multiply-adds: every instruction set rounds alike). Each row of `B` is read once for
     /// all the rows.
-    fn up_rows(&self, isa: Isa, down: &[f32], y: &mut [f32]) {
+    fn up_rows(&self, isa: Isa, down: &[f32], ys: &mut [&mut [f32]]) {
         let (r, d_out) = (self.rank, self.b.len() / self.rank);
         match isa {
             Isa::Scalar => {
                 let mut scratch = self.scratch(d_out);
                 for k in 0..r {
                     let b = self.b.rows(k..k + 1, d_out, &mut scratch);
-                    for (i, y) in y.chunks_exact_mut(d_out).enumerate() {
+                    for (i, y) in ys.iter_mut().enumerate() {
                         let u = down[i * r + k];
                         for (y, b) in y.iter_mut().zip(b) {
                             *y += u * b;
@@ -329,9 +330,9 @@ impl Factors {
             // SAFETY: both sets are only chosen when the CPU has AVX2 and F16C.
             Isa::Avx2 | Isa::Avx512Vnni => unsafe {
                 match &self.b {
-                    Values::F32(b) => up_rows_avx2(b, r, down, y),
-                    Values::F16(b) => up_rows_avx2(b, r, down, y),
-                    Values::Bf16(b) => up_rows_avx2(b, r, down, y),
+                    Values::F32(b) => up_rows_avx2(b, r, down, ys),
+                    Values::F16(b) => up_rows_avx2(b, r, down, ys),
+                    Values::Bf16(b) => up_rows_avx2(b, r, down, ys),
                 }
             },
         }
@@ -354,12 +355,19 @@ const ROWS_PER_TASK: usize = 4;
 /// [`LowRank::down`] needs only `x`, so it runs beside the base projection: it reads the `Aᵀ`
 /// factors (memory-bound: with many adapters, megabytes a step) while the base product of a
 /// few rows is compute-bound, and the two overlap on the threads. [`LowRank::add_to`] then adds
-/// `u·B` to the base's values. A task takes up to [`ROWS_PER_TASK`] rows of one adapter and
-/// one target, and each entry's sum is that of [`Factors::down_rows`] then
+/// `u·B` to the base's values, in place. A task takes up to [`ROWS_PER_TASK`] rows of one
+/// adapter, for every target (fewer, larger tasks: a batch spread over many adapters makes one
+/// per adapter), and each entry's sum is that of [`Factors::down_rows`] then
 /// [`Factors::up_rows`]: the same bits however rows are grouped or split.
 pub struct LowRank<'a> {
-    /// Each task's factors, output offset and rows, and its rows' `u = scale·(x·A)`.
-    tasks: Vec<(&'a Factors, usize, &'a [usize], Vec<f32>)>,
+    tasks: Vec<Task<'a>>,
+}
+
+/// Up to [`ROWS_PER_TASK`] rows of one adapter, for every target it adapts.
+struct Task<'a> {
+    rows: &'a [usize],
+    /// Per target: its factors, output offset, and the rows' `u = scale·(x·A)`.
+    terms: Vec<(&'a Factors, usize, Vec<f32>)>,
 }
 
 impl<'a> LowRank<'a> {
@@ -372,60 +380,58 @@ impl<'a> LowRank<'a> {
         x: &[f32],
         d_in: usize,
     ) -> Self {
-        let tasks: Vec<(&Factors, usize, &[usize])> = targets
+        let chunks: Vec<(&Adapter, &[usize])> = groups
             .iter()
-            .flat_map(|&(target, offset)| {
-                groups.iter().flat_map(move |group| {
-                    group.adapter.layers[layer][target_index(target)]
-                        .as_ref()
-                        .into_iter()
-                        .flat_map(move |factors| {
-                            group
-                                .rows
-                                .chunks(ROWS_PER_TASK)
-                                .map(move |rows| (factors, offset, rows))
-                        })
-                })
+            .flat_map(|group| {
+                group
+                    .rows
+                    .chunks(ROWS_PER_TASK)
+                    .map(move |rows| (group.adapter, rows))
             })
             .collect();
-        let tasks = tasks
+        let tasks = chunks
             .into_par_iter()
-            .map(|(factors, offset, rows)| {
-                let down = factors.down_rows(isa, x, d_in, rows);
-                factors.b.prefetch();
-                (factors, offset, rows, down)
+            .map(|(adapter, rows)| {
+                let terms = targets
+                    .iter()
+                    .filter_map(|&(target, offset)| {
+                        let factors = adapter.layers[layer][target_index(target)].as_ref()?;
+                        let down = factors.down_rows(isa, x, d_in, rows);
+                        factors.b.prefetch();
+                        Some((factors, offset, down))
+                    })
+                    .collect();
+                Task { rows, terms }
             })
             .collect();
         Self { tasks }
     }
 
-    /// The second half: adds each task's `u·B` to `y: [rows, width]`.
+    /// The second half: adds each task's `u·B` to `y: [rows, width]`, in place.
     pub fn add_to(&self, isa: Isa, y: &mut [f32], width: usize) {
-        if self.tasks.is_empty() {
-            return;
-        }
-        let y_in = &*y;
-        // Each task adds to a copy of its rows' entries (the base projection's values), written
-        // back after: tasks touch disjoint entries, so the order of write-backs does not matter.
-        let outputs: Vec<Vec<f32>> = self
+        assert!(self
             .tasks
-            .par_iter()
-            .map(|&(factors, offset, rows, ref down)| {
+            .iter()
+            .flat_map(|task| task.rows)
+            .all(|&row| (row + 1) * width <= y.len()));
+        let shared = Columns(y.as_mut_ptr());
+        self.tasks.par_iter().for_each(|task| {
+            for (factors, offset, down) in &task.terms {
                 let d_out = factors.b.len() / factors.rank;
-                let mut out: Vec<f32> = Vec::with_capacity(rows.len() * d_out);
-                for &row in rows {
-                    out.extend_from_slice(&y_in[row * width + offset..][..d_out]);
-                }
-                factors.up_rows(isa, down, &mut out);
-                out
-            })
-            .collect();
-        for (&(factors, offset, rows, _), out) in self.tasks.iter().zip(outputs) {
-            let d_out = factors.b.len() / factors.rank;
-            for (&row, values) in rows.iter().zip(out.chunks_exact(d_out)) {
-                y[row * width + offset..][..d_out].copy_from_slice(values);
+                let mut ys: Vec<&mut [f32]> = task
+                    .rows
+                    .iter()
+                    // SAFETY: within `y` (asserted above, and `offset + d_out <= width`); a row
+                    // is in one task only (it has one adapter, whose rows the tasks split), and
+                    // one target's entries of it are taken at a time: no two slices alive
+                    // overlap, and nothing else reads `y` until the tasks end.
+                    .map(|&row| unsafe {
+                        std::slice::from_raw_parts_mut(shared.at(row * width + offset), d_out)
+                    })
+                    .collect();
+                factors.up_rows(isa, down, &mut ys);
             }
-        }
+        });
     }
 }
 
@@ -552,12 +558,13 @@ unsafe fn dots_avx2<T: Lane, const K: usize, const N: usize>(
 /// [`Factors::up_rows`] on AVX2 vectors, `b` being `B`'s values (`[r, d_out]`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,f16c")]
-unsafe fn up_rows_avx2<T: Lane>(b: &[T], r: usize, down: &[f32], y: &mut [f32]) {
+unsafe fn up_rows_avx2<T: Lane>(b: &[T], r: usize, down: &[f32], ys: &mut [&mut [f32]]) {
     use std::arch::x86_64::*;
     let d_out = b.len() / r;
     let lanes = d_out / 8 * 8;
+    assert!(ys.iter().all(|y| y.len() == d_out));
     for (k, b) in b.chunks_exact(d_out).enumerate() {
-        for (i, y) in y.chunks_exact_mut(d_out).enumerate() {
+        for (i, y) in ys.iter_mut().enumerate() {
             let u = down[i * r + k];
             let vu = _mm256_set1_ps(u);
             for j in (0..lanes).step_by(8) {

@@ -68,14 +68,15 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
 
 /// `y`'s buffer, shared by the tasks that write disjoint entries of it.
 #[derive(Clone, Copy)]
-struct Columns(*mut f32);
+pub(super) struct Columns(pub(super) *mut f32);
 
-// SAFETY: see `matmul`: tasks write disjoint entries and nothing reads until they end.
+// SAFETY: see `matmul` and `LowRank::add_to`: tasks write disjoint entries and nothing reads
+// until they end.
 unsafe impl Send for Columns {}
 unsafe impl Sync for Columns {}
 
 impl Columns {
-    fn at(self, index: usize) -> *mut f32 {
+    pub(super) fn at(self, index: usize) -> *mut f32 {
         // SAFETY: callers pass indices within `y`.
         unsafe { self.0.add(index) }
     }
