@@ -60,6 +60,8 @@ pub struct Node {
     pub rpc_port: u16,
     pub p2p_port: u16,
     pub prometheus_port: u16,
+    /// Where the log of the latest start begins.
+    log_start: usize,
 }
 
 impl Node {
@@ -90,6 +92,7 @@ impl Node {
             rpc_port,
             p2p_port,
             prometheus_port,
+            log_start: 0,
         })
     }
 
@@ -100,6 +103,8 @@ impl Node {
             .open(dir.path().join("node.log"))?;
         Command::new(node_binary()?)
             .args(args)
+            // At its default level, so the log names the RPC port it serves (`served_rpc_port`).
+            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -115,6 +120,7 @@ impl Node {
             .context("a node the harness attached to is not its to restart")?;
         child.kill()?;
         child.wait()?;
+        self.log_start = self.log().len();
         self.child = Some(Self::spawn(&self.args, &self.dir)?);
         Ok(())
     }
@@ -138,6 +144,7 @@ impl Node {
         if self.is_running() {
             bail!("the node still runs");
         }
+        self.log_start = self.log().len();
         self.child = Some(Self::spawn(&self.args, &self.dir)?);
         Ok(())
     }
@@ -151,6 +158,7 @@ impl Node {
             rpc_port,
             p2p_port: 0,
             prometheus_port: 0,
+            log_start: 0,
         })
     }
 
@@ -199,6 +207,24 @@ impl Node {
             if !self.is_running() {
                 bail!("the node exited during startup:\n{}", self.log_tail());
             }
+            // A node whose RPC port was taken (by another test's node, between `free_port` and
+            // its start) serves on another one and says so in its log: connect only once the
+            // log names the port, so as never to talk to someone else's node.
+            if self.child.is_some() {
+                match self.served_rpc_port() {
+                    Some(port) => self.rpc_port = port,
+                    None => {
+                        if started.elapsed() > STARTUP_TIMEOUT {
+                            bail!(
+                                "the node did not start its RPC server within {STARTUP_TIMEOUT:?}:\n{}",
+                                self.log_tail()
+                            );
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+            }
             if let Ok(client) = RpcClient::from_insecure_url(self.rpc_url()).await {
                 if client
                     .request::<serde_json::Value>("system_health", rpc_params![])
@@ -216,6 +242,20 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// The loopback port the latest start's RPC server listens on, once its log says so
+    /// (`Running JSON-RPC server: addr=127.0.0.1:PORT,...`).
+    fn served_rpc_port(&self) -> Option<u16> {
+        const LINE: &str = "Running JSON-RPC server: addr=127.0.0.1:";
+        let log = self.log();
+        let since = log.get(self.log_start..)?;
+        let at = since.rfind(LINE)? + LINE.len();
+        let digits: String = since[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
     }
 
     /// A subxt client, once the node answers RPC.
