@@ -184,12 +184,7 @@ pub fn run(config: &BenchConfig, memory: &PeakAllocator, device: &Device) -> Res
         .iter()
         .map(|e| encode(&tokenizer, e, special, 4 * config.prompt_words + 8))
         .collect::<Result<_>>()?;
-    let lora = LoraConfig::new(config.rank, config.alpha).with_targets(
-        TargetModule::ALL
-            .iter()
-            .map(|t| t.hf_name().to_string())
-            .collect(),
-    );
+    let lora = LoraConfig::new(config.rank, config.alpha).on_every_projection();
     let train_config = TrainConfig {
         steps: config.warmup + config.steps,
         warmup_steps: 1,

@@ -52,11 +52,22 @@ pub struct DecodeBenchArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Adapters registered for the many-adapter runs (random rank-16 LoRA on all seven
-    /// projections, as PEFT files): the streams on one adapter, then spread over as many
-    /// adapters as streams, on the first weight format; 0 skips them.
+    /// Adapters registered for the many-adapter runs (random LoRA, as PEFT files): the streams
+    /// on one adapter, then spread over as many adapters as streams, on the first weight
+    /// format; 0 skips them.
     #[arg(long, default_value_t = 100)]
     pub adapters: usize,
+    /// Those adapters' rank.
+    #[arg(long, default_value_t = 16)]
+    pub adapter_rank: usize,
+    /// The projections those adapters adapt: all seven by default, the most a step reads;
+    /// `q_proj,v_proj` is PEFT's default and this worker's training's.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
+    )]
+    pub adapter_targets: Vec<String>,
     /// How those adapter files store their factors: `f32`, as this worker's training writes
     /// them, or 16-bit (`f16`, `bf16`), as PEFT writes adapters of a half-precision model (the
     /// runtime keeps 16-bit factors 16-bit).
@@ -254,19 +265,16 @@ fn adapter_runs(
     args: &DecodeBenchArgs,
 ) -> Result<(AdapterLoad, Vec<Row>)> {
     let config = runtime.config().clone();
-    let lora = LoraConfig::new(16, 32.0).with_targets(
-        TargetModule::ALL
-            .iter()
-            .map(|t| t.hf_name().to_string())
-            .collect(),
-    );
+    let lora = LoraConfig::new(args.adapter_rank, 2.0 * args.adapter_rank as f64)
+        .with_targets(args.adapter_targets.clone());
+    let targets = lora.validate()?;
     let dir = tempfile::tempdir()?;
     let mut rng = StdRng::seed_from_u64(7);
     let mut paths = Vec::with_capacity(args.adapters);
     for index in 0..args.adapters {
         let mut tensors = BTreeMap::new();
         for layer in 0..config.num_hidden_layers {
-            for target in TargetModule::ALL {
+            for &target in &targets {
                 let [d_in, d_out] = config.projection_shape(target);
                 let path = projection_path(layer, target);
                 let mut random = |shape: [usize; 2], scale: f32| HostTensor {
@@ -339,11 +347,15 @@ fn adapter_runs(
     let keys: Vec<AdapterKey> = resident.iter().rev().map(|r| r.0).collect();
 
     let spread = args.streams.min(keys.len());
-    let stored = match args.adapter_dtype {
-        StoredDtype::F32 => "",
-        StoredDtype::F16 => " (f16)",
-        StoredDtype::Bf16 => " (bf16)",
+    let mut stored = match args.adapter_dtype {
+        StoredDtype::F32 => String::new(),
+        StoredDtype::F16 => " (f16)".into(),
+        StoredDtype::Bf16 => " (bf16)".into(),
     };
+    if args.adapter_rank != 16 || targets.len() != TargetModule::ALL.len() {
+        let names: Vec<&str> = targets.iter().map(|t| t.hf_name()).collect();
+        stored += &format!(" (rank {}, {})", lora.rank, names.join("+"));
+    }
     let one = format!("{name} 1 adapter{stored}");
     let many = format!("{name} {spread} of {} adapters{stored}", paths.len());
     let mut samples: Vec<(String, Vec<Row>)> = Vec::new();

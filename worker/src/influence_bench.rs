@@ -26,7 +26,7 @@
 
 use crate::data::{encode, parse_jsonl, Encoded, Example, SpecialTokens};
 use crate::job::ModelDir;
-use crate::lora::{LoraConfig, TargetModule};
+use crate::lora::LoraConfig;
 use crate::model::Llama;
 use crate::peft::{self, save_adapter};
 use crate::provenance::index::RowRef;
@@ -475,12 +475,7 @@ pub fn run(args: &InfluenceBenchArgs, device: &Device) -> Result<QualityFigures>
     )?)?;
     let setup = QualitySetup {
         base: &base,
-        lora: LoraConfig::new(args.rank, args.alpha).with_targets(
-            TargetModule::ALL
-                .iter()
-                .map(|t| t.hf_name().to_string())
-                .collect(),
-        ),
+        lora: LoraConfig::new(args.rank, args.alpha).on_every_projection(),
         train: TrainConfig {
             steps: args.steps,
             batch_size: 8,

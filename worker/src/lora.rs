@@ -123,6 +123,12 @@ impl LoraConfig {
         }
     }
 
+    /// Adapters on all seven projections ([`TargetModule::ALL`]).
+    pub fn on_every_projection(self) -> Self {
+        let targets = TargetModule::ALL.map(|t| t.hf_name().to_string()).to_vec();
+        self.with_targets(targets)
+    }
+
     pub fn with_dropout(self, dropout: f64) -> Self {
         Self { dropout, ..self }
     }

@@ -117,6 +117,21 @@ enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command runs the serving runtime, whose decode steps read the weights, the
+    /// KV cache and the adapters from the heap (so it runs on huge pages).
+    fn serves(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Serve(_)
+                | Command::Bench {
+                    command: BenchCommand::Decode(_) | BenchCommand::Attribution(_),
+                }
+        )
+    }
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Measure every tuning method side by side on one synthetic model and task, or with
@@ -183,13 +198,22 @@ enum SyntheticCommand {
 
 fn main() -> Result<()> {
     attribution_worker::memory::use_one_arena();
+    let cli = Cli::parse();
+    if cli.command.serves() {
+        attribution_worker::memory::restart_with_huge_page_heap();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    if cli.command.serves() {
+        tracing::info!(
+            huge_pages = attribution_worker::memory::heap_on_huge_pages(),
+            "heap on transparent huge pages (glibc.malloc.hugetlb)"
+        );
+    }
     let select = |gpu_wanted: bool| device::select(gpu_wanted && !cli.cpu);
     match cli.command {
         Command::Train {

@@ -23,6 +23,66 @@ pub fn use_one_arena() {
     }
 }
 
+/// glibc's tunable that has malloc ask the kernel for transparent huge pages (2 MiB) for the
+/// memory it takes from the system (`madvise(MADV_HUGEPAGE)`).
+const HUGE_PAGE_TUNABLE: &str = "glibc.malloc.hugetlb";
+
+/// Runs this process again, in place, with glibc's malloc on transparent huge pages, when the
+/// kernel gives them only to memory that asks (`/sys/kernel/mm/transparent_hugepage/enabled`
+/// is `madvise`, as on Debian and Ubuntu) and the environment does not already set the tunable
+/// (`GLIBC_TUNABLES=glibc.malloc.hugetlb=0` keeps 4 KiB pages). Returns only when it does not
+/// restart.
+///
+/// The serving runtime reads its weights, KV cache and adapter factors on every decode step;
+/// on 4 KiB pages that is tens of thousands of pages a step, each a TLB entry and a boundary
+/// the hardware prefetcher stops at. glibc reads its tunables once, before `main`, so setting
+/// one means starting again: call this first thing in `main`, before any other thread exists.
+/// `docs/performance.md` ("The heap on 2 MiB pages") has the measurements.
+pub fn restart_with_huge_page_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let enabled = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
+        let Some(tunables) = with_huge_page_tunable(
+            std::env::var_os("GLIBC_TUNABLES").as_deref(),
+            enabled.as_deref().unwrap_or(""),
+        ) else {
+            return;
+        };
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let mut args = std::env::args_os();
+        let mut command = std::process::Command::new(exe);
+        if let Some(arg0) = args.next() {
+            command.arg0(arg0);
+        }
+        let error = command.args(args).env("GLIBC_TUNABLES", tunables).exec();
+        // Only a failed `exec` returns: go on as we are, on 4 KiB pages.
+        eprintln!("could not restart with huge pages for the heap ({error}); going on without");
+    }
+}
+
+/// The `GLIBC_TUNABLES` value to restart with, or `None` when restarting would change nothing:
+/// the tunable is already set, or the kernel's mode (`enabled`, as sysfs prints it) is not
+/// `madvise` (`always` gives every large region huge pages anyway, `never` none).
+fn with_huge_page_tunable(current: Option<&std::ffi::OsStr>, enabled: &str) -> Option<String> {
+    if !enabled.contains("[madvise]") {
+        return None;
+    }
+    match current.map(|tunables| tunables.to_string_lossy()) {
+        Some(tunables) if tunables.contains(HUGE_PAGE_TUNABLE) => None,
+        Some(tunables) if !tunables.is_empty() => Some(format!("{tunables}:{HUGE_PAGE_TUNABLE}=1")),
+        _ => Some(format!("{HUGE_PAGE_TUNABLE}=1")),
+    }
+}
+
+/// Whether this process's malloc asks for transparent huge pages (see
+/// [`restart_with_huge_page_heap`]).
+pub fn heap_on_huge_pages() -> bool {
+    std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains(&format!("{HUGE_PAGE_TUNABLE}=1")))
+}
+
 /// The system allocator, counting.
 pub struct PeakAllocator {
     current: AtomicUsize,
@@ -96,5 +156,38 @@ unsafe impl GlobalAlloc for PeakAllocator {
             self.grow(new_size);
         }
         new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn the_huge_page_tunable_is_added_once_and_only_where_it_changes_something() {
+        let madvise = "always [madvise] never\n";
+        assert_eq!(
+            with_huge_page_tunable(None, madvise).as_deref(),
+            Some("glibc.malloc.hugetlb=1")
+        );
+        assert_eq!(
+            with_huge_page_tunable(Some(OsStr::new("")), madvise).as_deref(),
+            Some("glibc.malloc.hugetlb=1")
+        );
+        // Other tunables are kept.
+        assert_eq!(
+            with_huge_page_tunable(Some(OsStr::new("glibc.malloc.arena_max=1")), madvise)
+                .as_deref(),
+            Some("glibc.malloc.arena_max=1:glibc.malloc.hugetlb=1")
+        );
+        // Set already (after the restart, or by the operator to keep 4 KiB pages): no restart.
+        for set in ["glibc.malloc.hugetlb=1", "glibc.malloc.hugetlb=0"] {
+            assert_eq!(with_huge_page_tunable(Some(OsStr::new(set)), madvise), None);
+        }
+        // The kernel decides alone, or gives none.
+        for mode in ["[always] madvise never", "always madvise [never]", ""] {
+            assert_eq!(with_huge_page_tunable(None, mode), None);
+        }
     }
 }

@@ -438,11 +438,10 @@ fn a_sequence_on_an_adapter_is_the_same_bits_whatever_shares_its_pass() {
         },
     )
     .unwrap();
-    let all = TargetModule::ALL.map(|t| t.hf_name().to_string()).to_vec();
     let (first, _) = runtime
         .load_adapter(random_adapter(
             &checkpoint.config,
-            &LoraConfig::new(4, 8.0).with_targets(all),
+            &LoraConfig::new(4, 8.0).on_every_projection(),
             21,
         ))
         .unwrap();
@@ -506,11 +505,7 @@ fn a_sequence_on_an_adapter_is_the_same_bits_whatever_shares_its_pass() {
 fn adapter_from_a_peft_file_matches_burn_with_it() {
     let checkpoint = checkpoint(false);
     let device = Device::default();
-    let lora = LoraConfig::new(4, 8.0).with_targets(
-        ["q", "k", "v", "o", "gate", "up", "down"]
-            .map(String::from)
-            .to_vec(),
-    );
+    let lora = LoraConfig::new(4, 8.0).on_every_projection();
     // Trained-looking adapters: PEFT's random A and a random B (B = 0 would change nothing).
     let model = Llama::from_checkpoint(&checkpoint, &Method::Lora(lora.clone()), &device)
         .unwrap()
@@ -586,12 +581,7 @@ fn peft_bytes(adapter: &LoraWeights, dtype: StoredDtype, dir: &Path) -> Vec<u8> 
 #[test]
 fn sixteen_bit_adapter_files_stay_16_bit_and_give_the_bits_of_their_values() {
     let (checkpoint, dir, mut runtime) = f32_runtime();
-    let lora = LoraConfig::new(4, 8.0).with_targets(
-        TargetModule::ALL
-            .iter()
-            .map(|t| t.hf_name().to_string())
-            .collect(),
-    );
+    let lora = LoraConfig::new(4, 8.0).on_every_projection();
     let adapter = random_adapter(&checkpoint.config, &lora, 31);
     let tokens = sequence(7, 29);
     for (dtype, stored) in [
@@ -643,12 +633,7 @@ fn an_adapter_read_into_an_evicted_ones_memory_is_the_same_bits() {
     // Rank 3: no other test here reads factors of these lengths, so the memory kept is this
     // test's alone.
     let (checkpoint, dir, mut runtime) = f32_runtime();
-    let lora = LoraConfig::new(3, 6.0).with_targets(
-        TargetModule::ALL
-            .iter()
-            .map(|t| t.hf_name().to_string())
-            .collect(),
-    );
+    let lora = LoraConfig::new(3, 6.0).on_every_projection();
     let [first, second] = [21, 22].map(|seed| random_adapter(&checkpoint.config, &lora, seed));
     let [first_file, second_file] =
         [&first, &second].map(|adapter| peft_bytes(adapter, StoredDtype::F32, dir.path()));

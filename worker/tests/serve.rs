@@ -1064,3 +1064,30 @@ fn an_adapter_evicted_then_read_again_answers_with_the_same_bits() {
     assert_eq!(answer(2), second);
     assert_eq!(engine.stats().adapter_loads, 4);
 }
+
+/// The server restarts itself in place with glibc's malloc on transparent huge pages where the
+/// kernel gives them only on request (`memory::restart_with_huge_page_heap`), and serves from
+/// the restarted process.
+#[test]
+fn the_server_runs_with_its_heap_on_huge_pages_where_the_kernel_gives_them_on_request() {
+    let on_request = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .is_ok_and(|mode| mode.contains("[madvise]"));
+    let set_here = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("hugetlb"));
+    let server = start(&[]);
+    let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+    let tunables: Vec<&[u8]> = environ
+        .split(|&b| b == 0)
+        .filter(|var| var.starts_with(b"GLIBC_TUNABLES="))
+        .collect();
+    if on_request && !set_here {
+        assert!(
+            tunables.len() == 1 && tunables[0].ends_with(b"glibc.malloc.hugetlb=1"),
+            "{tunables:?}"
+        );
+    } else if !set_here {
+        assert!(tunables.is_empty(), "restarted needlessly: {tunables:?}");
+    }
+    // The restarted process is the one serving.
+    let (status, _) = chat(&server, ask("tiny", json!({"max_tokens": 2})));
+    assert_eq!(status, 200);
+}

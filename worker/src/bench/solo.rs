@@ -5,7 +5,7 @@
 //! a process of its own; the parent reads the one JSON line this prints.
 
 use crate::checkpoint::ModelWeights;
-use crate::lora::{LoraConfig, QloraBase, TargetModule};
+use crate::lora::{LoraConfig, QloraBase};
 use crate::memory::PeakAllocator;
 use crate::model::Llama;
 use crate::ptuning::PrefixConfig;
@@ -27,12 +27,7 @@ pub const DEFAULT_METHODS: [&str; 4] = ["full", "lora", "qlora", "p-tuning-v2"];
 /// seven projections (`qlora` over the checkpoint's own blocks where it has them, `qlora-nf4`
 /// over NF4 always), P-tuning v2 with the plan's prefix length.
 pub fn method(plan: &Plan, name: &str) -> Result<Method> {
-    let lora = LoraConfig::new(plan.rank, plan.alpha).with_targets(
-        TargetModule::ALL
-            .iter()
-            .map(|t| t.hf_name().to_string())
-            .collect(),
-    );
+    let lora = LoraConfig::new(plan.rank, plan.alpha).on_every_projection();
     Ok(match name {
         "full" => Method::Full,
         "lora" => Method::Lora(lora),
