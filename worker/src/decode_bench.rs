@@ -15,7 +15,9 @@ use crate::serve::engine::EngineConfig;
 use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
-use crate::serve::runtime::{keep_spare_up_to, AdapterKey, LoraWeights, Runtime};
+use crate::serve::runtime::{
+    keep_spare_up_to, prepare_spare_factors, AdapterKey, LoraWeights, Runtime,
+};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rand::rngs::StdRng;
@@ -304,6 +306,7 @@ fn adapter_runs(
         let started = Instant::now();
         let weights = LoraWeights::read_peft(path, &lora)?;
         let read = started.elapsed().as_secs_f64() * 1e3;
+        let shapes = weights.factor_shapes();
         resident.push_back(runtime.load_adapter(weights)?);
         let was_full = full;
         while resident.len() > 1 && resident.iter().map(|r| r.1).sum::<usize>() > budget {
@@ -318,6 +321,9 @@ fn adapter_runs(
             hand_over: total - read,
             full: was_full,
         });
+        // As a server's reading thread does after handing the adapter over (untimed: no
+        // request waits on it).
+        prepare_spare_factors(&shapes, false);
     }
     let summary = |full: bool| {
         let mut totals: Vec<f64> = times

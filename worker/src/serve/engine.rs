@@ -9,7 +9,10 @@
 //! and decoded on a thread of its own while the batch keeps stepping; the request joins the
 //! batch once its adapter is in the runtime.
 
-use super::runtime::{keep_spare_up_to, AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
+use super::runtime::{
+    keep_spare_up_to, prepare_spare_factors, AdapterKey, Chunk, Logits, LoraWeights, Runtime,
+    SlotId,
+};
 use super::sampling::{logprob, Sampler, Sampling, TokenLogprob};
 use super::text::{Delta, TextStream};
 use anyhow::{anyhow, Context, Result};
@@ -529,7 +532,14 @@ impl Scheduler {
         std::thread::Builder::new()
             .name("adapter-read".into())
             .spawn(move || {
-                let _ = done.send((id, source()));
+                let read = source();
+                let shapes = read.as_ref().ok().map(LoraWeights::factor_shapes);
+                let _ = done.send((id, read));
+                // Memory for the next read while this thread is still here: no request
+                // waits on it.
+                if let Some(shapes) = shapes {
+                    prepare_spare_factors(&shapes, true);
+                }
             })
             .context("starting a thread to read an adapter")?;
         self.reading.insert(id);

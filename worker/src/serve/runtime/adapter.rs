@@ -23,6 +23,14 @@ use std::fs::File;
 use std::path::Path;
 
 impl LoraWeights {
+    /// Each factor's type and length, for [`factor_memory::prepare`].
+    pub fn factor_shapes(&self) -> Vec<(Stored, usize)> {
+        self.projections
+            .iter()
+            .flat_map(|(_, a, b)| [(a.stored(), a.len()), (b.stored(), b.len())])
+            .collect()
+    }
+
     /// [`LoraWeights::from_peft`] on the file at `path`, mapped rather than read: the factors
     /// are then written once, into the memory they stay in.
     pub fn read_peft(path: &Path, config: &LoraConfig) -> Result<Self> {

@@ -135,6 +135,25 @@ impl Values {
         }
     }
 
+    /// Writes one value in every 4 KiB, so that the kernel backs the whole buffer now rather
+    /// than at the first write of a read (a zeroed buffer from the allocator may be pages
+    /// nobody has touched yet).
+    fn touch(&mut self) {
+        fn touch<T: Copy + Default>(values: &mut [T]) {
+            // Hidden from the optimiser, which may know the buffer is zero already.
+            let values = std::hint::black_box(values);
+            let step = (4096 / size_of::<T>()).max(1);
+            for at in (0..values.len()).step_by(step) {
+                values[at] = T::default();
+            }
+        }
+        match self {
+            Self::F32(v) => touch(v),
+            Self::F16(v) => touch(v),
+            Self::Bf16(v) => touch(v),
+        }
+    }
+
     /// Rows `rows` of `n` values each as `f32`, one after the other: the values themselves, or
     /// widened into `scratch` (which must hold them).
     #[inline(always)]
@@ -267,7 +286,57 @@ pub fn dropped(bytes: usize, values: impl IntoIterator<Item = Values>) {
     }
 }
 
+/// Makes, touches and keeps spare buffers for one more adapter of `shapes` (each factor's type
+/// and length, as [`LoraWeights::factor_shapes`](super::LoraWeights::factor_shapes) lists
+/// them) that the spare memory lacks, if they fit its room; `pending` counts the adapter they
+/// were listed from as alive although the runtime may not hold it yet.
+///
+/// An adapter read that fills a cache writes into fresh memory. On a virtual machine whose free
+/// memory goes back to the host, a fresh huge page's first write waits for the host to back it
+/// (about 45 ms for a 20 MB adapter here, against 2 ms for pages the host still backs:
+/// `docs/performance.md`, "The heap on 2 MiB pages"). Called after each read, off the path of
+/// any request, this has the next read write into memory that is backed already.
+pub fn prepare(shapes: &[(Stored, usize)], pending: bool) {
+    let Some(missing) = spare().missing(shapes, pending) else {
+        return;
+    };
+    let buffers: Vec<Values> = missing
+        .into_iter()
+        .map(|(stored, len)| {
+            let mut buffer = Values::zeros(stored, len);
+            buffer.touch();
+            buffer
+        })
+        .collect();
+    let mut spare = spare();
+    for buffer in buffers {
+        spare.give(buffer);
+    }
+}
+
 impl Spare {
+    /// The buffers one adapter of `shapes` would take that are not kept, or `None` when they
+    /// would not fit the room (with `shapes`' own bytes counted alive if `pending`).
+    fn missing(&self, shapes: &[(Stored, usize)], pending: bool) -> Option<Vec<(Stored, usize)>> {
+        let mut wanted: BTreeMap<(usize, Stored), usize> = BTreeMap::new();
+        for &(stored, len) in shapes {
+            *wanted.entry((len * stored.width(), stored)).or_default() += 1;
+        }
+        let mut missing = Vec::new();
+        for (&(bytes, stored), &count) in &wanted {
+            let kept = self.buffers.get(&(bytes, stored)).map_or(0, Vec::len);
+            let len = bytes / stored.width();
+            missing.extend(std::iter::repeat_n(
+                (stored, len),
+                count.saturating_sub(kept),
+            ));
+        }
+        let adapter: usize = shapes.iter().map(|&(s, len)| len * s.width()).sum();
+        let more: usize = missing.iter().map(|&(s, len)| len * s.width()).sum();
+        let alive = self.resident + if pending { adapter } else { 0 };
+        (!missing.is_empty() && alive + self.bytes + more <= self.room()).then_some(missing)
+    }
+
     fn set_limit(&mut self, bytes: usize) {
         self.limit = bytes;
         while self.resident + self.bytes > self.room() {
@@ -366,6 +435,43 @@ mod tests {
         spare.resident = 0;
         spare.give(Values::F32(vec![1.0; 1]));
         assert_eq!(spare.bytes, 0);
+    }
+
+    #[test]
+    fn spare_buffers_are_prepared_for_what_is_not_kept_and_only_within_the_room() {
+        let mut spare = Spare {
+            buffers: BTreeMap::new(),
+            bytes: 0,
+            resident: 40,
+            largest: 20,
+            limit: 100,
+        };
+        // An adapter of two 4-value f32 factors and one 2-value f16 one: 36 bytes.
+        let shapes = [(Stored::F32, 4), (Stored::F16, 2), (Stored::F32, 4)];
+        spare.give(Values::F32(vec![1.0; 4]));
+        assert_eq!(
+            spare.missing(&shapes, false),
+            Some(vec![(Stored::F16, 2), (Stored::F32, 4)])
+        );
+        // Counting the adapter itself alive: 40 + 36 + 16 kept + 20 more = 112, within 120.
+        assert!(spare.missing(&shapes, true).is_some());
+        // With 70 alive, 70 + 36 + 16 + 20 = 142 does not fit.
+        spare.resident = 70;
+        assert_eq!(spare.missing(&shapes, true), None);
+        assert!(spare.missing(&shapes, false).is_some());
+        // Nothing to prepare when everything is kept; nothing at all under a limit of 0.
+        spare.give(Values::F32(vec![2.0; 4]));
+        spare.give(Values::F16(vec![f16::ONE; 2]));
+        assert_eq!(spare.missing(&shapes, false), None);
+        spare.set_limit(0);
+        spare.resident = 0;
+        assert_eq!(spare.missing(&[(Stored::F32, 8)], false), None);
+        // A touched buffer keeps its length and zero values.
+        let mut buffer = Values::zeros(Stored::F16, 5000);
+        buffer.touch();
+        assert!(
+            matches!(&buffer, Values::F16(v) if v.len() == 5000 && v.iter().all(|v| *v == f16::ZERO))
+        );
     }
 
     #[test]

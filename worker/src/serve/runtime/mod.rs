@@ -22,7 +22,7 @@ pub mod nf4;
 pub mod quant;
 
 pub use bench::{decode_benchmark, DecodeFigures};
-pub use factor_memory::{keep_spare_up_to, Stored, Values};
+pub use factor_memory::{keep_spare_up_to, prepare as prepare_spare_factors, Stored, Values};
 pub use kernels::Isa;
 pub use native::{NativeRuntime, RuntimeOptions};
 pub use quant::{QMatrix, WeightFormat};
