@@ -83,6 +83,19 @@ pub fn heap_on_huge_pages() -> bool {
     std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains(&format!("{HUGE_PAGE_TUNABLE}=1")))
 }
 
+/// Bytes of this process's memory on transparent huge pages (`AnonHugePages` of
+/// `/proc/self/smaps_rollup`), where the kernel reports it.
+pub fn anonymous_huge_page_bytes() -> Option<u64> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    anonymous_huge_page_bytes_in(&rollup)
+}
+
+fn anonymous_huge_page_bytes_in(rollup: &str) -> Option<u64> {
+    let line = rollup.lines().find(|l| l.starts_with("AnonHugePages:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// The system allocator, counting.
 pub struct PeakAllocator {
     current: AtomicUsize,
@@ -189,5 +202,13 @@ mod tests {
         for mode in ["[always] madvise never", "always madvise [never]", ""] {
             assert_eq!(with_huge_page_tunable(None, mode), None);
         }
+    }
+
+    #[test]
+    fn huge_page_bytes_are_read_from_the_rollup() {
+        let rollup = "Rss:              181232 kB\nAnonHugePages:     43008 kB\nShmemPmdMapped:        0 kB\n";
+        assert_eq!(anonymous_huge_page_bytes_in(rollup), Some(43008 * 1024));
+        assert_eq!(anonymous_huge_page_bytes_in("Rss: 1 kB\n"), None);
+        assert_eq!(anonymous_huge_page_bytes_in("AnonHugePages: x kB\n"), None);
     }
 }

@@ -1087,7 +1087,20 @@ fn the_server_runs_with_its_heap_on_huge_pages_where_the_kernel_gives_them_on_re
     } else if !set_here {
         assert!(tunables.is_empty(), "restarted needlessly: {tunables:?}");
     }
-    // The restarted process is the one serving.
+    // The restarted process is the one serving, and its metrics say how much of its memory is
+    // on huge pages (as the kernel reports it: whether any 2 MiB range is whole yet varies).
     let (status, _) = chat(&server, ask("tiny", json!({"max_tokens": 2})));
     assert_eq!(status, 200);
+    let metrics = ureq::get(&format!("{}/metrics", server.url))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("attribution_worker_anonymous_huge_page_bytes "))
+        .unwrap_or_else(|| panic!("no huge page gauge in {metrics}"));
+    let bytes: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(bytes % (2 << 20), 0, "{line}");
 }

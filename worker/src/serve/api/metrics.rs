@@ -31,6 +31,7 @@ pub struct Metrics {
     adapters_resident: Gauge,
     adapter_loads: Gauge,
     cancelled: Gauge,
+    huge_page_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -46,6 +47,7 @@ impl Default for Metrics {
             adapters_resident: Gauge::default(),
             adapter_loads: Gauge::default(),
             cancelled: Gauge::default(),
+            huge_page_bytes: Gauge::default(),
             registry: Mutex::new(Registry::default()),
         };
         registry.register("requests", "HTTP requests served", metrics.requests.clone());
@@ -89,6 +91,11 @@ impl Default for Metrics {
             "Requests whose client hung up before the answer ended",
             metrics.cancelled.clone(),
         );
+        registry.register(
+            "anonymous_huge_page_bytes",
+            "Process memory on transparent huge pages (AnonHugePages of /proc/self/smaps_rollup)",
+            metrics.huge_page_bytes.clone(),
+        );
         *metrics.registry.lock().unwrap() = registry;
         metrics
     }
@@ -112,6 +119,9 @@ pub async fn render(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
         .set(stats.adapters_resident as i64);
     metrics.adapter_loads.set(stats.adapter_loads as i64);
     metrics.cancelled.set(stats.requests_cancelled as i64);
+    if let Some(bytes) = crate::memory::anonymous_huge_page_bytes() {
+        metrics.huge_page_bytes.set(bytes as i64);
+    }
     let mut body = String::new();
     let registry = metrics.registry.lock().unwrap();
     // Writing into a String cannot fail.
