@@ -322,8 +322,8 @@ fn adapter_runs(
             full: was_full,
         });
         // As a server's reading thread does after handing the adapter over (untimed: no
-        // request waits on it).
-        prepare_spare_factors(&shapes, false);
+        // request waits on it); one read at a time here, so for one more.
+        prepare_spare_factors(&shapes, false, 1);
     }
     let summary = |full: bool| {
         let mut totals: Vec<f64> = times

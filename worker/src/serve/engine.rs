@@ -535,10 +535,10 @@ impl Scheduler {
                 let read = source();
                 let shapes = read.as_ref().ok().map(LoraWeights::factor_shapes);
                 let _ = done.send((id, read));
-                // Memory for the next read while this thread is still here: no request
-                // waits on it.
+                // Memory for the next reads (as many as may run at once) while this thread
+                // is still here: no request waits on it.
                 if let Some(shapes) = shapes {
-                    prepare_spare_factors(&shapes, true);
+                    prepare_spare_factors(&shapes, true, MAX_READS);
                 }
             })
             .context("starting a thread to read an adapter")?;

@@ -286,41 +286,49 @@ pub fn dropped(bytes: usize, values: impl IntoIterator<Item = Values>) {
     }
 }
 
-/// Makes, touches and keeps spare buffers for one more adapter of `shapes` (each factor's type
-/// and length, as [`LoraWeights::factor_shapes`](super::LoraWeights::factor_shapes) lists
-/// them) that the spare memory lacks, if they fit its room; `pending` counts the adapter they
-/// were listed from as alive although the runtime may not hold it yet.
+/// Makes, touches and keeps spare buffers for up to `adapters` more adapters of `shapes` (each
+/// factor's type and length, as [`LoraWeights::factor_shapes`](super::LoraWeights::factor_shapes)
+/// lists them), as far as the spare memory lacks them and its room holds them; `pending`
+/// counts the adapter they were listed from as alive although the runtime may not hold it yet.
 ///
 /// An adapter read that fills a cache writes into fresh memory. On a virtual machine whose free
 /// memory goes back to the host, a fresh huge page's first write waits for the host to back it
 /// (about 45 ms for a 20 MB adapter here, against 2 ms for pages the host still backs:
 /// `docs/performance.md`, "The heap on 2 MiB pages"). Called after each read, off the path of
-/// any request, this has the next read write into memory that is backed already.
-pub fn prepare(shapes: &[(Stored, usize)], pending: bool) {
-    let Some(missing) = spare().missing(shapes, pending) else {
-        return;
-    };
-    let buffers: Vec<Values> = missing
-        .into_iter()
-        .map(|(stored, len)| {
-            let mut buffer = Values::zeros(stored, len);
-            buffer.touch();
-            buffer
-        })
-        .collect();
-    let mut spare = spare();
-    for buffer in buffers {
-        spare.give(buffer);
+/// any request, this has the next reads write into memory that is backed already.
+pub fn prepare(shapes: &[(Stored, usize)], pending: bool, adapters: usize) {
+    for sets in 1..=adapters {
+        let Some(missing) = spare().missing(shapes, pending, sets) else {
+            return;
+        };
+        let buffers: Vec<Values> = missing
+            .into_iter()
+            .map(|(stored, len)| {
+                let mut buffer = Values::zeros(stored, len);
+                buffer.touch();
+                buffer
+            })
+            .collect();
+        let mut spare = spare();
+        for buffer in buffers {
+            spare.give(buffer);
+        }
     }
 }
 
 impl Spare {
-    /// The buffers one adapter of `shapes` would take that are not kept, or `None` when they
-    /// would not fit the room (with `shapes`' own bytes counted alive if `pending`).
-    fn missing(&self, shapes: &[(Stored, usize)], pending: bool) -> Option<Vec<(Stored, usize)>> {
+    /// The buffers that `sets` adapters of `shapes` would take and are not kept (perhaps none),
+    /// or `None` when they would not fit the room (with `shapes`' own bytes counted alive if
+    /// `pending`).
+    fn missing(
+        &self,
+        shapes: &[(Stored, usize)],
+        pending: bool,
+        sets: usize,
+    ) -> Option<Vec<(Stored, usize)>> {
         let mut wanted: BTreeMap<(usize, Stored), usize> = BTreeMap::new();
         for &(stored, len) in shapes {
-            *wanted.entry((len * stored.width(), stored)).or_default() += 1;
+            *wanted.entry((len * stored.width(), stored)).or_default() += sets;
         }
         let mut missing = Vec::new();
         for (&(bytes, stored), &count) in &wanted {
@@ -334,7 +342,7 @@ impl Spare {
         let adapter: usize = shapes.iter().map(|&(s, len)| len * s.width()).sum();
         let more: usize = missing.iter().map(|&(s, len)| len * s.width()).sum();
         let alive = self.resident + if pending { adapter } else { 0 };
-        (!missing.is_empty() && alive + self.bytes + more <= self.room()).then_some(missing)
+        (alive + self.bytes + more <= self.room()).then_some(missing)
     }
 
     fn set_limit(&mut self, bytes: usize) {
@@ -450,22 +458,25 @@ mod tests {
         let shapes = [(Stored::F32, 4), (Stored::F16, 2), (Stored::F32, 4)];
         spare.give(Values::F32(vec![1.0; 4]));
         assert_eq!(
-            spare.missing(&shapes, false),
+            spare.missing(&shapes, false, 1),
             Some(vec![(Stored::F16, 2), (Stored::F32, 4)])
         );
         // Counting the adapter itself alive: 40 + 36 + 16 kept + 20 more = 112, within 120.
-        assert!(spare.missing(&shapes, true).is_some());
+        assert!(spare.missing(&shapes, true, 1).is_some());
+        // Two adapters' worth: 20 + 36 more, 40 + 16 + 56 = 112 fits; with the pending one, not.
+        assert_eq!(spare.missing(&shapes, false, 2).map(|m| m.len()), Some(5));
+        assert_eq!(spare.missing(&shapes, true, 2), None);
         // With 70 alive, 70 + 36 + 16 + 20 = 142 does not fit.
         spare.resident = 70;
-        assert_eq!(spare.missing(&shapes, true), None);
-        assert!(spare.missing(&shapes, false).is_some());
-        // Nothing to prepare when everything is kept; nothing at all under a limit of 0.
+        assert_eq!(spare.missing(&shapes, true, 1), None);
+        assert!(spare.missing(&shapes, false, 1).is_some());
+        // Nothing is missing when everything is kept; nothing fits under a limit of 0.
         spare.give(Values::F32(vec![2.0; 4]));
         spare.give(Values::F16(vec![f16::ONE; 2]));
-        assert_eq!(spare.missing(&shapes, false), None);
+        assert_eq!(spare.missing(&shapes, false, 1), Some(vec![]));
         spare.set_limit(0);
         spare.resident = 0;
-        assert_eq!(spare.missing(&[(Stored::F32, 8)], false), None);
+        assert_eq!(spare.missing(&[(Stored::F32, 8)], false, 1), None);
         // A touched buffer keeps its length and zero values.
         let mut buffer = Values::zeros(Stored::F16, 5000);
         buffer.touch();
