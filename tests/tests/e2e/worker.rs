@@ -349,7 +349,10 @@ async fn inflated_figures_are_caught_by_verify_and_the_challenge_rejects_the_pro
     let ModelKind::Adapter(lineage) = setup.model().await?.model.kind else {
         bail!("the trained model is an adapter");
     };
-    let adapter = lineage.artifact.context("the proof names its adapter")?.adapter_hash;
+    let adapter = lineage
+        .artifact
+        .context("the proof names its adapter")?
+        .adapter_hash;
     poll("the operator uploads the adapter", JOB_TIMEOUT, || async {
         Ok(setup.chain.download_artifact(adapter).await.ok())
     })
