@@ -29,6 +29,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+/// The many-adapter runs' rank unless `--adapter-rank` says otherwise.
+const DEFAULT_ADAPTER_RANK: usize = 16;
+
 #[derive(Args, Debug)]
 pub struct DecodeBenchArgs {
     /// The model (a `.gguf` file: the peers load the same file).
@@ -60,7 +63,7 @@ pub struct DecodeBenchArgs {
     #[arg(long, default_value_t = 100)]
     pub adapters: usize,
     /// Those adapters' rank.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = DEFAULT_ADAPTER_RANK)]
     pub adapter_rank: usize,
     /// The projections those adapters adapt: all seven by default, the most a step reads;
     /// `q_proj,v_proj` is PEFT's default and this worker's training's.
@@ -358,7 +361,7 @@ fn adapter_runs(
         StoredDtype::F16 => " (f16)".into(),
         StoredDtype::Bf16 => " (bf16)".into(),
     };
-    if args.adapter_rank != 16 || targets.len() != TargetModule::ALL.len() {
+    if args.adapter_rank != DEFAULT_ADAPTER_RANK || targets.len() != TargetModule::ALL.len() {
         let names: Vec<&str> = targets.iter().map(|t| t.hf_name()).collect();
         stored += &format!(" (rank {}, {})", lora.rank, names.join("+"));
     }

@@ -199,7 +199,8 @@ enum SyntheticCommand {
 fn main() -> Result<()> {
     attribution_worker::memory::use_one_arena();
     let cli = Cli::parse();
-    if cli.command.serves() {
+    let serves = cli.command.serves();
+    if serves {
         attribution_worker::memory::restart_with_huge_page_heap();
     }
     tracing_subscriber::fmt()
@@ -208,10 +209,10 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    if cli.command.serves() {
+    if serves {
         tracing::info!(
             huge_pages = attribution_worker::memory::heap_on_huge_pages(),
-            "heap on transparent huge pages (glibc.malloc.hugetlb)"
+            "the heap's pages (glibc.malloc.hugetlb)"
         );
     }
     let select = |gpu_wanted: bool| device::select(gpu_wanted && !cli.cpu);
