@@ -974,7 +974,7 @@ impl Chain {
             hyperparameters,
             hyperparameters_receipt,
             adapter,
-            adapter_receipt,
+            adapter_receipt: adapter_receipt.context("prove_adapter uploads the adapter")?,
             proof,
             challenge_end,
             operator_paid,
@@ -987,6 +987,19 @@ impl Chain {
     /// claims it, submits a signed proof and uploads the adapter. The proof's challenge window
     /// is open.
     pub async fn prove_adapter(&self) -> Result<ProvenJob> {
+        let mut proven = self.prove_adapter_without_upload().await?;
+        // The worker publishes the adapter once its proof is accepted.
+        proven.adapter_receipt = Some(
+            self.upload_artifact(&proven.adapter)
+                .await
+                .context("artifacts_upload of the proven adapter")?,
+        );
+        Ok(proven)
+    }
+
+    /// [`Self::prove_adapter`] but for the adapter's upload: the chain announces the adapter and
+    /// the node does not store it yet.
+    pub async fn prove_adapter_without_upload(&self) -> Result<ProvenJob> {
         let developer = dev::ferdie();
         let operator = dev::eve();
         let worker = sr25519::Pair::from_seed(&WORKER_SEED);
@@ -1044,12 +1057,6 @@ impl Chain {
             proposed == model,
             "the proof proposed model {proposed}, the job trains {model}"
         );
-        // The worker publishes the adapter once its proof is accepted.
-        let adapter_receipt = self
-            .upload_artifact(&adapter)
-            .await
-            .context("artifacts_upload of the proven adapter")?;
-
         Ok(ProvenJob {
             datanet,
             developer,
@@ -1063,7 +1070,7 @@ impl Chain {
             hyperparameters,
             hyperparameters_receipt,
             adapter,
-            adapter_receipt,
+            adapter_receipt: None,
             proof: payload,
             challenge_end,
         })
@@ -1083,9 +1090,9 @@ pub const TRAINING_BUDGET: Balance = 50 * OPEN;
 /// Seed of the test's worker key (not a dev key).
 pub const WORKER_SEED: [u8; 32] = *b"attribution-e2e-worker-key-seed!";
 
-/// The hyper-parameters file of the test training job.
-pub const SAMPLE_HYPERPARAMETERS: &[u8] =
-    br#"{"method":"lora","rank":8,"alpha":16,"lr":0.0002,"steps":100,"checkpoint_every":50}"#;
+/// The hyper-parameters file of the test training job, in the worker's format (`verify` reads
+/// it).
+pub const SAMPLE_HYPERPARAMETERS: &[u8] = br#"{"method":{"kind":"lora","rank":8,"alpha":16,"targets":["q_proj","v_proj"]},"train":{"steps":100,"batch_size":8,"learning_rate":0.0002,"warmup_steps":2,"checkpoint_every":50},"cutoff":64,"eval_fraction":0.2,"max_new_tokens":4}"#;
 
 /// Held-out figures of the test adapter: 2.1 nats for the base model, 1.25 for the adapter.
 pub const SAMPLE_METRICS: EvalMetrics = EvalMetrics {
@@ -1230,7 +1237,8 @@ pub struct ProvenJob {
     pub hyperparameters: Vec<u8>,
     pub hyperparameters_receipt: serde_json::Value,
     pub adapter: Vec<u8>,
-    pub adapter_receipt: serde_json::Value,
+    /// `artifacts_upload`'s receipt; `None` until the adapter is uploaded.
+    pub adapter_receipt: Option<serde_json::Value>,
     pub proof: TrainingProof,
     pub challenge_end: BlockNumber,
 }

@@ -43,41 +43,9 @@ use jsonrpsee::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// JSON-RPC error codes of the `datanets_*` and `artifacts_*` methods.
-pub mod codes {
-    /// The blob is not `0x`-prefixed hex.
-    pub const INVALID_ENCODING: i32 = 7001;
-    /// The blob is larger than any contribution may be, or than its datanet allows (for
-    /// `artifacts_upload`: larger than the largest adapter, or a hyper-parameters file over its
-    /// limit).
-    pub const OVERSIZE: i32 = 7002;
-    /// No pending, approved or published contribution announces the blob's hash (for
-    /// `artifacts_upload`: no live job's hyper-parameters and no proven adapter have it).
-    pub const UNANNOUNCED: i32 = 7003;
-    /// The blob's hash is announced, with another size (for `artifacts_upload`: a proven adapter's
-    /// size).
-    pub const WRONG_SIZE: i32 = 7004;
-    /// A text blob is not valid JSONL rows; `data` holds `{ "line": n }` when a line is at fault.
-    pub const MALFORMED_JSONL: i32 = 7005;
-    /// The blob is not stored on this node.
-    pub const NOT_FOUND: i32 = 7006;
-    /// The datanet version is not published.
-    pub const UNKNOWN_VERSION: i32 = 7007;
-    /// The chain could not be queried.
-    pub const CHAIN: i32 = 7008;
-    /// The store could not read or write.
-    pub const STORAGE: i32 = 7009;
-    /// The signature is not a SCALE `MultiSignature` in `0x`-prefixed hex.
-    pub const INVALID_SIGNATURE: i32 = 7010;
-    /// The signature is not the announcing contributor's over the upload authorization: the
-    /// bytes are announced by another account (or for another datanet or chain).
-    pub const NOT_ANNOUNCER: i32 = 7011;
-    /// The bytes' measured weight differs from the weight the contribution declares.
-    pub const WRONG_WEIGHT: i32 = 7012;
-    /// The node is handling as many uploads as it allows at once
-    /// ([`crate::uploads::MAX_CONCURRENT_UPLOADS`]): retry shortly.
-    pub const BUSY: i32 = 7013;
-}
+/// JSON-RPC error codes of the `datanets_*` and `artifacts_*` methods (defined in the primitives,
+/// which the worker matches on too).
+pub use attribution_primitives::content_store::codes;
 
 /// The smallest RPC request cap, in bytes, that lets a blob of `max_blob` bytes through as hex
 /// (its hex digits, `0x`, and room for the JSON-RPC envelope).

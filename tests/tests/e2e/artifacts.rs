@@ -3,26 +3,26 @@
 //! served back by `artifacts_get`; files the chain does not announce (or announces with another
 //! size, or over the limit) are refused with their error codes; a new version of the adapter is
 //! refused while it does not beat its base model or regresses past the bound, and accepted when
-//! it does neither.
+//! it does neither; `attribution-worker verify` waits for an adapter the chain announced and its
+//! prover has not uploaded yet.
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
     calls, content_hash, event, expect_dispatch_error, expect_rpc_error, hash_from_json, hex_of,
     sample_adapter, sample_proof, Chain, SAMPLE_METRICS,
 };
+use attribution_e2e::worker::worker_binary;
 use attribution_primitives::{
     compute::{SignedTrainingProof, MAX_HYPERPARAMETERS_BYTES},
+    content_store::codes::{INVALID_ENCODING, NOT_FOUND, OVERSIZE, UNANNOUNCED, WRONG_SIZE},
     models::{EvalMetrics, ProvenAdapter},
     AccountId, BlockNumber, Hash, JobId, ModelId,
 };
 use serde_json::json;
+use std::process::Stdio;
+use std::time::Duration;
 use subxt::rpcs::rpc_params;
-
-/// Error codes of `artifacts_upload` (`attribution_content_store::rpc::codes`).
-const INVALID_ENCODING: i32 = 7001;
-const OVERSIZE: i32 = 7002;
-const UNANNOUNCED: i32 = 7003;
-const WRONG_SIZE: i32 = 7004;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn artifacts_are_stored_only_as_announced_and_new_versions_pass_the_quality_gate(
@@ -204,6 +204,64 @@ async fn artifacts_are_stored_only_as_announced_and_new_versions_pass_the_qualit
             rpc_params![hex_of(content_hash(&adapter).as_bytes())],
         )
         .await;
-    expect_rpc_error(stored, 7006)?;
+    expect_rpc_error(stored, NOT_FOUND)?;
+    Ok(())
+}
+
+/// A challenger who runs `verify` the moment a proof lands asks for an adapter its prover has
+/// not uploaded yet (the node stores only what the chain announced, so the upload follows the
+/// proof): `verify` waits for the upload instead of failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_waits_for_an_adapter_its_prover_has_not_uploaded_yet() -> Result<()> {
+    let chain = Chain::start().await?;
+    let proven = chain.prove_adapter_without_upload().await?;
+    let stored = chain
+        .rpc_call(
+            "artifacts_get",
+            rpc_params![hex_of(proven.proof.adapter_hash.as_bytes())],
+        )
+        .await;
+    expect_rpc_error(stored, NOT_FOUND)?;
+
+    // No base model in the cache: `verify` fetches the adapter, then stops at the base model.
+    let models = tempfile::tempdir()?;
+    let mut verify = tokio::process::Command::new(worker_binary()?)
+        .args(["verify", "--node", &chain.node.rpc_url(), "--job"])
+        .arg(proven.job.to_string())
+        .arg("--models")
+        .arg(models.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(verify.stderr.take().context("verify's stderr")?).lines();
+    let mut log = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !log.contains("waiting for its upload") {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .with_context(|| format!("verify did not wait for the adapter: {log}"))??
+            .with_context(|| format!("verify ended without waiting for the adapter: {log}"))?;
+        log.push_str(&line);
+        log.push('\n');
+    }
+
+    chain.upload_artifact(&proven.adapter).await?;
+    while let Some(line) = tokio::time::timeout_at(deadline, lines.next_line())
+        .await
+        .with_context(|| format!("verify did not end: {log}"))??
+    {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    ensure!(
+        !verify.wait().await?.success(),
+        "verify has no base model to score: {log}"
+    );
+    ensure!(
+        log.contains("has the registered weights hash") && !log.contains("not stored on this node"),
+        "verify fetched the adapter once it was uploaded and went on to the base model: {log}"
+    );
     Ok(())
 }

@@ -13,6 +13,10 @@ use attribution_e2e::chain::{
     hash_from_json, hex_of, poll, Chain, OPEN,
 };
 use attribution_primitives::{
+    content_store::codes::{
+        MALFORMED_JSONL, NOT_ANNOUNCER, NOT_FOUND, OVERSIZE, UNANNOUNCED, UNKNOWN_VERSION,
+        WRONG_SIZE, WRONG_WEIGHT,
+    },
     datanets::{
         measure, Announcement, ContributionStatus, DataKind, ManifestPage, RuleOverrides,
         VersionInfo, DEFAULT_MAX_CONTRIBUTION_BYTES,
@@ -22,16 +26,6 @@ use attribution_primitives::{
 use std::time::Duration;
 use subxt::rpcs::rpc_params;
 use subxt_signer::sr25519::dev;
-
-/// JSON-RPC error codes of `datanets_*` (node/content-store/src/rpc.rs).
-const OVERSIZE: i32 = 7002;
-const UNANNOUNCED: i32 = 7003;
-const WRONG_SIZE: i32 = 7004;
-const MALFORMED_JSONL: i32 = 7005;
-const NOT_FOUND: i32 = 7006;
-const UNKNOWN_VERSION: i32 = 7007;
-const NOT_ANNOUNCER: i32 = 7011;
-const WRONG_WEIGHT: i32 = 7012;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contributions_are_uploaded_published_and_fetched_back_verified() -> Result<()> {

@@ -343,20 +343,8 @@ async fn inflated_figures_are_caught_by_verify_and_the_challenge_rejects_the_pro
     setup
         .wait_for_model(&mut worker, ModelStatus::Challengeable)
         .await?;
-    // The operator uploads the adapter once its proof is on chain (the node stores only what
-    // the chain announced), so a challenger can fetch it a moment after the status changes
-    // (ci18e: `verify` asked first and got "not stored on this node").
-    let ModelKind::Adapter(lineage) = setup.model().await?.model.kind else {
-        bail!("the trained model is an adapter");
-    };
-    let adapter = lineage
-        .artifact
-        .context("the proof names its adapter")?
-        .adapter_hash;
-    poll("the operator uploads the adapter", JOB_TIMEOUT, || async {
-        Ok(setup.chain.download_artifact(adapter).await.ok())
-    })
-    .await?;
+    // `verify` runs the moment the proof lands, as a watchful challenger would: the operator
+    // uploads the adapter a moment later (once its proof is on chain), and `verify` waits for it.
 
     let output = worker_command_unchecked(&[
         "verify",

@@ -80,6 +80,15 @@ impl ChainError {
             _ => None,
         }
     }
+
+    /// The error code of an RPC error answer (for the content store's:
+    /// `attribution_primitives::content_store::codes`).
+    pub fn rpc_code(&self) -> Option<i32> {
+        match self {
+            Self::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
 }
 
 fn connection(error: impl std::fmt::Display) -> anyhow::Error {

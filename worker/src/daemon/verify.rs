@@ -20,12 +20,61 @@ use crate::peft::{self, PeftConfig};
 use crate::serve::runtime::LoraWeights;
 use crate::tuning::Method;
 use anyhow::{bail, Context, Result};
+use attribution_primitives::content_store::codes;
 use attribution_primitives::models::{EvalMetrics, ModelKind};
 use attribution_primitives::{Hash, JobId, ModelId};
-use attribution_worker_chain::Chain;
+use attribution_worker_chain::{Chain, ChainError};
 use burn::tensor::Device;
 use serde::Serialize;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long `verify` waits for an artifact the chain announced but the node does not store yet.
+/// The node stores only what the chain announced, so a prover uploads its adapter once its proof
+/// is included: a challenger who verifies the moment the proof lands asks a little before it.
+/// A prover that never uploads leaves the error after this wait.
+const ARTIFACT_WAIT: Duration = Duration::from_secs(120);
+/// How often the node is asked again meanwhile.
+const ARTIFACT_POLL: Duration = Duration::from_secs(2);
+
+/// `artifacts_get` of `hash` (named `what` in messages), asked again while the node answers that
+/// it does not store it, for up to [`ARTIFACT_WAIT`].
+async fn announced_artifact(chain: &Chain, hash: Hash, what: &str) -> Result<Vec<u8>> {
+    let deadline = Instant::now() + ARTIFACT_WAIT;
+    let mut waiting = false;
+    loop {
+        let error = match chain.artifact(hash).await {
+            Ok(bytes) => return Ok(bytes),
+            Err(error) => error,
+        };
+        let not_stored = error
+            .downcast_ref::<ChainError>()
+            .and_then(ChainError::rpc_code)
+            == Some(codes::NOT_FOUND);
+        if !not_stored || Instant::now() >= deadline {
+            let waited = if waiting {
+                format!(
+                    " (after waiting {} s for its upload)",
+                    ARTIFACT_WAIT.as_secs()
+                )
+            } else {
+                String::new()
+            };
+            return Err(error.context(format!(
+                "fetching the {what} {hash:?} from the node's content store{waited}"
+            )));
+        }
+        if !waiting {
+            tracing::info!(
+                %what,
+                ?hash,
+                "announced on chain but not on the node yet: waiting for its upload"
+            );
+            waiting = true;
+        }
+        tokio::time::sleep(ARTIFACT_POLL).await;
+    }
+}
 
 /// How far a re-run may land from the committed figures and still count as the same.
 ///
@@ -109,7 +158,8 @@ pub async fn verify(
     };
     let spec = lineage.spec;
 
-    let hp_bytes = chain.artifact(spec.hyperparameters_hash).await?;
+    let hp_bytes =
+        announced_artifact(chain, spec.hyperparameters_hash, "hyper-parameters file").await?;
     check_hash(
         &hp_bytes,
         spec.hyperparameters_hash,
@@ -125,10 +175,7 @@ pub async fn verify(
     )
     .await?;
     let dataset = split(&blobs, hyperparameters.eval_fraction)?;
-    let adapter = chain
-        .artifact(artifact.adapter_hash)
-        .await
-        .context("fetching the adapter from the node's content store")?;
+    let adapter = announced_artifact(chain, artifact.adapter_hash, "adapter").await?;
     check_hash(&adapter, artifact.adapter_hash, "adapter")?;
     let adapter_dir = work_dir.join("adapter");
     std::fs::create_dir_all(&adapter_dir)?;
