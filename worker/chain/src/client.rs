@@ -81,7 +81,7 @@ impl ChainError {
         }
     }
 
-    /// The error code of an RPC error answer (for the content store's:
+    /// The code of an RPC error answer (the content store's are
     /// `attribution_primitives::content_store::codes`).
     pub fn rpc_code(&self) -> Option<i32> {
         match self {

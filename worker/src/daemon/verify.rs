@@ -40,7 +40,7 @@ const ARTIFACT_POLL: Duration = Duration::from_secs(2);
 /// `artifacts_get` of `hash` (named `what` in messages), asked again while the node answers that
 /// it does not store it, for up to [`ARTIFACT_WAIT`].
 async fn announced_artifact(chain: &Chain, hash: Hash, what: &str) -> Result<Vec<u8>> {
-    let deadline = Instant::now() + ARTIFACT_WAIT;
+    let started = Instant::now();
     let mut waiting = false;
     loop {
         let error = match chain.artifact(hash).await {
@@ -51,11 +51,11 @@ async fn announced_artifact(chain: &Chain, hash: Hash, what: &str) -> Result<Vec
             .downcast_ref::<ChainError>()
             .and_then(ChainError::rpc_code)
             == Some(codes::NOT_FOUND);
-        if !not_stored || Instant::now() >= deadline {
+        if !not_stored || started.elapsed() >= ARTIFACT_WAIT {
             let waited = if waiting {
                 format!(
-                    " (after waiting {} s for its upload)",
-                    ARTIFACT_WAIT.as_secs()
+                    " (after {} s waiting for its upload)",
+                    started.elapsed().as_secs()
                 )
             } else {
                 String::new()
