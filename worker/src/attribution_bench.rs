@@ -5,11 +5,12 @@
 
 use crate::job::ModelDir;
 use crate::rag::ablation::Ablation;
-use crate::rag::at2::{committed_theta_dir, fit_theta, theta_path, CalibrationAnswer, Theta};
+use crate::rag::at2::{fit_theta, theta_for, CalibrationAnswer};
 use crate::rag::attribution::ContextCiteConfig;
+use crate::rag::method::Method;
 use crate::rag::prior::PriorConfig;
 use crate::rag::quality::{
-    at2_calibration, attribution_benchmark, AttributionFigures, BenchmarkConfig, Method, Split,
+    at2_calibration, attribution_benchmark, AttributionFigures, BenchmarkConfig, Split,
 };
 use crate::serve::cli::Weights;
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
@@ -60,11 +61,12 @@ pub struct AttributionBenchArgs {
     /// Also write the figures as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// AT2's coefficients (default: `worker/at2/<model file's BLAKE2b-256>.json`).
+    /// AT2's coefficients (default: the committed `worker/at2/<model file's BLAKE2b-256>.json`,
+    /// built into the worker).
     #[arg(long)]
     pub theta: Option<PathBuf>,
     /// `prior`'s random masks after its prefix path: one method measured per count.
-    #[arg(long, value_delimiter = ',', default_value = "1")]
+    #[arg(long, value_delimiter = ',', default_value = "0")]
     pub prior_random: Vec<usize>,
     /// Instead of measuring: fit AT2's coefficients on `--questions` answers of the
     /// calibration split (`--ablations` exact ablations each) and write them here.
@@ -139,15 +141,10 @@ pub fn run(args: &AttributionBenchArgs) -> Result<Option<AttributionFigures>> {
         args.methods.contains(&AblationArg::At2) || args.methods.contains(&AblationArg::Prior);
     let theta = if needs_theta && args.calibrate.is_none() {
         let hash = model_hash(&args.model)?;
-        let path = match &args.theta {
-            Some(path) => path.clone(),
-            None => theta_path(&committed_theta_dir(), &hash),
-        };
-        Some(Arc::new(Theta::load(
-            &path,
-            &hash,
-            &model.checkpoint.config,
-        )?))
+        let theta = theta_for(args.theta.as_deref(), &hash, &model.checkpoint.config)?;
+        Some(Arc::new(theta.with_context(|| {
+            format!("no AT2 coefficients for the model {hash} (pass --theta FILE)")
+        })?))
     } else {
         None
     };

@@ -13,9 +13,7 @@ use attribution_worker::data::Encoded;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
-use attribution_worker::provenance::combined::{
-    combine, combine_with_influence, EXACT_METHOD, EXACT_METHOD_WITH_INFLUENCE,
-};
+use attribution_worker::provenance::combined::{combine, combine_with_influence};
 use attribution_worker::provenance::index::{RowRef, SpanIndex, TrainingRows};
 use attribution_worker::provenance::influence::adapter::{AdapterInfluence, InfluenceSource};
 use attribution_worker::provenance::influence::quality::{QualitySetup, CANDIDATES};
@@ -582,7 +580,7 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     let answer = chat(&server, "tuned", question);
     let attribution = &answer["attribution"];
     assert_eq!(
-        attribution["method"], EXACT_METHOD_WITH_INFLUENCE,
+        attribution["method"], "contextcite-v1+spans-v1+influence-v2",
         "{answer}"
     );
     let influence = entries_of(&attribution["influence"]["entries"]);
@@ -632,7 +630,10 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     // The base model, grounded in the same rows, has no influence index: the old method and
     // no influence part.
     let base = chat(&server, "tiny", question);
-    assert_eq!(base["attribution"]["method"], EXACT_METHOD, "{base}");
+    assert_eq!(
+        base["attribution"]["method"], "contextcite-v1+spans-v1",
+        "{base}"
+    );
     assert!(base["attribution"].get("influence").is_none());
     drop(server);
 

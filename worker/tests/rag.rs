@@ -19,7 +19,7 @@ use attribution_worker::rag::ablation::{
     SEED_DOMAIN,
 };
 use attribution_worker::rag::at2::{
-    attribute_at2, calibration_package, fit_theta, mean_spearman, theta_path, CalibrationAnswer,
+    attribute_at2, calibration_package, fit_theta, mean_spearman, theta_for, CalibrationAnswer,
     Theta, ThetaFile, RIDGE_GRID, THETA_FORMAT,
 };
 use attribution_worker::rag::attribution::{
@@ -28,15 +28,14 @@ use attribution_worker::rag::attribution::{
 };
 use attribution_worker::rag::index::{Blob, RowIndex};
 use attribution_worker::rag::lasso::fit_lasso;
+use attribution_worker::rag::method::Method as AttributionMethod;
 use attribution_worker::rag::ppm::attribution_entries;
 use attribution_worker::rag::prior::{
     attribute_with_prior, fit_with_prior, prior_masks, PriorConfig, DEFAULT_RANDOM, DEFAULT_RIDGE,
     METHOD as PRIOR_METHOD, PRIOR_SEED_DOMAIN,
 };
 use attribution_worker::rag::prompt::{group_hits, PromptLayout};
-use attribution_worker::rag::quality::{
-    answer_quality, generate_greedy, spearman, Method as AttributionMethod,
-};
+use attribution_worker::rag::quality::{answer_quality, generate_greedy, spearman};
 use attribution_worker::serve::runtime::{
     AdapterKey, Chunk, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions, SlotId,
     WeightFormat,
@@ -1074,7 +1073,27 @@ fn theta_files_are_checked_against_the_model() {
     let missing = dir.path().join("nope.json");
     let err = Theta::load(&missing, "ab12", &config).unwrap_err();
     assert!(format!("{err:#}").contains("nope.json"), "{err:#}");
-    assert_eq!(theta_path(dir.path(), "ab12"), dir.path().join("ab12.json"));
+
+    // An operator's file is read and checked; without one, the committed file for the model.
+    let path = dir.path().join("ab12.json");
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        theta_for(Some(&path), "ab12", &config).unwrap(),
+        Some(theta)
+    );
+    let err = theta_for(Some(&path), "cd34", &config).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("fitted on the model ab12"),
+        "{err:#}"
+    );
+    assert_eq!(theta_for(None, "ab12", &config).unwrap(), None);
+    let smollm2 = "d63af87b96e2fd6551e9e7320602f3934f34c41a91004117dd24981571d02f79";
+    let err = theta_for(None, smollm2, &config).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("committed AT2 coefficients")
+            && format!("{err:#}").contains("layers"),
+        "{err:#}"
+    );
 }
 
 /// Calibration answers whose exact scores are linear in the masked attention features under

@@ -9,7 +9,7 @@ use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
 use attribution_worker::provenance::attribution::SpanAttribution;
-use attribution_worker::provenance::combined::{combine, EXACT_METHOD};
+use attribution_worker::provenance::combined::combine;
 use attribution_worker::provenance::index::SpanIndex;
 use attribution_worker::rag::attribution::ContextCiteConfig;
 use attribution_worker::rag::index::Blob;
@@ -547,6 +547,18 @@ fn write_rows(dir: &Path, i: usize, rows: &[Value]) -> String {
     path.display().to_string()
 }
 
+/// A greedy chat request to `tiny` asking the first task question, whose rows the task rows of
+/// seed 1 hold.
+fn task_question(max_tokens: u64) -> Value {
+    let question = &common::TASK.examples(1, 1)[0].prompt;
+    json!({
+        "model": "tiny",
+        "messages": [{"role": "user", "content": question}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+    })
+}
+
 /// Ten task rows drawn with `seed`.
 fn task_rows(seed: u64) -> Vec<Value> {
     common::TASK
@@ -572,7 +584,7 @@ fn entries_of(value: &Value) -> Vec<AttributionEntry> {
 /// contribution i) and the served model's tokenizer, checks the spans and the combined entries
 /// against it exactly, and returns it.
 fn check_spans(server: &Server, files: &[String], attribution: &Value) -> SpanAttribution {
-    assert_eq!(attribution["method"], EXACT_METHOD);
+    assert_eq!(attribution["method"], "contextcite-v1+spans-v1");
     let tokenizer = load_tokenizer(&server.dir.path().join("model/tokenizer.json")).unwrap();
     let contents: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let blobs: Vec<Blob<'_>> = contents
@@ -638,13 +650,7 @@ fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
     let server = start(&[
         "--rows", &files[0], "--rows", &files[1], "--rows", &files[2],
     ]);
-    let question = common::TASK.examples(1, 1)[0].prompt.clone();
-    let body = json!({
-        "model": "tiny",
-        "messages": [{"role": "user", "content": question}],
-        "max_tokens": 20,
-        "temperature": 0,
-    });
+    let body = task_question(20);
     let (status, answer) = chat(&server, body.clone());
     assert_eq!(status, 200, "{answer}");
     let attribution = &answer["attribution"];
@@ -1103,4 +1109,187 @@ fn the_server_runs_with_its_heap_on_huge_pages_where_the_kernel_gives_them_on_re
         .unwrap_or_else(|| panic!("no huge page gauge in {metrics}"));
     let bytes: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert_eq!(bytes % (2 << 20), 0, "{line}");
+}
+
+/// Writes AT2 coefficients for the test model (whatever θ: the rule takes any) in `dir` and
+/// returns the file's path.
+fn write_theta(dir: &Path) -> String {
+    use attribution_worker::rag::at2::{ThetaFile, THETA_FORMAT};
+    let model = dir.join("theta-model");
+    common::write_model(&model, attribution_worker::checkpoint::StoredDtype::F32);
+    let config = common::config();
+    let width = config.num_hidden_layers * config.num_attention_heads;
+    let file = ThetaFile {
+        format: THETA_FORMAT.into(),
+        model_blake2b_256: attribution_worker::attribution_bench::model_hash(&model).unwrap(),
+        layers: config.num_hidden_layers,
+        heads: config.num_attention_heads,
+        ridge: 0.1,
+        calibration: Default::default(),
+        theta_q32: (0..width as i64)
+            .map(|k| (1 << 31) - (1 << 28) * k)
+            .collect(),
+    };
+    let path = dir.join("theta.json");
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+/// A worker serving `contextcite-prior-v1` answers with the method named by its coefficients
+/// and one exact ablation per prefix of the sources; a juror that serves the exact ablation
+/// itself recomputes that record to the ppm (it takes the method the record names), and one
+/// that does not hold the coefficients says so instead of judging.
+#[test]
+fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
+    use attribution_worker::job::ModelDir;
+    use attribution_worker::serve::api::grounding::recompute;
+    use attribution_worker::serve::cli::{
+        api_state, local_grounding, start_engine, Attribution, EngineArgs, Weights,
+    };
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = (0..2)
+        .map(|i| write_rows(dir.path(), i, &task_rows(i as u64 + 1)))
+        .collect();
+    let theta = write_theta(dir.path());
+    let server = start(&[
+        "--rows",
+        &files[0],
+        "--rows",
+        &files[1],
+        "--attribution-method",
+        "prior",
+        "--theta",
+        &theta,
+    ]);
+    let body = task_question(12);
+    let (status, answer) = chat(&server, body.clone());
+    assert_eq!(status, 200, "{answer}");
+    let attribution = &answer["attribution"];
+    let method = attribution["method"].as_str().unwrap().to_string();
+    let theta_bytes = std::fs::read(&theta).unwrap();
+    let theta_hash = hex::encode(attribution_worker::artifact::blake2b_256(&theta_bytes));
+    assert_eq!(
+        method,
+        format!("contextcite-prior-v1:{}+spans-v1", &theta_hash[..16])
+    );
+    assert!(method.len() <= 64, "fits a record: {method}");
+    let sources = attribution["sources"].as_array().unwrap().len();
+    assert!(sources > 0, "{attribution}");
+    assert_eq!(
+        attribution["ablations"],
+        json!(sources + 1),
+        "the prefix path"
+    );
+    let context = entries_of(&attribution["context"]["entries"]);
+    assert!(!context.is_empty(), "{attribution}");
+    // The same attribution for the same request.
+    assert_eq!(chat(&server, body.clone()).1["attribution"], *attribution);
+
+    // Jurors in this process, on the same model file, serving the exact ablation themselves.
+    let model_path = server.dir.path().join("model");
+    let model = ModelDir::load(&model_path).unwrap();
+    let juror = |theta: Option<&str>| {
+        let args = EngineArgs {
+            weights: Weights::F32,
+            max_running: 2,
+            max_waiting: 2,
+            context: 2048,
+            max_tokens: 64,
+            adapter_cache_mib: 16,
+            threads: Some(1),
+            attribution_method: Attribution::Exact,
+            theta: theta.map(Into::into),
+        };
+        let engine = start_engine(&model, &args).unwrap();
+        let state = api_state(engine, &model, &model_path, "tiny", &args).unwrap();
+        let rows: Vec<std::path::PathBuf> = files.iter().map(Into::into).collect();
+        let grounding =
+            local_grounding(&rows, &model.tokenizer, state.attribution.clone()).unwrap();
+        let mut served = state.model("tiny").unwrap();
+        served.grounding = Some(Arc::new(grounding));
+        state.serve(served.clone());
+        (state, served)
+    };
+    let text = answer["choices"][0]["message"]["content"].as_str().unwrap();
+    let prompt = serde_json::to_vec(&body).unwrap();
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let (state, served) = juror(Some(&theta));
+    assert_eq!(state.attribution.name(), "contextcite-v1");
+    let recomputed = tokio
+        .block_on(recompute(&state, &served, &method, &prompt, text))
+        .unwrap();
+    assert_eq!(
+        recomputed.entries.to_vec(),
+        entries_of(&attribution["entries"])
+    );
+    assert_eq!(recomputed.provenance.method.to_vec(), method.as_bytes());
+    assert_eq!(
+        format!("0x{}", hex::encode(recomputed.provenance.seed)),
+        attribution["seed"].as_str().unwrap()
+    );
+    let retrieved: Vec<u64> = serde_json::from_value(attribution["retrieved"].clone()).unwrap();
+    assert_eq!(recomputed.provenance.retrieved.to_vec(), retrieved);
+    // A name no served method has, and a juror without the coefficients: no judgement.
+    for bad in [
+        "contextcite-v3+spans-v1",
+        "contextcite-v1",
+        "at2-v1:0123456789abcdef+spans-v1",
+    ] {
+        let err = tokio
+            .block_on(recompute(&state, &served, bad, &prompt, text))
+            .unwrap_err();
+        assert_eq!(err.status.as_u16(), 400, "{bad}: {}", err.message);
+    }
+    let (state, served) = juror(None);
+    let err = tokio
+        .block_on(recompute(&state, &served, &method, &prompt, text))
+        .unwrap_err();
+    assert!(
+        err.message.contains("none are known here"),
+        "{}",
+        err.message
+    );
+}
+
+/// `--attribution-method prior` needs coefficients for the served model file: without them, or with
+/// another model's, the worker refuses to start and says why.
+#[test]
+fn serving_the_prior_without_the_models_coefficients_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    common::write_model(&model, attribution_worker::checkpoint::StoredDtype::F32);
+    let other = dir.path().join("other.json");
+    let mut file: Value =
+        serde_json::from_slice(&std::fs::read(write_theta(dir.path())).unwrap()).unwrap();
+    file["model_blake2b_256"] = json!("ab".repeat(32));
+    std::fs::write(&other, file.to_string()).unwrap();
+    let serve = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_attribution-worker"))
+            .args([
+                "serve",
+                "--model",
+                model.to_str().unwrap(),
+                "--weights",
+                "f32",
+            ])
+            .args(["--http", &format!("127.0.0.1:{}", free_port())])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{extra:?} started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let err = serve(&["--attribution-method", "prior"]);
+    assert!(err.contains("needs AT2's coefficients"), "{err}");
+    let err = serve(&[
+        "--attribution-method",
+        "prior",
+        "--theta",
+        other.to_str().unwrap(),
+    ]);
+    assert!(err.contains("fitted on the model abab"), "{err}");
+    let err = serve(&["--attribution-method", "at2"]);
+    assert!(err.contains("invalid value 'at2'"), "{err}");
 }

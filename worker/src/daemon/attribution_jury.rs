@@ -4,9 +4,10 @@
 //! retrieval, ContextCite seed, spans and influence as serving) and votes `misattributed` when
 //! the record does not hold ([`judge`]). The scan over open challenges is the jury's
 //! ([`super::jury::Daemon::serve_on`], with [`Records`]). A juror that does not
-//! vote before `vote_end` loses part of its stake, so the daemon votes as soon as it can; a
-//! juror that cannot recompute (it does not serve the model, or serves it under another method
-//! version) does not vote rather than guess.
+//! vote before `vote_end` loses part of its stake, so the daemon votes as soon as it can. It
+//! recomputes with the method the record names, whichever it serves itself
+//! ([`crate::rag::method::Method::served`]); one that cannot (it does not serve the model, or
+//! does not know the method or its coefficients) does not vote rather than guess.
 
 use super::jury::Docket;
 use super::Daemon;
@@ -83,9 +84,6 @@ pub fn judge(
     })
 }
 
-/// The suffix of a method name whose attribution includes influence.
-pub const INFLUENCE_SUFFIX: &str = "+influence-v2";
-
 /// Checks that `prompt` and `answer` are those `record` commits to (their blake2-256 are its
 /// `prompt_hash` and `output_hash`) and that the answer is text; returns the answer's text.
 pub fn check_commitments<'a>(
@@ -107,7 +105,7 @@ pub fn check_commitments<'a>(
 /// votes and what `attribution-worker verify --attribution` reports. The prompt and the answer
 /// must be the ones the record commits to (their blake2-256 are its `prompt_hash` and
 /// `output_hash`); an error when they are not, when the model is not served by `state` or when
-/// this worker computes another method version: it cannot judge.
+/// this worker cannot compute the record's method: it cannot judge.
 pub async fn check_record(
     state: &ApiState,
     record: &SettledRecord,
@@ -123,7 +121,9 @@ pub async fn check_record(
         .find(|m| m.chain_model == Some(record.model))
         .cloned()
         .with_context(|| format!("model {} is not served here", record.model))?;
-    let recomputed = recompute(state, &model, prompt, answer)
+    let method = std::str::from_utf8(&record.provenance.method)
+        .context("the record's method name is not UTF-8")?;
+    let recomputed = recompute(state, &model, method, prompt, answer)
         .await
         .map_err(|e| anyhow!("{}", e.message))?;
     judge(record, &recomputed, TOLERANCE_PPM)

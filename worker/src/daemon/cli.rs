@@ -2,9 +2,7 @@
 //! `--attribution` an inference record's attribution).
 
 use crate::artifact::blake2b_256;
-use crate::daemon::attribution_jury::{
-    check_commitments, check_record, INFLUENCE_SUFFIX, TOLERANCE_PPM,
-};
+use crate::daemon::attribution_jury::{check_commitments, check_record, TOLERANCE_PPM};
 use crate::daemon::model_cache::ModelCache;
 use crate::daemon::paid::BatchPolicy;
 use crate::daemon::serving::{serve_adapter_for_checks, ServeConfig};
@@ -300,7 +298,7 @@ async fn verify_attribution(args: &VerifyArgs, record_id: RecordId) -> Result<()
         &ModelCache::new(&args.node.models),
         &args.state_dir,
         &args.engine,
-        method.ends_with(INFLUENCE_SUFFIX),
+        crate::provenance::combined::split_method(&method).is_some_and(|(_, influence)| influence),
     )
     .await?;
     let finding = check_record(&state, &record, &prompt, &answer).await?;

@@ -14,7 +14,6 @@ use crate::provenance;
 use crate::provenance::index::{RowRef, SpanIndex, TrainingRows};
 use crate::provenance::influence::adapter::{file_beside, AdapterInfluence, InfluenceSource};
 use crate::provenance::influence::InfluenceConfig;
-use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::index::{Blob, RowIndex};
 use crate::serve::api::grounding::Grounding;
 use crate::serve::api::{ApiState, ServedModel};
@@ -68,7 +67,7 @@ pub async fn start(
         .context("the operator is not registered: register it before serving")?;
     let journal = Arc::new(Mutex::new(Journal::open(&state_dir.join("inference"))?));
     let name = config.model.to_string();
-    let mut state = api_state(engine, &model_dir, &name, &config.engine);
+    let mut state = api_state(engine, &model_dir, &path, &name, &config.engine)?;
     state.price_per_token = Some(price);
     state.gate = Some(Arc::new(PaidGate::new(
         chain.clone(),
@@ -143,9 +142,10 @@ pub async fn serve_adapter_for_checks(
     let state = Arc::new(api_state(
         start_engine(&model_dir, engine)?,
         &model_dir,
+        &path,
         &name,
         engine,
-    ));
+    )?);
     let adapters = Adapters {
         chain: chain.clone(),
         state: state.clone(),
@@ -413,7 +413,7 @@ impl Adapters {
             pool,
             chain_model: id,
             top_k: 4,
-            config: ContextCiteConfig::default(),
+            method: self.state.attribution.clone(),
             influence: OnceLock::new(),
         };
         Ok((grounding, fetched, held_out))

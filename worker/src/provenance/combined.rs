@@ -1,6 +1,6 @@
 //! One attribution per answer: ContextCite's entries (the retrieved sources that changed the
 //! answer) and span provenance's (the training rows it repeats) combined, in integers, by the
-//! rule named [`METHOD`]:
+//! rule named by [`method`] (`contextcite-v1+spans-v1` for the exact ablation):
 //!
 //! ```text
 //! B      = spans' budget: floor(10^6 · covered / L), the answer's share inside kept spans
@@ -33,30 +33,37 @@
 //! the rule is [`combine`]'s exactly.
 
 use super::attribution::SpanAttribution;
-use crate::rag::ablation::Ablation;
 use crate::rag::ppm::entries_from_units;
 use anyhow::Result;
 use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::{ContributionId, PARTS_PER_MILLION};
 use std::collections::BTreeMap;
 
-/// The combination's name and version, in the response's `attribution.method`: ContextCite v2
-/// (attention knockout, `docs/attribution.md` steps 1–6), span provenance rule v1, combined as
-/// above.
-pub const METHOD: &str = "contextcite-v2+spans-v1";
+/// Span provenance's rule and version, after the context method in a combined method's name.
+pub const SPANS: &str = "+spans-v1";
 
-/// The same with ContextCite v1 (the exact ablation: the prompt re-run without the dropped
-/// sources). What the worker serves.
-pub const EXACT_METHOD: &str = "contextcite-v1+spans-v1";
+/// Influence's rule and version, last in the name of a combination that has it
+/// (`docs/attribution.md`, "Influence").
+pub const INFLUENCE: &str = "+influence-v2";
 
-/// The method name of an answer attributed with `ablation`, with or without influence.
-pub fn method(ablation: Ablation, influence: bool) -> &'static str {
-    match (ablation, influence) {
-        (Ablation::Knockout, false) => METHOD,
-        (Ablation::Knockout, true) => METHOD_WITH_INFLUENCE,
-        (Ablation::Exact, false) => EXACT_METHOD,
-        (Ablation::Exact, true) => EXACT_METHOD_WITH_INFLUENCE,
-    }
+/// The name and version of the combination of `context` (the method that measured the
+/// retrieved sources, [`crate::rag::method::Method::name`]) with span provenance, and influence
+/// when the served adapter has an influence index: what the response's `attribution.method` and
+/// the record's provenance say.
+pub fn method(context: &str, influence: bool) -> String {
+    let influence = if influence { INFLUENCE } else { "" };
+    format!("{context}{SPANS}{influence}")
+}
+
+/// A combined method's `(context method, with influence)`: [`method`]'s inverse, `None` for a
+/// name it does not make.
+pub fn split_method(name: &str) -> Option<(&str, bool)> {
+    let (rest, influence) = match name.strip_suffix(INFLUENCE) {
+        Some(rest) => (rest, true),
+        None => (name, false),
+    };
+    let context = rest.strip_suffix(SPANS)?;
+    (!context.is_empty()).then_some((context, influence))
 }
 
 /// The combined entries of ContextCite's `context` entries and the answer's `spans`.
@@ -66,14 +73,6 @@ pub fn combine(
 ) -> Result<Vec<AttributionEntry>> {
     combine_with_influence(context, spans, &[])
 }
-
-/// The name of the rule with influence, in `attribution.method` when the served adapter has an
-/// influence index: ContextCite v2, span rule v1, influence v2 (`docs/attribution.md`,
-/// "Influence"), combined as in the module docs.
-pub const METHOD_WITH_INFLUENCE: &str = "contextcite-v2+spans-v1+influence-v2";
-
-/// [`METHOD_WITH_INFLUENCE`] with ContextCite v1.
-pub const EXACT_METHOD_WITH_INFLUENCE: &str = "contextcite-v1+spans-v1+influence-v2";
 
 /// The combined entries of ContextCite's `context` entries, the answer's `spans` and the
 /// training rows' `influence` entries (see the module docs; with no influence entry, the same as
@@ -97,4 +96,31 @@ pub fn combine_with_influence(
     let budget = units.values().sum::<u128>() / scale;
     let (contributions, units): (Vec<ContributionId>, Vec<u128>) = units.into_iter().unzip();
     entries_from_units(&contributions, &units, u32::try_from(budget)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_combined_method_name_splits_back_into_its_parts() {
+        for context in ["contextcite-v1", "contextcite-prior-v1:0123456789abcdef"] {
+            for influence in [false, true] {
+                let name = method(context, influence);
+                assert_eq!(split_method(&name), Some((context, influence)), "{name}");
+            }
+        }
+        assert_eq!(
+            method("contextcite-v1", true),
+            "contextcite-v1+spans-v1+influence-v2"
+        );
+        for name in [
+            "contextcite-v1",
+            "+spans-v1",
+            "contextcite-v1+influence-v2",
+            "",
+        ] {
+            assert_eq!(split_method(name), None, "{name}");
+        }
+    }
 }

@@ -14,7 +14,7 @@
 //!   shape of ContextCite's, through [`crate::rag::ppm`]), with their place in the answer's
 //!   text.
 //! - [`combined`]: span entries and ContextCite's as one attribution per served answer
-//!   ([`combined::METHOD`]).
+//!   ([`combined::method`]).
 //! - [`file`]: the index as a versioned file beside the adapter, rebuilt when missing, corrupt
 //!   or stale.
 //! - [`benchmark`]: `attribution-worker bench provenance`.

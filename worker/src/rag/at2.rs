@@ -31,7 +31,7 @@ use crate::provenance::influence::kernel::Kernel;
 use crate::serve::runtime::{AdapterKey, Runtime, SlotId};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The method's name and version.
 pub const METHOD: &str = "at2-v1";
@@ -157,14 +157,34 @@ impl Theta {
     }
 }
 
-/// Where the θ of the model file hashing to `model_hash` lives under `dir`.
-pub fn theta_path(dir: &Path, model_hash: &str) -> PathBuf {
-    dir.join(format!("{model_hash}.json"))
-}
+/// The θ files committed with the worker (`worker/at2/`, each named by the hash of the model
+/// file it was fitted on), built into the binary so that every worker, a juror's too, holds them.
+const COMMITTED: &[(&str, &[u8])] = &[(
+    "d63af87b96e2fd6551e9e7320602f3934f34c41a91004117dd24981571d02f79",
+    include_bytes!(
+        "../../at2/d63af87b96e2fd6551e9e7320602f3934f34c41a91004117dd24981571d02f79.json"
+    ),
+)];
 
-/// The θ files committed with the worker (`worker/at2/`).
-pub fn committed_theta_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("at2")
+/// The coefficients for the model file hashing to `model_hash` (hex) with `config`'s layers and
+/// heads: those of `file` when given (refused when they are for another model), else the
+/// committed ones for that model, else `None`.
+pub fn theta_for(
+    file: Option<&Path>,
+    model_hash: &str,
+    config: &LlamaConfig,
+) -> Result<Option<Theta>> {
+    if let Some(path) = file {
+        return Theta::load(path, model_hash, config).map(Some);
+    }
+    COMMITTED
+        .iter()
+        .find(|(hash, _)| *hash == model_hash)
+        .map(|(hash, bytes)| {
+            Theta::parse(bytes, model_hash, config)
+                .with_context(|| format!("the committed AT2 coefficients worker/at2/{hash}.json"))
+        })
+        .transpose()
 }
 
 /// Whether a benchmark package belongs to the calibration split (else to evaluation): the
@@ -475,4 +495,28 @@ pub fn fit_theta(
         },
         theta_q32,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_committed_theta_file_is_built_in_under_its_models_hash() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("at2");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let hash = path.file_stem().unwrap().to_str().unwrap().to_string();
+            let (_, built_in) = COMMITTED
+                .iter()
+                .find(|(h, _)| *h == hash)
+                .unwrap_or_else(|| panic!("{} is not built in", path.display()));
+            assert_eq!(*built_in, &std::fs::read(&path).unwrap()[..]);
+            let file: ThetaFile = serde_json::from_slice(built_in).unwrap();
+            assert_eq!(file.model_blake2b_256, hash);
+            files += 1;
+        }
+        assert_eq!(files, COMMITTED.len());
+    }
 }

@@ -12,6 +12,7 @@
 //!   whose weights are the attributions) and the answer sentences each source supports.
 //! - [`prior`]: ContextCite with a prior (`contextcite-prior-v1`): a few exact ablations chosen
 //!   for their cost, fitted toward AT2's weights ([`at2`]).
+//! - [`method`]: the methods by name: what the worker serves and a juror recomputes.
 //! - [`ppm`]: the weights as at most 16 on-chain entries in parts per million.
 //! - [`quality`]: LDS, top-k removal against leave-one-out and random, cost, and a benchmark on
 //!   real text (Debian package descriptions).
@@ -23,6 +24,7 @@ pub mod at2;
 pub mod attribution;
 pub mod index;
 pub mod lasso;
+pub mod method;
 pub mod ppm;
 pub mod prior;
 pub mod prompt;

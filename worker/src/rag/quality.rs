@@ -18,10 +18,10 @@ use super::ablation::{
     ablation_seed, answer_logprobs, leave_one_out_masks, logit_probability, random_masks, Ablation,
     Mask, HELD_OUT_DOMAIN, SEED_DOMAIN,
 };
-use super::at2::{answer_features, attribute_at2, calibration_package, CalibrationAnswer, Theta};
-use super::attribution::{attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig};
+use super::at2::{answer_features, calibration_package, CalibrationAnswer};
+use super::attribution::{AnswerAttribution, AttributionRequest, ContextCiteConfig};
 use super::index::{Blob, RowIndex};
-use super::prior::{attribute_with_prior, PriorConfig};
+use super::method::Method;
 use super::prompt::{group_hits, PromptLayout, Source};
 use crate::job::ModelDir;
 use crate::provenance::index::SpanIndex;
@@ -35,53 +35,7 @@ use blake2::{Blake2b, Digest};
 use serde::Serialize;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
-
-/// An attribution method the benchmark measures.
-#[derive(Clone, Debug)]
-pub enum Method {
-    /// ContextCite, exact ablation (`contextcite-v1`) or attention knockout (`contextcite-v2`).
-    ContextCite(ContextCiteConfig),
-    /// AT2 with a model's fitted coefficients.
-    At2(Arc<Theta>),
-    /// ContextCite with AT2's weights as a prior (`contextcite-prior-v1`).
-    Prior(PriorConfig),
-}
-
-impl Method {
-    /// The method's name and version (AT2's with its coefficients' hash).
-    pub fn name(&self) -> String {
-        match self {
-            Self::ContextCite(config) => config.ablation.method().to_string(),
-            Self::At2(theta) => theta.method(),
-            Self::Prior(config) => config.method(),
-        }
-    }
-
-    /// Most runtime slots it keeps alive.
-    pub fn max_live_slots(&self) -> usize {
-        match self {
-            Self::ContextCite(config) => config.max_live_slots,
-            Self::At2(_) => 1,
-            Self::Prior(config) => config.max_live_slots,
-        }
-    }
-
-    /// Attributes `request`.
-    pub fn attribute<R: Runtime + ?Sized>(
-        &self,
-        runtime: &mut R,
-        tokenizer: &tokenizers::Tokenizer,
-        request: &AttributionRequest<'_>,
-    ) -> Result<AnswerAttribution> {
-        match self {
-            Self::ContextCite(config) => attribute(runtime, tokenizer, request, config),
-            Self::At2(theta) => attribute_at2(runtime, tokenizer, request, theta),
-            Self::Prior(config) => attribute_with_prior(runtime, tokenizer, request, config),
-        }
-    }
-}
 
 /// Random rankings averaged for the random baseline.
 pub const RANDOM_RANKINGS: usize = 4;

@@ -194,9 +194,11 @@ async fn record(
 ) -> Result<(Option<serde_json::Value>, Option<serde_json::Value>), ApiError> {
     let (entries, provenance, attribution) = match grounded {
         Some(grounded) => {
+            let method = grounded.grounding.method.clone();
             let (entries, provenance, described) = grounded
                 .attribute(
                     &state.engine,
+                    &method,
                     adapter,
                     finished.tokens.clone(),
                     finished.prompt.as_ref(),

@@ -14,14 +14,13 @@ use super::ApiError;
 use crate::chat_template::{ChatMessage, ChatTemplate};
 use crate::data::SpecialTokens;
 use crate::provenance::attribution::SpanAttribution;
-use crate::provenance::combined::{combine_with_influence, method};
+use crate::provenance::combined::{self, combine_with_influence};
 use crate::provenance::index::SpanIndex;
 use crate::provenance::influence::adapter::AdapterInfluence;
 use crate::provenance::influence::InfluenceAttribution;
-use crate::rag::attribution::{
-    attribute, AnswerAttribution, AttributionRequest, ContextCiteConfig,
-};
+use crate::rag::attribution::{AnswerAttribution, AttributionRequest};
 use crate::rag::index::RowIndex;
+use crate::rag::method::Method;
 use crate::rag::prompt::{group_hits, PromptLayout};
 use crate::serve::engine::{AdapterId, Engine, KeptPrompt};
 use attribution_primitives::attribution::{Attribution, AttributionEntry, AttributionProvenance};
@@ -43,10 +42,10 @@ pub struct Grounding {
     pub chain_model: ModelId,
     /// Rows retrieved per question.
     pub top_k: usize,
-    pub config: ContextCiteConfig,
+    /// How the retrieved sources are attributed (the worker's `--attribution-method`).
+    pub method: Method,
     /// The served adapter's influence index over the same rows, once built (answers before
-    /// that are attributed without it, under [`crate::provenance::combined::method`]`(ablation,
-    /// false)`).
+    /// that are attributed without it, under a method name without influence).
     pub influence: OnceLock<AdapterInfluence>,
 }
 
@@ -127,16 +126,18 @@ impl Grounded {
         })
     }
 
-    /// Measures which sources shaped `answer` (ContextCite, run on the engine between two
-    /// steps, from the generation's kept `prompt` cache when there is one), which training rows it repeats (span provenance) and, for an adapter with an
-    /// influence index, which training rows raised its likelihood (one backward pass, off the
-    /// async threads), and combines them. Returns the on-chain entries, the provenance the
-    /// record commits to (the retrieved contributions in prompt order, the method, the ablation
-    /// seed: with the prompt and the answer, what a juror recomputes the entries from) and the
-    /// response's `attribution` field.
+    /// Measures which sources shaped `answer` (`method`, run on the engine between two steps,
+    /// from the generation's kept `prompt` cache when there is one), which training rows it
+    /// repeats (span provenance) and, for an adapter with an influence index, which training
+    /// rows raised its likelihood (one backward pass, off the async threads), and combines
+    /// them. Returns the on-chain entries, the provenance the record commits to (the retrieved
+    /// contributions in prompt order, the method, the ablation seed: with the prompt and the
+    /// answer, what a juror recomputes the entries from) and the response's `attribution`
+    /// field.
     pub async fn attribute(
         self,
         engine: &Engine,
+        method: &Method,
         adapter: Option<AdapterId>,
         answer: Vec<u32>,
         prompt: Option<&KeptPrompt>,
@@ -153,11 +154,12 @@ impl Grounded {
             None
         } else {
             let grounding = self.grounding.clone();
-            let (layout, question, contributions, answer) = (
+            let (layout, question, contributions, answer, method) = (
                 self.layout.clone(),
                 self.question.clone(),
                 self.contributions.clone(),
                 answer.clone(),
+                method.clone(),
             );
             let started = Instant::now();
             let measured = engine
@@ -172,7 +174,7 @@ impl Grounded {
                         answer: &answer,
                         prompt_slot,
                     };
-                    attribute(runtime, &tokenizer, &request, &grounding.config)
+                    method.attribute(runtime, &tokenizer, &request)
                 })
                 .await
                 .map_err(|e| ApiError::internal(format!("attribution: {e:#}")))?;
@@ -211,11 +213,13 @@ impl Grounded {
         );
         let entries = Attribution::try_from(combined.clone())
             .map_err(|_| ApiError::internal("more attribution entries than a record holds"))?;
-        let provenance = self.provenance(measured.as_ref())?;
+        let name = combined::method(&method.name(), self.grounding.influence.get().is_some());
+        let provenance = self.provenance(&name, measured.as_ref())?;
         Ok((
             entries,
             provenance,
             self.describe(
+                &name,
                 &answer,
                 &combined,
                 measured.as_ref(),
@@ -225,22 +229,13 @@ impl Grounded {
         ))
     }
 
-    /// The attribution's method name and version: the ablation's, with influence when the
-    /// served adapter has an influence index.
-    fn method(&self) -> &'static str {
-        method(
-            self.grounding.config.ablation,
-            self.grounding.influence.get().is_some(),
-        )
-    }
-
-    /// What the record commits to besides the prompt and the answer. Without sources or answer
-    /// nothing is ablated and the seed is zero.
+    /// What the record commits to besides the prompt and the answer, `method` the combined
+    /// method's name. Without sources or answer nothing is ablated and the seed is zero.
     fn provenance(
         &self,
+        method: &str,
         measured: Option<&AnswerAttribution>,
     ) -> Result<AttributionProvenance, ApiError> {
-        let method = self.method();
         Ok(AttributionProvenance {
             retrieved: self.contributions.clone().try_into().map_err(|_| {
                 ApiError::internal("more retrieved contributions than a record commits to")
@@ -257,6 +252,7 @@ impl Grounded {
     /// The response's `attribution` field.
     fn describe(
         &self,
+        method: &str,
         answer: &[u32],
         entries: &[AttributionEntry],
         measured: Option<&AnswerAttribution>,
@@ -310,7 +306,7 @@ impl Grounded {
             .collect();
         let with_influence = self.grounding.influence.get();
         let mut described = json!({
-            "method": self.method(),
+            "method": method,
             "ablations": measured.map_or(0, |m| m.masks.len()),
             "seed": measured.map(|m| format!("0x{}", hex::encode(m.seed))),
             "retrieved": self.contributions,
@@ -346,16 +342,26 @@ pub struct Recomputed {
 /// Recomputes the attribution of `answer` to the chat request `body` (the exact bytes whose
 /// blake2-256 the user signed) on `model`, exactly as serving computed it: the same retrieval
 /// from the question (the last user message; none when the body says `"retrieval": false`),
-/// the same prompt layout, ContextCite seeded by
-/// (model, version, question, answer tokens), span provenance and influence. The answer is
-/// re-tokenized: its tokens must round-trip through the tokenizer, as greedy and sampled
-/// answers of this engine do when decoded without special tokens.
+/// the same prompt layout, the context method `method` names (the record's combined method,
+/// whichever this worker serves itself: [`Method::served`]) seeded by (model, version,
+/// question, answer tokens), span provenance and influence. The answer is re-tokenized: its
+/// tokens must round-trip through the tokenizer, as greedy and sampled answers of this engine
+/// do when decoded without special tokens.
 pub async fn recompute(
     state: &super::ApiState,
     model: &super::ServedModel,
+    method: &str,
     body: &[u8],
     answer: &str,
 ) -> Result<Recomputed, ApiError> {
+    let (context, _) = combined::split_method(method).ok_or_else(|| {
+        ApiError::invalid(
+            "method",
+            format!("`{method}` is not a combined method's name"),
+        )
+    })?;
+    let context = Method::served(context, state.theta.as_ref())
+        .map_err(|e| ApiError::invalid("method", format!("{e:#}")))?;
     let grounding = model
         .grounding
         .clone()
@@ -382,7 +388,7 @@ pub async fn recompute(
     )?
     .ok_or_else(|| ApiError::invalid("messages", "no user message"))?;
     let (entries, provenance, _) = grounded
-        .attribute(&state.engine, model.adapter, answer, None)
+        .attribute(&state.engine, &context, model.adapter, answer, None)
         .await?;
     Ok(Recomputed {
         entries,

@@ -53,6 +53,11 @@ pub struct ApiState {
     pub price_per_token: Option<u128>,
     /// Paid inference: checks authorizations and records what was served.
     pub gate: Option<Arc<dyn gate::Gate>>,
+    /// How grounded answers' sources are attributed (`--attribution-method`).
+    pub attribution: crate::rag::method::Method,
+    /// AT2's coefficients for the base model, when known (`--theta`, or committed with the
+    /// worker): what `contextcite-prior-v1` serves and recomputes with.
+    pub theta: Option<Arc<crate::rag::at2::Theta>>,
 }
 
 impl ApiState {
