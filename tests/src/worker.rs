@@ -139,23 +139,30 @@ impl Worker {
     /// `f32` weights at 0.000001 OPEN a token (10¹² plancks), settling a batch once its oldest
     /// record is `batch_age` seconds old.
     pub fn serve(node_url: &str, models: &Path, model: ModelId, batch_age: &str) -> Result<Self> {
-        Self::start_with(
-            node_url,
-            "//Eve",
-            models,
-            "100",
-            &[],
-            &[
-                "--serve",
-                &model.to_string(),
-                "--price-per-token",
-                "0.000001",
-                "--batch-age",
-                batch_age,
-                "--weights",
-                "f32",
-            ],
-        )
+        Self::serve_with(node_url, models, model, batch_age, &[])
+    }
+
+    /// [`Worker::serve`] with more flags of `run` (`extra`).
+    pub fn serve_with(
+        node_url: &str,
+        models: &Path,
+        model: ModelId,
+        batch_age: &str,
+        extra: &[&str],
+    ) -> Result<Self> {
+        let model = model.to_string();
+        let mut args = vec![
+            "--serve",
+            &model,
+            "--price-per-token",
+            "0.000001",
+            "--batch-age",
+            batch_age,
+            "--weights",
+            "f32",
+        ];
+        args.extend(extra);
+        Self::start_with(node_url, "//Eve", models, "100", &[], &args)
     }
 
     fn spawn(args: &[String], env: &[(String, String)], dir: &tempfile::TempDir) -> Result<Child> {
@@ -369,6 +376,34 @@ fn synthetic_chat_model_with(models: &Path, args: &[&str]) -> Result<BaseModel> 
         ),
     )?;
     base_model(&dir)
+}
+
+/// Writes AT2 coefficients (`attribution-worker serve --theta`) for the model in `dir` into
+/// `path`, in the worker's θ file format (`docs/attribution.md`, "AT2"): any coefficients serve
+/// the prior's rule, these are `2^-1 − k · 2^-4` for head `k`. Returns the first 16 hex digits of
+/// the file's BLAKE2b-256, which a method name using it carries.
+pub fn write_theta(dir: &Path, path: &Path) -> Result<String> {
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)?;
+    let count = |name: &str| {
+        config[name]
+            .as_u64()
+            .with_context(|| format!("config.json: {name}"))
+    };
+    let (layers, heads) = (count("num_hidden_layers")?, count("num_attention_heads")?);
+    let weights = std::fs::read(dir.join("model.safetensors"))?;
+    let file = serde_json::json!({
+        "format": "attribution-chain/at2-theta/v1",
+        "model_blake2b_256": hex::encode(content_hash(&weights)),
+        "layers": layers,
+        "heads": heads,
+        "ridge": 0.1,
+        "calibration": {"answers": 0, "masks": 0, "split": "", "cross_validated": [], "in_sample": 0.0},
+        "theta_q32": (0..layers * heads).map(|k| (1i64 << 31) - (k as i64) * (1 << 28)).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec(&file)?;
+    std::fs::write(path, &bytes)?;
+    Ok(hex::encode(content_hash(&bytes))[..16].to_string())
 }
 
 /// The base model as the chain registers it, from the model directory's own files.

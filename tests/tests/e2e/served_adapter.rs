@@ -6,7 +6,10 @@
 //! contain; the answer's `attribution` pays that contribution more than the others (from the
 //! training rows' influence and spans, no context), the record settles in a batch, and each
 //! contributor's pending OPEN rises by exactly the share the record's entries and the chain's
-//! fee split give it.
+//! fee split give it. The daemon serves `contextcite-prior-v1` (`--attribution-method prior`,
+//! with coefficients written for the synthetic base), so the record names it; `attribution-worker
+//! verify --attribution`, run as a juror whose own method is the default `contextcite-v1`,
+//! recomputes the settled record with the method it names, and the record holds.
 //!
 //! The rows are the synthetic task's (each prompt word translated by `w -> 7·w + 3 mod 24`), each
 //! contributor's over its own eight words (closed under the translation), so retrieval and the
@@ -14,8 +17,12 @@
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
-use attribution_e2e::worker::{pretrained_synthetic_chat_model, Worker};
-use attribution_primitives::attribution::{AllowanceInfo, FeeSplit, InferenceAuthorization};
+use attribution_e2e::worker::{
+    pretrained_synthetic_chat_model, worker_command_unchecked, write_theta, Worker,
+};
+use attribution_primitives::attribution::{
+    AllowanceInfo, FeeSplit, InferenceAuthorization, SettledRecord,
+};
 use attribution_primitives::models::ModelStatus;
 use attribution_primitives::rewards::PendingRewards;
 use attribution_primitives::{Balance, ContributionId, Signature};
@@ -100,6 +107,9 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     let (developer, user) = (dev::ferdie(), dev::alice());
     let rows: Vec<Vec<(String, String)>> = WORD_SETS.iter().map(rows).collect();
     let base = pretrained_synthetic_chat_model(models.path())?;
+    let theta = models.path().join("theta.json");
+    let theta_id = write_theta(&models.path().join("synthetic"), &theta)?;
+    let theta = theta.to_string_lossy().into_owned();
     let (datanet, base_model) = tokio::try_join!(
         chain.publish_datanet(
             "e2e-served-adapter",
@@ -140,7 +150,13 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         .await?;
 
     // One daemon trains the adapter, then serves it beside its base.
-    let mut worker = Worker::serve(&chain.node.rpc_url(), models.path(), base_model, "1")?;
+    let mut worker = Worker::serve_with(
+        &chain.node.rpc_url(),
+        models.path(),
+        base_model,
+        "1",
+        &["--attribution-method", "prior", "--theta", &theta],
+    )?;
     let operator = account(&dev::eve());
     worker
         .wait_for_model(&chain, adapter, ModelStatus::Active, JOB_TIMEOUT)
@@ -219,10 +235,8 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         "the adapter answered nothing, so nothing can be attributed to its training rows: \
          {answer}"
     );
-    ensure!(
-        attribution["method"] == "contextcite-v1+spans-v1+influence-v2",
-        "{attribution}"
-    );
+    let method = format!("contextcite-prior-v1:{theta_id}+spans-v1+influence-v2");
+    ensure!(attribution["method"] == method.as_str(), "{attribution}");
     ensure!(
         attribution["retrieved"] == json!([]) && attribution["context"]["entries"] == json!([]),
         "no retrieval, so no source and no context entry: {attribution}"
@@ -276,6 +290,53 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     ensure!(
         split.contribution_share(bob_ppm, contributors_part) > 0,
         "Bob's share is positive"
+    );
+
+    // A juror serving the default method recomputes the settled record with the one it names.
+    let text = answer["choices"][0]["message"]["content"]
+        .as_str()
+        .context("the answer's text")?;
+    let mut record = None;
+    for id in 0..4u64 {
+        let settled: Option<SettledRecord> = chain.state_call("AttributionApi_record", id).await?;
+        if settled.is_some_and(|r| r.output_hash == content_hash(text.as_bytes())) {
+            record = Some(id);
+        }
+    }
+    let record = record.context("the answer's settled record")?;
+    let files = tempfile::tempdir()?;
+    let (prompt_file, answer_file) = (files.path().join("prompt"), files.path().join("answer"));
+    std::fs::write(&prompt_file, &body)?;
+    std::fs::write(&answer_file, text)?;
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let output = worker_command_unchecked(&[
+        "verify",
+        "--node",
+        &chain.node.rpc_url(),
+        "--models",
+        &path(models.path()),
+        "--state-dir",
+        &path(&files.path().join("state")),
+        "--weights",
+        "f32",
+        "--theta",
+        &theta,
+        "--attribution",
+        &record.to_string(),
+        "--prompt-file",
+        &path(&prompt_file),
+        "--answer-file",
+        &path(&answer_file),
+    ])?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let finding: Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("verify's finding: {stderr}"))?;
+    ensure!(
+        output.status.success()
+            && finding["holds"] == true
+            && finding["method"] == method.as_str()
+            && finding["same_seed"] == true,
+        "{finding} {stderr}"
     );
     Ok(())
 }
