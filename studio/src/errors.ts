@@ -39,7 +39,8 @@ export function workerUnreachable(url: string, cause: unknown): StudioError {
   );
 }
 
-/** JSON-RPC error codes of the node's content store (node/content-store/src/rpc.rs). */
+/** JSON-RPC error codes of the node's content store (`attribution_primitives::content_store::codes`;
+ * a test there checks that every one of them is worded here). */
 const CONTENT_STORE_CODES: Record<number, string> = {
   7001: 'The file could not be sent to the node (bad encoding).',
   7002: 'The file is larger than the datanet accepts.',
@@ -50,6 +51,10 @@ const CONTENT_STORE_CODES: Record<number, string> = {
   7007: 'That datanet version is not published.',
   7008: 'The node could not read the chain to check the file.',
   7009: 'The node could not write the file to its store.',
+  7010: 'The upload’s signature is malformed.',
+  7011: 'The file was announced by another account: upload it with the account that contributed it.',
+  7012: 'The file’s measured weight differs from the weight its contribution declares.',
+  7013: 'The node is busy with other uploads: retry in a moment.',
   9001: 'The node could not compute the rewards.',
   9002: 'The node’s payout history store failed.',
   9003: 'Asked for too many history entries at once.',

@@ -40,3 +40,38 @@ pub mod codes {
     /// `MAX_CONCURRENT_UPLOADS`): retry shortly.
     pub const BUSY: i32 = 7013;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The codes a source file defines: `pub const NAME: i32 = CODE;` in Rust, `  CODE: '…',`
+    /// in the studio's table of the content store's codes (`studio/src/errors.ts`).
+    fn codes(text: &str, line: impl Fn(&str) -> Option<&str>) -> BTreeSet<i32> {
+        text.lines()
+            .filter_map(|l| line(l.trim())?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn the_studio_words_every_code_and_no_other() {
+        let rust = codes(include_str!("content_store.rs"), |l| {
+            l.strip_prefix("pub const ")?
+                .split_once(": i32 = ")?
+                .1
+                .strip_suffix(';')
+        });
+        let studio = include_str!("../../../studio/src/errors.ts");
+        let table = studio
+            .split("const CONTENT_STORE_CODES")
+            .nth(1)
+            .and_then(|rest| rest.split("};").next())
+            .expect("the studio's table of the content store's codes");
+        let worded: BTreeSet<i32> = codes(table, |l| l.split_once(':').map(|(code, _)| code))
+            .into_iter()
+            .filter(|code| (7000..8000).contains(code))
+            .collect();
+        assert_eq!(rust.len(), 13, "{rust:?}");
+        assert_eq!(worded, rust, "studio/src/errors.ts against the codes here");
+    }
+}
