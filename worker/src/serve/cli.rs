@@ -45,7 +45,7 @@ pub enum Weights {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Attribution {
     /// `contextcite-v1`: 32 random exact ablations (the prompt re-run without the dropped
-    /// sources), a LASSO on them. The most faithful to removing sources; measured at 6.5 times
+    /// sources), a LASSO on them. The most faithful to removing sources; measured at 5.7 times
     /// the answer's generation on SmolLM2.
     Exact,
     /// `contextcite-v2`: attention knockout on the generation's own cache. Cheaper, less
@@ -53,8 +53,8 @@ pub enum Attribution {
     Knockout,
     /// `contextcite-prior-v1`: one exact ablation per source on the prefix path, fitted toward
     /// AT2's attention weights; needs the model's AT2 coefficients (committed with the worker
-    /// for SmolLM2-135M-Instruct Q4_1, or `--theta`). Measured at 0.85 times the generation,
-    /// LDS 0.85 against v1's 0.91.
+    /// for SmolLM2-135M-Instruct Q4_1, or `--theta`). Measured at 0.79 times the generation,
+    /// LDS 0.87 against v1's 0.92.
     Prior,
 }
 
