@@ -5,7 +5,7 @@
 
 use crate::job::ModelDir;
 use crate::rag::ablation::Ablation;
-use crate::rag::at2::{fit_theta, theta_for, CalibrationAnswer};
+use crate::rag::at2::{fit_theta, model_hash, theta_for, CalibrationAnswer};
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::method::Method;
 use crate::rag::prior::PriorConfig;
@@ -76,16 +76,6 @@ pub struct AttributionBenchArgs {
     /// this file when it exists (no model run), else written to it.
     #[arg(long, requires = "calibrate")]
     pub samples: Option<PathBuf>,
-}
-
-/// BLAKE2b-256 (hex) of the model file (`model.safetensors` in a Hugging Face directory):
-/// what AT2's coefficients are named by.
-pub fn model_hash(path: &Path) -> Result<String> {
-    if path.is_dir() {
-        crate::artifact::hash_file(&path.join("model.safetensors"))
-    } else {
-        crate::artifact::hash_file(path)
-    }
 }
 
 /// Fits AT2's coefficients (`--calibrate`) and writes them.

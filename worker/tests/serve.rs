@@ -1121,7 +1121,7 @@ fn write_theta(dir: &Path) -> String {
     let width = config.num_hidden_layers * config.num_attention_heads;
     let file = ThetaFile {
         format: THETA_FORMAT.into(),
-        model_blake2b_256: attribution_worker::attribution_bench::model_hash(&model).unwrap(),
+        model_blake2b_256: attribution_worker::rag::at2::model_hash(&model).unwrap(),
         layers: config.num_hidden_layers,
         heads: config.num_attention_heads,
         ridge: 0.1,

@@ -7,25 +7,27 @@
 //! training rows' influence and spans, no context), the record settles in a batch, and each
 //! contributor's pending OPEN rises by exactly the share the record's entries and the chain's
 //! fee split give it. The daemon serves `contextcite-prior-v1` (`--attribution-method prior`,
-//! with coefficients written for the synthetic base), so the record names it; `attribution-worker
-//! verify --attribution`, run as a juror whose own method is the default `contextcite-v1`,
-//! recomputes the settled record with the method it names, and the record holds.
+//! with coefficients written for the synthetic base), so the record names it. Jurors whose own
+//! method is the default `contextcite-v1` recompute the settled record with the method it names:
+//! `attribution-worker verify --attribution` finds that it holds, and when the user challenges
+//! it, a second operator's daemon (Dave's), drawn onto the jury, votes that it holds and the
+//! chain upholds the attribution (the challenger's bond is lost).
 //!
 //! The rows are the synthetic task's (each prompt word translated by `w -> 7·w + 3 mod 24`), each
 //! contributor's over its own eight words (closed under the translation), so retrieval and the
 //! gradients of an answer about one contributor's words lead to that contributor's rows.
 
 use anyhow::{ensure, Context, Result};
-use attribution_e2e::chain::{account, calls, content_hash, poll, Chain};
+use attribution_e2e::chain::{account, calls, content_hash, event, poll, Chain};
 use attribution_e2e::worker::{
     pretrained_synthetic_chat_model, worker_command_unchecked, write_theta, Worker,
 };
 use attribution_primitives::attribution::{
-    AllowanceInfo, FeeSplit, InferenceAuthorization, SettledRecord,
+    AllowanceInfo, AttributionChallenge, FeeSplit, InferenceAuthorization, SettledRecord,
 };
 use attribution_primitives::models::ModelStatus;
 use attribution_primitives::rewards::PendingRewards;
-use attribution_primitives::{Balance, ContributionId, Signature};
+use attribution_primitives::{AccountId, Balance, BlockNumber, ContributionId, Signature};
 use codec::Encode;
 use serde_json::{json, Value};
 use sp_core::Pair as _;
@@ -178,6 +180,25 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     chain
         .execute(&user, calls::grant_allowance(&operator, ALLOWANCE))
         .await?;
+    // Dave, a second operator, serves the same base with the default method: the juror a
+    // challenge of Eve's records can seat. He builds his own indexes of the adapter meanwhile.
+    let juror = Worker::start_with(
+        &chain.node.rpc_url(),
+        "//Dave",
+        models.path(),
+        "100",
+        &[],
+        &[
+            "--serve",
+            &base_model.to_string(),
+            "--price-per-token",
+            "0.000001",
+            "--weights",
+            "f32",
+            "--theta",
+            &theta,
+        ],
+    )?;
 
     // The question: the prompt of a row of Bob's the adapter trained on, asked without
     // retrieval; only Bob's training rows hold its words and their translations.
@@ -337,6 +358,47 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
             && finding["method"] == method.as_str()
             && finding["same_seed"] == true,
         "{finding} {stderr}"
+    );
+
+    // The user challenges the record anyway. Dave's daemon, once it serves the adapter with its
+    // influence index, is the jury (neither Eve nor the challenger can be); it recomputes with
+    // the prior, votes that the record holds, and the chain upholds it: the bond is lost.
+    poll("the juror's indexes", Duration::from_secs(240), || async {
+        let log = juror.log();
+        Ok(
+            (log.contains("influence index ready") && log.contains("serving an adapter"))
+                .then_some(()),
+        )
+    })
+    .await
+    .with_context(|| juror.log_tail())?;
+    let challenged = chain
+        .execute(
+            &user,
+            calls::challenge_attribution(record, &body, text.as_bytes()),
+        )
+        .await?;
+    let (challenge, _, _, bond, _): (u64, u64, AccountId, Balance, BlockNumber) =
+        event(&challenged, "Attribution", "AttributionChallenged")?;
+    let (free, reserved) = chain.balance(&account(&user)).await?;
+    poll("the jury's verdict", Duration::from_secs(120), || async {
+        let open: Option<AttributionChallenge> = chain
+            .state_call("AttributionApi_attribution_challenge", challenge)
+            .await?;
+        Ok(open.is_none().then_some(()))
+    })
+    .await
+    .with_context(|| juror.log_tail())?;
+    ensure!(
+        juror.log().contains("voted as a juror"),
+        "{}",
+        juror.log_tail()
+    );
+    let (free_after, reserved_after) = chain.balance(&account(&user)).await?;
+    ensure!(
+        free_after == free && reserved_after + bond == reserved,
+        "upheld, so the bond {bond} is lost: free {free} -> {free_after}, reserved {reserved} -> \
+         {reserved_after}"
     );
     Ok(())
 }

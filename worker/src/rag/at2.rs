@@ -157,6 +157,16 @@ impl Theta {
     }
 }
 
+/// BLAKE2b-256 (hex) of the model file (`model.safetensors` in a Hugging Face directory):
+/// what AT2's coefficients are named by.
+pub fn model_hash(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        crate::artifact::hash_file(&path.join("model.safetensors"))
+    } else {
+        crate::artifact::hash_file(path)
+    }
+}
+
 /// The θ files committed with the worker (`worker/at2/`, each named by the hash of the model
 /// file it was fitted on), built into the binary so that every worker, a juror's too, holds them.
 const COMMITTED: &[(&str, &[u8])] = &[(

@@ -13,7 +13,7 @@ use crate::provenance::index::{SpanIndex, TrainingRows};
 use crate::provenance::influence::adapter::{file_beside, AdapterInfluence, InfluenceSource};
 use crate::provenance::influence::InfluenceConfig;
 use crate::rag::ablation::Ablation;
-use crate::rag::at2::{theta_for, Theta};
+use crate::rag::at2::{model_hash, theta_for, Theta};
 use crate::rag::attribution::ContextCiteConfig;
 use crate::rag::index::{Blob, RowIndex};
 use crate::rag::method::Method;
@@ -273,7 +273,7 @@ pub fn attribution_method(
     args: &EngineArgs,
 ) -> Result<(Method, Option<Arc<Theta>>)> {
     let started = std::time::Instant::now();
-    let hash = crate::attribution_bench::model_hash(path)?;
+    let hash = model_hash(path)?;
     let theta = theta_for(args.theta.as_deref(), &hash, &model.checkpoint.config)?.map(Arc::new);
     let context_cite = |ablation| {
         Method::ContextCite(ContextCiteConfig {
