@@ -944,39 +944,12 @@ impl Chain {
                 "JobSettled",
             )?;
         ensure!(settled == job, "settled job {settled}, expected {job}");
-        let ProvenJob {
-            datanet,
-            developer,
-            developer_before,
-            operator,
-            worker,
-            base,
-            base_model,
-            model,
-            job,
-            hyperparameters,
-            hyperparameters_receipt,
-            adapter,
-            adapter_receipt,
-            proof,
-            challenge_end,
-        } = proven;
+        ensure!(
+            proven.adapter_receipt.is_some(),
+            "prove_adapter uploads the adapter"
+        );
         Ok(TrainedAdapter {
-            datanet,
-            developer,
-            developer_before,
-            operator,
-            worker,
-            base,
-            base_model,
-            model,
-            job,
-            hyperparameters,
-            hyperparameters_receipt,
-            adapter,
-            adapter_receipt: adapter_receipt.context("prove_adapter uploads the adapter")?,
-            proof,
-            challenge_end,
+            proven,
             operator_paid,
             contributors_paid,
         })
@@ -1243,26 +1216,10 @@ pub struct ProvenJob {
     pub challenge_end: BlockNumber,
 }
 
-/// A settled training job: the adapter is `Active`.
+/// A settled training job: the adapter is `Active` (and uploaded: `proven.adapter_receipt` is
+/// set), with what settlement paid.
 pub struct TrainedAdapter {
-    pub datanet: SampleDatanet,
-    pub developer: Keypair,
-    /// The developer's (free, reserved) OPEN just before posting the job.
-    pub developer_before: (Balance, Balance),
-    pub operator: Keypair,
-    pub worker: sr25519::Pair,
-    pub base: BaseModel,
-    pub base_model: ModelId,
-    pub model: ModelId,
-    pub job: JobId,
-    /// The job's hyper-parameters file, and what `artifacts_upload` answered for it.
-    pub hyperparameters: Vec<u8>,
-    pub hyperparameters_receipt: serde_json::Value,
-    /// The adapter's weights file, and what `artifacts_upload` answered for it.
-    pub adapter: Vec<u8>,
-    pub adapter_receipt: serde_json::Value,
-    pub proof: TrainingProof,
-    pub challenge_end: BlockNumber,
+    pub proven: ProvenJob,
     pub operator_paid: Balance,
     pub contributors_paid: Balance,
 }

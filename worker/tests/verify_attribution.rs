@@ -1,9 +1,9 @@
 //! `attribution-worker verify --attribution` refuses bad input with an error that says what is
 //! wrong, before it loads any model: missing or unreadable files, flags that do not go together,
 //! and a node that does not answer. A prompt or answer other than the record's is refused by
-//! `check_commitments` (unit-tested in `daemon::attribution_jury`). Checking a settled record on
-//! a real node is tested end to end (`tests/tests/e2e/served_adapter.rs`); refusing an unknown
-//! record is not tested yet.
+//! `check_commitments` (unit-tested in `daemon::attribution_jury`). On a real node
+//! (`tests/tests/e2e/served_adapter.rs`): a settled record is checked and holds, an unknown
+//! record and a forged answer are refused.
 
 use std::process::{Command, Output};
 

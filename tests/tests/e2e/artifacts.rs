@@ -9,7 +9,7 @@
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
     calls, content_hash, event, expect_dispatch_error, expect_rpc_error, hash_from_json, hex_of,
-    sample_adapter, sample_proof, Chain, SAMPLE_METRICS,
+    sample_adapter, sample_proof, Chain, TrainedAdapter, SAMPLE_METRICS,
 };
 use attribution_e2e::worker::worker_binary;
 use attribution_primitives::{
@@ -28,7 +28,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 async fn artifacts_are_stored_only_as_announced_and_new_versions_pass_the_quality_gate(
 ) -> Result<()> {
     let chain = Chain::start().await?;
-    let trained = chain.train_adapter().await?;
+    let TrainedAdapter {
+        proven: trained, ..
+    } = chain.train_adapter().await?;
 
     // What the train flow uploaded: receipts name the job and the model, and the files come back.
     let receipt = &trained.hyperparameters_receipt;
@@ -43,7 +45,10 @@ async fn artifacts_are_stored_only_as_announced_and_new_versions_pass_the_qualit
         chain.download_artifact(hash).await? == trained.hyperparameters,
         "artifacts_get serves the hyper-parameters back"
     );
-    let receipt = &trained.adapter_receipt;
+    let receipt = trained
+        .adapter_receipt
+        .as_ref()
+        .context("the adapter's receipt")?;
     ensure!(
         receipt["kind"] == json!({ "adapter": { "model": trained.model } })
             && receipt["size"] == json!(trained.adapter.len()),

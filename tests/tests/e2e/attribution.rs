@@ -8,8 +8,8 @@
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
-    account, calls, content_hash, event, events, expect_dispatch_error, poll, ss58, Chain, OPEN,
-    OPERATOR_PRICE_PER_TOKEN,
+    account, calls, content_hash, event, events, expect_dispatch_error, poll, ss58, Chain,
+    TrainedAdapter, OPEN, OPERATOR_PRICE_PER_TOKEN,
 };
 use attribution_primitives::{
     attribution::{
@@ -31,7 +31,11 @@ const CREDIT: Balance = 10 * OPEN;
 #[tokio::test(flavor = "multi_thread")]
 async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() -> Result<()> {
     let chain = Chain::start().await?;
-    let trained = chain.train_adapter().await?;
+    let TrainedAdapter {
+        proven: trained,
+        operator_paid,
+        ..
+    } = chain.train_adapter().await?;
     let pool = trained.datanet.pool;
     let operator = account(&trained.operator);
     let model_owner = account(&trained.developer);
@@ -237,7 +241,7 @@ async fn an_inference_batch_pays_contributors_who_claim_and_see_their_history() 
     );
     let operator_pending = pending(operator.clone()).await?;
     ensure!(
-        operator_pending.compute == trained.operator_paid + parts_1.operator + parts_2.operator,
+        operator_pending.compute == operator_paid + parts_1.operator + parts_2.operator,
         "operator: {operator_pending:?}"
     );
     let pool_after: RewardPool<Balance> = chain

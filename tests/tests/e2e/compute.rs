@@ -7,8 +7,8 @@
 
 use anyhow::{ensure, Context, Result};
 use attribution_e2e::chain::{
-    account, calls, content_hash, event, expect_dispatch_error, poll, Chain, OPEN, OPERATOR_STAKE,
-    TRAINING_BUDGET,
+    account, calls, content_hash, event, expect_dispatch_error, poll, Chain, TrainedAdapter, OPEN,
+    OPERATOR_STAKE, TRAINING_BUDGET,
 };
 use attribution_primitives::{
     compute::{Challenge, ChallengeId, JobInfo, OperatorInfo},
@@ -26,7 +26,11 @@ type Model = Option<ModelWithLineage<AccountId, Balance, BlockNumber>>;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -> Result<()> {
     let chain = Chain::start().await?;
-    let trained = chain.train_adapter().await?;
+    let TrainedAdapter {
+        proven: trained,
+        operator_paid,
+        contributors_paid,
+    } = chain.train_adapter().await?;
     let pool = trained.datanet.pool;
     let (developer, operator) = (account(&trained.developer), account(&trained.operator));
     let settled_at = chain.finalized().await?;
@@ -161,14 +165,14 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
     // The budget: 30% to the version's contributors, the rest to the operator.
     let contributors_expected = TRAINING_BUDGET * 30 / 100;
     ensure!(
-        trained.contributors_paid == contributors_expected,
+        contributors_paid == contributors_expected,
         "contributors got {}",
-        trained.contributors_paid
+        contributors_paid
     );
     ensure!(
-        trained.operator_paid == TRAINING_BUDGET - contributors_expected,
+        operator_paid == TRAINING_BUDGET - contributors_expected,
         "operator got {}",
-        trained.operator_paid
+        operator_paid
     );
     let (free, reserved) = chain.balance(&developer).await?;
     let spent = trained.developer_before.0 + trained.developer_before.1 - free - reserved;
@@ -181,16 +185,14 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
         .state_call("RewardsApi_pending_rewards", operator.clone())
         .await?;
     ensure!(
-        pending.compute == trained.operator_paid,
+        pending.compute == operator_paid,
         "the operator's pending compute reward: {pending:?}"
     );
     let state: Option<RewardPool<Balance>> = chain.state_call("RewardsApi_pool", pool).await?;
     let state = state.context("the version's pool was credited")?;
     let total = trained.datanet.total_weight();
     ensure!(
-        state.credited == trained.contributors_paid
-            && state.total_points == total
-            && state.claimed == 0,
+        state.credited == contributors_paid && state.total_points == total && state.claimed == 0,
         "pool: {state:?}"
     );
     for contribution in &trained.datanet.contributions {
@@ -198,7 +200,7 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
         let owed: Vec<(PoolId, Balance)> = chain
             .state_call("RewardsApi_pending_pool_rewards", (who, vec![pool]))
             .await?;
-        let share = contribution.weight() * trained.contributors_paid / total;
+        let share = contribution.weight() * contributors_paid / total;
         ensure!(
             owed == vec![(pool, share)],
             "a contributor's share is by measured weight: {owed:?} vs {share}"
@@ -207,7 +209,7 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
 
     // Balances move on claim: the operator its payment, a contributor its share of the pool.
     let bob = &trained.datanet.contributions[0];
-    let bob_share = bob.weight() * trained.contributors_paid / total;
+    let bob_share = bob.weight() * contributors_paid / total;
     let operator_before = chain.balance(&operator).await?.0;
     let bob_before = chain.balance(&account(&bob.contributor)).await?.0;
     let [operator_claim, bob_claim] = chain
@@ -222,7 +224,7 @@ async fn a_signed_training_proof_settles_into_an_active_adapter_with_lineage() -
     bob_claim.context("Bob claims his share of the pool")?;
     let operator_gain = chain.balance(&operator).await?.0 - operator_before;
     ensure!(
-        (trained.operator_paid - OPEN / 10..=trained.operator_paid).contains(&operator_gain),
+        (operator_paid - OPEN / 10..=operator_paid).contains(&operator_gain),
         "the operator received its payment less a fee: {operator_gain}"
     );
     let bob_gain = chain.balance(&account(&bob.contributor)).await?.0 - bob_before;

@@ -329,26 +329,47 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     let (prompt_file, answer_file) = (files.path().join("prompt"), files.path().join("answer"));
     std::fs::write(&prompt_file, &body)?;
     std::fs::write(&answer_file, text)?;
+    let forged = files.path().join("forged");
+    std::fs::write(&forged, format!("{text}!"))?;
     let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    let output = worker_command_unchecked(&[
-        "verify",
-        "--node",
-        &chain.node.rpc_url(),
-        "--models",
-        &path(models.path()),
-        "--state-dir",
-        &path(&files.path().join("state")),
-        "--weights",
-        "f32",
-        "--theta",
-        &theta,
-        "--attribution",
-        &record.to_string(),
-        "--prompt-file",
-        &path(&prompt_file),
-        "--answer-file",
-        &path(&answer_file),
-    ])?;
+    let verify = |record: u64, answer: &std::path::Path| {
+        worker_command_unchecked(&[
+            "verify",
+            "--node",
+            &chain.node.rpc_url(),
+            "--models",
+            &path(models.path()),
+            "--state-dir",
+            &path(&files.path().join("state")),
+            "--weights",
+            "f32",
+            "--theta",
+            &theta,
+            "--attribution",
+            &record.to_string(),
+            "--prompt-file",
+            &path(&prompt_file),
+            "--answer-file",
+            &path(answer),
+        ])
+    };
+    // An unknown record and an answer other than the record's are refused before any model runs.
+    for (record, answer, reason) in [
+        (record + 100, &answer_file, "is not kept on chain"),
+        (
+            record,
+            &forged,
+            "the answer is not the one the record commits to",
+        ),
+    ] {
+        let output = verify(record, answer)?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        ensure!(
+            !output.status.success() && stderr.contains(reason),
+            "record {record}: {stderr}"
+        );
+    }
+    let output = verify(record, &answer_file)?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let finding: Value = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("verify's finding: {stderr}"))?;
