@@ -1175,6 +1175,13 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
         format!("contextcite-prior-v1:{}+spans-v1", &theta_hash[..16])
     );
     assert!(method.len() <= 64, "fits a record: {method}");
+    // `/v1/models` says it before any request: the grounded base only.
+    let mut models = ureq::get(&format!("{}/v1/models", server.url))
+        .call()
+        .unwrap();
+    let models: Value = models.body_mut().read_json().unwrap();
+    assert_eq!(models["data"][0]["attribution_method"], method.as_str());
+    assert!(models["data"][1].get("attribution_method").is_none());
     let sources = attribution["sources"].as_array().unwrap().len();
     assert!(sources > 0, "{attribution}");
     assert_eq!(

@@ -222,6 +222,10 @@ pub struct ModelCard {
     /// The chain's id of this model, which a paid request's authorization names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain_model: Option<u32>,
+    /// For a grounded model: the method its answers are attributed with now (the `method` of
+    /// their `attribution` field and of their records), so a client knows it before paying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution_method: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
