@@ -94,6 +94,23 @@ fn ppm_of(entries: &Value, contribution: ContributionId) -> Result<u32> {
         .unwrap_or(0))
 }
 
+/// Waits until `worker` serves the adapter with its influence index built.
+async fn serving_with_influence(worker: &Worker) -> Result<()> {
+    poll(
+        "the adapter served with its influence index",
+        Duration::from_secs(240),
+        || async {
+            let log = worker.log();
+            Ok(
+                (log.contains("influence index ready") && log.contains("serving an adapter"))
+                    .then_some(()),
+            )
+        },
+    )
+    .await
+    .with_context(|| worker.log_tail())
+}
+
 async fn pending(chain: &Chain, who: &Keypair) -> Result<Balance> {
     let pending: PendingRewards<Balance> = chain
         .state_call("RewardsApi_pending_rewards", account(who))
@@ -164,19 +181,7 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         .wait_for_model(&chain, adapter, ModelStatus::Active, JOB_TIMEOUT)
         .await?;
     // Served, with its influence index over the training rows built.
-    poll(
-        "the adapter's influence index",
-        Duration::from_secs(240),
-        || async {
-            let log = worker.log();
-            Ok(
-                (log.contains("influence index ready") && log.contains("serving an adapter"))
-                    .then_some(()),
-            )
-        },
-    )
-    .await
-    .with_context(|| worker.log_tail())?;
+    serving_with_influence(&worker).await?;
     chain
         .execute(&user, calls::grant_allowance(&operator, ALLOWANCE))
         .await?;
@@ -384,15 +389,7 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
     // The user challenges the record anyway. Dave's daemon, once it serves the adapter with its
     // influence index, is the jury (neither Eve nor the challenger can be); it recomputes with
     // the prior, votes that the record holds, and the chain upholds it: the bond is lost.
-    poll("the juror's indexes", Duration::from_secs(240), || async {
-        let log = juror.log();
-        Ok(
-            (log.contains("influence index ready") && log.contains("serving an adapter"))
-                .then_some(()),
-        )
-    })
-    .await
-    .with_context(|| juror.log_tail())?;
+    serving_with_influence(&juror).await?;
     let challenged = chain
         .execute(
             &user,

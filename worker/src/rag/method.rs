@@ -60,6 +60,14 @@ impl Method {
         }
     }
 
+    /// ContextCite with `ablation` and its serving settings ([`ContextCiteConfig::default`]'s).
+    pub fn context_cite(ablation: Ablation) -> Self {
+        Self::ContextCite(ContextCiteConfig {
+            ablation,
+            ..ContextCiteConfig::default()
+        })
+    }
+
     /// The served method named `name` (the context part of a record's method), with its
     /// serving settings: `contextcite-v1` and `contextcite-v2` as
     /// [`ContextCiteConfig::default`] sets them, `contextcite-prior-v1:<16 hex digits>` with
@@ -69,10 +77,7 @@ impl Method {
     pub fn served(name: &str, theta: Option<&Arc<Theta>>) -> Result<Self> {
         for ablation in [Ablation::Exact, Ablation::Knockout] {
             if name == ablation.method() {
-                return Ok(Self::ContextCite(ContextCiteConfig {
-                    ablation,
-                    ..ContextCiteConfig::default()
-                }));
+                return Ok(Self::context_cite(ablation));
             }
         }
         if let Some(named) = name.strip_prefix(PRIOR_METHOD) {

@@ -276,15 +276,9 @@ pub fn attribution_method(
     let started = std::time::Instant::now();
     let hash = model_hash(path)?;
     let theta = theta_for(args.theta.as_deref(), &hash, &model.checkpoint.config)?.map(Arc::new);
-    let context_cite = |ablation| {
-        Method::ContextCite(ContextCiteConfig {
-            ablation,
-            ..ContextCiteConfig::default()
-        })
-    };
     let method = match args.attribution_method {
-        Attribution::Exact => context_cite(Ablation::Exact),
-        Attribution::Knockout => context_cite(Ablation::Knockout),
+        Attribution::Exact => Method::context_cite(Ablation::Exact),
+        Attribution::Knockout => Method::context_cite(Ablation::Knockout),
         Attribution::Prior => Method::Prior(PriorConfig::new(theta.clone().with_context(|| {
             format!(
                 "--attribution-method prior needs AT2's coefficients for the model {hash}: none are \

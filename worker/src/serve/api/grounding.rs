@@ -49,6 +49,14 @@ pub struct Grounding {
     pub influence: OnceLock<AdapterInfluence>,
 }
 
+impl Grounding {
+    /// The combined method's name that answers attributed with `context` get now: with
+    /// influence once the adapter's influence index is built.
+    pub fn method_name(&self, context: &Method) -> String {
+        combined::method(&context.name(), self.influence.get().is_some())
+    }
+}
+
 /// A prompt built from retrieved sources, kept to attribute its answer.
 pub struct Grounded {
     pub grounding: Arc<Grounding>,
@@ -213,7 +221,7 @@ impl Grounded {
         );
         let entries = Attribution::try_from(combined.clone())
             .map_err(|_| ApiError::internal("more attribution entries than a record holds"))?;
-        let name = combined::method(&method.name(), self.grounding.influence.get().is_some());
+        let name = self.grounding.method_name(method);
         let provenance = self.provenance(&name, measured.as_ref())?;
         Ok((
             entries,

@@ -138,9 +138,7 @@ async fn models(State(state): State<Arc<ApiState>>) -> Json<ModelList> {
             parent: m.adapter.map(|_| state.base.clone()),
             price_per_token: state.price_per_token.map(|p| p.to_string()),
             chain_model: m.chain_model,
-            attribution_method: m.grounding.as_ref().map(|g| {
-                crate::provenance::combined::method(&g.method.name(), g.influence.get().is_some())
-            }),
+            attribution_method: m.grounding.as_ref().map(|g| g.method_name(&g.method)),
         })
         .collect();
     Json(ModelList {
