@@ -814,7 +814,7 @@ fn scalar_and_simd_kernels_agree() {
     let isa = Isa::detect();
     eprintln!("detected {isa:?}, available {:?}", Isa::available());
     let mut rng = StdRng::seed_from_u64(15);
-    // 42 rows: Q4_1's last group of four rows is partial.
+    // 42 rows: the last group of sixteen rows is partial.
     let (rows, cols, tokens) = (42, 128, 13);
     let (w, x) = (
         uniform(&mut rng, rows * cols, 1.0),
@@ -827,9 +827,9 @@ fn scalar_and_simd_kernels_agree() {
             let simd = matmul(simd_isa, &matrix, &x);
             let diff = max_abs_diff(&scalar, &simd);
             assert!(diff < 1e-4, "{format:?}: scalar vs {simd_isa:?} {diff}");
-            if format == WeightFormat::Q4 {
-                // Q4_1's integer sums are exact on every set: the same bits.
-                assert!(simd == scalar, "Q4: scalar vs {simd_isa:?}");
+            if format != WeightFormat::F32 {
+                // The quantized formats' integer sums are exact on every set: the same bits.
+                assert!(simd == scalar, "{format:?}: scalar vs {simd_isa:?}");
             }
         }
         // Against the decoded weights in f32: only the activations' 8-bit rounding differs.
@@ -888,10 +888,10 @@ fn matmul_on(threads: usize, isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
 
 #[test]
 fn a_tokens_product_is_the_same_bits_whatever_shares_its_pass() {
-    // 42 rows: the last four-row group of the Q4_1 kernel is partial, and thread counts split
-    // the rows differently. 66 blocks a row: two segments of the kernels. 25 tokens: the
-    // quantized formats' token tiles are 6 tokens (2,640 bytes each), so the last one holds a
-    // lone token, which once took another kernel than its neighbours.
+    // 42 rows: the last sixteen-row group of the Q4_1 kernel is partial, and thread counts
+    // split the rows differently. 66 blocks a row: two segments of the kernels. 25 tokens: the
+    // token tiles are 8 tokens, so the last one holds a lone token, which once took another
+    // kernel than its neighbours.
     let isa = Isa::detect();
     let mut rng = StdRng::seed_from_u64(31);
     let (rows, cols, tokens) = (42, 66 * 32, 25);
@@ -915,10 +915,13 @@ fn a_tokens_product_is_the_same_bits_whatever_shares_its_pass() {
             let tail = matmul_on(threads, isa, &matrix, &x[7 * cols..]);
             assert!(tail == alone[7 * rows..], "{format:?}, {threads} threads");
         }
-        if format == WeightFormat::Q4 {
-            // Q4_1's scalar path sums in the SIMD kernels' order: the same bits.
+        if format != WeightFormat::F32 {
+            // The quantized formats' scalar path sums in the SIMD kernels' order: the same bits.
             for other in Isa::available() {
-                assert!(matmul_on(2, other, &matrix, &x) == alone, "Q4 {other:?}");
+                assert!(
+                    matmul_on(2, other, &matrix, &x) == alone,
+                    "{format:?} {other:?}"
+                );
             }
         }
     }

@@ -11,12 +11,12 @@
 //! ```
 //!
 //! For several tokens the SIMD paths decode weight blocks once and run every token over them,
-//! so a batch of sequences costs little more weight decoding than one. Q4_1's weights are kept
-//! as [`GroupQ4_1`]s (one block of sixteen rows, each row's codes in its own 32-bit lane, four
-//! values a lane): four of a token's activations broadcast to every lane meet all sixteen rows'
-//! codes in one integer multiply-add, whose `i32` lanes are already the rows' partial sums — one
-//! 512-bit `vpdpbusd` with AVX-512 VNNI, `vpmaddubsw` and `vpmaddwd` on each 8-row half
-//! without it (integer sums: the same bits either way).
+//! so a batch of sequences costs little more weight decoding than one. Both formats' weights
+//! are kept in groups ([`GroupQ8_0`], [`GroupQ4_1`]: one block of sixteen rows, each row's
+//! codes in its own 32-bit lane, four values a lane): four of a token's activations broadcast
+//! to every lane meet all sixteen rows' codes in one integer multiply-add, whose `i32` lanes
+//! are already the rows' partial sums — one 512-bit `vpdpbusd` with AVX-512 VNNI, `vpmaddubsw`
+//! and `vpmaddwd` on each 8-row half without it (integer sums: the same bits either way).
 //!
 //! **Every product is the same bits whatever else is in the pass.** A token's `W[row] · x`
 //! is summed in one fixed order, whichever other tokens (of other sequences) share the pass,
@@ -24,18 +24,21 @@
 //! the scalar path too. An attribution a juror recomputes alone must equal the one the operator
 //! computed under load (`docs/attribution.md`), and a kernel that took another summation
 //! order for a lone token (the last of a tile, or a batch of one) moved its logits in the last
-//! bits, and its attribution's parts per million with them. Q4_1's fixed order, per row and
-//! token, over segments of [`SEGMENT`] blocks:
+//! bits, and its attribution's parts per million with them. The quantized formats' fixed
+//! order, per row and token, over segments of [`SEGMENT`] blocks (a block's 32 products are
+//! summed as integers, exactly, whatever the instructions; Q8_0 has no minimum):
 //!
 //! ```text
-//! lo, hi, min = 0           per block i:  lo  = fma(Σ_{v<16} q_v·x_v,  d_i·d_x, lo)
-//!                                         hi  = fma(Σ_{v≥16} q_v·x_v,  d_i·d_x, hi)
-//!                                         min = fma(m_i, s_x, min)
-//! out += (lo + hi) + min    per segment (out starts at 0)
+//! acc = 0       per block i:  acc = fma(Σ_{v<32} q_v·x_v,  d_i·d_x, acc)
+//!                             acc = fma(m_i, s_x, acc)            (Q4_1)
+//! out += acc    per segment (out starts at 0)
 //! ```
+//!
+//! One running sum a token (Q4_1 kept a block's two halves and the minima's terms in three
+//! until 2026-12-02) lets a tile hold eight tokens' sums in registers: a whole 8-stream step.
 
 use super::quant::{quantize_activations, QMatrix, WeightFormat};
-use super::quant::{scale_q8_0, BlockQ8, BlockQ8_0, GroupQ4_1, Storage, BLOCK, GROUP_ROWS};
+use super::quant::{BlockQ8, GroupQ4_1, GroupQ8_0, Storage, BLOCK, GROUP_ROWS};
 use std::ops::Range;
 
 /// The instruction set the kernels use.
@@ -101,6 +104,7 @@ impl Activations {
                     BlockQ8 {
                         d: 0.0,
                         s: 0.0,
+                        sum: 0,
                         qs: [0; BLOCK],
                     };
                     tokens * per_row
@@ -167,20 +171,15 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
                 Isa::Avx2 | Isa::Avx512Vnni => unsafe { avx2::f32_row(w, x, cols, out) },
             }
         }
+        // The SIMD paths take the grouped formats a group at a time in `rows_dot`, to the same
+        // bits.
         (Storage::Q8_0(v), TokenRows::Q8(x)) => {
-            let w = &v[row * nb..(row + 1) * nb];
-            match isa {
-                Isa::Scalar => {
-                    for (o, x) in out.iter_mut().zip(x.chunks_exact(nb)) {
-                        *o = scalar::dot_q8_0(w, x);
-                    }
-                }
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512Vnni => unsafe { avx2::q8_0_row(w, x, nb, out) },
+            let (g, r) = (row / GROUP_ROWS, row % GROUP_ROWS);
+            let groups = &v[g * nb..(g + 1) * nb];
+            for (o, x) in out.iter_mut().zip(x.chunks_exact(nb)) {
+                *o = scalar::dot_q8_0(groups, r, x);
             }
         }
-        // The SIMD paths take Q4_1 a group of rows at a time in `rows_dot`, to the same bits.
         (Storage::Q4_1(v), TokenRows::Q8(x)) => {
             let (g, r) = (row / GROUP_ROWS, row % GROUP_ROWS);
             let groups = &v[g * nb..(g + 1) * nb];
@@ -198,9 +197,9 @@ const SEGMENT: usize = 64;
 
 /// `out[(at + t) * stride + row - rows.start] = W[row] · x[t]` for each row of `rows` and each
 /// of the `tokens` tokens of `x` (a token's rows side by side, as the product's output has
-/// them): [`row_dot`] row by row, except for Q4_1 on the SIMD paths, where the sixteen rows of a
-/// [`GroupQ4_1`] are taken together whatever the number of tokens, and only the rows of `rows`
-/// are written.
+/// them): [`row_dot`] row by row, except for the grouped formats on the SIMD paths, where a
+/// group's sixteen rows are taken together whatever the number of tokens, and only the rows of
+/// `rows` are written.
 #[allow(clippy::too_many_arguments)]
 pub fn rows_dot(
     isa: Isa,
@@ -213,25 +212,33 @@ pub fn rows_dot(
     at: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if let (Isa::Avx2 | Isa::Avx512Vnni, Storage::Q4_1(v), TokenRows::Q8(xq)) = (isa, &w.storage, x)
-    {
+    if let (Isa::Avx2 | Isa::Avx512Vnni, TokenRows::Q8(xq)) = (isa, x) {
         let nb = w.cols / BLOCK;
         let xq = &xq[..tokens * nb];
-        for group in rows.start / GROUP_ROWS..rows.end.div_ceil(GROUP_ROWS) {
-            let base = GROUP_ROWS * group;
-            let first = base.max(rows.start);
-            let written = first - base..rows.end.min(base + GROUP_ROWS) - base;
-            let groups = &v[group * nb..(group + 1) * nb];
-            let out = &mut out[at * stride + first - rows.start..];
-            // SAFETY: each set is only chosen when the CPU has its features.
-            unsafe {
-                match isa {
-                    Isa::Avx512Vnni => avx2::q4_1_group_512(groups, xq, out, stride, written),
-                    _ => avx2::q4_1_group_256(groups, xq, out, stride, written),
-                }
+        let out = &mut out[at * stride..];
+        let wide = isa == Isa::Avx512Vnni;
+        // SAFETY (each kernel): each set is only chosen when the CPU has its features.
+        match &w.storage {
+            Storage::Q8_0(v) => {
+                return each_group(v, nb, rows, out, |g, out, written| unsafe {
+                    if wide {
+                        avx2::q8_0_group_512(g, xq, out, stride, written)
+                    } else {
+                        avx2::q8_0_group_256(g, xq, out, stride, written)
+                    }
+                })
             }
+            Storage::Q4_1(v) => {
+                return each_group(v, nb, rows, out, |g, out, written| unsafe {
+                    if wide {
+                        avx2::q4_1_group_512(g, xq, out, stride, written)
+                    } else {
+                        avx2::q4_1_group_256(g, xq, out, stride, written)
+                    }
+                })
+            }
+            _ => {}
         }
-        return;
     }
     let mut values = vec![0.0; tokens];
     for row in rows.clone() {
@@ -242,6 +249,28 @@ pub fn rows_dot(
     }
 }
 
+/// Calls `kernel(groups, out, written)` for each group of sixteen rows that `rows` touches,
+/// with `out` from the group's first row in `rows` and `written` the group's rows in `rows`.
+#[cfg(target_arch = "x86_64")]
+fn each_group<G>(
+    groups: &[G],
+    nb: usize,
+    rows: Range<usize>,
+    out: &mut [f32],
+    mut kernel: impl FnMut(&[G], &mut [f32], Range<usize>),
+) {
+    for group in rows.start / GROUP_ROWS..rows.end.div_ceil(GROUP_ROWS) {
+        let base = GROUP_ROWS * group;
+        let first = base.max(rows.start);
+        let written = first - base..rows.end.min(base + GROUP_ROWS) - base;
+        kernel(
+            &groups[group * nb..(group + 1) * nb],
+            &mut out[first - rows.start..],
+            written,
+        );
+    }
+}
+
 mod scalar {
     use super::*;
 
@@ -249,18 +278,21 @@ mod scalar {
         w.iter().zip(x).map(|(w, x)| w * x).sum()
     }
 
-    pub fn dot_q8_0(w: &[BlockQ8_0], x: &[BlockQ8]) -> f32 {
-        w.iter()
-            .zip(x)
-            .map(|(w, x)| {
-                let sum: i32 =
-                    w.qs.iter()
-                        .zip(&x.qs)
-                        .map(|(&a, &b)| i32::from(a) * i32::from(b))
-                        .sum();
-                scale_q8_0(w) * x.d * sum as f32
-            })
-            .sum()
+    /// Row `r` of `w`'s groups, in the fixed order of the module docs: the same bits as the
+    /// SIMD kernels.
+    pub fn dot_q8_0(w: &[GroupQ8_0], r: usize, x: &[BlockQ8]) -> f32 {
+        let mut out = 0.0;
+        for (w, x) in w.chunks(SEGMENT).zip(x.chunks(SEGMENT)) {
+            let mut acc = 0.0f32;
+            for (w, x) in w.iter().zip(x) {
+                let sum: i32 = (0..BLOCK)
+                    .map(|v| i32::from(w.code(r, v)) * i32::from(x.qs[v]))
+                    .sum();
+                acc = (sum as f32).mul_add(w.scale(r) * x.d, acc);
+            }
+            out += acc;
+        }
+        out
     }
 
     /// Row `r` of `w`'s groups, in the fixed order of the module docs: the same bits as the
@@ -268,20 +300,16 @@ mod scalar {
     pub fn dot_q4_1(w: &[GroupQ4_1], r: usize, x: &[BlockQ8]) -> f32 {
         let mut out = 0.0;
         for (w, x) in w.chunks(SEGMENT).zip(x.chunks(SEGMENT)) {
-            let (mut low, mut high, mut minimum) = (0.0f32, 0.0f32, 0.0f32);
+            let mut acc = 0.0f32;
             for (w, x) in w.iter().zip(x) {
                 let (d, m) = w.scales(r);
-                let scale = d * x.d;
-                let sum = |values: Range<usize>| -> i32 {
-                    values
-                        .map(|v| i32::from(w.code(r, v)) * i32::from(x.qs[v]))
-                        .sum()
-                };
-                low = (sum(0..BLOCK / 2) as f32).mul_add(scale, low);
-                high = (sum(BLOCK / 2..BLOCK) as f32).mul_add(scale, high);
-                minimum = m.mul_add(x.s, minimum);
+                let sum: i32 = (0..BLOCK)
+                    .map(|v| i32::from(w.code(r, v)) * i32::from(x.qs[v]))
+                    .sum();
+                acc = (sum as f32).mul_add(d * x.d, acc);
+                acc = m.mul_add(x.s, acc);
             }
-            out += (low + high) + minimum;
+            out += acc;
         }
         out
     }
@@ -323,17 +351,6 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
-    /// Two `f16` values (as bits) to `f32`.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn halves(a: u16, b: u16) -> (f32, f32) {
-        let packed = _mm_cvtsi32_si128((u32::from(a) | (u32::from(b) << 16)) as i32);
-        let both = _mm_cvtph_ps(packed);
-        (
-            _mm_cvtss_f32(both),
-            _mm_cvtss_f32(_mm_shuffle_ps(both, both, 1)),
-        )
-    }
-
     /// `x: [tokens, cols]`
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn f32_row(w: &[f32], x: &[f32], cols: usize, out: &mut [f32]) {
@@ -359,40 +376,6 @@ mod avx2 {
         for (t, acc) in acc.iter().enumerate() {
             let tail: f32 = (lanes..cols).map(|i| w[i] * x[t * cols + i]).sum();
             out[t] = hsum(*acc) + tail;
-        }
-    }
-
-    /// `x: [tokens, nb]` blocks. One token reads each weight block straight from memory; several
-    /// share each segment of decoded blocks.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn q8_0_row(w: &[BlockQ8_0], x: &[BlockQ8], nb: usize, out: &mut [f32]) {
-        let mut abs = [_mm256_setzero_si256(); SEGMENT];
-        let mut signs = [_mm256_setzero_si256(); SEGMENT];
-        let mut scales = [0.0f32; SEGMENT];
-        out.fill(0.0);
-        for start in (0..nb).step_by(SEGMENT) {
-            let segment = &w[start..(start + SEGMENT).min(nb)];
-            for (i, block) in segment.iter().enumerate() {
-                let wq = _mm256_loadu_si256(block.qs.as_ptr().cast());
-                // maddubs multiplies unsigned by signed bytes: w's sign moves onto x.
-                (abs[i], signs[i]) = (_mm256_sign_epi8(wq, wq), wq);
-                scales[i] = halves(block.d, 0).0;
-            }
-            let n = segment.len();
-            for (t, o) in out.iter_mut().enumerate() {
-                let x = &x[t * nb + start..t * nb + start + n];
-                // Two accumulators (even and odd blocks) keep two FMA chains in flight.
-                let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
-                let pairs = n / 2 * 2;
-                for i in (0..pairs).step_by(2) {
-                    acc.0 = q8_0_block(abs[i], signs[i], scales[i], &x[i], acc.0);
-                    acc.1 = q8_0_block(abs[i + 1], signs[i + 1], scales[i + 1], &x[i + 1], acc.1);
-                }
-                if pairs < n {
-                    acc.0 = q8_0_block(abs[pairs], signs[pairs], scales[pairs], &x[pairs], acc.0);
-                }
-                *o += hsum(_mm256_add_ps(acc.0, acc.1));
-            }
         }
     }
 
@@ -455,32 +438,34 @@ mod avx2 {
             );
             block.d = d;
             block.s = d * sum as f32;
+            block.sum = sum;
         }
     }
 
-    /// Generates a Q4_1 kernel: one group's sixteen rows (`nb` [`GroupQ4_1`]s) against every
-    /// token of `x: [tokens, nb]`, in the fixed order of the module docs, writing
+    /// Generates a kernel for a grouped format: one group's sixteen rows (`nb` groups) against
+    /// every token of `x: [tokens, nb]`, in the fixed order of the module docs, writing
     /// `out[t * stride + r - rows.start]` for the group's rows `r` in `rows`. `$lanes` is the
     /// vector width's module: the group is taken in `$lanes::PARTS` parts of `$lanes::ROWS` rows
-    /// (one `f32` lane a row). Token tiles of up to [`Q4_TILE`] keep their three running sums a
-    /// row in registers while each block is decoded once per tile.
-    macro_rules! q4_1_kernel {
-        ($name:ident, $features:literal, $lanes:ident) => {
+    /// (one `f32` lane a row); `$lanes::$format` decodes a block once per tile and adds a
+    /// token's terms. Token tiles of up to [`TILE`] keep their running sum a row in registers.
+    macro_rules! group_kernel {
+        ($name:ident, $features:literal, $lanes:ident, $format:ident) => {
             #[target_feature(enable = $features)]
             pub unsafe fn $name(
-                w: &[GroupQ4_1],
+                w: &[$lanes::$format::Group],
                 x: &[BlockQ8],
                 out: &mut [f32],
                 stride: usize,
                 rows: Range<usize>,
             ) {
+                use $lanes::$format::{accumulate, decode, Group};
                 use $lanes::*;
 
                 /// Writes `out[t * stride + r - rows.start]` for the part's rows `r` in `rows`
                 /// and the `N` tokens `t` of `x`.
                 #[target_feature(enable = $features)]
                 unsafe fn tile<const N: usize>(
-                    w: &[GroupQ4_1],
+                    w: &[Group],
                     x: &[BlockQ8],
                     part: usize,
                     out: &mut [f32],
@@ -490,39 +475,36 @@ mod avx2 {
                     let nb = w.len();
                     let mut total = [zero(); N];
                     for start in (0..nb).step_by(SEGMENT) {
-                        let (mut low, mut high, mut minimum) =
-                            ([zero(); N], [zero(); N], [zero(); N]);
+                        let mut acc = [zero(); N];
                         for b in start..(start + SEGMENT).min(nb) {
                             if N > 1 {
                                 prefetch(w, b + PREFETCH_AHEAD);
                             }
-                            let (d, m) = scales(&w[b], part);
-                            let c = codes::<0>(&w[b], part);
+                            let block = decode(&w[b], part);
                             for t in 0..N {
-                                let xb = &x[t * nb + b];
-                                let scale = mul(d, set1(xb.d));
-                                low[t] = fmadd(sums(&c, first_half(&xb.qs)), scale, low[t]);
-                            }
-                            let c = codes::<4>(&w[b], part);
-                            for t in 0..N {
-                                let xb = &x[t * nb + b];
-                                let scale = mul(d, set1(xb.d));
-                                high[t] = fmadd(sums(&c, second_half(&xb.qs)), scale, high[t]);
-                                minimum[t] = fmadd(m, set1(xb.s), minimum[t]);
+                                acc[t] = accumulate(&block, &x[t * nb + b], acc[t]);
                             }
                         }
                         for t in 0..N {
-                            total[t] = add(total[t], add(add(low[t], high[t]), minimum[t]));
+                            total[t] = add(total[t], acc[t]);
                         }
                     }
                     let first = part * ROWS;
                     let written = rows.start.max(first)..rows.end.min(first + ROWS);
                     let mut values = [0.0f32; ROWS];
                     for (t, total) in total.iter().enumerate() {
-                        store(*total, &mut values);
                         let out = &mut out[t * stride + written.start - rows.start..];
-                        out[..written.len()]
-                            .copy_from_slice(&values[written.start - first..][..written.len()]);
+                        if written.len() == ROWS {
+                            // A whole part: stored in place (a copy through `values` was a
+                            // library call a token, 3 % of an 8-stream decode).
+                            let out: &mut [f32; ROWS] =
+                                (&mut out[..ROWS]).try_into().expect("a part's rows");
+                            store(*total, out);
+                        } else {
+                            store(*total, &mut values);
+                            out[..written.len()]
+                                .copy_from_slice(&values[written.start - first..][..written.len()]);
+                        }
                     }
                 }
 
@@ -532,7 +514,7 @@ mod avx2 {
                     if (part + 1) * ROWS <= rows.start || rows.end <= part * ROWS {
                         continue;
                     }
-                    q4_tiles!(tokens, |t, N| tile::<N>(
+                    tiles_of_eight!(tokens, |t, N| tile::<N>(
                         w,
                         &x[t * nb..(t + N) * nb],
                         part,
@@ -554,28 +536,28 @@ mod avx2 {
     /// Asks for group `b`'s cache lines, if `w` has one.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn prefetch(w: &[GroupQ4_1], b: usize) {
+    unsafe fn prefetch<G>(w: &[G], b: usize) {
         if let Some(group) = w.get(b) {
-            let p: *const i8 = (group as *const GroupQ4_1).cast();
-            for line in 0..size_of::<GroupQ4_1>() / 64 {
+            let p: *const i8 = (group as *const G).cast();
+            for line in 0..size_of::<G>().div_ceil(64) {
                 _mm_prefetch::<_MM_HINT_T0>(p.add(64 * line));
             }
         }
     }
 
-    /// Tokens a Q4_1 kernel's tile takes at once: its `3·N` running sums, four code vectors and
-    /// the scales fit in AVX-512's 32 vector registers.
-    const Q4_TILE: usize = 6;
+    /// Tokens a grouped kernel's tile takes at once: their running sums, a block's code
+    /// vectors and its scales fit in AVX-512's 32 vector registers.
+    const TILE: usize = 8;
 
-    /// Calls `$body` with const `$n` on tiles of [`Q4_TILE`] tokens, then one tile of the rest.
-    macro_rules! q4_tiles {
+    /// Calls `$body` with const `$n` on tiles of [`TILE`] tokens, then one tile of the rest.
+    macro_rules! tiles_of_eight {
         ($tokens:expr, |$t:ident, $n:ident| $body:expr) => {{
             let tokens = $tokens;
             let mut $t = 0;
-            while $t + Q4_TILE <= tokens {
-                const $n: usize = Q4_TILE;
+            while $t + TILE <= tokens {
+                const $n: usize = TILE;
                 $body;
-                $t += Q4_TILE;
+                $t += TILE;
             }
             match tokens - $t {
                 0 => {}
@@ -595,84 +577,162 @@ mod avx2 {
                     const $n: usize = 4;
                     $body
                 }
-                _ => {
+                5 => {
                     const $n: usize = 5;
+                    $body
+                }
+                6 => {
+                    const $n: usize = 6;
+                    $body
+                }
+                _ => {
+                    const $n: usize = 7;
                     $body
                 }
             }
         }};
     }
 
-    q4_1_kernel!(q4_1_group_256, "avx2,fma,f16c", lanes256);
-    q4_1_kernel!(
+    group_kernel!(q4_1_group_256, "avx2,fma,f16c", lanes256, q4_1);
+    group_kernel!(q8_0_group_256, "avx2,fma,f16c", lanes256, q8_0);
+    group_kernel!(
         q4_1_group_512,
         "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
-        lanes512
+        lanes512,
+        q4_1
     );
-
-    #[inline]
-    fn first_half(x: &[i8; BLOCK]) -> &[i8; 16] {
-        x[..16].try_into().expect("a block's first half")
-    }
-
-    #[inline]
-    fn second_half(x: &[i8; BLOCK]) -> &[i8; 16] {
-        x[16..].try_into().expect("a block's second half")
-    }
+    group_kernel!(
+        q8_0_group_512,
+        "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
+        lanes512,
+        q8_0
+    );
 
     /// Four activations (bytes `4j .. 4j + 4` of `x`) as one `i32`, to broadcast.
     #[inline]
-    fn four(x: &[i8; 16], j: usize) -> i32 {
+    fn four(x: &[i8; BLOCK], j: usize) -> i32 {
         let bytes: &[i8; 4] = x[4 * j..4 * j + 4]
             .try_into()
-            .expect("four of sixteen bytes");
+            .expect("four of a block's bytes");
         i32::from_le_bytes(bytes.map(|b| b as u8))
     }
 
-    /// Q4_1 groups on 256-bit vectors: two parts of eight rows; the sums by `vpmaddubsw` and
-    /// `vpmaddwd` (pairs of products, then eight products, fit in `i16`: at most 8·15·127).
+    /// Groups on 256-bit vectors: two parts of eight rows; the sums by `vpmaddubsw` and
+    /// `vpmaddwd`.
     mod lanes256 {
         use super::*;
 
         pub const ROWS: usize = 8;
         pub const PARTS: usize = GROUP_ROWS / ROWS;
 
+        /// Code vector `j` of a group's `part`.
         #[inline]
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn scales(g: &GroupQ4_1, part: usize) -> (__m256, __m256) {
-            (
-                _mm256_cvtph_ps(_mm_loadu_si128(g.d.as_ptr().add(ROWS * part).cast())),
-                _mm256_cvtph_ps(_mm_loadu_si128(g.m.as_ptr().add(ROWS * part).cast())),
-            )
+        unsafe fn vector(qs: &[u8], j: usize, part: usize) -> __m256i {
+            _mm256_loadu_si256(qs.as_ptr().add(64 * j + 32 * part).cast())
         }
 
-        /// The part's codes of values 0..16 (`SHIFT` 0: the low nibbles) or 16..32 (`SHIFT`
-        /// 4: the high nibbles).
+        /// A part's eight `f16` scales.
         #[inline]
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn codes<const SHIFT: i32>(g: &GroupQ4_1, part: usize) -> [__m256i; 4] {
-            let mask = _mm256_set1_epi8(0x0f);
-            let mut codes = [_mm256_setzero_si256(); 4];
-            for (j, codes) in codes.iter_mut().enumerate() {
-                let p = _mm256_loadu_si256(g.qs.as_ptr().add(64 * j + 32 * part).cast());
-                *codes = _mm256_and_si256(_mm256_srli_epi16::<SHIFT>(p), mask);
-            }
-            codes
+        unsafe fn halves(d: &[u16; GROUP_ROWS], part: usize) -> __m256 {
+            _mm256_cvtph_ps(_mm_loadu_si128(d.as_ptr().add(ROWS * part).cast()))
         }
 
-        /// Each row's `Σ code·x` over the sixteen values `x`, as `f32` (exact).
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn sums(codes: &[__m256i; 4], x: &[i8; 16]) -> __m256 {
-            let mut product = [_mm256_setzero_si256(); 4];
-            for (j, (product, codes)) in product.iter_mut().zip(codes).enumerate() {
-                *product = _mm256_maddubs_epi16(*codes, _mm256_set1_epi32(four(x, j)));
+        pub mod q4_1 {
+            use super::*;
+
+            pub type Group = GroupQ4_1;
+
+            /// A part's scales, minima and codes: values 0..16 (the low nibbles) in the first
+            /// four vectors, 16..32 (the high nibbles) in the last four.
+            pub struct Block {
+                d: __m256,
+                m: __m256,
+                codes: [__m256i; 8],
             }
-            let s16 = _mm256_add_epi16(
-                _mm256_add_epi16(product[0], product[1]),
-                _mm256_add_epi16(product[2], product[3]),
-            );
-            _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones()))
+
+            #[inline]
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub unsafe fn decode(g: &GroupQ4_1, part: usize) -> Block {
+                let mask = _mm256_set1_epi8(0x0f);
+                let mut codes = [_mm256_setzero_si256(); 8];
+                for j in 0..4 {
+                    let p = vector(&g.qs, j, part);
+                    codes[j] = _mm256_and_si256(p, mask);
+                    codes[4 + j] = _mm256_and_si256(_mm256_srli_epi16::<4>(p), mask);
+                }
+                Block {
+                    d: halves(&g.d, part),
+                    m: halves(&g.m, part),
+                    codes,
+                }
+            }
+
+            /// `acc` plus a token's block terms. Sixteen products, at most 16·15·127, fit in
+            /// the `i16` lanes before they are widened.
+            #[inline]
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m256) -> __m256 {
+                let product: [__m256i; 8] = std::array::from_fn(|j| {
+                    _mm256_maddubs_epi16(block.codes[j], _mm256_set1_epi32(four(&x.qs, j)))
+                });
+                let s16 = _mm256_add_epi16(
+                    _mm256_add_epi16(
+                        _mm256_add_epi16(product[0], product[1]),
+                        _mm256_add_epi16(product[2], product[3]),
+                    ),
+                    _mm256_add_epi16(
+                        _mm256_add_epi16(product[4], product[5]),
+                        _mm256_add_epi16(product[6], product[7]),
+                    ),
+                );
+                let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones()));
+                let acc = _mm256_fmadd_ps(sums, _mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), acc);
+                _mm256_fmadd_ps(block.m, _mm256_set1_ps(x.s), acc)
+            }
+        }
+
+        pub mod q8_0 {
+            use super::*;
+
+            pub type Group = GroupQ8_0;
+
+            /// A part's scales and codes, as `|q|` and `q` (for its signs: `vpmaddubsw` takes
+            /// an unsigned and a signed byte).
+            pub struct Block {
+                d: __m256,
+                abs: [__m256i; 8],
+                signs: [__m256i; 8],
+            }
+
+            #[inline]
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub unsafe fn decode(g: &GroupQ8_0, part: usize) -> Block {
+                let offset = _mm256_set1_epi8(-128);
+                let signs: [__m256i; 8] =
+                    std::array::from_fn(|j| _mm256_xor_si256(vector(&g.qs, j, part), offset));
+                Block {
+                    d: halves(&g.d, part),
+                    abs: signs.map(|q| _mm256_abs_epi8(q)),
+                    signs,
+                }
+            }
+
+            /// `acc` plus a token's block term. A pair of products is at most 2·128·127, within
+            /// `i16`; pairs are widened to `i32` before they are summed.
+            #[inline]
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m256) -> __m256 {
+                let mut sums = _mm256_setzero_si256();
+                for j in 0..8 {
+                    let x = _mm256_sign_epi8(_mm256_set1_epi32(four(&x.qs, j)), block.signs[j]);
+                    let pairs = _mm256_maddubs_epi16(block.abs[j], x);
+                    sums = _mm256_add_epi32(sums, _mm256_madd_epi16(pairs, ones()));
+                }
+                let sums = _mm256_cvtepi32_ps(sums);
+                _mm256_fmadd_ps(sums, _mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), acc)
+            }
         }
 
         #[inline]
@@ -683,26 +743,8 @@ mod avx2 {
 
         #[inline]
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn set1(v: f32) -> __m256 {
-            _mm256_set1_ps(v)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn mul(a: __m256, b: __m256) -> __m256 {
-            _mm256_mul_ps(a, b)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
         pub unsafe fn add(a: __m256, b: __m256) -> __m256 {
             _mm256_add_ps(a, b)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
-            _mm256_fmadd_ps(a, b, c)
         }
 
         #[inline]
@@ -712,46 +754,108 @@ mod avx2 {
         }
     }
 
-    /// Q4_1 groups on 512-bit vectors: one part of sixteen rows; the sums by `vpdpbusd`.
+    /// Groups on 512-bit vectors: one part of sixteen rows; the sums by `vpdpbusd`.
     mod lanes512 {
         use super::*;
 
         pub const ROWS: usize = GROUP_ROWS;
         pub const PARTS: usize = 1;
 
+        /// Code vector `j` (`GroupQ4_1` and `GroupQ8_0` are 64-byte aligned, and so is each
+        /// of their vectors).
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
-        pub unsafe fn scales(g: &GroupQ4_1, _part: usize) -> (__m512, __m512) {
-            (
-                _mm512_cvtph_ps(_mm256_loadu_si256(g.d.as_ptr().cast())),
-                _mm512_cvtph_ps(_mm256_loadu_si256(g.m.as_ptr().cast())),
-            )
+        unsafe fn vector(qs: &[u8], j: usize) -> __m512i {
+            _mm512_load_si512(qs.as_ptr().add(64 * j).cast())
         }
 
-        /// The codes of values 0..16 (`SHIFT` 0: the low nibbles) or 16..32 (`SHIFT` 4: the
-        /// high nibbles).
+        /// Sixteen `f16` scales.
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
-        pub unsafe fn codes<const SHIFT: u32>(g: &GroupQ4_1, _part: usize) -> [__m512i; 4] {
-            let mask = _mm512_set1_epi8(0x0f);
-            let mut codes = [_mm512_setzero_si512(); 4];
-            for (j, codes) in codes.iter_mut().enumerate() {
-                // `GroupQ4_1` is 64-byte aligned, and so is each of its four vectors.
-                let p = _mm512_load_si512(g.qs.as_ptr().add(64 * j).cast());
-                *codes = _mm512_and_si512(_mm512_srli_epi16::<SHIFT>(p), mask);
-            }
-            codes
+        unsafe fn halves(d: &[u16; GROUP_ROWS]) -> __m512 {
+            _mm512_cvtph_ps(_mm256_loadu_si256(d.as_ptr().cast()))
         }
 
-        /// Each row's `Σ code·x` over the sixteen values `x`, as `f32` (exact).
+        /// Each row's `Σ code·x` over a block's 32 values, the codes unsigned.
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
-        pub unsafe fn sums(codes: &[__m512i; 4], x: &[i8; 16]) -> __m512 {
+        unsafe fn sums(codes: &[__m512i; 8], x: &[i8; BLOCK]) -> __m512i {
             let mut sums = _mm512_setzero_si512();
             for (j, codes) in codes.iter().enumerate() {
                 sums = _mm512_dpbusd_epi32(sums, *codes, _mm512_set1_epi32(four(x, j)));
             }
-            _mm512_cvtepi32_ps(sums)
+            sums
+        }
+
+        pub mod q4_1 {
+            use super::*;
+
+            pub type Group = GroupQ4_1;
+
+            /// The scales, minima and codes: values 0..16 (the low nibbles) in the first four
+            /// vectors, 16..32 (the high nibbles) in the last four.
+            pub struct Block {
+                d: __m512,
+                m: __m512,
+                codes: [__m512i; 8],
+            }
+
+            #[inline]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+            pub unsafe fn decode(g: &GroupQ4_1, _part: usize) -> Block {
+                let mask = _mm512_set1_epi8(0x0f);
+                let mut codes = [_mm512_setzero_si512(); 8];
+                for j in 0..4 {
+                    let p = vector(&g.qs, j);
+                    codes[j] = _mm512_and_si512(p, mask);
+                    codes[4 + j] = _mm512_and_si512(_mm512_srli_epi16::<4>(p), mask);
+                }
+                Block {
+                    d: halves(&g.d),
+                    m: halves(&g.m),
+                    codes,
+                }
+            }
+
+            /// `acc` plus a token's block terms.
+            #[inline]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m512) -> __m512 {
+                let sums = _mm512_cvtepi32_ps(sums(&block.codes, &x.qs));
+                let acc = _mm512_fmadd_ps(sums, _mm512_mul_ps(block.d, _mm512_set1_ps(x.d)), acc);
+                _mm512_fmadd_ps(block.m, _mm512_set1_ps(x.s), acc)
+            }
+        }
+
+        pub mod q8_0 {
+            use super::*;
+
+            pub type Group = GroupQ8_0;
+
+            /// The scales and the codes, each `q + 128`.
+            pub struct Block {
+                d: __m512,
+                codes: [__m512i; 8],
+            }
+
+            #[inline]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+            pub unsafe fn decode(g: &GroupQ8_0, _part: usize) -> Block {
+                Block {
+                    d: halves(&g.d),
+                    codes: std::array::from_fn(|j| vector(&g.qs, j)),
+                }
+            }
+
+            /// `acc` plus a token's block term: `Σ (q + 128)·x − 128·Σx`, exact in `i32`.
+            #[inline]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
+            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m512) -> __m512 {
+                let offset = _mm512_set1_epi32(128 * x.sum);
+                let sums = _mm512_sub_epi32(sums(&block.codes, &x.qs), offset);
+                let sums = _mm512_cvtepi32_ps(sums);
+                _mm512_fmadd_ps(sums, _mm512_mul_ps(block.d, _mm512_set1_ps(x.d)), acc)
+            }
         }
 
         #[inline]
@@ -762,26 +866,8 @@ mod avx2 {
 
         #[inline]
         #[target_feature(enable = "avx512f")]
-        pub unsafe fn set1(v: f32) -> __m512 {
-            _mm512_set1_ps(v)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        pub unsafe fn mul(a: __m512, b: __m512) -> __m512 {
-            _mm512_mul_ps(a, b)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx512f")]
         pub unsafe fn add(a: __m512, b: __m512) -> __m512 {
             _mm512_add_ps(a, b)
-        }
-
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        pub unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
-            _mm512_fmadd_ps(a, b, c)
         }
 
         #[inline]
@@ -789,22 +875,6 @@ mod avx2 {
         pub unsafe fn store(v: __m512, out: &mut [f32; ROWS]) {
             _mm512_storeu_ps(out.as_mut_ptr(), v)
         }
-    }
-
-    /// `acc + d·d_x · Σ q·q_x` over one Q8_0 block given as `|q|` and `q` (for its signs).
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q8_0_block(
-        abs: __m256i,
-        signs: __m256i,
-        d: f32,
-        xb: &BlockQ8,
-        acc: __m256,
-    ) -> __m256 {
-        let xq = _mm256_loadu_si256(xb.qs.as_ptr().cast());
-        let products = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(xq, signs));
-        let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones()));
-        _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), sums, acc)
     }
 
     /// Sixteen `1_i16`, to sum pairs of `i16` into `i32`.

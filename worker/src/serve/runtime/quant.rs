@@ -10,10 +10,9 @@
 //! The blocks hold the values of a GGUF file's blocks, so a GGUF tensor already in the format
 //! asked for is taken as it is (no second rounding). A matrix is `[rows, cols]` with each row
 //! (one output of a projection, Hugging Face layout `[d_out, d_in]`) cut into blocks along
-//! `cols`. Q8_0 keeps ggml's block layout; Q4_1 is regrouped at load into [`GroupQ4_1`]s, the
-//! same block of sixteen rows side by side, so that one integer instruction multiplies sixteen
-//! rows' codes with four of a token's activations and the kernel needs no horizontal sums
-//! ([`super::kernels`]).
+//! `cols`. Both are regrouped at load ([`GroupQ8_0`], [`GroupQ4_1`]): the same block of sixteen
+//! rows side by side, so that one integer instruction multiplies sixteen rows' codes with four
+//! of a token's activations and the kernel needs no horizontal sums ([`super::kernels`]).
 
 use super::nf4::Nf4Stack;
 use crate::gguf::GgmlType;
@@ -141,12 +140,72 @@ impl GroupQ4_1 {
     }
 }
 
-/// `[rows, nb]` blocks in ggml's layout regrouped as `[ceil(rows / 16), nb]` [`GroupQ4_1`]s.
-fn group_q4_1(blocks: &[BlockQ4_1], rows: usize, nb: usize) -> Vec<GroupQ4_1> {
+/// One block (32 values) of [`GROUP_ROWS`] consecutive rows of a Q8_0 matrix, arranged as
+/// [`GroupQ4_1`]'s: eight 64-byte vectors `P_j` whose `i32` lane `r` holds row `r`'s values
+/// `4j .. 4j + 4`, each stored as `q + 128` (`q ^ 0x80`, an unsigned byte, as AVX-512 VNNI's
+/// multiply-add takes it: the kernels subtract `128·Σx` after). `d`: the rows' scales (`f16`
+/// bits), after the codes (the group's ninth cache line). A matrix whose rows are not a
+/// multiple of sixteen ends with a group whose missing rows are zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(64))]
+pub struct GroupQ8_0 {
+    pub qs: [u8; BLOCK * GROUP_ROWS],
+    pub d: [u16; GROUP_ROWS],
+}
+
+impl GroupQ8_0 {
+    const ZERO: Self = Self {
+        qs: [0x80; BLOCK * GROUP_ROWS],
+        d: [0; GROUP_ROWS],
+    };
+
+    /// Where row `r`'s value `v` lives in `qs`.
+    fn place(r: usize, v: usize) -> usize {
+        4 * GROUP_ROWS * (v / 4) + 4 * r + v % 4
+    }
+
+    /// Row `r`'s code of value `v`.
+    pub fn code(&self, r: usize, v: usize) -> i8 {
+        (self.qs[Self::place(r, v)] ^ 0x80) as i8
+    }
+
+    /// Row `r`'s scale as `f32`.
+    pub fn scale(&self, r: usize) -> f32 {
+        half_to_f32(self.d[r])
+    }
+
+    fn pack(rows: [Option<&BlockQ8_0>; GROUP_ROWS]) -> Self {
+        let mut group = Self::ZERO;
+        for (r, block) in rows.iter().enumerate() {
+            let Some(block) = block else { continue };
+            group.d[r] = block.d;
+            for (v, &q) in block.qs.iter().enumerate() {
+                group.qs[Self::place(r, v)] = q as u8 ^ 0x80;
+            }
+        }
+        group
+    }
+
+    fn unpack(&self, r: usize) -> BlockQ8_0 {
+        BlockQ8_0 {
+            d: self.d[r],
+            qs: std::array::from_fn(|v| self.code(r, v)),
+        }
+    }
+}
+
+/// `[rows, nb]` blocks in ggml's layout regrouped as `[ceil(rows / 16), nb]` groups by `pack`
+/// ([`GroupQ8_0::pack`], [`GroupQ4_1::pack`]).
+fn group<B, G>(
+    blocks: &[B],
+    rows: usize,
+    nb: usize,
+    pack: impl Fn([Option<&B>; GROUP_ROWS]) -> G,
+) -> Vec<G> {
     let mut groups = Vec::with_capacity(rows.div_ceil(GROUP_ROWS) * nb);
     for first in (0..rows).step_by(GROUP_ROWS) {
         for b in 0..nb {
-            groups.push(GroupQ4_1::pack(std::array::from_fn(|r| {
+            groups.push(pack(std::array::from_fn(|r| {
                 (first + r < rows).then(|| &blocks[(first + r) * nb + b])
             })));
         }
@@ -154,22 +213,23 @@ fn group_q4_1(blocks: &[BlockQ4_1], rows: usize, nb: usize) -> Vec<GroupQ4_1> {
     groups
 }
 
-/// The inverse of [`group_q4_1`].
-fn ungroup_q4_1(groups: &[GroupQ4_1], rows: usize, nb: usize) -> Vec<BlockQ4_1> {
+/// The inverse of [`group`], by `unpack` (row `r` of a group).
+fn ungroup<G, B>(groups: &[G], rows: usize, nb: usize, unpack: impl Fn(&G, usize) -> B) -> Vec<B> {
     (0..rows)
-        .flat_map(|row| {
-            (0..nb).map(move |b| groups[row / GROUP_ROWS * nb + b].unpack(row % GROUP_ROWS))
-        })
+        .flat_map(|row| (0..nb).map(move |b| (row, b)))
+        .map(|(row, b)| unpack(&groups[row / GROUP_ROWS * nb + b], row % GROUP_ROWS))
         .collect()
 }
 
 /// A block of activations quantized for an integer dot product (ggml's `block_q8_1`, with
-/// `f32` scales): `x ≈ d·q`, and `s = d·Σq` for the minimum term of Q4_1.
+/// `f32` scales): `x ≈ d·q`, `s = d·Σq` for the minimum term of Q4_1, and `sum = Σq` for the
+/// offset of Q8_0's codes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 pub struct BlockQ8 {
     pub d: f32,
     pub s: f32,
+    pub sum: i32,
     pub qs: [i8; BLOCK],
 }
 
@@ -177,7 +237,8 @@ pub struct BlockQ8 {
 #[derive(Clone, Debug)]
 pub enum Storage {
     F32(Vec<f32>),
-    Q8_0(Vec<BlockQ8_0>),
+    /// `[ceil(rows / 16), cols / 32]` groups.
+    Q8_0(Vec<GroupQ8_0>),
     /// `[ceil(rows / 16), cols / 32]` groups.
     Q4_1(Vec<GroupQ4_1>),
     /// Stored transposed, by blocks of 64 outputs: see [`Nf4Stack`].
@@ -223,10 +284,13 @@ impl QMatrix {
         };
         let storage = match format {
             WeightFormat::F32 => Storage::F32(values.to_vec()),
-            WeightFormat::Q8_0 => Storage::Q8_0(blocks()?.map(quantize_q8_0).collect()),
+            WeightFormat::Q8_0 => {
+                let blocks: Vec<BlockQ8_0> = blocks()?.map(quantize_q8_0).collect();
+                Storage::Q8_0(group(&blocks, rows, cols / BLOCK, GroupQ8_0::pack))
+            }
             WeightFormat::Q4 => {
                 let blocks: Vec<BlockQ4_1> = blocks()?.map(quantize_q4_1).collect();
-                Storage::Q4_1(group_q4_1(&blocks, rows, cols / BLOCK))
+                Storage::Q4_1(group(&blocks, rows, cols / BLOCK, GroupQ4_1::pack))
             }
             WeightFormat::Nf4 => Storage::Nf4(Nf4Stack::quantize(values, rows, cols)?),
         };
@@ -250,15 +314,16 @@ impl QMatrix {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect(),
             ),
-            GgmlType::Q8_0 => Storage::Q8_0(
-                bytes
+            GgmlType::Q8_0 => {
+                let blocks: Vec<BlockQ8_0> = bytes
                     .chunks_exact(34)
                     .map(|b| BlockQ8_0 {
                         d: u16::from_le_bytes([b[0], b[1]]),
                         qs: std::array::from_fn(|i| b[2 + i] as i8),
                     })
-                    .collect(),
-            ),
+                    .collect();
+                Storage::Q8_0(group(&blocks, rows, cols / BLOCK, GroupQ8_0::pack))
+            }
             GgmlType::Q4_1 => {
                 let blocks: Vec<BlockQ4_1> = bytes
                     .chunks_exact(20)
@@ -268,7 +333,7 @@ impl QMatrix {
                         qs: std::array::from_fn(|i| b[4 + i]),
                     })
                     .collect();
-                Storage::Q4_1(group_q4_1(&blocks, rows, cols / BLOCK))
+                Storage::Q4_1(group(&blocks, rows, cols / BLOCK, GroupQ4_1::pack))
             }
             _ => return None,
         };
@@ -284,11 +349,11 @@ impl QMatrix {
     pub fn ggml_bytes(&self) -> Option<Vec<u8>> {
         Some(match &self.storage {
             Storage::F32(v) => v.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            Storage::Q8_0(v) => v
+            Storage::Q8_0(v) => ungroup(v, self.rows, self.cols / BLOCK, GroupQ8_0::unpack)
                 .iter()
                 .flat_map(|b| b.d.to_le_bytes().into_iter().chain(b.qs.map(|q| q as u8)))
                 .collect(),
-            Storage::Q4_1(v) => ungroup_q4_1(v, self.rows, self.cols / BLOCK)
+            Storage::Q4_1(v) => ungroup(v, self.rows, self.cols / BLOCK, GroupQ4_1::unpack)
                 .iter()
                 .flat_map(|b| {
                     let scales = [b.d.to_le_bytes(), b.m.to_le_bytes()];
@@ -340,10 +405,21 @@ impl QMatrix {
         }
         let storage = match &self.storage {
             Storage::F32(v) => Storage::F32(gather(v, order, units)),
-            Storage::Q8_0(v) => Storage::Q8_0(gather(v, order, units)),
+            Storage::Q8_0(v) => {
+                let blocks = gather(
+                    &ungroup(v, self.rows, units, GroupQ8_0::unpack),
+                    order,
+                    units,
+                );
+                Storage::Q8_0(group(&blocks, order.len(), units, GroupQ8_0::pack))
+            }
             Storage::Q4_1(v) => {
-                let blocks = gather(&ungroup_q4_1(v, self.rows, units), order, units);
-                Storage::Q4_1(group_q4_1(&blocks, order.len(), units))
+                let blocks = gather(
+                    &ungroup(v, self.rows, units, GroupQ4_1::unpack),
+                    order,
+                    units,
+                );
+                Storage::Q4_1(group(&blocks, order.len(), units, GroupQ4_1::pack))
             }
             Storage::Nf4(_) => anyhow::bail!("NF4 rows cannot be reordered"),
         };
@@ -380,21 +456,25 @@ impl QMatrix {
                 });
             }
         };
-        // Q4_1 parts are stacked as ggml's blocks, then regrouped (a part's rows need not be
-        // a multiple of sixteen).
-        let mut q4_1 = Vec::new();
+        // Grouped parts are stacked as ggml's blocks, then regrouped (a part's rows need not
+        // be a multiple of sixteen).
+        let (mut q8_0, mut q4_1) = (Vec::new(), Vec::new());
         for part in parts {
             match (&mut storage, part.storage) {
                 (Storage::F32(all), Storage::F32(v)) => all.extend(v),
-                (Storage::Q8_0(all), Storage::Q8_0(v)) => all.extend(v),
+                (Storage::Q8_0(_), Storage::Q8_0(v)) => {
+                    q8_0.extend(ungroup(&v, part.rows, cols / BLOCK, GroupQ8_0::unpack))
+                }
                 (Storage::Q4_1(_), Storage::Q4_1(v)) => {
-                    q4_1.extend(ungroup_q4_1(&v, part.rows, cols / BLOCK))
+                    q4_1.extend(ungroup(&v, part.rows, cols / BLOCK, GroupQ4_1::unpack))
                 }
                 _ => unreachable!("formats checked above"),
             }
         }
-        if let Storage::Q4_1(groups) = &mut storage {
-            *groups = group_q4_1(&q4_1, rows, cols / BLOCK);
+        match &mut storage {
+            Storage::Q8_0(groups) => *groups = group(&q8_0, rows, cols / BLOCK, GroupQ8_0::pack),
+            Storage::Q4_1(groups) => *groups = group(&q4_1, rows, cols / BLOCK, GroupQ4_1::pack),
+            _ => {}
         }
         Ok(Self {
             rows,
@@ -406,7 +486,6 @@ impl QMatrix {
     /// Row `row` decoded to `f32` into `out` (`cols` values): an embedding lookup.
     pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
         let units = self.row_units();
-        let range = row * units..(row + 1) * units;
         match &self.storage {
             Storage::Q4_1(v) => {
                 let (g, r) = (row / GROUP_ROWS, row % GROUP_ROWS);
@@ -419,12 +498,14 @@ impl QMatrix {
                 }
             }
             Storage::Nf4(stack) => stack.dequantize_row(row, out),
-            Storage::F32(v) => out.copy_from_slice(&v[range]),
+            Storage::F32(v) => out.copy_from_slice(&v[row * units..(row + 1) * units]),
             Storage::Q8_0(v) => {
-                for (block, out) in v[range].iter().zip(out.chunks_exact_mut(BLOCK)) {
-                    let d = half_to_f32(block.d);
-                    for (o, &q) in out.iter_mut().zip(&block.qs) {
-                        *o = d * f32::from(q);
+                let (g, r) = (row / GROUP_ROWS, row % GROUP_ROWS);
+                let groups = &v[g * units..(g + 1) * units];
+                for (group, out) in groups.iter().zip(out.chunks_exact_mut(BLOCK)) {
+                    let d = group.scale(r);
+                    for (v, o) in out.iter_mut().enumerate() {
+                        *o = d * f32::from(group.code(r, v));
                     }
                 }
             }
@@ -475,6 +556,7 @@ pub fn quantize_activations(x: &[f32], out: &mut [BlockQ8]) {
         *block = BlockQ8 {
             d,
             s: d * sum as f32,
+            sum,
             qs,
         };
     }
@@ -494,10 +576,6 @@ fn round_to_i8(v: f32) -> i8 {
         t
     };
     rounded.clamp(-128, 127) as i8
-}
-
-pub(super) fn scale_q8_0(block: &BlockQ8_0) -> f32 {
-    half_to_f32(block.d)
 }
 
 #[cfg(test)]
