@@ -932,11 +932,10 @@ fn a_tokens_product_is_the_same_bits_whatever_shares_its_pass() {
 /// Attention weights `[layer][head][position][key]`.
 type AttentionWeights = Vec<Vec<Vec<Vec<f64>>>>;
 
-/// The Llama forward pass in plain `f64` loops over `checkpoint`'s tensors (keys and values
-/// rounded to `f16`, as the cache keeps them), from the definition: the query at position `p`
-/// attends to the keys `..=p`, except that queries at `from` and after give the keys in
-/// `hidden` zero weight. Every position's logits, and the attention weights (keys
-/// `..=position`).
+/// The Llama forward pass in plain `f64` loops over `checkpoint`'s tensors, from the
+/// definition: the query at position `p` attends to the keys `..=p`, except that queries at
+/// `from` and after give the keys in `hidden` zero weight. Every position's logits, and the
+/// attention weights (keys `..=position`).
 // The layer index names the layer's tensors and its attention weights.
 #[allow(clippy::needless_range_loop)]
 fn knockout_reference(
@@ -998,17 +997,6 @@ fn knockout_reference(
             rotate(&mut q[pos], pos);
             rotate(&mut k[pos], pos);
         }
-        // Keys and values as the runtime caches them, in `f16`.
-        let cached = |rows: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
-            rows.into_iter()
-                .map(|row| {
-                    row.into_iter()
-                        .map(|v| f64::from(half::f16::from_f64(v)))
-                        .collect()
-                })
-                .collect()
-        };
-        let (k, v) = (cached(k), cached(v));
         for pos in 0..tokens.len() {
             let seen: Vec<usize> = (0..=pos)
                 .filter(|key| pos < from || !hidden.iter().any(|r| r.contains(key)))

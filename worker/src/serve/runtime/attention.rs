@@ -9,9 +9,6 @@
 //! every instruction set, generic over its two loops over the rows ([`Loops`]): the scores (a
 //! query's dot product with each key) and the `out += weight · value` updates.
 //!
-//! Keys and values are `f16`, as the cache keeps them; each is widened to `f32` (exactly) as it
-//! is loaded, and everything after is `f32`.
-//!
 //! **The same bits on every instruction set.** A score's dot product has one order, AVX2's:
 //! two 8-lane FMA chains over the head's values 16 at a time (lane `l` of the first sums
 //! values `16i + l`, of the second `16i + 8 + l`), added lane by lane, then halved three times
@@ -22,11 +19,10 @@
 
 use super::exp::exp_in_place;
 use super::kernels::Isa;
-use half::f16;
 use std::marker::PhantomData;
 
 /// One key/value head's keys and values of a run of positions, `[positions, head_dim]` each.
-pub type KeyValues<'a> = (&'a [f16], &'a [f16]);
+pub type KeyValues<'a> = (&'a [f32], &'a [f32]);
 
 /// The shape of a key/value head's group.
 #[derive(Clone, Copy, Debug)]
@@ -54,8 +50,8 @@ pub fn attend(
     match isa {
         Isa::Scalar => attend_with::<ByRow<Portable>>(isa, q, past, new, heads),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2,
-        // FMA and F16C.
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2 and
+        // FMA.
         Isa::Avx2 => unsafe { attend_avx2(q, past, new, heads) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512Vnni` is only chosen when the CPU has AVX-512 F (and AVX2, FMA).
@@ -100,15 +96,15 @@ trait Loops {
 /// Asking for a row's values early.
 trait Prefetch {
     /// Asks for `v[at..at + len]` in cache, if `v` holds it (a hint: it changes no value).
-    fn prefetch(v: &[f16], at: usize, len: usize);
+    fn prefetch(v: &[f32], at: usize, len: usize);
 }
 
 /// One row at a time: a dot product and an update per head.
 trait Lanes: Prefetch {
     /// `a · b`
-    fn dot(a: &[f32], b: &[f16]) -> f32;
+    fn dot(a: &[f32], b: &[f32]) -> f32;
     /// `out += weight · v`
-    fn axpy(weight: f32, v: &[f16], out: &mut [f32]);
+    fn axpy(weight: f32, v: &[f32], out: &mut [f32]);
 }
 
 /// [`Loops`] of [`Lanes`]: each row's key meets every head's query in turn.
@@ -151,19 +147,19 @@ struct Portable;
 
 impl Prefetch for Portable {
     #[inline(always)]
-    fn prefetch(_: &[f16], _: usize, _: usize) {}
+    fn prefetch(_: &[f32], _: usize, _: usize) {}
 }
 
 impl Lanes for Portable {
     /// AVX2's order (module docs), one lane at a time.
     #[inline(always)]
-    fn dot(a: &[f32], b: &[f16]) -> f32 {
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let lanes = n / 16 * 16;
         let mut chains = [0.0f32; 16];
         for (a, b) in a[..lanes].chunks_exact(16).zip(b[..lanes].chunks_exact(16)) {
             for ((sum, a), b) in chains.iter_mut().zip(a).zip(b) {
-                *sum = a.mul_add(b.to_f32(), *sum);
+                *sum = a.mul_add(*b, *sum);
             }
         }
         let v: [f32; 8] = std::array::from_fn(|l| chains[l] + chains[l + 8]);
@@ -172,10 +168,10 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
-    fn axpy(weight: f32, v: &[f16], out: &mut [f32]) {
+    fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
         let lanes = v.len().min(out.len()) / 8 * 8;
         for (o, v) in out[..lanes].iter_mut().zip(&v[..lanes]) {
-            *o = weight.mul_add(v.to_f32(), *o);
+            *o = weight.mul_add(*v, *o);
         }
         tail_axpy(weight, &v[lanes..], &mut out[lanes..]);
     }
@@ -183,20 +179,20 @@ impl Lanes for Portable {
 
 /// The values of a dot product past its last 16, in order.
 #[inline(always)]
-fn tail_dot(a: &[f32], b: &[f16]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y.to_f32()).sum()
+fn tail_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The values of an update past its last 8, unfused.
 #[inline(always)]
-fn tail_axpy(weight: f32, v: &[f16], out: &mut [f32]) {
+fn tail_axpy(weight: f32, v: &[f32], out: &mut [f32]) {
     for (o, v) in out.iter_mut().zip(v) {
-        *o += weight * v.to_f32();
+        *o += weight * v;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn attend_avx2(
     q: &[f32],
     past: &[KeyValues<'_>],
@@ -207,7 +203,7 @@ unsafe fn attend_avx2(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma,f16c")]
+#[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn attend_avx512<const C: usize>(
     q: &[f32],
     past: &[KeyValues<'_>],
@@ -275,7 +271,7 @@ fn each_head_row<'a, P: Prefetch>(
     runs: impl Iterator<Item = KeyValues<'a>>,
     side: Side,
     heads: Heads,
-    mut f: impl FnMut(usize, &[f16]),
+    mut f: impl FnMut(usize, &[f32]),
 ) -> usize {
     let head_dim = heads.head_dim;
     let mut j = 0;
@@ -297,19 +293,18 @@ fn each_head_row<'a, P: Prefetch>(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{tail_axpy, tail_dot, Lanes, Prefetch};
-    use half::f16;
     use std::arch::x86_64::*;
 
-    /// AVX2 with FMA and F16C; only used where the CPU has them.
+    /// AVX2 with FMA; only used where the CPU has both.
     pub struct Fma;
 
     impl Prefetch for Fma {
         #[inline(always)]
-        fn prefetch(v: &[f16], at: usize, len: usize) {
+        fn prefetch(v: &[f32], at: usize, len: usize) {
             if at + len <= v.len() {
                 // SAFETY: the lines asked for are within `v`; prefetching reads nothing.
                 unsafe {
-                    for line in (0..len).step_by(32) {
+                    for line in (0..len).step_by(16) {
                         _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(at + line).cast());
                     }
                 }
@@ -319,36 +314,32 @@ mod avx2 {
 
     impl Lanes for Fma {
         #[inline(always)]
-        fn dot(a: &[f32], b: &[f16]) -> f32 {
-            // SAFETY: `Fma` is only used where the CPU has AVX2, FMA and F16C.
+        fn dot(a: &[f32], b: &[f32]) -> f32 {
+            // SAFETY: `Fma` is only used where the CPU has AVX2 and FMA.
             unsafe { dot(a, b) }
         }
 
         #[inline(always)]
-        fn axpy(weight: f32, v: &[f16], out: &mut [f32]) {
+        fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
             // SAFETY: as above.
             unsafe { axpy(weight, v, out) }
         }
     }
 
-    /// Eight `f16` values from `p`, widened.
     #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn load_halves(p: *const f16) -> __m256 {
-        _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot(a: &[f32], b: &[f16]) -> f32 {
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let lanes = n / 16 * 16;
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
         // Two accumulators keep two FMA chains in flight; every load is within `..lanes`.
         for i in (0..lanes).step_by(16) {
-            let (a0, b0) = (_mm256_loadu_ps(pa.add(i)), load_halves(pb.add(i)));
-            let (a1, b1) = (_mm256_loadu_ps(pa.add(i + 8)), load_halves(pb.add(i + 8)));
+            let (a0, b0) = (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            let (a1, b1) = (
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+            );
             acc.0 = _mm256_fmadd_ps(a0, b0, acc.0);
             acc.1 = _mm256_fmadd_ps(a1, b1, acc.1);
         }
@@ -360,14 +351,14 @@ mod avx2 {
     }
 
     #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn axpy(weight: f32, v: &[f16], out: &mut [f32]) {
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
         let n = v.len().min(out.len());
         let lanes = n / 8 * 8;
         let w = _mm256_set1_ps(weight);
         let (pv, po) = (v.as_ptr(), out.as_mut_ptr());
         for i in (0..lanes).step_by(8) {
-            let o = _mm256_fmadd_ps(w, load_halves(pv.add(i)), _mm256_loadu_ps(po.add(i)));
+            let o = _mm256_fmadd_ps(w, _mm256_loadu_ps(pv.add(i)), _mm256_loadu_ps(po.add(i)));
             _mm256_storeu_ps(po.add(i), o);
         }
         tail_axpy(weight, &v[lanes..n], &mut out[lanes..n]);
@@ -384,15 +375,7 @@ mod avx512 {
 
     use super::avx2::Fma;
     use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Side};
-    use half::f16;
     use std::arch::x86_64::*;
-
-    /// Sixteen `f16` values from `p`, widened.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn load_halves(p: *const f16) -> __m512 {
-        _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
-    }
 
     /// Only used from `attend_avx512`, which requires AVX-512 F.
     pub struct Wide<const C: usize>;
@@ -442,7 +425,7 @@ mod avx512 {
     /// [`Loops::scores`]; every load is within a row or query of `16 · C` values, every store
     /// within `scores` (masked to the block's rows).
     #[inline]
-    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn scores_512<'a, const C: usize>(
         q: &[f32],
         keys: impl Iterator<Item = KeyValues<'a>>,
@@ -467,7 +450,8 @@ mod avx512 {
             }
         };
         let rows = each_head_row::<Fma>(keys, Side::Keys, heads, |j, key| {
-            let key: [__m512; C] = std::array::from_fn(|c| load_halves(key.as_ptr().add(16 * c)));
+            let key: [__m512; C] =
+                std::array::from_fn(|c| _mm512_loadu_ps(key.as_ptr().add(16 * c)));
             for (g, q) in q.chunks_exact(head_dim).enumerate() {
                 let mut sum = _mm512_setzero_ps();
                 for (c, key) in key.iter().enumerate() {
@@ -487,7 +471,7 @@ mod avx512 {
 
     /// [`Loops::values`]; loads and stores within rows and heads of `16 · C` values.
     #[inline]
-    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn values_512<'a, const C: usize>(
         weights: &[f32],
         values: impl Iterator<Item = KeyValues<'a>> + Clone,
@@ -502,7 +486,7 @@ mod avx512 {
             each_head_row::<Fma>(values.clone(), Side::Values, heads, |j, value| {
                 let w = _mm512_set1_ps(weights[j]);
                 for (c, sum) in sum.iter_mut().enumerate() {
-                    *sum = _mm512_fmadd_ps(w, load_halves(value.as_ptr().add(16 * c)), *sum);
+                    *sum = _mm512_fmadd_ps(w, _mm512_loadu_ps(value.as_ptr().add(16 * c)), *sum);
                 }
             });
             for (c, sum) in sum.iter().enumerate() {
@@ -561,10 +545,6 @@ mod tests {
         (0..n).map(|_| rng.random_range(-2.0..2.0)).collect()
     }
 
-    fn halves(rng: &mut StdRng, n: usize) -> Vec<f16> {
-        values(rng, n).into_iter().map(f16::from_f32).collect()
-    }
-
     /// Every instruction set gives the scalar path's bits, for heads of 64 and 128 values (the
     /// 512-bit loops), of 24 (a tail past the last 16) and of 8, with cached runs split by a
     /// hidden range and rows that are not a multiple of 16.
@@ -573,10 +553,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for (head_dim, group) in [(64, 3), (128, 2), (24, 4), (8, 1)] {
             for (cached, len) in [(0, 1), (37, 1), (40, 5), (3, 17)] {
-                let keys = halves(&mut rng, cached * head_dim);
-                let vals = halves(&mut rng, cached * head_dim);
-                let new_keys = halves(&mut rng, len * head_dim);
-                let new_vals = halves(&mut rng, len * head_dim);
+                let keys = values(&mut rng, cached * head_dim);
+                let vals = values(&mut rng, cached * head_dim);
+                let new_keys = values(&mut rng, len * head_dim);
+                let new_vals = values(&mut rng, len * head_dim);
                 let q = values(&mut rng, len * group * head_dim);
                 // Positions 2..5 hidden, when there are that many.
                 let (split, resume) = (cached.min(2) * head_dim, cached.min(5) * head_dim);

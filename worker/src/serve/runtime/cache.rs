@@ -2,16 +2,9 @@
 //! values of every position so far, `[positions, head_dim]` each, grown a page at a time up to
 //! the runtime's `max_positions` (a short request does not reserve a long one's memory).
 //!
-//! Keys and values are kept in `f16` (as llama.cpp keeps them by default): attention reads the
-//! whole cache of every sequence at every step, so at 8 streams it read about 37 MB a step in
-//! `f32`. A pass rounds its new keys and values to `f16` before it attends to them, so a query
-//! sees the same values whether they were cached in an earlier pass or made in its own.
-//!
 //! A head's rows are contiguous because attention reads one head at a time: its rows then
 //! stream from memory in order, where rows of every head side by side left each head's
 //! reads a few cache lines in every few (a third faster at 8 streams, attention alone).
-
-use half::f16;
 
 /// Positions reserved at a time.
 const PAGE: usize = 256;
@@ -19,7 +12,7 @@ const PAGE: usize = 256;
 #[derive(Clone, Debug)]
 pub struct KvCache {
     /// At `layer · kv_heads + head`: keys and values, `[positions, head_dim]` row-major.
-    heads: Vec<(Vec<f16>, Vec<f16>)>,
+    heads: Vec<(Vec<f32>, Vec<f32>)>,
     kv_heads: usize,
     head_dim: usize,
     max_positions: usize,
@@ -50,7 +43,7 @@ impl KvCache {
     /// Appends the keys and values of new positions to `layer`, head by head (`[kv_heads, n,
     /// head_dim]` each); the caller has checked [`KvCache::free`] and calls
     /// [`KvCache::advance`] once every layer has its rows.
-    pub fn append(&mut self, layer: usize, keys: &[f16], values: &[f16]) {
+    pub fn append(&mut self, layer: usize, keys: &[f32], values: &[f32]) {
         let per_head = keys.len() / self.kv_heads;
         let heads = &mut self.heads[layer * self.kv_heads..(layer + 1) * self.kv_heads];
         for ((k, v), (keys, values)) in heads.iter_mut().zip(
@@ -77,7 +70,7 @@ impl KvCache {
 
     /// `layer`'s keys and values of key/value head `head`, `[positions, head_dim]` each
     /// (including rows appended in the current pass).
-    pub fn head(&self, layer: usize, head: usize) -> (&[f16], &[f16]) {
+    pub fn head(&self, layer: usize, head: usize) -> (&[f32], &[f32]) {
         let (k, v) = &self.heads[layer * self.kv_heads + head];
         (k, v)
     }

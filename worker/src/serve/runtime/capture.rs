@@ -4,12 +4,10 @@
 //! It recomputes the weights from the rotated queries and keys, beside the pass's own attention
 //! (`attention::attend`, whose output it does not change): a query's scores over every visible
 //! key (the cache, then the new tokens up to its own), their softmax, and the mass on each
-//! range. In `f32` like the pass (from the keys as cached, in `f16`), the sum over a range in
-//! `f64` in position order, each (head, row) on its own, so the bits do not depend on the
-//! threads.
+//! range. In `f32` like the pass, the sum over a range in `f64` in position order, each
+//! (head, row) on its own, so the bits do not depend on the threads.
 
 use super::exp::exp;
-use half::f16;
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -45,8 +43,8 @@ impl Capture {
         layer: usize,
         q: &[f32],
         q_stride: usize,
-        keys: &[&[f16]],
-        new_keys: &[f16],
+        keys: &[&[f32]],
+        new_keys: &[f32],
         head_dim: usize,
     ) {
         let (heads, ranges, layers) = (self.heads, &self.ranges, self.layers);
@@ -60,13 +58,8 @@ impl Capture {
                 let (row, head) = (index / heads, index % heads);
                 let kv_head = head / group;
                 let query = &q[row * q_stride + head * head_dim..][..head_dim];
-                let score = |key: &[f16]| -> f32 {
-                    query
-                        .iter()
-                        .zip(key)
-                        .map(|(a, b)| a * b.to_f32())
-                        .sum::<f32>()
-                        * scale
+                let score = |key: &[f32]| -> f32 {
+                    query.iter().zip(key).map(|(a, b)| a * b).sum::<f32>() * scale
                 };
                 let own = &new_keys[kv_head * per_head..][..(row + 1) * head_dim];
                 let scores: Vec<f32> = keys[kv_head]

@@ -32,7 +32,6 @@ use crate::gguf::llama::{gguf_name, unpermute_rows};
 use crate::lora::TargetModule;
 use crate::model::{projection_path, LlamaConfig};
 use anyhow::{bail, ensure, Context, Result};
-use half::f16;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -430,7 +429,7 @@ impl NativeRuntime {
                 let mut qkv = project(layer, &block.qkv, &qkv_targets, &h);
                 // Each span's new keys and values (rotated), head by head as the cache keeps
                 // them: `[kv_heads, len, head_dim]` each.
-                let mut new_kv: Vec<(Vec<f16>, Vec<f16>)> = Vec::with_capacity(spans.len());
+                let mut new_kv: Vec<(Vec<f32>, Vec<f32>)> = Vec::with_capacity(spans.len());
                 for span in spans {
                     for i in 0..span.len {
                         let pos = span.offset + i;
@@ -444,13 +443,12 @@ impl NativeRuntime {
                         }
                     }
                     let rows = &qkv[span.start * width..(span.start + span.len) * width];
-                    // In `f16`, as the cache keeps them (`cache`'s module docs).
-                    let by_head = |at: usize| -> Vec<f16> {
+                    let by_head = |at: usize| -> Vec<f32> {
                         let mut heads = Vec::with_capacity(span.len * kv_dim);
                         for h in 0..kv_heads {
                             let head = at + h * head_dim..at + (h + 1) * head_dim;
                             for row in rows.chunks_exact(width) {
-                                heads.extend(row[head.clone()].iter().map(|&v| f16::from_f32(v)));
+                                heads.extend_from_slice(&row[head.clone()]);
                             }
                         }
                         heads
@@ -460,7 +458,7 @@ impl NativeRuntime {
                 if let (Some(capture), Some(span)) = (capture.as_mut(), spans.first()) {
                     let rows = &qkv[span.start * width..(span.start + span.len) * width];
                     let cache = &slots[&span.slot].cache;
-                    let keys: Vec<&[f16]> = (0..kv_heads)
+                    let keys: Vec<&[f32]> = (0..kv_heads)
                         .map(|h| &cache.head(layer, h).0[..span.offset * head_dim])
                         .collect();
                     capture.record(layer, rows, width, &keys, &new_kv[0].0, head_dim);
