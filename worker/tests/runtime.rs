@@ -8,7 +8,7 @@ mod common;
 use attribution_worker::checkpoint::{
     write_safetensors, Checkpoint, HostTensor, ModelWeights, StoredDtype,
 };
-use attribution_worker::gguf::{GgufWriter, Value};
+use attribution_worker::gguf::{GgmlType, GgufWriter, Value};
 use attribution_worker::lora::{LoraConfig, QloraBase, TargetModule};
 use attribution_worker::model::{projection_path, Llama, LlamaConfig};
 use attribution_worker::nf4::Nf4Matrix;
@@ -875,6 +875,51 @@ fn scalar_and_simd_kernels_agree() {
     let scalar = full_pass(&mut runtime, &tokens);
     let diff = max_abs_diff(&scalar, &simd);
     assert!(scalar == simd, "model: scalar vs {isa:?} {diff}");
+}
+
+/// Q8_0 blocks may hold any `i8`, -128 included (ggml's quantizer writes -127..=127, but a file
+/// is not bound to it): the kernels store codes as `q + 128` (AVX-512 VNNI) or as `|q|` and its
+/// sign (AVX2), and both must give the exact integer sums of the scalar path at the range's ends.
+#[test]
+fn q8_0_codes_at_the_ends_of_their_range_are_multiplied_exactly() {
+    let (rows, cols, tokens) = (19, 96, 9);
+    let mut rng = StdRng::seed_from_u64(5);
+    let ends = [-128i8, 127, -127, 0, 1, -1];
+    let mut bytes = Vec::new();
+    for _ in 0..rows * cols / 32 {
+        bytes.extend(half::f16::from_f32(rng.random_range(0.001..0.02)).to_le_bytes());
+        bytes.extend((0..32).map(|_| ends[rng.random_range(0..ends.len())] as u8));
+    }
+    let matrix = QMatrix::from_ggml(GgmlType::Q8_0, &bytes, rows, cols).unwrap();
+    assert!(
+        matrix.ggml_bytes().unwrap() == bytes,
+        "the blocks round-trip"
+    );
+    // Activations whose blocks quantize exactly (multiples of 5/127, each block holding ±5):
+    // all 127, all -127 (the largest `Σq` of either sign), or mixed.
+    let step = 5.0f32 / 127.0;
+    let x: Vec<f32> = (0..tokens * cols)
+        .map(|i| match ((i / 32) % 3, i % 32) {
+            (0, _) | (2, 0) => 5.0,
+            (1, _) => -5.0,
+            _ => rng.random_range(-127..=127) as f32 * step,
+        })
+        .collect();
+    let scalar = matmul_on(2, Isa::Scalar, &matrix, &x);
+    for isa in Isa::available() {
+        assert!(matmul_on(2, isa, &matrix, &x) == scalar, "{isa:?}");
+    }
+    let dense = matrix.dequantize();
+    let expected: Vec<f32> = x
+        .chunks_exact(cols)
+        .flat_map(|x| {
+            dense
+                .chunks_exact(cols)
+                .map(move |w| w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>())
+        })
+        .collect();
+    let diff = max_abs_diff(&scalar, &expected);
+    assert!(diff < 1e-3, "against the decoded weights: {diff}");
 }
 
 /// `W · x` of every token of `x` (`[tokens, w.cols]`) on `threads` threads.
