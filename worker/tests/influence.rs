@@ -580,7 +580,7 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     let answer = chat(&server, "tuned", question);
     let attribution = &answer["attribution"];
     assert_eq!(
-        attribution["method"], "contextcite-v1+spans-v1+influence-v2",
+        attribution["method"], "contextcite-v1@f32+spans-v1+influence-v2",
         "{answer}"
     );
     let influence = entries_of(&attribution["influence"]["entries"]);
@@ -631,7 +631,7 @@ fn served_adapters_answers_are_attributed_by_influence_too() {
     // no influence part.
     let base = chat(&server, "tiny", question);
     assert_eq!(
-        base["attribution"]["method"], "contextcite-v1+spans-v1",
+        base["attribution"]["method"], "contextcite-v1@f32+spans-v1",
         "{base}"
     );
     assert!(base["attribution"].get("influence").is_none());

@@ -584,7 +584,7 @@ fn entries_of(value: &Value) -> Vec<AttributionEntry> {
 /// contribution i) and the served model's tokenizer, checks the spans and the combined entries
 /// against it exactly, and returns it.
 fn check_spans(server: &Server, files: &[String], attribution: &Value) -> SpanAttribution {
-    assert_eq!(attribution["method"], "contextcite-v1+spans-v1");
+    assert_eq!(attribution["method"], "contextcite-v1@f32+spans-v1");
     let tokenizer = load_tokenizer(&server.dir.path().join("model/tokenizer.json")).unwrap();
     let contents: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let blobs: Vec<Blob<'_>> = contents
@@ -660,7 +660,7 @@ fn grounded_answers_carry_a_deterministic_attribution_to_the_retrieved_rows() {
     );
     let sources = attribution["sources"].as_array().unwrap();
     // The exact ablation, with its 32 masks.
-    assert_eq!(attribution["method"], "contextcite-v1+spans-v1");
+    assert_eq!(attribution["method"], "contextcite-v1@f32+spans-v1");
     let masks = ContextCiteConfig::default().masks_for(sources.len());
     assert_eq!((attribution["ablations"].as_u64(), masks), (Some(32), 32));
     assert!(
@@ -1172,7 +1172,7 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
     let theta_hash = hex::encode(attribution_worker::artifact::blake2b_256(&theta_bytes));
     assert_eq!(
         method,
-        format!("contextcite-prior-v1:{}+spans-v1", &theta_hash[..16])
+        format!("contextcite-prior-v1:{}@f32+spans-v1", &theta_hash[..16])
     );
     assert!(method.len() <= 64, "fits a record: {method}");
     // `/v1/models` says it before any request: the grounded base only.
@@ -1212,8 +1212,13 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
         let engine = start_engine(&model, &args).unwrap();
         let state = api_state(engine, &model, &model_path, "tiny", &args).unwrap();
         let rows: Vec<std::path::PathBuf> = files.iter().map(Into::into).collect();
-        let grounding =
-            local_grounding(&rows, &model.tokenizer, state.attribution.clone()).unwrap();
+        let grounding = local_grounding(
+            &rows,
+            &model.tokenizer,
+            state.attribution.clone(),
+            state.weights,
+        )
+        .unwrap();
         let mut served = state.model("tiny").unwrap();
         served.grounding = Some(Arc::new(grounding));
         state.serve(served.clone());
@@ -1249,6 +1254,18 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
             .unwrap_err();
         assert_eq!(err.status.as_u16(), 400, "{bad}: {}", err.message);
     }
+    // A record computed on weights held in another format: refused, naming the format that
+    // recomputes it.
+    let on_q8 = method.replace("@f32", "@q8");
+    let err = tokio
+        .block_on(recompute(&state, &served, &on_q8, &prompt, text))
+        .unwrap_err();
+    assert_eq!(err.status.as_u16(), 400, "{}", err.message);
+    assert!(
+        err.message.contains("computed on q8 weights") && err.message.contains("--weights q8"),
+        "{}",
+        err.message
+    );
     let (state, served) = juror(None);
     let err = tokio
         .block_on(recompute(&state, &served, &method, &prompt, text))

@@ -261,7 +261,8 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
         "the adapter answered nothing, so nothing can be attributed to its training rows: \
          {answer}"
     );
-    let method = format!("contextcite-prior-v1:{theta_id}+spans-v1+influence-v2");
+    // Computed on the weights the daemon holds (`f32`), which the name carries.
+    let method = format!("contextcite-prior-v1:{theta_id}@f32+spans-v1+influence-v2");
     ensure!(attribution["method"] == method.as_str(), "{attribution}");
     ensure!(
         attribution["retrieved"] == json!([]) && attribution["context"]["entries"] == json!([]),
@@ -346,8 +347,7 @@ async fn a_paid_answer_from_a_trained_adapter_pays_the_contributor_whose_rows_it
             &path(models.path()),
             "--state-dir",
             &path(&files.path().join("state")),
-            "--weights",
-            "f32",
+            // No `--weights`: verify holds the model as the record's method names (`f32`).
             "--theta",
             &theta,
             "--attribution",

@@ -9,7 +9,7 @@ use crate::daemon::serving::{serve_adapter_for_checks, ServeConfig};
 use crate::daemon::verify::{verify, Tolerance};
 use crate::daemon::{parse_open, DaemonConfig};
 use crate::job::ModelDir;
-use crate::serve::cli::EngineArgs;
+use crate::serve::cli::{EngineArgs, Weights};
 use anyhow::{bail, Context, Result};
 use attribution_primitives::attribution::RecordId;
 use attribution_primitives::cid::cid_v1;
@@ -18,7 +18,7 @@ use attribution_primitives::{compute::ChallengeId, Hash, JobId, ModelId};
 use attribution_worker_chain::keys::{PublicInfo, Secret};
 use attribution_worker_chain::Chain;
 use burn::tensor::Device;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use sp_core::Pair as _;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -292,13 +292,23 @@ async fn verify_attribution(args: &VerifyArgs, record_id: RecordId) -> Result<()
     })?;
     check_commitments(&record, &prompt, &answer)?;
     let method = String::from_utf8_lossy(&record.provenance.method).into_owned();
+    let name = crate::provenance::combined::split_method(&method);
+    // The model is held in the format the record was computed on (`--weights` otherwise).
+    let mut engine = args.engine.clone();
+    if let Some(weights) = name.and_then(|name| name.weights) {
+        engine.weights = Weights::from_str(weights, false).map_err(|_| {
+            anyhow::anyhow!(
+                "record {record_id}'s method `{method}` names unknown weights `{weights}`"
+            )
+        })?;
+    }
     let state = serve_adapter_for_checks(
         &chain,
         record.model,
         &ModelCache::new(&args.node.models),
         &args.state_dir,
-        &args.engine,
-        crate::provenance::combined::split_method(&method).is_some_and(|(_, influence)| influence),
+        &engine,
+        name.is_some_and(|name| name.influence),
     )
     .await?;
     let finding = check_record(&state, &record, &prompt, &answer).await?;

@@ -46,24 +46,49 @@ pub const SPANS: &str = "+spans-v1";
 /// (`docs/attribution.md`, "Influence").
 pub const INFLUENCE: &str = "+influence-v2";
 
+/// Between the context method and the weight format the runtime computed it on
+/// (`contextcite-v1@q4`). The format is part of the attribution: weights held in another format
+/// give other logits, and the ablations' weights move by several percent
+/// (`docs/attribution.md`, "Reproducibility"), so a juror recomputes only on the same format.
+pub const WEIGHTS: char = '@';
+
 /// The name and version of the combination of `context` (the method that measured the
-/// retrieved sources, [`crate::rag::method::Method::name`]) with span provenance, and influence
-/// when the served adapter has an influence index: what the response's `attribution.method` and
-/// the record's provenance say.
-pub fn method(context: &str, influence: bool) -> String {
+/// retrieved sources, [`crate::rag::method::Method::name`]) computed on `weights`
+/// ([`crate::serve::runtime::WeightFormat::name`]) with span provenance, and influence when
+/// the served adapter has an influence index: what the response's `attribution.method` and the
+/// record's provenance say.
+pub fn method(context: &str, weights: &str, influence: bool) -> String {
     let influence = if influence { INFLUENCE } else { "" };
-    format!("{context}{SPANS}{influence}")
+    format!("{context}{WEIGHTS}{weights}{SPANS}{influence}")
 }
 
-/// A combined method's `(context method, with influence)`: [`method`]'s inverse, `None` for a
-/// name it does not make.
-pub fn split_method(name: &str) -> Option<(&str, bool)> {
+/// A combined method's parts ([`split_method`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MethodName<'a> {
+    /// The context method.
+    pub context: &'a str,
+    /// The weight format it was computed on; `None` in names made before the format was named
+    /// (2026-12-02).
+    pub weights: Option<&'a str>,
+    pub influence: bool,
+}
+
+/// [`method`]'s inverse, `None` for a name it does not make.
+pub fn split_method(name: &str) -> Option<MethodName<'_>> {
     let (rest, influence) = match name.strip_suffix(INFLUENCE) {
         Some(rest) => (rest, true),
         None => (name, false),
     };
-    let context = rest.strip_suffix(SPANS)?;
-    (!context.is_empty()).then_some((context, influence))
+    let rest = rest.strip_suffix(SPANS)?;
+    let (context, weights) = match rest.rsplit_once(WEIGHTS) {
+        Some((context, weights)) => (context, Some(weights)),
+        None => (rest, None),
+    };
+    (!context.is_empty() && weights != Some("")).then_some(MethodName {
+        context,
+        weights,
+        influence,
+    })
 }
 
 /// The combined entries of ContextCite's `context` entries and the answer's `spans`.
@@ -105,18 +130,37 @@ mod tests {
     #[test]
     fn a_combined_method_name_splits_back_into_its_parts() {
         for context in ["contextcite-v1", "contextcite-prior-v1:0123456789abcdef"] {
-            for influence in [false, true] {
-                let name = method(context, influence);
-                assert_eq!(split_method(&name), Some((context, influence)), "{name}");
+            for weights in ["q4", "nf4"] {
+                for influence in [false, true] {
+                    let name = method(context, weights, influence);
+                    let parts = MethodName {
+                        context,
+                        weights: Some(weights),
+                        influence,
+                    };
+                    assert_eq!(split_method(&name), Some(parts), "{name}");
+                }
             }
         }
         assert_eq!(
-            method("contextcite-v1", true),
-            "contextcite-v1+spans-v1+influence-v2"
+            method("contextcite-v1", "q4", true),
+            "contextcite-v1@q4+spans-v1+influence-v2"
         );
+        // The longest name served fits in a record's 64 bytes.
+        let longest = method("contextcite-prior-v1:0123456789abcdef", "f32", true);
+        assert!(longest.len() <= 64, "{longest}: {} bytes", longest.len());
+        // A name from before the weights were named.
+        let legacy = MethodName {
+            context: "contextcite-v1",
+            weights: None,
+            influence: false,
+        };
+        assert_eq!(split_method("contextcite-v1+spans-v1"), Some(legacy));
         for name in [
             "contextcite-v1",
             "+spans-v1",
+            "@q4+spans-v1",
+            "contextcite-v1@+spans-v1",
             "contextcite-v1+influence-v2",
             "",
         ] {

@@ -157,11 +157,12 @@ fn local_blobs(contents: &[Vec<u8>]) -> Vec<Blob<'_>> {
 }
 
 /// Retrieval and span provenance over local JSONL files (both indexes in memory), for a model
-/// served without a chain, attributed with `method`.
+/// served without a chain, attributed with `method` on weights held as `weights`.
 pub fn local_grounding(
     files: &[PathBuf],
     tokenizer: &Tokenizer,
     method: Method,
+    weights: WeightFormat,
 ) -> Result<Grounding> {
     let contents = read_files(files)?;
     let blobs = local_blobs(&contents);
@@ -175,6 +176,7 @@ pub fn local_grounding(
         chain_model: 0,
         top_k: 4,
         method,
+        weights,
         influence: OnceLock::new(),
     })
 }
@@ -323,6 +325,7 @@ pub fn api_state(
         gate: None,
         attribution,
         theta,
+        weights: args.weights.into(),
     })
 }
 
@@ -357,6 +360,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             &args.rows,
             &model.tokenizer,
             state.attribution.clone(),
+            state.weights,
         )?));
         state.serve(base);
     }
@@ -372,7 +376,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             tracing::info!(adapter = %adapter, rows = influence.index.rows.len(), "influence index ready");
             Some(Arc::new(Grounding {
                 influence: OnceLock::from(influence),
-                ..local_grounding(&args.rows, &model.tokenizer, state.attribution.clone())?
+                ..local_grounding(
+                    &args.rows,
+                    &model.tokenizer,
+                    state.attribution.clone(),
+                    state.weights,
+                )?
             }))
         } else {
             None

@@ -23,6 +23,7 @@ use crate::rag::index::RowIndex;
 use crate::rag::method::Method;
 use crate::rag::prompt::{group_hits, PromptLayout};
 use crate::serve::engine::{AdapterId, Engine, KeptPrompt};
+use crate::serve::runtime::WeightFormat;
 use attribution_primitives::attribution::{Attribution, AttributionEntry, AttributionProvenance};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::{ContributionId, Hash, ModelId, PARTS_PER_MILLION};
@@ -44,6 +45,9 @@ pub struct Grounding {
     pub top_k: usize,
     /// How the retrieved sources are attributed (the worker's `--attribution-method`).
     pub method: Method,
+    /// The format the runtime holds the weights in (`--weights`), which the method's name
+    /// carries.
+    pub weights: WeightFormat,
     /// The served adapter's influence index over the same rows, once built (answers before
     /// that are attributed without it, under a method name without influence).
     pub influence: OnceLock<AdapterInfluence>,
@@ -53,7 +57,11 @@ impl Grounding {
     /// The combined method's name that answers attributed with `context` get now: with
     /// influence once the adapter's influence index is built.
     pub fn method_name(&self, context: &Method) -> String {
-        combined::method(&context.name(), self.influence.get().is_some())
+        combined::method(
+            &context.name(),
+            self.weights.name(),
+            self.influence.get().is_some(),
+        )
     }
 }
 
@@ -352,7 +360,9 @@ pub struct Recomputed {
 /// from the question (the last user message; none when the body says `"retrieval": false`),
 /// the same prompt layout, the context method `method` names (the record's combined method,
 /// whichever this worker serves itself: [`Method::served`]) seeded by (model, version,
-/// question, answer tokens), span provenance and influence. The answer is re-tokenized: its
+/// question, answer tokens), span provenance and influence. A record computed on weights held
+/// in another format than this worker's is refused with the format to recompute it on (a
+/// name from before formats were named is recomputed on this worker's). The answer is re-tokenized: its
 /// tokens must round-trip through the tokenizer, as greedy and sampled answers of this engine
 /// do when decoded without special tokens.
 pub async fn recompute(
@@ -362,18 +372,28 @@ pub async fn recompute(
     body: &[u8],
     answer: &str,
 ) -> Result<Recomputed, ApiError> {
-    let (context, _) = combined::split_method(method).ok_or_else(|| {
+    let name = combined::split_method(method).ok_or_else(|| {
         ApiError::invalid(
             "method",
             format!("`{method}` is not a combined method's name"),
         )
     })?;
-    let context = Method::served(context, state.theta.as_ref())
+    let context = Method::served(name.context, state.theta.as_ref())
         .map_err(|e| ApiError::invalid("method", format!("{e:#}")))?;
     let grounding = model
         .grounding
         .clone()
         .ok_or_else(|| ApiError::internal(format!("model `{}` is not grounded", model.id)))?;
+    let served = grounding.weights.name();
+    if let Some(weights) = name.weights.filter(|w| *w != served) {
+        return Err(ApiError::invalid(
+            "method",
+            format!(
+                "`{method}` was computed on {weights} weights, and this worker holds the model in \
+                 {served} (recompute it with `--weights {weights}`)"
+            ),
+        ));
+    }
     let request: super::wire::ChatRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("messages", format!("not a chat request: {e}")))?;
     let template = state

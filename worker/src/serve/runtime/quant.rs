@@ -37,6 +37,17 @@ pub enum WeightFormat {
 }
 
 impl WeightFormat {
+    /// The format's name, as `--weights` takes it and as an attribution's method names the
+    /// weights it was computed on.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightFormat::F32 => "f32",
+            WeightFormat::Q8_0 => "q8",
+            WeightFormat::Q4 => "q4",
+            WeightFormat::Nf4 => "nf4",
+        }
+    }
+
     /// The GGUF type whose blocks are this format's (NF4 has none).
     pub fn ggml_type(self) -> Option<GgmlType> {
         match self {
