@@ -37,7 +37,7 @@ pub enum Weights {
     /// Dense f32: exact, four times the memory traffic of Q8.
     F32,
     /// The projections in QLoRA's NF4, as an adapter trained with `"base": "nf4"` saw them
-    /// (the embeddings in Q4_1).
+    /// (the embeddings as the checkpoint stores them).
     Nf4,
 }
 
@@ -417,4 +417,24 @@ async fn health() -> axum::Json<serde_json::Value> {
 
 async fn not_found() -> api::ApiError {
     api::ApiError::not_found()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An attribution's method names the weights by [`WeightFormat::name`], and `verify
+    /// --attribution` parses that name back as a `--weights` value.
+    #[test]
+    fn a_weight_format_is_named_as_weights_takes_it() {
+        for weights in Weights::value_variants() {
+            let name = WeightFormat::from(*weights).name();
+            let cli = weights
+                .to_possible_value()
+                .expect("every variant is a value");
+            assert_eq!(cli.get_name(), name);
+            let parsed = Weights::from_str(name, false).unwrap();
+            assert_eq!(WeightFormat::from(parsed), WeightFormat::from(*weights));
+        }
+    }
 }

@@ -361,10 +361,10 @@ pub struct Recomputed {
 /// the same prompt layout, the context method `method` names (the record's combined method,
 /// whichever this worker serves itself: [`Method::served`]) seeded by (model, version,
 /// question, answer tokens), span provenance and influence. A record computed on weights held
-/// in another format than this worker's is refused with the format to recompute it on (a
-/// name from before formats were named is recomputed on this worker's). The answer is re-tokenized: its
-/// tokens must round-trip through the tokenizer, as greedy and sampled answers of this engine
-/// do when decoded without special tokens.
+/// in another format than this worker's is refused with the format to recompute it on (a name
+/// from before formats were named is recomputed on this worker's). The answer is re-tokenized:
+/// its tokens must round-trip through the tokenizer, as greedy and sampled answers of this
+/// engine do when decoded without special tokens.
 pub async fn recompute(
     state: &super::ApiState,
     model: &super::ServedModel,

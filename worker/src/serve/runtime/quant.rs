@@ -32,7 +32,8 @@ pub enum WeightFormat {
     /// ggml's Q4_1: 5 bits per weight.
     Q4,
     /// The seven projections in QLoRA's NF4 ([`super::nf4`]), 4.5 bits per weight, the
-    /// embeddings and head in Q4_1.
+    /// embeddings and head as the checkpoint stores them (`f32` for a type the runtime does not
+    /// compute with).
     Nf4,
 }
 
