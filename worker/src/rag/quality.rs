@@ -28,6 +28,7 @@ use crate::provenance::index::SpanIndex;
 use crate::serve::runtime::{AdapterKey, Chunk, Logits, Runtime, SlotId};
 use crate::serve::sampling::argmax;
 use anyhow::{anyhow, bail, Context, Result};
+use attribution_primitives::attribution::AttributionEntry;
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::ContributionId;
 use blake2::digest::consts::U32;
@@ -441,6 +442,9 @@ pub struct AnswerMethodFigures {
     /// The top source (positive weight), 0-based in prompt order.
     pub top_source: Option<usize>,
     pub attribution_seconds: f64,
+    /// The entries the method serves (parts per million a contribution): two runs' files
+    /// compare answer by answer where their `answer`s agree (`docs/attribution.md`).
+    pub entries: Vec<AttributionEntry>,
 }
 
 /// One answer's figures: the spread behind the means.
@@ -817,6 +821,7 @@ pub fn attribution_benchmark<R: Runtime + ?Sized>(
                     top3_drop: quality.top3,
                     top_source: *top,
                     attribution_seconds: quality.attribution_seconds,
+                    entries: attribution.entries.clone(),
                 })
                 .collect(),
         });
