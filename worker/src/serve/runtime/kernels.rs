@@ -446,8 +446,10 @@ mod avx2 {
     /// every token of `x: [tokens, nb]`, in the fixed order of the module docs, writing
     /// `out[t * stride + r - rows.start]` for the group's rows `r` in `rows`. `$lanes` is the
     /// vector width's module: the group is taken in `$lanes::PARTS` parts of `$lanes::ROWS` rows
-    /// (one `f32` lane a row); `$lanes::$format` decodes a block once per tile and adds a
-    /// token's terms. Token tiles of up to [`TILE`] keep their running sum a row in registers.
+    /// (one `f32` lane a row); `$lanes::$format` decodes a block once per tile and sums its
+    /// products with a token's as integers. The floating-point steps, the module docs' order,
+    /// are here once for every width and format. Token tiles of up to [`TILE`] keep their
+    /// running sum a row in registers.
     macro_rules! group_kernel {
         ($name:ident, $features:literal, $lanes:ident, $format:ident) => {
             #[target_feature(enable = $features)]
@@ -458,7 +460,7 @@ mod avx2 {
                 stride: usize,
                 rows: Range<usize>,
             ) {
-                use $lanes::$format::{accumulate, decode, Group};
+                use $lanes::$format::{block_sum, decode, minimum, Group};
                 use $lanes::*;
 
                 /// Writes `out[t * stride + r - rows.start]` for the part's rows `r` in `rows`
@@ -481,8 +483,14 @@ mod avx2 {
                                 prefetch(w, b + PREFETCH_AHEAD);
                             }
                             let block = decode(&w[b], part);
+                            let m = minimum(&block);
                             for t in 0..N {
-                                acc[t] = accumulate(&block, &x[t * nb + b], acc[t]);
+                                let xb = &x[t * nb + b];
+                                let sum = block_sum(&block, xb);
+                                acc[t] = fmadd(sum, mul(block.d, set1(xb.d)), acc[t]);
+                                if let Some(m) = m {
+                                    acc[t] = fmadd(m, set1(xb.s), acc[t]);
+                                }
                             }
                         }
                         for t in 0..N {
@@ -647,7 +655,7 @@ mod avx2 {
             /// A part's scales, minima and codes: values 0..16 (the low nibbles) in the first
             /// four vectors, 16..32 (the high nibbles) in the last four.
             pub struct Block {
-                d: __m256,
+                pub d: __m256,
                 m: __m256,
                 codes: [__m256i; 8],
             }
@@ -669,11 +677,17 @@ mod avx2 {
                 }
             }
 
-            /// `acc` plus a token's block terms. Sixteen products, at most 16·15·127, fit in
-            /// the `i16` lanes before they are widened.
+            /// The minima, for their term.
+            #[inline]
+            pub fn minimum(block: &Block) -> Option<__m256> {
+                Some(block.m)
+            }
+
+            /// Each row's `Σ code·x` over the block, as `f32` (exact). Sixteen products, at
+            /// most 16·15·127, fit in the `i16` lanes before they are widened.
             #[inline]
             #[target_feature(enable = "avx2,fma,f16c")]
-            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m256) -> __m256 {
+            pub unsafe fn block_sum(block: &Block, x: &BlockQ8) -> __m256 {
                 let product: [__m256i; 8] = std::array::from_fn(|j| {
                     _mm256_maddubs_epi16(block.codes[j], _mm256_set1_epi32(four(&x.qs, j)))
                 });
@@ -687,9 +701,7 @@ mod avx2 {
                         _mm256_add_epi16(product[6], product[7]),
                     ),
                 );
-                let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones()));
-                let acc = _mm256_fmadd_ps(sums, _mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), acc);
-                _mm256_fmadd_ps(block.m, _mm256_set1_ps(x.s), acc)
+                _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones()))
             }
         }
 
@@ -701,7 +713,7 @@ mod avx2 {
             /// A part's scales and codes, as `|q|` and `q` (for its signs: `vpmaddubsw` takes
             /// an unsigned and a signed byte).
             pub struct Block {
-                d: __m256,
+                pub d: __m256,
                 abs: [__m256i; 8],
                 signs: [__m256i; 8],
             }
@@ -719,19 +731,24 @@ mod avx2 {
                 }
             }
 
-            /// `acc` plus a token's block term. A pair of products is at most 2·128·127, within
-            /// `i16`; pairs are widened to `i32` before they are summed.
+            /// Q8_0 has no minimum.
+            #[inline]
+            pub fn minimum(_: &Block) -> Option<__m256> {
+                None
+            }
+
+            /// Each row's `Σ q·x` over the block, as `f32` (exact). A pair of products is at
+            /// most 2·128·127, within `i16`; pairs are widened to `i32` before they are summed.
             #[inline]
             #[target_feature(enable = "avx2,fma,f16c")]
-            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m256) -> __m256 {
+            pub unsafe fn block_sum(block: &Block, x: &BlockQ8) -> __m256 {
                 let mut sums = _mm256_setzero_si256();
                 for j in 0..8 {
                     let x = _mm256_sign_epi8(_mm256_set1_epi32(four(&x.qs, j)), block.signs[j]);
                     let pairs = _mm256_maddubs_epi16(block.abs[j], x);
                     sums = _mm256_add_epi32(sums, _mm256_madd_epi16(pairs, ones()));
                 }
-                let sums = _mm256_cvtepi32_ps(sums);
-                _mm256_fmadd_ps(sums, _mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), acc)
+                _mm256_cvtepi32_ps(sums)
             }
         }
 
@@ -745,6 +762,24 @@ mod avx2 {
         #[target_feature(enable = "avx2,fma,f16c")]
         pub unsafe fn add(a: __m256, b: __m256) -> __m256 {
             _mm256_add_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn set1(v: f32) -> __m256 {
+            _mm256_set1_ps(v)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            _mm256_mul_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
+            _mm256_fmadd_ps(a, b, c)
         }
 
         #[inline]
@@ -779,7 +814,7 @@ mod avx2 {
         /// Each row's `Σ code·x` over a block's 32 values, the codes unsigned.
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
-        unsafe fn sums(codes: &[__m512i; 8], x: &[i8; BLOCK]) -> __m512i {
+        unsafe fn dot_codes(codes: &[__m512i; 8], x: &[i8; BLOCK]) -> __m512i {
             let mut sums = _mm512_setzero_si512();
             for (j, codes) in codes.iter().enumerate() {
                 sums = _mm512_dpbusd_epi32(sums, *codes, _mm512_set1_epi32(four(x, j)));
@@ -795,7 +830,7 @@ mod avx2 {
             /// The scales, minima and codes: values 0..16 (the low nibbles) in the first four
             /// vectors, 16..32 (the high nibbles) in the last four.
             pub struct Block {
-                d: __m512,
+                pub d: __m512,
                 m: __m512,
                 codes: [__m512i; 8],
             }
@@ -817,13 +852,17 @@ mod avx2 {
                 }
             }
 
-            /// `acc` plus a token's block terms.
+            /// The minima, for their term.
+            #[inline]
+            pub fn minimum(block: &Block) -> Option<__m512> {
+                Some(block.m)
+            }
+
+            /// Each row's `Σ code·x` over the block, as `f32` (exact).
             #[inline]
             #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
-            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m512) -> __m512 {
-                let sums = _mm512_cvtepi32_ps(sums(&block.codes, &x.qs));
-                let acc = _mm512_fmadd_ps(sums, _mm512_mul_ps(block.d, _mm512_set1_ps(x.d)), acc);
-                _mm512_fmadd_ps(block.m, _mm512_set1_ps(x.s), acc)
+            pub unsafe fn block_sum(block: &Block, x: &BlockQ8) -> __m512 {
+                _mm512_cvtepi32_ps(dot_codes(&block.codes, &x.qs))
             }
         }
 
@@ -834,7 +873,7 @@ mod avx2 {
 
             /// The scales and the codes, each `q + 128`.
             pub struct Block {
-                d: __m512,
+                pub d: __m512,
                 codes: [__m512i; 8],
             }
 
@@ -847,14 +886,19 @@ mod avx2 {
                 }
             }
 
-            /// `acc` plus a token's block term: `Σ (q + 128)·x − 128·Σx`, exact in `i32`.
+            /// Q8_0 has no minimum.
+            #[inline]
+            pub fn minimum(_: &Block) -> Option<__m512> {
+                None
+            }
+
+            /// Each row's `Σ q·x` over the block, as `f32`: `Σ (q + 128)·x − 128·Σx`, exact in
+            /// `i32`.
             #[inline]
             #[target_feature(enable = "avx512f,avx512bw,avx512vnni,f16c")]
-            pub unsafe fn accumulate(block: &Block, x: &BlockQ8, acc: __m512) -> __m512 {
+            pub unsafe fn block_sum(block: &Block, x: &BlockQ8) -> __m512 {
                 let offset = _mm512_set1_epi32(128 * x.sum);
-                let sums = _mm512_sub_epi32(sums(&block.codes, &x.qs), offset);
-                let sums = _mm512_cvtepi32_ps(sums);
-                _mm512_fmadd_ps(sums, _mm512_mul_ps(block.d, _mm512_set1_ps(x.d)), acc)
+                _mm512_cvtepi32_ps(_mm512_sub_epi32(dot_codes(&block.codes, &x.qs), offset))
             }
         }
 
@@ -868,6 +912,24 @@ mod avx2 {
         #[target_feature(enable = "avx512f")]
         pub unsafe fn add(a: __m512, b: __m512) -> __m512 {
             _mm512_add_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn set1(v: f32) -> __m512 {
+            _mm512_set1_ps(v)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            _mm512_mul_ps(a, b)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
+            _mm512_fmadd_ps(a, b, c)
         }
 
         #[inline]
