@@ -16,7 +16,7 @@ use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
 use crate::serve::runtime::{
-    keep_spare_up_to, prepare_spare_factors, AdapterKey, LoraWeights, Runtime,
+    keep_spare_up_to, prepare_spare_factors, AdapterKey, LoraWeights, PhaseTimes, Runtime,
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -81,6 +81,10 @@ pub struct DecodeBenchArgs {
     /// The weight formats of the worker's runs (`nf4` too when asked for).
     #[arg(long, value_enum, value_delimiter = ',', default_values = ["q4", "q8", "f32"])]
     pub weights: Vec<Weights>,
+    /// Also time the worker's decode steps phase by phase (norms, each product, attention,
+    /// ...: wall time, so a serial phase counts whole) and print where a step's time went.
+    #[arg(long)]
+    pub phases: bool,
 }
 
 /// One configuration's median run.
@@ -105,6 +109,50 @@ pub struct DecodeReport {
     /// Loading an adapter that is not resident: mapping its PEFT file, decoding its factors into
     /// the runtime's layout and handing them to the runtime.
     pub adapter_load_ms: Option<AdapterLoad>,
+    /// With `--phases`: where the worker's decode steps went.
+    pub phases: Vec<PhaseRow>,
+}
+
+/// One worker configuration's decode steps, phase by phase, over every repeat.
+#[derive(Serialize, Debug, Clone)]
+pub struct PhaseRow {
+    pub engine: String,
+    pub streams: usize,
+    pub steps: usize,
+    /// Microseconds a step, per phase (`serve::runtime::Phase`), in the order a pass runs them.
+    pub micros: Vec<(String, f64)>,
+}
+
+/// Phase times summed per (engine, streams), in the order the runs came.
+#[derive(Default)]
+struct PhaseSums(Vec<(String, usize, PhaseTimes)>);
+
+impl PhaseSums {
+    fn add(&mut self, engine: &str, figures: &DecodeFigures) {
+        let Some(times) = &figures.phases else {
+            return;
+        };
+        let key = (engine, figures.batch);
+        match self.0.iter_mut().find(|(e, s, _)| (e.as_str(), *s) == key) {
+            Some((_, _, sum)) => sum.add(times),
+            None => self.0.push((engine.into(), figures.batch, times.clone())),
+        }
+    }
+
+    fn rows(self) -> Vec<PhaseRow> {
+        self.0
+            .into_iter()
+            .map(|(engine, streams, times)| PhaseRow {
+                engine,
+                streams,
+                steps: times.passes,
+                micros: times
+                    .micros_per_pass()
+                    .map(|(phase, micros)| (phase.name().to_string(), micros))
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -183,12 +231,15 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
         runtimes.push((name, runtime));
     }
     let mut rows = Vec::new();
+    let mut phases = PhaseSums::default();
     for streams in [1, args.streams] {
         let mut samples: Vec<(String, Vec<Row>)> = Vec::new();
         for _ in 0..args.repeats.max(1) {
             for (name, runtime) in &mut runtimes {
+                let base = vec![None; streams];
                 let figures =
-                    decode_benchmark(runtime, &prompt, args.new_tokens, &vec![None; streams])?;
+                    decode_benchmark(runtime, &prompt, args.new_tokens, &base, args.phases)?;
+                phases.add(name, &figures);
                 push(&mut samples, ours(name, &figures));
             }
             if let Some(python) = &args.peers {
@@ -203,7 +254,7 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
     let mut adapter_rows = Vec::new();
     if let (true, Some((name, runtime))) = (args.adapters > 0, runtimes.first_mut()) {
         let load;
-        (load, adapter_rows) = adapter_runs(runtime, name, &prompt, args)?;
+        (load, adapter_rows) = adapter_runs(runtime, name, &prompt, args, &mut phases)?;
         adapter_load_ms = Some(load);
         rows.extend(adapter_rows.iter().cloned());
     }
@@ -250,6 +301,7 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
         rows,
         ratios,
         adapter_load_ms,
+        phases: phases.rows(),
     };
     print(&report);
     if let Some(path) = &args.json {
@@ -268,6 +320,7 @@ fn adapter_runs(
     name: &str,
     prompt: &[u32],
     args: &DecodeBenchArgs,
+    phases: &mut PhaseSums,
 ) -> Result<(AdapterLoad, Vec<Row>)> {
     let config = runtime.config().clone();
     let lora = LoraConfig::new(args.adapter_rank, 2.0 * args.adapter_rank as f64)
@@ -376,7 +429,9 @@ fn adapter_runs(
                 (0..args.streams).map(|i| Some(keys[i % spread])).collect(),
             ),
         ] {
-            let figures = decode_benchmark(runtime, prompt, args.new_tokens, &adapters)?;
+            let figures =
+                decode_benchmark(runtime, prompt, args.new_tokens, &adapters, args.phases)?;
+            phases.add(engine, &figures);
             push(&mut samples, ours(engine, &figures));
         }
     }
@@ -477,6 +532,7 @@ fn print(report: &DecodeReport) {
     for (name, ratio) in &report.ratios {
         println!("{name:<50} {ratio:>6.2}x");
     }
+    print_phases(&report.phases);
     if let Some(load) = &report.adapter_load_ms {
         println!(
             "loading one of {} adapters (map, decode, hand over; cache of {} MiB): median {:.1} ms, \
@@ -502,4 +558,36 @@ fn print(report: &DecodeReport) {
             );
         }
     }
+}
+
+/// Phases down, configurations across: microseconds a decode step, and each one's total.
+fn print_phases(rows: &[PhaseRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    let columns: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} x{}", r.engine, r.streams))
+        .collect();
+    let width = columns.iter().map(String::len).max().unwrap_or(0).max(10) + 2;
+    print!("{:<24}", "µs a decode step (wall)");
+    for column in &columns {
+        print!("{column:>width$}");
+    }
+    println!();
+    for (i, (phase, _)) in rows[0].micros.iter().enumerate() {
+        print!("{phase:<24}");
+        for row in rows {
+            print!("{:>width$.1}", row.micros[i].1);
+        }
+        println!();
+    }
+    print!("{:<24}", "total");
+    for row in rows {
+        print!(
+            "{:>width$.1}",
+            row.micros.iter().map(|(_, m)| m).sum::<f64>()
+        );
+    }
+    println!();
 }

@@ -122,6 +122,35 @@ fn full_pass_on(runtime: &mut NativeRuntime, adapter: Option<u32>, tokens: &[u32
 }
 
 #[test]
+fn phases_are_timed_only_when_asked_and_fit_in_the_passes_time() {
+    let (_checkpoint, _dir, mut runtime) = f32_runtime();
+    let tokens = sequence(6, 3);
+    let slot = runtime.allocate(None).unwrap();
+    let pass = |runtime: &mut NativeRuntime, tokens: &[u32]| {
+        let chunk = Chunk {
+            slot,
+            tokens,
+            logits: Logits::Last,
+        };
+        runtime.forward(&[chunk]).unwrap();
+    };
+    pass(&mut runtime, &tokens[..4]);
+    assert_eq!(runtime.phase_times(), None);
+    runtime.time_phases(true);
+    let started = std::time::Instant::now();
+    pass(&mut runtime, &tokens[4..5]);
+    pass(&mut runtime, &tokens[5..6]);
+    let elapsed = started.elapsed().as_secs_f64();
+    let times = runtime.phase_times().unwrap();
+    assert_eq!(times.passes, 2);
+    // Every phase ran, and the laps add up to no more than the passes took.
+    assert!(times.seconds.iter().all(|&s| s > 0.0), "{times:?}");
+    assert!(times.seconds.iter().sum::<f64>() <= elapsed);
+    runtime.time_phases(false);
+    assert_eq!(runtime.phase_times(), None);
+}
+
+#[test]
 fn f32_logits_match_burn_and_chunks_then_decode_match_one_pass() {
     for tied in [false, true] {
         let checkpoint = checkpoint(tied);

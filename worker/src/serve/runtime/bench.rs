@@ -2,7 +2,7 @@
 //! its own adapter, or the base) prefill the same prompt in one pass, then decode together one
 //! token per pass.
 
-use super::{AdapterKey, Chunk, Logits, Runtime, SlotId};
+use super::{AdapterKey, Chunk, Logits, PhaseTimes, Runtime, SlotId};
 use crate::serve::sampling::argmax;
 use anyhow::{ensure, Result};
 use std::time::Instant;
@@ -22,15 +22,18 @@ pub struct DecodeFigures {
     pub tokens_per_second: f64,
     /// The first sequence's new tokens.
     pub tokens: Vec<u32>,
+    /// Where the decode passes' wall time went, when asked for.
+    pub phases: Option<PhaseTimes>,
 }
 
 /// Decodes `new_tokens` tokens greedily after `prompt` in one sequence per entry of `adapters`
-/// (`None`: the base model), all at once.
+/// (`None`: the base model), all at once; with `phases`, times the decode passes' phases too.
 pub fn decode_benchmark(
     runtime: &mut dyn Runtime,
     prompt: &[u32],
     new_tokens: usize,
     adapters: &[Option<AdapterKey>],
+    phases: bool,
 ) -> Result<DecodeFigures> {
     let batch = adapters.len();
     ensure!(
@@ -56,6 +59,7 @@ pub fn decode_benchmark(
         let prefill_seconds = started.elapsed().as_secs_f64();
         let mut last: Vec<u32> = logits.chunks_exact(vocab).map(argmax).collect();
         let mut tokens = vec![last[0]];
+        runtime.time_phases(phases);
         let started = Instant::now();
         for _ in 1..new_tokens {
             let step: Vec<[u32; 1]> = last.iter().map(|&t| [t]).collect();
@@ -76,6 +80,7 @@ pub fn decode_benchmark(
             tokens.push(last[0]);
         }
         let decode_seconds = started.elapsed().as_secs_f64();
+        let phases = runtime.phase_times();
         Ok(DecodeFigures {
             batch,
             prompt_tokens: prompt.len(),
@@ -84,8 +89,10 @@ pub fn decode_benchmark(
             decode_seconds,
             tokens_per_second: (batch * (new_tokens - 1)) as f64 / decode_seconds,
             tokens,
+            phases,
         })
     })();
+    runtime.time_phases(false);
     for slot in slots {
         runtime.release(slot);
     }

@@ -6,7 +6,7 @@
 //! - [`quant`], [`kernels`], [`matmul`]: weights kept in ggml's blocks, their dot products
 //!   (scalar and AVX2) and the batched, parallel projection; [`nf4`]: projections in QLoRA's NF4.
 //! - `cache`: one sequence's KV cache; `adapter`: unmerged LoRA adapters, gathered per row.
-//! - [`bench`]: the decode benchmark.
+//! - [`bench`]: the decode benchmark; [`phases`]: where a pass's wall time goes.
 
 mod adapter;
 mod attention;
@@ -19,12 +19,14 @@ pub mod kernels;
 pub mod matmul;
 pub mod native;
 pub mod nf4;
+pub mod phases;
 pub mod quant;
 
 pub use bench::{decode_benchmark, DecodeFigures};
 pub use factor_memory::{keep_spare_up_to, prepare as prepare_spare_factors, Stored, Values};
 pub use kernels::Isa;
 pub use native::{NativeRuntime, RuntimeOptions};
+pub use phases::{Phase, PhaseTimes};
 pub use quant::{QMatrix, WeightFormat};
 
 use crate::lora::LoraConfig;
@@ -111,4 +113,13 @@ pub trait Runtime: Send {
     fn load_adapter(&mut self, adapter: LoraWeights) -> Result<(AdapterKey, usize)>;
     /// Drops an adapter no live sequence uses.
     fn unload_adapter(&mut self, key: AdapterKey) -> Result<()>;
+    /// Starts timing each pass's phases from zero (`on`), or stops ([`phases`]). A runtime
+    /// without phases ignores it.
+    fn time_phases(&mut self, on: bool) {
+        let _ = on;
+    }
+    /// The phases' times since timing started; `None` when it has not.
+    fn phase_times(&self) -> Option<PhaseTimes> {
+        None
+    }
 }
