@@ -19,6 +19,7 @@
 
 use super::exp::exp_in_place;
 use super::kernels::Isa;
+use std::cell::RefCell;
 use std::marker::PhantomData;
 
 /// One key/value head's keys and values of a run of positions, `[positions, head_dim]` each.
@@ -63,6 +64,26 @@ pub fn attend(
             }
         },
     }
+}
+
+thread_local! {
+    /// Each thread's scores, reused call after call (see [`scratch`]).
+    static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `len` values of `fill` in a thread's scratch vector, to be handed back with
+/// `key.set(..)`. A step runs attention for every (sequence, key/value head) on both threads
+/// at once; vectors allocated afresh each time (past the allocator's per-thread cache, 1 KiB)
+/// waited on its one lock, a third of an 8-stream step's attention (`bench decode --phases`).
+fn scratch<T: Copy>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<T>>>,
+    len: usize,
+    fill: T,
+) -> Vec<T> {
+    let mut values = key.take();
+    values.clear();
+    values.resize(len, fill);
+    values
 }
 
 /// Positions ahead of the one being read whose key (and value) is asked for early: at 8
@@ -228,7 +249,7 @@ fn attend_with<K: Loops>(
     let cached: usize = past.iter().map(|(k, _)| k.len() / head_dim).sum();
     let seen = cached + new.0.len() / head_dim;
     // `scores[g * seen + j]`: head `g`'s score of key `j`, then its weight.
-    let mut scores = vec![0.0f32; group * seen];
+    let mut scores = scratch(&SCORES, group * seen, 0.0f32);
     for (i, (q, out)) in q
         .chunks_exact(width)
         .zip(out.chunks_exact_mut(width))
@@ -253,6 +274,7 @@ fn attend_with<K: Loops>(
         }
         K::values(&scores, runs(), heads, seen, out);
     }
+    SCORES.set(scores);
     out
 }
 
@@ -374,8 +396,14 @@ mod avx512 {
     //! head's update keeps its `C` vectors of output in registers across the rows.
 
     use super::avx2::Fma;
-    use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Side};
+    use super::{each_head_row, scratch, tail_dot, Heads, KeyValues, Loops, Side};
     use std::arch::x86_64::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// Each thread's running sums, reused call after call (see [`scratch`]).
+        static CHAINS: RefCell<Vec<__m512>> = const { RefCell::new(Vec::new()) };
+    }
 
     /// Only used from `attend_avx512`, which requires AVX-512 F.
     pub struct Wide<const C: usize>;
@@ -441,7 +469,7 @@ mod avx512 {
         // The empty sum of the values past the last 16 (none here), added as AVX2 adds it.
         let tail = _mm512_set1_ps(tail_dot(&[], &[]));
         let scale = _mm512_set1_ps(scale);
-        let mut chains = vec![_mm512_setzero_ps(); group * 16];
+        let mut chains = scratch(&CHAINS, group * 16, _mm512_setzero_ps());
         let flush = |chains: &[__m512], first: usize, rows: usize, scores: &mut [f32]| {
             let mask = (((1u32 << rows) - 1) & 0xffff) as u16;
             for (g, chains) in chains.chunks_exact(16).enumerate() {
@@ -466,6 +494,7 @@ mod avx512 {
         if !rows.is_multiple_of(16) {
             flush(&chains, rows - rows % 16, rows % 16, scores);
         }
+        CHAINS.set(chains);
         rows
     }
 
