@@ -19,7 +19,7 @@
 
 use super::exp::exp_in_place;
 use super::kernels::Isa;
-use std::cell::RefCell;
+use super::scratch::{self, Scratch};
 use std::marker::PhantomData;
 
 /// One key/value head's keys and values of a run of positions, `[positions, head_dim]` each.
@@ -67,23 +67,8 @@ pub fn attend(
 }
 
 thread_local! {
-    /// Each thread's scores, reused call after call (see [`scratch`]).
-    static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `len` values of `fill` in a thread's scratch vector, to be handed back with
-/// `key.set(..)`. A step runs attention for every (sequence, key/value head) on both threads
-/// at once; vectors allocated afresh each time (past the allocator's per-thread cache, 1 KiB)
-/// waited on its one lock, a third of an 8-stream step's attention (`bench decode --phases`).
-fn scratch<T: Copy>(
-    key: &'static std::thread::LocalKey<RefCell<Vec<T>>>,
-    len: usize,
-    fill: T,
-) -> Vec<T> {
-    let mut values = key.take();
-    values.clear();
-    values.resize(len, fill);
-    values
+    /// Each thread's scores ([`scratch`]).
+    static SCORES: Scratch<f32> = const { Scratch::new(Vec::new()) };
 }
 
 /// Positions ahead of the one being read whose key (and value) is asked for early: at 8
@@ -249,7 +234,7 @@ fn attend_with<K: Loops>(
     let cached: usize = past.iter().map(|(k, _)| k.len() / head_dim).sum();
     let seen = cached + new.0.len() / head_dim;
     // `scores[g * seen + j]`: head `g`'s score of key `j`, then its weight.
-    let mut scores = scratch(&SCORES, group * seen, 0.0f32);
+    let mut scores = scratch::take(&SCORES, group * seen, 0.0f32);
     for (i, (q, out)) in q
         .chunks_exact(width)
         .zip(out.chunks_exact_mut(width))
@@ -396,13 +381,13 @@ mod avx512 {
     //! head's update keeps its `C` vectors of output in registers across the rows.
 
     use super::avx2::Fma;
-    use super::{each_head_row, scratch, tail_dot, Heads, KeyValues, Loops, Side};
+    use super::scratch::{self, Scratch};
+    use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Side};
     use std::arch::x86_64::*;
-    use std::cell::RefCell;
 
     thread_local! {
-        /// Each thread's running sums, reused call after call (see [`scratch`]).
-        static CHAINS: RefCell<Vec<__m512>> = const { RefCell::new(Vec::new()) };
+        /// Each thread's running sums ([`scratch`]).
+        static CHAINS: Scratch<__m512> = const { Scratch::new(Vec::new()) };
     }
 
     /// Only used from `attend_avx512`, which requires AVX-512 F.
@@ -469,7 +454,7 @@ mod avx512 {
         // The empty sum of the values past the last 16 (none here), added as AVX2 adds it.
         let tail = _mm512_set1_ps(tail_dot(&[], &[]));
         let scale = _mm512_set1_ps(scale);
-        let mut chains = scratch(&CHAINS, group * 16, _mm512_setzero_ps());
+        let mut chains = scratch::take(&CHAINS, group * 16, _mm512_setzero_ps());
         let flush = |chains: &[__m512], first: usize, rows: usize, scores: &mut [f32]| {
             let mask = (((1u32 << rows) - 1) & 0xffff) as u16;
             for (g, chains) in chains.chunks_exact(16).enumerate() {

@@ -5,7 +5,8 @@
 //! - [`NativeRuntime`] ([`native`]): the runtime in plain Rust on the CPU.
 //! - [`quant`], [`kernels`], [`matmul`]: weights kept in ggml's blocks, their dot products
 //!   (scalar and AVX2) and the batched, parallel projection; [`nf4`]: projections in QLoRA's NF4.
-//! - `cache`: one sequence's KV cache; `adapter`: unmerged LoRA adapters, gathered per row.
+//! - `cache`: one sequence's KV cache; `adapter`: unmerged LoRA adapters, gathered per row;
+//!   `scratch`: each thread's reused vectors.
 //! - [`bench`]: the decode benchmark; [`phases`]: where a pass's wall time goes.
 
 mod adapter;
@@ -21,6 +22,7 @@ pub mod native;
 pub mod nf4;
 pub mod phases;
 pub mod quant;
+mod scratch;
 
 pub use bench::{decode_benchmark, DecodeFigures};
 pub use factor_memory::{keep_spare_up_to, prepare as prepare_spare_factors, Stored, Values};
