@@ -222,18 +222,18 @@ pub fn rows_dot(
             Storage::Q8_0(v) => {
                 return each_group(v, nb, rows, out, |g, out, written| unsafe {
                     if wide {
-                        avx2::q8_0_group_512(g, xq, out, stride, written)
+                        avx2::q8_0_group_512(g, nb, xq, out, stride, written)
                     } else {
-                        avx2::q8_0_group_256(g, xq, out, stride, written)
+                        avx2::q8_0_group_256(g, nb, xq, out, stride, written)
                     }
                 })
             }
             Storage::Q4_1(v) => {
                 return each_group(v, nb, rows, out, |g, out, written| unsafe {
                     if wide {
-                        avx2::q4_1_group_512(g, xq, out, stride, written)
+                        avx2::q4_1_group_512(g, nb, xq, out, stride, written)
                     } else {
-                        avx2::q4_1_group_256(g, xq, out, stride, written)
+                        avx2::q4_1_group_256(g, nb, xq, out, stride, written)
                     }
                 })
             }
@@ -250,7 +250,9 @@ pub fn rows_dot(
 }
 
 /// Calls `kernel(groups, out, written)` for each group of sixteen rows that `rows` touches,
-/// with `out` from the group's first row in `rows` and `written` the group's rows in `rows`.
+/// with `groups` from the group's first block on (its `nb` blocks, then the groups after it,
+/// which the kernel only asks into the cache), `out` from the group's first row in `rows` and
+/// `written` the group's rows in `rows`.
 #[cfg(target_arch = "x86_64")]
 fn each_group<G>(
     groups: &[G],
@@ -264,7 +266,7 @@ fn each_group<G>(
         let first = base.max(rows.start);
         let written = first - base..rows.end.min(base + GROUP_ROWS) - base;
         kernel(
-            &groups[group * nb..(group + 1) * nb],
+            &groups[group * nb..],
             &mut out[first - rows.start..],
             written,
         );
@@ -442,8 +444,9 @@ mod avx2 {
         }
     }
 
-    /// Generates a kernel for a grouped format: one group's sixteen rows (`nb` groups) against
-    /// every token of `x: [tokens, nb]`, in the fixed order of the module docs, writing
+    /// Generates a kernel for a grouped format: one group's sixteen rows (`w`'s first `nb`
+    /// blocks; the groups after them are only asked for ahead) against every token of
+    /// `x: [tokens, nb]`, in the fixed order of the module docs, writing
     /// `out[t * stride + r - rows.start]` for the group's rows `r` in `rows`. `$lanes` is the
     /// vector width's module: the group is taken in `$lanes::PARTS` parts of `$lanes::ROWS` rows
     /// (one `f32` lane a row); `$lanes::$format` decodes a block once per tile and sums its
@@ -455,6 +458,7 @@ mod avx2 {
             #[target_feature(enable = $features)]
             pub unsafe fn $name(
                 w: &[$lanes::$format::Group],
+                nb: usize,
                 x: &[BlockQ8],
                 out: &mut [f32],
                 stride: usize,
@@ -468,13 +472,13 @@ mod avx2 {
                 #[target_feature(enable = $features)]
                 unsafe fn tile<const N: usize>(
                     w: &[Group],
+                    nb: usize,
                     x: &[BlockQ8],
                     part: usize,
                     out: &mut [f32],
                     stride: usize,
                     rows: &Range<usize>,
                 ) {
-                    let nb = w.len();
                     let mut total = [zero(); N];
                     for start in (0..nb).step_by(SEGMENT) {
                         let mut acc = [zero(); N];
@@ -516,7 +520,6 @@ mod avx2 {
                     }
                 }
 
-                let nb = w.len();
                 let tokens = x.len() / nb;
                 for part in 0..PARTS {
                     if (part + 1) * ROWS <= rows.start || rows.end <= part * ROWS {
@@ -524,6 +527,7 @@ mod avx2 {
                     }
                     tiles_of_eight!(tokens, |t, N| tile::<N>(
                         w,
+                        nb,
                         &x[t * nb..(t + N) * nb],
                         part,
                         &mut out[t * stride..],
@@ -538,7 +542,9 @@ mod avx2 {
     /// Blocks ahead of the one being multiplied whose groups are fetched into L1 when a tile
     /// has several tokens: the hardware prefetchers alone left the kernel waiting on each
     /// block's first line (a third of its time at 8 tokens, `perf`). A lone token's reads keep
-    /// them busy enough: asking for its blocks too made it 10–40 % slower.
+    /// them busy enough: asking for its blocks too made it 10–40 % slower. The blocks asked for
+    /// run on into the next group's: stopping at a group's last block left the first four of
+    /// each group's 18 (576 columns) to the hardware, and 8-stream steps took 5–13 % longer.
     const PREFETCH_AHEAD: usize = 4;
 
     /// Asks for group `b`'s cache lines, if `w` has one.
