@@ -544,7 +544,8 @@ mod avx2 {
     /// block's first line (a third of its time at 8 tokens, `perf`). A lone token's reads keep
     /// them busy enough: asking for its blocks too made it 10–40 % slower. The blocks asked for
     /// run on into the next group's: stopping at a group's last block left the first four of
-    /// each group's 18 (576 columns) to the hardware, and 8-stream steps took 5–13 % longer.
+    /// each group's 18 (576 columns) to the hardware, and 8-stream steps took up to 13 % longer
+    /// (median 8 %).
     const PREFETCH_AHEAD: usize = 4;
 
     /// Asks for group `b`'s cache lines, if `w` has one.
