@@ -73,9 +73,13 @@ thread_local! {
 
 /// Positions ahead of the one being read whose key (and value) is asked for early: at 8
 /// streams the caches outgrow the last-level cache, and without asking the loops waited on
-/// memory (most of attention's time, `perf`). The rows are asked for with the non-temporal
-/// hint: on a 2-core AMD EPYC (AVX2 only) 8-stream decode steps were 2–5 % shorter than with `t0`
-/// (alternated in one run, 5 of 5), and on an AVX-512 Intel host the hints did not differ.
+/// memory (most of attention's time, `perf`). The hint differs by path, as measured on the
+/// hosts each path ran on (alternated in one run): the AVX2 path asks with the non-temporal
+/// hint, which made 8-stream decode steps 2–5 % shorter than `t0` on a 2-core AMD EPYC (AVX2
+/// only, 5 of 5); the AVX-512 path asks for L1 (`t0`): on a 2-core Intel Xeon with AVX-512
+/// and 15 GB/s the non-temporal hint made 8-stream steps 20–29 % longer than `t0` and one-stream
+/// steps 5–6 % (4 runs; `perf` put half of attention's samples on the prefetches; `t1` and
+/// `t2` were as fast as `t0`), and on an earlier AVX-512 Intel host the hints did not differ.
 const AHEAD: usize = 16;
 
 /// The two loops over the rows a query sees, in the module's order of operations.
@@ -310,12 +314,18 @@ mod avx2 {
     impl Prefetch for Fma {
         #[inline(always)]
         fn prefetch(v: &[f32], at: usize, len: usize) {
-            if at + len <= v.len() {
-                // SAFETY: the lines asked for are within `v`; prefetching reads nothing.
-                unsafe {
-                    for line in (0..len).step_by(16) {
-                        _mm_prefetch::<_MM_HINT_NTA>(v.as_ptr().add(at + line).cast());
-                    }
+            prefetch::<_MM_HINT_NTA>(v, at, len);
+        }
+    }
+
+    /// Asks for the cache lines of `v[at..at + len]` with `HINT`, if `v` holds them.
+    #[inline(always)]
+    pub fn prefetch<const HINT: i32>(v: &[f32], at: usize, len: usize) {
+        if at + len <= v.len() {
+            // SAFETY: the lines asked for are within `v`; prefetching reads nothing.
+            unsafe {
+                for line in (0..len).step_by(16) {
+                    _mm_prefetch::<HINT>(v.as_ptr().add(at + line).cast());
                 }
             }
         }
@@ -382,9 +392,9 @@ mod avx512 {
     //! shuffles and adds for sixteen rows, where one row alone takes four of its own). A
     //! head's update keeps its `C` vectors of output in registers across the rows.
 
-    use super::avx2::Fma;
+    use super::avx2::prefetch;
     use super::scratch::{self, Scratch};
-    use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Side};
+    use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Prefetch, Side};
     use std::arch::x86_64::*;
 
     thread_local! {
@@ -406,6 +416,13 @@ mod avx512 {
         }
         slot
     };
+
+    impl<const C: usize> Prefetch for Wide<C> {
+        #[inline(always)]
+        fn prefetch(v: &[f32], at: usize, len: usize) {
+            prefetch::<_MM_HINT_T0>(v, at, len);
+        }
+    }
 
     impl<const C: usize> Loops for Wide<C> {
         #[inline(always)]
@@ -464,7 +481,7 @@ mod avx512 {
                 _mm512_mask_storeu_ps(scores.as_mut_ptr().add(g * seen + first), mask, sums);
             }
         };
-        let rows = each_head_row::<Fma>(keys, Side::Keys, heads, |j, key| {
+        let rows = each_head_row::<Wide<C>>(keys, Side::Keys, heads, |j, key| {
             let key: [__m512; C] =
                 std::array::from_fn(|c| _mm512_loadu_ps(key.as_ptr().add(16 * c)));
             for (g, q) in q.chunks_exact(head_dim).enumerate() {
@@ -499,7 +516,7 @@ mod avx512 {
             let weights = &weights[g * seen..];
             let mut sum: [__m512; C] =
                 std::array::from_fn(|c| _mm512_loadu_ps(out.as_ptr().add(16 * c)));
-            each_head_row::<Fma>(values.clone(), Side::Values, heads, |j, value| {
+            each_head_row::<Wide<C>>(values.clone(), Side::Values, heads, |j, value| {
                 let w = _mm512_set1_ps(weights[j]);
                 for (c, sum) in sum.iter_mut().enumerate() {
                     *sum = _mm512_fmadd_ps(w, _mm512_loadu_ps(value.as_ptr().add(16 * c)), *sum);

@@ -191,6 +191,10 @@ fn row_dot(isa: Isa, w: &QMatrix, row: usize, x: &TokenRows<'_>, out: &mut [f32]
     }
 }
 
+/// Tokens a kernel's tile takes at once (the `f32` kernel's largest tile; the grouped kernels'
+/// running sums, a block's code vectors and its scales fit in AVX-512's 32 vector registers).
+pub const TILE: usize = 8;
+
 /// Weight blocks a kernel takes at a time (2 KiB of Q4_1 codes, in L1); Q4_1's sums restart
 /// per segment (module docs).
 const SEGMENT: usize = 64;
@@ -327,10 +331,10 @@ mod avx2 {
         ($tokens:expr, |$t:ident, $n:ident| $body:expr) => {{
             let tokens = $tokens;
             let mut $t = 0;
-            while $t + 8 <= tokens {
-                const $n: usize = 8;
+            while $t + TILE <= tokens {
+                const $n: usize = TILE;
                 $body;
-                $t += 8;
+                $t += TILE;
             }
             while $t + 4 <= tokens {
                 const $n: usize = 4;
@@ -567,10 +571,6 @@ mod avx2 {
             }
         }
     }
-
-    /// Tokens a grouped kernel's tile takes at once: their running sums, a block's code
-    /// vectors and its scales fit in AVX-512's 32 vector registers.
-    const TILE: usize = 8;
 
     /// Calls `$body` with const `$n` on tiles of [`TILE`] tokens, then one tile of the rest.
     macro_rules! tiles_of_eight {

@@ -3,7 +3,7 @@
 //! L2) run over them: without tiles, a long prompt's activations are streamed from L2 or memory
 //! once per weight row.
 
-use super::kernels::{rows_dot, Activations, Isa};
+use super::kernels::{rows_dot, Activations, Isa, TILE};
 use super::quant::{QMatrix, Storage, GROUP_ROWS};
 use rayon::prelude::*;
 
@@ -17,7 +17,9 @@ fn rows_per_task(rows: usize) -> usize {
         .max(GROUP_ROWS)
 }
 
-/// Activation bytes of a token tile (about half of a core's L1 data cache).
+/// Activation bytes of a token tile (about half of a core's L1 data cache), rounded up to whole
+/// tiles of the kernels ([`TILE`] tokens): eight tokens of a 1536-column matrix taken as 7 and
+/// then 1 ran the last token's product on its own.
 const TILE_BYTES: usize = 16 << 10;
 
 /// - x: `[tokens, w.cols]`
@@ -30,7 +32,9 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
     let tokens = x.len() / w.cols;
     let acts = Activations::new(isa, w.format(), x, w.cols);
     let per_task = rows_per_task(w.rows);
-    let tile = (TILE_BYTES / acts.bytes_per_token(w.cols)).max(4);
+    let tile = (TILE_BYTES / acts.bytes_per_token(w.cols))
+        .max(1)
+        .next_multiple_of(TILE);
     // Each task computes its rows of every token (`[tokens, rows]`, the kernels' layout), then
     // copies each token's into its row of `y`.
     let mut y = vec![0.0; tokens * w.rows];
