@@ -551,16 +551,14 @@ mod avx2 {
         };
     }
 
-    /// Blocks ahead of the one being multiplied whose groups are fetched into L1 when a tile
-    /// has several tokens: the hardware prefetchers alone left the kernel waiting on each
+    /// Asks for group `b`'s cache lines into L1, if `w` has one. Tiles of several tokens ask
+    /// for the block `PREFETCH_AHEAD` ahead of the one being multiplied: the hardware prefetchers alone left the kernel waiting on each
     /// block's first line (a third of its time at 8 tokens, `perf`). A lone token's reads keep
     /// them busy enough: asking for its blocks too made it 10–40 % slower. The blocks asked for
     /// run on into the next group's: stopping at a group's last block left the first four of
     /// each group's 18 (576 columns) to the hardware, and 8-stream steps took up to 13 % longer
-    /// (median 8 %).
-    const PREFETCH_AHEAD: usize = 4;
-
-    /// Asks for group `b`'s cache lines, if `w` has one.
+    /// (median 8 %). How far ahead is the vector width's (`lanes256`, `lanes512`), measured on
+    /// the hosts each width ran on.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn prefetch<G>(w: &[G], b: usize) {
@@ -647,6 +645,9 @@ mod avx2 {
 
         pub const ROWS: usize = 8;
         pub const PARTS: usize = GROUP_ROWS / ROWS;
+        /// Blocks asked for ahead ([`prefetch`]): on a 2-core AMD EPYC (AVX2 only), 2, 8 and 16
+        /// made 8-stream decode steps slower than 4 (4 of 4 alternated rounds).
+        pub const PREFETCH_AHEAD: usize = 4;
 
         /// Code vector `j` of a group's `part`.
         #[inline]
@@ -810,6 +811,11 @@ mod avx2 {
 
         pub const ROWS: usize = GROUP_ROWS;
         pub const PARTS: usize = 1;
+        /// Blocks asked for ahead ([`prefetch`]): on a 2-core Intel Xeon with AVX-512 and 15 GB/s,
+        /// whose 8-token tiles take a block in fewer cycles than AVX2's, asking 4 ahead left
+        /// 8-stream decode steps 8–12 % longer than 12 to 32 ahead (16: −9 to −12 %, 4 of 4
+        /// alternated rounds; one stream asks for nothing).
+        pub const PREFETCH_AHEAD: usize = 16;
 
         /// Code vector `j` (`GroupQ4_1` and `GroupQ8_0` are 64-byte aligned, and so is each
         /// of their vectors).
