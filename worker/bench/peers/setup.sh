@@ -46,7 +46,15 @@ echo "peers/setup: torch $TORCH, transformers $TRANSFORMERS, gguf $GGUF, peft $P
 
 # llama.cpp's own defaults, stated: native CPU features, OpenMP threads, no BLAS (llama.cpp's
 # quantized matmuls beat a BLAS for decode), no curl (models are local files), no tests/examples.
-export CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=ON -DGGML_OPENMP=ON -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}
+# On a CPU with AMX, llama.cpp 0.3.36 built natively takes its AMX path for Q4_1, which crashed
+# on a 2-core Intel Xeon (a general protection fault at `ldtilecfg` in `ggml_backend_amx_mul_mat`,
+# its tile configuration only partly initialized): there the build leaves AMX out and llama.cpp
+# runs its AVX-512 VNNI kernels, as a user whose build crashed would do.
+no_amx=""
+if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+  no_amx="-DCMAKE_C_FLAGS=-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16 -DCMAKE_CXX_FLAGS=-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16"
+fi
+export CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=ON -DGGML_OPENMP=ON -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF $no_amx}
 export CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
 installed=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("llama_cpp_python"))' 2>/dev/null || true)
 if [ "$installed" != "$LLAMA_CPP_PYTHON" ]; then
