@@ -79,7 +79,7 @@ thread_local! {
 /// only, 5 of 5); the AVX-512 path asks for L1 (`t0`): on a 2-core Intel Xeon with AVX-512
 /// and 15 GB/s the non-temporal hint made 8-stream steps 20–40 % longer than `t0` and one-stream
 /// steps 5–6 % (4 runs while other builds ran; `perf` put half of attention's samples on the
-/// prefetches; `t1` and `t2` were as fast as `t0`), and on an earlier AVX-512 Intel host the
+/// prefetches; `t1` and `t2` were about as fast as `t0`), and on an earlier AVX-512 Intel host the
 /// hints did not differ.
 const AHEAD: usize = 16;
 
