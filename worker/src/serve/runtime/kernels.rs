@@ -552,13 +552,13 @@ mod avx2 {
     }
 
     /// Asks for group `b`'s cache lines into L1, if `w` has one. Tiles of several tokens ask
-    /// for the block `PREFETCH_AHEAD` ahead of the one being multiplied: the hardware prefetchers alone left the kernel waiting on each
-    /// block's first line (a third of its time at 8 tokens, `perf`). A lone token's reads keep
-    /// them busy enough: asking for its blocks too made it 10–40 % slower. The blocks asked for
-    /// run on into the next group's: stopping at a group's last block left the first four of
-    /// each group's 18 (576 columns) to the hardware, and 8-stream steps took up to 13 % longer
-    /// (median 8 %). How far ahead is the vector width's (`lanes256`, `lanes512`), measured on
-    /// the hosts each width ran on.
+    /// for the block `PREFETCH_AHEAD` ahead of the one being multiplied: the hardware
+    /// prefetchers alone left the kernel waiting on each block's first line (a third of its
+    /// time at 8 tokens, `perf`). A lone token's reads keep them busy enough: asking for its
+    /// blocks too made it 10–40 % slower. The blocks asked for run on into the next group's:
+    /// stopping at a group's last block left the first four of each group's 18 (576 columns)
+    /// to the hardware, and 8-stream steps took up to 13 % longer (median 8 %). How far ahead
+    /// is the vector width's (`lanes256`, `lanes512`), measured on the hosts each width ran on.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn prefetch<G>(w: &[G], b: usize) {
