@@ -10,12 +10,12 @@
 use super::factor_memory::{self, Stored, Values};
 use super::kernels::Isa;
 use super::matmul::Columns;
+use super::team;
 use super::LoraWeights;
 use crate::lora::{LoraConfig, TargetModule};
 use crate::peft;
 use anyhow::{bail, ensure, Context, Result};
 use memmap2::Mmap;
-use rayon::prelude::*;
 use safetensors::tensor::TensorView;
 use safetensors::SafeTensors;
 use std::collections::BTreeMap;
@@ -397,21 +397,19 @@ impl<'a> LowRank<'a> {
                     .map(move |rows| (group.adapter, rows))
             })
             .collect();
-        let tasks = chunks
-            .into_par_iter()
-            .map(|(adapter, rows)| {
-                let terms = targets
-                    .iter()
-                    .filter_map(|&(target, offset)| {
-                        let factors = adapter.layers[layer][target_index(target)].as_ref()?;
-                        let down = factors.down_rows(isa, x, d_in, rows);
-                        factors.b.prefetch();
-                        Some((factors, offset, down))
-                    })
-                    .collect();
-                Task { rows, terms }
-            })
-            .collect();
+        let tasks = team::map(chunks.len(), |task| {
+            let (adapter, rows) = chunks[task];
+            let terms = targets
+                .iter()
+                .filter_map(|&(target, offset)| {
+                    let factors = adapter.layers[layer][target_index(target)].as_ref()?;
+                    let down = factors.down_rows(isa, x, d_in, rows);
+                    factors.b.prefetch();
+                    Some((factors, offset, down))
+                })
+                .collect();
+            Task { rows, terms }
+        });
         Self { tasks }
     }
 
@@ -423,7 +421,8 @@ impl<'a> LowRank<'a> {
             .flat_map(|task| task.rows)
             .all(|&row| (row + 1) * width <= y.len()));
         let shared = Columns(y.as_mut_ptr());
-        self.tasks.par_iter().for_each(|task| {
+        team::for_each(self.tasks.len(), |task| {
+            let task = &self.tasks[task];
             for (factors, offset, down) in &task.terms {
                 let d_out = factors.b.len() / factors.rank;
                 let mut ys: Vec<&mut [f32]> = task

@@ -8,7 +8,7 @@
 //! (head, row) on its own, so the bits do not depend on the threads.
 
 use super::exp::exp;
-use rayon::prelude::*;
+use super::team;
 use std::ops::Range;
 
 /// What a capturing pass collects.
@@ -52,36 +52,33 @@ impl Capture {
         let cached = keys.first().map_or(0, |k| k.len() / head_dim);
         let group = heads / keys.len();
         let per_head = new_keys.len() / keys.len();
-        let weights: Vec<Vec<f32>> = (0..self.rows * heads)
-            .into_par_iter()
-            .map(|index| {
-                let (row, head) = (index / heads, index % heads);
-                let kv_head = head / group;
-                let query = &q[row * q_stride + head * head_dim..][..head_dim];
-                let score = |key: &[f32]| -> f32 {
-                    query.iter().zip(key).map(|(a, b)| a * b).sum::<f32>() * scale
-                };
-                let own = &new_keys[kv_head * per_head..][..(row + 1) * head_dim];
-                let scores: Vec<f32> = keys[kv_head]
-                    .chunks_exact(head_dim)
-                    .chain(own.chunks_exact(head_dim))
-                    .map(score)
-                    .collect();
-                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let exps: Vec<f32> = scores.iter().map(|s| exp(s - max)).collect();
-                let total: f32 = exps.iter().sum();
-                ranges
-                    .iter()
-                    .map(|r| {
-                        let sum: f64 = exps[r.start.min(cached)..r.end.min(cached)]
-                            .iter()
-                            .map(|&e| f64::from(e))
-                            .sum();
-                        (sum / f64::from(total)) as f32
-                    })
-                    .collect()
-            })
-            .collect();
+        let weights: Vec<Vec<f32>> = team::map(self.rows * heads, |index| {
+            let (row, head) = (index / heads, index % heads);
+            let kv_head = head / group;
+            let query = &q[row * q_stride + head * head_dim..][..head_dim];
+            let score = |key: &[f32]| -> f32 {
+                query.iter().zip(key).map(|(a, b)| a * b).sum::<f32>() * scale
+            };
+            let own = &new_keys[kv_head * per_head..][..(row + 1) * head_dim];
+            let scores: Vec<f32> = keys[kv_head]
+                .chunks_exact(head_dim)
+                .chain(own.chunks_exact(head_dim))
+                .map(score)
+                .collect();
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = scores.iter().map(|s| exp(s - max)).collect();
+            let total: f32 = exps.iter().sum();
+            ranges
+                .iter()
+                .map(|r| {
+                    let sum: f64 = exps[r.start.min(cached)..r.end.min(cached)]
+                        .iter()
+                        .map(|&e| f64::from(e))
+                        .sum();
+                    (sum / f64::from(total)) as f32
+                })
+                .collect()
+        });
         let width = ranges.len();
         for (index, weights) in weights.into_iter().enumerate() {
             let (row, head) = (index / heads, index % heads);

@@ -5,14 +5,15 @@
 
 use super::kernels::{rows_dot, Activations, Isa, TILE};
 use super::quant::{QMatrix, Storage, GROUP_ROWS};
-use rayon::prelude::*;
+use super::scratch::{self, Scratch};
+use super::team;
 
 /// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of
 /// [`GROUP_ROWS`], so the Q4_1 kernel's groups are whole but in a matrix's last task. (The
 /// products' bits depend on none of this: each token's sum has one order, `kernels`' module
 /// docs.)
 fn rows_per_task(rows: usize) -> usize {
-    rows.div_ceil(rayon::current_num_threads() * 4)
+    rows.div_ceil(team::threads() * 4)
         .next_multiple_of(GROUP_ROWS)
         .max(GROUP_ROWS)
 }
@@ -21,6 +22,12 @@ fn rows_per_task(rows: usize) -> usize {
 /// tiles of the kernels ([`TILE`] tokens): eight tokens of a 1536-column matrix taken as 7 and
 /// then 1 ran the last token's product on its own.
 const TILE_BYTES: usize = 16 << 10;
+
+thread_local! {
+    /// Each thread's task results ([`scratch`]): at 8 tokens they outgrow the allocator's
+    /// per-thread cache, and the threads' allocations waited on its lock.
+    static OUT: Scratch<f32> = const { Scratch::new(Vec::new()) };
+}
 
 /// - x: `[tokens, w.cols]`
 /// - output: `[tokens, w.rows]`
@@ -39,34 +46,33 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
     // copies each token's into its row of `y`.
     let mut y = vec![0.0; tokens * w.rows];
     let columns = Columns(y.as_mut_ptr());
-    (0..w.rows.div_ceil(per_task))
-        .into_par_iter()
-        .for_each(|task| {
-            let rows = task * per_task..((task + 1) * per_task).min(w.rows);
-            let mut out = vec![0.0; rows.len() * tokens];
-            for start in (0..tokens).step_by(tile) {
-                let end = (start + tile).min(tokens);
-                let x = acts.tokens(start..end, w.cols);
-                rows_dot(
-                    isa,
-                    w,
-                    rows.clone(),
-                    &x,
-                    end - start,
-                    &mut out,
-                    rows.len(),
-                    start,
-                );
-            }
-            for (t, values) in out.chunks_exact(rows.len()).enumerate() {
-                // SAFETY: `y` outlives the tasks, and each writes only its own rows' entries of
-                // each token's row: no two tasks write one place, none reads.
-                let y = unsafe {
-                    std::slice::from_raw_parts_mut(columns.at(t * w.rows + rows.start), rows.len())
-                };
-                y.copy_from_slice(values);
-            }
-        });
+    team::for_each(w.rows.div_ceil(per_task), |task| {
+        let rows = task * per_task..((task + 1) * per_task).min(w.rows);
+        let mut out = scratch::take(&OUT, rows.len() * tokens, 0.0);
+        for start in (0..tokens).step_by(tile) {
+            let end = (start + tile).min(tokens);
+            let x = acts.tokens(start..end, w.cols);
+            rows_dot(
+                isa,
+                w,
+                rows.clone(),
+                &x,
+                end - start,
+                &mut out,
+                rows.len(),
+                start,
+            );
+        }
+        for (t, values) in out.chunks_exact(rows.len()).enumerate() {
+            // SAFETY: `y` outlives the tasks, and each writes only its own rows' entries of
+            // each token's row: no two tasks write one place, none reads.
+            let y = unsafe {
+                std::slice::from_raw_parts_mut(columns.at(t * w.rows + rows.start), rows.len())
+            };
+            y.copy_from_slice(values);
+        }
+        OUT.set(out);
+    });
     y
 }
 

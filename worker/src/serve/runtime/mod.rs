@@ -23,6 +23,7 @@ pub mod nf4;
 pub mod phases;
 pub mod quant;
 mod scratch;
+mod team;
 
 pub use bench::{decode_benchmark, DecodeFigures};
 pub use factor_memory::{keep_spare_up_to, prepare as prepare_spare_factors, Stored, Values};

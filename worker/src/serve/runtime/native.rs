@@ -24,24 +24,23 @@ use super::cache::KvCache;
 use super::capture::Capture;
 use super::exp::exp_in_place;
 use super::kernels::Isa;
-use super::matmul::matmul;
+use super::matmul::{matmul, Columns};
 use super::phases::{Laps, Phase, PhaseTimes};
 use super::quant::{QMatrix, WeightFormat};
+use super::team::{self, Team};
 use super::{AdapterKey, Chunk, Logits, LoraWeights, Runtime, SlotId};
 use crate::checkpoint::{ModelWeights, WeightSource};
 use crate::gguf::llama::{gguf_name, unpermute_rows};
 use crate::lora::TargetModule;
 use crate::model::{projection_path, LlamaConfig};
 use anyhow::{bail, ensure, Context, Result};
-use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 /// Rows from which SwiGLU runs on every thread. A lone decode row is little work to hand
-/// over; eight rows took 16 µs on one thread, long enough for the pool's other thread to fall
-/// asleep and be woken for the next product (a 960-row product took 10–25 µs longer after a
-/// serial stretch of 20 µs than after one of 5). From two rows on, 8-stream decode steps were
-/// 3 % shorter (in-process alternation, 2026-12-02).
+/// over; eight rows took 16 µs on one thread (on rayon's pool, long enough for its other thread
+/// to fall asleep and be woken for the next product). From two rows on, 8-stream decode steps
+/// were 3 % shorter (in-process alternation, 2026-12-02).
 const PARALLEL_SWIGLU_ROWS: usize = 2;
 
 /// How a [`NativeRuntime`] holds and runs its model.
@@ -53,7 +52,7 @@ pub struct RuntimeOptions {
     pub max_slots: usize,
     /// Positions (prompt and answer) one sequence holds.
     pub max_positions: usize,
-    /// Worker threads of the runtime's own pool.
+    /// Threads of the runtime's team ([`super::team`]), the one calling it included.
     pub threads: usize,
 }
 
@@ -98,7 +97,7 @@ pub struct NativeRuntime {
     config: LlamaConfig,
     options: RuntimeOptions,
     isa: Isa,
-    pool: rayon::ThreadPool,
+    team: Team,
     /// `[vocab, d_model]`
     embed: QMatrix,
     /// `[vocab, d_model]`; `None` when tied to `embed`.
@@ -187,18 +186,14 @@ impl NativeRuntime {
                 TargetModule::ALL.map(|target| (projection_path(layer, target), (layer, target)))
             })
             .collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads)
-            .thread_name(|i| format!("runtime-{i}"))
-            .build()
-            .context("starting the runtime's threads")?;
+        let team = Team::new(options.threads).context("starting the runtime's threads")?;
         let isa = Isa::detect();
         let runtime = Self {
             norm: vector("model.norm.weight")?,
             config,
             options,
             isa,
-            pool,
+            team,
             embed,
             head,
             blocks,
@@ -364,7 +359,7 @@ impl NativeRuntime {
         let Self {
             config,
             isa,
-            pool,
+            team,
             embed,
             head,
             norm,
@@ -417,7 +412,7 @@ impl NativeRuntime {
                     return matmul(isa, w, x);
                 }
                 let d_in = config.projection_shape(targets[0].0)[0];
-                let (mut y, terms) = rayon::join(
+                let (mut y, terms) = team::join(
                     || matmul(isa, w, x),
                     || LowRank::down(isa, &groups, layer, targets, x, d_in),
                 );
@@ -426,7 +421,7 @@ impl NativeRuntime {
             };
 
         let mut laps = Laps::start(phases.as_mut());
-        let logits = pool.install(|| {
+        let body = || {
             let mut x = vec![0.0; total * d];
             for (&token, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
                 embed.dequantize_row(token as usize, row);
@@ -484,32 +479,29 @@ impl NativeRuntime {
                     let slots = &*slots;
                     let qkv = &qkv;
                     let new_kv = &new_kv;
-                    spans
-                        .par_iter()
-                        .enumerate()
-                        .flat_map_iter(|(s, span)| (0..kv_heads).map(move |h| (s, span, h)))
-                        .map(|(s, span, kv_head)| {
-                            let mut q = Vec::with_capacity(span.len * group * head_dim);
-                            for i in 0..span.len {
-                                let row = (span.start + i) * width + kv_head * group * head_dim;
-                                q.extend_from_slice(&qkv[row..row + group * head_dim]);
-                            }
-                            let (keys, values) = slots[&span.slot].cache.head(layer, kv_head);
-                            let past: Vec<KeyValues<'_>> = span
-                                .visible
-                                .iter()
-                                .map(|r| {
-                                    let rows = r.start * head_dim..r.end * head_dim;
-                                    (&keys[rows.clone()], &values[rows])
-                                })
-                                .collect();
-                            let (k, v) = &new_kv[s];
-                            let new =
-                                kv_head * span.len * head_dim..(kv_head + 1) * span.len * head_dim;
-                            let heads = Heads { head_dim, group };
-                            attend(isa, &q, &past, (&k[new.clone()], &v[new]), heads)
-                        })
-                        .collect()
+                    team::map(spans.len() * kv_heads, |task| {
+                        let (s, kv_head) = (task / kv_heads, task % kv_heads);
+                        let span = &spans[s];
+                        let mut q = Vec::with_capacity(span.len * group * head_dim);
+                        for i in 0..span.len {
+                            let row = (span.start + i) * width + kv_head * group * head_dim;
+                            q.extend_from_slice(&qkv[row..row + group * head_dim]);
+                        }
+                        let (keys, values) = slots[&span.slot].cache.head(layer, kv_head);
+                        let past: Vec<KeyValues<'_>> = span
+                            .visible
+                            .iter()
+                            .map(|r| {
+                                let rows = r.start * head_dim..r.end * head_dim;
+                                (&keys[rows.clone()], &values[rows])
+                            })
+                            .collect();
+                        let (k, v) = &new_kv[s];
+                        let new =
+                            kv_head * span.len * head_dim..(kv_head + 1) * span.len * head_dim;
+                        let heads = Heads { head_dim, group };
+                        attend(isa, &q, &past, (&k[new.clone()], &v[new]), heads)
+                    })
                 };
                 laps.lap(Phase::Attention);
                 for (span, (k, v)) in spans.iter().zip(&new_kv) {
@@ -541,8 +533,12 @@ impl NativeRuntime {
                 laps.lap(Phase::GateUp);
                 // SwiGLU; rows in parallel but for a lone row.
                 let mut act = vec![0.0; total * ff];
-                let swiglu = |(act, row): (&mut [f32], &[f32])| {
-                    let (gate, up) = row.split_at(ff);
+                let rows = Columns(act.as_mut_ptr());
+                let swiglu = |r: usize| {
+                    // SAFETY: row `r` of `act`; each call writes its own row, and nothing reads
+                    // `act` until they end.
+                    let act = unsafe { std::slice::from_raw_parts_mut(rows.at(r * ff), ff) };
+                    let (gate, up) = gate_up[r * 2 * ff..(r + 1) * 2 * ff].split_at(ff);
                     for (a, g) in act.iter_mut().zip(gate) {
                         *a = -g;
                     }
@@ -552,13 +548,9 @@ impl NativeRuntime {
                     }
                 };
                 if total >= PARALLEL_SWIGLU_ROWS {
-                    act.par_chunks_mut(ff)
-                        .zip(gate_up.par_chunks(2 * ff))
-                        .for_each(swiglu);
+                    team::for_each(total, swiglu);
                 } else {
-                    act.chunks_mut(ff)
-                        .zip(gate_up.chunks(2 * ff))
-                        .for_each(swiglu);
+                    (0..total).for_each(swiglu);
                 }
                 laps.lap(Phase::SwiGlu);
                 let down = project(layer, &block.down, &[(Down, 0)], &act);
@@ -579,7 +571,8 @@ impl NativeRuntime {
             };
             laps.lap(Phase::Head);
             logits
-        });
+        };
+        let logits = team.run(body);
         laps.finish();
         for span in spans.iter().filter(|s| s.append) {
             slots

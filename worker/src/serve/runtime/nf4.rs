@@ -15,9 +15,9 @@
 //! ```
 
 use super::kernels::Isa;
+use super::team;
 use crate::nf4::{Nf4Matrix, BLOCK, LEVELS};
 use anyhow::{ensure, Result};
-use rayon::prelude::*;
 
 /// Projections sharing their input, stacked by output (`q|k|v`, `gate|up`); one part each.
 #[derive(Clone, Debug)]
@@ -131,16 +131,14 @@ impl Nf4Stack {
             offset += part.d_out;
         }
         let tile = tile(isa);
-        let columns: Vec<Vec<f32>> = tasks
-            .par_iter()
-            .map(|&(part, block, _)| {
-                let mut out = vec![0.0; tokens * BLOCK];
-                for (x, out) in x.chunks(tile * d_in).zip(out.chunks_mut(tile * BLOCK)) {
-                    part.column(isa, block, x, out);
-                }
-                out
-            })
-            .collect();
+        let columns: Vec<Vec<f32>> = team::map(tasks.len(), |task| {
+            let (part, block, _) = tasks[task];
+            let mut out = vec![0.0; tokens * BLOCK];
+            for (x, out) in x.chunks(tile * d_in).zip(out.chunks_mut(tile * BLOCK)) {
+                part.column(isa, block, x, out);
+            }
+            out
+        });
         let mut y = vec![0.0; tokens * rows];
         for (&(_, _, column), out) in tasks.iter().zip(&columns) {
             for (y, out) in y.chunks_exact_mut(rows).zip(out.chunks_exact(BLOCK)) {
