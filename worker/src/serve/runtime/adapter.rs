@@ -379,7 +379,9 @@ struct Task<'a> {
 }
 
 impl<'a> LowRank<'a> {
-    /// The first half, in one parallel section for every target.
+    /// The first half, in one phase for every target, with `beside` tasks (the base
+    /// product's, [`super::matmul::Product`]) taken after its own.
+    #[allow(clippy::too_many_arguments)]
     pub fn down(
         isa: Isa,
         groups: &'a [AdapterRows<'a>],
@@ -387,6 +389,8 @@ impl<'a> LowRank<'a> {
         targets: &[(TargetModule, usize)],
         x: &[f32],
         d_in: usize,
+        beside_tasks: usize,
+        beside: impl Fn(usize) + Sync,
     ) -> Self {
         let chunks: Vec<(&Adapter, &[usize])> = groups
             .iter()
@@ -397,7 +401,7 @@ impl<'a> LowRank<'a> {
                     .map(move |rows| (group.adapter, rows))
             })
             .collect();
-        let tasks = team::map(chunks.len(), |task| {
+        let down = |task: usize| {
             let (adapter, rows) = chunks[task];
             let terms = targets
                 .iter()
@@ -409,8 +413,10 @@ impl<'a> LowRank<'a> {
                 })
                 .collect();
             Task { rows, terms }
-        });
-        Self { tasks }
+        };
+        Self {
+            tasks: team::map_beside(chunks.len(), down, beside_tasks, beside),
+        }
     }
 
     /// The second half: adds each task's `u·B` to `y: [rows, width]`, in place.
@@ -666,7 +672,8 @@ mod tests {
         assert!(expected != y);
         for isa in Isa::available() {
             let mut out = y.clone();
-            LowRank::down(isa, &groups, 0, &targets, &x, d_in).add_to(isa, &mut out, width);
+            LowRank::down(isa, &groups, 0, &targets, &x, d_in, 0, |_| {})
+                .add_to(isa, &mut out, width);
             assert!(out == expected, "{isa:?}");
         }
     }
@@ -719,7 +726,8 @@ mod tests {
                     rows: vec![0, 1, 3, 4],
                 }];
                 let mut out = y.clone();
-                LowRank::down(isa, &groups, 0, &targets, &x, d_in).add_to(isa, &mut out, width);
+                LowRank::down(isa, &groups, 0, &targets, &x, d_in, 0, |_| {})
+                    .add_to(isa, &mut out, width);
                 out
             };
             let expected = terms(&widened, Isa::Scalar);

@@ -4,6 +4,7 @@
 //! once per weight row.
 
 use super::kernels::{rows_dot, Activations, Isa, TILE};
+use super::nf4::Nf4Stack;
 use super::quant::{QMatrix, Storage, GROUP_ROWS};
 use super::scratch::{self, Scratch};
 use super::team;
@@ -32,28 +33,69 @@ thread_local! {
 /// - x: `[tokens, w.cols]`
 /// - output: `[tokens, w.rows]`
 pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
-    debug_assert_eq!(x.len() % w.cols, 0);
-    if let Storage::Nf4(stack) = &w.storage {
-        return stack.matmul(isa, x);
+    match Product::new(isa, w, x) {
+        Ok(product) => {
+            team::for_each(product.tasks(), |task| product.task(task));
+            product.output()
+        }
+        Err(stack) => stack.matmul(isa, x),
     }
-    let tokens = x.len() / w.cols;
-    let acts = Activations::new(isa, w.format(), x, w.cols);
-    let per_task = rows_per_task(w.rows);
-    let tile = (TILE_BYTES / acts.bytes_per_token(w.cols))
-        .max(1)
-        .next_multiple_of(TILE);
-    // Each task computes its rows of every token (`[tokens, rows]`, the kernels' layout), then
-    // copies each token's into its row of `y`.
-    let mut y = vec![0.0; tokens * w.rows];
-    let columns = Columns(y.as_mut_ptr());
-    team::for_each(w.rows.div_ceil(per_task), |task| {
-        let rows = task * per_task..((task + 1) * per_task).min(w.rows);
+}
+
+/// One `x·Wᵀ` of an `f32` or quantized matrix as tasks of a few weight rows each, for a phase
+/// of its own ([`matmul`]) or one shared with other work.
+pub struct Product<'a> {
+    isa: Isa,
+    w: &'a QMatrix,
+    acts: Activations,
+    tokens: usize,
+    per_task: usize,
+    tile: usize,
+    y: Vec<f32>,
+    columns: Columns,
+}
+
+impl<'a> Product<'a> {
+    /// NF4 weights are handed back: their product has tasks of its own (`super::nf4`).
+    pub fn new(isa: Isa, w: &'a QMatrix, x: &[f32]) -> Result<Self, &'a Nf4Stack> {
+        debug_assert_eq!(x.len() % w.cols, 0);
+        if let Storage::Nf4(stack) = &w.storage {
+            return Err(stack);
+        }
+        let tokens = x.len() / w.cols;
+        let acts = Activations::new(isa, w.format(), x, w.cols);
+        let tile = (TILE_BYTES / acts.bytes_per_token(w.cols))
+            .max(1)
+            .next_multiple_of(TILE);
+        let mut y = vec![0.0; tokens * w.rows];
+        let columns = Columns(y.as_mut_ptr());
+        Ok(Self {
+            isa,
+            w,
+            acts,
+            tokens,
+            per_task: rows_per_task(w.rows),
+            tile,
+            y,
+            columns,
+        })
+    }
+
+    pub fn tasks(&self) -> usize {
+        self.w.rows.div_ceil(self.per_task)
+    }
+
+    /// Computes the task's rows of every token (`[tokens, rows]`, the kernels' layout), then
+    /// copies each token's into its row of the output.
+    pub fn task(&self, task: usize) {
+        let (w, tokens) = (self.w, self.tokens);
+        let rows = task * self.per_task..((task + 1) * self.per_task).min(w.rows);
         let mut out = scratch::take(&OUT, rows.len() * tokens, 0.0);
-        for start in (0..tokens).step_by(tile) {
-            let end = (start + tile).min(tokens);
-            let x = acts.tokens(start..end, w.cols);
+        for start in (0..tokens).step_by(self.tile) {
+            let end = (start + self.tile).min(tokens);
+            let x = self.acts.tokens(start..end, w.cols);
             rows_dot(
-                isa,
+                self.isa,
                 w,
                 rows.clone(),
                 &x,
@@ -64,16 +106,21 @@ pub fn matmul(isa: Isa, w: &QMatrix, x: &[f32]) -> Vec<f32> {
             );
         }
         for (t, values) in out.chunks_exact(rows.len()).enumerate() {
-            // SAFETY: `y` outlives the tasks, and each writes only its own rows' entries of
-            // each token's row: no two tasks write one place, none reads.
+            // SAFETY: the output lives as long as `self`, and each task writes only its own
+            // rows' entries of each token's row: no two tasks write one place, and nothing
+            // reads it before `output`, which takes `self`.
             let y = unsafe {
-                std::slice::from_raw_parts_mut(columns.at(t * w.rows + rows.start), rows.len())
+                std::slice::from_raw_parts_mut(self.columns.at(t * w.rows + rows.start), rows.len())
             };
             y.copy_from_slice(values);
         }
         OUT.set(out);
-    });
-    y
+    }
+
+    /// `[tokens, w.rows]`, once every task has run.
+    pub fn output(self) -> Vec<f32> {
+        self.y
+    }
 }
 
 /// `y`'s buffer, shared by the tasks that write disjoint entries of it.

@@ -24,7 +24,7 @@ use super::cache::KvCache;
 use super::capture::Capture;
 use super::exp::exp_in_place;
 use super::kernels::Isa;
-use super::matmul::{matmul, Columns};
+use super::matmul::{matmul, Columns, Product};
 use super::phases::{Laps, Phase, PhaseTimes};
 use super::quant::{QMatrix, WeightFormat};
 use super::team::{self, Team};
@@ -404,18 +404,25 @@ impl NativeRuntime {
             })
             .collect();
         // `x·Wᵀ`, and each row's adapter's term added to `y[:, offset..offset + d_out]` for each
-        // `(target, offset)` (targets that read the same `x`). The terms' first half runs
-        // beside the base product (`LowRank`).
+        // `(target, offset)` (targets that read the same `x`). The terms' first half runs in
+        // one phase with the base product's tasks (`LowRank`).
         let project =
             |layer: usize, w: &QMatrix, targets: &[(TargetModule, usize)], x: &[f32]| -> Vec<f32> {
                 if groups.is_empty() {
                     return matmul(isa, w, x);
                 }
                 let d_in = config.projection_shape(targets[0].0)[0];
-                let (mut y, terms) = team::join(
-                    || matmul(isa, w, x),
-                    || LowRank::down(isa, &groups, layer, targets, x, d_in),
-                );
+                let down = |beside_tasks, beside: &(dyn Fn(usize) + Sync)| {
+                    LowRank::down(isa, &groups, layer, targets, x, d_in, beside_tasks, beside)
+                };
+                let (mut y, terms) = match Product::new(isa, w, x) {
+                    Ok(product) => {
+                        let terms = down(product.tasks(), &|task| product.task(task));
+                        (product.output(), terms)
+                    }
+                    // NF4's product has phases of its own.
+                    Err(stack) => (stack.matmul(isa, x), down(0, &|_| {})),
+                };
                 terms.add_to(isa, &mut y, w.rows);
                 y
             };

@@ -9,7 +9,7 @@
 //! goes through the hypervisor. Here the threads wait for the next phase with `pause` and only
 //! sleep after [`SPIN`] without one.
 //!
-//! Phases are [`for_each`], [`map`] and [`join`]. Called within [`Team::run`] they use the
+//! Phases are [`for_each`], [`map`] and [`map_beside`]. Called within [`Team::run`] they use the
 //! team; within one of its tasks (a phase nested in a phase) they run on that task's thread;
 //! elsewhere (tests, loading) on rayon's pool. No result depends on which thread runs a task.
 
@@ -277,28 +277,29 @@ pub fn for_each(tasks: usize, task: impl Fn(usize) + Sync) {
 
 /// `[task(0), task(1), …]`, computed in parallel.
 pub fn map<T: Send + Sync>(tasks: usize, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    map_beside(tasks, task, 0, |_| {})
+}
+
+/// [`map`], with `others` other tasks (`other(j)`) in the same phase, taken after the mapped
+/// ones: work that waits on memory beside work that waits on arithmetic, both threads busy.
+pub fn map_beside<T: Send + Sync>(
+    tasks: usize,
+    task: impl Fn(usize) -> T + Sync,
+    others: usize,
+    other: impl Fn(usize) + Sync,
+) -> Vec<T> {
     let results: Vec<OnceLock<T>> = (0..tasks).map(|_| OnceLock::new()).collect();
-    for_each(tasks, |i| {
+    for_each(tasks + others, |i| match i.checked_sub(tasks) {
         // Each index is run once, so each cell is set once.
-        let _ = results[i].set(task(i));
+        None => {
+            let _ = results[i].set(task(i));
+        }
+        Some(j) => other(j),
     });
     results
         .into_iter()
         .map(|cell| cell.into_inner().expect("every task ran"))
         .collect()
-}
-
-/// `(a(), b())`. In a team's pass one after the other, each spreading its own phases over the
-/// team (a task holds a thread until it ends, so two tasks would leave the rest idle); on
-/// rayon's pool side by side.
-pub fn join<A: Send, B: Send>(
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
-    match place() {
-        Place::Team(_) | Place::Here => (a(), b()),
-        Place::Rayon => rayon::join(a, b),
-    }
 }
 
 #[cfg(test)]
@@ -320,6 +321,17 @@ mod tests {
                 }
             }
             assert_eq!(map(5, |i| i * i), vec![0, 1, 4, 9, 16]);
+            let others: Vec<AtomicUsize> = (0..7).map(|_| AtomicUsize::new(0)).collect();
+            let squares = map_beside(
+                3,
+                |i| i * i,
+                7,
+                |j| {
+                    others[j].fetch_add(1, Ordering::Relaxed);
+                },
+            );
+            assert_eq!(squares, vec![0, 1, 4]);
+            assert!(others.iter().all(|r| r.load(Ordering::Relaxed) == 1));
             assert_eq!(threads(), 3);
         });
     }
