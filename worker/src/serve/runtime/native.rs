@@ -428,7 +428,7 @@ impl NativeRuntime {
             };
 
         let mut laps = Laps::start(phases.as_mut());
-        let body = || {
+        let logits = team.run(|| {
             let mut x = vec![0.0; total * d];
             for (&token, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
                 embed.dequantize_row(token as usize, row);
@@ -578,8 +578,7 @@ impl NativeRuntime {
             };
             laps.lap(Phase::Head);
             logits
-        };
-        let logits = team.run(body);
+        });
         laps.finish();
         for span in spans.iter().filter(|s| s.append) {
             slots
