@@ -8,6 +8,7 @@ use super::nf4::Nf4Stack;
 use super::quant::{QMatrix, Storage, GROUP_ROWS};
 use super::scratch::{self, Scratch};
 use super::team;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Weight rows per parallel task, so each thread gets a few tasks to balance. A multiple of
 /// [`GROUP_ROWS`], so the Q4_1 kernel's groups are whole but in a matrix's last task. (The
@@ -51,8 +52,12 @@ pub struct Product<'a> {
     tokens: usize,
     per_task: usize,
     tile: usize,
+    /// The output's room, written by the tasks (not zeroed first: 5 MB a step at 8 streams,
+    /// by one thread before the tasks start).
     y: Vec<f32>,
     columns: Columns,
+    /// Tasks finished, so that `output` hands out only written values.
+    done: AtomicUsize,
 }
 
 impl<'a> Product<'a> {
@@ -67,7 +72,7 @@ impl<'a> Product<'a> {
         let tile = (TILE_BYTES / acts.bytes_per_token(w.cols))
             .max(1)
             .next_multiple_of(TILE);
-        let mut y = vec![0.0; tokens * w.rows];
+        let mut y = Vec::with_capacity(tokens * w.rows);
         let columns = Columns(y.as_mut_ptr());
         Ok(Self {
             isa,
@@ -78,6 +83,7 @@ impl<'a> Product<'a> {
             tile,
             y,
             columns,
+            done: AtomicUsize::new(0),
         })
     }
 
@@ -106,20 +112,33 @@ impl<'a> Product<'a> {
             );
         }
         for (t, values) in out.chunks_exact(rows.len()).enumerate() {
-            // SAFETY: the output lives as long as `self`, and each task writes only its own
-            // rows' entries of each token's row: no two tasks write one place, and nothing
-            // reads it before `output`, which takes `self`.
-            let y = unsafe {
-                std::slice::from_raw_parts_mut(self.columns.at(t * w.rows + rows.start), rows.len())
-            };
-            y.copy_from_slice(values);
+            // SAFETY: within the output's room (`tokens · w.rows` values), which lives as long
+            // as `self`; each task writes only its own rows' entries of each token's row, so
+            // no two tasks write one place, and nothing reads it before `output`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    values.as_ptr(),
+                    self.columns.at(t * w.rows + rows.start),
+                    rows.len(),
+                );
+            }
         }
         OUT.set(out);
+        self.done.fetch_add(1, Ordering::Release);
     }
 
-    /// `[tokens, w.rows]`, once every task has run.
+    /// `[tokens, w.rows]`. Panics unless every task has run.
     pub fn output(self) -> Vec<f32> {
-        self.y
+        assert_eq!(
+            self.done.load(Ordering::Acquire),
+            self.tasks(),
+            "a product's output taken before its tasks ran"
+        );
+        let mut y = self.y;
+        // SAFETY: the tasks, all finished, wrote every entry of `[tokens, w.rows]` (each its
+        // rows of every token).
+        unsafe { y.set_len(self.tokens * self.w.rows) };
+        y
     }
 }
 
@@ -127,14 +146,14 @@ impl<'a> Product<'a> {
 #[derive(Clone, Copy)]
 pub(super) struct Columns(pub(super) *mut f32);
 
-// SAFETY: see `matmul` and `LowRank::add_to`: tasks write disjoint entries and nothing reads
+// SAFETY: see `Product::task`, `LowRank::add_to` and SwiGLU in `native`: tasks write disjoint entries and nothing reads
 // until they end.
 unsafe impl Send for Columns {}
 unsafe impl Sync for Columns {}
 
 impl Columns {
     pub(super) fn at(self, index: usize) -> *mut f32 {
-        // SAFETY: callers pass indices within `y`.
+        // SAFETY: callers pass indices within the buffer (its values or, for `Product`, its room).
         unsafe { self.0.add(index) }
     }
 }
