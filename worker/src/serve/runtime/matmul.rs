@@ -146,14 +146,14 @@ impl<'a> Product<'a> {
 #[derive(Clone, Copy)]
 pub(super) struct Columns(pub(super) *mut f32);
 
-// SAFETY: see `Product::task`, `LowRank::add_to` and SwiGLU in `native`: tasks write disjoint entries and nothing reads
-// until they end.
+// SAFETY: see `Product::task`, `LowRank::add_to` and SwiGLU in `native`: tasks write disjoint
+// entries and nothing reads until they end.
 unsafe impl Send for Columns {}
 unsafe impl Sync for Columns {}
 
 impl Columns {
     pub(super) fn at(self, index: usize) -> *mut f32 {
-        // SAFETY: callers pass indices within the buffer (its values or, for `Product`, its room).
+        // SAFETY: callers pass indices within the buffer (its values, or `Product`'s room).
         unsafe { self.0.add(index) }
     }
 }
