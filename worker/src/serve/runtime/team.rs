@@ -9,9 +9,12 @@
 //! goes through the hypervisor. Here the threads wait for the next phase with `pause` and only
 //! sleep after [`SPIN`] without one.
 //!
-//! Phases are [`for_each`], [`map`] and [`map_beside`]. Called within [`Team::run`] they use the
-//! team; within one of its tasks (a phase nested in a phase) they run on that task's thread;
-//! elsewhere (tests, loading) on rayon's pool. No result depends on which thread runs a task.
+//! Phases are [`for_each`], [`map`] and [`map_beside`]. A phase's tasks are in two queues: the
+//! thread running the pass takes the first queue's first, the others the second's (for
+//! [`map_beside`]: work that waits on memory on one thread, arithmetic on the other). Called
+//! within [`Team::run`] they use the team; within one of its tasks (a phase nested in a phase)
+//! they run on that task's thread; elsewhere (tests, loading) on rayon's pool. No result
+//! depends on which thread runs a task.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -32,6 +35,10 @@ struct Shared {
     /// bits; [`CLOSED`] while a phase is being set up). A task is claimed by a
     /// compare-exchange of the whole word, so a thread that read an ended phase claims nothing.
     claim: AtomicU64,
+    /// Where the current phase's first queue (`0..split`) ends.
+    split: AtomicUsize,
+    /// The second queue (`split..tasks`), as [`Shared::claim`]: generation and next task.
+    claim_second: AtomicU64,
     /// The current phase's task count and tasks, valid while its tasks are unfinished.
     tasks: AtomicUsize,
     job: AtomicPtr<Job<'static>>,
@@ -57,32 +64,47 @@ impl Shared {
         self.claim.load(Ordering::SeqCst) >> 32
     }
 
-    /// Runs the current phase's tasks until none is left to claim.
-    fn work(&self) {
+    /// Claims a queue's next task (`word` as [`Shared::claim`], ending at `end`); `None`
+    /// once it has none left.
+    fn claim(word: &AtomicU64, end: &AtomicUsize) -> Option<usize> {
         loop {
-            let claim = self.claim.load(Ordering::Acquire);
+            let claim = word.load(Ordering::Acquire);
             let next = claim & CLOSED;
             if next == CLOSED {
                 // The thread running the pass is publishing a phase.
                 std::hint::spin_loop();
                 continue;
             }
-            // The count published with `claim` or a later one; a later one means `claim` has
+            // The end published with `claim` or a later one; a later one means `claim` has
             // changed since, and the exchange below fails.
-            if next as usize >= self.tasks.load(Ordering::Acquire) {
-                return;
+            if next as usize >= end.load(Ordering::Acquire) {
+                return None;
             }
-            if self
-                .claim
+            if word
                 .compare_exchange_weak(claim, claim + 1, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
+                .is_ok()
             {
-                continue;
+                return Some(next as usize);
             }
-            // SAFETY: task `next` of the phase `claim` published is claimed, and the phase
-            // (with its `Job`, on the stack of `phase`) lasts until that task is finished.
+        }
+    }
+
+    /// Runs the current phase's tasks until none is left to claim, the second queue's first
+    /// when `second_first`.
+    fn work(&self, second_first: bool) {
+        let first = || Self::claim(&self.claim, &self.split);
+        let second = || Self::claim(&self.claim_second, &self.tasks);
+        loop {
+            let claimed = if second_first {
+                second().or_else(first)
+            } else {
+                first().or_else(second)
+            };
+            let Some(task) = claimed else { return };
+            // SAFETY: task `task` of the phase its queue's word published is claimed, and the
+            // phase (with its `Job`, on the stack of `phase`) lasts until that task is finished.
             let job = unsafe { &*self.job.load(Ordering::Acquire) };
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (job.0)(next as usize))) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (job.0)(task))) {
                 self.panic
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -101,7 +123,7 @@ impl Shared {
             let generation = self.generation();
             if seen != Some(generation) {
                 seen = Some(generation);
-                self.work();
+                self.work(true);
                 continue;
             }
             let idle = Instant::now();
@@ -126,26 +148,31 @@ impl Shared {
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Runs a phase of `tasks` tasks, taking part in it, until every task is finished.
-    fn phase(&self, tasks: usize, job: &Job<'_>) {
+    /// Runs a phase of `tasks` tasks, the first queue ending at `split`, taking part in it
+    /// until every task is finished.
+    fn phase(&self, tasks: usize, split: usize, job: &Job<'_>) {
         let generation = (self.generation() + 1) & CLOSED;
-        // Closed first, so no thread holding the last phase's claim can claim from this one's
-        // count and tasks.
-        self.claim
-            .store(generation << 32 | CLOSED, Ordering::SeqCst);
+        // Closed first, so no thread holding the last phase's claims can claim from this one's
+        // queues.
+        let closed = generation << 32 | CLOSED;
+        self.claim.store(closed, Ordering::SeqCst);
+        self.claim_second.store(closed, Ordering::SeqCst);
         // SAFETY: only the pointer's lifetime is erased: it is followed for claimed tasks, and
         // this function returns once they are all finished.
         let erased: *const Job<'static> = (job as *const Job<'_>).cast();
         self.job.store(erased.cast_mut(), Ordering::Release);
         self.tasks.store(tasks, Ordering::Release);
+        self.split.store(split, Ordering::Release);
         self.pending.store(tasks, Ordering::Release);
+        self.claim_second
+            .store(generation << 32 | split as u64, Ordering::SeqCst);
         self.claim.store(generation << 32, Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) > 0 {
             let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
             self.wake.notify_all();
         }
         let was = IN_TASK.replace(true);
-        self.work();
+        self.work(false);
         IN_TASK.set(was);
         while self.pending.load(Ordering::Acquire) > 0 {
             std::hint::spin_loop();
@@ -176,6 +203,8 @@ impl Team {
     pub fn new(threads: usize) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             claim: AtomicU64::new(0),
+            split: AtomicUsize::new(0),
+            claim_second: AtomicU64::new(0),
             tasks: AtomicUsize::new(0),
             job: AtomicPtr::new(std::ptr::null_mut()),
             pending: AtomicUsize::new(0),
@@ -266,7 +295,7 @@ pub fn threads() -> usize {
 /// `task(i)` for each `i` in `0..tasks`, in parallel.
 pub fn for_each(tasks: usize, task: impl Fn(usize) + Sync) {
     match place() {
-        Place::Team(shared) if tasks > 1 => shared.phase(tasks, &Job(&task)),
+        Place::Team(shared) if tasks > 1 => shared.phase(tasks, tasks, &Job(&task)),
         Place::Team(_) | Place::Here => (0..tasks).for_each(task),
         Place::Rayon => {
             use rayon::prelude::*;
@@ -280,8 +309,12 @@ pub fn map<T: Send + Sync>(tasks: usize, task: impl Fn(usize) -> T + Sync) -> Ve
     map_beside(tasks, task, 0, |_| {})
 }
 
-/// [`map`], with `others` other tasks (`other(j)`) in the same phase, taken after the mapped
-/// ones: work that waits on memory beside work that waits on arithmetic, both threads busy.
+/// [`map`], with `others` other tasks (`other(j)`) in the same phase: work that waits on memory
+/// (`task`) beside work that waits on arithmetic (`other`). The thread running the pass takes
+/// the mapped tasks first, the team's other threads the others, so the two kinds run at once:
+/// on two hyperthreads of one core (the 2-vCPU hosts measured) each uses what the other leaves.
+/// When every thread took the mapped tasks first, both waited on memory together, then both
+/// computed: 8-stream steps on adapters took 8–14 % longer (`docs/performance.md`).
 pub fn map_beside<T: Send + Sync>(
     tasks: usize,
     task: impl Fn(usize) -> T + Sync,
@@ -289,13 +322,19 @@ pub fn map_beside<T: Send + Sync>(
     other: impl Fn(usize) + Sync,
 ) -> Vec<T> {
     let results: Vec<OnceLock<T>> = (0..tasks).map(|_| OnceLock::new()).collect();
-    for_each(tasks + others, |i| match i.checked_sub(tasks) {
+    let run = |i: usize| match i.checked_sub(tasks) {
         // Each index is run once, so each cell is set once.
         None => {
             let _ = results[i].set(task(i));
         }
         Some(j) => other(j),
-    });
+    };
+    match place() {
+        Place::Team(shared) if tasks + others > 1 => {
+            shared.phase(tasks + others, tasks, &Job(&run))
+        }
+        _ => for_each(tasks + others, run),
+    }
     results
         .into_iter()
         .map(|cell| cell.into_inner().expect("every task ran"))
@@ -334,6 +373,32 @@ mod tests {
             assert!(others.iter().all(|r| r.load(Ordering::Relaxed) == 1));
             assert_eq!(threads(), 3);
         });
+    }
+
+    #[test]
+    fn the_other_threads_take_the_beside_tasks_first() {
+        let team = Team::new(2).unwrap();
+        let started = AtomicBool::new(false);
+        let waited = team.run(|| {
+            // Each mapped task waits for the other task to start: had every thread taken the
+            // mapped tasks first, both would wait until the timeout.
+            map_beside(
+                2,
+                |_| {
+                    let waiting = Instant::now();
+                    while !started.load(Ordering::SeqCst) {
+                        assert!(
+                            waiting.elapsed() < Duration::from_secs(10),
+                            "no thread took it"
+                        );
+                        std::hint::spin_loop();
+                    }
+                },
+                1,
+                |_| started.store(true, Ordering::SeqCst),
+            )
+        });
+        assert_eq!(waited.len(), 2);
     }
 
     #[test]
