@@ -318,7 +318,7 @@ impl Factors {
     /// `ys[i] += u[i]·B` for each row `i` (`d_out` values each), `k` ascending: the second
     /// half, onto the base projection's values, multiplying then adding (no fused
     /// multiply-adds: every instruction set rounds alike). Each row of `B` is read once for
-    /// all the rows.
+    /// all the rows; the vector code keeps a stretch of `y` in registers for all `k`.
     fn up_rows(&self, isa: Isa, down: &[f32], ys: &mut [&mut [f32]]) {
         let (r, d_out) = (self.rank, self.b.len() / self.rank);
         match isa {
@@ -568,31 +568,94 @@ unsafe fn dots_avx2<T: Lane, const K: usize, const N: usize>(
     })
 }
 
-/// [`Factors::up_rows`] on AVX2 vectors, `b` being `B`'s values (`[r, d_out]`).
+/// [`Factors::up_rows`] on AVX2 vectors, `b` being `B`'s values (`[r, d_out]`), up to four
+/// rows at a time. (AVX-512's wider vectors measured no faster: the factors' reads bound it.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,f16c")]
 unsafe fn up_rows_avx2<T: Lane>(b: &[T], r: usize, down: &[f32], ys: &mut [&mut [f32]]) {
-    use std::arch::x86_64::*;
     let d_out = b.len() / r;
-    let lanes = d_out / 8 * 8;
-    assert!(ys.iter().all(|y| y.len() == d_out));
-    for (k, b) in b.chunks_exact(d_out).enumerate() {
-        for (i, y) in ys.iter_mut().enumerate() {
-            let u = down[i * r + k];
-            let vu = _mm256_set1_ps(u);
-            for j in (0..lanes).step_by(8) {
-                // SAFETY: `j + 8 <= lanes <= d_out`, within `b`'s row and `y`'s.
-                unsafe {
-                    let at = y.as_mut_ptr().add(j);
-                    let term = _mm256_mul_ps(vu, T::load8(b.as_ptr().add(j)));
-                    _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), term));
-                }
-            }
-            for (y, b) in y[lanes..].iter_mut().zip(&b[lanes..]) {
-                *y += u * b.widen();
+    assert!(ys.iter().all(|y| y.len() == d_out) && down.len() >= ys.len() * r);
+    for (c, ys) in ys.chunks_mut(4).enumerate() {
+        let down = &down[c * 4 * r..];
+        // SAFETY: this runs where the CPU has AVX2 and F16C.
+        unsafe {
+            match ys {
+                [a] => up_block::<T, 1, 8>(b, r, down, [a]),
+                [a, b_] => up_block::<T, 2, 4>(b, r, down, [a, b_]),
+                [a, b_, c] => up_block::<T, 3, 2>(b, r, down, [a, b_, c]),
+                [a, b_, c, d] => up_block::<T, 4, 2>(b, r, down, [a, b_, c, d]),
+                _ => unreachable!("chunks of one to four"),
             }
         }
     }
+}
+
+/// `ys[i] += u[i]·B` for `N` rows: `C` vectors of each row's values at a time, held in
+/// registers while `k` runs over the rank (enough independent sums to keep the adder busy; `y`
+/// was read and written once per `k`, 5 % of an 8-stream step on adapters), then one vector at
+/// a time, then value by value; each value in the same order.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+unsafe fn up_block<T: Lane, const N: usize, const C: usize>(
+    b: &[T],
+    r: usize,
+    down: &[f32],
+    mut ys: [&mut &mut [f32]; N],
+) {
+    // SAFETY: this runs where the CPU has AVX2 and F16C.
+    let j = unsafe { up_vectors::<T, N, C>(b, r, down, &mut ys, 0) };
+    // SAFETY: as above.
+    let j = unsafe { up_vectors::<T, N, 1>(b, r, down, &mut ys, j) };
+    let d_out = b.len() / r;
+    for (i, y) in ys.into_iter().enumerate() {
+        for (j, y) in y.iter_mut().enumerate().skip(j) {
+            for k in 0..r {
+                *y += down[i * r + k] * b[k * d_out + j].widen();
+            }
+        }
+    }
+}
+
+/// [`up_block`]'s stretches of `C` vectors from value `j` on; returns where they stop.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+unsafe fn up_vectors<T: Lane, const N: usize, const C: usize>(
+    b: &[T],
+    r: usize,
+    down: &[f32],
+    ys: &mut [&mut &mut [f32]; N],
+    mut j: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let d_out = b.len() / r;
+    while j + C * 8 <= d_out {
+        // SAFETY: `j + 8·C <= d_out`, within each row of `B` and each `y`; this runs where the
+        // CPU has AVX2 and F16C.
+        unsafe {
+            let mut acc: [[__m256; C]; N] = std::array::from_fn(|i| {
+                std::array::from_fn(|v| _mm256_loadu_ps(ys[i].as_ptr().add(j + v * 8)))
+            });
+            for k in 0..r {
+                let row = b.as_ptr().add(k * d_out + j);
+                let vb: [__m256; C] = std::array::from_fn(|v| T::load8(row.add(v * 8)));
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let u = _mm256_set1_ps(down[i * r + k]);
+                    for (acc, &vb) in acc.iter_mut().zip(&vb) {
+                        *acc = _mm256_add_ps(*acc, _mm256_mul_ps(u, vb));
+                    }
+                }
+            }
+            for (y, acc) in ys.iter_mut().zip(&acc) {
+                for (v, &acc) in acc.iter().enumerate() {
+                    _mm256_storeu_ps(y.as_mut_ptr().add(j + v * 8), acc);
+                }
+            }
+        }
+        j += C * 8;
+    }
+    j
 }
 
 #[cfg(test)]
@@ -605,10 +668,15 @@ mod tests {
         (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
     }
 
-    /// Layer 0 with `q` and `k` factors of rank `rank`: `q` is `[d_in, 20]`, `k` `[d_in, 9]`.
+    /// Layer 0 with `q`, `k` and `v` factors of rank `rank`: `[d_in, 20]`, `[d_in, 9]` and
+    /// `[d_in, 300]` (the vector code's widest stretches, then single vectors, then values).
     fn adapter(rng: &mut StdRng, d_in: usize, rank: usize, scale: f32) -> Adapter {
         let mut layer: [Option<Factors>; 7] = Default::default();
-        for (target, d_out) in [(TargetModule::Q, 20), (TargetModule::K, 9)] {
+        for (target, d_out) in [
+            (TargetModule::Q, 20),
+            (TargetModule::K, 9),
+            (TargetModule::V, 300),
+        ] {
             layer[target_index(target)] = Some(Factors {
                 a_t: Values::F32(values(rng, rank * d_in)),
                 b: Values::F32(values(rng, rank * d_out)),
@@ -627,7 +695,7 @@ mod tests {
         // d_in 37: the dot product's eight lanes and a tail. Rows 0, 2, 3, 5, 6, 8 on the
         // first adapter (two tasks), 1 and 7 on the second, 4 on none.
         let mut rng = StdRng::seed_from_u64(3);
-        let (d_in, width, rows) = (37, 29, 9);
+        let (d_in, width, rows) = (37, 329, 9);
         let (first, second) = (
             adapter(&mut rng, d_in, 5, 0.7),
             adapter(&mut rng, d_in, 3, 2.0),
@@ -644,7 +712,11 @@ mod tests {
                 rows: vec![1, 7],
             },
         ];
-        let targets = [(TargetModule::Q, 0), (TargetModule::K, 20)];
+        let targets = [
+            (TargetModule::Q, 0),
+            (TargetModule::K, 20),
+            (TargetModule::V, 29),
+        ];
         // Row by row, in the documented order.
         let mut expected = y.clone();
         for group in &groups {
@@ -701,11 +773,15 @@ mod tests {
     fn sixteen_bit_factors_give_the_bits_of_their_f32_values_on_every_instruction_set() {
         use half::{bf16, f16};
         let mut rng = StdRng::seed_from_u64(5);
-        let (d_in, width, rows) = (37, 29, 5);
+        let (d_in, width, rows) = (37, 329, 5);
         let wide = adapter(&mut rng, d_in, 4, 0.9);
         let x = values(&mut rng, rows * d_in);
         let y = values(&mut rng, rows * width);
-        let targets = [(TargetModule::Q, 0), (TargetModule::K, 20)];
+        let targets = [
+            (TargetModule::Q, 0),
+            (TargetModule::K, 20),
+            (TargetModule::V, 29),
+        ];
         let f32s = |values: &Values| match values {
             Values::F32(v) => v.clone(),
             other => panic!("{:?}", other.stored()),
