@@ -692,24 +692,30 @@ mod tests {
 
     #[test]
     fn grouped_terms_are_each_rows_own_sum_on_every_instruction_set() {
-        // d_in 37: the dot product's eight lanes and a tail. Rows 0, 2, 3, 5, 6, 8 on the
-        // first adapter (two tasks), 1 and 7 on the second, 4 on none.
+        // d_in 37: the dot product's eight lanes and a tail. Rows 0, 2, 3, 5, 6, 8, 9 on the
+        // first adapter (tasks of four and three rows), 1 and 7 on the second, 10 on the third,
+        // 4 on none: each number of rows a task takes.
         let mut rng = StdRng::seed_from_u64(3);
-        let (d_in, width, rows) = (37, 329, 9);
-        let (first, second) = (
+        let (d_in, width, rows) = (37, 329, 11);
+        let (first, second, third) = (
             adapter(&mut rng, d_in, 5, 0.7),
             adapter(&mut rng, d_in, 3, 2.0),
+            adapter(&mut rng, d_in, 16, 0.5),
         );
         let x = values(&mut rng, rows * d_in);
         let y = values(&mut rng, rows * width);
         let groups = [
             AdapterRows {
                 adapter: &first,
-                rows: vec![0, 2, 3, 5, 6, 8],
+                rows: vec![0, 2, 3, 5, 6, 8, 9],
             },
             AdapterRows {
                 adapter: &second,
                 rows: vec![1, 7],
+            },
+            AdapterRows {
+                adapter: &third,
+                rows: vec![10],
             },
         ];
         let targets = [
