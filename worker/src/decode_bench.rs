@@ -168,6 +168,11 @@ pub struct AdapterLoad {
     pub full: (usize, f64, f64),
     /// The slowest loads, slowest first: which one (in load order) and its two phases.
     pub slowest: Vec<LoadTime>,
+    /// What a decode step reads besides the KV caches: the base's weights once, and each
+    /// distinct adapter's factors once (`adapter_bytes` each): the figure that bounds a step
+    /// on many adapters where memory is slow.
+    pub weight_bytes: usize,
+    pub adapter_bytes: usize,
 }
 
 /// One adapter load's phases, in milliseconds.
@@ -405,6 +410,8 @@ fn adapter_runs(
         filling,
         full,
         slowest: times.iter().take(3).copied().collect(),
+        weight_bytes: runtime.weight_bytes(),
+        adapter_bytes: resident.back().map_or(0, |r| r.1),
     };
     let keys: Vec<AdapterKey> = resident.iter().rev().map(|r| r.0).collect();
 
@@ -557,6 +564,12 @@ fn print(report: &DecodeReport) {
                 slow.hand_over
             );
         }
+        println!(
+            "a step reads the base's weights ({:.1} MB) and each distinct adapter's factors \
+             ({:.1} MB an adapter)",
+            load.weight_bytes as f64 / 1e6,
+            load.adapter_bytes as f64 / 1e6
+        );
     }
 }
 
