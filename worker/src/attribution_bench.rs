@@ -14,6 +14,7 @@ use crate::rag::quality::{
 };
 use crate::serve::cli::Weights;
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
+use crate::serve::runtime::KvFormat;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -179,6 +180,7 @@ pub fn run(args: &AttributionBenchArgs) -> Result<Option<AttributionFigures>> {
             max_slots: live_slots + 3,
             max_positions: 2048.min(model.checkpoint.config.max_position_embeddings),
             threads: args.threads,
+            kv: KvFormat::F32,
         },
     )?;
     if let Some(out) = &args.calibrate {

@@ -16,7 +16,7 @@ use crate::serve::runtime::bench::{decode_benchmark, DecodeFigures};
 use crate::serve::runtime::native::{NativeRuntime, RuntimeOptions};
 use crate::serve::runtime::quant::WeightFormat;
 use crate::serve::runtime::{
-    keep_spare_up_to, prepare_spare_factors, AdapterKey, LoraWeights, PhaseTimes, Runtime,
+    keep_spare_up_to, prepare_spare_factors, AdapterKey, KvFormat, LoraWeights, PhaseTimes, Runtime,
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -81,6 +81,10 @@ pub struct DecodeBenchArgs {
     /// The weight formats of the worker's runs (`nf4` too when asked for).
     #[arg(long, value_enum, value_delimiter = ',', default_values = ["q4", "q8", "f32"])]
     pub weights: Vec<Weights>,
+    /// What the worker's KV caches keep (`serve --kv-cache`): each weight format runs with
+    /// each; the many-adapter runs use the first.
+    #[arg(long, value_enum, value_delimiter = ',', default_values = ["f32", "f16"])]
+    pub kv_cache: Vec<KvFormat>,
     /// Also time the worker's decode steps phase by phase (norms, each product, attention,
     /// ...: wall time, so a serial phase counts whole) and print where a step's time went.
     #[arg(long)]
@@ -194,6 +198,15 @@ impl LoadTime {
     }
 }
 
+/// A worker configuration's name in the report: the weights' (`FORMATS`), and the cache's
+/// when it is not `f32`.
+fn engine_name(weights: &str, kv: KvFormat) -> String {
+    match kv {
+        KvFormat::F32 => weights.to_string(),
+        other => format!("{weights}, {} cache", other.name()),
+    }
+}
+
 const FORMATS: [(WeightFormat, &str); 4] = [
     (WeightFormat::Q4, "worker q4"),
     (WeightFormat::Q8_0, "worker q8"),
@@ -224,16 +237,19 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
         {
             continue;
         }
-        let runtime = NativeRuntime::load(
-            &model.checkpoint,
-            RuntimeOptions {
-                weights: format,
-                max_slots: args.streams.max(1),
-                max_positions: prompt.len() + args.new_tokens + 1,
-                threads: args.threads,
-            },
-        )?;
-        runtimes.push((name, runtime));
+        for &kv in &args.kv_cache {
+            let runtime = NativeRuntime::load(
+                &model.checkpoint,
+                RuntimeOptions {
+                    weights: format,
+                    max_slots: args.streams.max(1),
+                    max_positions: prompt.len() + args.new_tokens + 1,
+                    threads: args.threads,
+                    kv,
+                },
+            )?;
+            runtimes.push((engine_name(name, kv), runtime));
+        }
     }
     let mut rows = Vec::new();
     let mut phases = PhaseSums::default();
@@ -274,7 +290,8 @@ pub fn run(args: &DecodeBenchArgs) -> Result<DecodeReport> {
             ratios.push((name, a / b));
         }
     };
-    for (_, ours) in FORMATS {
+    for (ours, _) in &runtimes {
+        let ours = ours.as_str();
         for peer in ["llama.cpp", "transformers"] {
             ratio(
                 format!("{ours} / {peer}, 1 stream"),

@@ -12,8 +12,8 @@ use crate::data::{make_batch, Encoded, Example};
 use crate::model::Llama;
 use crate::rouge::mean_fmeasures;
 use crate::serve::runtime::{
-    AdapterKey, Chunk, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions, SlotId,
-    WeightFormat,
+    AdapterKey, Chunk, KvFormat, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions,
+    SlotId, WeightFormat,
 };
 use crate::serve::sampling::argmax;
 use crate::train::masked_loss;
@@ -184,6 +184,7 @@ pub fn evaluate_with_runtime(
             max_positions: (longest + generation.max_new_tokens)
                 .clamp(1, config.max_position_embeddings),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            kv: KvFormat::F32,
         },
     )?;
     let mut requests = Vec::with_capacity(encoded.len() * models.len());

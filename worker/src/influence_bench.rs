@@ -36,7 +36,7 @@ use crate::provenance::influence::quality::{QualityFigures, QualitySetup, CANDID
 use crate::provenance::influence::{InfluenceConfig, InfluenceIndex};
 use crate::rag::quality::{debian_rows, generate_greedy};
 use crate::serve::cli::Weights;
-use crate::serve::runtime::{LoraWeights, NativeRuntime, Runtime, RuntimeOptions};
+use crate::serve::runtime::{KvFormat, LoraWeights, NativeRuntime, Runtime, RuntimeOptions};
 use crate::synthetic::{BOS, EOS, PAD, PRETRAIN_TASK, TASK};
 use crate::train::{train, TrainConfig};
 use crate::tuning::Method;
@@ -316,6 +316,7 @@ pub fn cost(args: &InfluenceBenchArgs, model_path: &Path) -> Result<CostFigures>
             max_slots: 2,
             max_positions: 1024.min(model_dir.checkpoint.config.max_position_embeddings),
             threads: args.cost_threads,
+            kv: KvFormat::F32,
         },
     )?;
     let (adapter_key, _) = runtime.load_adapter(adapter)?;

@@ -14,7 +14,7 @@ use attribution_worker::lora::LoraConfig;
 use attribution_worker::model::Llama;
 use attribution_worker::peft;
 use attribution_worker::serve::runtime::{
-    LoraWeights, NativeRuntime, Runtime, RuntimeOptions, WeightFormat,
+    KvFormat, LoraWeights, NativeRuntime, Runtime, RuntimeOptions, WeightFormat,
 };
 use attribution_worker::synthetic::{EOS, PAD};
 use attribution_worker::tuning::Method;
@@ -95,6 +95,7 @@ fn runtime_completions_are_the_training_models_greedy_ones() {
             max_slots: 2 * encoded.len(),
             max_positions: 64,
             threads: 2,
+            kv: KvFormat::F32,
         },
     )
     .unwrap();

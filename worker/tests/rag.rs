@@ -37,8 +37,8 @@ use attribution_worker::rag::prior::{
 use attribution_worker::rag::prompt::{group_hits, PromptLayout};
 use attribution_worker::rag::quality::{answer_quality, generate_greedy, spearman};
 use attribution_worker::serve::runtime::{
-    AdapterKey, Chunk, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions, SlotId,
-    WeightFormat,
+    AdapterKey, Chunk, KvFormat, Logits, LoraWeights, NativeRuntime, Runtime, RuntimeOptions,
+    SlotId, WeightFormat,
 };
 use attribution_worker::tuning::Method;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -801,6 +801,7 @@ fn an_attribution_is_the_same_bits_alone_under_load_and_on_any_thread_count() {
                 max_slots: 40,
                 max_positions: 256,
                 threads,
+                kv: KvFormat::F32,
             },
         )
         .unwrap()
@@ -906,6 +907,7 @@ fn native_runtime(model: &ModelDir, threads: usize) -> NativeRuntime {
             max_slots: 8,
             max_positions: 256,
             threads,
+            kv: KvFormat::F32,
         },
     )
     .unwrap()

@@ -15,7 +15,7 @@ use attribution_worker::nf4::Nf4Matrix;
 use attribution_worker::peft::{self, PeftConfig};
 use attribution_worker::serve::runtime::matmul::matmul;
 use attribution_worker::serve::runtime::{
-    keep_spare_up_to, Chunk, Isa, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime,
+    keep_spare_up_to, Chunk, Isa, KvFormat, Logits, LoraWeights, NativeRuntime, QMatrix, Runtime,
     RuntimeOptions, Stored, Values, WeightFormat,
 };
 use attribution_worker::tuning::Method;
@@ -55,6 +55,7 @@ fn options(weights: WeightFormat, max_positions: usize) -> RuntimeOptions {
         max_slots: 4,
         max_positions,
         threads: 2,
+        kv: KvFormat::F32,
     }
 }
 
@@ -1216,27 +1217,35 @@ fn knockout_logits_are_the_same_bits_on_any_thread_count_and_prefill_chunking() 
     let prompt = sequence(12, 23);
     let scored = sequence(4, 24);
     let hidden = vec![vec![1..4], vec![6..9, 10..11], vec![]];
-    let logits: Vec<Vec<f32>> = [1, 2, 3, 5]
-        .into_iter()
-        .map(|threads| {
-            let mut runtime = NativeRuntime::load(
-                &weights,
-                RuntimeOptions {
-                    threads,
-                    ..options(WeightFormat::Q4, 32)
-                },
-            )
-            .unwrap();
-            knockout_logits(&mut runtime, &prompt, &scored, &hidden)
-        })
-        .collect();
-    for (threads, other) in [2, 3, 5].iter().zip(&logits[1..]) {
-        assert!(*other == logits[0], "{threads} threads differ from 1");
+    let mut by_cache = Vec::new();
+    for kv in [KvFormat::F32, KvFormat::F16] {
+        let options = |threads| RuntimeOptions {
+            threads,
+            kv,
+            ..options(WeightFormat::Q4, 32)
+        };
+        let mut logits: Vec<Vec<f32>> = [1, 2, 3, 5]
+            .into_iter()
+            .map(|threads| {
+                let mut runtime = NativeRuntime::load(&weights, options(threads)).unwrap();
+                knockout_logits(&mut runtime, &prompt, &scored, &hidden)
+            })
+            .collect();
+        for (threads, other) in [2, 3, 5].iter().zip(&logits[1..]) {
+            assert!(
+                *other == logits[0],
+                "{kv:?}: {threads} threads differ from 1"
+            );
+        }
+        // The prompt in one pass instead of two chunks: the same bits.
+        let mut runtime = NativeRuntime::load(&weights, options(2)).unwrap();
+        let slot = prefilled(&mut runtime, &[&prompt]);
+        assert!(runtime.forward_hidden(slot, &scored, &hidden).unwrap() == logits[0]);
+        by_cache.push(logits.swap_remove(0));
     }
-    // The prompt in one pass instead of two chunks: the same bits.
-    let mut runtime = NativeRuntime::load(&weights, options(WeightFormat::Q4, 32)).unwrap();
-    let slot = prefilled(&mut runtime, &[&prompt]);
-    assert!(runtime.forward_hidden(slot, &scored, &hidden).unwrap() == logits[0]);
+    // A half-precision cache rounds the keys and values: other logits, near the f32 cache's.
+    let diff = max_abs_diff(&by_cache[0], &by_cache[1]);
+    assert!(diff > 0.0 && diff < 1e-2, "f16 cache vs f32 cache: {diff}");
 }
 
 // ---- attention capture (`Runtime::forward_attention`, AT2's features)

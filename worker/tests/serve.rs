@@ -766,6 +766,7 @@ fn engine_on_test_model(
     use attribution_worker::serve::engine::{Engine, EngineConfig};
     use attribution_worker::serve::runtime::native::{NativeRuntime, RuntimeOptions};
     use attribution_worker::serve::runtime::quant::WeightFormat;
+    use attribution_worker::serve::runtime::KvFormat;
 
     let dir = common::model_dir();
     let model = ModelDir::load(dir.path()).unwrap();
@@ -776,6 +777,7 @@ fn engine_on_test_model(
             max_slots: slots,
             max_positions,
             threads: 1,
+            kv: KvFormat::F32,
         },
     )
     .unwrap();
@@ -1135,10 +1137,12 @@ fn write_theta(dir: &Path) -> String {
     path.display().to_string()
 }
 
-/// A worker serving `contextcite-prior-v1` answers with the method named by its coefficients
-/// and one exact ablation per prefix of the sources; a juror that serves the exact ablation
-/// itself recomputes that record to the ppm (it takes the method the record names), and one
-/// that does not hold the coefficients says so instead of judging.
+/// A worker serving `contextcite-prior-v1` on a half-precision KV cache answers with the method
+/// named by its coefficients and its numerics, and one exact ablation per prefix of the
+/// sources; a juror that serves the exact ablation itself on the same cache recomputes that
+/// record to the ppm (it takes the method the record names), one on another cache or weights
+/// refuses it with the flags that recompute it, and one that does not hold the coefficients
+/// says so instead of judging.
 #[test]
 fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
     use attribution_worker::job::ModelDir;
@@ -1146,6 +1150,7 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
     use attribution_worker::serve::cli::{
         api_state, local_grounding, start_engine, Attribution, EngineArgs, Weights,
     };
+    use attribution_worker::serve::runtime::KvFormat;
     use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
@@ -1162,6 +1167,8 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
         "prior",
         "--theta",
         &theta,
+        "--kv-cache",
+        "f16",
     ]);
     let body = task_question(12);
     let (status, answer) = chat(&server, body.clone());
@@ -1172,7 +1179,7 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
     let theta_hash = hex::encode(attribution_worker::artifact::blake2b_256(&theta_bytes));
     assert_eq!(
         method,
-        format!("contextcite-prior-v1:{}@f32+spans-v1", &theta_hash[..16])
+        format!("contextcite-prior-v1:{}@f32h+spans-v1", &theta_hash[..16])
     );
     assert!(method.len() <= 64, "fits a record: {method}");
     // `/v1/models` says it before any request: the grounded base only.
@@ -1197,9 +1204,10 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
     // Jurors in this process, on the same model file, serving the exact ablation themselves.
     let model_path = server.dir.path().join("model");
     let model = ModelDir::load(&model_path).unwrap();
-    let juror = |theta: Option<&str>| {
+    let juror = |theta: Option<&str>, kv_cache| {
         let args = EngineArgs {
             weights: Weights::F32,
+            kv_cache,
             max_running: 2,
             max_waiting: 2,
             context: 2048,
@@ -1216,7 +1224,7 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
             &rows,
             &model.tokenizer,
             state.attribution.clone(),
-            state.weights,
+            state.numerics,
         )
         .unwrap();
         let mut served = state.model("tiny").unwrap();
@@ -1227,7 +1235,7 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
     let text = answer["choices"][0]["message"]["content"].as_str().unwrap();
     let prompt = serde_json::to_vec(&body).unwrap();
     let tokio = tokio::runtime::Runtime::new().unwrap();
-    let (state, served) = juror(Some(&theta));
+    let (state, served) = juror(Some(&theta), KvFormat::F16);
     assert_eq!(state.attribution.name(), "contextcite-v1");
     let recomputed = tokio
         .block_on(recompute(&state, &served, &method, &prompt, text))
@@ -1254,19 +1262,33 @@ fn a_prior_attributed_answer_is_recomputed_by_a_juror_serving_another_method() {
             .unwrap_err();
         assert_eq!(err.status.as_u16(), 400, "{bad}: {}", err.message);
     }
-    // A record computed on weights held in another format: refused, naming the format that
-    // recomputes it.
-    let on_q8 = method.replace("@f32", "@q8");
+    // A record computed on weights or a cache held in another format: refused, naming the
+    // formats that recompute it.
+    for (numerics, flags) in [
+        ("@q8h", "--weights q8 --kv-cache f16"),
+        ("@q8", "--weights q8 --kv-cache f32"),
+        ("@f32", "--weights f32 --kv-cache f32"),
+    ] {
+        let other = method.replace("@f32h", numerics);
+        let err = tokio
+            .block_on(recompute(&state, &served, &other, &prompt, text))
+            .unwrap_err();
+        assert_eq!(err.status.as_u16(), 400, "{}", err.message);
+        assert!(
+            err.message
+                .contains(&format!("computed on {}", &numerics[1..]))
+                && err.message.contains(flags),
+            "{}",
+            err.message
+        );
+    }
+    // A juror on an f32 cache refuses the record the same way.
+    let (state, served) = juror(Some(&theta), KvFormat::F32);
     let err = tokio
-        .block_on(recompute(&state, &served, &on_q8, &prompt, text))
+        .block_on(recompute(&state, &served, &method, &prompt, text))
         .unwrap_err();
-    assert_eq!(err.status.as_u16(), 400, "{}", err.message);
-    assert!(
-        err.message.contains("computed on q8 weights") && err.message.contains("--weights q8"),
-        "{}",
-        err.message
-    );
-    let (state, served) = juror(None);
+    assert!(err.message.contains("--kv-cache f16"), "{}", err.message);
+    let (state, served) = juror(None, KvFormat::F16);
     let err = tokio
         .block_on(recompute(&state, &served, &method, &prompt, text))
         .unwrap_err();

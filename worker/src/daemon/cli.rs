@@ -10,6 +10,7 @@ use crate::daemon::verify::{verify, Tolerance};
 use crate::daemon::{parse_open, DaemonConfig};
 use crate::job::ModelDir;
 use crate::serve::cli::{EngineArgs, Weights};
+use crate::serve::runtime::Numerics;
 use anyhow::{bail, Context, Result};
 use attribution_primitives::attribution::RecordId;
 use attribution_primitives::cid::cid_v1;
@@ -293,14 +294,18 @@ async fn verify_attribution(args: &VerifyArgs, record_id: RecordId) -> Result<()
     check_commitments(&record, &prompt, &answer)?;
     let method = String::from_utf8_lossy(&record.provenance.method).into_owned();
     let name = crate::provenance::combined::split_method(&method);
-    // The model is held in the format the record was computed on (`--weights` otherwise).
+    // The model is held in the formats the record was computed on (`--weights` and
+    // `--kv-cache` otherwise).
     let mut engine = args.engine.clone();
-    if let Some(weights) = name.and_then(|name| name.weights) {
-        engine.weights = Weights::from_str(weights, false).map_err(|_| {
+    if let Some(numerics) = name.and_then(|name| name.weights) {
+        let unknown = || {
             anyhow::anyhow!(
-                "record {record_id}'s method `{method}` names unknown weights `{weights}`"
+                "record {record_id}'s method `{method}` names unknown numerics `{numerics}`"
             )
-        })?;
+        };
+        let (weights, kv) = Numerics::split(numerics);
+        engine.weights = Weights::from_str(weights, false).map_err(|_| unknown())?;
+        engine.kv_cache = kv;
     }
     let state = serve_adapter_for_checks(
         &chain,

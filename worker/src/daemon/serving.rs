@@ -414,7 +414,7 @@ impl Adapters {
             chain_model: id,
             top_k: 4,
             method: self.state.attribution.clone(),
-            weights: self.state.weights,
+            numerics: self.state.numerics,
             influence: OnceLock::new(),
         };
         Ok((grounding, fetched, held_out))

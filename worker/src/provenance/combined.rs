@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn a_combined_method_name_splits_back_into_its_parts() {
         for context in ["contextcite-v1", "contextcite-prior-v1:0123456789abcdef"] {
-            for weights in ["q4", "nf4"] {
+            for weights in ["q4", "nf4", "q4h", "nf4h"] {
                 for influence in [false, true] {
                     let name = method(context, weights, influence);
                     let parts = MethodName {
@@ -147,7 +147,7 @@ mod tests {
             "contextcite-v1@q4+spans-v1+influence-v2"
         );
         // The longest name served fits in a record's 64 bytes.
-        let longest = method("contextcite-prior-v1:0123456789abcdef", "f32", true);
+        let longest = method("contextcite-prior-v1:0123456789abcdef", "nf4h", true);
         assert!(longest.len() <= 64, "{longest}: {} bytes", longest.len());
         // A name from before the weights were named.
         let legacy = MethodName {

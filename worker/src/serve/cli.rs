@@ -6,7 +6,7 @@ use super::api::{self, ApiState, Metrics, ServedModel};
 use super::engine::{AdapterSource, Engine, EngineConfig};
 use super::runtime::native::{NativeRuntime, RuntimeOptions};
 use super::runtime::quant::WeightFormat;
-use super::runtime::LoraWeights;
+use super::runtime::{KvFormat, LoraWeights, Numerics};
 use crate::job::ModelDir;
 use crate::peft::{self, PeftConfig};
 use crate::provenance::index::{SpanIndex, TrainingRows};
@@ -97,11 +97,25 @@ pub struct EngineArgs {
     /// record with the method the record names, whichever this is.
     #[arg(long, value_enum, default_value = "exact")]
     pub attribution_method: Attribution,
+    /// What the sequences' KV caches keep: `f16` halves their memory and what attention reads,
+    /// and rounds every key and value (an attribution names it: `contextcite-v1@q4/kv-f16`).
+    #[arg(long, value_enum, default_value = "f32")]
+    pub kv_cache: KvFormat,
     /// AT2's coefficients for the base model (a θ file of `bench attribution --calibrate`),
     /// for `--attribution-method prior` and for recomputing records that used it. Default: the
     /// coefficients committed with the worker for that model file, if any.
     #[arg(long)]
     pub theta: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// What the runtime computes on.
+    pub fn numerics(&self) -> Numerics {
+        Numerics {
+            weights: self.weights.into(),
+            kv: self.kv_cache,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -157,12 +171,12 @@ fn local_blobs(contents: &[Vec<u8>]) -> Vec<Blob<'_>> {
 }
 
 /// Retrieval and span provenance over local JSONL files (both indexes in memory), for a model
-/// served without a chain, attributed with `method` on weights held as `weights`.
+/// served without a chain, attributed with `method` computed on `numerics`.
 pub fn local_grounding(
     files: &[PathBuf],
     tokenizer: &Tokenizer,
     method: Method,
-    weights: WeightFormat,
+    numerics: Numerics,
 ) -> Result<Grounding> {
     let contents = read_files(files)?;
     let blobs = local_blobs(&contents);
@@ -176,7 +190,7 @@ pub fn local_grounding(
         chain_model: 0,
         top_k: 4,
         method,
-        weights,
+        numerics,
         influence: OnceLock::new(),
     })
 }
@@ -245,10 +259,12 @@ pub fn start_engine(model: &ModelDir, args: &EngineArgs) -> Result<Engine> {
             max_slots: 2 * args.max_running + 1 + ContextCiteConfig::default().max_live_slots,
             max_positions: context,
             threads,
+            kv: args.kv_cache,
         },
     )?;
     tracing::info!(
         weights = ?args.weights,
+        kv_cache = ?args.kv_cache,
         threads,
         context,
         seconds = started.elapsed().as_secs_f64(),
@@ -325,7 +341,7 @@ pub fn api_state(
         gate: None,
         attribution,
         theta,
-        weights: args.weights.into(),
+        numerics: args.numerics(),
     })
 }
 
@@ -360,7 +376,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             &args.rows,
             &model.tokenizer,
             state.attribution.clone(),
-            state.weights,
+            state.numerics,
         )?));
         state.serve(base);
     }
@@ -380,7 +396,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
                     &args.rows,
                     &model.tokenizer,
                     state.attribution.clone(),
-                    state.weights,
+                    state.numerics,
                 )?
             }))
         } else {

@@ -23,7 +23,7 @@ use crate::rag::index::RowIndex;
 use crate::rag::method::Method;
 use crate::rag::prompt::{group_hits, PromptLayout};
 use crate::serve::engine::{AdapterId, Engine, KeptPrompt};
-use crate::serve::runtime::WeightFormat;
+use crate::serve::runtime::Numerics;
 use attribution_primitives::attribution::{Attribution, AttributionEntry, AttributionProvenance};
 use attribution_primitives::traits::PoolId;
 use attribution_primitives::{ContributionId, Hash, ModelId, PARTS_PER_MILLION};
@@ -45,9 +45,9 @@ pub struct Grounding {
     pub top_k: usize,
     /// How the retrieved sources are attributed (the worker's `--attribution-method`).
     pub method: Method,
-    /// The format the runtime holds the weights in (`--weights`), which the method's name
+    /// What the runtime computes on (`--weights`, `--kv-cache`), which the method's name
     /// carries.
-    pub weights: WeightFormat,
+    pub numerics: Numerics,
     /// The served adapter's influence index over the same rows, once built (answers before
     /// that are attributed without it, under a method name without influence).
     pub influence: OnceLock<AdapterInfluence>,
@@ -59,7 +59,7 @@ impl Grounding {
     pub fn method_name(&self, context: &Method) -> String {
         combined::method(
             &context.name(),
-            self.weights.name(),
+            &self.numerics.name(),
             self.influence.get().is_some(),
         )
     }
@@ -360,9 +360,10 @@ pub struct Recomputed {
 /// from the question (the last user message; none when the body says `"retrieval": false`),
 /// the same prompt layout, the context method `method` names (the record's combined method,
 /// whichever this worker serves itself: [`Method::served`]) seeded by (model, version,
-/// question, answer tokens), span provenance and influence. A record computed on weights held
-/// in another format than this worker's is refused with the format to recompute it on (a name
-/// from before formats were named is recomputed on this worker's). The answer is re-tokenized:
+/// question, answer tokens), span provenance and influence. A record computed on other
+/// numerics than this worker's (weights or KV cache held in another format) is refused with
+/// the formats to recompute it on (a name from before formats were named is recomputed on this
+/// worker's). The answer is re-tokenized:
 /// its tokens must round-trip through the tokenizer, as greedy and sampled answers of this
 /// engine do when decoded without special tokens.
 pub async fn recompute(
@@ -384,13 +385,15 @@ pub async fn recompute(
         .grounding
         .clone()
         .ok_or_else(|| ApiError::internal(format!("model `{}` is not grounded", model.id)))?;
-    let served = grounding.weights.name();
-    if let Some(weights) = name.weights.filter(|w| *w != served) {
+    let served = grounding.numerics.name();
+    if let Some(numerics) = name.weights.filter(|n| *n != served) {
+        let (weights, kv) = Numerics::split(numerics);
         return Err(ApiError::invalid(
             "method",
             format!(
-                "`{method}` was computed on {weights} weights, and this worker holds the model in \
-                 {served} (recompute it with `--weights {weights}`)"
+                "`{method}` was computed on {numerics}, and this worker on {served} (recompute \
+                 it with `--weights {weights} --kv-cache {}`)",
+                kv.name()
             ),
         ));
     }

@@ -58,8 +58,8 @@ pub struct ApiState {
     /// AT2's coefficients for the base model, when known (`--theta`, or committed with the
     /// worker): what `contextcite-prior-v1` serves and recomputes with.
     pub theta: Option<Arc<crate::rag::at2::Theta>>,
-    /// The format the runtime holds the weights in (`--weights`).
-    pub weights: crate::serve::runtime::WeightFormat,
+    /// What the runtime computes on (`--weights`, `--kv-cache`).
+    pub numerics: crate::serve::runtime::Numerics,
 }
 
 impl ApiState {

@@ -9,6 +9,7 @@
 
 use super::factor_memory::{self, Stored, Values};
 use super::kernels::Isa;
+use super::lane::Lane;
 use super::matmul::Columns;
 use super::team;
 use super::LoraWeights;
@@ -472,57 +473,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 fn add_lanes([l0, l1, l2, l3, l4, l5, l6, l7]: [f32; 8], tail: f32) -> f32 {
     (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
-}
-
-/// A stored factor value that AVX2 widens to `f32` eight at a time, exactly.
-#[cfg(target_arch = "x86_64")]
-trait Lane: Copy {
-    /// Eight values from `p` as `f32` lanes.
-    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
-    fn widen(self) -> f32;
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Lane for f32 {
-    #[inline(always)]
-    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
-        // SAFETY: the caller passes eight readable values.
-        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
-    }
-    fn widen(self) -> f32 {
-        self
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Lane for half::f16 {
-    #[inline(always)]
-    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::*;
-        // SAFETY: the caller passes eight readable values and runs where the CPU has F16C.
-        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
-    }
-    fn widen(self) -> f32 {
-        self.to_f32()
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Lane for half::bf16 {
-    #[inline(always)]
-    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::*;
-        // A bf16 is the top half of the f32 with the same bits.
-        // SAFETY: the caller passes eight readable values and runs where the CPU has AVX2.
-        unsafe {
-            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(
-                _mm_loadu_si128(p.cast()),
-            )))
-        }
-    }
-    fn widen(self) -> f32 {
-        self.to_f32()
-    }
 }
 
 /// `sums[j][i] = dot(a[j], xs[i])` for `K` rows of `Aᵀ` and `N` rows of `x`, all of one

@@ -19,11 +19,13 @@
 
 use super::exp::exp_in_place;
 use super::kernels::Isa;
+use super::lane::KvValue;
 use super::scratch::{self, Scratch};
 use std::marker::PhantomData;
 
-/// One key/value head's keys and values of a run of positions, `[positions, head_dim]` each.
-pub type KeyValues<'a> = (&'a [f32], &'a [f32]);
+/// One key/value head's keys and values of a run of positions, `[positions, head_dim]` each, as
+/// the cache keeps them.
+pub type KeyValues<'a, E = f32> = (&'a [E], &'a [E]);
 
 /// The shape of a key/value head's group.
 #[derive(Clone, Copy, Debug)]
@@ -40,26 +42,30 @@ pub struct Heads {
 /// - output: `[len, group · head_dim]`
 ///
 /// Scores are taken in the order of `past` then `new`, so a query sees the same sums whether
-/// the cache was filled in one pass or many.
-pub fn attend(
+/// the cache was filled in one pass or many. The cache keeps `E`s: the new keys and values are
+/// narrowed to `E` first, so that they are the same values now as once cached.
+pub fn attend<E: KvValue>(
     isa: Isa,
     q: &[f32],
-    past: &[KeyValues<'_>],
-    new: KeyValues<'_>,
+    past: &[KeyValues<'_, E>],
+    new: KeyValues<'_, f32>,
     heads: Heads,
 ) -> Vec<f32> {
+    let (keys, values) = (E::narrow_all(new.0), E::narrow_all(new.1));
+    let new = (&*keys, &*values);
     match isa {
-        Isa::Scalar => attend_with::<ByRow<Portable>>(isa, q, past, new, heads),
+        Isa::Scalar => attend_with::<ByRow<Portable>, E>(isa, q, past, new, heads),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2 and
-        // FMA.
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512Vnni` are only chosen when the CPU has AVX2, FMA
+        // and F16C.
         Isa::Avx2 => unsafe { attend_avx2(q, past, new, heads) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx512Vnni` is only chosen when the CPU has AVX-512 F (and AVX2, FMA).
+        // SAFETY: `Isa::Avx512Vnni` is only chosen when the CPU has AVX-512 F (and AVX2, FMA,
+        // F16C).
         Isa::Avx512Vnni => unsafe {
             match (heads.head_dim % 16, heads.head_dim / 16) {
-                (0, 4) => attend_avx512::<4>(q, past, new, heads),
-                (0, 8) => attend_avx512::<8>(q, past, new, heads),
+                (0, 4) => attend_avx512::<E, 4>(q, past, new, heads),
+                (0, 8) => attend_avx512::<E, 8>(q, past, new, heads),
                 _ => attend_avx2(q, past, new, heads),
             }
         },
@@ -87,9 +93,9 @@ const AHEAD: usize = 16;
 trait Loops {
     /// `scores[g · seen + j] = (q_g · key_j) · scale` for each row `j` of `keys` (the group's
     /// heads `g`); returns the number of rows.
-    fn scores<'a>(
+    fn scores<'a, E: KvValue>(
         q: &[f32],
-        keys: impl Iterator<Item = KeyValues<'a>>,
+        keys: impl Iterator<Item = KeyValues<'a, E>>,
         heads: Heads,
         scale: f32,
         seen: usize,
@@ -97,9 +103,9 @@ trait Loops {
     ) -> usize;
 
     /// `out_g += weights[g · seen + j] · value_j` for each row `j` of `values`, in order.
-    fn values<'a>(
+    fn values<'a, E: KvValue>(
         weights: &[f32],
-        values: impl Iterator<Item = KeyValues<'a>> + Clone,
+        values: impl Iterator<Item = KeyValues<'a, E>> + Clone,
         heads: Heads,
         seen: usize,
         out: &mut [f32],
@@ -109,15 +115,15 @@ trait Loops {
 /// Asking for a row's values early.
 trait Prefetch {
     /// Asks for `v[at..at + len]` in cache, if `v` holds it (a hint: it changes no value).
-    fn prefetch(v: &[f32], at: usize, len: usize);
+    fn prefetch<E>(v: &[E], at: usize, len: usize);
 }
 
 /// One row at a time: a dot product and an update per head.
 trait Lanes: Prefetch {
     /// `a · b`
-    fn dot(a: &[f32], b: &[f32]) -> f32;
+    fn dot<E: KvValue>(a: &[f32], b: &[E]) -> f32;
     /// `out += weight · v`
-    fn axpy(weight: f32, v: &[f32], out: &mut [f32]);
+    fn axpy<E: KvValue>(weight: f32, v: &[E], out: &mut [f32]);
 }
 
 /// [`Loops`] of [`Lanes`]: each row's key meets every head's query in turn.
@@ -125,15 +131,15 @@ struct ByRow<L>(PhantomData<L>);
 
 impl<L: Lanes> Loops for ByRow<L> {
     #[inline(always)]
-    fn scores<'a>(
+    fn scores<'a, E: KvValue>(
         q: &[f32],
-        keys: impl Iterator<Item = KeyValues<'a>>,
+        keys: impl Iterator<Item = KeyValues<'a, E>>,
         heads: Heads,
         scale: f32,
         seen: usize,
         scores: &mut [f32],
     ) -> usize {
-        each_head_row::<L>(keys, Side::Keys, heads, |j, key| {
+        each_head_row::<L, E>(keys, Side::Keys, heads, |j, key| {
             for (g, q) in q.chunks_exact(heads.head_dim).enumerate() {
                 scores[g * seen + j] = L::dot(q, key) * scale;
             }
@@ -141,14 +147,14 @@ impl<L: Lanes> Loops for ByRow<L> {
     }
 
     #[inline(always)]
-    fn values<'a>(
+    fn values<'a, E: KvValue>(
         weights: &[f32],
-        values: impl Iterator<Item = KeyValues<'a>> + Clone,
+        values: impl Iterator<Item = KeyValues<'a, E>> + Clone,
         heads: Heads,
         seen: usize,
         out: &mut [f32],
     ) {
-        each_head_row::<L>(values, Side::Values, heads, |j, value| {
+        each_head_row::<L, E>(values, Side::Values, heads, |j, value| {
             for (g, out) in out.chunks_exact_mut(heads.head_dim).enumerate() {
                 L::axpy(weights[g * seen + j], value, out);
             }
@@ -160,19 +166,19 @@ struct Portable;
 
 impl Prefetch for Portable {
     #[inline(always)]
-    fn prefetch(_: &[f32], _: usize, _: usize) {}
+    fn prefetch<E>(_: &[E], _: usize, _: usize) {}
 }
 
 impl Lanes for Portable {
     /// AVX2's order (module docs), one lane at a time.
     #[inline(always)]
-    fn dot(a: &[f32], b: &[f32]) -> f32 {
+    fn dot<E: KvValue>(a: &[f32], b: &[E]) -> f32 {
         let n = a.len().min(b.len());
         let lanes = n / 16 * 16;
         let mut chains = [0.0f32; 16];
         for (a, b) in a[..lanes].chunks_exact(16).zip(b[..lanes].chunks_exact(16)) {
             for ((sum, a), b) in chains.iter_mut().zip(a).zip(b) {
-                *sum = a.mul_add(*b, *sum);
+                *sum = a.mul_add(b.widen(), *sum);
             }
         }
         let v: [f32; 8] = std::array::from_fn(|l| chains[l] + chains[l + 8]);
@@ -181,10 +187,10 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
-    fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
+    fn axpy<E: KvValue>(weight: f32, v: &[E], out: &mut [f32]) {
         let lanes = v.len().min(out.len()) / 8 * 8;
         for (o, v) in out[..lanes].iter_mut().zip(&v[..lanes]) {
-            *o = weight.mul_add(*v, *o);
+            *o = weight.mul_add(v.widen(), *o);
         }
         tail_axpy(weight, &v[lanes..], &mut out[lanes..]);
     }
@@ -192,46 +198,46 @@ impl Lanes for Portable {
 
 /// The values of a dot product past its last 16, in order.
 #[inline(always)]
-fn tail_dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+fn tail_dot<E: KvValue>(a: &[f32], b: &[E]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y.widen()).sum()
 }
 
 /// The values of an update past its last 8, unfused.
 #[inline(always)]
-fn tail_axpy(weight: f32, v: &[f32], out: &mut [f32]) {
+fn tail_axpy<E: KvValue>(weight: f32, v: &[E], out: &mut [f32]) {
     for (o, v) in out.iter_mut().zip(v) {
-        *o += weight * v;
+        *o += weight * v.widen();
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn attend_avx2(
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn attend_avx2<E: KvValue>(
     q: &[f32],
-    past: &[KeyValues<'_>],
-    new: KeyValues<'_>,
+    past: &[KeyValues<'_, E>],
+    new: KeyValues<'_, E>,
     heads: Heads,
 ) -> Vec<f32> {
-    attend_with::<ByRow<avx2::Fma>>(Isa::Avx2, q, past, new, heads)
+    attend_with::<ByRow<avx2::Fma>, E>(Isa::Avx2, q, past, new, heads)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn attend_avx512<const C: usize>(
+#[target_feature(enable = "avx512f,avx2,fma,f16c")]
+unsafe fn attend_avx512<E: KvValue, const C: usize>(
     q: &[f32],
-    past: &[KeyValues<'_>],
-    new: KeyValues<'_>,
+    past: &[KeyValues<'_, E>],
+    new: KeyValues<'_, E>,
     heads: Heads,
 ) -> Vec<f32> {
-    attend_with::<avx512::Wide<C>>(Isa::Avx512Vnni, q, past, new, heads)
+    attend_with::<avx512::Wide<C>, E>(Isa::Avx512Vnni, q, past, new, heads)
 }
 
 #[inline(always)]
-fn attend_with<K: Loops>(
+fn attend_with<K: Loops, E: KvValue>(
     isa: Isa,
     q: &[f32],
-    past: &[KeyValues<'_>],
-    new: KeyValues<'_>,
+    past: &[KeyValues<'_, E>],
+    new: KeyValues<'_, E>,
     heads: Heads,
 ) -> Vec<f32> {
     let Heads { head_dim, group } = heads;
@@ -281,11 +287,11 @@ enum Side {
 /// Calls `f(j, row)` for each key (or value) row `j` of the runs, in order, asking for the
 /// row [`AHEAD`] positions on early; returns the number of rows.
 #[inline(always)]
-fn each_head_row<'a, P: Prefetch>(
-    runs: impl Iterator<Item = KeyValues<'a>>,
+fn each_head_row<'a, P: Prefetch, E: KvValue>(
+    runs: impl Iterator<Item = KeyValues<'a, E>>,
     side: Side,
     heads: Heads,
-    mut f: impl FnMut(usize, &[f32]),
+    mut f: impl FnMut(usize, &[E]),
 ) -> usize {
     let head_dim = heads.head_dim;
     let mut j = 0;
@@ -306,7 +312,7 @@ fn each_head_row<'a, P: Prefetch>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{tail_axpy, tail_dot, Lanes, Prefetch};
+    use super::{tail_axpy, tail_dot, KvValue, Lanes, Prefetch};
     use std::arch::x86_64::*;
 
     /// AVX2 with FMA; only used where the CPU has both.
@@ -314,18 +320,18 @@ mod avx2 {
 
     impl Prefetch for Fma {
         #[inline(always)]
-        fn prefetch(v: &[f32], at: usize, len: usize) {
-            prefetch::<_MM_HINT_NTA>(v, at, len);
+        fn prefetch<E>(v: &[E], at: usize, len: usize) {
+            prefetch::<_MM_HINT_NTA, E>(v, at, len);
         }
     }
 
     /// Asks for the cache lines of `v[at..at + len]` with `HINT`, if `v` holds them.
     #[inline(always)]
-    pub fn prefetch<const HINT: i32>(v: &[f32], at: usize, len: usize) {
+    pub fn prefetch<const HINT: i32, E>(v: &[E], at: usize, len: usize) {
         if at + len <= v.len() {
             // SAFETY: the lines asked for are within `v`; prefetching reads nothing.
             unsafe {
-                for line in (0..len).step_by(16) {
+                for line in (0..len).step_by(64 / size_of::<E>()) {
                     _mm_prefetch::<HINT>(v.as_ptr().add(at + line).cast());
                 }
             }
@@ -334,32 +340,29 @@ mod avx2 {
 
     impl Lanes for Fma {
         #[inline(always)]
-        fn dot(a: &[f32], b: &[f32]) -> f32 {
-            // SAFETY: `Fma` is only used where the CPU has AVX2 and FMA.
+        fn dot<E: KvValue>(a: &[f32], b: &[E]) -> f32 {
+            // SAFETY: `Fma` is only used where the CPU has AVX2, FMA and F16C.
             unsafe { dot(a, b) }
         }
 
         #[inline(always)]
-        fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
+        fn axpy<E: KvValue>(weight: f32, v: &[E], out: &mut [f32]) {
             // SAFETY: as above.
             unsafe { axpy(weight, v, out) }
         }
     }
 
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot<E: KvValue>(a: &[f32], b: &[E]) -> f32 {
         let n = a.len().min(b.len());
         let lanes = n / 16 * 16;
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc = (_mm256_setzero_ps(), _mm256_setzero_ps());
         // Two accumulators keep two FMA chains in flight; every load is within `..lanes`.
         for i in (0..lanes).step_by(16) {
-            let (a0, b0) = (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-            let (a1, b1) = (
-                _mm256_loadu_ps(pa.add(i + 8)),
-                _mm256_loadu_ps(pb.add(i + 8)),
-            );
+            let (a0, b0) = (_mm256_loadu_ps(pa.add(i)), E::load8(pb.add(i)));
+            let (a1, b1) = (_mm256_loadu_ps(pa.add(i + 8)), E::load8(pb.add(i + 8)));
             acc.0 = _mm256_fmadd_ps(a0, b0, acc.0);
             acc.1 = _mm256_fmadd_ps(a1, b1, acc.1);
         }
@@ -371,14 +374,14 @@ mod avx2 {
     }
 
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn axpy(weight: f32, v: &[f32], out: &mut [f32]) {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn axpy<E: KvValue>(weight: f32, v: &[E], out: &mut [f32]) {
         let n = v.len().min(out.len());
         let lanes = n / 8 * 8;
         let w = _mm256_set1_ps(weight);
         let (pv, po) = (v.as_ptr(), out.as_mut_ptr());
         for i in (0..lanes).step_by(8) {
-            let o = _mm256_fmadd_ps(w, _mm256_loadu_ps(pv.add(i)), _mm256_loadu_ps(po.add(i)));
+            let o = _mm256_fmadd_ps(w, E::load8(pv.add(i)), _mm256_loadu_ps(po.add(i)));
             _mm256_storeu_ps(po.add(i), o);
         }
         tail_axpy(weight, &v[lanes..n], &mut out[lanes..n]);
@@ -395,7 +398,7 @@ mod avx512 {
 
     use super::avx2::prefetch;
     use super::scratch::{self, Scratch};
-    use super::{each_head_row, tail_dot, Heads, KeyValues, Loops, Prefetch, Side};
+    use super::{each_head_row, tail_dot, Heads, KeyValues, KvValue, Loops, Prefetch, Side};
     use std::arch::x86_64::*;
 
     thread_local! {
@@ -420,35 +423,35 @@ mod avx512 {
 
     impl<const C: usize> Prefetch for Wide<C> {
         #[inline(always)]
-        fn prefetch(v: &[f32], at: usize, len: usize) {
-            prefetch::<_MM_HINT_T0>(v, at, len);
+        fn prefetch<E>(v: &[E], at: usize, len: usize) {
+            prefetch::<_MM_HINT_T0, E>(v, at, len);
         }
     }
 
     impl<const C: usize> Loops for Wide<C> {
         #[inline(always)]
-        fn scores<'a>(
+        fn scores<'a, E: KvValue>(
             q: &[f32],
-            keys: impl Iterator<Item = KeyValues<'a>>,
+            keys: impl Iterator<Item = KeyValues<'a, E>>,
             heads: Heads,
             scale: f32,
             seen: usize,
             scores: &mut [f32],
         ) -> usize {
             // SAFETY: `Wide` only runs where the CPU has AVX-512 F.
-            unsafe { scores_512::<C>(q, keys, heads, scale, seen, scores) }
+            unsafe { scores_512::<E, C>(q, keys, heads, scale, seen, scores) }
         }
 
         #[inline(always)]
-        fn values<'a>(
+        fn values<'a, E: KvValue>(
             weights: &[f32],
-            values: impl Iterator<Item = KeyValues<'a>> + Clone,
+            values: impl Iterator<Item = KeyValues<'a, E>> + Clone,
             heads: Heads,
             seen: usize,
             out: &mut [f32],
         ) {
             // SAFETY: as above.
-            unsafe { values_512::<C>(weights, values, heads, seen, out) }
+            unsafe { values_512::<E, C>(weights, values, heads, seen, out) }
         }
     }
 
@@ -459,9 +462,9 @@ mod avx512 {
     /// within `scores` (masked to the block's rows).
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn scores_512<'a, const C: usize>(
+    unsafe fn scores_512<'a, E: KvValue, const C: usize>(
         q: &[f32],
-        keys: impl Iterator<Item = KeyValues<'a>>,
+        keys: impl Iterator<Item = KeyValues<'a, E>>,
         heads: Heads,
         scale: f32,
         seen: usize,
@@ -472,7 +475,7 @@ mod avx512 {
         } = heads;
         debug_assert_eq!(head_dim, 16 * C);
         // The empty sum of the values past the last 16 (none here), added as AVX2 adds it.
-        let tail = _mm512_set1_ps(tail_dot(&[], &[]));
+        let tail = _mm512_set1_ps(tail_dot::<f32>(&[], &[]));
         let scale = _mm512_set1_ps(scale);
         let mut chains = scratch::take(&CHAINS, group * 16, _mm512_setzero_ps());
         let flush = |chains: &[__m512], first: usize, rows: usize, scores: &mut [f32]| {
@@ -482,9 +485,8 @@ mod avx512 {
                 _mm512_mask_storeu_ps(scores.as_mut_ptr().add(g * seen + first), mask, sums);
             }
         };
-        let rows = each_head_row::<Wide<C>>(keys, Side::Keys, heads, |j, key| {
-            let key: [__m512; C] =
-                std::array::from_fn(|c| _mm512_loadu_ps(key.as_ptr().add(16 * c)));
+        let rows = each_head_row::<Wide<C>, E>(keys, Side::Keys, heads, |j, key| {
+            let key: [__m512; C] = std::array::from_fn(|c| E::load16(key.as_ptr().add(16 * c)));
             for (g, q) in q.chunks_exact(head_dim).enumerate() {
                 let mut sum = _mm512_setzero_ps();
                 for (c, key) in key.iter().enumerate() {
@@ -506,9 +508,9 @@ mod avx512 {
     /// [`Loops::values`]; loads and stores within rows and heads of `16 · C` values.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn values_512<'a, const C: usize>(
+    unsafe fn values_512<'a, E: KvValue, const C: usize>(
         weights: &[f32],
-        values: impl Iterator<Item = KeyValues<'a>> + Clone,
+        values: impl Iterator<Item = KeyValues<'a, E>> + Clone,
         heads: Heads,
         seen: usize,
         out: &mut [f32],
@@ -517,10 +519,10 @@ mod avx512 {
             let weights = &weights[g * seen..];
             let mut sum: [__m512; C] =
                 std::array::from_fn(|c| _mm512_loadu_ps(out.as_ptr().add(16 * c)));
-            each_head_row::<Wide<C>>(values.clone(), Side::Values, heads, |j, value| {
+            each_head_row::<Wide<C>, E>(values.clone(), Side::Values, heads, |j, value| {
                 let w = _mm512_set1_ps(weights[j]);
                 for (c, sum) in sum.iter_mut().enumerate() {
-                    *sum = _mm512_fmadd_ps(w, _mm512_loadu_ps(value.as_ptr().add(16 * c)), *sum);
+                    *sum = _mm512_fmadd_ps(w, E::load16(value.as_ptr().add(16 * c)), *sum);
                 }
             });
             for (c, sum) in sum.iter().enumerate() {
@@ -572,6 +574,7 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use half::f16;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -581,7 +584,9 @@ mod tests {
 
     /// Every instruction set gives the scalar path's bits, for heads of 64 and 128 values (the
     /// 512-bit loops), of 24 (a tail past the last 16) and of 8, with cached runs split by a
-    /// hidden range and rows that are not a multiple of 16.
+    /// hidden range and rows that are not a multiple of 16; for caches of `f32` and of `f16`,
+    /// where an `f16` cache gives the bits an `f32` cache holding the same (rounded) values
+    /// gives, on every instruction set.
     #[test]
     fn every_instruction_set_gives_the_same_bits() {
         let mut rng = StdRng::seed_from_u64(7);
@@ -592,26 +597,66 @@ mod tests {
                 let new_keys = values(&mut rng, len * head_dim);
                 let new_vals = values(&mut rng, len * head_dim);
                 let q = values(&mut rng, len * group * head_dim);
-                // Positions 2..5 hidden, when there are that many.
-                let (split, resume) = (cached.min(2) * head_dim, cached.min(5) * head_dim);
-                let past = [
-                    (&keys[..split], &vals[..split]),
-                    (&keys[resume..], &vals[resume..]),
-                ];
                 let heads = Heads { head_dim, group };
-                let run = |isa| attend(isa, &q, &past, (&new_keys, &new_vals), heads);
-                let scalar = run(Isa::Scalar);
-                assert!(scalar.iter().all(|v| v.is_finite()));
-                assert!(scalar.iter().any(|v| *v != 0.0));
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                for isa in Isa::available() {
-                    assert_eq!(
-                        bits(&run(isa)),
-                        bits(&scalar),
-                        "{isa:?}, head_dim {head_dim}, {cached} cached, {len} new"
-                    );
-                }
+                let case = format!("head_dim {head_dim}, {cached} cached, {len} new");
+                let wide = same_bits_on_every_isa(&q, &keys, &vals, (&new_keys, &new_vals), heads);
+                assert!(wide.iter().all(|v| v.is_finite()), "{case}");
+                assert!(wide.iter().any(|v| *v != 0.0), "{case}");
+                let narrow =
+                    |v: &[f32]| -> Vec<f16> { v.iter().map(|&x| f16::from_f32(x)).collect() };
+                let round =
+                    |v: &[f32]| -> Vec<f32> { narrow(v).iter().map(|x| x.to_f32()).collect() };
+                let half = same_bits_on_every_isa(
+                    &q,
+                    &narrow(&keys),
+                    &narrow(&vals),
+                    (&new_keys, &new_vals),
+                    heads,
+                );
+                let rounded = same_bits_on_every_isa(
+                    &q,
+                    &round(&keys),
+                    &round(&vals),
+                    (&round(&new_keys), &round(&new_vals)),
+                    heads,
+                );
+                assert_eq!(bits(&half), bits(&rounded), "f16 cache, {case}");
+                assert_ne!(bits(&half), bits(&wide), "f16 cache rounds, {case}");
             }
         }
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The scalar path's output, after checking that every instruction set gives its bits; the
+    /// cached positions 2..5 hidden, when there are that many.
+    fn same_bits_on_every_isa<E: KvValue>(
+        q: &[f32],
+        keys: &[E],
+        vals: &[E],
+        new: KeyValues<'_, f32>,
+        heads: Heads,
+    ) -> Vec<f32> {
+        let cached = keys.len() / heads.head_dim;
+        let (split, resume) = (
+            cached.min(2) * heads.head_dim,
+            cached.min(5) * heads.head_dim,
+        );
+        let past = [
+            (&keys[..split], &vals[..split]),
+            (&keys[resume..], &vals[resume..]),
+        ];
+        let run = |isa| attend(isa, q, &past, new, heads);
+        let scalar = run(Isa::Scalar);
+        for isa in Isa::available() {
+            assert_eq!(
+                bits(&run(isa)),
+                bits(&scalar),
+                "{isa:?}, {heads:?}, {cached} cached"
+            );
+        }
+        scalar
     }
 }

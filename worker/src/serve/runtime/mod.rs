@@ -17,6 +17,7 @@ mod capture;
 mod exp;
 mod factor_memory;
 pub mod kernels;
+mod lane;
 pub mod matmul;
 pub mod native;
 pub mod nf4;
@@ -26,6 +27,7 @@ mod scratch;
 mod team;
 
 pub use bench::{decode_benchmark, DecodeFigures};
+pub use cache::KvFormat;
 pub use factor_memory::{keep_spare_up_to, prepare as prepare_spare_factors, Stored, Values};
 pub use kernels::Isa;
 pub use native::{NativeRuntime, RuntimeOptions};
@@ -36,6 +38,36 @@ use crate::lora::LoraConfig;
 use crate::model::LlamaConfig;
 use anyhow::{bail, Result};
 use std::ops::Range;
+
+/// What a runtime computes on: its weights' format and its KV caches'. Both are part of an
+/// attribution: either held otherwise gives other logits, so a juror recomputes on the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Numerics {
+    pub weights: WeightFormat,
+    pub kv: KvFormat,
+}
+
+impl Numerics {
+    /// The weights' name with `f32` caches (as names were before caches had a format), and
+    /// `h` after it with `f16` (half-precision) ones: `q4h`. One letter, as a record's method
+    /// name holds 64 bytes and the longest combination
+    /// (`contextcite-prior-v1:…@nf4h+spans-v1+influence-v2`) takes all of them; no weights'
+    /// name ends in `h`.
+    pub fn name(self) -> String {
+        match self.kv {
+            KvFormat::F32 => self.weights.name().to_string(),
+            KvFormat::F16 => format!("{}h", self.weights.name()),
+        }
+    }
+
+    /// [`Numerics::name`]'s parts: the weights' name and the cache's format.
+    pub fn split(name: &str) -> (&str, KvFormat) {
+        match name.strip_suffix('h') {
+            Some(weights) => (weights, KvFormat::F16),
+            None => (name, KvFormat::F32),
+        }
+    }
+}
 
 /// A sequence held by a runtime.
 pub type SlotId = u32;
@@ -124,5 +156,36 @@ pub trait Runtime: Send {
     /// The phases' times since timing started; `None` when it has not.
     fn phase_times(&self) -> Option<PhaseTimes> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numerics_names_split_back_into_their_formats() {
+        let formats = [
+            WeightFormat::F32,
+            WeightFormat::Q8_0,
+            WeightFormat::Q4,
+            WeightFormat::Nf4,
+        ];
+        for weights in formats {
+            for kv in [KvFormat::F32, KvFormat::F16] {
+                let numerics = Numerics { weights, kv };
+                let name = numerics.name();
+                assert!(!weights.name().ends_with('h'));
+                assert_eq!(Numerics::split(&name), (weights.name(), kv), "{name}");
+            }
+        }
+        assert_eq!(
+            Numerics {
+                weights: WeightFormat::Q4,
+                kv: KvFormat::F16
+            }
+            .name(),
+            "q4h"
+        );
     }
 }

@@ -20,7 +20,7 @@
 
 use super::adapter::{Adapter, AdapterRows, LowRank};
 use super::attention::{attend, Heads, KeyValues};
-use super::cache::KvCache;
+use super::cache::{HeadRows, KvCache, KvFormat};
 use super::capture::Capture;
 use super::exp::exp_in_place;
 use super::kernels::Isa;
@@ -54,6 +54,8 @@ pub struct RuntimeOptions {
     pub max_positions: usize,
     /// Threads of the runtime's team ([`super::team`]), the one calling it included.
     pub threads: usize,
+    /// What the sequences' caches keep keys and values in.
+    pub kv: KvFormat,
 }
 
 /// One transformer block's weights; the projections that read the same input are stacked so
@@ -473,10 +475,12 @@ impl NativeRuntime {
                 if let (Some(capture), Some(span)) = (capture.as_mut(), spans.first()) {
                     let rows = &qkv[span.start * width..(span.start + span.len) * width];
                     let cache = &slots[&span.slot].cache;
-                    let keys: Vec<&[f32]> = (0..kv_heads)
-                        .map(|h| &cache.head(layer, h).0[..span.offset * head_dim])
+                    let keys: Vec<_> = (0..kv_heads)
+                        .map(|h| cache.head(layer, h).widened_keys(span.offset * head_dim))
                         .collect();
-                    capture.record(layer, rows, width, &keys, &new_kv[0].0, head_dim);
+                    let keys: Vec<&[f32]> = keys.iter().map(|k| &**k).collect();
+                    let new_keys = cache.format().round(&new_kv[0].0);
+                    capture.record(layer, rows, width, &keys, &new_keys, head_dim);
                 }
                 laps.lap(Phase::Rope);
                 // Every (sequence, key/value head) attends independently, for the query heads
@@ -494,20 +498,20 @@ impl NativeRuntime {
                             let row = (span.start + i) * width + kv_head * group * head_dim;
                             q.extend_from_slice(&qkv[row..row + group * head_dim]);
                         }
-                        let (keys, values) = slots[&span.slot].cache.head(layer, kv_head);
-                        let past: Vec<KeyValues<'_>> = span
-                            .visible
-                            .iter()
-                            .map(|r| {
-                                let rows = r.start * head_dim..r.end * head_dim;
-                                (&keys[rows.clone()], &values[rows])
-                            })
-                            .collect();
                         let (k, v) = &new_kv[s];
                         let new =
                             kv_head * span.len * head_dim..(kv_head + 1) * span.len * head_dim;
+                        let new = (&k[new.clone()], &v[new]);
                         let heads = Heads { head_dim, group };
-                        attend(isa, &q, &past, (&k[new.clone()], &v[new]), heads)
+                        let visible = &span.visible;
+                        match slots[&span.slot].cache.head(layer, kv_head) {
+                            HeadRows::F32(kv) => {
+                                attend(isa, &q, &runs(kv, visible, head_dim), new, heads)
+                            }
+                            HeadRows::F16(kv) => {
+                                attend(isa, &q, &runs(kv, visible, head_dim), new, heads)
+                            }
+                        }
                     })
                 };
                 laps.lap(Phase::Attention);
@@ -589,6 +593,21 @@ impl NativeRuntime {
         }
         logits
     }
+}
+
+/// The rows of `visible` positions of one head's cached keys and values.
+fn runs<'a, E>(
+    (keys, values): KeyValues<'a, E>,
+    visible: &[Range<usize>],
+    head_dim: usize,
+) -> Vec<KeyValues<'a, E>> {
+    visible
+        .iter()
+        .map(|r| {
+            let rows = r.start * head_dim..r.end * head_dim;
+            (&keys[rows.clone()], &values[rows])
+        })
+        .collect()
 }
 
 /// `0..len` without the `hidden` ranges, as ordered runs; a hidden range must lie in `..len`.
@@ -745,6 +764,7 @@ impl Runtime for NativeRuntime {
         }
         self.check_room()?;
         let cache = KvCache::new(
+            self.options.kv,
             self.config.num_hidden_layers,
             self.config.kv_heads(),
             self.config.head_dim(),
