@@ -1,8 +1,9 @@
 //! Causal attention of one sequence's new queries to its KV cache, for the query heads that
-//! share one key/value head (grouped-query attention): each cached key is read once for all of
-//! them (and each value, but with AVX-512, where each head's update walks the values again,
-//! from cache), while each head's scores, softmax and output are computed exactly as they would
-//! be alone (the same operations in the same order, so the same bits).
+//! share one key/value head (grouped-query attention): each cached key and value is read once
+//! for all of them (with AVX-512, once for every four heads of 64 values, whose sums stay in
+//! registers), while each head's scores, softmax and output are computed exactly as they would
+//! be alone (the same operations in the same order, so the same bits). The cache keeps `f32`s
+//! or `f16`s ([`KvValue`]), widened exactly as they are read.
 //!
 //! The keys a query sees are the cached positions left visible (all of them, or all but those
 //! an ablation hides: attention knockout) followed by the new tokens up to its own. One body for
@@ -505,7 +506,8 @@ mod avx512 {
         rows
     }
 
-    /// [`Loops::values`]; loads and stores within rows and heads of `16 · C` values.
+    /// [`Loops::values`]: the group's heads a few at a time ([`values_of_heads`]), as many as
+    /// keep sixteen vectors of sums.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn values_512<'a, E: KvValue, const C: usize>(
@@ -515,18 +517,54 @@ mod avx512 {
         seen: usize,
         out: &mut [f32],
     ) {
-        for (g, out) in out.chunks_exact_mut(heads.head_dim).enumerate() {
-            let weights = &weights[g * seen..];
-            let mut sum: [__m512; C] =
-                std::array::from_fn(|c| _mm512_loadu_ps(out.as_ptr().add(16 * c)));
-            each_head_row::<Wide<C>, E>(values.clone(), Side::Values, heads, |j, value| {
+        let mut first = 0;
+        while first < heads.group {
+            let take = (heads.group - first).min(16 / C);
+            let at = (weights, values.clone(), heads, seen, first);
+            match take {
+                1 => values_of_heads::<E, C, 1>(at, out),
+                2 => values_of_heads::<E, C, 2>(at, out),
+                3 => values_of_heads::<E, C, 3>(at, out),
+                _ => values_of_heads::<E, C, 4>(at, out),
+            }
+            first += take;
+        }
+    }
+
+    /// `H` heads' updates from `first` on, their sums in registers across the rows: a row's
+    /// values are loaded (and widened) once for the `H` heads, and `H · C` independent FMA
+    /// chains run where one head's `C` waited on each other. Each head's updates are still
+    /// one FMA per value, rows in order. Loads and stores within rows and heads of `16 · C`
+    /// values.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn values_of_heads<'a, E: KvValue, const C: usize, const H: usize>(
+        (weights, values, heads, seen, first): (
+            &[f32],
+            impl Iterator<Item = KeyValues<'a, E>>,
+            Heads,
+            usize,
+            usize,
+        ),
+        out: &mut [f32],
+    ) {
+        let out = &mut out[first * heads.head_dim..(first + H) * heads.head_dim];
+        let weights: [&[f32]; H] = std::array::from_fn(|h| &weights[(first + h) * seen..]);
+        let mut sum: [[__m512; C]; H] = std::array::from_fn(|h| {
+            std::array::from_fn(|c| _mm512_loadu_ps(out.as_ptr().add(h * heads.head_dim + 16 * c)))
+        });
+        each_head_row::<Wide<C>, E>(values, Side::Values, heads, |j, value| {
+            let value: [__m512; C] = std::array::from_fn(|c| E::load16(value.as_ptr().add(16 * c)));
+            for (sum, weights) in sum.iter_mut().zip(&weights) {
                 let w = _mm512_set1_ps(weights[j]);
-                for (c, sum) in sum.iter_mut().enumerate() {
-                    *sum = _mm512_fmadd_ps(w, E::load16(value.as_ptr().add(16 * c)), *sum);
+                for (sum, value) in sum.iter_mut().zip(&value) {
+                    *sum = _mm512_fmadd_ps(w, *value, *sum);
                 }
-            });
+            }
+        });
+        for (h, sum) in sum.iter().enumerate() {
             for (c, sum) in sum.iter().enumerate() {
-                _mm512_storeu_ps(out.as_mut_ptr().add(16 * c), *sum);
+                _mm512_storeu_ps(out.as_mut_ptr().add(h * heads.head_dim + 16 * c), *sum);
             }
         }
     }
@@ -583,14 +621,15 @@ mod tests {
     }
 
     /// Every instruction set gives the scalar path's bits, for heads of 64 and 128 values (the
-    /// 512-bit loops), of 24 (a tail past the last 16) and of 8, with cached runs split by a
+    /// 512-bit loops; groups of heads that split into runs of one to four heads of updates in
+    /// registers), of 24 (a tail past the last 16) and of 8, with cached runs split by a
     /// hidden range and rows that are not a multiple of 16; for caches of `f32` and of `f16`,
     /// where an `f16` cache gives the bits an `f32` cache holding the same (rounded) values
     /// gives, on every instruction set.
     #[test]
     fn every_instruction_set_gives_the_same_bits() {
         let mut rng = StdRng::seed_from_u64(7);
-        for (head_dim, group) in [(64, 3), (128, 2), (24, 4), (8, 1)] {
+        for (head_dim, group) in [(64, 3), (64, 5), (128, 2), (128, 3), (24, 4), (8, 1)] {
             for (cached, len) in [(0, 1), (37, 1), (40, 5), (3, 17)] {
                 let keys = values(&mut rng, cached * head_dim);
                 let vals = values(&mut rng, cached * head_dim);
