@@ -262,19 +262,59 @@ fn attend_with<K: Loops, E: KvValue>(
             )))
         };
         let n = K::scores(q, runs(), heads, scale, seen, &mut scores);
-        for scores in scores.chunks_exact_mut(seen) {
-            let scores = &mut scores[..n];
-            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            scores.iter_mut().for_each(|s| *s -= max);
-            exp_in_place(isa, scores);
-            let total = scores.iter().fold(0.0, |total, s| total + s);
-            let inverse = 1.0 / total;
-            scores.iter_mut().for_each(|s| *s *= inverse);
-        }
+        softmax(isa, &mut scores, seen, n);
         K::values(&scores, runs(), heads, seen, out);
     }
     SCORES.set(scores);
     out
+}
+
+/// Each head's softmax of its first `n` scores (`scores[g · seen..][..n]`): `exp(s − max)`, then
+/// each divided by their total, summed in order. The maximum is exact in any order, so it is
+/// taken sixteen lanes at a time; the totals, each a chain of dependent additions, run for all
+/// the group's heads in lockstep, so the chains wait on each other's latency no more.
+#[inline(always)]
+fn softmax(isa: Isa, scores: &mut [f32], seen: usize, n: usize) {
+    for scores in scores.chunks_exact_mut(seen) {
+        let scores = &mut scores[..n];
+        let max = maximum(scores);
+        scores.iter_mut().for_each(|s| *s -= max);
+        exp_in_place(isa, scores);
+    }
+    for heads in scores.chunks_mut(LOCKSTEP * seen) {
+        let mut totals = [0.0f32; LOCKSTEP];
+        let group = heads.len() / seen;
+        for j in 0..n {
+            for (g, total) in totals[..group].iter_mut().enumerate() {
+                *total += heads[g * seen + j];
+            }
+        }
+        for (scores, total) in heads.chunks_exact_mut(seen).zip(totals) {
+            let inverse = 1.0 / total;
+            scores[..n].iter_mut().for_each(|s| *s *= inverse);
+        }
+    }
+}
+
+/// Heads whose softmax totals are summed in lockstep.
+const LOCKSTEP: usize = 8;
+
+/// The largest value (`-∞` for none); NaNs are passed over, as `f32::max` passes them over.
+#[inline(always)]
+fn maximum(values: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 16];
+    let chunks = values.chunks_exact(16);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(*v);
+        }
+    }
+    lanes
+        .iter()
+        .chain(rest)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Which rows a pass over the cache reads.
@@ -661,6 +701,37 @@ mod tests {
                 );
                 assert_eq!(bits(&half), bits(&rounded), "f16 cache, {case}");
                 assert_ne!(bits(&half), bits(&wide), "f16 cache rounds, {case}");
+            }
+        }
+    }
+
+    /// The softmax's lockstep totals and lane-wise maxima give the bits of each head's softmax
+    /// alone, in order: over groups of one to twenty heads (past one lockstep), rows past the
+    /// first `n`, and values from -30 to 30 with ties for the maximum and signed zeros.
+    #[test]
+    fn the_softmax_is_each_heads_own_in_order() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for group in [1, 3, 8, 9, 20] {
+            for (seen, n) in [(1, 1), (17, 17), (40, 33), (101, 101)] {
+                let mut scores: Vec<f32> = (0..group * seen)
+                    .map(|_| match rng.random_range(0..10) {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => 30.0,
+                        _ => rng.random_range(-30.0..30.0),
+                    })
+                    .collect();
+                let mut alone = scores.clone();
+                for scores in alone.chunks_exact_mut(seen) {
+                    let scores = &mut scores[..n];
+                    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    scores.iter_mut().for_each(|s| *s -= max);
+                    exp_in_place(Isa::Scalar, scores);
+                    let total = scores.iter().fold(0.0, |total, s| total + s);
+                    scores.iter_mut().for_each(|s| *s *= 1.0 / total);
+                }
+                softmax(Isa::Scalar, &mut scores, seen, n);
+                assert_eq!(bits(&scores), bits(&alone), "{group} heads, {n} of {seen}");
             }
         }
     }
