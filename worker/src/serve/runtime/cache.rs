@@ -104,6 +104,7 @@ impl KvCache {
         }
     }
 
+    /// What the cache keeps its rows in.
     pub fn format(&self) -> KvFormat {
         match self.store {
             Store::F32(_) => KvFormat::F32,
