@@ -98,7 +98,7 @@ pub struct EngineArgs {
     #[arg(long, value_enum, default_value = "exact")]
     pub attribution_method: Attribution,
     /// What the sequences' KV caches keep: `f16` halves their memory and what attention reads,
-    /// and rounds every key and value (an attribution names it: `contextcite-v1@q4/kv-f16`).
+    /// and rounds every key and value (an attribution names it: `contextcite-v1@q4h+spans-v1`).
     #[arg(long, value_enum, default_value = "f32")]
     pub kv_cache: KvFormat,
     /// AT2's coefficients for the base model (a θ file of `bench attribution --calibrate`),
